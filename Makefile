@@ -1,0 +1,97 @@
+# RuVector: PGXS build.
+#
+# Targets: all install installcheck prove_installcheck unit fuzz bench-kernels
+#
+# Sources are picked up by directory: every src/<subsystem>/*.c goes into the
+# shared library.  Pure-C modules (kernels, codecs, parsers) are also linked
+# into the Check unit tests without a server; they are the files listed in
+# PURE_SRCS and must not include postgres.h.
+
+EXTENSION = ruvector
+EXTVERSION = 0.1.0
+
+MODULE_big = ruvector
+SRCS = $(sort $(wildcard src/*.c src/*/*.c))
+OBJS = $(SRCS:.c=.o)
+
+# The install script is assembled from one fragment per subsystem, in name order
+# (types before the operators that use them, index methods after operator classes).
+SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+TAP_TESTS = 1
+PROVE_FLAGS = -I ./test/perl
+
+PG_CPPFLAGS = -I$(srcdir)/src
+# -fno-math-errno lets sqrtf inline; we do not rely on errno from libm.
+PG_CFLAGS = -std=gnu11 -fno-math-errno -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+SHLIB_LINK = -lm
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Per-ISA kernel files: compiled with the instruction set they target and only
+# ever called after the cpuid check in src/distance/distance.c.
+AVX2_FLAGS = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vpopcntdq -mfma -mf16c
+%_avx2.o: CFLAGS += $(AVX2_FLAGS)
+%_avx512.o: CFLAGS += $(AVX512_FLAGS)
+
+$(DATA_built): $(SQL_PARTS)
+	cat $^ > $@
+
+all: $(DATA_built)
+
+# ---------------------------------------------------------------------------
+# Pure-C unit tests (Check) and the parser fuzzer: no server needed.
+# ---------------------------------------------------------------------------
+PURE_SRCS = $(sort $(wildcard src/distance/*.c src/quant/*.c src/types/*_parse.c))
+UNIT_SRCS = test/unit/run_unit.c $(sort $(wildcard test/unit/test_*.c))
+UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc $(if $(WERROR),-Werror) \
+	$(shell pkg-config --cflags check)
+UNIT_LIBS = $(shell pkg-config --libs check) -lm -lpthread
+
+test/unit/pure/%_avx2.o: src/%_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+test/unit/pure/%_avx512.o: src/%_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+test/unit/pure/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -c $< -o $@
+
+PURE_OBJS = $(patsubst src/%.c,test/unit/pure/%.o,$(PURE_SRCS))
+
+test/unit/run_unit: $(UNIT_SRCS) test/unit/unit.h $(PURE_OBJS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(PURE_OBJS) $(UNIT_LIBS)
+
+# The parsers are rebuilt with the sanitizers so an overread is a crash, not luck.
+PARSE_SRCS = $(sort $(wildcard src/types/*_parse.c))
+PARSE_HDRS = $(sort $(wildcard src/types/*_parse.h))
+test/unit/fuzz_parsers: test/unit/fuzz_parsers.c $(PARSE_SRCS) $(PARSE_HDRS)
+	$(CC) $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(PARSE_SRCS) -lm
+
+bench/bench_kernels: bench/bench_kernels.c $(PURE_OBJS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_OBJS) -lm
+
+.PHONY: unit fuzz bench-kernels
+unit: test/unit/run_unit
+	./test/unit/run_unit
+
+FUZZ_ITERATIONS ?= 1000000
+fuzz: test/unit/fuzz_parsers
+	./test/unit/fuzz_parsers $(FUZZ_ITERATIONS)
+
+bench-kernels: bench/bench_kernels
+	./bench/bench_kernels
+
+EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure bench/bench_kernels

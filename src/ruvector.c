@@ -1,0 +1,24 @@
+/*
+ * ruvector.c — the extension's entry point.
+ *
+ * _PG_init runs once per backend that loads the library (or once in the
+ * postmaster with shared_preload_libraries).  It picks the distance kernels
+ * for this CPU; later subsystems register their GUCs, shared memory, WAL
+ * resource manager and background workers from here, in that order, so the
+ * order of start-up work is visible in one place.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "distance/distance.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	rv_distance_init();
+}

@@ -1,0 +1,79 @@
+/*
+ * types.h — the vector types' in-memory layout and the macros every other
+ * subsystem (index methods, table AM, graph) uses to reach them.
+ *
+ * The layouts are pgvector's, byte for byte, so a datum written by one is read
+ * by the other and the binary wire formats agree:
+ *   vector    : varlena header, int16 dim, int16 unused, float4 x[dim]
+ *   halfvec   : varlena header, int16 dim, int16 unused, float16 x[dim]
+ *   sparsevec : varlena header, int32 dim, int32 nnz, int32 unused,
+ *               int32 indices[nnz] (0-based, ascending), float4 values[nnz]
+ * The "unused" field of vector is zero in pgvector's format; the tiered table
+ * AM uses non-zero values to tag encoded forms that never leave the table.
+ */
+#ifndef RV_TYPES_H
+#define RV_TYPES_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "quant/quant.h"
+
+#define VECTOR_MAX_DIM 16000
+#define HALFVEC_MAX_DIM 16000
+#define SPARSEVEC_MAX_DIM 1000000000
+#define SPARSEVEC_MAX_NNZ 16000
+
+typedef struct Vector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int16		dim;
+	int16		unused;			/* 0 = plain float4; see tableam for encodings */
+	float		x[FLEXIBLE_ARRAY_MEMBER];
+} Vector;
+
+typedef struct HalfVector
+{
+	int32		vl_len_;
+	int16		dim;
+	int16		unused;
+	rv_half		x[FLEXIBLE_ARRAY_MEMBER];
+} HalfVector;
+
+typedef struct SparseVector
+{
+	int32		vl_len_;
+	int32		dim;
+	int32		nnz;
+	int32		unused;
+	int32		indices[FLEXIBLE_ARRAY_MEMBER];
+	/* float4 values[nnz] follow the indices */
+} SparseVector;
+
+#define VECTOR_SIZE(d)		(offsetof(Vector, x) + sizeof(float) * (Size) (d))
+#define HALFVEC_SIZE(d)		(offsetof(HalfVector, x) + sizeof(rv_half) * (Size) (d))
+#define SPARSEVEC_SIZE(nnz)	(offsetof(SparseVector, indices) + (sizeof(int32) + sizeof(float)) * (Size) (nnz))
+#define SPARSEVEC_VALUES(s)	((float *) ((char *) (s)->indices + sizeof(int32) * (Size) (s)->nnz))
+
+/*
+ * Every function reaches a vector argument through these macros.  The table
+ * AM will route DatumGetVector through its decoder, so an encoded form that
+ * slipped out of a table is decoded or refused with a clear error here, in one
+ * place.
+ */
+#define DatumGetVector(d)			((Vector *) PG_DETOAST_DATUM(d))
+#define DatumGetHalfVector(d)		((HalfVector *) PG_DETOAST_DATUM(d))
+#define DatumGetSparseVector(d)		((SparseVector *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_VECTOR_P(n)		DatumGetVector(PG_GETARG_DATUM(n))
+#define PG_GETARG_HALFVEC_P(n)		DatumGetHalfVector(PG_GETARG_DATUM(n))
+#define PG_GETARG_SPARSEVEC_P(n)	DatumGetSparseVector(PG_GETARG_DATUM(n))
+#define PG_RETURN_VECTOR_P(x)		PG_RETURN_POINTER(x)
+#define PG_RETURN_HALFVEC_P(x)		PG_RETURN_POINTER(x)
+#define PG_RETURN_SPARSEVEC_P(x)	PG_RETURN_POINTER(x)
+
+/* Allocation (zeroed, header set); defined with each type. */
+Vector	   *rv_vector_new(int dim);
+HalfVector *rv_halfvec_new(int dim);
+SparseVector *rv_sparsevec_new(int dim, int nnz);
+
+#endif							/* RV_TYPES_H */

@@ -1,0 +1,17 @@
+/*
+ * unit.h — the Check suites of the pure-C modules, run by run_unit.
+ *
+ * Each test_*.c file defines one suite constructor; run_unit.c lists them.
+ * Tolerances are stated where floating point results are compared.
+ */
+#ifndef RV_UNIT_H
+#define RV_UNIT_H
+
+#include <check.h>
+
+Suite	   *kernels_suite(void);
+Suite	   *float16_suite(void);
+Suite	   *dense_parse_suite(void);
+Suite	   *sparse_parse_suite(void);
+
+#endif
