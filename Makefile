@@ -22,8 +22,6 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
 REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
-TAP_TESTS = 1
-PROVE_FLAGS = -I ./test/perl
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -fno-math-errno lets sqrtf inline; we do not rely on errno from libm.
@@ -43,6 +41,17 @@ AVX2_FLAGS = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vpopcntdq -mfma -mf16c
 %_avx2.o: CFLAGS += $(AVX2_FLAGS)
 %_avx512.o: CFLAGS += $(AVX512_FLAGS)
+
+# TAP tests (PostgreSQL::Test::Cluster): each starts its own cluster from the
+# installed binaries, so they run after `make install`, like installcheck.
+PROVE_TESTS ?= test/t/*.pl
+.PHONY: prove_installcheck
+prove_installcheck:
+	rm -rf $(CURDIR)/tmp_check
+	mkdir -p $(CURDIR)/tmp_check
+	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
+		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(PROVE_TESTS)
 
 $(DATA_built): $(SQL_PARTS)
 	cat $^ > $@

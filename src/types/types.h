@@ -76,4 +76,7 @@ Vector	   *rv_vector_new(int dim);
 HalfVector *rv_halfvec_new(int dim);
 SparseVector *rv_sparsevec_new(int dim, int nnz);
 
+/* Jaccard distance of two bit strings from their popcounts (bitvec.c). */
+double		rv_jaccard_from_counts(uint64 ab, uint64 aa_plus_bb);
+
 #endif							/* RV_TYPES_H */
