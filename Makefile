@@ -21,7 +21,9 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
 REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
-REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+# Results go to a directory the test user can write (test/run uses test/out).
+REGRESS_OUTDIR ?= .
+REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -fno-math-errno lets sqrtf inline; we do not rely on errno from libm.
@@ -46,10 +48,11 @@ AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vpopcntdq -mfm
 # installed binaries, so they run after `make install`, like installcheck.
 PROVE_TESTS ?= test/t/*.pl
 .PHONY: prove_installcheck
+TAP_OUTDIR ?= $(CURDIR)
 prove_installcheck:
-	rm -rf $(CURDIR)/tmp_check
-	mkdir -p $(CURDIR)/tmp_check
-	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
+	rm -rf $(TAP_OUTDIR)/tmp_check
+	mkdir -p $(TAP_OUTDIR)/tmp_check
+	cd $(srcdir) && TESTDIR='$(TAP_OUTDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
 		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
 		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(PROVE_TESTS)
 
