@@ -1,0 +1,1067 @@
+/*
+ * halfvec.c — the halfvec type: half-precision (IEEE binary16) dense vectors
+ * with pgvector's SQL surface, text and binary formats, and error messages.
+ *
+ * NOTES
+ *	Storage is types.h's HalfVector (pgvector's byte layout).  Every element is
+ *	finite: the type refuses NaN and +/-Infinity on every way in (text,
+ *	binary, casts, arithmetic, aggregates), so the functions below never have
+ *	to think about non-finite halves.
+ *
+ *	Arithmetic widens to float, computes, and narrows back with round to
+ *	nearest even.  float has more than twice a half's precision plus two
+ *	bits, so that double rounding gives the same answer as native half
+ *	arithmetic would (and the same as pgvector, whichever way it was built).
+ *
+ *	Distances call the kernels in distance/ directly; they accumulate in
+ *	float, as pgvector does, and are widened to float8 here.  The norm and
+ *	normalisation accumulate in double, again as pgvector does.
+ *
+ *	Narrowing is "checked" wherever a finite float that is too large for a
+ *	half must be refused ("... is out of range for type halfvec").  The text
+ *	input gets this from the dense parser, so it can quote the number exactly
+ *	as typed; the other paths quote the shortest decimal of the float.
+ *
+ *	No locks, no shared state.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/varbit.h"
+
+#include "distance/distance.h"
+#include "quant/quant.h"
+#include "types/dense_parse.h"
+#include "types/types.h"
+
+/* Aggregate state: float8[] of {count, sum[0], ..., sum[dim-1]}. */
+#define HALFVEC_STATE_DIM(arr)	(ARR_DIMS(arr)[0] - 1)
+
+
+/* ----------------------------------------------------------------
+ *		Validators (shared by every entry point)
+ * ----------------------------------------------------------------
+ */
+
+/* A halfvec has between 1 and HALFVEC_MAX_DIM elements. */
+static inline void
+HalfvecCheckDim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("halfvec must have at least 1 dimension")));
+	if (dim > HALFVEC_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("halfvec cannot have more than %d dimensions",
+						HALFVEC_MAX_DIM)));
+}
+
+/* A typmod of -1 accepts any dimension; otherwise it is the dimension. */
+static inline void
+HalfvecCheckTypmod(int32 typmod, int dim)
+{
+	if (typmod != -1 && typmod != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* Binary operators are defined only between vectors of one dimension. */
+static inline void
+HalfvecCheckSameDims(const HalfVector *a, const HalfVector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different halfvec dimensions %d and %d",
+						a->dim, b->dim)));
+}
+
+/* Elements must be finite; NaN is reported before infinity. */
+static inline void
+HalfvecCheckElement(rv_half h)
+{
+	if (rv_half_is_nan(h))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in halfvec")));
+	if (rv_half_is_inf(h))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in halfvec")));
+}
+
+/* The message for a finite number beyond the half range, quoting it as given. */
+static void
+HalfvecRangeError(const char *number)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("\"%s\" is out of range for type halfvec", number)));
+}
+
+/*
+ * Checked narrowing: a finite float that rounds to infinity is an error
+ * naming the float's shortest decimal.  Infinite and NaN floats pass through
+ * unchanged, so callers that must refuse them still call HalfvecCheckElement
+ * (at the point where pgvector does, which decides which message wins).
+ */
+static inline rv_half
+HalfvecNarrow(float f)
+{
+	rv_half		h = rv_float_to_half(f);
+
+	if (unlikely(rv_half_is_inf(h)) && !isinf(f))
+	{
+		char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
+
+		float_to_shortest_decimal_buf(f, buf);
+		HalfvecRangeError(buf);
+	}
+	return h;
+}
+
+/*
+ * Narrowing after arithmetic: a result too large for a half is the generic
+ * float overflow error, as for float4 arithmetic in core.
+ */
+static inline rv_half
+HalfvecNarrowResult(float f)
+{
+	rv_half		h = rv_float_to_half(f);
+
+	if (unlikely(rv_half_is_inf(h)))
+		float_overflow_error();
+	return h;
+}
+
+static inline bool
+HalfIsZero(rv_half h)
+{
+	return (h & 0x7FFF) == 0;
+}
+
+/*
+ * rv_halfvec_new allocates a zeroed halfvec of dim elements with its header
+ * set, in the current memory context.  The caller has checked dim.
+ */
+HalfVector *
+rv_halfvec_new(int dim)
+{
+	Size		size = HALFVEC_SIZE(dim);
+	HalfVector *result = (HalfVector *) palloc0(size);
+
+	SET_VARSIZE(result, size);
+	result->dim = (int16) dim;
+	return result;
+}
+
+
+/* ----------------------------------------------------------------
+ *		Text and binary I/O, typmod
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Turn a dense-parser failure into pgvector's error for the same input; the
+ * validators are called with a value they reject, so each message exists in
+ * one place only.  Never returns.
+ */
+static void
+HalfvecReportParseError(const char *lit, const RvDenseError *err)
+{
+	switch (err->status)
+	{
+		case RV_DENSE_NO_BRACKET:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type halfvec: \"%s\"", lit),
+					 errdetail("Vector contents must start with \"[\".")));
+			break;
+		case RV_DENSE_EMPTY:
+			HalfvecCheckDim(0);
+			break;
+		case RV_DENSE_TOO_MANY:
+			HalfvecCheckDim(HALFVEC_MAX_DIM + 1);
+			break;
+		case RV_DENSE_OUT_OF_RANGE:
+			HalfvecRangeError(pnstrdup(lit + err->tok_start, err->tok_len));
+			break;
+		case RV_DENSE_NAN:
+			HalfvecCheckElement(0x7E00);
+			break;
+		case RV_DENSE_INF:
+			HalfvecCheckElement(0x7C00);
+			break;
+		case RV_DENSE_JUNK:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type halfvec: \"%s\"", lit),
+					 errdetail("Junk after closing right brace.")));
+			break;
+		case RV_DENSE_SYNTAX:
+		case RV_DENSE_OK:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type halfvec: \"%s\"", lit)));
+}
+
+PG_FUNCTION_INFO_V1(halfvec_in);
+Datum
+halfvec_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	float	   *values = palloc(sizeof(float) * HALFVEC_MAX_DIM);
+	RvDenseError err;
+	HalfVector *result;
+	int			dim;
+
+	dim = rv_dense_parse(lit, values, HALFVEC_MAX_DIM, true, &err);
+	if (dim < 0)
+		HalfvecReportParseError(lit, &err);
+
+	HalfvecCheckDim(dim);
+	HalfvecCheckTypmod(typmod, dim);
+
+	/* The parser has range-checked every value; narrowing cannot fail. */
+	result = rv_halfvec_new(dim);
+	for (int i = 0; i < dim; i++)
+		result->x[i] = HalfvecNarrow(values[i]);
+
+	pfree(values);
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * Each element is printed as the shortest decimal that reads back as the
+ * same float.  Every half is exactly a float, and the shortest float string
+ * also reads back as the same half, so the output round-trips.
+ */
+PG_FUNCTION_INFO_V1(halfvec_out);
+Datum
+halfvec_out(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	char	   *buf;
+	char	   *p;
+
+	/* Per element: at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars and a comma. */
+	buf = palloc(add_size(mul_size(FLOAT_SHORTEST_DECIMAL_LEN, vec->dim), 2));
+	p = buf;
+	*p++ = '[';
+	for (int i = 0; i < vec->dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(rv_half_to_float(vec->x[i]), p);
+	}
+	*p++ = ']';
+	*p = '\0';
+
+	PG_FREE_IF_COPY(vec, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_typmod_in);
+Datum
+halfvec_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *values;
+	int			n;
+
+	values = ArrayGetIntegerTypmods(mods, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier")));
+	if (values[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type halfvec must be at least 1")));
+	if (values[0] > HALFVEC_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type halfvec cannot exceed %d",
+						HALFVEC_MAX_DIM)));
+
+	PG_RETURN_INT32(values[0]);
+}
+
+/*
+ * Binary format (network byte order): uint16 dim, uint16 unused (must be 0),
+ * then dim IEEE binary16 bit patterns as uint16.
+ */
+PG_FUNCTION_INFO_V1(halfvec_recv);
+Datum
+halfvec_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	HalfVector *result;
+	int			dim;
+	int			unused;
+
+	dim = (int) pq_getmsgint(msg, 2);
+	unused = (int) pq_getmsgint(msg, 2);
+
+	HalfvecCheckDim(dim);
+	HalfvecCheckTypmod(typmod, dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected unused to be 0, not %d", unused)));
+
+	result = rv_halfvec_new(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = (rv_half) pq_getmsgint(msg, 2);
+		HalfvecCheckElement(result->x[i]);
+	}
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_send);
+Datum
+halfvec_send(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint16(&buf, (uint16) vec->dim);
+	pq_sendint16(&buf, (uint16) vec->unused);
+	for (int i = 0; i < vec->dim; i++)
+		pq_sendint16(&buf, vec->x[i]);
+
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+
+/* ----------------------------------------------------------------
+ *		Casts
+ * ----------------------------------------------------------------
+ */
+
+/* halfvec -> halfvec(n): only the typmod can be wrong. */
+PG_FUNCTION_INFO_V1(halfvec);
+Datum
+halfvec(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+
+	HalfvecCheckTypmod(PG_GETARG_INT32(1), vec->dim);
+	PG_RETURN_HALFVEC_P(vec);
+}
+
+/* vector -> halfvec: checked narrowing (vectors are always finite). */
+PG_FUNCTION_INFO_V1(vector_to_halfvec);
+Datum
+vector_to_halfvec(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	HalfVector *result;
+
+	HalfvecCheckDim(vec->dim);
+	HalfvecCheckTypmod(PG_GETARG_INT32(1), vec->dim);
+
+	result = rv_halfvec_new(vec->dim);
+	for (int i = 0; i < vec->dim; i++)
+		result->x[i] = HalfvecNarrow(vec->x[i]);
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * halfvec -> vector: exact widening.  Any halfvec fits a vector's limits, so
+ * only the target typmod is checked.
+ */
+PG_FUNCTION_INFO_V1(halfvec_to_vector);
+Datum
+halfvec_to_vector(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	Vector	   *result;
+
+	HalfvecCheckTypmod(PG_GETARG_INT32(1), vec->dim);
+
+	result = rv_vector_new(vec->dim);
+	rv_half_to_float_n(vec->x, result->x, vec->dim);
+
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* One array element as a float; elemtype is one array_to_halfvec accepts. */
+static inline float
+HalfvecArrayElement(Oid elemtype, Datum d)
+{
+	switch (elemtype)
+	{
+		case INT4OID:
+			return (float) DatumGetInt32(d);
+		case FLOAT4OID:
+			return DatumGetFloat4(d);
+		case FLOAT8OID:
+			return (float) DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+	}
+	return 0.0f;				/* not reached: type checked by caller */
+}
+
+/*
+ * integer[], real[], double precision[], numeric[] -> halfvec.
+ *
+ * Order of checks (it decides which error a bad array gets): shape, nulls,
+ * dimension, typmod, element type, then range while converting, and only
+ * then NaN/infinity.  A double beyond float's range becomes infinity and is
+ * reported as an infinite value, not as out of range.
+ */
+PG_FUNCTION_INFO_V1(array_to_halfvec);
+Datum
+array_to_halfvec(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	int			n;
+	HalfVector *result;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls")));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
+					  &elems, NULL, &n);
+
+	HalfvecCheckDim(n);
+	HalfvecCheckTypmod(typmod, n);
+
+	if (elemtype != INT4OID && elemtype != FLOAT4OID &&
+		elemtype != FLOAT8OID && elemtype != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("unsupported array type")));
+
+	result = rv_halfvec_new(n);
+	for (int i = 0; i < n; i++)
+		result->x[i] = HalfvecNarrow(HalfvecArrayElement(elemtype, elems[i]));
+
+	/* Only the Datum array is ours; by-reference elements point into arr. */
+	pfree(elems);
+
+	for (int i = 0; i < n; i++)
+		HalfvecCheckElement(result->x[i]);
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/* halfvec -> real[] (exact). */
+PG_FUNCTION_INFO_V1(halfvec_to_float4);
+Datum
+halfvec_to_float4(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	Datum	   *elems = palloc(sizeof(Datum) * vec->dim);
+	ArrayType  *result;
+
+	for (int i = 0; i < vec->dim; i++)
+		elems[i] = Float4GetDatum(rv_half_to_float(vec->x[i]));
+
+	result = construct_array(elems, vec->dim, FLOAT4OID,
+							 sizeof(float4), true, TYPALIGN_INT);
+	pfree(elems);
+
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+
+/* ----------------------------------------------------------------
+ *		Distances and norms
+ * ----------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(halfvec_l2_distance);
+Datum
+halfvec_l2_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	HalfvecCheckSameDims(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) rv_f16_l2sq(a->x, b->x, a->dim)));
+}
+
+/* Squared L2: what the index methods rank by (no sqrt per candidate). */
+PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
+Datum
+halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	HalfvecCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) rv_f16_l2sq(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(halfvec_inner_product);
+Datum
+halfvec_inner_product(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	HalfvecCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) rv_f16_dot(a->x, b->x, a->dim));
+}
+
+/* <#> orders ascending, so it returns the inner product negated. */
+PG_FUNCTION_INFO_V1(halfvec_negative_inner_product);
+Datum
+halfvec_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	HalfvecCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) -rv_f16_dot(a->x, b->x, a->dim));
+}
+
+/*
+ * 1 - cos(a, b).  A zero vector gives 0/0 = NaN, which is kept (it is what
+ * pgvector returns).  Rounding can push the similarity just outside [-1, 1];
+ * it is clamped so the distance stays in [0, 2].
+ */
+PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
+Datum
+halfvec_cosine_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	float		dot;
+	float		norma;
+	float		normb;
+	double		sim;
+
+	HalfvecCheckSameDims(a, b);
+	rv_f16_cos(a->x, b->x, a->dim, &dot, &norma, &normb);
+
+	/* One sqrt of the product, not a product of sqrts: one rounding less. */
+	sim = (double) dot / sqrt((double) norma * (double) normb);
+	if (sim > 1.0)
+		sim = 1.0;
+	else if (sim < -1.0)
+		sim = -1.0;
+
+	PG_RETURN_FLOAT8(1.0 - sim);
+}
+
+/*
+ * Angular distance for spherical k-means (ivfflat on ip/cosine).  Inputs are
+ * unit vectors, so the inner product is the cosine; unlike cosine distance,
+ * the angle satisfies the triangle inequality.
+ */
+PG_FUNCTION_INFO_V1(halfvec_spherical_distance);
+Datum
+halfvec_spherical_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	double		dot;
+
+	HalfvecCheckSameDims(a, b);
+	dot = (double) rv_f16_dot(a->x, b->x, a->dim);
+
+	/* acos is NaN outside [-1, 1], where rounding can put a unit pair. */
+	if (dot > 1.0)
+		dot = 1.0;
+	else if (dot < -1.0)
+		dot = -1.0;
+
+	PG_RETURN_FLOAT8(acos(dot) / M_PI);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_l1_distance);
+Datum
+halfvec_l1_distance(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+
+	HalfvecCheckSameDims(a, b);
+	PG_RETURN_FLOAT8((double) rv_f16_l1(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(halfvec_vector_dims);
+Datum
+halfvec_vector_dims(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+
+	PG_RETURN_INT32(vec->dim);
+}
+
+/* Sum of squares in double: 16000 elements near 65504 would overflow float. */
+static double
+HalfvecNorm(const HalfVector *vec)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < vec->dim; i++)
+	{
+		double		v = (double) rv_half_to_float(vec->x[i]);
+
+		sum += v * v;
+	}
+	return sqrt(sum);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_l2_norm);
+Datum
+halfvec_l2_norm(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+
+	PG_RETURN_FLOAT8(HalfvecNorm(vec));
+}
+
+/*
+ * vec / |vec|.  The zero vector has no direction and is returned as is (all
+ * zeros).  Dividing subnormals by a tiny norm can exceed the half range;
+ * that is an overflow error rather than an infinite element.
+ */
+PG_FUNCTION_INFO_V1(halfvec_l2_normalize);
+Datum
+halfvec_l2_normalize(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	HalfVector *result = rv_halfvec_new(vec->dim);
+	double		norm = HalfvecNorm(vec);
+
+	if (norm > 0.0)
+	{
+		for (int i = 0; i < vec->dim; i++)
+			result->x[i] = HalfvecNarrowResult((float) (rv_half_to_float(vec->x[i]) / norm));
+	}
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/* One bit per element, most significant bit first: set where x > 0. */
+PG_FUNCTION_INFO_V1(halfvec_binary_quantize);
+Datum
+halfvec_binary_quantize(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	Size		size = VARBITTOTALLEN(vec->dim);
+	VarBit	   *result = (VarBit *) palloc0(size);
+	bits8	   *bits;
+
+	SET_VARSIZE(result, size);
+	VARBITLEN(result) = vec->dim;
+	bits = VARBITS(result);
+
+	for (int i = 0; i < vec->dim; i++)
+	{
+		if (rv_half_to_float(vec->x[i]) > 0.0f)
+			bits[i / 8] |= (bits8) (0x80 >> (i % 8));
+	}
+
+	PG_RETURN_VARBIT_P(result);
+}
+
+/*
+ * subvector(v, start, count): count elements from the 1-based position
+ * start, clipped to the vector like substring() clips; an empty result is an
+ * error.  Written so that no int32 sum can overflow.
+ */
+PG_FUNCTION_INFO_V1(halfvec_subvector);
+Datum
+halfvec_subvector(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	int32		start = PG_GETARG_INT32(1);
+	int32		count = PG_GETARG_INT32(2);
+	int32		first;			/* 0-based, inclusive */
+	int32		stop;			/* 0-based, exclusive */
+	HalfVector *result;
+
+	if (count < 1)
+		HalfvecCheckDim(0);
+
+	/* start + count > dim, tested as start > dim - count (dim, count > 0). */
+	if (start > vec->dim - count)
+		stop = vec->dim;
+	else
+		stop = start + count - 1;
+
+	if (start > vec->dim)
+		HalfvecCheckDim(0);
+	first = (start < 1) ? 0 : start - 1;
+
+	HalfvecCheckDim(stop - first);
+	result = rv_halfvec_new(stop - first);
+	memcpy(result->x, vec->x + first, sizeof(rv_half) * (stop - first));
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+
+/* ----------------------------------------------------------------
+ *		Element-wise arithmetic and concatenation
+ * ----------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(halfvec_add);
+Datum
+halfvec_add(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	HalfvecCheckSameDims(a, b);
+	result = rv_halfvec_new(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = HalfvecNarrowResult(rv_half_to_float(a->x[i]) +
+										   rv_half_to_float(b->x[i]));
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_sub);
+Datum
+halfvec_sub(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	HalfvecCheckSameDims(a, b);
+	result = rv_halfvec_new(a->dim);
+	for (int i = 0; i < a->dim; i++)
+		result->x[i] = HalfvecNarrowResult(rv_half_to_float(a->x[i]) -
+										   rv_half_to_float(b->x[i]));
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
+ * Element-wise product.  Besides overflow, a product of two non-zero halves
+ * that rounds to zero is an underflow error (as float4 multiplication in
+ * core treats it); sums cannot underflow that way.
+ */
+PG_FUNCTION_INFO_V1(halfvec_mul);
+Datum
+halfvec_mul(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	HalfvecCheckSameDims(a, b);
+	result = rv_halfvec_new(a->dim);
+	for (int i = 0; i < a->dim; i++)
+	{
+		rv_half		r = HalfvecNarrowResult(rv_half_to_float(a->x[i]) *
+											rv_half_to_float(b->x[i]));
+
+		if (HalfIsZero(r) && !HalfIsZero(a->x[i]) && !HalfIsZero(b->x[i]))
+			float_underflow_error();
+		result->x[i] = r;
+	}
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_concat);
+Datum
+halfvec_concat(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *result;
+
+	HalfvecCheckDim(a->dim + b->dim);
+	result = rv_halfvec_new(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(rv_half) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(rv_half) * b->dim);
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+
+/* ----------------------------------------------------------------
+ *		Comparison (btree opclass halfvec_ops)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Total order: element values first (as floats, so -0 = 0), then the shorter
+ * vector first, the way PostgreSQL orders arrays.
+ */
+static int
+HalfvecCompare(const HalfVector *a, const HalfVector *b)
+{
+	int			n = Min(a->dim, b->dim);
+
+	for (int i = 0; i < n; i++)
+	{
+		float		x = rv_half_to_float(a->x[i]);
+		float		y = rv_half_to_float(b->x[i]);
+
+		if (x < y)
+			return -1;
+		if (x > y)
+			return 1;
+	}
+	if (a->dim != b->dim)
+		return (a->dim < b->dim) ? -1 : 1;
+	return 0;
+}
+
+/* The comparison of the first two arguments; frees detoasted copies. */
+static int
+HalfvecCompareArgs(FunctionCallInfo fcinfo)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	int			cmp = HalfvecCompare(a, b);
+
+	PG_FREE_IF_COPY(a, 0);
+	PG_FREE_IF_COPY(b, 1);
+	return cmp;
+}
+
+PG_FUNCTION_INFO_V1(halfvec_lt);
+Datum
+halfvec_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) < 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_le);
+Datum
+halfvec_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) <= 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_eq);
+Datum
+halfvec_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) == 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_ne);
+Datum
+halfvec_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) != 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_ge);
+Datum
+halfvec_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) >= 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_gt);
+Datum
+halfvec_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) > 0);
+}
+
+PG_FUNCTION_INFO_V1(halfvec_cmp);
+Datum
+halfvec_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(HalfvecCompareArgs(fcinfo));
+}
+
+
+/* ----------------------------------------------------------------
+ *		avg(halfvec): transition, combine and final functions
+ *
+ * The state is a float8[] {n, sum_1, ..., sum_dim}; the initial state '{0}'
+ * has no sums yet and takes its dimension from the first value.  Sums are
+ * kept in double, so avg can be exact where a running half sum would
+ * overflow.  The state is a plain array, so parallel workers ship it without
+ * serialisation functions.
+ * ----------------------------------------------------------------
+ */
+
+/* The state's float8 values, after checking its shape (internal error). */
+static float8 *
+HalfvecStateValues(ArrayType *state, const char *caller)
+{
+	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 ||
+		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
+		elog(ERROR, "%s: expected state array", caller);
+	return (float8 *) ARR_DATA_PTR(state);
+}
+
+/* Builds a state array from n and dim sums (sums may be NULL if dim = 0). */
+static ArrayType *
+HalfvecStateBuild(float8 n, const double *sums, int dim)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (dim + 1));
+	ArrayType  *result;
+
+	elems[0] = Float8GetDatum(n);
+	for (int i = 0; i < dim; i++)
+		elems[i + 1] = Float8GetDatum(sums[i]);
+
+	result = construct_array(elems, dim + 1, FLOAT8OID,
+							 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(elems);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(halfvec_accum);
+Datum
+halfvec_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	HalfVector *vec = PG_GETARG_HALFVEC_P(1);
+	float8	   *cur = HalfvecStateValues(state, "halfvec_accum");
+	int			dim = HALFVEC_STATE_DIM(state);
+	double	   *sums;
+	ArrayType  *result;
+
+	if (dim != 0)
+		HalfvecCheckTypmod(dim, vec->dim);
+
+	sums = palloc(sizeof(double) * vec->dim);
+	for (int i = 0; i < vec->dim; i++)
+	{
+		double		x = (double) rv_half_to_float(vec->x[i]);
+
+		if (dim == 0)
+			sums[i] = x;
+		else
+		{
+			sums[i] = cur[i + 1] + x;
+			if (isinf(sums[i]))
+				float_overflow_error();
+		}
+	}
+
+	result = HalfvecStateBuild(cur[0] + 1.0, sums, vec->dim);
+	pfree(sums);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * Merges two partial states (parallel aggregation).  pgvector implements
+ * halfvec_combine with its vector_combine C function, so its internal and
+ * dimension errors name "vector"; we keep those messages, byte for byte.
+ */
+static void
+HalfvecCombineCheckDim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions",
+						VECTOR_MAX_DIM)));
+}
+
+PG_FUNCTION_INFO_V1(halfvec_combine);
+Datum
+halfvec_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *s1 = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *s2 = PG_GETARG_ARRAYTYPE_P(1);
+	float8	   *v1 = HalfvecStateValues(s1, "vector_combine");
+	float8	   *v2 = HalfvecStateValues(s2, "vector_combine");
+	int			dim1 = HALFVEC_STATE_DIM(s1);
+	int			dim2 = HALFVEC_STATE_DIM(s2);
+	int			dim = (dim1 != 0) ? dim1 : dim2;
+	double	   *sums;
+	ArrayType  *result;
+
+	if (dim != 0)
+		HalfvecCombineCheckDim(dim);
+	if (dim1 != 0 && dim2 != 0)
+		HalfvecCheckTypmod(dim1, dim2);
+
+	sums = palloc(sizeof(double) * (dim + 1));
+	for (int i = 0; i < dim; i++)
+	{
+		if (dim2 == 0)
+			sums[i] = v1[i + 1];
+		else if (dim1 == 0)
+			sums[i] = v2[i + 1];
+		else
+		{
+			sums[i] = v1[i + 1] + v2[i + 1];
+			if (isinf(sums[i]))
+				float_overflow_error();
+		}
+	}
+
+	result = HalfvecStateBuild(v1[0] + v2[0], sums, dim);
+	pfree(sums);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/* The mean, narrowed to halves; no rows gives NULL, as SQL's avg does. */
+PG_FUNCTION_INFO_V1(halfvec_avg);
+Datum
+halfvec_avg(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	float8	   *cur = HalfvecStateValues(state, "halfvec_avg");
+	float8		n = cur[0];
+	int			dim;
+	HalfVector *result;
+
+	if (n == 0.0)
+		PG_RETURN_NULL();
+
+	dim = HALFVEC_STATE_DIM(state);
+	HalfvecCheckDim(dim);
+
+	result = rv_halfvec_new(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = HalfvecNarrow((float) (cur[i + 1] / n));
+		HalfvecCheckElement(result->x[i]);
+	}
+
+	PG_RETURN_HALFVEC_P(result);
+}
