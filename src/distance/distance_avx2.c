@@ -1,0 +1,454 @@
+/*-------------------------------------------------------------------------
+ *
+ * distance_avx2.c
+ *	  AVX2 + FMA + F16C distance kernels (the rv_kernels_avx2 table).
+ *
+ * NOTES
+ *	  Compiled with -mavx2 -mfma -mf16c because of its name; only ever
+ *	  called through rv_kernels_avx2, which distance.c selects only after
+ *	  rv_cpu_has_avx2() confirmed the CPU features and the OS's YMM support.
+ *
+ *	  Float kernels keep four independent 8-lane accumulators so that the
+ *	  FMA latency (4-5 cycles) is hidden behind the two FMA ports; a
+ *	  single accumulator would run at a quarter of the throughput.  Sums
+ *	  stay in float32.  After the 32-wide loop an 8-wide loop takes what
+ *	  it can, and fewer than 8 trailing elements are summed one at a time,
+ *	  so no load touches memory past element n-1.
+ *
+ *	  Results differ from the scalar reference only by summation order
+ *	  (and FMA's single rounding), i.e. within float rounding; sums whose
+ *	  partial sums are all exact (small integers) are identical.
+ *
+ *	  Bit kernels count with the 64-bit POPCNT instruction (implied by
+ *	  -mavx2, and present on every AVX2 CPU; distance.c checks it anyway).
+ *	  bench/bench_kernels measured it against a 32-byte PSHUFB nibble
+ *	  table (VPSHUFB + VPSADBW per 32 bytes) on Zen 4: POPCNT with four
+ *	  counters was as fast or faster at every length we use, because
+ *	  modern cores retire one or two POPCNTs per cycle.
+ *
+ * IDENTIFICATION
+ *	  src/distance/distance_avx2.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "distance/distance.h"
+
+/* Sum the eight lanes of v. */
+static inline float
+hsum256(__m256 v)
+{
+	__m128		lo = _mm256_castps256_ps128(v);
+	__m128		hi = _mm256_extractf128_ps(v, 1);
+	__m128		s = _mm_add_ps(lo, hi);
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* Eight halves widened to floats (unaligned load of 16 bytes). */
+static inline __m256
+load_half8(const rv_half *p)
+{
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p));
+}
+
+/* |x| for eight floats: clear the sign bits. */
+static inline __m256
+abs256(__m256 x)
+{
+	return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+
+/* ------------------------------------------------------------------------
+ * float32
+ * ------------------------------------------------------------------------
+ */
+
+static float
+avx2_f32_l2sq(const float *a, const float *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+		__m256		d2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
+		__m256		d3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+		s2 = _mm256_fmadd_ps(d2, d2, s2);
+		s3 = _mm256_fmadd_ps(d3, d3, s3);
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+
+		s0 = _mm256_fmadd_ps(d, d, s0);
+	}
+	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static float
+avx2_f32_dot(const float *a, const float *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+		s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+		s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+		sum += a[i] * b[i];
+	return sum;
+}
+
+static float
+avx2_f32_l1(const float *a, const float *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
+		s1 = _mm256_add_ps(s1, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8))));
+		s2 = _mm256_add_ps(s2, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16))));
+		s3 = _mm256_add_ps(s3, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24))));
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
+	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+		sum += fabsf(a[i] - b[i]);
+	return sum;
+}
+
+/*
+ * Cosine: three sums at once.  Two accumulators per sum (six registers)
+ * already give six independent FMA chains, enough to fill both ports.
+ */
+static void
+avx2_f32_cos(const float *a, const float *b, int n,
+			 float *dot, float *norma, float *normb)
+{
+	__m256		ab0 = _mm256_setzero_ps(),
+				ab1 = _mm256_setzero_ps();
+	__m256		aa0 = _mm256_setzero_ps(),
+				aa1 = _mm256_setzero_ps();
+	__m256		bb0 = _mm256_setzero_ps(),
+				bb1 = _mm256_setzero_ps();
+	float		sab,
+				saa,
+				sbb;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		x0 = _mm256_loadu_ps(a + i);
+		__m256		y0 = _mm256_loadu_ps(b + i);
+		__m256		x1 = _mm256_loadu_ps(a + i + 8);
+		__m256		y1 = _mm256_loadu_ps(b + i + 8);
+
+		ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+		aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+		bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+		ab1 = _mm256_fmadd_ps(x1, y1, ab1);
+		aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+		bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+	}
+	if (i + 8 <= n)
+	{
+		__m256		x0 = _mm256_loadu_ps(a + i);
+		__m256		y0 = _mm256_loadu_ps(b + i);
+
+		ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+		aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+		bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+		i += 8;
+	}
+	sab = hsum256(_mm256_add_ps(ab0, ab1));
+	saa = hsum256(_mm256_add_ps(aa0, aa1));
+	sbb = hsum256(_mm256_add_ps(bb0, bb1));
+	for (; i < n; i++)
+	{
+		sab += a[i] * b[i];
+		saa += a[i] * a[i];
+		sbb += b[i] * b[i];
+	}
+	*dot = sab;
+	*norma = saa;
+	*normb = sbb;
+}
+
+/* ------------------------------------------------------------------------
+ * float16: VCVTPH2PS widens 8 halves exactly, then as for float32
+ * ------------------------------------------------------------------------
+ */
+
+static float
+avx2_f16_l2sq(const rv_half *a, const rv_half *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m256		d0 = _mm256_sub_ps(load_half8(a + i), load_half8(b + i));
+		__m256		d1 = _mm256_sub_ps(load_half8(a + i + 8), load_half8(b + i + 8));
+		__m256		d2 = _mm256_sub_ps(load_half8(a + i + 16), load_half8(b + i + 16));
+		__m256		d3 = _mm256_sub_ps(load_half8(a + i + 24), load_half8(b + i + 24));
+
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+		s2 = _mm256_fmadd_ps(d2, d2, s2);
+		s3 = _mm256_fmadd_ps(d3, d3, s3);
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d = _mm256_sub_ps(load_half8(a + i), load_half8(b + i));
+
+		s0 = _mm256_fmadd_ps(d, d, s0);
+	}
+	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+	{
+		float		d = rv_half_to_float(a[i]) - rv_half_to_float(b[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+static float
+avx2_f16_dot(const rv_half *a, const rv_half *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm256_fmadd_ps(load_half8(a + i), load_half8(b + i), s0);
+		s1 = _mm256_fmadd_ps(load_half8(a + i + 8), load_half8(b + i + 8), s1);
+		s2 = _mm256_fmadd_ps(load_half8(a + i + 16), load_half8(b + i + 16), s2);
+		s3 = _mm256_fmadd_ps(load_half8(a + i + 24), load_half8(b + i + 24), s3);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(load_half8(a + i), load_half8(b + i), s0);
+	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+		sum += rv_half_to_float(a[i]) * rv_half_to_float(b[i]);
+	return sum;
+}
+
+static float
+avx2_f16_l1(const rv_half *a, const rv_half *b, int n)
+{
+	__m256		s0 = _mm256_setzero_ps();
+	__m256		s1 = _mm256_setzero_ps();
+	__m256		s2 = _mm256_setzero_ps();
+	__m256		s3 = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(load_half8(a + i), load_half8(b + i))));
+		s1 = _mm256_add_ps(s1, abs256(_mm256_sub_ps(load_half8(a + i + 8), load_half8(b + i + 8))));
+		s2 = _mm256_add_ps(s2, abs256(_mm256_sub_ps(load_half8(a + i + 16), load_half8(b + i + 16))));
+		s3 = _mm256_add_ps(s3, abs256(_mm256_sub_ps(load_half8(a + i + 24), load_half8(b + i + 24))));
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(load_half8(a + i), load_half8(b + i))));
+	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	for (; i < n; i++)
+		sum += fabsf(rv_half_to_float(a[i]) - rv_half_to_float(b[i]));
+	return sum;
+}
+
+static void
+avx2_f16_cos(const rv_half *a, const rv_half *b, int n,
+			 float *dot, float *norma, float *normb)
+{
+	__m256		ab0 = _mm256_setzero_ps(),
+				ab1 = _mm256_setzero_ps();
+	__m256		aa0 = _mm256_setzero_ps(),
+				aa1 = _mm256_setzero_ps();
+	__m256		bb0 = _mm256_setzero_ps(),
+				bb1 = _mm256_setzero_ps();
+	float		sab,
+				saa,
+				sbb;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		x0 = load_half8(a + i);
+		__m256		y0 = load_half8(b + i);
+		__m256		x1 = load_half8(a + i + 8);
+		__m256		y1 = load_half8(b + i + 8);
+
+		ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+		aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+		bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+		ab1 = _mm256_fmadd_ps(x1, y1, ab1);
+		aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+		bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+	}
+	if (i + 8 <= n)
+	{
+		__m256		x0 = load_half8(a + i);
+		__m256		y0 = load_half8(b + i);
+
+		ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+		aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+		bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+		i += 8;
+	}
+	sab = hsum256(_mm256_add_ps(ab0, ab1));
+	saa = hsum256(_mm256_add_ps(aa0, aa1));
+	sbb = hsum256(_mm256_add_ps(bb0, bb1));
+	for (; i < n; i++)
+	{
+		float		x = rv_half_to_float(a[i]);
+		float		y = rv_half_to_float(b[i]);
+
+		sab += x * y;
+		saa += x * x;
+		sbb += y * y;
+	}
+	*dot = sab;
+	*norma = saa;
+	*normb = sbb;
+}
+
+/* ------------------------------------------------------------------------
+ * bits
+ * ------------------------------------------------------------------------
+ */
+
+static inline uint64_t
+load_u64(const uint8_t *p)
+{
+	uint64_t	x;
+
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+static uint64_t
+avx2_bit_hamming(const uint8_t *a, const uint8_t *b, size_t nbytes)
+{
+	uint64_t	c0 = 0,
+				c1 = 0,
+				c2 = 0,
+				c3 = 0;
+	size_t		i = 0;
+
+	for (; i + 32 <= nbytes; i += 32)
+	{
+		c0 += (uint64_t) _mm_popcnt_u64(load_u64(a + i) ^ load_u64(b + i));
+		c1 += (uint64_t) _mm_popcnt_u64(load_u64(a + i + 8) ^ load_u64(b + i + 8));
+		c2 += (uint64_t) _mm_popcnt_u64(load_u64(a + i + 16) ^ load_u64(b + i + 16));
+		c3 += (uint64_t) _mm_popcnt_u64(load_u64(a + i + 24) ^ load_u64(b + i + 24));
+	}
+	for (; i + 8 <= nbytes; i += 8)
+		c0 += (uint64_t) _mm_popcnt_u64(load_u64(a + i) ^ load_u64(b + i));
+	for (; i < nbytes; i++)
+		c1 += (uint64_t) _mm_popcnt_u32((unsigned) (a[i] ^ b[i]));
+	return c0 + c1 + c2 + c3;
+}
+
+static void
+avx2_bit_jaccard(const uint8_t *a, const uint8_t *b, size_t nbytes,
+				 uint64_t *ab, uint64_t *aa_plus_bb)
+{
+	uint64_t	both0 = 0,
+				both1 = 0;
+	uint64_t	each0 = 0,
+				each1 = 0;
+	size_t		i = 0;
+
+	for (; i + 16 <= nbytes; i += 16)
+	{
+		uint64_t	x0 = load_u64(a + i);
+		uint64_t	y0 = load_u64(b + i);
+		uint64_t	x1 = load_u64(a + i + 8);
+		uint64_t	y1 = load_u64(b + i + 8);
+
+		both0 += (uint64_t) _mm_popcnt_u64(x0 & y0);
+		each0 += (uint64_t) (_mm_popcnt_u64(x0) + _mm_popcnt_u64(y0));
+		both1 += (uint64_t) _mm_popcnt_u64(x1 & y1);
+		each1 += (uint64_t) (_mm_popcnt_u64(x1) + _mm_popcnt_u64(y1));
+	}
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64_t	x = load_u64(a + i);
+		uint64_t	y = load_u64(b + i);
+
+		both0 += (uint64_t) _mm_popcnt_u64(x & y);
+		each0 += (uint64_t) (_mm_popcnt_u64(x) + _mm_popcnt_u64(y));
+	}
+	for (; i < nbytes; i++)
+	{
+		both1 += (uint64_t) _mm_popcnt_u32((unsigned) (a[i] & b[i]));
+		each1 += (uint64_t) (_mm_popcnt_u32(a[i]) + _mm_popcnt_u32(b[i]));
+	}
+	*ab = both0 + both1;
+	*aa_plus_bb = each0 + each1;
+}
+
+const RvKernels rv_kernels_avx2 = {
+	.name = "avx2",
+	.f32_l2sq = avx2_f32_l2sq,
+	.f32_dot = avx2_f32_dot,
+	.f32_l1 = avx2_f32_l1,
+	.f32_cos = avx2_f32_cos,
+	.f16_l2sq = avx2_f16_l2sq,
+	.f16_dot = avx2_f16_dot,
+	.f16_l1 = avx2_f16_l1,
+	.f16_cos = avx2_f16_cos,
+	.bit_hamming = avx2_bit_hamming,
+	.bit_jaccard = avx2_bit_jaccard,
+};
