@@ -1,0 +1,972 @@
+/*
+ * vector.c — the single-precision `vector` type: text and binary I/O, the
+ * type modifier, casts from and to arrays, distances, element-wise
+ * arithmetic, comparisons and the avg/sum aggregates.
+ *
+ * NOTES
+ *	Compatibility with pgvector is the contract of this file: the datum
+ *	layout (types.h), the binary wire format (int16 dim, int16 unused, dim
+ *	big-endian float4), the text output (shortest round-trip decimal per
+ *	element), and every error, with its SQLSTATE and message, raised in the
+ *	same order for the same input.  Where an ordering looks arbitrary (for
+ *	example, all array elements are converted before any is checked for
+ *	NaN), it is kept because a user can observe which error wins.
+ *
+ *	Numeric semantics follow pgvector too: distance kernels accumulate in
+ *	float and the SQL result is that float widened to double (sqrt and the
+ *	cosine division happen in double); norms and the aggregate state are
+ *	summed in double.  Cosine distance of a zero vector is NaN, which the
+ *	clamp to [-1, 1] lets through unchanged.
+ *
+ *	Distances go through the dispatched kernels in distance/distance.h, so
+ *	one call costs one indirect call, not an fmgr round trip per element.
+ *
+ *	The aggregate transition state is a float8[] of dim + 1 elements: the
+ *	row count followed by the running sums.  The initial state '{0}' has no
+ *	sums yet; the first vector fixes the dimension.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/varbit.h"
+
+#include "distance/distance.h"
+#include "types/dense_parse.h"
+#include "types/types.h"
+
+/* Which element-wise operation VectorElementwise applies. */
+typedef enum VectorArithOp
+{
+	VECTOR_ARITH_ADD,
+	VECTOR_ARITH_SUB,
+	VECTOR_ARITH_MUL
+} VectorArithOp;
+
+/* ----------------------------------------------------------------
+ *		Validators shared by every entry point
+ * ----------------------------------------------------------------
+ */
+
+static inline void
+VectorCheckDim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
+}
+
+/* typmod is -1 when the column or cast has no dimension of its own. */
+static inline void
+VectorCheckTypmod(int32 typmod, int dim)
+{
+	if (typmod != -1 && typmod != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+static inline void
+VectorCheckSameDims(const Vector *a, const Vector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+}
+
+static inline void
+VectorCheckElement(float v)
+{
+	if (isnan(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in vector")));
+	if (isinf(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in vector")));
+}
+
+/*
+ * rv_vector_new returns a zeroed vector of dim elements with its header set,
+ * allocated in the current memory context.  The caller has checked dim.
+ */
+Vector *
+rv_vector_new(int dim)
+{
+	Size		size = VECTOR_SIZE(dim);
+	Vector	   *v = (Vector *) palloc0(size);
+
+	SET_VARSIZE(v, size);
+	v->dim = (int16) dim;
+	return v;
+}
+
+/* ----------------------------------------------------------------
+ *		Text I/O and type modifier
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Turns a parser failure into the error pgvector raises for it.  lit is the
+ * whole input, quoted back to the user as float4in does.
+ */
+static void pg_attribute_noreturn()
+VectorReportParseError(const char *lit, const RvDenseError *err)
+{
+	switch (err->status)
+	{
+		case RV_DENSE_NO_BRACKET:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+					 errdetail("Vector contents must start with \"[\".")));
+			break;
+		case RV_DENSE_EMPTY:
+			VectorCheckDim(0);
+			break;
+		case RV_DENSE_TOO_MANY:
+			VectorCheckDim(VECTOR_MAX_DIM + 1);
+			break;
+		case RV_DENSE_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%s\" is out of range for type vector",
+							pnstrdup(lit + err->tok_start, err->tok_len))));
+			break;
+		case RV_DENSE_NAN:
+			VectorCheckElement(NAN);
+			break;
+		case RV_DENSE_INF:
+			VectorCheckElement(INFINITY);
+			break;
+		case RV_DENSE_JUNK:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+					 errdetail("Junk after closing right brace.")));
+			break;
+		case RV_DENSE_SYNTAX:
+		case RV_DENSE_OK:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type vector: \"%s\"", lit)));
+}
+
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	float		elems[VECTOR_MAX_DIM];
+	RvDenseError err;
+	Vector	   *result;
+	int			dim;
+
+	dim = rv_dense_parse(lit, elems, VECTOR_MAX_DIM, false, &err);
+	if (dim < 0)
+		VectorReportParseError(lit, &err);
+
+	VectorCheckTypmod(typmod, dim);
+
+	result = rv_vector_new(dim);
+	memcpy(result->x, elems, sizeof(float) * dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * Each element is printed as the shortest decimal that reads back as the
+ * same float (the float4out algorithm with extra_float_digits > 0), so text
+ * round trips are exact.
+ */
+PG_FUNCTION_INFO_V1(vector_out);
+Datum
+vector_out(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	char	   *buf;
+	char	   *p;
+
+	/* Per element at most FLOAT_SHORTEST_DECIMAL_LEN - 1 digits plus ','. */
+	buf = palloc(add_size(mul_size(v->dim, FLOAT_SHORTEST_DECIMAL_LEN), 3));
+	p = buf;
+	*p++ = '[';
+	for (int i = 0; i < v->dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(v->x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *vals;
+	int			n;
+
+	vals = ArrayGetIntegerTypmods(mods, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier")));
+	if (vals[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector must be at least 1")));
+	if (vals[0] > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
+
+	PG_RETURN_INT32(vals[0]);
+}
+
+/* ----------------------------------------------------------------
+ *		Binary I/O: uint16 dim, uint16 unused, dim float4, network order
+ * ----------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			dim;
+	int			unused;
+	Vector	   *result;
+
+	dim = (int) pq_getmsgint(msg, sizeof(int16));
+	unused = (int) pq_getmsgint(msg, sizeof(int16));
+
+	VectorCheckDim(dim);
+	VectorCheckTypmod(typmod, dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected unused to be 0, not %d", unused)));
+
+	/* Elements are checked as they arrive, so the first bad one is named. */
+	result = rv_vector_new(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = pq_getmsgfloat4(msg);
+		VectorCheckElement(result->x[i]);
+	}
+
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_send);
+Datum
+vector_send(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	StringInfoData msg;
+
+	pq_begintypsend(&msg);
+	pq_sendint16(&msg, (uint16) v->dim);
+	pq_sendint16(&msg, (uint16) v->unused);
+	for (int i = 0; i < v->dim; i++)
+		pq_sendfloat4(&msg, v->x[i]);
+
+	PG_RETURN_BYTEA_P(pq_endtypsend(&msg));
+}
+
+/* ----------------------------------------------------------------
+ *		Casts
+ * ----------------------------------------------------------------
+ */
+
+/* vector -> vector(n): only the dimension needs checking. */
+PG_FUNCTION_INFO_V1(vector);
+Datum
+vector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	VectorCheckTypmod(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_VECTOR_P(v);
+}
+
+/*
+ * Narrows each array element to float.  Out-of-range doubles become
+ * infinities here and are refused afterwards, like NaN; numeric goes
+ * through numeric_float4, which raises its own errors.
+ */
+static void
+VectorFillFromDatums(float *out, const Datum *elems, int n, Oid elemtype)
+{
+	switch (elemtype)
+	{
+		case INT4OID:
+			for (int i = 0; i < n; i++)
+				out[i] = (float) DatumGetInt32(elems[i]);
+			break;
+		case FLOAT4OID:
+			for (int i = 0; i < n; i++)
+				out[i] = DatumGetFloat4(elems[i]);
+			break;
+		case FLOAT8OID:
+			for (int i = 0; i < n; i++)
+				out[i] = (float) DatumGetFloat8(elems[i]);
+			break;
+		case NUMERICOID:
+			for (int i = 0; i < n; i++)
+				out[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("unsupported array type")));
+	}
+}
+
+/* integer[], real[], double precision[], numeric[] -> vector */
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	int			n;
+	Vector	   *result;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls")));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, NULL, &n);
+
+	VectorCheckDim(n);
+	VectorCheckTypmod(typmod, n);
+
+	result = rv_vector_new(n);
+	VectorFillFromDatums(result->x, elems, n, elemtype);
+	pfree(elems);
+
+	for (int i = 0; i < n; i++)
+		VectorCheckElement(result->x[i]);
+
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * Builds a one-dimensional, NULL-free array of n fixed-size elements in one
+ * allocation and returns a pointer to its (zeroed) data; the layout is what
+ * construct_array would produce.
+ */
+static ArrayType *
+VectorNewArray(int n, Oid elemtype, int elemsize, void **data)
+{
+	Size		size = add_size(ARR_OVERHEAD_NONULLS(1), mul_size(n, elemsize));
+	ArrayType  *arr = (ArrayType *) palloc0(size);
+
+	SET_VARSIZE(arr, size);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = elemtype;
+	ARR_DIMS(arr)[0] = n;
+	ARR_LBOUND(arr)[0] = 1;
+	*data = ARR_DATA_PTR(arr);
+	return arr;
+}
+
+/* vector -> real[] */
+PG_FUNCTION_INFO_V1(vector_to_float4);
+Datum
+vector_to_float4(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	void	   *data;
+	ArrayType  *arr;
+
+	arr = VectorNewArray(v->dim, FLOAT4OID, sizeof(float4), &data);
+	memcpy(data, v->x, sizeof(float4) * v->dim);
+	PG_RETURN_ARRAYTYPE_P(arr);
+}
+
+/* ----------------------------------------------------------------
+ *		Distances
+ * ----------------------------------------------------------------
+ */
+
+/* Fetches both arguments of a binary vector function and checks dims. */
+#define VECTOR_GET_PAIR(a, b) \
+	do { \
+		(a) = PG_GETARG_VECTOR_P(0); \
+		(b) = PG_GETARG_VECTOR_P(1); \
+		VectorCheckSameDims((a), (b)); \
+	} while (0)
+
+PG_FUNCTION_INFO_V1(l2_distance);
+Datum
+l2_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) rv_f32_l2sq(a->x, b->x, a->dim)));
+}
+
+/* The ordering key of L2 indexes: the same order as l2_distance, no sqrt. */
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_FLOAT8((double) rv_f32_l2sq(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(inner_product);
+Datum
+inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_FLOAT8((double) rv_f32_dot(a->x, b->x, a->dim));
+}
+
+/* <#> sorts ascending, so the most similar vectors come first. */
+PG_FUNCTION_INFO_V1(vector_negative_inner_product);
+Datum
+vector_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_FLOAT8((double) -rv_f32_dot(a->x, b->x, a->dim));
+}
+
+/*
+ * 1 - cos(a, b).  The norms are multiplied before the square root, in
+ * double, so that large float norms do not overflow; rounding can still
+ * push the similarity a little outside [-1, 1], hence the clamp.  A zero
+ * vector gives 0/0 = NaN, which passes the clamp and is the result.
+ */
+PG_FUNCTION_INFO_V1(cosine_distance);
+Datum
+cosine_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+	float		dot;
+	float		norma;
+	float		normb;
+	double		sim;
+
+	VECTOR_GET_PAIR(a, b);
+	rv_f32_cos(a->x, b->x, a->dim, &dot, &norma, &normb);
+	sim = (double) dot / sqrt((double) norma * (double) normb);
+
+	if (sim > 1.0)
+		sim = 1.0;
+	else if (sim < -1.0)
+		sim = -1.0;
+
+	PG_RETURN_FLOAT8(1.0 - sim);
+}
+
+/*
+ * Angular distance in [0, 1] for spherical k-means; inputs are assumed to
+ * be unit vectors, so the dot product is the cosine.  Clamping keeps acos
+ * away from NaN when rounding leaves the dot product just past +/-1.
+ */
+PG_FUNCTION_INFO_V1(vector_spherical_distance);
+Datum
+vector_spherical_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+	double		dot;
+
+	VECTOR_GET_PAIR(a, b);
+	dot = (double) rv_f32_dot(a->x, b->x, a->dim);
+	dot = Max(-1.0, Min(1.0, dot));
+
+	PG_RETURN_FLOAT8(acos(dot) / M_PI);
+}
+
+PG_FUNCTION_INFO_V1(l1_distance);
+Datum
+l1_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_FLOAT8((double) rv_f32_l1(a->x, b->x, a->dim));
+}
+
+/* ----------------------------------------------------------------
+ *		Single-vector functions
+ * ----------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_INT32(v->dim);
+}
+
+/* Sum of squares in double: a float sum would overflow for |x| ~ 1e19. */
+static double
+VectorNormSquared(const Vector *v)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < v->dim; i++)
+		sum += (double) v->x[i] * (double) v->x[i];
+	return sum;
+}
+
+PG_FUNCTION_INFO_V1(vector_norm);
+Datum
+vector_norm(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_FLOAT8(sqrt(VectorNormSquared(v)));
+}
+
+/*
+ * Divides by the L2 norm; a zero vector stays zero rather than becoming
+ * NaN.  A denormal-heavy input can have a norm so small that a quotient
+ * overflows float, which is an error, not an infinity in the result.
+ */
+PG_FUNCTION_INFO_V1(l2_normalize);
+Datum
+l2_normalize(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	Vector	   *result = rv_vector_new(v->dim);
+	double		norm = sqrt(VectorNormSquared(v));
+
+	if (norm > 0)
+	{
+		for (int i = 0; i < v->dim; i++)
+			result->x[i] = (float) (v->x[i] / norm);
+		for (int i = 0; i < v->dim; i++)
+			if (isinf(result->x[i]))
+				float_overflow_error();
+	}
+
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * One bit per element, set where the element is positive, first element in
+ * the most significant bit of the first byte (bit's own order).
+ */
+PG_FUNCTION_INFO_V1(binary_quantize);
+Datum
+binary_quantize(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	Size		size = VARBITTOTALLEN(v->dim);
+	VarBit	   *result = (VarBit *) palloc0(size);
+	bits8	   *bytes;
+
+	SET_VARSIZE(result, size);
+	VARBITLEN(result) = v->dim;
+	bytes = VARBITS(result);
+
+	for (int i = 0; i < v->dim; i++)
+	{
+		if (v->x[i] > 0)
+			bytes[i >> 3] |= (bits8) (0x80 >> (i & 7));
+	}
+
+	PG_RETURN_VARBIT_P(result);
+}
+
+/*
+ * subvector(v, start, count): elements start .. start + count - 1, 1-based,
+ * clipped to the vector like substring(); a range that holds no element is
+ * an error because a vector cannot be empty.  The end is computed in 64
+ * bits so start + count cannot overflow.
+ */
+PG_FUNCTION_INFO_V1(subvector);
+Datum
+subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	int32		start = PG_GETARG_INT32(1);
+	int32		count = PG_GETARG_INT32(2);
+	int64		first;
+	int64		last;
+	Vector	   *result;
+
+	if (count < 1 || start > v->dim)
+		VectorCheckDim(0);
+
+	first = Max((int64) start, 1);
+	last = Min((int64) start + count, (int64) v->dim + 1);
+	VectorCheckDim((int) Max(last - first, 0));
+
+	result = rv_vector_new((int) (last - first));
+	memcpy(result->x, v->x + (first - 1), sizeof(float) * (last - first));
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* a || b; the result must still fit the dimension limit. */
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	VectorCheckDim(a->dim + b->dim);
+	result = rv_vector_new(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(float) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* ----------------------------------------------------------------
+ *		Element-wise arithmetic
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Computes a op b element by element, then scans the result: the first
+ * element (in order) that overflowed to infinity, or for multiplication
+ * that underflowed to zero from non-zero factors, raises the float error.
+ * Computing first and checking after keeps the arithmetic loops simple
+ * enough to vectorize.
+ */
+static Vector *
+VectorElementwise(const Vector *a, const Vector *b, VectorArithOp op)
+{
+	Vector	   *result = rv_vector_new(a->dim);
+	float	   *r = result->x;
+	int			n = a->dim;
+
+	switch (op)
+	{
+		case VECTOR_ARITH_ADD:
+			for (int i = 0; i < n; i++)
+				r[i] = a->x[i] + b->x[i];
+			break;
+		case VECTOR_ARITH_SUB:
+			for (int i = 0; i < n; i++)
+				r[i] = a->x[i] - b->x[i];
+			break;
+		case VECTOR_ARITH_MUL:
+			for (int i = 0; i < n; i++)
+				r[i] = a->x[i] * b->x[i];
+			break;
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		if (isinf(r[i]))
+			float_overflow_error();
+		if (op == VECTOR_ARITH_MUL && r[i] == 0 &&
+			a->x[i] != 0 && b->x[i] != 0)
+			float_underflow_error();
+	}
+
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_VECTOR_P(VectorElementwise(a, b, VECTOR_ARITH_ADD));
+}
+
+PG_FUNCTION_INFO_V1(vector_sub);
+Datum
+vector_sub(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_VECTOR_P(VectorElementwise(a, b, VECTOR_ARITH_SUB));
+}
+
+PG_FUNCTION_INFO_V1(vector_mul);
+Datum
+vector_mul(PG_FUNCTION_ARGS)
+{
+	Vector	   *a;
+	Vector	   *b;
+
+	VECTOR_GET_PAIR(a, b);
+	PG_RETURN_VECTOR_P(VectorElementwise(a, b, VECTOR_ARITH_MUL));
+}
+
+/* ----------------------------------------------------------------
+ *		Comparison (btree vector_ops)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Lexicographic on the elements first, then shorter before longer, which is
+ * how PostgreSQL orders arrays: [1,2] < [1,2,3] but [2] > [1,2,3].
+ */
+static int
+VectorCompare(const Vector *a, const Vector *b)
+{
+	int			common = Min(a->dim, b->dim);
+
+	for (int i = 0; i < common; i++)
+	{
+		if (a->x[i] != b->x[i])
+			return a->x[i] < b->x[i] ? -1 : 1;
+	}
+	if (a->dim != b->dim)
+		return a->dim < b->dim ? -1 : 1;
+	return 0;
+}
+
+#define VECTOR_CMP_ARGS() \
+	VectorCompare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1))
+
+PG_FUNCTION_INFO_V1(vector_lt);
+Datum
+vector_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(VECTOR_CMP_ARGS() < 0);
+}
+
+PG_FUNCTION_INFO_V1(vector_le);
+Datum
+vector_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(VECTOR_CMP_ARGS() <= 0);
+}
+
+PG_FUNCTION_INFO_V1(vector_eq);
+Datum
+vector_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(VECTOR_CMP_ARGS() == 0);
+}
+
+PG_FUNCTION_INFO_V1(vector_ne);
+Datum
+vector_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(VECTOR_CMP_ARGS() != 0);
+}
+
+PG_FUNCTION_INFO_V1(vector_ge);
+Datum
+vector_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(VECTOR_CMP_ARGS() >= 0);
+}
+
+PG_FUNCTION_INFO_V1(vector_gt);
+Datum
+vector_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(VECTOR_CMP_ARGS() > 0);
+}
+
+PG_FUNCTION_INFO_V1(vector_cmp);
+Datum
+vector_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(VECTOR_CMP_ARGS());
+}
+
+/* ----------------------------------------------------------------
+ *		Aggregates: avg(vector) over a float8[] state, sum(vector)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Returns the state's values (count, then sums) and sets *dim to the number
+ * of sums.  The state is user-reachable (the support functions are callable
+ * from SQL), so anything but a flat, NULL-free float8[] is refused.
+ */
+static float8 *
+VectorStateValues(ArrayType *state, const char *caller, int *dim)
+{
+	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 ||
+		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
+		elog(ERROR, "%s: expected state array", caller);
+
+	*dim = ARR_DIMS(state)[0] - 1;
+	return (float8 *) ARR_DATA_PTR(state);
+}
+
+/* A fresh state of dim sums; the caller fills every value. */
+static ArrayType *
+VectorStateNew(int dim, float8 **values)
+{
+	void	   *data;
+	ArrayType  *state = VectorNewArray(dim + 1, FLOAT8OID, sizeof(float8), &data);
+
+	*values = (float8 *) data;
+	return state;
+}
+
+/* sums[i] = x[i] + y[i], where a double sum can still overflow. */
+static void
+VectorStateAddSums(float8 *sums, const float8 *x, const float8 *y, int dim)
+{
+	for (int i = 0; i < dim; i++)
+	{
+		sums[i] = x[i] + y[i];
+		if (isinf(sums[i]))
+			float_overflow_error();
+	}
+}
+
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+	float8	   *old;
+	float8	   *cur;
+	ArrayType  *result;
+	int			dim;
+
+	old = VectorStateValues(state, "vector_accum", &dim);
+	if (dim != 0)
+		VectorCheckTypmod(dim, v->dim);
+
+	result = VectorStateNew(v->dim, &cur);
+	cur[0] = old[0] + 1.0;
+	if (dim == 0)
+	{
+		for (int i = 0; i < v->dim; i++)
+			cur[i + 1] = (float8) v->x[i];
+	}
+	else
+	{
+		for (int i = 0; i < v->dim; i++)
+		{
+			cur[i + 1] = old[i + 1] + (float8) v->x[i];
+			if (isinf(cur[i + 1]))
+				float_overflow_error();
+		}
+	}
+
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * Merges two partial states (parallel aggregation).  Either side may still
+ * be the empty initial state.  halfvec's avg shares this state format and
+ * this function.
+ */
+PG_FUNCTION_INFO_V1(vector_combine);
+Datum
+vector_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *s1 = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *s2 = PG_GETARG_ARRAYTYPE_P(1);
+	float8	   *v1;
+	float8	   *v2;
+	float8	   *out;
+	int			dim1;
+	int			dim2;
+	int			dim;
+	ArrayType  *result;
+
+	v1 = VectorStateValues(s1, "vector_combine", &dim1);
+	v2 = VectorStateValues(s2, "vector_combine", &dim2);
+
+	dim = (dim1 != 0) ? dim1 : dim2;
+	if (dim != 0)
+		VectorCheckDim(dim);
+	if (dim1 != 0 && dim2 != 0)
+		VectorCheckTypmod(dim1, dim2);
+
+	result = VectorStateNew(dim, &out);
+	out[0] = v1[0] + v2[0];
+	if (dim1 != 0 && dim2 != 0)
+		VectorStateAddSums(out + 1, v1 + 1, v2 + 1, dim);
+	else if (dim != 0)
+		memcpy(out + 1, (dim1 != 0 ? v1 : v2) + 1, sizeof(float8) * dim);
+
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_avg);
+Datum
+vector_avg(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	float8	   *vals;
+	Vector	   *result;
+	int			dim;
+
+	vals = VectorStateValues(state, "vector_avg", &dim);
+
+	/* The average of no rows is NULL, as for SQL's own avg. */
+	if (vals[0] == 0.0)
+		PG_RETURN_NULL();
+
+	VectorCheckDim(dim);
+	result = rv_vector_new(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = (float) (vals[i + 1] / vals[0]);
+		VectorCheckElement(result->x[i]);
+	}
+
+	PG_RETURN_VECTOR_P(result);
+}
