@@ -627,7 +627,7 @@ halfvec_vector_dims(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(vec->dim);
 }
 
-/* Sum of squares in double: 16000 elements near 65504 would overflow float. */
+/* Sum of squares in double, as pgvector does (fewer roundings than float). */
 static double
 HalfvecNorm(const HalfVector *vec)
 {
