@@ -104,6 +104,8 @@ HalfvecCheckElement(rv_half h)
 }
 
 /* The message for a finite number beyond the half range, quoting it as given. */
+static void HalfvecRangeError(const char *number) pg_attribute_noreturn();
+
 static void
 HalfvecRangeError(const char *number)
 {
@@ -179,6 +181,8 @@ rv_halfvec_new(int dim)
  * validators are called with a value they reject, so each message exists in
  * one place only.  Never returns.
  */
+static void HalfvecReportParseError(const char *lit, const RvDenseError *err) pg_attribute_noreturn();
+
 static void
 HalfvecReportParseError(const char *lit, const RvDenseError *err)
 {
@@ -238,7 +242,11 @@ halfvec_in(PG_FUNCTION_ARGS)
 	HalfvecCheckDim(dim);
 	HalfvecCheckTypmod(typmod, dim);
 
-	/* The parser has range-checked every value; narrowing cannot fail. */
+	/*
+	 * The parser has already range-checked every value (so that the error
+	 * can quote the number as typed); the checked narrowing is a second line
+	 * of defence only.
+	 */
 	result = rv_halfvec_new(dim);
 	for (int i = 0; i < dim; i++)
 		result->x[i] = HalfvecNarrow(values[i]);
