@@ -43,6 +43,9 @@ AVX2_FLAGS = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vpopcntdq -mfma -mf16c
 %_avx2.o: CFLAGS += $(AVX2_FLAGS)
 %_avx512.o: CFLAGS += $(AVX512_FLAGS)
+# The same for the LLVM bitcode PGXS emits for JIT inlining.
+%_avx2.bc: BITCODE_CFLAGS += $(AVX2_FLAGS)
+%_avx512.bc: BITCODE_CFLAGS += $(AVX512_FLAGS)
 
 # TAP tests (PostgreSQL::Test::Cluster): each starts its own cluster from the
 # installed binaries, so they run after `make install`, like installcheck.
