@@ -578,8 +578,9 @@ vector_norm(PG_FUNCTION_ARGS)
 
 /*
  * Divides by the L2 norm; a zero vector stays zero rather than becoming
- * NaN.  A denormal-heavy input can have a norm so small that a quotient
- * overflows float, which is an error, not an infinity in the result.
+ * NaN.  The norm is taken in double, so even subnormal inputs give a
+ * non-zero norm and quotients of magnitude <= 1; the overflow check is a
+ * guard that no infinity can ever be stored in a vector.
  */
 PG_FUNCTION_INFO_V1(l2_normalize);
 Datum
