@@ -149,4 +149,13 @@ DROP TABLE sv_io;
 -- A large dimension costs nothing: only the stored elements take space
 SELECT pg_column_size('{1:1,999999999:2}/1000000000'::sparsevec);
 
+-- STORAGE external: a large value is moved out of line, uncompressed, and
+-- read back intact
+CREATE TABLE sv_big (v sparsevec);
+INSERT INTO sv_big SELECT ('{' || string_agg(i || ':' || (i % 3 + 1), ',') || '}/50000')::sparsevec
+	FROM generate_series(1, 48000, 3) i;
+SELECT pg_column_size(v), l2_norm(v), v = v::text::sparsevec AS same FROM sv_big;
+SELECT substr(v::text, 1, 30), right(v::text, 20) FROM sv_big;
+DROP TABLE sv_big;
+
 DROP FUNCTION sv_try(text);
