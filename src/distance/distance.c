@@ -35,6 +35,7 @@
 
 #include "distance/distance.h"
 #include "distance/distance_isa.h"
+#include "quant/float16_inline.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -118,7 +119,7 @@ scalar_f16_l2sq(const rv_half *a, const rv_half *b, int n)
 
 	for (i = 0; i < n; i++)
 	{
-		float		d = rv_half_to_float(a[i]) - rv_half_to_float(b[i]);
+		float		d = rv_half_to_float_inline(a[i]) - rv_half_to_float_inline(b[i]);
 
 		sum += d * d;
 	}
@@ -132,7 +133,7 @@ scalar_f16_dot(const rv_half *a, const rv_half *b, int n)
 	int			i;
 
 	for (i = 0; i < n; i++)
-		sum += rv_half_to_float(a[i]) * rv_half_to_float(b[i]);
+		sum += rv_half_to_float_inline(a[i]) * rv_half_to_float_inline(b[i]);
 	return sum;
 }
 
@@ -143,7 +144,7 @@ scalar_f16_l1(const rv_half *a, const rv_half *b, int n)
 	int			i;
 
 	for (i = 0; i < n; i++)
-		sum += fabsf(rv_half_to_float(a[i]) - rv_half_to_float(b[i]));
+		sum += fabsf(rv_half_to_float_inline(a[i]) - rv_half_to_float_inline(b[i]));
 	return sum;
 }
 
@@ -158,8 +159,8 @@ scalar_f16_cos(const rv_half *a, const rv_half *b, int n,
 
 	for (i = 0; i < n; i++)
 	{
-		float		x = rv_half_to_float(a[i]);
-		float		y = rv_half_to_float(b[i]);
+		float		x = rv_half_to_float_inline(a[i]);
+		float		y = rv_half_to_float_inline(b[i]);
 
 		ab += x * y;
 		aa += x * x;

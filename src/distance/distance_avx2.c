@@ -377,66 +377,109 @@ load_u64(const uint8_t *p)
 	return x;
 }
 
+static inline __m256i
+load_bytes32(const uint8_t *p)
+{
+	return _mm256_loadu_si256((const __m256i *) p);
+}
+
+/*
+ * Per-byte popcount of 32 bytes: look both nibbles of every byte up in a
+ * 16-entry table with VPSHUFB and add (each byte of the result is 0..8).
+ */
+static inline __m256i
+popcount_bytes(__m256i x)
+{
+	const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+										   0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+	const __m256i low4 = _mm256_set1_epi8(0x0F);
+	__m256i		lo = _mm256_shuffle_epi8(table, _mm256_and_si256(x, low4));
+	__m256i		hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), low4));
+
+	return _mm256_add_epi8(lo, hi);
+}
+
+/* Add the 32 byte counts of c into the four 64-bit lanes of acc (VPSADBW). */
+static inline __m256i
+add_byte_counts(__m256i acc, __m256i c)
+{
+	return _mm256_add_epi64(acc, _mm256_sad_epu8(c, _mm256_setzero_si256()));
+}
+
+static inline uint64_t
+hsum_epi64(__m256i v)
+{
+	__m128i		s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+
+	return (uint64_t) (_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1));
+}
+
 static uint64_t
 avx2_bit_hamming(const uint8_t *a, const uint8_t *b, size_t nbytes)
 {
-	uint64_t	c0 = 0,
-				c1 = 0,
-				c2 = 0,
-				c3 = 0;
+	__m256i		acc0 = _mm256_setzero_si256();
+	__m256i		acc1 = _mm256_setzero_si256();
+	uint64_t	count;
 	size_t		i = 0;
 
-	for (; i + 32 <= nbytes; i += 32)
+	for (; i + 64 <= nbytes; i += 64)
 	{
-		c0 += (uint64_t) _mm_popcnt_u64(load_u64(a + i) ^ load_u64(b + i));
-		c1 += (uint64_t) _mm_popcnt_u64(load_u64(a + i + 8) ^ load_u64(b + i + 8));
-		c2 += (uint64_t) _mm_popcnt_u64(load_u64(a + i + 16) ^ load_u64(b + i + 16));
-		c3 += (uint64_t) _mm_popcnt_u64(load_u64(a + i + 24) ^ load_u64(b + i + 24));
+		__m256i		x0 = _mm256_xor_si256(load_bytes32(a + i), load_bytes32(b + i));
+		__m256i		x1 = _mm256_xor_si256(load_bytes32(a + i + 32), load_bytes32(b + i + 32));
+
+		acc0 = add_byte_counts(acc0, popcount_bytes(x0));
+		acc1 = add_byte_counts(acc1, popcount_bytes(x1));
 	}
+	if (i + 32 <= nbytes)
+	{
+		acc0 = add_byte_counts(acc0, popcount_bytes(_mm256_xor_si256(load_bytes32(a + i),
+																	 load_bytes32(b + i))));
+		i += 32;
+	}
+	count = hsum_epi64(_mm256_add_epi64(acc0, acc1));
 	for (; i + 8 <= nbytes; i += 8)
-		c0 += (uint64_t) _mm_popcnt_u64(load_u64(a + i) ^ load_u64(b + i));
+		count += (uint64_t) _mm_popcnt_u64(load_u64(a + i) ^ load_u64(b + i));
 	for (; i < nbytes; i++)
-		c1 += (uint64_t) _mm_popcnt_u32((unsigned) (a[i] ^ b[i]));
-	return c0 + c1 + c2 + c3;
+		count += (uint64_t) _mm_popcnt_u32((unsigned) (a[i] ^ b[i]));
+	return count;
 }
 
 static void
 avx2_bit_jaccard(const uint8_t *a, const uint8_t *b, size_t nbytes,
 				 uint64_t *ab, uint64_t *aa_plus_bb)
 {
-	uint64_t	both0 = 0,
-				both1 = 0;
-	uint64_t	each0 = 0,
-				each1 = 0;
+	__m256i		both = _mm256_setzero_si256();
+	__m256i		each = _mm256_setzero_si256();
+	uint64_t	nboth;
+	uint64_t	neach;
 	size_t		i = 0;
 
-	for (; i + 16 <= nbytes; i += 16)
+	for (; i + 32 <= nbytes; i += 32)
 	{
-		uint64_t	x0 = load_u64(a + i);
-		uint64_t	y0 = load_u64(b + i);
-		uint64_t	x1 = load_u64(a + i + 8);
-		uint64_t	y1 = load_u64(b + i + 8);
+		__m256i		x = load_bytes32(a + i);
+		__m256i		y = load_bytes32(b + i);
 
-		both0 += (uint64_t) _mm_popcnt_u64(x0 & y0);
-		each0 += (uint64_t) (_mm_popcnt_u64(x0) + _mm_popcnt_u64(y0));
-		both1 += (uint64_t) _mm_popcnt_u64(x1 & y1);
-		each1 += (uint64_t) (_mm_popcnt_u64(x1) + _mm_popcnt_u64(y1));
+		both = add_byte_counts(both, popcount_bytes(_mm256_and_si256(x, y)));
+		/* 0..16 per byte: still fits, so one VPSADBW covers a and b */
+		each = add_byte_counts(each, _mm256_add_epi8(popcount_bytes(x), popcount_bytes(y)));
 	}
+	nboth = hsum_epi64(both);
+	neach = hsum_epi64(each);
 	for (; i + 8 <= nbytes; i += 8)
 	{
 		uint64_t	x = load_u64(a + i);
 		uint64_t	y = load_u64(b + i);
 
-		both0 += (uint64_t) _mm_popcnt_u64(x & y);
-		each0 += (uint64_t) (_mm_popcnt_u64(x) + _mm_popcnt_u64(y));
+		nboth += (uint64_t) _mm_popcnt_u64(x & y);
+		neach += (uint64_t) (_mm_popcnt_u64(x) + _mm_popcnt_u64(y));
 	}
 	for (; i < nbytes; i++)
 	{
-		both1 += (uint64_t) _mm_popcnt_u32((unsigned) (a[i] & b[i]));
-		each1 += (uint64_t) (_mm_popcnt_u32(a[i]) + _mm_popcnt_u32(b[i]));
+		nboth += (uint64_t) _mm_popcnt_u32((unsigned) (a[i] & b[i]));
+		neach += (uint64_t) (_mm_popcnt_u32(a[i]) + _mm_popcnt_u32(b[i]));
 	}
-	*ab = both0 + both1;
-	*aa_plus_bb = each0 + each1;
+	*ab = nboth;
+	*aa_plus_bb = neach;
 }
 
 const RvKernels rv_kernels_avx2 = {

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "quant/quant.h"
+#include "quant/float16_inline.h"
 #include "distance/distance.h"
 #include "distance/distance_isa.h"
 
@@ -41,41 +42,14 @@ float_bits(float f)
 	return u;
 }
 
-static inline float
-bits_float(uint32_t u)
-{
-	float		f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
 /*
- * Widen a half to a float.  Exact for every finite value and infinity.
+ * Widen a half to a float.  Exact for every finite value and infinity; the
+ * body lives in float16_inline.h so the scalar kernels can inline it.
  */
 float
 rv_half_to_float(rv_half h)
 {
-	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
-	uint32_t	exp = (h >> 10) & 0x1F;
-	uint32_t	man = h & 0x3FF;
-
-	if (exp == 0x1F)
-	{
-		/* Inf keeps a zero mantissa; NaN is quieted, payload kept */
-		if (man == 0)
-			return bits_float(sign | 0x7F800000u);
-		return bits_float(sign | 0x7FC00000u | (man << 13));
-	}
-	if (exp == 0)
-	{
-		/* zero or subnormal: man * 2^-24, exact in float (a normal float) */
-		float		mag = (float) man * 5.9604644775390625e-08f;
-
-		return bits_float(sign | float_bits(mag));
-	}
-	/* normal: rebias the exponent from 15 to 127 */
-	return bits_float(sign | ((exp + 112) << 23) | (man << 13));
+	return rv_half_to_float_inline(h);
 }
 
 /*
