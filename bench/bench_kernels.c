@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "distance/distance.h"
 #include "distance/distance_isa.h"
@@ -310,31 +311,36 @@ print_environment(void)
 	FILE	   *f = fopen("/proc/cpuinfo", "r");
 	char		line[512];
 	char		model[256] = "unknown";
+	char		family[32] = "?";
+	char		modelno[32] = "?";
 	char		date[64];
 	time_t		t = time(NULL);
 
 	if (f != NULL)
 	{
-		while (fgets(line, sizeof(line), f))
+		/* the first processor's model name, family and model number */
+		while (fgets(line, sizeof(line), f) && line[0] != '\n')
 		{
-			if (strncmp(line, "model name", 10) == 0)
-			{
-				char	   *colon = strchr(line, ':');
+			char	   *colon = strchr(line, ':');
+			char	   *value = colon != NULL ? colon + 2 : NULL;
 
-				if (colon != NULL)
-				{
-					snprintf(model, sizeof(model), "%s", colon + 2);
-					model[strcspn(model, "\n")] = '\0';
-				}
-				break;
-			}
+			if (value == NULL)
+				continue;
+			value[strcspn(value, "\n")] = '\0';
+			if (strncmp(line, "model name", 10) == 0)
+				snprintf(model, sizeof(model), "%s", value);
+			else if (strncmp(line, "cpu family", 10) == 0)
+				snprintf(family, sizeof(family), "%s", value);
+			else if (strncmp(line, "model\t", 6) == 0)
+				snprintf(modelno, sizeof(modelno), "%s", value);
 		}
 		fclose(f);
 	}
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
 	printf("RuVector distance kernels benchmark\n");
 	printf("date:     %s\n", date);
-	printf("cpu:      %s\n", model);
+	printf("cpu:      %s (family %s, model %s), %ld online cpus\n", model, family, modelno,
+		   sysconf(_SC_NPROCESSORS_ONLN));
 	printf("compiler: gcc %s, kernels built at -O2 without -ffast-math\n", __VERSION__);
 	printf("isa:      avx2 %s, avx512 %s\n",
 		   rv_cpu_has_avx2() ? "yes" : "no (skipped)",

@@ -344,6 +344,38 @@ START_TEST(test_f16c_random_floats)
 END_TEST
 
 /*
+ * Every one of the 2^32 float patterns, F16C against the scalar codec.
+ * About ten seconds, so only when RV_TEST_EXHAUSTIVE is set; otherwise
+ * a note says it was skipped.
+ */
+START_TEST(test_f16c_every_float)
+{
+	const size_t chunk = 1 << 20;
+	float	   *f = malloc(sizeof(float) * chunk);
+	rv_half    *hw = malloc(sizeof(rv_half) * chunk);
+	uint64_t	base;
+	size_t		i;
+
+	if (getenv("RV_TEST_EXHAUSTIVE") == NULL)
+		printf("NOTE float16: set RV_TEST_EXHAUSTIVE=1 to compare all 2^32 floats with F16C\n");
+	else if (f16c_available())
+	{
+		for (base = 0; base < ((uint64_t) 1 << 32); base += chunk)
+		{
+			for (i = 0; i < chunk; i++)
+				f[i] = bitsf((uint32_t) (base + i));
+			rv_f16c_float_to_half_n(f, hw, chunk);
+			for (i = 0; i < chunk; i++)
+				CHECK(hw[i] == rv_float_to_half(f[i]), "float %08x: F16C %04x scalar %04x",
+					  fbits(f[i]), hw[i], rv_float_to_half(f[i]));
+		}
+	}
+	free(f);
+	free(hw);
+}
+END_TEST
+
+/*
  * The public batch functions, through whichever path the active table
  * selects, for every short length (tails) and a long one, both ways.
  */
@@ -413,7 +445,7 @@ float16_suite(void)
 	Suite	   *s = suite_create("float16");
 	TCase	   *tc = tcase_create("float16");
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, getenv("RV_TEST_EXHAUSTIVE") ? 600 : 60);
 	tcase_add_test(tc, test_all_halves_roundtrip);
 	tcase_add_test(tc, test_rounding_points);
 	tcase_add_test(tc, test_overflow);
@@ -422,6 +454,7 @@ float16_suite(void)
 	tcase_add_test(tc, test_signed_zero_and_nan);
 	tcase_add_test(tc, test_f16c_all_halves);
 	tcase_add_test(tc, test_f16c_random_floats);
+	tcase_add_test(tc, test_f16c_every_float);
 	tcase_add_test(tc, test_batch_paths);
 	suite_add_tcase(s, tc);
 	return s;
