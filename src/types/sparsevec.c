@@ -224,6 +224,11 @@ SparsevecReportParseError(const char *lit, const RvSparseResult *res, int32 typm
 	SparsevecSyntaxError(lit, NULL);
 }
 
+/*
+ * Text input.  The parser sorts the elements and judges everything; the
+ * elements array is sized from the comma count, capped at the limit (a
+ * longer input fails the limit check before any element is stored).
+ */
 PG_FUNCTION_INFO_V1(sparsevec_in);
 Datum
 sparsevec_in(PG_FUNCTION_ARGS)
@@ -324,6 +329,10 @@ sparsevec_typmod_in(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/*
+ * Binary input, checked in pgvector's order: header fields, the typmod, the
+ * unused field, then each index as it is read, then each value.
+ */
 PG_FUNCTION_INFO_V1(sparsevec_recv);
 Datum
 sparsevec_recv(PG_FUNCTION_ARGS)
@@ -366,6 +375,7 @@ sparsevec_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_SPARSEVEC_P(result);
 }
 
+/* Binary output: the stored form, field by field in network byte order. */
 PG_FUNCTION_INFO_V1(sparsevec_send);
 Datum
 sparsevec_send(PG_FUNCTION_ARGS)
@@ -433,6 +443,7 @@ SparsevecFromDense(const float *x, int dim)
 	return result;
 }
 
+/* vector -> sparsevec (implicit: every vector is a valid sparsevec). */
 PG_FUNCTION_INFO_V1(vector_to_sparsevec);
 Datum
 vector_to_sparsevec(PG_FUNCTION_ARGS)
@@ -445,6 +456,7 @@ vector_to_sparsevec(PG_FUNCTION_ARGS)
 	PG_RETURN_SPARSEVEC_P(SparsevecFromDense(vec->x, vec->dim));
 }
 
+/* halfvec -> sparsevec (implicit). */
 PG_FUNCTION_INFO_V1(halfvec_to_sparsevec);
 Datum
 halfvec_to_sparsevec(PG_FUNCTION_ARGS)
@@ -494,6 +506,7 @@ SparsevecCheckStoredIndex(int32 index, int dim)
 		elog(ERROR, "index out of bounds");
 }
 
+/* sparsevec -> vector (assignment: the dimension must fit a vector). */
 PG_FUNCTION_INFO_V1(sparsevec_to_vector);
 Datum
 sparsevec_to_vector(PG_FUNCTION_ARGS)
@@ -514,6 +527,10 @@ sparsevec_to_vector(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
+/*
+ * sparsevec -> halfvec (assignment): the dimension must fit a halfvec and
+ * each value a half.
+ */
 PG_FUNCTION_INFO_V1(sparsevec_to_halfvec);
 Datum
 sparsevec_to_halfvec(PG_FUNCTION_ARGS)
