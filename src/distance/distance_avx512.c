@@ -56,6 +56,22 @@ abs512(__m512 x)
 	return _mm512_abs_ps(x);
 }
 
+/* The first k (0..16) floats, the other lanes zero. */
+static inline __m512
+load_f32_tail(const float *p, int k)
+{
+	return _mm512_maskz_loadu_ps(tail_mask16(k), p);
+}
+
+/* One cosine step: dot, |a|^2 and |b|^2 partial sums of sixteen lanes. */
+static inline void
+cos_step(__m512 x, __m512 y, __m512 *ab, __m512 *aa, __m512 *bb)
+{
+	*ab = _mm512_fmadd_ps(x, y, *ab);
+	*aa = _mm512_fmadd_ps(x, x, *aa);
+	*bb = _mm512_fmadd_ps(y, y, *bb);
+}
+
 /* ------------------------------------------------------------------------
  * float32
  * ------------------------------------------------------------------------
@@ -156,48 +172,44 @@ avx512_f32_l1(const float *a, const float *b, int n)
 }
 
 /*
- * Cosine: three sums, two accumulators each (six independent FMA chains).
+ * Cosine: three sums, four accumulators each (twelve FMA chains; two per
+ * sum left the loop latency-bound).
  */
 static void
 avx512_f32_cos(const float *a, const float *b, int n,
 			   float *dot, float *norma, float *normb)
 {
 	__m512		ab0 = _mm512_setzero_ps(),
-				ab1 = _mm512_setzero_ps();
-	__m512		aa0 = _mm512_setzero_ps(),
-				aa1 = _mm512_setzero_ps();
-	__m512		bb0 = _mm512_setzero_ps(),
-				bb1 = _mm512_setzero_ps();
+				ab1 = ab0,
+				ab2 = ab0,
+				ab3 = ab0;
+	__m512		aa0 = ab0,
+				aa1 = ab0,
+				aa2 = ab0,
+				aa3 = ab0;
+	__m512		bb0 = ab0,
+				bb1 = ab0,
+				bb2 = ab0,
+				bb3 = ab0;
 	int			i = 0;
 
-	for (; i + 32 <= n; i += 32)
+	for (; i + 64 <= n; i += 64)
 	{
-		__m512		x0 = _mm512_loadu_ps(a + i);
-		__m512		y0 = _mm512_loadu_ps(b + i);
-		__m512		x1 = _mm512_loadu_ps(a + i + 16);
-		__m512		y1 = _mm512_loadu_ps(b + i + 16);
-
-		ab0 = _mm512_fmadd_ps(x0, y0, ab0);
-		aa0 = _mm512_fmadd_ps(x0, x0, aa0);
-		bb0 = _mm512_fmadd_ps(y0, y0, bb0);
-		ab1 = _mm512_fmadd_ps(x1, y1, ab1);
-		aa1 = _mm512_fmadd_ps(x1, x1, aa1);
-		bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+		cos_step(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), &ab0, &aa0, &bb0);
+		cos_step(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), &ab1, &aa1, &bb1);
+		cos_step(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), &ab2, &aa2, &bb2);
+		cos_step(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), &ab3, &aa3, &bb3);
 	}
+	/* up to three full blocks of 16, then one masked block */
 	for (; i < n; i += 16)
 	{
-		/* at most two rounds: one full block and/or one masked block */
-		__mmask16	m = tail_mask16(n - i < 16 ? n - i : 16);
-		__m512		x = _mm512_maskz_loadu_ps(m, a + i);
-		__m512		y = _mm512_maskz_loadu_ps(m, b + i);
+		int			k = n - i < 16 ? n - i : 16;
 
-		ab0 = _mm512_fmadd_ps(x, y, ab0);
-		aa0 = _mm512_fmadd_ps(x, x, aa0);
-		bb0 = _mm512_fmadd_ps(y, y, bb0);
+		cos_step(load_f32_tail(a + i, k), load_f32_tail(b + i, k), &ab1, &aa1, &bb1);
 	}
-	*dot = _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1));
-	*norma = _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1));
-	*normb = _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1));
+	*dot = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(ab0, ab1), _mm512_add_ps(ab2, ab3)));
+	*norma = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(aa0, aa1), _mm512_add_ps(aa2, aa3)));
+	*normb = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(bb0, bb1), _mm512_add_ps(bb2, bb3)));
 }
 
 /* ------------------------------------------------------------------------
@@ -295,40 +307,36 @@ avx512_f16_cos(const rv_half *a, const rv_half *b, int n,
 			   float *dot, float *norma, float *normb)
 {
 	__m512		ab0 = _mm512_setzero_ps(),
-				ab1 = _mm512_setzero_ps();
-	__m512		aa0 = _mm512_setzero_ps(),
-				aa1 = _mm512_setzero_ps();
-	__m512		bb0 = _mm512_setzero_ps(),
-				bb1 = _mm512_setzero_ps();
+				ab1 = ab0,
+				ab2 = ab0,
+				ab3 = ab0;
+	__m512		aa0 = ab0,
+				aa1 = ab0,
+				aa2 = ab0,
+				aa3 = ab0;
+	__m512		bb0 = ab0,
+				bb1 = ab0,
+				bb2 = ab0,
+				bb3 = ab0;
 	int			i = 0;
 
-	for (; i + 32 <= n; i += 32)
+	for (; i + 64 <= n; i += 64)
 	{
-		__m512		x0 = load_half16(a + i);
-		__m512		y0 = load_half16(b + i);
-		__m512		x1 = load_half16(a + i + 16);
-		__m512		y1 = load_half16(b + i + 16);
-
-		ab0 = _mm512_fmadd_ps(x0, y0, ab0);
-		aa0 = _mm512_fmadd_ps(x0, x0, aa0);
-		bb0 = _mm512_fmadd_ps(y0, y0, bb0);
-		ab1 = _mm512_fmadd_ps(x1, y1, ab1);
-		aa1 = _mm512_fmadd_ps(x1, x1, aa1);
-		bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+		cos_step(load_half16(a + i), load_half16(b + i), &ab0, &aa0, &bb0);
+		cos_step(load_half16(a + i + 16), load_half16(b + i + 16), &ab1, &aa1, &bb1);
+		cos_step(load_half16(a + i + 32), load_half16(b + i + 32), &ab2, &aa2, &bb2);
+		cos_step(load_half16(a + i + 48), load_half16(b + i + 48), &ab3, &aa3, &bb3);
 	}
+	/* up to three full blocks of 16, then one masked block */
 	for (; i < n; i += 16)
 	{
 		int			k = n - i < 16 ? n - i : 16;
-		__m512		x = load_half16_tail(a + i, k);
-		__m512		y = load_half16_tail(b + i, k);
 
-		ab0 = _mm512_fmadd_ps(x, y, ab0);
-		aa0 = _mm512_fmadd_ps(x, x, aa0);
-		bb0 = _mm512_fmadd_ps(y, y, bb0);
+		cos_step(load_half16_tail(a + i, k), load_half16_tail(b + i, k), &ab1, &aa1, &bb1);
 	}
-	*dot = _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1));
-	*norma = _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1));
-	*normb = _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1));
+	*dot = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(ab0, ab1), _mm512_add_ps(ab2, ab3)));
+	*norma = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(aa0, aa1), _mm512_add_ps(aa2, aa3)));
+	*normb = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(bb0, bb1), _mm512_add_ps(bb2, bb3)));
 }
 
 /* ------------------------------------------------------------------------
