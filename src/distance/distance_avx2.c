@@ -25,8 +25,9 @@
  *	  instruction (implied by -mavx2 and checked by distance.c).  The
  *	  obvious alternative, POPCNT on every 8 bytes with several counters,
  *	  is timed next to it by bench/bench_kernels: VPSHUFB was about 1.5x
- *	  faster for Hamming and 1.2-1.3x for Jaccard at 768 and 1536 bytes
- *	  on the AMD EPYC (family 26h, Zen 5) we measured, and never slower.
+ *	  faster for Hamming and 1.2-1.4x for Jaccard at 768 and 1536 bytes
+ *	  on the AMD EPYC (family 26, Zen 5) we measured, and about even for
+ *	  Jaccard at 128 bytes.
  *
  * IDENTIFICATION
  *	  src/distance/distance_avx2.c
