@@ -69,7 +69,7 @@ all: $(DATA_built)
 # ---------------------------------------------------------------------------
 PURE_SRCS = $(sort $(wildcard src/distance/*.c src/quant/*.c src/types/*_parse.c))
 UNIT_SRCS = test/unit/run_unit.c $(sort $(wildcard test/unit/test_*.c))
-UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc $(if $(WERROR),-Werror) \
+UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc $(if $(WERROR),-Werror) -MMD -MP \
 	$(shell pkg-config --cflags check)
 UNIT_LIBS = $(shell pkg-config --libs check) -lm -lpthread
 
@@ -84,6 +84,8 @@ test/unit/pure/%.o: src/%.c
 	$(CC) $(UNIT_CFLAGS) -c $< -o $@
 
 PURE_OBJS = $(patsubst src/%.c,test/unit/pure/%.o,$(PURE_SRCS))
+# Header dependencies of the pure objects (-MMD), so editing a header rebuilds them.
+-include $(PURE_OBJS:.o=.d)
 
 test/unit/run_unit: $(UNIT_SRCS) test/unit/unit.h $(PURE_OBJS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(PURE_OBJS) $(UNIT_LIBS)
