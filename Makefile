@@ -112,3 +112,4 @@ bench-kernels: bench/bench_kernels
 	./bench/bench_kernels
 
 EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure bench/bench_kernels
+include bench/bench.mk

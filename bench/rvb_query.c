@@ -1,0 +1,538 @@
+/*-------------------------------------------------------------------------
+ *
+ * rvb_query.c
+ *	  Concurrent query runs and insert throughput: one thread per
+ *	  connection, all started together behind a barrier.
+ *
+ * NOTES
+ *	  A run executes the query set at least once (each query's first
+ *	  execution supplies its result for recall) and keeps cycling through it
+ *	  until --min-seconds have passed, so fast settings are not measured on a
+ *	  fraction of a second.  Threads take the next execution number from a
+ *	  shared atomic counter; QPS is executions over the wall time from the
+ *	  barrier to the last thread's end.
+ *
+ *	  Unfiltered queries use a named prepared statement (the server switches
+ *	  to its generic plan, as a pooled application would).  Filtered queries
+ *	  go through the unnamed statement, so each is planned with its actual
+ *	  tag bounds: with a generic plan the planner cannot tell a 1% filter
+ *	  from a 10% one.
+ *
+ *	  Each run sets its GUCs in every worker session before the barrier and
+ *	  resets them after, so a setting never leaks into the next run.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "rvb_pg.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RVB_MAX_EXEC	2000000		/* latency samples kept per run */
+
+/* ----------------------------------------------------------------
+ *		connection pool
+ * ----------------------------------------------------------------
+ */
+
+/* rvb_pool_open opens n worker sessions for the target (at least n kept) */
+bool
+rvb_pool_open(RvbTarget *t, int n, const RvbOptions *o, char *err,
+			  size_t errlen)
+{
+	if (t->npool >= n)
+		return true;
+	t->pool = realloc(t->pool, sizeof(RvbConn) * n);
+	for (int i = t->npool; i < n; i++)
+	{
+		RvbConn    *c = &t->pool[i];
+
+		memset(c, 0, sizeof(*c));
+		c->conn = rvb_db_connect(t->dsn, NULL, err, errlen);
+		if (c->conn == NULL)
+			return false;
+		t->npool = i + 1;
+		if (!rvb_session_setup(c->conn, t, o, err, errlen))
+			return false;
+	}
+	return true;
+}
+
+void
+rvb_pool_close(RvbTarget *t)
+{
+	for (int i = 0; i < t->npool; i++)
+		PQfinish(t->pool[i].conn);
+	free(t->pool);
+	t->pool = NULL;
+	t->npool = 0;
+}
+
+/* prepare a statement on this connection unless it already is */
+static bool
+ensure_prepared(RvbConn *c, const char *name, const char *sql, int nparams,
+				char *err, size_t errlen)
+{
+	PGresult   *r;
+	bool		ok;
+
+	for (int i = 0; i < c->nprepared; i++)
+		if (strcmp(c->prepared[i], name) == 0)
+			return true;
+	r = PQprepare(c->conn, name, sql, nparams, NULL);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+	{
+		snprintf(err, errlen, "%s", PQerrorMessage(c->conn));
+		err[strcspn(err, "\n")] = '\0';
+	}
+	PQclear(r);
+	if (ok && c->nprepared < RVB_MAX_PREPARED)
+		snprintf(c->prepared[c->nprepared++], sizeof(c->prepared[0]), "%s", name);
+	return ok;
+}
+
+static bool
+apply_setting(PGconn *conn, const RvbSetting *s, bool reset, char *err,
+			  size_t errlen)
+{
+	for (int i = 0; i < s->nguc; i++)
+	{
+		bool		ok = reset ?
+			rvb_db_exec(conn, err, errlen, "RESET %s", s->name[i]) :
+			rvb_db_exec(conn, err, errlen, "SET %s = '%s'", s->name[i], s->value[i]);
+
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* ----------------------------------------------------------------
+ *		query runs
+ * ----------------------------------------------------------------
+ */
+typedef struct QueryJob
+{
+	RvbTarget  *t;
+	const RvbDataset *ds;
+	RvbRun	   *run;
+	char		sql[512];
+	char		stmt[32];
+	bool		filtered;
+	int			nq;
+	int64_t		max_exec;
+	double		min_seconds;
+	char	  **qbin;			/* binary query vectors */
+	int			qlen;
+	double	   *lat;			/* seconds per execution, -1 if not run */
+	int32_t    *got;			/* nq x k result ids */
+	int		   *ngot;
+	double		start;
+	_Atomic int64_t next;
+	_Atomic int64_t done;
+	_Atomic bool failed;
+	pthread_mutex_t lock;
+	pthread_barrier_t barrier;
+} QueryJob;
+
+typedef struct Worker
+{
+	QueryJob   *job;
+	RvbConn    *conn;
+} Worker;
+
+static void
+job_fail(QueryJob *job, const char *msg)
+{
+	pthread_mutex_lock(&job->lock);
+	if (!job->failed)
+		snprintf(job->run->error, sizeof(job->run->error), "%s", msg);
+	job->failed = true;
+	pthread_mutex_unlock(&job->lock);
+}
+
+static PGresult *
+exec_query(QueryJob *job, RvbConn *c, int q)
+{
+	const char *values[3];
+	int			lengths[3] = {job->qlen, 0, 0};
+	int			formats[3] = {1, 0, 0};
+	char		lo_s[16],
+				hi_s[16];
+
+	values[0] = job->qbin[q];
+	if (!job->filtered)
+		return PQexecPrepared(c->conn, job->stmt, 1, values, lengths, formats, 0);
+	{
+		int			lo,
+					hi;
+
+		rvb_filter_range(job->run->filter_pct, q, &lo, &hi);
+		snprintf(lo_s, sizeof(lo_s), "%d", lo);
+		snprintf(hi_s, sizeof(hi_s), "%d", hi);
+		values[1] = lo_s;
+		values[2] = hi_s;
+		return PQexecParams(c->conn, job->sql, 3, NULL, values, lengths,
+							formats, 0);
+	}
+}
+
+static void
+store_result(QueryJob *job, int q, PGresult *r)
+{
+	int			k = job->run->k;
+	int			n = PQntuples(r);
+
+	job->ngot[q] = n < k ? n : k;
+	for (int i = 0; i < job->ngot[q]; i++)
+		job->got[(size_t) q * k + i] = atoi(PQgetvalue(r, i, 0));
+}
+
+static void *
+query_worker(void *arg)
+{
+	Worker	   *w = arg;
+	QueryJob   *job = w->job;
+	char		err[256];
+	bool		ready;
+
+	ready = (job->filtered ||
+			 ensure_prepared(w->conn, job->stmt, job->sql, 1, err, sizeof(err))) &&
+		apply_setting(w->conn->conn, &job->run->setting, false, err, sizeof(err));
+	if (!ready)
+		job_fail(job, err);
+	pthread_barrier_wait(&job->barrier);
+	while (ready && !job->failed)
+	{
+		int64_t		i = atomic_fetch_add(&job->next, 1);
+		double		t0;
+		PGresult   *r;
+
+		if (i >= job->max_exec ||
+			(i >= job->nq && rvb_now() - job->start >= job->min_seconds))
+			break;
+		t0 = rvb_now();
+		r = exec_query(job, w->conn, (int) (i % job->nq));
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		{
+			snprintf(err, sizeof(err), "%s", PQerrorMessage(w->conn->conn));
+			err[strcspn(err, "\n")] = '\0';
+			job_fail(job, err);
+			PQclear(r);
+			break;
+		}
+		job->lat[i] = rvb_now() - t0;
+		if (i < job->nq)
+			store_result(job, (int) i, r);
+		PQclear(r);
+		atomic_fetch_add(&job->done, 1);
+	}
+	if (ready)
+		apply_setting(w->conn->conn, &job->run->setting, true, err, sizeof(err));
+	return NULL;
+}
+
+/* recall and latency figures of a finished run */
+static void
+summarise_run(QueryJob *job, double elapsed)
+{
+	RvbRun	   *run = job->run;
+	const RvbDataset *ds = job->ds;
+	const RvbNeighbours *truth = &ds->gt;
+	double	   *r1 = malloc(sizeof(double) * job->nq);
+	double	   *r10 = malloc(sizeof(double) * job->nq);
+	double	   *r100 = malloc(sizeof(double) * job->nq);
+	double	   *rk = malloc(sizeof(double) * job->nq);
+	double	   *lat = malloc(sizeof(double) * (job->max_exec + 1));
+	size_t		nlat = 0;
+	double		returned = 0;
+
+	for (int f = 0; f < ds->nfilters; f++)
+		if (ds->filter_pct[f] == run->filter_pct)
+			truth = &ds->fgt[f];
+	for (int q = 0; q < job->nq; q++)
+	{
+		const int32_t *got = job->got + (size_t) q * run->k;
+		const float *qv = RVB_ROW(&ds->query, q);
+		const int32_t *tr = RVB_NB(truth, q);
+
+		r1[q] = rvb_recall_at(ds->metric, &ds->base, qv, got, job->ngot[q], tr, truth->k, 1);
+		r10[q] = rvb_recall_at(ds->metric, &ds->base, qv, got, job->ngot[q], tr, truth->k, 10);
+		r100[q] = rvb_recall_at(ds->metric, &ds->base, qv, got, job->ngot[q], tr, truth->k, 100);
+		rk[q] = run->k >= 100 ? r100[q] : run->k >= 10 ? r10[q] : r1[q];
+		returned += job->ngot[q];
+	}
+	for (int64_t i = 0; i < job->max_exec; i++)
+		if (job->lat[i] >= 0)
+			lat[nlat++] = job->lat[i] * 1000.0;
+	run->nexec = job->done;
+	run->seconds = elapsed;
+	run->qps = job->done / elapsed;
+	run->lat_mean = rvb_mean(lat, nlat);
+	run->lat_p50 = rvb_percentile(lat, nlat, 0.50);
+	run->lat_p95 = rvb_percentile(lat, nlat, 0.95);
+	run->lat_p99 = rvb_percentile(lat, nlat, 0.99);
+	run->lat_max = nlat ? lat[nlat - 1] : NAN;
+	run->recall1 = rvb_mean(r1, job->nq);
+	run->recall10 = run->k >= 10 ? rvb_mean(r10, job->nq) : NAN;
+	run->recall100 = run->k >= 100 ? rvb_mean(r100, job->nq) : NAN;
+	run->recall_p5 = rvb_percentile(rk, job->nq, 0.05);
+	run->returned_avg = returned / job->nq;
+	free(r1);
+	free(r10);
+	free(r100);
+	free(rk);
+	free(lat);
+}
+
+static void
+build_query_sql(QueryJob *job, const char *table, RvbMetric metric)
+{
+	RvbRun	   *run = job->run;
+
+	job->filtered = run->filter_pct > 0;
+	if (job->filtered)
+		snprintf(job->sql, sizeof(job->sql),
+				 "SELECT id FROM %s WHERE tag >= $2 AND tag < $3 "
+				 "ORDER BY embedding %s $1::vector LIMIT %d",
+				 table, rvb_operator(metric), run->k);
+	else
+		snprintf(job->sql, sizeof(job->sql),
+				 "SELECT id FROM %s ORDER BY embedding %s $1::vector LIMIT %d",
+				 table, rvb_operator(metric), run->k);
+	snprintf(job->stmt, sizeof(job->stmt), "rvb_q%d", run->k);
+}
+
+/*
+ * rvb_run_queries measures one point: run->k, concurrency, filter_pct,
+ * setting and nqueries are given; the figures are filled in.  The worker
+ * sessions come from the target's pool, which must hold concurrency
+ * connections.
+ */
+void
+rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
+				RvbRun *run)
+{
+	QueryJob	job;
+	Worker	   *w;
+	pthread_t  *th;
+	int			c = run->concurrency;
+	double		t0,
+				elapsed;
+
+	memset(&job, 0, sizeof(job));
+	job.t = t;
+	job.ds = ds;
+	job.run = run;
+	job.nq = run->nqueries;
+	job.min_seconds = o->min_seconds;
+	job.max_exec = (int64_t) job.nq * 1000;
+	if (job.max_exec > RVB_MAX_EXEC)
+		job.max_exec = RVB_MAX_EXEC > job.nq ? RVB_MAX_EXEC : job.nq;
+	build_query_sql(&job, o->table, o->metric);
+	job.qlen = 4 + 4 * ds->query.dim;
+	job.qbin = malloc(sizeof(char *) * job.nq);
+	for (int q = 0; q < job.nq; q++)
+	{
+		job.qbin[q] = malloc(job.qlen);
+		rvb_vector_binary(RVB_ROW(&ds->query, q), ds->query.dim, job.qbin[q]);
+	}
+	job.lat = malloc(sizeof(double) * job.max_exec);
+	for (int64_t i = 0; i < job.max_exec; i++)
+		job.lat[i] = -1;
+	job.got = calloc((size_t) job.nq * run->k, sizeof(int32_t));
+	job.ngot = calloc(job.nq, sizeof(int));
+	pthread_mutex_init(&job.lock, NULL);
+	pthread_barrier_init(&job.barrier, NULL, c + 1);
+	w = calloc(c, sizeof(Worker));
+	th = calloc(c, sizeof(pthread_t));
+	for (int i = 0; i < c; i++)
+	{
+		w[i].job = &job;
+		w[i].conn = &t->pool[i];
+		pthread_create(&th[i], NULL, query_worker, &w[i]);
+	}
+	job.start = rvb_now();
+	pthread_barrier_wait(&job.barrier);
+	t0 = rvb_now();
+	for (int i = 0; i < c; i++)
+		pthread_join(th[i], NULL);
+	elapsed = rvb_now() - t0;
+	run->ok = !job.failed;
+	if (run->ok)
+		summarise_run(&job, elapsed);
+	pthread_barrier_destroy(&job.barrier);
+	pthread_mutex_destroy(&job.lock);
+	for (int q = 0; q < job.nq; q++)
+		free(job.qbin[q]);
+	free(job.qbin);
+	free(job.lat);
+	free(job.got);
+	free(job.ngot);
+	free(w);
+	free(th);
+}
+
+/* ----------------------------------------------------------------
+ *		single-row inserts
+ * ----------------------------------------------------------------
+ */
+typedef struct InsertJob
+{
+	const RvbDataset *ds;
+	const char *table;
+	int64_t		first_id;
+	int			count;
+	double	   *lat;
+	_Atomic int next;
+	_Atomic bool failed;
+	char		error[256];
+	pthread_mutex_t lock;
+	pthread_barrier_t barrier;
+} InsertJob;
+
+typedef struct InsertWorker
+{
+	InsertJob  *job;
+	RvbConn    *conn;
+	double		end;			/* when this worker finished */
+} InsertWorker;
+
+static void *
+insert_worker(void *arg)
+{
+	InsertWorker *w = arg;
+	InsertJob  *job = w->job;
+	int			dim = job->ds->base.dim;
+	char		sql[256],
+				err[256],
+				id_s[16],
+				tag_s[16];
+	char	   *vbin = malloc(4 + 4 * dim);
+	float	   *v = malloc(sizeof(float) * dim);
+	bool		ready;
+
+	snprintf(sql, sizeof(sql),
+			 "INSERT INTO %s (id, tag, embedding) VALUES ($1, $2, $3::vector)",
+			 job->table);
+	ready = ensure_prepared(w->conn, "rvb_ins", sql, 3, err, sizeof(err));
+	pthread_barrier_wait(&job->barrier);
+	while (ready && !job->failed)
+	{
+		int			i = atomic_fetch_add(&job->next, 1);
+		int64_t		id = job->first_id + i;
+		const char *values[3] = {id_s, tag_s, vbin};
+		int			lengths[3] = {0, 0, 4 + 4 * dim};
+		int			formats[3] = {0, 0, 1};
+		double		t0;
+		PGresult   *r;
+
+		if (i >= job->count)
+			break;
+		rvb_extra_vector(job->ds, id, v);
+		rvb_vector_binary(v, dim, vbin);
+		snprintf(id_s, sizeof(id_s), "%lld", (long long) id);
+		snprintf(tag_s, sizeof(tag_s), "%d", rvb_tag(job->ds->seed, id));
+		t0 = rvb_now();
+		r = PQexecPrepared(w->conn->conn, "rvb_ins", 3, values, lengths, formats, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		{
+			snprintf(err, sizeof(err), "%s", PQerrorMessage(w->conn->conn));
+			ready = false;
+		}
+		else
+			job->lat[i] = (rvb_now() - t0) * 1000.0;
+		PQclear(r);
+	}
+	if (!ready)
+	{
+		err[strcspn(err, "\n")] = '\0';
+		pthread_mutex_lock(&job->lock);
+		if (!job->failed)
+			snprintf(job->error, sizeof(job->error), "%s", err);
+		job->failed = true;
+		pthread_mutex_unlock(&job->lock);
+	}
+	w->end = rvb_now();
+	free(vbin);
+	free(v);
+	return NULL;
+}
+
+/*
+ * rvb_run_inserts measures single-row INSERTs, each its own transaction,
+ * from `concurrency` sessions: rows first_id .. first_id + count - 1.
+ */
+void
+rvb_run_inserts(RvbTarget *t, int index_no, const RvbDataset *ds,
+				const RvbOptions *o, int64_t first_id, int count,
+				int concurrency, RvbResults *res)
+{
+	RvbStep    *s = rvb_add_step(res, t->id, index_no, "insert");
+	InsertJob	job;
+	InsertWorker *w = calloc(concurrency, sizeof(InsertWorker));
+	pthread_t  *th = calloc(concurrency, sizeof(pthread_t));
+	RvbProgress bar;
+	double	   *lat;
+	double		start,
+				end = 0;
+	size_t		n = 0;
+
+	memset(&job, 0, sizeof(job));
+	job.ds = ds;
+	job.table = o->table;
+	job.first_id = first_id;
+	job.count = count;
+	job.lat = malloc(sizeof(double) * count);
+	for (int i = 0; i < count; i++)
+		job.lat[i] = -1;
+	pthread_mutex_init(&job.lock, NULL);
+	pthread_barrier_init(&job.barrier, NULL, concurrency + 1);
+	for (int i = 0; i < concurrency; i++)
+	{
+		w[i].job = &job;
+		w[i].conn = &t->pool[i];
+		pthread_create(&th[i], NULL, insert_worker, &w[i]);
+	}
+	rvb_progress_begin(&bar, "insert x%d %s", concurrency, t->name);
+	pthread_barrier_wait(&job.barrier);
+	start = rvb_now();
+	while (atomic_load(&job.next) < count && !job.failed)
+	{
+		struct timespec ts = {0, 20000000};
+
+		rvb_progress_update(&bar, (double) atomic_load(&job.next) / count, NULL);
+		nanosleep(&ts, NULL);
+	}
+	for (int i = 0; i < concurrency; i++)
+	{
+		pthread_join(th[i], NULL);
+		end = w[i].end > end ? w[i].end : end;
+	}
+	s->ok = !job.failed;
+	s->concurrency = concurrency;
+	snprintf(s->error, sizeof(s->error), "%s", job.error);
+	rvb_progress_end(&bar, s->ok ? "" : s->error);
+	/* the workers' own end, not the polling loop's, bounds the step */
+	s->seconds = end - start;
+	lat = malloc(sizeof(double) * (count + 1));
+	for (int i = 0; i < count; i++)
+		if (job.lat[i] >= 0)
+			lat[n++] = job.lat[i];
+	s->rows = (double) n;
+	s->rate = s->ok ? n / s->seconds : NAN;
+	s->lat_p50 = rvb_percentile(lat, n, 0.50);
+	s->lat_p95 = rvb_percentile(lat, n, 0.95);
+	s->lat_p99 = rvb_percentile(lat, n, 0.99);
+	pthread_barrier_destroy(&job.barrier);
+	pthread_mutex_destroy(&job.lock);
+	free(lat);
+	free(job.lat);
+	free(w);
+	free(th);
+}
