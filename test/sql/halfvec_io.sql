@@ -104,13 +104,36 @@ SELECT ARRAY['[1,2]'::halfvec, '[3,4]'];
 SELECT encode(halfvec_send('[1,2,-0.5]'), 'hex');
 SELECT encode(halfvec_send('[65504,-65504,5.9604645e-08,-0,0.1]'), 'hex');
 
--- COPY BINARY round trip (send, then recv with the column's typmod).
+-- COPY BINARY files reach the server through "printf" with octal escapes
+-- (any byte can be sent), so no file is left behind: halfvec_io_program()
+-- returns that command for a file holding the given tuples.
+CREATE FUNCTION halfvec_io_program(tuples bytea) RETURNS text LANGUAGE sql AS $$
+	SELECT 'printf ''' || string_agg('\' || (b >> 6) || ((b >> 3) & 7) || (b & 7),
+									 '' ORDER BY i) || ''''
+	FROM (SELECT i, get_byte(f, i) AS b
+		  FROM (SELECT '\x5047434f50590aff0d0a00'::bytea	-- signature
+					|| '\x0000000000000000'::bytea		-- flags, no extension
+					|| tuples || '\xffff'::bytea AS f) file,
+			   generate_series(0, length(f) - 1) i) bytes
+$$;
+
+-- COPY BINARY round trip: the rows as COPY TO writes them (halfvec_send for
+-- the halfvec field), read back by COPY FROM with the column's typmod.
 CREATE TABLE halfvec_io_src (id int, v halfvec(3));
 INSERT INTO halfvec_io_src VALUES (1, '[0,0,0]'), (2, '[1.5,-2,65504]'),
 	(3, '[5.9604645e-08,-0,0.1]'), (4, NULL);
 CREATE TABLE halfvec_io_dst (id int, v halfvec(3));
-COPY halfvec_io_src TO '/tmp/ruvector_halfvec_io.bin' WITH (FORMAT binary);
-COPY halfvec_io_dst FROM '/tmp/ruvector_halfvec_io.bin' WITH (FORMAT binary);
+DO $$
+BEGIN
+	EXECUTE format('COPY halfvec_io_dst FROM PROGRAM %L WITH (FORMAT binary)',
+		halfvec_io_program((SELECT string_agg(int2send(2::int2) || int4send(4)
+				|| int4send(id)
+				|| CASE WHEN v IS NULL THEN int4send(-1)
+						ELSE int4send(length(halfvec_send(v))) || halfvec_send(v) END,
+				'' ORDER BY id)
+			FROM halfvec_io_src)));
+END
+$$;
 SELECT d.id, d.v, d.v IS NOT DISTINCT FROM s.v AS same,
 	halfvec_send(d.v) IS NOT DISTINCT FROM halfvec_send(s.v) AS same_bits
 	FROM halfvec_io_dst d JOIN halfvec_io_src s USING (id) ORDER BY id;
@@ -121,20 +144,11 @@ DROP TABLE halfvec_io_src;
 -- in each error context would only repeat the hex.
 CREATE FUNCTION halfvec_io_copy_in(datum_hex text) RETURNS SETOF halfvec
 LANGUAGE plpgsql AS $$
-DECLARE
-	file bytea := decode('5047434f50590aff0d0a00' || '00000000' || '00000000' ||
-		'0001' || lpad(to_hex(length(datum_hex) / 2), 8, '0') || datum_hex ||
-		'ffff', 'hex');
-	octal text := '';
-	b int;
 BEGIN
-	FOR i IN 0 .. length(file) - 1 LOOP
-		b := get_byte(file, i);
-		octal := octal || '\' || (b >> 6) || ((b >> 3) & 7) || (b & 7);
-	END LOOP;
 	TRUNCATE halfvec_io_dst;
 	EXECUTE format('COPY halfvec_io_dst (v) FROM PROGRAM %L WITH (FORMAT binary)',
-		'printf ''' || octal || '''');
+		halfvec_io_program(decode('0001' || lpad(to_hex(length(datum_hex) / 2), 8, '0')
+								  || datum_hex, 'hex')));
 	RETURN QUERY SELECT v FROM halfvec_io_dst;
 END
 $$;
@@ -153,4 +167,5 @@ SELECT halfvec_io_copy_in('000300003c004000');		-- too short
 SELECT halfvec_io_copy_in('000300003c00400042000000');	-- trailing bytes
 \set VERBOSITY default
 DROP FUNCTION halfvec_io_copy_in(text);
+DROP FUNCTION halfvec_io_program(bytea);
 DROP TABLE halfvec_io_dst;
