@@ -12,6 +12,7 @@
 #include "fmgr.h"
 
 #include "distance/distance.h"
+#include "indexam/ivfflat.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,4 +22,5 @@ void
 _PG_init(void)
 {
 	rv_distance_init();
+	rv_ivfflat_init();
 }

@@ -1,0 +1,957 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfbuild.c
+ *	  Building an IVFFlat index: sample rows, run k-means, write the lists,
+ *	  then assign every row to its nearest list and write it there.
+ *
+ * NOTES
+ *	  Sampling is one pass over the table with reservoir sampling (every
+ *	  row equally likely), at 50 samples per list and at least 10,000,
+ *	  within maintenance_work_mem.  k-means runs on the samples
+ *	  (ivfkmeans.c), and the metapage and list pages with the centers are
+ *	  written next, so they take blocks 0, 1, 2, ...
+ *
+ *	  Assignment writes entries straight into pages; there is no sort.  A
+ *	  participant (the leader, and each parallel worker) keeps the page of
+ *	  every list it is filling in local memory, and writes it out when it
+ *	  is full, chaining it to a block it reserved for the list's next page.
+ *	  With more lists than page images fit in its share of
+ *	  maintenance_work_mem, a participant writes out the image of another
+ *	  list (clock order) to make room, and links that list's next page when
+ *	  it needs one.  Each participant thus leaves one chain per list; the
+ *	  leader links the chains of all participants, list by list, gives a
+ *	  list without rows an empty page (inserts always have a page to start
+ *	  from), and stores each list's first page and insert page.
+ *
+ *	  Nothing is WAL-logged while building: the relation is new and
+ *	  invisible to other backends until the transaction commits.  At the
+ *	  end every page is logged once with log_newpage_range when the index
+ *	  needs WAL (the init fork of an unlogged index always does).
+ *
+ *	  Parallel workers extend the index under the relation extension lock,
+ *	  which group locking does not share between members of a parallel
+ *	  group.  No other lock is held while a participant extends.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfbuild.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "catalog/pg_type_d.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_progress.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "indexam/ivfflat.h"
+
+#define PARALLEL_KEY_IVF_SHARED		UINT64CONST(0xB1F0000000000001)
+#define PARALLEL_KEY_IVF_CENTERS	UINT64CONST(0xB1F0000000000002)
+#define PARALLEL_KEY_IVF_CHAINS		UINT64CONST(0xB1F0000000000003)
+#define PARALLEL_KEY_QUERY_TEXT		UINT64CONST(0xB1F0000000000004)
+
+/* Fixed seed: the same table gives the same index, run after run */
+#define IVF_BUILD_SEED			UINT64CONST(0x5256494646)
+
+/* Page images a participant keeps at least, whatever the memory budget */
+#define IVF_MIN_IMAGES			64
+
+/* State of a parallel build in dynamic shared memory */
+typedef struct IvfBuildShared
+{
+	/* Immutable */
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			nslots;			/* chain slots: one per worker, then the leader */
+	int			lists;
+	int			dimensions;
+	Size		imageBudget;	/* bytes of page images per participant */
+
+	/* Mutable, under mutex */
+	slock_t		mutex;
+	double		reltuples;
+	double		indtuples;
+
+	/* A ParallelTableScanDescData follows */
+} IvfBuildShared;
+
+#define ParallelTableScanFromIvfShared(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfBuildShared))))
+
+/* What one participant needs to assign rows */
+typedef struct IvfAssignState
+{
+	IvfSupport *support;
+	const char *centers;
+	Size		stride;
+	int			lists;
+	IvfChainWriter writer;
+	char	   *entry;			/* scratch entry: header, then the value */
+	Size		entrySize;
+	MemoryContext tmpCtx;
+	double		indtuples;
+} IvfAssignState;
+
+typedef struct IvfBuildState
+{
+	/* Info */
+	Relation	heap;			/* NULL for the init fork */
+	Relation	index;
+	IndexInfo  *indexInfo;
+	ForkNumber	forkNum;
+
+	/* Settings */
+	IvfSupport	support;
+	int			dimensions;
+	int			lists;
+
+	/* Statistics */
+	double		reltuples;
+	double		indtuples;
+
+	/* Sampling */
+	IvfValueArray *samples;
+	int			sampleTarget;
+	double		rowsSeen;
+	char	   *sampleScratch;
+	pg_prng_state prng;
+	Size		memoryUsed;
+
+	/* Lists */
+	IvfValueArray *centers;
+	BlockNumber *listBlkno;		/* where each list's item is */
+	OffsetNumber *listOffno;
+
+	/* Chains, nslots x lists each */
+	int			nslots;
+	BlockNumber *heads;
+	BlockNumber *tails;
+
+	MemoryContext tmpCtx;
+} IvfBuildState;
+
+/* ----------------------------------------------------------------
+ *		Chain writer: entry pages filled in local memory
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Sets up a writer for lists lists, keeping as many page images as
+ * budget bytes allow (at least IVF_MIN_IMAGES, at most one per list).
+ */
+static void
+ChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
+				int lists, bool parallel, Size budget)
+{
+	w->index = index;
+	w->forkNum = forkNum;
+	w->parallel = parallel;
+	w->lists = lists;
+	w->images = palloc0(sizeof(IvfListImage) * lists);
+	w->heads = palloc(sizeof(BlockNumber) * lists);
+	w->tails = palloc(sizeof(BlockNumber) * lists);
+	for (int i = 0; i < lists; i++)
+	{
+		w->images[i].blkno = InvalidBlockNumber;
+		w->heads[i] = InvalidBlockNumber;
+		w->tails[i] = InvalidBlockNumber;
+	}
+	w->maxImages = Min(lists, Max(IVF_MIN_IMAGES, (int) Min(budget / BLCKSZ, INT_MAX)));
+	w->nimages = 0;
+	w->victim = 0;
+	w->entries = 0;
+}
+
+/*
+ * Extends the index by one zeroed page and returns its number; the page is
+ * written later from an image.
+ */
+static BlockNumber
+ChainReserveBlock(IvfChainWriter *w)
+{
+	Buffer		buf;
+	BlockNumber blkno;
+
+	if (w->parallel)
+		LockRelationForExtension(w->index, ExclusiveLock);
+	buf = ReadBufferExtended(w->index, w->forkNum, P_NEW, RBM_NORMAL, NULL);
+	if (w->parallel)
+		UnlockRelationForExtension(w->index, ExclusiveLock);
+
+	blkno = BufferGetBlockNumber(buf);
+	ReleaseBuffer(buf);
+	return blkno;
+}
+
+/* Copies an image over its reserved block */
+static void
+ChainWriteImage(IvfChainWriter *w, IvfListImage *img)
+{
+	Buffer		buf = ReadBufferExtended(w->index, w->forkNum, img->blkno,
+										 RBM_ZERO_AND_LOCK, NULL);
+
+	memcpy(BufferGetPage(buf), img->page, BLCKSZ);
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Points an already written page at its successor */
+static void
+ChainPatchNext(Relation index, ForkNumber forkNum, BlockNumber blkno, BlockNumber next)
+{
+	Buffer		buf = ReadBufferExtended(index, forkNum, blkno, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	IvfPageGetOpaque(BufferGetPage(buf))->nextblkno = next;
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Writes out the image of some other list to free its memory; that list's
+ * page becomes its chain's tail until it needs another page.
+ */
+static char *
+ChainEvict(IvfChainWriter *w)
+{
+	for (;;)
+	{
+		IvfListImage *img = &w->images[w->victim];
+
+		w->victim = (w->victim + 1) % w->lists;
+		if (img->page != NULL)
+		{
+			char	   *page = img->page;
+			int			list = (int) (img - w->images);
+
+			ChainWriteImage(w, img);
+			w->tails[list] = img->blkno;
+			img->page = NULL;
+			img->blkno = InvalidBlockNumber;
+			return page;
+		}
+	}
+}
+
+/* Gives a list a fresh page image, linked after its chain so far */
+static void
+ChainStartImage(IvfChainWriter *w, int list)
+{
+	IvfListImage *img = &w->images[list];
+	char	   *mem;
+	BlockNumber blkno;
+
+	if (w->nimages >= w->maxImages)
+		mem = ChainEvict(w);
+	else
+	{
+		mem = palloc(BLCKSZ);
+		w->nimages++;
+	}
+
+	blkno = ChainReserveBlock(w);
+	if (!BlockNumberIsValid(w->heads[list]))
+		w->heads[list] = blkno;
+	else
+	{
+		ChainPatchNext(w->index, w->forkNum, w->tails[list], blkno);
+		w->tails[list] = InvalidBlockNumber;
+	}
+
+	IvfInitPage(mem, BLCKSZ);
+	img->page = mem;
+	img->blkno = blkno;
+}
+
+/* Appends an entry to a list */
+static void
+ChainWriterAdd(IvfChainWriter *w, int list, const char *item, Size size)
+{
+	IvfListImage *img = &w->images[list];
+
+	if (img->page == NULL)
+		ChainStartImage(w, list);
+	else if (PageGetFreeSpace(img->page) < size)
+	{
+		BlockNumber next = ChainReserveBlock(w);
+
+		IvfPageGetOpaque(img->page)->nextblkno = next;
+		ChainWriteImage(w, img);
+		IvfInitPage(img->page, BLCKSZ);
+		img->blkno = next;
+	}
+
+	if (PageAddItem(img->page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(w->index));
+	w->entries++;
+}
+
+/* Writes out every image; afterwards heads and tails describe the chains */
+static void
+ChainWriterFinish(IvfChainWriter *w)
+{
+	for (int list = 0; list < w->lists; list++)
+	{
+		IvfListImage *img = &w->images[list];
+
+		if (img->page == NULL)
+			continue;
+		ChainWriteImage(w, img);
+		w->tails[list] = img->blkno;
+		pfree(img->page);
+		img->page = NULL;
+	}
+	w->nimages = 0;
+}
+
+/* ----------------------------------------------------------------
+ *		Sampling
+ * ----------------------------------------------------------------
+ */
+
+/* Room for one more sample, growing the array within maintenance_work_mem */
+static char *
+SampleAppendSlot(IvfBuildState *bs)
+{
+	IvfValueArray *samples = bs->samples;
+
+	if (samples->length == samples->capacity)
+	{
+		int			newcap = Min(bs->sampleTarget, Max(1024, samples->capacity * 2));
+		Size		oldsize = (Size) Max(samples->capacity, 1) * samples->stride;
+		Size		newsize = (Size) newcap * samples->stride;
+
+		bs->memoryUsed = add_size(bs->memoryUsed - oldsize, newsize);
+		IvfCheckMemory(bs->memoryUsed);
+		samples->items = repalloc_huge(samples->items, newsize);
+		samples->capacity = newcap;
+	}
+	return IvfValueArrayGet(samples, samples->length++);
+}
+
+/*
+ * Reservoir sampling (Algorithm R): the t-th eligible row replaces a
+ * random sample with probability target / t.  Samples of spherical
+ * opclasses are normalised, and rows that cannot be (zero vectors) are
+ * not eligible.
+ */
+static void
+SampleCallback(Relation index, ItemPointer tid, Datum *values,
+			   bool *isnull, bool tupleIsAlive, void *state)
+{
+	IvfBuildState *bs = (IvfBuildState *) state;
+	IvfSupport *support = &bs->support;
+	MemoryContext oldCtx;
+	char	   *slot;
+
+	if (isnull[0] || !tupleIsAlive)
+		return;
+
+	if (bs->samples->length >= bs->sampleTarget)
+	{
+		uint64		j = pg_prng_uint64_range(&bs->prng, 0, (uint64) bs->rowsSeen);
+
+		if (j >= (uint64) bs->sampleTarget)
+		{
+			bs->rowsSeen += 1;
+			return;
+		}
+		slot = IvfValueArrayGet(bs->samples, (int) j);
+	}
+	else
+		slot = NULL;
+
+	oldCtx = MemoryContextSwitchTo(bs->tmpCtx);
+	IvfFetchValue(support, values[0], bs->sampleScratch);
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(bs->tmpCtx);
+
+	if (support->kmeansNormalize && !IvfNormalizeValue(support, bs->sampleScratch))
+		return;
+
+	if (slot == NULL)
+		slot = SampleAppendSlot(bs);
+	memcpy(slot, bs->sampleScratch, support->valueSize);
+	bs->rowsSeen += 1;
+}
+
+/* Fills bs->samples from one pass over the table */
+static void
+SampleRows(IvfBuildState *bs)
+{
+	int64		maxTuples = (int64) RelationGetNumberOfBlocks(bs->heap) * MaxHeapTuplesPerPage;
+	int64		target = Max((int64) bs->lists * IVF_SAMPLES_PER_LIST, IVF_MIN_SAMPLES);
+
+	bs->sampleTarget = (int) Max(Min(target, maxTuples), 1);
+	bs->samples = IvfValueArrayCreate(0, bs->support.valueSize);
+	bs->memoryUsed = add_size(bs->memoryUsed, bs->samples->stride);
+	bs->sampleScratch = palloc(bs->samples->stride);
+	bs->rowsSeen = 0;
+
+	table_index_build_scan(bs->heap, bs->index, bs->indexInfo, true, false,
+						   SampleCallback, (void *) bs, NULL);
+}
+
+/* Samples the table and runs k-means into bs->centers */
+static void
+ComputeCenters(IvfBuildState *bs)
+{
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
+
+	if (bs->heap != NULL)
+	{
+		SampleRows(bs);
+		if (bs->samples->length < bs->lists)
+			ereport(NOTICE,
+					(errmsg("ivfflat index created with little data"),
+					 errdetail("This will cause low recall."),
+					 errhint("Drop the index until the table has more data.")));
+	}
+	else
+		bs->samples = IvfValueArrayCreate(0, bs->support.valueSize);
+
+	IvfKmeans(&bs->support, bs->samples, bs->centers, bs->memoryUsed, &bs->prng);
+
+	IvfValueArrayFree(bs->samples);
+	bs->samples = NULL;
+}
+
+/* ----------------------------------------------------------------
+ *		Lists
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Writes the list pages after the metapage, one item per list with its
+ * center, and remembers where each item is.  Start and insert pages are
+ * filled in once the entries are written.
+ */
+static void
+WriteListPages(IvfBuildState *bs)
+{
+	Size		itemSize = IvfListItemSize(bs->support.valueSize);
+	char	   *item = palloc0(itemSize);
+	IvfList		list = (IvfList) item;
+	Buffer		buf = IvfNewBuffer(bs->index, bs->forkNum);
+	Page		page = BufferGetPage(buf);
+
+	IvfInitPage(page, BufferGetPageSize(buf));
+	list->startPage = InvalidBlockNumber;
+	list->insertPage = InvalidBlockNumber;
+
+	for (int i = 0; i < bs->lists; i++)
+	{
+		OffsetNumber offno;
+
+		if (PageGetFreeSpace(page) < itemSize)
+		{
+			Buffer		newbuf = IvfNewBuffer(bs->index, bs->forkNum);
+
+			IvfPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(newbuf);
+			MarkBufferDirty(buf);
+			UnlockReleaseBuffer(buf);
+			buf = newbuf;
+			page = BufferGetPage(buf);
+			IvfInitPage(page, BufferGetPageSize(buf));
+		}
+
+		memcpy(IvfListCenter(list), IvfValueArrayGet(bs->centers, i), bs->support.valueSize);
+		offno = PageAddItem(page, (Item) item, itemSize, InvalidOffsetNumber, false, false);
+		if (offno == InvalidOffsetNumber)
+			elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(bs->index));
+		bs->listBlkno[i] = BufferGetBlockNumber(buf);
+		bs->listOffno[i] = offno;
+	}
+
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+	pfree(item);
+}
+
+/*
+ * Links the participants' chains of each list into one, gives empty lists
+ * an empty page, and stores each list's first and insert pages.  Runs in
+ * the leader after every participant is done.
+ */
+static void
+LinkChains(IvfBuildState *bs)
+{
+	Buffer		buf = InvalidBuffer;
+
+	for (int i = 0; i < bs->lists; i++)
+	{
+		BlockNumber start = InvalidBlockNumber;
+		BlockNumber last = InvalidBlockNumber;
+		IvfList		list;
+
+		for (int s = 0; s < bs->nslots; s++)
+		{
+			BlockNumber head = bs->heads[s * bs->lists + i];
+
+			if (!BlockNumberIsValid(head))
+				continue;
+			if (BlockNumberIsValid(last))
+				ChainPatchNext(bs->index, bs->forkNum, last, head);
+			else
+				start = head;
+			last = bs->tails[s * bs->lists + i];
+		}
+
+		if (!BlockNumberIsValid(start))
+		{
+			Buffer		ebuf = IvfNewBuffer(bs->index, bs->forkNum);
+
+			IvfInitPage(BufferGetPage(ebuf), BufferGetPageSize(ebuf));
+			MarkBufferDirty(ebuf);
+			start = last = BufferGetBlockNumber(ebuf);
+			UnlockReleaseBuffer(ebuf);
+		}
+
+		/* List items are in block order: keep the page while it lasts */
+		if (!BufferIsValid(buf) || BufferGetBlockNumber(buf) != bs->listBlkno[i])
+		{
+			if (BufferIsValid(buf))
+			{
+				MarkBufferDirty(buf);
+				UnlockReleaseBuffer(buf);
+			}
+			buf = ReadBufferExtended(bs->index, bs->forkNum, bs->listBlkno[i], RBM_NORMAL, NULL);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		}
+		list = (IvfList) PageGetItem(BufferGetPage(buf),
+									 PageGetItemId(BufferGetPage(buf), bs->listOffno[i]));
+		list->startPage = start;
+		list->insertPage = last;
+	}
+
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/* ----------------------------------------------------------------
+ *		Assignment
+ * ----------------------------------------------------------------
+ */
+
+static void
+AssignStateInit(IvfAssignState *as, IvfSupport *support, const char *centers,
+				Size stride, int lists, Relation index, ForkNumber forkNum,
+				bool parallel, Size budget)
+{
+	as->support = support;
+	as->centers = centers;
+	as->stride = stride;
+	as->lists = lists;
+	as->entrySize = IvfEntryItemSize(support->valueSize);
+	as->entry = palloc0(as->entrySize);
+	as->indtuples = 0;
+	as->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
+									   "ivfflat build temporary context",
+									   ALLOCSET_DEFAULT_SIZES);
+	ChainWriterInit(&as->writer, index, forkNum, lists, parallel, budget);
+}
+
+/* The list whose center is nearest; ties go to the first such list */
+static int
+NearestCenter(IvfAssignState *as, const char *value)
+{
+	IvfSupport *support = as->support;
+	int			best = 0;
+	float		bestDistance = IvfDistance(support, support->distKind, support->distProc,
+										   value, as->centers);
+
+	for (int i = 1; i < as->lists; i++)
+	{
+		float		d = IvfDistance(support, support->distKind, support->distProc,
+									value, as->centers + (Size) i * as->stride);
+
+		if (d < bestDistance)
+		{
+			bestDistance = d;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/* table_index_build_scan callback: one row to its list */
+static void
+AssignCallback(Relation index, ItemPointer tid, Datum *values,
+			   bool *isnull, bool tupleIsAlive, void *state)
+{
+	IvfAssignState *as = (IvfAssignState *) state;
+	IvfSupport *support = as->support;
+	char	   *value = IvfEntryValue(as->entry);
+	MemoryContext oldCtx;
+
+	if (isnull[0])
+		return;
+
+	/* Detoasting allocates; nothing else here does */
+	oldCtx = MemoryContextSwitchTo(as->tmpCtx);
+	IvfFetchValue(support, values[0], value);
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(as->tmpCtx);
+
+	/* Cosine indexes leave zero vectors out: they have no direction */
+	if (support->normalize && !IvfNormalizeValue(support, value))
+		return;
+
+	((IvfEntry) as->entry)->heaptid = *tid;
+	ChainWriterAdd(&as->writer, NearestCenter(as, value), as->entry, as->entrySize);
+	as->indtuples += 1;
+}
+
+/* Copies a finished writer's chains into slot of the heads/tails arrays */
+static void
+AssignStateFinish(IvfAssignState *as, BlockNumber *heads, BlockNumber *tails)
+{
+	ChainWriterFinish(&as->writer);
+	memcpy(heads, as->writer.heads, sizeof(BlockNumber) * as->lists);
+	memcpy(tails, as->writer.tails, sizeof(BlockNumber) * as->lists);
+	MemoryContextDelete(as->tmpCtx);
+}
+
+/*
+ * One participant's share of a parallel build: scan its part of the table
+ * and write its chains into its slot.
+ */
+static void
+ParallelAssign(IvfBuildShared *shared, Relation heap, Relation index,
+			   IndexInfo *indexInfo, IvfSupport *support, const char *centers,
+			   BlockNumber *chains, int slot, bool progress)
+{
+	IvfAssignState as;
+	TableScanDesc scan;
+	double		reltuples;
+	BlockNumber *heads = chains + (Size) slot * 2 * shared->lists;
+
+	AssignStateInit(&as, support, centers, MAXALIGN(support->valueSize), shared->lists,
+					index, MAIN_FORKNUM, true, shared->imageBudget);
+	scan = table_beginscan_parallel(heap, ParallelTableScanFromIvfShared(shared));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, progress,
+									   AssignCallback, (void *) &as, scan);
+	AssignStateFinish(&as, heads, heads + shared->lists);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->reltuples += reltuples;
+	shared->indtuples += as.indtuples;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* Entry point of a parallel build worker */
+void
+rv_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	IvfBuildShared *shared;
+	Relation	heap;
+	Relation	index;
+	LOCKMODE	heapLockmode;
+	LOCKMODE	indexLockmode;
+	IndexInfo  *indexInfo;
+	IvfSupport	support;
+
+	debug_query_string = shm_toc_lookup(toc, PARALLEL_KEY_QUERY_TEXT, true);
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	shared = shm_toc_lookup(toc, PARALLEL_KEY_IVF_SHARED, false);
+
+	/* The lock modes index.c already holds in the leader */
+	if (!shared->isconcurrent)
+	{
+		heapLockmode = ShareLock;
+		indexLockmode = AccessExclusiveLock;
+	}
+	else
+	{
+		heapLockmode = ShareUpdateExclusiveLock;
+		indexLockmode = RowExclusiveLock;
+	}
+	heap = table_open(shared->heaprelid, heapLockmode);
+	index = index_open(shared->indexrelid, indexLockmode);
+
+	indexInfo = BuildIndexInfo(index);
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	IvfInitSupport(&support, index, shared->dimensions);
+
+	ParallelAssign(shared, heap, index, indexInfo, &support,
+				   shm_toc_lookup(toc, PARALLEL_KEY_IVF_CENTERS, false),
+				   shm_toc_lookup(toc, PARALLEL_KEY_IVF_CHAINS, false),
+				   ParallelWorkerNumber, false);
+
+	index_close(index, indexLockmode);
+	table_close(heap, heapLockmode);
+}
+
+/*
+ * Runs the assignment with parallel workers, the leader taking part.
+ * Returns false, having done nothing, when no worker could be started.
+ */
+static bool
+AssignParallel(IvfBuildState *bs, int request)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	bool		isconcurrent = bs->indexInfo->ii_Concurrent;
+	int			nslots = request + 1;
+	Size		estshared;
+	Size		estcenters = mul_size(bs->lists, bs->centers->stride);
+	Size		estchains = mul_size(mul_size(nslots, bs->lists), 2 * sizeof(BlockNumber));
+	Size		querylen = debug_query_string ? strlen(debug_query_string) : 0;
+	IvfBuildShared *shared;
+	char	   *centers;
+	BlockNumber *chains;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("ruvector", "rv_ivf_parallel_build_main", request);
+
+	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	estshared = add_size(BUFFERALIGN(sizeof(IvfBuildShared)),
+						 table_parallelscan_estimate(bs->heap, snapshot));
+	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
+	shm_toc_estimate_chunk(&pcxt->estimator, estcenters);
+	shm_toc_estimate_chunk(&pcxt->estimator, estchains);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (debug_query_string)
+	{
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+		goto serial;
+
+	shared = shm_toc_allocate(pcxt->toc, estshared);
+	shared->heaprelid = RelationGetRelid(bs->heap);
+	shared->indexrelid = RelationGetRelid(bs->index);
+	shared->isconcurrent = isconcurrent;
+	shared->nslots = nslots;
+	shared->lists = bs->lists;
+	shared->dimensions = bs->dimensions;
+	shared->imageBudget = (Size) maintenance_work_mem * 1024 / nslots;
+	SpinLockInit(&shared->mutex);
+	shared->reltuples = 0;
+	shared->indtuples = 0;
+	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfShared(shared), snapshot);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_SHARED, shared);
+
+	centers = shm_toc_allocate(pcxt->toc, estcenters);
+	memcpy(centers, bs->centers->items, estcenters);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_CENTERS, centers);
+
+	chains = shm_toc_allocate(pcxt->toc, estchains);
+	for (Size i = 0; i < estchains / sizeof(BlockNumber); i++)
+		chains[i] = InvalidBlockNumber;
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_CHAINS, chains);
+
+	if (debug_query_string)
+	{
+		char	   *query = shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(query, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUERY_TEXT, query);
+	}
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		WaitForParallelWorkersToFinish(pcxt);
+		goto serial;
+	}
+
+	ereport(DEBUG1, (errmsg("using %d parallel workers", pcxt->nworkers_launched)));
+
+	ParallelAssign(shared, bs->heap, bs->index, bs->indexInfo, &bs->support, centers,
+				   chains, nslots - 1, true);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	bs->reltuples = shared->reltuples;
+	bs->indtuples = shared->indtuples;
+	bs->nslots = nslots;
+	bs->heads = palloc(sizeof(BlockNumber) * nslots * bs->lists);
+	bs->tails = palloc(sizeof(BlockNumber) * nslots * bs->lists);
+	for (int s = 0; s < nslots; s++)
+	{
+		memcpy(bs->heads + (Size) s * bs->lists, chains + (Size) s * 2 * bs->lists,
+			   sizeof(BlockNumber) * bs->lists);
+		memcpy(bs->tails + (Size) s * bs->lists, chains + ((Size) s * 2 + 1) * bs->lists,
+			   sizeof(BlockNumber) * bs->lists);
+	}
+
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+
+serial:
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return false;
+}
+
+/* Runs the assignment in this backend alone (also for the init fork) */
+static void
+AssignSerial(IvfBuildState *bs)
+{
+	IvfAssignState as;
+
+	AssignStateInit(&as, &bs->support, bs->centers->items, bs->centers->stride,
+					bs->lists, bs->index, bs->forkNum, false,
+					(Size) maintenance_work_mem * 1024);
+	if (bs->heap != NULL)
+		bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->indexInfo,
+											   true, true, AssignCallback,
+											   (void *) &as, NULL);
+	bs->nslots = 1;
+	bs->heads = palloc(sizeof(BlockNumber) * bs->lists);
+	bs->tails = palloc(sizeof(BlockNumber) * bs->lists);
+	AssignStateFinish(&as, bs->heads, bs->tails);
+	bs->indtuples = as.indtuples;
+}
+
+/* Writes every row of the table into its list */
+static void
+AssignRows(IvfBuildState *bs)
+{
+	int			workers = 0;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
+
+	if (bs->heap != NULL)
+		workers = plan_create_index_workers(RelationGetRelid(bs->heap),
+											RelationGetRelid(bs->index));
+	if (workers > 0 && AssignParallel(bs, workers))
+		return;
+	AssignSerial(bs);
+}
+
+/* ----------------------------------------------------------------
+ *		Build
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Checks the indexed column and the options, and sets up the state.
+ * Messages and their order are pgvector's.
+ */
+static void
+InitBuildState(IvfBuildState *bs, Relation heap, Relation index,
+			   IndexInfo *indexInfo, ForkNumber forkNum)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(index), 0);
+	const IvfTypeInfo *typeInfo = IvfGetTypeInfo(index);
+
+	memset(bs, 0, sizeof(IvfBuildState));
+	bs->heap = heap;
+	bs->index = index;
+	bs->indexInfo = indexInfo;
+	bs->forkNum = forkNum;
+	bs->lists = IvfGetLists(index);
+	bs->dimensions = att->atttypmod;
+
+	/* varbit has no fixed length */
+	if (att->atttypid == VARBITOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("type not supported for ivfflat index")));
+	if (bs->dimensions < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions")));
+	if (bs->dimensions > typeInfo->maxDimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for ivfflat index",
+						typeInfo->maxDimensions)));
+
+	IvfInitSupport(&bs->support, index, bs->dimensions);
+	if (bs->support.kmeansProc == NULL)
+		(void) index_getprocinfo(index, 1, IVF_KMEANS_DISTANCE_PROC);	/* raises */
+
+	/* On a line there is no direction to speak of */
+	if (bs->support.kmeansNormalize && bs->dimensions == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions must be greater than one for this opclass")));
+
+	bs->centers = IvfValueArrayCreate(bs->lists, bs->support.valueSize);
+	bs->memoryUsed = mul_size(bs->lists, bs->centers->stride);
+	IvfCheckMemory(bs->memoryUsed);
+
+	bs->listBlkno = palloc(sizeof(BlockNumber) * bs->lists);
+	bs->listOffno = palloc(sizeof(OffsetNumber) * bs->lists);
+	bs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
+									   "ivfflat build temporary context",
+									   ALLOCSET_DEFAULT_SIZES);
+	pg_prng_seed(&bs->prng, IVF_BUILD_SEED);
+}
+
+/* Builds the index into forkNum: MAIN from heap, or an empty INIT fork */
+static void
+BuildIndex(IvfBuildState *bs, Relation heap, Relation index,
+		   IndexInfo *indexInfo, ForkNumber forkNum)
+{
+	InitBuildState(bs, heap, index, indexInfo, forkNum);
+
+	ComputeCenters(bs);
+	IvfWriteMetaPage(index, forkNum, bs->dimensions, bs->lists, IVF_METAPAGE_BLKNO + 1);
+	WriteListPages(bs);
+	AssignRows(bs);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
+	LinkChains(bs);
+
+	/* The index is new: log it whole, once */
+	if (forkNum == INIT_FORKNUM || RelationNeedsWAL(index))
+		log_newpage_range(index, forkNum, 0,
+						  RelationGetNumberOfBlocksInFork(index, forkNum), true);
+
+	MemoryContextDelete(bs->tmpCtx);
+}
+
+IndexBuildResult *
+ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IvfBuildState bs;
+	IndexBuildResult *result;
+
+	BuildIndex(&bs, heap, index, indexInfo, MAIN_FORKNUM);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = bs.reltuples;
+	result->index_tuples = bs.indtuples;
+	return result;
+}
+
+/* The init fork of an unlogged index: random centers, empty lists */
+void
+ivfflatbuildempty(Relation index)
+{
+	IvfBuildState bs;
+
+	BuildIndex(&bs, NULL, index, BuildIndexInfo(index), INIT_FORKNUM);
+}

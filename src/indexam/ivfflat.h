@@ -1,0 +1,362 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfflat.h
+ *	  The IVFFlat index access method (ivfflat, and its alias ruivfflat):
+ *	  on-disk format, the per-index support (which kernels compute its
+ *	  distances) and the entry points of each file of the subsystem.
+ *
+ * NOTES
+ *	  Behaviour (options, GUCs, messages, costs, results) follows pgvector's
+ *	  IVFFlat so that pgvector users get the same answers; the page format
+ *	  and the code are RuVector's own.
+ *
+ *	  Page format.  Block 0 is the metapage.  The list pages start at the
+ *	  metapage's listHead (block 1 after a build) and are chained through
+ *	  their special space; each holds IvfListData items, one per inverted
+ *	  list, in list order: the list's first entry page, the page where
+ *	  inserts start looking for room, and the list's center.  Every list
+ *	  owns a chain of entry pages (at least one, possibly empty) holding
+ *	  IvfEntryData items: the heap TID and the indexed value.
+ *
+ *	  Values (centers and entries alike) are stored as the type's own datum
+ *	  with a 4-byte varlena header, 8-byte aligned in the item, so that a
+ *	  kernel reads the elements in place and an operator class whose
+ *	  distance function we do not recognise can still be called through
+ *	  fmgr on the stored bytes.  For vector, halfvec and bit alike the
+ *	  elements start 8 bytes into the datum.
+ *
+ *	  Lock order for the subsystem is written at the top of ivfinsert.c.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfflat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_IVFFLAT_H
+#define RV_IVFFLAT_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "common/pg_prng.h"
+#include "nodes/execnodes.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "storage/shm_toc.h"
+#include "utils/relcache.h"
+
+#include "distance/distance.h"
+
+/* Limits and defaults (pgvector's, so that the same DDL is accepted) */
+#define IVF_MAX_DIM				2000	/* vector; halfvec twice, bit 32 times */
+
+#define IVF_MIN_LISTS			1
+#define IVF_DEFAULT_LISTS		100
+#define IVF_MAX_LISTS			32768
+#define IVF_DEFAULT_PROBES		1
+
+/* Support function numbers in the operator classes */
+#define IVF_DISTANCE_PROC		1	/* ranks entries and picks lists */
+#define IVF_NORM_PROC			2	/* present: values are normalised */
+#define IVF_KMEANS_DISTANCE_PROC	3	/* a true metric, for k-means */
+#define IVF_KMEANS_NORM_PROC	4	/* present: spherical k-means */
+#define IVF_TYPE_INFO_PROC		5	/* halfvec and bit; absent for vector */
+
+/* Page format */
+#define IVF_MAGIC_NUMBER		0x52564946	/* "RVIF" */
+#define IVF_FORMAT_VERSION		1
+#define IVF_PAGE_ID				0xFF85
+#define IVF_METAPAGE_BLKNO		0
+
+/* Sub-phases of CREATE INDEX in pg_stat_progress_create_index (1 is core's) */
+#define IVF_PHASE_KMEANS		2
+#define IVF_PHASE_ASSIGN		3
+#define IVF_PHASE_LOAD			4
+
+/* Samples taken for k-means: 50 per list, never fewer than this */
+#define IVF_SAMPLES_PER_LIST	50
+#define IVF_MIN_SAMPLES			10000
+
+/*
+ * Page special space.  nextblkno chains the list pages, and each list's
+ * entry pages, in the order scans, inserts and VACUUM walk them.
+ */
+typedef struct IvfPageOpaqueData
+{
+	BlockNumber nextblkno;
+	uint16		flags;			/* unused, zero */
+	uint16		page_id;		/* IVF_PAGE_ID, for pg_filedump and checks */
+} IvfPageOpaqueData;
+
+typedef IvfPageOpaqueData *IvfPageOpaque;
+
+#define IvfPageGetOpaque(page)	((IvfPageOpaque) PageGetSpecialPointer(page))
+
+/* Largest single item an empty page can take */
+#define IVF_MAX_ITEM_SIZE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData)) - sizeof(ItemIdData))
+
+typedef struct IvfMetaPageData
+{
+	uint32		magicNumber;
+	uint32		version;
+	uint32		dimensions;
+	uint32		lists;
+	BlockNumber listHead;		/* first list page */
+	uint32		storage;		/* stored representation; 0 = the datum */
+} IvfMetaPageData;
+
+typedef IvfMetaPageData *IvfMetaPage;
+
+#define IvfPageGetMeta(page)	((IvfMetaPage) PageGetContents(page))
+
+/* One inverted list on a list page; the center datum follows */
+typedef struct IvfListData
+{
+	BlockNumber startPage;		/* first entry page */
+	BlockNumber insertPage;		/* no room before this page of the chain */
+} IvfListData;
+
+typedef IvfListData *IvfList;
+
+#define IVF_LIST_HEADER_SIZE	MAXALIGN(sizeof(IvfListData))
+#define IvfListCenter(list)		((char *) (list) + IVF_LIST_HEADER_SIZE)
+#define IvfListItemSize(valsize)	MAXALIGN(IVF_LIST_HEADER_SIZE + (valsize))
+
+/* One indexed row on an entry page; the value datum follows */
+typedef struct IvfEntryData
+{
+	ItemPointerData heaptid;
+	uint16		flags;			/* unused, zero */
+} IvfEntryData;
+
+typedef IvfEntryData *IvfEntry;
+
+#define IVF_ENTRY_HEADER_SIZE	MAXALIGN(sizeof(IvfEntryData))
+#define IvfEntryValue(entry)	((char *) (entry) + IVF_ENTRY_HEADER_SIZE)
+#define IvfEntryItemSize(valsize)	MAXALIGN(IVF_ENTRY_HEADER_SIZE + (valsize))
+
+/* Elements of a stored value start this far into the datum */
+#define IVF_VALUE_DATA_OFFSET	8
+#define IvfValueData(v)			((const void *) ((const char *) (v) + IVF_VALUE_DATA_OFFSET))
+
+/*
+ * What an operator class indexes.  The type support function (support
+ * proc 5) returns a pointer to one of these; vector opclasses have none.
+ */
+typedef enum IvfTypeKind
+{
+	IVF_TYPE_VECTOR,
+	IVF_TYPE_HALFVEC,
+	IVF_TYPE_BIT
+} IvfTypeKind;
+
+typedef struct IvfTypeInfo
+{
+	IvfTypeKind kind;
+	int			maxDimensions;
+} IvfTypeInfo;
+
+/* How a distance is computed: a kernel called directly, or fmgr */
+typedef enum IvfDistKind
+{
+	IVF_DIST_FMGR,
+	IVF_DIST_F32_L2SQ,			/* vector_l2_squared_distance */
+	IVF_DIST_F32_L2,			/* l2_distance */
+	IVF_DIST_F32_NEGDOT,		/* vector_negative_inner_product */
+	IVF_DIST_F32_SPHERICAL,		/* vector_spherical_distance */
+	IVF_DIST_F16_L2SQ,
+	IVF_DIST_F16_L2,
+	IVF_DIST_F16_NEGDOT,
+	IVF_DIST_F16_SPHERICAL,
+	IVF_DIST_BIT_HAMMING
+} IvfDistKind;
+
+/*
+ * Everything needed to store and compare the values of one index: built
+ * once per build, insert, scan or vacuum by IvfInitSupport.  The FmgrInfos
+ * belong to the relcache entry.
+ */
+typedef struct IvfSupport
+{
+	const IvfTypeInfo *typeInfo;
+	int			dimensions;
+	Size		valueSize;		/* datum size, header included */
+	int			kernelLength;	/* elements (bytes for bit) a kernel reads */
+	IvfDistKind distKind;		/* support proc 1 */
+	IvfDistKind kmeansKind;		/* support proc 3 */
+	bool		normalize;		/* proc 2: store and query unit vectors */
+	bool		kmeansNormalize;	/* proc 4: spherical k-means */
+	FmgrInfo   *distProc;
+	FmgrInfo   *normProc;
+	FmgrInfo   *kmeansProc;
+	FmgrInfo   *kmeansNormProc;
+	Oid			collation;
+} IvfSupport;
+
+/* Reloptions */
+typedef struct IvfOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			lists;
+} IvfOptions;
+
+/* ivfflat.iterative_scan */
+typedef enum IvfIterativeScan
+{
+	IVF_ITERATIVE_OFF,
+	IVF_ITERATIVE_RELAXED
+} IvfIterativeScan;
+
+/*
+ * A fixed-size array of values (samples or centers), each in its own
+ * MAXALIGN'd slot of stride bytes.
+ */
+typedef struct IvfValueArray
+{
+	int			length;
+	int			capacity;
+	Size		stride;
+	char	   *items;
+} IvfValueArray;
+
+#define IvfValueArrayGet(arr, i)	((arr)->items + (Size) (i) * (arr)->stride)
+
+/* A page of one list's chain being filled in local memory during a build */
+typedef struct IvfListImage
+{
+	BlockNumber blkno;			/* where the image goes */
+	char	   *page;			/* BLCKSZ bytes, NULL when not held */
+} IvfListImage;
+
+/*
+ * Writes the entries of a build, list by list, into page chains.  Each
+ * participant of a build (the leader and every parallel worker) has its
+ * own writer and its own chains; the leader links them at the end.
+ */
+typedef struct IvfChainWriter
+{
+	Relation	index;
+	ForkNumber	forkNum;
+	bool		parallel;		/* extend under the relation extension lock */
+	int			lists;
+	IvfListImage *images;
+	BlockNumber *heads;			/* first page of each list's chain */
+	BlockNumber *tails;			/* last page written with no successor yet */
+	int			maxImages;
+	int			nimages;
+	int			victim;			/* clock hand for evictions */
+	int64		entries;
+} IvfChainWriter;
+
+/* GUC variables (ivfflat.c) */
+extern int	ivfflat_probes;
+extern int	ivfflat_iterative_scan;
+extern int	ivfflat_max_probes;
+
+/* ivfflat.c */
+extern void rv_ivfflat_init(void);
+extern int	IvfGetLists(Relation index);
+
+/* ivfutils.c: support and values */
+extern const IvfTypeInfo *IvfGetTypeInfo(Relation index);
+extern void IvfInitSupport(IvfSupport *support, Relation index, int dimensions);
+extern Size IvfValueSize(const IvfTypeInfo *typeInfo, int dimensions);
+extern void IvfFetchValue(IvfSupport *support, Datum datum, char *dst);
+extern bool IvfNormalizeValue(IvfSupport *support, char *value);
+extern void IvfCheckQuery(IvfSupport *support, const char *query, const char *sample);
+extern float IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *b);
+extern void IvfAccumulate(IvfSupport *support, const char *value, float *sum);
+extern void IvfSetCenter(IvfSupport *support, const float *mean, char *center);
+extern void IvfCheckMemory(Size required);
+
+/* ivfutils.c: value arrays */
+extern IvfValueArray *IvfValueArrayCreate(int capacity, Size valueSize);
+extern void IvfValueArrayFree(IvfValueArray *arr);
+
+/* ivfutils.c: pages and the metapage */
+extern Buffer IvfNewBuffer(Relation index, ForkNumber forkNum);
+extern void IvfInitPage(Page page, Size pageSize);
+extern void IvfReadMeta(Relation index, int *lists, int *dimensions, BlockNumber *listHead);
+extern void IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
+							 int lists, BlockNumber listHead);
+
+/* ivfkmeans.c */
+extern void IvfKmeans(IvfSupport *support, IvfValueArray *samples,
+					  IvfValueArray *centers, Size memoryUsed, pg_prng_state *prng);
+
+/* ivfbuild.c */
+extern IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void ivfflatbuildempty(Relation index);
+extern PGDLLEXPORT void rv_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+
+/* ivfinsert.c */
+extern bool ivfflatinsert(Relation index, Datum *values, bool *isnull,
+						  ItemPointer heap_tid, Relation heap,
+						  IndexUniqueCheck checkUnique, bool indexUnchanged,
+						  IndexInfo *indexInfo);
+extern void IvfSetInsertPage(Relation index, BlockNumber listBlkno, OffsetNumber listOffno,
+							 BlockNumber expected, BlockNumber insertPage);
+
+/* ivfscan.c */
+extern IndexScanDesc ivfflatbeginscan(Relation index, int nkeys, int norderbys);
+extern void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+						  ScanKey orderbys, int norderbys);
+extern bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ivfflatendscan(IndexScanDesc scan);
+
+/* ivfvacuum.c */
+extern IndexBulkDeleteResult *ivfflatbulkdelete(IndexVacuumInfo *info,
+												IndexBulkDeleteResult *stats,
+												IndexBulkDeleteCallback callback,
+												void *callback_state);
+extern IndexBulkDeleteResult *ivfflatvacuumcleanup(IndexVacuumInfo *info,
+												   IndexBulkDeleteResult *stats);
+
+/*
+ * The distance of support proc 1 (or 3) between two stored values, with
+ * the kernel called directly.  Hot: scans call it once per entry, builds
+ * once per row and list.
+ */
+static inline float
+IvfDistance(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
+			const char *a, const char *b)
+{
+	const void *x = IvfValueData(a);
+	const void *y = IvfValueData(b);
+	int			n = support->kernelLength;
+	double		dot;
+
+	switch (kind)
+	{
+		case IVF_DIST_F32_L2SQ:
+			return rv_kernels->f32_l2sq(x, y, n);
+		case IVF_DIST_F32_L2:
+			return (float) sqrt((double) rv_kernels->f32_l2sq(x, y, n));
+		case IVF_DIST_F32_NEGDOT:
+			return -rv_kernels->f32_dot(x, y, n);
+		case IVF_DIST_F16_L2SQ:
+			return rv_kernels->f16_l2sq(x, y, n);
+		case IVF_DIST_F16_L2:
+			return (float) sqrt((double) rv_kernels->f16_l2sq(x, y, n));
+		case IVF_DIST_F16_NEGDOT:
+			return -rv_kernels->f16_dot(x, y, n);
+		case IVF_DIST_BIT_HAMMING:
+			return (float) rv_kernels->bit_hamming(x, y, (size_t) n);
+		case IVF_DIST_F32_SPHERICAL:
+			dot = (double) rv_kernels->f32_dot(x, y, n);
+			return (float) (acos(Max(-1.0, Min(1.0, dot))) / M_PI);
+		case IVF_DIST_F16_SPHERICAL:
+			dot = (double) rv_kernels->f16_dot(x, y, n);
+			return (float) (acos(Max(-1.0, Min(1.0, dot))) / M_PI);
+		case IVF_DIST_FMGR:
+			break;
+	}
+	return IvfDistanceFmgr(support, proc, a, b);
+}
+
+#endif							/* RV_IVFFLAT_H */

@@ -1,0 +1,269 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfinsert.c
+ *	  Inserting a row into an IVFFlat index: find the nearest center and
+ *	  append the entry to that list's chain of pages.
+ *
+ * NOTES
+ *	  Every page change is one generic WAL record, so replicas replay it
+ *	  with no code of ours.  Appending a page to a chain links the old tail
+ *	  and initialises the new page, with the entry on it, in one record: a
+ *	  crash cannot leave a page linked but unformatted.
+ *
+ *	  Lock order of the subsystem (inserts, scans, VACUUM; builds work on a
+ *	  relation nobody else can see):
+ *	  - Page locks are taken one at a time: the metapage, then list pages in
+ *		chain order, then entry pages in chain order, each released before
+ *		the next is taken.
+ *	  - The only exception is extending a chain: an insert holds the tail
+ *		exclusively while it takes the relation extension lock and the new
+ *		page; the new page is unreachable until the record is written, and
+ *		nobody holding the extension lock waits for a page lock.
+ *	  - A list page is locked exclusively (to move a list's insert page)
+ *		only when no entry page is locked.
+ *	  So no two backends can wait for each other.
+ *
+ *	  A list's insertPage is a hint: inserts start there and walk the chain
+ *	  to the first page with room, or extend it.  Chains only grow (VACUUM
+ *	  empties pages but never unlinks them), so any page of the chain is a
+ *	  correct place to start; a stale hint only costs a walk, or leaves
+ *	  room behind it unused until the next VACUUM resets the hint.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfinsert.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "indexam/ivfflat.h"
+
+/* Where the nearest list is, and where its chain starts and takes inserts */
+typedef struct IvfListLocation
+{
+	BlockNumber blkno;			/* list page */
+	OffsetNumber offno;
+	BlockNumber startPage;
+	BlockNumber insertPage;
+} IvfListLocation;
+
+/*
+ * Walks the list pages for the list whose center is nearest to value;
+ * ties go to the first such list, as in a build.
+ */
+static void
+FindNearestList(Relation index, IvfSupport *support, BlockNumber listHead,
+				const char *value, IvfListLocation *loc)
+{
+	BlockNumber blkno = listHead;
+	float		best = 0;
+	bool		found = false;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		OffsetNumber maxoffno;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoffno = PageGetMaxOffsetNumber(page);
+
+		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
+		{
+			IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
+			float		d = IvfDistance(support, support->distKind, support->distProc,
+										value, IvfListCenter(list));
+
+			if (!found || d < best)
+			{
+				found = true;
+				best = d;
+				loc->blkno = blkno;
+				loc->offno = offno;
+				loc->startPage = list->startPage;
+				loc->insertPage = list->insertPage;
+			}
+		}
+
+		blkno = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+
+	if (!found)
+		elog(ERROR, "ivfflat index \"%s\" has no lists", RelationGetRelationName(index));
+}
+
+/*
+ * Appends a new page to the chain after buf (the exclusively locked tail)
+ * with the entry on it, in one WAL record.  Returns the new page's number;
+ * buf stays locked.
+ */
+static BlockNumber
+ExtendChain(Relation index, Buffer buf, const char *entry, Size size)
+{
+	GenericXLogState *state;
+	Buffer		newbuf;
+	Page		page;
+	Page		newpage;
+	BlockNumber newblkno;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	newbuf = IvfNewBuffer(index, MAIN_FORKNUM);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	newblkno = BufferGetBlockNumber(newbuf);
+
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+
+	IvfInitPage(newpage, BufferGetPageSize(newbuf));
+	if (PageAddItem(newpage, (Item) entry, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
+	IvfPageGetOpaque(page)->nextblkno = newblkno;
+
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(newbuf);
+	return newblkno;
+}
+
+/*
+ * Adds the entry to the first page with room, starting at blkno, and
+ * returns the page it went to.
+ */
+static BlockNumber
+AddToChain(Relation index, BlockNumber blkno, const char *entry, Size size)
+{
+	for (;;)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		BlockNumber next;
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+
+		if (PageGetFreeSpace(page) >= size)
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			if (PageAddItem(page, (Item) entry, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+				elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(buf);
+			return blkno;
+		}
+
+		next = IvfPageGetOpaque(page)->nextblkno;
+		if (!BlockNumberIsValid(next))
+		{
+			next = ExtendChain(index, buf, entry, size);
+			UnlockReleaseBuffer(buf);
+			return next;
+		}
+
+		UnlockReleaseBuffer(buf);
+		blkno = next;
+	}
+}
+
+/*
+ * Moves a list's insert page hint.  With a valid expected, only if the hint
+ * still is expected: an insert must not undo VACUUM moving it back.
+ */
+void
+IvfSetInsertPage(Relation index, BlockNumber listBlkno, OffsetNumber listOffno,
+				 BlockNumber expected, BlockNumber insertPage)
+{
+	Buffer		buf = ReadBuffer(index, listBlkno);
+	Page		page;
+	IvfList		list;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	list = (IvfList) PageGetItem(page, PageGetItemId(page, listOffno));
+
+	if (list->insertPage != insertPage &&
+		(!BlockNumberIsValid(expected) || list->insertPage == expected))
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		list = (IvfList) PageGetItem(page, PageGetItemId(page, listOffno));
+		list->insertPage = insertPage;
+		GenericXLogFinish(state);
+	}
+
+	UnlockReleaseBuffer(buf);
+}
+
+/* Inserts one value (already in entry, with its TID) into its list */
+static void
+InsertEntry(Relation index, IvfSupport *support, BlockNumber listHead,
+			const char *entry, Size size)
+{
+	IvfListLocation loc;
+	BlockNumber start;
+	BlockNumber page;
+
+	FindNearestList(index, support, listHead, IvfEntryValue(entry), &loc);
+
+	start = BlockNumberIsValid(loc.insertPage) ? loc.insertPage : loc.startPage;
+	page = AddToChain(index, start, entry, size);
+
+	if (page != loc.insertPage)
+		IvfSetInsertPage(index, loc.blkno, loc.offno, loc.insertPage, page);
+}
+
+/*
+ * aminsert.  A memory context kept across the calls of one statement
+ * (in ii_AmCache) is reset after each row.
+ */
+bool
+ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+			  IndexInfo *indexInfo)
+{
+	MemoryContext insertCtx = (MemoryContext) indexInfo->ii_AmCache;
+	MemoryContext oldCtx;
+	IvfSupport	support;
+	int			dimensions;
+	BlockNumber listHead;
+	Size		size;
+	char	   *entry;
+
+	if (isnull[0])
+		return false;
+
+	if (insertCtx == NULL)
+	{
+		insertCtx = AllocSetContextCreate(indexInfo->ii_Context,
+										  "ivfflat insert temporary context",
+										  ALLOCSET_DEFAULT_SIZES);
+		indexInfo->ii_AmCache = insertCtx;
+	}
+	oldCtx = MemoryContextSwitchTo(insertCtx);
+
+	IvfReadMeta(index, NULL, &dimensions, &listHead);
+	IvfInitSupport(&support, index, dimensions);
+
+	size = IvfEntryItemSize(support.valueSize);
+	entry = palloc0(size);
+	((IvfEntry) entry)->heaptid = *heap_tid;
+	IvfFetchValue(&support, values[0], IvfEntryValue(entry));
+
+	/* Cosine indexes leave zero vectors out, as a build does */
+	if (!support.normalize || IvfNormalizeValue(&support, IvfEntryValue(entry)))
+		InsertEntry(index, &support, listHead, entry, size);
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(insertCtx);
+	return false;
+}

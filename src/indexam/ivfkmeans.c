@@ -1,0 +1,468 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfkmeans.c
+ *	  k-means for IVFFlat builds: k-means++ seeding, then Elkan's
+ *	  accelerated Lloyd iterations on the sampled rows.
+ *
+ * NOTES
+ *	  Distances are the operator class's k-means distance (support proc 3),
+ *	  a true metric as Elkan's bounds require: L2 distance (not its square)
+ *	  for L2 opclasses, the angle between unit vectors for inner product
+ *	  and cosine (spherical k-means: samples and centers are kept at unit
+ *	  length), Hamming distance for bit.  Kernels are called directly.
+ *
+ *	  Elkan's method keeps, for every sample, an upper bound on the distance
+ *	  to its own center and a lower bound on the distance to every center,
+ *	  and skips any distance the bounds prove cannot change an assignment.
+ *	  The lower bounds are a samples x centers matrix, which is what the
+ *	  memory check against maintenance_work_mem is mostly about.
+ *
+ *	  Centers are means computed in float, then stored in the index's own
+ *	  representation (rounded to half for halfvec, majority bits for bit).
+ *	  A center left with no samples takes over the sample furthest from its
+ *	  own center, from a cluster that can spare one, so identical or few
+ *	  distinct rows still give a valid (if redundant) set of centers.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfkmeans.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "miscadmin.h"
+#include "storage/shmem.h"
+#include "utils/memutils.h"
+
+#include "indexam/ivfflat.h"
+
+/* Lloyd iterations stop when no sample changes center, or after this many */
+#define IVF_KMEANS_MAX_ITERATIONS	500
+
+typedef struct IvfKmeansState
+{
+	IvfSupport *support;
+	pg_prng_state *prng;
+	IvfValueArray *samples;
+	IvfValueArray *centers;
+	IvfValueArray *newCenters;
+	int			n;				/* samples */
+	int			k;				/* centers */
+	int			dim;			/* elements of a mean */
+
+	float	   *sums;			/* k x dim */
+	int		   *counts;			/* k */
+	int		   *assign;			/* n: center of each sample */
+	float	   *lower;			/* n x k: lower bounds on d(sample, center) */
+	float	   *upper;			/* n: upper bound on d(sample, own center) */
+	float	   *halfcc;			/* k x k: half the center-center distances */
+	float	   *s;				/* k: half the distance to the nearest other center */
+	float	   *moved;			/* k: how far each center moved */
+} IvfKmeansState;
+
+#define LOWER(km, j, c)		((km)->lower[(Size) (j) * (Size) (km)->k + (Size) (c)])
+#define HALFCC(km, a, c)	((km)->halfcc[(Size) (a) * (Size) (km)->k + (Size) (c)])
+#define SAMPLE(km, j)		IvfValueArrayGet((km)->samples, j)
+#define CENTER(km, c)		IvfValueArrayGet((km)->centers, c)
+#define NEWCENTER(km, c)	IvfValueArrayGet((km)->newCenters, c)
+
+static inline float
+KmeansDistance(IvfKmeansState *km, const char *a, const char *b)
+{
+	IvfSupport *support = km->support;
+
+	return IvfDistance(support, support->kmeansKind, support->kmeansProc, a, b);
+}
+
+/*
+ * Allocates the working arrays after checking that they, with what the
+ * caller already holds (memoryUsed), fit in maintenance_work_mem.
+ */
+static void
+KmeansAllocate(IvfKmeansState *km, Size memoryUsed)
+{
+	Size		n = (Size) km->n;
+	Size		k = (Size) km->k;
+	Size		total = memoryUsed;
+
+	total = add_size(total, mul_size(k, km->centers->stride));	/* newCenters */
+	total = add_size(total, mul_size(mul_size(k, km->dim), sizeof(float)));
+	total = add_size(total, mul_size(k, sizeof(int)));
+	total = add_size(total, mul_size(n, sizeof(int)));
+	total = add_size(total, mul_size(mul_size(n, k), sizeof(float)));
+	total = add_size(total, mul_size(n, sizeof(float)));
+	total = add_size(total, mul_size(mul_size(k, k), sizeof(float)));
+	total = add_size(total, mul_size(2 * k, sizeof(float)));
+	IvfCheckMemory(total);
+
+	km->newCenters = IvfValueArrayCreate(km->k, km->support->valueSize);
+	km->newCenters->length = km->k;
+	km->sums = palloc_extended(k * km->dim * sizeof(float), MCXT_ALLOC_HUGE);
+	km->counts = palloc(k * sizeof(int));
+	km->assign = palloc_extended(n * sizeof(int), MCXT_ALLOC_HUGE);
+	km->lower = palloc_extended(n * k * sizeof(float), MCXT_ALLOC_HUGE);
+	km->upper = palloc_extended(n * sizeof(float), MCXT_ALLOC_HUGE);
+	km->halfcc = palloc_extended(k * k * sizeof(float), MCXT_ALLOC_HUGE);
+	km->s = palloc(k * sizeof(float));
+	km->moved = palloc(k * sizeof(float));
+}
+
+/*
+ * k-means++ seeding: each new center is a sample drawn with probability
+ * proportional to its squared distance to the nearest center so far.  The
+ * distances computed on the way are exact, so they become the initial
+ * lower bounds, and the initial assignment is read from them.
+ */
+static void
+KmeansSeed(IvfKmeansState *km)
+{
+	float	   *weight = km->upper;	/* reused as weights until assigned */
+	int			first = (int) pg_prng_uint64_range(km->prng, 0, km->n - 1);
+
+	memcpy(CENTER(km, 0), SAMPLE(km, first), km->centers->stride);
+	for (int j = 0; j < km->n; j++)
+		weight[j] = FLT_MAX;
+
+	for (int c = 0; c < km->k; c++)
+	{
+		double		sum = 0.0;
+		double		choice;
+		int			next;
+
+		CHECK_FOR_INTERRUPTS();
+
+		for (int j = 0; j < km->n; j++)
+		{
+			float		d = KmeansDistance(km, SAMPLE(km, j), CENTER(km, c));
+
+			LOWER(km, j, c) = d;
+			if (d * d < weight[j])
+				weight[j] = d * d;
+			sum += weight[j];
+		}
+
+		if (c + 1 == km->k)
+			break;
+
+		/* All samples coincide with a center: any sample will do */
+		next = (int) pg_prng_uint64_range(km->prng, 0, km->n - 1);
+		if (sum > 0)
+		{
+			choice = sum * pg_prng_double(km->prng);
+			for (int j = 0; j < km->n; j++)
+			{
+				choice -= weight[j];
+				next = j;
+				if (choice <= 0 && weight[j] > 0)
+					break;
+			}
+		}
+		memcpy(CENTER(km, c + 1), SAMPLE(km, next), km->centers->stride);
+	}
+
+	for (int j = 0; j < km->n; j++)
+	{
+		int			best = 0;
+
+		for (int c = 1; c < km->k; c++)
+		{
+			if (LOWER(km, j, c) < LOWER(km, j, best))
+				best = c;
+		}
+		km->assign[j] = best;
+		km->upper[j] = LOWER(km, j, best);
+	}
+}
+
+/* Half the distances between centers, and s(c) for each center */
+static void
+KmeansCenterDistances(IvfKmeansState *km)
+{
+	for (int a = 0; a < km->k; a++)
+	{
+		HALFCC(km, a, a) = 0;
+		for (int c = a + 1; c < km->k; c++)
+		{
+			float		d = 0.5f * KmeansDistance(km, CENTER(km, a), CENTER(km, c));
+
+			HALFCC(km, a, c) = d;
+			HALFCC(km, c, a) = d;
+		}
+	}
+
+	for (int a = 0; a < km->k; a++)
+	{
+		float		nearest = FLT_MAX;
+
+		for (int c = 0; c < km->k; c++)
+		{
+			if (c != a && HALFCC(km, a, c) < nearest)
+				nearest = HALFCC(km, a, c);
+		}
+		km->s[a] = nearest;
+	}
+}
+
+/*
+ * Elkan's assignment step.  staleUpper says the upper bounds may be loose
+ * (the centers moved since they were computed).  Returns the number of
+ * samples that changed center.
+ */
+static int
+KmeansAssign(IvfKmeansState *km, bool staleUpper)
+{
+	int			changes = 0;
+
+	for (int j = 0; j < km->n; j++)
+	{
+		const char *x = SAMPLE(km, j);
+		int			a = km->assign[j];
+		float		u = km->upper[j];
+		bool		stale = staleUpper;
+
+		/* No other center can be closer than half the nearest's distance */
+		if (u <= km->s[a])
+			continue;
+
+		for (int c = 0; c < km->k; c++)
+		{
+			float		d;
+
+			if (c == a || u <= LOWER(km, j, c) || u <= HALFCC(km, a, c))
+				continue;
+
+			if (stale)
+			{
+				u = KmeansDistance(km, x, CENTER(km, a));
+				LOWER(km, j, a) = u;
+				stale = false;
+				if (u <= LOWER(km, j, c) || u <= HALFCC(km, a, c))
+					continue;
+			}
+
+			d = KmeansDistance(km, x, CENTER(km, c));
+			LOWER(km, j, c) = d;
+			if (d < u)
+			{
+				a = c;
+				u = d;
+				changes++;
+			}
+		}
+
+		km->assign[j] = a;
+		km->upper[j] = u;
+	}
+
+	return changes;
+}
+
+/*
+ * Gives every center without samples the sample furthest (by its upper
+ * bound) from its own center, taken from a center that keeps at least one.
+ * The moved sample sits exactly on its new center.
+ */
+static void
+KmeansFillEmpty(IvfKmeansState *km)
+{
+	memset(km->counts, 0, sizeof(int) * km->k);
+	for (int j = 0; j < km->n; j++)
+		km->counts[km->assign[j]]++;
+
+	for (int c = 0; c < km->k; c++)
+	{
+		int			donor = -1;
+
+		if (km->counts[c] > 0)
+			continue;
+
+		for (int j = 0; j < km->n; j++)
+		{
+			if (km->counts[km->assign[j]] > 1 &&
+				(donor < 0 || km->upper[j] > km->upper[donor]))
+				donor = j;
+		}
+		if (donor < 0)
+			return;				/* fewer samples than centers: keep the rest */
+
+		km->counts[km->assign[donor]]--;
+		km->counts[c] = 1;
+		km->assign[donor] = c;
+		km->upper[donor] = 0;
+		LOWER(km, donor, c) = 0;
+	}
+}
+
+/*
+ * Moves each center to the mean of its samples (normalised for spherical
+ * k-means) and records how far it moved.
+ */
+static void
+KmeansUpdateCenters(IvfKmeansState *km)
+{
+	IvfSupport *support = km->support;
+	int			dim = km->dim;
+
+	KmeansFillEmpty(km);
+
+	memset(km->sums, 0, sizeof(float) * (Size) km->k * dim);
+	for (int j = 0; j < km->n; j++)
+		IvfAccumulate(support, SAMPLE(km, j), km->sums + (Size) km->assign[j] * dim);
+
+	for (int c = 0; c < km->k; c++)
+	{
+		float	   *mean = km->sums + (Size) c * dim;
+		char	   *center = NEWCENTER(km, c);
+
+		if (km->counts[c] == 0)
+		{
+			memcpy(center, CENTER(km, c), km->centers->stride);
+			km->moved[c] = 0;
+			continue;
+		}
+
+		for (int i = 0; i < dim; i++)
+		{
+			/* A float sum can overflow; the mean of finite values cannot */
+			if (isinf(mean[i]))
+				mean[i] = mean[i] > 0 ? FLT_MAX : -FLT_MAX;
+			mean[i] /= (float) km->counts[c];
+		}
+		IvfSetCenter(support, mean, center);
+
+		/* Opposite unit vectors can average to zero: keep the old center */
+		if (support->kmeansNormalize && !IvfNormalizeValue(support, center))
+			memcpy(center, CENTER(km, c), km->centers->stride);
+
+		km->moved[c] = KmeansDistance(km, CENTER(km, c), center);
+	}
+}
+
+/* Keeps the bounds valid after the centers moved, then adopts the new centers */
+static void
+KmeansUpdateBounds(IvfKmeansState *km)
+{
+	for (int j = 0; j < km->n; j++)
+	{
+		float	   *lower = &LOWER(km, j, 0);
+
+		for (int c = 0; c < km->k; c++)
+		{
+			float		l = lower[c] - km->moved[c];
+
+			lower[c] = l > 0 ? l : 0;
+		}
+		km->upper[j] += km->moved[km->assign[j]];
+	}
+
+	memcpy(km->centers->items, km->newCenters->items, (Size) km->k * km->centers->stride);
+}
+
+/* Elkan's k-means from k-means++ seeds */
+static void
+KmeansElkan(IvfKmeansState *km, Size memoryUsed)
+{
+	KmeansAllocate(km, memoryUsed);
+	KmeansSeed(km);
+
+	for (int iteration = 0; iteration < IVF_KMEANS_MAX_ITERATIONS; iteration++)
+	{
+		int			changes;
+
+		CHECK_FOR_INTERRUPTS();
+
+		KmeansCenterDistances(km);
+		changes = KmeansAssign(km, iteration > 0);
+		KmeansUpdateCenters(km);
+		KmeansUpdateBounds(km);
+
+		if (changes == 0 && iteration > 0)
+			break;
+	}
+}
+
+/* Centers for an index built with no rows: random points (of unit length) */
+static void
+KmeansRandom(IvfKmeansState *km)
+{
+	float	   *mean = palloc(sizeof(float) * km->dim);
+
+	for (int c = 0; c < km->k; c++)
+	{
+		for (int i = 0; i < km->dim; i++)
+			mean[i] = (float) pg_prng_double(km->prng);
+		IvfSetCenter(km->support, mean, CENTER(km, c));
+		if (km->support->kmeansNormalize)
+			(void) IvfNormalizeValue(km->support, CENTER(km, c));
+	}
+	pfree(mean);
+}
+
+/*
+ * Refuses centers that would make the index misbehave: a NaN or infinite
+ * element, or a zero vector in an index that normalises (cosine).
+ */
+static void
+KmeansCheckCenters(IvfKmeansState *km)
+{
+	float	   *scratch = palloc(sizeof(float) * km->dim);
+	IvfSupport *support = km->support;
+
+	for (int c = 0; c < km->k; c++)
+	{
+		double		norm = 0;
+
+		memset(scratch, 0, sizeof(float) * km->dim);
+		IvfAccumulate(support, CENTER(km, c), scratch);
+		for (int i = 0; i < km->dim; i++)
+		{
+			if (isnan(scratch[i]))
+				elog(ERROR, "NaN detected. Please report a bug.");
+			if (isinf(scratch[i]))
+				elog(ERROR, "Infinite value detected. Please report a bug.");
+			norm += (double) scratch[i] * scratch[i];
+		}
+		if (support->normalize && norm == 0)
+			elog(ERROR, "Zero norm detected. Please report a bug.");
+	}
+	pfree(scratch);
+}
+
+/*
+ * Computes centers->capacity centers from the samples into centers.
+ * Samples of spherical opclasses are already normalised.  memoryUsed is
+ * what the caller holds (samples and centers), for the memory check.
+ */
+void
+IvfKmeans(IvfSupport *support, IvfValueArray *samples, IvfValueArray *centers,
+		  Size memoryUsed, pg_prng_state *prng)
+{
+	MemoryContext kmeansCtx = AllocSetContextCreate(CurrentMemoryContext,
+													"ivfflat k-means context",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldCtx = MemoryContextSwitchTo(kmeansCtx);
+	IvfKmeansState km;
+
+	memset(&km, 0, sizeof(km));
+	km.support = support;
+	km.prng = prng;
+	km.samples = samples;
+	km.centers = centers;
+	km.n = samples->length;
+	km.k = centers->capacity;
+	km.dim = support->dimensions;
+	centers->length = km.k;
+
+	if (km.n == 0)
+		KmeansRandom(&km);
+	else
+		KmeansElkan(&km, memoryUsed);
+
+	KmeansCheckCenters(&km);
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextDelete(kmeansCtx);
+}

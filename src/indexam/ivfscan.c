@@ -1,0 +1,444 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfscan.c
+ *	  Scanning an IVFFlat index: rank the lists by their center's distance
+ *	  to the query, read the nearest ivfflat.probes lists, and return their
+ *	  rows nearest first.
+ *
+ * NOTES
+ *	  Candidates are (distance, heap TID) pairs in one array that grows by
+ *	  doubling; once a batch of lists is read the array is made a binary
+ *	  min-heap in linear time and rows are popped one at a time, so a
+ *	  LIMIT k query pays O(n + k log n) rather than a full sort.  The lists
+ *	  are in a min-heap too, ordered by distance and then by list number, so
+ *	  that ties pick the same list as inserts and builds do.
+ *
+ *	  With ivfflat.iterative_scan = relaxed_order, when a batch runs out the
+ *	  next ivfflat.probes lists are read, up to ivfflat.max_probes in all;
+ *	  rows of a later batch may be nearer than rows already returned.
+ *
+ *	  Pages are read with the default buffer strategy so that an index that
+ *	  fits in shared_buffers stays there between queries.  No pin is held
+ *	  between calls: the TIDs are copied, and the MVCC snapshot keeps a TID
+ *	  removed by VACUUM and reused by a later row from being returned (which
+ *	  is why other snapshots are refused).
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfscan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "indexam/ivfflat.h"
+
+typedef struct IvfCandidate
+{
+	float		distance;
+	ItemPointerData tid;
+} IvfCandidate;
+
+typedef struct IvfScanList
+{
+	float		distance;
+	int			list;
+	BlockNumber startPage;
+} IvfScanList;
+
+typedef struct IvfScanOpaqueData
+{
+	IvfSupport	support;
+	int			lists;
+	BlockNumber listHead;
+	int			probes;			/* lists per batch */
+	int			maxProbes;		/* lists in all */
+	int			probed;			/* lists read so far */
+	bool		first;
+	char	   *query;			/* NULL: a NULL query, every distance is 0 */
+
+	IvfScanList *listHeap;		/* lists not read yet, min-heap */
+	int			nlistHeap;
+
+	IvfCandidate *cands;		/* min-heap once a batch is read */
+	int			ncands;
+	int			maxcands;
+
+	MemoryContext scanCtx;		/* lives as long as the scan */
+} IvfScanOpaqueData;
+
+typedef IvfScanOpaqueData *IvfScanOpaque;
+
+/* NaN sorts after every number, so the heaps stay consistent */
+static inline bool
+DistanceLess(float a, float b)
+{
+	return a < b || (isnan(b) && !isnan(a));
+}
+
+static inline bool
+ListLess(const IvfScanList *a, const IvfScanList *b)
+{
+	if (DistanceLess(a->distance, b->distance))
+		return true;
+	if (DistanceLess(b->distance, a->distance))
+		return false;
+	return a->list < b->list;
+}
+
+static void
+ListSiftDown(IvfScanList *heap, int n, int i)
+{
+	IvfScanList item = heap[i];
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && ListLess(&heap[child + 1], &heap[child]))
+			child++;
+		if (!ListLess(&heap[child], &item))
+			break;
+		heap[i] = heap[child];
+		i = child;
+	}
+	heap[i] = item;
+}
+
+static void
+CandSiftDown(IvfCandidate *heap, int n, int i)
+{
+	IvfCandidate item = heap[i];
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && DistanceLess(heap[child + 1].distance, heap[child].distance))
+			child++;
+		if (!DistanceLess(heap[child].distance, item.distance))
+			break;
+		heap[i] = heap[child];
+		i = child;
+	}
+	heap[i] = item;
+}
+
+/*
+ * Computes the distance from the query to every center and makes the
+ * lists a heap, nearest first.
+ */
+static void
+RankLists(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfSupport *support = &so->support;
+	BlockNumber blkno = so->listHead;
+	int			n = 0;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf = ReadBuffer(scan->indexRelation, blkno);
+		Page		page;
+		OffsetNumber maxoffno;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoffno = PageGetMaxOffsetNumber(page);
+
+		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno && n < so->lists; offno++)
+		{
+			IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
+			IvfScanList *sl = &so->listHeap[n];
+
+			if (n == 0 && so->query != NULL)
+				IvfCheckQuery(support, so->query, IvfListCenter(list));
+
+			sl->distance = so->query == NULL ? 0 :
+				IvfDistance(support, support->distKind, support->distProc,
+							IvfListCenter(list), so->query);
+			sl->list = n++;
+			sl->startPage = list->startPage;
+		}
+
+		blkno = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+
+	so->nlistHeap = n;
+	for (int i = n / 2 - 1; i >= 0; i--)
+		ListSiftDown(so->listHeap, n, i);
+}
+
+/* Makes room for at least more candidates */
+static void
+ReserveCandidates(IvfScanOpaque so, int more)
+{
+	Size		needed = (Size) so->ncands + more;
+	Size		newmax;
+
+	if (needed <= (Size) so->maxcands)
+		return;
+
+	newmax = Max((Size) so->maxcands * 2, needed);
+	if (newmax > (Size) INT_MAX)
+		elog(ERROR, "too many ivfflat candidates");
+	so->cands = repalloc_huge(so->cands, newmax * sizeof(IvfCandidate));
+	so->maxcands = (int) newmax;
+}
+
+/*
+ * One page's entries to candidates.  The loop for each kernel is spelled
+ * out so that the kernel pointer is loaded once per page.
+ */
+#define SCAN_ENTRIES(distexpr) \
+	do { \
+		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++) \
+		{ \
+			IvfEntry	entry = (IvfEntry) PageGetItem(page, PageGetItemId(page, offno)); \
+			const void *x = IvfValueData(IvfEntryValue(entry)); \
+			\
+			(void) x; \
+			out->distance = (distexpr); \
+			out->tid = entry->heaptid; \
+			out++; \
+		} \
+	} while (0)
+
+static void
+ScanPage(IvfScanOpaque so, Page page)
+{
+	IvfSupport *support = &so->support;
+	OffsetNumber maxoffno = PageGetMaxOffsetNumber(page);
+	IvfCandidate *out;
+	const void *q;
+	int			n = support->kernelLength;
+
+	ReserveCandidates(so, maxoffno);
+	out = so->cands + so->ncands;
+	so->ncands += maxoffno;
+
+	if (so->query == NULL)
+	{
+		SCAN_ENTRIES(0);
+		return;
+	}
+
+	q = IvfValueData(so->query);
+	switch (support->distKind)
+	{
+		case IVF_DIST_F32_L2SQ:
+			{
+				rv_f32_kernel k = rv_kernels->f32_l2sq;
+
+				SCAN_ENTRIES(k(q, x, n));
+				break;
+			}
+		case IVF_DIST_F32_NEGDOT:
+			{
+				rv_f32_kernel k = rv_kernels->f32_dot;
+
+				SCAN_ENTRIES(-k(q, x, n));
+				break;
+			}
+		case IVF_DIST_F16_L2SQ:
+			{
+				rv_f16_kernel k = rv_kernels->f16_l2sq;
+
+				SCAN_ENTRIES(k(q, x, n));
+				break;
+			}
+		case IVF_DIST_F16_NEGDOT:
+			{
+				rv_f16_kernel k = rv_kernels->f16_dot;
+
+				SCAN_ENTRIES(-k(q, x, n));
+				break;
+			}
+		default:
+			SCAN_ENTRIES(IvfDistance(support, support->distKind, support->distProc,
+									 IvfEntryValue(entry), so->query));
+			break;
+	}
+}
+
+/* Reads the next batch of lists into the candidates, then heapifies them */
+static void
+ScanNextLists(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	int			batch = 0;
+
+	while (batch < so->probes && so->probed < so->maxProbes && so->nlistHeap > 0)
+	{
+		BlockNumber blkno = so->listHeap[0].startPage;
+
+		so->listHeap[0] = so->listHeap[--so->nlistHeap];
+		ListSiftDown(so->listHeap, so->nlistHeap, 0);
+		so->probed++;
+		batch++;
+
+		while (BlockNumberIsValid(blkno))
+		{
+			Buffer		buf;
+			Page		page;
+
+			CHECK_FOR_INTERRUPTS();
+
+			buf = ReadBuffer(scan->indexRelation, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			ScanPage(so, page);
+			blkno = IvfPageGetOpaque(page)->nextblkno;
+			UnlockReleaseBuffer(buf);
+		}
+	}
+
+	for (int i = so->ncands / 2 - 1; i >= 0; i--)
+		CandSiftDown(so->cands, so->ncands, i);
+}
+
+/*
+ * The query as a datum with a 4-byte header, in the scan's context,
+ * normalised for cosine; NULL for a NULL query.
+ */
+static char *
+PrepareQuery(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	ScanKey		key = scan->orderByData;
+	MemoryContext oldCtx;
+	struct varlena *arg;
+	struct varlena *v;
+	char	   *query;
+
+	if (key->sk_flags & SK_ISNULL)
+		return NULL;
+
+	oldCtx = MemoryContextSwitchTo(so->scanCtx);
+	arg = (struct varlena *) DatumGetPointer(key->sk_argument);
+	v = pg_detoast_datum(arg);
+	query = palloc(VARSIZE_ANY_EXHDR(v) + VARHDRSZ);
+	SET_VARSIZE(query, VARSIZE_ANY_EXHDR(v) + VARHDRSZ);
+	memcpy(query + VARHDRSZ, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	if (v != arg)
+		pfree(v);
+	MemoryContextSwitchTo(oldCtx);
+
+	/*
+	 * A zero query stays zero (every distance 0), as l2_normalize leaves it;
+	 * a query of the wrong size is reported by IvfCheckQuery.
+	 */
+	if (so->support.normalize && VARSIZE(query) == so->support.valueSize)
+		(void) IvfNormalizeValue(&so->support, query);
+	return query;
+}
+
+IndexScanDesc
+ivfflatbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	IvfScanOpaque so = palloc0(sizeof(IvfScanOpaqueData));
+	int			dimensions;
+	int			probes = ivfflat_probes;
+	int			maxProbes = probes;
+
+	IvfReadMeta(index, &so->lists, &dimensions, &so->listHead);
+	IvfInitSupport(&so->support, index, dimensions);
+
+	if (ivfflat_iterative_scan != IVF_ITERATIVE_OFF)
+		maxProbes = Max(ivfflat_max_probes, probes);
+	so->probes = Min(probes, so->lists);
+	so->maxProbes = Min(maxProbes, so->lists);
+
+	so->scanCtx = AllocSetContextCreate(CurrentMemoryContext,
+										"ivfflat scan context",
+										ALLOCSET_DEFAULT_SIZES);
+	so->listHeap = MemoryContextAlloc(so->scanCtx, sizeof(IvfScanList) * so->lists);
+	so->maxcands = 1024;
+	so->cands = MemoryContextAlloc(so->scanCtx, sizeof(IvfCandidate) * so->maxcands);
+	so->first = true;
+
+	scan->opaque = so;
+	return scan;
+}
+
+void
+ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	so->first = true;
+	so->probed = 0;
+	so->ncands = 0;
+	so->nlistHeap = 0;
+	if (so->query != NULL)
+	{
+		pfree(so->query);
+		so->query = NULL;
+	}
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+bool
+ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	if (so->first)
+	{
+		pgstat_count_index_scan(scan->indexRelation);
+
+		if (scan->orderByData == NULL)
+			elog(ERROR, "cannot scan ivfflat index without order");
+
+		/* See the file header: TIDs are returned without a pin */
+		if (!IsMVCCSnapshot(scan->xs_snapshot))
+			elog(ERROR, "non-MVCC snapshots are not supported with ivfflat");
+
+		so->query = PrepareQuery(scan);
+		RankLists(scan);
+		ScanNextLists(scan);
+		so->first = false;
+	}
+
+	while (so->ncands == 0)
+	{
+		if (so->probed >= so->maxProbes || so->nlistHeap == 0)
+			return false;
+		ScanNextLists(scan);
+	}
+
+	scan->xs_heaptid = so->cands[0].tid;
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+
+	so->cands[0] = so->cands[--so->ncands];
+	CandSiftDown(so->cands, so->ncands, 0);
+	return true;
+}
+
+void
+ivfflatendscan(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->scanCtx);
+	pfree(so);
+	scan->opaque = NULL;
+}

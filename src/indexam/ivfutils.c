@@ -1,0 +1,505 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfutils.c
+ *	  IVFFlat helpers shared by build, insert, scan and VACUUM: what an
+ *	  index's operator class computes and how, stored values, value arrays,
+ *	  pages and the metapage.
+ *
+ * NOTES
+ *	  Distances are computed by calling the distance kernels directly
+ *	  (src/distance) instead of the operator class's SQL functions through
+ *	  fmgr.  IvfInitSupport recognises the support functions of the
+ *	  operator classes we ship by their C entry points; the direct path
+ *	  computes exactly what that function returns, so results are the same
+ *	  either way.  A support function we do not recognise (a user-written
+ *	  operator class) is called through fmgr on the stored datums.
+ *
+ *	  XXX The HNSW access method has its own copy of this recognition
+ *	  (hnswutils.c); the two should move to one shared helper.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfutils.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/varbit.h"
+
+#include "indexam/ivfflat.h"
+#include "quant/quant.h"
+#include "types/types.h"
+
+/* The type support functions of the halfvec and bit operator classes */
+PG_FUNCTION_INFO_V1(ivfflat_halfvec_support);
+PG_FUNCTION_INFO_V1(ivfflat_bit_support);
+
+/* Distance functions of the shipped operator classes (src/types) */
+extern PGDLLEXPORT Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum l2_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum vector_spherical_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_spherical_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hamming_distance(PG_FUNCTION_ARGS);
+
+static const IvfTypeInfo ivf_vector_info = {IVF_TYPE_VECTOR, IVF_MAX_DIM};
+static const IvfTypeInfo ivf_halfvec_info = {IVF_TYPE_HALFVEC, IVF_MAX_DIM * 2};
+static const IvfTypeInfo ivf_bit_info = {IVF_TYPE_BIT, IVF_MAX_DIM * 32};
+
+/* Which kernel computes what a known support function returns */
+typedef struct IvfKnownProc
+{
+	PGFunction	fn;
+	IvfTypeKind type;
+	IvfDistKind kind;
+} IvfKnownProc;
+
+static const IvfKnownProc ivf_known_procs[] = {
+	{vector_l2_squared_distance, IVF_TYPE_VECTOR, IVF_DIST_F32_L2SQ},
+	{l2_distance, IVF_TYPE_VECTOR, IVF_DIST_F32_L2},
+	{vector_negative_inner_product, IVF_TYPE_VECTOR, IVF_DIST_F32_NEGDOT},
+	{vector_spherical_distance, IVF_TYPE_VECTOR, IVF_DIST_F32_SPHERICAL},
+	{halfvec_l2_squared_distance, IVF_TYPE_HALFVEC, IVF_DIST_F16_L2SQ},
+	{halfvec_l2_distance, IVF_TYPE_HALFVEC, IVF_DIST_F16_L2},
+	{halfvec_negative_inner_product, IVF_TYPE_HALFVEC, IVF_DIST_F16_NEGDOT},
+	{halfvec_spherical_distance, IVF_TYPE_HALFVEC, IVF_DIST_F16_SPHERICAL},
+	{hamming_distance, IVF_TYPE_BIT, IVF_DIST_BIT_HAMMING},
+};
+
+Datum
+ivfflat_halfvec_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&ivf_halfvec_info);
+}
+
+Datum
+ivfflat_bit_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(&ivf_bit_info);
+}
+
+/*
+ * The support function procnum of the index's only column, or NULL when
+ * the operator class does not define it.
+ */
+static FmgrInfo *
+IvfOptionalProc(Relation index, uint16 procnum)
+{
+	if (!OidIsValid(index_getprocid(index, 1, procnum)))
+		return NULL;
+	return index_getprocinfo(index, 1, procnum);
+}
+
+/*
+ * What the operator class indexes: the type support function says, and
+ * vector operator classes have none.
+ */
+const IvfTypeInfo *
+IvfGetTypeInfo(Relation index)
+{
+	FmgrInfo   *proc = IvfOptionalProc(index, IVF_TYPE_INFO_PROC);
+
+	if (proc == NULL)
+		return &ivf_vector_info;
+	return (const IvfTypeInfo *) DatumGetPointer(FunctionCall0Coll(proc, InvalidOid));
+}
+
+/* The kernel for a support function, or IVF_DIST_FMGR if it is not ours */
+static IvfDistKind
+IvfRecognizeProc(FmgrInfo *proc, IvfTypeKind type)
+{
+	if (proc == NULL)
+		return IVF_DIST_FMGR;
+
+	for (int i = 0; i < lengthof(ivf_known_procs); i++)
+	{
+		if (ivf_known_procs[i].fn == proc->fn_addr && ivf_known_procs[i].type == type)
+			return ivf_known_procs[i].kind;
+	}
+	return IVF_DIST_FMGR;
+}
+
+/* Size of a stored value: the type's datum, 4-byte header included */
+Size
+IvfValueSize(const IvfTypeInfo *typeInfo, int dimensions)
+{
+	switch (typeInfo->kind)
+	{
+		case IVF_TYPE_VECTOR:
+			return VECTOR_SIZE(dimensions);
+		case IVF_TYPE_HALFVEC:
+			return HALFVEC_SIZE(dimensions);
+		case IVF_TYPE_BIT:
+			return VARBITTOTALLEN(dimensions);
+	}
+	elog(ERROR, "unknown ivfflat value type %d", (int) typeInfo->kind);
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Fills support for an index whose values have the given dimensions (the
+ * column's typmod at build time, the metapage's afterwards).
+ */
+void
+IvfInitSupport(IvfSupport *support, Relation index, int dimensions)
+{
+	const IvfTypeInfo *typeInfo = IvfGetTypeInfo(index);
+	IvfTypeKind type = typeInfo->kind;
+
+	support->typeInfo = typeInfo;
+	support->dimensions = dimensions;
+	support->valueSize = IvfValueSize(typeInfo, dimensions);
+	support->kernelLength = type == IVF_TYPE_BIT ? (dimensions + 7) / 8 : dimensions;
+
+	support->distProc = index_getprocinfo(index, 1, IVF_DISTANCE_PROC);
+	support->normProc = IvfOptionalProc(index, IVF_NORM_PROC);
+	support->kmeansProc = IvfOptionalProc(index, IVF_KMEANS_DISTANCE_PROC);
+	support->kmeansNormProc = IvfOptionalProc(index, IVF_KMEANS_NORM_PROC);
+	support->collation = index->rd_indcollation[0];
+
+	support->distKind = IvfRecognizeProc(support->distProc, type);
+	support->kmeansKind = IvfRecognizeProc(support->kmeansProc, type);
+
+	/* Bit strings have no norm; no shipped bit opclass asks for one */
+	support->normalize = support->normProc != NULL && type != IVF_TYPE_BIT;
+	support->kmeansNormalize = support->kmeansNormProc != NULL && type != IVF_TYPE_BIT;
+}
+
+/* Elements in a stored value, for messages */
+static int
+IvfValueDims(const IvfTypeInfo *typeInfo, const char *data)
+{
+	if (typeInfo->kind == IVF_TYPE_BIT)
+		return *(const int32 *) data;
+	return *(const int16 *) data;
+}
+
+/*
+ * Copies a value of the indexed column into dst as a datum with a 4-byte
+ * header, detoasting if needed (into the current memory context).  The
+ * value must have the index's dimensions.
+ */
+void
+IvfFetchValue(IvfSupport *support, Datum datum, char *dst)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(datum);
+	Size		len;
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		v = pg_detoast_datum(v);
+
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len + VARHDRSZ != support->valueSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d",
+						support->dimensions,
+						len >= sizeof(int32) ? IvfValueDims(support->typeInfo, VARDATA_ANY(v)) : 0)));
+
+	SET_VARSIZE(dst, support->valueSize);
+	memcpy(dst + VARHDRSZ, VARDATA_ANY(v), len);
+}
+
+/*
+ * Scales a stored value to unit length in place, as the type's
+ * l2_normalize does.  Returns false for a zero vector, which has no
+ * direction: cosine indexes leave such rows out, and spherical k-means
+ * leaves such samples out.
+ */
+bool
+IvfNormalizeValue(IvfSupport *support, char *value)
+{
+	double		sum = 0.0;
+	double		norm;
+
+	if (support->typeInfo->kind == IVF_TYPE_VECTOR)
+	{
+		Vector	   *vec = (Vector *) value;
+
+		for (int i = 0; i < vec->dim; i++)
+			sum += (double) vec->x[i] * (double) vec->x[i];
+		norm = sqrt(sum);
+		if (!(norm > 0))
+			return false;
+
+		for (int i = 0; i < vec->dim; i++)
+		{
+			vec->x[i] = (float) (vec->x[i] / norm);
+			if (unlikely(isinf(vec->x[i])))
+				float_overflow_error();
+		}
+	}
+	else if (support->typeInfo->kind == IVF_TYPE_HALFVEC)
+	{
+		HalfVector *vec = (HalfVector *) value;
+
+		for (int i = 0; i < vec->dim; i++)
+		{
+			double		x = (double) rv_half_to_float(vec->x[i]);
+
+			sum += x * x;
+		}
+		norm = sqrt(sum);
+		if (!(norm > 0))
+			return false;
+
+		for (int i = 0; i < vec->dim; i++)
+		{
+			vec->x[i] = rv_float_to_half((float) (rv_half_to_float(vec->x[i]) / norm));
+			if (unlikely(rv_half_is_inf(vec->x[i])))
+				float_overflow_error();
+		}
+	}
+	return true;
+}
+
+/*
+ * Makes sure a query value can be compared with the stored values before
+ * any kernel reads it.  On a mismatch the operator class's own distance
+ * function is called once, so the user sees the type's usual error.
+ */
+void
+IvfCheckQuery(IvfSupport *support, const char *query, const char *sample)
+{
+	if (VARSIZE(query) == support->valueSize)
+		return;
+
+	if (sample != NULL)
+		(void) FunctionCall2Coll(support->distProc, support->collation,
+								 PointerGetDatum(sample), PointerGetDatum(query));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("expected %d dimensions, not %d", support->dimensions,
+					IvfValueDims(support->typeInfo, query + VARHDRSZ))));
+}
+
+/* A distance through fmgr, for operator classes we do not recognise */
+float
+IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *b)
+{
+	return (float) DatumGetFloat8(FunctionCall2Coll(proc, support->collation,
+													PointerGetDatum(a),
+													PointerGetDatum(b)));
+}
+
+/* sum += value, element by element (bits count as 0 or 1) */
+void
+IvfAccumulate(IvfSupport *support, const char *value, float *sum)
+{
+	int			dim = support->dimensions;
+
+	switch (support->typeInfo->kind)
+	{
+		case IVF_TYPE_VECTOR:
+			{
+				const float *x = ((const Vector *) value)->x;
+
+				for (int i = 0; i < dim; i++)
+					sum[i] += x[i];
+				break;
+			}
+		case IVF_TYPE_HALFVEC:
+			{
+				const rv_half *x = ((const HalfVector *) value)->x;
+
+				for (int i = 0; i < dim; i++)
+					sum[i] += rv_half_to_float(x[i]);
+				break;
+			}
+		case IVF_TYPE_BIT:
+			{
+				const bits8 *x = VARBITS((const VarBit *) value);
+
+				for (int i = 0; i < dim; i++)
+					sum[i] += (float) ((x[i / 8] >> (7 - i % 8)) & 1);
+				break;
+			}
+	}
+}
+
+/*
+ * Writes a center from its mean: as is for vector, rounded for halfvec,
+ * and for bit each bit set where most members have it set.
+ */
+void
+IvfSetCenter(IvfSupport *support, const float *mean, char *center)
+{
+	int			dim = support->dimensions;
+
+	SET_VARSIZE(center, support->valueSize);
+	switch (support->typeInfo->kind)
+	{
+		case IVF_TYPE_VECTOR:
+			{
+				Vector	   *vec = (Vector *) center;
+
+				vec->dim = (int16) dim;
+				vec->unused = 0;
+				memcpy(vec->x, mean, sizeof(float) * dim);
+				break;
+			}
+		case IVF_TYPE_HALFVEC:
+			{
+				HalfVector *vec = (HalfVector *) center;
+
+				vec->dim = (int16) dim;
+				vec->unused = 0;
+				rv_float_to_half_n(mean, vec->x, dim);
+				break;
+			}
+		case IVF_TYPE_BIT:
+			{
+				VarBit	   *vec = (VarBit *) center;
+				bits8	   *x = VARBITS(vec);
+
+				VARBITLEN(vec) = dim;
+				memset(x, 0, VARBITBYTES(vec));
+				for (int i = 0; i < dim; i++)
+				{
+					if (mean[i] > 0.5f)
+						x[i / 8] |= (bits8) (1 << (7 - i % 8));
+				}
+				break;
+			}
+	}
+}
+
+/*
+ * Raises pgvector's error when a build would need more memory than
+ * maintenance_work_mem allows.
+ */
+void
+IvfCheckMemory(Size required)
+{
+	if (required / 1024 > (Size) maintenance_work_mem)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("memory required is %zu MB, maintenance_work_mem is %d MB",
+						required / (1024 * 1024) + 1, maintenance_work_mem / 1024)));
+}
+
+/* An array of capacity values, zeroed, in the current memory context */
+IvfValueArray *
+IvfValueArrayCreate(int capacity, Size valueSize)
+{
+	IvfValueArray *arr = palloc(sizeof(IvfValueArray));
+
+	arr->length = 0;
+	arr->capacity = capacity;
+	arr->stride = MAXALIGN(valueSize);
+	arr->items = palloc_extended(Max(capacity, 1) * arr->stride,
+								 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	return arr;
+}
+
+void
+IvfValueArrayFree(IvfValueArray *arr)
+{
+	pfree(arr->items);
+	pfree(arr);
+}
+
+/*
+ * Extends the index by one page and returns it pinned and exclusively
+ * locked.  Callers other than a serial build hold the relation extension
+ * lock.
+ */
+Buffer
+IvfNewBuffer(Relation index, ForkNumber forkNum)
+{
+	Buffer		buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	return buf;
+}
+
+/* Formats an empty list or entry page */
+void
+IvfInitPage(Page page, Size pageSize)
+{
+	IvfPageOpaque opaque;
+
+	PageInit(page, pageSize, sizeof(IvfPageOpaqueData));
+	opaque = IvfPageGetOpaque(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->flags = 0;
+	opaque->page_id = IVF_PAGE_ID;
+}
+
+/*
+ * Reads the metapage.  Any output pointer may be NULL.  Takes and releases
+ * a share lock on the metapage.
+ */
+void
+IvfReadMeta(Relation index, int *lists, int *dimensions, BlockNumber *listHead)
+{
+	Buffer		buf = ReadBuffer(index, IVF_METAPAGE_BLKNO);
+	IvfMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	meta = IvfPageGetMeta(BufferGetPage(buf));
+
+	if (unlikely(meta->magicNumber != IVF_MAGIC_NUMBER))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfflat index is not valid"),
+				 errdetail("Index \"%s\" has no ivfflat metapage.",
+						   RelationGetRelationName(index))));
+	if (unlikely(meta->version != IVF_FORMAT_VERSION))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ivfflat index \"%s\" has format version %u, this build reads version %d",
+						RelationGetRelationName(index), meta->version, IVF_FORMAT_VERSION),
+				 errhint("REINDEX the index.")));
+
+	if (lists != NULL)
+		*lists = (int) meta->lists;
+	if (dimensions != NULL)
+		*dimensions = (int) meta->dimensions;
+	if (listHead != NULL)
+		*listHead = meta->listHead;
+
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Writes the metapage as block 0 of a fork being built.  Like every page
+ * of a build it is WAL-logged afterwards, with the rest of the index.
+ */
+void
+IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
+				 int lists, BlockNumber listHead)
+{
+	Buffer		buf = IvfNewBuffer(index, forkNum);
+	Page		page = BufferGetPage(buf);
+	IvfMetaPage meta;
+
+	Assert(BufferGetBlockNumber(buf) == IVF_METAPAGE_BLKNO);
+
+	IvfInitPage(page, BufferGetPageSize(buf));
+	meta = IvfPageGetMeta(page);
+	meta->magicNumber = IVF_MAGIC_NUMBER;
+	meta->version = IVF_FORMAT_VERSION;
+	meta->dimensions = (uint32) dimensions;
+	meta->lists = (uint32) lists;
+	meta->listHead = listHead;
+	meta->storage = 0;
+
+	/* Keep the contents below pd_lower: WAL leaves out the hole above it */
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IvfMetaPageData)) - (char *) page;
+
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}

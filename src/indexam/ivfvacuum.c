@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfvacuum.c
+ *	  VACUUM of an IVFFlat index: remove the entries of dead rows, and
+ *	  point each list's insert page at the first page with room again.
+ *
+ * NOTES
+ *	  Entry pages are emptied but never unlinked or freed, so chains only
+ *	  grow and concurrent inserts and scans never meet a recycled page.
+ *	  Freed room is reused by inserts once the insert page points back at
+ *	  it; a table whose rows are all deleted and inserted again keeps the
+ *	  same index size.
+ *
+ *	  Each entry page is taken with a cleanup lock (no other pin), one page
+ *	  at a time; the list page is locked exclusively, with no entry page
+ *	  locked, to move the insert page.  See ivfinsert.c for the lock order.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/ivfvacuum.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "indexam/ivfflat.h"
+
+/*
+ * Removes the dead entries of one list's chain and returns the first page
+ * of the chain with room for an entry of itemSize, or InvalidBlockNumber.
+ */
+static BlockNumber
+VacuumChain(IndexVacuumInfo *info, BlockNumber blkno, Size itemSize,
+			IndexBulkDeleteCallback callback, void *callback_state,
+			IndexBulkDeleteResult *stats)
+{
+	Relation	index = info->index;
+	BlockNumber firstRoom = InvalidBlockNumber;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoffno;
+		OffsetNumber deletable[MaxOffsetNumber];
+		int			ndeletable = 0;
+
+		vacuum_delay_point();
+
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBufferForCleanup(buf);
+		page = BufferGetPage(buf);
+		maxoffno = PageGetMaxOffsetNumber(page);
+
+		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
+		{
+			IvfEntry	entry = (IvfEntry) PageGetItem(page, PageGetItemId(page, offno));
+
+			if (callback(&entry->heaptid, callback_state))
+			{
+				deletable[ndeletable++] = offno;
+				stats->tuples_removed += 1;
+			}
+			else
+				stats->num_index_tuples += 1;
+		}
+
+		if (ndeletable > 0)
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+
+			PageIndexMultiDelete(GenericXLogRegisterBuffer(state, buf, 0),
+								 deletable, ndeletable);
+			GenericXLogFinish(state);
+		}
+
+		if (!BlockNumberIsValid(firstRoom) && PageGetFreeSpace(page) >= itemSize)
+			firstRoom = blkno;
+
+		blkno = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+
+	return firstRoom;
+}
+
+/*
+ * Vacuums the lists of one list page.  The items are read under a share
+ * lock that is released before their chains are visited.
+ */
+static BlockNumber
+VacuumListPage(IndexVacuumInfo *info, BlockNumber blkno, Size itemSize,
+			   IndexBulkDeleteCallback callback, void *callback_state,
+			   IndexBulkDeleteResult *stats)
+{
+	Relation	index = info->index;
+	Buffer		buf = ReadBuffer(index, blkno);
+	Page		page;
+	OffsetNumber maxoffno;
+	BlockNumber next;
+	BlockNumber startPages[MaxOffsetNumber];
+	BlockNumber insertPages[MaxOffsetNumber];
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	maxoffno = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
+	{
+		IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
+
+		startPages[offno - 1] = list->startPage;
+		insertPages[offno - 1] = list->insertPage;
+	}
+	next = IvfPageGetOpaque(page)->nextblkno;
+	UnlockReleaseBuffer(buf);
+
+	for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
+	{
+		BlockNumber firstRoom = VacuumChain(info, startPages[offno - 1], itemSize,
+											callback, callback_state, stats);
+
+		if (BlockNumberIsValid(firstRoom) && firstRoom != insertPages[offno - 1])
+			IvfSetInsertPage(index, blkno, offno, InvalidBlockNumber, firstRoom);
+	}
+
+	return next;
+}
+
+IndexBulkDeleteResult *
+ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				  IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	int			dimensions;
+	BlockNumber blkno;
+	Size		itemSize;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	IvfReadMeta(index, NULL, &dimensions, &blkno);
+	itemSize = IvfEntryItemSize(IvfValueSize(IvfGetTypeInfo(index), dimensions));
+
+	while (BlockNumberIsValid(blkno))
+		blkno = VacuumListPage(info, blkno, itemSize, callback, callback_state, stats);
+
+	return stats;
+}
+
+IndexBulkDeleteResult *
+ivfflatvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+
+	/* No bulk delete pass: nothing changed, nothing to report */
+	if (stats == NULL)
+		return NULL;
+
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
