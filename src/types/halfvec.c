@@ -43,6 +43,7 @@
 #include "quant/quant.h"
 #include "types/dense_parse.h"
 #include "types/types.h"
+#include "types/typeutils.h"
 
 /* Aggregate state: float8[] of {count, sum[0], ..., sum[dim-1]}. */
 #define HALFVEC_STATE_DIM(arr)	(ARR_DIMS(arr)[0] - 1)
@@ -53,65 +54,16 @@
  * ----------------------------------------------------------------
  */
 
-/* A halfvec has between 1 and HALFVEC_MAX_DIM elements. */
-static inline void
-HalfvecCheckDim(int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("halfvec must have at least 1 dimension")));
-	if (dim > HALFVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("halfvec cannot have more than %d dimensions",
-						HALFVEC_MAX_DIM)));
-}
+/* The shared validators (typeutils.c), worded for halfvec. */
+#define HalfvecCheckDim(dim)		TypesCheckDim("halfvec", (dim), HALFVEC_MAX_DIM)
+#define HalfvecCheckSameDims(a, b)	TypesCheckSameDims("halfvec", (a)->dim, (b)->dim)
 
-/* A typmod of -1 accepts any dimension; otherwise it is the dimension. */
-static inline void
-HalfvecCheckTypmod(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-/* Binary operators are defined only between vectors of one dimension. */
-static inline void
-HalfvecCheckSameDims(const HalfVector *a, const HalfVector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different halfvec dimensions %d and %d",
-						a->dim, b->dim)));
-}
-
-/* Elements must be finite; NaN is reported before infinity. */
+/* Elements must be finite; the bit tests keep the common case cheap. */
 static inline void
 HalfvecCheckElement(rv_half h)
 {
-	if (rv_half_is_nan(h))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in halfvec")));
-	if (rv_half_is_inf(h))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in halfvec")));
-}
-
-/* The message for a finite number beyond the half range, quoting it as given. */
-static void HalfvecRangeError(const char *number) pg_attribute_noreturn();
-
-static void
-HalfvecRangeError(const char *number)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("\"%s\" is out of range for type halfvec", number)));
+	if (unlikely(rv_half_is_nan(h) || rv_half_is_inf(h)))
+		TypesCheckFinite("halfvec", rv_half_to_float(h));
 }
 
 /*
@@ -130,7 +82,7 @@ HalfvecNarrow(float f)
 		char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
 
 		float_to_shortest_decimal_buf(f, buf);
-		HalfvecRangeError(buf);
+		TypesRangeError("halfvec", buf);
 	}
 	return h;
 }
@@ -176,54 +128,6 @@ rv_halfvec_new(int dim)
  * ----------------------------------------------------------------
  */
 
-/*
- * Turn a dense-parser failure into pgvector's error for the same input; the
- * validators are called with a value they reject, so each message exists in
- * one place only.  Never returns.
- */
-static void HalfvecReportParseError(const char *lit, const RvDenseError *err) pg_attribute_noreturn();
-
-static void
-HalfvecReportParseError(const char *lit, const RvDenseError *err)
-{
-	switch (err->status)
-	{
-		case RV_DENSE_NO_BRACKET:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type halfvec: \"%s\"", lit),
-					 errdetail("Vector contents must start with \"[\".")));
-			break;
-		case RV_DENSE_EMPTY:
-			HalfvecCheckDim(0);
-			break;
-		case RV_DENSE_TOO_MANY:
-			HalfvecCheckDim(HALFVEC_MAX_DIM + 1);
-			break;
-		case RV_DENSE_OUT_OF_RANGE:
-			HalfvecRangeError(pnstrdup(lit + err->tok_start, err->tok_len));
-			break;
-		case RV_DENSE_NAN:
-			HalfvecCheckElement(0x7E00);
-			break;
-		case RV_DENSE_INF:
-			HalfvecCheckElement(0x7C00);
-			break;
-		case RV_DENSE_JUNK:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type halfvec: \"%s\"", lit),
-					 errdetail("Junk after closing right brace.")));
-			break;
-		case RV_DENSE_SYNTAX:
-		case RV_DENSE_OK:
-			break;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type halfvec: \"%s\"", lit)));
-}
-
 PG_FUNCTION_INFO_V1(halfvec_in);
 Datum
 halfvec_in(PG_FUNCTION_ARGS)
@@ -237,10 +141,10 @@ halfvec_in(PG_FUNCTION_ARGS)
 
 	dim = rv_dense_parse(lit, values, HALFVEC_MAX_DIM, true, &err);
 	if (dim < 0)
-		HalfvecReportParseError(lit, &err);
+		TypesDenseParseError("halfvec", HALFVEC_MAX_DIM, lit, &err);
 
 	HalfvecCheckDim(dim);
-	HalfvecCheckTypmod(typmod, dim);
+	TypesCheckTypmod(typmod, dim);
 
 	/*
 	 * The parser has already range-checked every value (so that the error
@@ -289,26 +193,7 @@ PG_FUNCTION_INFO_V1(halfvec_typmod_in);
 Datum
 halfvec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *values;
-	int			n;
-
-	values = ArrayGetIntegerTypmods(mods, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier")));
-	if (values[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec must be at least 1")));
-	if (values[0] > HALFVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec cannot exceed %d",
-						HALFVEC_MAX_DIM)));
-
-	PG_RETURN_INT32(values[0]);
+	PG_RETURN_INT32(TypesTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "halfvec", HALFVEC_MAX_DIM));
 }
 
 /*
@@ -320,20 +205,9 @@ Datum
 halfvec_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
+	int			dim = TypesDenseRecvHeader(msg, PG_GETARG_INT32(2), "halfvec",
+										   HALFVEC_MAX_DIM);
 	HalfVector *result;
-	int			dim;
-	int			unused;
-
-	dim = (int) pq_getmsgint(msg, 2);
-	unused = (int) pq_getmsgint(msg, 2);
-
-	HalfvecCheckDim(dim);
-	HalfvecCheckTypmod(typmod, dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected unused to be 0, not %d", unused)));
 
 	result = rv_halfvec_new(dim);
 	for (int i = 0; i < dim; i++)
@@ -374,7 +248,7 @@ halfvec(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
 
-	HalfvecCheckTypmod(PG_GETARG_INT32(1), vec->dim);
+	TypesCheckTypmod(PG_GETARG_INT32(1), vec->dim);
 	PG_RETURN_HALFVEC_P(vec);
 }
 
@@ -387,7 +261,7 @@ vector_to_halfvec(PG_FUNCTION_ARGS)
 	HalfVector *result;
 
 	HalfvecCheckDim(vec->dim);
-	HalfvecCheckTypmod(PG_GETARG_INT32(1), vec->dim);
+	TypesCheckTypmod(PG_GETARG_INT32(1), vec->dim);
 
 	result = rv_halfvec_new(vec->dim);
 	for (int i = 0; i < vec->dim; i++)
@@ -407,7 +281,7 @@ halfvec_to_vector(PG_FUNCTION_ARGS)
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
 	Vector	   *result;
 
-	HalfvecCheckTypmod(PG_GETARG_INT32(1), vec->dim);
+	TypesCheckTypmod(PG_GETARG_INT32(1), vec->dim);
 
 	result = rv_vector_new(vec->dim);
 	rv_half_to_float_n(vec->x, result->x, vec->dim);
@@ -469,7 +343,7 @@ array_to_halfvec(PG_FUNCTION_ARGS)
 					  &elems, NULL, &n);
 
 	HalfvecCheckDim(n);
-	HalfvecCheckTypmod(typmod, n);
+	TypesCheckTypmod(typmod, n);
 
 	if (elemtype != INT4OID && elemtype != FLOAT4OID &&
 		elemtype != FLOAT8OID && elemtype != NUMERICOID)
@@ -967,7 +841,7 @@ halfvec_accum(PG_FUNCTION_ARGS)
 	ArrayType  *result;
 
 	if (dim != 0)
-		HalfvecCheckTypmod(dim, vec->dim);
+		TypesCheckTypmod(dim, vec->dim);
 
 	sums = palloc(sizeof(double) * vec->dim);
 	for (int i = 0; i < vec->dim; i++)
@@ -994,20 +868,6 @@ halfvec_accum(PG_FUNCTION_ARGS)
  * halfvec_combine with its vector_combine C function, so its internal and
  * dimension errors name "vector"; we keep those messages, byte for byte.
  */
-static void
-HalfvecCombineCheckDim(int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-	if (dim > VECTOR_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions",
-						VECTOR_MAX_DIM)));
-}
-
 PG_FUNCTION_INFO_V1(halfvec_combine);
 Datum
 halfvec_combine(PG_FUNCTION_ARGS)
@@ -1023,9 +883,9 @@ halfvec_combine(PG_FUNCTION_ARGS)
 	ArrayType  *result;
 
 	if (dim != 0)
-		HalfvecCombineCheckDim(dim);
+		TypesCheckDim("vector", dim, VECTOR_MAX_DIM);
 	if (dim1 != 0 && dim2 != 0)
-		HalfvecCheckTypmod(dim1, dim2);
+		TypesCheckTypmod(dim1, dim2);
 
 	sums = palloc(sizeof(double) * (dim + 1));
 	for (int i = 0; i < dim; i++)

@@ -39,6 +39,7 @@
 #include "quant/quant.h"
 #include "types/sparse_parse.h"
 #include "types/types.h"
+#include "types/typeutils.h"
 
 StaticAssertDecl(RV_SPARSE_MAX_DIM == SPARSEVEC_MAX_DIM,
 				 "parser and type disagree on the dimension limit");
@@ -51,30 +52,10 @@ StaticAssertDecl(RV_SPARSE_MAX_NNZ == SPARSEVEC_MAX_NNZ,
  * ----------------------------------------------------------------
  */
 
-/* A sparsevec has between 1 and SPARSEVEC_MAX_DIM dimensions. */
-static inline void
-SparsevecCheckDim(int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("sparsevec must have at least 1 dimension")));
-	if (dim > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("sparsevec cannot have more than %d dimensions",
-						SPARSEVEC_MAX_DIM)));
-}
-
-/* A column declared sparsevec(n) holds only n-dimensional values. */
-static inline void
-SparsevecCheckTypmod(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
+/* The shared validators (typeutils.c), worded for sparsevec. */
+#define SparsevecCheckDim(dim)		TypesCheckDim("sparsevec", (dim), SPARSEVEC_MAX_DIM)
+#define SparsevecCheckSameDims(a, b) TypesCheckSameDims("sparsevec", (a)->dim, (b)->dim)
+#define SparsevecCheckElement(x)	TypesCheckFinite("sparsevec", (x))
 
 /* Between 0 and SPARSEVEC_MAX_NNZ stored elements, and no more than dim. */
 static inline void
@@ -95,20 +76,6 @@ SparsevecCheckNnz(int nnz, int dim)
 				 errmsg("sparsevec cannot have more elements than dimensions")));
 }
 
-/* Stored values are finite. */
-static inline void
-SparsevecCheckElement(float value)
-{
-	if (isnan(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in sparsevec")));
-	if (isinf(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in sparsevec")));
-}
-
 /* Turns a failed rv_sparse_check_index into pgvector's error. */
 static inline void
 SparsevecCheckIndexStatus(RvSparseStatus st)
@@ -125,16 +92,6 @@ SparsevecCheckIndexStatus(RvSparseStatus st)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("sparsevec indices must not contain duplicates")));
-}
-
-/* Binary operations need equal dimensions. */
-static inline void
-SparsevecCheckSameDims(const SparseVector *a, const SparseVector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different sparsevec dimensions %d and %d", a->dim, b->dim)));
 }
 
 /*
@@ -160,16 +117,6 @@ rv_sparsevec_new(int dim, int nnz)
  * ----------------------------------------------------------------
  */
 
-/* The plain syntax error, quoting the whole input as float4in does. */
-static void pg_attribute_noreturn()
-SparsevecSyntaxError(const char *lit, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type sparsevec: \"%s\"", lit),
-			 detail ? errdetail("%s", detail) : 0));
-}
-
 /* Turns a parser failure into the error pgvector raises for it. */
 static void pg_attribute_noreturn()
 SparsevecReportParseError(const char *lit, const RvSparseResult *res, int32 typmod)
@@ -180,7 +127,7 @@ SparsevecReportParseError(const char *lit, const RvSparseResult *res, int32 typm
 			SparsevecCheckNnz(SPARSEVEC_MAX_NNZ + 1, SPARSEVEC_MAX_DIM);
 			break;
 		case RV_SPARSE_NO_BRACE:
-			SparsevecSyntaxError(lit, "Vector contents must start with \"{\".");
+			TypesSyntaxError("sparsevec", lit, "Vector contents must start with \"{\".");
 			break;
 		case RV_SPARSE_BUFFER_FULL:
 			ereport(ERROR,
@@ -188,10 +135,7 @@ SparsevecReportParseError(const char *lit, const RvSparseResult *res, int32 typm
 					 errmsg("ran out of buffer: \"%s\"", lit)));
 			break;
 		case RV_SPARSE_OUT_OF_RANGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type sparsevec",
-							pnstrdup(lit + res->tok_start, res->tok_len))));
+			TypesRangeError("sparsevec", pnstrdup(lit + res->tok_start, res->tok_len));
 			break;
 		case RV_SPARSE_NAN:
 			SparsevecCheckElement(NAN);
@@ -200,17 +144,17 @@ SparsevecReportParseError(const char *lit, const RvSparseResult *res, int32 typm
 			SparsevecCheckElement(INFINITY);
 			break;
 		case RV_SPARSE_NO_SLASH:
-			SparsevecSyntaxError(lit, "Unexpected end of input.");
+			TypesSyntaxError("sparsevec", lit, "Unexpected end of input.");
 			break;
 		case RV_SPARSE_JUNK:
-			SparsevecSyntaxError(lit, "Junk after closing.");
+			TypesSyntaxError("sparsevec", lit, "Junk after closing.");
 			break;
 		case RV_SPARSE_DIM_TOO_SMALL:
 		case RV_SPARSE_DIM_TOO_LARGE:
 			SparsevecCheckDim(res->dim);
 			break;
 		case RV_SPARSE_DIM_MISMATCH:
-			SparsevecCheckTypmod(typmod, res->dim);
+			TypesCheckTypmod(typmod, res->dim);
 			break;
 		case RV_SPARSE_INDEX_BOUNDS:
 		case RV_SPARSE_INDEX_ORDER:
@@ -221,7 +165,7 @@ SparsevecReportParseError(const char *lit, const RvSparseResult *res, int32 typm
 		case RV_SPARSE_OK:
 			break;
 	}
-	SparsevecSyntaxError(lit, NULL);
+	TypesSyntaxError("sparsevec", lit, NULL);
 }
 
 /*
@@ -298,25 +242,7 @@ PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
 Datum
 sparsevec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *mods;
-	int			n;
-
-	mods = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier")));
-	if (mods[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec must be at least 1")));
-	if (mods[0] > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec cannot exceed %d",
-						SPARSEVEC_MAX_DIM)));
-	PG_RETURN_INT32(mods[0]);
+	PG_RETURN_INT32(TypesTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", SPARSEVEC_MAX_DIM));
 }
 
 
@@ -347,11 +273,8 @@ sparsevec_recv(PG_FUNCTION_ARGS)
 
 	SparsevecCheckDim(dim);
 	SparsevecCheckNnz(nnz, dim);
-	SparsevecCheckTypmod(typmod, dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected unused to be 0, not %d", unused)));
+	TypesCheckTypmod(typmod, dim);
+	TypesCheckUnused(unused);
 
 	result = rv_sparsevec_new(dim, nnz);
 	for (int i = 0; i < nnz; i++)
@@ -409,7 +332,7 @@ sparsevec(PG_FUNCTION_ARGS)
 	SparseVector *svec = PG_GETARG_SPARSEVEC_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
 
-	SparsevecCheckTypmod(typmod, svec->dim);
+	TypesCheckTypmod(typmod, svec->dim);
 	PG_RETURN_SPARSEVEC_P(svec);
 }
 
@@ -452,7 +375,7 @@ vector_to_sparsevec(PG_FUNCTION_ARGS)
 	int32		typmod = PG_GETARG_INT32(1);
 
 	SparsevecCheckDim(vec->dim);
-	SparsevecCheckTypmod(typmod, vec->dim);
+	TypesCheckTypmod(typmod, vec->dim);
 	PG_RETURN_SPARSEVEC_P(SparsevecFromDense(vec->x, vec->dim));
 }
 
@@ -467,7 +390,7 @@ halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 	SparseVector *result;
 
 	SparsevecCheckDim(vec->dim);
-	SparsevecCheckTypmod(typmod, vec->dim);
+	TypesCheckTypmod(typmod, vec->dim);
 
 	/* every half widens exactly, and +/-0 widens to a float zero */
 	x = palloc(sizeof(float) * vec->dim);
@@ -475,27 +398,6 @@ halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 	result = SparsevecFromDense(x, vec->dim);
 	pfree(x);
 	PG_RETURN_SPARSEVEC_P(result);
-}
-
-/*
- * The dense target's checks, which carry its own type name: the dimension
- * must be one a vector or halfvec can have, and match the typmod.
- */
-static void
-SparsevecCheckDenseTarget(const char *type, int maxdim, int32 typmod, int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("%s must have at least 1 dimension", type)));
-	if (dim > maxdim)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s cannot have more than %d dimensions", type, maxdim)));
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
 /* An index that a stored vector should never have; not user-reachable. */
@@ -516,7 +418,9 @@ sparsevec_to_vector(PG_FUNCTION_ARGS)
 	float	   *values = SPARSEVEC_VALUES(svec);
 	Vector	   *result;
 
-	SparsevecCheckDenseTarget("vector", VECTOR_MAX_DIM, typmod, svec->dim);
+	/* the target's own checks, worded for it */
+	TypesCheckDim("vector", svec->dim, VECTOR_MAX_DIM);
+	TypesCheckTypmod(typmod, svec->dim);
 
 	result = rv_vector_new(svec->dim);
 	for (int i = 0; i < svec->nnz; i++)
@@ -540,7 +444,8 @@ sparsevec_to_halfvec(PG_FUNCTION_ARGS)
 	float	   *values = SPARSEVEC_VALUES(svec);
 	HalfVector *result;
 
-	SparsevecCheckDenseTarget("halfvec", HALFVEC_MAX_DIM, typmod, svec->dim);
+	TypesCheckDim("halfvec", svec->dim, HALFVEC_MAX_DIM);
+	TypesCheckTypmod(typmod, svec->dim);
 
 	result = rv_halfvec_new(svec->dim);
 	for (int i = 0; i < svec->nnz; i++)
@@ -631,7 +536,7 @@ array_to_sparsevec(PG_FUNCTION_ARGS)
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, NULL, &n);
 
 	SparsevecCheckDim(n);
-	SparsevecCheckTypmod(typmod, n);
+	TypesCheckTypmod(typmod, n);
 
 	x = SparsevecArrayToFloats(elemtype, elems, n);
 	pfree(elems);

@@ -43,6 +43,7 @@
 #include "distance/distance.h"
 #include "types/dense_parse.h"
 #include "types/types.h"
+#include "types/typeutils.h"
 
 /* Which element-wise operation VectorElementwise applies. */
 typedef enum VectorArithOp
@@ -52,55 +53,10 @@ typedef enum VectorArithOp
 	VECTOR_ARITH_MUL
 } VectorArithOp;
 
-/* ----------------------------------------------------------------
- *		Validators shared by every entry point
- * ----------------------------------------------------------------
- */
-
-static inline void
-VectorCheckDim(int dim)
-{
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-	if (dim > VECTOR_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
-}
-
-/* typmod is -1 when the column or cast has no dimension of its own. */
-static inline void
-VectorCheckTypmod(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-static inline void
-VectorCheckSameDims(const Vector *a, const Vector *b)
-{
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
-}
-
-static inline void
-VectorCheckElement(float v)
-{
-	if (isnan(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in vector")));
-	if (isinf(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in vector")));
-}
+/* The shared validators (typeutils.c), worded for vector. */
+#define VectorCheckDim(dim)			TypesCheckDim("vector", (dim), VECTOR_MAX_DIM)
+#define VectorCheckSameDims(a, b)	TypesCheckSameDims("vector", (a)->dim, (b)->dim)
+#define VectorCheckElement(x)		TypesCheckFinite("vector", (x))
 
 /*
  * rv_vector_new returns a zeroed vector of dim elements with its header set,
@@ -122,54 +78,6 @@ rv_vector_new(int dim)
  * ----------------------------------------------------------------
  */
 
-/*
- * Turns a parser failure into the error pgvector raises for it.  lit is the
- * whole input, quoted back to the user as float4in does.
- */
-static void pg_attribute_noreturn()
-VectorReportParseError(const char *lit, const RvDenseError *err)
-{
-	switch (err->status)
-	{
-		case RV_DENSE_NO_BRACKET:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
-					 errdetail("Vector contents must start with \"[\".")));
-			break;
-		case RV_DENSE_EMPTY:
-			VectorCheckDim(0);
-			break;
-		case RV_DENSE_TOO_MANY:
-			VectorCheckDim(VECTOR_MAX_DIM + 1);
-			break;
-		case RV_DENSE_OUT_OF_RANGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type vector",
-							pnstrdup(lit + err->tok_start, err->tok_len))));
-			break;
-		case RV_DENSE_NAN:
-			VectorCheckElement(NAN);
-			break;
-		case RV_DENSE_INF:
-			VectorCheckElement(INFINITY);
-			break;
-		case RV_DENSE_JUNK:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
-					 errdetail("Junk after closing right brace.")));
-			break;
-		case RV_DENSE_SYNTAX:
-		case RV_DENSE_OK:
-			break;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vector: \"%s\"", lit)));
-}
-
 PG_FUNCTION_INFO_V1(vector_in);
 Datum
 vector_in(PG_FUNCTION_ARGS)
@@ -183,9 +91,9 @@ vector_in(PG_FUNCTION_ARGS)
 
 	dim = rv_dense_parse(lit, elems, VECTOR_MAX_DIM, false, &err);
 	if (dim < 0)
-		VectorReportParseError(lit, &err);
+		TypesDenseParseError("vector", VECTOR_MAX_DIM, lit, &err);
 
-	VectorCheckTypmod(typmod, dim);
+	TypesCheckTypmod(typmod, dim);
 
 	result = rv_vector_new(dim);
 	memcpy(result->x, elems, sizeof(float) * dim);
@@ -226,25 +134,7 @@ PG_FUNCTION_INFO_V1(vector_typmod_in);
 Datum
 vector_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *vals;
-	int			n;
-
-	vals = ArrayGetIntegerTypmods(mods, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier")));
-	if (vals[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
-	if (vals[0] > VECTOR_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
-
-	PG_RETURN_INT32(vals[0]);
+	PG_RETURN_INT32(TypesTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "vector", VECTOR_MAX_DIM));
 }
 
 /* ----------------------------------------------------------------
@@ -257,20 +147,9 @@ Datum
 vector_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
-	int32		typmod = PG_GETARG_INT32(2);
-	int			dim;
-	int			unused;
+	int			dim = TypesDenseRecvHeader(msg, PG_GETARG_INT32(2), "vector",
+										   VECTOR_MAX_DIM);
 	Vector	   *result;
-
-	dim = (int) pq_getmsgint(msg, sizeof(int16));
-	unused = (int) pq_getmsgint(msg, sizeof(int16));
-
-	VectorCheckDim(dim);
-	VectorCheckTypmod(typmod, dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected unused to be 0, not %d", unused)));
 
 	/* Elements are checked as they arrive, so the first bad one is named. */
 	result = rv_vector_new(dim);
@@ -311,7 +190,7 @@ vector(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 
-	VectorCheckTypmod(PG_GETARG_INT32(1), v->dim);
+	TypesCheckTypmod(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_VECTOR_P(v);
 }
 
@@ -376,7 +255,7 @@ array_to_vector(PG_FUNCTION_ARGS)
 	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, NULL, &n);
 
 	VectorCheckDim(n);
-	VectorCheckTypmod(typmod, n);
+	TypesCheckTypmod(typmod, n);
 
 	result = rv_vector_new(n);
 	VectorFillFromDatums(result->x, elems, n, elemtype);
@@ -886,7 +765,7 @@ vector_accum(PG_FUNCTION_ARGS)
 
 	old = VectorStateValues(state, "vector_accum", &dim);
 	if (dim != 0)
-		VectorCheckTypmod(dim, v->dim);
+		TypesCheckTypmod(dim, v->dim);
 
 	result = VectorStateNew(v->dim, &cur);
 	cur[0] = old[0] + 1.0;
@@ -934,7 +813,7 @@ vector_combine(PG_FUNCTION_ARGS)
 	if (dim != 0)
 		VectorCheckDim(dim);
 	if (dim1 != 0 && dim2 != 0)
-		VectorCheckTypmod(dim1, dim2);
+		TypesCheckTypmod(dim1, dim2);
 
 	result = VectorStateNew(dim, &out);
 	out[0] = v1[0] + v2[0];

@@ -1,0 +1,50 @@
+/*
+ * typeutils.h — checks, errors and conversions that vector, halfvec and
+ * sparsevec share (defined in src/types/typeutils.c).
+ *
+ * NOTES
+ *	pgvector words each type's errors with the type's own name ("halfvec
+ *	must have at least 1 dimension") but applies the same rule to all three.
+ *	The rules live here once; each helper takes the SQL type name, and where
+ *	it matters the type's limit, so the messages come out exactly as before.
+ *	The type files wrap the helpers in short Vector* / Halfvec* / Sparsevec*
+ *	macros, so their entry points read as they did.
+ *
+ *	Only logic that is the same for every caller belongs here.  Where the
+ *	types differ in what users can observe (which error wins, how a value is
+ *	rounded), the code stays in the type's own file.
+ */
+#ifndef RV_TYPEUTILS_H
+#define RV_TYPEUTILS_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+
+#include "types/dense_parse.h"
+
+/* Validators: each raises pgvector's error for its rule, naming typname. */
+extern void TypesCheckDim(const char *typname, int dim, int maxdim);
+extern void TypesCheckTypmod(int32 typmod, int dim);
+extern void TypesCheckSameDims(const char *typname, int dim1, int dim2);
+extern void TypesCheckFinite(const char *typname, float value);
+extern void TypesCheckUnused(int unused);
+
+/* Errors shared by the text input and casts of several types. */
+extern void TypesSyntaxError(const char *typname, const char *lit,
+							 const char *detail) pg_attribute_noreturn();
+extern void TypesRangeError(const char *typname,
+							const char *number) pg_attribute_noreturn();
+
+/* Type modifier input: "(n)" with 1 <= n <= maxdim. */
+extern int32 TypesTypmodIn(ArrayType *mods, const char *typname, int maxdim);
+
+/* The dense types' text and binary input (vector, halfvec). */
+extern void TypesDenseParseError(const char *typname, int maxdim,
+								 const char *lit,
+								 const RvDenseError *err) pg_attribute_noreturn();
+extern int	TypesDenseRecvHeader(StringInfo msg, int32 typmod,
+								 const char *typname, int maxdim);
+
+#endif							/* RV_TYPEUTILS_H */
