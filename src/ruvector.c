@@ -12,6 +12,7 @@
 #include "fmgr.h"
 
 #include "distance/distance.h"
+#include "indexam/hnsw.h"
 #include "indexam/ivfflat.h"
 
 PG_MODULE_MAGIC;
@@ -23,4 +24,5 @@ _PG_init(void)
 {
 	rv_distance_init();
 	rv_ivfflat_init();
+	rv_hnsw_init();
 }

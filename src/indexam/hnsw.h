@@ -1,0 +1,514 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw.h
+ *	  The HNSW index access method (hnsw, and its alias ruhnsw): the on-disk
+ *	  format, the search machinery shared by scans, inserts and VACUUM, and
+ *	  the entry points of each file of the subsystem.
+ *
+ * NOTES
+ *	  Behaviour (options, GUCs, messages, costs, results) follows pgvector's
+ *	  HNSW so that pgvector users get the same answers; the page format and
+ *	  the code are RuVector's own.
+ *
+ *	  Page format.  Block 0 is the metapage.  Every other page holds node
+ *	  tuples (one per graph element) and, rarely, overflow neighbour tuples.
+ *	  A node tuple is
+ *
+ *		header (8 bytes) | heap TIDs [HNSW_HEAPTIDS] | value | neighbour slots
+ *
+ *	  so that computing a distance and expanding an element touch the same
+ *	  tuple on the same page.  The value is the indexed datum (vector,
+ *	  halfvec, bit or sparsevec, normalised for cosine opclasses) with a
+ *	  4-byte varlena header, at a fixed 4-byte aligned offset.  The neighbour
+ *	  slots hold index TIDs: 2*m for layer 0 first, then m for each upper
+ *	  layer, (level + 2) * m in all; unused slots are invalid TIDs.  When the
+ *	  node with its slots does not fit on one page (only for the largest
+ *	  vectors), the slots live in an overflow tuple on a later page and the
+ *	  node holds that tuple's TID in place of the slots.  The overflow page
+ *	  always has a higher block number than the node's page, which keeps the
+ *	  two-buffer lock order ascending.
+ *
+ *	  An element whose heap TIDs have all been removed by VACUUM is "being
+ *	  deleted": it still routes searches but is never returned or chosen as a
+ *	  new neighbour.  Once the graph no longer points at it, VACUUM marks it
+ *	  deleted, clears its value and slots and bumps its version; the space is
+ *	  then reused by inserts.  Scans that resume after releasing the scan lock
+ *	  compare versions so that they never follow a recycled slot.
+ *
+ *	  Lock order for the subsystem is written at the top of hnswinsert.c.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/hnsw.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_HNSW_H
+#define RV_HNSW_H
+
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "access/parallel.h"
+#include "nodes/execnodes.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+
+/* Limits and defaults (pgvector's, so that the same DDL is accepted) */
+#define HNSW_MAX_DIM			2000
+#define HNSW_MAX_NNZ			1000
+
+#define HNSW_MIN_M				2
+#define HNSW_DEFAULT_M			16
+#define HNSW_MAX_M				100
+#define HNSW_MIN_EF_CONSTRUCTION	4
+#define HNSW_DEFAULT_EF_CONSTRUCTION	64
+#define HNSW_MAX_EF_CONSTRUCTION	1000
+#define HNSW_MIN_EF_SEARCH		1
+#define HNSW_DEFAULT_EF_SEARCH	40
+#define HNSW_MAX_EF_SEARCH		1000
+
+/* Support function numbers in the operator classes */
+#define HNSW_DISTANCE_PROC		1
+#define HNSW_NORM_PROC			2
+#define HNSW_TYPE_INFO_PROC		3
+
+/* Identical vectors share one element holding up to this many heap TIDs */
+#define HNSW_HEAPTIDS			10
+
+/* Page format */
+#define HNSW_MAGIC_NUMBER		0x52564857	/* "RVHW" */
+#define HNSW_FORMAT_VERSION		1
+#define HNSW_PAGE_ID			0xFF92
+#define HNSW_METAPAGE_BLKNO		0
+#define HNSW_HEAD_BLKNO			1
+
+/*
+ * Heavyweight page locks used as flags, not as page locks: inserts hold
+ * HNSW_UPDATE_LOCK (share, or exclusive when they may move the entry point)
+ * and scans hold HNSW_SCAN_LOCK (share) while they walk the graph; VACUUM
+ * takes each exclusively to wait them out.  They must be block numbers no
+ * other code locks as pages: the metapage and the first element page.
+ */
+#define HNSW_UPDATE_LOCK		0
+#define HNSW_SCAN_LOCK			1
+
+/* Sub-phase of CREATE INDEX reported in pg_stat_progress_create_index */
+#define HNSW_PHASE_LOAD			2
+
+/* Storage of the graph's values (the "storage" reloption, when it lands) */
+#define HNSW_STORAGE_FLOAT32	0
+
+/* 2*m neighbours on layer 0, m above */
+#define HnswLayerM(m, lc)		((lc) == 0 ? (m) * 2 : (m))
+/* First slot of layer lc among an element's neighbour slots */
+#define HnswLayerStart(m, lc)	((lc) == 0 ? 0 : ((lc) + 1) * (m))
+#define HnswSlotCount(m, level)	(((level) + 2) * (m))
+/* Level multiplier mL = 1 / ln(m), as in the HNSW paper */
+#define HnswGetMl(m)			(1 / log(m))
+
+/*
+ * Highest level an element may get: its slots must fit in an overflow
+ * tuple on an empty page, and the level must fit in a uint8.
+ */
+#define HnswMaxLevel(m) \
+	Min((int) ((HNSW_MAX_ITEM_SIZE - HNSW_NBR_HEADER_SIZE) / sizeof(ItemPointerData) / (m)) - 2, 63)
+
+/*
+ * Page special space.  nextblkno chains element pages in insertion order,
+ * which is the order VACUUM and inserts walk them.
+ */
+typedef struct HnswPageOpaqueData
+{
+	BlockNumber nextblkno;
+	uint16		flags;			/* unused, zero */
+	uint16		page_id;		/* HNSW_PAGE_ID, for pg_filedump and checks */
+} HnswPageOpaqueData;
+
+typedef HnswPageOpaqueData *HnswPageOpaque;
+
+#define HnswPageGetOpaque(page)	((HnswPageOpaque) PageGetSpecialPointer(page))
+
+/* Largest single item a fresh page can take */
+#define HNSW_MAX_ITEM_SIZE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData)) - sizeof(ItemIdData))
+
+typedef struct HnswMetaPageData
+{
+	uint32		magicNumber;
+	uint32		version;
+	uint32		dimensions;
+	uint16		m;
+	uint16		efConstruction;
+	BlockNumber entryBlkno;		/* InvalidBlockNumber for an empty graph */
+	OffsetNumber entryOffno;
+	int16		entryLevel;		/* -1 for an empty graph */
+	BlockNumber insertPage;		/* first page that may have room */
+	uint32		storage;		/* HNSW_STORAGE_* */
+} HnswMetaPageData;
+
+typedef HnswMetaPageData *HnswMetaPage;
+
+#define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
+
+/* Tuple types */
+#define HNSW_NODE_TUPLE			1
+#define HNSW_NBR_TUPLE			2
+
+/* Node flags */
+#define HNSW_NODE_DELETED		0x01	/* slot free for reuse */
+#define HNSW_NODE_NBR_SEPARATE	0x02	/* slots are in an overflow tuple */
+
+typedef struct HnswNodeTupleData
+{
+	uint8		type;			/* HNSW_NODE_TUPLE */
+	uint8		level;
+	uint8		flags;
+	uint8		version;		/* bumped when the slot is recycled */
+	uint16		nslots;			/* (level + 2) * m */
+	uint16		nbroff;			/* offset of the slots (or of the overflow TID) */
+	ItemPointerData heaptids[HNSW_HEAPTIDS];	/* invalid after the last */
+	/* value at HNSW_NODE_HEADER_SIZE, slots at nbroff */
+} HnswNodeTupleData;
+
+typedef HnswNodeTupleData *HnswNodeTuple;
+
+#define HNSW_NODE_HEADER_SIZE	sizeof(HnswNodeTupleData)
+#define HnswNodeValue(nt)		((char *) (nt) + HNSW_NODE_HEADER_SIZE)
+#define HnswNodeSlots(nt)		((ItemPointer) ((char *) (nt) + (nt)->nbroff))
+#define HnswNodeNbrTid(nt)		HnswNodeSlots(nt)
+#define HnswNodeIsDeleted(nt)	(((nt)->flags & HNSW_NODE_DELETED) != 0)
+#define HnswNodeHasSeparate(nt) (((nt)->flags & HNSW_NODE_NBR_SEPARATE) != 0)
+
+/* Overflow neighbour tuple */
+typedef struct HnswNbrTupleData
+{
+	uint8		type;			/* HNSW_NBR_TUPLE */
+	uint8		level;
+	uint8		flags;
+	uint8		version;		/* equals its node's version */
+	uint16		nslots;
+	uint16		unused;
+	ItemPointerData slots[FLEXIBLE_ARRAY_MEMBER];
+} HnswNbrTupleData;
+
+typedef HnswNbrTupleData *HnswNbrTuple;
+
+#define HNSW_NBR_HEADER_SIZE	offsetof(HnswNbrTupleData, slots)
+
+/* Byte offset of the slots: right after the value, 2-byte aligned */
+#define HnswNodeNbrOffset(valsize)	SHORTALIGN(HNSW_NODE_HEADER_SIZE + (valsize))
+#define HnswNodeInlineSize(valsize, nslots) \
+	MAXALIGN(HnswNodeNbrOffset(valsize) + (Size) (nslots) * sizeof(ItemPointerData))
+#define HnswNodeSeparateSize(valsize) \
+	MAXALIGN(HnswNodeNbrOffset(valsize) + sizeof(ItemPointerData))
+#define HnswNbrTupleSize(nslots) \
+	MAXALIGN(HNSW_NBR_HEADER_SIZE + (Size) (nslots) * sizeof(ItemPointerData))
+
+/*
+ * What the opclass indexes.  The type support function (support proc 3)
+ * returns a pointer to one of these; vector opclasses have none.
+ */
+typedef enum HnswValueKind
+{
+	HNSW_KIND_VECTOR,
+	HNSW_KIND_HALFVEC,
+	HNSW_KIND_BIT,
+	HNSW_KIND_SPARSEVEC
+} HnswValueKind;
+
+typedef struct HnswTypeInfo
+{
+	HnswValueKind kind;
+	int			maxDimensions;
+} HnswTypeInfo;
+
+/* How distances are computed: a kernel called directly, or fmgr */
+typedef enum HnswDistKind
+{
+	HNSW_DIST_FMGR,
+	HNSW_DIST_F32_L2SQ,
+	HNSW_DIST_F32_NEGDOT,
+	HNSW_DIST_F32_L1,
+	HNSW_DIST_F16_L2SQ,
+	HNSW_DIST_F16_NEGDOT,
+	HNSW_DIST_F16_L1,
+	HNSW_DIST_BIT_HAMMING,
+	HNSW_DIST_BIT_JACCARD
+} HnswDistKind;
+
+/*
+ * Everything needed to index and compare values of one index.  Built once
+ * per build, insert, scan or vacuum by HnswInitSupport.
+ */
+typedef struct HnswSupport
+{
+	const HnswTypeInfo *typeInfo;
+	HnswDistKind kind;
+	FmgrInfo   *distproc;		/* support proc 1, for HNSW_DIST_FMGR */
+	bool		normalize;		/* support proc 2 present: cosine */
+	Oid			collation;
+} HnswSupport;
+
+/* Reloptions */
+typedef struct HnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;
+	int			efConstruction;
+} HnswOptions;
+
+/* Iterative scan modes (hnsw.iterative_scan) */
+typedef enum HnswIterativeScan
+{
+	HNSW_ITERATIVE_OFF,
+	HNSW_ITERATIVE_RELAXED,
+	HNSW_ITERATIVE_STRICT
+} HnswIterativeScan;
+
+/*
+ * On-disk search state shared by scans, inserts and VACUUM's repairs.
+ *
+ * Candidates are records in one growing array (no allocation per visited
+ * element); heaps hold (distance, record index) pairs.  The visited set is
+ * an open-addressing hash of index TIDs sized once from ef and m and only
+ * grown when it fills.  A small cache keeps recently read buffers pinned
+ * for the length of one search, so repeated visits to a page skip the
+ * buffer mapping lookup.
+ */
+typedef struct HnswCand
+{
+	double		distance;
+	BlockNumber blkno;
+	OffsetNumber offno;
+	uint8		level;
+	uint8		version;
+	uint32		tidStart;		/* first heap TID in HnswSearch.heaptids */
+	uint8		ntids;			/* heap TIDs not yet returned */
+	uint8		alive;			/* had heap TIDs when read */
+	uint16		unused;
+	uint32		valueOff;		/* copy of the value in HnswSearch.values */
+} HnswCand;
+
+typedef struct HnswHeapItem
+{
+	double		distance;
+	uint32		cand;
+} HnswHeapItem;
+
+typedef struct HnswHeap
+{
+	HnswHeapItem *items;
+	int			count;
+	int			capacity;
+} HnswHeap;
+
+#define HNSW_PIN_CACHE_SIZE		64
+
+typedef struct HnswSearch
+{
+	Relation	index;
+	HnswSupport *support;
+	int			m;
+	const char *query;			/* NULL: every distance is 0 */
+
+	/* What to keep from each element read */
+	bool		wantHeapTids;
+	bool		wantValues;
+	bool		keepDiscarded;	/* iterative scans */
+	bool		skipDeadForEf;	/* VACUUM repair: dying elements do not count */
+	ItemPointerData skipTid;	/* element being repaired, never a result */
+
+	/* Candidates */
+	HnswCand   *cands;
+	uint32		ncands;
+	uint32		maxcands;
+	ItemPointerData *heaptids;
+	uint32		nheaptids;
+	uint32		maxheaptids;
+	char	   *values;
+	Size		valuesUsed;
+	Size		valuesMax;
+
+	/* Visited set of index TIDs */
+	uint64	   *visited;
+	uint32		visitedMask;
+	uint32		visitedCount;
+
+	/* Heaps: C (nearest first), W (furthest first), discarded (nearest) */
+	HnswHeap	near;
+	HnswHeap	far;
+	HnswHeap	discarded;
+
+	int64		tuples;			/* elements visited, for max_scan_tuples */
+
+	/* Buffers kept pinned during one search */
+	BlockNumber pinBlk[HNSW_PIN_CACHE_SIZE];
+	Buffer		pinBuf[HNSW_PIN_CACHE_SIZE];
+	int			npins;
+	int			pinClock;
+
+	/* Scratch for one expansion, and the last layer's result */
+	ItemPointerData *scratchTids;
+	uint32	   *result;
+	int			maxresult;
+} HnswSearch;
+
+/* A batch of page changes: one generic WAL record, or in place when building */
+typedef struct HnswWriter
+{
+	GenericXLogState *state;
+	bool		building;
+	int			nbufs;
+	Buffer		bufs[MAX_GENERIC_XLOG_PAGES];
+} HnswWriter;
+
+/* One element's neighbours at one layer, for inserts and repairs */
+typedef struct HnswNeighborList
+{
+	int			count;
+	uint32		cands[FLEXIBLE_ARRAY_MEMBER];	/* indexes into HnswSearch.cands */
+} HnswNeighborList;
+
+/* GUC variables (hnsw.c) */
+extern int	hnsw_ef_search;
+extern int	hnsw_iterative_scan;
+extern int	hnsw_max_scan_tuples;
+extern double hnsw_scan_mem_multiplier;
+
+/* hnsw.c */
+extern void rv_hnsw_init(void);
+extern int	HnswGetM(Relation index);
+extern int	HnswGetEfConstruction(Relation index);
+
+/* hnswutils.c: support, values and distances */
+extern const HnswTypeInfo *HnswGetTypeInfo(Relation index);
+extern void HnswInitSupport(HnswSupport *support, Relation index);
+extern bool HnswNormalize(HnswSupport *support, Datum value, Datum *out);
+extern bool HnswFormValue(HnswSupport *support, Datum in, Datum *out);
+extern double HnswDistanceFmgr(HnswSupport *support, const char *a, const char *b);
+extern void HnswCheckQuery(HnswSupport *support, const char *query, const char *sample);
+
+/* hnswutils.c: pages and the metapage */
+extern void HnswInitPage(Buffer buf, Page page);
+extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
+extern void HnswReadMeta(Relation index, int *m, int *efConstruction,
+						 ItemPointer entry, int *entryLevel, BlockNumber *insertPage);
+extern void HnswSetEntryPoint(Relation index, ForkNumber forkNum, bool building,
+							  BlockNumber blkno, OffsetNumber offno, int level,
+							  bool onlyIfHigher);
+extern void HnswSetInsertPage(Relation index, ForkNumber forkNum, bool building,
+							  BlockNumber insertPage);
+extern void HnswWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
+							  int m, int efConstruction);
+extern void HnswWriterStart(HnswWriter *w, Relation index, bool building);
+extern Page HnswWriterRegister(HnswWriter *w, Buffer buf, bool isNew);
+extern void HnswWriterFinish(HnswWriter *w, bool release);
+extern void HnswWriterAbort(HnswWriter *w, bool release);
+extern ItemPointer HnswGetSlots(Relation index, Page page, HnswNodeTuple node,
+								Buffer *sbuf, HnswNbrTuple *ntup);
+
+/* hnswutils.c: search on disk */
+extern void HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m,
+						   int ef, const char *query);
+extern void HnswSearchReset(HnswSearch *s);
+extern void HnswSearchReleasePins(HnswSearch *s);
+extern int	HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno);
+extern int	HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc,
+							bool freshVisited, uint32 **result);
+extern const char *HnswCandValue(HnswSearch *s, uint32 cand);
+extern int	HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm,
+								uint32 *selected);
+extern double HnswRandomLevelUniform(void);
+extern int	HnswRandomLevel(int m);
+
+/* hnswutils.c: heaps */
+extern void HnswHeapPush(HnswHeap *h, double distance, uint32 cand, bool maxHeap);
+extern HnswHeapItem HnswHeapPop(HnswHeap *h, bool maxHeap);
+
+/* hnswbuild.c */
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+extern PGDLLEXPORT void HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
+
+/* hnswinsert.c */
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+					   Relation heap, IndexUniqueCheck checkUnique,
+					   bool indexUnchanged, IndexInfo *indexInfo);
+extern void HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, int level,
+							  int efConstruction, HnswNeighborList **layers);
+extern void HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value,
+							 ItemPointer heaptid, bool building);
+extern void HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno,
+								 OffsetNumber offno, HnswNeighborList **layers,
+								 int level, bool building);
+
+/* hnswscan.c */
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					   ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+
+/* hnswvacuum.c */
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
+											 IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback,
+											 void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
+												IndexBulkDeleteResult *stats);
+
+/* Value accessors for the kernels */
+#include "distance/distance.h"
+#include "types/types.h"
+#include "utils/varbit.h"
+
+/*
+ * Distance between two stored values (4-byte varlena headers, same
+ * dimensions).  The kernels return what the SQL support functions return,
+ * so index order equals operator order.
+ */
+static inline double
+HnswDistance(HnswSupport *support, const char *a, const char *b)
+{
+	switch (support->kind)
+	{
+		case HNSW_DIST_F32_L2SQ:
+			return (double) rv_f32_l2sq(((const Vector *) a)->x, ((const Vector *) b)->x,
+										((const Vector *) a)->dim);
+		case HNSW_DIST_F32_NEGDOT:
+			return (double) -rv_f32_dot(((const Vector *) a)->x, ((const Vector *) b)->x,
+										((const Vector *) a)->dim);
+		case HNSW_DIST_F32_L1:
+			return (double) rv_f32_l1(((const Vector *) a)->x, ((const Vector *) b)->x,
+									  ((const Vector *) a)->dim);
+		case HNSW_DIST_F16_L2SQ:
+			return (double) rv_f16_l2sq(((const HalfVector *) a)->x, ((const HalfVector *) b)->x,
+										((const HalfVector *) a)->dim);
+		case HNSW_DIST_F16_NEGDOT:
+			return (double) -rv_f16_dot(((const HalfVector *) a)->x, ((const HalfVector *) b)->x,
+										((const HalfVector *) a)->dim);
+		case HNSW_DIST_F16_L1:
+			return (double) rv_f16_l1(((const HalfVector *) a)->x, ((const HalfVector *) b)->x,
+									  ((const HalfVector *) a)->dim);
+		case HNSW_DIST_BIT_HAMMING:
+			return (double) rv_bit_hamming(VARBITS((const VarBit *) a), VARBITS((const VarBit *) b),
+										   VARBITBYTES((const VarBit *) a));
+		case HNSW_DIST_BIT_JACCARD:
+			{
+				uint64_t	ab;
+				uint64_t	aabb;
+
+				rv_bit_jaccard(VARBITS((const VarBit *) a), VARBITS((const VarBit *) b),
+							   VARBITBYTES((const VarBit *) a), &ab, &aabb);
+				return rv_jaccard_from_counts(ab, aabb);
+			}
+		case HNSW_DIST_FMGR:
+			break;
+	}
+	return HnswDistanceFmgr(support, a, b);
+}
+
+#endif							/* RV_HNSW_H */

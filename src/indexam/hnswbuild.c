@@ -1,0 +1,1525 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswbuild.c
+ *	  Building an HNSW index: CREATE INDEX, REINDEX, and the init fork of
+ *	  unlogged indexes.
+ *
+ * NOTES
+ *	  In-memory phase.  The graph is built in one contiguous area of at most
+ *	  maintenance_work_mem: private memory for a serial build, a DSM chunk
+ *	  shared by the leader and its workers for a parallel one.  Elements
+ *	  are bump-allocated and refer to each other by HnswRef, their offset in
+ *	  the area divided by 8, so the same graph is valid at any mapping
+ *	  address and a reference costs 4 bytes.  An element holds its heap
+ *	  TIDs, a sorted neighbour list per layer (reference and distance, and
+ *	  the cached "closer" bits of the selection heuristic, so that adding a
+ *	  back-link costs a few distances instead of a quadratic re-selection)
+ *	  and its value.  Distances call the SIMD kernels directly; visited
+ *	  elements are marked in a per-process array of stamps indexed by a
+ *	  dense element id, so a search allocates nothing per element.
+ *
+ *	  Parallel builds.  Each participant scans part of the heap and inserts
+ *	  into the shared graph.  An element's LWLock protects its neighbour
+ *	  lists and heap TIDs; readers copy a list under the shared lock.  The
+ *	  entry lock is held shared by every insert and exclusively by one that
+ *	  may become the new entry point (entryWaitLock lets such an insert get
+ *	  in ahead of a stream of shared holders).  flushLock is held shared by
+ *	  every in-memory insert and exclusively while the graph is written out.
+ *	  A serial build takes none of these locks.
+ *
+ *	  On-disk phase.  When the next element does not fit in the area, the
+ *	  graph is written to pages (the NOTICE says so) and the remaining rows
+ *	  are inserted one by one as aminsert would, without WAL.
+ *
+ *	  Writing.  Pages are filled strictly in order: a first pass assigns
+ *	  every element its page and offset (and an overflow tuple, placed on a
+ *	  later page, when its slots do not fit beside a large value), a second
+ *	  pass replays it and writes each page once, with neighbour TIDs
+ *	  resolved.  Nothing is WAL-logged during the build; the finished
+ *	  relation is logged with log_newpage_range, as for other bulk builds.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/hnswbuild.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/parallel.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "catalog/pg_type.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_progress.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/wait_event.h"
+
+#include "indexam/hnsw.h"
+
+#define PARALLEL_KEY_HNSW_SHARED	UINT64CONST(0xB7E5000000000001)
+#define PARALLEL_KEY_HNSW_AREA		UINT64CONST(0xB7E5000000000002)
+#define PARALLEL_KEY_QUERY_TEXT		UINT64CONST(0xB7E5000000000003)
+
+/* References are 8-byte units, so an area can span 32 GB */
+#define HNSW_MAX_AREA				((Size) UINT32_MAX * 8)
+/* Room the parallel build leaves in its DSM for everything else */
+#define HNSW_DSM_OTHER				((Size) 3 * 1024 * 1024)
+
+typedef uint32 HnswRef;
+
+#define RefPtr(base, ref)			((base) + ((Size) (ref) << 3))
+
+/* A neighbour in memory: whom, and how far from the list's owner */
+typedef struct MemNbr
+{
+	HnswRef		ref;
+	float		dist;
+} MemNbr;
+
+/*
+ * One layer's neighbours, sorted by distance, followed by one "closer"
+ * byte per slot: whether the heuristic keeps that neighbour given the
+ * kept ones before it.  closerValid says the bytes are current.
+ */
+typedef struct MemList
+{
+	uint16		count;
+	uint8		closerValid;
+	uint8		unused;
+	MemNbr		items[FLEXIBLE_ARRAY_MEMBER];
+} MemList;
+
+#define MemListSize(lm)		MAXALIGN(offsetof(MemList, items) + (Size) (lm) * (sizeof(MemNbr) + 1))
+#define MemListCloser(l, lm)	((uint8 *) &(l)->items[(lm)])
+
+/* Element flags */
+#define MEM_UNUSED		0x01	/* merged into a duplicate: not written */
+
+typedef struct MemElement
+{
+	uint32		id;				/* dense, for visited stamps */
+	uint32		size;			/* bytes, to walk the area */
+	uint8		level;
+	uint8		ntids;
+	uint8		flags;
+	uint8		unused;
+	uint32		valueOff;		/* from the element's start */
+	BlockNumber blkno;			/* where the flush puts it */
+	OffsetNumber offno;
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+	LWLock		lock;			/* parallel builds only */
+} MemElement;
+
+#define MEM_HEADER_SIZE		MAXALIGN(sizeof(MemElement))
+
+/* The graph header: private, or in the parallel build's DSM */
+typedef struct MemGraph
+{
+	slock_t		mutex;			/* protects the fields up to entry */
+	Size		used;			/* bytes handed out in the area */
+	Size		total;
+	uint32		nelements;
+	double		indtuples;
+	HnswRef		entry;			/* protected by entryLock in parallel builds */
+	bool		flushed;		/* protected by flushLock */
+	LWLock		entryLock;
+	LWLock		entryWaitLock;
+	LWLock		flushLock;
+} MemGraph;
+
+/* Shared state of a parallel build, followed by the table scan descriptor */
+typedef struct HnswShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			trancheId;
+	ConditionVariable workersdonecv;
+	slock_t		mutex;
+	int			nparticipantsdone;
+	double		reltuples;
+	MemGraph	graph;
+} HnswShared;
+
+#define ParallelTableScanFromHnswShared(shared) \
+	(ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(HnswShared)))
+
+typedef struct HnswLeader
+{
+	ParallelContext *pcxt;
+	int			nparticipants;
+	HnswShared *shared;
+	Snapshot	snapshot;
+	char	   *area;
+} HnswLeader;
+
+/* Search scratch: (distance, reference) heaps and the result */
+typedef struct MemHeap
+{
+	MemNbr	   *items;
+	int			count;
+	int			capacity;
+} MemHeap;
+
+typedef struct HnswBuildState
+{
+	/* Info */
+	Relation	heap;
+	Relation	index;
+	IndexInfo  *indexInfo;
+	ForkNumber	forkNum;
+	HnswSupport support;
+
+	/* Settings */
+	int			dimensions;
+	int			m;
+	int			efConstruction;
+	bool		parallel;		/* take the graph's LWLocks */
+	int			trancheId;
+
+	/* Statistics */
+	double		reltuples;
+	double		indtuples;
+
+	/* Graph */
+	MemGraph	privateGraph;
+	MemGraph   *graph;
+	char	   *base;
+
+	/* Search scratch, per process */
+	uint32	   *stamps;
+	uint32		nstamps;
+	uint32		epoch;
+	MemHeap		near;
+	MemHeap		far;
+	MemNbr	   *lists[64];		/* per-layer results of the last search */
+	MemNbr	   *scratch;		/* a neighbour list copied out of the graph */
+
+	/* Memory */
+	MemoryContext tmpCtx;
+
+	/* Parallel */
+	HnswLeader *leader;
+} HnswBuildState;
+
+/* ----------------------------------------------------------------
+ *		Elements
+ * ----------------------------------------------------------------
+ */
+
+static inline MemElement *
+Elem(HnswBuildState *bs, HnswRef ref)
+{
+	return (MemElement *) RefPtr(bs->base, ref);
+}
+
+static inline const char *
+ElemValue(MemElement *e)
+{
+	return (const char *) e + e->valueOff;
+}
+
+static inline MemList *
+ElemList(HnswBuildState *bs, MemElement *e, int lc)
+{
+	Size		off = MEM_HEADER_SIZE;
+
+	if (lc > 0)
+		off += MemListSize(2 * bs->m) + (Size) (lc - 1) * MemListSize(bs->m);
+	return (MemList *) ((char *) e + off);
+}
+
+static Size
+ElemSize(int m, int level, Size valsize)
+{
+	return MEM_HEADER_SIZE + MemListSize(2 * m) + (Size) level * MemListSize(m) + MAXALIGN(valsize);
+}
+
+static inline void
+ElemLock(HnswBuildState *bs, MemElement *e, LWLockMode mode)
+{
+	if (bs->parallel)
+		LWLockAcquire(&e->lock, mode);
+}
+
+static inline void
+ElemUnlock(HnswBuildState *bs, MemElement *e)
+{
+	if (bs->parallel)
+		LWLockRelease(&e->lock);
+}
+
+static inline float
+ElemDistance(HnswBuildState *bs, const char *a, const char *b)
+{
+	return (float) HnswDistance(&bs->support, a, b);
+}
+
+/*
+ * Allocate and initialise an element, or return 0 when the area is full.
+ * The element is invisible until a neighbour or the entry point links it.
+ */
+static HnswRef
+NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid)
+{
+	MemGraph   *g = bs->graph;
+	Size		valsize = VARSIZE(value);
+	Size		size = ElemSize(bs->m, level, valsize);
+	Size		off;
+	uint32		id;
+	MemElement *e;
+
+	SpinLockAcquire(&g->mutex);
+	if (g->used + size > g->total)
+	{
+		SpinLockRelease(&g->mutex);
+		return 0;
+	}
+	off = g->used;
+	g->used += size;
+	id = g->nelements++;
+	SpinLockRelease(&g->mutex);
+
+	e = (MemElement *) (bs->base + off);
+	memset(e, 0, MEM_HEADER_SIZE);
+	e->id = id;
+	e->size = (uint32) size;
+	e->level = (uint8) level;
+	e->ntids = 1;
+	e->heaptids[0] = *heaptid;
+	e->valueOff = (uint32) (size - MAXALIGN(valsize));
+	if (bs->parallel)
+		LWLockInitialize(&e->lock, bs->trancheId);
+	for (int lc = 0; lc <= level; lc++)
+	{
+		MemList    *l = ElemList(bs, e, lc);
+
+		l->count = 0;
+		l->closerValid = 0;
+	}
+	memcpy((char *) e + e->valueOff, value, valsize);
+	return (HnswRef) (off >> 3);
+}
+
+/* ----------------------------------------------------------------
+ *		In-memory search
+ * ----------------------------------------------------------------
+ */
+
+static void
+MemHeapPush(MemHeap *h, float dist, HnswRef ref, bool maxHeap)
+{
+	int			i;
+
+	if (h->count == h->capacity)
+	{
+		h->capacity *= 2;
+		h->items = repalloc(h->items, sizeof(MemNbr) * h->capacity);
+	}
+	i = h->count++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+		bool		before = maxHeap ? dist > h->items[parent].dist : dist < h->items[parent].dist;
+
+		if (!before)
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i].dist = dist;
+	h->items[i].ref = ref;
+}
+
+static MemNbr
+MemHeapPop(MemHeap *h, bool maxHeap)
+{
+	MemNbr		top = h->items[0];
+	MemNbr		last = h->items[--h->count];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= h->count)
+			break;
+		if (child + 1 < h->count &&
+			(maxHeap ? h->items[child + 1].dist > h->items[child].dist
+			 : h->items[child + 1].dist < h->items[child].dist))
+			child++;
+		if (maxHeap ? h->items[child].dist <= last.dist : h->items[child].dist >= last.dist)
+			break;
+		h->items[i] = h->items[child];
+		i = child;
+	}
+	if (h->count > 0)
+		h->items[i] = last;
+	return top;
+}
+
+/* Mark an element visited in this search; true if it already was */
+static inline bool
+Visit(HnswBuildState *bs, MemElement *e)
+{
+	if (e->id >= bs->nstamps)
+	{
+		uint32		n = Max(e->id + 1, bs->nstamps * 2);
+
+		bs->stamps = repalloc_huge(bs->stamps, sizeof(uint32) * (Size) n);
+		memset(bs->stamps + bs->nstamps, 0, sizeof(uint32) * (Size) (n - bs->nstamps));
+		bs->nstamps = n;
+	}
+	if (bs->stamps[e->id] == bs->epoch)
+		return true;
+	bs->stamps[e->id] = bs->epoch;
+	return false;
+}
+
+static void
+NewEpoch(HnswBuildState *bs)
+{
+	if (++bs->epoch == 0)
+	{
+		memset(bs->stamps, 0, sizeof(uint32) * (Size) bs->nstamps);
+		bs->epoch = 1;
+	}
+}
+
+/*
+ * The neighbours of e on layer lc: the list itself in a serial build, a
+ * copy taken under the element's lock in a parallel one.
+ */
+static const MemNbr *
+ReadList(HnswBuildState *bs, MemElement *e, int lc, int *count)
+{
+	MemList    *l = ElemList(bs, e, lc);
+
+	if (!bs->parallel)
+	{
+		*count = l->count;
+		return l->items;
+	}
+	ElemLock(bs, e, LW_SHARED);
+	*count = l->count;
+	memcpy(bs->scratch, l->items, sizeof(MemNbr) * l->count);
+	ElemUnlock(bs, e);
+	return bs->scratch;
+}
+
+/*
+ * Search layer lc for q from ep (sorted or not), keeping the ef nearest.
+ * Writes them nearest first to out (capacity Max(ef, nep)) and returns how
+ * many.
+ */
+static int
+MemSearchLayer(HnswBuildState *bs, const char *q, const MemNbr *ep, int nep,
+			   int ef, int lc, MemNbr *out)
+{
+	MemHeap    *near = &bs->near;
+	MemHeap    *far = &bs->far;
+	int			n;
+
+	NewEpoch(bs);
+	near->count = 0;
+	far->count = 0;
+	for (int i = 0; i < nep; i++)
+	{
+		Visit(bs, Elem(bs, ep[i].ref));
+		MemHeapPush(near, ep[i].dist, ep[i].ref, false);
+		MemHeapPush(far, ep[i].dist, ep[i].ref, true);
+	}
+
+	while (near->count > 0)
+	{
+		MemNbr		c = MemHeapPop(near, false);
+		const MemNbr *nbrs;
+		int			count;
+
+		if (c.dist > far->items[0].dist)
+			break;
+
+		nbrs = ReadList(bs, Elem(bs, c.ref), lc, &count);
+		for (int i = 0; i < count; i++)
+		{
+			MemElement *e = Elem(bs, nbrs[i].ref);
+			float		d;
+
+			if (Visit(bs, e))
+				continue;
+			d = ElemDistance(bs, q, ElemValue(e));
+			if (far->count < ef || d < far->items[0].dist)
+			{
+				MemHeapPush(near, d, nbrs[i].ref, false);
+				MemHeapPush(far, d, nbrs[i].ref, true);
+				if (far->count > ef)
+					(void) MemHeapPop(far, true);
+			}
+		}
+	}
+
+	n = far->count;
+	for (int i = n - 1; i >= 0; i--)
+		out[i] = MemHeapPop(far, true);
+	return n;
+}
+
+/* ----------------------------------------------------------------
+ *		Neighbour selection in memory
+ * ----------------------------------------------------------------
+ */
+
+/* Whether candidate i is closer to the owner than to every kept one before it */
+static bool
+CloserThanKept(HnswBuildState *bs, const MemNbr *items, const uint8 *closer, int i)
+{
+	const char *v = ElemValue(Elem(bs, items[i].ref));
+
+	for (int k = 0; k < i; k++)
+	{
+		if (closer[k] && ElemDistance(bs, v, ElemValue(Elem(bs, items[k].ref))) <= items[i].dist)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Fill an element's list on layer lc from W (nearest first): the heuristic
+ * keeps candidates closer to the element than to any kept one, and the
+ * nearest pruned ones top the list up to lm.  The list stays sorted by
+ * distance and its closer bits valid.
+ */
+static void
+SetOwnList(HnswBuildState *bs, MemElement *e, int lc, const MemNbr *w, int nw)
+{
+	int			lm = HnswLayerM(bs->m, lc);
+	MemList    *l = ElemList(bs, e, lc);
+	uint8	   *closer = MemListCloser(l, lm);
+	uint8	   *flag;
+	int			nkept = 0;
+	int			nevaluated;
+	int			npruned = 0;
+
+	if (nw <= lm)
+	{
+		memcpy(l->items, w, sizeof(MemNbr) * nw);
+		l->count = nw;
+		l->closerValid = 0;
+		return;
+	}
+
+	/* Decide nearest first until lm are kept */
+	flag = palloc(nw);
+	for (nevaluated = 0; nevaluated < nw && nkept < lm; nevaluated++)
+	{
+		flag[nevaluated] = CloserThanKept(bs, w, flag, nevaluated);
+		if (flag[nevaluated])
+			nkept++;
+	}
+
+	/* Kept ones and the nearest pruned ones, still in distance order */
+	l->count = 0;
+	for (int i = 0; i < nevaluated; i++)
+	{
+		if (!flag[i])
+		{
+			if (npruned == lm - nkept)
+				continue;
+			npruned++;
+		}
+		closer[l->count] = flag[i];
+		l->items[l->count++] = w[i];
+	}
+	l->closerValid = 1;
+	pfree(flag);
+}
+
+/*
+ * Add (newRef, dist) to owner's full list on layer lc, as the heuristic
+ * over the list plus the new element decides: the closer bits are updated
+ * incrementally (only the new element and those it or a demotion affects
+ * are rechecked) and the one element left out is dropped.  Caller holds
+ * the owner's lock exclusively.
+ */
+static void
+AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist)
+{
+	MemNbr		items[HNSW_MAX_M * 2 + 1];
+	uint8		flag[HNSW_MAX_M * 2 + 1];
+	uint8	   *closer = MemListCloser(l, lm);
+	int			n = lm + 1;
+	int			p = lm;
+	int			dropped = -1;
+	bool		changed = false;
+	int			newClosers[HNSW_MAX_M * 2 + 1];
+	int			nnew = 0;
+
+	while (p > 0 && l->items[p - 1].dist > dist)
+		p--;
+	for (int i = 0, j = 0; i < n; i++)
+	{
+		if (i == p)
+		{
+			items[i].ref = newRef;
+			items[i].dist = dist;
+			flag[i] = 0;
+		}
+		else
+		{
+			items[i] = l->items[j];
+			flag[i] = l->closerValid ? closer[j] : 0;
+			j++;
+		}
+	}
+
+	if (!l->closerValid)
+	{
+		for (int i = 0; i < n; i++)
+			flag[i] = CloserThanKept(bs, items, flag, i);
+	}
+	else
+	{
+		flag[p] = CloserThanKept(bs, items, flag, p);
+		if (flag[p])
+			newClosers[nnew++] = p;
+		for (int i = p + 1; i < n; i++)
+		{
+			const char *v = ElemValue(Elem(bs, items[i].ref));
+
+			if (flag[i])
+			{
+				for (int k = 0; k < nnew && flag[i]; k++)
+					if (ElemDistance(bs, v, ElemValue(Elem(bs, items[newClosers[k]].ref))) <= items[i].dist)
+						flag[i] = 0;
+				if (!flag[i])
+					changed = true;
+			}
+			else if (changed)
+			{
+				flag[i] = CloserThanKept(bs, items, flag, i);
+				if (flag[i])
+					newClosers[nnew++] = i;
+			}
+		}
+	}
+
+	/* Left out: the furthest non-kept element, or the furthest if all kept */
+	for (int i = n - 1; i >= 0 && dropped < 0; i--)
+		if (!flag[i])
+			dropped = i;
+	if (dropped < 0)
+		dropped = n - 1;
+
+	if (dropped == p)
+		return;
+
+	for (int i = 0, j = 0; i < n; i++)
+	{
+		if (i == dropped)
+			continue;
+		l->items[j] = items[i];
+		closer[j] = flag[i];
+		j++;
+	}
+	l->closerValid = 1;
+}
+
+/* Link owner to the new element on layer lc (Algorithm 1's shrink step) */
+static void
+AddBackLink(HnswBuildState *bs, MemElement *owner, int lc, HnswRef newRef, float dist)
+{
+	int			lm = HnswLayerM(bs->m, lc);
+	MemList    *l;
+
+	ElemLock(bs, owner, LW_EXCLUSIVE);
+	l = ElemList(bs, owner, lc);
+	if (l->count < lm)
+	{
+		int			p = l->count;
+
+		while (p > 0 && l->items[p - 1].dist > dist)
+		{
+			l->items[p] = l->items[p - 1];
+			p--;
+		}
+		l->items[p].ref = newRef;
+		l->items[p].dist = dist;
+		l->count++;
+		l->closerValid = 0;
+	}
+	else
+		AddToFullList(bs, l, lm, newRef, dist);
+	ElemUnlock(bs, owner);
+}
+
+/* ----------------------------------------------------------------
+ *		In-memory insert
+ * ----------------------------------------------------------------
+ */
+
+/* Try to add heaptid to an identical neighbour; true if one took it */
+static bool
+MergeDuplicateInMemory(HnswBuildState *bs, MemElement *e, ItemPointer heaptid)
+{
+	MemList    *l = ElemList(bs, e, 0);
+	const char *v = ElemValue(e);
+	Size		size = VARSIZE(v);
+
+	for (int i = 0; i < l->count; i++)
+	{
+		MemElement *d = Elem(bs, l->items[i].ref);
+		const char *dv = ElemValue(d);
+		bool		added = false;
+
+		if (VARSIZE(dv) != size || memcmp(dv, v, size) != 0)
+			return false;
+
+		ElemLock(bs, d, LW_EXCLUSIVE);
+		if (d->ntids < HNSW_HEAPTIDS)
+		{
+			d->heaptids[d->ntids++] = *heaptid;
+			added = true;
+		}
+		ElemUnlock(bs, d);
+		if (added)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Take the entry lock and return the entry point: shared normally,
+ * exclusive if the new element may replace it.  Sets *exclusive.
+ */
+static HnswRef
+LockEntry(HnswBuildState *bs, int level, bool *exclusive)
+{
+	MemGraph   *g = bs->graph;
+	HnswRef		entry;
+
+	*exclusive = false;
+	if (!bs->parallel)
+		return g->entry;
+
+	/* Let a waiting promotion go first */
+	LWLockAcquire(&g->entryWaitLock, LW_EXCLUSIVE);
+	LWLockRelease(&g->entryWaitLock);
+
+	LWLockAcquire(&g->entryLock, LW_SHARED);
+	entry = g->entry;
+	if (entry == 0 || level > Elem(bs, entry)->level)
+	{
+		LWLockRelease(&g->entryLock);
+		LWLockAcquire(&g->entryWaitLock, LW_EXCLUSIVE);
+		LWLockAcquire(&g->entryLock, LW_EXCLUSIVE);
+		LWLockRelease(&g->entryWaitLock);
+		*exclusive = true;
+		entry = g->entry;
+	}
+	return entry;
+}
+
+/* Find the new element's neighbours and set its lists */
+static void
+LinkElement(HnswBuildState *bs, HnswRef ref, HnswRef entry)
+{
+	MemElement *e = Elem(bs, ref);
+	MemElement *ep = Elem(bs, entry);
+	const char *q = ElemValue(e);
+	int			entryLevel = ep->level;
+	MemNbr	   *w = bs->lists[0];
+	int			nw = 1;
+
+	w[0].ref = entry;
+	w[0].dist = ElemDistance(bs, q, ElemValue(ep));
+
+	for (int lc = entryLevel; lc > e->level; lc--)
+		nw = MemSearchLayer(bs, q, w, nw, 1, lc, w);
+
+	for (int lc = Min(e->level, entryLevel); lc >= 0; lc--)
+	{
+		MemNbr	   *out = bs->lists[lc];
+
+		nw = MemSearchLayer(bs, q, w, nw, bs->efConstruction, lc, out);
+		SetOwnList(bs, e, lc, out, nw);
+		w = out;
+	}
+}
+
+/* Publish the new element: back-links on every layer it has neighbours */
+static void
+PublishElement(HnswBuildState *bs, HnswRef ref)
+{
+	MemElement *e = Elem(bs, ref);
+
+	for (int lc = e->level; lc >= 0; lc--)
+	{
+		MemList    *l = ElemList(bs, e, lc);
+
+		for (int i = 0; i < l->count; i++)
+			AddBackLink(bs, Elem(bs, l->items[i].ref), lc, ref, l->items[i].dist);
+	}
+}
+
+/*
+ * Insert one value into the in-memory graph.  Returns false, having done
+ * nothing, when the graph is full.
+ */
+static bool
+InsertInMemory(HnswBuildState *bs, const char *value, ItemPointer heaptid)
+{
+	MemGraph   *g = bs->graph;
+	int			level = HnswRandomLevel(bs->m);
+	HnswRef		ref;
+	HnswRef		entry;
+	bool		exclusive;
+
+	ref = NewElement(bs, value, level, heaptid);
+	if (ref == 0)
+		return false;
+
+	entry = LockEntry(bs, level, &exclusive);
+	if (entry != 0)
+	{
+		LinkElement(bs, ref, entry);
+		if (MergeDuplicateInMemory(bs, Elem(bs, ref), heaptid))
+			Elem(bs, ref)->flags |= MEM_UNUSED;
+		else
+			PublishElement(bs, ref);
+	}
+	if ((Elem(bs, ref)->flags & MEM_UNUSED) == 0 &&
+		(entry == 0 || level > Elem(bs, entry)->level))
+		g->entry = ref;
+	if (bs->parallel)
+		LWLockRelease(&g->entryLock);
+	return true;
+}
+
+/* ----------------------------------------------------------------
+ *		Writing the graph to pages
+ * ----------------------------------------------------------------
+ */
+
+/* Sequential page filler shared by the planning and writing passes */
+typedef struct PageFill
+{
+	BlockNumber blkno;			/* current page, InvalidBlockNumber before the first */
+	LocationIndex lower;
+	LocationIndex upper;
+	/* writing pass only */
+	bool		write;
+	Buffer		buf;
+	Page		page;
+} PageFill;
+
+static void
+FillNewPage(HnswBuildState *bs, PageFill *f)
+{
+	if (f->write)
+	{
+		Buffer		buf = HnswNewBuffer(bs->index, bs->forkNum);
+		Page		page = BufferGetPage(buf);
+
+		HnswInitPage(buf, page);
+		if (BufferIsValid(f->buf))
+		{
+			HnswPageGetOpaque(f->page)->nextblkno = BufferGetBlockNumber(buf);
+			MarkBufferDirty(f->buf);
+			UnlockReleaseBuffer(f->buf);
+		}
+		f->buf = buf;
+		f->page = page;
+		Assert(!BlockNumberIsValid(f->blkno) || BufferGetBlockNumber(buf) == f->blkno + 1);
+		f->blkno = BufferGetBlockNumber(buf);
+	}
+	else
+		f->blkno = BlockNumberIsValid(f->blkno) ? f->blkno + 1 : HNSW_HEAD_BLKNO;
+	f->lower = SizeOfPageHeaderData;
+	f->upper = BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData));
+}
+
+static inline bool
+FillHasRoom(PageFill *f, Size size)
+{
+	return BlockNumberIsValid(f->blkno) &&
+		(Size) f->lower + sizeof(ItemIdData) + MAXALIGN(size) <= (Size) f->upper;
+}
+
+/* Reserve (and in the writing pass, add) one item; returns its offset */
+static OffsetNumber
+FillAdd(HnswBuildState *bs, PageFill *f, void *item, Size size)
+{
+	OffsetNumber offno = (OffsetNumber) ((f->lower - SizeOfPageHeaderData) / sizeof(ItemIdData)) + 1;
+
+	f->lower += sizeof(ItemIdData);
+	f->upper -= MAXALIGN(size);
+	if (f->write &&
+		PageAddItem(f->page, (Item) item, size, InvalidOffsetNumber, false, false) != offno)
+		elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(bs->index));
+	if (f->write)
+		CHECK_FOR_INTERRUPTS();
+	return offno;
+}
+
+/* Fill the node (and overflow) tuple of e, with neighbour TIDs resolved */
+static void
+FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr, bool separate)
+{
+	Size		valsize = VARSIZE(ElemValue(e));
+	int			nslots = HnswSlotCount(bs->m, e->level);
+	ItemPointer slots;
+
+	node->type = HNSW_NODE_TUPLE;
+	node->level = e->level;
+	node->flags = separate ? HNSW_NODE_NBR_SEPARATE : 0;
+	node->version = 1;
+	node->nslots = (uint16) nslots;
+	node->nbroff = (uint16) HnswNodeNbrOffset(valsize);
+	for (int i = 0; i < HNSW_HEAPTIDS; i++)
+	{
+		if (i < e->ntids)
+			node->heaptids[i] = e->heaptids[i];
+		else
+			ItemPointerSetInvalid(&node->heaptids[i]);
+	}
+	memcpy(HnswNodeValue(node), ElemValue(e), valsize);
+
+	if (separate)
+	{
+		nbr->type = HNSW_NBR_TUPLE;
+		nbr->level = e->level;
+		nbr->flags = 0;
+		nbr->version = 1;
+		nbr->nslots = (uint16) nslots;
+		nbr->unused = 0;
+		slots = nbr->slots;
+	}
+	else
+		slots = HnswNodeSlots(node);
+
+	for (int i = 0; i < nslots; i++)
+		ItemPointerSetInvalid(&slots[i]);
+	for (int lc = 0; lc <= e->level; lc++)
+	{
+		MemList    *l = ElemList(bs, e, lc);
+		ItemPointer layer = slots + HnswLayerStart(bs->m, lc);
+
+		for (int i = 0; i < l->count; i++)
+		{
+			MemElement *n = Elem(bs, l->items[i].ref);
+
+			ItemPointerSet(&layer[i], n->blkno, n->offno);
+		}
+	}
+}
+
+/*
+ * Place (or write) every element in area order.  The planning pass sets
+ * each element's blkno/offno; the writing pass must land on the same.
+ */
+static void
+FillElements(HnswBuildState *bs, PageFill *f, HnswNodeTuple node, HnswNbrTuple nbr)
+{
+	Size		off = 8;
+
+	while (off < bs->graph->used)
+	{
+		MemElement *e = (MemElement *) (bs->base + off);
+		Size		valsize = VARSIZE(ElemValue(e));
+		int			nslots = HnswSlotCount(bs->m, e->level);
+		bool		separate = HnswNodeInlineSize(valsize, nslots) > HNSW_MAX_ITEM_SIZE;
+		Size		nodeSize = separate ? HnswNodeSeparateSize(valsize) : HnswNodeInlineSize(valsize, nslots);
+		OffsetNumber offno;
+
+		off += e->size;
+		if (e->flags & MEM_UNUSED)
+			continue;
+
+		if (f->write)
+		{
+			memset(node, 0, nodeSize);
+			FormNode(bs, e, node, nbr, separate);
+		}
+
+		if (!FillHasRoom(f, nodeSize))
+			FillNewPage(bs, f);
+
+		/* The overflow tuple goes first on the next page */
+		if (separate && f->write)
+			ItemPointerSet(HnswNodeNbrTid(node), f->blkno + 1, FirstOffsetNumber);
+		offno = FillAdd(bs, f, node, nodeSize);
+		if (f->write)
+		{
+			if (e->blkno != f->blkno || e->offno != offno)
+				elog(ERROR, "hnsw build placed an element twice differently");
+		}
+		else
+		{
+			e->blkno = f->blkno;
+			e->offno = offno;
+		}
+
+		if (separate)
+		{
+			FillNewPage(bs, f);
+			(void) FillAdd(bs, f, nbr, HnswNbrTupleSize(nslots));
+		}
+	}
+}
+
+/* Write the metapage and every element; the graph area may go after */
+static void
+FlushGraph(HnswBuildState *bs)
+{
+	PageFill	f;
+	HnswNodeTuple node = palloc0(BLCKSZ);
+	HnswNbrTuple nbr = palloc0(BLCKSZ);
+	MemElement *entry;
+
+	HnswWriteMetaPage(bs->index, bs->forkNum, bs->dimensions, bs->m, bs->efConstruction);
+
+	/* Plan */
+	memset(&f, 0, sizeof(f));
+	f.blkno = InvalidBlockNumber;
+	f.buf = InvalidBuffer;
+	FillElements(bs, &f, node, nbr);
+
+	/* Write; an empty graph still gets its first page */
+	memset(&f, 0, sizeof(f));
+	f.blkno = InvalidBlockNumber;
+	f.buf = InvalidBuffer;
+	f.write = true;
+	FillElements(bs, &f, node, nbr);
+	if (!BufferIsValid(f.buf))
+		FillNewPage(bs, &f);
+	MarkBufferDirty(f.buf);
+	UnlockReleaseBuffer(f.buf);
+
+	HnswSetInsertPage(bs->index, bs->forkNum, true, f.blkno);
+	if (bs->graph->entry != 0)
+	{
+		entry = Elem(bs, bs->graph->entry);
+		HnswSetEntryPoint(bs->index, bs->forkNum, true, entry->blkno, entry->offno, entry->level, false);
+	}
+
+	pfree(node);
+	pfree(nbr);
+	bs->graph->flushed = true;
+}
+
+/* ----------------------------------------------------------------
+ *		Build callback
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The graph is full: write it out once (whoever gets here first) and say
+ * so.  Called with flushLock held shared in parallel builds; returns with
+ * it held shared again.
+ */
+static void
+SwitchToDisk(HnswBuildState *bs)
+{
+	MemGraph   *g = bs->graph;
+
+	if (bs->parallel)
+	{
+		LWLockRelease(&g->flushLock);
+		LWLockAcquire(&g->flushLock, LW_EXCLUSIVE);
+	}
+	if (!g->flushed)
+	{
+		ereport(NOTICE,
+				(errmsg("hnsw graph no longer fits into maintenance_work_mem after " INT64_FORMAT " tuples",
+						(int64) g->indtuples),
+				 errdetail("Building will take significantly more time."),
+				 errhint("Increase maintenance_work_mem to speed up builds.")));
+		FlushGraph(bs);
+	}
+	if (bs->parallel)
+	{
+		LWLockRelease(&g->flushLock);
+		LWLockAcquire(&g->flushLock, LW_SHARED);
+	}
+}
+
+/* Insert one formed value, in memory while it fits, else on disk */
+static void
+InsertValue(HnswBuildState *bs, Datum value, ItemPointer tid)
+{
+	MemGraph   *g = bs->graph;
+
+	if (bs->parallel)
+		LWLockAcquire(&g->flushLock, LW_SHARED);
+
+	if (g->flushed || !InsertInMemory(bs, DatumGetPointer(value), tid))
+	{
+		if (!g->flushed)
+			SwitchToDisk(bs);
+		HnswInsertOnDisk(bs->index, &bs->support, value, tid, true);
+	}
+
+	if (bs->parallel)
+		LWLockRelease(&g->flushLock);
+}
+
+static void
+BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			  bool tupleIsAlive, void *state)
+{
+	HnswBuildState *bs = (HnswBuildState *) state;
+	MemGraph   *g = bs->graph;
+	MemoryContext oldCtx;
+	Datum		value;
+	double		done;
+
+	if (isnull[0])
+		return;
+
+	oldCtx = MemoryContextSwitchTo(bs->tmpCtx);
+	if (HnswFormValue(&bs->support, values[0], &value))
+	{
+		InsertValue(bs, value, tid);
+		SpinLockAcquire(&g->mutex);
+		done = ++g->indtuples;
+		SpinLockRelease(&g->mutex);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+	}
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(bs->tmpCtx);
+}
+
+/* ----------------------------------------------------------------
+ *		Build state
+ * ----------------------------------------------------------------
+ */
+
+/* Refuse what the index cannot hold, with pgvector's messages */
+static void
+CheckIndexable(HnswBuildState *bs)
+{
+	Form_pg_attribute attr = TupleDescAttr(bs->index->rd_att, 0);
+
+	if (attr->atttypid == VARBITOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("type not supported for hnsw index")));
+
+	if (bs->dimensions < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions")));
+
+	if (bs->dimensions > bs->support.typeInfo->maxDimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for hnsw index",
+						bs->support.typeInfo->maxDimensions)));
+
+	if (bs->efConstruction / 2 < bs->m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m")));
+}
+
+/* Per-process search scratch */
+static void
+InitScratch(HnswBuildState *bs)
+{
+	int			maxLevel = HnswMaxLevel(bs->m);
+	int			cap = Max(bs->efConstruction, 2 * bs->m) + 1;
+
+	bs->nstamps = 1024;
+	bs->stamps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * bs->nstamps);
+	memset(bs->stamps, 0, sizeof(uint32) * bs->nstamps);
+	bs->epoch = 0;
+	bs->near.capacity = bs->far.capacity = 256;
+	bs->near.items = palloc(sizeof(MemNbr) * bs->near.capacity);
+	bs->far.items = palloc(sizeof(MemNbr) * bs->far.capacity);
+	bs->near.count = bs->far.count = 0;
+	for (int lc = 0; lc <= maxLevel && lc < 64; lc++)
+		bs->lists[lc] = palloc(sizeof(MemNbr) * cap);
+	bs->scratch = palloc(sizeof(MemNbr) * HNSW_MAX_M * 2);
+}
+
+static void
+InitBuildState(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *indexInfo,
+			   ForkNumber forkNum)
+{
+	memset(bs, 0, sizeof(HnswBuildState));
+	bs->heap = heap;
+	bs->index = index;
+	bs->indexInfo = indexInfo;
+	bs->forkNum = forkNum;
+	HnswInitSupport(&bs->support, index);
+	bs->m = HnswGetM(index);
+	bs->efConstruction = HnswGetEfConstruction(index);
+	bs->dimensions = TupleDescAttr(index->rd_att, 0)->atttypmod;
+
+	CheckIndexable(bs);
+
+	bs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
+									   "Hnsw build temporary context",
+									   ALLOCSET_DEFAULT_SIZES);
+	InitScratch(bs);
+}
+
+/*
+ * Private graph area of up to maintenance_work_mem.  Only the pages the
+ * graph touches are ever backed by memory.
+ */
+static void
+InitPrivateGraph(HnswBuildState *bs)
+{
+	MemGraph   *g = &bs->privateGraph;
+	Size		total = Min((Size) maintenance_work_mem * 1024, HNSW_MAX_AREA);
+
+	/* An init fork holds no elements */
+	if (bs->heap == NULL)
+		total = Min(total, 1024 * 1024);
+
+	memset(g, 0, sizeof(MemGraph));
+	SpinLockInit(&g->mutex);
+	bs->base = MemoryContextAllocExtended(CurrentMemoryContext, total,
+										  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	while (bs->base == NULL && total > 1024 * 1024)
+	{
+		total /= 2;
+		bs->base = MemoryContextAllocExtended(CurrentMemoryContext, total,
+											  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	}
+	if (bs->base == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for the hnsw build graph")));
+	g->total = total;
+	g->used = 8;				/* reference 0 means none */
+	bs->graph = g;
+}
+
+static void
+FreeBuildState(HnswBuildState *bs)
+{
+	MemoryContextDelete(bs->tmpCtx);
+}
+
+/* ----------------------------------------------------------------
+ *		Parallel build
+ * ----------------------------------------------------------------
+ */
+
+static void
+InitSharedGraph(MemGraph *g, Size total, int trancheId)
+{
+	memset(g, 0, sizeof(MemGraph));
+	SpinLockInit(&g->mutex);
+	g->total = Min(total, HNSW_MAX_AREA);
+	g->used = 8;
+	LWLockInitialize(&g->entryLock, trancheId);
+	LWLockInitialize(&g->entryWaitLock, trancheId);
+	LWLockInitialize(&g->flushLock, trancheId);
+}
+
+/* Scan this participant's share of the heap into the shared graph */
+static void
+ParallelScanAndInsert(Relation heap, Relation index, HnswShared *shared, char *area, bool progress)
+{
+	HnswBuildState bs;
+	IndexInfo  *indexInfo = BuildIndexInfo(index);
+	TableScanDesc scan;
+	double		reltuples;
+
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	InitBuildState(&bs, heap, index, indexInfo, MAIN_FORKNUM);
+	bs.parallel = true;
+	bs.graph = &shared->graph;
+	bs.base = area;
+	bs.trancheId = shared->trancheId;
+
+	scan = table_beginscan_parallel(heap, ParallelTableScanFromHnswShared(shared));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, progress,
+									   BuildCallback, (void *) &bs, scan);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->nparticipantsdone++;
+	shared->reltuples += reltuples;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableSignal(&shared->workersdonecv);
+
+	FreeBuildState(&bs);
+}
+
+/* Entry point of a parallel build worker */
+void
+HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	HnswShared *shared;
+	char	   *area;
+	Relation	heap;
+	Relation	index;
+	LOCKMODE	heapLockmode;
+	LOCKMODE	indexLockmode;
+
+	debug_query_string = shm_toc_lookup(toc, PARALLEL_KEY_QUERY_TEXT, true);
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	shared = shm_toc_lookup(toc, PARALLEL_KEY_HNSW_SHARED, false);
+	area = shm_toc_lookup(toc, PARALLEL_KEY_HNSW_AREA, false);
+	LWLockRegisterTranche(shared->trancheId, "HnswBuild");
+
+	/* The lock modes index.c holds in the leader */
+	if (!shared->isconcurrent)
+	{
+		heapLockmode = ShareLock;
+		indexLockmode = AccessExclusiveLock;
+	}
+	else
+	{
+		heapLockmode = ShareUpdateExclusiveLock;
+		indexLockmode = RowExclusiveLock;
+	}
+
+	heap = table_open(shared->heaprelid, heapLockmode);
+	index = index_open(shared->indexrelid, indexLockmode);
+	ParallelScanAndInsert(heap, index, shared, area, false);
+	index_close(index, indexLockmode);
+	table_close(heap, heapLockmode);
+}
+
+/* How many workers to ask for: pgvector's (and nbtree's) rules */
+static int
+ComputeParallelWorkers(Relation heap, Relation index)
+{
+	int			workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+
+	if (workers == 0)
+		return 0;
+
+	workers = RelationGetParallelWorkers(heap, -1);
+	if (workers != -1)
+		return Min(workers, max_parallel_maintenance_workers);
+	return max_parallel_maintenance_workers;
+}
+
+static void
+EndParallel(HnswLeader *leader)
+{
+	WaitForParallelWorkersToFinish(leader->pcxt);
+	if (IsMVCCSnapshot(leader->snapshot))
+		UnregisterSnapshot(leader->snapshot);
+	DestroyParallelContext(leader->pcxt);
+	ExitParallelMode();
+}
+
+/*
+ * Launch workers and join the scan as one of them.  Leaves bs->leader
+ * NULL (serial build) if no worker could be started.
+ */
+static void
+BeginParallel(HnswBuildState *bs, int request)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		sharedSize;
+	Size		areaSize;
+	Size		querylen = debug_query_string ? strlen(debug_query_string) : 0;
+	HnswShared *shared;
+	char	   *area;
+	HnswLeader *leader;
+	bool		isconcurrent = bs->indexInfo->ii_Concurrent;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("ruvector", "HnswParallelBuildMain", request);
+
+	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	sharedSize = add_size(BUFFERALIGN(sizeof(HnswShared)), table_parallelscan_estimate(bs->heap, snapshot));
+	shm_toc_estimate_chunk(&pcxt->estimator, sharedSize);
+
+	/* maintenance_work_mem covers the graph and the rest of the segment */
+	areaSize = (Size) maintenance_work_mem * 1024;
+	if (areaSize > HNSW_DSM_OTHER)
+		areaSize -= HNSW_DSM_OTHER;
+	areaSize = Min(areaSize, HNSW_MAX_AREA);
+	shm_toc_estimate_chunk(&pcxt->estimator, areaSize);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	if (debug_query_string)
+	{
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return;
+	}
+
+	shared = (HnswShared *) shm_toc_allocate(pcxt->toc, sharedSize);
+	shared->heaprelid = RelationGetRelid(bs->heap);
+	shared->indexrelid = RelationGetRelid(bs->index);
+	shared->isconcurrent = isconcurrent;
+	shared->trancheId = LWLockNewTrancheId();
+	LWLockRegisterTranche(shared->trancheId, "HnswBuild");
+	ConditionVariableInit(&shared->workersdonecv);
+	SpinLockInit(&shared->mutex);
+	shared->nparticipantsdone = 0;
+	shared->reltuples = 0;
+	table_parallelscan_initialize(bs->heap, ParallelTableScanFromHnswShared(shared), snapshot);
+
+	area = (char *) shm_toc_allocate(pcxt->toc, areaSize);
+	InitSharedGraph(&shared->graph, areaSize, shared->trancheId);
+
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_SHARED, shared);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_AREA, area);
+	if (debug_query_string)
+	{
+		char	   *q = shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(q, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUERY_TEXT, q);
+	}
+
+	LaunchParallelWorkers(pcxt);
+
+	leader = palloc0(sizeof(HnswLeader));
+	leader->pcxt = pcxt;
+	leader->nparticipants = pcxt->nworkers_launched + 1;
+	leader->shared = shared;
+	leader->snapshot = snapshot;
+	leader->area = area;
+
+	if (pcxt->nworkers_launched == 0)
+	{
+		EndParallel(leader);
+		return;
+	}
+
+	ereport(DEBUG1, (errmsg("using %d parallel workers", pcxt->nworkers_launched)));
+	bs->leader = leader;
+
+	/* The leader does its share of the scan too */
+	ParallelScanAndInsert(bs->heap, bs->index, shared, area, true);
+	WaitForParallelWorkersToAttach(pcxt);
+}
+
+/* Wait until every participant has finished its scan */
+static double
+WaitForParticipants(HnswLeader *leader)
+{
+	HnswShared *shared = leader->shared;
+	double		reltuples;
+
+	for (;;)
+	{
+		SpinLockAcquire(&shared->mutex);
+		if (shared->nparticipantsdone == leader->nparticipants)
+		{
+			reltuples = shared->reltuples;
+			SpinLockRelease(&shared->mutex);
+			break;
+		}
+		SpinLockRelease(&shared->mutex);
+		ConditionVariableSleep(&shared->workersdonecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+	return reltuples;
+}
+
+/* ----------------------------------------------------------------
+ *		Entry points
+ * ----------------------------------------------------------------
+ */
+
+/* Load every row (possibly in parallel), then write whatever is in memory */
+static void
+BuildGraph(HnswBuildState *bs)
+{
+	int			workers = 0;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+
+	if (bs->heap != NULL)
+		workers = ComputeParallelWorkers(bs->heap, bs->index);
+	if (workers > 0)
+		BeginParallel(bs, workers);
+
+	if (bs->leader != NULL)
+	{
+		bs->reltuples = WaitForParticipants(bs->leader);
+		bs->graph = &bs->leader->shared->graph;
+		bs->base = bs->leader->area;
+		bs->parallel = false;	/* alone from here on */
+	}
+	else
+	{
+		InitPrivateGraph(bs);
+		if (bs->heap != NULL)
+			bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->indexInfo,
+												   true, true, BuildCallback, (void *) bs, NULL);
+	}
+	bs->indtuples = bs->graph->indtuples;
+
+	if (!bs->graph->flushed)
+		FlushGraph(bs);
+
+	if (bs->leader != NULL)
+		EndParallel(bs->leader);
+	else
+		pfree(bs->base);
+}
+
+static void
+BuildIndex(Relation heap, Relation index, IndexInfo *indexInfo, HnswBuildState *bs,
+		   ForkNumber forkNum)
+{
+	InitBuildState(bs, heap, index, indexInfo, forkNum);
+	BuildGraph(bs);
+
+	/* Pages were written without WAL; log them now, all at once */
+	if (RelationNeedsWAL(index) || forkNum == INIT_FORKNUM)
+		log_newpage_range(index, forkNum, 0, RelationGetNumberOfBlocksInFork(index, forkNum), true);
+
+	FreeBuildState(bs);
+}
+
+IndexBuildResult *
+hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result = palloc(sizeof(IndexBuildResult));
+	HnswBuildState bs;
+
+	BuildIndex(heap, index, indexInfo, &bs, MAIN_FORKNUM);
+	result->heap_tuples = bs.reltuples;
+	result->index_tuples = bs.indtuples;
+	return result;
+}
+
+/* The init fork of an unlogged index: an empty graph */
+void
+hnswbuildempty(Relation index)
+{
+	IndexInfo  *indexInfo = BuildIndexInfo(index);
+	HnswBuildState bs;
+
+	BuildIndex(NULL, index, indexInfo, &bs, INIT_FORKNUM);
+}

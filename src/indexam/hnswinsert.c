@@ -1,0 +1,860 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswinsert.c
+ *	  Inserting one element into an HNSW index on disk: aminsert, and the
+ *	  build once its graph no longer fits in maintenance_work_mem.
+ *
+ * NOTES
+ *	  An insert finds the new element's neighbours with the layer search
+ *	  (Algorithm 1 of the HNSW paper), merges it into an identical element
+ *	  when one has a free heap TID slot, else writes its node tuple, links
+ *	  each chosen neighbour back to it, and finally promotes it to entry
+ *	  point if it is the highest element.  Back-links are decided with the
+ *	  neighbour-selection heuristic outside exclusive locks and applied
+ *	  only if the slot still holds what the decision was based on; a lost
+ *	  race costs one link, never consistency.
+ *
+ *	  LOCK ORDER (for the whole hnsw subsystem)
+ *
+ *	  1. Heavyweight page locks used as flags (LockPage; never on real
+ *		 pages, see hnsw.h):
+ *		 - HNSW_UPDATE_LOCK: every insert holds it in share mode from
+ *		   reading the entry point until its last write; an insert whose
+ *		   element may become the entry point, and VACUUM while it moves
+ *		   the entry point, hold it exclusively.  VACUUM also takes it
+ *		   exclusively, with nothing else held, to wait for inserts that
+ *		   started before a phase.
+ *		 - HNSW_SCAN_LOCK: scans hold it in share mode while they read the
+ *		   graph; VACUUM takes it exclusively (alone) to wait them out
+ *		   before recycling elements.
+ *		 UPDATE before SCAN if both were ever held; no code does.
+ *	  2. The relation extension lock, only while holding the content lock
+ *		 of the last page, which the new page is linked from.
+ *	  3. Buffer content locks: at most one page at a time, except a node's
+ *		 page and then its overflow neighbour page, whose block number is
+ *		 always higher (a page appended after it).  The metapage is only
+ *		 ever locked alone.  No heavyweight lock is requested while a
+ *		 content lock is held.
+ *	  4. VACUUM's cleanup locks are taken with no other content lock held;
+ *		 searches drop their cached pins before they write or release the
+ *		 scan lock, so a cleanup lock waits only for running searches.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/hnswinsert.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "indexam/hnsw.h"
+
+/* A node tuple ready to be written, and where it went */
+typedef struct NodePlan
+{
+	HnswNodeTuple node;
+	Size		nodeSize;
+	HnswNbrTuple nbr;			/* overflow slots, NULL when inline */
+	Size		nbrSize;
+	bool		separate;
+	Size		minSize;		/* room a level-0 element needs */
+	BlockNumber blkno;
+	OffsetNumber offno;
+	BlockNumber newInsertPage;
+} NodePlan;
+
+/* ----------------------------------------------------------------
+ *		Finding neighbours
+ * ----------------------------------------------------------------
+ */
+
+static HnswNeighborList *
+NewNeighborList(int lm)
+{
+	HnswNeighborList *l = palloc(offsetof(HnswNeighborList, cands) + sizeof(uint32) * lm);
+
+	l->count = 0;
+	return l;
+}
+
+/*
+ * Choose neighbours on layer lc from W (nearest first): drop elements being
+ * deleted and the element itself (VACUUM repairs), then apply the heuristic.
+ */
+static HnswNeighborList *
+ChooseNeighbors(HnswSearch *s, uint32 *w, int nw, int lc)
+{
+	int			lm = HnswLayerM(s->m, lc);
+	uint32	   *usable = palloc(sizeof(uint32) * Max(nw, 1));
+	int			nusable = 0;
+	HnswNeighborList *list = NewNeighborList(lm);
+
+	for (int i = 0; i < nw; i++)
+	{
+		HnswCand   *c = &s->cands[w[i]];
+
+		if (!c->alive)
+			continue;
+		if (ItemPointerIsValid(&s->skipTid) &&
+			ItemPointerGetBlockNumber(&s->skipTid) == c->blkno &&
+			ItemPointerGetOffsetNumber(&s->skipTid) == c->offno)
+			continue;
+		usable[nusable++] = w[i];
+	}
+	list->count = HnswSelectNeighbors(s, usable, nusable, lm, list->cands);
+	pfree(usable);
+	return list;
+}
+
+/*
+ * Find the neighbours of an element of the given level whose value is
+ * s->query: greedy descent from the entry point to level + 1, then an
+ * ef_construction search on each layer it lives on.  layers[lc] is set for
+ * lc <= Min(level, entryLevel).  s must want values.
+ */
+void
+HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, int level,
+				  int efConstruction, HnswNeighborList **layers)
+{
+	uint32		first;
+	uint32	   *ep = &first;
+	int			nep = 1;
+	int			entryCand;
+
+	entryCand = HnswSearchEntry(s, ItemPointerGetBlockNumber(entry),
+								ItemPointerGetOffsetNumber(entry));
+	if (entryCand < 0)
+		return;
+	first = (uint32) entryCand;
+
+	for (int lc = entryLevel; lc > level; lc--)
+		nep = HnswSearchLayer(s, ep, nep, 1, lc, true, &ep);
+
+	/* The element itself shows up in a repair's search; make room for it */
+	if (ItemPointerIsValid(&s->skipTid))
+		efConstruction++;
+
+	for (int lc = Min(level, entryLevel); lc >= 0; lc--)
+	{
+		uint32	   *w;
+		int			nw = HnswSearchLayer(s, ep, nep, efConstruction, lc, true, &w);
+
+		layers[lc] = ChooseNeighbors(s, w, nw, lc);
+
+		/* W is the next layer's entry set; keep it past the next search */
+		ep = palloc(sizeof(uint32) * Max(nw, 1));
+		memcpy(ep, w, sizeof(uint32) * nw);
+		nep = nw;
+	}
+}
+
+/* ----------------------------------------------------------------
+ *		Duplicates
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Add heaptid to an existing element with the same value.  Fails if the
+ * element is full, being deleted or was recycled since it was read.
+ */
+static bool
+AddHeapTid(Relation index, HnswCand *c, ItemPointer heaptid, bool building)
+{
+	Buffer		buf;
+	Page		page;
+	HnswWriter	w;
+	HnswNodeTuple node;
+	int			i;
+
+	buf = ReadBuffer(index, c->blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswWriterStart(&w, index, building);
+	page = HnswWriterRegister(&w, buf, false);
+
+	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, c->offno));
+	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) || node->version != c->version)
+	{
+		HnswWriterAbort(&w, true);
+		return false;
+	}
+
+	for (i = 0; i < HNSW_HEAPTIDS; i++)
+		if (!ItemPointerIsValid(&node->heaptids[i]))
+			break;
+
+	/* Empty means VACUUM is removing it: do not bring it back */
+	if (i == 0 || i == HNSW_HEAPTIDS)
+	{
+		HnswWriterAbort(&w, true);
+		return false;
+	}
+
+	node->heaptids[i] = *heaptid;
+	HnswWriterFinish(&w, true);
+	return true;
+}
+
+/*
+ * Identical vectors share an element: try the layer-0 neighbours, nearest
+ * first, while their value equals ours.
+ */
+static bool
+MergeDuplicate(Relation index, HnswSearch *s, HnswNeighborList *layer0,
+			   ItemPointer heaptid, bool building)
+{
+	Size		size = VARSIZE(s->query);
+
+	for (int i = 0; i < layer0->count; i++)
+	{
+		const char *v = HnswCandValue(s, layer0->cands[i]);
+
+		if (VARSIZE(v) != size || memcmp(v, s->query, size) != 0)
+			return false;
+		if (AddHeapTid(index, &s->cands[layer0->cands[i]], heaptid, building))
+			return true;
+	}
+	return false;
+}
+
+/* ----------------------------------------------------------------
+ *		Writing the node
+ * ----------------------------------------------------------------
+ */
+
+/* Form the node (and overflow) tuple for a new element */
+static void
+PlanNode(NodePlan *p, HnswSearch *s, int level, ItemPointer heaptid,
+		 HnswNeighborList **layers, int nlayers)
+{
+	Size		valsize = VARSIZE(s->query);
+	int			nslots = HnswSlotCount(s->m, level);
+	ItemPointer slots;
+
+	memset(p, 0, sizeof(NodePlan));
+	p->separate = HnswNodeInlineSize(valsize, nslots) > HNSW_MAX_ITEM_SIZE;
+	p->nodeSize = p->separate ? HnswNodeSeparateSize(valsize) : HnswNodeInlineSize(valsize, nslots);
+	p->minSize = Min(HnswNodeInlineSize(valsize, HnswSlotCount(s->m, 0)), p->nodeSize);
+	p->newInsertPage = InvalidBlockNumber;
+
+	p->node = palloc0(p->nodeSize);
+	p->node->type = HNSW_NODE_TUPLE;
+	p->node->level = (uint8) level;
+	p->node->flags = p->separate ? HNSW_NODE_NBR_SEPARATE : 0;
+	p->node->version = 1;
+	p->node->nslots = (uint16) nslots;
+	p->node->nbroff = (uint16) HnswNodeNbrOffset(valsize);
+	for (int i = 0; i < HNSW_HEAPTIDS; i++)
+		ItemPointerSetInvalid(&p->node->heaptids[i]);
+	p->node->heaptids[0] = *heaptid;
+	memcpy(HnswNodeValue(p->node), s->query, valsize);
+
+	if (p->separate)
+	{
+		p->nbrSize = HnswNbrTupleSize(nslots);
+		p->nbr = palloc0(p->nbrSize);
+		p->nbr->type = HNSW_NBR_TUPLE;
+		p->nbr->level = (uint8) level;
+		p->nbr->version = 1;
+		p->nbr->nslots = (uint16) nslots;
+		slots = p->nbr->slots;
+	}
+	else
+		slots = HnswNodeSlots(p->node);
+
+	for (int i = 0; i < nslots; i++)
+		ItemPointerSetInvalid(&slots[i]);
+	for (int lc = 0; lc < nlayers; lc++)
+	{
+		ItemPointer layer = slots + HnswLayerStart(s->m, lc);
+
+		for (int i = 0; layers[lc] != NULL && i < layers[lc]->count; i++)
+		{
+			HnswCand   *c = &s->cands[layers[lc]->cands[i]];
+
+			ItemPointerSet(&layer[i], c->blkno, c->offno);
+		}
+	}
+}
+
+static void
+SetPlanVersion(NodePlan *p, uint8 version)
+{
+	p->node->version = version;
+	if (p->nbr)
+		p->nbr->version = version;
+}
+
+/*
+ * Append a page after the last page (locked, registered as page) and
+ * return it locked and registered.
+ */
+static Buffer
+ExtendAfter(Relation index, HnswWriter *w, Buffer buf, Page page, Page *newPage)
+{
+	Buffer		nbuf;
+
+	Assert(!BlockNumberIsValid(HnswPageGetOpaque(page)->nextblkno));
+
+	LockRelationForExtension(index, ExclusiveLock);
+	nbuf = HnswNewBuffer(index, MAIN_FORKNUM);
+	UnlockRelationForExtension(index, ExclusiveLock);
+
+	*newPage = HnswWriterRegister(w, nbuf, true);
+	HnswInitPage(nbuf, *newPage);
+	HnswPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(nbuf);
+	return nbuf;
+}
+
+/* Add an item that is known to fit */
+static OffsetNumber
+AddItem(Relation index, Page page, void *item, Size size)
+{
+	OffsetNumber offno = PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false);
+
+	if (offno == InvalidOffsetNumber)
+		elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
+	return offno;
+}
+
+/*
+ * Put the node on page (and, for separate slots, the overflow tuple on a
+ * new last page).  Returns false if it does not fit.
+ */
+static bool
+PlaceOnPage(Relation index, HnswWriter *w, Buffer buf, Page page, NodePlan *p)
+{
+	Buffer		nbuf;
+	Page		npage;
+	OffsetNumber noff;
+
+	if (PageGetFreeSpace(page) < p->nodeSize)
+		return false;
+
+	if (p->separate)
+	{
+		/* Overflow tuples go on a fresh page after the last one */
+		if (BlockNumberIsValid(HnswPageGetOpaque(page)->nextblkno))
+			return false;
+		nbuf = ExtendAfter(index, w, buf, page, &npage);
+		noff = AddItem(index, npage, p->nbr, p->nbrSize);
+		ItemPointerSet(HnswNodeNbrTid(p->node), BufferGetBlockNumber(nbuf), noff);
+		if (!BlockNumberIsValid(p->newInsertPage))
+			p->newInsertPage = BufferGetBlockNumber(nbuf);
+	}
+
+	p->blkno = BufferGetBlockNumber(buf);
+	p->offno = AddItem(index, page, p->node, p->nodeSize);
+	return true;
+}
+
+/*
+ * Overwrite a deleted element on page with the node, if one of the same
+ * kind has room.  The new element inherits the old one's version, which
+ * VACUUM already bumped, so stale readers see the change.
+ */
+static bool
+ReuseDeleted(Relation index, HnswWriter *w, Buffer buf, Page page, NodePlan *p)
+{
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		ItemId		itemid = PageGetItemId(page, off);
+		HnswNodeTuple old = (HnswNodeTuple) PageGetItem(page, itemid);
+		ItemPointerData nbrtid;
+		Buffer		nbuf;
+		Page		npage;
+		ItemId		nitemid;
+
+		if (old->type != HNSW_NODE_TUPLE || !HnswNodeIsDeleted(old) ||
+			HnswNodeHasSeparate(old) != p->separate ||
+			MAXALIGN(ItemIdGetLength(itemid)) + PageGetExactFreeSpace(page) < p->nodeSize)
+			continue;
+
+		SetPlanVersion(p, old->version);
+		if (p->separate)
+		{
+			nbrtid = *HnswNodeNbrTid(old);
+			if (ItemPointerGetBlockNumber(&nbrtid) <= blkno)
+				continue;
+			nbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&nbrtid));
+			LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+			nitemid = PageGetItemId(BufferGetPage(nbuf), ItemPointerGetOffsetNumber(&nbrtid));
+			if (MAXALIGN(ItemIdGetLength(nitemid)) + PageGetExactFreeSpace(BufferGetPage(nbuf)) < p->nbrSize)
+			{
+				UnlockReleaseBuffer(nbuf);
+				continue;
+			}
+			npage = HnswWriterRegister(w, nbuf, false);
+			*HnswNodeNbrTid(p->node) = nbrtid;
+			if (!PageIndexTupleOverwrite(npage, ItemPointerGetOffsetNumber(&nbrtid), (Item) p->nbr, p->nbrSize))
+				elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
+		}
+
+		if (!PageIndexTupleOverwrite(page, off, (Item) p->node, p->nodeSize))
+			elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
+		p->blkno = blkno;
+		p->offno = off;
+		return true;
+	}
+	return false;
+}
+
+/* No room anywhere: start a new last page (and one more for overflow) */
+static void
+PlaceOnNewPage(Relation index, HnswWriter *w, Buffer buf, Page page, NodePlan *p)
+{
+	Page		npage;
+	Buffer		nbuf = ExtendAfter(index, w, buf, page, &npage);
+
+	if (!BlockNumberIsValid(p->newInsertPage))
+		p->newInsertPage = BufferGetBlockNumber(nbuf);
+	if (!PlaceOnPage(index, w, nbuf, npage, p))
+		elog(ERROR, "index tuple too large for \"%s\"", RelationGetRelationName(index));
+}
+
+/*
+ * Write the node, walking the page chain from insertPage: free space, then
+ * a deleted element to reuse, then a new page at the end.  One page (plus
+ * its new successors) is locked at a time.
+ */
+static void
+PlaceNode(Relation index, NodePlan *p, BlockNumber insertPage, bool building)
+{
+	BlockNumber blkno = insertPage;
+
+	for (;;)
+	{
+		HnswWriter	w;
+		Buffer		buf;
+		Page		page;
+		BlockNumber next;
+
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswWriterStart(&w, index, building);
+		page = HnswWriterRegister(&w, buf, false);
+
+		if (!BlockNumberIsValid(p->newInsertPage) && PageGetFreeSpace(page) >= p->minSize)
+			p->newInsertPage = blkno;
+
+		if (PlaceOnPage(index, &w, buf, page, p) || ReuseDeleted(index, &w, buf, page, p))
+		{
+			HnswWriterFinish(&w, true);
+			return;
+		}
+
+		next = HnswPageGetOpaque(page)->nextblkno;
+		if (!BlockNumberIsValid(next))
+		{
+			PlaceOnNewPage(index, &w, buf, page, p);
+			HnswWriterFinish(&w, true);
+			return;
+		}
+
+		HnswWriterAbort(&w, true);
+		blkno = next;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ----------------------------------------------------------------
+ *		Back-links
+ * ----------------------------------------------------------------
+ */
+
+/* Where a neighbour's slots for one layer are, read under a share lock */
+typedef struct SlotRef
+{
+	BlockNumber blkno;			/* page of the tuple holding the slots */
+	OffsetNumber offno;
+	bool		overflow;		/* an overflow tuple, else the node */
+	uint8		version;
+	ItemPointerData tids[HNSW_MAX_M * 2];
+	int			ntids;			/* valid slots, a prefix */
+} SlotRef;
+
+/* Copy a neighbour's slots on layer lc; false if it was recycled */
+static bool
+ReadSlots(Relation index, HnswSearch *s, HnswCand *c, int lc, SlotRef *ref)
+{
+	Buffer		buf;
+	Buffer		sbuf;
+	Page		page;
+	HnswNodeTuple node;
+	HnswNbrTuple ntup;
+	ItemPointer slots;
+	int			lm = HnswLayerM(s->m, lc);
+	bool		ok = false;
+
+	buf = ReadBuffer(index, c->blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, c->offno));
+	if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
+		node->version == c->version && node->level >= lc)
+	{
+		slots = HnswGetSlots(index, page, node, &sbuf, &ntup);
+		if (slots != NULL)
+		{
+			ref->overflow = BufferIsValid(sbuf);
+			if (ref->overflow)
+			{
+				ref->blkno = ItemPointerGetBlockNumber(HnswNodeNbrTid(node));
+				ref->offno = ItemPointerGetOffsetNumber(HnswNodeNbrTid(node));
+			}
+			else
+			{
+				ref->blkno = c->blkno;
+				ref->offno = c->offno;
+			}
+			ref->version = node->version;
+			slots += HnswLayerStart(s->m, lc);
+			for (ref->ntids = 0; ref->ntids < lm && ItemPointerIsValid(&slots[ref->ntids]); ref->ntids++)
+				ref->tids[ref->ntids] = slots[ref->ntids];
+			ok = true;
+		}
+		if (BufferIsValid(sbuf))
+			UnlockReleaseBuffer(sbuf);
+	}
+	UnlockReleaseBuffer(buf);
+	return ok;
+}
+
+/*
+ * Load the values of a full neighbour list into one buffer.  Returns the
+ * index of an element that is gone or being deleted (to be replaced
+ * outright), or -1 with values[i] set for each.
+ */
+static int
+LoadListValues(Relation index, SlotRef *ref, char **values)
+{
+	for (int i = 0; i < ref->ntids; i++)
+	{
+		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&ref->tids[i]));
+		Page		page;
+		HnswNodeTuple node;
+		OffsetNumber offno = ItemPointerGetOffsetNumber(&ref->tids[i]);
+		bool		usable;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		usable = offno <= PageGetMaxOffsetNumber(page);
+		if (usable)
+		{
+			node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, offno));
+			usable = node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
+				ItemPointerIsValid(&node->heaptids[0]);
+		}
+		if (usable)
+		{
+			Size		size = VARSIZE(HnswNodeValue(node));
+
+			values[i] = palloc(size);
+			memcpy(values[i], HnswNodeValue(node), size);
+		}
+		UnlockReleaseBuffer(buf);
+		if (!usable)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Which of the lm + 1 candidates (a full list plus the new element, the
+ * last one) the heuristic leaves out.  dists[i] is the distance to the list
+ * owner; values[i] the candidates' values.
+ */
+static int
+DroppedByHeuristic(HnswSupport *support, char **values, float *dists, int n, int lm)
+{
+	int			order[HNSW_MAX_M * 2 + 1];
+	bool		selected[HNSW_MAX_M * 2 + 1];
+	int			kept[HNSW_MAX_M * 2 + 1];
+	int			nkept = 0;
+	int			pruned[HNSW_MAX_M * 2 + 1];
+	int			npruned = 0;
+
+	/* Nearest first; ties keep list order, the new element last */
+	for (int i = 0; i < n; i++)
+	{
+		int			j = i - 1;
+
+		while (j >= 0 && dists[order[j]] > dists[i])
+		{
+			order[j + 1] = order[j];
+			j--;
+		}
+		order[j + 1] = i;
+		selected[i] = false;
+	}
+
+	for (int i = 0; i < n && nkept < lm; i++)
+	{
+		int			e = order[i];
+		bool		closer = true;
+
+		for (int k = 0; k < nkept && closer; k++)
+			closer = (float) HnswDistance(support, values[e], values[kept[k]]) > dists[e];
+		if (closer)
+			kept[nkept++] = e;
+		else
+			pruned[npruned++] = e;
+	}
+	for (int k = 0; k < nkept; k++)
+		selected[kept[k]] = true;
+	for (int k = 0; k < npruned && nkept < lm; k++, nkept++)
+		selected[pruned[k]] = true;
+
+	for (int i = n - 1; i >= 0; i--)
+		if (!selected[order[i]])
+			return order[i];
+	return n - 1;
+}
+
+/*
+ * Decide which slot of a full list the new element takes, or -1 for none.
+ * Sets *expect to the TID being replaced.
+ */
+static int
+ChooseReplacement(Relation index, HnswSearch *s, HnswCand *c, SlotRef *ref,
+				  ItemPointer expect)
+{
+	int			n = ref->ntids;
+	char	  **values = palloc(sizeof(char *) * (n + 1));
+	float	   *dists = palloc(sizeof(float) * (n + 1));
+	const char *owner = HnswCandValue(s, (uint32) (c - s->cands));
+	int			idx;
+
+	idx = LoadListValues(index, ref, values);
+	if (idx < 0)
+	{
+		for (int i = 0; i < n; i++)
+			dists[i] = (float) HnswDistance(s->support, owner, values[i]);
+		values[n] = (char *) s->query;
+		dists[n] = (float) c->distance;
+		idx = DroppedByHeuristic(s->support, values, dists, n + 1, n);
+		if (idx == n)
+			idx = -1;
+	}
+	if (idx >= 0)
+		*expect = ref->tids[idx];
+	return idx;
+}
+
+/*
+ * Write the new element's TID into a neighbour's slot: the first free one
+ * (idx < 0 and append) or slot idx if it still holds *expect.
+ */
+static void
+WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int idx,
+		  ItemPointer expect, ItemPointer newTid, bool building)
+{
+	Buffer		buf = ReadBuffer(index, ref->blkno);
+	HnswWriter	w;
+	Page		page;
+	ItemPointer layer;
+	int			lm = HnswLayerM(s->m, lc);
+	bool		changed = false;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswWriterStart(&w, index, building);
+	page = HnswWriterRegister(&w, buf, false);
+
+	if (ref->overflow)
+	{
+		HnswNbrTuple ntup = (HnswNbrTuple) PageGetItem(page, PageGetItemId(page, ref->offno));
+
+		layer = (ntup->type == HNSW_NBR_TUPLE && ntup->version == ref->version) ? ntup->slots : NULL;
+	}
+	else
+	{
+		HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, ref->offno));
+
+		layer = (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
+				 node->version == ref->version) ? HnswNodeSlots(node) : NULL;
+	}
+
+	if (layer != NULL)
+	{
+		bool		present = false;
+
+		layer += HnswLayerStart(s->m, lc);
+		for (int i = 0; i < lm && ItemPointerIsValid(&layer[i]) && !present; i++)
+			present = ItemPointerEquals(&layer[i], newTid);
+		if (present)
+			layer = NULL;
+	}
+
+	if (layer != NULL && append)
+	{
+		for (int i = 0; i < lm && !changed; i++)
+		{
+			if (!ItemPointerIsValid(&layer[i]))
+			{
+				layer[i] = *newTid;
+				changed = true;
+			}
+		}
+	}
+	else if (layer != NULL && ItemPointerEquals(&layer[idx], expect))
+	{
+		layer[idx] = *newTid;
+		changed = true;
+	}
+
+	if (changed)
+		HnswWriterFinish(&w, true);
+	else
+		HnswWriterAbort(&w, true);
+}
+
+/*
+ * Link each chosen neighbour back to the new element at (blkno, offno).
+ * Neighbour lists with room take it; full ones run the heuristic over
+ * their members plus the new element and replace the one it drops.
+ */
+void
+HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNumber offno,
+					 HnswNeighborList **layers, int nlayers, bool building)
+{
+	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
+											  "Hnsw back-link context",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldCtx = MemoryContextSwitchTo(ctx);
+	ItemPointerData newTid;
+
+	ItemPointerSet(&newTid, blkno, offno);
+	for (int lc = nlayers - 1; lc >= 0; lc--)
+	{
+		int			lm = HnswLayerM(s->m, lc);
+
+		for (int i = 0; layers[lc] != NULL && i < layers[lc]->count; i++)
+		{
+			HnswCand   *c = &s->cands[layers[lc]->cands[i]];
+			SlotRef		ref;
+			ItemPointerData expect;
+			int			idx = -1;
+			bool		append;
+
+			if (!ReadSlots(index, s, c, lc, &ref))
+				continue;
+			append = ref.ntids < lm;
+			if (!append)
+			{
+				idx = ChooseReplacement(index, s, c, &ref, &expect);
+				if (idx < 0)
+					continue;
+			}
+			WriteSlot(index, s, &ref, lc, append, idx, &expect, &newTid, building);
+			MemoryContextReset(ctx);
+		}
+	}
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextDelete(ctx);
+}
+
+/* ----------------------------------------------------------------
+ *		Insert
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Insert one element whose value is already in stored form.  building
+ * skips WAL (the build logs every page at the end).
+ */
+void
+HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer heaptid, bool building)
+{
+	LOCKMODE	lockmode = ShareLock;
+	int			m;
+	int			efConstruction;
+	ItemPointerData entry;
+	int			entryLevel;
+	BlockNumber insertPage;
+	int			level;
+	int			nlayers;
+	HnswSearch	s;
+	HnswNeighborList *layers[64];
+	NodePlan	plan;
+
+	/* Share: other inserts may run; VACUUM waits for us */
+	LockPage(index, HNSW_UPDATE_LOCK, lockmode);
+	HnswReadMeta(index, &m, &efConstruction, &entry, &entryLevel, &insertPage);
+	level = HnswRandomLevel(m);
+
+	/* A new top element changes the entry point: one such insert at a time */
+	if (!ItemPointerIsValid(&entry) || level > entryLevel)
+	{
+		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, HNSW_UPDATE_LOCK, lockmode);
+		HnswReadMeta(index, NULL, NULL, &entry, &entryLevel, &insertPage);
+	}
+
+	HnswSearchInit(&s, index, support, m, efConstruction, DatumGetPointer(value));
+	s.wantValues = true;
+
+	memset(layers, 0, sizeof(layers));
+	nlayers = 0;
+	if (ItemPointerIsValid(&entry))
+	{
+		HnswFindNeighbors(&s, &entry, entryLevel, level, efConstruction, layers);
+		nlayers = Min(level, entryLevel) + 1;
+	}
+	HnswSearchReleasePins(&s);
+
+	if (nlayers > 0 && layers[0] != NULL &&
+		MergeDuplicate(index, &s, layers[0], heaptid, building))
+	{
+		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+		return;
+	}
+
+	PlanNode(&plan, &s, level, heaptid, layers, nlayers);
+	PlaceNode(index, &plan, insertPage, building);
+	if (BlockNumberIsValid(plan.newInsertPage) && plan.newInsertPage != insertPage)
+		HnswSetInsertPage(index, MAIN_FORKNUM, building, plan.newInsertPage);
+
+	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, layers, nlayers, building);
+
+	if (!ItemPointerIsValid(&entry) || level > entryLevel)
+		HnswSetEntryPoint(index, MAIN_FORKNUM, building, plan.blkno, plan.offno, level, true);
+
+	UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+}
+
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		   IndexInfo *indexInfo)
+{
+	MemoryContext insertCtx;
+	MemoryContext oldCtx;
+	HnswSupport support;
+	Datum		value;
+
+	/* NULLs are not indexed */
+	if (isnull[0])
+		return false;
+
+	insertCtx = AllocSetContextCreate(CurrentMemoryContext,
+									  "Hnsw insert temporary context",
+									  ALLOCSET_DEFAULT_SIZES);
+	oldCtx = MemoryContextSwitchTo(insertCtx);
+
+	HnswInitSupport(&support, index);
+	if (HnswFormValue(&support, values[0], &value))
+		HnswInsertOnDisk(index, &support, value, heap_tid, false);
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextDelete(insertCtx);
+	return false;
+}

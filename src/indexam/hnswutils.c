@@ -1,0 +1,1223 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswutils.c
+ *	  Shared machinery of the HNSW index: operator class support, the values
+ *	  the index stores, pages and the metapage, and the on-disk layer search
+ *	  used by scans, inserts and VACUUM.
+ *
+ * NOTES
+ *	  Distances.  HnswInitSupport recognises the distance support functions
+ *	  of the vector, halfvec and bit opclasses and from then on calls the
+ *	  SIMD kernel directly (HnswDistance in hnsw.h); any other function is
+ *	  called through fmgr.  The kernels compute exactly what those SQL
+ *	  functions return, so the order of index results is the order of the
+ *	  operator.
+ *
+ *	  The search reads one page at a time under a share content lock and
+ *	  copies out what it keeps (heap TIDs, and values for inserts); it never
+ *	  holds two content locks.  Neighbours of an expanded element are sorted
+ *	  by block so that neighbours sharing a page cost one lock, and a small
+ *	  direct-mapped cache keeps pages pinned between visits within a search.
+ *	  Pins are dropped by HnswSearchReleasePins before the caller gives up
+ *	  HNSW_SCAN_LOCK or starts writing, so VACUUM's cleanup locks never wait
+ *	  for an idle search.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/hnswutils.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "indexam/hnsw.h"
+
+/* ----------------------------------------------------------------
+ *		Operator class support
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The value kind of an index: what its type support function says, or a
+ * plain vector when the opclass has none (the vector opclasses).
+ */
+const HnswTypeInfo *
+HnswGetTypeInfo(Relation index)
+{
+	static const HnswTypeInfo vectorInfo = {HNSW_KIND_VECTOR, HNSW_MAX_DIM};
+	FmgrInfo   *proc;
+
+	if (!OidIsValid(index_getprocid(index, 1, HNSW_TYPE_INFO_PROC)))
+		return &vectorInfo;
+
+	proc = index_getprocinfo(index, 1, HNSW_TYPE_INFO_PROC);
+	return (const HnswTypeInfo *) DatumGetPointer(FunctionCall0Coll(proc, InvalidOid));
+}
+
+/*
+ * Map a C distance support function to the kernel that computes the same
+ * thing, or HNSW_DIST_FMGR.  Only C functions over the opclass's own type
+ * are recognised, by SQL name, so a user-defined opclass always gets fmgr.
+ */
+static HnswDistKind
+HnswKernelFor(Oid procoid, HnswValueKind kind, Oid opcintype)
+{
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	const char *name;
+	HnswDistKind result = HNSW_DIST_FMGR;
+
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(procoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", procoid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	name = NameStr(proc->proname);
+
+	if (proc->prolang == ClanguageId && proc->pronargs == 2 &&
+		proc->proargtypes.values[0] == opcintype &&
+		proc->proargtypes.values[1] == opcintype)
+	{
+		switch (kind)
+		{
+			case HNSW_KIND_VECTOR:
+				if (strcmp(name, "vector_l2_squared_distance") == 0)
+					result = HNSW_DIST_F32_L2SQ;
+				else if (strcmp(name, "vector_negative_inner_product") == 0)
+					result = HNSW_DIST_F32_NEGDOT;
+				else if (strcmp(name, "l1_distance") == 0)
+					result = HNSW_DIST_F32_L1;
+				break;
+			case HNSW_KIND_HALFVEC:
+				if (strcmp(name, "halfvec_l2_squared_distance") == 0)
+					result = HNSW_DIST_F16_L2SQ;
+				else if (strcmp(name, "halfvec_negative_inner_product") == 0)
+					result = HNSW_DIST_F16_NEGDOT;
+				else if (strcmp(name, "l1_distance") == 0)
+					result = HNSW_DIST_F16_L1;
+				break;
+			case HNSW_KIND_BIT:
+				if (opcintype != BITOID)
+					break;
+				if (strcmp(name, "hamming_distance") == 0)
+					result = HNSW_DIST_BIT_HAMMING;
+				else if (strcmp(name, "jaccard_distance") == 0)
+					result = HNSW_DIST_BIT_JACCARD;
+				break;
+			case HNSW_KIND_SPARSEVEC:
+				break;
+		}
+	}
+
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * Fill *support for an index.  The FmgrInfo lives in the relcache entry.
+ */
+void
+HnswInitSupport(HnswSupport *support, Relation index)
+{
+	support->typeInfo = HnswGetTypeInfo(index);
+	support->distproc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
+	support->collation = index->rd_indcollation[0];
+	support->normalize = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
+	support->kind = HnswKernelFor(index_getprocid(index, 1, HNSW_DISTANCE_PROC),
+								  support->typeInfo->kind,
+								  index->rd_opcintype[0]);
+}
+
+/* Distance through the opclass's SQL function */
+double
+HnswDistanceFmgr(HnswSupport *support, const char *a, const char *b)
+{
+	return DatumGetFloat8(FunctionCall2Coll(support->distproc, support->collation,
+											PointerGetDatum(a), PointerGetDatum(b)));
+}
+
+/*
+ * Let the SQL function judge a query against one stored value, so that a
+ * query of the wrong dimensions fails with the type's own message before
+ * any kernel sees it.  Called outside buffer locks.
+ */
+void
+HnswCheckQuery(HnswSupport *support, const char *query, const char *sample)
+{
+	if (query != NULL && sample != NULL)
+		(void) HnswDistanceFmgr(support, query, sample);
+}
+
+/* Unit-length copy of a vector; false for a zero vector */
+static bool
+NormalizeVector(const Vector *v, Datum *out)
+{
+	double		norm = 0;
+	Vector	   *r;
+
+	for (int i = 0; i < v->dim; i++)
+		norm += (double) v->x[i] * (double) v->x[i];
+	norm = sqrt(norm);
+	if (!(norm > 0))
+		return false;
+
+	r = (Vector *) palloc0(VECTOR_SIZE(v->dim));
+	SET_VARSIZE(r, VECTOR_SIZE(v->dim));
+	r->dim = v->dim;
+	for (int i = 0; i < v->dim; i++)
+	{
+		r->x[i] = (float) (v->x[i] / norm);
+		if (isinf(r->x[i]))
+			float_overflow_error();
+	}
+	*out = PointerGetDatum(r);
+	return true;
+}
+
+/* Unit-length copy of a halfvec, rounded back to float16 */
+static bool
+NormalizeHalfvec(const HalfVector *v, Datum *out)
+{
+	double		norm = 0;
+	HalfVector *r;
+
+	for (int i = 0; i < v->dim; i++)
+	{
+		double		x = rv_half_to_float(v->x[i]);
+
+		norm += x * x;
+	}
+	norm = sqrt(norm);
+	if (!(norm > 0))
+		return false;
+
+	r = (HalfVector *) palloc0(HALFVEC_SIZE(v->dim));
+	SET_VARSIZE(r, HALFVEC_SIZE(v->dim));
+	r->dim = v->dim;
+	for (int i = 0; i < v->dim; i++)
+	{
+		r->x[i] = rv_float_to_half((float) (rv_half_to_float(v->x[i]) / norm));
+		if (rv_half_is_inf(r->x[i]))
+			float_overflow_error();
+	}
+	*out = PointerGetDatum(r);
+	return true;
+}
+
+/* Unit-length copy of a sparsevec; entries that underflow to zero go */
+static bool
+NormalizeSparsevec(const SparseVector *v, Datum *out)
+{
+	const float *vx = SPARSEVEC_VALUES(v);
+	double		norm = 0;
+	SparseVector *r;
+	float	   *rx;
+	int			nnz = 0;
+
+	for (int i = 0; i < v->nnz; i++)
+		norm += (double) vx[i] * (double) vx[i];
+	norm = sqrt(norm);
+	if (!(norm > 0))
+		return false;
+
+	for (int i = 0; i < v->nnz; i++)
+	{
+		float		x = (float) (vx[i] / norm);
+
+		if (isinf(x))
+			float_overflow_error();
+		if (x != 0)
+			nnz++;
+	}
+
+	r = (SparseVector *) palloc0(SPARSEVEC_SIZE(nnz));
+	SET_VARSIZE(r, SPARSEVEC_SIZE(nnz));
+	r->dim = v->dim;
+	r->nnz = nnz;
+	rx = SPARSEVEC_VALUES(r);
+	nnz = 0;
+	for (int i = 0; i < v->nnz; i++)
+	{
+		float		x = (float) (vx[i] / norm);
+
+		if (x != 0)
+		{
+			r->indices[nnz] = v->indices[i];
+			rx[nnz++] = x;
+		}
+	}
+	*out = PointerGetDatum(r);
+	return true;
+}
+
+/*
+ * Unit-length copy of a value for cosine opclasses.  Returns false (and
+ * leaves *out alone) for a zero vector, which has no direction.
+ */
+bool
+HnswNormalize(HnswSupport *support, Datum value, Datum *out)
+{
+	switch (support->typeInfo->kind)
+	{
+		case HNSW_KIND_VECTOR:
+			return NormalizeVector((Vector *) DatumGetPointer(value), out);
+		case HNSW_KIND_HALFVEC:
+			return NormalizeHalfvec((HalfVector *) DatumGetPointer(value), out);
+		case HNSW_KIND_SPARSEVEC:
+			return NormalizeSparsevec((SparseVector *) DatumGetPointer(value), out);
+		case HNSW_KIND_BIT:
+			break;
+	}
+
+	/* No normalisation defined for this type: use it as it is */
+	*out = value;
+	return true;
+}
+
+/*
+ * Turn a column value into the value the index stores: detoasted, checked
+ * against the index's limits, and normalised for cosine opclasses.  Returns
+ * false when the value is not indexed (a zero vector under cosine).  The
+ * result is palloc'd in the current context unless it is the input itself.
+ */
+bool
+HnswFormValue(HnswSupport *support, Datum in, Datum *out)
+{
+	Datum		value = PointerGetDatum(PG_DETOAST_DATUM(in));
+
+	if (support->typeInfo->kind == HNSW_KIND_SPARSEVEC &&
+		((SparseVector *) DatumGetPointer(value))->nnz > HNSW_MAX_NNZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("sparsevec cannot have more than %d non-zero elements for hnsw index",
+						HNSW_MAX_NNZ)));
+
+	if (!support->normalize)
+	{
+		*out = value;
+		return true;
+	}
+	return HnswNormalize(support, value, out);
+}
+
+/*
+ * A random level with P(level >= l) = m^-l, capped so the element's slots
+ * always fit on a page.
+ */
+int
+HnswRandomLevel(int m)
+{
+	double		u = pg_prng_double(&pg_global_prng_state);
+	double		level;
+
+	/* u may be 0; -log(0) is +inf and the cap applies */
+	level = -log(u) * HnswGetMl(m);
+	if (!(level < HnswMaxLevel(m)))
+		return HnswMaxLevel(m);
+	return (int) level;
+}
+
+/* ----------------------------------------------------------------
+ *		Pages and the metapage
+ * ----------------------------------------------------------------
+ */
+
+/* Initialise an empty hnsw page in a buffer (or its generic-WAL copy) */
+void
+HnswInitPage(Buffer buf, Page page)
+{
+	HnswPageOpaque opaque;
+
+	PageInit(page, BufferGetPageSize(buf), sizeof(HnswPageOpaqueData));
+	opaque = HnswPageGetOpaque(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->flags = 0;
+	opaque->page_id = HNSW_PAGE_ID;
+}
+
+/*
+ * Extend the index by one page and return it exclusively locked.  Callers
+ * outside a build hold the relation extension lock.
+ */
+Buffer
+HnswNewBuffer(Relation index, ForkNumber forkNum)
+{
+	Buffer		buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	return buf;
+}
+
+/* Check the metapage and return its contents, copied under a share lock */
+static void
+ReadMetaCopy(Relation index, HnswMetaPageData *copy)
+{
+	Buffer		buf;
+	Page		page;
+	HnswMetaPage metap;
+
+	buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	metap = HnswPageGetMeta(page);
+
+	if (unlikely(metap->magicNumber != HNSW_MAGIC_NUMBER))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a valid hnsw index",
+						RelationGetRelationName(index))));
+	if (unlikely(metap->version != HNSW_FORMAT_VERSION))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hnsw index \"%s\" has format version %u, this build reads version %d",
+						RelationGetRelationName(index), metap->version, HNSW_FORMAT_VERSION),
+				 errhint("REINDEX the index.")));
+
+	*copy = *metap;
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * The graph parameters and entry point.  Any output may be NULL.  The entry
+ * TID is invalid for an empty graph.
+ */
+void
+HnswReadMeta(Relation index, int *m, int *efConstruction,
+			 ItemPointer entry, int *entryLevel, BlockNumber *insertPage)
+{
+	HnswMetaPageData meta;
+
+	ReadMetaCopy(index, &meta);
+	if (m)
+		*m = meta.m;
+	if (efConstruction)
+		*efConstruction = meta.efConstruction;
+	if (entry)
+	{
+		if (BlockNumberIsValid(meta.entryBlkno))
+			ItemPointerSet(entry, meta.entryBlkno, meta.entryOffno);
+		else
+			ItemPointerSetInvalid(entry);
+	}
+	if (entryLevel)
+		*entryLevel = meta.entryLevel;
+	if (insertPage)
+		*insertPage = meta.insertPage;
+}
+
+/*
+ * Modify the metapage under its exclusive lock, alone (no other buffer is
+ * locked by the caller), through generic WAL unless building.
+ */
+typedef void (*MetaUpdate) (HnswMetaPage metap, void *arg);
+
+static void
+UpdateMeta(Relation index, ForkNumber forkNum, bool building, MetaUpdate fn, void *arg)
+{
+	Buffer		buf;
+	Page		page;
+	GenericXLogState *state = NULL;
+
+	buf = ReadBufferExtended(index, forkNum, HNSW_METAPAGE_BLKNO, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (building)
+		page = BufferGetPage(buf);
+	else
+	{
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+	}
+
+	fn(HnswPageGetMeta(page), arg);
+
+	if (building)
+		MarkBufferDirty(buf);
+	else
+		GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+typedef struct EntryArg
+{
+	BlockNumber blkno;
+	OffsetNumber offno;
+	int			level;
+	bool		onlyIfHigher;
+} EntryArg;
+
+static void
+SetEntry(HnswMetaPage metap, void *arg)
+{
+	EntryArg   *e = (EntryArg *) arg;
+
+	if (e->onlyIfHigher && e->level <= metap->entryLevel)
+		return;
+	metap->entryBlkno = e->blkno;
+	metap->entryOffno = e->offno;
+	metap->entryLevel = (int16) e->level;
+}
+
+/*
+ * Point the graph at a new entry point (InvalidBlockNumber: empty graph).
+ * With onlyIfHigher, a concurrent promotion to a higher level wins.
+ */
+void
+HnswSetEntryPoint(Relation index, ForkNumber forkNum, bool building,
+				  BlockNumber blkno, OffsetNumber offno, int level, bool onlyIfHigher)
+{
+	EntryArg	arg;
+
+	arg.blkno = blkno;
+	arg.offno = BlockNumberIsValid(blkno) ? offno : InvalidOffsetNumber;
+	arg.level = BlockNumberIsValid(blkno) ? level : -1;
+	arg.onlyIfHigher = onlyIfHigher;
+	UpdateMeta(index, forkNum, building, SetEntry, &arg);
+}
+
+static void
+SetInsert(HnswMetaPage metap, void *arg)
+{
+	metap->insertPage = *(BlockNumber *) arg;
+}
+
+/* Remember the first page that may have room for a new element */
+void
+HnswSetInsertPage(Relation index, ForkNumber forkNum, bool building, BlockNumber insertPage)
+{
+	UpdateMeta(index, forkNum, building, SetInsert, &insertPage);
+}
+
+/*
+ * Create the metapage of a new, empty index as block 0 of forkNum.  The
+ * build logs it with the rest of the index.
+ */
+void
+HnswWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions, int m, int efConstruction)
+{
+	Buffer		buf;
+	Page		page;
+	HnswMetaPage metap;
+
+	buf = HnswNewBuffer(index, forkNum);
+	Assert(BufferGetBlockNumber(buf) == HNSW_METAPAGE_BLKNO);
+	page = BufferGetPage(buf);
+	HnswInitPage(buf, page);
+
+	metap = HnswPageGetMeta(page);
+	metap->magicNumber = HNSW_MAGIC_NUMBER;
+	metap->version = HNSW_FORMAT_VERSION;
+	metap->dimensions = (uint32) dimensions;
+	metap->m = (uint16) m;
+	metap->efConstruction = (uint16) efConstruction;
+	metap->entryBlkno = InvalidBlockNumber;
+	metap->entryOffno = InvalidOffsetNumber;
+	metap->entryLevel = -1;
+	metap->insertPage = InvalidBlockNumber;
+	metap->storage = HNSW_STORAGE_FLOAT32;
+	((PageHeader) page)->pd_lower = ((char *) metap + sizeof(HnswMetaPageData)) - (char *) page;
+
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Page writers: every change to an existing index page goes through one.
+ * Outside a build it is a generic WAL record (at most 4 pages); during a
+ * build, pages are changed in place and logged in bulk at the end.
+ */
+void
+HnswWriterStart(HnswWriter *w, Relation index, bool building)
+{
+	w->building = building;
+	w->nbufs = 0;
+	w->state = building ? NULL : GenericXLogStart(index);
+}
+
+/* Register a locked buffer; returns the page to modify */
+Page
+HnswWriterRegister(HnswWriter *w, Buffer buf, bool isNew)
+{
+	Assert(w->nbufs < MAX_GENERIC_XLOG_PAGES);
+	w->bufs[w->nbufs++] = buf;
+	if (w->building)
+		return BufferGetPage(buf);
+	return GenericXLogRegisterBuffer(w->state, buf, isNew ? GENERIC_XLOG_FULL_IMAGE : 0);
+}
+
+/* Unlock and release every registered buffer */
+static void
+WriterRelease(HnswWriter *w)
+{
+	for (int i = 0; i < w->nbufs; i++)
+		UnlockReleaseBuffer(w->bufs[i]);
+}
+
+/* Apply (and log) the changes; with release, let go of the buffers */
+void
+HnswWriterFinish(HnswWriter *w, bool release)
+{
+	if (w->building)
+	{
+		for (int i = 0; i < w->nbufs; i++)
+			MarkBufferDirty(w->bufs[i]);
+	}
+	else
+		GenericXLogFinish(w->state);
+	if (release)
+		WriterRelease(w);
+	w->state = NULL;
+	w->nbufs = 0;
+}
+
+/* Nothing changed: discard the record */
+void
+HnswWriterAbort(HnswWriter *w, bool release)
+{
+	if (!w->building && w->state != NULL)
+		GenericXLogAbort(w->state);
+	if (release)
+		WriterRelease(w);
+	w->state = NULL;
+	w->nbufs = 0;
+}
+
+/*
+ * Where an element's neighbour slots are: inline in its node tuple, or in
+ * the overflow tuple the node points at.  *sbuf is set to the overflow
+ * tuple's buffer, read and locked in the same mode as the node's buffer,
+ * or to InvalidBuffer when the slots are inline.  Returns NULL if the
+ * overflow tuple does not belong to this node (recycled or torn).
+ */
+ItemPointer
+HnswGetSlots(Relation index, Page page, HnswNodeTuple node, Buffer *sbuf, HnswNbrTuple *ntupOut)
+{
+	ItemPointerData tid;
+	Page		spage;
+	HnswNbrTuple ntup;
+	ItemId		itemid;
+
+	*sbuf = InvalidBuffer;
+	*ntupOut = NULL;
+	if (!HnswNodeHasSeparate(node))
+		return HnswNodeSlots(node);
+
+	tid = *HnswNodeNbrTid(node);
+	*sbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&tid));
+	LockBuffer(*sbuf, BUFFER_LOCK_SHARE);
+	spage = BufferGetPage(*sbuf);
+	if (ItemPointerGetOffsetNumber(&tid) > PageGetMaxOffsetNumber(spage))
+		return NULL;
+	itemid = PageGetItemId(spage, ItemPointerGetOffsetNumber(&tid));
+	ntup = (HnswNbrTuple) PageGetItem(spage, itemid);
+	if (ntup->type != HNSW_NBR_TUPLE || ntup->version != node->version ||
+		ntup->nslots != node->nslots)
+		return NULL;
+	*ntupOut = ntup;
+	return ntup->slots;
+}
+
+/* ----------------------------------------------------------------
+ *		Binary heaps of (distance, candidate)
+ * ----------------------------------------------------------------
+ */
+
+static inline bool
+HeapBefore(const HnswHeapItem *a, const HnswHeapItem *b, bool maxHeap)
+{
+	return maxHeap ? a->distance > b->distance : a->distance < b->distance;
+}
+
+void
+HnswHeapPush(HnswHeap *h, double distance, uint32 cand, bool maxHeap)
+{
+	int			i;
+
+	if (h->count == h->capacity)
+	{
+		h->capacity = Max(64, h->capacity * 2);
+		if (h->items == NULL)
+			h->items = palloc(sizeof(HnswHeapItem) * h->capacity);
+		else
+			h->items = repalloc_huge(h->items, sizeof(HnswHeapItem) * h->capacity);
+	}
+
+	i = h->count++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+		HnswHeapItem item = {distance, cand};
+
+		if (!HeapBefore(&item, &h->items[parent], maxHeap))
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i].distance = distance;
+	h->items[i].cand = cand;
+}
+
+HnswHeapItem
+HnswHeapPop(HnswHeap *h, bool maxHeap)
+{
+	HnswHeapItem top = h->items[0];
+	HnswHeapItem last = h->items[--h->count];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= h->count)
+			break;
+		if (child + 1 < h->count && HeapBefore(&h->items[child + 1], &h->items[child], maxHeap))
+			child++;
+		if (!HeapBefore(&h->items[child], &last, maxHeap))
+			break;
+		h->items[i] = h->items[child];
+		i = child;
+	}
+	if (h->count > 0)
+		h->items[i] = last;
+	return top;
+}
+
+/* ----------------------------------------------------------------
+ *		Visited set and pinned pages
+ * ----------------------------------------------------------------
+ */
+
+static inline uint64
+TidKey(BlockNumber blkno, OffsetNumber offno)
+{
+	return ((uint64) blkno << 16) | offno;
+}
+
+static inline uint32
+KeySlot(uint64 key, uint32 mask)
+{
+	return (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & mask;
+}
+
+static void
+VisitedInit(HnswSearch *s, uint32 expected)
+{
+	uint32		size = 1024;
+
+	while (size < expected * 2 && size < (1U << 30))
+		size <<= 1;
+	s->visited = palloc0(sizeof(uint64) * size);
+	s->visitedMask = size - 1;
+	s->visitedCount = 0;
+}
+
+static void
+VisitedClear(HnswSearch *s)
+{
+	if (s->visitedCount > 0)
+		memset(s->visited, 0, sizeof(uint64) * ((Size) s->visitedMask + 1));
+	s->visitedCount = 0;
+}
+
+/* Double the table when half full; amortised, never per element */
+static void
+VisitedGrow(HnswSearch *s)
+{
+	uint64	   *old = s->visited;
+	uint32		oldSize = s->visitedMask + 1;
+	uint32		newSize = oldSize * 2;
+
+	s->visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * (Size) newSize);
+	memset(s->visited, 0, sizeof(uint64) * (Size) newSize);
+	s->visitedMask = newSize - 1;
+	for (uint32 i = 0; i < oldSize; i++)
+	{
+		if (old[i] != 0)
+		{
+			uint32		j = KeySlot(old[i], s->visitedMask);
+
+			while (s->visited[j] != 0)
+				j = (j + 1) & s->visitedMask;
+			s->visited[j] = old[i];
+		}
+	}
+	pfree(old);
+}
+
+/* Add a TID; true if it was already there */
+static inline bool
+VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
+{
+	uint64		key = TidKey(blkno, offno);
+	uint32		i = KeySlot(key, s->visitedMask);
+
+	while (s->visited[i] != 0)
+	{
+		if (s->visited[i] == key)
+			return true;
+		i = (i + 1) & s->visitedMask;
+	}
+	s->visited[i] = key;
+	if (++s->visitedCount * 2 > s->visitedMask)
+		VisitedGrow(s);
+	return false;
+}
+
+/*
+ * A pinned buffer for blkno, from the direct-mapped cache.  A miss unpins
+ * the slot's previous occupant.  The caller locks and unlocks; it never
+ * holds a content lock across calls.
+ */
+static Buffer
+PinPage(HnswSearch *s, BlockNumber blkno)
+{
+	int			slot = (int) ((blkno * 2654435761U) >> 26) & (HNSW_PIN_CACHE_SIZE - 1);
+
+	if (s->pinBuf[slot] != InvalidBuffer)
+	{
+		if (s->pinBlk[slot] == blkno)
+			return s->pinBuf[slot];
+		ReleaseBuffer(s->pinBuf[slot]);
+	}
+	else
+		s->npins++;
+	s->pinBuf[slot] = ReadBuffer(s->index, blkno);
+	s->pinBlk[slot] = blkno;
+	return s->pinBuf[slot];
+}
+
+/* Drop every cached pin */
+void
+HnswSearchReleasePins(HnswSearch *s)
+{
+	if (s->npins == 0)
+		return;
+	for (int i = 0; i < HNSW_PIN_CACHE_SIZE; i++)
+	{
+		if (s->pinBuf[i] != InvalidBuffer)
+		{
+			ReleaseBuffer(s->pinBuf[i]);
+			s->pinBuf[i] = InvalidBuffer;
+		}
+	}
+	s->npins = 0;
+}
+
+/* ----------------------------------------------------------------
+ *		Search state
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Prepare a search for query (a stored-form value, or NULL) with room sized
+ * from ef and m.  Allocates in the current memory context, which the caller
+ * resets or deletes as a whole.
+ */
+void
+HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m, int ef, const char *query)
+{
+	memset(s, 0, sizeof(HnswSearch));
+	s->index = index;
+	s->support = support;
+	s->m = m;
+	s->query = query;
+	ItemPointerSetInvalid(&s->skipTid);
+
+	s->maxcands = Max(256, ef * 4);
+	s->cands = palloc(sizeof(HnswCand) * s->maxcands);
+	s->maxheaptids = s->maxcands;
+	s->heaptids = palloc(sizeof(ItemPointerData) * s->maxheaptids);
+	VisitedInit(s, (uint32) ef * (uint32) m * 2);
+	for (int i = 0; i < HNSW_PIN_CACHE_SIZE; i++)
+		s->pinBuf[i] = InvalidBuffer;
+	s->scratchTids = palloc(sizeof(ItemPointerData) * HNSW_MAX_M * 2);
+}
+
+/* Forget candidates, heaps and visited elements; keep the allocations */
+void
+HnswSearchReset(HnswSearch *s)
+{
+	s->ncands = 0;
+	s->nheaptids = 0;
+	s->valuesUsed = 0;
+	s->near.count = 0;
+	s->far.count = 0;
+	s->discarded.count = 0;
+	s->tuples = 0;
+	VisitedClear(s);
+}
+
+const char *
+HnswCandValue(HnswSearch *s, uint32 cand)
+{
+	return s->values + s->cands[cand].valueOff;
+}
+
+/* Append a candidate record for node (on a locked page); returns its index */
+static uint32
+NewCand(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno, double distance)
+{
+	HnswCand   *c;
+	int			ntids = 0;
+
+	if (s->ncands == s->maxcands)
+	{
+		s->maxcands *= 2;
+		s->cands = repalloc_huge(s->cands, sizeof(HnswCand) * s->maxcands);
+	}
+	c = &s->cands[s->ncands];
+	c->distance = distance;
+	c->blkno = blkno;
+	c->offno = offno;
+	c->level = node->level;
+	c->version = node->version;
+	c->tidStart = s->nheaptids;
+	c->valueOff = 0;
+	c->unused = 0;
+
+	while (ntids < HNSW_HEAPTIDS && ItemPointerIsValid(&node->heaptids[ntids]))
+		ntids++;
+	c->alive = ntids > 0;
+	c->ntids = 0;
+
+	if (s->wantHeapTids && ntids > 0)
+	{
+		if (s->nheaptids + ntids > s->maxheaptids)
+		{
+			s->maxheaptids = Max(s->maxheaptids * 2, s->nheaptids + ntids);
+			s->heaptids = repalloc_huge(s->heaptids, sizeof(ItemPointerData) * s->maxheaptids);
+		}
+		memcpy(&s->heaptids[s->nheaptids], node->heaptids, sizeof(ItemPointerData) * ntids);
+		s->nheaptids += ntids;
+		c->ntids = (uint8) ntids;
+	}
+
+	if (s->wantValues)
+	{
+		const char *value = HnswNodeValue(node);
+		Size		size = VARSIZE(value);
+
+		if (s->valuesUsed + MAXALIGN(size) > s->valuesMax)
+		{
+			s->valuesMax = Max(s->valuesMax * 2, s->valuesUsed + MAXALIGN(size) + 8192);
+			if (s->values == NULL)
+				s->values = MemoryContextAllocHuge(CurrentMemoryContext, s->valuesMax);
+			else
+				s->values = repalloc_huge(s->values, s->valuesMax);
+		}
+		memcpy(s->values + s->valuesUsed, value, size);
+		c->valueOff = (uint32) s->valuesUsed;
+		s->valuesUsed += MAXALIGN(size);
+	}
+
+	return s->ncands++;
+}
+
+/* Distance from the query to a stored value; a NULL query ties everything */
+static inline double
+QueryDistance(HnswSearch *s, const char *value)
+{
+	if (s->query == NULL)
+		return 0;
+	return HnswDistance(s->support, s->query, value);
+}
+
+/* The node tuple at (page, offno), or NULL if it is not a live node */
+static inline HnswNodeTuple
+PageNode(Page page, OffsetNumber offno)
+{
+	HnswNodeTuple node;
+
+	if (offno > PageGetMaxOffsetNumber(page))
+		return NULL;
+	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, offno));
+	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node))
+		return NULL;
+	return node;
+}
+
+/*
+ * Read the entry point and make it the first candidate.  Returns -1 when
+ * the entry point has been deleted meanwhile (only VACUUM moves it, under
+ * HNSW_UPDATE_LOCK, so callers holding that lock never see this).
+ */
+int
+HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
+{
+	Buffer		buf = PinPage(s, blkno);
+	Page		page;
+	HnswNodeTuple node;
+	int			cand = -1;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	node = PageNode(page, offno);
+	if (node != NULL)
+		cand = (int) NewCand(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)));
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return cand;
+}
+
+/*
+ * Copy the unvisited neighbours of candidate c at layer lc into
+ * s->scratchTids, marking them visited.  Returns how many, 0 when the
+ * element was recycled since it was read (its version changed).
+ */
+static int
+LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
+{
+	Buffer		buf = PinPage(s, c->blkno);
+	Page		page;
+	HnswNodeTuple node;
+	ItemPointer slots;
+	Buffer		sbuf = InvalidBuffer;
+	HnswNbrTuple ntup;
+	int			lm = HnswLayerM(s->m, lc);
+	int			n = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	node = PageNode(page, c->offno);
+	if (node == NULL || node->version != c->version || node->level < lc ||
+		node->nslots != HnswSlotCount(s->m, node->level))
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		return 0;
+	}
+
+	slots = HnswGetSlots(s->index, page, node, &sbuf, &ntup);
+	if (slots != NULL)
+	{
+		slots += HnswLayerStart(s->m, lc);
+		for (int i = 0; i < lm; i++)
+		{
+			ItemPointer tid = &slots[i];
+
+			if (!ItemPointerIsValid(tid))
+				break;
+			if (!VisitedTestAndSet(s, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid)))
+				s->scratchTids[n++] = *tid;
+		}
+	}
+	if (BufferIsValid(sbuf))
+		UnlockReleaseBuffer(sbuf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return n;
+}
+
+/* Sort a few TIDs by block (insertion sort: at most 2*m of them) */
+static void
+SortTidsByBlock(ItemPointer tids, int n)
+{
+	for (int i = 1; i < n; i++)
+	{
+		ItemPointerData t = tids[i];
+		BlockNumber b = ItemPointerGetBlockNumber(&t);
+		int			j = i - 1;
+
+		while (j >= 0 && ItemPointerGetBlockNumber(&tids[j]) > b)
+		{
+			tids[j + 1] = tids[j];
+			j--;
+		}
+		tids[j + 1] = t;
+	}
+}
+
+/* Whether a candidate counts towards ef (VACUUM repairs skip dying ones) */
+static inline bool
+CountsForEf(HnswSearch *s, uint32 cand)
+{
+	return !s->skipDeadForEf || s->cands[cand].alive;
+}
+
+/* Offer a freshly read element to W (and C), or to the discarded heap */
+static inline void
+Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
+	  double d, int ef, int lc, int *wlen)
+{
+	uint32		cand;
+
+	if (*wlen < ef || d < s->far.items[0].distance)
+	{
+		/* Elements on a lower level than their link are bugs; route around */
+		if (node->level < lc)
+			return;
+		cand = NewCand(s, node, blkno, offno, d);
+		HnswHeapPush(&s->near, d, cand, false);
+		HnswHeapPush(&s->far, d, cand, true);
+		if (CountsForEf(s, cand) && ++(*wlen) > ef)
+		{
+			HnswHeapItem out = HnswHeapPop(&s->far, true);
+
+			if (s->keepDiscarded)
+				HnswHeapPush(&s->discarded, out.distance, out.cand, false);
+		}
+	}
+	else if (s->keepDiscarded)
+	{
+		cand = NewCand(s, node, blkno, offno, d);
+		HnswHeapPush(&s->discarded, d, cand, false);
+	}
+}
+
+/*
+ * Evaluate the TIDs gathered in s->scratchTids, page by page, offering
+ * each element to W.
+ */
+static void
+EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
+{
+	ItemPointer tids = s->scratchTids;
+	int			i = 0;
+
+	SortTidsByBlock(tids, n);
+	while (i < n)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		Buffer		buf = PinPage(s, blkno);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (; i < n && ItemPointerGetBlockNumber(&tids[i]) == blkno; i++)
+		{
+			OffsetNumber offno = ItemPointerGetOffsetNumber(&tids[i]);
+			HnswNodeTuple node = PageNode(page, offno);
+
+			if (node == NULL)
+				continue;
+			Offer(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)), ef, lc, wlen);
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	}
+}
+
+/*
+ * Search layer lc from the entry candidates ep (Algorithm 2 of the HNSW
+ * paper) keeping the ef nearest in W.  With freshVisited the visited set
+ * starts from ep; otherwise (iterative scans) it carries over and ep are
+ * already in it.  Points *result at W, nearest first, in an array owned by
+ * s that the next call replaces, and returns its size.
+ * Elements pushed out of W go to s->discarded when s->keepDiscarded.
+ */
+int
+HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVisited, uint32 **result)
+{
+	int			wlen = 0;
+	int			nresult;
+
+	s->near.count = 0;
+	s->far.count = 0;
+	if (freshVisited)
+		VisitedClear(s);
+
+	for (int i = 0; i < nep; i++)
+	{
+		HnswCand   *c = &s->cands[ep[i]];
+
+		if (freshVisited)
+		{
+			VisitedTestAndSet(s, c->blkno, c->offno);
+			s->tuples++;
+		}
+		HnswHeapPush(&s->near, c->distance, ep[i], false);
+		HnswHeapPush(&s->far, c->distance, ep[i], true);
+		if (CountsForEf(s, ep[i]))
+			wlen++;
+	}
+
+	while (s->near.count > 0)
+	{
+		HnswHeapItem c = HnswHeapPop(&s->near, false);
+		int			n;
+
+		if (c.distance > s->far.items[0].distance)
+			break;
+
+		CHECK_FOR_INTERRUPTS();
+
+		n = LoadUnvisited(s, &s->cands[c.cand], lc);
+		s->tuples += n;
+		if (n > 0)
+			EvaluateNeighbors(s, n, ef, lc, &wlen);
+	}
+
+	/* W comes out furthest first; ep may alias the old result array */
+	nresult = s->far.count;
+	if (nresult > s->maxresult)
+	{
+		s->maxresult = Max(nresult, s->maxresult * 2);
+		s->result = MemoryContextAlloc(GetMemoryChunkContext(s->cands),
+									   sizeof(uint32) * s->maxresult);
+	}
+	for (int i = nresult - 1; i >= 0; i--)
+		s->result[i] = HnswHeapPop(&s->far, true).cand;
+	*result = s->result;
+	return nresult;
+}
+
+/* ----------------------------------------------------------------
+ *		Neighbour selection
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Algorithm 4 of the HNSW paper with kept pruned connections: walk the
+ * candidates nearest first and keep one unless it is at least as close to
+ * an already kept neighbour as to the new element; then top up with the
+ * pruned ones, nearest first, to lm.  cands must be sorted by distance and
+ * have values (s->wantValues).  Returns the number selected.
+ */
+int
+HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *selected)
+{
+	int			nsel = 0;
+	uint32	   *pruned;
+	int			npruned = 0;
+
+	if (ncands <= lm)
+	{
+		memcpy(selected, cands, sizeof(uint32) * ncands);
+		return ncands;
+	}
+
+	pruned = palloc(sizeof(uint32) * ncands);
+	for (int i = 0; i < ncands && nsel < lm; i++)
+	{
+		HnswCand   *e = &s->cands[cands[i]];
+		const char *ev = HnswCandValue(s, cands[i]);
+		bool		keep = true;
+
+		for (int j = 0; j < nsel; j++)
+		{
+			float		d = (float) HnswDistance(s->support, ev, HnswCandValue(s, selected[j]));
+
+			if (d <= (float) e->distance)
+			{
+				keep = false;
+				break;
+			}
+		}
+		if (keep)
+			selected[nsel++] = cands[i];
+		else
+			pruned[npruned++] = cands[i];
+	}
+	for (int i = 0; i < npruned && nsel < lm; i++)
+		selected[nsel++] = pruned[i];
+	pfree(pruned);
+	return nsel;
+}

@@ -1,0 +1,818 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswvacuum.c
+ *	  VACUUM of an HNSW index: remove dead heap TIDs, repair the graph
+ *	  around elements that lost all of theirs, then recycle those elements.
+ *
+ * NOTES
+ *	  ambulkdelete runs three passes over the page chain.
+ *
+ *	  1. Remove heap TIDs the callback reports dead.  An element left with
+ *		 none is "dying": it stays in the graph (searches route through it,
+ *		 results skip it, inserts neither link to it nor revive it) and its
+ *		 TID goes into the dying set.  The highest live elements are noted
+ *		 as replacements for a dying entry point.
+ *	  2. Wait for inserts that started before pass 1 ended (they may have
+ *		 chosen dying neighbours), move the entry point off a dying element,
+ *		 then give every live element that links to a dying one (or whose
+ *		 layer 0 is not full) fresh neighbours found by a search that skips
+ *		 itself, and link those back, as an insert would.
+ *	  3. Wait for inserts again, check that no live element still links to
+ *		 a dying one, wait for running scans (new ones cannot reach dying
+ *		 elements any more), then mark each dying element deleted under a
+ *		 cleanup lock: value and slots cleared, version bumped.  Inserts
+ *		 reuse the space; scans that read it earlier notice the version.
+ *
+ *	  Lock order: see hnswinsert.c.  Heavyweight locks are taken with no
+ *	  buffer locked; cleanup locks with no other buffer locked.
+ *
+ * IDENTIFICATION
+ *	  src/indexam/hnswvacuum.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "indexam/hnsw.h"
+
+/* A set of index TIDs: open addressing, grown when half full */
+typedef struct TidSet
+{
+	uint64	   *keys;
+	uint32		mask;
+	uint32		count;
+} TidSet;
+
+/* An element as pass 2 needs it */
+typedef struct VacElement
+{
+	BlockNumber blkno;
+	OffsetNumber offno;
+	int			level;
+	uint8		version;
+	char	   *value;			/* NULL until loaded */
+} VacElement;
+
+typedef struct HnswVacuumState
+{
+	/* Info */
+	Relation	index;
+	IndexBulkDeleteResult *stats;
+	IndexBulkDeleteCallback callback;
+	void	   *callback_state;
+	HnswSupport support;
+	BufferAccessStrategy bas;
+
+	/* Settings */
+	int			m;
+	int			efConstruction;
+
+	/* Pass 1 results */
+	TidSet		dying;
+	VacElement	highest;		/* blkno invalid if none */
+	VacElement	fallback;
+
+	/* Memory */
+	MemoryContext tmpCtx;
+} HnswVacuumState;
+
+/* ----------------------------------------------------------------
+ *		The dying set
+ * ----------------------------------------------------------------
+ */
+
+static inline uint64
+SetKey(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumber(tid) << 16) | ItemPointerGetOffsetNumber(tid);
+}
+
+static inline uint32
+SetSlot(uint64 key, uint32 mask)
+{
+	return (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & mask;
+}
+
+static void
+TidSetInit(TidSet *set)
+{
+	set->mask = 255;
+	set->count = 0;
+	set->keys = palloc0(sizeof(uint64) * (set->mask + 1));
+}
+
+static void
+TidSetAdd(TidSet *set, ItemPointer tid)
+{
+	uint64		key = SetKey(tid);
+	uint32		i;
+
+	if ((set->count + 1) * 2 > set->mask)
+	{
+		uint64	   *old = set->keys;
+		uint32		oldSize = set->mask + 1;
+
+		set->mask = oldSize * 2 - 1;
+		set->keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * (Size) (set->mask + 1));
+		memset(set->keys, 0, sizeof(uint64) * (Size) (set->mask + 1));
+		for (uint32 j = 0; j < oldSize; j++)
+		{
+			if (old[j] == 0)
+				continue;
+			i = SetSlot(old[j], set->mask);
+			while (set->keys[i] != 0)
+				i = (i + 1) & set->mask;
+			set->keys[i] = old[j];
+		}
+		pfree(old);
+	}
+
+	i = SetSlot(key, set->mask);
+	while (set->keys[i] != 0)
+	{
+		if (set->keys[i] == key)
+			return;
+		i = (i + 1) & set->mask;
+	}
+	set->keys[i] = key;
+	set->count++;
+}
+
+static bool
+TidSetContains(TidSet *set, ItemPointer tid)
+{
+	uint64		key = SetKey(tid);
+	uint32		i = SetSlot(key, set->mask);
+
+	while (set->keys[i] != 0)
+	{
+		if (set->keys[i] == key)
+			return true;
+		i = (i + 1) & set->mask;
+	}
+	return false;
+}
+
+/* ----------------------------------------------------------------
+ *		Pass 1: remove heap TIDs
+ * ----------------------------------------------------------------
+ */
+
+/* Keep track of the two highest live elements */
+static void
+NoteLevel(HnswVacuumState *vs, BlockNumber blkno, OffsetNumber offno, int level)
+{
+	VacElement	e = {blkno, offno, level, 0, NULL};
+
+	if (!BlockNumberIsValid(vs->highest.blkno) || level > vs->highest.level)
+	{
+		vs->fallback = vs->highest;
+		vs->highest = e;
+	}
+	else if (!BlockNumberIsValid(vs->fallback.blkno) || level > vs->fallback.level)
+		vs->fallback = e;
+}
+
+/* Drop dead heap TIDs from one node; true if it changed */
+static bool
+PruneHeapTids(HnswVacuumState *vs, HnswNodeTuple node)
+{
+	int			kept = 0;
+	bool		changed = false;
+
+	for (int i = 0; i < HNSW_HEAPTIDS && ItemPointerIsValid(&node->heaptids[i]); i++)
+	{
+		if (vs->callback(&node->heaptids[i], vs->callback_state))
+		{
+			vs->stats->tuples_removed++;
+			changed = true;
+		}
+		else
+		{
+			node->heaptids[kept++] = node->heaptids[i];
+			vs->stats->num_index_tuples++;
+		}
+	}
+	if (changed)
+		for (int i = kept; i < HNSW_HEAPTIDS; i++)
+			ItemPointerSetInvalid(&node->heaptids[i]);
+	return changed;
+}
+
+static void
+RemoveHeapTids(HnswVacuumState *vs)
+{
+	BlockNumber blkno = HNSW_HEAD_BLKNO;
+
+	vs->highest.blkno = InvalidBlockNumber;
+	vs->fallback.blkno = InvalidBlockNumber;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf;
+		Page		page;
+		HnswWriter	w;
+		bool		changed = false;
+		OffsetNumber maxoff;
+
+		vacuum_delay_point();
+
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->bas);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswWriterStart(&w, vs->index, false);
+		page = HnswWriterRegister(&w, buf, false);
+		maxoff = PageGetMaxOffsetNumber(page);
+
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
+			ItemPointerData tid;
+
+			/* Deleted elements must stay out of the dying set */
+			if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node))
+				continue;
+
+			if (PruneHeapTids(vs, node))
+				changed = true;
+
+			ItemPointerSet(&tid, blkno, off);
+			if (!ItemPointerIsValid(&node->heaptids[0]))
+				TidSetAdd(&vs->dying, &tid);
+			else
+				NoteLevel(vs, blkno, off, node->level);
+		}
+
+		blkno = HnswPageGetOpaque(page)->nextblkno;
+		if (changed)
+			HnswWriterFinish(&w, true);
+		else
+			HnswWriterAbort(&w, true);
+	}
+}
+
+/* ----------------------------------------------------------------
+ *		Pass 2: repair the graph
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Read a live element's level, version and value; false if it is gone or
+ * dying.
+ */
+static bool
+LoadElement(HnswVacuumState *vs, VacElement *e)
+{
+	Buffer		buf;
+	Page		page;
+	HnswNodeTuple node;
+	bool		ok = false;
+
+	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, e->blkno, RBM_NORMAL, vs->bas);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (e->offno <= PageGetMaxOffsetNumber(page))
+	{
+		node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
+		if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
+			ItemPointerIsValid(&node->heaptids[0]))
+		{
+			Size		size = VARSIZE(HnswNodeValue(node));
+
+			e->level = node->level;
+			e->version = node->version;
+			e->value = palloc(size);
+			memcpy(e->value, HnswNodeValue(node), size);
+			ok = true;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return ok;
+}
+
+/* Whether a slot array mentions a dying element */
+static bool
+SlotsMentionDying(HnswVacuumState *vs, ItemPointer slots, int nslots)
+{
+	for (int i = 0; i < nslots; i++)
+		if (ItemPointerIsValid(&slots[i]) && TidSetContains(&vs->dying, &slots[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Whether an element needs new neighbours: it links to a dying element,
+ * or its layer 0 is not full (inserts may have skipped dying candidates).
+ */
+static bool
+NeedsRepair(HnswVacuumState *vs, VacElement *e)
+{
+	Buffer		buf;
+	Buffer		sbuf;
+	Page		page;
+	HnswNodeTuple node;
+	HnswNbrTuple ntup;
+	ItemPointer slots;
+	bool		result = false;
+
+	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, e->blkno, RBM_NORMAL, vs->bas);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
+	if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) && node->version == e->version)
+	{
+		slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
+		if (slots != NULL)
+			result = SlotsMentionDying(vs, slots, node->nslots) ||
+				!ItemPointerIsValid(&slots[HnswLayerM(vs->m, 0) - 1]);
+		if (BufferIsValid(sbuf))
+			UnlockReleaseBuffer(sbuf);
+	}
+	UnlockReleaseBuffer(buf);
+	return result;
+}
+
+/* Overwrite an element's slots with new ones, if it is still the same */
+static void
+WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int nslots)
+{
+	Buffer		buf;
+	Page		page;
+	HnswNodeTuple node;
+	ItemPointerData overflow;
+	HnswWriter	w;
+
+	/* Find where the slots are */
+	buf = ReadBuffer(vs->index, e->blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswWriterStart(&w, vs->index, false);
+	page = HnswWriterRegister(&w, buf, false);
+	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
+	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) ||
+		node->version != e->version || node->nslots != nslots)
+	{
+		HnswWriterAbort(&w, true);
+		return;
+	}
+
+	if (!HnswNodeHasSeparate(node))
+	{
+		memcpy(HnswNodeSlots(node), newSlots, sizeof(ItemPointerData) * nslots);
+		HnswWriterFinish(&w, true);
+		return;
+	}
+
+	/* Slots in an overflow tuple on a later page: node page stays locked */
+	overflow = *HnswNodeNbrTid(node);
+	{
+		Buffer		nbuf = ReadBuffer(vs->index, ItemPointerGetBlockNumber(&overflow));
+		Page		npage;
+		HnswNbrTuple ntup;
+
+		LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+		npage = HnswWriterRegister(&w, nbuf, false);
+		ntup = (HnswNbrTuple) PageGetItem(npage, PageGetItemId(npage, ItemPointerGetOffsetNumber(&overflow)));
+		if (ntup->type == HNSW_NBR_TUPLE && ntup->version == e->version && ntup->nslots == nslots)
+		{
+			memcpy(ntup->slots, newSlots, sizeof(ItemPointerData) * nslots);
+			HnswWriterFinish(&w, true);
+		}
+		else
+			HnswWriterAbort(&w, true);
+	}
+}
+
+/*
+ * Give element e new neighbours: search from the entry point (skipping e),
+ * rewrite its slots and link the new neighbours back.  Caller holds
+ * HNSW_UPDATE_LOCK; entry may be invalid (empty graph).
+ */
+static void
+RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLevel)
+{
+	MemoryContext oldCtx = MemoryContextSwitchTo(vs->tmpCtx);
+	HnswSearch	s;
+	HnswNeighborList *layers[64];
+	int			nlayers = 0;
+	int			nslots = HnswSlotCount(vs->m, e->level);
+	ItemPointer slots = palloc(sizeof(ItemPointerData) * nslots);
+
+	/* The entry point is every search's start; it has no one to ask */
+	if (ItemPointerIsValid(entry) && ItemPointerGetBlockNumber(entry) == e->blkno &&
+		ItemPointerGetOffsetNumber(entry) == e->offno)
+	{
+		MemoryContextSwitchTo(oldCtx);
+		return;
+	}
+
+	HnswSearchInit(&s, vs->index, &vs->support, vs->m, vs->efConstruction + 1, e->value);
+	s.wantValues = true;
+	s.skipDeadForEf = true;
+	ItemPointerSet(&s.skipTid, e->blkno, e->offno);
+
+	memset(layers, 0, sizeof(layers));
+	if (ItemPointerIsValid(entry))
+	{
+		HnswFindNeighbors(&s, entry, entryLevel, e->level, vs->efConstruction, layers);
+		nlayers = Min(e->level, entryLevel) + 1;
+	}
+	HnswSearchReleasePins(&s);
+
+	for (int i = 0; i < nslots; i++)
+		ItemPointerSetInvalid(&slots[i]);
+	for (int lc = 0; lc < nlayers; lc++)
+	{
+		for (int i = 0; layers[lc] != NULL && i < layers[lc]->count; i++)
+		{
+			HnswCand   *c = &s.cands[layers[lc]->cands[i]];
+
+			ItemPointerSet(&slots[HnswLayerStart(vs->m, lc) + i], c->blkno, c->offno);
+		}
+	}
+	WriteElementSlots(vs, e, slots, nslots);
+	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, layers, nlayers, false);
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(vs->tmpCtx);
+}
+
+/*
+ * Make sure the entry point is live and well connected before the rest
+ * is repaired: repair the highest other element, then replace a dying
+ * entry point by it, or repair a live one.
+ */
+static void
+RepairEntryPoint(HnswVacuumState *vs)
+{
+	VacElement *highest = &vs->highest;
+	ItemPointerData entry;
+	int			entryLevel;
+	MemoryContext oldCtx = MemoryContextSwitchTo(vs->tmpCtx);
+
+	if (BlockNumberIsValid(highest->blkno))
+	{
+		LockPage(vs->index, HNSW_UPDATE_LOCK, ShareLock);
+		HnswReadMeta(vs->index, NULL, NULL, &entry, &entryLevel, NULL);
+		if (ItemPointerIsValid(&entry) && ItemPointerGetBlockNumber(&entry) == highest->blkno &&
+			ItemPointerGetOffsetNumber(&entry) == highest->offno)
+			highest = &vs->fallback;
+		if (BlockNumberIsValid(highest->blkno) && LoadElement(vs, highest) &&
+			NeedsRepair(vs, highest))
+			RepairElement(vs, highest, &entry, entryLevel);
+		UnlockPage(vs->index, HNSW_UPDATE_LOCK, ShareLock);
+	}
+	else
+		highest = NULL;
+
+	/* Moving the entry point: no insert may run meanwhile */
+	LockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	HnswReadMeta(vs->index, NULL, NULL, &entry, &entryLevel, NULL);
+	if (ItemPointerIsValid(&entry))
+	{
+		if (TidSetContains(&vs->dying, &entry))
+		{
+			if (highest != NULL && BlockNumberIsValid(highest->blkno))
+				HnswSetEntryPoint(vs->index, MAIN_FORKNUM, false, highest->blkno,
+								  highest->offno, highest->level, false);
+			else
+				HnswSetEntryPoint(vs->index, MAIN_FORKNUM, false, InvalidBlockNumber,
+								  InvalidOffsetNumber, -1, false);
+		}
+		else
+		{
+			VacElement	ep = {ItemPointerGetBlockNumber(&entry), ItemPointerGetOffsetNumber(&entry), 0, 0, NULL};
+
+			/* Search from the highest point, the entry point skipping itself */
+			if (highest != NULL && BlockNumberIsValid(highest->blkno) &&
+				LoadElement(vs, &ep) && NeedsRepair(vs, &ep))
+			{
+				ItemPointerData from;
+
+				ItemPointerSet(&from, highest->blkno, highest->offno);
+				RepairElement(vs, &ep, &from, highest->level);
+			}
+		}
+	}
+	UnlockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(vs->tmpCtx);
+}
+
+/* Repair one element under the update lock, promoting it if need be */
+static void
+RepairUnderLock(HnswVacuumState *vs, VacElement *e)
+{
+	LOCKMODE	lockmode = ShareLock;
+	ItemPointerData entry;
+	int			entryLevel;
+
+	LockPage(vs->index, HNSW_UPDATE_LOCK, lockmode);
+	HnswReadMeta(vs->index, NULL, NULL, &entry, &entryLevel, NULL);
+	if (!ItemPointerIsValid(&entry) || e->level > entryLevel)
+	{
+		UnlockPage(vs->index, HNSW_UPDATE_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(vs->index, HNSW_UPDATE_LOCK, lockmode);
+		HnswReadMeta(vs->index, NULL, NULL, &entry, &entryLevel, NULL);
+	}
+
+	RepairElement(vs, e, &entry, entryLevel);
+
+	/* Only after the entry point was replaced by an outdated highest point */
+	if (!ItemPointerIsValid(&entry) || e->level > entryLevel)
+		HnswSetEntryPoint(vs->index, MAIN_FORKNUM, false, e->blkno, e->offno, e->level, true);
+
+	UnlockPage(vs->index, HNSW_UPDATE_LOCK, lockmode);
+}
+
+/* Live elements of one page, with their values */
+static List *
+CollectLive(HnswVacuumState *vs, BlockNumber blkno, BlockNumber *next)
+{
+	Buffer		buf;
+	Page		page;
+	OffsetNumber maxoff;
+	List	   *elements = NIL;
+
+	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->bas);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
+		VacElement *e;
+		Size		size;
+
+		if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) ||
+			!ItemPointerIsValid(&node->heaptids[0]))
+			continue;
+		e = palloc(sizeof(VacElement));
+		e->blkno = blkno;
+		e->offno = off;
+		e->level = node->level;
+		e->version = node->version;
+		size = VARSIZE(HnswNodeValue(node));
+		e->value = palloc(size);
+		memcpy(e->value, HnswNodeValue(node), size);
+		elements = lappend(elements, e);
+	}
+	*next = HnswPageGetOpaque(page)->nextblkno;
+	UnlockReleaseBuffer(buf);
+	return elements;
+}
+
+static void
+RepairGraph(HnswVacuumState *vs)
+{
+	BlockNumber blkno = HNSW_HEAD_BLKNO;
+	MemoryContext pageCtx = AllocSetContextCreate(CurrentMemoryContext,
+												  "Hnsw vacuum page context",
+												  ALLOCSET_DEFAULT_SIZES);
+
+	/* Inserts that began before pass 1 ended may link to dying elements */
+	LockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	UnlockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+
+	RepairEntryPoint(vs);
+
+	while (BlockNumberIsValid(blkno))
+	{
+		MemoryContext oldCtx = MemoryContextSwitchTo(pageCtx);
+		List	   *elements;
+		ListCell   *lc;
+
+		vacuum_delay_point();
+
+		elements = CollectLive(vs, blkno, &blkno);
+		foreach(lc, elements)
+		{
+			VacElement *e = (VacElement *) lfirst(lc);
+
+			if (NeedsRepair(vs, e))
+				RepairUnderLock(vs, e);
+		}
+
+		MemoryContextSwitchTo(oldCtx);
+		MemoryContextReset(pageCtx);
+	}
+	MemoryContextDelete(pageCtx);
+}
+
+/* ----------------------------------------------------------------
+ *		Pass 3: recycle dying elements
+ * ----------------------------------------------------------------
+ */
+
+/* No live element may still link to a dying one */
+static void
+ConfirmRepaired(HnswVacuumState *vs)
+{
+	BlockNumber blkno = HNSW_HEAD_BLKNO;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		vacuum_delay_point();
+
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->bas);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
+			Buffer		sbuf;
+			HnswNbrTuple ntup;
+			ItemPointer slots;
+			bool		bad;
+
+			if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) ||
+				!ItemPointerIsValid(&node->heaptids[0]))
+				continue;
+
+			slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
+			bad = slots != NULL && SlotsMentionDying(vs, slots, node->nslots);
+			if (BufferIsValid(sbuf))
+				UnlockReleaseBuffer(sbuf);
+			if (bad)
+				elog(ERROR, "hnsw graph not repaired");
+		}
+		blkno = HnswPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Mark one dying node deleted: clear its value and slots, bump its
+ * version.  node is on the node's page as registered in w.  Returns the
+ * overflow page's buffer, locked and registered too, or InvalidBuffer.
+ */
+static Buffer
+MarkNodeDeleted(HnswVacuumState *vs, HnswWriter *w, HnswNodeTuple node)
+{
+	Buffer		nbuf = InvalidBuffer;
+	uint8		version = (uint8) (node->version % 255 + 1);
+
+	if (HnswNodeHasSeparate(node))
+	{
+		ItemPointerData overflow = *HnswNodeNbrTid(node);
+		Page		npage;
+		HnswNbrTuple ntup;
+
+		nbuf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(&overflow),
+								  RBM_NORMAL, vs->bas);
+		LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+		npage = HnswWriterRegister(w, nbuf, false);
+		ntup = (HnswNbrTuple) PageGetItem(npage, PageGetItemId(npage, ItemPointerGetOffsetNumber(&overflow)));
+		for (int i = 0; i < ntup->nslots; i++)
+			ItemPointerSetInvalid(&ntup->slots[i]);
+		ntup->version = version;
+	}
+	else
+	{
+		for (int i = 0; i < node->nslots; i++)
+			ItemPointerSetInvalid(&HnswNodeSlots(node)[i]);
+	}
+
+	memset(HnswNodeValue(node), 0, VARSIZE(HnswNodeValue(node)));
+	node->flags |= HNSW_NODE_DELETED;
+	node->version = version;
+	return nbuf;
+}
+
+static void
+MarkDeleted(HnswVacuumState *vs)
+{
+	BlockNumber blkno = HNSW_HEAD_BLKNO;
+	BlockNumber insertPage = InvalidBlockNumber;
+
+	/* Inserts and scans from before the repairs may still reach dying elements */
+	LockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	UnlockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
+
+	ConfirmRepaired(vs);
+
+	LockPage(vs->index, HNSW_SCAN_LOCK, ExclusiveLock);
+	UnlockPage(vs->index, HNSW_SCAN_LOCK, ExclusiveLock);
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		vacuum_delay_point();
+
+		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->bas);
+
+		/* No other backend may hold a pin on a page whose elements we recycle */
+		LockBufferForCleanup(buf);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
+			HnswWriter	w;
+			Page		wpage;
+			Buffer		nbuf;
+
+			if (node->type != HNSW_NODE_TUPLE)
+				continue;
+			if (!HnswNodeIsDeleted(node) && ItemPointerIsValid(&node->heaptids[0]))
+				continue;
+
+			if (!BlockNumberIsValid(insertPage))
+				insertPage = blkno;
+			if (HnswNodeIsDeleted(node))
+				continue;
+
+			/* One record per element: its page plus maybe an overflow page */
+			HnswWriterStart(&w, vs->index, false);
+			wpage = HnswWriterRegister(&w, buf, false);
+			nbuf = MarkNodeDeleted(vs, &w, (HnswNodeTuple) PageGetItem(wpage, PageGetItemId(wpage, off)));
+			HnswWriterFinish(&w, false);
+			if (BufferIsValid(nbuf))
+				UnlockReleaseBuffer(nbuf);
+		}
+		blkno = HnswPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* Last: inserts may now use the freed space */
+	if (BlockNumberIsValid(insertPage))
+		HnswSetInsertPage(vs->index, MAIN_FORKNUM, false, insertPage);
+}
+
+/* ----------------------------------------------------------------
+ *		Entry points
+ * ----------------------------------------------------------------
+ */
+
+static void
+InitVacuumState(HnswVacuumState *vs, IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				IndexBulkDeleteCallback callback, void *callback_state)
+{
+	memset(vs, 0, sizeof(HnswVacuumState));
+	vs->index = info->index;
+	vs->stats = stats ? stats : palloc0(sizeof(IndexBulkDeleteResult));
+	vs->callback = callback;
+	vs->callback_state = callback_state;
+	vs->bas = GetAccessStrategy(BAS_BULKREAD);
+	vs->efConstruction = HnswGetEfConstruction(info->index);
+	HnswReadMeta(info->index, &vs->m, NULL, NULL, NULL, NULL);
+	HnswInitSupport(&vs->support, info->index);
+	TidSetInit(&vs->dying);
+	vs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
+									   "Hnsw vacuum temporary context",
+									   ALLOCSET_DEFAULT_SIZES);
+}
+
+static void
+FreeVacuumState(HnswVacuumState *vs)
+{
+	pfree(vs->dying.keys);
+	FreeAccessStrategy(vs->bas);
+	MemoryContextDelete(vs->tmpCtx);
+}
+
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	HnswVacuumState vs;
+
+	InitVacuumState(&vs, info, stats, callback, callback_state);
+
+	/* Repairs also run with nothing dying: they fill thin layer-0 lists */
+	RemoveHeapTids(&vs);
+	RepairGraph(&vs);
+	MarkDeleted(&vs);
+
+	FreeVacuumState(&vs);
+	return vs.stats;
+}
+
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+
+	/* Nothing was deleted: no need to report */
+	if (stats == NULL)
+		return NULL;
+
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
