@@ -13,5 +13,6 @@ Suite	   *kernels_suite(void);
 Suite	   *float16_suite(void);
 Suite	   *dense_parse_suite(void);
 Suite	   *sparse_parse_suite(void);
+Suite	   *sq8_pq_suite(void);
 
 #endif
