@@ -36,7 +36,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
@@ -64,27 +63,6 @@ HalfvecCheckElement(rv_half h)
 {
 	if (unlikely(rv_half_is_nan(h) || rv_half_is_inf(h)))
 		TypesCheckFinite("halfvec", rv_half_to_float(h));
-}
-
-/*
- * Checked narrowing: a finite float that rounds to infinity is an error
- * naming the float's shortest decimal.  Infinite and NaN floats pass through
- * unchanged, so callers that must refuse them still call HalfvecCheckElement
- * (at the point where pgvector does, which decides which message wins).
- */
-static inline rv_half
-HalfvecNarrow(float f)
-{
-	rv_half		h = rv_float_to_half(f);
-
-	if (unlikely(rv_half_is_inf(h)) && !isinf(f))
-	{
-		char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
-
-		float_to_shortest_decimal_buf(f, buf);
-		TypesRangeError("halfvec", buf);
-	}
-	return h;
 }
 
 /*
@@ -153,7 +131,7 @@ halfvec_in(PG_FUNCTION_ARGS)
 	 */
 	result = rv_halfvec_new(dim);
 	for (int i = 0; i < dim; i++)
-		result->x[i] = HalfvecNarrow(values[i]);
+		result->x[i] = TypesNarrowToHalf(values[i]);
 
 	pfree(values);
 	PG_RETURN_HALFVEC_P(result);
@@ -265,7 +243,7 @@ vector_to_halfvec(PG_FUNCTION_ARGS)
 
 	result = rv_halfvec_new(vec->dim);
 	for (int i = 0; i < vec->dim; i++)
-		result->x[i] = HalfvecNarrow(vec->x[i]);
+		result->x[i] = TypesNarrowToHalf(vec->x[i]);
 
 	PG_RETURN_HALFVEC_P(result);
 }
@@ -289,24 +267,6 @@ halfvec_to_vector(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/* One array element as a float; elemtype is one array_to_halfvec accepts. */
-static inline float
-HalfvecArrayElement(Oid elemtype, Datum d)
-{
-	switch (elemtype)
-	{
-		case INT4OID:
-			return (float) DatumGetInt32(d);
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case FLOAT8OID:
-			return (float) DatumGetFloat8(d);
-		case NUMERICOID:
-			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
-	}
-	return 0.0f;				/* not reached: type checked by caller */
-}
-
 /*
  * integer[], real[], double precision[], numeric[] -> halfvec.
  *
@@ -320,42 +280,16 @@ Datum
 array_to_halfvec(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(arr);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 	Datum	   *elems;
 	int			n;
 	HalfVector *result;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
-					  &elems, NULL, &n);
-
-	HalfvecCheckDim(n);
-	TypesCheckTypmod(typmod, n);
-
-	if (elemtype != INT4OID && elemtype != FLOAT4OID &&
-		elemtype != FLOAT8OID && elemtype != NUMERICOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("unsupported array type")));
+	elems = TypesArrayElements(arr, PG_GETARG_INT32(1), "halfvec", HALFVEC_MAX_DIM, &n);
 
 	result = rv_halfvec_new(n);
 	for (int i = 0; i < n; i++)
-		result->x[i] = HalfvecNarrow(HalfvecArrayElement(elemtype, elems[i]));
-
-	/* Only the Datum array is ours; by-reference elements point into arr. */
+		result->x[i] = TypesNarrowToHalf(TypesArrayElementFloat(elemtype, elems[i]));
 	pfree(elems);
 
 	for (int i = 0; i < n; i++)
@@ -370,16 +304,11 @@ Datum
 halfvec_to_float4(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	Datum	   *elems = palloc(sizeof(Datum) * vec->dim);
+	void	   *data;
 	ArrayType  *result;
 
-	for (int i = 0; i < vec->dim; i++)
-		elems[i] = Float4GetDatum(rv_half_to_float(vec->x[i]));
-
-	result = construct_array(elems, vec->dim, FLOAT4OID,
-							 sizeof(float4), true, TYPALIGN_INT);
-	pfree(elems);
-
+	result = TypesNewArray(vec->dim, FLOAT4OID, sizeof(float4), &data);
+	rv_half_to_float_n(vec->x, (float *) data, vec->dim);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -927,7 +856,7 @@ halfvec_avg(PG_FUNCTION_ARGS)
 	result = rv_halfvec_new(dim);
 	for (int i = 0; i < dim; i++)
 	{
-		result->x[i] = HalfvecNarrow((float) (cur[i + 1] / n));
+		result->x[i] = TypesNarrowToHalf((float) (cur[i + 1] / n));
 		HalfvecCheckElement(result->x[i]);
 	}
 

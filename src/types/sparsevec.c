@@ -34,7 +34,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 
 #include "quant/quant.h"
 #include "types/sparse_parse.h"
@@ -450,57 +449,11 @@ sparsevec_to_halfvec(PG_FUNCTION_ARGS)
 	result = rv_halfvec_new(svec->dim);
 	for (int i = 0; i < svec->nnz; i++)
 	{
-		rv_half		h = rv_float_to_half(values[i]);
-
 		SparsevecCheckStoredIndex(svec->indices[i], svec->dim);
-
 		/* a finite float beyond the half range must not become infinity */
-		if (rv_half_is_inf(h) && !isinf(values[i]))
-		{
-			char		num[FLOAT_SHORTEST_DECIMAL_LEN];
-
-			float_to_shortest_decimal_buf(values[i], num);
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type halfvec", num)));
-		}
-		result->x[svec->indices[i]] = h;
+		result->x[svec->indices[i]] = TypesNarrowToHalf(values[i]);
 	}
 	PG_RETURN_HALFVEC_P(result);
-}
-
-/*
- * Widens array elements of one of the four castable types to float, as a
- * C cast (int4, float8) or numeric's own float4 conversion would.
- */
-static float *
-SparsevecArrayToFloats(Oid elemtype, Datum *elems, int n)
-{
-	float	   *x = palloc(sizeof(float) * (Size) n);
-
-	for (int i = 0; i < n; i++)
-	{
-		switch (elemtype)
-		{
-			case INT4OID:
-				x[i] = (float) DatumGetInt32(elems[i]);
-				break;
-			case FLOAT8OID:
-				x[i] = (float) DatumGetFloat8(elems[i]);
-				break;
-			case FLOAT4OID:
-				x[i] = DatumGetFloat4(elems[i]);
-				break;
-			case NUMERICOID:
-				x[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
-				break;
-			default:
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("unsupported array type")));
-		}
-	}
-	return x;
 }
 
 /*
@@ -512,33 +465,19 @@ Datum
 array_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 	Datum	   *elems;
 	int			n;
 	float	   *x;
 	SparseVector *result;
 	float	   *values;
 
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	if (ARR_HASNULL(array) && array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
+	elems = TypesArrayElements(array, PG_GETARG_INT32(1), "sparsevec",
+							   SPARSEVEC_MAX_DIM, &n);
 
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, NULL, &n);
-
-	SparsevecCheckDim(n);
-	TypesCheckTypmod(typmod, n);
-
-	x = SparsevecArrayToFloats(elemtype, elems, n);
+	x = palloc(sizeof(float) * (Size) n);
+	for (int i = 0; i < n; i++)
+		x[i] = TypesArrayElementFloat(elemtype, elems[i]);
 	pfree(elems);
 	result = SparsevecFromDense(x, n);
 	pfree(x);

@@ -15,8 +15,11 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "types/typeutils.h"
 
@@ -201,4 +204,118 @@ TypesDenseRecvHeader(StringInfo msg, int32 typmod, const char *typname,
 	TypesCheckTypmod(typmod, dim);
 	TypesCheckUnused(unused);
 	return dim;
+}
+
+/* ----------------------------------------------------------------
+ *		Casts
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The elements of an integer[], real[], double precision[] or numeric[]
+ * being cast to typname, checked in pgvector's order: shape, NULLs, the
+ * number of elements against the type's limit and the typmod, then the
+ * element type.  Values are not looked at; TypesArrayElementFloat converts
+ * them, one at a time, so that each caller keeps its own order of value
+ * checks.  The returned Datum array is palloc'd; by-reference elements
+ * point into arr.
+ */
+Datum *
+TypesArrayElements(ArrayType *arr, int32 typmod, const char *typname,
+				   int maxdim, int *n)
+{
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("array must not contain nulls")));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, NULL, n);
+
+	TypesCheckDim(typname, *n, maxdim);
+	TypesCheckTypmod(typmod, *n);
+
+	if (elemtype != INT4OID && elemtype != FLOAT4OID &&
+		elemtype != FLOAT8OID && elemtype != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("unsupported array type")));
+	return elems;
+}
+
+/*
+ * One array element as a float, as a C cast (int4, float8) or numeric's own
+ * float4 conversion gives it.  A double beyond float's range becomes an
+ * infinity, which the caller refuses as it refuses NaN; numeric_float4
+ * raises its own range error.
+ */
+float
+TypesArrayElementFloat(Oid elemtype, Datum elem)
+{
+	switch (elemtype)
+	{
+		case INT4OID:
+			return (float) DatumGetInt32(elem);
+		case FLOAT4OID:
+			return DatumGetFloat4(elem);
+		case FLOAT8OID:
+			return (float) DatumGetFloat8(elem);
+		case NUMERICOID:
+			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, elem));
+	}
+	elog(ERROR, "unexpected array element type %u", elemtype);
+	return 0.0f;				/* keep the compiler quiet */
+}
+
+/*
+ * A one-dimensional, NULL-free array of n fixed-size elements in one zeroed
+ * allocation, laid out as construct_array would build it; *data is set to
+ * the element storage for the caller to fill.
+ */
+ArrayType *
+TypesNewArray(int n, Oid elemtype, int elemsize, void **data)
+{
+	Size		size = add_size(ARR_OVERHEAD_NONULLS(1), mul_size(n, elemsize));
+	ArrayType  *arr = (ArrayType *) palloc0(size);
+
+	SET_VARSIZE(arr, size);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = elemtype;
+	ARR_DIMS(arr)[0] = n;
+	ARR_LBOUND(arr)[0] = 1;
+	*data = ARR_DATA_PTR(arr);
+	return arr;
+}
+
+/*
+ * Checked narrowing to half: a finite float that rounds to infinity is an
+ * error naming the float's shortest decimal.  Infinite and NaN floats pass
+ * through unchanged, so callers that must refuse them still check the
+ * result, at the point where pgvector does (which decides which message
+ * wins).
+ */
+rv_half
+TypesNarrowToHalf(float f)
+{
+	rv_half		h = rv_float_to_half(f);
+
+	if (unlikely(rv_half_is_inf(h)) && !isinf(f))
+	{
+		char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
+
+		float_to_shortest_decimal_buf(f, buf);
+		TypesRangeError("halfvec", buf);
+	}
+	return h;
 }

@@ -22,6 +22,7 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 
+#include "quant/quant.h"
 #include "types/dense_parse.h"
 
 /* Validators: each raises pgvector's error for its rule, naming typname. */
@@ -46,5 +47,12 @@ extern void TypesDenseParseError(const char *typname, int maxdim,
 								 const RvDenseError *err) pg_attribute_noreturn();
 extern int	TypesDenseRecvHeader(StringInfo msg, int32 typmod,
 								 const char *typname, int maxdim);
+
+/* Casts between the types, and to and from arrays. */
+extern Datum *TypesArrayElements(ArrayType *arr, int32 typmod,
+								 const char *typname, int maxdim, int *n);
+extern float TypesArrayElementFloat(Oid elemtype, Datum elem);
+extern ArrayType *TypesNewArray(int n, Oid elemtype, int elemsize, void **data);
+extern rv_half TypesNarrowToHalf(float f);
 
 #endif							/* RV_TYPEUTILS_H */

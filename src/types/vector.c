@@ -37,7 +37,6 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
-#include "utils/lsyscache.h"
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
@@ -195,97 +194,32 @@ vector(PG_FUNCTION_ARGS)
 }
 
 /*
- * Narrows each array element to float.  Out-of-range doubles become
- * infinities here and are refused afterwards, like NaN; numeric goes
- * through numeric_float4, which raises its own errors.
+ * integer[], real[], double precision[], numeric[] -> vector.  Every
+ * element is converted before any is checked for NaN or infinity, as
+ * pgvector does: in '{NaN,1e50}'::numeric[] the second element's range
+ * error wins over the first one's NaN.
  */
-static void
-VectorFillFromDatums(float *out, const Datum *elems, int n, Oid elemtype)
-{
-	switch (elemtype)
-	{
-		case INT4OID:
-			for (int i = 0; i < n; i++)
-				out[i] = (float) DatumGetInt32(elems[i]);
-			break;
-		case FLOAT4OID:
-			for (int i = 0; i < n; i++)
-				out[i] = DatumGetFloat4(elems[i]);
-			break;
-		case FLOAT8OID:
-			for (int i = 0; i < n; i++)
-				out[i] = (float) DatumGetFloat8(elems[i]);
-			break;
-		case NUMERICOID:
-			for (int i = 0; i < n; i++)
-				out[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("unsupported array type")));
-	}
-}
-
-/* integer[], real[], double precision[], numeric[] -> vector */
 PG_FUNCTION_INFO_V1(array_to_vector);
 Datum
 array_to_vector(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	int32		typmod = PG_GETARG_INT32(1);
 	Oid			elemtype = ARR_ELEMTYPE(arr);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 	Datum	   *elems;
 	int			n;
 	Vector	   *result;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("array must be 1-D")));
-	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array must not contain nulls")));
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, NULL, &n);
-
-	VectorCheckDim(n);
-	TypesCheckTypmod(typmod, n);
+	elems = TypesArrayElements(arr, PG_GETARG_INT32(1), "vector", VECTOR_MAX_DIM, &n);
 
 	result = rv_vector_new(n);
-	VectorFillFromDatums(result->x, elems, n, elemtype);
+	for (int i = 0; i < n; i++)
+		result->x[i] = TypesArrayElementFloat(elemtype, elems[i]);
 	pfree(elems);
 
 	for (int i = 0; i < n; i++)
 		VectorCheckElement(result->x[i]);
 
 	PG_RETURN_VECTOR_P(result);
-}
-
-/*
- * Builds a one-dimensional, NULL-free array of n fixed-size elements in one
- * allocation and returns a pointer to its (zeroed) data; the layout is what
- * construct_array would produce.
- */
-static ArrayType *
-VectorNewArray(int n, Oid elemtype, int elemsize, void **data)
-{
-	Size		size = add_size(ARR_OVERHEAD_NONULLS(1), mul_size(n, elemsize));
-	ArrayType  *arr = (ArrayType *) palloc0(size);
-
-	SET_VARSIZE(arr, size);
-	arr->ndim = 1;
-	arr->dataoffset = 0;
-	arr->elemtype = elemtype;
-	ARR_DIMS(arr)[0] = n;
-	ARR_LBOUND(arr)[0] = 1;
-	*data = ARR_DATA_PTR(arr);
-	return arr;
 }
 
 /* vector -> real[] */
@@ -297,7 +231,7 @@ vector_to_float4(PG_FUNCTION_ARGS)
 	void	   *data;
 	ArrayType  *arr;
 
-	arr = VectorNewArray(v->dim, FLOAT4OID, sizeof(float4), &data);
+	arr = TypesNewArray(v->dim, FLOAT4OID, sizeof(float4), &data);
 	memcpy(data, v->x, sizeof(float4) * v->dim);
 	PG_RETURN_ARRAYTYPE_P(arr);
 }
@@ -734,7 +668,7 @@ static ArrayType *
 VectorStateNew(int dim, float8 **values)
 {
 	void	   *data;
-	ArrayType  *state = VectorNewArray(dim + 1, FLOAT8OID, sizeof(float8), &data);
+	ArrayType  *state = TypesNewArray(dim + 1, FLOAT8OID, sizeof(float8), &data);
 
 	*values = (float8 *) data;
 	return state;
