@@ -136,8 +136,8 @@ CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS float8
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vector_spherical_distance(vector, vector) IS 'spherical distance';
 
--- avg keeps a float8[] state {count, sum_1, ..., sum_n}; halfvec's avg
--- reuses vector_combine (C symbol vector_combine) for the same state.
+-- avg keeps a float8[] state {count, sum_1, ..., sum_n}; avg(halfvec) keeps
+-- the same state, and its halfvec_combine is this vector_combine C function.
 CREATE FUNCTION vector_accum(double precision[], vector) RETURNS double precision[]
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vector_accum(double precision[], vector) IS 'aggregate transition function';

@@ -151,8 +151,9 @@ CREATE FUNCTION halfvec_avg(double precision[]) RETURNS halfvec
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION halfvec_avg(double precision[]) IS 'aggregate final function';
 
+-- The state is vector's, so the combine step is vector's C function.
 CREATE FUNCTION halfvec_combine(double precision[], double precision[]) RETURNS double precision[]
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'vector_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION halfvec_combine(double precision[], double precision[]) IS 'aggregate combine function';
 
 CREATE AGGREGATE avg(halfvec) (

@@ -44,9 +44,6 @@
 #include "types/types.h"
 #include "types/typeutils.h"
 
-/* Aggregate state: float8[] of {count, sum[0], ..., sum[dim-1]}. */
-#define HALFVEC_STATE_DIM(arr)	(ARR_DIMS(arr)[0] - 1)
-
 
 /* ----------------------------------------------------------------
  *		Validators (shared by every entry point)
@@ -721,118 +718,29 @@ halfvec_cmp(PG_FUNCTION_ARGS)
 
 
 /* ----------------------------------------------------------------
- *		avg(halfvec): transition, combine and final functions
+ *		avg(halfvec): transition and final functions
  *
- * The state is a float8[] {n, sum_1, ..., sum_dim}; the initial state '{0}'
- * has no sums yet and takes its dimension from the first value.  Sums are
- * kept in double, so avg can be exact where a running half sum would
- * overflow.  The state is a plain array, so parallel workers ship it without
- * serialisation functions.
+ * The state is vector's: a float8[] {n, sum_1, ..., sum_dim} (typeutils.c),
+ * and the combine function is vector_combine itself.  Sums are kept in
+ * double, so avg can be exact where a running half sum would overflow.  The
+ * state is a plain array, so parallel workers ship it without serialisation
+ * functions.
  * ----------------------------------------------------------------
  */
 
-/* The state's float8 values, after checking its shape (internal error). */
-static float8 *
-HalfvecStateValues(ArrayType *state, const char *caller)
-{
-	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 ||
-		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
-		elog(ERROR, "%s: expected state array", caller);
-	return (float8 *) ARR_DATA_PTR(state);
-}
-
-/* Builds a state array from n and dim sums (sums may be NULL if dim = 0). */
-static ArrayType *
-HalfvecStateBuild(float8 n, const double *sums, int dim)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * (dim + 1));
-	ArrayType  *result;
-
-	elems[0] = Float8GetDatum(n);
-	for (int i = 0; i < dim; i++)
-		elems[i + 1] = Float8GetDatum(sums[i]);
-
-	result = construct_array(elems, dim + 1, FLOAT8OID,
-							 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	pfree(elems);
-	return result;
-}
-
+/* Every half widens exactly to float, so the shared float step serves. */
 PG_FUNCTION_INFO_V1(halfvec_accum);
 Datum
 halfvec_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	HalfVector *vec = PG_GETARG_HALFVEC_P(1);
-	float8	   *cur = HalfvecStateValues(state, "halfvec_accum");
-	int			dim = HALFVEC_STATE_DIM(state);
-	double	   *sums;
+	float	   *x = palloc(sizeof(float) * vec->dim);
 	ArrayType  *result;
 
-	if (dim != 0)
-		TypesCheckTypmod(dim, vec->dim);
-
-	sums = palloc(sizeof(double) * vec->dim);
-	for (int i = 0; i < vec->dim; i++)
-	{
-		double		x = (double) rv_half_to_float(vec->x[i]);
-
-		if (dim == 0)
-			sums[i] = x;
-		else
-		{
-			sums[i] = cur[i + 1] + x;
-			if (isinf(sums[i]))
-				float_overflow_error();
-		}
-	}
-
-	result = HalfvecStateBuild(cur[0] + 1.0, sums, vec->dim);
-	pfree(sums);
-	PG_RETURN_ARRAYTYPE_P(result);
-}
-
-/*
- * Merges two partial states (parallel aggregation).  pgvector implements
- * halfvec_combine with its vector_combine C function, so its internal and
- * dimension errors name "vector"; we keep those messages, byte for byte.
- */
-PG_FUNCTION_INFO_V1(halfvec_combine);
-Datum
-halfvec_combine(PG_FUNCTION_ARGS)
-{
-	ArrayType  *s1 = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *s2 = PG_GETARG_ARRAYTYPE_P(1);
-	float8	   *v1 = HalfvecStateValues(s1, "vector_combine");
-	float8	   *v2 = HalfvecStateValues(s2, "vector_combine");
-	int			dim1 = HALFVEC_STATE_DIM(s1);
-	int			dim2 = HALFVEC_STATE_DIM(s2);
-	int			dim = (dim1 != 0) ? dim1 : dim2;
-	double	   *sums;
-	ArrayType  *result;
-
-	if (dim != 0)
-		TypesCheckDim("vector", dim, VECTOR_MAX_DIM);
-	if (dim1 != 0 && dim2 != 0)
-		TypesCheckTypmod(dim1, dim2);
-
-	sums = palloc(sizeof(double) * (dim + 1));
-	for (int i = 0; i < dim; i++)
-	{
-		if (dim2 == 0)
-			sums[i] = v1[i + 1];
-		else if (dim1 == 0)
-			sums[i] = v2[i + 1];
-		else
-		{
-			sums[i] = v1[i + 1] + v2[i + 1];
-			if (isinf(sums[i]))
-				float_overflow_error();
-		}
-	}
-
-	result = HalfvecStateBuild(v1[0] + v2[0], sums, dim);
-	pfree(sums);
+	rv_half_to_float_n(vec->x, x, vec->dim);
+	result = TypesAvgStateAccum(state, "halfvec_accum", x, vec->dim);
+	pfree(x);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -842,15 +750,14 @@ Datum
 halfvec_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	float8	   *cur = HalfvecStateValues(state, "halfvec_avg");
-	float8		n = cur[0];
 	int			dim;
+	float8	   *cur = TypesAvgStateValues(state, "halfvec_avg", &dim);
+	float8		n = cur[0];
 	HalfVector *result;
 
 	if (n == 0.0)
 		PG_RETURN_NULL();
 
-	dim = HALFVEC_STATE_DIM(state);
 	HalfvecCheckDim(dim);
 
 	result = rv_halfvec_new(dim);

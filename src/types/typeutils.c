@@ -19,6 +19,7 @@
 #include "common/shortest_dec.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 
 #include "types/typeutils.h"
@@ -318,4 +319,73 @@ TypesNarrowToHalf(float f)
 		TypesRangeError("halfvec", buf);
 	}
 	return h;
+}
+
+/* ----------------------------------------------------------------
+ *		avg state
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Returns the state's values (count, then sums) and sets *dim to the number
+ * of sums.  The state is user-reachable (the support functions are callable
+ * from SQL), so anything but a flat, NULL-free float8[] is refused; caller
+ * names the SQL function in that internal error, as pgvector does.
+ */
+float8 *
+TypesAvgStateValues(ArrayType *state, const char *caller, int *dim)
+{
+	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 ||
+		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
+		elog(ERROR, "%s: expected state array", caller);
+
+	*dim = ARR_DIMS(state)[0] - 1;
+	return (float8 *) ARR_DATA_PTR(state);
+}
+
+/* A fresh state with room for dim sums; the caller fills every value. */
+ArrayType *
+TypesAvgStateNew(int dim, float8 **values)
+{
+	void	   *data;
+	ArrayType  *state = TypesNewArray(dim + 1, FLOAT8OID, sizeof(float8), &data);
+
+	*values = (float8 *) data;
+	return state;
+}
+
+/*
+ * The transition step: a new state that counts one more row and adds x
+ * (dim floats) to the sums.  The first row fixes the dimension; a later row
+ * of another dimension is refused with the typmod message, as pgvector
+ * does.  Sums are doubles, so only a sum past DBL_MAX overflows.
+ */
+ArrayType *
+TypesAvgStateAccum(ArrayType *state, const char *caller, const float *x, int dim)
+{
+	int			olddim;
+	float8	   *old = TypesAvgStateValues(state, caller, &olddim);
+	float8	   *cur;
+	ArrayType  *result;
+
+	if (olddim != 0)
+		TypesCheckTypmod(olddim, dim);
+
+	result = TypesAvgStateNew(dim, &cur);
+	cur[0] = old[0] + 1.0;
+	/* The first row is copied, not added to zero, so that -0 stays -0. */
+	if (olddim == 0)
+	{
+		for (int i = 0; i < dim; i++)
+			cur[i + 1] = (float8) x[i];
+		return result;
+	}
+
+	for (int i = 0; i < dim; i++)
+	{
+		cur[i + 1] = old[i + 1] + (float8) x[i];
+		if (isinf(cur[i + 1]))
+			float_overflow_error();
+	}
+	return result;
 }

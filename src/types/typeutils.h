@@ -55,4 +55,14 @@ extern float TypesArrayElementFloat(Oid elemtype, Datum elem);
 extern ArrayType *TypesNewArray(int n, Oid elemtype, int elemsize, void **data);
 extern rv_half TypesNarrowToHalf(float f);
 
+/*
+ * avg's transition state for vector and halfvec: a float8[] holding the row
+ * count, then one running sum per dimension (none yet in the initial '{0}').
+ * Both aggregates also share one combine function, vector_combine.
+ */
+extern float8 *TypesAvgStateValues(ArrayType *state, const char *caller, int *dim);
+extern ArrayType *TypesAvgStateNew(int dim, float8 **values);
+extern ArrayType *TypesAvgStateAccum(ArrayType *state, const char *caller,
+									 const float *x, int dim);
+
 #endif							/* RV_TYPEUTILS_H */

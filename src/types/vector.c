@@ -647,33 +647,6 @@ vector_cmp(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
-/*
- * Returns the state's values (count, then sums) and sets *dim to the number
- * of sums.  The state is user-reachable (the support functions are callable
- * from SQL), so anything but a flat, NULL-free float8[] is refused.
- */
-static float8 *
-VectorStateValues(ArrayType *state, const char *caller, int *dim)
-{
-	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 ||
-		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
-		elog(ERROR, "%s: expected state array", caller);
-
-	*dim = ARR_DIMS(state)[0] - 1;
-	return (float8 *) ARR_DATA_PTR(state);
-}
-
-/* A fresh state of dim sums; the caller fills every value. */
-static ArrayType *
-VectorStateNew(int dim, float8 **values)
-{
-	void	   *data;
-	ArrayType  *state = TypesNewArray(dim + 1, FLOAT8OID, sizeof(float8), &data);
-
-	*values = (float8 *) data;
-	return state;
-}
-
 /* sums[i] = x[i] + y[i], where a double sum can still overflow. */
 static void
 VectorStateAddSums(float8 *sums, const float8 *x, const float8 *y, int dim)
@@ -692,39 +665,15 @@ vector_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	Vector	   *v = PG_GETARG_VECTOR_P(1);
-	float8	   *old;
-	float8	   *cur;
-	ArrayType  *result;
-	int			dim;
 
-	old = VectorStateValues(state, "vector_accum", &dim);
-	if (dim != 0)
-		TypesCheckTypmod(dim, v->dim);
-
-	result = VectorStateNew(v->dim, &cur);
-	cur[0] = old[0] + 1.0;
-	if (dim == 0)
-	{
-		for (int i = 0; i < v->dim; i++)
-			cur[i + 1] = (float8) v->x[i];
-	}
-	else
-	{
-		for (int i = 0; i < v->dim; i++)
-		{
-			cur[i + 1] = old[i + 1] + (float8) v->x[i];
-			if (isinf(cur[i + 1]))
-				float_overflow_error();
-		}
-	}
-
-	PG_RETURN_ARRAYTYPE_P(result);
+	PG_RETURN_ARRAYTYPE_P(TypesAvgStateAccum(state, "vector_accum", v->x, v->dim));
 }
 
 /*
  * Merges two partial states (parallel aggregation).  Either side may still
- * be the empty initial state.  halfvec's avg shares this state format and
- * this function.
+ * be the empty initial state.  avg(halfvec) keeps the same state, and its
+ * SQL function halfvec_combine is this C function (as in pgvector), which
+ * is why its errors name vector.
  */
 PG_FUNCTION_INFO_V1(vector_combine);
 Datum
@@ -740,8 +689,8 @@ vector_combine(PG_FUNCTION_ARGS)
 	int			dim;
 	ArrayType  *result;
 
-	v1 = VectorStateValues(s1, "vector_combine", &dim1);
-	v2 = VectorStateValues(s2, "vector_combine", &dim2);
+	v1 = TypesAvgStateValues(s1, "vector_combine", &dim1);
+	v2 = TypesAvgStateValues(s2, "vector_combine", &dim2);
 
 	dim = (dim1 != 0) ? dim1 : dim2;
 	if (dim != 0)
@@ -749,7 +698,7 @@ vector_combine(PG_FUNCTION_ARGS)
 	if (dim1 != 0 && dim2 != 0)
 		TypesCheckTypmod(dim1, dim2);
 
-	result = VectorStateNew(dim, &out);
+	result = TypesAvgStateNew(dim, &out);
 	out[0] = v1[0] + v2[0];
 	if (dim1 != 0 && dim2 != 0)
 		VectorStateAddSums(out + 1, v1 + 1, v2 + 1, dim);
@@ -768,7 +717,7 @@ vector_avg(PG_FUNCTION_ARGS)
 	Vector	   *result;
 	int			dim;
 
-	vals = VectorStateValues(state, "vector_avg", &dim);
+	vals = TypesAvgStateValues(state, "vector_avg", &dim);
 
 	/* The average of no rows is NULL, as for SQL's own avg. */
 	if (vals[0] == 0.0)
