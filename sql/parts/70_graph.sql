@@ -1,0 +1,133 @@
+-- Property graphs and Cypher (src/graph).
+--
+-- Storage: ordinary WAL-logged tables in the extension's schema, so graphs
+-- are crash-safe, replicated, transactional and dumped like any data
+-- (pg_extension_config_dump).  Ids come from one sequence and never change.
+-- The views are the supported read interface for SQL joins; the Cypher
+-- executor reads and writes the tables directly.
+
+CREATE SEQUENCE ruvector_graph_seq AS integer;
+CREATE SEQUENCE ruvector_graph_entity_seq AS bigint;
+
+CREATE TABLE ruvector_graph (
+	graph_id integer PRIMARY KEY DEFAULT nextval('ruvector_graph_seq'),
+	name text NOT NULL UNIQUE,
+	created timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT ruvector_graph_name_check CHECK (name <> '')
+);
+
+CREATE TABLE ruvector_graph_node (
+	id bigint PRIMARY KEY DEFAULT nextval('ruvector_graph_entity_seq'),
+	graph_id integer NOT NULL REFERENCES ruvector_graph,
+	label text NOT NULL DEFAULT '',
+	properties jsonb NOT NULL DEFAULT '{}',
+	CONSTRAINT ruvector_graph_node_properties_check CHECK (jsonb_typeof(properties) = 'object')
+);
+-- MATCH (n:Label): by graph and label; MATCH (n {key: value}): containment.
+CREATE INDEX ruvector_graph_node_label_idx ON ruvector_graph_node (graph_id, label);
+CREATE INDEX ruvector_graph_node_properties_idx ON ruvector_graph_node
+	USING gin (properties jsonb_path_ops);
+
+CREATE TABLE ruvector_graph_edge (
+	id bigint PRIMARY KEY DEFAULT nextval('ruvector_graph_entity_seq'),
+	graph_id integer NOT NULL REFERENCES ruvector_graph,
+	type text NOT NULL,
+	start_id bigint NOT NULL REFERENCES ruvector_graph_node,
+	end_id bigint NOT NULL REFERENCES ruvector_graph_node,
+	properties jsonb NOT NULL DEFAULT '{}',
+	CONSTRAINT ruvector_graph_edge_type_check CHECK (type <> ''),
+	CONSTRAINT ruvector_graph_edge_properties_check CHECK (jsonb_typeof(properties) = 'object')
+);
+-- Traversal in both directions; the other end and the id are in the index
+-- so an expansion step is an index-only probe when the heap is all-visible.
+CREATE INDEX ruvector_graph_edge_out_idx ON ruvector_graph_edge (start_id, type)
+	INCLUDE (end_id, id);
+CREATE INDEX ruvector_graph_edge_in_idx ON ruvector_graph_edge (end_id, type)
+	INCLUDE (start_id, id);
+CREATE INDEX ruvector_graph_edge_type_idx ON ruvector_graph_edge (graph_id, type);
+CREATE INDEX ruvector_graph_edge_properties_idx ON ruvector_graph_edge
+	USING gin (properties jsonb_path_ops);
+
+CREATE TABLE ruvector_graph_hyperedge (
+	id bigint PRIMARY KEY DEFAULT nextval('ruvector_graph_entity_seq'),
+	graph_id integer NOT NULL REFERENCES ruvector_graph,
+	type text NOT NULL,
+	properties jsonb NOT NULL DEFAULT '{}',
+	CONSTRAINT ruvector_graph_hyperedge_type_check CHECK (type <> ''),
+	CONSTRAINT ruvector_graph_hyperedge_properties_check CHECK (jsonb_typeof(properties) = 'object')
+);
+CREATE INDEX ruvector_graph_hyperedge_type_idx ON ruvector_graph_hyperedge (graph_id, type);
+
+-- One row per member; position keeps the order the members were given in.
+CREATE TABLE ruvector_graph_hyperedge_member (
+	hyperedge_id bigint NOT NULL REFERENCES ruvector_graph_hyperedge ON DELETE CASCADE,
+	position integer NOT NULL,
+	node_id bigint NOT NULL REFERENCES ruvector_graph_node,
+	role text,
+	PRIMARY KEY (hyperedge_id, position)
+);
+CREATE INDEX ruvector_graph_hyperedge_member_node_idx
+	ON ruvector_graph_hyperedge_member (node_id) INCLUDE (hyperedge_id);
+
+-- Vector indexes on node properties, made by ruvector_graph_vector_index();
+-- the Cypher planner ranks with the indexed expression when one matches.
+CREATE TABLE ruvector_graph_vector_index (
+	graph_id integer NOT NULL REFERENCES ruvector_graph,
+	label text NOT NULL,
+	property text NOT NULL,
+	metric text NOT NULL,
+	dimensions integer NOT NULL,
+	index_name text NOT NULL,
+	PRIMARY KEY (graph_id, label, property, metric)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_node', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_edge', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_hyperedge', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_hyperedge_member', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_vector_index', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_entity_seq', '');
+
+-- Relations for SQL: stable ids, joinable with application tables.
+CREATE VIEW ruvector_nodes AS
+	SELECT g.name AS graph, n.id, n.label, n.properties
+	FROM ruvector_graph_node n JOIN ruvector_graph g USING (graph_id);
+
+CREATE VIEW ruvector_edges AS
+	SELECT g.name AS graph, e.id, e.type, e.start_id, e.end_id, e.properties
+	FROM ruvector_graph_edge e JOIN ruvector_graph g USING (graph_id);
+
+CREATE VIEW ruvector_hyperedges AS
+	SELECT g.name AS graph, h.id, h.type,
+		ARRAY(SELECT m.node_id FROM ruvector_graph_hyperedge_member m
+			  WHERE m.hyperedge_id = h.id ORDER BY m.position) AS node_ids,
+		ARRAY(SELECT m.role FROM ruvector_graph_hyperedge_member m
+			  WHERE m.hyperedge_id = h.id ORDER BY m.position) AS roles,
+		h.properties
+	FROM ruvector_graph_hyperedge h JOIN ruvector_graph g USING (graph_id);
+
+-- Catalog functions
+CREATE FUNCTION ruvector_create_graph(name text) RETURNS void
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION ruvector_drop_graph(name text, if_exists boolean DEFAULT false) RETURNS void
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION ruvector_graphs(OUT name text, OUT nodes bigint, OUT edges bigint)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION ruvector_graph_add_node(graph text, label text DEFAULT '',
+		properties jsonb DEFAULT '{}') RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+CREATE FUNCTION ruvector_graph_add_edge(graph text, start_id bigint, end_id bigint,
+		type text, properties jsonb DEFAULT '{}') RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+CREATE FUNCTION ruvector_graph_add_hyperedge(graph text, type text, node_ids bigint[],
+		properties jsonb DEFAULT '{}', roles text[] DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+CREATE FUNCTION ruvector_graph_vector_index(graph text, label text, property text,
+		dimensions integer, metric text DEFAULT 'l2', method text DEFAULT 'hnsw')
+	RETURNS text
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
+

@@ -1,0 +1,119 @@
+/*
+ * graph.h — the property graph subsystem's server-side interface.
+ *
+ * Layers, one file each:
+ *	cypher_lex.c, cypher_parse.c, cypher_ast.c   pure C: text -> CyQuery (cypher_ast.h)
+ *	graph_catalog.c   graph tables: create/drop/list, SQL-level node/edge/hyperedge
+ *	                  insertion, vector indexes on node properties
+ *	cypher_plan.c     CyQuery -> SQL text, one statement per step
+ *	cypher_exec.c     runs the steps through SPI; updating clauses; the
+ *	                  ruvector_cypher* entry points
+ *	graph_funcs.c     Cypher's value semantics on jsonb (comparison,
+ *	                  arithmetic, functions) called from the translated SQL
+ *	graph_path.c      shortestPath / allShortestPaths: breadth-first search
+ *
+ * Values: every Cypher value is jsonb (SQL NULL is Cypher null).  A node is
+ * {"id", "label", "properties"}, a relationship {"id", "label", "start_id",
+ * "end_id", "properties"} and a path an array alternating nodes and
+ * relationships: the shapes Apache AGE prints, so results compare directly.
+ * Integers are jsonb numbers without a fractional part; floats always carry
+ * one (2.0), so the distinction survives a round trip through jsonb.
+ */
+#ifndef RV_GRAPH_H
+#define RV_GRAPH_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+#include "graph/cypher_ast.h"
+
+/* Arithmetic operators of ruvector_cy_arith(op, a, b). */
+typedef enum RvgArithOp
+{
+	RVG_ADD = 1,
+	RVG_SUB,
+	RVG_MUL,
+	RVG_DIV,
+	RVG_MOD,
+	RVG_POW
+} RvgArithOp;
+
+/* Scalar functions of ruvector_cy_fn(id, VARIADIC args). */
+typedef enum RvgFunc
+{
+	RVG_FN_NONE = 0,
+	RVG_FN_SIZE, RVG_FN_LENGTH, RVG_FN_HEAD, RVG_FN_LAST, RVG_FN_TAIL,
+	RVG_FN_RANGE, RVG_FN_REVERSE, RVG_FN_KEYS,
+	RVG_FN_TOSTRING, RVG_FN_TOINTEGER, RVG_FN_TOFLOAT, RVG_FN_TOBOOLEAN,
+	RVG_FN_ABS, RVG_FN_CEIL, RVG_FN_FLOOR, RVG_FN_ROUND, RVG_FN_SIGN, RVG_FN_SQRT,
+	RVG_FN_EXP, RVG_FN_LOG, RVG_FN_LOG10, RVG_FN_SIN, RVG_FN_COS, RVG_FN_TAN,
+	RVG_FN_ASIN, RVG_FN_ACOS, RVG_FN_ATAN, RVG_FN_ATAN2, RVG_FN_PI, RVG_FN_E,
+	RVG_FN_TOLOWER, RVG_FN_TOUPPER, RVG_FN_TRIM, RVG_FN_LTRIM, RVG_FN_RTRIM,
+	RVG_FN_REPLACE, RVG_FN_SUBSTRING, RVG_FN_LEFT, RVG_FN_RIGHT, RVG_FN_SPLIT,
+	RVG_FN_VDIST_L2, RVG_FN_VDIST_COSINE, RVG_FN_VDIST_IP, RVG_FN_VDIST_L1,
+	RVG_FN_VSIM_COSINE, RVG_FN_VSIM_EUCLIDEAN, RVG_FN_VNORM,
+	RVG_FN_TYPEOF
+} RvgFunc;
+
+/* Direction codes of ruvector_cy_shortest; the values are the SQL contract. */
+#define RVG_DIR_BOTH	0
+#define RVG_DIR_OUT		1
+#define RVG_DIR_IN		2
+
+/* A vector index on a node property (ruvector_graph_vector_index). */
+typedef struct RvgVectorIndex
+{
+	char	   *label;
+	char	   *property;
+	char	   *metric;			/* l2, cosine, ip, l1 */
+	int			dimensions;
+} RvgVectorIndex;
+
+/* What a query needs to know about its graph. */
+typedef struct RvgGraph
+{
+	int32		graph_id;
+	char	   *name;
+	const char *schema;			/* the extension's schema, quoted */
+	List	   *vector_indexes; /* RvgVectorIndex *, existing indexes only */
+} RvgGraph;
+
+/* graph_catalog.c */
+extern const char *RvgSchema(void);
+extern RvgGraph *RvgLookupGraph(const char *name);
+extern Jsonb *RvgCleanProperties(Jsonb *props, const char *what);
+
+/* graph_funcs.c */
+extern RvgFunc RvgLookupFunction(const char *name, int *minargs, int *maxargs);
+extern bool RvgJsonbIsFloat(const JsonbValue *v);
+extern Jsonb *RvgFloatJsonb(double d);
+extern Jsonb *RvgIntJsonb(int64 i);
+extern char *RvgJsonbScalarText(Jsonb *jb, bool *is_string);
+
+/* cypher_plan.c: see the file header for the step model */
+typedef enum RvgStepKind
+{
+	RVG_STEP_READ,				/* run sql; the last step returns the rows */
+	RVG_STEP_CREATE,
+	RVG_STEP_MERGE,
+	RVG_STEP_SET,
+	RVG_STEP_DELETE
+} RvgStepKind;
+
+typedef struct RvgPlan RvgPlan;
+typedef struct RvgStep RvgStep;
+
+extern RvgPlan *RvgPlanQuery(RvgGraph *graph, CyQuery *query, const char *text,
+							 Jsonb *params);
+extern char *RvgPlanExplain(RvgPlan *plan);
+
+/* graph_path.c */
+extern void RvgShortestPaths(int64 start, int64 target, ArrayType *types,
+							 int direction, int minhops, int maxhops, bool all,
+							 void (*emit) (void *arg, int64 *nodes, int64 *edges, int len),
+							 void *arg);
+
+#endif							/* RV_GRAPH_H */

@@ -1,0 +1,618 @@
+/*
+ * graph_catalog.c — the graph tables' catalog functions: create, drop and
+ * list graphs; add nodes, edges and hyperedges from SQL; vector indexes on
+ * node properties; and the graph lookup every Cypher query starts with.
+ *
+ * NOTES
+ *	Everything goes through SPI with names qualified by the extension's
+ *	schema (looked up per call, so ALTER EXTENSION ... SET SCHEMA and any
+ *	search_path work).  The tables are ordinary heap tables: WAL, MVCC,
+ *	replication and rollback are PostgreSQL's.
+ *
+ *	Lock order: the graph's row in ruvector_graph first, then its nodes,
+ *	edges and hyperedges.  Writers take KEY SHARE on the graph row through
+ *	the foreign keys; ruvector_drop_graph takes FOR UPDATE on it before
+ *	deleting anything, so a drop waits for in-flight writers and new
+ *	writers wait for the drop (and then fail on the foreign key).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/hash.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "graph/graph.h"
+#include "types/types.h"
+
+PG_FUNCTION_INFO_V1(ruvector_create_graph);
+PG_FUNCTION_INFO_V1(ruvector_drop_graph);
+PG_FUNCTION_INFO_V1(ruvector_graphs);
+PG_FUNCTION_INFO_V1(ruvector_graph_add_node);
+PG_FUNCTION_INFO_V1(ruvector_graph_add_edge);
+PG_FUNCTION_INFO_V1(ruvector_graph_add_hyperedge);
+PG_FUNCTION_INFO_V1(ruvector_graph_vector_index);
+
+/*
+ * The extension's schema, quoted for SQL text, read from pg_extension on
+ * each call (PostgreSQL 15 does not export get_extension_schema, and the
+ * schema can change with ALTER EXTENSION ... SET SCHEMA).  Allocated in the
+ * current memory context.
+ */
+const char *
+RvgSchema(void)
+{
+	Oid			ext = get_extension_oid("ruvector", false);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+	char	   *name;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	name = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
+	if (name == NULL)
+		elog(ERROR, "schema of extension ruvector not found");
+	return quote_identifier(name);
+}
+
+static void
+CheckGraphName(const char *name)
+{
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("graph name must not be empty")));
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("graph name \"%s\" is too long", name),
+				 errdetail("Graph names are at most %d bytes.", NAMEDATALEN - 1)));
+}
+
+static void
+UnknownGraph(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+			 errmsg("graph \"%s\" does not exist", name),
+			 errhint("Create it with ruvector_create_graph('%s').", name)));
+}
+
+/* Runs sql with text/other arguments and checks the result code. */
+static void
+Exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+	 int expected)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "SPI_execute_with_args failed (%d): %s", rc, sql);
+}
+
+/*
+ * The graph's id, or -1 when there is none.  With for_update the graph row
+ * is locked against concurrent writers (see the lock order above).  The
+ * caller is connected to SPI.
+ */
+static int32
+GraphIdSPI(const char *schema, const char *name, bool for_update)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		isnull;
+	char	   *sql = psprintf("SELECT graph_id FROM %s.ruvector_graph WHERE name = $1%s",
+							   schema, for_update ? " FOR UPDATE" : "");
+
+	Exec(sql, 1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return -1;
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The vector indexes of a graph whose index still exists. */
+static List *
+LoadVectorIndexes(const char *schema, int32 graph_id)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		values[2] = {Int32GetDatum(graph_id), CStringGetTextDatum(schema)};
+	List	   *result = NIL;
+
+	Exec(psprintf("SELECT label, property, metric, dimensions FROM %s.ruvector_graph_vector_index "
+				  "WHERE graph_id = $1 AND to_regclass($2 || '.' || quote_ident(index_name)) IS NOT NULL",
+				  schema), 2, types, values, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		RvgVectorIndex *vi = palloc(sizeof(RvgVectorIndex));
+		bool		isnull;
+
+		vi->label = SPI_getvalue(tup, desc, 1);
+		vi->property = SPI_getvalue(tup, desc, 2);
+		vi->metric = SPI_getvalue(tup, desc, 3);
+		vi->dimensions = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		result = lappend(result, vi);
+	}
+	return result;
+}
+
+/*
+ * Looks a graph up by name for a Cypher query: its id and vector indexes.
+ * Raises "graph does not exist".  The caller is connected to SPI; the
+ * result is allocated in the current memory context.
+ */
+RvgGraph *
+RvgLookupGraph(const char *name)
+{
+	RvgGraph   *g = palloc(sizeof(RvgGraph));
+
+	g->schema = RvgSchema();
+	g->graph_id = GraphIdSPI(g->schema, name, false);
+	if (g->graph_id < 0)
+		UnknownGraph(name);
+	g->name = pstrdup(name);
+	g->vector_indexes = LoadVectorIndexes(g->schema, g->graph_id);
+	return g;
+}
+
+/*
+ * Validates a property map: it must be a jsonb object (or SQL NULL, taken
+ * as empty).  Top-level null values are dropped, because in Cypher a null
+ * property is an absent one.  what names the map in the error message.
+ */
+Jsonb *
+RvgCleanProperties(Jsonb *props, const char *what)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	bool		has_null = false;
+
+	if (props == NULL)
+		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	if (!JB_ROOT_IS_OBJECT(props))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be a map, not %s", what,
+						JB_ROOT_IS_SCALAR(props) ? "a scalar" : "a list")));
+	/* a quick pass: most maps have no nulls and are returned as they are */
+	it = JsonbIteratorInit(&props->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_VALUE && v.type == jbvNull)
+			has_null = true;
+	if (!has_null)
+		return props;
+	it = JsonbIteratorInit(&props->root);
+	res = NULL;
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			JsonbValue	key = v;
+			JsonbValue	val;
+
+			tok = JsonbIteratorNext(&it, &val, true);
+			Assert(tok == WJB_VALUE);
+			if (val.type == jbvNull)
+				continue;
+			pushJsonbValue(&state, WJB_KEY, &key);
+			res = pushJsonbValue(&state, WJB_VALUE, &val);
+		}
+		else
+			res = pushJsonbValue(&state, tok, tok == WJB_BEGIN_OBJECT || tok == WJB_END_OBJECT ? NULL : &v);
+	}
+	return JsonbValueToJsonb(res);
+}
+
+/* ---------------------------------------------------------------------
+ * ruvector_create_graph(name), ruvector_drop_graph(name, if_exists)
+ * ---------------------------------------------------------------------
+ */
+Datum
+ruvector_create_graph(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *schema = RvgSchema();
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	CheckGraphName(name);
+	values[0] = CStringGetTextDatum(name);
+	SPI_connect();
+	if (GraphIdSPI(schema, name, false) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_SCHEMA),
+				 errmsg("graph \"%s\" already exists", name)));
+	Exec(psprintf("INSERT INTO %s.ruvector_graph (name) VALUES ($1)", schema),
+		 1, types, values, NULL, SPI_OK_INSERT);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Deletes the graph's contents in dependency order (members, hyperedges,
+ * edges, nodes), drops its vector indexes, then the graph row, which is
+ * locked first.
+ */
+Datum
+ruvector_drop_graph(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		if_exists = PG_GETARG_BOOL(1);
+	const char *schema = RvgSchema();
+	static const char *const steps[] = {
+		"DELETE FROM %s.ruvector_graph_hyperedge_member m USING %s.ruvector_graph_hyperedge h "
+		"WHERE m.hyperedge_id = h.id AND h.graph_id = $1",
+		"DELETE FROM %s.ruvector_graph_hyperedge WHERE graph_id = $1%.0s",
+		"DELETE FROM %s.ruvector_graph_edge WHERE graph_id = $1%.0s",
+		"DELETE FROM %s.ruvector_graph_node WHERE graph_id = $1%.0s",
+		"DELETE FROM %s.ruvector_graph_vector_index WHERE graph_id = $1%.0s",
+		"DELETE FROM %s.ruvector_graph WHERE graph_id = $1%.0s",
+	};
+	Oid			types[1] = {INT4OID};
+	Datum		values[1];
+	int32		gid;
+
+	SPI_connect();
+	gid = GraphIdSPI(schema, name, true);
+	if (gid < 0)
+	{
+		if (!if_exists)
+			UnknownGraph(name);
+		ereport(NOTICE,
+				(errmsg("graph \"%s\" does not exist, skipping", name)));
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
+	values[0] = Int32GetDatum(gid);
+	/* the vector indexes go first: they are partial indexes on this graph */
+	Exec(psprintf("SELECT index_name FROM %s.ruvector_graph_vector_index WHERE graph_id = $1", schema),
+		 1, types, values, NULL, SPI_OK_SELECT);
+	{
+		SPITupleTable *tt = SPI_tuptable;
+		uint64		n = SPI_processed;
+
+		for (uint64 i = 0; i < n; i++)
+		{
+			char	   *idx = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+
+			Exec(psprintf("DROP INDEX IF EXISTS %s.%s", schema, quote_identifier(idx)),
+				 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		}
+	}
+	for (int i = 0; i < lengthof(steps); i++)
+		Exec(psprintf(steps[i], schema, schema), 1, types, values, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ruvector_graphs(): name, nodes, edges for every graph, by name. */
+Datum
+ruvector_graphs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const char *schema = RvgSchema();
+	char	   *sql;
+
+	InitMaterializedSRF(fcinfo, 0);
+	sql = psprintf("SELECT g.name, "
+				   "(SELECT count(*) FROM %s.ruvector_graph_node n WHERE n.graph_id = g.graph_id), "
+				   "(SELECT count(*) FROM %s.ruvector_graph_edge e WHERE e.graph_id = g.graph_id) "
+				   "FROM %s.ruvector_graph g ORDER BY g.name", schema, schema, schema);
+	SPI_connect();
+	Exec(sql, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3];
+
+		for (int k = 0; k < 3; k++)
+			values[k] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, k + 1, &nulls[k]);
+		/* the text datum lives in SPI memory; the tuplestore copies it */
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * SQL-level insertion (bulk loads without Cypher)
+ * ---------------------------------------------------------------------
+ */
+static char *
+RequireText(FunctionCallInfo fcinfo, int arg, const char *what)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(arg));
+}
+
+static int32
+RequireGraph(const char *schema, const char *name)
+{
+	int32		gid = GraphIdSPI(schema, name, false);
+
+	if (gid < 0)
+		UnknownGraph(name);
+	return gid;
+}
+
+static Jsonb *
+OptionalProps(FunctionCallInfo fcinfo, int arg)
+{
+	return RvgCleanProperties(PG_ARGISNULL(arg) ? NULL : PG_GETARG_JSONB_P(arg), "properties");
+}
+
+static int64
+InsertReturningId(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	bool		isnull;
+
+	Exec(sql, nargs, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	if (SPI_processed != 1)
+		elog(ERROR, "insert returned " UINT64_FORMAT " rows", SPI_processed);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* ruvector_graph_add_node(graph, label, properties) returns the new id */
+Datum
+ruvector_graph_add_node(PG_FUNCTION_ARGS)
+{
+	char	   *graph = RequireText(fcinfo, 0, "graph");
+	char	   *label = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Jsonb	   *props = OptionalProps(fcinfo, 2);
+	const char *schema = RvgSchema();
+	Oid			types[3] = {INT4OID, TEXTOID, JSONBOID};
+	Datum		values[3];
+	int64		id;
+
+	SPI_connect();
+	values[0] = Int32GetDatum(RequireGraph(schema, graph));
+	values[1] = CStringGetTextDatum(label);
+	values[2] = JsonbPGetDatum(props);
+	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_node (graph_id, label, properties) "
+									"VALUES ($1, $2, $3) RETURNING id", schema),
+						   3, types, values, NULL);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/* Raises unless every id in ids (an int8[] datum) is a node of the graph. */
+static void
+CheckNodesInGraph(const char *schema, int32 gid, Datum ids, const char *graph)
+{
+	Oid			types[2] = {INT4OID, INT8ARRAYOID};
+	Datum		values[2] = {Int32GetDatum(gid), ids};
+	bool		isnull;
+
+	Exec(psprintf("SELECT u.id FROM unnest($2) u(id) WHERE u.id IS NULL OR NOT EXISTS "
+				  "(SELECT 1 FROM %s.ruvector_graph_node n WHERE n.id = u.id AND n.graph_id = $1) LIMIT 1",
+				  schema), 2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+	{
+		Datum		bad = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("node id must not be null")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("node " INT64_FORMAT " does not exist in graph \"%s\"",
+						DatumGetInt64(bad), graph)));
+	}
+}
+
+static Datum
+IdArray2(int64 a, int64 b)
+{
+	Datum		elems[2] = {Int64GetDatum(a), Int64GetDatum(b)};
+
+	return PointerGetDatum(construct_array(elems, 2, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* ruvector_graph_add_edge(graph, start_id, end_id, type, properties) */
+Datum
+ruvector_graph_add_edge(PG_FUNCTION_ARGS)
+{
+	char	   *graph = RequireText(fcinfo, 0, "graph");
+	char	   *type = RequireText(fcinfo, 3, "relationship type");
+	Jsonb	   *props = OptionalProps(fcinfo, 4);
+	const char *schema = RvgSchema();
+	Oid			types[5] = {INT4OID, TEXTOID, INT8OID, INT8OID, JSONBOID};
+	Datum		values[5];
+	int32		gid;
+	int64		id;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("start_id and end_id must not be null")));
+	if (type[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relationship type must not be empty")));
+	SPI_connect();
+	gid = RequireGraph(schema, graph);
+	CheckNodesInGraph(schema, gid, IdArray2(PG_GETARG_INT64(1), PG_GETARG_INT64(2)), graph);
+	values[0] = Int32GetDatum(gid);
+	values[1] = CStringGetTextDatum(type);
+	values[2] = PG_GETARG_DATUM(1);
+	values[3] = PG_GETARG_DATUM(2);
+	values[4] = JsonbPGetDatum(props);
+	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_edge (graph_id, type, start_id, end_id, properties) "
+									"VALUES ($1, $2, $3, $4, $5) RETURNING id", schema),
+						   5, types, values, NULL);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/* ruvector_graph_add_hyperedge(graph, type, node_ids, properties, roles) */
+Datum
+ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
+{
+	char	   *graph = RequireText(fcinfo, 0, "graph");
+	char	   *type = RequireText(fcinfo, 1, "hyperedge type");
+	Jsonb	   *props = OptionalProps(fcinfo, 3);
+	const char *schema = RvgSchema();
+	ArrayType  *ids;
+	int			nids;
+	Oid			types[4] = {INT4OID, TEXTOID, JSONBOID, INT8ARRAYOID};
+	Datum		values[4];
+	int32		gid;
+	int64		id;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("node_ids must not be null")));
+	ids = PG_GETARG_ARRAYTYPE_P(2);
+	nids = ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids));
+	if (nids < 1 || ARR_NDIM(ids) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a hyperedge needs a one-dimensional array of at least one node id")));
+	if (!PG_ARGISNULL(4))
+	{
+		ArrayType  *roles = PG_GETARG_ARRAYTYPE_P(4);
+		int			nroles = ArrayGetNItems(ARR_NDIM(roles), ARR_DIMS(roles));
+
+		if (nroles != nids)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("roles has %d elements but node_ids has %d", nroles, nids)));
+	}
+	if (type[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperedge type must not be empty")));
+	SPI_connect();
+	gid = RequireGraph(schema, graph);
+	CheckNodesInGraph(schema, gid, PointerGetDatum(ids), graph);
+	values[0] = Int32GetDatum(gid);
+	values[1] = CStringGetTextDatum(type);
+	values[2] = JsonbPGetDatum(props);
+	values[3] = PointerGetDatum(ids);
+	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_hyperedge (graph_id, type, properties) "
+									"VALUES ($1, $2, $3) RETURNING id", schema),
+						   3, types, values, NULL);
+	{
+		Oid			mtypes[3] = {INT8OID, INT8ARRAYOID, TEXTARRAYOID};
+		Datum		mvalues[3] = {Int64GetDatum(id), PointerGetDatum(ids),
+		PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4)};
+		char		mnulls[3] = {' ', ' ', PG_ARGISNULL(4) ? 'n' : ' '};
+
+		Exec(psprintf("INSERT INTO %s.ruvector_graph_hyperedge_member (hyperedge_id, position, node_id, role) "
+					  "SELECT $1, u.ord, u.node, ($3)[u.ord] FROM unnest($2) WITH ORDINALITY u(node, ord)",
+					  schema), 3, mtypes, mvalues, mnulls, SPI_OK_INSERT);
+	}
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/* ---------------------------------------------------------------------
+ * ruvector_graph_vector_index(graph, label, property, dimensions, metric, method)
+ * ---------------------------------------------------------------------
+ */
+static const char *
+MetricOpclass(const char *metric)
+{
+	if (strcmp(metric, "l2") == 0)
+		return "vector_l2_ops";
+	if (strcmp(metric, "cosine") == 0)
+		return "vector_cosine_ops";
+	if (strcmp(metric, "ip") == 0)
+		return "vector_ip_ops";
+	if (strcmp(metric, "l1") == 0)
+		return "vector_l1_ops";
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown vector metric \"%s\"", metric),
+			 errhint("Use l2, cosine, ip or l1.")));
+	return NULL;
+}
+
+/*
+ * Creates a partial expression index over the graph's nodes with the label,
+ * on the property read as a vector of the given dimensions, and records it
+ * so Cypher's vector.distance ranking is planned onto it.  Returns the
+ * index name.
+ */
+Datum
+ruvector_graph_vector_index(PG_FUNCTION_ARGS)
+{
+	char	   *graph = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *label = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *property = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	int32		dims = PG_GETARG_INT32(3);
+	char	   *metric = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	char	   *method = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	const char *schema = RvgSchema();
+	const char *opclass = MetricOpclass(metric);
+	char	   *key = psprintf("%s%c%s%c%s", label, 0, property, 0, metric);
+	uint32		h = DatumGetUInt32(hash_any((unsigned char *) key,
+											strlen(label) + strlen(property) + strlen(metric) + 2));
+	char	   *idxname;
+	int32		gid;
+
+	if (dims < 1 || dims > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions must be between 1 and %d", VECTOR_MAX_DIM)));
+	if (strcmp(method, "hnsw") != 0 && strcmp(method, "ivfflat") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown index method \"%s\"", method),
+				 errhint("Use hnsw or ivfflat.")));
+	SPI_connect();
+	gid = RequireGraph(schema, graph);
+	idxname = psprintf("ruvector_graph_%d_vec_%08x", gid, h);
+	Exec(psprintf("CREATE INDEX %s ON %s.ruvector_graph_node USING %s "
+				  "((%s.ruvector_cy_vector(properties -> %s)::%s.vector(%d)) %s.%s) "
+				  "WHERE graph_id = %d AND label = %s",
+				  quote_identifier(idxname), schema, method,
+				  schema, quote_literal_cstr(property), schema, dims, schema, opclass,
+				  gid, quote_literal_cstr(label)),
+		 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	{
+		Oid			types[6] = {INT4OID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
+		Datum		values[6] = {Int32GetDatum(gid), CStringGetTextDatum(label),
+			CStringGetTextDatum(property), CStringGetTextDatum(metric),
+		Int32GetDatum(dims), CStringGetTextDatum(idxname)};
+
+		Exec(psprintf("INSERT INTO %s.ruvector_graph_vector_index "
+					  "(graph_id, label, property, metric, dimensions, index_name) "
+					  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (graph_id, label, property, metric) "
+					  "DO UPDATE SET dimensions = EXCLUDED.dimensions, index_name = EXCLUDED.index_name",
+					  schema), 6, types, values, NULL, SPI_OK_INSERT);
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(idxname));
+}
