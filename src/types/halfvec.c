@@ -29,7 +29,6 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -135,30 +134,21 @@ halfvec_in(PG_FUNCTION_ARGS)
 }
 
 /*
- * Each element is printed as the shortest decimal that reads back as the
- * same float.  Every half is exactly a float, and the shortest float string
- * also reads back as the same half, so the output round-trips.
+ * "[x1,x2,...]" from the widened elements (typeutils.c): every half is
+ * exactly a float, and the shortest float string reads back as the same
+ * half, so the output round-trips.
  */
 PG_FUNCTION_INFO_V1(halfvec_out);
 Datum
 halfvec_out(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	float	   *x = palloc(sizeof(float) * vec->dim);
 	char	   *buf;
-	char	   *p;
 
-	/* Per element: at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars and a comma. */
-	buf = palloc(add_size(mul_size(FLOAT_SHORTEST_DECIMAL_LEN, vec->dim), 2));
-	p = buf;
-	*p++ = '[';
-	for (int i = 0; i < vec->dim; i++)
-	{
-		if (i > 0)
-			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(rv_half_to_float(vec->x[i]), p);
-	}
-	*p++ = ']';
-	*p = '\0';
+	rv_half_to_float_n(vec->x, x, vec->dim);
+	buf = TypesDenseOut(x, vec->dim);
+	pfree(x);
 
 	PG_FREE_IF_COPY(vec, 0);
 	PG_RETURN_CSTRING(buf);
@@ -361,11 +351,7 @@ halfvec_negative_inner_product(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) -rv_f16_dot(a->x, b->x, a->dim));
 }
 
-/*
- * 1 - cos(a, b).  A zero vector gives 0/0 = NaN, which is kept (it is what
- * pgvector returns).  Rounding can push the similarity just outside [-1, 1];
- * it is clamped so the distance stays in [0, 2].
- */
+/* 1 - cos(a, b); the clamp and the zero-vector NaN are in typeutils.c. */
 PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
 Datum
 halfvec_cosine_distance(PG_FUNCTION_ARGS)
@@ -375,19 +361,10 @@ halfvec_cosine_distance(PG_FUNCTION_ARGS)
 	float		dot;
 	float		norma;
 	float		normb;
-	double		sim;
 
 	HalfvecCheckSameDims(a, b);
 	rv_f16_cos(a->x, b->x, a->dim, &dot, &norma, &normb);
-
-	/* One sqrt of the product, not a product of sqrts: one rounding less. */
-	sim = (double) dot / sqrt((double) norma * (double) normb);
-	if (sim > 1.0)
-		sim = 1.0;
-	else if (sim < -1.0)
-		sim = -1.0;
-
-	PG_RETURN_FLOAT8(1.0 - sim);
+	PG_RETURN_FLOAT8(TypesCosineDistance(dot, norma, normb));
 }
 
 /*
@@ -401,18 +378,9 @@ halfvec_spherical_distance(PG_FUNCTION_ARGS)
 {
 	HalfVector *a = PG_GETARG_HALFVEC_P(0);
 	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	double		dot;
 
 	HalfvecCheckSameDims(a, b);
-	dot = (double) rv_f16_dot(a->x, b->x, a->dim);
-
-	/* acos is NaN outside [-1, 1], where rounding can put a unit pair. */
-	if (dot > 1.0)
-		dot = 1.0;
-	else if (dot < -1.0)
-		dot = -1.0;
-
-	PG_RETURN_FLOAT8(acos(dot) / M_PI);
+	PG_RETURN_FLOAT8(TypesSphericalDistance((double) rv_f16_dot(a->x, b->x, a->dim)));
 }
 
 PG_FUNCTION_INFO_V1(halfvec_l1_distance);
@@ -487,56 +455,33 @@ Datum
 halfvec_binary_quantize(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	Size		size = VARBITTOTALLEN(vec->dim);
-	VarBit	   *result = (VarBit *) palloc0(size);
-	bits8	   *bits;
+	float	   *x = palloc(sizeof(float) * vec->dim);
+	VarBit	   *result;
 
-	SET_VARSIZE(result, size);
-	VARBITLEN(result) = vec->dim;
-	bits = VARBITS(result);
-
-	for (int i = 0; i < vec->dim; i++)
-	{
-		if (rv_half_to_float(vec->x[i]) > 0.0f)
-			bits[i / 8] |= (bits8) (0x80 >> (i % 8));
-	}
-
+	rv_half_to_float_n(vec->x, x, vec->dim);
+	result = TypesBinaryQuantize(x, vec->dim);
+	pfree(x);
 	PG_RETURN_VARBIT_P(result);
 }
 
 /*
  * subvector(v, start, count): count elements from the 1-based position
  * start, clipped to the vector like substring() clips; an empty result is an
- * error.  Written so that no int32 sum can overflow.
+ * error (the range arithmetic is shared with vector, in typeutils.c).
  */
 PG_FUNCTION_INFO_V1(halfvec_subvector);
 Datum
 halfvec_subvector(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	int32		start = PG_GETARG_INT32(1);
-	int32		count = PG_GETARG_INT32(2);
-	int32		first;			/* 0-based, inclusive */
-	int32		stop;			/* 0-based, exclusive */
+	int			first;
+	int			n;
 	HalfVector *result;
 
-	if (count < 1)
-		HalfvecCheckDim(0);
-
-	/* start + count > dim, tested as start > dim - count (dim, count > 0). */
-	if (start > vec->dim - count)
-		stop = vec->dim;
-	else
-		stop = start + count - 1;
-
-	if (start > vec->dim)
-		HalfvecCheckDim(0);
-	first = (start < 1) ? 0 : start - 1;
-
-	HalfvecCheckDim(stop - first);
-	result = rv_halfvec_new(stop - first);
-	memcpy(result->x, vec->x + first, sizeof(rv_half) * (stop - first));
-
+	n = TypesSubvectorRange("halfvec", HALFVEC_MAX_DIM, vec->dim,
+							PG_GETARG_INT32(1), PG_GETARG_INT32(2), &first);
+	result = rv_halfvec_new(n);
+	memcpy(result->x, vec->x + first, sizeof(rv_half) * n);
 	PG_RETURN_HALFVEC_P(result);
 }
 
@@ -546,21 +491,48 @@ halfvec_subvector(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/*
+ * a op b element by element: widened to float, computed, narrowed back.  A
+ * result too large for a half is the float overflow error; a product of two
+ * non-zero halves that rounds to zero is the underflow error (as float4
+ * multiplication in core treats it).  Elements are checked in order, so the
+ * first bad one decides the error.
+ */
+static HalfVector *
+HalfvecElementwise(const HalfVector *a, const HalfVector *b, TypesArithOp op)
+{
+	HalfVector *result = rv_halfvec_new(a->dim);
+
+	for (int i = 0; i < a->dim; i++)
+	{
+		float		x = rv_half_to_float(a->x[i]);
+		float		y = rv_half_to_float(b->x[i]);
+		rv_half		r;
+
+		if (op == TYPES_ARITH_ADD)
+			r = HalfvecNarrowResult(x + y);
+		else if (op == TYPES_ARITH_SUB)
+			r = HalfvecNarrowResult(x - y);
+		else
+		{
+			r = HalfvecNarrowResult(x * y);
+			if (HalfIsZero(r) && !HalfIsZero(a->x[i]) && !HalfIsZero(b->x[i]))
+				float_underflow_error();
+		}
+		result->x[i] = r;
+	}
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(halfvec_add);
 Datum
 halfvec_add(PG_FUNCTION_ARGS)
 {
 	HalfVector *a = PG_GETARG_HALFVEC_P(0);
 	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
 
 	HalfvecCheckSameDims(a, b);
-	result = rv_halfvec_new(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = HalfvecNarrowResult(rv_half_to_float(a->x[i]) +
-										   rv_half_to_float(b->x[i]));
-
-	PG_RETURN_HALFVEC_P(result);
+	PG_RETURN_HALFVEC_P(HalfvecElementwise(a, b, TYPES_ARITH_ADD));
 }
 
 PG_FUNCTION_INFO_V1(halfvec_sub);
@@ -569,43 +541,20 @@ halfvec_sub(PG_FUNCTION_ARGS)
 {
 	HalfVector *a = PG_GETARG_HALFVEC_P(0);
 	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
 
 	HalfvecCheckSameDims(a, b);
-	result = rv_halfvec_new(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		result->x[i] = HalfvecNarrowResult(rv_half_to_float(a->x[i]) -
-										   rv_half_to_float(b->x[i]));
-
-	PG_RETURN_HALFVEC_P(result);
+	PG_RETURN_HALFVEC_P(HalfvecElementwise(a, b, TYPES_ARITH_SUB));
 }
 
-/*
- * Element-wise product.  Besides overflow, a product of two non-zero halves
- * that rounds to zero is an underflow error (as float4 multiplication in
- * core treats it); sums cannot underflow that way.
- */
 PG_FUNCTION_INFO_V1(halfvec_mul);
 Datum
 halfvec_mul(PG_FUNCTION_ARGS)
 {
 	HalfVector *a = PG_GETARG_HALFVEC_P(0);
 	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *result;
 
 	HalfvecCheckSameDims(a, b);
-	result = rv_halfvec_new(a->dim);
-	for (int i = 0; i < a->dim; i++)
-	{
-		rv_half		r = HalfvecNarrowResult(rv_half_to_float(a->x[i]) *
-											rv_half_to_float(b->x[i]));
-
-		if (HalfIsZero(r) && !HalfIsZero(a->x[i]) && !HalfIsZero(b->x[i]))
-			float_underflow_error();
-		result->x[i] = r;
-	}
-
-	PG_RETURN_HALFVEC_P(result);
+	PG_RETURN_HALFVEC_P(HalfvecElementwise(a, b, TYPES_ARITH_MUL));
 }
 
 PG_FUNCTION_INFO_V1(halfvec_concat);

@@ -596,18 +596,6 @@ SparsevecSquaresF(const SparseVector *a)
 	return sum;
 }
 
-/* Sum of squares in double, for the norm and normalisation. */
-static double
-SparsevecSquaresD(const SparseVector *a)
-{
-	const float *ax = SPARSEVEC_VALUES(a);
-	double		sum = 0.0;
-
-	for (int i = 0; i < a->nnz; i++)
-		sum += (double) ax[i] * (double) ax[i];
-	return sum;
-}
-
 PG_FUNCTION_INFO_V1(sparsevec_l2_distance);
 Datum
 sparsevec_l2_distance(PG_FUNCTION_ARGS)
@@ -655,9 +643,8 @@ sparsevec_negative_inner_product(PG_FUNCTION_ARGS)
 }
 
 /*
- * 1 - cos(a, b).  A zero vector has no direction: the result is NaN.  The
- * norms are multiplied before the square root (one rounding, not two), and
- * rounding is kept from pushing the similarity outside [-1, 1].
+ * 1 - cos(a, b) from the merged dot product and each side's float sum of
+ * squares; the clamp and the zero-vector NaN are in typeutils.c.
  */
 PG_FUNCTION_INFO_V1(sparsevec_cosine_distance);
 Datum
@@ -665,17 +652,10 @@ sparsevec_cosine_distance(PG_FUNCTION_ARGS)
 {
 	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
 	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-	double		similarity;
 
 	SparsevecCheckSameDims(a, b);
-	similarity = (double) SparsevecDot(a, b) /
-		sqrt((double) SparsevecSquaresF(a) * (double) SparsevecSquaresF(b));
-
-	if (similarity > 1.0)
-		similarity = 1.0;
-	else if (similarity < -1.0)
-		similarity = -1.0;
-	PG_RETURN_FLOAT8(1.0 - similarity);
+	PG_RETURN_FLOAT8(TypesCosineDistance(SparsevecDot(a, b), SparsevecSquaresF(a),
+										 SparsevecSquaresF(b)));
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_l1_distance);
@@ -695,7 +675,7 @@ sparsevec_l2_norm(PG_FUNCTION_ARGS)
 {
 	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
 
-	PG_RETURN_FLOAT8(sqrt(SparsevecSquaresD(a)));
+	PG_RETURN_FLOAT8(sqrt(TypesSumSquares(SPARSEVEC_VALUES(a), a->nnz)));
 }
 
 /*
@@ -710,7 +690,7 @@ sparsevec_l2_normalize(PG_FUNCTION_ARGS)
 {
 	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
 	const float *ax = SPARSEVEC_VALUES(a);
-	double		norm = sqrt(SparsevecSquaresD(a));
+	double		norm = sqrt(TypesSumSquares(SPARSEVEC_VALUES(a), a->nnz));
 	float	   *q;
 	int			nnz = 0;
 	SparseVector *result;

@@ -207,6 +207,34 @@ TypesDenseRecvHeader(StringInfo msg, int32 typmod, const char *typname,
 	return dim;
 }
 
+/*
+ * The dense types' text form.  Each element is printed as the shortest
+ * decimal that reads back as the same float (float4out's algorithm with
+ * extra_float_digits > 0), so text round trips are exact; halfvec passes its
+ * elements widened, which is exact, and the shortest float string reads
+ * back as the same half too.
+ */
+char *
+TypesDenseOut(const float *x, int n)
+{
+	char	   *buf;
+	char	   *p;
+
+	/* Per element at most FLOAT_SHORTEST_DECIMAL_LEN - 1 digits plus ','. */
+	buf = palloc(add_size(mul_size(n, FLOAT_SHORTEST_DECIMAL_LEN), 3));
+	p = buf;
+	*p++ = '[';
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+	return buf;
+}
+
 /* ----------------------------------------------------------------
  *		Casts
  * ----------------------------------------------------------------
@@ -319,6 +347,104 @@ TypesNarrowToHalf(float f)
 		TypesRangeError("halfvec", buf);
 	}
 	return h;
+}
+
+/* ----------------------------------------------------------------
+ *		Functions
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * 1 - cos(a, b) from a kernel's float dot product and squared norms.  The
+ * norms are multiplied before the square root, in double (one rounding, and
+ * no overflow for large float norms); rounding can still push the
+ * similarity a little outside [-1, 1], hence the clamp.  A zero vector
+ * gives 0/0 = NaN, which passes the clamp and is the result, as in pgvector.
+ */
+double
+TypesCosineDistance(float dot, float norma, float normb)
+{
+	double		sim = (double) dot / sqrt((double) norma * (double) normb);
+
+	if (sim > 1.0)
+		sim = 1.0;
+	else if (sim < -1.0)
+		sim = -1.0;
+	return 1.0 - sim;
+}
+
+/*
+ * Angular distance in [0, 1] for spherical k-means; the inputs are unit
+ * vectors, so their dot product is the cosine.  The clamp keeps acos away
+ * from NaN when rounding leaves the dot product just past +/-1.
+ */
+double
+TypesSphericalDistance(double dot)
+{
+	if (dot > 1.0)
+		dot = 1.0;
+	else if (dot < -1.0)
+		dot = -1.0;
+	return acos(dot) / M_PI;
+}
+
+/* Sum of squares in double: a float sum would overflow for |x| ~ 1e19. */
+double
+TypesSumSquares(const float *x, int n)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < n; i++)
+		sum += (double) x[i] * (double) x[i];
+	return sum;
+}
+
+/*
+ * One bit per element, set where the element is positive, the first element
+ * in the most significant bit of the first byte (bit's own order).
+ */
+VarBit *
+TypesBinaryQuantize(const float *x, int n)
+{
+	Size		size = VARBITTOTALLEN(n);
+	VarBit	   *result = (VarBit *) palloc0(size);
+	bits8	   *bytes;
+
+	SET_VARSIZE(result, size);
+	VARBITLEN(result) = n;
+	bytes = VARBITS(result);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (x[i] > 0)
+			bytes[i >> 3] |= (bits8) (0x80 >> (i & 7));
+	}
+	return result;
+}
+
+/*
+ * subvector(v, start, count) of a dim-element value: elements start ..
+ * start + count - 1, 1-based, clipped to the value as substring() clips.  A
+ * range that holds no element is an error, because the result cannot be
+ * empty.  Sets *first to the 0-based first element and returns how many
+ * follow.  The end is computed in 64 bits, so start + count cannot overflow.
+ */
+int
+TypesSubvectorRange(const char *typname, int maxdim, int dim, int32 start,
+					int32 count, int *first)
+{
+	int64		lo;
+	int64		hi;
+
+	if (count < 1 || start > dim)
+		TypesCheckDim(typname, 0, maxdim);
+
+	lo = Max((int64) start, 1);
+	hi = Min((int64) start + count, (int64) dim + 1);
+	TypesCheckDim(typname, (int) Max(hi - lo, 0), maxdim);
+
+	*first = (int) (lo - 1);
+	return (int) (hi - lo);
 }
 
 /* ----------------------------------------------------------------

@@ -21,6 +21,7 @@
 
 #include "lib/stringinfo.h"
 #include "utils/array.h"
+#include "utils/varbit.h"
 
 #include "quant/quant.h"
 #include "types/dense_parse.h"
@@ -48,12 +49,31 @@ extern void TypesDenseParseError(const char *typname, int maxdim,
 extern int	TypesDenseRecvHeader(StringInfo msg, int32 typmod,
 								 const char *typname, int maxdim);
 
+/* Text output of the dense types: "[x1,x2,...]", shortest round-trip decimals. */
+extern char *TypesDenseOut(const float *x, int n);
+
 /* Casts between the types, and to and from arrays. */
 extern Datum *TypesArrayElements(ArrayType *arr, int32 typmod,
 								 const char *typname, int maxdim, int *n);
 extern float TypesArrayElementFloat(Oid elemtype, Datum elem);
 extern ArrayType *TypesNewArray(int n, Oid elemtype, int elemsize, void **data);
 extern rv_half TypesNarrowToHalf(float f);
+
+/* Which element-wise operation the dense arithmetic helpers apply. */
+typedef enum TypesArithOp
+{
+	TYPES_ARITH_ADD,
+	TYPES_ARITH_SUB,
+	TYPES_ARITH_MUL
+} TypesArithOp;
+
+/* Functions whose arithmetic is the same for every type. */
+extern double TypesCosineDistance(float dot, float norma, float normb);
+extern double TypesSphericalDistance(double dot);
+extern double TypesSumSquares(const float *x, int n);
+extern VarBit *TypesBinaryQuantize(const float *x, int n);
+extern int	TypesSubvectorRange(const char *typname, int maxdim, int dim,
+								int32 start, int32 count, int *first);
 
 /*
  * avg's transition state for vector and halfvec: a float8[] holding the row

@@ -30,27 +30,17 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/fmgrprotos.h"
 #include "utils/varbit.h"
 
 #include "distance/distance.h"
 #include "types/dense_parse.h"
 #include "types/types.h"
 #include "types/typeutils.h"
-
-/* Which element-wise operation VectorElementwise applies. */
-typedef enum VectorArithOp
-{
-	VECTOR_ARITH_ADD,
-	VECTOR_ARITH_SUB,
-	VECTOR_ARITH_MUL
-} VectorArithOp;
 
 /* The shared validators (typeutils.c), worded for vector. */
 #define VectorCheckDim(dim)			TypesCheckDim("vector", (dim), VECTOR_MAX_DIM)
@@ -99,31 +89,13 @@ vector_in(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/*
- * Each element is printed as the shortest decimal that reads back as the
- * same float (the float4out algorithm with extra_float_digits > 0), so text
- * round trips are exact.
- */
+/* "[x1,x2,...]", shortest round-trip decimals (typeutils.c). */
 PG_FUNCTION_INFO_V1(vector_out);
 Datum
 vector_out(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
-	char	   *buf;
-	char	   *p;
-
-	/* Per element at most FLOAT_SHORTEST_DECIMAL_LEN - 1 digits plus ','. */
-	buf = palloc(add_size(mul_size(v->dim, FLOAT_SHORTEST_DECIMAL_LEN), 3));
-	p = buf;
-	*p++ = '[';
-	for (int i = 0; i < v->dim; i++)
-	{
-		if (i > 0)
-			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(v->x[i], p);
-	}
-	*p++ = ']';
-	*p = '\0';
+	char	   *buf = TypesDenseOut(v->x, v->dim);
 
 	PG_FREE_IF_COPY(v, 0);
 	PG_RETURN_CSTRING(buf);
@@ -295,12 +267,7 @@ vector_negative_inner_product(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) -rv_f32_dot(a->x, b->x, a->dim));
 }
 
-/*
- * 1 - cos(a, b).  The norms are multiplied before the square root, in
- * double, so that large float norms do not overflow; rounding can still
- * push the similarity a little outside [-1, 1], hence the clamp.  A zero
- * vector gives 0/0 = NaN, which passes the clamp and is the result.
- */
+/* 1 - cos(a, b); the clamp and the zero-vector NaN are in typeutils.c. */
 PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
@@ -310,38 +277,22 @@ cosine_distance(PG_FUNCTION_ARGS)
 	float		dot;
 	float		norma;
 	float		normb;
-	double		sim;
 
 	VECTOR_GET_PAIR(a, b);
 	rv_f32_cos(a->x, b->x, a->dim, &dot, &norma, &normb);
-	sim = (double) dot / sqrt((double) norma * (double) normb);
-
-	if (sim > 1.0)
-		sim = 1.0;
-	else if (sim < -1.0)
-		sim = -1.0;
-
-	PG_RETURN_FLOAT8(1.0 - sim);
+	PG_RETURN_FLOAT8(TypesCosineDistance(dot, norma, normb));
 }
 
-/*
- * Angular distance in [0, 1] for spherical k-means; inputs are assumed to
- * be unit vectors, so the dot product is the cosine.  Clamping keeps acos
- * away from NaN when rounding leaves the dot product just past +/-1.
- */
+/* Angular distance in [0, 1] for spherical k-means on unit vectors. */
 PG_FUNCTION_INFO_V1(vector_spherical_distance);
 Datum
 vector_spherical_distance(PG_FUNCTION_ARGS)
 {
 	Vector	   *a;
 	Vector	   *b;
-	double		dot;
 
 	VECTOR_GET_PAIR(a, b);
-	dot = (double) rv_f32_dot(a->x, b->x, a->dim);
-	dot = Max(-1.0, Min(1.0, dot));
-
-	PG_RETURN_FLOAT8(acos(dot) / M_PI);
+	PG_RETURN_FLOAT8(TypesSphericalDistance((double) rv_f32_dot(a->x, b->x, a->dim)));
 }
 
 PG_FUNCTION_INFO_V1(l1_distance);
@@ -369,24 +320,13 @@ vector_dims(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(v->dim);
 }
 
-/* Sum of squares in double: a float sum would overflow for |x| ~ 1e19. */
-static double
-VectorNormSquared(const Vector *v)
-{
-	double		sum = 0.0;
-
-	for (int i = 0; i < v->dim; i++)
-		sum += (double) v->x[i] * (double) v->x[i];
-	return sum;
-}
-
 PG_FUNCTION_INFO_V1(vector_norm);
 Datum
 vector_norm(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 
-	PG_RETURN_FLOAT8(sqrt(VectorNormSquared(v)));
+	PG_RETURN_FLOAT8(sqrt(TypesSumSquares(v->x, v->dim)));
 }
 
 /*
@@ -401,7 +341,7 @@ l2_normalize(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 	Vector	   *result = rv_vector_new(v->dim);
-	double		norm = sqrt(VectorNormSquared(v));
+	double		norm = sqrt(TypesSumSquares(v->x, v->dim));
 
 	if (norm > 0)
 	{
@@ -415,58 +355,33 @@ l2_normalize(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/*
- * One bit per element, set where the element is positive, first element in
- * the most significant bit of the first byte (bit's own order).
- */
+/* One bit per element, set where the element is positive (typeutils.c). */
 PG_FUNCTION_INFO_V1(binary_quantize);
 Datum
 binary_quantize(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
-	Size		size = VARBITTOTALLEN(v->dim);
-	VarBit	   *result = (VarBit *) palloc0(size);
-	bits8	   *bytes;
 
-	SET_VARSIZE(result, size);
-	VARBITLEN(result) = v->dim;
-	bytes = VARBITS(result);
-
-	for (int i = 0; i < v->dim; i++)
-	{
-		if (v->x[i] > 0)
-			bytes[i >> 3] |= (bits8) (0x80 >> (i & 7));
-	}
-
-	PG_RETURN_VARBIT_P(result);
+	PG_RETURN_VARBIT_P(TypesBinaryQuantize(v->x, v->dim));
 }
 
 /*
- * subvector(v, start, count): elements start .. start + count - 1, 1-based,
- * clipped to the vector like substring(); a range that holds no element is
- * an error because a vector cannot be empty.  The end is computed in 64
- * bits so start + count cannot overflow.
+ * subvector(v, start, count): count elements from the 1-based position
+ * start, clipped to the vector like substring(); an empty range is an error.
  */
 PG_FUNCTION_INFO_V1(subvector);
 Datum
 subvector(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
-	int32		start = PG_GETARG_INT32(1);
-	int32		count = PG_GETARG_INT32(2);
-	int64		first;
-	int64		last;
+	int			first;
+	int			n;
 	Vector	   *result;
 
-	if (count < 1 || start > v->dim)
-		VectorCheckDim(0);
-
-	first = Max((int64) start, 1);
-	last = Min((int64) start + count, (int64) v->dim + 1);
-	VectorCheckDim((int) Max(last - first, 0));
-
-	result = rv_vector_new((int) (last - first));
-	memcpy(result->x, v->x + (first - 1), sizeof(float) * (last - first));
+	n = TypesSubvectorRange("vector", VECTOR_MAX_DIM, v->dim,
+							PG_GETARG_INT32(1), PG_GETARG_INT32(2), &first);
+	result = rv_vector_new(n);
+	memcpy(result->x, v->x + first, sizeof(float) * n);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -499,7 +414,7 @@ vector_concat(PG_FUNCTION_ARGS)
  * enough to vectorize.
  */
 static Vector *
-VectorElementwise(const Vector *a, const Vector *b, VectorArithOp op)
+VectorElementwise(const Vector *a, const Vector *b, TypesArithOp op)
 {
 	Vector	   *result = rv_vector_new(a->dim);
 	float	   *r = result->x;
@@ -507,15 +422,15 @@ VectorElementwise(const Vector *a, const Vector *b, VectorArithOp op)
 
 	switch (op)
 	{
-		case VECTOR_ARITH_ADD:
+		case TYPES_ARITH_ADD:
 			for (int i = 0; i < n; i++)
 				r[i] = a->x[i] + b->x[i];
 			break;
-		case VECTOR_ARITH_SUB:
+		case TYPES_ARITH_SUB:
 			for (int i = 0; i < n; i++)
 				r[i] = a->x[i] - b->x[i];
 			break;
-		case VECTOR_ARITH_MUL:
+		case TYPES_ARITH_MUL:
 			for (int i = 0; i < n; i++)
 				r[i] = a->x[i] * b->x[i];
 			break;
@@ -525,7 +440,7 @@ VectorElementwise(const Vector *a, const Vector *b, VectorArithOp op)
 	{
 		if (isinf(r[i]))
 			float_overflow_error();
-		if (op == VECTOR_ARITH_MUL && r[i] == 0 &&
+		if (op == TYPES_ARITH_MUL && r[i] == 0 &&
 			a->x[i] != 0 && b->x[i] != 0)
 			float_underflow_error();
 	}
@@ -541,7 +456,7 @@ vector_add(PG_FUNCTION_ARGS)
 	Vector	   *b;
 
 	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_VECTOR_P(VectorElementwise(a, b, VECTOR_ARITH_ADD));
+	PG_RETURN_VECTOR_P(VectorElementwise(a, b, TYPES_ARITH_ADD));
 }
 
 PG_FUNCTION_INFO_V1(vector_sub);
@@ -552,7 +467,7 @@ vector_sub(PG_FUNCTION_ARGS)
 	Vector	   *b;
 
 	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_VECTOR_P(VectorElementwise(a, b, VECTOR_ARITH_SUB));
+	PG_RETURN_VECTOR_P(VectorElementwise(a, b, TYPES_ARITH_SUB));
 }
 
 PG_FUNCTION_INFO_V1(vector_mul);
@@ -563,7 +478,7 @@ vector_mul(PG_FUNCTION_ARGS)
 	Vector	   *b;
 
 	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_VECTOR_P(VectorElementwise(a, b, VECTOR_ARITH_MUL));
+	PG_RETURN_VECTOR_P(VectorElementwise(a, b, TYPES_ARITH_MUL));
 }
 
 /* ----------------------------------------------------------------
