@@ -702,50 +702,30 @@ rv_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 	table_close(heap, heapLockmode);
 }
 
-/*
- * Runs the assignment with parallel workers, the leader taking part.
- * Returns false, having done nothing, when no worker could be started.
- */
-static bool
-AssignParallel(IvfBuildState *bs, int request)
+/* Sizes of the parts of a parallel build's shared memory */
+typedef struct IvfParallelSizes
 {
-	ParallelContext *pcxt;
-	Snapshot	snapshot;
-	bool		isconcurrent = bs->indexInfo->ii_Concurrent;
-	int			nslots = request + 1;
-	Size		estshared;
-	Size		estcenters = mul_size(bs->lists, bs->centers->stride);
-	Size		estchains = mul_size(mul_size(nslots, bs->lists), 2 * sizeof(BlockNumber));
-	Size		querylen = debug_query_string ? strlen(debug_query_string) : 0;
-	IvfBuildShared *shared;
+	Size		shared;
+	Size		centers;
+	Size		chains;
+	Size		query;
+} IvfParallelSizes;
+
+/*
+ * Fills the shared memory of a parallel build: state, parallel table scan,
+ * centers, chain slots (all empty) and the query text for the workers.
+ */
+static IvfBuildShared *
+ParallelInitShared(IvfBuildState *bs, ParallelContext *pcxt, IvfParallelSizes *sz,
+				   Snapshot snapshot, int nslots)
+{
+	IvfBuildShared *shared = shm_toc_allocate(pcxt->toc, sz->shared);
 	char	   *centers;
 	BlockNumber *chains;
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("ruvector", "rv_ivf_parallel_build_main", request);
-
-	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-
-	estshared = add_size(BUFFERALIGN(sizeof(IvfBuildShared)),
-						 table_parallelscan_estimate(bs->heap, snapshot));
-	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
-	shm_toc_estimate_chunk(&pcxt->estimator, estcenters);
-	shm_toc_estimate_chunk(&pcxt->estimator, estchains);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
-	if (debug_query_string)
-	{
-		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
-		shm_toc_estimate_keys(&pcxt->estimator, 1);
-	}
-
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
-		goto serial;
-
-	shared = shm_toc_allocate(pcxt->toc, estshared);
 	shared->heaprelid = RelationGetRelid(bs->heap);
 	shared->indexrelid = RelationGetRelid(bs->index);
-	shared->isconcurrent = isconcurrent;
+	shared->isconcurrent = bs->indexInfo->ii_Concurrent;
 	shared->nslots = nslots;
 	shared->lists = bs->lists;
 	shared->dimensions = bs->dimensions;
@@ -756,61 +736,101 @@ AssignParallel(IvfBuildState *bs, int request)
 	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfShared(shared), snapshot);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_SHARED, shared);
 
-	centers = shm_toc_allocate(pcxt->toc, estcenters);
-	memcpy(centers, bs->centers->items, estcenters);
+	centers = shm_toc_allocate(pcxt->toc, sz->centers);
+	memcpy(centers, bs->centers->items, sz->centers);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_CENTERS, centers);
 
-	chains = shm_toc_allocate(pcxt->toc, estchains);
-	for (Size i = 0; i < estchains / sizeof(BlockNumber); i++)
+	chains = shm_toc_allocate(pcxt->toc, sz->chains);
+	for (Size i = 0; i < sz->chains / sizeof(BlockNumber); i++)
 		chains[i] = InvalidBlockNumber;
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_CHAINS, chains);
 
 	if (debug_query_string)
 	{
-		char	   *query = shm_toc_allocate(pcxt->toc, querylen + 1);
+		char	   *query = shm_toc_allocate(pcxt->toc, sz->query + 1);
 
-		memcpy(query, debug_query_string, querylen + 1);
+		memcpy(query, debug_query_string, sz->query + 1);
 		shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUERY_TEXT, query);
 	}
+	return shared;
+}
 
-	LaunchParallelWorkers(pcxt);
-	if (pcxt->nworkers_launched == 0)
-	{
-		WaitForParallelWorkersToFinish(pcxt);
-		goto serial;
-	}
-
-	ereport(DEBUG1, (errmsg("using %d parallel workers", pcxt->nworkers_launched)));
-
-	ParallelAssign(shared, bs->heap, bs->index, bs->indexInfo, &bs->support, centers,
-				   chains, nslots - 1, true);
-	WaitForParallelWorkersToFinish(pcxt);
+/* Copies the statistics and every participant's chains out of shared memory */
+static void
+ParallelCollect(IvfBuildState *bs, IvfBuildShared *shared, const BlockNumber *chains)
+{
+	Size		lists = bs->lists;
 
 	bs->reltuples = shared->reltuples;
 	bs->indtuples = shared->indtuples;
-	bs->nslots = nslots;
-	bs->heads = palloc(sizeof(BlockNumber) * nslots * bs->lists);
-	bs->tails = palloc(sizeof(BlockNumber) * nslots * bs->lists);
-	for (int s = 0; s < nslots; s++)
+	bs->nslots = shared->nslots;
+	bs->heads = palloc(sizeof(BlockNumber) * bs->nslots * lists);
+	bs->tails = palloc(sizeof(BlockNumber) * bs->nslots * lists);
+	for (int s = 0; s < bs->nslots; s++)
 	{
-		memcpy(bs->heads + (Size) s * bs->lists, chains + (Size) s * 2 * bs->lists,
-			   sizeof(BlockNumber) * bs->lists);
-		memcpy(bs->tails + (Size) s * bs->lists, chains + ((Size) s * 2 + 1) * bs->lists,
-			   sizeof(BlockNumber) * bs->lists);
+		memcpy(bs->heads + s * lists, chains + s * 2 * lists, sizeof(BlockNumber) * lists);
+		memcpy(bs->tails + s * lists, chains + (s * 2 + 1) * lists, sizeof(BlockNumber) * lists);
+	}
+}
+
+/*
+ * Runs the assignment with parallel workers, the leader taking part.
+ * Returns false, having done nothing, when no worker could be started.
+ */
+static bool
+AssignParallel(IvfBuildState *bs, int request)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	int			nslots = request + 1;
+	IvfParallelSizes sz;
+	IvfBuildShared *shared;
+	bool		launched = false;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("ruvector", "rv_ivf_parallel_build_main", request);
+	snapshot = bs->indexInfo->ii_Concurrent ?
+		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	sz.shared = add_size(BUFFERALIGN(sizeof(IvfBuildShared)),
+						 table_parallelscan_estimate(bs->heap, snapshot));
+	sz.centers = mul_size(bs->lists, bs->centers->stride);
+	sz.chains = mul_size(mul_size(nslots, bs->lists), 2 * sizeof(BlockNumber));
+	sz.query = debug_query_string ? strlen(debug_query_string) : 0;
+	shm_toc_estimate_chunk(&pcxt->estimator, sz.shared);
+	shm_toc_estimate_chunk(&pcxt->estimator, sz.centers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sz.chains);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (debug_query_string)
+	{
+		shm_toc_estimate_chunk(&pcxt->estimator, sz.query + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg != NULL)
+	{
+		shared = ParallelInitShared(bs, pcxt, &sz, snapshot, nslots);
+		LaunchParallelWorkers(pcxt);
+		launched = pcxt->nworkers_launched > 0;
+		if (launched)
+		{
+			ereport(DEBUG1, (errmsg("using %d parallel workers", pcxt->nworkers_launched)));
+			ParallelAssign(shared, bs->heap, bs->index, bs->indexInfo, &bs->support,
+						   shm_toc_lookup(pcxt->toc, PARALLEL_KEY_IVF_CENTERS, false),
+						   shm_toc_lookup(pcxt->toc, PARALLEL_KEY_IVF_CHAINS, false),
+						   nslots - 1, true);
+		}
+		WaitForParallelWorkersToFinish(pcxt);
+		if (launched)
+			ParallelCollect(bs, shared, shm_toc_lookup(pcxt->toc, PARALLEL_KEY_IVF_CHAINS, false));
 	}
 
 	if (IsMVCCSnapshot(snapshot))
 		UnregisterSnapshot(snapshot);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
-	return true;
-
-serial:
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
-	return false;
+	return launched;
 }
 
 /* Runs the assignment in this backend alone (also for the init fork) */
