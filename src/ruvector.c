@@ -14,6 +14,7 @@
 #include "distance/distance.h"
 #include "indexam/hnsw.h"
 #include "indexam/ivfflat.h"
+#include "tableam/tableam.h"
 
 PG_MODULE_MAGIC;
 
@@ -25,4 +26,5 @@ _PG_init(void)
 	rv_distance_init();
 	rv_ivfflat_init();
 	rv_hnsw_init();
+	RvTableamInit();
 }

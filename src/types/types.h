@@ -56,13 +56,37 @@ typedef struct SparseVector
 #define SPARSEVEC_VALUES(s)	((float *) ((char *) (s)->indices + sizeof(int32) * (Size) (s)->nnz))
 
 /*
- * Every function reaches a vector argument through these macros.  The table
- * AM will route DatumGetVector through its decoder, so an encoded form that
- * slipped out of a table is decoded or refused with a clear error here, in one
- * place.
+ * Every function reaches a vector argument through these macros.  A non-zero
+ * "unused" tags an encoded form of the ruvector_heap table AM (tier.h); such
+ * a form that slipped out of a table is decoded (src/tier/tier_codec.c) or
+ * refused with a clear error here, in one place.  The plain form pays one
+ * well-predicted branch.
  */
-#define DatumGetVector(d)			((Vector *) PG_DETOAST_DATUM(d))
-#define DatumGetHalfVector(d)		((HalfVector *) PG_DETOAST_DATUM(d))
+extern Vector *rv_vector_decode_encoded(Vector *v);
+extern HalfVector *rv_halfvec_refuse_encoded(HalfVector *v);
+
+static inline Vector *
+rv_detoast_vector(Datum d)
+{
+	Vector	   *v = (Vector *) PG_DETOAST_DATUM(d);
+
+	if (unlikely(v->unused != 0))
+		v = rv_vector_decode_encoded(v);
+	return v;
+}
+
+static inline HalfVector *
+rv_detoast_halfvec(Datum d)
+{
+	HalfVector *v = (HalfVector *) PG_DETOAST_DATUM(d);
+
+	if (unlikely(v->unused != 0))
+		v = rv_halfvec_refuse_encoded(v);
+	return v;
+}
+
+#define DatumGetVector(d)			rv_detoast_vector(d)
+#define DatumGetHalfVector(d)		rv_detoast_halfvec(d)
 #define DatumGetSparseVector(d)		((SparseVector *) PG_DETOAST_DATUM(d))
 #define PG_GETARG_VECTOR_P(n)		DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_GETARG_HALFVEC_P(n)		DatumGetHalfVector(PG_GETARG_DATUM(n))

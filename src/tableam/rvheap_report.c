@@ -1,0 +1,451 @@
+/*-------------------------------------------------------------------------
+ *
+ * rvheap_report.c
+ *	  What is where in a ruvector_heap table: ruvector_tier_report() (rows,
+ *	  blocks, bytes and access times per tier) and ruvector_tier_verify()
+ *	  (page and encoded-datum consistency).
+ *
+ * NOTES
+ *	  Both read every block: each page is copied under a share lock (the
+ *	  report also takes visibility decisions then, which may set hint
+ *	  bits), and analysed after the lock is released, so codebook lookups
+ *	  never happen under a buffer lock.
+ *
+ *	  Report: a row counts in the coldest tier among its vector values (a
+ *	  table has usually one vector column); a block counts in the tier that
+ *	  holds most of its visible vector values (ties go to the colder tier);
+ *	  bytes are the stored sizes of the vector values (out-of-line values
+ *	  count their TOAST size); the ratio is float32 bytes over stored
+ *	  bytes.  Access times are those of the blocks in the tier, as tracked
+ *	  in shared memory (NULL where nothing is tracked).
+ *
+ *	  Verify checks every line pointer and tuple, visible or not: page
+ *	  header bounds, item bounds and overlaps, tuple header sizes, and for
+ *	  each inline vector its size against its tag and dimension, PQ codes
+ *	  against their codebook, and that tuples holding encoded vectors carry
+ *	  RV_HEAP_ENCODED (otherwise scans would return them undecoded).  It
+ *	  returns one row per problem; no rows means none was found.  (amcheck's
+ *	  verify_heapam refuses non-heap access methods.)
+ *
+ * IDENTIFICATION
+ *	  src/tableam/rvheap_report.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "tableam/tableam.h"
+#include "tier/tier.h"
+
+PG_FUNCTION_INFO_V1(ruvector_tier_report);
+PG_FUNCTION_INFO_V1(ruvector_tier_verify);
+
+typedef struct TierTotals
+{
+	int64		blocks;
+	int64		rows;
+	int64		bytes;
+	int64		float32_bytes;
+	TimestampTz oldest;
+	TimestampTz newest;
+} TierTotals;
+
+/* Open rel for reading with the caller's SELECT right checked. */
+static Relation
+OpenForReport(Oid relid, const char *what)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	AclResult	aclresult;
+
+	RvHeapCheckRelation(rel, what);
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
+	return rel;
+}
+
+/*
+ * Copy block blkno into copy; with a snapshot, also mark in visible[] the
+ * line pointers whose tuples it sees.  False for new or empty pages.
+ */
+static bool
+CopyPage(Relation rel, BlockNumber blkno, BufferAccessStrategy strategy,
+		 Snapshot snapshot, char *copy, bool *visible)
+{
+	Buffer		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	Page		page;
+	bool		ok;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	ok = !PageIsNew(page);
+	if (ok && snapshot)
+	{
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			HeapTupleData tup;
+
+			visible[off] = false;
+			if (!ItemIdIsNormal(lp))
+				continue;
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			tup.t_len = ItemIdGetLength(lp);
+			tup.t_tableOid = RelationGetRelid(rel);
+			ItemPointerSet(&tup.t_self, blkno, off);
+			visible[off] = HeapTupleSatisfiesVisibility(&tup, snapshot, buf);
+		}
+	}
+	if (ok)
+		memcpy(copy, page, BLCKSZ);
+	UnlockReleaseBuffer(buf);
+	return ok;
+}
+
+/*
+ * Tier, stored bytes and float32 bytes of one stored vector value.
+ */
+static int
+ValueTier(Datum d, int64 *bytes, int64 *float32_bytes)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(d);
+	Vector	   *v;
+	int			tier;
+
+	*bytes = toast_datum_size(d);
+	if (VARATT_IS_EXTERNAL(p))
+	{
+		/* Out of line: always a float32 value written by an insert. */
+		*float32_bytes = toast_raw_datum_size(d);
+		return RV_TIER_FLOAT32;
+	}
+	v = (Vector *) PG_DETOAST_DATUM(d);
+	tier = v->unused;
+	*float32_bytes = VECTOR_SIZE(v->dim);
+	if ((Pointer) v != DatumGetPointer(d))
+		pfree(v);
+	return tier >= 0 && tier < RV_TIER_COUNT ? tier : RV_TIER_FLOAT32;
+}
+
+/* Add one page's visible rows to the totals. */
+static void
+ReportPage(Relation rel, BlockNumber blkno, Page page, bool *visible,
+		   TierTotals *totals)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	RvRelInfo	info = RvGetRelInfo(rel);
+	int64		count[RV_TIER_COUNT] = {0};
+	int			best = -1;
+	RvBlockAccess acc;
+	TimestampTz last;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		HeapTupleData tup;
+		int			coldest = -1;
+
+		if (!visible[off])
+			continue;
+		tup.t_data = (HeapTupleHeader) PageGetItem(page, PageGetItemId(page, off));
+		tup.t_len = ItemIdGetLength(PageGetItemId(page, off));
+		for (int i = 0; i < info->nvector; i++)
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(&tup, RvRelInfoVector(info, i), desc, &isnull);
+			int64		bytes,
+						f32;
+			int			tier;
+
+			if (isnull)
+				continue;
+			tier = ValueTier(d, &bytes, &f32);
+			totals[tier].bytes += bytes;
+			totals[tier].float32_bytes += f32;
+			count[tier]++;
+			coldest = Max(coldest, tier);
+		}
+		if (coldest >= 0)
+			totals[coldest].rows++;
+	}
+
+	for (int t = 0; t < RV_TIER_COUNT; t++)
+		if (count[t] > 0 && (best < 0 || count[t] >= count[best]))
+			best = t;
+	if (best < 0)
+		return;
+	totals[best].blocks++;
+	RvTierAccessGet(rel, blkno, &acc);
+	last = Max(acc.last_read, acc.last_write);
+	if (last != 0)
+	{
+		if (totals[best].oldest == 0 || last < totals[best].oldest)
+			totals[best].oldest = last;
+		totals[best].newest = Max(totals[best].newest, last);
+	}
+}
+
+/*
+ * ruvector_tier_report(table regclass) returns a row per tier: tier,
+ * blocks, rows, vector_bytes, compression_ratio, oldest_access,
+ * newest_access.
+ */
+Datum
+ruvector_tier_report(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	TierTotals	totals[RV_TIER_COUNT];
+	BufferAccessStrategy strategy;
+	PGAlignedBlock copy;
+	bool		visible[MaxHeapTuplesPerPage + 1];
+	MemoryContext tmp;
+	BlockNumber nblocks;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = OpenForReport(PG_GETARG_OID(0), "ruvector_tier_report");
+	memset(totals, 0, sizeof(totals));
+	strategy = GetAccessStrategy(BAS_BULKREAD);
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "ruvector_tier_report",
+								ALLOCSET_DEFAULT_SIZES);
+	nblocks = RelationGetNumberOfBlocks(rel);
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!CopyPage(rel, blkno, strategy, GetActiveSnapshot(), copy.data, visible))
+			continue;
+		old = MemoryContextSwitchTo(tmp);
+		ReportPage(rel, blkno, (Page) copy.data, visible, totals);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tmp);
+	}
+	MemoryContextDelete(tmp);
+	FreeAccessStrategy(strategy);
+	table_close(rel, AccessShareLock);
+
+	for (int t = 0; t < RV_TIER_COUNT; t++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = CStringGetTextDatum(RvTierName(t));
+		values[1] = Int64GetDatum(totals[t].blocks);
+		values[2] = Int64GetDatum(totals[t].rows);
+		values[3] = Int64GetDatum(totals[t].bytes);
+		values[4] = Float8GetDatum(totals[t].bytes > 0 ?
+								   (double) totals[t].float32_bytes / totals[t].bytes : 0);
+		nulls[4] = totals[t].bytes == 0;
+		values[5] = TimestampTzGetDatum(totals[t].oldest);
+		nulls[5] = totals[t].oldest == 0;
+		values[6] = TimestampTzGetDatum(totals[t].newest);
+		nulls[6] = totals[t].newest == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Collects verify problems. */
+typedef struct VerifyOut
+{
+	ReturnSetInfo *rsinfo;
+	BlockNumber blkno;
+	int64		count;
+} VerifyOut;
+
+static void
+Problem(VerifyOut *out, OffsetNumber off, const char *fmt,...) pg_attribute_printf(3, 4);
+
+static void
+Problem(VerifyOut *out, OffsetNumber off, const char *fmt,...)
+{
+	Datum		values[3];
+	bool		nulls[3] = {0};
+	StringInfoData msg;
+	va_list		args;
+
+	initStringInfo(&msg);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&msg, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&msg, needed);
+	}
+	values[0] = Int64GetDatum(out->blkno);
+	values[1] = Int32GetDatum(off);
+	nulls[1] = off == InvalidOffsetNumber;
+	values[2] = CStringGetTextDatum(msg.data);
+	tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
+	out->count++;
+}
+
+/* Page header and line pointer bounds; false if the page is unreadable. */
+static bool
+VerifyLayout(VerifyOut *out, Page page)
+{
+	PageHeader	ph = (PageHeader) page;
+	OffsetNumber maxoff;
+	char		used[BLCKSZ];
+
+	if (ph->pd_lower < SizeOfPageHeaderData || ph->pd_lower > ph->pd_upper ||
+		ph->pd_upper > ph->pd_special || ph->pd_special > BLCKSZ ||
+		ph->pd_special != MAXALIGN(ph->pd_special))
+	{
+		Problem(out, InvalidOffsetNumber, "page header bounds are inconsistent (lower %u, upper %u, special %u)",
+				ph->pd_lower, ph->pd_upper, ph->pd_special);
+		return false;
+	}
+	memset(used, 0, sizeof(used));
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		unsigned	start = ItemIdGetOffset(lp);
+		unsigned	len = ItemIdGetLength(lp);
+
+		if (!ItemIdHasStorage(lp) || ItemIdIsRedirected(lp))
+			continue;
+		if (start < ph->pd_upper || start + len > ph->pd_special || start != MAXALIGN(start))
+		{
+			Problem(out, off, "item at %u, length %u lies outside the tuple area", start, len);
+			continue;
+		}
+		for (unsigned i = start; i < start + len; i++)
+		{
+			if (used[i])
+			{
+				Problem(out, off, "item at %u, length %u overlaps another item", start, len);
+				break;
+			}
+			used[i] = 1;
+		}
+	}
+	return true;
+}
+
+/* One stored vector value of a tuple. */
+static void
+VerifyVector(VerifyOut *out, OffsetNumber off, const char *attname, Datum d,
+			 bool flagged)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(d);
+	Vector	   *v;
+	const char *problem;
+
+	if (VARATT_IS_EXTERNAL(p))
+		return;
+	v = (Vector *) PG_DETOAST_DATUM(d);
+	problem = RvTierCheckEncoded(v, VARSIZE(v));
+	if (problem)
+		Problem(out, off, "column \"%s\": %s", attname, problem);
+	else if (v->unused != RV_TIER_FLOAT32 && !flagged)
+		Problem(out, off, "column \"%s\": %s value in a tuple not marked as encoded",
+				attname, RvTierName(v->unused));
+}
+
+/* Every tuple of a page whose layout checked out. */
+static void
+VerifyTuples(VerifyOut *out, Relation rel, Page page)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	RvRelInfo	info = RvGetRelInfo(rel);
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+		HeapTupleData tup;
+		int			natts;
+
+		if (!ItemIdIsNormal(lp))
+			continue;
+		tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+		tup.t_len = ItemIdGetLength(lp);
+		if (tup.t_len < SizeofHeapTupleHeader || tup.t_data->t_hoff > tup.t_len ||
+			tup.t_data->t_hoff != MAXALIGN(tup.t_data->t_hoff))
+		{
+			Problem(out, off, "tuple header does not fit its item (length %u)", tup.t_len);
+			continue;
+		}
+		natts = HeapTupleHeaderGetNatts(tup.t_data);
+		if (natts > desc->natts)
+		{
+			Problem(out, off, "tuple has %d attributes, the table %d", natts, desc->natts);
+			continue;
+		}
+		for (int i = 0; i < info->nvector; i++)
+		{
+			AttrNumber	attnum = RvRelInfoVector(info, i);
+			bool		isnull;
+			Datum		d;
+
+			if (attnum > natts)
+				continue;
+			d = heap_getattr(&tup, attnum, desc, &isnull);
+			if (!isnull)
+				VerifyVector(out, off, NameStr(TupleDescAttr(desc, attnum - 1)->attname), d,
+							 (tup.t_data->t_infomask2 & RV_HEAP_ENCODED) != 0);
+		}
+	}
+}
+
+/*
+ * ruvector_tier_verify(table regclass) returns (blkno, offnum, problem),
+ * one row per problem found.
+ */
+Datum
+ruvector_tier_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	BufferAccessStrategy strategy;
+	PGAlignedBlock copy;
+	VerifyOut	out;
+	MemoryContext tmp;
+	BlockNumber nblocks;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = OpenForReport(PG_GETARG_OID(0), "ruvector_tier_verify");
+	out.rsinfo = rsinfo;
+	out.count = 0;
+	strategy = GetAccessStrategy(BAS_BULKREAD);
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "ruvector_tier_verify",
+								ALLOCSET_DEFAULT_SIZES);
+	nblocks = RelationGetNumberOfBlocks(rel);
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!CopyPage(rel, blkno, strategy, NULL, copy.data, NULL))
+			continue;
+		out.blkno = blkno;
+		if (!VerifyLayout(&out, (Page) copy.data))
+			continue;
+		old = MemoryContextSwitchTo(tmp);
+		VerifyTuples(&out, rel, (Page) copy.data);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tmp);
+	}
+	MemoryContextDelete(tmp);
+	FreeAccessStrategy(strategy);
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}

@@ -1,0 +1,182 @@
+/*-------------------------------------------------------------------------
+ *
+ * tier.h
+ *	  Tiered vector storage: the encoded forms of a vector datum, their
+ *	  codecs, PQ codebooks, per-column tier policies and per-block access
+ *	  tracking in shared memory.  Used by the ruvector_heap table AM.
+ *
+ * NOTES
+ *	  An encoded vector keeps pgvector's header (varlena length, int16 dim,
+ *	  int16 unused) and tags its encoding in "unused", which is zero in a
+ *	  plain float32 vector:
+ *
+ *		tag 0  float32	x[dim]							(hot, the plain form)
+ *		tag 1  float16	rv_half x[dim]					(warm)
+ *		tag 2  sq8		rv_half offset, rv_half scale,	(cool)
+ *						uint8 codes[dim]
+ *		tag 3  pq		uint32 codebook id, uint8 codes[m]	(cold)
+ *
+ *	  A PQ datum names its codebook by a database-wide id (a row of the
+ *	  extension table ruvector_codebooks); the codebook's dim and m must
+ *	  match the datum.  Codebooks are immutable once committed, so caching
+ *	  them by id in backend memory needs no invalidation.
+ *
+ *	  zstd was measured as a lossless tier and does not pay for per-vector
+ *	  compression of float32 embeddings (glove-100: 0.0% saved, cohere-768:
+ *	  6.5% at level 3), so the only lossless move is float16 for vectors
+ *	  whose every component is exactly a half.
+ *
+ * IDENTIFICATION
+ *	  src/tier/tier.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_TIER_H
+#define RV_TIER_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/block.h"
+#include "access/xact.h"
+#include "utils/rel.h"
+
+#include "types/types.h"
+
+/* Encodings, warmest first; the order is the order of coldness. */
+#define RV_TIER_FLOAT32		0
+#define RV_TIER_FLOAT16		1
+#define RV_TIER_SQ8			2
+#define RV_TIER_PQ			3
+#define RV_TIER_COUNT		4
+
+/* Payload of an SQ8 datum, after the Vector header. */
+typedef struct RvSq8Payload
+{
+	rv_half		offset;
+	rv_half		scale;
+	uint8		codes[FLEXIBLE_ARRAY_MEMBER];
+} RvSq8Payload;
+
+/* Payload of a PQ datum, after the Vector header. */
+typedef struct RvPqPayload
+{
+	uint32		codebook;
+	uint8		codes[FLEXIBLE_ARRAY_MEMBER];
+} RvPqPayload;
+
+#define RV_VECTOR_HDRSZ			offsetof(Vector, x)
+#define RV_F16_SIZE(dim)		(RV_VECTOR_HDRSZ + sizeof(rv_half) * (Size) (dim))
+#define RV_SQ8_SIZE(dim)		(RV_VECTOR_HDRSZ + offsetof(RvSq8Payload, codes) + (Size) (dim))
+#define RV_PQ_SIZE(m)			(RV_VECTOR_HDRSZ + offsetof(RvPqPayload, codes) + (Size) (m))
+
+/* PQ limits */
+#define RV_PQ_MIN_K				2
+#define RV_PQ_DEFAULT_K			256
+#define RV_PQ_MAX_K				256
+#define RV_PQ_MIN_SAMPLE		256
+#define RV_PQ_DEFAULT_SAMPLE	20000
+#define RV_PQ_MAX_SAMPLE		1000000
+#define RV_PQ_ITERATIONS		25
+
+/* A trained PQ codebook (k * dim floats, layout in quant/pq.c). */
+typedef struct RvCodebookData
+{
+	uint32		id;
+	Oid			relid;
+	int			version;
+	int			dim;
+	int			m;
+	int			k;
+	float	   *centroids;
+} RvCodebookData;
+
+typedef RvCodebookData *RvCodebook;
+
+/* Thresholds of one tier in a policy; seconds, -1 = tier not used. */
+typedef struct RvTierRule
+{
+	int64		after_write;
+	int64		after_read;
+} RvTierRule;
+
+/* The policy of one vector column. */
+typedef struct RvTierPolicyData
+{
+	AttrNumber	attnum;
+	NameData	attname;
+	int			exactness;		/* coldest lossy tier allowed; FLOAT32 =
+								 * "exact": lossless moves only */
+	RvTierRule	rule[RV_TIER_COUNT];	/* [FLOAT32] unused */
+	int			pq_m;			/* 0 = dim / 2 */
+	int			pq_k;
+	int			pq_sample;
+} RvTierPolicyData;
+
+typedef RvTierPolicyData *RvTierPolicy;
+
+/* Last accesses of a block, as tracked in shared memory. */
+typedef struct RvBlockAccess
+{
+	TimestampTz last_read;		/* 0 = not tracked */
+	TimestampTz last_write;		/* 0 = not tracked */
+	double		heat;			/* reads, halved every half-life */
+} RvBlockAccess;
+
+/* tier_codec.c */
+extern const char *RvTierName(int tier);
+extern int	RvTierFromName(const char *name);
+extern bool RvDatumIsEncoded(Datum value, int *tier);
+extern Size RvTierEncodedSize(int tier, int dim, int pq_m);
+extern Vector *RvTierEncode(const Vector *hot, int tier, RvCodebook cb,
+							bool lossless_only);
+extern Vector *RvTierDecode(const Vector *enc);
+extern const char *RvTierCheckEncoded(const Vector *v, Size size);
+
+/* tier_codebook.c */
+extern RvCodebook RvCodebookGet(uint32 id, bool missing_ok);
+extern RvCodebook RvCodebookLatest(Relation rel, const char *attname, int dim,
+								   int m, int k);
+extern uint32 RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k,
+							  int sample);
+extern Oid	RvExtensionNamespace(void);
+extern Oid	RvExtensionTable(const char *relname);
+extern void RvRunAsExtensionOwner(void (*fn) (void *), void *arg);
+
+/* tier_policy.c */
+extern List *RvTierPoliciesLoad(Relation rel);
+extern int	RvTierBlockTarget(RvTierPolicy policy, const RvBlockAccess *acc,
+							  TimestampTz now);
+extern int	RvTierAllowed(RvTierPolicy policy, int tier, bool *lossless_only);
+
+/* tier_access.c */
+extern int	rv_tier_tracked_blocks;
+extern int	rv_tier_heat_halflife;
+extern bool RvTierAccessAvailable(void);
+extern void RvTierNoteReadSlow(Relation rel, BlockNumber blkno);
+extern void RvTierNoteWrite(Relation rel, BlockNumber blkno);
+extern void RvTierAccessGet(Relation rel, BlockNumber blkno, RvBlockAccess *acc);
+extern TimestampTz RvTierTrackingSince(void);
+
+/*
+ * Note a read of blkno.  Scans call this per tuple, so a repeat of the last
+ * block this backend noted, in the same statement, costs three compares.
+ */
+extern PGDLLIMPORT Oid rv_tier_last_rel;
+extern PGDLLIMPORT BlockNumber rv_tier_last_block;
+extern PGDLLIMPORT TimestampTz rv_tier_last_stmt;
+
+static inline void
+RvTierNoteRead(Relation rel, BlockNumber blkno)
+{
+	if (likely(blkno == rv_tier_last_block &&
+			   RelationGetRelid(rel) == rv_tier_last_rel &&
+			   GetCurrentStatementStartTimestamp() == rv_tier_last_stmt))
+		return;
+	RvTierNoteReadSlow(rel, blkno);
+}
+
+/* tier init (tier_access.c) */
+extern void RvTierInit(void);
+
+#endif							/* RV_TIER_H */

@@ -1,0 +1,502 @@
+/*-------------------------------------------------------------------------
+ *
+ * tier_codebook.c
+ *	  PQ codebooks of ruvector_heap columns: training on a sample of the
+ *	  column, storage in the extension table ruvector_codebooks, and a
+ *	  backend cache by codebook id.
+ *
+ * NOTES
+ *	  A codebook row is written once and never updated; retraining adds a
+ *	  new version with a new id.  Encoded datums name their codebook by id,
+ *	  so the cache (a hash table in CacheMemoryContext) never needs
+ *	  invalidation.
+ *
+ *	  Page rewrites are not transactional, so a page may only reference a
+ *	  codebook whose row is committed: RvCodebookLatest skips rows written
+ *	  by the current transaction (a codebook trained by ruvector_compact is
+ *	  used from the next compact on; one trained by ruvector_set_tiers in
+ *	  its own transaction is used at once).  Decoding looks rows up with
+ *	  SnapshotAny: a row that a page references is committed, whatever the
+ *	  reader's snapshot (a hot-standby query whose snapshot predates the
+ *	  codebook's commit still decodes a page compacted after it).
+ *
+ *	  Rows are deleted only when their table or column is dropped (the
+ *	  extension's sql_drop event trigger).
+ *
+ *	  Writes to the extension tables run as the extension's owner, after
+ *	  the caller's own right to the user table was checked, so the tables
+ *	  themselves need not be writable by table owners.
+ *
+ *	  Column order of ruvector_codebooks (sql/parts/80_tableam.sql):
+ *	  id, relid, attname, version, dim, m, k, rows_sampled, created,
+ *	  centroids.
+ *
+ * IDENTIFICATION
+ *	  src/tier/tier_codebook.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "tier/tier.h"
+
+#define Anum_cb_id			1
+#define Anum_cb_relid		2
+#define Anum_cb_attname		3
+#define Anum_cb_version		4
+#define Anum_cb_dim			5
+#define Anum_cb_m			6
+#define Anum_cb_k			7
+#define Anum_cb_centroids	10
+
+static HTAB *codebook_cache = NULL;
+
+/*
+ * Schema and owner of the ruvector extension; errors if it is not
+ * installed in this database.
+ */
+static void
+ExtensionInfo(Oid *nsp, Oid *owner)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("ruvector"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"ruvector\" is not installed in this database")));
+	*nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* The schema the extension is installed in. */
+Oid
+RvExtensionNamespace(void)
+{
+	Oid			nsp;
+	Oid			owner;
+
+	ExtensionInfo(&nsp, &owner);
+	return nsp;
+}
+
+/* Oid of one of the extension's own tables. */
+Oid
+RvExtensionTable(const char *relname)
+{
+	Oid			nsp;
+	Oid			owner;
+	Oid			relid;
+
+	ExtensionInfo(&nsp, &owner);
+	relid = get_relname_relid(relname, nsp);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table \"%s\" of extension ruvector is missing", relname),
+				 errhint("Drop and recreate the extension to restore its tables.")));
+	return relid;
+}
+
+/*
+ * Run fn(arg) as the extension's owner (for writes to its tables).  The
+ * caller has checked the user's rights on the user table.
+ */
+void
+RvRunAsExtensionOwner(void (*fn) (void *), void *arg)
+{
+	Oid			nsp;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+
+	ExtensionInfo(&nsp, &owner);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+}
+
+/* Build a cache entry from a codebook row; false if the row is malformed. */
+static bool
+FillFromRow(RvCodebook cb, TupleTableSlot *slot)
+{
+	bool		isnull[7];
+	Datum		d[7];
+	bytea	   *raw;
+	Size		want;
+
+	d[0] = slot_getattr(slot, Anum_cb_relid, &isnull[0]);
+	d[1] = slot_getattr(slot, Anum_cb_version, &isnull[1]);
+	d[2] = slot_getattr(slot, Anum_cb_dim, &isnull[2]);
+	d[3] = slot_getattr(slot, Anum_cb_m, &isnull[3]);
+	d[4] = slot_getattr(slot, Anum_cb_k, &isnull[4]);
+	d[5] = slot_getattr(slot, Anum_cb_centroids, &isnull[5]);
+	for (int i = 0; i < 6; i++)
+		if (isnull[i])
+			return false;
+
+	cb->relid = DatumGetObjectId(d[0]);
+	cb->version = DatumGetInt32(d[1]);
+	cb->dim = DatumGetInt32(d[2]);
+	cb->m = DatumGetInt32(d[3]);
+	cb->k = DatumGetInt32(d[4]);
+	if (cb->dim < 1 || cb->dim > VECTOR_MAX_DIM || cb->m < 1 || cb->m > cb->dim ||
+		cb->k < RV_PQ_MIN_K || cb->k > RV_PQ_MAX_K)
+		return false;
+
+	raw = DatumGetByteaPP(d[5]);
+	want = sizeof(float) * (Size) cb->k * cb->dim;
+	if (VARSIZE_ANY_EXHDR(raw) != want)
+		return false;
+	cb->centroids = MemoryContextAlloc(CacheMemoryContext, want);
+	memcpy(cb->centroids, VARDATA_ANY(raw), want);
+	return true;
+}
+
+/*
+ * Scan ruvector_codebooks for id with SnapshotAny (see NOTES) into cb.
+ */
+static bool
+LoadCodebook(uint32 id, RvCodebook cb)
+{
+	Relation	rel = table_open(RvExtensionTable("ruvector_codebooks"), AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, SnapshotAny, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		found = false;
+
+	while (!found && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, Anum_cb_id, &isnull);
+
+		if (isnull || (uint32) DatumGetInt32(d) != id)
+			continue;
+		if (!FillFromRow(cb, slot))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("PQ codebook %u in ruvector_codebooks is malformed", id)));
+		found = true;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * The codebook with this id, from the cache or the table.  A missing
+ * codebook is an error unless missing_ok.
+ */
+RvCodebook
+RvCodebookGet(uint32 id, bool missing_ok)
+{
+	RvCodebook	cb;
+	bool		found;
+
+	if (codebook_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint32);
+		ctl.entrysize = sizeof(RvCodebookData);
+		ctl.hcxt = CacheMemoryContext;
+		codebook_cache = hash_create("ruvector PQ codebooks", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	cb = hash_search(codebook_cache, &id, HASH_FIND, NULL);
+	if (cb)
+		return cb;
+
+	{
+		RvCodebookData tmp;
+
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.id = id;
+		if (!LoadCodebook(id, &tmp))
+		{
+			if (missing_ok)
+				return NULL;
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("vector is PQ-encoded with codebook %u, which does not exist", id),
+					 errhint("Codebooks are rows of ruvector_codebooks and must not be deleted while a table uses them; restore the row from a backup.")));
+		}
+		cb = hash_search(codebook_cache, &id, HASH_ENTER, &found);
+		*cb = tmp;
+	}
+	return cb;
+}
+
+/*
+ * The newest committed codebook of a column that fits dim, m and k (zero or
+ * less: any), or NULL.  Rows of the current transaction do not count
+ * (see NOTES).
+ */
+RvCodebook
+RvCodebookLatest(Relation rel, const char *attname, int dim, int m, int k)
+{
+	Relation	cbrel = table_open(RvExtensionTable("ruvector_codebooks"), AccessShareLock);
+	TableScanDesc scan = table_beginscan(cbrel, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(cbrel, NULL);
+	int32		best_version = -1;
+	uint32		best_id = 0;
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		HeapTuple	tup;
+		bool		should_free;
+		RvCodebookData row;
+		Datum		d;
+
+		d = slot_getattr(slot, Anum_cb_relid, &isnull);
+		if (isnull || DatumGetObjectId(d) != RelationGetRelid(rel))
+			continue;
+		d = slot_getattr(slot, Anum_cb_attname, &isnull);
+		if (isnull || strcmp(NameStr(*DatumGetName(d)), attname) != 0)
+			continue;
+		tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			continue;
+		memset(&row, 0, sizeof(row));
+		row.version = DatumGetInt32(slot_getattr(slot, Anum_cb_version, &isnull));
+		row.dim = DatumGetInt32(slot_getattr(slot, Anum_cb_dim, &isnull));
+		row.m = DatumGetInt32(slot_getattr(slot, Anum_cb_m, &isnull));
+		row.k = DatumGetInt32(slot_getattr(slot, Anum_cb_k, &isnull));
+		if ((dim > 0 && row.dim != dim) || (m > 0 && row.m != m) || (k > 0 && row.k != k))
+			continue;
+		if (row.version > best_version)
+		{
+			best_version = row.version;
+			best_id = (uint32) DatumGetInt32(slot_getattr(slot, Anum_cb_id, &isnull));
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	table_close(cbrel, AccessShareLock);
+
+	return best_version < 0 ? NULL : RvCodebookGet(best_id, false);
+}
+
+/* A reservoir sample of one column's vectors. */
+typedef struct PqSample
+{
+	int			dim;
+	int			cap;
+	int			n;
+	int64		seen;
+	int64		other_dim;
+	float	   *rows;
+	pg_prng_state rng;
+} PqSample;
+
+static void
+SampleAdd(PqSample *s, const Vector *v)
+{
+	int			slot;
+
+	if (s->dim == 0)
+		s->dim = v->dim;
+	if (v->dim != s->dim)
+	{
+		s->other_dim++;
+		return;
+	}
+	s->seen++;
+	if (s->n < s->cap)
+		slot = s->n++;
+	else
+	{
+		int64		r = (int64) pg_prng_uint64_range(&s->rng, 0, s->seen - 1);
+
+		if (r >= s->cap)
+			return;
+		slot = (int) r;
+	}
+	memcpy(s->rows + (Size) slot * s->dim, v->x, sizeof(float) * s->dim);
+}
+
+/*
+ * Sample up to cap vectors of attnum through the table AM (so encoded rows
+ * arrive decoded).  Rows are allocated once the first vector gives the
+ * dimension.
+ */
+static void
+SampleColumn(Relation rel, AttrNumber attnum, PqSample *s)
+{
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext,
+											  "ruvector PQ sample row",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	pg_prng_seed(&s->rng, RelationGetRelid(rel) * UINT64CONST(0x9E3779B97F4A7C15) + attnum);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, attnum, &isnull);
+		MemoryContext old;
+		Vector	   *v;
+
+		CHECK_FOR_INTERRUPTS();
+		if (isnull)
+			continue;
+		old = MemoryContextSwitchTo(tmp);
+		v = DatumGetVector(d);
+		MemoryContextSwitchTo(old);
+		if (s->rows == NULL)
+			s->rows = palloc_extended(sizeof(float) * (Size) s->cap * v->dim,
+									  MCXT_ALLOC_HUGE);
+		SampleAdd(s, v);
+		MemoryContextReset(tmp);
+	}
+	MemoryContextDelete(tmp);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+}
+
+/* What InsertCodebook writes. */
+typedef struct CodebookRow
+{
+	Oid			relid;
+	const NameData *attname;
+	int			dim;
+	int			m;
+	int			k;
+	int			rows;
+	bytea	   *centroids;
+	uint32		id;
+} CodebookRow;
+
+/* Insert a codebook row (runs as the extension owner). */
+static void
+InsertCodebook(void *arg)
+{
+	CodebookRow *row = (CodebookRow *) arg;
+	Oid			relid = RvExtensionTable("ruvector_codebooks");
+	char	   *sql;
+	Oid			types[7] = {OIDOID, NAMEOID, INT4OID, INT4OID, INT4OID, INT4OID, BYTEAOID};
+	Datum		values[7];
+	bool		isnull;
+
+	sql = psprintf("INSERT INTO %s (id, relid, attname, version, dim, m, k, rows_sampled, created, centroids) "
+				   "SELECT nextval(%s), $1, $2, "
+				   "coalesce((SELECT max(version) FROM %s WHERE relid = $1 AND attname = $2), 0) + 1, "
+				   "$3, $4, $5, $6, now(), $7 RETURNING id",
+				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											  get_rel_name(relid)),
+				   quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																 "ruvector_codebooks_id_seq")),
+				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											  get_rel_name(relid)));
+	values[0] = ObjectIdGetDatum(row->relid);
+	values[1] = NameGetDatum(row->attname);
+	values[2] = Int32GetDatum(row->dim);
+	values[3] = Int32GetDatum(row->m);
+	values[4] = Int32GetDatum(row->k);
+	values[5] = Int32GetDatum(row->rows);
+	values[6] = PointerGetDatum(row->centroids);
+
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 7, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert a PQ codebook");
+	row->id = (uint32) DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+}
+
+/*
+ * Train a PQ codebook of m sub-vectors and k centroids for column attnum on
+ * a sample of up to sample rows, store it as the column's next version and
+ * return its id; 0 if the column has fewer than k vectors of one dimension.
+ * The caller holds at least ShareUpdateExclusiveLock on rel and checked the
+ * user's rights.
+ */
+uint32
+RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k, int sample)
+{
+	PqSample	s;
+	CodebookRow row;
+	void	   *ws;
+	int			dim;
+
+	memset(&s, 0, sizeof(s));
+	s.cap = Max(sample, k);
+	SampleColumn(rel, attnum, &s);
+	if (s.n < k)
+	{
+		ereport(NOTICE,
+				(errmsg("column \"%s\" has %d vectors, too few to train a PQ codebook of %d centroids",
+						NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname),
+						s.n, k)));
+		return 0;
+	}
+	dim = s.dim;
+	if (m <= 0)
+		m = Max(1, dim / 2);
+	if (m > dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("PQ needs m <= dimensions, got m = %d for %d dimensions", m, dim)));
+	if (s.other_dim > 0)
+		ereport(NOTICE,
+				(errmsg("%lld vectors of column \"%s\" do not have %d dimensions and will not be PQ-encoded",
+						(long long) s.other_dim,
+						NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname),
+						dim)));
+
+	row.centroids = palloc(VARHDRSZ + sizeof(float) * (Size) k * dim);
+	SET_VARSIZE(row.centroids, VARHDRSZ + sizeof(float) * (Size) k * dim);
+	ws = palloc_extended(rv_pq_train_workspace(s.n, dim, m, k), MCXT_ALLOC_HUGE);
+	if (!rv_pq_train(s.rows, s.n, dim, m, k, RV_PQ_ITERATIONS,
+					 RelationGetRelid(rel), (float *) VARDATA(row.centroids), ws))
+		elog(ERROR, "PQ training rejected m = %d, k = %d, n = %d, dim = %d", m, k, s.n, dim);
+	pfree(ws);
+	pfree(s.rows);
+
+	row.relid = RelationGetRelid(rel);
+	row.attname = &TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname;
+	row.dim = dim;
+	row.m = m;
+	row.k = k;
+	row.rows = s.n;
+	RvRunAsExtensionOwner(InsertCodebook, &row);
+	return row.id;
+}

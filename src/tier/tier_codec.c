@@ -1,0 +1,317 @@
+/*-------------------------------------------------------------------------
+ *
+ * tier_codec.c
+ *	  Encode a float32 vector datum into a colder tier and decode any tier
+ *	  back to float32; the decoder behind DatumGetVector for encoded forms.
+ *
+ * NOTES
+ *	  Datum layouts are in tier.h.  Encoding returns NULL when the form
+ *	  cannot hold the vector (values beyond the float16 range, a codebook of
+ *	  another dimension, or a lossy form when only lossless moves are
+ *	  allowed); the caller then keeps the vector as it is.  Decoding
+ *	  validates sizes and codes before touching memory, so a corrupted datum
+ *	  is an ERRCODE_DATA_CORRUPTED error rather than a wild read.
+ *
+ *	  The codec arithmetic lives in the pure-C files src/quant/float16.c,
+ *	  sq8.c and pq.c; this file only lays out datums and finds codebooks.
+ *
+ *	  Memory: results are palloc'd in the caller's context.
+ *
+ * IDENTIFICATION
+ *	  src/tier/tier_codec.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/detoast.h"
+
+#include "tier/tier.h"
+
+static const char *const tier_names[RV_TIER_COUNT] = {
+	"float32", "float16", "sq8", "pq"
+};
+
+/* Name of a tier tag ("unknown" for anything else). */
+const char *
+RvTierName(int tier)
+{
+	if (tier < 0 || tier >= RV_TIER_COUNT)
+		return "unknown";
+	return tier_names[tier];
+}
+
+/* Tag of a tier name, or -1. */
+int
+RvTierFromName(const char *name)
+{
+	for (int i = 0; i < RV_TIER_COUNT; i++)
+		if (strcmp(name, tier_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Whether a vector datum, in whatever varlena form it is stored, carries
+ * an encoding tag; *tier gets the tag.  Inline forms are read in place;
+ * compressed or out-of-line ones are fetched (rare: vectors of ruvector_heap
+ * tables are kept inline).
+ */
+bool
+RvDatumIsEncoded(Datum value, int *tier)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(value);
+	int16		tag;
+
+	if (VARATT_IS_EXTENDED(p) && !VARATT_IS_SHORT(p))
+	{
+		struct varlena *full = detoast_attr(p);
+
+		tag = VARSIZE(full) >= RV_VECTOR_HDRSZ ? ((Vector *) full)->unused : 0;
+		if (full != p)
+			pfree(full);
+	}
+	else
+	{
+		if (VARSIZE_ANY_EXHDR(p) < RV_VECTOR_HDRSZ - VARHDRSZ)
+			tag = 0;
+		else
+			memcpy(&tag, VARDATA_ANY(p) + sizeof(int16), sizeof(int16));
+	}
+	*tier = tag;
+	return tag != 0;
+}
+
+/* Datum size of a vector of dim in a tier (pq_m codes for PQ). */
+Size
+RvTierEncodedSize(int tier, int dim, int pq_m)
+{
+	switch (tier)
+	{
+		case RV_TIER_FLOAT16:
+			return RV_F16_SIZE(dim);
+		case RV_TIER_SQ8:
+			return RV_SQ8_SIZE(dim);
+		case RV_TIER_PQ:
+			return RV_PQ_SIZE(pq_m);
+		default:
+			return VECTOR_SIZE(dim);
+	}
+}
+
+/* A zeroed datum of size bytes with the header of an encoded vector. */
+static Vector *
+NewEncoded(Size size, int dim, int tier)
+{
+	Vector	   *v = (Vector *) palloc0(size);
+
+	SET_VARSIZE(v, size);
+	v->dim = (int16) dim;
+	v->unused = (int16) tier;
+	return v;
+}
+
+static Vector *
+EncodeF16(const Vector *hot, bool lossless_only)
+{
+	Vector	   *v = NewEncoded(RV_F16_SIZE(hot->dim), hot->dim, RV_TIER_FLOAT16);
+	rv_half    *h = (rv_half *) v->x;
+
+	rv_float_to_half_n(hot->x, h, hot->dim);
+	for (int i = 0; i < hot->dim; i++)
+	{
+		/* Out of the half range becomes Inf: never a valid move. */
+		if (rv_half_is_inf(h[i]) ||
+			(lossless_only && rv_half_to_float(h[i]) != hot->x[i]))
+		{
+			pfree(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static Vector *
+EncodeSq8(const Vector *hot)
+{
+	Vector	   *v = NewEncoded(RV_SQ8_SIZE(hot->dim), hot->dim, RV_TIER_SQ8);
+	RvSq8Payload *p = (RvSq8Payload *) v->x;
+
+	if (!rv_sq8_encode(hot->x, hot->dim, &p->offset, &p->scale, p->codes))
+	{
+		pfree(v);
+		return NULL;
+	}
+	return v;
+}
+
+static Vector *
+EncodePq(const Vector *hot, RvCodebook cb)
+{
+	Vector	   *v;
+	RvPqPayload *p;
+
+	if (cb == NULL || cb->dim != hot->dim)
+		return NULL;
+	v = NewEncoded(RV_PQ_SIZE(cb->m), hot->dim, RV_TIER_PQ);
+	p = (RvPqPayload *) v->x;
+	p->codebook = cb->id;
+	rv_pq_encode(cb->centroids, cb->dim, cb->m, cb->k, hot->x, p->codes);
+	return v;
+}
+
+/*
+ * Encode a plain float32 vector into tier, or NULL if that form cannot hold
+ * it (see NOTES).  lossless_only restricts to forms that decode to the same
+ * bits.
+ */
+Vector *
+RvTierEncode(const Vector *hot, int tier, RvCodebook cb, bool lossless_only)
+{
+	Assert(hot->unused == RV_TIER_FLOAT32);
+
+	switch (tier)
+	{
+		case RV_TIER_FLOAT16:
+			return EncodeF16(hot, lossless_only);
+		case RV_TIER_SQ8:
+			return lossless_only ? NULL : EncodeSq8(hot);
+		case RV_TIER_PQ:
+			return lossless_only ? NULL : EncodePq(hot, cb);
+		default:
+			return NULL;
+	}
+}
+
+/* Raise the error for a datum whose layout does not match its tag. */
+static void
+pg_attribute_noreturn()
+CorruptDatum(const Vector *v, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("encoded vector is corrupted: %s", problem),
+			 errdetail("Encoding tag %d, %d dimensions, %u bytes.",
+					   v->unused, v->dim, (unsigned) VARSIZE(v))));
+}
+
+/*
+ * Check an encoded datum (4-byte header, size bytes) against its tag
+ * without decoding it; returns a description of the first problem, or NULL.
+ * PQ datums are checked against their codebook, which must exist.
+ */
+const char *
+RvTierCheckEncoded(const Vector *v, Size size)
+{
+	if (size < RV_VECTOR_HDRSZ)
+		return "shorter than a vector header";
+	if (v->dim < 1 || v->dim > VECTOR_MAX_DIM)
+		return "dimension out of range";
+
+	switch (v->unused)
+	{
+		case RV_TIER_FLOAT32:
+			return size == VECTOR_SIZE(v->dim) ? NULL : "float32 size does not match dimension";
+		case RV_TIER_FLOAT16:
+			return size == RV_F16_SIZE(v->dim) ? NULL : "float16 size does not match dimension";
+		case RV_TIER_SQ8:
+			return size == RV_SQ8_SIZE(v->dim) ? NULL : "sq8 size does not match dimension";
+		case RV_TIER_PQ:
+			{
+				const RvPqPayload *p = (const RvPqPayload *) v->x;
+				RvCodebook	cb;
+
+				if (size < RV_PQ_SIZE(0))
+					return "pq datum shorter than its header";
+				cb = RvCodebookGet(p->codebook, true);
+				if (cb == NULL)
+					return "pq codebook does not exist";
+				if (cb->dim != v->dim || size != RV_PQ_SIZE(cb->m))
+					return "pq datum does not match its codebook";
+				for (int j = 0; j < cb->m; j++)
+					if (p->codes[j] >= cb->k)
+						return "pq code beyond the codebook";
+				return NULL;
+			}
+		default:
+			return "unknown encoding tag";
+	}
+}
+
+/*
+ * Decode any tier of a vector (4-byte header, in memory) to a new float32
+ * vector.  A float32 vector is returned as is.
+ */
+Vector *
+RvTierDecode(const Vector *enc)
+{
+	const char *problem;
+	Vector	   *hot;
+
+	if (enc->unused == RV_TIER_FLOAT32)
+		return (Vector *) enc;
+
+	problem = RvTierCheckEncoded(enc, VARSIZE(enc));
+	if (problem)
+		CorruptDatum(enc, problem);
+
+	hot = rv_vector_new(enc->dim);
+	switch (enc->unused)
+	{
+		case RV_TIER_FLOAT16:
+			rv_half_to_float_n((const rv_half *) enc->x, hot->x, enc->dim);
+			break;
+		case RV_TIER_SQ8:
+			{
+				const RvSq8Payload *p = (const RvSq8Payload *) enc->x;
+
+				rv_sq8_decode(p->offset, p->scale, p->codes, enc->dim, hot->x);
+				break;
+			}
+		case RV_TIER_PQ:
+			{
+				const RvPqPayload *p = (const RvPqPayload *) enc->x;
+				RvCodebook	cb = RvCodebookGet(p->codebook, false);
+
+				rv_pq_decode(cb->centroids, cb->dim, cb->m, cb->k, p->codes, hot->x);
+				break;
+			}
+	}
+	return hot;
+}
+
+/*
+ * The second line of defence behind DatumGetVector (types.h): a vector
+ * datum with a non-zero tag reached a function.  Decode it if this is a
+ * known form, or refuse it clearly.
+ */
+Vector *
+rv_vector_decode_encoded(Vector *v)
+{
+	if (v->unused < 0 || v->unused >= RV_TIER_COUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("vector value has an unknown encoding (tag %d)", v->unused),
+				 errhint("Encoded vectors only exist inside ruvector_heap tables; a value with this tag was not written by ruvector.")));
+	if (v->unused == RV_TIER_PQ && !IsTransactionState())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot decode a PQ-encoded vector outside a transaction"),
+				 errhint("Read the value through its ruvector_heap table, which decodes it.")));
+	return RvTierDecode(v);
+}
+
+/*
+ * halfvec values are never encoded by ruvector; a non-zero tag is refused.
+ */
+HalfVector *
+rv_halfvec_refuse_encoded(HalfVector *v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("halfvec value has an unsupported encoding (tag %d)", v->unused),
+			 errhint("halfvec columns are stored unencoded; this value was not written by ruvector.")));
+	pg_unreachable();
+}
