@@ -399,12 +399,22 @@ halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 	PG_RETURN_SPARSEVEC_P(result);
 }
 
-/* An index that a stored vector should never have; not user-reachable. */
-static inline void
-SparsevecCheckStoredIndex(int32 index, int dim)
+/*
+ * Writes the stored elements into out, a zeroed array of svec->dim floats.
+ * A stored index out of range would mean a corrupt datum; it is not
+ * user-reachable, hence elog.
+ */
+static void
+SparsevecToDense(const SparseVector *svec, float *out)
 {
-	if (index < 0 || index >= dim)
-		elog(ERROR, "index out of bounds");
+	const float *values = SPARSEVEC_VALUES(svec);
+
+	for (int i = 0; i < svec->nnz; i++)
+	{
+		if (svec->indices[i] < 0 || svec->indices[i] >= svec->dim)
+			elog(ERROR, "index out of bounds");
+		out[svec->indices[i]] = values[i];
+	}
 }
 
 /* sparsevec -> vector (assignment: the dimension must fit a vector). */
@@ -414,7 +424,6 @@ sparsevec_to_vector(PG_FUNCTION_ARGS)
 {
 	SparseVector *svec = PG_GETARG_SPARSEVEC_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
-	float	   *values = SPARSEVEC_VALUES(svec);
 	Vector	   *result;
 
 	/* the target's own checks, worded for it */
@@ -422,11 +431,7 @@ sparsevec_to_vector(PG_FUNCTION_ARGS)
 	TypesCheckTypmod(typmod, svec->dim);
 
 	result = rv_vector_new(svec->dim);
-	for (int i = 0; i < svec->nnz; i++)
-	{
-		SparsevecCheckStoredIndex(svec->indices[i], svec->dim);
-		result->x[svec->indices[i]] = values[i];
-	}
+	SparsevecToDense(svec, result->x);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -440,19 +445,19 @@ sparsevec_to_halfvec(PG_FUNCTION_ARGS)
 {
 	SparseVector *svec = PG_GETARG_SPARSEVEC_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
-	float	   *values = SPARSEVEC_VALUES(svec);
+	float	   *x;
 	HalfVector *result;
 
 	TypesCheckDim("halfvec", svec->dim, HALFVEC_MAX_DIM);
 	TypesCheckTypmod(typmod, svec->dim);
 
+	/* a finite float beyond the half range must not become infinity */
+	x = palloc0(sizeof(float) * svec->dim);
+	SparsevecToDense(svec, x);
 	result = rv_halfvec_new(svec->dim);
-	for (int i = 0; i < svec->nnz; i++)
-	{
-		SparsevecCheckStoredIndex(svec->indices[i], svec->dim);
-		/* a finite float beyond the half range must not become infinity */
-		result->x[svec->indices[i]] = TypesNarrowToHalf(values[i]);
-	}
+	for (int i = 0; i < svec->dim; i++)
+		result->x[i] = TypesNarrowToHalf(x[i]);
+	pfree(x);
 	PG_RETURN_HALFVEC_P(result);
 }
 
@@ -498,8 +503,14 @@ array_to_sparsevec(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/*
+ * The merge behind L2 and L1: the sum over every index present in either
+ * vector of |a_i - b_i| (squared when squared is true).  A term for an
+ * index in only one vector is that vector's value alone; both terms are
+ * even functions, so its sign does not matter.
+ */
 static float
-SparsevecL2Squared(const SparseVector *a, const SparseVector *b)
+SparsevecDiffSum(const SparseVector *a, const SparseVector *b, bool squared)
 {
 	const int32 *ai = a->indices;
 	const int32 *bi = b->indices;
@@ -509,55 +520,23 @@ SparsevecL2Squared(const SparseVector *a, const SparseVector *b)
 	int			j = 0;
 	float		sum = 0.0f;
 
-	while (i < a->nnz && j < b->nnz)
+	while (i < a->nnz || j < b->nnz)
 	{
 		float		d;
 
-		if (ai[i] < bi[j])
+		if (j == b->nnz || (i < a->nnz && ai[i] < bi[j]))
 			d = ax[i++];
-		else if (ai[i] > bi[j])
+		else if (i == a->nnz || ai[i] > bi[j])
 			d = bx[j++];
 		else
 			d = ax[i++] - bx[j++];
-		sum += d * d;
+		sum += squared ? d * d : fabsf(d);
 	}
-	for (; i < a->nnz; i++)
-		sum += ax[i] * ax[i];
-	for (; j < b->nnz; j++)
-		sum += bx[j] * bx[j];
 	return sum;
 }
 
-static float
-SparsevecL1(const SparseVector *a, const SparseVector *b)
-{
-	const int32 *ai = a->indices;
-	const int32 *bi = b->indices;
-	const float *ax = SPARSEVEC_VALUES(a);
-	const float *bx = SPARSEVEC_VALUES(b);
-	int			i = 0;
-	int			j = 0;
-	float		sum = 0.0f;
-
-	while (i < a->nnz && j < b->nnz)
-	{
-		if (ai[i] < bi[j])
-			sum += fabsf(ax[i++]);
-		else if (ai[i] > bi[j])
-			sum += fabsf(bx[j++]);
-		else
-		{
-			sum += fabsf(ax[i] - bx[j]);
-			i++;
-			j++;
-		}
-	}
-	for (; i < a->nnz; i++)
-		sum += fabsf(ax[i]);
-	for (; j < b->nnz; j++)
-		sum += fabsf(bx[j]);
-	return sum;
-}
+#define SparsevecL2Squared(a, b)	SparsevecDiffSum((a), (b), true)
+#define SparsevecL1(a, b)			SparsevecDiffSum((a), (b), false)
 
 static float
 SparsevecDot(const SparseVector *a, const SparseVector *b)
@@ -767,51 +746,54 @@ SparsevecCompare(const SparseVector *a, const SparseVector *b)
 	return 0;
 }
 
+#define SPARSEVEC_CMP_ARGS() \
+	SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1))
+
 PG_FUNCTION_INFO_V1(sparsevec_lt);
 Datum
 sparsevec_lt(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)) < 0);
+	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() < 0);
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_le);
 Datum
 sparsevec_le(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)) <= 0);
+	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() <= 0);
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_eq);
 Datum
 sparsevec_eq(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)) == 0);
+	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() == 0);
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_ne);
 Datum
 sparsevec_ne(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)) != 0);
+	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() != 0);
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_ge);
 Datum
 sparsevec_ge(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)) >= 0);
+	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() >= 0);
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_gt);
 Datum
 sparsevec_gt(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)) > 0);
+	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() > 0);
 }
 
 PG_FUNCTION_INFO_V1(sparsevec_cmp);
 Datum
 sparsevec_cmp(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)));
+	PG_RETURN_INT32(SPARSEVEC_CMP_ARGS());
 }
