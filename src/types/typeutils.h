@@ -6,9 +6,9 @@
  *	pgvector words each type's errors with the type's own name ("halfvec
  *	must have at least 1 dimension") but applies the same rule to all three.
  *	The rules live here once; each helper takes the SQL type name, and where
- *	it matters the type's limit, so the messages come out exactly as before.
+ *	it matters the type's limit, so the messages come out exactly as pgvector's.
  *	The type files wrap the helpers in short Vector* / Halfvec* / Sparsevec*
- *	macros, so their entry points read as they did.
+ *	macros, so their entry points stay short.
  *
  *	Only logic that is the same for every caller belongs here.  Where the
  *	types differ in what users can observe (which error wins, how a value is
