@@ -265,13 +265,6 @@ RvTierShmemStartup(void)
 void
 RvTierInit(void)
 {
-	DefineCustomIntVariable("ruvector.tier_tracked_blocks",
-							"Number of table blocks whose accesses are tracked for tier policies.",
-							"Each takes 16 bytes of shared memory.",
-							&rv_tier_tracked_blocks,
-							262144, 1024, INT_MAX / 2,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
 	DefineCustomIntVariable("ruvector.tier_heat_halflife",
 							"Time after which a block's read count is halved.",
 							NULL,
@@ -280,8 +273,20 @@ RvTierInit(void)
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	/*
+	 * The shared table's size is fixed at server start, and PostgreSQL only
+	 * lets a library define a PGC_POSTMASTER setting while it is preloaded;
+	 * a backend that loads us lazily has no table and no such setting.
+	 */
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	DefineCustomIntVariable("ruvector.tier_tracked_blocks",
+							"Number of table blocks whose accesses are tracked for tier policies.",
+							"Each takes 16 bytes of shared memory.",
+							&rv_tier_tracked_blocks,
+							262144, 1024, INT_MAX / 2,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = RvTierShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;
