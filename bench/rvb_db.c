@@ -36,6 +36,28 @@
  */
 
 /*
+ * Server messages below WARNING (the NOTICEs of DROP ... IF EXISTS and
+ * CREATE EXTENSION IF NOT EXISTS) would interleave with the progress output
+ * and say nothing about the figures; warnings and worse are shown.
+ */
+static void
+notice_receiver(void *arg, const PGresult *res)
+{
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	if (sev && (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
+				strcmp(sev, "LOG") == 0 || strcmp(sev, "DEBUG") == 0))
+		return;
+	{
+		char		msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
+		msg[strcspn(msg, "\n")] = '\0';
+		rvb_log("server: %s", msg);
+	}
+}
+
+/*
  * rvb_db_connect opens a connection from a conninfo string or URI, with
  * the database name replaced when dbname_override is given (used to reach
  * the maintenance database when the target database does not exist yet).
@@ -90,6 +112,7 @@ rvb_db_connect(const char *dsn, const char *dbname_override, char *err,
 		PQfinish(conn);
 		return NULL;
 	}
+	PQsetNoticeReceiver(conn, notice_receiver, NULL);
 	return conn;
 }
 

@@ -80,6 +80,7 @@ usage(void)
 		   "  --filter-concurrency LIST  --filter-ef LIST  --filter-probes LIST\n"
 		   "  --iterative LIST        iterative scan modes for filters (off,relaxed_order)\n"
 		   "  --exact-queries N       queries for exact search (default 100)\n"
+		   "  --filter-queries N      queries for filtered runs (default 200)\n"
 		   "  --min-seconds S         minimum time per point (default 1)\n"
 		   "  --warmup N              warm-up queries per index (default 200)\n"
 		   "  --inserts N  --insert-concurrency C  --bulk N\n"
@@ -291,6 +292,7 @@ set_defaults(RvbOptions *o)
 	o->iterative[1] = "relaxed_order";
 	o->niterative = 2;
 	o->exact_queries = 100;
+	o->filter_queries = 200;
 	o->min_seconds = 1.0;
 	o->warmup = 200;
 	o->inserts = 1000;
@@ -309,7 +311,7 @@ enum
 	OPT_FILTERS, OPT_SEED, OPT_THREADS, OPT_VERIFY, OPT_SAVE, OPT_RV_DSN,
 	OPT_PG_DSN, OPT_NO_CREATE, OPT_TABLE, OPT_REUSE, OPT_INDEX, OPT_EF,
 	OPT_PROBES, OPT_RERANK, OPT_K, OPT_CONC, OPT_FCONC, OPT_FEF, OPT_FPROBES,
-	OPT_ITER, OPT_EXACTQ, OPT_MINSEC, OPT_WARMUP, OPT_INSERTS, OPT_INSCONC,
+	OPT_ITER, OPT_EXACTQ, OPT_FILTERQ, OPT_MINSEC, OPT_WARMUP, OPT_INSERTS, OPT_INSCONC,
 	OPT_BULK, OPT_SET, OPT_BUILDSET, OPT_RTARGETS, OPT_OUT, OPT_GP, OPT_LABEL,
 	OPT_PROGRESS, OPT_NOPROGRESS, OPT_QUIET, OPT_HELP
 };
@@ -328,6 +330,7 @@ static const struct option long_opts[] = {
 	{"concurrency", 1, 0, OPT_CONC}, {"filter-concurrency", 1, 0, OPT_FCONC},
 	{"filter-ef", 1, 0, OPT_FEF}, {"filter-probes", 1, 0, OPT_FPROBES},
 	{"iterative", 1, 0, OPT_ITER}, {"exact-queries", 1, 0, OPT_EXACTQ},
+	{"filter-queries", 1, 0, OPT_FILTERQ},
 	{"min-seconds", 1, 0, OPT_MINSEC}, {"warmup", 1, 0, OPT_WARMUP},
 	{"inserts", 1, 0, OPT_INSERTS}, {"insert-concurrency", 1, 0, OPT_INSCONC},
 	{"bulk", 1, 0, OPT_BULK}, {"set", 1, 0, OPT_SET},
@@ -412,6 +415,7 @@ parse_options(int argc, char **argv, RvbOptions *o)
 				}
 				break;
 			case OPT_EXACTQ: o->exact_queries = one_int(optarg, "exact-queries"); break;
+			case OPT_FILTERQ: o->filter_queries = one_int(optarg, "filter-queries"); break;
 			case OPT_MINSEC: o->min_seconds = atof(optarg); break;
 			case OPT_WARMUP: o->warmup = one_int(optarg, "warmup"); break;
 			case OPT_INSERTS: o->inserts = one_int(optarg, "inserts"); break;
@@ -756,17 +760,17 @@ typedef struct Bench
 static void
 log_run(const RvbRun *run, const RvbTarget *t, const RvbIndexSpec *spec)
 {
-	char		filt[32] = "";
+	char		what[128];
 
-	if (run->filter_pct)
-		snprintf(filt, sizeof(filt), " filter=%d%%", run->filter_pct);
+	snprintf(what, sizeof(what), "%s k=%d c=%d%s%.0d%s", spec->label, run->k,
+			 run->concurrency, run->filter_pct ? " filter=" : "", run->filter_pct,
+			 run->filter_pct ? "%" : "");
 	if (!run->ok)
-		rvb_log("  %-8s %s k=%d c=%d%s %s: FAILED %s", t->name, spec->label, run->k,
-				run->concurrency, filt, run->setting.label, run->error);
+		rvb_log("  %-8s %-36s %-36s FAILED: %s", t->name, what, run->setting.label,
+				run->error);
 	else
-		rvb_log("  %-8s %s k=%d c=%d%s %-28s recall %.4f  QPS %8.1f  p50 %6.2fms  p99 %7.2fms",
-				t->name, spec->label, run->k, run->concurrency, filt,
-				run->setting.label,
+		rvb_log("  %-8s %-36s %-36s recall %.4f  QPS %8.1f  p50 %7.2fms  p99 %7.2fms",
+				t->name, what, run->setting.label,
 				run->k >= 100 ? run->recall100 : run->k >= 10 ? run->recall10 : run->recall1,
 				run->qps, run->lat_p50, run->lat_p99);
 }
@@ -781,6 +785,8 @@ run_point(Bench *b, int index_no, int k, int conc, int filter_pct,
 
 	if (spec->kind == RVB_IDX_NONE && b->o->exact_queries > 0 && b->o->exact_queries < nq)
 		nq = b->o->exact_queries;
+	if (filter_pct > 0 && b->o->filter_queries > 0 && b->o->filter_queries < nq)
+		nq = b->o->filter_queries;
 	for (int j = 0; j < b->ntargets; j++)
 	{
 		int			ti = (j + parity) % b->ntargets;

@@ -108,6 +108,7 @@ typedef struct RvbRun
 	double		recall100;		/* NaN when k < 100 */
 	double		recall_p5;		/* recall@k reached by 95% of the queries */
 	double		returned_avg;	/* rows per query */
+	char		plan[200];		/* plan nodes of query 0: "Limit > Index Scan" */
 } RvbRun;
 
 typedef struct RvbStep
@@ -196,6 +197,7 @@ typedef struct RvbOptions
 	char	   *iterative[3];
 	int			niterative;
 	int			exact_queries;
+	int			filter_queries;
 	double		min_seconds;
 	int			warmup;
 	int			inserts;

@@ -144,6 +144,7 @@ typedef struct Worker
 {
 	QueryJob   *job;
 	RvbConn    *conn;
+	int			me;
 } Worker;
 
 static void
@@ -157,21 +158,34 @@ job_fail(QueryJob *job, const char *msg)
 }
 
 static PGresult *
-exec_query(QueryJob *job, RvbConn *c, int q)
+exec_query(QueryJob *job, RvbConn *c, int q, bool explain)
 {
 	const char *values[3];
 	int			lengths[3] = {job->qlen, 0, 0};
 	int			formats[3] = {1, 0, 0};
 	char		lo_s[16],
 				hi_s[16];
+	int			lo,
+				hi;
 
 	values[0] = job->qbin[q];
+	if (explain)
+	{
+		char		sql[600];
+
+		snprintf(sql, sizeof(sql), "EXPLAIN (COSTS OFF) %s", job->sql);
+		if (!job->filtered)
+			return PQexecParams(c->conn, sql, 1, NULL, values, lengths, formats, 0);
+		rvb_filter_range(job->run->filter_pct, q, &lo, &hi);
+		snprintf(lo_s, sizeof(lo_s), "%d", lo);
+		snprintf(hi_s, sizeof(hi_s), "%d", hi);
+		values[1] = lo_s;
+		values[2] = hi_s;
+		return PQexecParams(c->conn, sql, 3, NULL, values, lengths, formats, 0);
+	}
 	if (!job->filtered)
 		return PQexecPrepared(c->conn, job->stmt, 1, values, lengths, formats, 0);
 	{
-		int			lo,
-					hi;
-
 		rvb_filter_range(job->run->filter_pct, q, &lo, &hi);
 		snprintf(lo_s, sizeof(lo_s), "%d", lo);
 		snprintf(hi_s, sizeof(hi_s), "%d", hi);
@@ -193,6 +207,38 @@ store_result(QueryJob *job, int q, PGresult *r)
 		job->got[(size_t) q * k + i] = atoi(PQgetvalue(r, i, 0));
 }
 
+/*
+ * Record the shape of the plan the first query gets, with the run's
+ * settings in force: "Limit > Index Scan using rvb_items_vidx on rvb_items".
+ * It shows at a glance whether a run measured the index or something else
+ * (a sequential scan, a btree on the filter column and a sort).
+ */
+static void
+record_plan(QueryJob *job, RvbConn *c)
+{
+	PGresult   *r = exec_query(job, c, 0, true);
+	char	   *plan = job->run->plan;
+	size_t		len = 0;
+
+	plan[0] = '\0';
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+	{
+		for (int i = 0; i < PQntuples(r) && len < sizeof(job->run->plan) - 1; i++)
+		{
+			const char *line = PQgetvalue(r, i, 0);
+			const char *arrow = strstr(line, "->  ");
+
+			if (i > 0 && arrow == NULL)
+				continue;		/* a detail line (Order By, Filter, ...) */
+			if (arrow)
+				line = arrow + 4;
+			len += snprintf(plan + len, sizeof(job->run->plan) - len, "%s%s",
+							i ? " > " : "", line);
+		}
+	}
+	PQclear(r);
+}
+
 static void *
 query_worker(void *arg)
 {
@@ -206,6 +252,8 @@ query_worker(void *arg)
 		apply_setting(w->conn->conn, &job->run->setting, false, err, sizeof(err));
 	if (!ready)
 		job_fail(job, err);
+	else if (w->me == 0)
+		record_plan(job, w->conn);
 	pthread_barrier_wait(&job->barrier);
 	while (ready && !job->failed)
 	{
@@ -217,7 +265,7 @@ query_worker(void *arg)
 			(i >= job->nq && rvb_now() - job->start >= job->min_seconds))
 			break;
 		t0 = rvb_now();
-		r = exec_query(job, w->conn, (int) (i % job->nq));
+		r = exec_query(job, w->conn, (int) (i % job->nq), false);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		{
 			snprintf(err, sizeof(err), "%s", PQerrorMessage(w->conn->conn));
@@ -355,6 +403,7 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	{
 		w[i].job = &job;
 		w[i].conn = &t->pool[i];
+		w[i].me = i;
 		pthread_create(&th[i], NULL, query_worker, &w[i]);
 	}
 	job.start = rvb_now();

@@ -91,6 +91,7 @@ typedef struct Machine
 	char		kernel[256];
 	char		host[256];
 	char		git[64];
+	double		load[3];		/* 1, 5 and 15 minute load averages at the end */
 } Machine;
 
 static void
@@ -125,6 +126,12 @@ read_machine(Machine *m)
 		while (fgets(line, sizeof(line), f))
 			if (sscanf(line, "MemTotal: %ld kB", &kb) == 1)
 				m->mem_gib = kb / 1048576.0;
+		fclose(f);
+	}
+	if ((f = fopen("/proc/loadavg", "r")) != NULL)
+	{
+		if (fscanf(f, "%lf %lf %lf", &m->load[0], &m->load[1], &m->load[2]) != 3)
+			m->load[0] = m->load[1] = m->load[2] = NAN;
 		fclose(f);
 	}
 	if (uname(&u) == 0)
@@ -256,8 +263,9 @@ text_header(FILE *f, Ctx *c)
 	fprintf(f, "data set   %s: %d x %d, %d queries, metric %s (%s), ground truth %s\n",
 			c->ds->name, c->ds->base.n, c->ds->base.dim, c->ds->query.n,
 			rvb_metric_name(c->ds->metric), rvb_operator(c->ds->metric), c->ds->gt_source);
-	fprintf(f, "machine    %s, %d cores, %.1f GiB, %s\n", c->m.cpu, c->m.cores,
-			c->m.mem_gib, c->m.kernel);
+	fprintf(f, "machine    %s, %d cores, %.1f GiB, %s; load average %.1f %.1f %.1f\n",
+			c->m.cpu, c->m.cores, c->m.mem_gib, c->m.kernel, c->m.load[0],
+			c->m.load[1], c->m.load[2]);
 	for (int i = 0; i < c->nt; i++)
 	{
 		RvbTarget  *t = &c->t[i];
@@ -400,6 +408,10 @@ text_run_table(FILE *f, Ctx *c, int x, int k, int conc, int filter)
 					rec, "QPS", "p50 ms", "p95 ms", "p99 ms",
 					rec, "QPS", "p50 ms", "p95 ms", "p99 ms",
 					c->both ? "    QPS  p99" : "");
+			if (a && a->plan[0])
+				fprintf(f, "  plan ruvector: %s\n", a->plan);
+			if (b && b->plan[0])
+				fprintf(f, "  plan pgvector: %s\n", b->plan);
 			header = true;
 		}
 		fprintf(f, "  %-36s |", r->setting.label);
@@ -450,6 +462,7 @@ text_equal_recall(FILE *f, Ctx *c)
 {
 	RvbPoint	pa[256],
 				pb[256];
+	int			rows = 0;
 
 	if (!c->both)
 		return;
@@ -481,9 +494,12 @@ text_equal_recall(FILE *f, Ctx *c)
 					put_num(f, 12, 1, qb);
 					put_num(f, 8, 2, ratio(qa, qb));
 					fputc('\n', f);
+					rows++;
 				}
 			}
 	}
+	if (rows == 0)
+		fprintf(f, "  (no index configuration ran on both targets)\n");
 }
 
 static void
@@ -566,6 +582,7 @@ json_settings(RvbJson *j, Ctx *c)
 		rvb_json_str(j, NULL, o->iterative[i]);
 	rvb_json_end_array(j);
 	rvb_json_int(j, "exact_queries", o->exact_queries);
+	rvb_json_int(j, "filter_queries", o->filter_queries);
 	rvb_json_num(j, "min_seconds", o->min_seconds);
 	rvb_json_int(j, "warmup_queries", o->warmup);
 	rvb_json_int(j, "inserts", o->inserts);
@@ -732,6 +749,7 @@ json_runs(RvbJson *j, Ctx *c)
 		rvb_json_num(j, "recall_at_100", r->recall100);
 		rvb_json_num(j, "recall_at_k_p5", r->recall_p5);
 		rvb_json_num(j, "rows_returned_avg", r->returned_avg);
+		rvb_json_str(j, "plan", r->plan);
 		if (r->target == 0 && other && other->ok && r->ok)
 		{
 			rvb_json_num(j, "qps_ratio_vs_pgvector", ratio(r->qps, other->qps));
@@ -842,6 +860,10 @@ json_report(FILE *f, Ctx *c)
 	rvb_json_num(&j, "memory_gib", c->m.mem_gib);
 	rvb_json_str(&j, "kernel", c->m.kernel);
 	rvb_json_str(&j, "hostname", c->m.host);
+	rvb_json_array(&j, "load_average_at_end");
+	for (int i = 0; i < 3; i++)
+		rvb_json_num(&j, NULL, c->m.load[i]);
+	rvb_json_end_array(&j);
 	rvb_json_str(&j, "git_commit", c->m.git[0] ? c->m.git : NULL);
 	rvb_json_end_object(&j);
 	json_dataset(&j, c);
