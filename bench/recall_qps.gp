@@ -33,7 +33,16 @@ set grid xtics ytics mytics
 set key outside right top box noenhanced
 set xrange [*:1.005]
 
-plot for [i=0:nrv-1] datafile index i using 1:2 title columnheader(1) \
-        with linespoints lt lt_of(i) lw 2 pt pt_of(i) ps 1.3 dt 1, \
-     for [i=nrv:nblocks-1] datafile index i using 1:2 title columnheader(1) \
-        with linespoints lt lt_of(i) lw 2 pt pt_of(i) ps 1.3 dt 2
+rv_plot = "for [i=0:nrv-1] datafile index i using 1:2 title columnheader(1) " . \
+    "with linespoints lt lt_of(i) lw 2 pt pt_of(i) ps 1.3 dt 1"
+pg_plot = "for [i=nrv:nblocks-1] datafile index i using 1:2 title columnheader(1) " . \
+    "with linespoints lt lt_of(i) lw 2 pt pt_of(i) ps 1.3 dt 2"
+if (nrv > 0 && nrv < nblocks) {
+    eval "plot " . rv_plot . ", " . pg_plot
+} else {
+    if (nrv > 0) {
+        eval "plot " . rv_plot
+    } else {
+        eval "plot " . pg_plot
+    }
+}

@@ -135,6 +135,7 @@ typedef struct QueryJob
 	double		start;
 	_Atomic int64_t next;
 	_Atomic int64_t done;
+	_Atomic int active;			/* workers still in their query loop */
 	_Atomic bool failed;
 	pthread_mutex_t lock;
 	pthread_barrier_t barrier;
@@ -145,6 +146,7 @@ typedef struct Worker
 	QueryJob   *job;
 	RvbConn    *conn;
 	int			me;
+	double		end;			/* when this worker ran its last query */
 } Worker;
 
 static void
@@ -280,6 +282,8 @@ query_worker(void *arg)
 		PQclear(r);
 		atomic_fetch_add(&job->done, 1);
 	}
+	w->end = rvb_now();
+	atomic_fetch_sub(&job->active, 1);
 	if (ready)
 		apply_setting(w->conn->conn, &job->run->setting, true, err, sizeof(err));
 	return NULL;
@@ -357,6 +361,31 @@ build_query_sql(QueryJob *job, const char *table, RvbMetric metric)
 }
 
 /*
+ * Draw the run's progress until every worker has left its loop: the share
+ * of the query set done, or of --min-seconds, whichever is behind.
+ */
+static void
+watch_run(QueryJob *job, RvbTarget *t, const RvbOptions *o)
+{
+	RvbProgress bar;
+	RvbRun	   *run = job->run;
+
+	rvb_progress_begin(&bar, "%s k=%d c=%d %s", t->name, run->k, run->concurrency,
+					   run->setting.label);
+	while (atomic_load(&job->active) > 0)
+	{
+		struct timespec ts = {0, 20000000};
+		double		frac = (double) atomic_load(&job->done) / job->nq;
+
+		if (job->min_seconds > 0)
+			frac = fmin(frac, (rvb_now() - bar.start) / job->min_seconds);
+		rvb_progress_update(&bar, frac, NULL);
+		nanosleep(&ts, NULL);
+	}
+	rvb_progress_end(&bar, NULL);
+}
+
+/*
  * rvb_run_queries measures one point: run->k, concurrency, filter_pct,
  * setting and nqueries are given; the figures are filled in.  The worker
  * sessions come from the target's pool, which must hold concurrency
@@ -371,6 +400,7 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	pthread_t  *th;
 	int			c = run->concurrency;
 	double		t0,
+				end = 0,
 				elapsed;
 
 	memset(&job, 0, sizeof(job));
@@ -379,6 +409,7 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	job.run = run;
 	job.nq = run->nqueries;
 	job.min_seconds = o->min_seconds;
+	job.active = c;
 	job.max_exec = (int64_t) job.nq * 1000;
 	if (job.max_exec > RVB_MAX_EXEC)
 		job.max_exec = RVB_MAX_EXEC > job.nq ? RVB_MAX_EXEC : job.nq;
@@ -409,9 +440,14 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	job.start = rvb_now();
 	pthread_barrier_wait(&job.barrier);
 	t0 = rvb_now();
+	watch_run(&job, t, o);
 	for (int i = 0; i < c; i++)
+	{
 		pthread_join(th[i], NULL);
-	elapsed = rvb_now() - t0;
+		end = w[i].end > end ? w[i].end : end;
+	}
+	/* the workers' own end, not the watcher's polling, bounds the run */
+	elapsed = end - t0;
 	run->ok = !job.failed;
 	if (run->ok)
 		summarise_run(&job, elapsed);

@@ -1000,14 +1000,15 @@ make_plots(Ctx *c)
 		snprintf(cmd, sizeof(cmd),
 				 "gnuplot -e \"datafile='%s'; outfile='%s'; nblocks=%d; nrv=%d; "
 				 "lts='%s'; pts='%s'; "
-				 "plottitle='%s %s, top-%d, %d session%s'\" '%s' 2>&1",
+				 "plottitle='%s %s, top-%d, %d session%s'\" '%s' >>'%s/gnuplot.log' 2>&1",
 				 dat, png, blocks, nrv, lts, pts, c->ds->name, rvb_metric_name(c->ds->metric), k,
-				 c->o->conc[ci], c->o->conc[ci] > 1 ? "s" : "", c->o->gp_script);
+				 c->o->conc[ci], c->o->conc[ci] > 1 ? "s" : "", c->o->gp_script,
+				 c->o->out_dir);
 		if (system(cmd) == 0 && access(png, R_OK) == 0)
 			snprintf(c->res->plots[c->res->nplots++], sizeof(c->res->plots[0]), "%s", png);
 		else
-			rvb_note(c->res, "gnuplot failed for %s (is gnuplot installed? script %s)",
-					 png, c->o->gp_script);
+			rvb_note(c->res, "gnuplot failed for %s (is gnuplot installed? script %s; "
+					 "see gnuplot.log)", png, c->o->gp_script);
 	}
 }
 
