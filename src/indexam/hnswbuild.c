@@ -79,6 +79,8 @@
 #define HNSW_MAX_AREA				((Size) UINT32_MAX * 8)
 /* Room the parallel build leaves in its DSM for everything else */
 #define HNSW_DSM_OTHER				((Size) 3 * 1024 * 1024)
+/* Free space a shared graph never hands out */
+#define HNSW_PARALLEL_MARGIN		((Size) 1024 * 1024)
 
 typedef uint32 HnswRef;
 
@@ -133,6 +135,7 @@ typedef struct MemGraph
 	slock_t		mutex;			/* protects the fields up to entry */
 	Size		used;			/* bytes handed out in the area */
 	Size		total;
+	Size		margin;			/* kept free: see InitSharedGraph */
 	uint32		nelements;
 	double		indtuples;
 	HnswRef		entry;			/* protected by entryLock in parallel builds */
@@ -285,7 +288,7 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 	MemElement *e;
 
 	SpinLockAcquire(&g->mutex);
-	if (g->used + size > g->total)
+	if (g->used + size + g->margin > g->total)
 	{
 		SpinLockRelease(&g->mutex);
 		return 0;
@@ -1230,6 +1233,13 @@ InitSharedGraph(MemGraph *g, Size total, int trancheId)
 	SpinLockInit(&g->mutex);
 	g->total = Min(total, HNSW_MAX_AREA);
 	g->used = 8;
+
+	/*
+	 * A shared graph stops 1 MB short of the area's end, as pgvector's
+	 * does, so the switch to the on-disk phase happens at the same point
+	 * for the same maintenance_work_mem.
+	 */
+	g->margin = HNSW_PARALLEL_MARGIN;
 	LWLockInitialize(&g->entryLock, trancheId);
 	LWLockInitialize(&g->entryWaitLock, trancheId);
 	LWLockInitialize(&g->flushLock, trancheId);
