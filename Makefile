@@ -107,6 +107,7 @@ unit: test/unit/run_unit
 FUZZ_ITERATIONS ?= 1000000
 fuzz: test/unit/fuzz_parsers
 	./test/unit/fuzz_parsers $(FUZZ_ITERATIONS)
+include test/unit/cypher.mk
 
 bench-kernels: bench/bench_kernels
 	./bench/bench_kernels

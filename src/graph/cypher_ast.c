@@ -322,7 +322,12 @@ DumpSetItems(DumpBuf *d, CySetItem **sets, int from, int to)
 		Put(d, s->var);
 		switch (s->kind)
 		{
-			case CYS_PROP: Put(d, "."); Put(d, s->key); Put(d, " ="); break;
+			case CYS_PROP:
+				Put(d, ".");
+				Put(d, s->key);
+				if (s->value)
+					Put(d, " =");
+				break;
 			case CYS_ASSIGN: Put(d, " ="); break;
 			case CYS_MERGE: Put(d, " +="); break;
 			case CYS_LABELS:

@@ -620,12 +620,22 @@ LooksLikePattern(ParseState *ps)
 	if (t[i].type != CYT_RPAREN)
 		return false;
 	i++;
-	if (t[i].type == CYT_MINUS)
-		return t[i + 1].type == CYT_MINUS || t[i + 1].type == CYT_LBRACKET;
 	if (t[i].type == CYT_LT)
-		return t[i + 1].type == CYT_MINUS &&
-			(t[i + 2].type == CYT_MINUS || t[i + 2].type == CYT_LBRACKET);
-	return false;
+		i++;
+	if (t[i].type != CYT_MINUS)
+		return false;
+	i++;
+	/* "--(" or "-->" continue a pattern; "(x) - -7" is arithmetic */
+	if (t[i].type == CYT_MINUS)
+		return t[i + 1].type == CYT_LPAREN || t[i + 1].type == CYT_GT;
+	if (t[i].type != CYT_LBRACKET)
+		return false;
+	/* "[x IN l | x]" after "(expr) -" is a list, "[r:T]" a relationship */
+	i++;
+	if (IsVarToken(&t[i]))
+		i++;
+	return t[i].type == CYT_COLON || t[i].type == CYT_STAR || t[i].type == CYT_LBRACE ||
+		t[i].type == CYT_PARAM || t[i].type == CYT_RBRACKET;
 }
 
 /* var{.key, .*, key: expr, var}; the current token is '{'. */

@@ -13,6 +13,7 @@ Suite	   *kernels_suite(void);
 Suite	   *float16_suite(void);
 Suite	   *dense_parse_suite(void);
 Suite	   *sparse_parse_suite(void);
+Suite	   *cypher_suite(void);
 Suite	   *sq8_pq_suite(void);
 
 #endif
