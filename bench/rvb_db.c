@@ -338,7 +338,7 @@ read_server_settings(RvbTarget *t)
  * the vector type must work.  Returns false with the reason in t->note.
  */
 static bool
-ensure_extension(RvbTarget *t)
+ensure_extension(RvbTarget *t, const RvbOptions *o)
 {
 	char		sql[256],
 				buf[128],
@@ -360,6 +360,19 @@ ensure_extension(RvbTarget *t)
 		snprintf(t->note, sizeof(t->note),
 				 "database %s already has extension \"%s\"; use a separate database per extension",
 				 t->dbname, other);
+		return false;
+	}
+	/*
+	 * A development build keeps its version number while its install script
+	 * grows, so IF NOT EXISTS would keep yesterday's objects: --fresh
+	 * reinstalls (and drops the tables that use the type).
+	 */
+	if (o->fresh &&
+		!rvb_db_exec(t->conn, err, sizeof(err), "DROP EXTENSION IF EXISTS %s CASCADE",
+					 t->extname))
+	{
+		snprintf(t->note, sizeof(t->note), "DROP EXTENSION %s failed: %s",
+				 t->extname, err);
 		return false;
 	}
 	if (!rvb_db_exec(t->conn, err, sizeof(err),
@@ -405,7 +418,7 @@ rvb_target_open(RvbTarget *t, const RvbOptions *o, char *err, size_t errlen)
 	snprintf(t->dbname, sizeof(t->dbname), "%s", PQdb(t->conn));
 	rvb_db_value(t->conn, "SELECT version()", t->server_version,
 				 sizeof(t->server_version));
-	if (!ensure_extension(t))
+	if (!ensure_extension(t, o))
 		return true;
 	snprintf(sql, sizeof(sql),
 			 "SELECT extversion FROM pg_extension WHERE extname = '%s'", t->extname);

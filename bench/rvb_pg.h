@@ -175,6 +175,7 @@ typedef struct RvbOptions
 	bool		create_db;
 	char	   *table;
 	bool		reuse;
+	bool		fresh;			/* drop and recreate the extensions */
 	/* work */
 	RvbIndexSpec indexes[RVB_MAX_INDEXES];
 	int			nindexes;
