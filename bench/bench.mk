@@ -40,13 +40,15 @@ BENCH_DEFAULT = --data $(BENCH_DATA) --metric cosine
 else
 BENCH_DEFAULT = --synthetic n=100000,dim=128,queries=1000 --metric l2
 endif
-BENCH_DEFAULT += --index exact,hnsw:m=16:efc=64,ivfflat --k 10,100 \
+BENCH_DEFAULT += --fresh --index exact,hnsw:m=16:efc=64,ivfflat --k 10,100 \
 	--concurrency 1,8,32 --queries 200 --filter-queries 100 --exact-queries 30 \
 	--probes 1,2,4,8,16,32 --filter-ef 40,200 --filter-probes 4,32 --min-seconds 0.5 \
 	--inserts 200 --bulk 1000
 
+# Both use --fresh: the benchmark databases get the extensions as installed
+# now (a development build keeps its version number while its script grows).
 # The smoke run: every step, tiny, quick.
-BENCH_SMOKE = --synthetic n=3000,dim=16,queries=40 --metric l2 --table rvb_smoke \
+BENCH_SMOKE = --fresh --synthetic n=3000,dim=16,queries=40 --metric l2 --table rvb_smoke \
 	--index exact,hnsw:m=8:efc=16,ivfflat --ef 10,40 --probes 1,8 --rerank 1,2 \
 	--k 10,100 --concurrency 1,2 --filters 10,1 --filter-ef 40 --filter-probes 8 \
 	--exact-queries 20 --min-seconds 0 --warmup 10 --inserts 50 --bulk 200 \
