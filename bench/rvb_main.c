@@ -364,38 +364,76 @@ parse_options(int argc, char **argv, RvbOptions *o)
 	{
 		switch (c)
 		{
-			case OPT_DATA: o->data_dir = optarg; break;
-			case OPT_SYNTH: parse_synthetic(optarg, o); break;
+			case OPT_DATA:
+				o->data_dir = optarg;
+				break;
+			case OPT_SYNTH:
+				parse_synthetic(optarg, o);
+				break;
 			case OPT_METRIC:
 				if (rvb_metric_parse(optarg, &o->metric) != 0)
 					die("unknown metric \"%s\" (l2, cosine, ip)", optarg);
 				break;
-			case OPT_GT: o->gt_file = optarg; break;
-			case OPT_LIMIT_BASE: o->limit_base = one_int(optarg, "limit"); break;
-			case OPT_QUERIES: o->limit_queries = one_int(optarg, "queries"); break;
+			case OPT_GT:
+				o->gt_file = optarg;
+				break;
+			case OPT_LIMIT_BASE:
+				o->limit_base = one_int(optarg, "limit");
+				break;
+			case OPT_QUERIES:
+				o->limit_queries = one_int(optarg, "queries");
+				break;
 			case OPT_FILTERS:
 				o->nfilters = parse_int_list(optarg, o->filters, RVB_MAX_FILTERS, "filter");
 				break;
-			case OPT_SEED: o->seed = strtoull(optarg, NULL, 10); break;
-			case OPT_THREADS: o->threads = one_int(optarg, "threads"); break;
-			case OPT_VERIFY: o->verify_gt = one_int(optarg, "verify-gt"); break;
-			case OPT_SAVE: o->save_dir = optarg; break;
-			case OPT_RV_DSN: o->ruvector_dsn = optarg; break;
-			case OPT_PG_DSN: o->pgvector_dsn = optarg; break;
-			case OPT_NO_CREATE: o->create_db = false; break;
-			case OPT_TABLE: o->table = optarg; break;
-			case OPT_REUSE: o->reuse = true; break;
-			case OPT_FRESH: o->fresh = true; break;
-			case OPT_INDEX: parse_indexes(optarg, o); break;
-			case OPT_EF: o->nef = parse_int_list(optarg, o->ef, RVB_MAX_LIST, "ef"); break;
+			case OPT_SEED:
+				o->seed = strtoull(optarg, NULL, 10);
+				break;
+			case OPT_THREADS:
+				o->threads = one_int(optarg, "threads");
+				break;
+			case OPT_VERIFY:
+				o->verify_gt = one_int(optarg, "verify-gt");
+				break;
+			case OPT_SAVE:
+				o->save_dir = optarg;
+				break;
+			case OPT_RV_DSN:
+				o->ruvector_dsn = optarg;
+				break;
+			case OPT_PG_DSN:
+				o->pgvector_dsn = optarg;
+				break;
+			case OPT_NO_CREATE:
+				o->create_db = false;
+				break;
+			case OPT_TABLE:
+				o->table = optarg;
+				break;
+			case OPT_REUSE:
+				o->reuse = true;
+				break;
+			case OPT_FRESH:
+				o->fresh = true;
+				break;
+			case OPT_INDEX:
+				parse_indexes(optarg, o);
+				break;
+			case OPT_EF:
+				o->nef = parse_int_list(optarg, o->ef, RVB_MAX_LIST, "ef");
+				break;
 			case OPT_PROBES:
 				o->nprobes = parse_int_list(optarg, o->probes, RVB_MAX_LIST, "probes");
 				break;
 			case OPT_RERANK:
 				o->nrerank = parse_int_list(optarg, o->rerank, RVB_MAX_LIST, "rerank");
 				break;
-			case OPT_K: o->nk = parse_int_list(optarg, o->ks, 4, "k"); break;
-			case OPT_CONC: o->nconc = parse_int_list(optarg, o->conc, 8, "concurrency"); break;
+			case OPT_K:
+				o->nk = parse_int_list(optarg, o->ks, 4, "k");
+				break;
+			case OPT_CONC:
+				o->nconc = parse_int_list(optarg, o->conc, 8, "concurrency");
+				break;
 			case OPT_FCONC:
 				o->nfilter_conc = parse_int_list(optarg, o->filter_conc, 8, "concurrency");
 				break;
@@ -417,28 +455,63 @@ parse_options(int argc, char **argv, RvbOptions *o)
 						o->iterative[o->niterative++] = t;
 				}
 				break;
-			case OPT_EXACTQ: o->exact_queries = one_int(optarg, "exact-queries"); break;
-			case OPT_FILTERQ: o->filter_queries = one_int(optarg, "filter-queries"); break;
-			case OPT_MINSEC: o->min_seconds = atof(optarg); break;
-			case OPT_WARMUP: o->warmup = one_int(optarg, "warmup"); break;
-			case OPT_INSERTS: o->inserts = one_int(optarg, "inserts"); break;
-			case OPT_INSCONC: o->insert_conc = one_int(optarg, "insert-concurrency"); break;
-			case OPT_BULK: o->bulk_rows = one_int(optarg, "bulk"); break;
-			case OPT_SET: add_set(o->sets, &o->nsets, optarg); break;
-			case OPT_BUILDSET: add_set(o->build_sets, &o->nbuild_sets, optarg); break;
+			case OPT_EXACTQ:
+				o->exact_queries = one_int(optarg, "exact-queries");
+				break;
+			case OPT_FILTERQ:
+				o->filter_queries = one_int(optarg, "filter-queries");
+				break;
+			case OPT_MINSEC:
+				o->min_seconds = atof(optarg);
+				break;
+			case OPT_WARMUP:
+				o->warmup = one_int(optarg, "warmup");
+				break;
+			case OPT_INSERTS:
+				o->inserts = one_int(optarg, "inserts");
+				break;
+			case OPT_INSCONC:
+				o->insert_conc = one_int(optarg, "insert-concurrency");
+				break;
+			case OPT_BULK:
+				o->bulk_rows = one_int(optarg, "bulk");
+				break;
+			case OPT_SET:
+				add_set(o->sets, &o->nsets, optarg);
+				break;
+			case OPT_BUILDSET:
+				add_set(o->build_sets, &o->nbuild_sets, optarg);
+				break;
 			case OPT_RTARGETS:
 				o->nrecall_targets = parse_double_list(optarg, o->recall_targets, 8,
 													   "recall target");
 				break;
-			case OPT_OUT: o->out_dir = optarg; break;
-			case OPT_GP: o->gp_script = optarg; break;
-			case OPT_LABEL: o->label = optarg; break;
-			case OPT_PROGRESS: rvb_progress_mode(1); break;
-			case OPT_NOPROGRESS: rvb_progress_mode(-1); break;
-			case OPT_QUIET: rvb_set_verbose(false); rvb_progress_mode(-1); break;
+			case OPT_OUT:
+				o->out_dir = optarg;
+				break;
+			case OPT_GP:
+				o->gp_script = optarg;
+				break;
+			case OPT_LABEL:
+				o->label = optarg;
+				break;
+			case OPT_PROGRESS:
+				rvb_progress_mode(1);
+				break;
+			case OPT_NOPROGRESS:
+				rvb_progress_mode(-1);
+				break;
+			case OPT_QUIET:
+				rvb_set_verbose(false);
+				rvb_progress_mode(-1);
+				break;
 			case 'h':
-			case OPT_HELP: usage(); exit(0);
-			default: usage(); exit(2);
+			case OPT_HELP:
+				usage();
+				exit(0);
+			default:
+				usage();
+				exit(2);
 		}
 	}
 	if (optind < argc)
