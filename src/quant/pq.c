@@ -79,21 +79,47 @@ sub_l2sq(const float *a, const float *b, int d)
 	return s;
 }
 
-/* Index of the centroid nearest to x among k of sub-dimension d. */
+/*
+ * Index of the centroid nearest to x among k of sub-dimension d.  The
+ * short sub-vectors that most codebooks use (two dimensions at m = dim / 2)
+ * get loops the compiler can keep in registers; this is the inner loop of
+ * both training and encoding.
+ */
 static int
 nearest_centroid(const float *cent, int k, int d, const float *x, float *dist)
 {
 	int			best = 0;
 	float		bestd = FLT_MAX;
 
-	for (int c = 0; c < k; c++)
+	if (d == 2)
 	{
-		float		t = sub_l2sq(cent + (size_t) c * d, x, d);
+		float		x0 = x[0],
+					x1 = x[1];
 
-		if (t < bestd)
+		for (int c = 0; c < k; c++)
 		{
-			bestd = t;
-			best = c;
+			float		a = cent[2 * c] - x0;
+			float		b = cent[2 * c + 1] - x1;
+			float		t = a * a + b * b;
+
+			if (t < bestd)
+			{
+				bestd = t;
+				best = c;
+			}
+		}
+	}
+	else
+	{
+		for (int c = 0; c < k; c++)
+		{
+			float		t = sub_l2sq(cent + (size_t) c * d, x, d);
+
+			if (t < bestd)
+			{
+				bestd = t;
+				best = c;
+			}
 		}
 	}
 	if (dist)

@@ -116,6 +116,19 @@ CopyPage(Relation rel, BlockNumber blkno, BufferAccessStrategy strategy,
 }
 
 /*
+ * Bytes a float32 vector of dim takes in a tuple: heap gives values that
+ * fit 127 bytes a one-byte header, so hot values compare at ratio 1.
+ */
+static int64
+StoredFloat32Size(int dim)
+{
+	Size		size = VECTOR_SIZE(dim);
+
+	return size - VARHDRSZ + VARHDRSZ_SHORT <= VARATT_SHORT_MAX ?
+		size - VARHDRSZ + VARHDRSZ_SHORT : size;
+}
+
+/*
  * Tier, stored bytes and float32 bytes of one stored vector value.
  */
 static int
@@ -134,7 +147,7 @@ ValueTier(Datum d, int64 *bytes, int64 *float32_bytes)
 	}
 	v = (Vector *) PG_DETOAST_DATUM(d);
 	tier = v->unused;
-	*float32_bytes = VECTOR_SIZE(v->dim);
+	*float32_bytes = StoredFloat32Size(v->dim);
 	if ((Pointer) v != DatumGetPointer(d))
 		pfree(v);
 	return tier >= 0 && tier < RV_TIER_COUNT ? tier : RV_TIER_FLOAT32;

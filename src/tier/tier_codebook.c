@@ -38,6 +38,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -331,6 +333,8 @@ static void
 SampleAdd(PqSample *s, const Vector *v)
 {
 	int			slot;
+	double		norm = 0.0;
+	float	   *row;
 
 	if (s->dim == 0)
 		s->dim = v->dim;
@@ -339,6 +343,13 @@ SampleAdd(PqSample *s, const Vector *v)
 		s->other_dim++;
 		return;
 	}
+	for (int i = 0; i < s->dim; i++)
+		norm += (double) v->x[i] * v->x[i];
+	norm = sqrt(norm);
+	/* Zero vectors encode without the codebook (tier_codec.c). */
+	if (norm == 0)
+		return;
+
 	s->seen++;
 	if (s->n < s->cap)
 		slot = s->n++;
@@ -350,7 +361,11 @@ SampleAdd(PqSample *s, const Vector *v)
 			return;
 		slot = (int) r;
 	}
-	memcpy(s->rows + (Size) slot * s->dim, v->x, sizeof(float) * s->dim);
+
+	/* The codebook quantizes directions (tier.h). */
+	row = s->rows + (Size) slot * s->dim;
+	for (int i = 0; i < s->dim; i++)
+		row[i] = (float) (v->x[i] / norm);
 }
 
 /*
@@ -367,7 +382,8 @@ SampleColumn(Relation rel, AttrNumber attnum, PqSample *s)
 											  "ruvector PQ sample row",
 											  ALLOCSET_DEFAULT_SIZES);
 
-	pg_prng_seed(&s->rng, RelationGetRelid(rel) * UINT64CONST(0x9E3779B97F4A7C15) + attnum);
+	/* Fixed seeds: the same data trains the same codebook (tests, replicas). */
+	pg_prng_seed(&s->rng, UINT64CONST(0x5255564543544F52) + attnum);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
@@ -486,7 +502,7 @@ RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k, int sample)
 	SET_VARSIZE(row.centroids, VARHDRSZ + sizeof(float) * (Size) k * dim);
 	ws = palloc_extended(rv_pq_train_workspace(s.n, dim, m, k), MCXT_ALLOC_HUGE);
 	if (!rv_pq_train(s.rows, s.n, dim, m, k, RV_PQ_ITERATIONS,
-					 RelationGetRelid(rel), (float *) VARDATA(row.centroids), ws))
+					 UINT64CONST(0x9E3779B97F4A7C15), (float *) VARDATA(row.centroids), ws))
 		elog(ERROR, "PQ training rejected m = %d, k = %d, n = %d, dim = %d", m, k, s.n, dim);
 	pfree(ws);
 	pfree(s.rows);

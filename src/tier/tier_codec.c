@@ -147,18 +147,38 @@ EncodeSq8(const Vector *hot)
 	return v;
 }
 
+/*
+ * PQ of the direction, norm kept as a half (tier.h).  A zero vector is
+ * all-zero codes with norm 0; a norm beyond the half range is refused.
+ */
 static Vector *
 EncodePq(const Vector *hot, RvCodebook cb)
 {
 	Vector	   *v;
 	RvPqPayload *p;
+	double		norm = 0.0;
+	float	   *dir;
 
 	if (cb == NULL || cb->dim != hot->dim)
 		return NULL;
+	for (int i = 0; i < hot->dim; i++)
+		norm += (double) hot->x[i] * hot->x[i];
+	norm = sqrt(norm);
+	if (norm > RV_HALF_MAX)
+		return NULL;
+
 	v = NewEncoded(RV_PQ_SIZE(cb->m), hot->dim, RV_TIER_PQ);
 	p = (RvPqPayload *) v->x;
 	p->codebook = cb->id;
-	rv_pq_encode(cb->centroids, cb->dim, cb->m, cb->k, hot->x, p->codes);
+	p->norm = rv_float_to_half((float) norm);
+	if (norm > 0)
+	{
+		dir = palloc(sizeof(float) * hot->dim);
+		for (int i = 0; i < hot->dim; i++)
+			dir[i] = (float) (hot->x[i] / norm);
+		rv_pq_encode(cb->centroids, cb->dim, cb->m, cb->k, dir, p->codes);
+		pfree(dir);
+	}
 	return v;
 }
 
@@ -274,8 +294,11 @@ RvTierDecode(const Vector *enc)
 			{
 				const RvPqPayload *p = (const RvPqPayload *) enc->x;
 				RvCodebook	cb = RvCodebookGet(p->codebook, false);
+				float		norm = rv_half_to_float(p->norm);
 
 				rv_pq_decode(cb->centroids, cb->dim, cb->m, cb->k, p->codes, hot->x);
+				for (int i = 0; i < enc->dim; i++)
+					hot->x[i] *= norm;
 				break;
 			}
 	}

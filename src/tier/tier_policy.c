@@ -43,6 +43,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -83,6 +84,18 @@ JsonbString(const JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+/* An interval in the "postgres" style, whatever the session's IntervalStyle. */
+static char *
+IntervalText(Interval *iv)
+{
+	struct pg_itm itm;
+	char		buf[MAXDATELEN + 1];
+
+	interval2itm(*iv, &itm);
+	EncodeInterval(&itm, INTSTYLE_POSTGRES, buf);
+	return pstrdup(buf);
+}
+
 /*
  * A threshold: an interval string or a number of seconds, >= 0.  Appends
  * its normalized form to out.
@@ -101,8 +114,7 @@ ParseThreshold(const char *key, const JsonbValue *v, StringInfo out)
 
 		secs = (double) iv->time / USECS_PER_SEC +
 			((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * SECS_PER_DAY;
-		escape_json(out, DatumGetCString(DirectFunctionCall1(interval_out,
-															 IntervalPGetDatum(iv))));
+		escape_json(out, IntervalText(iv));
 	}
 	else if (v->type == jbvNumeric)
 	{

@@ -1,0 +1,181 @@
+-- ruvector_heap tiers: policies, moves, and what every read path returns.
+-- The tables are UNLOGGED, whose moves need no WAL, so this file gives the
+-- same output with or without shared_preload_libraries; WAL-logged moves,
+-- crashes, replicas and dumps are tested in test/t/4xx_tableam_*.pl.
+
+-- 2000 rows of 16 dimensions whose values are not halves, and a float32 copy
+CREATE UNLOGGED TABLE tv (id int PRIMARY KEY, v vector(16), note text) USING ruvector_heap;
+INSERT INTO tv SELECT i, (SELECT array_agg(sin(i * 16 + j)::real) FROM generate_series(1, 16) j)::vector, 'n' || i
+FROM generate_series(1, 2000) i;
+CREATE TEMP TABLE ref AS SELECT * FROM tv;
+-- small integers and powers of two are exactly halves; the last row is not
+CREATE UNLOGGED TABLE tint (id int, v vector(4)) USING ruvector_heap;
+INSERT INTO tint SELECT i, ARRAY[i % 7, -(i % 5), 0.5, 1024]::real[]::vector FROM generate_series(1, 500) i;
+INSERT INTO tint VALUES (501, '[0.1,0.2,0.3,0.4]');
+CREATE TEMP TABLE tint_ref AS SELECT * FROM tint;
+
+-- what is where before any move
+SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
+FROM ruvector_tier_report('tv');
+
+-- policy errors
+SELECT ruvector_set_tiers('tv', 'v', '[]');
+SELECT ruvector_set_tiers('tv', 'v', '{"colour": "red"}');
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "lossy"}');
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": 1}');
+SELECT ruvector_set_tiers('tv', 'v', '{"sq8": 5}');
+SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"after_write": "-1 day"}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"after_read": true}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"after_write": "soon"}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"m": 4}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"m": 17}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"k": 300}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"sample": 10}}');
+SELECT ruvector_set_tiers('tv', 'note', '{}');
+SELECT ruvector_set_tiers('tv', 'nope', '{}');
+SELECT ruvector_set_tiers('ref', 'v', '{}');
+SELECT ruvector_set_tiers(NULL, 'v', '{}');
+
+-- without a policy nothing moves; neither with thresholds not reached
+SELECT * FROM ruvector_compact('tv');
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "sq8", "sq8": {"after_write": "100 years", "after_read": 3153600000}}');
+SELECT relid, attname, policy FROM ruvector_tier_policy ORDER BY relid::text, attname;
+SELECT * FROM ruvector_compact('tv');
+
+-- exact (the default): only lossless moves, float16 where every value is a half
+SELECT ruvector_set_tiers('tint', 'v', '{"float16": {"after_write": 0, "after_read": "0 s"}, "sq8": {}}');
+SELECT * FROM ruvector_compact('tint');
+SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
+FROM ruvector_tier_report('tint');
+SELECT count(*) AS bit_identical FROM tint JOIN tint_ref r USING (id) WHERE tint.v::real[] = r.v::real[];
+SELECT * FROM tint WHERE id IN (1, 2, 501) ORDER BY id;
+
+-- float16, lossy allowed
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "float16", "float16": {}}');
+SELECT * FROM ruvector_compact('tv');
+SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
+FROM ruvector_tier_report('tv');
+SELECT max(abs(d)) < 0.0005 AS within_half_precision
+FROM (SELECT unnest((tv.v - r.v)::real[]) AS d FROM tv JOIN ref r USING (id)) s;
+
+-- then sq8: blocks move colder again; a tier colder than exactness allows is capped
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "sq8", "sq8": {}, "pq": {}}');
+SELECT * FROM ruvector_compact('tv');
+SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
+FROM ruvector_tier_report('tv');
+-- each component within scale / 2 (range 2 / 255 / 2) plus the float16 step
+SELECT max(abs(d)) < 0.0045 AS within_sq8_error
+FROM (SELECT unnest((tv.v - r.v)::real[]) AS d FROM tv JOIN ref r USING (id)) s;
+SELECT * FROM ruvector_tier_verify('tv');
+
+-- every read path returns decoded float32 vectors
+SELECT v FROM tv WHERE id = 7;
+SELECT pg_column_size(tv.v) AS bytes_read, pg_column_size(r.v) AS float32_bytes
+FROM tv JOIN ref r USING (id) WHERE id = 7;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT v FROM tv WHERE id = 7;
+SELECT v = (SELECT v FROM tv WHERE id = 7 AND note IS NOT NULL) AS index_scan_matches FROM tv WHERE id = 7;
+RESET enable_bitmapscan;
+SET enable_indexscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM tv WHERE id < 100 AND v <> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]';
+SELECT count(*) FROM tv JOIN ref r USING (id) WHERE tv.id < 100 AND l2_distance(tv.v, r.v) < 0.02;
+RESET enable_indexscan;
+RESET enable_seqscan;
+SELECT id, v = (SELECT v FROM tv WHERE id = 1) AS tid_scan_matches FROM tv WHERE ctid = (SELECT ctid FROM tv WHERE id = 1);
+SELECT count(*), count(*) FILTER (WHERE l2_distance(tv.v, r.v) < 0.02) AS close
+FROM tv JOIN ref r USING (id) WHERE tv.ctid < '(3,0)';
+SELECT count(*) FROM tv TABLESAMPLE BERNOULLI (50) REPEATABLE (7) WHERE vector_dims(v) = 16;
+COPY (SELECT id, v FROM tv WHERE id = 7) TO stdout;
+BEGIN;
+DECLARE c SCROLL CURSOR FOR SELECT id, v FROM tv ORDER BY id;
+FETCH LAST FROM c;
+FETCH PRIOR FROM c;
+FETCH ABSOLUTE 7 FROM c;
+COMMIT;
+SELECT id, pg_column_size(v) FROM tv WHERE id = 8 FOR UPDATE;
+-- rows copied out are plain float32
+CREATE TEMP TABLE copied AS SELECT * FROM tv;
+SELECT count(*) AS plain_float32 FROM copied c JOIN ref r USING (id)
+WHERE pg_column_size(c.v) = pg_column_size(r.v);
+-- ANALYZE samples decoded values (the width of a float32 16-d vector)
+ANALYZE tv, ref;
+SELECT tablename, attname, avg_width FROM pg_stats
+WHERE tablename IN ('tv', 'ref') AND attname = 'v' ORDER BY tablename;
+-- index builds read decoded values: btree and hnsw
+CREATE INDEX tv_v ON tv (v);
+SELECT count(*) FROM copied c JOIN tv USING (id) WHERE tv.v = c.v;
+CREATE INDEX tv_hnsw ON tv USING hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM tv ORDER BY v <-> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 3;
+SELECT array_agg(id ORDER BY id) AS hnsw FROM (SELECT id FROM tv ORDER BY v <-> (SELECT v FROM ref WHERE id = 77) LIMIT 3) s;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(id ORDER BY id) AS exact FROM (SELECT id FROM tv ORDER BY v <-> (SELECT v FROM ref WHERE id = 77) LIMIT 3) s;
+RESET enable_indexscan;
+DROP INDEX tv_hnsw, tv_v;
+
+-- an update writes the row hot again
+UPDATE tv SET note = 'hot again' WHERE id = 9 RETURNING id, pg_column_size(v);
+SELECT tier, rows FROM ruvector_tier_report('tv');
+
+-- pq: the codebook is trained when the policy is set (and committed with it)
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "pq", "pq": {"m": 8, "k": 16}}');
+SELECT id, relid, attname, version, dim, m, k, rows_sampled, length(centroids) FROM ruvector_codebooks;
+SELECT * FROM ruvector_compact('tv');
+SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
+FROM ruvector_tier_report('tv');
+SELECT avg(l2_distance(tv.v, r.v) / vector_norm(r.v)) < 0.5 AS pq_error_bounded
+FROM tv JOIN ref r USING (id);
+SELECT * FROM ruvector_tier_verify('tv');
+CREATE TEMP TABLE pq_copy AS SELECT * FROM tv;
+-- already cold: nothing more to do
+SELECT * FROM ruvector_compact('tv');
+
+-- VACUUM FULL and CLUSTER keep the tiers, so the file shrinks
+SELECT pg_relation_size('tv') AS before_bytes \gset
+VACUUM FULL tv;
+SELECT pg_relation_size('tv') < :before_bytes AS smaller;
+CLUSTER tv USING tv_pkey;
+SELECT tier, blocks, rows FROM ruvector_tier_report('tv');
+SELECT * FROM ruvector_tier_verify('tv');
+SELECT count(*) FROM tv JOIN copied c USING (id) WHERE l2_distance(tv.v, c.v) < 0.5;
+
+-- the view over all ruvector_heap tables
+SELECT table_name, tier, blocks > 0 AS has_blocks, rows FROM ruvector_tiers
+WHERE table_name::text IN ('tv', 'tint') ORDER BY table_name::text, tier;
+
+-- rights: only the owner changes policies or moves data; readers may report
+CREATE ROLE regress_rv_reader;
+GRANT SELECT ON tv TO regress_rv_reader;
+SET ROLE regress_rv_reader;
+SELECT ruvector_set_tiers('tv', 'v', '{}');
+SELECT * FROM ruvector_compact('tv');
+SELECT tier, rows FROM ruvector_tier_report('tv') WHERE tier = 'pq';
+SELECT count(*) FROM ruvector_tier_report('tint');
+RESET ROLE;
+REVOKE SELECT ON tv FROM regress_rv_reader;
+DROP ROLE regress_rv_reader;
+
+-- functions refuse other tables
+CREATE TABLE plain_heap (v vector(2));
+SELECT * FROM ruvector_compact('plain_heap');
+SELECT * FROM ruvector_tier_report('plain_heap');
+SELECT * FROM ruvector_tier_verify('plain_heap');
+
+-- removing a policy keeps the data as it is
+SELECT ruvector_set_tiers('tv', 'v', NULL);
+SELECT count(*) AS policies FROM ruvector_tier_policy WHERE relid = 'tv'::regclass;
+SELECT tier, rows FROM ruvector_tier_report('tv') WHERE rows > 0;
+
+-- leaving ruvector_heap decodes every row
+ALTER TABLE tv SET ACCESS METHOD heap;
+SELECT count(*) AS plain_float32 FROM tv JOIN ref r USING (id)
+WHERE pg_column_size(tv.v) = pg_column_size(r.v);
+
+-- dropping a table drops its policies and codebooks; copies read before
+-- need neither
+DROP TABLE tint, tv, plain_heap;
+SELECT count(*) AS policies FROM ruvector_tier_policy;
+SELECT count(*) AS codebooks FROM ruvector_codebooks;
+SELECT count(*), min(vector_dims(v)) FROM pq_copy;
