@@ -11,9 +11,12 @@
  *		 times (tier_access.c) and the policy (tier_policy.c); blocks that
  *		 no policy wants colder are not even read.
  *	  2. Take a cleanup lock (exclusive lock, no other pin) - conditionally:
- *		 a pinned page is skipped and counted, never waited for.  With the
- *		 cleanup lock no other backend holds a pointer into the page, so
- *		 tuples may be moved within it, as pruning does.
+ *		 a pinned page is skipped, and retried a few times at the end of the
+ *		 pass (pins by the checkpointer or a passing scan are brief); one
+ *		 still pinned then is counted and left for the next compact, never
+ *		 waited for (a cursor may hold a pin for hours).  With the cleanup
+ *		 lock no other backend holds a pointer into the page, so tuples may
+ *		 be moved within it, as pruning does.
  *	  3. Re-encode the vectors of tuples that are LIVE for every snapshot
  *		 (HeapTupleSatisfiesVacuum): recently dead and in-progress versions
  *		 are left alone.  Values stored out of line are left alone (their
@@ -25,6 +28,9 @@
  *		 mark it dirty and log it with the ruvector_tier resource manager
  *		 (full page image; redo takes a cleanup lock too).
  *	  5. Record the page's new free space in the FSM.
+ *
+ *	  The WAL is flushed before the function returns (it has no transaction
+ *	  id, so its commit flushes nothing).
  *
  *	  Nothing about visibility changes: xmin, xmax, ctid, infomask and the
  *	  visibility map are untouched, so MVCC stays heapam's.  A crash leaves
@@ -100,6 +106,9 @@ typedef struct CompactState
 	int64		blocks_skipped;
 	int64		vectors_moved;
 	int64		bytes_freed;
+	XLogRecPtr	last_lsn;		/* of the last move logged */
+	List	   *busy;			/* blocks skipped for a pin, to retry */
+	bool		retrying;
 } CompactState;
 
 /* Register the test-only GUC. */
@@ -329,13 +338,17 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 
 	if (!BlockTargets(st, blkno))
 		return;
-	st->blocks_scanned++;
+	if (!st->retrying)
+		st->blocks_scanned++;
 
 	buf = ReadBufferExtended(st->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, st->strategy);
 	if (!ConditionalLockBufferForCleanup(buf))
 	{
 		ReleaseBuffer(buf);
-		st->blocks_skipped++;
+		if (st->retrying)
+			st->blocks_skipped++;
+		else
+			st->busy = lappend_int(st->busy, (int) blkno);
 		return;
 	}
 	page = BufferGetPage(buf);
@@ -380,7 +393,10 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 		memcpy(page, tmp.data, BLCKSZ);
 		MarkBufferDirty(buf);
 		if (RelationNeedsWAL(st->rel))
-			PageSetLSN(page, RvWalLogCompact(buf, &xlrec));
+		{
+			st->last_lsn = RvWalLogCompact(buf, &xlrec);
+			PageSetLSN(page, st->last_lsn);
+		}
 		END_CRIT_SECTION();
 
 		st->blocks_moved++;
@@ -394,6 +410,41 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 
 	if (xlrec.ntuples > 0)
 		RecordPageWithFreeSpace(st->rel, blkno, freespace);
+}
+
+/*
+ * Retry the blocks that were pinned during the pass: a few rounds, a short
+ * sleep apart; what is still pinned is counted as skipped.
+ */
+static void
+RetryBusyBlocks(CompactState *st)
+{
+	List	   *busy = st->busy;
+
+	for (int round = 0; busy != NIL && round < 5; round++)
+	{
+		ListCell   *lc;
+
+		pg_usleep(20000L);
+		st->busy = NIL;
+		foreach(lc, busy)
+		{
+			CHECK_FOR_INTERRUPTS();
+			CompactBlock(st, (BlockNumber) lfirst_int(lc));
+		}
+		list_free(busy);
+		busy = st->busy;
+	}
+	/* The last round counts what it could not take. */
+	st->retrying = true;
+	st->busy = NIL;
+	if (busy != NIL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, busy)
+			CompactBlock(st, (BlockNumber) lfirst_int(lc));
+	}
 }
 
 /*
@@ -476,8 +527,16 @@ ruvector_compact(PG_FUNCTION_ARGS)
 			st.blocks_moved >= rv_test_compact_stop_after)
 			TestStop(&st);
 	}
+	RetryBusyBlocks(&st);
 	if (st.blocks_moved > 0)
 		FreeSpaceMapVacuumRange(rel, 0, nblocks);
+
+	/*
+	 * The function has no transaction id to commit, so nothing would flush
+	 * its WAL: flush it here, so that moves reported done survive a crash.
+	 */
+	if (!XLogRecPtrIsInvalid(st.last_lsn))
+		XLogFlush(st.last_lsn);
 
 	FreeAccessStrategy(st.strategy);
 	table_close(rel, NoLock);
