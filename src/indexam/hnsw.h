@@ -288,9 +288,13 @@ typedef struct HnswCand
 	uint32		tidStart;		/* first heap TID in HnswSearch.heaptids */
 	uint8		ntids;			/* heap TIDs not yet returned */
 	uint8		alive;			/* had heap TIDs when read */
-	uint16		unused;
+	uint8		slotLayer;		/* layer of the copied slots, or HNSW_NO_SLOTS */
+	uint8		nslots;			/* copied slots (valid ones) */
 	uint32		valueOff;		/* copy of the value in HnswSearch.values */
+	uint32		slotStart;		/* copied slots in HnswSearch.slots */
 } HnswCand;
+
+#define HNSW_NO_SLOTS			0xFF
 
 typedef struct HnswHeapItem
 {
@@ -305,7 +309,7 @@ typedef struct HnswHeap
 	int			capacity;
 } HnswHeap;
 
-#define HNSW_PIN_CACHE_SIZE		64
+#define HNSW_PIN_CACHE_SIZE		256
 
 typedef struct HnswSearch
 {
@@ -344,11 +348,21 @@ typedef struct HnswSearch
 
 	int64		tuples;			/* elements visited, for max_scan_tuples */
 
+	/*
+	 * Neighbour slots of elements admitted to the candidate heap, copied
+	 * when they were read so that expanding them reads no page.
+	 */
+	ItemPointerData *slots;
+	uint32		nslotsUsed;
+	uint32		maxslots;
+
+	/* Bytes of a node to prefetch (header and value) */
+	Size		prefetchBytes;
+
 	/* Buffers kept pinned during one search */
 	BlockNumber pinBlk[HNSW_PIN_CACHE_SIZE];
 	Buffer		pinBuf[HNSW_PIN_CACHE_SIZE];
 	int			npins;
-	int			pinClock;
 
 	/* Scratch for one expansion, and the last layer's result */
 	ItemPointerData *scratchTids;

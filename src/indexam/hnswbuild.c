@@ -932,26 +932,86 @@ FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr
 }
 
 /*
- * Place (or write) every element in area order.  The planning pass sets
- * each element's blkno/offno; the writing pass must land on the same.
+ * The order elements go to pages in: breadth first over layer 0 from the
+ * entry point, nearest neighbours first, so that an element's neighbours
+ * tend to share pages and a search touches fewer of them.  Elements the
+ * walk does not reach follow, each starting a walk of its own.  Returns the
+ * references, *count of them.
+ */
+static HnswRef *
+LayoutOrder(HnswBuildState *bs, uint32 *count)
+{
+	MemGraph   *g = bs->graph;
+	HnswRef    *order = MemoryContextAllocHuge(CurrentMemoryContext,
+											   sizeof(HnswRef) * Max(g->nelements, 1));
+	uint32		head = 0;
+	uint32		tail = 0;
+	Size		scan = 8;
+
+	/* Stamps for every element, then one epoch marks the placed ones */
+	if (g->nelements > bs->nstamps)
+	{
+		bs->stamps = repalloc_huge(bs->stamps, sizeof(uint32) * (Size) g->nelements);
+		memset(bs->stamps + bs->nstamps, 0, sizeof(uint32) * (Size) (g->nelements - bs->nstamps));
+		bs->nstamps = g->nelements;
+	}
+	NewEpoch(bs);
+
+	if (g->entry != 0)
+	{
+		Visit(bs, Elem(bs, g->entry));
+		order[tail++] = g->entry;
+	}
+
+	for (;;)
+	{
+		while (head < tail)
+		{
+			MemList    *l = ElemList(bs, Elem(bs, order[head++]), 0);
+
+			for (int i = 0; i < l->count; i++)
+				if (!Visit(bs, Elem(bs, l->items[i].ref)))
+					order[tail++] = l->items[i].ref;
+		}
+
+		/* The next element no walk has reached, if any */
+		while (scan < g->used)
+		{
+			MemElement *e = (MemElement *) (bs->base + scan);
+			HnswRef		ref = (HnswRef) (scan >> 3);
+
+			scan += e->size;
+			if ((e->flags & MEM_UNUSED) == 0 && !Visit(bs, e))
+			{
+				order[tail++] = ref;
+				break;
+			}
+		}
+		if (head == tail)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	*count = tail;
+	return order;
+}
+
+/*
+ * Place (or write) the elements in the given order.  The planning pass
+ * sets each element's blkno/offno; the writing pass must land on the same.
  */
 static void
-FillElements(HnswBuildState *bs, PageFill *f, HnswNodeTuple node, HnswNbrTuple nbr)
+FillElements(HnswBuildState *bs, PageFill *f, HnswNodeTuple node, HnswNbrTuple nbr,
+			 HnswRef *order, uint32 count)
 {
-	Size		off = 8;
-
-	while (off < bs->graph->used)
+	for (uint32 k = 0; k < count; k++)
 	{
-		MemElement *e = (MemElement *) (bs->base + off);
+		MemElement *e = Elem(bs, order[k]);
 		Size		valsize = VARSIZE(ElemValue(e));
 		int			nslots = HnswSlotCount(bs->m, e->level);
 		bool		separate = HnswNodeInlineSize(valsize, nslots) > HNSW_MAX_ITEM_SIZE;
 		Size		nodeSize = separate ? HnswNodeSeparateSize(valsize) : HnswNodeInlineSize(valsize, nslots);
 		OffsetNumber offno;
-
-		off += e->size;
-		if (e->flags & MEM_UNUSED)
-			continue;
 
 		if (f->write)
 		{
@@ -993,21 +1053,24 @@ FlushGraph(HnswBuildState *bs)
 	HnswNodeTuple node = palloc0(BLCKSZ);
 	HnswNbrTuple nbr = palloc0(BLCKSZ);
 	MemElement *entry;
+	HnswRef    *order;
+	uint32		count;
 
 	HnswWriteMetaPage(bs->index, bs->forkNum, bs->dimensions, bs->m, bs->efConstruction);
+	order = LayoutOrder(bs, &count);
 
 	/* Plan */
 	memset(&f, 0, sizeof(f));
 	f.blkno = InvalidBlockNumber;
 	f.buf = InvalidBuffer;
-	FillElements(bs, &f, node, nbr);
+	FillElements(bs, &f, node, nbr, order, count);
 
 	/* Write; an empty graph still gets its first page */
 	memset(&f, 0, sizeof(f));
 	f.blkno = InvalidBlockNumber;
 	f.buf = InvalidBuffer;
 	f.write = true;
-	FillElements(bs, &f, node, nbr);
+	FillElements(bs, &f, node, nbr, order, count);
 	if (!BufferIsValid(f.buf))
 		FillNewPage(bs, &f);
 	MarkBufferDirty(f.buf);
@@ -1020,6 +1083,7 @@ FlushGraph(HnswBuildState *bs)
 		HnswSetEntryPoint(bs->index, bs->forkNum, true, entry->blkno, entry->offno, entry->level, false);
 	}
 
+	pfree(order);
 	pfree(node);
 	pfree(nbr);
 	bs->graph->flushed = true;

@@ -775,6 +775,93 @@ VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 	return false;
 }
 
+static inline int
+PinSlot(BlockNumber blkno)
+{
+	return (int) ((blkno * 2654435761U) >> 24) & (HNSW_PIN_CACHE_SIZE - 1);
+}
+
+/* The cached pinned buffer of blkno, or InvalidBuffer */
+static inline Buffer
+PinLookup(HnswSearch *s, BlockNumber blkno)
+{
+	int			slot = PinSlot(blkno);
+
+	if (s->pinBuf[slot] != InvalidBuffer && s->pinBlk[slot] == blkno)
+		return s->pinBuf[slot];
+	return InvalidBuffer;
+}
+
+/* Cache a pinned buffer, unpinning the slot's previous occupant */
+static inline void
+PinRemember(HnswSearch *s, BlockNumber blkno, Buffer buf)
+{
+	int			slot = PinSlot(blkno);
+
+	if (s->pinBuf[slot] != InvalidBuffer)
+		ReleaseBuffer(s->pinBuf[slot]);
+	else
+		s->npins++;
+	s->pinBuf[slot] = buf;
+	s->pinBlk[slot] = blkno;
+}
+
+/*
+ * Buffer hints: for each block of the index, the shared buffer it was last
+ * found in by this backend.  ReadRecentBuffer pins a hinted buffer after
+ * checking its tag, which skips the buffer mapping lookup, the largest
+ * cost of visiting a page.  The array lives in the index's rd_amcache, so
+ * it outlasts queries and goes away with any relcache flush.
+ */
+typedef struct HnswBufferHints
+{
+	BlockNumber nblocks;
+	Buffer		bufs[FLEXIBLE_ARRAY_MEMBER];
+} HnswBufferHints;
+
+static void
+RememberHint(Relation index, BlockNumber blkno, Buffer buf)
+{
+	HnswBufferHints *h = (HnswBufferHints *) index->rd_amcache;
+
+	if (h == NULL || blkno >= h->nblocks)
+	{
+		BlockNumber n = Max(blkno + 1, Max(h ? h->nblocks * 2 : 0, 1024));
+		HnswBufferHints *nh;
+
+		nh = MemoryContextAllocExtended(index->rd_indexcxt,
+										offsetof(HnswBufferHints, bufs) + sizeof(Buffer) * (Size) n,
+										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO | MCXT_ALLOC_NO_OOM);
+		if (nh == NULL)
+			return;
+		nh->nblocks = n;
+		if (h != NULL)
+		{
+			memcpy(nh->bufs, h->bufs, sizeof(Buffer) * (Size) h->nblocks);
+			pfree(h);
+		}
+		index->rd_amcache = nh;
+		h = nh;
+	}
+	h->bufs[blkno] = buf;
+}
+
+/* Pin blkno, through its hint when the hint is still right */
+static Buffer
+ReadBlock(HnswSearch *s, BlockNumber blkno)
+{
+	HnswBufferHints *h = (HnswBufferHints *) s->index->rd_amcache;
+	Buffer		buf;
+
+	if (h != NULL && blkno < h->nblocks && h->bufs[blkno] != InvalidBuffer &&
+		ReadRecentBuffer(s->index->rd_node, MAIN_FORKNUM, blkno, h->bufs[blkno]))
+		return h->bufs[blkno];
+
+	buf = ReadBuffer(s->index, blkno);
+	RememberHint(s->index, blkno, buf);
+	return buf;
+}
+
 /*
  * A pinned buffer for blkno, from the direct-mapped cache.  A miss unpins
  * the slot's previous occupant.  The caller locks and unlocks; it never
@@ -783,19 +870,14 @@ VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 static Buffer
 PinPage(HnswSearch *s, BlockNumber blkno)
 {
-	int			slot = (int) ((blkno * 2654435761U) >> 26) & (HNSW_PIN_CACHE_SIZE - 1);
+	Buffer		buf = PinLookup(s, blkno);
 
-	if (s->pinBuf[slot] != InvalidBuffer)
+	if (buf == InvalidBuffer)
 	{
-		if (s->pinBlk[slot] == blkno)
-			return s->pinBuf[slot];
-		ReleaseBuffer(s->pinBuf[slot]);
+		buf = ReadBlock(s, blkno);
+		PinRemember(s, blkno, buf);
 	}
-	else
-		s->npins++;
-	s->pinBuf[slot] = ReadBuffer(s->index, blkno);
-	s->pinBlk[slot] = blkno;
-	return s->pinBuf[slot];
+	return buf;
 }
 
 /* Drop every cached pin */
@@ -852,6 +934,7 @@ HnswSearchReset(HnswSearch *s)
 	s->ncands = 0;
 	s->nheaptids = 0;
 	s->valuesUsed = 0;
+	s->nslotsUsed = 0;
 	s->near.count = 0;
 	s->far.count = 0;
 	s->discarded.count = 0;
@@ -885,7 +968,9 @@ NewCand(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno
 	c->version = node->version;
 	c->tidStart = s->nheaptids;
 	c->valueOff = 0;
-	c->unused = 0;
+	c->slotLayer = HNSW_NO_SLOTS;
+	c->nslots = 0;
+	c->slotStart = 0;
 
 	while (ntids < HNSW_HEAPTIDS && ItemPointerIsValid(&node->heaptids[ntids]))
 		ntids++;
@@ -965,20 +1050,42 @@ HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 	page = BufferGetPage(buf);
 	node = PageNode(page, offno);
 	if (node != NULL)
+	{
 		cand = (int) NewCand(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)));
+		s->prefetchBytes = Min(HNSW_NODE_HEADER_SIZE + VARSIZE(HnswNodeValue(node)), 1024);
+	}
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return cand;
+}
+
+/* Keep the unvisited ones of lm slots in s->scratchTids; returns how many */
+static inline int
+GatherUnvisited(HnswSearch *s, ItemPointer slots, int lm)
+{
+	int			n = 0;
+
+	for (int i = 0; i < lm; i++)
+	{
+		ItemPointer tid = &slots[i];
+
+		if (!ItemPointerIsValid(tid))
+			break;
+		if (!VisitedTestAndSet(s, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid)))
+			s->scratchTids[n++] = *tid;
+	}
+	return n;
 }
 
 /*
  * Copy the unvisited neighbours of candidate c at layer lc into
  * s->scratchTids, marking them visited.  Returns how many, 0 when the
- * element was recycled since it was read (its version changed).
+ * element was recycled since it was read (its version changed).  Slots
+ * copied when the element was read in this batch are used as they are.
  */
 static int
 LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
 {
-	Buffer		buf = PinPage(s, c->blkno);
+	Buffer		buf;
 	Page		page;
 	HnswNodeTuple node;
 	ItemPointer slots;
@@ -987,6 +1094,10 @@ LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
 	int			lm = HnswLayerM(s->m, lc);
 	int			n = 0;
 
+	if (c->slotLayer == lc)
+		return GatherUnvisited(s, &s->slots[c->slotStart], c->nslots);
+
+	buf = PinPage(s, c->blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	node = PageNode(page, c->offno);
@@ -999,22 +1110,45 @@ LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
 
 	slots = HnswGetSlots(s->index, page, node, &sbuf, &ntup);
 	if (slots != NULL)
-	{
-		slots += HnswLayerStart(s->m, lc);
-		for (int i = 0; i < lm; i++)
-		{
-			ItemPointer tid = &slots[i];
-
-			if (!ItemPointerIsValid(tid))
-				break;
-			if (!VisitedTestAndSet(s, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid)))
-				s->scratchTids[n++] = *tid;
-		}
-	}
+		n = GatherUnvisited(s, slots + HnswLayerStart(s->m, lc), lm);
 	if (BufferIsValid(sbuf))
 		UnlockReleaseBuffer(sbuf);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return n;
+}
+
+/*
+ * Copy a freshly admitted candidate's inline slots for layer lc, while its
+ * tuple is in cache, so its expansion needs no page.
+ */
+static void
+CopySlots(HnswSearch *s, HnswCand *c, HnswNodeTuple node, int lc)
+{
+	ItemPointer slots;
+	int			lm = HnswLayerM(s->m, lc);
+	int			n;
+
+	if (HnswNodeHasSeparate(node) || node->nslots != HnswSlotCount(s->m, node->level))
+		return;
+
+	if (s->nslotsUsed + lm > s->maxslots)
+	{
+		s->maxslots = Max(s->maxslots * 2, s->nslotsUsed + lm);
+		if (s->slots == NULL)
+			s->slots = MemoryContextAllocHuge(GetMemoryChunkContext(s->cands),
+											  sizeof(ItemPointerData) * s->maxslots);
+		else
+			s->slots = repalloc_huge(s->slots, sizeof(ItemPointerData) * s->maxslots);
+	}
+
+	slots = HnswNodeSlots(node) + HnswLayerStart(s->m, lc);
+	for (n = 0; n < lm && ItemPointerIsValid(&slots[n]); n++)
+		;
+	memcpy(&s->slots[s->nslotsUsed], slots, sizeof(ItemPointerData) * n);
+	c->slotStart = s->nslotsUsed;
+	c->nslots = (uint8) n;
+	c->slotLayer = (uint8) lc;
+	s->nslotsUsed += n;
 }
 
 /* Sort a few TIDs by block (insertion sort: at most 2*m of them) */
@@ -1056,6 +1190,7 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 		if (node->level < lc)
 			return;
 		cand = NewCand(s, node, blkno, offno, d);
+		CopySlots(s, &s->cands[cand], node, lc);
 		HnswHeapPush(&s->near, d, cand, false);
 		HnswHeapPush(&s->far, d, cand, true);
 		if (CountsForEf(s, cand) && ++(*wlen) > ef)
@@ -1076,18 +1211,64 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 /*
  * Evaluate the TIDs gathered in s->scratchTids, page by page, offering
  * each element to W.
+ *
+ * Reading a neighbour costs two dependent cache misses (the page's line
+ * pointers, then the tuple), so the work is pipelined: pin every page and
+ * prefetch its line pointers, then prefetch every tuple, then lock each
+ * page once and compute the distances.  The prefetch addresses are read
+ * without the content lock; they are only hints, and a stale one costs a
+ * wasted prefetch.  Pins taken here join the cache only afterwards, so no
+ * page of the batch is unpinned under us.
  */
 static void
 EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
 {
 	ItemPointer tids = s->scratchTids;
-	int			i = 0;
+	Buffer		bufs[HNSW_MAX_M * 2];
+	bool		fresh[HNSW_MAX_M * 2];
 
 	SortTidsByBlock(tids, n);
-	while (i < n)
+
+	for (int i = 0; i < n; i++)
 	{
 		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
-		Buffer		buf = PinPage(s, blkno);
+
+		fresh[i] = false;
+		if (i > 0 && ItemPointerGetBlockNumber(&tids[i - 1]) == blkno)
+		{
+			bufs[i] = bufs[i - 1];
+			continue;
+		}
+		bufs[i] = PinLookup(s, blkno);
+		if (bufs[i] == InvalidBuffer)
+		{
+			bufs[i] = ReadBlock(s, blkno);
+			fresh[i] = true;
+		}
+		__builtin_prefetch(BufferGetPage(bufs[i]));
+		__builtin_prefetch((char *) BufferGetPage(bufs[i]) + 64);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		char	   *page = (char *) BufferGetPage(bufs[i]);
+		OffsetNumber offno = ItemPointerGetOffsetNumber(&tids[i]);
+		unsigned	off;
+
+		if (offno > MaxOffsetNumber)
+			continue;
+		off = ItemIdGetOffset(PageGetItemId(page, offno));
+		if (off > 0 && off + s->prefetchBytes <= BLCKSZ)
+		{
+			for (Size b = 0; b < s->prefetchBytes; b += 64)
+				__builtin_prefetch(page + off + b);
+		}
+	}
+
+	for (int i = 0; i < n;)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		Buffer		buf = bufs[i];
 		Page		page;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -1103,6 +1284,10 @@ EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
 		}
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	}
+
+	for (int i = 0; i < n; i++)
+		if (fresh[i])
+			PinRemember(s, ItemPointerGetBlockNumber(&tids[i]), bufs[i]);
 }
 
 /*
