@@ -203,3 +203,11 @@ CREATE OPERATOR CLASS sparsevec_l1_ops
 	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
 	FUNCTION 1 l1_distance(sparsevec, sparsevec),
 	FUNCTION 3 hnsw_sparsevec_support(internal);
+
+-- structure check ---------------------------------------------------------
+
+CREATE FUNCTION ruvector_hnsw_verify(index regclass, OUT blkno int8, OUT offno int4,
+	OUT severity text, OUT problem text) RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+COMMENT ON FUNCTION ruvector_hnsw_verify(regclass) IS
+	'check an hnsw index: pages, links, entry point, reachability, and that it holds every visible row';

@@ -28,6 +28,8 @@ SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]') r;
 INSERT INTO hm (v) SELECT ARRAY[i % 10, (i / 10) % 10, i / 100] FROM generate_series(0, 1199) i;
 SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]') r;
 SELECT hnsw_exact('hm', '[4.2,5.1,1.7]', 20);
+-- ruvector_hnsw_verify finds nothing wrong at any point
+SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = 'error' GROUP BY 1;
 
 -- Identical vectors share an element of up to ten heap TIDs
 CREATE TABLE hdup (v vector(3));
@@ -50,6 +52,7 @@ VACUUM hm;
 SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]') r;
 SELECT hnsw_exact('hm', '[4.2,5.1,1.7]', 20);
 SELECT hnsw_exact('hm', '[0,0,0]', 30);
+SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = 'error' GROUP BY 1;
 
 -- Freed elements are reused: the index hardly grows on refill (a new
 -- element with more levels than the one it replaces may not fit)
@@ -58,6 +61,7 @@ INSERT INTO hm (v) SELECT ARRAY[i % 10, (i / 10) % 10, i / 100] FROM generate_se
 SELECT pg_relation_size('hm_idx') <= :before * 1.05 AS little_growth;
 SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]' LIMIT 250) r;
 SELECT hnsw_exact('hm', '[9,9,2]', 25);
+SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = 'error' GROUP BY 1;
 
 -- Everything deleted: an empty graph, then a new one from inserts
 DELETE FROM hm;
@@ -116,6 +120,11 @@ SELECT pg_relation_size('hbig_idx') AS before \gset
 INSERT INTO hbig SELECT i, array_fill(i::real, ARRAY[2000]) FROM generate_series(2, 60, 2) i;
 SELECT pg_relation_size('hbig_idx') <= :before * 1.1 AS little_growth;
 SELECT id FROM hbig ORDER BY v <-> array_fill(40.6::real, ARRAY[2000])::vector LIMIT 3;
+SELECT severity, count(*) FROM ruvector_hnsw_verify('hbig_idx') WHERE severity = 'error' GROUP BY 1;
+-- verify wants an hnsw index
+SELECT * FROM ruvector_hnsw_verify('hbig');
+CREATE INDEX hbig_btree ON hbig (id);
+SELECT * FROM ruvector_hnsw_verify('hbig_btree');
 DROP TABLE hbig;
 
 -- halfvec and bit at their largest
