@@ -131,3 +131,87 @@ CREATE FUNCTION ruvector_graph_vector_index(graph text, label text, property tex
 	RETURNS text
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
 
+-- Cypher: one jsonb object per row (keys are the RETURN names) ...
+CREATE FUNCTION ruvector_cypher(graph text, query text, params jsonb DEFAULT NULL)
+	RETURNS SETOF jsonb
+	AS 'MODULE_PATHNAME', 'ruvector_cypher' LANGUAGE C VOLATILE;
+-- ... or typed columns: SELECT * FROM ruvector_cypher_rows(...) AS (name text, n float8)
+CREATE FUNCTION ruvector_cypher_rows(graph text, query text, params jsonb DEFAULT NULL)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'ruvector_cypher_rows' LANGUAGE C VOLATILE;
+-- The SQL a Cypher query is translated to (one statement per step).
+CREATE FUNCTION ruvector_cypher_sql(graph text, query text, params jsonb DEFAULT NULL)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'ruvector_cypher_sql' LANGUAGE C VOLATILE;
+
+-- Helpers the translated SQL calls: Cypher's value semantics on jsonb.
+CREATE FUNCTION ruvector_cy_lt(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_le(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_gt(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_ge(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_eq(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_in(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_starts(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_ends(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_contains(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_regex(jsonb, jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_bool(jsonb) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_arith(integer, jsonb, jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_neg(jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_index(jsonb, jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_slice(jsonb, jsonb, jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_fn(integer, VARIADIC jsonb[]) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_float(float8) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_vector(jsonb) RETURNS vector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_ids(jsonb) RETURNS bigint[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ruvector_cy_smaller(jsonb, jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_larger(jsonb, jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_sum_step(jsonb, jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ruvector_cy_min(jsonb) (
+	SFUNC = ruvector_cy_smaller, STYPE = jsonb, COMBINEFUNC = ruvector_cy_smaller,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE ruvector_cy_max(jsonb) (
+	SFUNC = ruvector_cy_larger, STYPE = jsonb, COMBINEFUNC = ruvector_cy_larger,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE ruvector_cy_sum(jsonb) (
+	SFUNC = ruvector_cy_sum_step, STYPE = jsonb, INITCOND = '0',
+	COMBINEFUNC = ruvector_cy_sum_step, PARALLEL = SAFE
+);
+
+-- Shortest paths: breadth-first search over the edge indexes.
+CREATE FUNCTION ruvector_cy_shortest(start_id bigint, target_id bigint, types text[],
+		direction integer, min_hops integer, max_hops integer, all_paths boolean,
+		OUT node_ids bigint[], OUT edge_ids bigint[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE;
+CREATE FUNCTION ruvector_cy_prop(jsonb, text) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_props(jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ruvector_cy_aslist(jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

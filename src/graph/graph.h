@@ -110,10 +110,4 @@ extern RvgPlan *RvgPlanQuery(RvgGraph *graph, CyQuery *query, const char *text,
 							 Jsonb *params);
 extern char *RvgPlanExplain(RvgPlan *plan);
 
-/* graph_path.c */
-extern void RvgShortestPaths(int64 start, int64 target, ArrayType *types,
-							 int direction, int minhops, int maxhops, bool all,
-							 void (*emit) (void *arg, int64 *nodes, int64 *edges, int len),
-							 void *arg);
-
 #endif							/* RV_GRAPH_H */

@@ -1,0 +1,2096 @@
+/*
+ * cypher_plan.c — Cypher clauses to SQL statements over the graph tables.
+ *
+ * NOTES
+ *	Reading clauses accumulate into one SELECT (struct Sel): MATCH adds node
+ *	and edge tables to a comma-separated FROM list with join conditions in
+ *	WHERE, so PostgreSQL's planner orders the joins and picks the indexes.
+ *	WITH closes the SELECT into a subquery (PostgreSQL flattens it again
+ *	unless it aggregates, sorts or limits), OPTIONAL MATCH closes it and
+ *	adds a LEFT JOIN LATERAL, UNWIND adds jsonb_array_elements, RETURN
+ *	projects the final columns.  Updating clauses end a step (see
+ *	cypher_plan.h).
+ *
+ *	Patterns: every new node is a row of ruvector_graph_node restricted to
+ *	the graph; a relationship is a row of ruvector_graph_edge joined on
+ *	start_id/end_id (an undirected one reads the table both ways through a
+ *	UNION ALL).  An anonymous node without labels or properties next to a
+ *	relationship is not joined at all: the edge's foreign key already says
+ *	it exists, so (a)-->()-->(c) costs two edge probes, not four joins.
+ *	Relationship uniqueness within one MATCH (openCypher's isomorphism) is a
+ *	pairwise e1.id <> e2.id.
+ *
+ *	Variable-length relationships are a recursive CTE in a LATERAL subquery,
+ *	walked from the better-constrained end (a bound variable, then a
+ *	property map, then a label), never reusing an edge on one path.
+ *	shortestPath is ruvector_cy_shortest (graph_path.c), a breadth-first
+ *	search.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "graph/cypher_plan.h"
+
+/* An edge of the MATCH clause being built, for relationship uniqueness. */
+typedef struct ClauseEdge
+{
+	char	   *id;
+	int			ntypes;
+	const char **types;
+} ClauseEdge;
+
+static void PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final);
+
+/* ---------------------------------------------------------------------
+ * Errors, aliases, variables
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Raises an error located in the Cypher text: the line and column go in the
+ * detail, and the text with the position go in the internal query fields so
+ * psql points at the spot.
+ */
+void
+RvgError(Planner *P, int loc, int sqlstate, const char *fmt,...)
+{
+	char		msg[512];
+	va_list		ap;
+	int			line,
+				col;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cy_position(P->text, strlen(P->text), loc, &line, &col);
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg_internal("%s", msg),
+			 errdetail("At line %d, column %d of the Cypher query.", line, col),
+			 internalerrposition(loc + 1),
+			 internalerrquery(P->text)));
+	pg_unreachable();
+}
+
+char *
+RvgAlias(Planner *P, const char *prefix)
+{
+	return psprintf("%s%d", prefix, ++P->nalias);
+}
+
+/* The innermost binding of name in the current SELECT, or NULL. */
+RvgVar *
+RvgFindVar(Planner *P, const char *name)
+{
+	ListCell   *lc;
+	RvgVar		   *found = NULL;
+
+	if (name == NULL)
+		return NULL;
+	foreach(lc, P->sel->vars)
+	{
+		RvgVar		   *v = lfirst(lc);
+
+		if (v->name != NULL && strcmp(v->name, name) == 0)
+			found = v;
+	}
+	return found;
+}
+
+static bool
+IsHidden(const char *name)
+{
+	return name != NULL && name[0] == RVG_HIDDEN_PREFIX;
+}
+
+static RvgVar *
+NewVar(VarKind kind, const char *name)
+{
+	RvgVar		   *v = palloc0(sizeof(RvgVar));
+
+	v->kind = kind;
+	v->name = name;
+	return v;
+}
+
+static void
+AddVar(Planner *P, RvgVar *v)
+{
+	if (v->name != NULL)
+		P->sel->vars = lappend(P->sel->vars, v);
+}
+
+static const char *
+KindName(VarKind k)
+{
+	switch (k)
+	{
+		case VK_NODE: return "a node";
+		case VK_EDGE: return "a relationship";
+		case VK_PATH: return "a path";
+		case VK_EDGES: return "a list of relationships";
+		default: return "a value";
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * jsonb of graph entities
+ * ---------------------------------------------------------------------
+ */
+char *
+RvgNodeJson(Planner *P, RvgVar *v)
+{
+	char	   *j = psprintf("jsonb_build_object('id', %s, 'label', %s, 'properties', %s)",
+							 v->id, v->label, v->props);
+
+	if (v->nullable)
+		return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE %s END)", v->id, j);
+	return j;
+}
+
+char *
+RvgEdgeJson(Planner *P, RvgVar *v)
+{
+	char	   *j = psprintf("jsonb_build_object('id', %s, 'label', %s, 'end_id', %s, 'start_id', %s, 'properties', %s)",
+							 v->id, v->label, v->end, v->start, v->props);
+
+	if (v->nullable)
+		return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE %s END)", v->id, j);
+	return j;
+}
+
+/* A list of relationship objects from an id array, in order. */
+char *
+RvgEdgeListJson(Planner *P, const char *ids)
+{
+	char	   *a = RvgAlias(P, "el");
+
+	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (SELECT COALESCE(jsonb_agg(jsonb_build_object("
+					"'id', %s.id, 'label', %s.type, 'end_id', %s.end_id, 'start_id', %s.start_id, "
+					"'properties', %s.properties) ORDER BY %s_u.o), '[]'::jsonb) "
+					"FROM unnest(%s) WITH ORDINALITY %s_u(i, o) JOIN %s.ruvector_graph_edge %s ON %s.id = %s_u.i) END)",
+					ids, a, a, a, a, a, a, ids, a, P->s, a, a, a);
+}
+
+/* A path as AGE prints it: nodes and relationships alternating. */
+char *
+RvgPathJson(Planner *P, RvgVar *v)
+{
+	char	   *a;
+
+	if (v->json != NULL)
+		return v->json;
+	a = RvgAlias(P, "pj");
+	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (SELECT jsonb_agg(%s.j ORDER BY %s.o) FROM ("
+					"SELECT jsonb_build_object('id', n.id, 'label', n.label, 'properties', n.properties) AS j, u.o * 2 AS o "
+					"FROM unnest(%s) WITH ORDINALITY u(i, o) JOIN %s.ruvector_graph_node n ON n.id = u.i "
+					"UNION ALL SELECT jsonb_build_object('id', e.id, 'label', e.type, 'end_id', e.end_id, "
+					"'start_id', e.start_id, 'properties', e.properties), u.o * 2 + 1 "
+					"FROM unnest(%s) WITH ORDINALITY u(i, o) JOIN %s.ruvector_graph_edge e ON e.id = u.i) %s) END)",
+					v->value, a, a, v->value, P->s, v->edges, P->s, a);
+}
+
+/* ---------------------------------------------------------------------
+ * SELECT under construction
+ * ---------------------------------------------------------------------
+ */
+static Sel *
+NewSel(void)
+{
+	Sel		   *s = palloc0(sizeof(Sel));
+
+	initStringInfo(&s->from);
+	return s;
+}
+
+static void
+AddFrom(Planner *P, const char *item)
+{
+	if (P->sel->from.len > 0)
+		appendStringInfoString(&P->sel->from, ", ");
+	appendStringInfoString(&P->sel->from, item);
+}
+
+static void
+AddCond(Planner *P, char *cond)
+{
+	P->sel->conds = lappend(P->sel->conds, cond);
+}
+
+/* " FROM ... WHERE ..." of the current SELECT (empty pieces omitted). */
+static char *
+FromWhere(Sel *s)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	if (s->from.len > 0)
+		appendStringInfo(&buf, " FROM %s", s->from.data);
+	foreach(lc, s->conds)
+		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) == 0 ? " WHERE " : " AND ",
+						 (char *) lfirst(lc));
+	return buf.data;
+}
+
+/* Columns of a variable when it is projected out of a subquery. */
+static int
+VarWidth(RvgVar *v)
+{
+	switch (v->kind)
+	{
+		case VK_NODE: return 3;
+		case VK_EDGE: return 5;
+		case VK_PATH: return 2;
+		default: return 1;
+	}
+}
+
+/*
+ * Appends the variable's columns to a select list as c<n>... and returns the
+ * variable as seen from outside through alias.
+ */
+static RvgVar *
+ProjectVar(RvgVar *v, StringInfo cols, int *ncol, const char *alias, const char *newname)
+{
+	RvgVar		   *o = NewVar(v->kind, newname);
+	char	   *exprs[5];
+	char	  **targets[5];
+	int			w = VarWidth(v);
+
+	o->nullable = v->nullable;
+	o->known_label = v->known_label;
+	switch (v->kind)
+	{
+		case VK_NODE:
+		case VK_EDGE:
+			exprs[0] = v->id;
+			targets[0] = &o->id;
+			exprs[1] = v->label;
+			targets[1] = &o->label;
+			exprs[2] = v->props;
+			targets[2] = &o->props;
+			exprs[3] = v->start;
+			targets[3] = &o->start;
+			exprs[4] = v->end;
+			targets[4] = &o->end;
+			break;
+		case VK_PATH:
+			exprs[0] = v->value;
+			targets[0] = &o->value;
+			exprs[1] = v->edges;
+			targets[1] = &o->edges;
+			break;
+		default:
+			exprs[0] = v->value;
+			targets[0] = &o->value;
+			break;
+	}
+	for (int i = 0; i < w; i++)
+	{
+		++*ncol;
+		appendStringInfo(cols, "%s%s AS c%d", cols->len > 0 ? ", " : "", exprs[i], *ncol);
+		*targets[i] = psprintf("%s.c%d", alias, *ncol);
+	}
+	return o;
+}
+
+/*
+ * Closes the current SELECT into a subquery that carries every variable,
+ * and starts a new SELECT over it.  Returns the subquery's alias.
+ */
+static char *
+CloseSel(Planner *P)
+{
+	Sel		   *old = P->sel;
+	Sel		   *s = NewSel();
+	char	   *alias = RvgAlias(P, "s");
+	StringInfoData cols;
+	int			ncol = 0;
+	ListCell   *lc;
+
+	initStringInfo(&cols);
+	foreach(lc, old->vars)
+	{
+		RvgVar		   *v = lfirst(lc);
+
+		if (v->scope_level > 0)
+			continue;
+		s->vars = lappend(s->vars, ProjectVar(v, &cols, &ncol, alias, v->name));
+	}
+	if (ncol == 0)
+		appendStringInfoString(&cols, "1 AS c0");
+	appendStringInfo(&s->from, "(SELECT %s%s) %s", cols.data, FromWhere(old), alias);
+	P->sel = s;
+	return alias;
+}
+
+/* ---------------------------------------------------------------------
+ * Input rows of a step
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Starts a SELECT over the rows the previous step handed on: one array
+ * parameter per column, unnested in order, with node and relationship ids
+ * joined back to their tables so later clauses see the updates.
+ */
+static void
+SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	RvgVar		   *ord;
+
+	P->sel = NewSel();
+	P->sel->has_input = true;
+	P->ninput = ncols;
+	P->intypes = types;
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "unnest(");
+	for (int i = 0; i < ncols; i++)
+		appendStringInfo(&buf, "%s$%d::%s", i ? ", " : "", i + 1,
+						 types[i] == COL_ID ? "bigint[]" : "jsonb[]");
+	appendStringInfoString(&buf, ") WITH ORDINALITY AS inp(");
+	for (int i = 0; i < ncols; i++)
+		appendStringInfo(&buf, "c%d, ", i + 1);
+	appendStringInfoString(&buf, "ord)");
+	foreach(lc, layout)
+	{
+		CarryVar   *cv = lfirst(lc);
+		RvgVar		   *v = NewVar(cv->kind, cv->name);
+		char	   *a;
+
+		v->nullable = true;
+		switch (cv->kind)
+		{
+			case VK_NODE:
+				a = RvgAlias(P, "n");
+				appendStringInfo(&buf, " LEFT JOIN %s.ruvector_graph_node %s ON %s.id = inp.c%d",
+								 P->s, a, a, cv->col);
+				v->id = psprintf("%s.id", a);
+				v->label = psprintf("%s.label", a);
+				v->props = psprintf("%s.properties", a);
+				break;
+			case VK_EDGE:
+				a = RvgAlias(P, "e");
+				appendStringInfo(&buf, " LEFT JOIN %s.ruvector_graph_edge %s ON %s.id = inp.c%d",
+								 P->s, a, a, cv->col);
+				v->id = psprintf("%s.id", a);
+				v->label = psprintf("%s.type", a);
+				v->props = psprintf("%s.properties", a);
+				v->start = psprintf("%s.start_id", a);
+				v->end = psprintf("%s.end_id", a);
+				break;
+			case VK_PATH:
+				v->value = psprintf("%s.ruvector_cy_ids(inp.c%d)", P->s, cv->col);
+				v->edges = psprintf("%s.ruvector_cy_ids(inp.c%d)", P->s, cv->col2);
+				break;
+			case VK_EDGES:
+				v->value = psprintf("%s.ruvector_cy_ids(inp.c%d)", P->s, cv->col);
+				break;
+			default:
+				v->value = psprintf("inp.c%d", cv->col);
+				break;
+		}
+		v->outer = true;
+		P->sel->vars = lappend(P->sel->vars, v);
+	}
+	appendStringInfoString(&P->sel->from, buf.data);
+	ord = NewVar(VK_VALUE, RVG_ORD_VAR);
+	ord->value = "inp.ord";
+	P->sel->vars = lappend(P->sel->vars, ord);
+}
+
+/* ---------------------------------------------------------------------
+ * Property maps in patterns
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Conditions for a pattern's property map on props (a jsonb expression):
+ * scalar constants go into one containment test (the GIN index answers
+ * it), other constants are jsonb equality, expressions use Cypher
+ * equality, and a null value never matches.
+ */
+static void
+AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
+{
+	StringInfoData contain;
+	int			ncontain = 0;
+
+	if (map == NULL)
+		return;
+	initStringInfo(&contain);
+	appendStringInfoChar(&contain, '{');
+	if (map->kind == CYX_PARAM)
+	{
+		Jsonb	   *jb = RvgParam(P, map);
+		JsonbIterator *it;
+		JsonbValue	k,
+					v;
+		JsonbIteratorToken tok;
+
+		if (jb == NULL || !JB_ROOT_IS_OBJECT(jb))
+			RvgError(P, map->loc, ERRCODE_DATATYPE_MISMATCH,
+					 "parameter $%s must be a map to be used as properties", map->str);
+		it = JsonbIteratorInit(&jb->root);
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		{
+			if (tok != WJB_KEY)
+				continue;
+			JsonbIteratorNext(&it, &v, true);
+			if (v.type == jbvNull)
+				*conds = lappend(*conds, "false");
+			else
+			{
+				JsonbValue	kv = k;
+				Jsonb	   *val = JsonbValueToJsonb(&v);
+				char	   *keyjson = JsonbToCString(NULL, &JsonbValueToJsonb(&kv)->root, 0);
+
+				if (v.type == jbvBinary)
+					*conds = lappend(*conds, psprintf("(%s -> %s = %s)", props,
+													  quote_literal_cstr(pnstrdup(k.val.string.val, k.val.string.len)),
+													  RvgJsonLiteral(JsonbToCString(NULL, &val->root, VARSIZE(val)))));
+				else
+				{
+					appendStringInfo(&contain, "%s%s: %s", ncontain++ ? ", " : "", keyjson,
+									 JsonbToCString(NULL, &val->root, VARSIZE(val)));
+				}
+			}
+		}
+	}
+	else
+	{
+		for (int i = 0; i < map->nargs; i++)
+		{
+			StringInfoData val;
+			char	   *key = quote_literal_cstr(map->keys[i]);
+
+			initStringInfo(&val);
+			if (!RvgConstJson(P, map->args[i], &val))
+				*conds = lappend(*conds, psprintf("%s.ruvector_cy_eq(%s -> %s, %s)", P->s, props, key,
+												  RvgExpr(P, map->args[i])));
+			else if (strcmp(val.data, "null") == 0)
+				*conds = lappend(*conds, "false");
+			else if (val.data[0] == '[' || val.data[0] == '{')
+				*conds = lappend(*conds, psprintf("(%s -> %s = %s)", props, key, RvgJsonLiteral(val.data)));
+			else
+			{
+				if (ncontain++)
+					appendStringInfoString(&contain, ", ");
+				escape_json(&contain, map->keys[i]);
+				appendStringInfo(&contain, ": %s", val.data);
+			}
+		}
+	}
+	appendStringInfoChar(&contain, '}');
+	if (ncontain > 0)
+		*conds = lappend(*conds, psprintf("(%s @> %s)", props, RvgJsonLiteral(contain.data)));
+}
+
+/* ---------------------------------------------------------------------
+ * Nodes
+ * ---------------------------------------------------------------------
+ */
+static void
+AddLabelConds(Planner *P, CyNodePat *np, RvgVar *v)
+{
+	for (int i = 0; i < np->nlabels; i++)
+		AddCond(P, psprintf("(%s = %s)", v->label, quote_literal_cstr(np->labels[i])));
+	if (np->nlabels == 1)
+		v->known_label = np->labels[0];
+}
+
+/* Joins ruvector_graph_node for a node that was left free. */
+static void
+MaterializeNode(Planner *P, RvgVar *v)
+{
+	char	   *a;
+
+	if (v->id != NULL)
+		return;
+	a = RvgAlias(P, "n");
+	AddFrom(P, psprintf("%s.ruvector_graph_node %s", P->s, a));
+	AddCond(P, psprintf("(%s.graph_id = %d)", a, P->g->graph_id));
+	v->id = psprintf("%s.id", a);
+	v->label = psprintf("%s.label", a);
+	v->props = psprintf("%s.properties", a);
+}
+
+/*
+ * Binds a node pattern: an existing variable gets the pattern's label and
+ * property conditions; a new node is a row of ruvector_graph_node, except
+ * an anonymous, unconstrained one, which stays free (id NULL) until a
+ * relationship gives it an id (see the file header).
+ */
+static RvgVar *
+BindNode(Planner *P, CyNodePat *np)
+{
+	RvgVar		   *v = RvgFindVar(P, np->var);
+
+	if (v != NULL)
+	{
+		if (v->kind != VK_NODE)
+			RvgError(P, np->loc, ERRCODE_DATATYPE_MISMATCH,
+					 "variable `%s` is %s, not a node", np->var, KindName(v->kind));
+		AddLabelConds(P, np, v);
+		AddPropsConds(P, np->props, v->props, &P->sel->conds);
+		return v;
+	}
+	v = NewVar(VK_NODE, np->var);
+	if (np->var != NULL || np->nlabels > 0 || np->props != NULL)
+	{
+		MaterializeNode(P, v);
+		AddLabelConds(P, np, v);
+		AddPropsConds(P, np->props, v->props, &P->sel->conds);
+	}
+	AddVar(P, v);
+	return v;
+}
+
+/* How well a node pins down a traversal's start (higher is better). */
+static int
+AnchorScore(RvgVar *v, CyNodePat *np)
+{
+	if (v->id == NULL)
+		return -1;
+	if (v->outer)
+		return 3;
+	if (np->props != NULL)
+		return 2;
+	return np->nlabels > 0 || v->known_label ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Relationships
+ * ---------------------------------------------------------------------
+ */
+static char *
+TypeCond(const char *col, CyRelPat *r)
+{
+	StringInfoData buf;
+
+	if (r->ntypes == 0)
+		return NULL;
+	if (r->ntypes == 1)
+		return psprintf("(%s = %s)", col, quote_literal_cstr(r->types[0]));
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "(%s IN (", col);
+	for (int i = 0; i < r->ntypes; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", quote_literal_cstr(r->types[i]));
+	appendStringInfoString(&buf, "))");
+	return buf.data;
+}
+
+static bool
+TypesDisjoint(int na, const char **a, int nb, const char **b)
+{
+	if (na == 0 || nb == 0)
+		return false;
+	for (int i = 0; i < na; i++)
+		for (int j = 0; j < nb; j++)
+			if (strcmp(a[i], b[j]) == 0)
+				return false;
+	return true;
+}
+
+/* Relationship uniqueness against the edges already in this MATCH. */
+static void
+AddUniqueness(Planner *P, const char *id, int ntypes, const char **types, const char *ids)
+{
+	ListCell   *lc;
+
+	foreach(lc, P->sel->clause_edges)
+	{
+		ClauseEdge *ce = lfirst(lc);
+
+		if (id != NULL && !TypesDisjoint(ntypes, types, ce->ntypes, ce->types))
+			AddCond(P, psprintf("(%s <> %s)", id, ce->id));
+		if (ids != NULL)
+			AddCond(P, psprintf("(%s <> ALL(%s))", ce->id, ids));
+	}
+	foreach(lc, P->sel->clause_paths)
+	{
+		if (id != NULL)
+			AddCond(P, psprintf("(%s <> ALL(%s))", id, (char *) lfirst(lc)));
+		if (ids != NULL)
+			AddCond(P, psprintf("(NOT (%s && %s))", ids, (char *) lfirst(lc)));
+	}
+}
+
+/* Sets a free node's id, or adds the join condition for a bound one. */
+static void
+JoinEnd(Planner *P, RvgVar *node, const char *col)
+{
+	if (node->id == NULL)
+		node->id = pstrdup(col);
+	else
+		AddCond(P, psprintf("(%s = %s)", col, node->id));
+}
+
+/* One fixed-length relationship between two bound node variables. */
+static RvgVar *
+FixedRel(Planner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
+{
+	RvgVar		   *v = RvgFindVar(P, r->var);
+	char	   *a;
+	char	   *src,
+			   *dst;
+	char	   *tc;
+	ClauseEdge *ce;
+
+	if (v != NULL)
+	{
+		if (v->kind != VK_EDGE)
+			RvgError(P, r->loc, ERRCODE_DATATYPE_MISMATCH,
+					 "variable `%s` is %s, not a relationship", r->var, KindName(v->kind));
+		if (!v->outer)
+			RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
+					 "relationship variable `%s` is used twice in one pattern", r->var);
+		MaterializeNode(P, left);
+		MaterializeNode(P, right);
+		if (r->dir == CY_DIR_BOTH)
+			AddCond(P, psprintf("((%s = %s AND %s = %s) OR (%s = %s AND %s = %s))",
+								v->start, left->id, v->end, right->id,
+								v->start, right->id, v->end, left->id));
+		else
+			AddCond(P, psprintf("(%s = %s AND %s = %s)",
+								v->start, r->dir == CY_DIR_RIGHT ? left->id : right->id,
+								v->end, r->dir == CY_DIR_RIGHT ? right->id : left->id));
+		if ((tc = TypeCond(v->label, r)) != NULL)
+			AddCond(P, tc);
+		AddPropsConds(P, r->props, v->props, &P->sel->conds);
+		return v;
+	}
+	a = RvgAlias(P, "e");
+	if (r->dir == CY_DIR_BOTH)
+	{
+		AddFrom(P, psprintf("(SELECT id, type, start_id, end_id, properties, graph_id, start_id AS src, end_id AS dst "
+							"FROM %s.ruvector_graph_edge UNION ALL "
+							"SELECT id, type, start_id, end_id, properties, graph_id, end_id, start_id "
+							"FROM %s.ruvector_graph_edge WHERE start_id <> end_id) %s", P->s, P->s, a));
+		src = psprintf("%s.src", a);
+		dst = psprintf("%s.dst", a);
+	}
+	else
+	{
+		AddFrom(P, psprintf("%s.ruvector_graph_edge %s", P->s, a));
+		src = psprintf("%s.%s", a, r->dir == CY_DIR_RIGHT ? "start_id" : "end_id");
+		dst = psprintf("%s.%s", a, r->dir == CY_DIR_RIGHT ? "end_id" : "start_id");
+	}
+	/* with both ends free nothing ties the edge to the graph: say so */
+	if (left->id == NULL && right->id == NULL)
+		AddCond(P, psprintf("(%s.graph_id = %d)", a, P->g->graph_id));
+	JoinEnd(P, left, src);
+	JoinEnd(P, right, dst);
+	v = NewVar(VK_EDGE, r->var);
+	v->id = psprintf("%s.id", a);
+	v->label = psprintf("%s.type", a);
+	v->props = psprintf("%s.properties", a);
+	v->start = psprintf("%s.start_id", a);
+	v->end = psprintf("%s.end_id", a);
+	if ((tc = TypeCond(v->label, r)) != NULL)
+		AddCond(P, tc);
+	AddPropsConds(P, r->props, v->props, &P->sel->conds);
+	AddUniqueness(P, v->id, r->ntypes, r->types, NULL);
+	ce = palloc(sizeof(ClauseEdge));
+	ce->id = v->id;
+	ce->ntypes = r->ntypes;
+	ce->types = r->types;
+	P->sel->clause_edges = lappend(P->sel->clause_edges, ce);
+	AddVar(P, v);
+	return v;
+}
+
+/*
+ * The recursive walk of a variable-length relationship from anchor (an id
+ * expression).  dir is the direction of travel; with prepend the arrays are
+ * built back to front, so a walk from the right end still lists edges in
+ * pattern order.  Columns: end_id, edges, nodes (nodes reached, in order).
+ */
+static char *
+WalkSql(Planner *P, CyRelPat *r, const char *anchor, CyDirection dir, bool prepend)
+{
+	StringInfoData where;
+	char	   *step;
+	char	   *tc;
+	List	   *pconds = NIL;
+	ListCell   *lc;
+
+	if (dir == CY_DIR_BOTH)
+		step = psprintf("(SELECT id, start_id AS cur, end_id AS nxt, type, properties FROM %s.ruvector_graph_edge "
+						"UNION ALL SELECT id, end_id, start_id, type, properties FROM %s.ruvector_graph_edge "
+						"WHERE start_id <> end_id)", P->s, P->s);
+	else
+		step = psprintf("(SELECT id, %s AS cur, %s AS nxt, type, properties FROM %s.ruvector_graph_edge)",
+						dir == CY_DIR_RIGHT ? "start_id" : "end_id",
+						dir == CY_DIR_RIGHT ? "end_id" : "start_id", P->s);
+	initStringInfo(&where);
+	appendStringInfoString(&where, "s.id <> ALL(w.edges)");
+	if (r->maxhops != CY_HOPS_UNBOUNDED)
+		appendStringInfo(&where, " AND w.depth < %d", r->maxhops);
+	if ((tc = TypeCond("s.type", r)) != NULL)
+		appendStringInfo(&where, " AND %s", tc);
+	AddPropsConds(P, r->props, "s.properties", &pconds);
+	foreach(lc, pconds)
+		appendStringInfo(&where, " AND %s", (char *) lfirst(lc));
+	return psprintf("(WITH RECURSIVE w(node, edges, nodes, depth) AS ("
+					"SELECT %s::bigint, ARRAY[]::bigint[], ARRAY[]::bigint[], 0 "
+					"UNION ALL SELECT s.nxt, %s, %s, w.depth + 1 FROM w JOIN %s s ON s.cur = w.node "
+					"WHERE %s) SELECT node AS end_id, edges, nodes FROM w WHERE depth >= %d)",
+					anchor,
+					prepend ? "s.id || w.edges" : "w.edges || s.id",
+					prepend ? "s.nxt || w.nodes" : "w.nodes || s.nxt",
+					step, where.data, r->minhops);
+}
+
+static CyDirection
+Reverse(CyDirection d)
+{
+	return d == CY_DIR_RIGHT ? CY_DIR_LEFT : d == CY_DIR_LEFT ? CY_DIR_RIGHT : d;
+}
+
+/*
+ * A variable-length relationship.  Returns its variable (edge ids) and sets
+ * *segnodes to the node ids it adds to a path after its left node.
+ */
+static RvgVar *
+VarLengthRel(Planner *P, CyRelPat *r, RvgVar *left, CyNodePat *lp, RvgVar *right, CyNodePat *rp,
+			 char **segnodes)
+{
+	bool		from_right = AnchorScore(right, rp) > AnchorScore(left, lp);
+	RvgVar		   *anchor = from_right ? right : left;
+	RvgVar		   *far = from_right ? left : right;
+	char	   *a = RvgAlias(P, "v");
+	RvgVar		   *v;
+
+	if (RvgFindVar(P, r->var) != NULL)
+		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
+				 "variable `%s` is already bound; a variable-length relationship needs a new one", r->var);
+	MaterializeNode(P, anchor);
+	AddFrom(P, psprintf("LATERAL %s %s",
+						WalkSql(P, r, anchor->id, from_right ? Reverse(r->dir) : r->dir, from_right), a));
+	JoinEnd(P, far, psprintf("%s.end_id", a));
+	if (!from_right)
+		*segnodes = psprintf("%s.nodes", a);
+	else
+		*segnodes = psprintf("(CASE WHEN cardinality(%s.edges) = 0 THEN ARRAY[]::bigint[] "
+							 "ELSE %s.nodes[2:] || %s END)", a, a, right->id);
+	v = NewVar(VK_EDGES, r->var);
+	v->value = psprintf("%s.edges", a);
+	AddUniqueness(P, NULL, 0, NULL, v->value);
+	P->sel->clause_paths = lappend(P->sel->clause_paths, v->value);
+	AddVar(P, v);
+	return v;
+}
+
+/* shortestPath / allShortestPaths: a breadth-first search per pair. */
+static void
+ShortestPath(Planner *P, CyPath *path, RvgVar *left, RvgVar *right, char **nodes, char **edges)
+{
+	CyRelPat   *r = path->rels[0];
+	char	   *a = RvgAlias(P, "sp");
+	StringInfoData types;
+	RvgVar		   *v;
+
+	if (!r->varlen)
+		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
+				 "%s needs a variable-length relationship, as in (a)-[*..5]-(b)",
+				 path->shortest == CY_SHORTEST_ONE ? "shortestPath" : "allShortestPaths");
+	if (r->minhops > 1)
+		RvgError(P, r->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+				 "shortest paths must have a minimum length of 0 or 1");
+	if (r->props != NULL)
+		RvgError(P, r->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+				 "property maps on a shortest path's relationship are not supported");
+	MaterializeNode(P, left);
+	MaterializeNode(P, right);
+	initStringInfo(&types);
+	appendStringInfoString(&types, "ARRAY[");
+	for (int i = 0; i < r->ntypes; i++)
+		appendStringInfo(&types, "%s%s", i ? ", " : "", quote_literal_cstr(r->types[i]));
+	appendStringInfoString(&types, "]::text[]");
+	AddFrom(P, psprintf("LATERAL %s.ruvector_cy_shortest(%s, %s, %s, %d, %d, %d, %s) %s",
+						P->s, left->id, right->id, types.data,
+						r->dir == CY_DIR_BOTH ? RVG_DIR_BOTH : r->dir == CY_DIR_RIGHT ? RVG_DIR_OUT : RVG_DIR_IN,
+						r->minhops, r->maxhops, path->shortest == CY_SHORTEST_ALL ? "true" : "false", a));
+	*nodes = psprintf("%s.node_ids", a);
+	*edges = psprintf("%s.edge_ids", a);
+	if (r->var != NULL)
+	{
+		if (RvgFindVar(P, r->var) != NULL)
+			RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", r->var);
+		v = NewVar(VK_EDGES, r->var);
+		v->value = *edges;
+		AddVar(P, v);
+	}
+}
+
+/*
+ * Adds one path of a MATCH: its nodes first (so LATERAL walks can refer
+ * to them), then its relationships, then the path variable.
+ */
+static void
+AddPath(Planner *P, CyPath *path)
+{
+	RvgVar		  **nodes = palloc(sizeof(RvgVar *) * (path->nrels + 1));
+	StringInfoData pnodes,
+				pedges;
+	bool		direct = true;
+
+	for (int i = 0; i <= path->nrels; i++)
+		nodes[i] = BindNode(P, path->nodes[i]);
+	initStringInfo(&pnodes);
+	initStringInfo(&pedges);
+	if (path->shortest != CY_SHORTEST_NONE)
+	{
+		char	   *pn,
+				   *pe;
+
+		ShortestPath(P, path, nodes[0], nodes[1], &pn, &pe);
+		appendStringInfoString(&pnodes, pn);
+		appendStringInfoString(&pedges, pe);
+		direct = false;
+	}
+	else
+	{
+		RvgVar		  **rels = palloc(sizeof(RvgVar *) * (path->nrels + 1));
+		char	  **segs = palloc(sizeof(char *) * (path->nrels + 1));
+
+		for (int i = 0; i < path->nrels; i++)
+		{
+			CyRelPat   *r = path->rels[i];
+
+			segs[i] = NULL;
+			if (r->varlen)
+			{
+				rels[i] = VarLengthRel(P, r, nodes[i], path->nodes[i], nodes[i + 1],
+									   path->nodes[i + 1], &segs[i]);
+				direct = false;
+			}
+			else
+				rels[i] = FixedRel(P, r, nodes[i], nodes[i + 1]);
+		}
+		for (int i = 0; i <= path->nrels; i++)
+			MaterializeNode(P, nodes[i]);
+		if (path->var != NULL)
+		{
+			appendStringInfo(&pnodes, "ARRAY[%s]", nodes[0]->id);
+			appendStringInfoString(&pedges, "ARRAY[]::bigint[]");
+			for (int i = 0; i < path->nrels; i++)
+			{
+				if (segs[i] != NULL)
+				{
+					appendStringInfo(&pnodes, " || %s", segs[i]);
+					appendStringInfo(&pedges, " || %s", rels[i]->value);
+				}
+				else
+				{
+					appendStringInfo(&pnodes, " || %s", nodes[i + 1]->id);
+					appendStringInfo(&pedges, " || %s", rels[i]->id);
+				}
+			}
+			for (int i = 0; i <= path->nrels; i++)
+				if (nodes[i]->label == NULL)
+					direct = false;
+			if (direct)
+			{
+				StringInfoData j;
+
+				initStringInfo(&j);
+				appendStringInfoString(&j, "jsonb_build_array(");
+				for (int i = 0; i <= path->nrels; i++)
+				{
+					if (i > 0)
+						appendStringInfo(&j, ", %s, ", RvgEdgeJson(P, rels[i - 1]));
+					appendStringInfoString(&j, RvgNodeJson(P, nodes[i]));
+				}
+				appendStringInfoChar(&j, ')');
+				if (path->nrels > 45)
+					direct = false;
+				else
+				{
+					RvgVar		   *pv = NewVar(VK_PATH, path->var);
+
+					pv->value = psprintf("(%s)", pnodes.data);
+					pv->edges = psprintf("(%s)", pedges.data);
+					pv->json = j.data;
+					if (RvgFindVar(P, path->var) != NULL)
+						RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", path->var);
+					AddVar(P, pv);
+					return;
+				}
+			}
+		}
+	}
+	for (int i = 0; i <= path->nrels; i++)
+		MaterializeNode(P, nodes[i]);
+	if (path->var != NULL)
+	{
+		RvgVar		   *pv = NewVar(VK_PATH, path->var);
+
+		if (RvgFindVar(P, path->var) != NULL)
+			RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", path->var);
+		pv->value = psprintf("(%s)", pnodes.data);
+		pv->edges = psprintf("(%s)", pedges.data);
+		AddVar(P, pv);
+	}
+}
+
+/* Marks every variable of the current SELECT as bound before this clause. */
+static void
+MarkOuter(Planner *P)
+{
+	ListCell   *lc;
+
+	foreach(lc, P->sel->vars)
+		((RvgVar *) lfirst(lc))->outer = true;
+	P->sel->clause_edges = NIL;
+	P->sel->clause_paths = NIL;
+}
+
+static void
+AddPattern(Planner *P, CyClause *c)
+{
+	for (int i = 0; i < c->npaths; i++)
+		AddPath(P, c->paths[i]);
+	if (c->where != NULL)
+		AddCond(P, RvgTopLevelPred(P, c->where));
+}
+
+/*
+ * OPTIONAL MATCH: the rows so far become a subquery, and the pattern a
+ * LEFT JOIN LATERAL on it, so rows without a match keep nulls.
+ */
+static void
+AddOptionalMatch(Planner *P, CyClause *c)
+{
+	Sel		   *outer;
+	Sel		   *inner;
+	char	   *alias = RvgAlias(P, "o");
+	StringInfoData cols;
+	int			ncol = 0;
+	ListCell   *lc;
+	int			nouter;
+
+	CloseSel(P);
+	outer = P->sel;
+	MarkOuter(P);
+	nouter = list_length(outer->vars);
+	inner = NewSel();
+	inner->vars = list_copy(outer->vars);
+	P->sel = inner;
+	AddPattern(P, c);
+	initStringInfo(&cols);
+	for (int i = nouter; i < list_length(inner->vars); i++)
+	{
+		RvgVar		   *v = list_nth(inner->vars, i);
+		RvgVar		   *o = ProjectVar(v, &cols, &ncol, alias, v->name);
+
+		o->nullable = true;
+		outer->vars = lappend(outer->vars, o);
+	}
+	if (ncol == 0)
+		appendStringInfoString(&cols, "1 AS c0");
+	P->sel = outer;
+	appendStringInfo(&outer->from, " LEFT JOIN LATERAL (SELECT %s%s) %s ON true",
+					 cols.data, FromWhere(inner), alias);
+	foreach(lc, outer->vars)
+		((RvgVar *) lfirst(lc))->outer = false;
+}
+
+static void
+AddMatch(Planner *P, CyClause *c)
+{
+	if (c->optional)
+	{
+		AddOptionalMatch(P, c);
+		return;
+	}
+	MarkOuter(P);
+	AddPattern(P, c);
+}
+
+/* EXISTS for a pattern used as a predicate, correlated with the row. */
+char *
+RvgPatternExists(Planner *P, CyPath *path)
+{
+	Sel		   *outer = P->sel;
+	Sel		   *inner = NewSel();
+	ListCell   *lc;
+	char	   *sql;
+
+	inner->vars = list_copy(outer->vars);
+	foreach(lc, inner->vars)
+		((RvgVar *) lfirst(lc))->outer = true;
+	P->sel = inner;
+	AddPath(P, path);
+	P->sel = outer;
+	foreach(lc, outer->vars)
+		((RvgVar *) lfirst(lc))->outer = false;
+	if (inner->from.len == 0)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "(true");
+		foreach(lc, inner->conds)
+			appendStringInfo(&buf, " AND %s", (char *) lfirst(lc));
+		appendStringInfoChar(&buf, ')');
+		return buf.data;
+	}
+	sql = psprintf("EXISTS (SELECT 1%s)", FromWhere(inner));
+	return sql;
+}
+
+static void
+AddUnwind(Planner *P, CyClause *c)
+{
+	char	   *a = RvgAlias(P, "u");
+	RvgVar		   *v;
+
+	if (RvgFindVar(P, c->alias) != NULL)
+		RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", c->alias);
+	AddFrom(P, psprintf("jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)",
+						P->s, RvgExpr(P, c->unwind), a));
+	v = NewVar(VK_VALUE, c->alias);
+	v->value = psprintf("NULLIF(%s.v, 'null'::jsonb)", a);
+	v->nullable = true;
+	AddVar(P, v);
+}
+
+/* ---------------------------------------------------------------------
+ * WITH and RETURN
+ * ---------------------------------------------------------------------
+ */
+typedef struct Item
+{
+	const char *name;
+	const char *text;			/* the expression as written */
+	CyExpr	   *expr;
+	RvgVar	   *var;			/* a bare variable, carried with its kind */
+	bool		agg;
+	char	   *sql;			/* VK_VALUE items */
+	int			ordinal;		/* its (first) output column */
+} Item;
+
+static int
+CompareItemNames(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((Item *) lfirst(a))->name, ((Item *) lfirst(b))->name);
+}
+
+/* The projection's items, with RETURN * / WITH * expanded. */
+static List *
+ProjectionItems(Planner *P, CyClause *c, bool is_with)
+{
+	List	   *items = NIL;
+	ListCell   *lc;
+
+	if (c->star)
+	{
+		List	   *star = NIL;
+
+		foreach(lc, P->sel->vars)
+		{
+			RvgVar		   *v = lfirst(lc);
+			Item	   *it;
+
+			if (v->name == NULL || IsHidden(v->name) || v->scope_level > 0 ||
+				RvgFindVar(P, v->name) != v)
+				continue;
+			it = palloc0(sizeof(Item));
+			it->name = v->name;
+			it->var = v;
+			star = lappend(star, it);
+		}
+		list_sort(star, CompareItemNames);
+		if (star == NIL && c->nitems == 0)
+			RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR,
+					 "%s * needs at least one variable in scope", is_with ? "WITH" : "RETURN");
+		items = star;
+	}
+	for (int i = 0; i < c->nitems; i++)
+	{
+		CyProjItem *pi = c->items[i];
+		Item	   *it = palloc0(sizeof(Item));
+
+		it->expr = pi->expr;
+		it->text = pi->text;
+		it->name = pi->alias ? pi->alias : (pi->expr->kind == CYX_VAR ? pi->expr->str : pi->text);
+		if (is_with && pi->alias == NULL && pi->expr->kind != CYX_VAR)
+			RvgError(P, pi->expr->loc, ERRCODE_SYNTAX_ERROR,
+					 "expression in WITH must be aliased (use AS)");
+		if (pi->expr->kind == CYX_VAR)
+		{
+			it->var = RvgFindVar(P, pi->expr->str);
+			if (it->var == NULL)
+				RvgError(P, pi->expr->loc, ERRCODE_UNDEFINED_COLUMN,
+						 "variable `%s` is not defined", pi->expr->str);
+		}
+		it->agg = cy_expr_has_aggregate(pi->expr);
+		items = lappend(items, it);
+	}
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+
+		for (ListCell *lc2 = list_head(items); lc2 != lc; lc2 = lnext(items, lc2))
+			if (strcmp(((Item *) lfirst(lc2))->name, it->name) == 0)
+				RvgError(P, it->expr ? it->expr->loc : c->loc, ERRCODE_DUPLICATE_COLUMN,
+						 "multiple result columns with the same name `%s` are not supported", it->name);
+	}
+	return items;
+}
+
+static bool
+AnyAggregate(List *items)
+{
+	ListCell   *lc;
+
+	foreach(lc, items)
+		if (((Item *) lfirst(lc))->agg)
+			return true;
+	return false;
+}
+
+/* " OFFSET .. LIMIT .." of a projection. */
+static char *
+SkipLimit(Planner *P, CyClause *c)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (c->skip)
+		appendStringInfo(&buf, " OFFSET (%s)::bigint", RvgExpr(P, c->skip));
+	if (c->limit)
+		appendStringInfo(&buf, " LIMIT (%s)::bigint", RvgExpr(P, c->limit));
+	return buf.data;
+}
+
+/*
+ * The projected item an ORDER BY key names: its alias, or the same
+ * expression as written (RETURN a.name ORDER BY a.name), or NULL.
+ */
+static Item *
+SortItem(Planner *P, CyExpr *e, List *items)
+{
+	ListCell   *lc;
+	char	   *text = pnstrdup(P->text + e->loc, e->end - e->loc);
+
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+
+		if ((e->kind == CYX_VAR && strcmp(e->str, it->name) == 0) ||
+			(it->text != NULL && strcmp(text, it->text) == 0))
+			return it;
+	}
+	return NULL;
+}
+
+/*
+ * " ORDER BY ..." compiled in the current scope; a key that names a
+ * projected item sorts by that output column.
+ */
+static char *
+OrderBy(Planner *P, CyClause *c, const char *fallback, List *items, bool allow_vector)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < c->norder; i++)
+	{
+		bool		is_vector;
+		Item	   *it = SortItem(P, c->order[i]->expr, items);
+		char	   *key;
+
+		key = NULL;
+		/* a vector distance stays an expression, so an index can order it */
+		if (it != NULL && allow_vector && it->var == NULL && !it->agg)
+		{
+			key = RvgOrderKey(P, it->expr, &is_vector);
+			if (!is_vector)
+				key = NULL;
+		}
+		if (key == NULL && it != NULL)
+			key = psprintf("%d", it->ordinal);
+		if (key == NULL)
+			key = RvgOrderKey(P, c->order[i]->expr, &is_vector);
+		appendStringInfo(&buf, "%s%s%s", i ? ", " : " ORDER BY ", key,
+						 c->order[i]->desc ? " DESC" : "");
+	}
+	if (c->norder == 0 && fallback != NULL)
+		appendStringInfo(&buf, " ORDER BY %s", fallback);
+	return buf.data;
+}
+
+/* Variables standing for a projection's names while ORDER BY is compiled. */
+static List *
+AliasVars(List *items)
+{
+	List	   *vars = NIL;
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+		RvgVar		   *v;
+
+		if (it->var != NULL)
+		{
+			v = palloc(sizeof(RvgVar));
+			*v = *it->var;
+			v->name = it->name;
+		}
+		else
+		{
+			v = NewVar(VK_VALUE, it->name);
+			v->value = it->sql;
+		}
+		vars = lappend(vars, v);
+	}
+	return vars;
+}
+
+/*
+ * WITH: the projection becomes a subquery and a new SELECT starts over it
+ * with only the projected names in scope.
+ */
+static void
+ProjectWith(Planner *P, CyClause *c)
+{
+	List	   *items = ProjectionItems(P, c, true);
+	bool		agg = AnyAggregate(items);
+	char	   *alias = RvgAlias(P, "w");
+	StringInfoData cols,
+				group;
+	int			ncol = 0;
+	List	   *newvars = NIL;
+	ListCell   *lc;
+	Sel		   *old = P->sel;
+	char	   *sql;
+
+	initStringInfo(&cols);
+	initStringInfo(&group);
+	P->agg_allowed = true;
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+		int			before = ncol;
+		RvgVar		   *o;
+
+		it->ordinal = ncol + 1;
+		if (it->var != NULL)
+			o = ProjectVar(it->var, &cols, &ncol, alias, it->name);
+		else
+		{
+			RvgVar			tmp = {0};
+
+			it->sql = RvgExpr(P, it->expr);
+			tmp.kind = VK_VALUE;
+			tmp.value = it->sql;
+			tmp.nullable = true;
+			o = ProjectVar(&tmp, &cols, &ncol, alias, it->name);
+		}
+		if (!it->agg)
+			for (int k = before + 1; k <= ncol; k++)
+				appendStringInfo(&group, "%s%d", group.len ? ", " : "", k);
+		newvars = lappend(newvars, o);
+	}
+	P->agg_allowed = false;
+	if (ncol == 0)
+		appendStringInfoString(&cols, "1 AS c0");
+	/* ORDER BY sees the new names, and the old ones unless aggregating */
+	P->sel = NewSel();
+	P->sel->vars = list_concat(agg || c->distinct ? NIL : list_copy(old->vars), AliasVars(items));
+	P->sel->from = old->from;
+	P->sel->conds = old->conds;
+	sql = psprintf("SELECT %s%s%s%s%s%s%s", c->distinct ? "DISTINCT " : "", cols.data,
+				   FromWhere(old),
+				   agg && group.len > 0 ? " GROUP BY " : "", agg ? group.data : "",
+				   OrderBy(P, c, NULL, items, !agg && !c->distinct), SkipLimit(P, c));
+	P->sel = NewSel();
+	appendStringInfo(&P->sel->from, "(%s) %s", sql, alias);
+	P->sel->vars = newvars;
+	if (c->where != NULL)
+		AddCond(P, RvgTopLevelPred(P, c->where));
+}
+
+/*
+ * RETURN: the final SELECT of a single query.  Every column is jsonb;
+ * names are the aliases or the expressions as written.  Rows handed on by
+ * an earlier step keep their order unless ORDER BY says otherwise.
+ */
+static char *
+ProjectReturn(Planner *P, CyClause *c, char ***names, int *ncols)
+{
+	List	   *items = ProjectionItems(P, c, false);
+	bool		agg = AnyAggregate(items);
+	StringInfoData cols,
+				group;
+	ListCell   *lc;
+	Sel		   *old = P->sel;
+	char	   *order;
+	RvgVar		   *ord = RvgFindVar(P, RVG_ORD_VAR);
+
+	initStringInfo(&cols);
+	initStringInfo(&group);
+	*ncols = list_length(items);
+	*names = palloc(sizeof(char *) * (*ncols + 1));
+	P->agg_allowed = true;
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		if (it->var != NULL)
+		{
+			CyExpr		e = {.kind = CYX_VAR, .str = it->var->name, .loc = c->loc};
+
+			it->sql = RvgExpr(P, it->expr ? it->expr : &e);
+		}
+		else
+			it->sql = RvgExpr(P, it->expr);
+		(*names)[i] = pstrdup(it->name);
+		it->ordinal = i + 1;
+		appendStringInfo(&cols, "%s%s AS c%d", i ? ", " : "", it->sql, i + 1);
+		if (!it->agg)
+			appendStringInfo(&group, "%s%d", group.len ? ", " : "", i + 1);
+	}
+	P->agg_allowed = false;
+	if (agg || c->distinct)
+	{
+		/* sort over the projected columns only */
+		char	   *alias = RvgAlias(P, "r");
+		List	   *vars = NIL;
+		char	   *inner = psprintf("SELECT %s%s%s%s%s", c->distinct ? "DISTINCT " : "", cols.data,
+									 FromWhere(old), agg && group.len ? " GROUP BY " : "",
+									 agg ? group.data : "");
+
+		foreach(lc, items)
+		{
+			Item	   *it = lfirst(lc);
+			RvgVar		   *v = NewVar(VK_VALUE, it->name);
+
+			v->value = psprintf("%s.c%d", alias, foreach_current_index(lc) + 1);
+			vars = lappend(vars, v);
+		}
+		P->sel = NewSel();
+		P->sel->vars = vars;
+		order = OrderBy(P, c, NULL, items, false);
+		P->sel = old;
+		return psprintf("SELECT * FROM (%s) %s%s%s", inner, alias, order, SkipLimit(P, c));
+	}
+	P->sel = NewSel();
+	P->sel->vars = list_concat(list_copy(old->vars), AliasVars(items));
+	order = OrderBy(P, c, ord ? ord->value : NULL, items, true);
+	P->sel = old;
+	return psprintf("SELECT %s%s%s%s", cols.data, FromWhere(old), order, SkipLimit(P, c));
+}
+
+/* ---------------------------------------------------------------------
+ * Updating clauses: the statement that feeds them
+ * ---------------------------------------------------------------------
+ */
+typedef struct WriteCtx
+{
+	RvgStep    *step;
+	List	   *layout;			/* CarryVar * of the carried variables */
+	StringInfoData cols;		/* select list */
+	int			ncols;
+	List	   *coltypes;		/* int (ColType) per column */
+	int			nout;			/* columns of the rows handed on */
+	List	   *outlayout;		/* CarryVar * of the rows handed on */
+	List	   *outtypes;
+} WriteCtx;
+
+static int
+AddColumn(WriteCtx *w, const char *sql, ColType type)
+{
+	appendStringInfo(&w->cols, "%s%s", w->ncols ? ", " : "", sql);
+	w->coltypes = lappend_int(w->coltypes, type);
+	return ++w->ncols;
+}
+
+/* A column the update produces (a created id, a path, the MERGE flag). */
+static int
+AddOutColumn(WriteCtx *w, ColType type)
+{
+	w->outtypes = lappend_int(w->outtypes, type);
+	return ++w->nout;
+}
+
+static CarryVar *
+NewCarry(const char *name, VarKind kind, int col, int col2)
+{
+	CarryVar   *cv = palloc0(sizeof(CarryVar));
+
+	cv->name = name;
+	cv->kind = kind;
+	cv->col = col;
+	cv->col2 = col2;
+	return cv;
+}
+
+/*
+ * Starts the statement of an updating clause: column 1 is a placeholder
+ * (a step always hands on at least one column, so row counts survive), then
+ * every variable in scope by id or value.
+ */
+static void
+WriteBegin(Planner *P, WriteCtx *w, RvgStepKind kind, int loc)
+{
+	ListCell   *lc;
+
+	memset(w, 0, sizeof(*w));
+	initStringInfo(&w->cols);
+	w->step = palloc0(sizeof(RvgStep));
+	w->step->kind = kind;
+	w->step->loc = loc;
+	AddColumn(w, "0::bigint", COL_ID);
+	foreach(lc, P->sel->vars)
+	{
+		RvgVar		   *v = lfirst(lc);
+		CarryVar   *cv;
+
+		if (v->name == NULL || v->scope_level > 0 || strcmp(v->name, RVG_ORD_VAR) == 0 ||
+			RvgFindVar(P, v->name) != v)
+			continue;
+		switch (v->kind)
+		{
+			case VK_NODE:
+			case VK_EDGE:
+				cv = NewCarry(v->name, v->kind, AddColumn(w, v->id, COL_ID), 0);
+				break;
+			case VK_PATH:
+				{
+					int			c1 = AddColumn(w, psprintf("to_jsonb(%s)", v->value), COL_JSONB);
+
+					cv = NewCarry(v->name, v->kind, c1,
+								  AddColumn(w, psprintf("to_jsonb(%s)", v->edges), COL_JSONB));
+				}
+				break;
+			case VK_EDGES:
+				cv = NewCarry(v->name, v->kind, AddColumn(w, psprintf("to_jsonb(%s)", v->value), COL_JSONB), 0);
+				break;
+			default:
+				cv = NewCarry(v->name, v->kind, AddColumn(w, v->value, COL_JSONB), 0);
+				break;
+		}
+		w->layout = lappend(w->layout, cv);
+	}
+	w->step->ncarry = w->ncols;
+	w->nout = w->ncols;
+	foreach(lc, w->coltypes)
+		w->outtypes = lappend_int(w->outtypes, lfirst_int(lc));
+	w->outlayout = list_copy(w->layout);
+}
+
+/* The carried column holding a variable's id. */
+static int
+CarryCol(Planner *P, WriteCtx *w, const char *name, int loc, VarKind *kind)
+{
+	ListCell   *lc;
+
+	foreach(lc, w->layout)
+	{
+		CarryVar   *cv = lfirst(lc);
+
+		if (strcmp(cv->name, name) == 0)
+		{
+			*kind = cv->kind;
+			return cv->col;
+		}
+	}
+	RvgError(P, loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", name);
+	return 0;
+}
+
+static ColType *
+TypeArray(List *types)
+{
+	ColType    *a = palloc(sizeof(ColType) * (list_length(types) + 1));
+	ListCell   *lc;
+
+	foreach(lc, types)
+		a[foreach_current_index(lc)] = (ColType) lfirst_int(lc);
+	return a;
+}
+
+/* Ends the statement, appends the step, and starts the next SELECT. */
+static void
+WriteEnd(Planner *P, WriteCtx *w)
+{
+	RvgStep    *st = w->step;
+	RvgVar		   *ord = RvgFindVar(P, RVG_ORD_VAR);
+
+	st->sql = psprintf("SELECT %s%s%s", w->cols.data, FromWhere(P->sel),
+					   ord ? psprintf(" ORDER BY %s", ord->value) : "");
+	st->ncols = w->ncols;
+	st->coltypes = TypeArray(w->coltypes);
+	st->ninput = P->ninput;
+	st->intypes = P->intypes;
+	st->nout = w->nout;
+	st->outtypes = TypeArray(w->outtypes);
+	P->plan->steps = lappend(P->plan->steps, st);
+	SelFromInput(P, w->outlayout, st->nout, st->outtypes);
+}
+
+/* A property map to write: a map expression or a node/relationship's properties. */
+static char *
+MapValue(Planner *P, CyExpr *e)
+{
+	if (e->kind == CYX_VAR)
+	{
+		RvgVar		   *v = RvgFindVar(P, e->str);
+
+		if (v != NULL && (v->kind == VK_NODE || v->kind == VK_EDGE))
+			return v->props;
+	}
+	return RvgExpr(P, e);
+}
+
+/* ---------------------------------------------------------------------
+ * CREATE and MERGE
+ * ---------------------------------------------------------------------
+ */
+typedef struct PatternSlots
+{
+	List	   *nodes;			/* WNode * */
+	List	   *edges;			/* WEdge * */
+	List	   *paths;			/* WPath * */
+	List	   *names;			/* names of nodes created in this clause */
+} PatternSlots;
+
+static int
+FindSlot(PatternSlots *ps, const char *var)
+{
+	ListCell   *lc;
+
+	if (var == NULL)
+		return -1;
+	foreach(lc, ps->nodes)
+	{
+		WNode	   *wn = lfirst(lc);
+
+		if (wn->var != NULL && strcmp(wn->var, var) == 0)
+			return foreach_current_index(lc);
+	}
+	return -1;
+}
+
+/* A node position of a CREATE/MERGE pattern: an existing node or a new one. */
+static int
+WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
+{
+	int			slot = FindSlot(ps, np->var);
+	WNode	   *wn;
+	RvgVar		   *v;
+
+	if (slot >= 0 || (v = RvgFindVar(P, np->var)) != NULL)
+	{
+		if (np->nlabels > 0 || np->props != NULL)
+			RvgError(P, np->loc, ERRCODE_SYNTAX_ERROR,
+					 "variable `%s` is already bound; it cannot take labels or properties here", np->var);
+		if (slot >= 0)
+			return slot;
+		if (v->kind != VK_NODE)
+			RvgError(P, np->loc, ERRCODE_DATATYPE_MISMATCH,
+					 "variable `%s` is %s, not a node", np->var, KindName(v->kind));
+		wn = palloc0(sizeof(WNode));
+		wn->var = np->var;
+		{
+			VarKind		k;
+
+			wn->bound_col = CarryCol(P, w, np->var, np->loc, &k);
+		}
+		ps->nodes = lappend(ps->nodes, wn);
+		return list_length(ps->nodes) - 1;
+	}
+	if (np->nlabels > 1)
+		RvgError(P, np->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+				 "a node has one label; %s gives it %d", merge ? "MERGE" : "CREATE", np->nlabels);
+	wn = palloc0(sizeof(WNode));
+	wn->var = np->var;
+	wn->label = np->nlabels == 1 ? np->labels[0] : "";
+	if (np->props != NULL)
+		wn->props_col = AddColumn(w, RvgExpr(P, np->props), COL_JSONB);
+	if (np->var != NULL)
+	{
+		wn->out_col = AddOutColumn(w, COL_ID);
+		w->outlayout = lappend(w->outlayout, NewCarry(np->var, VK_NODE, wn->out_col, 0));
+	}
+	ps->nodes = lappend(ps->nodes, wn);
+	return list_length(ps->nodes) - 1;
+}
+
+static void
+WriteRel(Planner *P, WriteCtx *w, PatternSlots *ps, CyRelPat *r, int left, int right, bool merge)
+{
+	WEdge	   *we = palloc0(sizeof(WEdge));
+
+	if (r->varlen)
+		RvgError(P, r->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+				 "variable-length relationships cannot be %s", merge ? "merged" : "created");
+	if (r->ntypes != 1)
+		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
+				 "a relationship to %s needs exactly one type", merge ? "merge" : "create");
+	if (!merge && r->dir == CY_DIR_BOTH)
+		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
+				 "only directed relationships can be created");
+	if (r->var != NULL && RvgFindVar(P, r->var) != NULL)
+		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", r->var);
+	we->var = r->var;
+	we->type = r->types[0];
+	if (r->props != NULL)
+		we->props_col = AddColumn(w, RvgExpr(P, r->props), COL_JSONB);
+	we->from = r->dir == CY_DIR_LEFT ? right : left;
+	we->to = r->dir == CY_DIR_LEFT ? left : right;
+	if (r->var != NULL)
+	{
+		we->out_col = AddOutColumn(w, COL_ID);
+		w->outlayout = lappend(w->outlayout, NewCarry(r->var, VK_EDGE, we->out_col, 0));
+	}
+	ps->edges = lappend(ps->edges, we);
+}
+
+static void
+WritePath(Planner *P, WriteCtx *w, PatternSlots *ps, CyPath *path, bool merge)
+{
+	WPath	   *wp = palloc0(sizeof(WPath));
+	int			prev = -1;
+
+	if (path->shortest != CY_SHORTEST_NONE)
+		RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "shortestPath cannot be created");
+	wp->var = path->var;
+	wp->nodes = palloc(sizeof(int) * (path->nrels + 1));
+	wp->edges = palloc(sizeof(int) * (path->nrels + 1));
+	for (int i = 0; i <= path->nrels; i++)
+	{
+		int			slot = WriteNode(P, w, ps, path->nodes[i], merge);
+
+		wp->nodes[wp->nnodes++] = slot;
+		if (i > 0)
+		{
+			WriteRel(P, w, ps, path->rels[i - 1], prev, slot, merge);
+			wp->edges[wp->nedges++] = list_length(ps->edges) - 1;
+		}
+		prev = slot;
+	}
+	if (path->var != NULL)
+	{
+		if (RvgFindVar(P, path->var) != NULL)
+			RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", path->var);
+		wp->out_nodes = AddOutColumn(w, COL_JSONB);
+		wp->out_edges = AddOutColumn(w, COL_JSONB);
+		w->outlayout = lappend(w->outlayout, NewCarry(path->var, VK_PATH, wp->out_nodes, wp->out_edges));
+	}
+	ps->paths = lappend(ps->paths, wp);
+}
+
+static void
+SlotsToStep(RvgStep *st, PatternSlots *ps)
+{
+	ListCell   *lc;
+
+	st->nwnodes = list_length(ps->nodes);
+	st->wnodes = palloc0(sizeof(WNode) * (st->nwnodes + 1));
+	foreach(lc, ps->nodes)
+		st->wnodes[foreach_current_index(lc)] = *(WNode *) lfirst(lc);
+	st->nwedges = list_length(ps->edges);
+	st->wedges = palloc0(sizeof(WEdge) * (st->nwedges + 1));
+	foreach(lc, ps->edges)
+		st->wedges[foreach_current_index(lc)] = *(WEdge *) lfirst(lc);
+	st->nwpaths = list_length(ps->paths);
+	st->wpaths = palloc0(sizeof(WPath) * (st->nwpaths + 1));
+	foreach(lc, ps->paths)
+		st->wpaths[foreach_current_index(lc)] = *(WPath *) lfirst(lc);
+}
+
+static void
+PlanCreate(Planner *P, CyClause *c)
+{
+	WriteCtx	w;
+	PatternSlots ps = {0};
+
+	WriteBegin(P, &w, RVG_STEP_CREATE, c->loc);
+	for (int i = 0; i < c->npaths; i++)
+		WritePath(P, &w, &ps, c->paths[i], false);
+	SlotsToStep(w.step, &ps);
+	WriteEnd(P, &w);
+}
+
+/*
+ * The statement MERGE runs per row to find its pattern: bound nodes and
+ * property maps are parameters; it returns the ids of the pattern's new
+ * nodes and relationships, in slot order.
+ */
+static void
+MergeMatchSql(Planner *P, RvgStep *st, PatternSlots *ps)
+{
+	StringInfoData sel,
+				from,
+				where;
+	List	   *pcols = NIL;
+	List	   *ptypes = NIL;
+	char	  **ids = palloc(sizeof(char *) * (list_length(ps->nodes) + 1));
+	ListCell   *lc;
+
+	initStringInfo(&sel);
+	initStringInfo(&from);
+	initStringInfo(&where);
+	appendStringInfoString(&where, "true");
+	foreach(lc, ps->nodes)
+	{
+		WNode	   *wn = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		if (wn->bound_col)
+		{
+			pcols = lappend_int(pcols, wn->bound_col);
+			ptypes = lappend_int(ptypes, COL_ID);
+			ids[i] = psprintf("$%d::bigint", list_length(pcols));
+			continue;
+		}
+		ids[i] = psprintf("m%d.id", i);
+		appendStringInfo(&from, "%s%s.ruvector_graph_node m%d", from.len ? ", " : "", P->s, i);
+		appendStringInfo(&sel, "%sm%d.id", sel.len ? ", " : "", i);
+		appendStringInfo(&where, " AND m%d.graph_id = %d", i, P->g->graph_id);
+		if (wn->label[0] != '\0')
+			appendStringInfo(&where, " AND m%d.label = %s", i, quote_literal_cstr(wn->label));
+		if (wn->props_col)
+		{
+			pcols = lappend_int(pcols, wn->props_col);
+			ptypes = lappend_int(ptypes, COL_JSONB);
+			wn->props_param = list_length(pcols);
+			appendStringInfo(&where, " AND m%d.properties @> $%d::jsonb", i, list_length(pcols));
+		}
+	}
+	foreach(lc, ps->edges)
+	{
+		WEdge	   *we = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		appendStringInfo(&from, "%s%s.ruvector_graph_edge r%d", from.len ? ", " : "", P->s, i);
+		appendStringInfo(&sel, "%sr%d.id", sel.len ? ", " : "", i);
+		appendStringInfo(&where, " AND r%d.type = %s", i, quote_literal_cstr(we->type));
+		if (we->undirected)
+			appendStringInfo(&where, " AND ((r%d.start_id = %s AND r%d.end_id = %s) OR (r%d.start_id = %s AND r%d.end_id = %s))",
+							 i, ids[we->from], i, ids[we->to], i, ids[we->to], i, ids[we->from]);
+		else
+			appendStringInfo(&where, " AND r%d.start_id = %s AND r%d.end_id = %s",
+							 i, ids[we->from], i, ids[we->to]);
+		if (we->props_col)
+		{
+			pcols = lappend_int(pcols, we->props_col);
+			ptypes = lappend_int(ptypes, COL_JSONB);
+			appendStringInfo(&where, " AND r%d.properties @> $%d::jsonb", i, list_length(pcols));
+		}
+		for (int j = 0; j < i; j++)
+			appendStringInfo(&where, " AND r%d.id <> r%d.id", i, j);
+	}
+	if (sel.len == 0)
+		appendStringInfoString(&sel, "1");
+	st->merge_sql = psprintf("SELECT %s%s%s WHERE %s", sel.data, from.len ? " FROM " : "", from.data, where.data);
+	st->merge_nparams = list_length(pcols);
+	st->merge_param_cols = palloc(sizeof(int) * (st->merge_nparams + 1));
+	st->merge_paramtypes = palloc(sizeof(ColType) * (st->merge_nparams + 1));
+	foreach(lc, pcols)
+		st->merge_param_cols[foreach_current_index(lc)] = lfirst_int(lc);
+	foreach(lc, ptypes)
+		st->merge_paramtypes[foreach_current_index(lc)] = (ColType) lfirst_int(lc);
+}
+
+static void PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
+						 bool when_created, int loc);
+
+/*
+ * MERGE: find the whole pattern for each row, or create its new parts.
+ * ON CREATE SET / ON MATCH SET become a SET step keyed on a hidden flag.
+ */
+static void
+PlanMerge(Planner *P, CyClause *c)
+{
+	WriteCtx	w;
+	PatternSlots ps = {0};
+	CyPath	   *path = c->paths[0];
+	int			flag;
+
+	WriteBegin(P, &w, RVG_STEP_MERGE, c->loc);
+	WritePath(P, &w, &ps, path, true);
+	/* undirected MERGE relationships match either way, are created left to right */
+	for (int i = 0; i < path->nrels; i++)
+		((WEdge *) list_nth(ps.edges, i))->undirected = (path->rels[i]->dir == CY_DIR_BOTH);
+	MergeMatchSql(P, w.step, &ps);
+	flag = AddOutColumn(&w, COL_JSONB);
+	w.step->merge_flag_col = flag;
+	w.outlayout = lappend(w.outlayout, NewCarry(RVG_MERGED_VAR, VK_VALUE, flag, 0));
+	SlotsToStep(w.step, &ps);
+	WriteEnd(P, &w);
+	PlanSetItems(P, c->sets, c->noncreate, false, -1, true, c->loc);
+	PlanSetItems(P, c->sets + c->noncreate, c->nsets - c->noncreate, false, -1, false, c->loc);
+}
+
+/* ---------------------------------------------------------------------
+ * SET, REMOVE, DELETE
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * One SET/REMOVE step.  when_col < 0 asks for the MERGE flag: the items
+ * apply only to rows where the pattern was created (when_created) or found.
+ */
+static void
+PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
+			 bool when_created, int loc)
+{
+	WriteCtx	w;
+	RvgStep    *st;
+
+	if (n == 0)
+		return;
+	WriteBegin(P, &w, RVG_STEP_SET, loc);
+	st = w.step;
+	st->nsets = n;
+	st->sets = palloc0(sizeof(WSetItem) * n);
+	for (int i = 0; i < n; i++)
+	{
+		CySetItem  *si = items[i];
+		WSetItem   *ws = &st->sets[i];
+		RvgVar		   *v = RvgFindVar(P, si->var);
+		VarKind		kind;
+
+		if (v == NULL)
+			RvgError(P, si->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", si->var);
+		if (v->kind != VK_NODE && v->kind != VK_EDGE)
+			RvgError(P, si->loc, ERRCODE_DATATYPE_MISMATCH,
+					 "variable `%s` is %s; only nodes and relationships can be %s",
+					 si->var, KindName(v->kind), remove ? "changed by REMOVE" : "changed by SET");
+		ws->kind = si->kind;
+		ws->remove = remove;
+		ws->loc = si->loc;
+		ws->target_col = CarryCol(P, &w, si->var, si->loc, &kind);
+		ws->edge = (kind == VK_EDGE);
+		ws->key = si->key;
+		ws->nlabels = si->nlabels;
+		ws->labels = si->labels;
+		if (si->kind == CYS_LABELS && ws->edge)
+			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+					 "the type of a relationship cannot be changed");
+		if (si->kind == CYS_LABELS && si->nlabels > 1 && !remove)
+			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED, "a node has one label");
+		if (si->value != NULL)
+			ws->value_col = AddColumn(&w, si->kind == CYS_PROP ? RvgExpr(P, si->value) : MapValue(P, si->value),
+									  COL_JSONB);
+		if (when_col < 0)
+		{
+			VarKind		k;
+
+			ws->when_col = CarryCol(P, &w, RVG_MERGED_VAR, loc, &k);
+			ws->when_created = when_created;
+		}
+	}
+	WriteEnd(P, &w);
+}
+
+static void
+PlanDelete(Planner *P, CyClause *c)
+{
+	WriteCtx	w;
+	RvgStep    *st;
+
+	WriteBegin(P, &w, RVG_STEP_DELETE, c->loc);
+	st = w.step;
+	st->detach = c->detach;
+	st->ndeletes = c->nexprs;
+	st->deletes = palloc0(sizeof(WDelete) * c->nexprs);
+	for (int i = 0; i < c->nexprs; i++)
+	{
+		CyExpr	   *e = c->exprs[i];
+		WDelete    *d = &st->deletes[i];
+
+		d->loc = e->loc;
+		if (e->kind == CYX_VAR && RvgFindVar(P, e->str) != NULL)
+		{
+			ListCell   *lc;
+
+			foreach(lc, w.layout)
+			{
+				CarryVar   *cv = lfirst(lc);
+
+				if (strcmp(cv->name, e->str) == 0)
+				{
+					d->kind = cv->kind;
+					d->col = cv->col;
+					d->col2 = cv->col2;
+				}
+			}
+		}
+		else
+		{
+			d->kind = VK_VALUE;
+			d->col = AddColumn(&w, RvgExpr(P, e), COL_JSONB);
+		}
+		if (d->col == 0)
+			RvgError(P, e->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", e->str);
+	}
+	WriteEnd(P, &w);
+}
+
+/* ---------------------------------------------------------------------
+ * Queries
+ * ---------------------------------------------------------------------
+ */
+static void
+PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final)
+{
+	for (int i = first; i < sq->nclauses; i++)
+	{
+		CyClause   *c = sq->clauses[i];
+
+		CHECK_FOR_INTERRUPTS();
+		switch (c->kind)
+		{
+			case CYC_MATCH:
+				AddMatch(P, c);
+				break;
+			case CYC_UNWIND:
+				AddUnwind(P, c);
+				break;
+			case CYC_WITH:
+				ProjectWith(P, c);
+				break;
+			case CYC_RETURN:
+				{
+					RvgStep    *st = palloc0(sizeof(RvgStep));
+
+					st->kind = RVG_STEP_READ;
+					st->loc = c->loc;
+					st->sql = ProjectReturn(P, c, &st->names, &st->ncols);
+					st->ninput = P->ninput;
+					st->intypes = P->intypes;
+					P->plan->steps = lappend(P->plan->steps, st);
+					P->plan->returns_rows = true;
+				}
+				break;
+			case CYC_CREATE:
+				PlanCreate(P, c);
+				break;
+			case CYC_MERGE:
+				PlanMerge(P, c);
+				break;
+			case CYC_SET:
+			case CYC_REMOVE:
+				PlanSetItems(P, c->sets, c->nsets, c->kind == CYC_REMOVE, 0, false, c->loc);
+				break;
+			case CYC_DELETE:
+				PlanDelete(P, c);
+				break;
+		}
+	}
+}
+
+static bool
+IsReadOnly(CySingleQuery *sq)
+{
+	for (int i = 0; i < sq->nclauses; i++)
+	{
+		CyClauseKind k = sq->clauses[i]->kind;
+
+		if (k == CYC_CREATE || k == CYC_MERGE || k == CYC_SET || k == CYC_REMOVE || k == CYC_DELETE)
+			return false;
+	}
+	return true;
+}
+
+/* UNION [ALL]: read-only parts with the same column names. */
+static void
+PlanUnion(Planner *P, CyQuery *q)
+{
+	StringInfoData sql;
+	RvgStep    *first = NULL;
+
+	initStringInfo(&sql);
+	for (int i = 0; i < q->nparts; i++)
+	{
+		RvgStep    *st;
+
+		if (!IsReadOnly(q->parts[i]))
+			RvgError(P, q->parts[i]->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+					 "UNION of queries that update the graph is not supported");
+		P->plan->steps = NIL;
+		P->sel = NewSel();
+		P->ninput = 0;
+		PlanClauseList(P, q->parts[i], 0, true);
+		st = llast(P->plan->steps);
+		if (first == NULL)
+			first = st;
+		else
+		{
+			bool		same = st->ncols == first->ncols;
+
+			for (int k = 0; same && k < st->ncols; k++)
+				same = strcmp(st->names[k], first->names[k]) == 0;
+			if (!same)
+				RvgError(P, q->parts[i]->loc, ERRCODE_SYNTAX_ERROR,
+						 "all parts of a UNION must return the same column names");
+			appendStringInfoString(&sql, q->union_all[i - 1] ? " UNION ALL " : " UNION ");
+		}
+		appendStringInfo(&sql, "(%s)", st->sql);
+	}
+	first->sql = sql.data;
+	P->plan->steps = list_make1(first);
+}
+
+/*
+ * Translates a parsed query into steps.  params is the params argument (a
+ * jsonb object or NULL); text is the Cypher source for error positions.
+ */
+RvgPlan *
+RvgPlanQuery(RvgGraph *graph, CyQuery *query, const char *text, Jsonb *params)
+{
+	Planner		P = {0};
+
+	P.g = graph;
+	P.s = graph->schema;
+	P.text = text;
+	P.params = params;
+	P.plan = palloc0(sizeof(RvgPlan));
+	P.plan->graph = graph;
+	P.plan->text = text;
+	P.sel = NewSel();
+	if (query->nparts > 1)
+		PlanUnion(&P, query);
+	else
+		PlanClauseList(&P, query->parts[0], 0, true);
+	return P.plan;
+}
+
+/* The steps' SQL, for ruvector_cypher_sql(). */
+char *
+RvgPlanExplain(RvgPlan *plan)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	static const char *const kinds[] = {"RETURN", "CREATE", "MERGE", "SET", "DELETE"};
+
+	initStringInfo(&buf);
+	foreach(lc, plan->steps)
+	{
+		RvgStep    *st = lfirst(lc);
+
+		if (list_length(plan->steps) > 1)
+			appendStringInfo(&buf, "%s-- step %d: %s\n", buf.len ? "\n" : "",
+							 foreach_current_index(lc) + 1, kinds[st->kind]);
+		appendStringInfoString(&buf, st->sql);
+		if (st->merge_sql)
+			appendStringInfo(&buf, "\n-- per row: %s", st->merge_sql);
+	}
+	return buf.data;
+}

@@ -1,0 +1,218 @@
+/*
+ * cypher_plan.h — internal structures shared by the Cypher translator
+ * (cypher_plan.c, cypher_expr.c) and executor (cypher_exec.c).
+ *
+ * A query becomes a list of steps.  Each step has one SQL statement; a
+ * reading step's statement returns the query's rows, an updating step's
+ * statement computes everything its clause needs (the variables carried
+ * so far plus the values it writes), then cypher_exec.c applies the clause
+ * row by row or in batches and hands the carried columns, plus the ids it
+ * created, to the next step as arrays ($1, $2, ... in the next statement).
+ *
+ * Carried column types: node and relationship variables travel as their
+ * id (bigint), everything else as jsonb; paths travel as two jsonb lists of
+ * ids.  The next statement joins the ids back to the graph tables, so it
+ * sees what the update did.
+ */
+#ifndef RV_CYPHER_PLAN_H
+#define RV_CYPHER_PLAN_H
+
+#include "graph/graph.h"
+
+/* What a variable is bound to in the SQL being built. */
+typedef enum VarKind
+{
+	VK_NODE,					/* id, label, props */
+	VK_EDGE,					/* id, label (type), props, start, end */
+	VK_VALUE,					/* value: jsonb */
+	VK_PATH,					/* value: node ids bigint[], edges: edge ids bigint[] */
+	VK_EDGES					/* value: edge ids bigint[] (a variable-length relationship) */
+} VarKind;
+
+typedef struct RvgVar
+{
+	const char *name;			/* Cypher name; internal ones start with '\001' */
+	VarKind		kind;
+	char	   *id;
+	char	   *label;
+	char	   *props;
+	char	   *start;
+	char	   *end;
+	char	   *value;
+	char	   *edges;
+	char	   *json;			/* VK_PATH: a direct jsonb expression, or NULL */
+	const char *known_label;	/* VK_NODE: the label its pattern requires, or NULL */
+	bool		nullable;		/* may be null (OPTIONAL MATCH, carried rows) */
+	bool		outer;			/* bound before the clause being translated */
+	int			scope_level;	/* >0 for list-comprehension variables */
+} RvgVar;
+
+#define RVG_HIDDEN_PREFIX '\001'
+#define RVG_ORD_VAR "\001ord"
+#define RVG_MERGED_VAR "\001created"
+
+/* One SELECT under construction. */
+typedef struct Sel
+{
+	StringInfoData from;		/* comma-separated FROM items */
+	List	   *conds;			/* char * conjuncts */
+	List	   *vars;			/* RvgVar *, in binding order */
+	List	   *clause_edges;	/* ClauseEdge * of the MATCH being built */
+	List	   *clause_paths;	/* edge id array exprs of var-length parts */
+	bool		has_input;		/* FROM starts with the previous step's rows */
+} Sel;
+
+/* Column of a step's statement. */
+typedef enum ColType
+{
+	COL_ID,						/* bigint */
+	COL_JSONB
+} ColType;
+
+/* A variable carried from one step to the next (1-based columns). */
+typedef struct CarryVar
+{
+	const char *name;
+	VarKind		kind;
+	int			col;			/* id or value column */
+	int			col2;			/* VK_PATH: edge ids column */
+} CarryVar;
+
+/* CREATE/MERGE: one node position of a pattern. */
+typedef struct WNode
+{
+	const char *var;
+	int			bound_col;		/* carried id column, or 0 when created */
+	const char *label;
+	int			props_col;		/* column with the property map, or 0 */
+	int			props_param;	/* MERGE: parameter number of the map, or 0 */
+	int			out_col;		/* output column of a new named node, or 0 */
+} WNode;
+
+/* CREATE/MERGE: one relationship of a pattern. */
+typedef struct WEdge
+{
+	const char *var;
+	const char *type;
+	int			props_col;
+	int			from;			/* node slot indexes */
+	int			to;
+	bool		undirected;		/* MERGE: either direction matches */
+	int			out_col;
+} WEdge;
+
+typedef struct WPath
+{
+	const char *var;
+	int			nnodes;
+	int		   *nodes;			/* node slots in path order */
+	int			nedges;
+	int		   *edges;			/* edge indexes in path order */
+	int			out_nodes;		/* output columns (jsonb lists of ids) */
+	int			out_edges;
+} WPath;
+
+typedef struct WSetItem
+{
+	CySetKind	kind;
+	bool		remove;
+	bool		edge;			/* the target is a relationship */
+	int			target_col;		/* carried id column */
+	const char *key;
+	int			value_col;		/* 0 for REMOVE */
+	int			nlabels;
+	const char **labels;
+	int			when_col;		/* MERGE ON CREATE/ON MATCH: flag column, or 0 */
+	bool		when_created;
+	int			loc;
+} WSetItem;
+
+typedef struct WDelete
+{
+	int			col;
+	VarKind		kind;			/* VK_NODE/VK_EDGE: id column; else jsonb */
+	int			col2;			/* VK_PATH: edge ids */
+	int			loc;
+} WDelete;
+
+struct RvgStep
+{
+	RvgStepKind kind;
+	char	   *sql;
+	int			ncols;
+	ColType    *coltypes;		/* ncols */
+	int			ninput;			/* input arrays the statement takes */
+	ColType    *intypes;
+	int			ncarry;			/* leading columns carried to the next step */
+	int			nout;			/* columns of the rows handed on */
+	ColType    *outtypes;
+	/* the final reading step */
+	char	  **names;			/* ncols result names */
+	/* CREATE / MERGE */
+	int			nwnodes;
+	WNode	   *wnodes;
+	int			nwedges;
+	WEdge	   *wedges;
+	int			nwpaths;
+	WPath	   *wpaths;
+	char	   *merge_sql;		/* MERGE: finds the pattern; $n are ids and maps */
+	int			merge_nparams;
+	ColType    *merge_paramtypes;
+	int		   *merge_param_cols;	/* carried column of each parameter */
+	int			merge_flag_col; /* output column of the created flag */
+	/* SET / REMOVE */
+	int			nsets;
+	WSetItem   *sets;
+	/* DELETE */
+	bool		detach;
+	int			ndeletes;
+	WDelete    *deletes;
+	int			loc;
+};
+
+struct RvgPlan
+{
+	RvgGraph   *graph;
+	const char *text;
+	List	   *steps;			/* RvgStep * */
+	bool		returns_rows;
+};
+
+/* The translator's state. */
+typedef struct Planner
+{
+	RvgGraph   *g;
+	const char *s;				/* schema, quoted */
+	const char *text;			/* the Cypher text, for error positions */
+	Jsonb	   *params;
+	int			nalias;
+	Sel		   *sel;
+	int			scope_level;
+	bool		agg_allowed;
+	RvgPlan    *plan;
+	/* inputs of the statement being built (from the previous step) */
+	int			ninput;
+	ColType    *intypes;
+} Planner;
+
+/* cypher_plan.c */
+extern void RvgError(Planner *P, int loc, int sqlstate, const char *fmt,...)
+			pg_attribute_printf(4, 5) pg_attribute_noreturn();
+extern char *RvgAlias(Planner *P, const char *prefix);
+extern RvgVar *RvgFindVar(Planner *P, const char *name);
+extern char *RvgNodeJson(Planner *P, RvgVar *v);
+extern char *RvgEdgeJson(Planner *P, RvgVar *v);
+extern char *RvgPathJson(Planner *P, RvgVar *v);
+extern char *RvgEdgeListJson(Planner *P, const char *ids);
+extern char *RvgPatternExists(Planner *P, CyPath *path);
+
+/* cypher_expr.c */
+extern char *RvgExpr(Planner *P, CyExpr *e);
+extern char *RvgPred(Planner *P, CyExpr *e);
+extern char *RvgJsonLiteral(const char *json);
+extern bool RvgConstJson(Planner *P, CyExpr *e, StringInfo out);
+extern Jsonb *RvgParam(Planner *P, CyExpr *e);
+extern char *RvgOrderKey(Planner *P, CyExpr *e, bool *is_vector);
+extern char *RvgTopLevelPred(Planner *P, CyExpr *e);
+
+#endif							/* RV_CYPHER_PLAN_H */
