@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 #define COPY_CHUNK		(1 << 20)
 
@@ -114,6 +115,48 @@ rvb_db_connect(const char *dsn, const char *dbname_override, char *err,
 	}
 	PQsetNoticeReceiver(conn, notice_receiver, NULL);
 	return conn;
+}
+
+/*
+ * rvb_db_revive reconnects a session that died.  A crashing backend makes
+ * the postmaster end every session of the server, both targets' included,
+ * and refuse connections during crash recovery; so retry for a minute.
+ * Session settings are gone afterwards: the caller sets them again.
+ */
+bool
+rvb_db_revive(PGconn *conn)
+{
+	if (PQstatus(conn) == CONNECTION_OK)
+		return true;
+	for (int i = 0; i < 60; i++)
+	{
+		PQreset(conn);
+		if (PQstatus(conn) == CONNECTION_OK)
+		{
+			rvb_log("reconnected to database %s after a lost connection", PQdb(conn));
+			return true;
+		}
+		sleep(1);
+	}
+	return false;
+}
+
+/*
+ * The control connection, reconnected if the server dropped it.  A dropped
+ * session only shows when used, hence the probe before each step.
+ */
+static void
+revive_control(RvbTarget *t, RvbResults *res)
+{
+	if (PQstatus(t->conn) == CONNECTION_OK &&
+		rvb_db_exec(t->conn, NULL, 0, "SELECT 1"))
+		return;
+	if (rvb_db_revive(t->conn))
+		rvb_note(res, "%s: the server dropped the connection (a backend crash?); reconnected",
+				 t->name);
+	else
+		rvb_note(res, "%s: the server dropped the connection and did not come back",
+				 t->name);
 }
 
 /* rvb_db_exec runs one command; on failure the message is left in err */
@@ -718,8 +761,10 @@ rvb_db_build_index(RvbTarget *t, const RvbIndexSpec *spec, int index_no,
 	RvbProgress bar;
 	double		phase_start;
 	PGresult   *r;
-	int			sock = PQsocket(t->conn);
+	int			sock;
 
+	revive_control(t, res);
+	sock = PQsocket(t->conn);
 	if (!apply_sets(t->conn, o->build_sets, o->nbuild_sets, s->error,
 					sizeof(s->error)))
 		return;
@@ -782,6 +827,7 @@ rvb_db_sizes(RvbTarget *t, int index_no, const RvbOptions *o, RvbResults *res)
 	char		sql[1024];
 	PGresult   *r;
 
+	revive_control(t, res);
 	z->target = t->id;
 	z->index = index_no;
 	snprintf(sql, sizeof(sql),
@@ -816,6 +862,7 @@ rvb_db_bulk_copy(RvbTarget *t, int index_no, const RvbDataset *ds,
 	RvbStep    *s = rvb_add_step(res, t->id, index_no, "bulk_copy");
 	RvbProgress bar;
 
+	revive_control(t, res);
 	rvb_progress_begin(&bar, "bulk copy %s", t->name);
 	s->ok = copy_rows(t->conn, o->table, ds, first_id, count, &bar, s->error,
 					  sizeof(s->error));
@@ -835,6 +882,7 @@ rvb_db_cleanup(RvbTarget *t, int index_no, const RvbDataset *ds,
 {
 	char		err[300];
 
+	revive_control(t, res);
 	if (!rvb_db_exec(t->conn, err, sizeof(err), "DROP INDEX IF EXISTS %s_vidx", o->table) ||
 		!rvb_db_exec(t->conn, err, sizeof(err), "DELETE FROM %s WHERE id >= %d",
 					 o->table, ds->base.n) ||

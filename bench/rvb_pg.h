@@ -98,6 +98,9 @@ typedef struct RvbRun
 	int			nqueries;		/* distinct queries (recall is over these) */
 	double		seconds;
 	double		qps;
+	int			repeats;		/* measurements taken; the fastest is kept */
+	double		qps_min;		/* slowest and fastest of the repetitions */
+	double		qps_max;
 	double		lat_mean;		/* milliseconds */
 	double		lat_p50;
 	double		lat_p95;
@@ -200,6 +203,7 @@ typedef struct RvbOptions
 	int			exact_queries;
 	int			filter_queries;
 	double		min_seconds;
+	int			repeat;
 	int			warmup;
 	int			inserts;
 	int			insert_conc;
@@ -225,6 +229,7 @@ extern bool rvb_db_exec(PGconn *conn, char *err, size_t errlen,
 			__attribute__((format(printf, 4, 5)));
 extern bool rvb_db_value(PGconn *conn, const char *sql, char *buf,
 						 size_t buflen);
+extern bool rvb_db_revive(PGconn *conn);
 extern bool rvb_target_open(RvbTarget *t, const RvbOptions *o, char *err,
 							size_t errlen);
 extern void rvb_target_close(RvbTarget *t);
@@ -249,6 +254,7 @@ extern void rvb_db_cleanup(RvbTarget *t, int index_no, const RvbDataset *ds,
 extern bool rvb_pool_open(RvbTarget *t, int n, const RvbOptions *o, char *err,
 						  size_t errlen);
 extern void rvb_pool_close(RvbTarget *t);
+extern bool rvb_pool_broken(RvbTarget *t, int n);
 extern void rvb_run_queries(RvbTarget *t, const RvbDataset *ds,
 							const RvbOptions *o, RvbRun *run);
 extern void rvb_run_inserts(RvbTarget *t, int index_no, const RvbDataset *ds,
@@ -258,6 +264,7 @@ extern void rvb_run_inserts(RvbTarget *t, int index_no, const RvbDataset *ds,
 /* rvb_report.c */
 extern RvbStep *rvb_add_step(RvbResults *res, int target, int index,
 							 const char *step);
+extern void rvb_run_init(RvbRun *r);
 extern RvbRun *rvb_add_run(RvbResults *res);
 extern RvbSizes *rvb_add_sizes(RvbResults *res);
 extern void rvb_note(RvbResults *res, const char *fmt,...)

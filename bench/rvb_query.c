@@ -62,6 +62,36 @@ rvb_pool_open(RvbTarget *t, int n, const RvbOptions *o, char *err,
 	return true;
 }
 
+/*
+ * Make sure the first n pool sessions are alive, reconnecting (and setting
+ * them up again) any the server dropped since the last run.
+ */
+static void
+pool_revive(RvbTarget *t, int n, const RvbOptions *o)
+{
+	for (int i = 0; i < n && i < t->npool; i++)
+	{
+		RvbConn    *c = &t->pool[i];
+		char		err[256];
+
+		if (PQstatus(c->conn) == CONNECTION_OK)
+			continue;
+		c->nprepared = 0;
+		if (rvb_db_revive(c->conn) && !rvb_session_setup(c->conn, t, o, err, sizeof(err)))
+			rvb_log("%s: session setup after reconnecting failed: %s", t->name, err);
+	}
+}
+
+/* did the server drop one of the first n pool sessions? */
+bool
+rvb_pool_broken(RvbTarget *t, int n)
+{
+	for (int i = 0; i < n && i < t->npool; i++)
+		if (PQstatus(t->pool[i].conn) != CONNECTION_OK)
+			return true;
+	return false;
+}
+
 void
 rvb_pool_close(RvbTarget *t)
 {
@@ -403,6 +433,7 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 				end = 0,
 				elapsed;
 
+	pool_revive(t, c, o);
 	memset(&job, 0, sizeof(job));
 	job.t = t;
 	job.ds = ds;
@@ -568,6 +599,7 @@ rvb_run_inserts(RvbTarget *t, int index_no, const RvbDataset *ds,
 				end = 0;
 	size_t		n = 0;
 
+	pool_revive(t, concurrency, o);
 	memset(&job, 0, sizeof(job));
 	job.ds = ds;
 	job.table = o->table;

@@ -45,14 +45,23 @@ rvb_add_step(RvbResults *res, int target, int index, const char *step)
 	return s;
 }
 
+/* rvb_run_init clears a run: figures not measured stay NaN (null in JSON) */
+void
+rvb_run_init(RvbRun *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->qps = r->qps_min = r->qps_max = NAN;
+	r->recall1 = r->recall10 = r->recall100 = r->recall_p5 = NAN;
+	r->lat_mean = r->lat_p50 = r->lat_p95 = r->lat_p99 = r->lat_max = NAN;
+	r->returned_avg = NAN;
+}
+
 RvbRun *
 rvb_add_run(RvbResults *res)
 {
 	RvbRun	   *r = &res->runs[res->nruns++];
 
-	memset(r, 0, sizeof(*r));
-	r->qps = r->recall1 = r->recall10 = r->recall100 = r->recall_p5 = NAN;
-	r->lat_mean = r->lat_p50 = r->lat_p95 = r->lat_p99 = r->lat_max = NAN;
+	rvb_run_init(r);
 	return r;
 }
 
@@ -584,6 +593,7 @@ json_settings(RvbJson *j, Ctx *c)
 	rvb_json_int(j, "exact_queries", o->exact_queries);
 	rvb_json_int(j, "filter_queries", o->filter_queries);
 	rvb_json_num(j, "min_seconds", o->min_seconds);
+	rvb_json_int(j, "repeat", o->repeat);
 	rvb_json_int(j, "warmup_queries", o->warmup);
 	rvb_json_int(j, "inserts", o->inserts);
 	rvb_json_int(j, "insert_concurrency", o->insert_conc);
@@ -739,6 +749,9 @@ json_runs(RvbJson *j, Ctx *c)
 		rvb_json_int(j, "executions", r->nexec);
 		rvb_json_num(j, "seconds", r->seconds);
 		rvb_json_num(j, "qps", r->qps);
+		rvb_json_int(j, "repeats", r->repeats);
+		rvb_json_num(j, "qps_min", r->qps_min);
+		rvb_json_num(j, "qps_max", r->qps_max);
 		rvb_json_num(j, "latency_mean_ms", r->lat_mean);
 		rvb_json_num(j, "latency_p50_ms", r->lat_p50);
 		rvb_json_num(j, "latency_p95_ms", r->lat_p95);
