@@ -48,7 +48,9 @@ rv_make_reachable() {
 		su postgres -s /bin/sh -c "test -x '$d'" || chmod o+x "$d"
 		d=$(dirname "$d")
 	done
-	chmod -R o+rX "$RV_ROOT"
+	# Not the clusters' data directories: PostgreSQL insists they stay private.
+	find "$RV_ROOT" \( -path "$RV_ROOT/.pgdata" -o -path "$RV_ROOT/test/out" -o -path "$RV_ROOT/.git" \) -prune \
+		-o -exec chmod o+rX {} +
 }
 
 # rv_start_cluster DATADIR PORT [extra postgresql.conf lines...]
