@@ -11,8 +11,11 @@
  *	  - Every callback that returns a tuple (sequential, TID-range, index,
  *		bitmap and sample scans, row-version fetch, tuple lock, ANALYZE)
  *		calls heapam's and then tests RV_HEAP_ENCODED (tableam.h): encoded
- *		tuples reach the executor decoded.  Scans and fetches also note the
- *		block as read for the tier policy.
+ *		tuples reach the executor decoded.  Index fetches, bitmap scans and
+ *		row-version fetches - reads of chosen rows - also note the block as
+ *		read for the tier policy; sequential scans do not, since a full
+ *		scan (an exact search, a dump, a report) reads every block alike
+ *		and says nothing about which are hot.
  *	  - tuple_satisfies_snapshot accepts a decoded (materialized, unpinned)
  *		slot by fetching the stored version by TID.
  *	  - Inserts and updates keep vector and halfvec values inline: when a
@@ -71,7 +74,6 @@ rvheap_getnextslot(TableScanDesc sscan, ScanDirection direction,
 {
 	if (!heap_getnextslot(sscan, direction, slot))
 		return false;
-	RvTierNoteRead(sscan->rs_rd, ((HeapScanDesc) sscan)->rs_cblock);
 	RvHeapCheckSlot(sscan->rs_rd, slot);
 	return true;
 }
@@ -82,7 +84,6 @@ rvheap_getnextslot_tidrange(TableScanDesc sscan, ScanDirection direction,
 {
 	if (!heap_getnextslot_tidrange(sscan, direction, slot))
 		return false;
-	RvTierNoteRead(sscan->rs_rd, ((HeapScanDesc) sscan)->rs_cblock);
 	RvHeapCheckSlot(sscan->rs_rd, slot);
 	return true;
 }
