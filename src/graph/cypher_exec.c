@@ -897,7 +897,7 @@ SplitMap(Jsonb *map, Jsonb **set, Datum *removed)
 		if (v.type == jbvNull)
 			keys[nkeys++] = PointerGetDatum(cstring_to_text_with_len(k.val.string.val, k.val.string.len));
 	}
-	*set = RvgCleanProperties(map, "the map of SET +=");
+	*set = RvgCleanProperties(map, "the value of SET +=");
 	*removed = PointerGetDatum(construct_array(keys, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -923,7 +923,7 @@ ApplySetItem(Executor *ex, RvgStep *st, WSetItem *ws, Rows *in, int64 i, SPIPlan
 			break;
 		case CYS_ASSIGN:
 			args[1] = JsonbPGetDatum(RvgCleanProperties(value_null ? NULL : DatumGetJsonbP(value),
-														"the map of SET ="));
+														"the value of SET ="));
 			RunSet(SetPlan(ex, cache, SET_ALL, ws->edge), args);
 			break;
 		case CYS_MERGE:
