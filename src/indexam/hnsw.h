@@ -359,10 +359,16 @@ typedef struct HnswSearch
 	/* Bytes of a node to prefetch (header and value) */
 	Size		prefetchBytes;
 
-	/* Buffers kept pinned during one search */
+	/*
+	 * Buffers kept pinned during one search: a direct-mapped cache of
+	 * pinMask + 1 slots, and batches of at most batchPins pages, both sized
+	 * from this backend's fair share of shared_buffers.
+	 */
 	BlockNumber pinBlk[HNSW_PIN_CACHE_SIZE];
 	Buffer		pinBuf[HNSW_PIN_CACHE_SIZE];
 	int			npins;
+	uint32		pinMask;
+	int			batchPins;
 
 	/* Scratch for one expansion, and the last layer's result */
 	ItemPointerData *scratchTids;

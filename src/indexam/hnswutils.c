@@ -38,6 +38,7 @@
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -776,16 +777,34 @@ VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 }
 
 static inline int
-PinSlot(BlockNumber blkno)
+PinSlot(HnswSearch *s, BlockNumber blkno)
 {
-	return (int) ((blkno * 2654435761U) >> 24) & (HNSW_PIN_CACHE_SIZE - 1);
+	return (int) ((blkno * 2654435761U) >> 24) & s->pinMask;
+}
+
+/*
+ * Size the pin cache and batches from this backend's share of the buffer
+ * pool (the share PostgreSQL 16 grants through GetAdditionalPinLimit), so
+ * that many backends searching at once can never run out of buffers.
+ * With a tiny pool, one cached page and one page per batch.
+ */
+static void
+InitPinLimits(HnswSearch *s)
+{
+	int			share = NBuffers / (MaxBackends + NUM_AUXILIARY_PROCS);
+	uint32		slots = 1;
+
+	while (slots * 2 <= (uint32) Min(share / 2, HNSW_PIN_CACHE_SIZE))
+		slots *= 2;
+	s->pinMask = slots - 1;
+	s->batchPins = Max(1, Min(share / 2, HNSW_MAX_M * 2));
 }
 
 /* The cached pinned buffer of blkno, or InvalidBuffer */
 static inline Buffer
 PinLookup(HnswSearch *s, BlockNumber blkno)
 {
-	int			slot = PinSlot(blkno);
+	int			slot = PinSlot(s, blkno);
 
 	if (s->pinBuf[slot] != InvalidBuffer && s->pinBlk[slot] == blkno)
 		return s->pinBuf[slot];
@@ -796,7 +815,7 @@ PinLookup(HnswSearch *s, BlockNumber blkno)
 static inline void
 PinRemember(HnswSearch *s, BlockNumber blkno, Buffer buf)
 {
-	int			slot = PinSlot(blkno);
+	int			slot = PinSlot(s, blkno);
 
 	if (s->pinBuf[slot] != InvalidBuffer)
 		ReleaseBuffer(s->pinBuf[slot]);
@@ -925,6 +944,7 @@ HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m, int e
 	for (int i = 0; i < HNSW_PIN_CACHE_SIZE; i++)
 		s->pinBuf[i] = InvalidBuffer;
 	s->scratchTids = palloc(sizeof(ItemPointerData) * HNSW_MAX_M * 2);
+	InitPinLimits(s);
 }
 
 /* Forget candidates, heaps and visited elements; keep the allocations */
@@ -1209,8 +1229,8 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 }
 
 /*
- * Evaluate the TIDs gathered in s->scratchTids, page by page, offering
- * each element to W.
+ * Evaluate a batch of TIDs sorted by block, page by page, offering each
+ * element to W.
  *
  * Reading a neighbour costs two dependent cache misses (the page's line
  * pointers, then the tuple), so the work is pipelined: pin every page and
@@ -1221,13 +1241,10 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
  * page of the batch is unpinned under us.
  */
 static void
-EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
+EvaluateBatch(HnswSearch *s, ItemPointer tids, int n, int ef, int lc, int *wlen)
 {
-	ItemPointer tids = s->scratchTids;
 	Buffer		bufs[HNSW_MAX_M * 2];
 	bool		fresh[HNSW_MAX_M * 2];
-
-	SortTidsByBlock(tids, n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1288,6 +1305,34 @@ EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
 	for (int i = 0; i < n; i++)
 		if (fresh[i])
 			PinRemember(s, ItemPointerGetBlockNumber(&tids[i]), bufs[i]);
+}
+
+/* Evaluate the gathered TIDs in batches that respect the pin budget */
+static void
+EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
+{
+	ItemPointer tids = s->scratchTids;
+	int			start = 0;
+
+	SortTidsByBlock(tids, n);
+	while (start < n)
+	{
+		int			end = start + 1;
+		int			pages = 1;
+
+		while (end < n)
+		{
+			if (ItemPointerGetBlockNumber(&tids[end]) != ItemPointerGetBlockNumber(&tids[end - 1]))
+			{
+				if (pages == s->batchPins)
+					break;
+				pages++;
+			}
+			end++;
+		}
+		EvaluateBatch(s, tids + start, end - start, ef, lc, wlen);
+		start = end;
+	}
 }
 
 /*
