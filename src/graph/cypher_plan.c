@@ -413,9 +413,10 @@ SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
 
 /*
  * Conditions for a pattern's property map on props (a jsonb expression):
- * scalar constants go into one containment test (the GIN index answers
- * it), other constants are jsonb equality, expressions use Cypher
- * equality, and a null value never matches.
+ * constants go into one containment test, which the GIN index answers and
+ * which is what Apache AGE does (so {tags: ['x']} matches a node whose
+ * tags list contains 'x'); expressions use Cypher equality; a null value
+ * never matches.
  */
 static void
 AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
@@ -452,15 +453,8 @@ AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
 				Jsonb	   *val = JsonbValueToJsonb(&v);
 				char	   *keyjson = JsonbToCString(NULL, &JsonbValueToJsonb(&kv)->root, 0);
 
-				if (v.type == jbvBinary)
-					*conds = lappend(*conds, psprintf("(%s -> %s = %s)", props,
-													  quote_literal_cstr(pnstrdup(k.val.string.val, k.val.string.len)),
-													  RvgJsonLiteral(JsonbToCString(NULL, &val->root, VARSIZE(val)))));
-				else
-				{
-					appendStringInfo(&contain, "%s%s: %s", ncontain++ ? ", " : "", keyjson,
-									 JsonbToCString(NULL, &val->root, VARSIZE(val)));
-				}
+				appendStringInfo(&contain, "%s%s: %s", ncontain++ ? ", " : "", keyjson,
+								 JsonbToCString(NULL, &val->root, VARSIZE(val)));
 			}
 		}
 	}
@@ -477,8 +471,6 @@ AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
 												  RvgExpr(P, map->args[i])));
 			else if (strcmp(val.data, "null") == 0)
 				*conds = lappend(*conds, "false");
-			else if (val.data[0] == '[' || val.data[0] == '{')
-				*conds = lappend(*conds, psprintf("(%s -> %s = %s)", props, key, RvgJsonLiteral(val.data)));
 			else
 			{
 				if (ncontain++)
