@@ -39,6 +39,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -51,6 +53,7 @@
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/shmem.h"
@@ -101,15 +104,19 @@ typedef struct IvfBuildShared
 typedef struct IvfAssignState
 {
 	IvfSupport *support;
-	const char *centers;
-	Size		stride;
+	const char **centers;		/* each list's center */
+	float	   *distances;		/* scratch: a row's distance to each */
 	int			lists;
 	IvfChainWriter writer;
 	char	   *entry;			/* scratch entry: header, then the value */
 	Size		entrySize;
 	MemoryContext tmpCtx;
 	double		indtuples;
+	bool		progress;		/* report tuples done (the leader does) */
 } IvfAssignState;
+
+/* Rows between two reports of progress */
+#define IVF_PROGRESS_INTERVAL	1024
 
 typedef struct IvfBuildState
 {
@@ -558,12 +565,15 @@ AssignStateInit(IvfAssignState *as, IvfSupport *support, const char *centers,
 				bool parallel, Size budget)
 {
 	as->support = support;
-	as->centers = centers;
-	as->stride = stride;
+	as->centers = palloc(sizeof(char *) * lists);
+	for (int i = 0; i < lists; i++)
+		as->centers[i] = centers + (Size) i * stride;
+	as->distances = palloc(sizeof(float) * lists);
 	as->lists = lists;
 	as->entrySize = IvfEntryItemSize(support->valueSize);
 	as->entry = palloc0(as->entrySize);
 	as->indtuples = 0;
+	as->progress = false;
 	as->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
 									   "ivfflat build temporary context",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -575,18 +585,18 @@ static int
 NearestCenter(IvfAssignState *as, const char *value)
 {
 	IvfSupport *support = as->support;
+	const float *d = as->distances;
+	float		bestDistance;
 	int			best = 0;
-	float		bestDistance = IvfDistance(support, support->distKind, support->distProc,
-										   value, as->centers);
 
+	IvfDistanceMany(support, support->distKind, support->distProc, value,
+					as->centers, as->lists, as->distances);
+	bestDistance = d[0];
 	for (int i = 1; i < as->lists; i++)
 	{
-		float		d = IvfDistance(support, support->distKind, support->distProc,
-									value, as->centers + (Size) i * as->stride);
-
-		if (d < bestDistance)
+		if (d[i] < bestDistance)
 		{
-			bestDistance = d;
+			bestDistance = d[i];
 			best = i;
 		}
 	}
@@ -619,6 +629,8 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 	((IvfEntry) as->entry)->heaptid = *tid;
 	ChainWriterAdd(&as->writer, NearestCenter(as, value), as->entry, as->entrySize);
 	as->indtuples += 1;
+	if (as->progress && (int64) as->indtuples % IVF_PROGRESS_INTERVAL == 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) as->indtuples);
 }
 
 /* Copies a finished writer's chains into slot of the heads/tails arrays */
@@ -647,6 +659,7 @@ ParallelAssign(IvfBuildShared *shared, Relation heap, Relation index,
 
 	AssignStateInit(&as, support, centers, MAXALIGN(support->valueSize), shared->lists,
 					index, MAIN_FORKNUM, true, shared->imageBudget);
+	as.progress = progress;
 	scan = table_beginscan_parallel(heap, ParallelTableScanFromIvfShared(shared));
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, progress,
 									   AssignCallback, (void *) &as, scan);
@@ -842,6 +855,7 @@ AssignSerial(IvfBuildState *bs)
 	AssignStateInit(&as, &bs->support, bs->centers->items, bs->centers->stride,
 					bs->lists, bs->index, bs->forkNum, false,
 					(Size) maintenance_work_mem * 1024);
+	as.progress = true;
 	if (bs->heap != NULL)
 		bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->indexInfo,
 											   true, true, AssignCallback,
@@ -930,25 +944,64 @@ InitBuildState(IvfBuildState *bs, Relation heap, Relation index,
 	pg_prng_seed(&bs->prng, IVF_BUILD_SEED);
 }
 
+/* CPU time used by this process so far, in milliseconds */
+static double
+CpuMillis(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+		(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+/*
+ * Reports the time a build step took (elapsed, and CPU time of this
+ * process), at DEBUG1, and starts the next one.
+ */
+static void
+BuildStepDone(const char *step, instr_time *start, double *cpuStart)
+{
+	instr_time	now;
+	double		cpu = CpuMillis();
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	ereport(DEBUG1,
+			(errmsg_internal("ivfflat build: %s took %.3f ms (%.3f ms CPU)",
+							 step, INSTR_TIME_GET_MILLISEC(now), cpu - *cpuStart)));
+	INSTR_TIME_SET_CURRENT(*start);
+	*cpuStart = cpu;
+}
+
 /* Builds the index into forkNum: MAIN from heap, or an empty INIT fork */
 static void
 BuildIndex(IvfBuildState *bs, Relation heap, Relation index,
 		   IndexInfo *indexInfo, ForkNumber forkNum)
 {
+	instr_time	start;
+	double		cpuStart = CpuMillis();
+
+	INSTR_TIME_SET_CURRENT(start);
 	InitBuildState(bs, heap, index, indexInfo, forkNum);
 
 	ComputeCenters(bs);
+	BuildStepDone("sampling and k-means", &start, &cpuStart);
 	IvfWriteMetaPage(index, forkNum, bs->dimensions, bs->lists, IVF_METAPAGE_BLKNO + 1);
 	WriteListPages(bs);
 	AssignRows(bs);
+	BuildStepDone("assigning rows", &start, &cpuStart);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs->indtuples);
 	LinkChains(bs);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 
 	/* The index is new: log it whole, once */
 	if (forkNum == INIT_FORKNUM || RelationNeedsWAL(index))
 		log_newpage_range(index, forkNum, 0,
 						  RelationGetNumberOfBlocksInFork(index, forkNum), true);
+	BuildStepDone("linking lists and logging pages", &start, &cpuStart);
 
 	MemoryContextDelete(bs->tmpCtx);
 }

@@ -52,6 +52,8 @@ PG_FUNCTION_INFO_V1(ivfflathandler);
 void
 rv_ivfflat_init(void)
 {
+	IvfSelectKernels();
+
 	ivf_relopt_kind = add_reloption_kind();
 	add_int_reloption(ivf_relopt_kind, "lists", "Number of inverted lists",
 					  IVF_DEFAULT_LISTS, IVF_MIN_LISTS, IVF_MAX_LISTS,

@@ -169,10 +169,12 @@ typedef enum IvfDistKind
 	IVF_DIST_F32_L2,			/* l2_distance */
 	IVF_DIST_F32_NEGDOT,		/* vector_negative_inner_product */
 	IVF_DIST_F32_SPHERICAL,		/* vector_spherical_distance */
+	IVF_DIST_F32_CHORD,			/* |a - b| of unit vectors, from their dot */
 	IVF_DIST_F16_L2SQ,
 	IVF_DIST_F16_L2,
 	IVF_DIST_F16_NEGDOT,
 	IVF_DIST_F16_SPHERICAL,
+	IVF_DIST_F16_CHORD,
 	IVF_DIST_BIT_HAMMING
 } IvfDistKind;
 
@@ -270,6 +272,12 @@ extern void IvfFetchValue(IvfSupport *support, Datum datum, char *dst);
 extern bool IvfNormalizeValue(IvfSupport *support, char *value);
 extern void IvfCheckQuery(IvfSupport *support, const char *query, const char *sample);
 extern float IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *b);
+extern void IvfSelectKernels(void);
+extern int	IvfFilterCandidates(const float *lower, const float *halfcc, float u,
+								int k, int skip, int *out);
+extern float IvfMinExcept(const float *x, int k, int skip);
+extern void IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
+							const char *q, const char *const *values, int count, float *out);
 extern void IvfAccumulate(IvfSupport *support, const char *value, float *sum);
 extern void IvfSetCenter(IvfSupport *support, const float *mean, char *center);
 extern void IvfCheckMemory(Size required);
@@ -353,6 +361,10 @@ IvfDistance(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
 		case IVF_DIST_F16_SPHERICAL:
 			dot = (double) rv_kernels->f16_dot(x, y, n);
 			return (float) (acos(Max(-1.0, Min(1.0, dot))) / M_PI);
+		case IVF_DIST_F32_CHORD:
+			return sqrtf(Max(0.0f, 2.0f - 2.0f * rv_kernels->f32_dot(x, y, n)));
+		case IVF_DIST_F16_CHORD:
+			return sqrtf(Max(0.0f, 2.0f - 2.0f * rv_kernels->f16_dot(x, y, n)));
 		case IVF_DIST_FMGR:
 			break;
 	}

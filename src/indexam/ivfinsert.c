@@ -64,6 +64,8 @@ FindNearestList(Relation index, IvfSupport *support, BlockNumber listHead,
 	BlockNumber blkno = listHead;
 	float		best = 0;
 	bool		found = false;
+	const char *centers[MaxOffsetNumber];
+	float		distances[MaxOffsetNumber];
 
 	while (BlockNumberIsValid(blkno))
 	{
@@ -76,15 +78,18 @@ FindNearestList(Relation index, IvfSupport *support, BlockNumber listHead,
 		maxoffno = PageGetMaxOffsetNumber(page);
 
 		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
-		{
-			IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
-			float		d = IvfDistance(support, support->distKind, support->distProc,
-										value, IvfListCenter(list));
+			centers[offno - 1] = IvfListCenter(PageGetItem(page, PageGetItemId(page, offno)));
+		IvfDistanceMany(support, support->distKind, support->distProc, value,
+						centers, maxoffno, distances);
 
-			if (!found || d < best)
+		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
+		{
+			if (!found || distances[offno - 1] < best)
 			{
+				IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
+
 				found = true;
-				best = d;
+				best = distances[offno - 1];
 				loc->blkno = blkno;
 				loc->offno = offno;
 				loc->startPage = list->startPage;

@@ -39,6 +39,9 @@
 
 #include "indexam/ivfflat.h"
 
+/* Centers whose distances k-means++ seeding stores in one pass */
+#define IVF_SEED_BLOCK	8
+
 /* Lloyd iterations stop when no sample changes center, or after this many */
 #define IVF_KMEANS_MAX_ITERATIONS	500
 
@@ -61,6 +64,15 @@ typedef struct IvfKmeansState
 	float	   *halfcc;			/* k x k: half the center-center distances */
 	float	   *s;				/* k: half the distance to the nearest other center */
 	float	   *moved;			/* k: how far each center moved */
+	const char **samplePtrs;	/* n: each sample, for batched distances */
+	const char **centerPtrs;	/* k: each center */
+	float	   *scratch;		/* max(n, k) distances */
+	float	   *seedBlock;		/* IVF_SEED_BLOCK x n distances */
+	int		   *movedList;		/* the centers that moved at all */
+	int			nmoved;
+	bool	   *tight;			/* n: upper bound is the exact distance */
+	float	   *second;			/* n: lower bound on the distance to any other
+								 * center (Hamerly's bound) */
 } IvfKmeansState;
 
 #define LOWER(km, j, c)		((km)->lower[(Size) (j) * (Size) (km)->k + (Size) (c)])
@@ -95,7 +107,11 @@ KmeansAllocate(IvfKmeansState *km, Size memoryUsed)
 	total = add_size(total, mul_size(mul_size(n, k), sizeof(float)));
 	total = add_size(total, mul_size(n, sizeof(float)));
 	total = add_size(total, mul_size(mul_size(k, k), sizeof(float)));
-	total = add_size(total, mul_size(2 * k, sizeof(float)));
+	total = add_size(total, mul_size(3 * k, sizeof(float)));
+	total = add_size(total, mul_size(n, sizeof(bool) + sizeof(float)));
+	total = add_size(total, mul_size(n + 2 * k, sizeof(char *) + sizeof(float)));
+	total = add_size(total, mul_size(k, sizeof(int)));
+	total = add_size(total, mul_size(IVF_SEED_BLOCK * n, sizeof(float)));
 	IvfCheckMemory(total);
 
 	km->newCenters = IvfValueArrayCreate(km->k, km->support->valueSize);
@@ -108,6 +124,17 @@ KmeansAllocate(IvfKmeansState *km, Size memoryUsed)
 	km->halfcc = palloc_extended(k * k * sizeof(float), MCXT_ALLOC_HUGE);
 	km->s = palloc(k * sizeof(float));
 	km->moved = palloc(k * sizeof(float));
+	km->movedList = palloc(2 * k * sizeof(int));	/* second half: candidates */
+	km->tight = palloc_extended(n * sizeof(bool), MCXT_ALLOC_HUGE);
+	km->second = palloc_extended(n * sizeof(float), MCXT_ALLOC_HUGE);
+	km->samplePtrs = palloc_extended(n * sizeof(char *), MCXT_ALLOC_HUGE);
+	km->centerPtrs = palloc(2 * k * sizeof(char *));	/* second half: candidates */
+	km->scratch = palloc_extended(Max(n, k) * sizeof(float), MCXT_ALLOC_HUGE);
+	km->seedBlock = palloc_extended(IVF_SEED_BLOCK * n * sizeof(float), MCXT_ALLOC_HUGE);
+	for (Size j = 0; j < n; j++)
+		km->samplePtrs[j] = SAMPLE(km, j);
+	for (Size c = 0; c < k; c++)
+		km->centerPtrs[c] = CENTER(km, c);
 }
 
 /*
@@ -120,6 +147,7 @@ static void
 KmeansSeed(IvfKmeansState *km)
 {
 	float	   *weight = km->upper;	/* reused as weights until assigned */
+	float	   *block = km->seedBlock;
 	int			first = (int) pg_prng_uint64_range(km->prng, 0, km->n - 1);
 
 	memcpy(CENTER(km, 0), SAMPLE(km, first), km->centers->stride);
@@ -134,14 +162,28 @@ KmeansSeed(IvfKmeansState *km)
 
 		CHECK_FOR_INTERRUPTS();
 
+		IvfDistanceMany(km->support, km->support->kmeansKind, km->support->kmeansProc,
+						CENTER(km, c), km->samplePtrs, km->n, block + (Size) (c % IVF_SEED_BLOCK) * km->n);
 		for (int j = 0; j < km->n; j++)
 		{
-			float		d = KmeansDistance(km, SAMPLE(km, j), CENTER(km, c));
+			float		d = block[(Size) (c % IVF_SEED_BLOCK) * km->n + j];
 
-			LOWER(km, j, c) = d;
 			if (d * d < weight[j])
 				weight[j] = d * d;
 			sum += weight[j];
+		}
+
+		/*
+		 * The lower bounds are stored a block of centers at a time: one pass
+		 * over the rows then fills a run of each row, not one float of it.
+		 */
+		if (c % IVF_SEED_BLOCK == IVF_SEED_BLOCK - 1 || c + 1 == km->k)
+		{
+			int			c0 = c - c % IVF_SEED_BLOCK;
+
+			for (int j = 0; j < km->n; j++)
+				for (int b = 0; b <= c - c0; b++)
+					LOWER(km, j, c0 + b) = block[(Size) b * km->n + j];
 		}
 
 		if (c + 1 == km->k)
@@ -165,28 +207,58 @@ KmeansSeed(IvfKmeansState *km)
 
 	for (int j = 0; j < km->n; j++)
 	{
+		float	   *lower = &LOWER(km, j, 0);
 		int			best = 0;
+		float		second = FLT_MAX;
 
 		for (int c = 1; c < km->k; c++)
 		{
-			if (LOWER(km, j, c) < LOWER(km, j, best))
+			if (lower[c] < lower[best])
+			{
+				second = lower[best];
 				best = c;
+			}
+			else if (lower[c] < second)
+				second = lower[c];
 		}
 		km->assign[j] = best;
-		km->upper[j] = LOWER(km, j, best);
+		km->upper[j] = lower[best];
+		km->tight[j] = true;
+		km->second[j] = second;
 	}
 }
 
-/* Half the distances between centers, and s(c) for each center */
+/*
+ * Half the distances between centers, and s(c) for each center.  After the
+ * first iteration only the pairs with a center that moved are computed.
+ */
 static void
-KmeansCenterDistances(IvfKmeansState *km)
+KmeansCenterDistances(IvfKmeansState *km, bool all)
 {
+	IvfSupport *support = km->support;
+
 	for (int a = 0; a < km->k; a++)
 	{
+		int			rest = km->k - a - 1;
+
 		HALFCC(km, a, a) = 0;
+		if (rest == 0)
+			continue;
+		/* Distances to the later centers, when any of the pairs changed */
+		if (!all && km->moved[a] == 0)
+		{
+			bool		any = false;
+
+			for (int c = a + 1; c < km->k && !any; c++)
+				any = km->moved[c] != 0;
+			if (!any)
+				continue;
+		}
+		IvfDistanceMany(support, support->kmeansKind, support->kmeansProc,
+						CENTER(km, a), km->centerPtrs + a + 1, rest, km->scratch);
 		for (int c = a + 1; c < km->k; c++)
 		{
-			float		d = 0.5f * KmeansDistance(km, CENTER(km, a), CENTER(km, c));
+			float		d = 0.5f * km->scratch[c - a - 1];
 
 			HALFCC(km, a, c) = d;
 			HALFCC(km, c, a) = d;
@@ -207,52 +279,75 @@ KmeansCenterDistances(IvfKmeansState *km)
 }
 
 /*
- * Elkan's assignment step.  staleUpper says the upper bounds may be loose
- * (the centers moved since they were computed).  Returns the number of
- * samples that changed center.
+ * Elkan's assignment step.  For a sample whose bounds do not settle its
+ * center, the exact distance to its own center is computed if the upper
+ * bound is loose, then the distances to every center the bounds cannot
+ * rule out, in one batch.  Returns the number of samples that changed
+ * center.
  */
 static int
-KmeansAssign(IvfKmeansState *km, bool staleUpper)
+KmeansAssign(IvfKmeansState *km)
 {
+	IvfSupport *support = km->support;
 	int			changes = 0;
+	const char **cands = (const char **) km->centerPtrs + km->k;
+	int		   *candIdx = km->movedList + km->k;
 
 	for (int j = 0; j < km->n; j++)
 	{
 		const char *x = SAMPLE(km, j);
+		float	   *lower = &LOWER(km, j, 0);
+		float	   *halfcc;
 		int			a = km->assign[j];
+		int			first = a;
 		float		u = km->upper[j];
-		bool		stale = staleUpper;
+		int			ncand = 0;
 
-		/* No other center can be closer than half the nearest's distance */
-		if (u <= km->s[a])
+		/*
+		 * No other center can be closer than half the distance to the
+		 * nearest other center (Elkan), or than the second bound (Hamerly);
+		 * the latter spares the scan of the sample's row of lower bounds.
+		 */
+		if (u <= Max(km->s[a], km->second[j]))
 			continue;
 
-		for (int c = 0; c < km->k; c++)
+		if (!km->tight[j])
 		{
-			float		d;
-
-			if (c == a || u <= LOWER(km, j, c) || u <= HALFCC(km, a, c))
+			u = KmeansDistance(km, x, CENTER(km, a));
+			lower[a] = u;
+			km->upper[j] = u;
+			km->tight[j] = true;
+			if (u <= Max(km->s[a], km->second[j]))
 				continue;
+		}
 
-			if (stale)
-			{
-				u = KmeansDistance(km, x, CENTER(km, a));
-				LOWER(km, j, a) = u;
-				stale = false;
-				if (u <= LOWER(km, j, c) || u <= HALFCC(km, a, c))
-					continue;
-			}
+		halfcc = &HALFCC(km, a, 0);
+		ncand = IvfFilterCandidates(lower, halfcc, u, km->k, a, candIdx);
+		if (ncand > 0)
+		{
+			for (int i = 0; i < ncand; i++)
+				cands[i] = CENTER(km, candIdx[i]);
 
-			d = KmeansDistance(km, x, CENTER(km, c));
-			LOWER(km, j, c) = d;
-			if (d < u)
+			IvfDistanceMany(support, support->kmeansKind, support->kmeansProc,
+							x, cands, ncand, km->scratch);
+			for (int i = 0; i < ncand; i++)
 			{
-				a = c;
-				u = d;
-				changes++;
+				float		d = km->scratch[i];
+
+				lower[candIdx[i]] = d;
+				if (d < u)
+				{
+					a = candIdx[i];
+					u = d;
+				}
 			}
 		}
 
+		/* The row is in cache: renew the second bound from it */
+		km->second[j] = IvfMinExcept(lower, km->k, a);
+
+		if (a != first)
+			changes++;
 		km->assign[j] = a;
 		km->upper[j] = u;
 	}
@@ -292,6 +387,8 @@ KmeansFillEmpty(IvfKmeansState *km)
 		km->counts[c] = 1;
 		km->assign[donor] = c;
 		km->upper[donor] = 0;
+		km->tight[donor] = false;	/* exact only once the center is set */
+		km->second[donor] = 0;
 		LOWER(km, donor, c) = 0;
 	}
 }
@@ -337,25 +434,51 @@ KmeansUpdateCenters(IvfKmeansState *km)
 		if (support->kmeansNormalize && !IvfNormalizeValue(support, center))
 			memcpy(center, CENTER(km, c), km->centers->stride);
 
-		km->moved[c] = KmeansDistance(km, CENTER(km, c), center);
+		/* An unchanged center keeps every bound that refers to it exact */
+		if (memcmp(center, CENTER(km, c), km->support->valueSize) == 0)
+			km->moved[c] = 0;
+		else
+			km->moved[c] = KmeansDistance(km, CENTER(km, c), center);
 	}
 }
 
-/* Keeps the bounds valid after the centers moved, then adopts the new centers */
+/*
+ * Keeps the bounds valid after the centers moved (only the lower bounds on
+ * centers that moved change), then adopts the new centers.
+ */
 static void
 KmeansUpdateBounds(IvfKmeansState *km)
 {
+	float		maxMoved = 0;
+
+	km->nmoved = 0;
+	for (int c = 0; c < km->k; c++)
+	{
+		if (km->moved[c] > 0)
+			km->movedList[km->nmoved++] = c;
+		maxMoved = Max(maxMoved, km->moved[c]);
+	}
+
 	for (int j = 0; j < km->n; j++)
 	{
 		float	   *lower = &LOWER(km, j, 0);
+		float		m = km->moved[km->assign[j]];
 
-		for (int c = 0; c < km->k; c++)
+		/* No other center came nearer than the furthest any moved */
+		km->second[j] = Max(0, km->second[j] - maxMoved);
+
+		for (int i = 0; i < km->nmoved; i++)
 		{
+			int			c = km->movedList[i];
 			float		l = lower[c] - km->moved[c];
 
 			lower[c] = l > 0 ? l : 0;
 		}
-		km->upper[j] += km->moved[km->assign[j]];
+		if (m > 0)
+		{
+			km->upper[j] += m;
+			km->tight[j] = false;
+		}
 	}
 
 	memcpy(km->centers->items, km->newCenters->items, (Size) km->k * km->centers->stride);
@@ -365,23 +488,29 @@ KmeansUpdateBounds(IvfKmeansState *km)
 static void
 KmeansElkan(IvfKmeansState *km, Size memoryUsed)
 {
+	int			iteration;
+	int			changes = 0;
+
 	KmeansAllocate(km, memoryUsed);
 	KmeansSeed(km);
 
-	for (int iteration = 0; iteration < IVF_KMEANS_MAX_ITERATIONS; iteration++)
+	for (iteration = 0; iteration < IVF_KMEANS_MAX_ITERATIONS; iteration++)
 	{
-		int			changes;
-
 		CHECK_FOR_INTERRUPTS();
 
-		KmeansCenterDistances(km);
-		changes = KmeansAssign(km, iteration > 0);
+		KmeansCenterDistances(km, iteration == 0);
+		changes = KmeansAssign(km);
+		elog(DEBUG2, "ivfflat k-means: iteration %d, %d changes", iteration, changes);
 		KmeansUpdateCenters(km);
 		KmeansUpdateBounds(km);
 
 		if (changes == 0 && iteration > 0)
 			break;
 	}
+
+	ereport(DEBUG1,
+			(errmsg_internal("ivfflat k-means: %d samples, %d centers, %d iterations, %d changes in the last",
+							 km->n, km->k, iteration + 1, changes)));
 }
 
 /* Centers for an index built with no rows: random points (of unit length) */

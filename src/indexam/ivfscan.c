@@ -146,30 +146,39 @@ RankLists(IndexScanDesc scan)
 	IvfSupport *support = &so->support;
 	BlockNumber blkno = so->listHead;
 	int			n = 0;
+	const char *centers[MaxOffsetNumber];
+	float		distances[MaxOffsetNumber];
 
 	while (BlockNumberIsValid(blkno))
 	{
 		Buffer		buf = ReadBuffer(scan->indexRelation, blkno);
 		Page		page;
-		OffsetNumber maxoffno;
+		int			count;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		maxoffno = PageGetMaxOffsetNumber(page);
+		count = Min(PageGetMaxOffsetNumber(page), so->lists - n);
 
-		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno && n < so->lists; offno++)
+		for (int i = 0; i < count; i++)
+			centers[i] = IvfListCenter(PageGetItem(page, PageGetItemId(page, i + 1)));
+
+		if (so->query == NULL)
+			memset(distances, 0, sizeof(float) * count);
+		else
 		{
-			IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
+			if (n == 0 && count > 0)
+				IvfCheckQuery(support, so->query, centers[0]);
+			IvfDistanceMany(support, support->distKind, support->distProc,
+							so->query, centers, count, distances);
+		}
+
+		for (int i = 0; i < count; i++)
+		{
 			IvfScanList *sl = &so->listHeap[n];
 
-			if (n == 0 && so->query != NULL)
-				IvfCheckQuery(support, so->query, IvfListCenter(list));
-
-			sl->distance = so->query == NULL ? 0 :
-				IvfDistance(support, support->distKind, support->distProc,
-							IvfListCenter(list), so->query);
+			sl->distance = distances[i];
 			sl->list = n++;
-			sl->startPage = list->startPage;
+			sl->startPage = ((IvfList) PageGetItem(page, PageGetItemId(page, i + 1)))->startPage;
 		}
 
 		blkno = IvfPageGetOpaque(page)->nextblkno;

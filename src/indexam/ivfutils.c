@@ -35,6 +35,7 @@
 #include "utils/varbit.h"
 
 #include "indexam/ivfflat.h"
+#include "indexam/ivfkernels.h"
 #include "quant/quant.h"
 #include "types/types.h"
 
@@ -52,6 +53,12 @@ extern PGDLLEXPORT Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum halfvec_spherical_distance(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum hamming_distance(PG_FUNCTION_ARGS);
+
+/* Batched float32 kernels, chosen once by IvfSelectKernels */
+static ivf_many_kernel ivf_dot_many = ivf_dot_many_scalar;
+static ivf_many_kernel ivf_l2sq_many = ivf_l2sq_many_scalar;
+static ivf_filter_kernel ivf_filter = ivf_filter_scalar;
+static ivf_min_except_kernel ivf_min_except = ivf_min_except_scalar;
 
 static const IvfTypeInfo ivf_vector_info = {IVF_TYPE_VECTOR, IVF_MAX_DIM};
 static const IvfTypeInfo ivf_halfvec_info = {IVF_TYPE_HALFVEC, IVF_MAX_DIM * 2};
@@ -174,6 +181,20 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions)
 	/* Bit strings have no norm; no shipped bit opclass asks for one */
 	support->normalize = support->normProc != NULL && type != IVF_TYPE_BIT;
 	support->kmeansNormalize = support->kmeansNormProc != NULL && type != IVF_TYPE_BIT;
+
+	/*
+	 * Between unit vectors the chord |a - b| = sqrt(2 - 2 a.b) is a metric
+	 * that orders centers as the angle does, so k-means assigns exactly as
+	 * with the spherical distance, and a square root is much cheaper than
+	 * an arc cosine.
+	 */
+	if (support->kmeansNormalize)
+	{
+		if (support->kmeansKind == IVF_DIST_F32_SPHERICAL)
+			support->kmeansKind = IVF_DIST_F32_CHORD;
+		else if (support->kmeansKind == IVF_DIST_F16_SPHERICAL)
+			support->kmeansKind = IVF_DIST_F16_CHORD;
+	}
 }
 
 /* Elements in a stored value, for messages */
@@ -292,6 +313,106 @@ IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *
 	return (float) DatumGetFloat8(FunctionCall2Coll(proc, support->collation,
 													PointerGetDatum(a),
 													PointerGetDatum(b)));
+}
+
+/*
+ * Picks the batched kernels for this CPU: the AVX2 ones unless the CPU lacks
+ * AVX2 or the scalar distance kernels were forced (RV_KERNELS=scalar).
+ * Called from _PG_init after rv_distance_init.
+ */
+void
+IvfSelectKernels(void)
+{
+	if (rv_kernels != &rv_kernels_scalar && rv_cpu_has_avx2())
+	{
+		ivf_dot_many = ivf_dot_many_avx2;
+		ivf_l2sq_many = ivf_l2sq_many_avx2;
+		ivf_filter = ivf_filter_avx2;
+		ivf_min_except = ivf_min_except_avx2;
+	}
+	else
+	{
+		ivf_dot_many = ivf_dot_many_scalar;
+		ivf_l2sq_many = ivf_l2sq_many_scalar;
+		ivf_filter = ivf_filter_scalar;
+		ivf_min_except = ivf_min_except_scalar;
+	}
+}
+
+/* k-means helpers over a row of bounds; see ivfkernels.h */
+int
+IvfFilterCandidates(const float *lower, const float *halfcc, float u, int k, int skip, int *out)
+{
+	return ivf_filter(lower, halfcc, u, k, skip, out);
+}
+
+float
+IvfMinExcept(const float *x, int k, int skip)
+{
+	return ivf_min_except(x, k, skip);
+}
+
+/* Batch size of IvfDistanceMany: the element pointers live on the stack */
+#define IVF_MANY_BATCH	64
+
+/*
+ * out[i] = the distance of kind from q to values[i], for i < count.  The
+ * float32 kinds go through the batched kernels (see ivfkernels.h: a pair's
+ * distance does not depend on the batch), the others one pair at a time.
+ * Nearest-center searches (builds, inserts, scans ranking lists) all come
+ * here, so that they agree on which center is nearest.
+ */
+void
+IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
+				const char *q, const char *const *values, int count, float *out)
+{
+	const float *x = IvfValueData(q);
+	const float *rows[IVF_MANY_BATCH];
+	int			dim = support->kernelLength;
+
+	if (kind != IVF_DIST_F32_L2SQ && kind != IVF_DIST_F32_L2 &&
+		kind != IVF_DIST_F32_NEGDOT && kind != IVF_DIST_F32_CHORD &&
+		kind != IVF_DIST_F32_SPHERICAL)
+	{
+		for (int i = 0; i < count; i++)
+			out[i] = IvfDistance(support, kind, proc, q, values[i]);
+		return;
+	}
+
+	for (int start = 0; start < count; start += IVF_MANY_BATCH)
+	{
+		int			n = Min(IVF_MANY_BATCH, count - start);
+		float	   *o = out + start;
+
+		for (int i = 0; i < n; i++)
+			rows[i] = IvfValueData(values[start + i]);
+
+		if (kind == IVF_DIST_F32_L2SQ || kind == IVF_DIST_F32_L2)
+			ivf_l2sq_many(x, rows, n, dim, o);
+		else
+			ivf_dot_many(x, rows, n, dim, o);
+
+		for (int i = 0; i < n; i++)
+		{
+			switch (kind)
+			{
+				case IVF_DIST_F32_L2:
+					o[i] = sqrtf(o[i]);
+					break;
+				case IVF_DIST_F32_NEGDOT:
+					o[i] = -o[i];
+					break;
+				case IVF_DIST_F32_CHORD:
+					o[i] = sqrtf(Max(0.0f, 2.0f - 2.0f * o[i]));
+					break;
+				case IVF_DIST_F32_SPHERICAL:
+					o[i] = (float) (acos(Max(-1.0, Min(1.0, (double) o[i]))) / M_PI);
+					break;
+				default:
+					break;
+			}
+		}
+	}
 }
 
 /* sum += value, element by element (bits count as 0 or 1) */
