@@ -183,10 +183,12 @@ SELECT oprname, oprcode, oprcom::regoperator AS commutator, oprnegate::regoperat
 FROM pg_operator o
 WHERE oprleft = 'vector'::regtype AND oprright = 'vector'::regtype
 ORDER BY oprname;
+-- (pgvector's catalogue only: RuVector's own ruvector_* functions have their own tests)
 SELECT p.oid::regprocedure, provolatile, proisstrict, proparallel, prorettype::regtype,
        obj_description(p.oid, 'pg_proc') AS comment
 FROM pg_proc p
-WHERE ('vector'::regtype = ANY (p.proargtypes) OR p.prorettype = 'vector'::regtype)
+WHERE p.proname NOT LIKE 'ruvector%'
+  AND ('vector'::regtype = ANY (p.proargtypes) OR p.prorettype = 'vector'::regtype)
   AND NOT EXISTS (SELECT FROM unnest(p.proargtypes) t WHERE t::regtype::text IN ('halfvec', 'sparsevec'))
   AND p.prorettype::regtype::text NOT IN ('halfvec', 'sparsevec')
 ORDER BY p.oid::regprocedure::text COLLATE "C";
