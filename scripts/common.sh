@@ -11,7 +11,7 @@ RV_PGBIN=/usr/lib/postgresql/15/bin
 RV_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib build-essential pkg-config \
 liburing-dev libzstd-dev libsodium-dev check libipc-run-perl gnuplot-nox"
 
-rv_log() { printf '\n== %s\n' "$*"; }
+rv_log() { printf '\n== [%s] %s\n' "$(date +%T)" "$*"; }
 
 rv_need_root() {
 	if [ "$(id -u)" != 0 ]; then
