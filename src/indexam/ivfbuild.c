@@ -13,15 +13,16 @@
  *
  *	  Assignment writes entries straight into pages; there is no sort.  A
  *	  participant (the leader, and each parallel worker) keeps the page of
- *	  every list it is filling in local memory, and writes it out when it
- *	  is full, chaining it to a block it reserved for the list's next page.
- *	  With more lists than page images fit in its share of
- *	  maintenance_work_mem, a participant writes out the image of another
- *	  list (clock order) to make room, and links that list's next page when
- *	  it needs one.  Each participant thus leaves one chain per list; the
- *	  leader links the chains of all participants, list by list, gives a
- *	  list without rows an empty page (inserts always have a page to start
- *	  from), and stores each list's first page and insert page.
+ *	  every list it is filling in local memory, and writes it to a new block
+ *	  at the end of the index when it is full.  Each page points back at the
+ *	  list's previous page, so a block is written once, when it is complete,
+ *	  and chains grow from their end towards their start.  With more lists
+ *	  than page images fit in its share of maintenance_work_mem, a
+ *	  participant writes out the image of another list (clock order) to make
+ *	  room.  Each participant thus leaves one chain per list; the leader
+ *	  links the chains of all participants, list by list, gives a list
+ *	  without rows an empty page (inserts always have a page to start from),
+ *	  and stores each list's first page and insert page.
  *
  *	  Nothing is WAL-logged while building: the relation is new and
  *	  invisible to other backends until the transaction commits.  At the
@@ -173,12 +174,11 @@ ChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
 	w->forkNum = forkNum;
 	w->parallel = parallel;
 	w->lists = lists;
-	w->images = palloc0(sizeof(IvfListImage) * lists);
+	w->images = palloc0(sizeof(char *) * lists);
 	w->heads = palloc(sizeof(BlockNumber) * lists);
 	w->tails = palloc(sizeof(BlockNumber) * lists);
 	for (int i = 0; i < lists; i++)
 	{
-		w->images[i].blkno = InvalidBlockNumber;
 		w->heads[i] = InvalidBlockNumber;
 		w->tails[i] = InvalidBlockNumber;
 	}
@@ -188,12 +188,17 @@ ChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
 	w->entries = 0;
 }
 
-/*
- * Extends the index by one zeroed page and returns its number; the page is
- * written later from an image.
- */
-static BlockNumber
-ChainReserveBlock(IvfChainWriter *w)
+/* Formats an image as the list's next page, pointing back at its last one */
+static void
+ChainInitImage(IvfChainWriter *w, int list)
+{
+	IvfInitPage(w->images[list], BLCKSZ);
+	IvfPageGetOpaque(w->images[list])->nextblkno = w->heads[list];
+}
+
+/* Writes a list's image to a new block at the end of the index */
+static void
+ChainWritePage(IvfChainWriter *w, int list)
 {
 	Buffer		buf;
 	BlockNumber blkno;
@@ -204,21 +209,15 @@ ChainReserveBlock(IvfChainWriter *w)
 	if (w->parallel)
 		UnlockRelationForExtension(w->index, ExclusiveLock);
 
-	blkno = BufferGetBlockNumber(buf);
-	ReleaseBuffer(buf);
-	return blkno;
-}
-
-/* Copies an image over its reserved block */
-static void
-ChainWriteImage(IvfChainWriter *w, IvfListImage *img)
-{
-	Buffer		buf = ReadBufferExtended(w->index, w->forkNum, img->blkno,
-										 RBM_ZERO_AND_LOCK, NULL);
-
-	memcpy(BufferGetPage(buf), img->page, BLCKSZ);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	memcpy(BufferGetPage(buf), w->images[list], BLCKSZ);
 	MarkBufferDirty(buf);
+	blkno = BufferGetBlockNumber(buf);
 	UnlockReleaseBuffer(buf);
+
+	if (!BlockNumberIsValid(w->tails[list]))
+		w->tails[list] = blkno;
+	w->heads[list] = blkno;
 }
 
 /* Points an already written page at its successor */
@@ -234,80 +233,50 @@ ChainPatchNext(Relation index, ForkNumber forkNum, BlockNumber blkno, BlockNumbe
 }
 
 /*
- * Writes out the image of some other list to free its memory; that list's
- * page becomes its chain's tail until it needs another page.
+ * Writes out the image of some other list (clock order) to reuse its
+ * memory; that list starts a new page when it gets its next entry.
  */
 static char *
 ChainEvict(IvfChainWriter *w)
 {
 	for (;;)
 	{
-		IvfListImage *img = &w->images[w->victim];
+		int			list = w->victim;
 
 		w->victim = (w->victim + 1) % w->lists;
-		if (img->page != NULL)
+		if (w->images[list] != NULL)
 		{
-			char	   *page = img->page;
-			int			list = (int) (img - w->images);
+			char	   *page = w->images[list];
 
-			ChainWriteImage(w, img);
-			w->tails[list] = img->blkno;
-			img->page = NULL;
-			img->blkno = InvalidBlockNumber;
+			ChainWritePage(w, list);
+			w->images[list] = NULL;
 			return page;
 		}
 	}
-}
-
-/* Gives a list a fresh page image, linked after its chain so far */
-static void
-ChainStartImage(IvfChainWriter *w, int list)
-{
-	IvfListImage *img = &w->images[list];
-	char	   *mem;
-	BlockNumber blkno;
-
-	if (w->nimages >= w->maxImages)
-		mem = ChainEvict(w);
-	else
-	{
-		mem = palloc(BLCKSZ);
-		w->nimages++;
-	}
-
-	blkno = ChainReserveBlock(w);
-	if (!BlockNumberIsValid(w->heads[list]))
-		w->heads[list] = blkno;
-	else
-	{
-		ChainPatchNext(w->index, w->forkNum, w->tails[list], blkno);
-		w->tails[list] = InvalidBlockNumber;
-	}
-
-	IvfInitPage(mem, BLCKSZ);
-	img->page = mem;
-	img->blkno = blkno;
 }
 
 /* Appends an entry to a list */
 static void
 ChainWriterAdd(IvfChainWriter *w, int list, const char *item, Size size)
 {
-	IvfListImage *img = &w->images[list];
-
-	if (img->page == NULL)
-		ChainStartImage(w, list);
-	else if (PageGetFreeSpace(img->page) < size)
+	if (w->images[list] == NULL)
 	{
-		BlockNumber next = ChainReserveBlock(w);
-
-		IvfPageGetOpaque(img->page)->nextblkno = next;
-		ChainWriteImage(w, img);
-		IvfInitPage(img->page, BLCKSZ);
-		img->blkno = next;
+		if (w->nimages >= w->maxImages)
+			w->images[list] = ChainEvict(w);
+		else
+		{
+			w->images[list] = palloc(BLCKSZ);
+			w->nimages++;
+		}
+		ChainInitImage(w, list);
+	}
+	else if (PageGetFreeSpace(w->images[list]) < size)
+	{
+		ChainWritePage(w, list);
+		ChainInitImage(w, list);
 	}
 
-	if (PageAddItem(img->page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+	if (PageAddItem(w->images[list], (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 		elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(w->index));
 	w->entries++;
 }
@@ -318,14 +287,11 @@ ChainWriterFinish(IvfChainWriter *w)
 {
 	for (int list = 0; list < w->lists; list++)
 	{
-		IvfListImage *img = &w->images[list];
-
-		if (img->page == NULL)
+		if (w->images[list] == NULL)
 			continue;
-		ChainWriteImage(w, img);
-		w->tails[list] = img->blkno;
-		pfree(img->page);
-		img->page = NULL;
+		ChainWritePage(w, list);
+		pfree(w->images[list]);
+		w->images[list] = NULL;
 	}
 	w->nimages = 0;
 }
@@ -495,9 +461,10 @@ WriteListPages(IvfBuildState *bs)
 }
 
 /*
- * Links the participants' chains of each list into one, gives empty lists
- * an empty page, and stores each list's first and insert pages.  Runs in
- * the leader after every participant is done.
+ * Links the participants' chains of each list into one (the end of one to
+ * the start of the next), gives empty lists an empty page, and stores each
+ * list's first and insert pages.  Runs in the leader after every
+ * participant is done.
  */
 static void
 LinkChains(IvfBuildState *bs)
@@ -546,8 +513,9 @@ LinkChains(IvfBuildState *bs)
 		}
 		list = (IvfList) PageGetItem(BufferGetPage(buf),
 									 PageGetItemId(BufferGetPage(buf), bs->listOffno[i]));
+		/* The room left is at the start: each participant's last page */
 		list->startPage = start;
-		list->insertPage = last;
+		list->insertPage = start;
 	}
 
 	MarkBufferDirty(buf);

@@ -228,17 +228,13 @@ typedef struct IvfValueArray
 
 #define IvfValueArrayGet(arr, i)	((arr)->items + (Size) (i) * (arr)->stride)
 
-/* A page of one list's chain being filled in local memory during a build */
-typedef struct IvfListImage
-{
-	BlockNumber blkno;			/* where the image goes */
-	char	   *page;			/* BLCKSZ bytes, NULL when not held */
-} IvfListImage;
-
 /*
  * Writes the entries of a build, list by list, into page chains.  Each
  * participant of a build (the leader and every parallel worker) has its
- * own writer and its own chains; the leader links them at the end.
+ * own writer and its own chains; the leader links them at the end.  A
+ * list's page is filled in local memory and written to a new block when it
+ * is full, pointing back at the list's previous page, so that a block is
+ * only ever written once and never patched.
  */
 typedef struct IvfChainWriter
 {
@@ -246,9 +242,9 @@ typedef struct IvfChainWriter
 	ForkNumber	forkNum;
 	bool		parallel;		/* extend under the relation extension lock */
 	int			lists;
-	IvfListImage *images;
-	BlockNumber *heads;			/* first page of each list's chain */
-	BlockNumber *tails;			/* last page written with no successor yet */
+	char	  **images;			/* each list's page being filled, or NULL */
+	BlockNumber *heads;			/* each list's last page written: the chain's start */
+	BlockNumber *tails;			/* each list's first page written: the chain's end */
 	int			maxImages;
 	int			nimages;
 	int			victim;			/* clock hand for evictions */
