@@ -132,7 +132,6 @@ typedef struct RvBlockAccess
 extern const char *RvTierName(int tier);
 extern int	RvTierFromName(const char *name);
 extern bool RvDatumIsEncoded(Datum value, int *tier);
-extern Size RvTierEncodedSize(int tier, int dim, int pq_m);
 extern Vector *RvTierEncode(const Vector *hot, int tier, RvCodebook cb,
 							bool lossless_only);
 extern Vector *RvTierDecode(const Vector *enc);

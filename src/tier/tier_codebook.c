@@ -321,6 +321,7 @@ RvCodebookLatest(Relation rel, const char *attname, int dim, int m, int k)
 typedef struct PqSample
 {
 	int			dim;
+	int			k;				/* the fewest rows worth training on */
 	int			cap;
 	int			n;
 	int64		seen;
@@ -369,6 +370,28 @@ SampleAdd(PqSample *s, const Vector *v)
 }
 
 /*
+ * Allocate the sample for vectors of dim, within maintenance_work_mem (but
+ * never fewer rows than k, the minimum to train).
+ */
+static void
+SampleAllocate(PqSample *s, int dim)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024 / (sizeof(float) * dim);
+
+	if ((Size) s->cap > budget && budget >= (Size) s->k)
+	{
+		ereport(NOTICE,
+				(errmsg("PQ training sample reduced from %d to %zu vectors to fit maintenance_work_mem",
+						s->cap, budget),
+				 errhint("Increase maintenance_work_mem to train on more vectors.")));
+		s->cap = (int) budget;
+	}
+	else if ((Size) s->cap > budget)
+		s->cap = s->k;
+	s->rows = palloc_extended(sizeof(float) * (Size) s->cap * dim, MCXT_ALLOC_HUGE);
+}
+
+/*
  * Sample up to cap vectors of attnum through the table AM (so encoded rows
  * arrive decoded).  Rows are allocated once the first vector gives the
  * dimension.
@@ -398,8 +421,7 @@ SampleColumn(Relation rel, AttrNumber attnum, PqSample *s)
 		v = DatumGetVector(d);
 		MemoryContextSwitchTo(old);
 		if (s->rows == NULL)
-			s->rows = palloc_extended(sizeof(float) * (Size) s->cap * v->dim,
-									  MCXT_ALLOC_HUGE);
+			SampleAllocate(s, v->dim);
 		SampleAdd(s, v);
 		MemoryContextReset(tmp);
 	}
@@ -474,6 +496,7 @@ RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k, int sample)
 	int			dim;
 
 	memset(&s, 0, sizeof(s));
+	s.k = k;
 	s.cap = Max(sample, k);
 	SampleColumn(rel, attnum, &s);
 	if (s.n < k)

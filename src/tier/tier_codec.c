@@ -84,23 +84,6 @@ RvDatumIsEncoded(Datum value, int *tier)
 	return tag != 0;
 }
 
-/* Datum size of a vector of dim in a tier (pq_m codes for PQ). */
-Size
-RvTierEncodedSize(int tier, int dim, int pq_m)
-{
-	switch (tier)
-	{
-		case RV_TIER_FLOAT16:
-			return RV_F16_SIZE(dim);
-		case RV_TIER_SQ8:
-			return RV_SQ8_SIZE(dim);
-		case RV_TIER_PQ:
-			return RV_PQ_SIZE(pq_m);
-		default:
-			return VECTOR_SIZE(dim);
-	}
-}
-
 /* A zeroed datum of size bytes with the header of an encoded vector. */
 static Vector *
 NewEncoded(Size size, int dim, int tier)

@@ -102,7 +102,7 @@ WHERE pg_column_size(c.v) = pg_column_size(r.v);
 ANALYZE tv, ref;
 SELECT tablename, attname, avg_width FROM pg_stats
 WHERE tablename IN ('tv', 'ref') AND attname = 'v' ORDER BY tablename;
--- index builds read decoded values: btree and hnsw
+-- index builds read decoded values: btree, hnsw and ivfflat
 CREATE INDEX tv_v ON tv (v);
 SELECT count(*) FROM copied c JOIN tv USING (id) WHERE tv.v = c.v;
 CREATE INDEX tv_hnsw ON tv USING hnsw (v vector_l2_ops);
@@ -113,7 +113,15 @@ RESET enable_seqscan;
 SET enable_indexscan = off;
 SELECT array_agg(id ORDER BY id) AS exact FROM (SELECT id FROM tv ORDER BY v <-> (SELECT v FROM ref WHERE id = 77) LIMIT 3) s;
 RESET enable_indexscan;
-DROP INDEX tv_hnsw, tv_v;
+DROP INDEX tv_hnsw;
+CREATE INDEX tv_ivf ON tv USING ivfflat (v vector_l2_ops) WITH (lists = 4);
+SET enable_seqscan = off;
+SET ivfflat.probes = 4;
+EXPLAIN (COSTS OFF) SELECT id FROM tv ORDER BY v <-> '[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]' LIMIT 3;
+SELECT array_agg(id ORDER BY id) AS ivfflat FROM (SELECT id FROM tv ORDER BY v <-> (SELECT v FROM ref WHERE id = 77) LIMIT 3) s;
+RESET ivfflat.probes;
+RESET enable_seqscan;
+DROP INDEX tv_v, tv_ivf;
 
 -- an update writes the row hot again
 UPDATE tv SET note = 'hot again' WHERE id = 9 RETURNING id, pg_column_size(v);
