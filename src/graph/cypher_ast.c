@@ -307,6 +307,14 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 			}
 			break;
 		case CYX_MAPPROJ: Put(d, "(proj "); DumpExpr(d, e->a); DumpArgs(d, e); break;
+		case CYX_PATCOMP:
+			Put(d, "(patcomp ");
+			DumpPath(d, e->path);
+			Put(d, " ");
+			DumpExpr(d, e->b);
+			Put(d, " ");
+			DumpExpr(d, e->c);
+			break;
 	}
 	Put(d, ")");
 }

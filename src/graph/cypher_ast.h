@@ -83,7 +83,8 @@ typedef enum CyExprKind
 	CYX_QUANT,					/* op(str IN a WHERE b): all/any/none/single */
 	CYX_PATTERN,				/* a path used as a predicate (path) */
 	CYX_HASLABEL,				/* a:labels */
-	CYX_MAPPROJ					/* a{...}: keys/args, see CyMapProj notes */
+	CYX_MAPPROJ,				/* a{...}: keys/args, see CyMapProj notes */
+	CYX_PATCOMP					/* [path WHERE b | c] (pattern comprehension) */
 } CyExprKind;
 
 typedef enum CyOp

@@ -904,6 +904,8 @@ ExprValue(Planner *P, CyExpr *e)
 			return ListComprehension(P, e);
 		case CYX_MAPPROJ:
 			return MapProjection(P, e);
+		case CYX_PATCOMP:
+			return RvgPatternComprehension(P, e);
 		default:
 			elog(ERROR, "unexpected Cypher expression kind %d", e->kind);
 	}

@@ -67,6 +67,7 @@ static void Fail(ParseState *ps, CyErrorCode code, const CyToken *t, const char 
 			CY_PRINTF_NORETURN(4, 5);
 static CyExpr *ParseExpr(ParseState *ps);
 static CyPath *ParsePath(ParseState *ps, bool allow_var);
+static bool LooksLikePattern(ParseState *ps);
 static int	ExprHeight(const CyExpr *e);
 
 /* ---------------------------------------------------------------------
@@ -440,7 +441,17 @@ ParseListAtom(ParseState *ps)
 	CyExpr	   *e;
 
 	EnterNesting(ps);
-	if (IsVarToken(Cur(ps)) && IsKw(Peek(ps, 1), "IN"))
+	if (Cur(ps)->type == CYT_LPAREN && LooksLikePattern(ps))
+	{
+		e = MakeExpr(ps, CYX_PATCOMP, open);
+		e->path = ParsePath(ps, false);
+		if (AcceptKw(ps, "WHERE"))
+			e->b = ParseExpr(ps);
+		Expect(ps, CYT_PIPE, "'|' in a pattern comprehension");
+		e->c = ParseExpr(ps);
+		Expect(ps, CYT_RBRACKET, "']'");
+	}
+	else if (IsVarToken(Cur(ps)) && IsKw(Peek(ps, 1), "IN"))
 	{
 		e = MakeExpr(ps, CYX_LISTCOMP, open);
 		e->str = Next(ps)->str;

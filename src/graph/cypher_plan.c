@@ -1008,23 +1008,62 @@ AddMatch(Planner *P, CyClause *c)
 	AddPattern(P, c);
 }
 
-/* EXISTS for a pattern used as a predicate, correlated with the row. */
-char *
-RvgPatternExists(Planner *P, CyPath *path)
+/*
+ * Starts a correlated subquery over a pattern: the row's variables stay
+ * visible, the pattern's new ones are local.  Returns the outer SELECT to
+ * restore with EndSubPattern.
+ */
+static Sel *
+BeginSubPattern(Planner *P, CyPath *path)
 {
 	Sel		   *outer = P->sel;
 	Sel		   *inner = NewSel();
 	ListCell   *lc;
-	char	   *sql;
 
 	inner->vars = list_copy(outer->vars);
 	foreach(lc, inner->vars)
 		((RvgVar *) lfirst(lc))->outer = true;
 	P->sel = inner;
 	AddPath(P, path);
+	return outer;
+}
+
+static Sel *
+EndSubPattern(Planner *P, Sel *outer)
+{
+	Sel		   *inner = P->sel;
+	ListCell   *lc;
+
 	P->sel = outer;
 	foreach(lc, outer->vars)
 		((RvgVar *) lfirst(lc))->outer = false;
+	return inner;
+}
+
+/* [(a)-->(b) WHERE ... | expr]: a list built by a correlated subquery. */
+char *
+RvgPatternComprehension(Planner *P, CyExpr *e)
+{
+	Sel		   *outer = BeginSubPattern(P, e->path);
+	char	   *map;
+	Sel		   *inner;
+
+	if (e->b != NULL)
+		AddCond(P, RvgPred(P, e->b));
+	map = RvgExpr(P, e->c);
+	inner = EndSubPattern(P, outer);
+	return psprintf("(SELECT COALESCE(jsonb_agg(%s), '[]'::jsonb)%s)", map, FromWhere(inner));
+}
+
+/* EXISTS for a pattern used as a predicate, correlated with the row. */
+char *
+RvgPatternExists(Planner *P, CyPath *path)
+{
+	Sel		   *outer = BeginSubPattern(P, path);
+	Sel		   *inner = EndSubPattern(P, outer);
+	ListCell   *lc;
+	char	   *sql;
+
 	if (inner->from.len == 0)
 	{
 		StringInfoData buf;

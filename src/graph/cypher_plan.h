@@ -205,6 +205,7 @@ extern char *RvgEdgeJson(Planner *P, RvgVar *v);
 extern char *RvgPathJson(Planner *P, RvgVar *v);
 extern char *RvgEdgeListJson(Planner *P, const char *ids);
 extern char *RvgPatternExists(Planner *P, CyPath *path);
+extern char *RvgPatternComprehension(Planner *P, CyExpr *e);
 
 /* cypher_expr.c */
 extern char *RvgExpr(Planner *P, CyExpr *e);

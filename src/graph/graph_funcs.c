@@ -116,6 +116,15 @@ CvTypeName(CvType t)
 	return "?";
 }
 
+/* "a string", "an integer" */
+static char *
+WithArticle(CvType t)
+{
+	const char *n = CvTypeName(t);
+
+	return psprintf("%s %s", strchr("aeiou", n[0]) ? "an" : "a", n);
+}
+
 /* Is a numeric an int64 with scale zero?  Sets *out when it is. */
 static bool
 NumericAsInt64(Numeric n, int64 *out)
@@ -555,7 +564,7 @@ ruvector_cy_in(PG_FUNCTION_ARGS)
 	if (list.type != CV_LIST)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("IN expects a list on its right, not a %s", CvTypeName(list.type))));
+				 errmsg("IN expects a list on its right, not %s", WithArticle(list.type))));
 	n = ListLength(&list);
 	if (n == 0)
 		PG_RETURN_BOOL(false);
@@ -650,7 +659,7 @@ ruvector_cy_bool(PG_FUNCTION_ARGS)
 	if (v.type != CV_BOOL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("expected a boolean, got a %s", CvTypeName(v.type))));
+				 errmsg("expected a boolean, got %s", WithArticle(v.type))));
 	PG_RETURN_BOOL(v.b);
 }
 
@@ -671,8 +680,8 @@ TypeError(int op, const CyValue *a, const CyValue *b)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("cannot apply %s to a %s and a %s", ArithName(op),
-					CvTypeName(a->type), CvTypeName(b->type))));
+			 errmsg("cannot apply %s to %s and %s", ArithName(op),
+					WithArticle(a->type), WithArticle(b->type))));
 }
 
 static void
@@ -863,7 +872,7 @@ ruvector_cy_neg(PG_FUNCTION_ARGS)
 		PG_RETURN_JSONB_P(RvgFloatJsonb(-a.f));
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("cannot negate a %s", CvTypeName(a.type))));
+			 errmsg("cannot negate %s", WithArticle(a.type))));
 	PG_RETURN_NULL();
 }
 
@@ -889,7 +898,7 @@ ruvector_cy_sum_step(PG_FUNCTION_ARGS)
 	if (!IsNumber(&x))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("sum() expects numbers, got a %s", CvTypeName(x.type))));
+				 errmsg("sum() expects numbers, got %s", WithArticle(x.type))));
 	PG_RETURN_JSONB_P(Arith(RVG_ADD, &s, &x));
 }
 
@@ -930,7 +939,7 @@ AsIndex(const CyValue *v, int64 *out, const char *what)
 	if (v->type != CV_INT)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("%s must be an integer, not a %s", what, CvTypeName(v->type))));
+				 errmsg("%s must be an integer, not %s", what, WithArticle(v->type))));
 	*out = v->i;
 	return true;
 }
@@ -969,7 +978,7 @@ ruvector_cy_index(PG_FUNCTION_ARGS)
 		if (k.type != CV_STRING)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("a map key must be a string, not a %s", CvTypeName(k.type))));
+					 errmsg("a map key must be a string, not %s", WithArticle(k.type))));
 		jv = getKeyJsonValueFromContainer(a.c, k.s, k.slen, NULL);
 		if (jv == NULL || jv->type == jbvNull)
 			PG_RETURN_NULL();
@@ -977,7 +986,7 @@ ruvector_cy_index(PG_FUNCTION_ARGS)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("cannot subscript a %s", CvTypeName(a.type))));
+			 errmsg("cannot subscript %s", WithArticle(a.type))));
 	PG_RETURN_NULL();
 }
 
@@ -1013,7 +1022,7 @@ ruvector_cy_slice(PG_FUNCTION_ARGS)
 	if (a.type != CV_LIST)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("cannot slice a %s", CvTypeName(a.type))));
+				 errmsg("cannot slice %s", WithArticle(a.type))));
 	n = ListLength(&a);
 	to = n;
 	Decode(ArgJsonb(fcinfo, 1), &f);
@@ -1072,8 +1081,8 @@ ruvector_cy_prop(PG_FUNCTION_ARGS)
 	if (v.type != CV_MAP)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("cannot read property \"%s\" of a %s", text_to_cstring(key),
-						CvTypeName(v.type))));
+				 errmsg("cannot read property \"%s\" of %s", text_to_cstring(key),
+						WithArticle(v.type))));
 	props = EntityProperties(v.c);
 	jv = getKeyJsonValueFromContainer(props ? props->val.binary.data : v.c,
 									  VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), NULL);
@@ -1095,8 +1104,8 @@ ruvector_cy_props(PG_FUNCTION_ARGS)
 	if (v.type != CV_MAP)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("properties() expects a node, relationship or map, not a %s",
-						CvTypeName(v.type))));
+				 errmsg("properties() expects a node, relationship or map, not %s",
+						WithArticle(v.type))));
 	props = EntityProperties(v.c);
 	if (props == NULL)
 		PG_RETURN_JSONB_P(PG_GETARG_JSONB_P(0));
@@ -1157,7 +1166,7 @@ ReadVector(const CyValue *v, float **out, const char *what)
 	if (v->type != CV_LIST)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("%s must be a list of numbers, not a %s", what, CvTypeName(v->type))));
+				 errmsg("%s must be a list of numbers, not %s", what, WithArticle(v->type))));
 	n = ListLength(v);
 	if (n < 1)
 		ereport(ERROR,
@@ -1176,8 +1185,8 @@ ReadVector(const CyValue *v, float **out, const char *what)
 		if (!IsNumber(&e))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("%s must be a list of numbers; element %d is a %s",
-							what, i, CvTypeName(e.type))));
+					 errmsg("%s must be a list of numbers; element %d is %s",
+							what, i, WithArticle(e.type))));
 		x[i] = (float) AsDouble(&e);
 		if (isinf(x[i]))
 			ereport(ERROR,
@@ -1373,7 +1382,7 @@ ArgTypeError(RvgFunc fn, const CyValue *v)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("%s() does not accept a %s", FuncName(fn), CvTypeName(v->type))));
+			 errmsg("%s() does not accept %s", FuncName(fn), WithArticle(v->type))));
 }
 
 static int64

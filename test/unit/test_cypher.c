@@ -244,6 +244,9 @@ START_TEST(test_atoms)
 	ck_parse("RETURN count(*), count(DISTINCT n.x), toLower('A'), vector.distance(a, $q), rand()",
 			 "(RETURN (call count *) (call count distinct (. n x)) (call toLower 'A') (call vector.distance a $q) (call rand))");
 	ck_parse("RETURN exists(n.name)", "(RETURN (call exists (. n name)))");
+	ck_parse("RETURN [(a)-[:R]->(b) WHERE b.x > 1 | b.name], [(a)--() | 1]",
+			 "(RETURN (patcomp (path (node a) -[_:R]-> (node b)) (> (. b x) 1) (. b name)) (patcomp (path (node a) -[_]- (node _)) _ 1))");
+	ck_fail("RETURN [(a)-->(b)]", CY_ERR_SYNTAX, 1, 18, "]");
 	ck_fail("RETURN CASE END", CY_ERR_SYNTAX, 1, 13, "END");
 	ck_fail("RETURN [1, 2", CY_ERR_SYNTAX, 1, 13, "");
 	ck_fail("RETURN {a 1}", CY_ERR_SYNTAX, 1, 11, "1");
