@@ -370,6 +370,10 @@ typedef struct HnswSearch
 	uint32		pinMask;
 	int			batchPins;
 
+	/* W of the last layer-0 search of HnswFindNeighbors, nearest first */
+	uint32	   *layer0;
+	int			nlayer0;
+
 	/* Scratch for one expansion, and the last layer's result */
 	ItemPointerData *scratchTids;
 	uint32	   *result;

@@ -55,6 +55,7 @@
 #include "catalog/index.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "pgstat.h"
@@ -553,6 +554,18 @@ SetOwnList(HnswBuildState *bs, MemElement *e, int lc, const MemNbr *w, int nw)
 }
 
 /*
+ * Whether a list entry sorts after a new one at dist: by distance, equal
+ * distances at random, so that identical vectors do not always lose to the
+ * same ones (see DroppedByHeuristic in hnswinsert.c).
+ */
+static inline bool
+NbrAfter(const MemNbr *item, float dist)
+{
+	return item->dist > dist ||
+		(item->dist == dist && (pg_prng_uint32(&pg_global_prng_state) & 1));
+}
+
+/*
  * Add (newRef, dist) to owner's full list on layer lc, as the heuristic
  * over the list plus the new element decides: the closer bits are updated
  * incrementally (only the new element and those it or a demotion affects
@@ -572,7 +585,10 @@ AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist
 	int			newClosers[HNSW_MAX_M * 2 + 1];
 	int			nnew = 0;
 
-	while (p > 0 && l->items[p - 1].dist > dist)
+	if (lm < 1 || lm > HNSW_MAX_M * 2)
+		elog(ERROR, "hnsw neighbour list of %d entries", lm);
+
+	while (p > 0 && NbrAfter(&l->items[p - 1], dist))
 		p--;
 	for (int i = 0, j = 0; i < n; i++)
 	{
@@ -655,7 +671,7 @@ AddBackLink(HnswBuildState *bs, MemElement *owner, int lc, HnswRef newRef, float
 	{
 		int			p = l->count;
 
-		while (p > 0 && l->items[p - 1].dist > dist)
+		while (p > 0 && NbrAfter(&l->items[p - 1], dist))
 		{
 			l->items[p] = l->items[p - 1];
 			p--;
@@ -675,22 +691,31 @@ AddBackLink(HnswBuildState *bs, MemElement *owner, int lc, HnswRef newRef, float
  * ----------------------------------------------------------------
  */
 
-/* Try to add heaptid to an identical neighbour; true if one took it */
+/*
+ * Identical vectors share an element: offer heaptid to every element of
+ * layer 0's W (w, nearest first) with the same value until one has room.
+ * An identical value is as far from the new element as it is from itself.
+ */
 static bool
-MergeDuplicateInMemory(HnswBuildState *bs, MemElement *e, ItemPointer heaptid)
+MergeDuplicateInMemory(HnswBuildState *bs, MemElement *e, const MemNbr *w, int nw,
+					   ItemPointer heaptid)
 {
-	MemList    *l = ElemList(bs, e, 0);
 	const char *v = ElemValue(e);
 	Size		size = VARSIZE(v);
+	float		self = ElemDistance(bs, v, v);
 
-	for (int i = 0; i < l->count; i++)
+	for (int i = 0; i < nw; i++)
 	{
-		MemElement *d = Elem(bs, l->items[i].ref);
-		const char *dv = ElemValue(d);
+		MemElement *d;
+		const char *dv;
 		bool		added = false;
 
+		if (w[i].dist != self)
+			continue;
+		d = Elem(bs, w[i].ref);
+		dv = ElemValue(d);
 		if (VARSIZE(dv) != size || memcmp(dv, v, size) != 0)
-			return false;
+			continue;
 
 		ElemLock(bs, d, LW_EXCLUSIVE);
 		if (d->ntids < HNSW_HEAPTIDS)
@@ -737,9 +762,12 @@ LockEntry(HnswBuildState *bs, int level, bool *exclusive)
 	return entry;
 }
 
-/* Find the new element's neighbours and set its lists */
-static void
-LinkElement(HnswBuildState *bs, HnswRef ref, HnswRef entry)
+/*
+ * Find the new element's neighbours and set its lists.  Returns layer 0's
+ * W (in bs->lists[0]) and sets *nw0.
+ */
+static MemNbr *
+LinkElement(HnswBuildState *bs, HnswRef ref, HnswRef entry, int *nw0)
 {
 	MemElement *e = Elem(bs, ref);
 	MemElement *ep = Elem(bs, entry);
@@ -762,6 +790,8 @@ LinkElement(HnswBuildState *bs, HnswRef ref, HnswRef entry)
 		SetOwnList(bs, e, lc, out, nw);
 		w = out;
 	}
+	*nw0 = nw;
+	return w;
 }
 
 /* Publish the new element: back-links on every layer it has neighbours */
@@ -799,8 +829,10 @@ InsertInMemory(HnswBuildState *bs, const char *value, ItemPointer heaptid)
 	entry = LockEntry(bs, level, &exclusive);
 	if (entry != 0)
 	{
-		LinkElement(bs, ref, entry);
-		if (MergeDuplicateInMemory(bs, Elem(bs, ref), heaptid))
+		int			nw0;
+		MemNbr	   *w0 = LinkElement(bs, ref, entry, &nw0);
+
+		if (MergeDuplicateInMemory(bs, Elem(bs, ref), w0, nw0, heaptid))
 			Elem(bs, ref)->flags |= MEM_UNUSED;
 		else
 			PublishElement(bs, ref);

@@ -46,6 +46,7 @@
  */
 #include "postgres.h"
 
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -151,6 +152,8 @@ HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, int level,
 		memcpy(ep, w, sizeof(uint32) * nw);
 		nep = nw;
 	}
+	s->layer0 = ep;
+	s->nlayer0 = nep;
 }
 
 /* ----------------------------------------------------------------
@@ -200,22 +203,28 @@ AddHeapTid(Relation index, HnswCand *c, ItemPointer heaptid, bool building)
 }
 
 /*
- * Identical vectors share an element: try the layer-0 neighbours, nearest
- * first, while their value equals ours.
+ * Identical vectors share an element: offer the heap TID to every element
+ * of layer 0's W with the same value, nearest first, until one has room.
+ * An identical value is exactly as far from the query as the query is from
+ * itself (0, except for inner product), which spares most comparisons.
  */
 static bool
-MergeDuplicate(Relation index, HnswSearch *s, HnswNeighborList *layer0,
-			   ItemPointer heaptid, bool building)
+MergeDuplicate(Relation index, HnswSearch *s, ItemPointer heaptid, bool building)
 {
 	Size		size = VARSIZE(s->query);
+	double		self = HnswDistance(s->support, s->query, s->query);
 
-	for (int i = 0; i < layer0->count; i++)
+	for (int i = 0; i < s->nlayer0; i++)
 	{
-		const char *v = HnswCandValue(s, layer0->cands[i]);
+		HnswCand   *c = &s->cands[s->layer0[i]];
+		const char *v;
 
+		if (c->distance != self || !c->alive)
+			continue;
+		v = HnswCandValue(s, s->layer0[i]);
 		if (VARSIZE(v) != size || memcmp(v, s->query, size) != 0)
-			return false;
-		if (AddHeapTid(index, &s->cands[layer0->cands[i]], heaptid, building))
+			continue;
+		if (AddHeapTid(index, c, heaptid, building))
 			return true;
 	}
 	return false;
@@ -569,10 +578,11 @@ LoadListValues(Relation index, SlotRef *ref, char **values)
 /*
  * Which of the lm + 1 candidates (a full list plus the new element, the
  * last one) the heuristic leaves out.  dists[i] is the distance to the list
- * owner; values[i] the candidates' values.
+ * owner, values[i] the candidate's value, ties[i] its tie-break key.
  */
 static int
-DroppedByHeuristic(HnswSupport *support, char **values, float *dists, int n, int lm)
+DroppedByHeuristic(HnswSupport *support, char **values, float *dists, uint32 *ties,
+				   int n, int lm)
 {
 	int			order[HNSW_MAX_M * 2 + 1];
 	bool		selected[HNSW_MAX_M * 2 + 1];
@@ -581,12 +591,18 @@ DroppedByHeuristic(HnswSupport *support, char **values, float *dists, int n, int
 	int			pruned[HNSW_MAX_M * 2 + 1];
 	int			npruned = 0;
 
-	/* Nearest first; ties keep list order, the new element last */
+	/*
+	 * Nearest first, equal distances in random order.  Among identical
+	 * vectors the heuristic keeps the first and drops the last; any fixed
+	 * order (by age, by TID) would make every list drop the same ones, and
+	 * those would lose all their incoming links.
+	 */
 	for (int i = 0; i < n; i++)
 	{
 		int			j = i - 1;
 
-		while (j >= 0 && dists[order[j]] > dists[i])
+		while (j >= 0 && (dists[order[j]] > dists[i] ||
+						  (dists[order[j]] == dists[i] && ties[order[j]] > ties[i])))
 		{
 			order[j + 1] = order[j];
 			j--;
@@ -629,6 +645,7 @@ ChooseReplacement(Relation index, HnswSearch *s, HnswCand *c, SlotRef *ref,
 	int			n = ref->ntids;
 	char	  **values = palloc(sizeof(char *) * (n + 1));
 	float	   *dists = palloc(sizeof(float) * (n + 1));
+	uint32	   *ties = palloc(sizeof(uint32) * (n + 1));
 	const char *owner = HnswCandValue(s, (uint32) (c - s->cands));
 	int			idx;
 
@@ -636,10 +653,14 @@ ChooseReplacement(Relation index, HnswSearch *s, HnswCand *c, SlotRef *ref,
 	if (idx < 0)
 	{
 		for (int i = 0; i < n; i++)
+		{
 			dists[i] = (float) HnswDistance(s->support, owner, values[i]);
+			ties[i] = pg_prng_uint32(&pg_global_prng_state);
+		}
 		values[n] = (char *) s->query;
 		dists[n] = (float) c->distance;
-		idx = DroppedByHeuristic(s->support, values, dists, n + 1, n);
+		ties[n] = pg_prng_uint32(&pg_global_prng_state);
+		idx = DroppedByHeuristic(s->support, values, dists, ties, n + 1, n);
 		if (idx == n)
 			idx = -1;
 	}
@@ -811,8 +832,7 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 	}
 	HnswSearchReleasePins(&s);
 
-	if (nlayers > 0 && layers[0] != NULL &&
-		MergeDuplicate(index, &s, layers[0], heaptid, building))
+	if (nlayers > 0 && MergeDuplicate(index, &s, heaptid, building))
 	{
 		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
 		return;

@@ -1,0 +1,70 @@
+# HNSW under concurrency: eight pgbench clients insert, delete and search
+# while VACUUM runs over and over, without a single error.  Afterwards the
+# index verifies and answers like an exact search.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dim = 8;
+my $array_sql = join(',', ('random()') x $dim);
+
+my $node = PostgreSQL::Test::Cluster->new('concurrency');
+$node->init;
+$node->append_conf('postgresql.conf', "max_connections = 40\nautovacuum = off");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+$node->safe_psql('postgres', qq(
+	CREATE TABLE items (id bigserial PRIMARY KEY, c int, v vector($dim));
+	INSERT INTO items (c, v) SELECT i % 10, ARRAY[$array_sql] FROM generate_series(1, 5000) i;
+	CREATE INDEX items_idx ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+));
+
+$node->pgbench(
+	'--no-vacuum --client=8 --transactions=300',
+	0,
+	[qr{actually processed}],
+	[qr{^$}],
+	'inserts, deletes, searches and VACUUM at once',
+	{
+		'104_insert@10' => "INSERT INTO items (c, v) SELECT (random() * 10)::int, ARRAY[$array_sql] FROM generate_series(1, 3);",
+		'104_delete@3' => "DELETE FROM items WHERE id = (SELECT (random() * 6000)::bigint + 1);",
+		'104_search@10' => "SELECT id FROM items ORDER BY v <-> (SELECT ARRAY[$array_sql]::vector) LIMIT 10;",
+		'104_filter@3' => "SET hnsw.iterative_scan = relaxed_order; SELECT id FROM items WHERE c = 5 ORDER BY v <-> (SELECT ARRAY[$array_sql]::vector) LIMIT 10;",
+		'104_vacuum@1' => "VACUUM items;"
+	});
+
+# Duplicates from many clients at once share elements without losing rows
+$node->pgbench(
+	'--no-vacuum --client=8 --transactions=50',
+	0,
+	[qr{actually processed}],
+	[qr{^$}],
+	'identical vectors from eight clients',
+	{ '104_dup' => "INSERT INTO items (c, v) VALUES (-1, '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]');" });
+# Identical vectors are HNSW's hard case (the selection heuristic treats
+# them as one point); nearly all must still be found
+cmp_ok($node->safe_psql('postgres', qq(
+	SET enable_seqscan = off;
+	SET hnsw.ef_search = 1000;
+	SELECT count(*) FROM (SELECT c FROM items ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 1000) r WHERE c = -1;
+)), '>=', 360, 'nearly every duplicate is found');
+
+$node->safe_psql('postgres', 'VACUUM items');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_hnsw_verify('items_idx') WHERE severity = 'error'"),
+	'0', 'the index verifies');
+
+my $mismatches = 0;
+for (1 .. 10)
+{
+	my $q = '[' . join(',', map { rand() } 1 .. $dim) . ']';
+	my $sql = "SELECT string_agg(round((v <-> '$q')::numeric, 6)::text, ',') FROM (SELECT v FROM items ORDER BY v <-> '$q' LIMIT 10) r";
+	my $exact = $node->safe_psql('postgres', "SET enable_indexscan = off; $sql");
+	my $indexed = $node->safe_psql('postgres', "SET enable_seqscan = off; SET hnsw.ef_search = 1000; $sql");
+	$mismatches++ if $exact ne $indexed;
+}
+is($mismatches, 0, 'index results equal exact results');
+
+$node->stop;
+done_testing();
