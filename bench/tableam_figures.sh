@@ -63,7 +63,7 @@ EOF
 
 log "sequential scans: ruvector_heap (all hot) / heap"
 cat > "$WORK/cpubench.py" <<'EOF'
-# One session per run; per-query CPU time of the backend (/proc) and wall
+# One session per run; per-query CPU time of the backend and wall
 # time, tables interleaved, medians over reps batches of inner queries.
 import os, statistics, subprocess, sys, time
 reps, inner, query, tabs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
@@ -79,8 +79,9 @@ def run(sql):
 pid = int(run('SELECT pg_backend_pid();')[0])
 run('SET max_parallel_workers_per_gather = 0; SET jit = off;')
 def cpu():
-    f = open('/proc/%d/stat' % pid).read().split(')')[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+    # nanoseconds on CPU (schedstat): fine-grained, and unaffected by the
+    # time the backend waits for a CPU on a loaded machine
+    return int(open('/proc/%d/schedstat' % pid).read().split()[0]) / 1e9
 res = {t: [] for t in tabs}
 for t in tabs:
     run(query.replace('TBL', t))
