@@ -113,15 +113,19 @@ typedef struct MemList
 /* Element flags */
 #define MEM_UNUSED		0x01	/* merged into a duplicate: not written */
 
+/*
+ * An element: this header, its value, then its lists (layer 0 first).  The
+ * value comes first so that computing a distance touches only the value's
+ * cache lines, at an address known from the reference alone.
+ */
 typedef struct MemElement
 {
-	uint32		id;				/* dense, for visited stamps */
 	uint32		size;			/* bytes, to walk the area */
+	uint32		listOff;		/* layer 0's list, from the element's start */
 	uint8		level;
 	uint8		ntids;
 	uint8		flags;
 	uint8		unused;
-	uint32		valueOff;		/* from the element's start */
 	BlockNumber blkno;			/* where the flush puts it */
 	OffsetNumber offno;
 	ItemPointerData heaptids[HNSW_HEAPTIDS];
@@ -207,12 +211,14 @@ typedef struct HnswBuildState
 
 	/* Search scratch, per process */
 	uint32	   *stamps;
-	uint32		nstamps;
+	Size		nstamps;
+	int			stampShift;
 	uint32		epoch;
 	MemHeap		near;
 	MemHeap		far;
 	MemNbr	   *lists[64];		/* per-layer results of the last search */
 	MemNbr	   *scratch;		/* a neighbour list copied out of the graph */
+	Size		prefetchBytes;	/* of a value, capped */
 
 	/* Memory */
 	MemoryContext tmpCtx;
@@ -235,13 +241,20 @@ Elem(HnswBuildState *bs, HnswRef ref)
 static inline const char *
 ElemValue(MemElement *e)
 {
-	return (const char *) e + e->valueOff;
+	return (const char *) e + MEM_HEADER_SIZE;
+}
+
+/* The value of a referenced element, without touching its header */
+static inline const char *
+RefValue(HnswBuildState *bs, HnswRef ref)
+{
+	return RefPtr(bs->base, ref) + MEM_HEADER_SIZE;
 }
 
 static inline MemList *
 ElemList(HnswBuildState *bs, MemElement *e, int lc)
 {
-	Size		off = MEM_HEADER_SIZE;
+	Size		off = e->listOff;
 
 	if (lc > 0)
 		off += MemListSize(2 * bs->m) + (Size) (lc - 1) * MemListSize(bs->m);
@@ -251,7 +264,7 @@ ElemList(HnswBuildState *bs, MemElement *e, int lc)
 static Size
 ElemSize(int m, int level, Size valsize)
 {
-	return MEM_HEADER_SIZE + MemListSize(2 * m) + (Size) level * MemListSize(m) + MAXALIGN(valsize);
+	return MEM_HEADER_SIZE + MAXALIGN(valsize) + MemListSize(2 * m) + (Size) level * MemListSize(m);
 }
 
 static inline void
@@ -285,7 +298,6 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 	Size		valsize = VARSIZE(value);
 	Size		size = ElemSize(bs->m, level, valsize);
 	Size		off;
-	uint32		id;
 	MemElement *e;
 
 	SpinLockAcquire(&g->mutex);
@@ -296,17 +308,16 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 	}
 	off = g->used;
 	g->used += size;
-	id = g->nelements++;
+	g->nelements++;
 	SpinLockRelease(&g->mutex);
 
 	e = (MemElement *) (bs->base + off);
 	memset(e, 0, MEM_HEADER_SIZE);
-	e->id = id;
 	e->size = (uint32) size;
+	e->listOff = (uint32) (MEM_HEADER_SIZE + MAXALIGN(valsize));
 	e->level = (uint8) level;
 	e->ntids = 1;
 	e->heaptids[0] = *heaptid;
-	e->valueOff = (uint32) (size - MAXALIGN(valsize));
 	if (bs->parallel)
 		LWLockInitialize(&e->lock, bs->trancheId);
 	for (int lc = 0; lc <= level; lc++)
@@ -316,7 +327,7 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 		l->count = 0;
 		l->closerValid = 0;
 	}
-	memcpy((char *) e + e->valueOff, value, valsize);
+	memcpy((char *) e + MEM_HEADER_SIZE, value, valsize);
 	return (HnswRef) (off >> 3);
 }
 
@@ -377,21 +388,28 @@ MemHeapPop(MemHeap *h, bool maxHeap)
 	return top;
 }
 
-/* Mark an element visited in this search; true if it already was */
+/*
+ * Mark an element visited in this search; true if it already was.  Stamps
+ * are indexed by the element's offset in the area divided by a power of two
+ * no larger than the smallest element, so that two elements never share a
+ * stamp and no element header is read to find one.
+ */
 static inline bool
-Visit(HnswBuildState *bs, MemElement *e)
+Visit(HnswBuildState *bs, HnswRef ref)
 {
-	if (e->id >= bs->nstamps)
-	{
-		uint32		n = Max(e->id + 1, bs->nstamps * 2);
+	Size		i = ((Size) ref << 3) >> bs->stampShift;
 
-		bs->stamps = repalloc_huge(bs->stamps, sizeof(uint32) * (Size) n);
-		memset(bs->stamps + bs->nstamps, 0, sizeof(uint32) * (Size) (n - bs->nstamps));
+	if (i >= bs->nstamps)
+	{
+		Size		n = Max(i + 1, (Size) bs->nstamps * 2);
+
+		bs->stamps = repalloc_huge(bs->stamps, sizeof(uint32) * n);
+		memset(bs->stamps + bs->nstamps, 0, sizeof(uint32) * (n - bs->nstamps));
 		bs->nstamps = n;
 	}
-	if (bs->stamps[e->id] == bs->epoch)
+	if (bs->stamps[i] == bs->epoch)
 		return true;
-	bs->stamps[e->id] = bs->epoch;
+	bs->stamps[i] = bs->epoch;
 	return false;
 }
 
@@ -444,7 +462,7 @@ MemSearchLayer(HnswBuildState *bs, const char *q, const MemNbr *ep, int nep,
 	far->count = 0;
 	for (int i = 0; i < nep; i++)
 	{
-		Visit(bs, Elem(bs, ep[i].ref));
+		Visit(bs, ep[i].ref);
 		MemHeapPush(near, ep[i].dist, ep[i].ref, false);
 		MemHeapPush(far, ep[i].dist, ep[i].ref, true);
 	}
@@ -454,23 +472,35 @@ MemSearchLayer(HnswBuildState *bs, const char *q, const MemNbr *ep, int nep,
 		MemNbr		c = MemHeapPop(near, false);
 		const MemNbr *nbrs;
 		int			count;
+		HnswRef		todo[HNSW_MAX_M * 2];
+		int			ntodo = 0;
 
 		if (c.dist > far->items[0].dist)
 			break;
 
+		/*
+		 * Gather the unvisited neighbours and start fetching their values,
+		 * so that the cache misses overlap instead of queueing up behind
+		 * each distance.
+		 */
 		nbrs = ReadList(bs, Elem(bs, c.ref), lc, &count);
 		for (int i = 0; i < count; i++)
 		{
-			MemElement *e = Elem(bs, nbrs[i].ref);
-			float		d;
-
-			if (Visit(bs, e))
+			if (Visit(bs, nbrs[i].ref))
 				continue;
-			d = ElemDistance(bs, q, ElemValue(e));
+			todo[ntodo++] = nbrs[i].ref;
+			for (Size b = 0; b < bs->prefetchBytes; b += 64)
+				__builtin_prefetch(RefValue(bs, nbrs[i].ref) + b);
+		}
+
+		for (int i = 0; i < ntodo; i++)
+		{
+			float		d = ElemDistance(bs, q, RefValue(bs, todo[i]));
+
 			if (far->count < ef || d < far->items[0].dist)
 			{
-				MemHeapPush(near, d, nbrs[i].ref, false);
-				MemHeapPush(far, d, nbrs[i].ref, true);
+				MemHeapPush(near, d, todo[i], false);
+				MemHeapPush(far, d, todo[i], true);
 				if (far->count > ef)
 					(void) MemHeapPop(far, true);
 			}
@@ -980,18 +1010,12 @@ LayoutOrder(HnswBuildState *bs, uint32 *count)
 	uint32		tail = 0;
 	Size		scan = 8;
 
-	/* Stamps for every element, then one epoch marks the placed ones */
-	if (g->nelements > bs->nstamps)
-	{
-		bs->stamps = repalloc_huge(bs->stamps, sizeof(uint32) * (Size) g->nelements);
-		memset(bs->stamps + bs->nstamps, 0, sizeof(uint32) * (Size) (g->nelements - bs->nstamps));
-		bs->nstamps = g->nelements;
-	}
+	/* One epoch marks the placed ones */
 	NewEpoch(bs);
 
 	if (g->entry != 0)
 	{
-		Visit(bs, Elem(bs, g->entry));
+		Visit(bs, g->entry);
 		order[tail++] = g->entry;
 	}
 
@@ -1002,7 +1026,7 @@ LayoutOrder(HnswBuildState *bs, uint32 *count)
 			MemList    *l = ElemList(bs, Elem(bs, order[head++]), 0);
 
 			for (int i = 0; i < l->count; i++)
-				if (!Visit(bs, Elem(bs, l->items[i].ref)))
+				if (!Visit(bs, l->items[i].ref))
 					order[tail++] = l->items[i].ref;
 		}
 
@@ -1013,7 +1037,7 @@ LayoutOrder(HnswBuildState *bs, uint32 *count)
 			HnswRef		ref = (HnswRef) (scan >> 3);
 
 			scan += e->size;
-			if ((e->flags & MEM_UNUSED) == 0 && !Visit(bs, e))
+			if ((e->flags & MEM_UNUSED) == 0 && !Visit(bs, ref))
 			{
 				order[tail++] = ref;
 				break;
@@ -1243,10 +1267,34 @@ InitScratch(HnswBuildState *bs)
 	int			maxLevel = HnswMaxLevel(bs->m);
 	int			cap = Max(bs->efConstruction, 2 * bs->m) + 1;
 
+	Size		minElem = MEM_HEADER_SIZE + MAXALIGN(VARHDRSZ + 1) + MemListSize(2 * bs->m);
+
+	/* Stamp slots: the largest power of two no bigger than any element */
+	bs->stampShift = 3;
+	while (((Size) 1 << (bs->stampShift + 1)) <= minElem)
+		bs->stampShift++;
 	bs->nstamps = 1024;
 	bs->stamps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * bs->nstamps);
 	memset(bs->stamps, 0, sizeof(uint32) * bs->nstamps);
 	bs->epoch = 0;
+
+	/* How much of a value to prefetch: all of it, up to 16 cache lines */
+	switch (bs->support.typeInfo->kind)
+	{
+		case HNSW_KIND_VECTOR:
+			bs->prefetchBytes = VECTOR_SIZE(Max(bs->dimensions, 0));
+			break;
+		case HNSW_KIND_HALFVEC:
+			bs->prefetchBytes = HALFVEC_SIZE(Max(bs->dimensions, 0));
+			break;
+		case HNSW_KIND_BIT:
+			bs->prefetchBytes = VARHDRSZ + sizeof(int32) + (Max(bs->dimensions, 0) + 7) / 8;
+			break;
+		case HNSW_KIND_SPARSEVEC:
+			bs->prefetchBytes = 64;
+			break;
+	}
+	bs->prefetchBytes = Min(bs->prefetchBytes, 1024);
 	bs->near.capacity = bs->far.capacity = 256;
 	bs->near.items = palloc(sizeof(MemNbr) * bs->near.capacity);
 	bs->far.items = palloc(sizeof(MemNbr) * bs->far.capacity);

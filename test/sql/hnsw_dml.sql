@@ -34,7 +34,7 @@ SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = '
 -- Identical vectors share an element of up to ten heap TIDs
 CREATE TABLE hdup (v vector(3));
 CREATE INDEX ON hdup USING hnsw (v vector_l2_ops);
-INSERT INTO hdup SELECT '[1,1,1]' FROM generate_series(1, 25);
+INSERT INTO hdup SELECT '[1,1,1]' FROM generate_series(1, 20);
 SET hnsw.ef_search = 1;
 SELECT count(*) FROM (SELECT v FROM hdup ORDER BY v <-> '[1,1,1]') r;
 SET hnsw.ef_search = 200;
