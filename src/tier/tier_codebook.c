@@ -54,6 +54,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -130,7 +131,9 @@ RvExtensionTable(const char *relname)
 
 /*
  * Run fn(arg) as the extension's owner (for writes to its tables).  The
- * caller has checked the user's rights on the user table.
+ * caller has checked the user's rights on the user table.  search_path is
+ * pinned to pg_catalog for the duration, so that no function or operator
+ * of the caller's schemas runs with the owner's rights.
  */
 void
 RvRunAsExtensionOwner(void (*fn) (void *), void *arg)
@@ -139,19 +142,26 @@ RvRunAsExtensionOwner(void (*fn) (void *), void *arg)
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 
 	ExtensionInfo(&nsp, &owner);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	PG_TRY();
 	{
 		fn(arg);
 	}
 	PG_FINALLY();
 	{
+		/* On error, transaction abort also unwinds the GUC nest level. */
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, save_nestlevel);
 }
 
 /* Build a cache entry from a codebook row; false if the row is malformed. */

@@ -431,7 +431,8 @@ RvTierPoliciesLoad(Relation rel)
 	ListCell   *lc1,
 			   *lc2;
 
-	sql = psprintf("SELECT attname::text, policy::text FROM %s WHERE relid = $1 ORDER BY attname",
+	sql = psprintf("SELECT attname::pg_catalog.text, policy::pg_catalog.text FROM %s "
+				   "WHERE relid OPERATOR(pg_catalog.=) $1 ORDER BY 1",
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 											  get_rel_name(tbl)));
 	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
