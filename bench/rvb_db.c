@@ -353,7 +353,7 @@ static void
 read_server_settings(RvbTarget *t)
 {
 	PGresult   *r = PQexec(t->conn,
-						   "SELECT name, setting, coalesce(unit, '') FROM pg_settings "
+						   "SELECT name, current_setting(name) FROM pg_settings "
 						   "WHERE name IN ('shared_buffers', 'work_mem', "
 						   "'maintenance_work_mem', 'effective_cache_size', "
 						   "'max_parallel_workers_per_gather', "
@@ -368,9 +368,8 @@ read_server_settings(RvbTarget *t)
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 	{
 		for (int i = 0; i < PQntuples(r) && len < sizeof(t->gucs) - 1; i++)
-			len += snprintf(t->gucs + len, sizeof(t->gucs) - len, "%s=%s%s\n",
-							PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-							PQgetvalue(r, i, 2));
+			len += snprintf(t->gucs + len, sizeof(t->gucs) - len, "%s=%s\n",
+							PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
 	}
 	PQclear(r);
 }
