@@ -195,12 +195,14 @@ BlockTargets(CompactState *st, BlockNumber blkno)
 }
 
 /*
- * The colder form of v (currently in tier cur) for column c, or NULL.  The
- * target is tried first, then each warmer tier above cur (a vector beyond
- * the float16 range cannot be sq8 either, but may be PQ).
+ * The colder form of v (currently in tier cur) for column c that is smaller
+ * than limit bytes (4-byte header size), or NULL.  The target is tried
+ * first, then each warmer tier above cur: a vector beyond the float16 range
+ * cannot be sq8 either but may be PQ, and a tiny vector may only shrink as
+ * float16.
  */
 static Vector *
-MoveVector(CompactColumn *c, Vector *v)
+MoveVector(CompactColumn *c, Vector *v, Size limit)
 {
 	int			cur = v->unused;
 	Vector	   *hot;
@@ -215,7 +217,7 @@ MoveVector(CompactColumn *c, Vector *v)
 		if (t == RV_TIER_PQ && c->cb == NULL)
 			continue;
 		enc = RvTierEncode(hot, t, c->cb, c->lossless);
-		if (enc)
+		if (enc && VARSIZE(enc) < limit)
 			return enc;
 	}
 	return NULL;
@@ -248,11 +250,12 @@ CompactTuple(CompactState *st, HeapTuple tup, int *moved)
 		raw = (struct varlena *) DatumGetPointer(st->values[a]);
 		if (VARATT_IS_EXTERNAL(raw))
 			continue;
-		enc = MoveVector(c, (Vector *) PG_DETOAST_DATUM(st->values[a]));
 		/* Compare 4-byte-header sizes: heap shortens both alike. */
-		if (enc == NULL || VARSIZE(enc) >= (VARATT_IS_SHORT(raw) ?
-											VARSIZE_SHORT(raw) - VARHDRSZ_SHORT + VARHDRSZ :
-											VARSIZE_ANY(raw)))
+		enc = MoveVector(c, (Vector *) PG_DETOAST_DATUM(st->values[a]),
+						 VARATT_IS_SHORT(raw) ?
+						 VARSIZE_SHORT(raw) - VARHDRSZ_SHORT + VARHDRSZ :
+						 VARSIZE_ANY(raw));
+		if (enc == NULL)
 			continue;
 		st->values[a] = PointerGetDatum(enc);
 		nmoved++;

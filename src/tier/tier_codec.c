@@ -279,9 +279,20 @@ RvTierDecode(const Vector *enc)
 				RvCodebook	cb = RvCodebookGet(p->codebook, false);
 				float		norm = rv_half_to_float(p->norm);
 
+				double		len = 0.0;
+
+				/*
+				 * The concatenated centroids are a direction of length
+				 * close to, not exactly, 1: rescale to the stored norm, so
+				 * that the decoded vector has the original's length and
+				 * encoding it again gives the same codes.
+				 */
 				rv_pq_decode(cb->centroids, cb->dim, cb->m, cb->k, p->codes, hot->x);
 				for (int i = 0; i < enc->dim; i++)
-					hot->x[i] *= norm;
+					len += (double) hot->x[i] * hot->x[i];
+				len = sqrt(len);
+				for (int i = 0; i < enc->dim; i++)
+					hot->x[i] = len > 0 ? (float) (hot->x[i] * (norm / len)) : 0.0f;
 				break;
 			}
 	}
