@@ -1292,7 +1292,7 @@ ruvector_cy_ids(PG_FUNCTION_ARGS)
  */
 typedef struct FuncDef
 {
-	const char *name;			/* lower case */
+	const char *name;			/* as documented; looked up case-insensitively */
 	RvgFunc		id;
 	int			minargs;
 	int			maxargs;
@@ -1307,11 +1307,11 @@ static const FuncDef func_defs[] = {
 	{"range", RVG_FN_RANGE, 2, 3},
 	{"reverse", RVG_FN_REVERSE, 1, 1},
 	{"keys", RVG_FN_KEYS, 1, 1},
-	{"tostring", RVG_FN_TOSTRING, 1, 1},
-	{"tointeger", RVG_FN_TOINTEGER, 1, 1},
-	{"toint", RVG_FN_TOINTEGER, 1, 1},
-	{"tofloat", RVG_FN_TOFLOAT, 1, 1},
-	{"toboolean", RVG_FN_TOBOOLEAN, 1, 1},
+	{"toString", RVG_FN_TOSTRING, 1, 1},
+	{"toInteger", RVG_FN_TOINTEGER, 1, 1},
+	{"toInt", RVG_FN_TOINTEGER, 1, 1},
+	{"toFloat", RVG_FN_TOFLOAT, 1, 1},
+	{"toBoolean", RVG_FN_TOBOOLEAN, 1, 1},
 	{"abs", RVG_FN_ABS, 1, 1},
 	{"ceil", RVG_FN_CEIL, 1, 1},
 	{"floor", RVG_FN_FLOOR, 1, 1},
@@ -1330,8 +1330,8 @@ static const FuncDef func_defs[] = {
 	{"atan2", RVG_FN_ATAN2, 2, 2},
 	{"pi", RVG_FN_PI, 0, 0},
 	{"e", RVG_FN_E, 0, 0},
-	{"tolower", RVG_FN_TOLOWER, 1, 1},
-	{"toupper", RVG_FN_TOUPPER, 1, 1},
+	{"toLower", RVG_FN_TOLOWER, 1, 1},
+	{"toUpper", RVG_FN_TOUPPER, 1, 1},
 	{"lower", RVG_FN_TOLOWER, 1, 1},
 	{"upper", RVG_FN_TOUPPER, 1, 1},
 	{"trim", RVG_FN_TRIM, 1, 1},
@@ -1350,7 +1350,7 @@ static const FuncDef func_defs[] = {
 	{"vector.similarity.cosine", RVG_FN_VSIM_COSINE, 2, 2},
 	{"vector.similarity.euclidean", RVG_FN_VSIM_EUCLIDEAN, 2, 2},
 	{"vector.norm", RVG_FN_VNORM, 1, 1},
-	{"valuetype", RVG_FN_TYPEOF, 1, 1},
+	{"valueType", RVG_FN_TYPEOF, 1, 1},
 	{NULL, RVG_FN_NONE, 0, 0}
 };
 
