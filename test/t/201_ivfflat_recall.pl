@@ -77,15 +77,17 @@ sub check_index
 
 # Inner product ranks long vectors first, which lists of unit centers find
 # poorly (pgvector's IVFFlat gives 0.39 at 8 probes on these data): a lower
-# bar.  Random bit strings have no clusters to find: only exactness counts.
+# bar.  The clusters lie along one line through the origin, so directions
+# (cosine) separate them less well than positions (pgvector: 0.81 to 0.84).
+# Random bit strings have no clusters to find: only exactness counts.
 my @cases = (
 	[ 'ivfflat',   'v vector_l2_ops',      'v', '<->', 'v', 0.8, 0 ],
 	[ 'ivfflat',   'v vector_ip_ops',      'v', '<#>', 'v', 0.3, 0 ],
-	[ 'ivfflat',   'v vector_cosine_ops',  'v', '<=>', 'v', 0.8, 0 ],
+	[ 'ivfflat',   'v vector_cosine_ops',  'v', '<=>', 'v', 0.7, 0 ],
 	[ 'ruivfflat', 'v vector_l2_ops',      'v', '<->', 'v', 0.8, 0 ],
 	[ 'ruivfflat', 'h halfvec_l2_ops',     'h', '<->', 'v', 0.8, 0 ],
 	[ 'ivfflat',   'h halfvec_ip_ops',     'h', '<#>', 'v', 0.3, 0 ],
-	[ 'ruivfflat', 'h halfvec_cosine_ops', 'h', '<=>', 'v', 0.8, 1 ],
+	[ 'ruivfflat', 'h halfvec_cosine_ops', 'h', '<=>', 'v', 0.7, 1 ],
 	[ 'ivfflat',   'b bit_hamming_ops',    'b', '<~>', 'b', 0,   0 ],
 );
 
