@@ -46,6 +46,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/mman.h>
 
 #include "access/parallel.h"
 #include "access/table.h"
@@ -1327,6 +1328,24 @@ InitBuildState(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *ind
 }
 
 /*
+ * Ask for transparent huge pages on the graph area: the build reads it at
+ * random, and with 4 kB pages most visits miss the TLB.  Only whole 2 MB
+ * pages inside the area are advised; where THP is off this does nothing.
+ */
+static void
+AdviseHugePages(char *area, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	huge = 2 * 1024 * 1024;
+	uintptr_t	start = TYPEALIGN(huge, (uintptr_t) area);
+	uintptr_t	end = ((uintptr_t) area + size) & ~(huge - 1);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+/*
  * Private graph area of up to maintenance_work_mem.  Only the pages the
  * graph touches are ever backed by memory.
  */
@@ -1357,6 +1376,7 @@ InitPrivateGraph(HnswBuildState *bs)
 	g->total = total;
 	g->used = 8;				/* reference 0 means none */
 	bs->graph = g;
+	AdviseHugePages(bs->base, total);
 }
 
 static void
