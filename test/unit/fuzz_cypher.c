@@ -4,6 +4,11 @@
  * UndefinedBehaviorSanitizer, and checks what it returns.
  *
  * Usage: fuzz_cypher [iterations [seed]]   (default 200000, seed 1)
+ *        fuzz_cypher --sql n [seed] [graph]
+ *
+ * The --sql form prints n generated and mutated queries as SQL statements
+ * calling ruvector_cypher on a graph (default "fuzz"), one per line, for
+ * feeding a server the same inputs (the TAP test 302_graph_fuzz.pl).
  *
  * Inputs come from four generators, chosen at random each round: random
  * bytes; random sequences of Cypher tokens; well-formed queries from a small
@@ -521,16 +526,168 @@ check_error(const CyParseError *err, const Buf *b, const char *input, uint64_t r
 		die("error message missing", b, round);
 }
 
+/*
+ * Queries a server can run past the translator: only bound variables are
+ * used (a, b: nodes; r: a relationship), aggregates only in RETURN.  The
+ * values still clash at run time (strings times lists, ...), which is the
+ * point: every such clash must be an error, not a crash.
+ */
+static void
+gen_bound_expr(Buf *b, int depth)
+{
+	static const char *const atoms[] = {
+		"a.name", "b.age", "r.since", "a.emb", "b", "a", "r", "id(a)", "labels(b)",
+		"type(r)", "size(a.name)", "properties(a)", "keys(b)", "1", "2.5", "'s'",
+		"null", "true", "[1, 2, 3]", "{k: 1}", "$p", "$q", "-7", "[]", "a.nope",
+		"vector.distance(a.emb, $q)", "startNode(r)", "[x IN range(1, 3) | x * b.age]",
+		"[(a)-->(z) | z.name]", "exists((b)-->())", "coalesce(a.nope, 1)", "toString(b.age)",
+		"a{.name, .age}", "head([a.name])", "toInteger('12')", "split(a.name, '1')"
+	};
+	static const char *const ops[] = {
+		" + ", " - ", " * ", " / ", " % ", " ^ ", " = ", " <> ", " < ", " >= ",
+		" AND ", " OR ", " XOR ", " STARTS WITH ", " CONTAINS ", " IN ", " =~ "
+	};
+
+	if (depth > 3 || fuzz_below(3) == 0)
+	{
+		put(b, atoms[fuzz_below(sizeof(atoms) / sizeof(atoms[0]))]);
+		return;
+	}
+	switch (fuzz_below(5))
+	{
+		case 0:
+			put(b, "(");
+			gen_bound_expr(b, depth + 1);
+			put(b, ")");
+			break;
+		case 1:
+			put(b, "CASE WHEN ");
+			gen_bound_expr(b, depth + 1);
+			put(b, " THEN ");
+			gen_bound_expr(b, depth + 1);
+			put(b, " END");
+			break;
+		case 2:
+			put(b, "[");
+			gen_bound_expr(b, depth + 1);
+			put(b, ", ");
+			gen_bound_expr(b, depth + 1);
+			put(b, "][0]");
+			break;
+		default:
+			gen_bound_expr(b, depth + 1);
+			put(b, ops[fuzz_below(sizeof(ops) / sizeof(ops[0]))]);
+			gen_bound_expr(b, depth + 1);
+			break;
+	}
+	if (fuzz_below(6) == 0)
+		put(b, " IS NULL");
+}
+
+static void
+gen_bound_query(Buf *b)
+{
+	static const char *const matches[] = {
+		"MATCH (a:Person)-[r:KNOWS]->(b) ",
+		"MATCH (a)-[r]-(b) ",
+		"MATCH (a:Person {age: 3})-[r*1..2]->(b) WITH a, b, last(r) AS r ",
+		"MATCH (a:Person), (b:City) MATCH (a)-[r]->(x) ",
+		"MATCH p = (a)-[r:KNOWS]->(b) WITH a, b, r, p ",
+		"OPTIONAL MATCH (a:Nobody)-[r]->(b) ",
+		"MATCH (a:Person) OPTIONAL MATCH (a)-[r]->(b:City) ",
+		"MATCH p = shortestPath((a:Person {age: 1})-[*..3]-(b:City)) WITH a, b, relationships(p)[0] AS r ",
+		"UNWIND [1, 2] AS i MATCH (a:Person {age: i})-[r]->(b) ",
+	};
+	static const char *const tails[] = {
+		"", " SET b.touched = ", " SET a += ", " MERGE (m:Mark {v: ", " CREATE (x:Made {v: ",
+		" DETACH DELETE b WITH a, r ",
+	};
+	int			t = (int) fuzz_below(sizeof(tails) / sizeof(tails[0]));
+
+	put(b, matches[fuzz_below(sizeof(matches) / sizeof(matches[0]))]);
+	if (fuzz_below(2))
+	{
+		put(b, "WHERE ");
+		gen_bound_expr(b, 0);
+		put(b, " ");
+	}
+	put(b, tails[t]);
+	if (t >= 1 && t <= 4)
+	{
+		gen_bound_expr(b, 2);
+		if (t >= 3)
+			put(b, "})");
+		put(b, " WITH a, b, r ");
+	}
+	put(b, fuzz_below(3) == 0 ? "RETURN count(*), collect(" : "RETURN ");
+	gen_bound_expr(b, 0);
+	if (b->s[b->len - 1] != ' ' && strstr(b->s, "collect(") != NULL &&
+		strstr(b->s, "RETURN count(*), collect(") != NULL)
+		put(b, ")");
+	put(b, " AS v");
+	if (fuzz_below(3) == 0)
+	{
+		put(b, " ORDER BY ");
+		gen_bound_expr(b, 2);
+		put(b, " LIMIT 5");
+	}
+}
+
+/* The --sql mode: queries as statements, NUL bytes and the quote tag removed. */
+static int
+PrintSql(uint64_t n, const char *graph)
+{
+	for (uint64_t round = 0; round < n; round++)
+	{
+		Buf			b = {.len = 0};
+		int			kind = 1 + (int) fuzz_below(5);
+
+		b.s[0] = '\0';
+		if (kind >= 4)
+		{
+			gen_bound_query(&b);
+			if (kind == 5)
+				mutate(&b);
+		}
+		else if (kind == 1)
+			gen_tokens(&b);
+		else
+		{
+			gen_query(&b);
+			if (kind == 3)
+				mutate(&b);
+		}
+		fputs("SELECT count(*) FROM ruvector_cypher('", stdout);
+		fputs(graph, stdout);
+		fputs("', $fz$", stdout);
+		for (size_t i = 0; i < b.len; i++)
+		{
+			char		c = b.s[i];
+
+			if (c == '\0' || (c == '$' && i + 3 < b.len && memcmp(b.s + i, "$fz$", 4) == 0))
+				c = ' ';
+			putchar(c);
+		}
+		fputs("$fz$, '{\"p\": 1, \"q\": [1, 2, 3]}');\n", stdout);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	uint64_t	iterations = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000;
+	uint64_t	iterations = argc > 1 && argv[1][0] != '-' ? strtoull(argv[1], NULL, 10) : 200000;
 	uint64_t	seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
 	uint64_t	parsed = 0,
 				rejected = 0;
 	Arena		arena = {0};
 	static char dump[16384];
 
+	if (argc > 1 && strcmp(argv[1], "--sql") == 0)
+	{
+		fuzz_state = (argc > 3 ? strtoull(argv[3], NULL, 10) : 1) * 0x9E3779B97F4A7C15ULL + 1;
+		return PrintSql(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000, argc > 4 ? argv[4] : "fuzz");
+	}
 	fuzz_state = seed * 0x9E3779B97F4A7C15ULL + 1;
 	for (uint64_t round = 0; round < iterations; round++)
 	{
