@@ -588,7 +588,7 @@ copy_rows(PGconn *conn, const char *table, const RvbDataset *ds,
 
 /* a fingerprint of the data and the layout, kept as the table's comment */
 static void
-dataset_fingerprint(const RvbDataset *ds, char *buf, size_t buflen)
+dataset_fingerprint(const RvbDataset *ds, const char *am, char *buf, size_t buflen)
 {
 	uint64_t	h = 1469598103934665603ULL;
 	const unsigned char *b = (const unsigned char *) ds->base.x;
@@ -596,9 +596,9 @@ dataset_fingerprint(const RvbDataset *ds, char *buf, size_t buflen)
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ b[i]) * 1099511628211ULL;
-	snprintf(buf, buflen, "ruvector-bench v1 n=%d dim=%d seed=%llu data=%016llx",
+	snprintf(buf, buflen, "ruvector-bench v1 n=%d dim=%d seed=%llu data=%016llx am=%s",
 			 ds->base.n, ds->base.dim, (unsigned long long) ds->seed,
-			 (unsigned long long) h);
+			 (unsigned long long) h, am ? am : "heap");
 }
 
 /* is the table already loaded with exactly this data (for --reuse)? */
@@ -641,12 +641,13 @@ rvb_db_load(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 			RvbResults *res)
 {
 	char		fp[256],
-				sql[512];
+				sql[512],
+				using[160] = "";
 	RvbStep    *s;
 	RvbProgress bar;
 	const char *tab = o->table;
 
-	dataset_fingerprint(ds, fp, sizeof(fp));
+	dataset_fingerprint(ds, t->id == 0 ? o->ruvector_am : NULL, fp, sizeof(fp));
 	rvb_db_exec(t->conn, NULL, 0, "DROP INDEX IF EXISTS %s_vidx", tab);
 	if (o->reuse && table_matches(t, tab, fp))
 	{
@@ -655,11 +656,14 @@ rvb_db_load(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 		return true;
 	}
 	s = rvb_add_step(res, t->id, -1, "load");
+	/* RuVector's own table AM (ruvector_heap) can be measured against heap */
+	if (t->id == 0 && o->ruvector_am)
+		snprintf(using, sizeof(using), " USING %s", o->ruvector_am);
 	if (!rvb_db_exec(t->conn, s->error, sizeof(s->error),
 					 "DROP TABLE IF EXISTS %s CASCADE", tab) ||
 		!rvb_db_exec(t->conn, s->error, sizeof(s->error),
 					 "CREATE TABLE %s (id int4 NOT NULL, tag int4 NOT NULL, "
-					 "embedding vector(%d))", tab, ds->base.dim))
+					 "embedding vector(%d))%s", tab, ds->base.dim, using))
 	{
 		s->ok = false;
 		return false;

@@ -72,6 +72,8 @@ usage(void)
 		   "  --table NAME            default rvb_items\n"
 		   "  --reuse                 keep a table already loaded with the same data\n"
 		   "  --fresh                 drop and recreate both extensions first\n"
+		   "  --ruvector-table-am AM  RuVector's table uses this access method\n"
+		   "                          (e.g. ruvector_heap; pgvector's stays heap)\n"
 		   "Work:\n"
 		   "  --index LIST            exact, hnsw[:m=16:efc=64], ivfflat[:lists=L]\n"
 		   "                          (default exact,hnsw:m=16:efc=64,ivfflat)\n"
@@ -312,7 +314,7 @@ enum
 {
 	OPT_DATA = 256, OPT_SYNTH, OPT_METRIC, OPT_GT, OPT_LIMIT_BASE, OPT_QUERIES,
 	OPT_FILTERS, OPT_SEED, OPT_THREADS, OPT_VERIFY, OPT_SAVE, OPT_RV_DSN,
-	OPT_PG_DSN, OPT_NO_CREATE, OPT_TABLE, OPT_REUSE, OPT_FRESH, OPT_INDEX, OPT_EF,
+	OPT_PG_DSN, OPT_NO_CREATE, OPT_TABLE, OPT_REUSE, OPT_FRESH, OPT_RV_AM, OPT_INDEX, OPT_EF,
 	OPT_PROBES, OPT_RERANK, OPT_K, OPT_CONC, OPT_FCONC, OPT_FEF, OPT_FPROBES,
 	OPT_ITER, OPT_EXACTQ, OPT_FILTERQ, OPT_MINSEC, OPT_REPEAT, OPT_WARMUP, OPT_INSERTS, OPT_INSCONC,
 	OPT_BULK, OPT_SET, OPT_BUILDSET, OPT_RTARGETS, OPT_OUT, OPT_GP, OPT_LABEL,
@@ -329,6 +331,7 @@ static const struct option long_opts[] = {
 	{"pgvector-dsn", 1, 0, OPT_PG_DSN}, {"no-create", 0, 0, OPT_NO_CREATE},
 	{"table", 1, 0, OPT_TABLE}, {"reuse", 0, 0, OPT_REUSE},
 	{"fresh", 0, 0, OPT_FRESH},
+	{"ruvector-table-am", 1, 0, OPT_RV_AM},
 	{"index", 1, 0, OPT_INDEX}, {"ef", 1, 0, OPT_EF}, {"probes", 1, 0, OPT_PROBES},
 	{"rerank", 1, 0, OPT_RERANK}, {"k", 1, 0, OPT_K},
 	{"concurrency", 1, 0, OPT_CONC}, {"filter-concurrency", 1, 0, OPT_FCONC},
@@ -418,6 +421,12 @@ parse_options(int argc, char **argv, RvbOptions *o)
 				break;
 			case OPT_FRESH:
 				o->fresh = true;
+				break;
+			case OPT_RV_AM:
+				o->ruvector_am = optarg;
+				if (strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(optarg))
+					die("access method name \"%s\": use lower case letters, digits and _",
+						optarg);
 				break;
 			case OPT_INDEX:
 				parse_indexes(optarg, o);

@@ -179,6 +179,7 @@ typedef struct RvbOptions
 	char	   *table;
 	bool		reuse;
 	bool		fresh;			/* drop and recreate the extensions */
+	char	   *ruvector_am;	/* table access method for RuVector's table */
 	/* work */
 	RvbIndexSpec indexes[RVB_MAX_INDEXES];
 	int			nindexes;

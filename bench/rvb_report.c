@@ -280,9 +280,10 @@ text_header(FILE *f, Ctx *c)
 		RvbTarget  *t = &c->t[i];
 
 		if (t->enabled)
-			fprintf(f, "%-10s extension %s %s, database %s%s%s\n", t->name, t->extname,
-					t->extversion, t->dbname, i == 0 && c->m.git[0] ? ", git " : "",
-					i == 0 ? c->m.git : "");
+			fprintf(f, "%-10s extension %s %s, database %s, table AM %s%s%s\n", t->name,
+					t->extname, t->extversion, t->dbname,
+					i == 0 && c->o->ruvector_am ? c->o->ruvector_am : "heap",
+					i == 0 && c->m.git[0] ? ", git " : "", i == 0 ? c->m.git : "");
 		else
 			fprintf(f, "%-10s not run: %s\n", t->name, t->note);
 	}
@@ -601,6 +602,7 @@ json_settings(RvbJson *j, Ctx *c)
 	json_sets(j, "session_settings", o->sets, o->nsets);
 	json_sets(j, "build_settings", o->build_sets, o->nbuild_sets);
 	rvb_json_str(j, "table", o->table);
+	rvb_json_str(j, "ruvector_table_am", o->ruvector_am ? o->ruvector_am : "heap");
 	rvb_json_str(j, "query_sql", "SELECT id FROM <table> [WHERE tag >= $2 AND tag < $3] "
 				 "ORDER BY embedding <op> $1::vector LIMIT k");
 	rvb_json_end_object(j);
