@@ -73,4 +73,9 @@ bench-smoke: $(BENCH_DIR)/ruvector-bench
 bench-check: $(BENCH_DIR)/ruvector-bench-check
 	./$(BENCH_DIR)/ruvector-bench-check
 
-EXTRA_CLEAN += $(BENCH_DIR)/ruvector-bench $(BENCH_DIR)/ruvector-bench-check
+# PGXS decides whether to clean EXTRA_CLEAN when it is included, before this
+# file is read, so the driver's binaries get their own hook on clean.
+.PHONY: bench-clean
+bench-clean:
+	rm -f $(BENCH_DIR)/ruvector-bench $(BENCH_DIR)/ruvector-bench-check
+clean: bench-clean
