@@ -98,11 +98,16 @@ typedef struct RvCodebookData
 
 typedef RvCodebookData *RvCodebook;
 
-/* Thresholds of one tier in a policy; seconds, -1 = tier not used. */
+/*
+ * Thresholds of one tier in a policy: seconds since the last write and
+ * read (-1 = tier not used), and the most (decayed) reads a block may have
+ * had to move (-1 = no limit).
+ */
 typedef struct RvTierRule
 {
 	int64		after_write;
 	int64		after_read;
+	double		max_reads;
 } RvTierRule;
 
 /* The policy of one vector column. */
@@ -156,7 +161,6 @@ extern int	RvTierAllowed(RvTierPolicy policy, int tier, bool *lossless_only);
 /* tier_access.c */
 extern int	rv_tier_tracked_blocks;
 extern int	rv_tier_heat_halflife;
-extern bool RvTierAccessAvailable(void);
 extern void RvTierNoteReadSlow(Relation rel, BlockNumber blkno);
 extern void RvTierNoteWrite(Relation rel, BlockNumber blkno);
 extern void RvTierAccessGet(Relation rel, BlockNumber blkno, RvBlockAccess *acc);

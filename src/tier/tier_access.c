@@ -214,13 +214,6 @@ RvTierAccessGet(Relation rel, BlockNumber blkno, RvBlockAccess *acc)
 					  ToSeconds(GetCurrentTimestamp()));
 }
 
-/* Whether accesses are tracked at all (shared_preload_libraries). */
-bool
-RvTierAccessAvailable(void)
-{
-	return rv_tier_shared != NULL;
-}
-
 /*
  * The time an untracked block is assumed to have been last accessed: when
  * tracking began, i.e. server start.

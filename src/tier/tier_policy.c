@@ -9,15 +9,17 @@
  *	  A policy is a jsonb object:
  *
  *		{"exactness": "exact" | "float16" | "sq8" | "pq",
- *		 "float16": {"after_write": T, "after_read": T},
- *		 "sq8":     {"after_write": T, "after_read": T},
- *		 "pq":      {"after_write": T, "after_read": T,
+ *		 "float16": {"after_write": T, "after_read": T, "max_reads": N},
+ *		 "sq8":     {"after_write": T, "after_read": T, "max_reads": N},
+ *		 "pq":      {"after_write": T, "after_read": T, "max_reads": N,
  *					 "m": int, "k": int, "sample": int}}
  *
  *	  T is an interval ('1 day') or a number of seconds; a missing threshold
- *	  is 0.  A tier that is not named is not used.  A block is due for the
- *	  coldest named tier whose both thresholds it passes (time since its
- *	  last write, and since its last read); exactness then caps it: "exact"
+ *	  is 0.  N bounds the block's read count, halved every
+ *	  ruvector.tier_heat_halflife (no bound if missing).  A tier that is not
+ *	  named is not used.  A block is due for the coldest named tier whose
+ *	  thresholds it passes (time since its last write, since its last read,
+ *	  reads at most N); exactness then caps it: "exact"
  *	  (the default) allows only lossless moves (float16 for vectors that
  *	  are exactly halves), the others name the coldest lossy tier allowed.
  *	  Unknown keys are errors, so a typo does not silently disable a tier.
@@ -160,6 +162,8 @@ ParseTierKey(PolicyParse *pp, int tier, const char *key, const JsonbValue *v)
 		p->rule[tier].after_write = ParseThreshold(key, v, out);
 	else if (strcmp(key, "after_read") == 0)
 		p->rule[tier].after_read = ParseThreshold(key, v, out);
+	else if (strcmp(key, "max_reads") == 0)
+		p->rule[tier].max_reads = ParseInt(key, v, 0, PG_INT32_MAX, out);
 	else if (tier == RV_TIER_PQ && strcmp(key, "m") == 0)
 		p->pq_m = ParseInt(key, v, 1, pp->dim > 0 ? pp->dim : VECTOR_MAX_DIM, out);
 	else if (tier == RV_TIER_PQ && strcmp(key, "k") == 0)
@@ -168,8 +172,8 @@ ParseTierKey(PolicyParse *pp, int tier, const char *key, const JsonbValue *v)
 		p->pq_sample = ParseInt(key, v, RV_PQ_MIN_SAMPLE, RV_PQ_MAX_SAMPLE, out);
 	else
 		PolicyError(psprintf("unknown key \"%s\" in tier \"%s\"", key, RvTierName(tier)),
-					tier == RV_TIER_PQ ? "Tier keys are after_write, after_read, and for pq also m, k and sample." :
-					"Tier keys are after_write and after_read.");
+					tier == RV_TIER_PQ ? "Tier keys are after_write, after_read, max_reads, and for pq also m, k and sample." :
+					"Tier keys are after_write, after_read and max_reads.");
 }
 
 /* The object of one tier. */
@@ -186,6 +190,7 @@ ParseTier(PolicyParse *pp, int tier, const JsonbValue *v)
 
 	pp->policy->rule[tier].after_write = 0;
 	pp->policy->rule[tier].after_read = 0;
+	pp->policy->rule[tier].max_reads = -1;
 	appendStringInfoChar(pp->out, '{');
 	it = JsonbIteratorInit(v->val.binary.data);
 	while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
@@ -238,7 +243,10 @@ ParsePolicy(Jsonb *jb, int dim, RvTierPolicy policy, StringInfo out)
 
 	policy->exactness = RV_TIER_FLOAT32;
 	for (int i = 0; i < RV_TIER_COUNT; i++)
+	{
 		policy->rule[i].after_write = policy->rule[i].after_read = -1;
+		policy->rule[i].max_reads = -1;
+	}
 	policy->pq_m = 0;
 	policy->pq_k = RV_PQ_DEFAULT_K;
 	policy->pq_sample = RV_PQ_DEFAULT_SAMPLE;
@@ -478,7 +486,7 @@ RvTierPoliciesLoad(Relation rel)
 /*
  * The tier a policy wants for a block with these accesses: the coldest
  * named tier whose thresholds the block passes, FLOAT32 if none.  Untracked
- * times count as "when tracking began".  The caller applies exactness
+ * times count as "when tracking began", untracked reads as none.  The caller applies exactness
  * (RvTierAllowed).
  */
 int
@@ -493,7 +501,8 @@ RvTierBlockTarget(RvTierPolicy policy, const RvBlockAccess *acc, TimestampTz now
 		const RvTierRule *r = &policy->rule[t];
 
 		if (r->after_write >= 0 && idle_write >= r->after_write &&
-			idle_read >= r->after_read)
+			idle_read >= r->after_read &&
+			(r->max_reads < 0 || acc->heat <= r->max_reads))
 			return t;
 	}
 	return RV_TIER_FLOAT32;

@@ -28,6 +28,7 @@ SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"after_write": "-1 day"}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"after_read": true}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"after_write": "soon"}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"m": 4}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"sq8": {"max_reads": -1}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"m": 17}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"k": 300}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"sample": 10}}');
@@ -38,7 +39,7 @@ SELECT ruvector_set_tiers(NULL, 'v', '{}');
 
 -- without a policy nothing moves; neither with thresholds not reached
 SELECT * FROM ruvector_compact('tv');
-SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "sq8", "sq8": {"after_write": "100 years", "after_read": 3153600000}}');
+SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "sq8", "sq8": {"after_write": "100 years", "after_read": 3153600000, "max_reads": 0}}');
 SELECT relid, attname, policy FROM ruvector_tier_policy ORDER BY relid::text, attname;
 SELECT * FROM ruvector_compact('tv');
 

@@ -1,7 +1,8 @@
 # ruvector_heap tier policies driven by tracked accesses (shared memory,
 # so shared_preload_libraries): blocks read through an index, or written,
-# more recently than a tier's thresholds stay where they are; the others
-# move.  Blocks nobody touched count as touched when the server started.
+# more recently than a tier's thresholds, or read more often than its
+# max_reads, stay where they are; the others move.  Blocks nobody touched
+# count as touched when the server started.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -54,6 +55,27 @@ is($node->safe_psql('postgres',
 sleep 4;
 is($node->safe_psql('postgres', "SELECT blocks_moved FROM ruvector_compact('t')"),
 	'2', 'once the thresholds pass, they move too');
+
+# Read counts: a block read more often than max_reads stays; the count
+# is what the others, never read, are compared with.
+$node->safe_psql('postgres', qq(
+	CREATE TABLE r (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO r SELECT id, v FROM t WHERE id <= 3000;
+	SELECT ruvector_set_tiers('r', 'v', '{"exactness": "sq8", "sq8": {"max_reads": 2}}');
+));
+foreach my $i (1 .. 4)
+{
+	$node->safe_psql('postgres', q(
+		SET enable_seqscan = off; SET enable_bitmapscan = off;
+		SELECT v FROM r WHERE id = 1;
+	));
+}
+my $rpages = $node->safe_psql('postgres', "SELECT pg_relation_size('r') / 8192");
+is($node->safe_psql('postgres', "SELECT blocks_moved FROM ruvector_compact('r')"),
+	$rpages - 1, 'a block read more than max_reads times stays');
+like($node->safe_psql('postgres',
+		"SELECT tier || ':' || blocks FROM ruvector_tier_report('r') WHERE blocks > 0 ORDER BY tier"),
+	qr/float32:1/, 'it is the one read block');
 
 $node->stop;
 done_testing();
