@@ -32,8 +32,8 @@ BENCH_DATA ?= ../shared/data/glove-100
 
 # The default configuration: the seed's index settings on glove-100 (100k x
 # 100-d, cosine), sized to finish in under 10 minutes on 2 cores with both
-# extensions: the first 200 queries (100 for filtered runs, which are slow),
-# short inserts.  RESULTS.md runs use all queries; the full seed grid is
+# extensions: the first 200 queries (50 for filtered runs and 30 for exact
+# search, which are slow), a shorter sweep, short inserts.  RESULTS.md runs use all queries; the full seed grid is
 # bench/run_spec.sh.
 ifneq ($(wildcard $(BENCH_DATA)/base.fvecs),)
 BENCH_DEFAULT = --data $(BENCH_DATA) --metric cosine
@@ -41,8 +41,9 @@ else
 BENCH_DEFAULT = --synthetic n=100000,dim=128,queries=1000 --metric l2
 endif
 BENCH_DEFAULT += --fresh --index exact,hnsw:m=16:efc=64,ivfflat --k 10,100 \
-	--concurrency 1,8,32 --queries 200 --filter-queries 100 --exact-queries 30 \
-	--probes 1,2,4,8,16,32 --filter-ef 40,200 --filter-probes 4,32 --min-seconds 0.5 \
+	--concurrency 1,8,32 --queries 200 --filter-queries 50 --exact-queries 30 \
+	--ef 10,20,40,80,200,400 --probes 1,2,4,8,16,32 \
+	--filter-ef 40,200 --filter-probes 4,32 --min-seconds 0.3 \
 	--inserts 200 --bulk 1000
 
 # Both use --fresh: the benchmark databases get the extensions as installed
