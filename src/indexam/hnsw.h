@@ -274,9 +274,7 @@ typedef enum HnswIterativeScan
  * Candidates are records in one growing array (no allocation per visited
  * element); heaps hold (distance, record index) pairs.  The visited set is
  * an open-addressing hash of index TIDs sized once from ef and m and only
- * grown when it fills.  A small cache keeps recently read buffers pinned
- * for the length of one search, so repeated visits to a page skip the
- * buffer mapping lookup.
+ * grown when it fills.
  */
 typedef struct HnswCand
 {
@@ -308,8 +306,6 @@ typedef struct HnswHeap
 	int			count;
 	int			capacity;
 } HnswHeap;
-
-#define HNSW_PIN_CACHE_SIZE		256
 
 typedef struct HnswSearch
 {
@@ -358,17 +354,6 @@ typedef struct HnswSearch
 
 	/* Bytes of a node to prefetch (header and value) */
 	Size		prefetchBytes;
-
-	/*
-	 * Buffers kept pinned during one search: a direct-mapped cache of
-	 * pinMask + 1 slots, and batches of at most batchPins pages, both sized
-	 * from this backend's fair share of shared_buffers.
-	 */
-	BlockNumber pinBlk[HNSW_PIN_CACHE_SIZE];
-	Buffer		pinBuf[HNSW_PIN_CACHE_SIZE];
-	int			npins;
-	uint32		pinMask;
-	int			batchPins;
 
 	/* W of the last layer-0 search of HnswFindNeighbors, nearest first */
 	uint32	   *layer0;
@@ -438,7 +423,6 @@ extern ItemPointer HnswGetSlots(Relation index, Page page, HnswNodeTuple node,
 extern void HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m,
 						   int ef, const char *query);
 extern void HnswSearchReset(HnswSearch *s);
-extern void HnswSearchReleasePins(HnswSearch *s);
 extern int	HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno);
 extern int	HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc,
 							bool freshVisited, uint32 **result);

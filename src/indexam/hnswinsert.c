@@ -36,8 +36,8 @@
  *		 ever locked alone.  No heavyweight lock is requested while a
  *		 content lock is held.
  *	  4. VACUUM's cleanup locks are taken with no other content lock held;
- *		 searches drop their cached pins before they write or release the
- *		 scan lock, so a cleanup lock waits only for running searches.
+ *		 searches pin a page only while they visit it, so a cleanup lock
+ *		 waits only for visits in progress.
  *
  * IDENTIFICATION
  *	  src/indexam/hnswinsert.c
@@ -830,7 +830,6 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 		HnswFindNeighbors(&s, &entry, entryLevel, level, efConstruction, layers);
 		nlayers = Min(level, entryLevel) + 1;
 	}
-	HnswSearchReleasePins(&s);
 
 	if (nlayers > 0 && MergeDuplicate(index, &s, heaptid, building))
 	{

@@ -93,8 +93,6 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	if (so->started)
-		HnswSearchReleasePins(&so->search);
 	MemoryContextReset(so->ctx);
 	so->first = true;
 	so->started = false;
@@ -244,7 +242,6 @@ NextBatch(IndexScanDesc scan)
 	 */
 	LockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 	so->nresults = HnswSearchLayer(s, ep, nep, so->ef, 0, false, &so->results);
-	HnswSearchReleasePins(s);
 	UnlockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 
 	so->pos = 0;
@@ -277,8 +274,6 @@ StartScan(IndexScanDesc scan)
 	/* VACUUM waits for this lock before it recycles any element */
 	LockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 	FirstBatch(scan, query);
-	if (so->started)
-		HnswSearchReleasePins(&so->search);
 	UnlockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 
 	so->first = false;
@@ -340,8 +335,6 @@ hnswendscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	if (so->started)
-		HnswSearchReleasePins(&so->search);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;

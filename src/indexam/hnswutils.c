@@ -14,13 +14,12 @@
  *	  operator.
  *
  *	  The search reads one page at a time under a share content lock and
- *	  copies out what it keeps (heap TIDs, and values for inserts); it never
- *	  holds two content locks.  Neighbours of an expanded element are sorted
- *	  by block so that neighbours sharing a page cost one lock, and a small
- *	  direct-mapped cache keeps pages pinned between visits within a search.
- *	  Pins are dropped by HnswSearchReleasePins before the caller gives up
- *	  HNSW_SCAN_LOCK or starts writing, so VACUUM's cleanup locks never wait
- *	  for an idle search.
+ *	  copies out what it keeps (heap TIDs, neighbour slots, and values for
+ *	  inserts); it never holds two content locks, and no pin outlives the
+ *	  visit, so VACUUM's cleanup locks only ever wait for a running visit.
+ *	  Neighbours of an expanded element are sorted by block so that those
+ *	  sharing a page cost one lock, and pages go through a short software
+ *	  pipeline so that their cache misses overlap.
  *
  * IDENTIFICATION
  *	  src/indexam/hnswutils.c
@@ -37,6 +36,7 @@
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/float.h"
@@ -776,55 +776,6 @@ VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 	return false;
 }
 
-static inline int
-PinSlot(HnswSearch *s, BlockNumber blkno)
-{
-	return (int) ((blkno * 2654435761U) >> 24) & s->pinMask;
-}
-
-/*
- * Size the pin cache and batches from this backend's share of the buffer
- * pool (the share PostgreSQL 16 grants through GetAdditionalPinLimit), so
- * that many backends searching at once can never run out of buffers.
- * With a tiny pool, one cached page and one page per batch.
- */
-static void
-InitPinLimits(HnswSearch *s)
-{
-	int			share = NBuffers / (MaxBackends + NUM_AUXILIARY_PROCS);
-	uint32		slots = 1;
-
-	while (slots * 2 <= (uint32) Min(share / 2, HNSW_PIN_CACHE_SIZE))
-		slots *= 2;
-	s->pinMask = slots - 1;
-	s->batchPins = Max(1, Min(share / 2, HNSW_MAX_M * 2));
-}
-
-/* The cached pinned buffer of blkno, or InvalidBuffer */
-static inline Buffer
-PinLookup(HnswSearch *s, BlockNumber blkno)
-{
-	int			slot = PinSlot(s, blkno);
-
-	if (s->pinBuf[slot] != InvalidBuffer && s->pinBlk[slot] == blkno)
-		return s->pinBuf[slot];
-	return InvalidBuffer;
-}
-
-/* Cache a pinned buffer, unpinning the slot's previous occupant */
-static inline void
-PinRemember(HnswSearch *s, BlockNumber blkno, Buffer buf)
-{
-	int			slot = PinSlot(s, blkno);
-
-	if (s->pinBuf[slot] != InvalidBuffer)
-		ReleaseBuffer(s->pinBuf[slot]);
-	else
-		s->npins++;
-	s->pinBuf[slot] = buf;
-	s->pinBlk[slot] = blkno;
-}
-
 /*
  * Buffer hints: for each block of the index, the shared buffer it was last
  * found in by this backend.  ReadRecentBuffer pins a hinted buffer after
@@ -881,41 +832,6 @@ ReadBlock(HnswSearch *s, BlockNumber blkno)
 	return buf;
 }
 
-/*
- * A pinned buffer for blkno, from the direct-mapped cache.  A miss unpins
- * the slot's previous occupant.  The caller locks and unlocks; it never
- * holds a content lock across calls.
- */
-static Buffer
-PinPage(HnswSearch *s, BlockNumber blkno)
-{
-	Buffer		buf = PinLookup(s, blkno);
-
-	if (buf == InvalidBuffer)
-	{
-		buf = ReadBlock(s, blkno);
-		PinRemember(s, blkno, buf);
-	}
-	return buf;
-}
-
-/* Drop every cached pin */
-void
-HnswSearchReleasePins(HnswSearch *s)
-{
-	if (s->npins == 0)
-		return;
-	for (int i = 0; i < HNSW_PIN_CACHE_SIZE; i++)
-	{
-		if (s->pinBuf[i] != InvalidBuffer)
-		{
-			ReleaseBuffer(s->pinBuf[i]);
-			s->pinBuf[i] = InvalidBuffer;
-		}
-	}
-	s->npins = 0;
-}
-
 /* ----------------------------------------------------------------
  *		Search state
  * ----------------------------------------------------------------
@@ -941,10 +857,7 @@ HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m, int e
 	s->maxheaptids = s->maxcands;
 	s->heaptids = palloc(sizeof(ItemPointerData) * s->maxheaptids);
 	VisitedInit(s, (uint32) ef * (uint32) m * 2);
-	for (int i = 0; i < HNSW_PIN_CACHE_SIZE; i++)
-		s->pinBuf[i] = InvalidBuffer;
 	s->scratchTids = palloc(sizeof(ItemPointerData) * HNSW_MAX_M * 2);
-	InitPinLimits(s);
 }
 
 /* Forget candidates, heaps and visited elements; keep the allocations */
@@ -1061,7 +974,7 @@ PageNode(Page page, OffsetNumber offno)
 int
 HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 {
-	Buffer		buf = PinPage(s, blkno);
+	Buffer		buf = ReadBlock(s, blkno);
 	Page		page;
 	HnswNodeTuple node;
 	int			cand = -1;
@@ -1074,7 +987,7 @@ HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 		cand = (int) NewCand(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)));
 		s->prefetchBytes = Min(HNSW_NODE_HEADER_SIZE + VARSIZE(HnswNodeValue(node)), 1024);
 	}
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	UnlockReleaseBuffer(buf);
 	return cand;
 }
 
@@ -1117,14 +1030,14 @@ LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
 	if (c->slotLayer == lc)
 		return GatherUnvisited(s, &s->slots[c->slotStart], c->nslots);
 
-	buf = PinPage(s, c->blkno);
+	buf = ReadBlock(s, c->blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	node = PageNode(page, c->offno);
 	if (node == NULL || node->version != c->version || node->level < lc ||
 		node->nslots != HnswSlotCount(s->m, node->level))
 	{
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		UnlockReleaseBuffer(buf);
 		return 0;
 	}
 
@@ -1133,7 +1046,7 @@ LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
 		n = GatherUnvisited(s, slots + HnswLayerStart(s->m, lc), lm);
 	if (BufferIsValid(sbuf))
 		UnlockReleaseBuffer(sbuf);
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	UnlockReleaseBuffer(buf);
 	return n;
 }
 
@@ -1228,47 +1141,57 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 	}
 }
 
-/*
- * Evaluate a batch of TIDs sorted by block, page by page, offering each
- * element to W.
- *
- * Reading a neighbour costs two dependent cache misses (the page's line
- * pointers, then the tuple), so the work is pipelined: pin every page and
- * prefetch its line pointers, then prefetch every tuple, then lock each
- * page once and compute the distances.  The prefetch addresses are read
- * without the content lock; they are only hints, and a stale one costs a
- * wasted prefetch.  Pins taken here join the cache only afterwards, so no
- * page of the batch is unpinned under us.
- */
-static void
-EvaluateBatch(HnswSearch *s, ItemPointer tids, int n, int ef, int lc, int *wlen)
+/* The TIDs of one expansion that fall on one page */
+typedef struct PageRun
 {
-	Buffer		bufs[HNSW_MAX_M * 2];
-	bool		fresh[HNSW_MAX_M * 2];
+	BlockNumber blkno;
+	int			start;			/* into the sorted TIDs */
+	int			end;
+	Buffer		buf;
+} PageRun;
 
-	for (int i = 0; i < n; i++)
+/* How many pages ahead of the one being computed each stage works */
+#define HNSW_PIPELINE_DEPTH 2
+
+/*
+ * Stage 0: start fetching the descriptor of the buffer the page is hinted
+ * to be in, which pinning it will lock.  Only an address is computed; a
+ * wrong hint costs a wasted prefetch.
+ */
+static inline void
+StageHint(HnswSearch *s, PageRun *run)
+{
+	HnswBufferHints *h = (HnswBufferHints *) s->index->rd_amcache;
+
+	if (h != NULL && run->blkno < h->nblocks && h->bufs[run->blkno] > 0 &&
+		h->bufs[run->blkno] <= NBuffers)
+		__builtin_prefetch(GetBufferDescriptor(h->bufs[run->blkno] - 1), 1);
+}
+
+/* Stage 1: pin the page and start fetching its line pointers */
+static inline void
+StagePin(HnswSearch *s, PageRun *run)
+{
+	char	   *page;
+
+	run->buf = ReadBlock(s, run->blkno);
+	page = (char *) BufferGetPage(run->buf);
+	__builtin_prefetch(page);
+	__builtin_prefetch(page + 64);
+}
+
+/*
+ * Stage 2: start fetching the tuples.  The line pointers are read without
+ * the content lock: they only steer prefetches, and a stale one costs a
+ * wasted prefetch, never a wrong read.
+ */
+static inline void
+StagePrefetch(HnswSearch *s, ItemPointer tids, PageRun *run)
+{
+	char	   *page = (char *) BufferGetPage(run->buf);
+
+	for (int i = run->start; i < run->end; i++)
 	{
-		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
-
-		fresh[i] = false;
-		if (i > 0 && ItemPointerGetBlockNumber(&tids[i - 1]) == blkno)
-		{
-			bufs[i] = bufs[i - 1];
-			continue;
-		}
-		bufs[i] = PinLookup(s, blkno);
-		if (bufs[i] == InvalidBuffer)
-		{
-			bufs[i] = ReadBlock(s, blkno);
-			fresh[i] = true;
-		}
-		__builtin_prefetch(BufferGetPage(bufs[i]));
-		__builtin_prefetch((char *) BufferGetPage(bufs[i]) + 64);
-	}
-
-	for (int i = 0; i < n; i++)
-	{
-		char	   *page = (char *) BufferGetPage(bufs[i]);
 		OffsetNumber offno = ItemPointerGetOffsetNumber(&tids[i]);
 		unsigned	off;
 
@@ -1281,57 +1204,69 @@ EvaluateBatch(HnswSearch *s, ItemPointer tids, int n, int ef, int lc, int *wlen)
 				__builtin_prefetch(page + off + b);
 		}
 	}
-
-	for (int i = 0; i < n;)
-	{
-		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
-		Buffer		buf = bufs[i];
-		Page		page;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (; i < n && ItemPointerGetBlockNumber(&tids[i]) == blkno; i++)
-		{
-			OffsetNumber offno = ItemPointerGetOffsetNumber(&tids[i]);
-			HnswNodeTuple node = PageNode(page, offno);
-
-			if (node == NULL)
-				continue;
-			Offer(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)), ef, lc, wlen);
-		}
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	}
-
-	for (int i = 0; i < n; i++)
-		if (fresh[i])
-			PinRemember(s, ItemPointerGetBlockNumber(&tids[i]), bufs[i]);
 }
 
-/* Evaluate the gathered TIDs in batches that respect the pin budget */
+/* Stage 3: lock the page, offer its elements to W, let the page go */
+static inline void
+StageCompute(HnswSearch *s, ItemPointer tids, PageRun *run, int ef, int lc, int *wlen)
+{
+	Page		page;
+
+	LockBuffer(run->buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(run->buf);
+	for (int i = run->start; i < run->end; i++)
+	{
+		OffsetNumber offno = ItemPointerGetOffsetNumber(&tids[i]);
+		HnswNodeTuple node = PageNode(page, offno);
+
+		if (node != NULL)
+			Offer(s, node, run->blkno, offno, QueryDistance(s, HnswNodeValue(node)), ef, lc, wlen);
+	}
+	UnlockReleaseBuffer(run->buf);
+}
+
+/*
+ * Evaluate the TIDs gathered in s->scratchTids, offering each element to
+ * W.  Visiting a neighbour costs dependent cache misses (the buffer, the
+ * page's line pointers, the tuple), so the pages go through a software
+ * pipeline: while one page is computed, the next ones are being pinned
+ * and fetched.  At most 2 * HNSW_PIPELINE_DEPTH + 1 pages are pinned at a
+ * time, which keeps buffer reference counting in its fast path.
+ */
 static void
 EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
 {
 	ItemPointer tids = s->scratchTids;
-	int			start = 0;
+	PageRun		runs[HNSW_MAX_M * 2];
+	int			nruns = 0;
+	const int	depth = HNSW_PIPELINE_DEPTH;
 
 	SortTidsByBlock(tids, n);
-	while (start < n)
+	for (int i = 0; i < n; i++)
 	{
-		int			end = start + 1;
-		int			pages = 1;
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
 
-		while (end < n)
+		if (nruns > 0 && runs[nruns - 1].blkno == blkno)
+			runs[nruns - 1].end = i + 1;
+		else
 		{
-			if (ItemPointerGetBlockNumber(&tids[end]) != ItemPointerGetBlockNumber(&tids[end - 1]))
-			{
-				if (pages == s->batchPins)
-					break;
-				pages++;
-			}
-			end++;
+			runs[nruns].blkno = blkno;
+			runs[nruns].start = i;
+			runs[nruns].end = i + 1;
+			nruns++;
 		}
-		EvaluateBatch(s, tids + start, end - start, ef, lc, wlen);
-		start = end;
+	}
+
+	for (int p = -depth; p < nruns + 2 * depth; p++)
+	{
+		if (p + depth < nruns)
+			StageHint(s, &runs[p + depth]);
+		if (p >= 0 && p < nruns)
+			StagePin(s, &runs[p]);
+		if (p - depth >= 0 && p - depth < nruns)
+			StagePrefetch(s, tids, &runs[p - depth]);
+		if (p - 2 * depth >= 0 && p - 2 * depth < nruns)
+			StageCompute(s, tids, &runs[p - 2 * depth], ef, lc, wlen);
 	}
 }
 

@@ -422,7 +422,6 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 		HnswFindNeighbors(&s, entry, entryLevel, e->level, vs->efConstruction, layers);
 		nlayers = Min(e->level, entryLevel) + 1;
 	}
-	HnswSearchReleasePins(&s);
 
 	for (int i = 0; i < nslots; i++)
 		ItemPointerSetInvalid(&slots[i]);
