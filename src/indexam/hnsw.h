@@ -401,6 +401,7 @@ extern double HnswDistanceFmgr(HnswSupport *support, const char *a, const char *
 extern void HnswCheckQuery(HnswSupport *support, const char *query, const char *sample);
 
 /* hnswutils.c: pages and the metapage */
+extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswInitPage(Buffer buf, Page page);
 extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
 extern void HnswReadMeta(Relation index, int *m, int *efConstruction,

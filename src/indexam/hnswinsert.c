@@ -174,7 +174,7 @@ AddHeapTid(Relation index, HnswCand *c, ItemPointer heaptid, bool building)
 	HnswNodeTuple node;
 	int			i;
 
-	buf = ReadBuffer(index, c->blkno);
+	buf = HnswReadBuffer(index, c->blkno);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswWriterStart(&w, index, building);
 	page = HnswWriterRegister(&w, buf, false);
@@ -502,7 +502,7 @@ ReadSlots(Relation index, HnswSearch *s, HnswCand *c, int lc, SlotRef *ref)
 	int			lm = HnswLayerM(s->m, lc);
 	bool		ok = false;
 
-	buf = ReadBuffer(index, c->blkno);
+	buf = HnswReadBuffer(index, c->blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, c->offno));
@@ -546,7 +546,7 @@ LoadListValues(Relation index, SlotRef *ref, char **values)
 {
 	for (int i = 0; i < ref->ntids; i++)
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&ref->tids[i]));
+		Buffer		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(&ref->tids[i]));
 		Page		page;
 		HnswNodeTuple node;
 		OffsetNumber offno = ItemPointerGetOffsetNumber(&ref->tids[i]);
@@ -677,7 +677,7 @@ static void
 WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int idx,
 		  ItemPointer expect, ItemPointer newTid, bool building)
 {
-	Buffer		buf = ReadBuffer(index, ref->blkno);
+	Buffer		buf = HnswReadBuffer(index, ref->blkno);
 	HnswWriter	w;
 	Page		page;
 	ItemPointer layer;

@@ -616,7 +616,7 @@ HnswGetSlots(Relation index, Page page, HnswNodeTuple node, Buffer *sbuf, HnswNb
 		return HnswNodeSlots(node);
 
 	tid = *HnswNodeNbrTid(node);
-	*sbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&tid));
+	*sbuf = HnswReadBuffer(index, ItemPointerGetBlockNumber(&tid));
 	LockBuffer(*sbuf, BUFFER_LOCK_SHARE);
 	spage = BufferGetPage(*sbuf);
 	if (ItemPointerGetOffsetNumber(&tid) > PageGetMaxOffsetNumber(spage))
@@ -781,8 +781,11 @@ VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
  * found in by this backend.  ReadRecentBuffer pins a hinted buffer after
  * checking its tag, which skips the buffer mapping lookup, the largest
  * cost of visiting a page.  The array lives in the index's rd_amcache, so
- * it outlasts queries and goes away with any relcache flush.
+ * it outlasts queries and goes away with any relcache flush.  Blocks past
+ * HNSW_MAX_HINTS (an 8 GB index) get none, which bounds it at 4 MB.
  */
+#define HNSW_MAX_HINTS		(1U << 20)
+
 typedef struct HnswBufferHints
 {
 	BlockNumber nblocks;
@@ -816,20 +819,27 @@ RememberHint(Relation index, BlockNumber blkno, Buffer buf)
 	h->bufs[blkno] = buf;
 }
 
-/* Pin blkno, through its hint when the hint is still right */
-static Buffer
-ReadBlock(HnswSearch *s, BlockNumber blkno)
+/* Pin a block of the main fork, through its hint when the hint is right */
+Buffer
+HnswReadBuffer(Relation index, BlockNumber blkno)
 {
-	HnswBufferHints *h = (HnswBufferHints *) s->index->rd_amcache;
+	HnswBufferHints *h = (HnswBufferHints *) index->rd_amcache;
 	Buffer		buf;
 
 	if (h != NULL && blkno < h->nblocks && h->bufs[blkno] != InvalidBuffer &&
-		ReadRecentBuffer(s->index->rd_node, MAIN_FORKNUM, blkno, h->bufs[blkno]))
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, h->bufs[blkno]))
 		return h->bufs[blkno];
 
-	buf = ReadBuffer(s->index, blkno);
-	RememberHint(s->index, blkno, buf);
+	buf = ReadBuffer(index, blkno);
+	if (blkno < HNSW_MAX_HINTS)
+		RememberHint(index, blkno, buf);
 	return buf;
+}
+
+static inline Buffer
+ReadBlock(HnswSearch *s, BlockNumber blkno)
+{
+	return HnswReadBuffer(s->index, blkno);
 }
 
 /* ----------------------------------------------------------------
