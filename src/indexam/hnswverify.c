@@ -311,9 +311,28 @@ WalkPages(VerifyState *vs)
 		UnlockReleaseBuffer(buf);
 	}
 
+	/*
+	 * A page outside the chain is fine only if it is all zeros: the
+	 * relation was extended, then a crash came before the record that
+	 * would have linked the new page was written.
+	 */
 	for (BlockNumber b = HNSW_HEAD_BLKNO; b < nblocks; b++)
-		if (!seen[b])
+	{
+		Buffer		buf;
+		bool		isNew;
+
+		if (seen[b])
+			continue;
+		buf = ReadBuffer(vs->index, b);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		isNew = PageIsNew(BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+		if (isNew)
+			Report(vs, b, InvalidOffsetNumber, false,
+				   "empty page outside the page chain (an extension interrupted by a crash)");
+		else
 			Report(vs, b, InvalidOffsetNumber, true, "page is not in the page chain");
+	}
 	pfree(seen);
 
 	qsort(vs->elems, vs->nelems, sizeof(VerifyElement), CompareElements);
