@@ -1,6 +1,6 @@
 /*
- * graph_path.c — shortestPath and allShortestPaths: a level-by-level
- * breadth-first search over the edge indexes.
+ * graph_path.c — shortestPath and allShortestPaths: a bidirectional,
+ * level-by-level breadth-first search over the edge indexes.
  *
  * ruvector_cy_shortest(start, target, types, direction, min_hops, max_hops,
  * all) returns the shortest path(s) from start to target as (node_ids,
@@ -8,14 +8,26 @@
  * allShortestPaths, none when the target is out of reach within max_hops.
  *
  * NOTES
- *	Each level is one SPI query: the edges leaving the frontier (both ways
- *	for an undirected pattern), read through ruvector_graph_edge's out/in
- *	indexes, ordered by edge id so the path chosen among equals is stable.
- *	A node is settled at the first level that reaches it; allShortestPaths
- *	keeps every parent found on that level.  With start = target and a
- *	minimum of one hop, the search looks for the shortest cycle back.
- *	Memory is one hash entry per reached node, in a context deleted on exit;
- *	each level checks for interrupts, so a large search can be cancelled.
+ *	Each level is one SPI query over the frontier: the edges leaving it (for
+ *	the search from the start) or entering it (from the target), both ways for
+ *	an undirected pattern, read through ruvector_graph_edge's out/in indexes
+ *	and ordered by edge id so the path chosen among equals is stable.  The
+ *	side with the smaller frontier expands next, so a search between two
+ *	points of a graph with fan-out f and distance d touches about 2 f^(d/2)
+ *	nodes instead of f^d.
+ *
+ *	A node is settled on each side at the first level that reaches it, with
+ *	every parent found on that level kept for allShortestPaths.  After a
+ *	level, the nodes it reached that the other side knows give the length;
+ *	every shortest path runs through exactly one of them at that depth, so
+ *	joining their half-paths enumerates each shortest path once.
+ *
+ *	With start = target and a minimum of one hop the search looks for the
+ *	shortest cycle back instead, from the start side only.
+ *
+ *	Memory: one hash entry per reached node and side, in a context deleted on
+ *	exit.  Each level checks for interrupts, so a large search can be
+ *	cancelled.
  */
 #include "postgres.h"
 
@@ -48,22 +60,34 @@ typedef struct Reached
 	Parent	   *parents;
 } Reached;
 
-typedef struct Search
+/* One direction of the search. */
+typedef struct Side
 {
 	HTAB	   *reached;
+	SPIPlanPtr	plan;			/* the edges of a frontier, as (edge, from, to) */
+	int64	   *frontier;
+	int			n;
+	int			level;
+} Side;
+
+typedef struct Search
+{
 	MemoryContext cxt;
+	Side		fwd;			/* from the start */
+	Side		bwd;			/* from the target */
 	int64		start;
 	int64		target;
 	bool		all;
 	bool		cycle;			/* start = target, at least one hop */
-	int			found_level;	/* level the target was reached at, or -1 */
-	Reached		target_entry;	/* parents of the target when cycle */
-	SPIPlanPtr	plan;
 	Datum		types;
 	bool		types_null;
+	/* cycle search: the parents of the target */
+	int			cycle_level;
+	Reached		cycle_entry;
 	/* output */
 	Tuplestorestate *store;
 	TupleDesc	desc;
+	bool		done;
 } Search;
 
 static void
@@ -84,86 +108,107 @@ AddParent(Search *s, Reached *r, int64 node, int64 edge)
 	r->nparents++;
 }
 
-/*
- * Records that node was reached from parent over edge at level; returns
- * true when node is new (it joins the next frontier).
- */
+/* Marks node reached on a side; true when it is new there. */
 static bool
-Reach(Search *s, int64 node, int64 parent, int64 edge, int level)
+Reach(Search *s, Side *side, int64 node, int64 parent, int64 edge, int level)
 {
 	Reached    *r;
 	bool		found;
 
-	if (s->cycle && node == s->target)
-	{
-		if (s->found_level < 0 || s->found_level == level)
-		{
-			s->found_level = level;
-			if (s->target_entry.nparents == 0 || s->all)
-				AddParent(s, &s->target_entry, parent, edge);
-		}
-		return false;
-	}
-	r = hash_search(s->reached, &node, HASH_ENTER, &found);
+	r = hash_search(side->reached, &node, HASH_ENTER, &found);
 	if (!found)
 	{
 		r->level = level;
 		r->nparents = 0;
 		r->cap = 0;
 		r->parents = NULL;
-		AddParent(s, r, parent, edge);
-		if (node == s->target)
-			s->found_level = level;
+		if (parent >= 0)
+			AddParent(s, r, parent, edge);
 		return true;
 	}
-	if (s->all && r->level == level)
+	if (s->all && r->level == level && parent >= 0)
 		AddParent(s, r, parent, edge);
 	return false;
 }
 
-/* One level: the edges out of the frontier; returns the next frontier. */
-static int64 *
-Expand(Search *s, int64 *frontier, int n, int level, int *nnext)
+static HTAB *
+NewReachedTable(Search *s, const char *name)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * n);
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(Reached);
+	ctl.hcxt = s->cxt;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Expands one level of a side: every edge out of its frontier reaches the
+ * next one.  In a cycle search an edge back to the start records a parent
+ * of the target instead.
+ */
+static void
+ExpandLevel(Search *s, Side *side)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * side->n);
 	Datum		args[2];
 	char		nulls[2] = {' ', s->types_null ? 'n' : ' '};
 	int64	   *next;
+	int			nnext = 0;
 	int			cap = 64;
-	int			rc;
+	int			level = side->level + 1;
 
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(frontier[i]);
-	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	for (int i = 0; i < side->n; i++)
+		elems[i] = Int64GetDatum(side->frontier[i]);
+	args[0] = PointerGetDatum(construct_array(elems, side->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[1] = s->types;
-	rc = SPI_execute_plan(s->plan, args, nulls, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "shortest path expansion failed: %d", rc);
-	next = palloc(sizeof(int64) * cap);
-	*nnext = 0;
+	if (SPI_execute_plan(side->plan, args, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "shortest path expansion failed");
+	next = MemoryContextAlloc(s->cxt, sizeof(int64) * cap);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64		edge = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-		int64		from = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-		int64		to = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		int64		edge = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		int64		from = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		int64		to = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (!Reach(s, to, from, edge, level))
-			continue;
-		if (*nnext == cap)
+		if (s->cycle && to == s->target)
 		{
-			cap *= 2;
-			next = repalloc(next, sizeof(int64) * cap);
+			if (s->cycle_level < 0 || s->cycle_level == level)
+			{
+				s->cycle_level = level;
+				if (s->cycle_entry.nparents == 0 || s->all)
+					AddParent(s, &s->cycle_entry, from, edge);
+			}
+			continue;
 		}
-		next[(*nnext)++] = to;
+		if (!Reach(s, side, to, from, edge, level))
+			continue;
+		if (nnext == cap)
+		{
+			int64	   *grown = MemoryContextAlloc(s->cxt, sizeof(int64) * cap * 2);
+
+			memcpy(grown, next, sizeof(int64) * cap);
+			next = grown;
+			cap *= 2;
+		}
+		next[nnext++] = to;
 	}
 	SPI_freetuptable(SPI_tuptable);
-	return next;
+	side->frontier = next;
+	side->n = nnext;
+	side->level = level;
 }
 
+/* ---------------------------------------------------------------------
+ * Output
+ * ---------------------------------------------------------------------
+ */
 static void
 EmitPath(Search *s, int64 *nodes, int64 *edges, int len)
 {
@@ -172,50 +217,121 @@ EmitPath(Search *s, int64 *nodes, int64 *edges, int len)
 	Datum	   *nd = palloc(sizeof(Datum) * (len + 1));
 	Datum	   *ed = palloc(sizeof(Datum) * (len + 1));
 
-	/* the arrays were filled from the target back */
 	for (int i = 0; i <= len; i++)
-		nd[i] = Int64GetDatum(nodes[len - i]);
+		nd[i] = Int64GetDatum(nodes[i]);
 	for (int i = 0; i < len; i++)
-		ed[i] = Int64GetDatum(edges[len - 1 - i]);
+		ed[i] = Int64GetDatum(edges[i]);
 	values[0] = PointerGetDatum(construct_array(nd, len + 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(ed, len, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	tuplestore_putvalues(s->store, s->desc, values, nulls);
+	if (!s->all)
+		s->done = true;
 }
 
 /*
- * Walks parents back from node (depth steps taken so far), emitting each
- * complete path; nodes/edges hold the walk from the target.
+ * Walks the backward side from node to the target, filling positions
+ * pos.. of the path, then emits it.
  */
 static void
-Backtrack(Search *s, Reached *r, int64 *nodes, int64 *edges, int depth, int len, bool *done)
+WalkToTarget(Search *s, int64 node, int64 *nodes, int64 *edges, int pos, int len)
 {
+	Reached    *r;
+
 	CHECK_FOR_INTERRUPTS();
 	check_stack_depth();
-	for (int i = 0; i < r->nparents && !*done; i++)
+	nodes[pos] = node;
+	if (pos == len)
 	{
-		Parent	   *p = &r->parents[i];
-
-		edges[depth] = p->edge;
-		nodes[depth + 1] = p->node;
-		if (depth + 1 == len)
-		{
-			EmitPath(s, nodes, edges, len);
-			if (!s->all)
-				*done = true;
-			continue;
-		}
-		Backtrack(s, hash_search(s->reached, &p->node, HASH_FIND, NULL), nodes, edges,
-				  depth + 1, len, done);
+		EmitPath(s, nodes, edges, len);
+		return;
+	}
+	r = hash_search(s->bwd.reached, &node, HASH_FIND, NULL);
+	for (int i = 0; r != NULL && i < r->nparents && !s->done; i++)
+	{
+		edges[pos] = r->parents[i].edge;
+		WalkToTarget(s, r->parents[i].node, nodes, edges, pos + 1, len);
 	}
 }
 
+/*
+ * Walks the forward side from node back to the start, filling positions
+ * ..pos, then continues from the meeting node mid to the target.
+ */
 static void
-PrepareExpansion(Search *s, int direction)
+WalkToStart(Search *s, Reached *r, int64 *nodes, int64 *edges, int pos, int64 mid,
+			int midpos, int len)
 {
-	const char *schema = RvgSchema();
+	CHECK_FOR_INTERRUPTS();
+	check_stack_depth();
+	if (pos == 0)
+	{
+		WalkToTarget(s, mid, nodes, edges, midpos, len);
+		return;
+	}
+	for (int i = 0; i < r->nparents && !s->done; i++)
+	{
+		Parent	   *p = &r->parents[i];
+
+		nodes[pos - 1] = p->node;
+		edges[pos - 1] = p->edge;
+		WalkToStart(s, pos - 1 == 0 ? NULL : hash_search(s->fwd.reached, &p->node, HASH_FIND, NULL),
+					nodes, edges, pos - 1, mid, midpos, len);
+	}
+}
+
+/* Emits every shortest path through the meeting nodes of length len. */
+static void
+EmitThrough(Search *s, int64 *meets, int nmeets, int len)
+{
+	int64	   *nodes = palloc(sizeof(int64) * (len + 1));
+	int64	   *edges = palloc(sizeof(int64) * (len + 1));
+
+	for (int i = 0; i < nmeets && !s->done; i++)
+	{
+		Reached    *f = hash_search(s->fwd.reached, &meets[i], HASH_FIND, NULL);
+
+		nodes[f->level] = meets[i];
+		WalkToStart(s, f, nodes, edges, f->level, meets[i], f->level, len);
+	}
+}
+
+/* Cycle back to the start: the target's parents, then the forward side. */
+static void
+EmitCycles(Search *s)
+{
+	int			len = s->cycle_level;
+	int64	   *nodes = palloc(sizeof(int64) * (len + 1));
+	int64	   *edges = palloc(sizeof(int64) * (len + 1));
+
+	nodes[len] = s->target;
+	for (int i = 0; i < s->cycle_entry.nparents && !s->done; i++)
+	{
+		Parent	   *p = &s->cycle_entry.parents[i];
+
+		nodes[len - 1] = p->node;
+		edges[len - 1] = p->edge;
+		if (len == 1)
+		{
+			nodes[0] = s->start;
+			EmitPath(s, nodes, edges, len);
+			continue;
+		}
+		WalkToStart(s, hash_search(s->fwd.reached, &p->node, HASH_FIND, NULL), nodes, edges,
+					len - 1, s->target, len, len);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The search
+ * ---------------------------------------------------------------------
+ */
+static SPIPlanPtr
+PrepareExpansion(const char *schema, int direction)
+{
 	const char *tf = "($2 IS NULL OR cardinality($2) = 0 OR type = ANY($2))";
 	char	   *sql;
 	Oid			types[2] = {INT8ARRAYOID, TEXTARRAYOID};
+	SPIPlanPtr	plan;
 
 	if (direction == RVG_DIR_OUT)
 		sql = psprintf("SELECT id, start_id, end_id FROM %s.ruvector_graph_edge "
@@ -227,27 +343,89 @@ PrepareExpansion(Search *s, int direction)
 		sql = psprintf("SELECT id, start_id, end_id FROM %s.ruvector_graph_edge WHERE start_id = ANY($1) AND %s "
 					   "UNION ALL SELECT id, end_id, start_id FROM %s.ruvector_graph_edge WHERE end_id = ANY($1) AND %s "
 					   "ORDER BY 1, 2", schema, tf, schema, tf);
-	s->plan = SPI_prepare(sql, 2, types);
-	if (s->plan == NULL)
+	plan = SPI_prepare(sql, 2, types);
+	if (plan == NULL)
 		elog(ERROR, "could not prepare the shortest path expansion: %d", SPI_result);
+	return plan;
 }
 
-/* The breadth-first search itself; fills s->found_level. */
-static void
-Search_Run(Search *s, int maxhops)
+/*
+ * Nodes reached by the level just expanded on side that the other side
+ * knows; returns how many, the best total length in *best.
+ */
+static int
+Meetings(Search *s, Side *side, Side *other, int64 **meets, int *best)
 {
-	int64	   *frontier = palloc(sizeof(int64));
-	int			n = 1;
-	int			level = 0;
+	int			n = 0;
 
-	frontier[0] = s->start;
-	if (!s->cycle)
-		Reach(s, s->start, -1, -1, 0);
-	while (n > 0 && s->found_level < 0 && (maxhops < 0 || level < maxhops))
+	*meets = palloc(sizeof(int64) * (side->n + 1));
+	*best = -1;
+	for (int i = 0; i < side->n; i++)
 	{
+		Reached    *o = hash_search(other->reached, &side->frontier[i], HASH_FIND, NULL);
+		int			total;
+
+		if (o == NULL)
+			continue;
+		total = side->level + o->level;
+		if (*best < 0 || total < *best)
+		{
+			*best = total;
+			n = 0;
+		}
+		if (total == *best)
+			(*meets)[n++] = side->frontier[i];
+	}
+	return n;
+}
+
+static void
+Run(Search *s, int minhops, int maxhops, int direction, const char *schema)
+{
+	s->fwd.reached = NewReachedTable(s, "ruvector shortest path (start)");
+	s->fwd.plan = PrepareExpansion(schema, direction);
+	s->fwd.frontier = MemoryContextAlloc(s->cxt, sizeof(int64));
+	s->fwd.frontier[0] = s->start;
+	s->fwd.n = 1;
+	if (s->cycle)
+	{
+		/* the start is settled at level 0, except as the cycle's end */
+		Reach(s, &s->fwd, s->start, -1, -1, 0);
+		while (s->fwd.n > 0 && s->cycle_level < 0 && (maxhops < 0 || s->fwd.level < maxhops))
+		{
+			CHECK_FOR_INTERRUPTS();
+			ExpandLevel(s, &s->fwd);
+		}
+		if (s->cycle_level > 0)
+			EmitCycles(s);
+		return;
+	}
+	s->bwd.reached = NewReachedTable(s, "ruvector shortest path (target)");
+	s->bwd.plan = PrepareExpansion(schema, direction == RVG_DIR_OUT ? RVG_DIR_IN :
+								   direction == RVG_DIR_IN ? RVG_DIR_OUT : RVG_DIR_BOTH);
+	s->bwd.frontier = MemoryContextAlloc(s->cxt, sizeof(int64));
+	s->bwd.frontier[0] = s->target;
+	s->bwd.n = 1;
+	Reach(s, &s->fwd, s->start, -1, -1, 0);
+	Reach(s, &s->bwd, s->target, -1, -1, 0);
+	while (s->fwd.n > 0 && s->bwd.n > 0 &&
+		   (maxhops < 0 || s->fwd.level + s->bwd.level < maxhops))
+	{
+		Side	   *side = s->fwd.n <= s->bwd.n ? &s->fwd : &s->bwd;
+		Side	   *other = side == &s->fwd ? &s->bwd : &s->fwd;
+		int64	   *meets;
+		int			best;
+		int			n;
+
 		CHECK_FOR_INTERRUPTS();
-		level++;
-		frontier = Expand(s, frontier, n, level, &n);
+		ExpandLevel(s, side);
+		n = Meetings(s, side, other, &meets, &best);
+		if (n > 0)
+		{
+			if (best >= minhops && (maxhops < 0 || best <= maxhops))
+				EmitThrough(s, meets, n, best);
+			return;
+		}
 	}
 }
 
@@ -256,10 +434,10 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Search		s;
-	HASHCTL		ctl;
 	int			direction,
 				minhops,
 				maxhops;
+	const char *schema;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -275,7 +453,7 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 	s.all = !PG_ARGISNULL(6) && PG_GETARG_BOOL(6);
 	s.store = rsinfo->setResult;
 	s.desc = rsinfo->setDesc;
-	s.found_level = -1;
+	s.cycle_level = -1;
 	if (s.start == s.target && minhops == 0)
 	{
 		int64		self = s.start;
@@ -284,29 +462,12 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	s.cycle = (s.start == s.target);
+	schema = RvgSchema();
 	s.cxt = AllocSetContextCreate(CurrentMemoryContext, "ruvector shortest path",
 								  ALLOCSET_DEFAULT_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(Reached);
-	ctl.hcxt = s.cxt;
-	s.reached = hash_create("ruvector shortest path", 1024, &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	SPI_connect();
-	PrepareExpansion(&s, direction);
-	Search_Run(&s, maxhops);
+	Run(&s, minhops, maxhops, direction, schema);
 	SPI_finish();
-	if (s.found_level > 0)
-	{
-		int64	   *nodes = palloc(sizeof(int64) * (s.found_level + 1));
-		int64	   *edges = palloc(sizeof(int64) * (s.found_level + 1));
-		bool		done = false;
-		Reached    *t = s.cycle ? &s.target_entry :
-			hash_search(s.reached, &s.target, HASH_FIND, NULL);
-
-		nodes[0] = s.target;
-		Backtrack(&s, t, nodes, edges, 0, s.found_level, &done);
-	}
 	MemoryContextDelete(s.cxt);
 	return (Datum) 0;
 }
