@@ -338,7 +338,43 @@ NeedsRepair(HnswVacuumState *vs, VacElement *e)
 	return result;
 }
 
-/* Overwrite an element's slots with new ones, if it is still the same */
+/*
+ * Merge the repaired slots into the current ones: each layer takes the new
+ * list, then, while it has room, the current links that are neither dying
+ * nor already there.  Inserts may have linked to this element since the
+ * repair's search, and their link may be the only way to reach them.
+ */
+static void
+MergeSlots(HnswVacuumState *vs, VacElement *e, ItemPointer current, ItemPointer newSlots)
+{
+	for (int lc = 0; lc <= e->level; lc++)
+	{
+		int			lm = HnswLayerM(vs->m, lc);
+		ItemPointer cur = current + HnswLayerStart(vs->m, lc);
+		ItemPointer fresh = newSlots + HnswLayerStart(vs->m, lc);
+		ItemPointerData merged[HNSW_MAX_M * 2];
+		int			n = 0;
+
+		for (int i = 0; i < lm && ItemPointerIsValid(&fresh[i]); i++)
+			merged[n++] = fresh[i];
+		for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&cur[i]); i++)
+		{
+			bool		present = false;
+
+			if (TidSetContains(&vs->dying, &cur[i]))
+				continue;
+			for (int j = 0; j < n && !present; j++)
+				present = ItemPointerEquals(&merged[j], &cur[i]);
+			if (!present)
+				merged[n++] = cur[i];
+		}
+		for (int i = n; i < lm; i++)
+			ItemPointerSetInvalid(&merged[i]);
+		memcpy(cur, merged, sizeof(ItemPointerData) * lm);
+	}
+}
+
+/* Write an element's repaired slots, if it is still the same element */
 static void
 WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int nslots)
 {
@@ -348,7 +384,6 @@ WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int 
 	ItemPointerData overflow;
 	HnswWriter	w;
 
-	/* Find where the slots are */
 	buf = ReadBuffer(vs->index, e->blkno);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswWriterStart(&w, vs->index, false);
@@ -363,7 +398,7 @@ WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int 
 
 	if (!HnswNodeHasSeparate(node))
 	{
-		memcpy(HnswNodeSlots(node), newSlots, sizeof(ItemPointerData) * nslots);
+		MergeSlots(vs, e, HnswNodeSlots(node), newSlots);
 		HnswWriterFinish(&w, true);
 		return;
 	}
@@ -380,7 +415,7 @@ WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int 
 		ntup = (HnswNbrTuple) PageGetItem(npage, PageGetItemId(npage, ItemPointerGetOffsetNumber(&overflow)));
 		if (ntup->type == HNSW_NBR_TUPLE && ntup->version == e->version && ntup->nslots == nslots)
 		{
-			memcpy(ntup->slots, newSlots, sizeof(ItemPointerData) * nslots);
+			MergeSlots(vs, e, ntup->slots, newSlots);
 			HnswWriterFinish(&w, true);
 		}
 		else
