@@ -597,6 +597,45 @@ NbrAfter(const MemNbr *item, float dist)
 }
 
 /*
+ * Recompute the closer bits of n sorted items after a new one was put at
+ * p, given valid bits for the others: entries before p keep theirs (they
+ * only depend on what precedes them), the new one is checked against the
+ * kept ones before it, and of the later ones, a kept one is rechecked
+ * against newly kept ones only, and a pruned one only once some kept one
+ * has been demoted (which is the only way it can become kept).
+ */
+static void
+UpdateCloserBits(HnswBuildState *bs, const MemNbr *items, uint8 *flag, int n, int p)
+{
+	int			newClosers[HNSW_MAX_M * 2 + 1];
+	int			nnew = 0;
+	bool		demoted = false;
+
+	flag[p] = CloserThanKept(bs, items, flag, p);
+	if (flag[p])
+		newClosers[nnew++] = p;
+	for (int i = p + 1; i < n; i++)
+	{
+		const char *v = RefValue(bs, items[i].ref);
+
+		if (flag[i])
+		{
+			for (int k = 0; k < nnew && flag[i]; k++)
+				if (ElemDistance(bs, v, RefValue(bs, items[newClosers[k]].ref)) <= items[i].dist)
+					flag[i] = 0;
+			if (!flag[i])
+				demoted = true;
+		}
+		else if (demoted)
+		{
+			flag[i] = CloserThanKept(bs, items, flag, i);
+			if (flag[i])
+				newClosers[nnew++] = i;
+		}
+	}
+}
+
+/*
  * Add (newRef, dist) to owner's full list on layer lc, as the heuristic
  * over the list plus the new element decides: the closer bits are updated
  * incrementally (only the new element and those it or a demotion affects
@@ -612,13 +651,11 @@ AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist
 	int			n = lm + 1;
 	int			p = lm;
 	int			dropped = -1;
-	bool		changed = false;
-	int			newClosers[HNSW_MAX_M * 2 + 1];
-	int			nnew = 0;
 
 	if (lm < 1 || lm > HNSW_MAX_M * 2)
 		elog(ERROR, "hnsw neighbour list of %d entries", lm);
 
+	/* The list with the new element in its place, and the old bits */
 	while (p > 0 && NbrAfter(&l->items[p - 1], dist))
 		p--;
 	for (int i = 0, j = 0; i < n; i++)
@@ -637,35 +674,12 @@ AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist
 		}
 	}
 
-	if (!l->closerValid)
+	if (l->closerValid)
+		UpdateCloserBits(bs, items, flag, n, p);
+	else
 	{
 		for (int i = 0; i < n; i++)
 			flag[i] = CloserThanKept(bs, items, flag, i);
-	}
-	else
-	{
-		flag[p] = CloserThanKept(bs, items, flag, p);
-		if (flag[p])
-			newClosers[nnew++] = p;
-		for (int i = p + 1; i < n; i++)
-		{
-			const char *v = ElemValue(Elem(bs, items[i].ref));
-
-			if (flag[i])
-			{
-				for (int k = 0; k < nnew && flag[i]; k++)
-					if (ElemDistance(bs, v, ElemValue(Elem(bs, items[newClosers[k]].ref))) <= items[i].dist)
-						flag[i] = 0;
-				if (!flag[i])
-					changed = true;
-			}
-			else if (changed)
-			{
-				flag[i] = CloserThanKept(bs, items, flag, i);
-				if (flag[i])
-					newClosers[nnew++] = i;
-			}
-		}
 	}
 
 	/* Left out: the furthest non-kept element, or the furthest if all kept */
@@ -674,7 +688,6 @@ AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist
 			dropped = i;
 	if (dropped < 0)
 		dropped = n - 1;
-
 	if (dropped == p)
 		return;
 
@@ -1500,6 +1513,64 @@ EndParallel(HnswLeader *leader)
 	ExitParallelMode();
 }
 
+/* Size of the graph area: maintenance_work_mem, less room for the rest */
+static Size
+SharedAreaSize(void)
+{
+	Size		size = (Size) maintenance_work_mem * 1024;
+
+	if (size > HNSW_DSM_OTHER)
+		size -= HNSW_DSM_OTHER;
+	return Min(size, HNSW_MAX_AREA);
+}
+
+/* Reserve room in the parallel DSM for the shared state, graph and query */
+static void
+EstimateParallel(ParallelContext *pcxt, Size sharedSize, Size areaSize, Size querylen)
+{
+	shm_toc_estimate_chunk(&pcxt->estimator, sharedSize);
+	shm_toc_estimate_chunk(&pcxt->estimator, areaSize);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	if (debug_query_string)
+	{
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+}
+
+/* Fill the DSM: shared state, table scan, graph area, query text */
+static HnswShared *
+InitParallelShared(HnswBuildState *bs, ParallelContext *pcxt, Snapshot snapshot,
+				   Size sharedSize, Size areaSize, Size querylen, char **area)
+{
+	HnswShared *shared = (HnswShared *) shm_toc_allocate(pcxt->toc, sharedSize);
+
+	shared->heaprelid = RelationGetRelid(bs->heap);
+	shared->indexrelid = RelationGetRelid(bs->index);
+	shared->isconcurrent = bs->indexInfo->ii_Concurrent;
+	shared->trancheId = LWLockNewTrancheId();
+	LWLockRegisterTranche(shared->trancheId, "HnswBuild");
+	ConditionVariableInit(&shared->workersdonecv);
+	SpinLockInit(&shared->mutex);
+	shared->nparticipantsdone = 0;
+	shared->reltuples = 0;
+	table_parallelscan_initialize(bs->heap, ParallelTableScanFromHnswShared(shared), snapshot);
+
+	*area = (char *) shm_toc_allocate(pcxt->toc, areaSize);
+	InitSharedGraph(&shared->graph, areaSize, shared->trancheId);
+
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_SHARED, shared);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_AREA, *area);
+	if (debug_query_string)
+	{
+		char	   *q = shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(q, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUERY_TEXT, q);
+	}
+	return shared;
+}
+
 /*
  * Launch workers and join the scan as one of them.  Leaves bs->leader
  * NULL (serial build) if no worker could be started.
@@ -1510,33 +1581,17 @@ BeginParallel(HnswBuildState *bs, int request)
 	ParallelContext *pcxt;
 	Snapshot	snapshot;
 	Size		sharedSize;
-	Size		areaSize;
+	Size		areaSize = SharedAreaSize();
 	Size		querylen = debug_query_string ? strlen(debug_query_string) : 0;
 	HnswShared *shared;
 	char	   *area;
 	HnswLeader *leader;
-	bool		isconcurrent = bs->indexInfo->ii_Concurrent;
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("ruvector", "HnswParallelBuildMain", request);
-
-	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-
+	snapshot = bs->indexInfo->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
 	sharedSize = add_size(BUFFERALIGN(sizeof(HnswShared)), table_parallelscan_estimate(bs->heap, snapshot));
-	shm_toc_estimate_chunk(&pcxt->estimator, sharedSize);
-
-	/* maintenance_work_mem covers the graph and the rest of the segment */
-	areaSize = (Size) maintenance_work_mem * 1024;
-	if (areaSize > HNSW_DSM_OTHER)
-		areaSize -= HNSW_DSM_OTHER;
-	areaSize = Min(areaSize, HNSW_MAX_AREA);
-	shm_toc_estimate_chunk(&pcxt->estimator, areaSize);
-	shm_toc_estimate_keys(&pcxt->estimator, 2);
-	if (debug_query_string)
-	{
-		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
-		shm_toc_estimate_keys(&pcxt->estimator, 1);
-	}
+	EstimateParallel(pcxt, sharedSize, areaSize, querylen);
 
 	InitializeParallelDSM(pcxt);
 	if (pcxt->seg == NULL)
@@ -1548,31 +1603,7 @@ BeginParallel(HnswBuildState *bs, int request)
 		return;
 	}
 
-	shared = (HnswShared *) shm_toc_allocate(pcxt->toc, sharedSize);
-	shared->heaprelid = RelationGetRelid(bs->heap);
-	shared->indexrelid = RelationGetRelid(bs->index);
-	shared->isconcurrent = isconcurrent;
-	shared->trancheId = LWLockNewTrancheId();
-	LWLockRegisterTranche(shared->trancheId, "HnswBuild");
-	ConditionVariableInit(&shared->workersdonecv);
-	SpinLockInit(&shared->mutex);
-	shared->nparticipantsdone = 0;
-	shared->reltuples = 0;
-	table_parallelscan_initialize(bs->heap, ParallelTableScanFromHnswShared(shared), snapshot);
-
-	area = (char *) shm_toc_allocate(pcxt->toc, areaSize);
-	InitSharedGraph(&shared->graph, areaSize, shared->trancheId);
-
-	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_SHARED, shared);
-	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_AREA, area);
-	if (debug_query_string)
-	{
-		char	   *q = shm_toc_allocate(pcxt->toc, querylen + 1);
-
-		memcpy(q, debug_query_string, querylen + 1);
-		shm_toc_insert(pcxt->toc, PARALLEL_KEY_QUERY_TEXT, q);
-	}
-
+	shared = InitParallelShared(bs, pcxt, snapshot, sharedSize, areaSize, querylen, &area);
 	LaunchParallelWorkers(pcxt);
 
 	leader = palloc0(sizeof(HnswLeader));
@@ -1581,7 +1612,6 @@ BeginParallel(HnswBuildState *bs, int request)
 	leader->shared = shared;
 	leader->snapshot = snapshot;
 	leader->area = area;
-
 	if (pcxt->nworkers_launched == 0)
 	{
 		EndParallel(leader);

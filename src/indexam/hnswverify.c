@@ -250,6 +250,60 @@ CheckNode(VerifyState *vs, Buffer buf, Page page, BlockNumber blkno, OffsetNumbe
 	return slots;
 }
 
+/* Check every tuple of one page and collect its elements */
+static void
+CheckPage(VerifyState *vs, Buffer buf, Page page, BlockNumber blkno)
+{
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		ItemId		itemid = PageGetItemId(page, off);
+		HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, itemid);
+		Buffer		sbuf;
+		ItemPointer slots;
+
+		if (node->type == HNSW_NBR_TUPLE)
+			continue;
+		if (node->type != HNSW_NODE_TUPLE)
+		{
+			Report(vs, blkno, off, true, "unknown tuple type %d", node->type);
+			continue;
+		}
+		slots = CheckNode(vs, buf, page, blkno, off, node, ItemIdGetLength(itemid), &sbuf);
+		AddElement(vs, blkno, off, node, slots);
+		if (BufferIsValid(sbuf))
+			UnlockReleaseBuffer(sbuf);
+	}
+}
+
+/*
+ * A page outside the chain is fine only if it is all zeros: the relation
+ * was extended, then a crash came before the record that would have
+ * linked the new page was written.
+ */
+static void
+CheckUnchained(VerifyState *vs, bool *seen, BlockNumber nblocks)
+{
+	for (BlockNumber b = HNSW_HEAD_BLKNO; b < nblocks; b++)
+	{
+		Buffer		buf;
+		bool		isNew;
+
+		if (seen[b])
+			continue;
+		buf = ReadBuffer(vs->index, b);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		isNew = PageIsNew(BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+		if (isNew)
+			Report(vs, b, InvalidOffsetNumber, false,
+				   "empty page outside the page chain (an extension interrupted by a crash)");
+		else
+			Report(vs, b, InvalidOffsetNumber, true, "page is not in the page chain");
+	}
+}
+
 /* Walk the page chain, checking pages and tuples and collecting elements */
 static void
 WalkPages(VerifyState *vs)
@@ -262,7 +316,6 @@ WalkPages(VerifyState *vs)
 	{
 		Buffer		buf;
 		Page		page;
-		OffsetNumber maxoff;
 
 		CHECK_FOR_INTERRUPTS();
 		if (blkno >= nblocks)
@@ -286,55 +339,13 @@ WalkPages(VerifyState *vs)
 			UnlockReleaseBuffer(buf);
 			break;
 		}
-
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
-		{
-			ItemId		itemid = PageGetItemId(page, off);
-			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, itemid);
-			Buffer		sbuf;
-			ItemPointer slots;
-
-			if (node->type == HNSW_NBR_TUPLE)
-				continue;
-			if (node->type != HNSW_NODE_TUPLE)
-			{
-				Report(vs, blkno, off, true, "unknown tuple type %d", node->type);
-				continue;
-			}
-			slots = CheckNode(vs, buf, page, blkno, off, node, ItemIdGetLength(itemid), &sbuf);
-			AddElement(vs, blkno, off, node, slots);
-			if (BufferIsValid(sbuf))
-				UnlockReleaseBuffer(sbuf);
-		}
+		CheckPage(vs, buf, page, blkno);
 		blkno = HnswPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}
 
-	/*
-	 * A page outside the chain is fine only if it is all zeros: the
-	 * relation was extended, then a crash came before the record that
-	 * would have linked the new page was written.
-	 */
-	for (BlockNumber b = HNSW_HEAD_BLKNO; b < nblocks; b++)
-	{
-		Buffer		buf;
-		bool		isNew;
-
-		if (seen[b])
-			continue;
-		buf = ReadBuffer(vs->index, b);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		isNew = PageIsNew(BufferGetPage(buf));
-		UnlockReleaseBuffer(buf);
-		if (isNew)
-			Report(vs, b, InvalidOffsetNumber, false,
-				   "empty page outside the page chain (an extension interrupted by a crash)");
-		else
-			Report(vs, b, InvalidOffsetNumber, true, "page is not in the page chain");
-	}
+	CheckUnchained(vs, seen, nblocks);
 	pfree(seen);
-
 	qsort(vs->elems, vs->nelems, sizeof(VerifyElement), CompareElements);
 }
 
