@@ -1296,18 +1296,60 @@ Prepare(FunctionCallInfo fcinfo)
 	return RvgPlanQuery(g, q, text, params);
 }
 
+/*
+ * An error context without the lines SPI adds for the translated SQL
+ * ("SQL statement ..."), which would show internals instead of the query.
+ */
+static char *
+CypherContext(const char *context)
+{
+	StringInfoData buf;
+	const char *line = context;
+
+	if (context == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	while (*line)
+	{
+		const char *nl = strchr(line, '\n');
+		int			len = nl ? (int) (nl - line) : (int) strlen(line);
+
+		if (strncmp(line, "SQL statement \"", 15) != 0)
+			appendStringInfo(&buf, "%s%.*s", buf.len ? "\n" : "", len, line);
+		line += len + (nl ? 1 : 0);
+	}
+	return buf.len ? buf.data : NULL;
+}
+
 static Datum
 RunCypher(FunctionCallInfo fcinfo, bool typed)
 {
 	Output	   *out = InitOutput(fcinfo, typed);
 	Executor	ex;
 
+	MemoryContext cxt = CurrentMemoryContext;
+
 	memset(&ex, 0, sizeof(ex));
 	ex.plan = Prepare(fcinfo);
 	ex.g = ex.plan->graph;
 	ex.s = ex.g->schema;
 	ex.out = out;
-	RunPlan(&ex);
+	PG_TRY();
+	{
+		RunPlan(&ex);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* the generated SQL is ours, not the user's: say Cypher instead */
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->context = CypherContext(edata->context);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return (Datum) 0;
 }
