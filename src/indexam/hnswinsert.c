@@ -537,21 +537,95 @@ ReadSlots(Relation index, HnswSearch *s, HnswCand *c, int lc, SlotRef *ref)
 }
 
 /*
- * Load the values of a full neighbour list into one buffer.  Returns the
- * index of an element that is gone or being deleted (to be replaced
- * outright), or -1 with values[i] set for each.
+ * The candidates the search read, by TID: most members of a neighbour's
+ * list were read by the search that found the neighbour, so their values
+ * need no page visit.  Open addressing over TID keys, built once.
+ */
+typedef struct CandMap
+{
+	uint64	   *keys;
+	uint32	   *cands;
+	uint32		mask;
+} CandMap;
+
+static inline uint64
+CandKey(BlockNumber blkno, OffsetNumber offno)
+{
+	return ((uint64) blkno << 16) | offno;
+}
+
+static inline uint32
+CandSlot(uint64 key, uint32 mask)
+{
+	return (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & mask;
+}
+
+static void
+BuildCandMap(HnswSearch *s, CandMap *map)
+{
+	uint32		size = 64;
+
+	while (size < s->ncands * 2)
+		size <<= 1;
+	map->mask = size - 1;
+	map->keys = palloc0(sizeof(uint64) * size);
+	map->cands = palloc(sizeof(uint32) * size);
+	for (uint32 c = 0; c < s->ncands; c++)
+	{
+		uint64		key = CandKey(s->cands[c].blkno, s->cands[c].offno);
+		uint32		i = CandSlot(key, map->mask);
+
+		while (map->keys[i] != 0 && map->keys[i] != key)
+			i = (i + 1) & map->mask;
+		map->keys[i] = key;
+		map->cands[i] = c;
+	}
+}
+
+/* The candidate read at tid, or -1 */
+static int64
+FindCand(CandMap *map, ItemPointer tid)
+{
+	uint64		key = CandKey(ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	uint32		i = CandSlot(key, map->mask);
+
+	while (map->keys[i] != 0)
+	{
+		if (map->keys[i] == key)
+			return map->cands[i];
+		i = (i + 1) & map->mask;
+	}
+	return -1;
+}
+
+/*
+ * Load the values of a full neighbour list, from the search's candidates
+ * where it read them, else from the pages.  Returns the index of an
+ * element that is gone or being deleted (to be replaced outright), or -1
+ * with values[i] set for each.  The caller holds HNSW_UPDATE_LOCK, so no
+ * candidate can have been recycled since the search read it.
  */
 static int
-LoadListValues(Relation index, SlotRef *ref, char **values)
+LoadListValues(Relation index, HnswSearch *s, CandMap *map, SlotRef *ref, char **values)
 {
 	for (int i = 0; i < ref->ntids; i++)
 	{
-		Buffer		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(&ref->tids[i]));
+		int64		c = FindCand(map, &ref->tids[i]);
+		Buffer		buf;
 		Page		page;
 		HnswNodeTuple node;
 		OffsetNumber offno = ItemPointerGetOffsetNumber(&ref->tids[i]);
 		bool		usable;
 
+		if (c >= 0)
+		{
+			if (!s->cands[c].alive)
+				return i;
+			values[i] = (char *) HnswCandValue(s, (uint32) c);
+			continue;
+		}
+
+		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(&ref->tids[i]));
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		usable = offno <= PageGetMaxOffsetNumber(page);
@@ -639,7 +713,7 @@ DroppedByHeuristic(HnswSupport *support, char **values, float *dists, uint32 *ti
  * Sets *expect to the TID being replaced.
  */
 static int
-ChooseReplacement(Relation index, HnswSearch *s, HnswCand *c, SlotRef *ref,
+ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, SlotRef *ref,
 				  ItemPointer expect)
 {
 	int			n = ref->ntids;
@@ -649,7 +723,7 @@ ChooseReplacement(Relation index, HnswSearch *s, HnswCand *c, SlotRef *ref,
 	const char *owner = HnswCandValue(s, (uint32) (c - s->cands));
 	int			idx;
 
-	idx = LoadListValues(index, ref, values);
+	idx = LoadListValues(index, s, map, ref, values);
 	if (idx < 0)
 	{
 		for (int i = 0; i < n; i++)
@@ -748,9 +822,12 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
 											  "Hnsw back-link context",
 											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext oldCtx = MemoryContextSwitchTo(ctx);
+	MemoryContext oldCtx;
 	ItemPointerData newTid;
+	CandMap		map;
 
+	BuildCandMap(s, &map);
+	oldCtx = MemoryContextSwitchTo(ctx);
 	ItemPointerSet(&newTid, blkno, offno);
 	for (int lc = nlayers - 1; lc >= 0; lc--)
 	{
@@ -764,17 +841,17 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 			int			idx = -1;
 			bool		append;
 
+			MemoryContextReset(ctx);
 			if (!ReadSlots(index, s, c, lc, &ref))
 				continue;
 			append = ref.ntids < lm;
 			if (!append)
 			{
-				idx = ChooseReplacement(index, s, c, &ref, &expect);
+				idx = ChooseReplacement(index, s, &map, c, &ref, &expect);
 				if (idx < 0)
 					continue;
 			}
 			WriteSlot(index, s, &ref, lc, append, idx, &expect, &newTid, building);
-			MemoryContextReset(ctx);
 		}
 	}
 
