@@ -927,6 +927,26 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 	UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
 }
 
+/*
+ * The memory of one insert.  It lives as long as the backend and is reset
+ * for each insert: its first megabyte stays allocated, so a stream of
+ * single-row inserts does not hand memory back to the kernel and fault it
+ * in again every time.
+ */
+static MemoryContext
+InsertContext(void)
+{
+	static MemoryContext insertCtx = NULL;
+
+	if (insertCtx == NULL)
+		insertCtx = AllocSetContextCreate(TopMemoryContext,
+										  "Hnsw insert temporary context",
+										  0, 1024 * 1024, 1024 * 1024);
+	else
+		MemoryContextReset(insertCtx);
+	return insertCtx;
+}
+
 bool
 hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
@@ -941,9 +961,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (isnull[0])
 		return false;
 
-	insertCtx = AllocSetContextCreate(CurrentMemoryContext,
-									  "Hnsw insert temporary context",
-									  ALLOCSET_DEFAULT_SIZES);
+	insertCtx = InsertContext();
 	oldCtx = MemoryContextSwitchTo(insertCtx);
 
 	HnswInitSupport(&support, index);
@@ -951,6 +969,6 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		HnswInsertOnDisk(index, &support, value, heap_tid, false);
 
 	MemoryContextSwitchTo(oldCtx);
-	MemoryContextDelete(insertCtx);
+	MemoryContextReset(insertCtx);
 	return false;
 }
