@@ -1,6 +1,6 @@
 /*
- * quant.h — vector codecs: IEEE float16 today; SQ8, PQ and binary codes join
- * here as the tiered storage and compact index codes land.
+ * quant.h — vector codecs: IEEE float16, SQ8 and PQ (tiered storage), and
+ * the compact index codes (float32, float16, sq8, binary) of codes.c.
  *
  * Pure C: no PostgreSQL headers (unit-tested with Check).
  */
@@ -68,5 +68,53 @@ void		rv_pq_encode(const float *centroids, int dim, int m, int k,
 						 const float *x, uint8_t *codes);
 void		rv_pq_decode(const float *centroids, int dim, int m, int k,
 						 const uint8_t *codes, float *out);
+
+/*
+ * Compact index codes (codes.c): the "storage" of an index's vectors.
+ * Encode a float32 vector as a code, and rank codes against a float32
+ * query.  Layouts and the meaning of each distance are in codes.c; the
+ * values of both enums are stored in index metapages, never renumber.
+ */
+typedef enum RvCodeKind
+{
+	RV_CODE_FLOAT32 = 0,
+	RV_CODE_FLOAT16 = 1,
+	RV_CODE_SQ8 = 2,
+	RV_CODE_BINARY = 3
+} RvCodeKind;
+
+typedef enum RvCodeMetric
+{
+	RV_CODE_L2SQ = 0,			/* squared Euclidean */
+	RV_CODE_NEGDOT = 1,			/* negative inner product */
+	RV_CODE_COSINE = 2,			/* 1 - cosine similarity */
+	RV_CODE_L1 = 3				/* taxicab */
+} RvCodeMetric;
+
+/* A query prepared for one kind and metric; see rv_code_query_init. */
+typedef struct RvCodeQuery
+{
+	RvCodeKind	kind;
+	RvCodeMetric metric;
+	int			dim;
+	const float *x;				/* the query (caller's memory) */
+	float		sum;			/* sum of x */
+	float		norm2;			/* |x|^2 */
+	float		norm;			/* |x| */
+	void	   *aux;			/* float16 query or sign bits (workspace) */
+	float		(*sq8dot) (const float *q, const uint8_t *c, int n);
+} RvCodeQuery;
+
+size_t		rv_code_size(RvCodeKind kind, int dim);
+bool		rv_code_encode(RvCodeKind kind, const float *x, int dim, void *code);
+void		rv_code_decode(RvCodeKind kind, const void *code, int dim, float *out);
+size_t		rv_code_query_workspace(RvCodeKind kind, int dim);
+void		rv_code_query_init(RvCodeQuery *q, RvCodeKind kind, RvCodeMetric metric,
+							   const float *x, int dim, void *workspace);
+float		rv_code_distance(const RvCodeQuery *q, const void *code);
+
+/* sum(q[i] * c[i]) over byte codes: reference and AVX2 (codes_avx2.c) */
+float		rv_sq8_dot_scalar(const float *q, const uint8_t *c, int n);
+float		rv_sq8_dot_avx2(const float *q, const uint8_t *c, int n);
 
 #endif							/* RV_QUANT_H */

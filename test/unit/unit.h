@@ -15,5 +15,6 @@ Suite	   *dense_parse_suite(void);
 Suite	   *sparse_parse_suite(void);
 Suite	   *cypher_suite(void);
 Suite	   *sq8_pq_suite(void);
+Suite	   *codes_suite(void);
 
 #endif
