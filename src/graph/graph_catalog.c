@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "graph/graph.h"
 #include "types/types.h"
@@ -132,31 +133,38 @@ GraphIdSPI(const char *schema, const char *name, bool for_update)
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* The vector indexes of a graph whose index still exists. */
-static List *
-LoadVectorIndexes(const char *schema, int32 graph_id)
+/*
+ * The statement that looks a graph up for a Cypher query: its id, and one
+ * row per vector index whose index still exists.  Prepared once per backend
+ * (and again if the extension moves to another schema) and kept, because
+ * every query runs it; the plan cache replans it after DDL on the tables.
+ */
+static SPIPlanPtr lookup_plan = NULL;
+static char *lookup_plan_schema = NULL;
+
+static SPIPlanPtr
+LookupPlan(const char *schema)
 {
-	Oid			types[2] = {INT4OID, TEXTOID};
-	Datum		values[2] = {Int32GetDatum(graph_id), CStringGetTextDatum(schema)};
-	List	   *result = NIL;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	SPIPlanPtr	plan;
 
-	Exec(psprintf("SELECT label, property, metric, dimensions FROM %s.ruvector_graph_vector_index "
-				  "WHERE graph_id = $1 AND to_regclass($2 || '.' || quote_ident(index_name)) IS NOT NULL",
-				  schema), 2, types, values, NULL, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		RvgVectorIndex *vi = palloc(sizeof(RvgVectorIndex));
-		bool		isnull;
-
-		vi->label = SPI_getvalue(tup, desc, 1);
-		vi->property = SPI_getvalue(tup, desc, 2);
-		vi->metric = SPI_getvalue(tup, desc, 3);
-		vi->dimensions = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
-		result = lappend(result, vi);
-	}
-	return result;
+	if (lookup_plan != NULL && strcmp(lookup_plan_schema, schema) == 0)
+		return lookup_plan;
+	plan = SPI_prepare(psprintf("SELECT g.graph_id, v.label, v.property, v.metric, v.dimensions "
+								"FROM %s.ruvector_graph g LEFT JOIN %s.ruvector_graph_vector_index v "
+								"ON v.graph_id = g.graph_id "
+								"AND to_regclass($2 || '.' || quote_ident(v.index_name)) IS NOT NULL "
+								"WHERE g.name = $1", schema, schema),
+					   2, types);
+	if (plan == NULL || SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not prepare the graph lookup: %d", SPI_result);
+	if (lookup_plan != NULL)
+		SPI_freeplan(lookup_plan);
+	if (lookup_plan_schema != NULL)
+		pfree(lookup_plan_schema);
+	lookup_plan = plan;
+	lookup_plan_schema = MemoryContextStrdup(TopMemoryContext, schema);
+	return plan;
 }
 
 /*
@@ -168,13 +176,37 @@ RvgGraph *
 RvgLookupGraph(const char *name)
 {
 	RvgGraph   *g = palloc(sizeof(RvgGraph));
+	Datum		values[2];
+	SPITupleTable *tt;
 
 	g->schema = RvgSchema();
-	g->graph_id = GraphIdSPI(g->schema, name, false);
-	if (g->graph_id < 0)
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(g->schema);
+	if (SPI_execute_plan(LookupPlan(g->schema), values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "graph lookup failed");
+	if (SPI_processed == 0)
 		UnknownGraph(name);
+	tt = SPI_tuptable;
 	g->name = pstrdup(name);
-	g->vector_indexes = LoadVectorIndexes(g->schema, g->graph_id);
+	g->vector_indexes = NIL;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		bool		isnull;
+		RvgVectorIndex *vi;
+
+		g->graph_id = DatumGetInt32(SPI_getbinval(tup, tt->tupdesc, 1, &isnull));
+		SPI_getbinval(tup, tt->tupdesc, 2, &isnull);
+		if (isnull)
+			continue;
+		vi = palloc(sizeof(RvgVectorIndex));
+		vi->label = SPI_getvalue(tup, tt->tupdesc, 2);
+		vi->property = SPI_getvalue(tup, tt->tupdesc, 3);
+		vi->metric = SPI_getvalue(tup, tt->tupdesc, 4);
+		vi->dimensions = DatumGetInt32(SPI_getbinval(tup, tt->tupdesc, 5, &isnull));
+		g->vector_indexes = lappend(g->vector_indexes, vi);
+	}
+	SPI_freetuptable(tt);
 	return g;
 }
 
