@@ -520,4 +520,30 @@ HnswDistance(HnswSupport *support, const char *a, const char *b)
 	return HnswDistanceFmgr(support, a, b);
 }
 
+/* Whether two stored values are the same vector, byte for byte */
+static inline bool
+HnswSameValue(const char *a, const char *b)
+{
+	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+/*
+ * The selection heuristic's test: whether kept neighbour r makes candidate
+ * e redundant, e being no closer to the owner than to r.  A kept neighbour
+ * identical to the owner gives no direction: every candidate is exactly as
+ * far from it as from the owner, so the plain test would let it prune them
+ * all, and the lists of a duplicated vector would then link only its other
+ * copies, a clique that searches cannot leave.  Such a twin prunes only
+ * other twins.  Values are compared only on exact distance ties.
+ */
+static inline bool
+HnswPrunes(const char *e, const char *r, const char *owner, float e_to_r, float e_to_owner)
+{
+	if (e_to_r != e_to_owner)
+		return e_to_r < e_to_owner;
+	if (!HnswSameValue(r, owner))
+		return true;
+	return HnswSameValue(e, owner);
+}
+
 #endif							/* RV_HNSW_H */

@@ -521,13 +521,19 @@ MemSearchLayer(HnswBuildState *bs, const char *q, const MemNbr *ep, int nep,
 
 /* Whether candidate i is closer to the owner than to every kept one before it */
 static bool
-CloserThanKept(HnswBuildState *bs, const MemNbr *items, const uint8 *closer, int i)
+CloserThanKept(HnswBuildState *bs, const char *owner, const MemNbr *items,
+			   const uint8 *closer, int i)
 {
 	const char *v = ElemValue(Elem(bs, items[i].ref));
 
 	for (int k = 0; k < i; k++)
 	{
-		if (closer[k] && ElemDistance(bs, v, ElemValue(Elem(bs, items[k].ref))) <= items[i].dist)
+		const char *kv;
+
+		if (!closer[k])
+			continue;
+		kv = ElemValue(Elem(bs, items[k].ref));
+		if (HnswPrunes(v, kv, owner, ElemDistance(bs, v, kv), items[i].dist))
 			return false;
 	}
 	return true;
@@ -562,7 +568,7 @@ SetOwnList(HnswBuildState *bs, MemElement *e, int lc, const MemNbr *w, int nw)
 	flag = palloc(nw);
 	for (nevaluated = 0; nevaluated < nw && nkept < lm; nevaluated++)
 	{
-		flag[nevaluated] = CloserThanKept(bs, w, flag, nevaluated);
+		flag[nevaluated] = CloserThanKept(bs, ElemValue(e), w, flag, nevaluated);
 		if (flag[nevaluated])
 			nkept++;
 	}
@@ -605,13 +611,14 @@ NbrAfter(const MemNbr *item, float dist)
  * has been demoted (which is the only way it can become kept).
  */
 static void
-UpdateCloserBits(HnswBuildState *bs, const MemNbr *items, uint8 *flag, int n, int p)
+UpdateCloserBits(HnswBuildState *bs, const char *owner, const MemNbr *items, uint8 *flag,
+				 int n, int p)
 {
 	int			newClosers[HNSW_MAX_M * 2 + 1];
 	int			nnew = 0;
 	bool		demoted = false;
 
-	flag[p] = CloserThanKept(bs, items, flag, p);
+	flag[p] = CloserThanKept(bs, owner, items, flag, p);
 	if (flag[p])
 		newClosers[nnew++] = p;
 	for (int i = p + 1; i < n; i++)
@@ -621,14 +628,18 @@ UpdateCloserBits(HnswBuildState *bs, const MemNbr *items, uint8 *flag, int n, in
 		if (flag[i])
 		{
 			for (int k = 0; k < nnew && flag[i]; k++)
-				if (ElemDistance(bs, v, RefValue(bs, items[newClosers[k]].ref)) <= items[i].dist)
+			{
+				const char *kv = RefValue(bs, items[newClosers[k]].ref);
+
+				if (HnswPrunes(v, kv, owner, ElemDistance(bs, v, kv), items[i].dist))
 					flag[i] = 0;
+			}
 			if (!flag[i])
 				demoted = true;
 		}
 		else if (demoted)
 		{
-			flag[i] = CloserThanKept(bs, items, flag, i);
+			flag[i] = CloserThanKept(bs, owner, items, flag, i);
 			if (flag[i])
 				newClosers[nnew++] = i;
 		}
@@ -643,7 +654,8 @@ UpdateCloserBits(HnswBuildState *bs, const MemNbr *items, uint8 *flag, int n, in
  * the owner's lock exclusively.
  */
 static void
-AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist)
+AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef newRef,
+			  float dist)
 {
 	MemNbr		items[HNSW_MAX_M * 2 + 1];
 	uint8		flag[HNSW_MAX_M * 2 + 1];
@@ -675,11 +687,11 @@ AddToFullList(HnswBuildState *bs, MemList *l, int lm, HnswRef newRef, float dist
 	}
 
 	if (l->closerValid)
-		UpdateCloserBits(bs, items, flag, n, p);
+		UpdateCloserBits(bs, owner, items, flag, n, p);
 	else
 	{
 		for (int i = 0; i < n; i++)
-			flag[i] = CloserThanKept(bs, items, flag, i);
+			flag[i] = CloserThanKept(bs, owner, items, flag, i);
 	}
 
 	/* Left out: the furthest non-kept element, or the furthest if all kept */
@@ -726,7 +738,7 @@ AddBackLink(HnswBuildState *bs, MemElement *owner, int lc, HnswRef newRef, float
 		l->closerValid = 0;
 	}
 	else
-		AddToFullList(bs, l, lm, newRef, dist);
+		AddToFullList(bs, ElemValue(owner), l, lm, newRef, dist);
 	ElemUnlock(bs, owner);
 }
 

@@ -655,8 +655,8 @@ LoadListValues(Relation index, HnswSearch *s, CandMap *map, SlotRef *ref, char *
  * owner, values[i] the candidate's value, ties[i] its tie-break key.
  */
 static int
-DroppedByHeuristic(HnswSupport *support, char **values, float *dists, uint32 *ties,
-				   int n, int lm)
+DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float *dists,
+				   uint32 *ties, int n, int lm)
 {
 	int			order[HNSW_MAX_M * 2 + 1];
 	bool		selected[HNSW_MAX_M * 2 + 1];
@@ -691,7 +691,11 @@ DroppedByHeuristic(HnswSupport *support, char **values, float *dists, uint32 *ti
 		bool		closer = true;
 
 		for (int k = 0; k < nkept && closer; k++)
-			closer = (float) HnswDistance(support, values[e], values[kept[k]]) > dists[e];
+		{
+			float		d = (float) HnswDistance(support, values[e], values[kept[k]]);
+
+			closer = !HnswPrunes(values[e], values[kept[k]], owner, d, dists[e]);
+		}
 		if (closer)
 			kept[nkept++] = e;
 		else
@@ -734,7 +738,7 @@ ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, Slot
 		values[n] = (char *) s->query;
 		dists[n] = (float) c->distance;
 		ties[n] = pg_prng_uint32(&pg_global_prng_state);
-		idx = DroppedByHeuristic(s->support, values, dists, ties, n + 1, n);
+		idx = DroppedByHeuristic(s->support, owner, values, dists, ties, n + 1, n);
 		if (idx == n)
 			idx = -1;
 	}

@@ -1378,9 +1378,10 @@ HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *se
 
 		for (int j = 0; j < nsel; j++)
 		{
-			float		d = (float) HnswDistance(s->support, ev, HnswCandValue(s, selected[j]));
+			const char *rv = HnswCandValue(s, selected[j]);
+			float		d = (float) HnswDistance(s->support, ev, rv);
 
-			if (d <= (float) e->distance)
+			if (HnswPrunes(ev, rv, (const char *) s->query, d, (float) e->distance))
 			{
 				keep = false;
 				break;
