@@ -41,6 +41,7 @@ int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = 20000;
 double		hnsw_scan_mem_multiplier = 1;
+int			hnsw_rerank_factor = HNSW_DEFAULT_RERANK_FACTOR;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -49,6 +50,15 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
 	{"strict_order", HNSW_ITERATIVE_STRICT, false},
 	{NULL, 0, false}
+};
+
+/* Values of the storage reloption (RvCodeKind) */
+static relopt_enum_elt_def hnsw_storage_options[] = {
+	{"float32", RV_CODE_FLOAT32},
+	{"float16", RV_CODE_FLOAT16},
+	{"sq8", RV_CODE_SQ8},
+	{"binary", RV_CODE_BINARY},
+	{NULL}
 };
 
 /*
@@ -65,6 +75,12 @@ rv_hnsw_init(void)
 					  "Size of the dynamic candidate list for construction",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	/* Read from the metapage once built: ALTER INDEX takes effect at REINDEX */
+	add_enum_reloption(hnsw_relopt_kind, "storage",
+					   "Form of the vectors kept in the graph",
+					   hnsw_storage_options, RV_CODE_FLOAT32,
+					   "Valid values are \"float32\", \"float16\", \"sq8\" and \"binary\".",
+					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Sets the size of the dynamic candidate list for search",
@@ -94,6 +110,16 @@ rv_hnsw_init(void)
 							 &hnsw_scan_mem_multiplier, 1, 1, 1000,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 
+	/* Compact storage: candidates searched per result wanted */
+	DefineCustomIntVariable("hnsw.rerank_factor",
+							"Sets how many more candidates scans of compact indexes re-rank",
+							"Scans of indexes with storage other than float32 search layer 0 "
+							"with hnsw.ef_search times this many candidates and re-rank them "
+							"all with exact distances.",
+							&hnsw_rerank_factor, HNSW_DEFAULT_RERANK_FACTOR,
+							1, HNSW_MAX_RERANK_FACTOR,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("hnsw");
 }
 
@@ -115,12 +141,32 @@ HnswGetEfConstruction(Relation index)
 	return opts ? opts->efConstruction : HNSW_DEFAULT_EF_CONSTRUCTION;
 }
 
+/* storage of an index, from its reloptions (the metapage is authoritative) */
+int
+HnswGetStorageOption(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->storage : HNSW_STORAGE_FLOAT32;
+}
+
+/* The reloption spelling of a storage value */
+const char *
+HnswStorageName(int storage)
+{
+	for (int i = 0; hnsw_storage_options[i].string_val != NULL; i++)
+		if (hnsw_storage_options[i].symbol_val == storage)
+			return hnsw_storage_options[i].string_val;
+	return "unknown";
+}
+
 static bytea *
 hnswoptions(Datum reloptions, bool validate)
 {
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, efConstruction)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(HnswOptions, storage)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,

@@ -56,6 +56,8 @@
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 
+#include "quant/quant.h"
+
 /* Limits and defaults (pgvector's, so that the same DDL is accepted) */
 #define HNSW_MAX_DIM			2000
 #define HNSW_MAX_NNZ			1000
@@ -98,8 +100,20 @@
 /* Sub-phase of CREATE INDEX reported in pg_stat_progress_create_index */
 #define HNSW_PHASE_LOAD			2
 
-/* Storage of the graph's values (the "storage" reloption, when it lands) */
-#define HNSW_STORAGE_FLOAT32	0
+/*
+ * Storage of the graph's values (the "storage" reloption): RvCodeKind
+ * values, kept in the metapage.  Compact storage (anything but float32)
+ * keeps a code of the vector in the node, ranks by code distance and
+ * re-ranks candidates with exact distances from the table (hnswscan.c).
+ * Its dimension limits replace the type's.
+ */
+#define HNSW_STORAGE_FLOAT32	RV_CODE_FLOAT32
+#define HNSW_MAX_DIM_FLOAT16	4000
+#define HNSW_MAX_DIM_SQ8		8000
+#define HNSW_MAX_DIM_BINARY		64000
+
+#define HNSW_DEFAULT_RERANK_FACTOR	2
+#define HNSW_MAX_RERANK_FACTOR	100
 
 /* 2*m neighbours on layer 0, m above */
 #define HnswLayerM(m, lc)		((lc) == 0 ? (m) * 2 : (m))
@@ -250,7 +264,21 @@ typedef struct HnswSupport
 	FmgrInfo   *distproc;		/* support proc 1, for HNSW_DIST_FMGR */
 	bool		normalize;		/* support proc 2 present: cosine */
 	Oid			collation;
+
+	/*
+	 * Compact storage: stored values are code varlenas (4-byte header, then
+	 * rv_code_size(storage, dimensions) bytes), and stored values are
+	 * compared by decoding the first into codeFloats.
+	 */
+	int			storage;		/* HNSW_STORAGE_FLOAT32 or another RvCodeKind */
+	int			dimensions;		/* of the index (compact storage only) */
+	RvCodeMetric codeMetric;
+	float	   *codeFloats;
+	void	   *codeWork;
+	RvCodeQuery codeQuery;
 } HnswSupport;
+
+#define HnswIsCompact(support)	((support)->storage != HNSW_STORAGE_FLOAT32)
 
 /* Reloptions */
 typedef struct HnswOptions
@@ -258,6 +286,7 @@ typedef struct HnswOptions
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int			m;
 	int			efConstruction;
+	int			storage;		/* RvCodeKind */
 } HnswOptions;
 
 /* Iterative scan modes (hnsw.iterative_scan) */
@@ -313,6 +342,8 @@ typedef struct HnswSearch
 	HnswSupport *support;
 	int			m;
 	const char *query;			/* NULL: every distance is 0 */
+	RvCodeQuery *codeQuery;		/* compact storage: the query as floats */
+	RvCodeQuery codeQueryData;
 
 	/* What to keep from each element read */
 	bool		wantHeapTids;
@@ -386,11 +417,14 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
+extern int	hnsw_rerank_factor;
 
 /* hnsw.c */
 extern void rv_hnsw_init(void);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
+extern int	HnswGetStorageOption(Relation index);
+extern const char *HnswStorageName(int storage);
 
 /* hnswutils.c: support, values and distances */
 extern const HnswTypeInfo *HnswGetTypeInfo(Relation index);
@@ -399,6 +433,13 @@ extern bool HnswNormalize(HnswSupport *support, Datum value, Datum *out);
 extern bool HnswFormValue(HnswSupport *support, Datum in, Datum *out);
 extern double HnswDistanceFmgr(HnswSupport *support, const char *a, const char *b);
 extern void HnswCheckQuery(HnswSupport *support, const char *query, const char *sample);
+extern void HnswValueFloats(HnswSupport *support, const char *value, float *out);
+extern char *HnswEncodeValue(HnswSupport *support, const char *value);
+extern Size HnswStoredValueSize(HnswSupport *support);
+extern double HnswStoredDistance(HnswSupport *support, const char *a, const char *b);
+extern int	HnswMaxDimensions(HnswSupport *support);
+extern void HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *indexInfo,
+							 int dimensions);
 
 /* hnswutils.c: pages and the metapage */
 extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
@@ -412,7 +453,7 @@ extern void HnswSetEntryPoint(Relation index, ForkNumber forkNum, bool building,
 extern void HnswSetInsertPage(Relation index, ForkNumber forkNum, bool building,
 							  BlockNumber insertPage);
 extern void HnswWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
-							  int m, int efConstruction);
+							  int m, int efConstruction, int storage);
 extern void HnswWriterStart(HnswWriter *w, Relation index, bool building);
 extern Page HnswWriterRegister(HnswWriter *w, Buffer buf, bool isNew);
 extern void HnswWriterFinish(HnswWriter *w, bool release);
@@ -424,6 +465,9 @@ extern ItemPointer HnswGetSlots(Relation index, Page page, HnswNodeTuple node,
 extern void HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m,
 						   int ef, const char *query);
 extern void HnswSearchReset(HnswSearch *s);
+extern void HnswSearchSetFloats(HnswSearch *s, const float *x);
+extern void HnswSearchDecodeQuery(HnswSearch *s);
+extern double HnswSearchDistance(HnswSearch *s, const char *value);
 extern int	HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno);
 extern int	HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc,
 							bool freshVisited, uint32 **result);

@@ -967,11 +967,24 @@ FillAdd(HnswBuildState *bs, PageFill *f, void *item, Size size)
 	return offno;
 }
 
+/*
+ * Bytes of e's value on disk: the value itself, or under compact storage
+ * its code (the graph in memory keeps exact values, so the build ranks
+ * with exact distances).
+ */
+static inline Size
+StoredSize(HnswBuildState *bs, MemElement *e)
+{
+	if (HnswIsCompact(&bs->support))
+		return HnswStoredValueSize(&bs->support);
+	return VARSIZE(ElemValue(e));
+}
+
 /* Fill the node (and overflow) tuple of e, with neighbour TIDs resolved */
 static void
 FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr, bool separate)
 {
-	Size		valsize = VARSIZE(ElemValue(e));
+	Size		valsize = StoredSize(bs, e);
 	int			nslots = HnswSlotCount(bs->m, e->level);
 	ItemPointer slots;
 
@@ -988,7 +1001,15 @@ FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr
 		else
 			ItemPointerSetInvalid(&node->heaptids[i]);
 	}
-	memcpy(HnswNodeValue(node), ElemValue(e), valsize);
+	if (HnswIsCompact(&bs->support))
+	{
+		char	   *code = HnswEncodeValue(&bs->support, ElemValue(e));
+
+		memcpy(HnswNodeValue(node), code, valsize);
+		pfree(code);
+	}
+	else
+		memcpy(HnswNodeValue(node), ElemValue(e), valsize);
 
 	if (separate)
 	{
@@ -1089,7 +1110,7 @@ FillElements(HnswBuildState *bs, PageFill *f, HnswNodeTuple node, HnswNbrTuple n
 	for (uint32 k = 0; k < count; k++)
 	{
 		MemElement *e = Elem(bs, order[k]);
-		Size		valsize = VARSIZE(ElemValue(e));
+		Size		valsize = StoredSize(bs, e);
 		int			nslots = HnswSlotCount(bs->m, e->level);
 		bool		separate = HnswNodeInlineSize(valsize, nslots) > HNSW_MAX_ITEM_SIZE;
 		Size		nodeSize = separate ? HnswNodeSeparateSize(valsize) : HnswNodeInlineSize(valsize, nslots);
@@ -1138,7 +1159,8 @@ FlushGraph(HnswBuildState *bs)
 	HnswRef    *order;
 	uint32		count;
 
-	HnswWriteMetaPage(bs->index, bs->forkNum, bs->dimensions, bs->m, bs->efConstruction);
+	HnswWriteMetaPage(bs->index, bs->forkNum, bs->dimensions, bs->m, bs->efConstruction,
+					  bs->support.storage);
 	order = LayoutOrder(bs, &count);
 
 	/* Plan */
@@ -1274,11 +1296,8 @@ CheckIndexable(HnswBuildState *bs)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column does not have dimensions")));
 
-	if (bs->dimensions > bs->support.typeInfo->maxDimensions)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("column cannot have more than %d dimensions for hnsw index",
-						bs->support.typeInfo->maxDimensions)));
+	/* The type's dimension limit, or that of compact storage */
+	HnswCheckStorage(&bs->support, bs->index, bs->indexInfo, bs->dimensions);
 
 	if (bs->efConstruction / 2 < bs->m)
 		ereport(ERROR,

@@ -212,7 +212,7 @@ static bool
 MergeDuplicate(Relation index, HnswSearch *s, ItemPointer heaptid, bool building)
 {
 	Size		size = VARSIZE(s->query);
-	double		self = HnswDistance(s->support, s->query, s->query);
+	double		self = HnswSearchDistance(s, s->query);
 
 	for (int i = 0; i < s->nlayer0; i++)
 	{
@@ -692,7 +692,7 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 
 		for (int k = 0; k < nkept && closer; k++)
 		{
-			float		d = (float) HnswDistance(support, values[e], values[kept[k]]);
+			float		d = (float) HnswStoredDistance(support, values[e], values[kept[k]]);
 
 			closer = !HnswPrunes(values[e], values[kept[k]], owner, d, dists[e]);
 		}
@@ -732,7 +732,7 @@ ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, Slot
 	{
 		for (int i = 0; i < n; i++)
 		{
-			dists[i] = (float) HnswDistance(s->support, owner, values[i]);
+			dists[i] = (float) HnswStoredDistance(s->support, owner, values[i]);
 			ties[i] = pg_prng_uint32(&pg_global_prng_state);
 		}
 		values[n] = (char *) s->query;
@@ -901,7 +901,18 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 		HnswReadMeta(index, NULL, NULL, &entry, &entryLevel, &insertPage);
 	}
 
-	HnswSearchInit(&s, index, support, m, efConstruction, DatumGetPointer(value));
+	if (HnswIsCompact(support))
+	{
+		/* Store the code, but rank neighbours from the exact vector */
+		float	   *x = palloc(sizeof(float) * support->dimensions);
+
+		HnswValueFloats(support, DatumGetPointer(value), x);
+		HnswSearchInit(&s, index, support, m, efConstruction,
+					   HnswEncodeValue(support, DatumGetPointer(value)));
+		HnswSearchSetFloats(&s, x);
+	}
+	else
+		HnswSearchInit(&s, index, support, m, efConstruction, DatumGetPointer(value));
 	s.wantValues = true;
 
 	memset(layers, 0, sizeof(layers));

@@ -28,6 +28,16 @@
  *
  *	  The scan needs an MVCC snapshot: it holds no pins between calls.
  *
+ *	  Compact storage (storage = float16, sq8 or binary) ranks codes, whose
+ *	  distances are neither exact nor lower bounds, so the executor's
+ *	  reorder queue cannot fix the order.  Instead each batch is searched
+ *	  with ef = hnsw.ef_search * hnsw.rerank_factor, and every heap TID of
+ *	  the batch is re-ranked here: the row is fetched from the table with
+ *	  the scan's snapshot (rows it cannot see are dropped, as the executor
+ *	  would drop them), its exact distance to the query is computed with
+ *	  the opclass kernel, and the batch goes out in exact order.  Iterative
+ *	  scans re-rank batch by batch; strict_order compares exact distances.
+ *
  * IDENTIFICATION
  *	  src/indexam/hnswscan.c
  *
@@ -36,6 +46,8 @@
 #include "postgres.h"
 
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
@@ -46,6 +58,13 @@
 #include "utils/snapmgr.h"
 
 #include "indexam/hnsw.h"
+
+/* A heap TID of a batch with its exact distance */
+typedef struct HnswRanked
+{
+	double		distance;
+	ItemPointerData tid;
+} HnswRanked;
 
 typedef struct HnswScanOpaqueData
 {
@@ -64,6 +83,21 @@ typedef struct HnswScanOpaqueData
 
 	double		previousDistance;	/* strict_order */
 	Size		maxMemory;
+	uint32	   *ep;				/* entry points of the next batch, so->ef */
+
+	/* Compact storage: exact re-ranking of each batch */
+	bool		rerank;
+	const char *query;			/* stored form, for exact distances */
+	float	   *queryFloats;
+	AttrNumber	attnum;			/* the indexed table column */
+	MemoryContext scanCtx;		/* lifetime of the scan */
+	MemoryContext rowCtx;		/* one fetched row */
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	HnswRanked *ranked;			/* current batch, exact order */
+	int			nranked;
+	int			maxranked;
+	int			rankpos;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -84,6 +118,18 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 									"Hnsw scan temporary context",
 									0, 8 * 1024, 256 * 1024);
 	so->first = true;
+	so->scanCtx = CurrentMemoryContext;
+	so->rerank = HnswIsCompact(&so->support);
+	if (so->rerank)
+	{
+		if (index->rd_index->indkey.values[0] == 0)
+			elog(ERROR, "hnsw index \"%s\" with compact storage is an expression index",
+				 RelationGetRelationName(index));
+		so->attnum = index->rd_index->indkey.values[0];
+		so->rowCtx = AllocSetContextCreate(CurrentMemoryContext,
+										   "Hnsw rerank row context",
+										   ALLOCSET_DEFAULT_SIZES);
+	}
 	scan->opaque = so;
 	return scan;
 }
@@ -100,6 +146,11 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->nresults = 0;
 	so->pos = 0;
 	so->previousDistance = -get_float8_infinity();
+	so->ep = NULL;
+	so->ranked = NULL;
+	so->nranked = 0;
+	so->maxranked = 0;
+	so->rankpos = 0;
 
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
@@ -143,7 +194,7 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
 	HnswNodeTuple node;
 	char	   *sample = NULL;
 
-	if (query == NULL || so->support.kind == HNSW_DIST_FMGR)
+	if (query == NULL || so->support.kind == HNSW_DIST_FMGR || so->rerank)
 		return;
 
 	buf = ReadBuffer(index, ItemPointerGetBlockNumber(entry));
@@ -186,7 +237,12 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	CheckQuery(scan, query, &entry);
 
 	so->ef = hnsw_ef_search;
+	if (so->rerank)
+		so->ef *= hnsw_rerank_factor;
+	so->ep = palloc(sizeof(uint32) * so->ef);
 	HnswSearchInit(s, scan->indexRelation, &so->support, m, so->ef, query);
+	if (so->rerank && query != NULL)
+		HnswSearchSetFloats(s, so->queryFloats);
 	s->wantHeapTids = true;
 	so->started = true;
 
@@ -217,7 +273,7 @@ NextBatch(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	HnswSearch *s = &so->search;
-	uint32		ep[HNSW_MAX_EF_SEARCH];
+	uint32	   *ep = so->ep;
 	int			nep = 0;
 
 	if (!so->started || s->discarded.count == 0)
@@ -248,6 +304,150 @@ NextBatch(IndexScanDesc scan)
 	return so->nresults > 0;
 }
 
+/*
+ * Exact distance of the row at tid, or false if the scan's snapshot does
+ * not see it.  Reads the row through the table AM, so encoded forms of
+ * ruvector_heap arrive decoded.
+ */
+static bool
+FetchExactDistance(IndexScanDesc scan, ItemPointer tid, double *distance)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
+	bool		callAgain = false;
+	bool		allDead = false;
+	bool		isnull;
+	bool		found = false;
+	Datum		d;
+	Datum		value;
+	MemoryContext oldCtx;
+
+	if (so->query == NULL)
+	{
+		/* ORDER BY NULL: every distance is 0, visibility is the executor's */
+		*distance = 0;
+		return true;
+	}
+
+	oldCtx = MemoryContextSwitchTo(so->rowCtx);
+	if (table_index_fetch_tuple(so->fetch, &t, scan->xs_snapshot, so->slot,
+								&callAgain, &allDead))
+	{
+		d = slot_getattr(so->slot, so->attnum, &isnull);
+		if (!isnull)
+		{
+			if (so->support.typeInfo->kind == HNSW_KIND_HALFVEC)
+				d = PointerGetDatum(DatumGetHalfVector(d));
+			else
+				d = PointerGetDatum(DatumGetVector(d));
+			if (HnswFormValue(&so->support, d, &value))
+			{
+				*distance = HnswDistance(&so->support, so->query, DatumGetPointer(value));
+				found = true;
+			}
+		}
+		ExecClearTuple(so->slot);
+	}
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(so->rowCtx);
+	return found;
+}
+
+/* Order of re-ranked TIDs: exact distance, then TID */
+static int
+CompareRanked(const void *a, const void *b)
+{
+	const HnswRanked *ra = (const HnswRanked *) a;
+	const HnswRanked *rb = (const HnswRanked *) b;
+
+	if (ra->distance != rb->distance)
+		return ra->distance < rb->distance ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
+}
+
+/*
+ * Compact storage: replace the batch in so->results by its heap TIDs in
+ * exact order (so->ranked).  Runs without the scan lock: the TIDs were
+ * copied when the elements were read.
+ */
+static void
+RerankBatch(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	HnswSearch *s = &so->search;
+
+	if (so->fetch == NULL)
+	{
+		MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);
+
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "hnsw scans of compact storage need the table");
+		so->fetch = table_index_fetch_begin(scan->heapRelation);
+		so->slot = table_slot_create(scan->heapRelation, NULL);
+		MemoryContextSwitchTo(oldCtx);
+	}
+
+	so->nranked = 0;
+	so->rankpos = 0;
+	for (; so->pos < so->nresults; so->pos++)
+	{
+		HnswCand   *c = &s->cands[so->results[so->pos]];
+
+		while (c->ntids > 0)
+		{
+			ItemPointer tid = &s->heaptids[c->tidStart + --c->ntids];
+			double		distance;
+
+			CHECK_FOR_INTERRUPTS();
+			if (!FetchExactDistance(scan, tid, &distance))
+				continue;
+			if (so->nranked == so->maxranked)
+			{
+				so->maxranked = Max(64, so->maxranked * 2);
+				so->ranked = so->ranked == NULL ?
+					palloc(sizeof(HnswRanked) * so->maxranked) :
+					repalloc(so->ranked, sizeof(HnswRanked) * so->maxranked);
+			}
+			so->ranked[so->nranked].distance = distance;
+			so->ranked[so->nranked].tid = *tid;
+			so->nranked++;
+		}
+	}
+	qsort(so->ranked, so->nranked, sizeof(HnswRanked), CompareRanked);
+}
+
+/*
+ * Compact storage: the next re-ranked TID, re-ranking further batches of
+ * an iterative scan as needed.
+ */
+static bool
+NextRanked(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	for (;;)
+	{
+		HnswRanked *r;
+
+		if (so->rankpos >= so->nranked)
+		{
+			if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || !NextBatch(scan))
+				return false;
+			RerankBatch(scan);
+			continue;
+		}
+		r = &so->ranked[so->rankpos++];
+		if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT)
+		{
+			if (r->distance < so->previousDistance)
+				continue;
+			so->previousDistance = r->distance;
+		}
+		scan->xs_heaptid = r->tid;
+		return true;
+	}
+}
+
 /* Start the scan on its first amgettuple call */
 static void
 StartScan(IndexScanDesc scan)
@@ -266,6 +466,13 @@ StartScan(IndexScanDesc scan)
 		elog(ERROR, "non-MVCC snapshots are not supported with hnsw");
 
 	query = ScanQuery(scan);
+	if (so->rerank && query != NULL)
+	{
+		/* Also checks the query's dimensions against the index's */
+		so->queryFloats = palloc(sizeof(float) * so->support.dimensions);
+		HnswValueFloats(&so->support, query, so->queryFloats);
+	}
+	so->query = query;
 
 	/* The limit leaves room for the last block of the context */
 	maxMemory = (double) work_mem * hnsw_scan_mem_multiplier * 1024.0 + 256;
@@ -277,6 +484,8 @@ StartScan(IndexScanDesc scan)
 	UnlockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 
 	so->first = false;
+	if (so->rerank)
+		RerankBatch(scan);
 }
 
 bool
@@ -291,6 +500,15 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (so->first)
 		StartScan(scan);
+
+	if (so->rerank)
+	{
+		found = NextRanked(scan);
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		MemoryContextSwitchTo(oldCtx);
+		return found;
+	}
 
 	for (;;)
 	{
@@ -335,6 +553,12 @@ hnswendscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	if (so->slot != NULL)
+		ExecDropSingleTupleTableSlot(so->slot);
+	if (so->fetch != NULL)
+		table_index_fetch_end(so->fetch);
+	if (so->rowCtx != NULL)
+		MemoryContextDelete(so->rowCtx);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;

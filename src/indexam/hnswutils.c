@@ -32,6 +32,8 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_language.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
@@ -46,6 +48,7 @@
 #include "utils/syscache.h"
 
 #include "indexam/hnsw.h"
+#include "types/typeutils.h"
 
 /* ----------------------------------------------------------------
  *		Operator class support
@@ -128,7 +131,91 @@ HnswKernelFor(Oid procoid, HnswValueKind kind, Oid opcintype)
 }
 
 /*
- * Fill *support for an index.  The FmgrInfo lives in the relcache entry.
+ * What the relcache entry keeps (rd_amcache): the storage and dimensions
+ * from the metapage, and the buffer hints (below).
+ */
+typedef struct HnswAmCache
+{
+	bool		metaKnown;
+	int			storage;
+	int			dimensions;
+	BlockNumber nblocks;		/* of bufs */
+	Buffer		bufs[FLEXIBLE_ARRAY_MEMBER];
+} HnswAmCache;
+
+/*
+ * Storage and dimensions of an index: from the metapage once it exists
+ * (cached in the relcache entry, which REINDEX invalidates), else, during
+ * the build, from the reloption and the column's typmod.
+ */
+static void
+GetStorage(Relation index, int *storage, int *dimensions)
+{
+	HnswAmCache *cache = (HnswAmCache *) index->rd_amcache;
+
+	if (cache == NULL || !cache->metaKnown)
+	{
+		HnswMetaPageData meta;
+		Buffer		buf;
+
+		if (RelationGetNumberOfBlocks(index) == 0)
+		{
+			*storage = HnswGetStorageOption(index);
+			*dimensions = TupleDescAttr(index->rd_att, 0)->atttypmod;
+			return;
+		}
+
+		/*
+		 * No checks here: a damaged metapage is reported by HnswReadMeta,
+		 * or as a row by ruvector_hnsw_verify.
+		 */
+		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		meta = *HnswPageGetMeta(BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+		if (meta.magicNumber != HNSW_MAGIC_NUMBER || meta.version != HNSW_FORMAT_VERSION ||
+			meta.storage > RV_CODE_BINARY)
+		{
+			*storage = HNSW_STORAGE_FLOAT32;
+			*dimensions = (int) meta.dimensions;
+			return;
+		}
+		if (cache == NULL)
+		{
+			cache = MemoryContextAllocZero(index->rd_indexcxt, sizeof(HnswAmCache));
+			index->rd_amcache = cache;
+		}
+		cache->storage = (int) meta.storage;
+		cache->dimensions = (int) meta.dimensions;
+		cache->metaKnown = true;
+	}
+	*storage = cache->storage;
+	*dimensions = cache->dimensions;
+}
+
+/* The code metric matching an opclass kernel, or -1 if there is none */
+static int
+CodeMetricFor(HnswDistKind kind)
+{
+	switch (kind)
+	{
+		case HNSW_DIST_F32_L2SQ:
+		case HNSW_DIST_F16_L2SQ:
+			return RV_CODE_L2SQ;
+		case HNSW_DIST_F32_NEGDOT:
+		case HNSW_DIST_F16_NEGDOT:
+			return RV_CODE_NEGDOT;
+		case HNSW_DIST_F32_L1:
+		case HNSW_DIST_F16_L1:
+			return RV_CODE_L1;
+		default:
+			return -1;
+	}
+}
+
+/*
+ * Fill *support for an index.  The FmgrInfo lives in the relcache entry;
+ * the scratch space of compact storage in the current memory context.
  */
 void
 HnswInitSupport(HnswSupport *support, Relation index)
@@ -140,6 +227,179 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	support->kind = HnswKernelFor(index_getprocid(index, 1, HNSW_DISTANCE_PROC),
 								  support->typeInfo->kind,
 								  index->rd_opcintype[0]);
+	GetStorage(index, &support->storage, &support->dimensions);
+	support->codeFloats = NULL;
+	support->codeWork = NULL;
+	if (HnswIsCompact(support) && support->dimensions > 0 &&
+		CodeMetricFor(support->kind) >= 0)
+	{
+		support->codeMetric = (RvCodeMetric) CodeMetricFor(support->kind);
+		support->codeFloats = palloc(sizeof(float) * support->dimensions);
+		support->codeWork = palloc(Max(rv_code_query_workspace(support->storage,
+																support->dimensions), 1));
+	}
+}
+
+/* Name of the index's operator class, for messages */
+static char *
+OpclassName(Relation index)
+{
+	bool		isnull;
+	Datum		indclass = SysCacheGetAttr(INDEXRELID, index->rd_indextuple,
+										   Anum_pg_index_indclass, &isnull);
+	HeapTuple	tup;
+	char	   *name;
+
+	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(((oidvector *) DatumGetPointer(indclass))->values[0]));
+	if (!HeapTupleIsValid(tup))
+		return pstrdup("?");
+	name = pstrdup(NameStr(((Form_pg_opclass) GETSTRUCT(tup))->opcname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+/*
+ * Most dimensions the index takes: the type's limit for float32 storage,
+ * else the storage's, lowered if need be so that a node with its overflow
+ * TID fits on a page.
+ */
+int
+HnswMaxDimensions(HnswSupport *support)
+{
+	int			limit;
+
+	switch (support->storage)
+	{
+		case RV_CODE_FLOAT16:
+			limit = HNSW_MAX_DIM_FLOAT16;
+			break;
+		case RV_CODE_SQ8:
+			limit = HNSW_MAX_DIM_SQ8;
+			break;
+		case RV_CODE_BINARY:
+			limit = HNSW_MAX_DIM_BINARY;
+			break;
+		default:
+			return support->typeInfo->maxDimensions;
+	}
+	while (limit > 0 &&
+		   HnswNodeSeparateSize(VARHDRSZ + rv_code_size(support->storage, limit)) > HNSW_MAX_ITEM_SIZE)
+		limit--;
+	return limit;
+}
+
+/*
+ * Refuse compact storage where it cannot work: opclasses other than the
+ * vector and halfvec ones with a kernel (the codes rank floats), float16
+ * on halfvec (nothing to gain), expression indexes (re-ranking reads the
+ * column from the table), and too many dimensions.  Called by the build.
+ */
+void
+HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *indexInfo, int dimensions)
+{
+	const char *name = HnswStorageName(support->storage);
+
+	if (HnswIsCompact(support))
+	{
+		if (CodeMetricFor(support->kind) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
+							name, OpclassName(index)),
+					 errhint("Compact storage applies to the vector and halfvec operator classes; use storage = float32 (the default).")));
+		if (support->storage == RV_CODE_FLOAT16 && support->typeInfo->kind == HNSW_KIND_HALFVEC)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
+							name, OpclassName(index)),
+					 errdetail("halfvec values are already stored as float16."),
+					 errhint("Use storage = float32 (the default), sq8 or binary.")));
+		if (indexInfo != NULL && indexInfo->ii_IndexAttrNumbers[0] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storage \"%s\" is not supported for expression indexes", name),
+					 errhint("Scans re-rank with the vectors of the table column; index the column itself.")));
+	}
+
+	if (dimensions > HnswMaxDimensions(support))
+	{
+		if (HnswIsCompact(support))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("column cannot have more than %d dimensions for hnsw index with storage \"%s\"",
+							HnswMaxDimensions(support), name),
+					 errhint("storage = float16 allows up to %d dimensions, sq8 up to %d, binary up to %d.",
+							 HNSW_MAX_DIM_FLOAT16, HNSW_MAX_DIM_SQ8, HNSW_MAX_DIM_BINARY)));
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for hnsw index",
+						HnswMaxDimensions(support))));
+	}
+}
+
+/* The floats of a stored-form vector or halfvec (dimensions of the index) */
+void
+HnswValueFloats(HnswSupport *support, const char *value, float *out)
+{
+	if (support->typeInfo->kind == HNSW_KIND_HALFVEC)
+	{
+		const HalfVector *h = (const HalfVector *) value;
+
+		TypesCheckSameDims("halfvec", h->dim, support->dimensions);
+		rv_half_to_float_n(h->x, out, h->dim);
+	}
+	else
+	{
+		const Vector *v = (const Vector *) value;
+
+		TypesCheckSameDims("vector", v->dim, support->dimensions);
+		memcpy(out, v->x, sizeof(float) * v->dim);
+	}
+}
+
+/* Size of a stored value of compact storage: header and code */
+Size
+HnswStoredValueSize(HnswSupport *support)
+{
+	return VARHDRSZ + rv_code_size(support->storage, support->dimensions);
+}
+
+/*
+ * The code of a stored-form value (compact storage), as a palloc'd
+ * varlena.
+ */
+char *
+HnswEncodeValue(HnswSupport *support, const char *value)
+{
+	Size		size = HnswStoredValueSize(support);
+	char	   *code = palloc(size);
+
+	HnswValueFloats(support, value, support->codeFloats);
+	SET_VARSIZE(code, size);
+	if (!rv_code_encode(support->storage, support->codeFloats, support->dimensions,
+						code + VARHDRSZ))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("vector cannot be stored with storage \"%s\" in hnsw index",
+						HnswStorageName(support->storage)),
+				 errdetail("Its largest and smallest elements differ by more than the float range.")));
+	return code;
+}
+
+/*
+ * Distance between two stored values.  Under compact storage the first is
+ * decoded and ranked against the second's code, the same asymmetric
+ * distance a search computes.
+ */
+double
+HnswStoredDistance(HnswSupport *support, const char *a, const char *b)
+{
+	if (!HnswIsCompact(support))
+		return HnswDistance(support, a, b);
+	rv_code_decode(support->storage, a + VARHDRSZ, support->dimensions, support->codeFloats);
+	rv_code_query_init(&support->codeQuery, support->storage, support->codeMetric,
+					   support->codeFloats, support->dimensions, support->codeWork);
+	return rv_code_distance(&support->codeQuery, b + VARHDRSZ);
 }
 
 /* Distance through the opclass's SQL function */
@@ -506,7 +766,8 @@ HnswSetInsertPage(Relation index, ForkNumber forkNum, bool building, BlockNumber
  * build logs it with the rest of the index.
  */
 void
-HnswWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions, int m, int efConstruction)
+HnswWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions, int m, int efConstruction,
+				  int storage)
 {
 	Buffer		buf;
 	Page		page;
@@ -527,7 +788,7 @@ HnswWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions, int m, int
 	metap->entryOffno = InvalidOffsetNumber;
 	metap->entryLevel = -1;
 	metap->insertPage = InvalidBlockNumber;
-	metap->storage = HNSW_STORAGE_FLOAT32;
+	metap->storage = (uint32) storage;
 	((PageHeader) page)->pd_lower = ((char *) metap + sizeof(HnswMetaPageData)) - (char *) page;
 
 	MarkBufferDirty(buf);
@@ -786,11 +1047,7 @@ VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
  */
 #define HNSW_MAX_HINTS		(1U << 20)
 
-typedef struct HnswBufferHints
-{
-	BlockNumber nblocks;
-	Buffer		bufs[FLEXIBLE_ARRAY_MEMBER];
-} HnswBufferHints;
+typedef HnswAmCache HnswBufferHints;
 
 static void
 RememberHint(Relation index, BlockNumber blkno, Buffer buf)
@@ -810,6 +1067,9 @@ RememberHint(Relation index, BlockNumber blkno, Buffer buf)
 		nh->nblocks = n;
 		if (h != NULL)
 		{
+			nh->metaKnown = h->metaKnown;
+			nh->storage = h->storage;
+			nh->dimensions = h->dimensions;
 			memcpy(nh->bufs, h->bufs, sizeof(Buffer) * (Size) h->nblocks);
 			pfree(h);
 		}
@@ -860,6 +1120,7 @@ HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m, int e
 	s->support = support;
 	s->m = m;
 	s->query = query;
+	s->codeQuery = NULL;
 	ItemPointerSetInvalid(&s->skipTid);
 
 	s->maxcands = Max(256, ef * 4);
@@ -868,6 +1129,36 @@ HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m, int e
 	s->heaptids = palloc(sizeof(ItemPointerData) * s->maxheaptids);
 	VisitedInit(s, (uint32) ef * (uint32) m * 2);
 	s->scratchTids = palloc(sizeof(ItemPointerData) * HNSW_MAX_M * 2);
+}
+
+/*
+ * Compact storage: rank codes against these floats (kept by reference),
+ * e.g. the exact vector being inserted, or the scan's query.  Every search
+ * of a compact index sets them (or HnswSearchDecodeQuery) after init.
+ */
+void
+HnswSearchSetFloats(HnswSearch *s, const float *x)
+{
+	HnswSupport *support = s->support;
+
+	rv_code_query_init(&s->codeQueryData, support->storage, support->codeMetric, x,
+					   support->dimensions,
+					   palloc(Max(rv_code_query_workspace(support->storage,
+														  support->dimensions), 1)));
+	s->codeQuery = &s->codeQueryData;
+}
+
+/* Compact storage: the query is a stored code; rank with its decoding */
+void
+HnswSearchDecodeQuery(HnswSearch *s)
+{
+	float	   *x;
+
+	if (!HnswIsCompact(s->support) || s->query == NULL)
+		return;
+	x = palloc(sizeof(float) * s->support->dimensions);
+	rv_code_decode(s->support->storage, s->query + VARHDRSZ, s->support->dimensions, x);
+	HnswSearchSetFloats(s, x);
 }
 
 /* Forget candidates, heaps and visited elements; keep the allocations */
@@ -959,7 +1250,16 @@ QueryDistance(HnswSearch *s, const char *value)
 {
 	if (s->query == NULL)
 		return 0;
+	if (s->codeQuery != NULL)
+		return rv_code_distance(s->codeQuery, value + VARHDRSZ);
 	return HnswDistance(s->support, s->query, value);
+}
+
+/* The search's distance from its query to a stored value */
+double
+HnswSearchDistance(HnswSearch *s, const char *value)
+{
+	return QueryDistance(s, value);
 }
 
 /* The node tuple at (page, offno), or NULL if it is not a live node */
@@ -1379,7 +1679,7 @@ HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *se
 		for (int j = 0; j < nsel; j++)
 		{
 			const char *rv = HnswCandValue(s, selected[j]);
-			float		d = (float) HnswDistance(s->support, ev, rv);
+			float		d = (float) HnswStoredDistance(s->support, ev, rv);
 
 			if (HnswPrunes(ev, rv, (const char *) s->query, d, (float) e->distance))
 			{

@@ -447,6 +447,7 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 	}
 
 	HnswSearchInit(&s, vs->index, &vs->support, vs->m, vs->efConstruction + 1, e->value);
+	HnswSearchDecodeQuery(&s);
 	s.wantValues = true;
 	s.skipDeadForEf = true;
 	ItemPointerSet(&s.skipTid, e->blkno, e->offno);

@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
@@ -192,6 +194,37 @@ AddElement(VerifyState *vs, BlockNumber blkno, OffsetNumber offno, HnswNodeTuple
 }
 
 /* Check a node's own fields and find its slots; NULL if unusable */
+/*
+ * Compact storage: the value is a code of the index's storage and
+ * dimensions; sq8 parameters are finite, with a scale >= 0.
+ */
+static bool
+CheckCode(VerifyState *vs, BlockNumber blkno, OffsetNumber offno, const char *value)
+{
+	HnswSupport *support = &vs->support;
+	float		params[3];
+
+	if (VARSIZE(value) != HnswStoredValueSize(support))
+	{
+		Report(vs, blkno, offno, true, "%s code of %u bytes, expected %zu for %d dimensions",
+			   HnswStorageName(support->storage), VARSIZE(value),
+			   (size_t) HnswStoredValueSize(support), support->dimensions);
+		return false;
+	}
+	if (support->storage == RV_CODE_SQ8)
+	{
+		memcpy(params, value + VARHDRSZ, sizeof(params));
+		if (!isfinite(params[0]) || !isfinite(params[1]) || !isfinite(params[2]) ||
+			params[1] < 0 || params[2] < 0)
+		{
+			Report(vs, blkno, offno, true, "sq8 code with offset %g, scale %g, squared norm %g",
+				   params[0], params[1], params[2]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static ItemPointer
 CheckNode(VerifyState *vs, Buffer buf, Page page, BlockNumber blkno, OffsetNumber offno,
 		  HnswNodeTuple node, Size itemlen, Buffer *sbuf)
@@ -218,6 +251,8 @@ CheckNode(VerifyState *vs, Buffer buf, Page page, BlockNumber blkno, OffsetNumbe
 		Report(vs, blkno, offno, true, "value of %u bytes does not fit the tuple", VARSIZE(HnswNodeValue(node)));
 		return NULL;
 	}
+	if (HnswIsCompact(&vs->support) && !CheckCode(vs, blkno, offno, HnswNodeValue(node)))
+		return NULL;
 
 	for (int i = 0; i < HNSW_HEAPTIDS; i++)
 	{
@@ -467,6 +502,11 @@ CheckMeta(VerifyState *vs, ItemPointer entry, int *entryLevel)
 	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M)
 	{
 		Report(vs, HNSW_METAPAGE_BLKNO, InvalidOffsetNumber, true, "m %d out of range", meta.m);
+		return false;
+	}
+	if (meta.storage > RV_CODE_BINARY)
+	{
+		Report(vs, HNSW_METAPAGE_BLKNO, InvalidOffsetNumber, true, "unknown storage %u", meta.storage);
 		return false;
 	}
 	vs->m = meta.m;
