@@ -136,3 +136,20 @@ CREATE OPERATOR CLASS bit_hamming_ops
 	FUNCTION 1 hamming_distance(bit, bit),
 	FUNCTION 3 hamming_distance(bit, bit),
 	FUNCTION 5 ivfflat_bit_support(internal);
+
+-- Centroid refresh (src/indexam/ivfrefresh.c) ----------------------------
+
+CREATE FUNCTION ruvector_ivf_refresh(index regclass) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ruvector_ivf_refresh(regclass) IS
+	'recompute the centers of an ivfflat index and reassign its entries; returns the entries written (owner only)';
+
+CREATE FUNCTION ruvector_ivf_stats(index regclass,
+	OUT version int, OUT lists int, OUT entries bigint, OUT list_sizes bigint[],
+	OUT min_list_size bigint, OUT max_list_size bigint, OUT size_skew float8,
+	OUT baseline_distance float8, OUT inserted bigint, OUT inserted_distance float8,
+	OUT drift float8, OUT refreshes int, OUT last_refresh timestamptz,
+	OUT recycle_pending bool)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_ivf_stats(regclass) IS
+	'lists, list sizes, drift and refreshes of an ivfflat index';

@@ -24,6 +24,11 @@
  *	  without rows an empty page (inserts always have a page to start from),
  *	  and stores each list's first page and insert page.
  *
+ *	  Every row's k-means distance to its center is summed as it is
+ *	  assigned; the mean is the drift baseline stored in the metapage
+ *	  (ivfrefresh.c).  The chain writer is also what a refresh writes its
+ *	  new lists with, WAL-logging each page as it goes.
+ *
  *	  Nothing is WAL-logged while building: the relation is new and
  *	  invisible to other backends until the transaction commits.  At the
  *	  end every page is logged once with log_newpage_range when the index
@@ -94,6 +99,7 @@ typedef struct IvfBuildShared
 	slock_t		mutex;
 	double		reltuples;
 	double		indtuples;
+	IvfDriftSum drift;
 
 	/* A ParallelTableScanDescData follows */
 } IvfBuildShared;
@@ -111,6 +117,8 @@ typedef struct IvfAssignState
 	IvfChainWriter writer;
 	char	   *entry;			/* scratch entry: header, then the value */
 	Size		entrySize;
+	char	   *scratch;		/* a value, for drift distances */
+	IvfDriftSum drift;
 	MemoryContext tmpCtx;
 	double		indtuples;
 	bool		progress;		/* report tuples done (the leader does) */
@@ -135,6 +143,7 @@ typedef struct IvfBuildState
 	/* Statistics */
 	double		reltuples;
 	double		indtuples;
+	IvfDriftSum drift;			/* baseline of the drift figures */
 
 	/* Sampling */
 	IvfValueArray *samples;
@@ -166,8 +175,8 @@ typedef struct IvfBuildState
  * Sets up a writer for lists lists, keeping as many page images as
  * budget bytes allow (at least IVF_MIN_IMAGES, at most one per list).
  */
-static void
-ChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
+void
+IvfChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
 				int lists, bool parallel, Size budget)
 {
 	w->index = index;
@@ -186,6 +195,8 @@ ChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
 	w->nimages = 0;
 	w->victim = 0;
 	w->entries = 0;
+	w->logged = false;
+	w->pagesWritten = 0;
 }
 
 /* Formats an image as the list's next page, pointing back at its last one */
@@ -196,24 +207,43 @@ ChainInitImage(IvfChainWriter *w, int list)
 	IvfPageGetOpaque(w->images[list])->nextblkno = w->heads[list];
 }
 
-/* Writes a list's image to a new block at the end of the index */
+/*
+ * Writes a list's image to a new block at the end of the index, or, for a
+ * refresh (logged), to a free page or a new one, WAL-logged as a full page.
+ */
 static void
 ChainWritePage(IvfChainWriter *w, int list)
 {
 	Buffer		buf;
 	BlockNumber blkno;
 
-	if (w->parallel)
-		LockRelationForExtension(w->index, ExclusiveLock);
-	buf = ReadBufferExtended(w->index, w->forkNum, P_NEW, RBM_NORMAL, NULL);
-	if (w->parallel)
-		UnlockRelationForExtension(w->index, ExclusiveLock);
+	if (w->logged)
+	{
+		buf = IvfNewOrFreeBuffer(w->index);
+		START_CRIT_SECTION();
+		memcpy(BufferGetPage(buf), w->images[list], BLCKSZ);
+		MarkBufferDirty(buf);
+		if (RelationNeedsWAL(w->index))
+			log_newpage_buffer(buf, true);
+		END_CRIT_SECTION();
+	}
+	else
+	{
+		if (w->parallel)
+			LockRelationForExtension(w->index, ExclusiveLock);
+		buf = ReadBufferExtended(w->index, w->forkNum, P_NEW, RBM_NORMAL, NULL);
+		if (w->parallel)
+			UnlockRelationForExtension(w->index, ExclusiveLock);
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	memcpy(BufferGetPage(buf), w->images[list], BLCKSZ);
-	MarkBufferDirty(buf);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		memcpy(BufferGetPage(buf), w->images[list], BLCKSZ);
+		MarkBufferDirty(buf);
+	}
 	blkno = BufferGetBlockNumber(buf);
 	UnlockReleaseBuffer(buf);
+	w->pagesWritten++;
+	if (w->logged)
+		IvfRefreshTestPoint(w->index, w->pagesWritten);
 
 	if (!BlockNumberIsValid(w->tails[list]))
 		w->tails[list] = blkno;
@@ -256,8 +286,8 @@ ChainEvict(IvfChainWriter *w)
 }
 
 /* Appends an entry to a list */
-static void
-ChainWriterAdd(IvfChainWriter *w, int list, const char *item, Size size)
+void
+IvfChainWriterAdd(IvfChainWriter *w, int list, const char *item, Size size)
 {
 	if (w->images[list] == NULL)
 	{
@@ -282,8 +312,8 @@ ChainWriterAdd(IvfChainWriter *w, int list, const char *item, Size size)
 }
 
 /* Writes out every image; afterwards heads and tails describe the chains */
-static void
-ChainWriterFinish(IvfChainWriter *w)
+void
+IvfChainWriterFinish(IvfChainWriter *w)
 {
 	for (int list = 0; list < w->lists; list++)
 	{
@@ -540,12 +570,15 @@ AssignStateInit(IvfAssignState *as, IvfSupport *support, const char *centers,
 	as->lists = lists;
 	as->entrySize = IvfEntryItemSize(support->valueSize);
 	as->entry = palloc0(as->entrySize);
+	as->scratch = palloc(support->valueSize);
+	as->drift.sum = 0;
+	as->drift.count = 0;
 	as->indtuples = 0;
 	as->progress = false;
 	as->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
 									   "ivfflat build temporary context",
 									   ALLOCSET_DEFAULT_SIZES);
-	ChainWriterInit(&as->writer, index, forkNum, lists, parallel, budget);
+	IvfChainWriterInit(&as->writer, index, forkNum, lists, parallel, budget);
 }
 
 /* The list whose center is nearest; ties go to the first such list */
@@ -580,6 +613,8 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 	IvfSupport *support = as->support;
 	char	   *value = IvfEntryValue(as->entry);
 	MemoryContext oldCtx;
+	int			list;
+	float		d;
 
 	if (isnull[0])
 		return;
@@ -595,7 +630,14 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 		return;
 
 	((IvfEntry) as->entry)->heaptid = *tid;
-	ChainWriterAdd(&as->writer, NearestCenter(as, value), as->entry, as->entrySize);
+	list = NearestCenter(as, value);
+	IvfChainWriterAdd(&as->writer, list, as->entry, as->entrySize);
+	d = IvfDriftDistance(support, value, as->centers[list], as->scratch);
+	if (!isnan(d))
+	{
+		as->drift.sum += d;
+		as->drift.count += 1;
+	}
 	as->indtuples += 1;
 	if (as->progress && (int64) as->indtuples % IVF_PROGRESS_INTERVAL == 0)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) as->indtuples);
@@ -605,7 +647,7 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 static void
 AssignStateFinish(IvfAssignState *as, BlockNumber *heads, BlockNumber *tails)
 {
-	ChainWriterFinish(&as->writer);
+	IvfChainWriterFinish(&as->writer);
 	memcpy(heads, as->writer.heads, sizeof(BlockNumber) * as->lists);
 	memcpy(tails, as->writer.tails, sizeof(BlockNumber) * as->lists);
 	MemoryContextDelete(as->tmpCtx);
@@ -636,6 +678,8 @@ ParallelAssign(IvfBuildShared *shared, Relation heap, Relation index,
 	SpinLockAcquire(&shared->mutex);
 	shared->reltuples += reltuples;
 	shared->indtuples += as.indtuples;
+	shared->drift.sum += as.drift.sum;
+	shared->drift.count += as.drift.count;
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -714,6 +758,8 @@ ParallelInitShared(IvfBuildState *bs, ParallelContext *pcxt, IvfParallelSizes *s
 	SpinLockInit(&shared->mutex);
 	shared->reltuples = 0;
 	shared->indtuples = 0;
+	shared->drift.sum = 0;
+	shared->drift.count = 0;
 	table_parallelscan_initialize(bs->heap, ParallelTableScanFromIvfShared(shared), snapshot);
 	shm_toc_insert(pcxt->toc, PARALLEL_KEY_IVF_SHARED, shared);
 
@@ -744,6 +790,7 @@ ParallelCollect(IvfBuildState *bs, IvfBuildShared *shared, const BlockNumber *ch
 
 	bs->reltuples = shared->reltuples;
 	bs->indtuples = shared->indtuples;
+	bs->drift = shared->drift;
 	bs->nslots = shared->nslots;
 	bs->heads = palloc(sizeof(BlockNumber) * bs->nslots * lists);
 	bs->tails = palloc(sizeof(BlockNumber) * bs->nslots * lists);
@@ -833,6 +880,7 @@ AssignSerial(IvfBuildState *bs)
 	bs->tails = palloc(sizeof(BlockNumber) * bs->lists);
 	AssignStateFinish(&as, bs->heads, bs->tails);
 	bs->indtuples = as.indtuples;
+	bs->drift = as.drift;
 }
 
 /* Writes every row of the table into its list */
@@ -963,6 +1011,7 @@ BuildIndex(IvfBuildState *bs, Relation heap, Relation index,
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) bs->indtuples);
 	LinkChains(bs);
+	IvfWriteMetaBaseline(index, forkNum, &bs->drift);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 
 	/* The index is new: log it whole, once */

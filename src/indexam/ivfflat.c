@@ -76,6 +76,8 @@ rv_ivfflat_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ivfflat");
+
+	rv_ivfrefresh_init();
 }
 
 /* The lists option of an index, or its default */

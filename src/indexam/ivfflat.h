@@ -48,6 +48,7 @@
 #include "storage/itemptr.h"
 #include "storage/shm_toc.h"
 #include "utils/relcache.h"
+#include "utils/timestamp.h"
 
 #include "distance/distance.h"
 
@@ -68,7 +69,8 @@
 
 /* Page format */
 #define IVF_MAGIC_NUMBER		0x52564946	/* "RVIF" */
-#define IVF_FORMAT_VERSION		1
+#define IVF_FORMAT_VERSION		2	/* 2: drift figures, refresh generations */
+#define IVF_FORMAT_VERSION_V1	1	/* read, and upgraded by a refresh */
 #define IVF_PAGE_ID				0xFF85
 #define IVF_METAPAGE_BLKNO		0
 
@@ -88,9 +90,15 @@
 typedef struct IvfPageOpaqueData
 {
 	BlockNumber nextblkno;
-	uint16		flags;			/* unused, zero */
+	uint16		flags;			/* IVF_PAGE_DELETED or zero */
 	uint16		page_id;		/* IVF_PAGE_ID, for pg_filedump and checks */
 } IvfPageOpaqueData;
+
+/*
+ * A page of a replaced generation (ivfrefresh.c), free for reuse.  Its
+ * nextblkno is kept, so that recycling cut short can walk the chain again.
+ */
+#define IVF_PAGE_DELETED		0x0001
 
 typedef IvfPageOpaqueData *IvfPageOpaque;
 
@@ -100,6 +108,16 @@ typedef IvfPageOpaqueData *IvfPageOpaque;
 #define IVF_MAX_ITEM_SIZE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData)) - sizeof(ItemIdData))
 
+/*
+ * The metapage.  Version 1 ends at storage; a version 1 metapage is read
+ * with the later fields at their defaults (no baseline, nothing pending),
+ * and a refresh rewrites it as version 2.
+ *
+ * Drift: every row written by a build or refresh adds its k-means distance
+ * (support proc 3) to its list's center to baseSum/baseCount, and every row
+ * inserted since adds its distance to insSum/insCount, in the WAL record of
+ * the entry page it goes to.  See ivfrefresh.c.
+ */
 typedef struct IvfMetaPageData
 {
 	uint32		magicNumber;
@@ -108,7 +126,20 @@ typedef struct IvfMetaPageData
 	uint32		lists;
 	BlockNumber listHead;		/* first list page */
 	uint32		storage;		/* stored representation; 0 = the datum */
+
+	/* Version 2 */
+	BlockNumber oldListHead;	/* list pages of replaced generations, or invalid */
+	uint32		refreshes;		/* refreshes since the build */
+	double		baseSum;		/* rows of the build or last refresh */
+	double		baseCount;
+	double		insSum;			/* rows inserted since */
+	double		insCount;
+	TimestampTz lastRefresh;	/* 0 until the first refresh */
+	TimestampTz builtAt;		/* the build */
 } IvfMetaPageData;
+
+/* Size of a version 1 metapage's contents */
+#define IVF_META_V1_SIZE		offsetof(IvfMetaPageData, oldListHead)
 
 typedef IvfMetaPageData *IvfMetaPage;
 
@@ -249,12 +280,25 @@ typedef struct IvfChainWriter
 	int			nimages;
 	int			victim;			/* clock hand for evictions */
 	int64		entries;
+	bool		logged;			/* WAL-log each page written (refresh) */
+	BlockNumber pagesWritten;
 } IvfChainWriter;
+
+/* Drift figures of the rows a build or refresh writes */
+typedef struct IvfDriftSum
+{
+	double		sum;
+	double		count;
+} IvfDriftSum;
 
 /* GUC variables (ivfflat.c) */
 extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
 extern int	ivfflat_max_probes;
+
+/* GUC variables (ivfrefresh.c) */
+extern int	ivf_refresh_test_fail_pages;
+extern bool ivf_refresh_test_fail_panic;
 
 /* ivfflat.c */
 extern void rv_ivfflat_init(void);
@@ -277,6 +321,8 @@ extern void IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *pro
 extern void IvfAccumulate(IvfSupport *support, const char *value, float *sum);
 extern void IvfSetCenter(IvfSupport *support, const float *mean, char *center);
 extern void IvfCheckMemory(Size required);
+extern float IvfDriftDistance(IvfSupport *support, const char *value,
+							  const char *center, char *scratch);
 
 /* ivfutils.c: value arrays */
 extern IvfValueArray *IvfValueArrayCreate(int capacity, Size valueSize);
@@ -284,14 +330,25 @@ extern void IvfValueArrayFree(IvfValueArray *arr);
 
 /* ivfutils.c: pages and the metapage */
 extern Buffer IvfNewBuffer(Relation index, ForkNumber forkNum);
+extern Buffer IvfNewOrFreeBuffer(Relation index);
 extern void IvfInitPage(Page page, Size pageSize);
 extern void IvfReadMeta(Relation index, int *lists, int *dimensions, BlockNumber *listHead);
+extern void IvfReadMetaAll(Relation index, IvfMetaPageData *meta);
+extern void IvfCheckMeta(Relation index, IvfMetaPage meta);
+extern void IvfSetMetaLower(Page page);
 extern void IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
 							 int lists, BlockNumber listHead);
+extern void IvfWriteMetaBaseline(Relation index, ForkNumber forkNum, const IvfDriftSum *base);
 
 /* ivfkmeans.c */
 extern void IvfKmeans(IvfSupport *support, IvfValueArray *samples,
 					  IvfValueArray *centers, Size memoryUsed, pg_prng_state *prng);
+
+/* ivfbuild.c: chain writer, shared with refresh */
+extern void IvfChainWriterInit(IvfChainWriter *w, Relation index, ForkNumber forkNum,
+							   int lists, bool parallel, Size budget);
+extern void IvfChainWriterAdd(IvfChainWriter *w, int list, const char *item, Size size);
+extern void IvfChainWriterFinish(IvfChainWriter *w);
 
 /* ivfbuild.c */
 extern IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo);
@@ -312,6 +369,13 @@ extern void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 						  ScanKey orderbys, int norderbys);
 extern bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfflatendscan(IndexScanDesc scan);
+
+/* ivfrefresh.c */
+extern void rv_ivfrefresh_init(void);
+extern bool IvfRecycleOld(Relation index);
+extern int64 IvfRefreshIndex(Relation index);
+extern double IvfMetaDrift(const IvfMetaPageData *meta);
+extern void IvfRefreshTestPoint(Relation index, BlockNumber pagesWritten);
 
 /* ivfvacuum.c */
 extern IndexBulkDeleteResult *ivfflatbulkdelete(IndexVacuumInfo *info,

@@ -21,7 +21,19 @@
  *		nobody holding the extension lock waits for a page lock.
  *	  - A list page is locked exclusively (to move a list's insert page)
  *		only when no entry page is locked.
+ *	  - The metapage is locked exclusively by an insert last, while it holds
+ *		the entry page (and, extending, the new page) it writes: the drift
+ *		figures go into the same WAL record as the entry.  Nobody holding
+ *		the metapage waits for an entry page; the only holder of the
+ *		metapage that waits for another page is a refresh switching lists
+ *		(ivfrefresh.c), and it locks a list page of a generation no insert
+ *		can be using (inserts are locked out of the index meanwhile).
  *	  So no two backends can wait for each other.
+ *
+ *	  A refresh holds ShareRowExclusiveLock on the index, which waits for
+ *	  every transaction that inserted into it (RowExclusiveLock, taken by
+ *	  the executor) and keeps new inserts waiting until it is done; an
+ *	  insert never sees lists being replaced.
  *
  *	  A list's insertPage is a hint: inserts start there and walk the chain
  *	  to the first page with room, or extend it.  Chains only grow (VACUUM
@@ -51,7 +63,19 @@ typedef struct IvfListLocation
 	OffsetNumber offno;
 	BlockNumber startPage;
 	BlockNumber insertPage;
+	char	   *center;			/* a copy of the list's center */
 } IvfListLocation;
+
+/*
+ * What an insert adds to the drift figures of the metapage: the row's
+ * k-means distance to its list's center, or NaN for nothing (an index
+ * with a version 1 metapage, or no such distance).
+ */
+typedef struct IvfInsertDrift
+{
+	float		distance;
+	Buffer		metabuf;		/* pinned, not locked; or InvalidBuffer */
+} IvfInsertDrift;
 
 /*
  * Walks the list pages for the list whose center is nearest to value;
@@ -94,6 +118,7 @@ FindNearestList(Relation index, IvfSupport *support, BlockNumber listHead,
 				loc->offno = offno;
 				loc->startPage = list->startPage;
 				loc->insertPage = list->insertPage;
+				memcpy(loc->center, IvfListCenter(list), support->valueSize);
 			}
 		}
 
@@ -106,12 +131,42 @@ FindNearestList(Relation index, IvfSupport *support, BlockNumber listHead,
 }
 
 /*
+ * Adds the drift figures of one row to the metapage, in the WAL record
+ * being assembled.  Locks the metapage, which the caller unlocks after
+ * GenericXLogFinish.
+ */
+static void
+AddDrift(GenericXLogState *state, IvfInsertDrift *drift)
+{
+	IvfMetaPage meta;
+
+	if (!BufferIsValid(drift->metabuf))
+		return;
+	LockBuffer(drift->metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = IvfPageGetMeta(BufferGetPage(drift->metabuf));
+	if (meta->version != IVF_FORMAT_VERSION)
+		return;
+	meta = IvfPageGetMeta(GenericXLogRegisterBuffer(state, drift->metabuf, 0));
+	meta->insSum += drift->distance;
+	meta->insCount += 1;
+}
+
+/* Unlocks the metapage after the record, if AddDrift locked it */
+static void
+AddDriftDone(IvfInsertDrift *drift)
+{
+	if (BufferIsValid(drift->metabuf))
+		LockBuffer(drift->metabuf, BUFFER_LOCK_UNLOCK);
+}
+
+/*
  * Appends a new page to the chain after buf (the exclusively locked tail)
  * with the entry on it, in one WAL record.  Returns the new page's number;
  * buf stays locked.
  */
 static BlockNumber
-ExtendChain(Relation index, Buffer buf, const char *entry, Size size)
+ExtendChain(Relation index, Buffer buf, const char *entry, Size size,
+			IvfInsertDrift *drift)
 {
 	GenericXLogState *state;
 	Buffer		newbuf;
@@ -132,8 +187,10 @@ ExtendChain(Relation index, Buffer buf, const char *entry, Size size)
 	if (PageAddItem(newpage, (Item) entry, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 		elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
 	IvfPageGetOpaque(page)->nextblkno = newblkno;
+	AddDrift(state, drift);
 
 	GenericXLogFinish(state);
+	AddDriftDone(drift);
 	UnlockReleaseBuffer(newbuf);
 	return newblkno;
 }
@@ -143,7 +200,8 @@ ExtendChain(Relation index, Buffer buf, const char *entry, Size size)
  * returns the page it went to.
  */
 static BlockNumber
-AddToChain(Relation index, BlockNumber blkno, const char *entry, Size size)
+AddToChain(Relation index, BlockNumber blkno, const char *entry, Size size,
+		   IvfInsertDrift *drift)
 {
 	for (;;)
 	{
@@ -161,7 +219,9 @@ AddToChain(Relation index, BlockNumber blkno, const char *entry, Size size)
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 			if (PageAddItem(page, (Item) entry, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 				elog(ERROR, "failed to add index item to \"%s\"", RelationGetRelationName(index));
+			AddDrift(state, drift);
 			GenericXLogFinish(state);
+			AddDriftDone(drift);
 			UnlockReleaseBuffer(buf);
 			return blkno;
 		}
@@ -169,7 +229,7 @@ AddToChain(Relation index, BlockNumber blkno, const char *entry, Size size)
 		next = IvfPageGetOpaque(page)->nextblkno;
 		if (!BlockNumberIsValid(next))
 		{
-			next = ExtendChain(index, buf, entry, size);
+			next = ExtendChain(index, buf, entry, size, drift);
 			UnlockReleaseBuffer(buf);
 			return next;
 		}
@@ -209,19 +269,35 @@ IvfSetInsertPage(Relation index, BlockNumber listBlkno, OffsetNumber listOffno,
 	UnlockReleaseBuffer(buf);
 }
 
-/* Inserts one value (already in entry, with its TID) into its list */
+/*
+ * Inserts one value (already in entry, with its TID) into its list, and
+ * with a version 2 metapage counts its distance in the drift figures.
+ */
 static void
-InsertEntry(Relation index, IvfSupport *support, BlockNumber listHead,
+InsertEntry(Relation index, IvfSupport *support, const IvfMetaPageData *meta,
 			const char *entry, Size size)
 {
 	IvfListLocation loc;
+	IvfInsertDrift drift;
 	BlockNumber start;
 	BlockNumber page;
 
-	FindNearestList(index, support, listHead, IvfEntryValue(entry), &loc);
+	loc.center = palloc(support->valueSize);
+	FindNearestList(index, support, meta->listHead, IvfEntryValue(entry), &loc);
+
+	drift.metabuf = InvalidBuffer;
+	if (meta->version == IVF_FORMAT_VERSION)
+	{
+		drift.distance = IvfDriftDistance(support, IvfEntryValue(entry), loc.center,
+										  palloc(support->valueSize));
+		if (!isnan(drift.distance))
+			drift.metabuf = ReadBuffer(index, IVF_METAPAGE_BLKNO);
+	}
 
 	start = BlockNumberIsValid(loc.insertPage) ? loc.insertPage : loc.startPage;
-	page = AddToChain(index, start, entry, size);
+	page = AddToChain(index, start, entry, size, &drift);
+	if (BufferIsValid(drift.metabuf))
+		ReleaseBuffer(drift.metabuf);
 
 	if (page != loc.insertPage)
 		IvfSetInsertPage(index, loc.blkno, loc.offno, loc.insertPage, page);
@@ -239,8 +315,7 @@ ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	MemoryContext insertCtx = (MemoryContext) indexInfo->ii_AmCache;
 	MemoryContext oldCtx;
 	IvfSupport	support;
-	int			dimensions;
-	BlockNumber listHead;
+	IvfMetaPageData meta;
 	Size		size;
 	char	   *entry;
 
@@ -256,8 +331,8 @@ ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	}
 	oldCtx = MemoryContextSwitchTo(insertCtx);
 
-	IvfReadMeta(index, NULL, &dimensions, &listHead);
-	IvfInitSupport(&support, index, dimensions);
+	IvfReadMetaAll(index, &meta);
+	IvfInitSupport(&support, index, (int) meta.dimensions);
 
 	size = IvfEntryItemSize(support.valueSize);
 	entry = palloc0(size);
@@ -266,7 +341,7 @@ ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	/* Cosine indexes leave zero vectors out, as a build does */
 	if (!support.normalize || IvfNormalizeValue(&support, IvfEntryValue(entry)))
-		InsertEntry(index, &support, listHead, entry, size);
+		InsertEntry(index, &support, &meta, entry, size);
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(insertCtx);

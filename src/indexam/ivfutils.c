@@ -29,6 +29,8 @@
 #include "access/genam.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -511,6 +513,29 @@ IvfCheckMemory(Size required)
 						required / (1024 * 1024) + 1, maintenance_work_mem / 1024)));
 }
 
+/*
+ * The k-means distance (support proc 3) from a stored value to its list's
+ * center: the figure drift is measured in.  Spherical k-means compares unit
+ * vectors, so a value that is not stored normalised is normalised in
+ * scratch (valueSize bytes) first.  NaN when there is no such distance (a
+ * zero vector, or no proc 3).
+ */
+float
+IvfDriftDistance(IvfSupport *support, const char *value, const char *center,
+				 char *scratch)
+{
+	if (support->kmeansProc == NULL)
+		return NAN;
+	if (support->kmeansNormalize && !support->normalize)
+	{
+		memcpy(scratch, value, support->valueSize);
+		if (!IvfNormalizeValue(support, scratch))
+			return NAN;
+		value = scratch;
+	}
+	return IvfDistance(support, support->kmeansKind, support->kmeansProc, value, center);
+}
+
 /* An array of capacity values, zeroed, in the current memory context */
 IvfValueArray *
 IvfValueArrayCreate(int capacity, Size valueSize)
@@ -546,6 +571,43 @@ IvfNewBuffer(Relation index, ForkNumber forkNum)
 	return buf;
 }
 
+/*
+ * A page for the main fork, pinned and exclusively locked: a deleted page
+ * the free space map offers, or a new one at the end (taking the relation
+ * extension lock).  The free space map is only a hint, so a page is reused
+ * only if it still is deleted (or was never initialised) once locked.
+ */
+Buffer
+IvfNewOrFreeBuffer(Relation index)
+{
+	Buffer		buf;
+
+	for (;;)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+		Page		page;
+
+		if (!BlockNumberIsValid(blkno))
+			break;
+		buf = ReadBuffer(index, blkno);
+		if (ConditionalLockBuffer(buf))
+		{
+			page = BufferGetPage(buf);
+			if (PageIsNew(page) ||
+				(IvfPageGetOpaque(page)->page_id == IVF_PAGE_ID &&
+				 (IvfPageGetOpaque(page)->flags & IVF_PAGE_DELETED) != 0))
+				return buf;
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buf);
+	}
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = IvfNewBuffer(index, MAIN_FORKNUM);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
 /* Formats an empty list or entry page */
 void
 IvfInitPage(Page page, Size pageSize)
@@ -559,6 +621,26 @@ IvfInitPage(Page page, Size pageSize)
 	opaque->page_id = IVF_PAGE_ID;
 }
 
+/* Raises an error unless meta is an ivfflat metapage of a version we read */
+void
+IvfCheckMeta(Relation index, IvfMetaPage meta)
+{
+	if (unlikely(meta->magicNumber != IVF_MAGIC_NUMBER))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfflat index is not valid"),
+				 errdetail("Index \"%s\" has no ivfflat metapage.",
+						   RelationGetRelationName(index))));
+	if (unlikely(meta->version != IVF_FORMAT_VERSION &&
+				 meta->version != IVF_FORMAT_VERSION_V1))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ivfflat index \"%s\" has format version %u, this build reads versions %d to %d",
+						RelationGetRelationName(index), meta->version,
+						IVF_FORMAT_VERSION_V1, IVF_FORMAT_VERSION),
+				 errhint("REINDEX the index.")));
+}
+
 /*
  * Reads the metapage.  Any output pointer may be NULL.  Takes and releases
  * a share lock on the metapage.
@@ -566,33 +648,50 @@ IvfInitPage(Page page, Size pageSize)
 void
 IvfReadMeta(Relation index, int *lists, int *dimensions, BlockNumber *listHead)
 {
+	IvfMetaPageData meta;
+
+	IvfReadMetaAll(index, &meta);
+	if (lists != NULL)
+		*lists = (int) meta.lists;
+	if (dimensions != NULL)
+		*dimensions = (int) meta.dimensions;
+	if (listHead != NULL)
+		*listHead = meta.listHead;
+}
+
+/*
+ * Copies the whole metapage into meta, the fields a version 1 metapage
+ * lacks at their defaults.
+ */
+void
+IvfReadMetaAll(Relation index, IvfMetaPageData *meta)
+{
 	Buffer		buf = ReadBuffer(index, IVF_METAPAGE_BLKNO);
-	IvfMetaPage meta;
+	IvfMetaPage m;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	meta = IvfPageGetMeta(BufferGetPage(buf));
+	m = IvfPageGetMeta(BufferGetPage(buf));
+	IvfCheckMeta(index, m);
 
-	if (unlikely(meta->magicNumber != IVF_MAGIC_NUMBER))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfflat index is not valid"),
-				 errdetail("Index \"%s\" has no ivfflat metapage.",
-						   RelationGetRelationName(index))));
-	if (unlikely(meta->version != IVF_FORMAT_VERSION))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ivfflat index \"%s\" has format version %u, this build reads version %d",
-						RelationGetRelationName(index), meta->version, IVF_FORMAT_VERSION),
-				 errhint("REINDEX the index.")));
-
-	if (lists != NULL)
-		*lists = (int) meta->lists;
-	if (dimensions != NULL)
-		*dimensions = (int) meta->dimensions;
-	if (listHead != NULL)
-		*listHead = meta->listHead;
+	memset(meta, 0, sizeof(IvfMetaPageData));
+	if (m->version == IVF_FORMAT_VERSION_V1)
+	{
+		memcpy(meta, m, IVF_META_V1_SIZE);
+		meta->oldListHead = InvalidBlockNumber;
+	}
+	else
+		memcpy(meta, m, sizeof(IvfMetaPageData));
 
 	UnlockReleaseBuffer(buf);
+}
+
+/* Keeps the contents below pd_lower: WAL leaves out the hole above it */
+void
+IvfSetMetaLower(Page page)
+{
+	IvfMetaPage meta = IvfPageGetMeta(page);
+
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IvfMetaPageData)) - (char *) page;
 }
 
 /*
@@ -611,16 +710,35 @@ IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
 
 	IvfInitPage(page, BufferGetPageSize(buf));
 	meta = IvfPageGetMeta(page);
+	memset(meta, 0, sizeof(IvfMetaPageData));
 	meta->magicNumber = IVF_MAGIC_NUMBER;
 	meta->version = IVF_FORMAT_VERSION;
 	meta->dimensions = (uint32) dimensions;
 	meta->lists = (uint32) lists;
 	meta->listHead = listHead;
 	meta->storage = 0;
+	meta->oldListHead = InvalidBlockNumber;
+	meta->builtAt = GetCurrentTimestamp();
+	IvfSetMetaLower(page);
 
-	/* Keep the contents below pd_lower: WAL leaves out the hole above it */
-	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IvfMetaPageData)) - (char *) page;
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
 
+/*
+ * Stores the drift baseline of the rows a build wrote.  Not WAL-logged:
+ * the build logs every page afterwards.
+ */
+void
+IvfWriteMetaBaseline(Relation index, ForkNumber forkNum, const IvfDriftSum *base)
+{
+	Buffer		buf = ReadBufferExtended(index, forkNum, IVF_METAPAGE_BLKNO, RBM_NORMAL, NULL);
+	IvfMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	meta = IvfPageGetMeta(BufferGetPage(buf));
+	meta->baseSum = base->sum;
+	meta->baseCount = base->count;
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);
 }

@@ -11,6 +11,11 @@
  *	  it; a table whose rows are all deleted and inserted again keeps the
  *	  same index size.
  *
+ *	  The cleanup pass recycles the lists a refresh replaced, when it can
+ *	  (ivfrefresh.c), and enters every deleted page in the free space map,
+ *	  including those of a recycle cut short by a crash after it marked
+ *	  them.
+ *
  *	  Each entry page is taken with a cleanup lock (no other pin), one page
  *	  at a time; the list page is locked exclusively, with no entry page
  *	  locked, to move the insert page.  See ivfinsert.c for the lock order.
@@ -25,6 +30,7 @@
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "storage/bufmgr.h"
+#include "storage/indexfsm.h"
 #include "utils/rel.h"
 
 #include "indexam/ivfflat.h"
@@ -151,16 +157,68 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
+/*
+ * Enters every deleted page in the free space map.  The map is a hint:
+ * whoever takes a page checks it is still deleted, so a page reused since
+ * it was read here does no harm.
+ */
+static BlockNumber
+RecordDeletedPages(IndexVacuumInfo *info)
+{
+	Relation	index = info->index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber deleted = 0;
+
+	for (BlockNumber blkno = IVF_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) && IvfPageGetOpaque(page)->page_id == IVF_PAGE_ID &&
+			(IvfPageGetOpaque(page)->flags & IVF_PAGE_DELETED) != 0)
+		{
+			RecordFreeIndexPage(index, blkno);
+			deleted++;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	if (deleted > 0)
+		IndexFreeSpaceMapVacuum(index);
+	return deleted;
+}
+
 IndexBulkDeleteResult *
 ivfflatvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
+	IvfMetaPageData meta;
+
 	if (info->analyze_only)
 		return stats;
 
-	/* No bulk delete pass: nothing changed, nothing to report */
+	/*
+	 * Replaced lists wait for a VACUUM (or a refresh) that can have the
+	 * index to itself for a moment; the bulk delete pass, when there was
+	 * one, read every reachable page, so a pass over all of them costs
+	 * little more.
+	 */
+	IvfReadMetaAll(info->index, &meta);
+	if (BlockNumberIsValid(meta.oldListHead) && IvfRecycleOld(info->index) && stats == NULL)
+	{
+		/* Entries are as the table's rows, as far as we know */
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_index_tuples = info->num_heap_tuples;
+		stats->estimated_count = info->estimated_count;
+	}
+
+	/* No bulk delete pass and nothing recycled: nothing to report */
 	if (stats == NULL)
 		return NULL;
 
+	stats->pages_free = RecordDeletedPages(info);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }
