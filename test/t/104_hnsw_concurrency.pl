@@ -57,10 +57,12 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_hnsw_verify('item
 
 # Churn can leave an element with no incoming link (HNSW's inherent
 # weakness, which VACUUM's repairs and random tie-breaking keep rare), so
-# the bar is recall against exact search, not identity: at least 99 of the
-# 100 exact neighbours of ten queries at ef_search 1000.
+# the bar is recall against exact search, not identity: at least 196 of the
+# 200 exact neighbours of twenty queries at ef_search 1000 (a search trapped
+# among the duplicates, as happened before their lists kept links out of
+# them, loses a whole query's ten).
 my $hits = 0;
-for (1 .. 10)
+for (1 .. 20)
 {
 	my $q = '[' . join(',', map { rand() } 1 .. $dim) . ']';
 	my $exact = $node->safe_psql('postgres',
@@ -70,7 +72,7 @@ for (1 .. 10)
 	my %found = map { $_ => 1 } split /\n/, $indexed;
 	$hits += grep { $found{$_} } split /\n/, $exact;
 }
-cmp_ok($hits, '>=', 99, "index finds $hits of the 100 exact neighbours");
+cmp_ok($hits, '>=', 196, "index finds $hits of the 200 exact neighbours");
 
 $node->stop;
 done_testing();
