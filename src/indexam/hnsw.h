@@ -424,6 +424,7 @@ extern void rv_hnsw_init(void);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
 extern int	HnswGetStorageOption(Relation index);
+extern int	HnswRerankFactor(void);
 extern const char *HnswStorageName(int storage);
 
 /* hnswutils.c: support, values and distances */

@@ -31,7 +31,7 @@
  *	  Compact storage (storage = float16, sq8 or binary) ranks codes, whose
  *	  distances are neither exact nor lower bounds, so the executor's
  *	  reorder queue cannot fix the order.  Instead each batch is searched
- *	  with ef = hnsw.ef_search * hnsw.rerank_factor, and every heap TID of
+ *	  with ef = hnsw.ef_search * ruvector.rerank_factor, and every heap TID of
  *	  the batch is re-ranked here: the row is fetched from the table with
  *	  the scan's snapshot (rows it cannot see are dropped, as the executor
  *	  would drop them), its exact distance to the query is computed with
@@ -238,7 +238,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 
 	so->ef = hnsw_ef_search;
 	if (so->rerank)
-		so->ef *= hnsw_rerank_factor;
+		so->ef *= HnswRerankFactor();
 	so->ep = palloc(sizeof(uint32) * so->ef);
 	HnswSearchInit(s, scan->indexRelation, &so->support, m, so->ef, query);
 	if (so->rerank && query != NULL)
