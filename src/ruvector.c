@@ -15,6 +15,7 @@
 #include "indexam/hnsw.h"
 #include "indexam/ivfflat.h"
 #include "tableam/tableam.h"
+#include "worker/worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -27,4 +28,5 @@ _PG_init(void)
 	rv_ivfflat_init();
 	rv_hnsw_init();
 	RvTableamInit();
+	RvWorkerInit();
 }

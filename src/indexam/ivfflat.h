@@ -370,8 +370,27 @@ extern void ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 extern bool ivfflatgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfflatendscan(IndexScanDesc scan);
 
+/* ivfrefresh.c: what a background refresh did */
+typedef enum IvfAutoRefreshResult
+{
+	IVF_AUTO_FINE,				/* drift below the threshold, or unknown */
+	IVF_AUTO_REFRESHED,
+	IVF_AUTO_BUSY,				/* a lock could not be had at once */
+	IVF_AUTO_GONE				/* dropped, invalid, or not an ivfflat index */
+} IvfAutoRefreshResult;
+
+typedef struct IvfAutoRefreshReport
+{
+	char	   *name;			/* schema-qualified, or NULL */
+	double		drift;			/* before any refresh; NaN if unknown */
+	int64		inserted;		/* rows inserted since the last build or refresh */
+	int64		entries;		/* entries written by the refresh */
+} IvfAutoRefreshReport;
+
 /* ivfrefresh.c */
 extern void rv_ivfrefresh_init(void);
+extern IvfAutoRefreshResult IvfRefreshIfDrifted(Oid indexoid, double threshold,
+												IvfAutoRefreshReport *report);
 extern bool IvfRecycleOld(Relation index);
 extern int64 IvfRefreshIndex(Relation index);
 extern double IvfMetaDrift(const IvfMetaPageData *meta);

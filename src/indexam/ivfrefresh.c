@@ -831,3 +831,61 @@ ruvector_ivf_stats(PG_FUNCTION_ARGS)
 	index_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+/* ----------------------------------------------------------------
+ *		Background refresh (src/worker)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Refreshes the ivfflat index indexoid if its drift has reached threshold
+ * and something was inserted since its last build or refresh, for the
+ * background worker.  Never waits for a lock: an index in use by a
+ * statement that locks it out (or by inserts, for the refresh itself) is
+ * left for the next round.  Fills report and returns what happened.
+ */
+IvfAutoRefreshResult
+IvfRefreshIfDrifted(Oid indexoid, double threshold, IvfAutoRefreshReport *report)
+{
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	index;
+	IvfMetaPageData meta;
+	IvfAutoRefreshResult result;
+
+	memset(report, 0, sizeof(IvfAutoRefreshReport));
+	report->drift = NAN;
+	if (!OidIsValid(heapoid))
+		return IVF_AUTO_GONE;
+	if (!ConditionalLockRelationOid(heapoid, AccessShareLock))
+		return IVF_AUTO_BUSY;
+	if (!ConditionalLockRelationOid(indexoid, AccessShareLock))
+		return IVF_AUTO_BUSY;
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(indexoid)) ||
+		IndexGetRelation(indexoid, true) != heapoid)
+		return IVF_AUTO_GONE;
+
+	index = index_open(indexoid, NoLock);
+	report->name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+											  RelationGetRelationName(index));
+	if (index->rd_indam->ambuild != ivfflatbuild || !index->rd_index->indisvalid ||
+		index->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+	{
+		index_close(index, NoLock);
+		return IVF_AUTO_GONE;
+	}
+
+	IvfReadMetaAll(index, &meta);
+	report->drift = IvfMetaDrift(&meta);
+	report->inserted = (int64) meta.insCount;
+	if (isnan(report->drift) || report->drift < threshold || meta.insCount <= 0)
+		result = IVF_AUTO_FINE;
+	else if (!ConditionalLockRelationOid(indexoid, ShareRowExclusiveLock))
+		result = IVF_AUTO_BUSY;
+	else
+	{
+		report->entries = IvfRefreshIndex(index);
+		result = IVF_AUTO_REFRESHED;
+	}
+	index_close(index, NoLock);
+	return result;
+}

@@ -1,0 +1,368 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  RuVector's background maintenance: a launcher, and one short-lived
+ *	  worker per database that refreshes the ivfflat indexes whose centers
+ *	  have drifted.
+ *
+ * NOTES
+ *	  RvWorkerInit (from _PG_init) defines the settings in every process
+ *	  that loads the library, and registers the launcher only while
+ *	  shared_preload_libraries is being processed: without preloading the
+ *	  settings exist, ruvector_ivf_refresh() works, and there is no worker.
+ *
+ *	  The launcher connects to no database (it reads the shared catalog
+ *	  pg_database only).  Every ruvector.worker_naptime seconds it lists the
+ *	  databases that accept connections and are not templates, and for
+ *	  each in turn starts a dynamic background worker connected to it, and
+ *	  waits for that worker to exit before starting the next: at most one
+ *	  database worker runs at a time, so maintenance takes at most two
+ *	  worker slots and one core.  Between rounds it sleeps on its latch
+ *	  (no busy loop).  SIGHUP rereads the configuration; SIGTERM ends it
+ *	  (the postmaster stops the database worker too).  It starts once
+ *	  recovery has finished, so a standby runs none; if it fails it is
+ *	  restarted after 10 seconds.
+ *
+ *	  A database worker does nothing if the database has no ruvector
+ *	  extension.  Otherwise it lists the valid, non-temporary indexes whose
+ *	  access method's handler is ruvector's ivfflathandler (ivfflat and
+ *	  ruivfflat alike), and for each, in its own transaction, refreshes it
+ *	  if its drift (ivfrefresh.c) has reached ruvector.ivf_refresh_threshold
+ *	  and rows were inserted since its last refresh.  It never waits for a
+ *	  lock: an index that is busy is tried again next round.  It logs each
+ *	  refresh at LOG, and indexes left alone at DEBUG1.  An error ends the
+ *	  database worker (the launcher goes on with the next database); SIGTERM
+ *	  cancels a refresh like a query, which leaves the index as it was.
+ *
+ *	  Locks: only those of ruvector_ivf_refresh() (see ivfrefresh.c), taken
+ *	  conditionally, one index at a time.
+ *
+ * IDENTIFICATION
+ *	  src/worker/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "indexam/ivfflat.h"
+#include "worker/worker.h"
+
+#define RV_WORKER_LIBRARY		"ruvector"
+#define RV_LAUNCHER_RESTART		10	/* seconds */
+
+int			rv_worker_naptime = 60;
+double		rv_ivf_refresh_threshold = 1.5;
+
+/* The ivfflat indexes of ruvector in the current database */
+static const char *const rv_ivf_index_query =
+"SELECT c.oid FROM pg_catalog.pg_class c"
+" JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
+" JOIN pg_catalog.pg_am a ON a.oid = c.relam"
+" JOIN pg_catalog.pg_proc p ON p.oid = a.amhandler"
+" JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"  AND d.objid = p.oid AND d.deptype = 'e'"
+"  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+" JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid"
+" WHERE e.extname = 'ruvector' AND p.proname = 'ivfflathandler'"
+"  AND c.relkind = 'i' AND c.relpersistence <> 't' AND i.indisvalid"
+" ORDER BY c.oid";
+
+/* Defines the settings, and registers the launcher when preloaded */
+void
+RvWorkerInit(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomIntVariable("ruvector.worker_naptime",
+							"Time between two rounds of RuVector's background maintenance.",
+							"Each round visits every database once.",
+							&rv_worker_naptime,
+							60, 1, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("ruvector.ivf_refresh_threshold",
+							 "Drift at which the background worker refreshes an ivfflat index.",
+							 "Drift is the mean distance of the rows to their list's center over "
+							 "that at the last build or refresh; 0 turns automatic refreshes off.",
+							 &rv_ivf_refresh_threshold,
+							 1.5, 0.0, 1e9,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = RV_LAUNCHER_RESTART;
+	strlcpy(worker.bgw_library_name, RV_WORKER_LIBRARY, BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "rv_worker_launcher_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "ruvector maintenance launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "ruvector maintenance launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ----------------------------------------------------------------
+ *		Launcher
+ * ----------------------------------------------------------------
+ */
+
+/* The databases a round visits, allocated in ctx */
+static List *
+LauncherListDatabases(MemoryContext ctx)
+{
+	List	   *dbs = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext oldCtx;
+
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+		oldCtx = MemoryContextSwitchTo(ctx);
+		dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(oldCtx);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dbs;
+}
+
+/*
+ * Starts the worker of one database and waits for it to exit.  Returns
+ * false if the postmaster died.
+ */
+static bool
+LauncherRunDatabase(Oid dboid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, RV_WORKER_LIBRARY, BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "rv_worker_database_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "ruvector maintenance worker for database %u", dboid);
+	strlcpy(worker.bgw_type, "ruvector maintenance worker", BGW_MAXLEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(LOG,
+				(errmsg("ruvector maintenance: no background worker slot free for database %u", dboid),
+				 errhint("Raise max_worker_processes.")));
+		return true;
+	}
+	switch (WaitForBackgroundWorkerStartup(handle, &pid))
+	{
+		case BGWH_STARTED:
+			break;
+		case BGWH_POSTMASTER_DIED:
+			return false;
+		default:
+			return true;
+	}
+	return WaitForBackgroundWorkerShutdown(handle) != BGWH_POSTMASTER_DIED;
+}
+
+/* Entry point of the launcher */
+void
+rv_worker_launcher_main(Datum arg)
+{
+	MemoryContext roundCtx;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	roundCtx = AllocSetContextCreate(TopMemoryContext, "ruvector launcher round",
+									 ALLOCSET_DEFAULT_SIZES);
+	ereport(LOG,
+			(errmsg("ruvector maintenance launcher started: naptime %d s, ivfflat refresh threshold %g",
+					rv_worker_naptime, rv_ivf_refresh_threshold)));
+
+	while (!ShutdownRequestPending)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 (long) rv_worker_naptime * 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (ShutdownRequestPending || rv_ivf_refresh_threshold <= 0)
+			continue;
+
+		{
+			List	   *dbs = LauncherListDatabases(roundCtx);
+			ListCell   *lc;
+
+			foreach(lc, dbs)
+			{
+				if (ShutdownRequestPending)
+					break;
+				if (!LauncherRunDatabase(lfirst_oid(lc)))
+					proc_exit(1);
+			}
+			MemoryContextReset(roundCtx);
+		}
+	}
+	proc_exit(0);
+}
+
+/* ----------------------------------------------------------------
+ *		Database worker
+ * ----------------------------------------------------------------
+ */
+
+/* The ivfflat indexes of ruvector here, or NIL without the extension */
+static List *
+DatabaseListIndexes(MemoryContext ctx)
+{
+	List	   *indexes = NIL;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid(RV_WORKER_LIBRARY, true)))
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(rv_ivf_index_query, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not list ivfflat indexes");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		oid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			MemoryContext oldCtx = MemoryContextSwitchTo(ctx);
+
+			indexes = lappend_oid(indexes, DatumGetObjectId(oid));
+			MemoryContextSwitchTo(oldCtx);
+		}
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return indexes;
+}
+
+/* Looks at one index in its own transaction, refreshing it if drifted */
+static void
+DatabaseVisitIndex(Oid indexoid)
+{
+	IvfAutoRefreshReport report;
+	IvfAutoRefreshResult result;
+	instr_time	start;
+	instr_time	elapsed;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "ruvector: checking ivfflat drift");
+
+	INSTR_TIME_SET_CURRENT(start);
+	result = IvfRefreshIfDrifted(indexoid, rv_ivf_refresh_threshold, &report);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+
+	switch (result)
+	{
+		case IVF_AUTO_REFRESHED:
+			ereport(LOG,
+					(errmsg("ruvector maintenance: refreshed ivfflat index %s in database \"%s\": drift %.3f reached %g, %lld rows inserted since; %lld entries reassigned in %.3f s",
+							report.name, get_database_name(MyDatabaseId), report.drift,
+							rv_ivf_refresh_threshold, (long long) report.inserted,
+							(long long) report.entries, INSTR_TIME_GET_DOUBLE(elapsed))));
+			break;
+		case IVF_AUTO_BUSY:
+			ereport(DEBUG1,
+					(errmsg_internal("ruvector maintenance: ivfflat index %u is busy; next round",
+									 indexoid)));
+			break;
+		case IVF_AUTO_FINE:
+			ereport(DEBUG1,
+					(errmsg_internal("ruvector maintenance: ivfflat index %s: drift %.3f, threshold %g",
+									 report.name, report.drift, rv_ivf_refresh_threshold)));
+			break;
+		case IVF_AUTO_GONE:
+			break;
+	}
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Entry point of the worker of one database (bgw_main_arg) */
+void
+rv_worker_database_main(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	MemoryContext ctx;
+	List	   *indexes;
+	ListCell   *lc;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	ctx = AllocSetContextCreate(TopMemoryContext, "ruvector maintenance worker",
+								ALLOCSET_DEFAULT_SIZES);
+	indexes = DatabaseListIndexes(ctx);
+	foreach(lc, indexes)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (rv_ivf_refresh_threshold <= 0)
+			break;
+		DatabaseVisitIndex(lfirst_oid(lc));
+	}
+	proc_exit(0);
+}
