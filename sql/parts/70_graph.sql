@@ -131,6 +131,17 @@ CREATE FUNCTION ruvector_graph_vector_index(graph text, label text, property tex
 	RETURNS text
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
 
+-- Backends cache the graph lookup of Cypher queries; a change to these
+-- tables' rows makes every backend forget it.
+CREATE FUNCTION ruvector_graph_catalog_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE TRIGGER ruvector_graph_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ruvector_graph
+	FOR EACH STATEMENT EXECUTE FUNCTION ruvector_graph_catalog_changed();
+CREATE TRIGGER ruvector_graph_vector_index_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ruvector_graph_vector_index
+	FOR EACH STATEMENT EXECUTE FUNCTION ruvector_graph_catalog_changed();
+
 -- Cypher: one jsonb object per row (keys are the RETURN names) ...
 CREATE FUNCTION ruvector_cypher(graph text, query text, params jsonb DEFAULT NULL)
 	RETURNS SETOF jsonb

@@ -9,6 +9,15 @@
  *	search_path work).  The tables are ordinary heap tables: WAL, MVCC,
  *	replication and rollback are PostgreSQL's.
  *
+ *	The graph lookup of Cypher queries is cached per backend (name to id,
+ *	schema and vector indexes).  Any relcache invalidation empties the
+ *	cache: DDL on the graph tables (DROP INDEX of a vector index, ALTER
+ *	EXTENSION, DROP EXTENSION) sends one, and statement triggers on
+ *	ruvector_graph and ruvector_graph_vector_index send one for every change
+ *	of their rows (ruvector_graph_catalog_changed), at once in the changing
+ *	backend and at commit in the others; an aborted change is undone in the
+ *	local cache by the same message.
+ *
  *	Lock order: the graph's row in ruvector_graph first, then its nodes,
  *	edges and hyperedges.  Writers take KEY SHARE on the graph row through
  *	the foreign keys; ruvector_drop_graph takes FOR UPDATE on it before
@@ -25,6 +34,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -32,6 +42,7 @@
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -46,6 +57,7 @@ PG_FUNCTION_INFO_V1(ruvector_graph_add_node);
 PG_FUNCTION_INFO_V1(ruvector_graph_add_edge);
 PG_FUNCTION_INFO_V1(ruvector_graph_add_hyperedge);
 PG_FUNCTION_INFO_V1(ruvector_graph_vector_index);
+PG_FUNCTION_INFO_V1(ruvector_graph_catalog_changed);
 
 /*
  * The extension's schema, quoted for SQL text, read from pg_extension on
@@ -168,6 +180,85 @@ LookupPlan(const char *schema)
 }
 
 /*
+ * The lookup cache (see the header): graphs found since the last relcache
+ * invalidation, in a context of their own that the invalidation resets.
+ * The generation tells a lookup that an invalidation arrived while it ran,
+ * so that it does not cache what may already be stale.
+ */
+static MemoryContext graph_cache_cxt = NULL;
+static List *graph_cache = NIL;
+static uint64 graph_cache_generation = 0;
+
+static void
+GraphCacheReset(Datum arg, Oid relid)
+{
+	graph_cache_generation++;
+	graph_cache = NIL;
+	if (graph_cache_cxt != NULL)
+		MemoryContextReset(graph_cache_cxt);
+}
+
+static RvgGraph *
+CopyGraph(const RvgGraph *g)
+{
+	RvgGraph   *c = palloc(sizeof(RvgGraph));
+	ListCell   *lc;
+
+	c->graph_id = g->graph_id;
+	c->name = pstrdup(g->name);
+	c->schema = pstrdup(g->schema);
+	c->vector_indexes = NIL;
+	foreach(lc, g->vector_indexes)
+	{
+		RvgVectorIndex *vi = lfirst(lc);
+		RvgVectorIndex *cv = palloc(sizeof(RvgVectorIndex));
+
+		cv->label = pstrdup(vi->label);
+		cv->property = pstrdup(vi->property);
+		cv->metric = pstrdup(vi->metric);
+		cv->dimensions = vi->dimensions;
+		c->vector_indexes = lappend(c->vector_indexes, cv);
+	}
+	return c;
+}
+
+static void
+GraphCacheAdd(const RvgGraph *g)
+{
+	MemoryContext old;
+
+	if (graph_cache_cxt == NULL)
+	{
+		graph_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "ruvector graph lookups",
+												ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(GraphCacheReset, (Datum) 0);
+	}
+	/* a backend touching very many graphs starts over rather than grow */
+	if (list_length(graph_cache) >= 64)
+		GraphCacheReset((Datum) 0, InvalidOid);
+	old = MemoryContextSwitchTo(graph_cache_cxt);
+	graph_cache = lappend(graph_cache, CopyGraph(g));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * ruvector_graph_catalog_changed(): statement trigger on ruvector_graph and
+ * ruvector_graph_vector_index; every backend's lookup cache forgets.
+ */
+Datum
+ruvector_graph_catalog_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ruvector_graph_catalog_changed must be called as a trigger")));
+	CacheInvalidateRelcache(td->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+/*
  * Looks a graph up by name for a Cypher query: its id and vector indexes.
  * Raises "graph does not exist".  The caller is connected to SPI; the
  * result is allocated in the current memory context.
@@ -175,10 +266,23 @@ LookupPlan(const char *schema)
 RvgGraph *
 RvgLookupGraph(const char *name)
 {
-	RvgGraph   *g = palloc(sizeof(RvgGraph));
+	RvgGraph   *g;
 	Datum		values[2];
 	SPITupleTable *tt;
+	ListCell   *lc;
+	uint64		generation;
 
+	/* messages from other backends' commits first, then the cache */
+	AcceptInvalidationMessages();
+	foreach(lc, graph_cache)
+	{
+		RvgGraph   *c = lfirst(lc);
+
+		if (strcmp(c->name, name) == 0)
+			return CopyGraph(c);
+	}
+	generation = graph_cache_generation;
+	g = palloc(sizeof(RvgGraph));
 	g->schema = RvgSchema();
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(g->schema);
@@ -207,6 +311,8 @@ RvgLookupGraph(const char *name)
 		g->vector_indexes = lappend(g->vector_indexes, vi);
 	}
 	SPI_freetuptable(tt);
+	if (generation == graph_cache_generation)
+		GraphCacheAdd(g);
 	return g;
 }
 
@@ -322,8 +428,13 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 	values[0] = Int32GetDatum(gid);
-	/* the vector indexes go first: they are partial indexes on this graph */
-	Exec(psprintf("SELECT index_name FROM %s.ruvector_graph_vector_index WHERE graph_id = $1", schema),
+	/*
+	 * The vector indexes go first: they are partial indexes on this graph.
+	 * One a user dropped already is skipped without a notice.
+	 */
+	Exec(psprintf("SELECT index_name FROM %s.ruvector_graph_vector_index WHERE graph_id = $1 "
+				  "AND to_regclass(%s || '.' || quote_ident(index_name)) IS NOT NULL",
+				  schema, quote_literal_cstr(schema)),
 		 1, types, values, NULL, SPI_OK_SELECT);
 	{
 		SPITupleTable *tt = SPI_tuptable;

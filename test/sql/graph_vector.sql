@@ -79,6 +79,25 @@ SELECT ruvector_graph_vector_index('nope', 'Doc', 'embedding', 3);
 -- a node whose property has other dimensions cannot enter the index
 SELECT * FROM ruvector_cypher('gv', 'CREATE (:Doc {embedding: [1, 2]})');
 
+-- a session caches what it knows of a graph; a dropped index, a dropped
+-- graph and a rolled-back graph are seen by its next query all the same
+SELECT format('DROP INDEX %I', index_name) AS drop_cosine
+	FROM ruvector_graph_vector_index v JOIN ruvector_graph g USING (graph_id)
+	WHERE g.name = 'gv' AND v.metric = 'cosine' \gset
+:drop_cosine;
+SELECT count(*) FILTER (WHERE line LIKE '%Index Scan%') AS index_scans
+	FROM gv_plan('MATCH (d:Doc) RETURN d.title ORDER BY vector.cosine(d.embedding, $q) LIMIT 3', '{"q": [3, 2, 5]}') line;
+SELECT * FROM ruvector_cypher('gv', 'MATCH (d:Doc) RETURN d.title ORDER BY vector.cosine(d.embedding, [1, 1, 1]), d.title LIMIT 1');
+BEGIN;
+SELECT ruvector_create_graph('gv_brief');
+SELECT * FROM ruvector_cypher('gv_brief', 'CREATE (n:T {i: 1}) RETURN n.i');
+ROLLBACK;
+SELECT * FROM ruvector_cypher('gv_brief', 'MATCH (n) RETURN count(n)');
+SELECT ruvector_create_graph('gv_brief');
+SELECT * FROM ruvector_cypher('gv_brief', 'MATCH (n) RETURN count(n) AS n');
+SELECT ruvector_drop_graph('gv_brief');
+SELECT * FROM ruvector_cypher('gv_brief', 'MATCH (n) RETURN count(n)');
+
 DROP FUNCTION gv_plan(text, jsonb);
 SELECT ruvector_drop_graph('gv');
 SELECT count(*) FROM pg_class WHERE relname LIKE 'ruvector_graph_%_vec_%';
