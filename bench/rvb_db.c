@@ -691,18 +691,23 @@ rvb_db_load(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
  */
 static void
 index_sql(const RvbIndexSpec *spec, const char *table, RvbMetric metric,
-		  char *buf, size_t buflen)
+		  bool ruvector, char *buf, size_t buflen)
 {
+	char		storage[48] = "";
+
+	/* pgvector has no storage option: it builds its float32 baseline */
+	if (ruvector && spec->storage[0])
+		snprintf(storage, sizeof(storage), ", storage = %s", spec->storage);
 	if (spec->kind == RVB_IDX_HNSW)
 		snprintf(buf, buflen,
 				 "CREATE INDEX %s_vidx ON %s USING hnsw (embedding %s) "
-				 "WITH (m = %d, ef_construction = %d)",
-				 table, table, rvb_opclass(metric), spec->m, spec->efc);
+				 "WITH (m = %d, ef_construction = %d%s)",
+				 table, table, rvb_opclass(metric), spec->m, spec->efc, storage);
 	else
 		snprintf(buf, buflen,
 				 "CREATE INDEX %s_vidx ON %s USING ivfflat (embedding %s) "
-				 "WITH (lists = %d)",
-				 table, table, rvb_opclass(metric), spec->lists);
+				 "WITH (lists = %d%s)",
+				 table, table, rvb_opclass(metric), spec->lists, storage);
 }
 
 /* one poll of pg_stat_progress_create_index; updates the bar and phases */
@@ -774,7 +779,8 @@ rvb_db_build_index(RvbTarget *t, const RvbIndexSpec *spec, int index_no,
 	mon = rvb_db_connect(t->dsn, NULL, s->error, sizeof(s->error));
 	if (mon == NULL)
 		return;
-	index_sql(spec, o->table, o->metric, sql, sizeof(sql));
+	index_sql(spec, o->table, o->metric, strcmp(t->extname, "ruvector") == 0,
+			  sql, sizeof(sql));
 	rvb_db_exec(t->conn, NULL, 0, "CHECKPOINT");
 	rvb_progress_begin(&bar, "build %s %s", spec->label, t->name);
 	phase_start = bar.start;

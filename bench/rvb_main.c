@@ -76,6 +76,8 @@ usage(void)
 		   "                          (e.g. ruvector_heap; pgvector's stays heap)\n"
 		   "Work:\n"
 		   "  --index LIST            exact, hnsw[:m=16:efc=64], ivfflat[:lists=L]\n"
+		   "                          (hnsw and ivfflat take :storage=S, RuVector's\n"
+		   "                          compact storage; pgvector builds its default)\n"
 		   "                          (default exact,hnsw:m=16:efc=64,ivfflat)\n"
 		   "  --ef LIST  --probes LIST  --rerank LIST|none\n"
 		   "  --k LIST                default 10,100\n"
@@ -179,6 +181,9 @@ parse_index(const char *s, RvbIndexSpec *spec)
 			spec->efc = v;
 		else if (sscanf(kv, "lists=%d", &v) == 1 && spec->kind == RVB_IDX_IVFFLAT)
 			spec->lists = v;
+		else if (strncmp(kv, "storage=", 8) == 0 && spec->kind != RVB_IDX_NONE &&
+				 strlen(kv + 8) > 0 && strlen(kv + 8) < sizeof(spec->storage))
+			snprintf(spec->storage, sizeof(spec->storage), "%s", kv + 8);
 		else
 			die("bad index option \"%s\" in \"%s\"", kv, s);
 	}
@@ -1181,10 +1186,11 @@ main(int argc, char **argv)
 		if (spec->kind == RVB_IDX_IVFFLAT && spec->lists == 0)
 			spec->lists = (int) fmax(1.0, round(sqrt((double) ds.base.n)));
 		if (spec->kind == RVB_IDX_HNSW)
-			snprintf(spec->label, sizeof(spec->label), "hnsw m=%d efc=%d",
-					 spec->m, spec->efc);
+			snprintf(spec->label, sizeof(spec->label), "hnsw m=%d efc=%d%s%s",
+					 spec->m, spec->efc, spec->storage[0] ? " storage=" : "", spec->storage);
 		else if (spec->kind == RVB_IDX_IVFFLAT)
-			snprintf(spec->label, sizeof(spec->label), "ivfflat lists=%d", spec->lists);
+			snprintf(spec->label, sizeof(spec->label), "ivfflat lists=%d%s%s", spec->lists,
+					 spec->storage[0] ? " storage=" : "", spec->storage);
 		else
 			snprintf(spec->label, sizeof(spec->label), "exact");
 	}

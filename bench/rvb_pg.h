@@ -41,6 +41,7 @@ typedef struct RvbIndexSpec
 	int			m;				/* hnsw */
 	int			efc;			/* hnsw ef_construction */
 	int			lists;			/* ivfflat; 0 until resolved to sqrt(n) */
+	char		storage[16];	/* RuVector's storage option, "" for none */
 	char		label[64];
 } RvbIndexSpec;
 
