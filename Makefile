@@ -33,6 +33,10 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lm
 
+# Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
+# (later += still add to the list, which is expanded when clean runs).
+EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -112,5 +116,4 @@ include test/unit/cypher.mk
 bench-kernels: bench/bench_kernels
 	./bench/bench_kernels
 
-EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure bench/bench_kernels
 include bench/bench.mk
