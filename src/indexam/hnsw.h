@@ -19,7 +19,9 @@
  *	  so that computing a distance and expanding an element touch the same
  *	  tuple on the same page.  The value is the indexed datum (vector,
  *	  halfvec, bit or sparsevec, normalised for cosine opclasses) with a
- *	  4-byte varlena header, at a fixed 4-byte aligned offset.  The neighbour
+ *	  4-byte varlena header, at a fixed 4-byte aligned offset; under compact
+ *	  storage (metapage field storage) it is instead a varlena holding the
+ *	  code of that value (src/quant/codes.c).  The neighbour
  *	  slots hold index TIDs: 2*m for layer 0 first, then m for each upper
  *	  layer, (level + 2) * m in all; unused slots are invalid TIDs.  When the
  *	  node with its slots does not fit on one page (only for the largest

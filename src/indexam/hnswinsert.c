@@ -869,8 +869,9 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
  */
 
 /*
- * Insert one element whose value is already in stored form.  building
- * skips WAL (the build logs every page at the end).
+ * Insert one element whose value is already in stored form (normalised;
+ * compact storage encodes it here and ranks from the exact value).
+ * building skips WAL (the build logs every page at the end).
  */
 void
 HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer heaptid, bool building)

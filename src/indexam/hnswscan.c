@@ -8,8 +8,8 @@
  *	  The first amgettuple descends the graph (Algorithm 5 of the HNSW
  *	  paper) while holding HNSW_SCAN_LOCK in share mode, keeps the
  *	  ef_search nearest elements and returns their heap TIDs nearest first.
- *	  Distances are exact (the stored values are the indexed values), so
- *	  the executor need not recheck the order.
+ *	  With float32 storage distances are exact (the stored values are the
+ *	  indexed values), so the executor need not recheck the order.
  *
  *	  With an iterative scan, every element that was read but did not make
  *	  the result set is kept in a heap of discarded candidates.  When the
