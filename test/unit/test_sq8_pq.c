@@ -15,7 +15,10 @@
  *	  centroids per sub-space must train to a codebook that reproduces every
  *	  row exactly; uneven sub-vector splits must tile the dimensions; the
  *	  same seed must give the same codebook; training on real-looking noise
- *	  must beat the one-centroid (mean) quantizer by a wide margin.
+ *	  must beat the one-centroid (mean) quantizer by a wide margin.  The
+ *	  learned rotation must be orthogonal and place strong components in
+ *	  small sub-spaces; direction coding must never lose cosine to nearest-
+ *	  centroid coding and must code a decoded direction back to itself.
  *
  * IDENTIFICATION
  *	  test/unit/test_sq8_pq.c
@@ -329,6 +332,161 @@ START_TEST(test_pq_bad_arguments)
 }
 END_TEST
 
+/*
+ * The rotation is orthogonal, undoes exactly (up to float rounding), and
+ * sends the strongest direction of correlated data to a dimension of the
+ * smallest sub-space: with 7 dimensions in m = 3 sub-spaces (2, 2, 3),
+ * the two strongest components must land in the two 2-dimension ones.
+ */
+START_TEST(test_pq_rotation)
+{
+	enum
+	{
+		DIM = 7, M = 3, N = 3000
+	};
+	float	   *data = malloc(sizeof(float) * N * DIM);
+	float		rot[DIM * DIM];
+	void	   *ws = malloc(rv_pq_rotation_workspace(DIM));
+	/* strongest along (1,1,0,...)/sqrt2, next along e6, the rest weak */
+	const float s2 = 0.70710678f;
+
+	for (int r = 0; r < N; r++)
+	{
+		float		a = uniform(-10.0f, 10.0f),
+					b = uniform(-5.0f, 5.0f);
+		float	   *x = data + r * DIM;
+
+		for (int i = 0; i < DIM; i++)
+			x[i] = uniform(-0.1f, 0.1f);
+		x[0] += a * s2;
+		x[1] += a * s2;
+		x[6] += b;
+	}
+	ck_assert(rv_pq_rotation_train(data, N, DIM, M, rot, ws));
+
+	/* R R^T = I */
+	for (int i = 0; i < DIM; i++)
+		for (int j = 0; j < DIM; j++)
+		{
+			double		dot = 0;
+
+			for (int t = 0; t < DIM; t++)
+				dot += (double) rot[i * DIM + t] * rot[j * DIM + t];
+			CHECK(fabs(dot - (i == j)) < 1e-4, "R R^T [%d][%d] = %g", i, j, dot);
+		}
+
+	/* rotate then unrotate gives the input back */
+	for (int r = 0; r < 20; r++)
+	{
+		float		y[DIM],
+					back[DIM];
+
+		rv_pq_rotate(rot, DIM, data + r * DIM, y);
+		rv_pq_unrotate(rot, DIM, y, back);
+		for (int i = 0; i < DIM; i++)
+			CHECK(fabs(back[i] - data[r * DIM + i]) < 1e-4, "row %d dim %d: %g != %g",
+				  r, i, back[i], data[r * DIM + i]);
+	}
+
+	/* sub-spaces: [0,2) [2,4) [4,7); the two strong axes are in 0..3 */
+	ck_assert_int_eq(rv_pq_sub_start(DIM, M, 2), 4);
+	{
+		int			strong_a = -1,
+					strong_b = -1;
+
+		for (int s = 0; s < DIM; s++)
+		{
+			if (fabs(rot[s * DIM + 0] * s2 + rot[s * DIM + 1] * s2) > 0.99)
+				strong_a = s;
+			if (fabs(rot[s * DIM + 6]) > 0.99)
+				strong_b = s;
+		}
+		CHECK(strong_a >= 0 && strong_a < 4, "strongest component at %d", strong_a);
+		CHECK(strong_b >= 0 && strong_b < 4, "second component at %d", strong_b);
+		/* and they do not share a sub-space (their variances are spread) */
+		CHECK(strong_a / 2 != strong_b / 2, "both strong components in sub-space %d",
+			  strong_a / 2);
+	}
+	free(data);
+	free(ws);
+}
+END_TEST
+
+/*
+ * Direction coding: the decoded direction is never further (in cosine)
+ * from the input than the nearest-centroid code's, and is strictly closer
+ * on average; encoding a decoded direction again gives the same codes.
+ */
+START_TEST(test_pq_encode_direction)
+{
+	enum
+	{
+		DIM = 24, M = 10, K = 32, N = 3000
+	};
+	float	   *data = malloc(sizeof(float) * N * DIM);
+	float		cb[K * DIM];
+	void	   *ws = malloc(rv_pq_train_workspace(N, DIM, M, K));
+	double		sum_near = 0,
+				sum_dir = 0;
+	int			same = 0;
+
+	for (int r = 0; r < N; r++)
+	{
+		double		len = 0;
+
+		for (int i = 0; i < DIM; i++)
+		{
+			data[r * DIM + i] = uniform(-1.0f, 1.0f) + (i % 5) * 0.2f;
+			len += (double) data[r * DIM + i] * data[r * DIM + i];
+		}
+		for (int i = 0; i < DIM; i++)
+			data[r * DIM + i] /= (float) sqrt(len);
+	}
+	ck_assert(rv_pq_train(data, N, DIM, M, K, 15, 3, cb, ws));
+
+	for (int r = 0; r < N; r++)
+	{
+		const float *x = data + r * DIM;
+		uint8_t		c1[M],
+					c2[M],
+					c3[M];
+		float		o1[DIM],
+					o2[DIM];
+		double		d1 = 0,
+					l1 = 0,
+					d2 = 0,
+					l2 = 0;
+
+		rv_pq_encode(cb, DIM, M, K, x, c1);
+		rv_pq_encode_direction(cb, DIM, M, K, x, c2);
+		rv_pq_decode(cb, DIM, M, K, c1, o1);
+		rv_pq_decode(cb, DIM, M, K, c2, o2);
+		for (int i = 0; i < DIM; i++)
+		{
+			d1 += (double) o1[i] * x[i];
+			l1 += (double) o1[i] * o1[i];
+			d2 += (double) o2[i] * x[i];
+			l2 += (double) o2[i] * o2[i];
+		}
+		CHECK(d2 / sqrt(l2) >= d1 / sqrt(l1) - 1e-6, "row %d: cos %g < %g", r,
+			  d2 / sqrt(l2), d1 / sqrt(l1));
+		sum_near += d1 / sqrt(l1);
+		sum_dir += d2 / sqrt(l2);
+
+		/* the decoded direction, normalised, codes back to itself */
+		for (int i = 0; i < DIM; i++)
+			o2[i] = (float) (o2[i] / sqrt(l2));
+		rv_pq_encode_direction(cb, DIM, M, K, o2, c3);
+		same += memcmp(c2, c3, M) == 0;
+	}
+	CHECK(sum_dir > sum_near, "direction coding no better: %g vs %g", sum_dir, sum_near);
+	CHECK(same >= N * 99 / 100, "only %d of %d decoded directions code back to themselves",
+		  same, N);
+	free(data);
+	free(ws);
+}
+END_TEST
+
 Suite *
 sq8_pq_suite(void)
 {
@@ -344,6 +502,8 @@ sq8_pq_suite(void)
 	tcase_add_test(tc, test_pq_deterministic_and_better_than_mean);
 	tcase_add_test(tc, test_pq_few_distinct_rows);
 	tcase_add_test(tc, test_pq_bad_arguments);
+	tcase_add_test(tc, test_pq_rotation);
+	tcase_add_test(tc, test_pq_encode_direction);
 	suite_add_tcase(s, tc);
 	return s;
 }
