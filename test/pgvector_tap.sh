@@ -8,8 +8,9 @@
 # The files are copied to a scratch directory outside the checkout and the
 # one line that names the extension (CREATE EXTENSION vector) is rewritten to
 # ruvector; nothing else changes and nothing is kept in this repository.
-# Runs prove as the postgres user (initdb refuses root).  Takes about half an
-# hour on two cores, so test/run runs it only with RV_PGVECTOR_TAP=1.
+# Runs prove as the postgres user (initdb refuses root).  Takes 8 CPU-minutes
+# (40 wall-clock minutes on two busy cores), so test/run runs it only with
+# RV_PGVECTOR_TAP=1.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/common.sh"
 rv_need_root
