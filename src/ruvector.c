@@ -12,6 +12,7 @@
 #include "fmgr.h"
 
 #include "distance/distance.h"
+#include "graph/graph.h"
 #include "indexam/hnsw.h"
 #include "indexam/ivfflat.h"
 #include "tableam/tableam.h"
@@ -28,5 +29,6 @@ _PG_init(void)
 	rv_ivfflat_init();
 	rv_hnsw_init();
 	RvTableamInit();
+	RvGraphInit();
 	RvWorkerInit();
 }

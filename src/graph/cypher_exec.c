@@ -10,7 +10,8 @@
  *
  *	Rows between steps are held column by column (struct Rows) in the SPI
  *	procedure's memory context and passed to the next statement as arrays.
- *	The final statement streams through a cursor into the result tuplestore.
+ *	The final statement streams through a cursor into the result tuplestore;
+ *	its plan comes from the per-backend cache of cypher_cache.c.
  *
  *	CREATE takes its ids from the entity sequence in one round trip and
  *	inserts all rows' nodes, then all relationships, with one INSERT ...
@@ -451,7 +452,22 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 						   st->ncols, st->ncols == 1 ? "" : "s", out->desc->natts),
 				  "Give one column in AS (...) for each RETURN item.");
 	InputArgs(st, in, &types, &values, &nulls);
-	portal = SPI_cursor_open_with_args(NULL, st->sql, st->ninput, types, values, nulls, false, 0);
+	if (st->param_sql != NULL)
+	{
+		/* the inputs, then the property-map constants (cypher_cache.c) */
+		types = repalloc(types, sizeof(Oid) * (st->ninput + st->nconst + 1));
+		values = repalloc(values, sizeof(Datum) * (st->ninput + st->nconst + 1));
+		nulls = repalloc(nulls, sizeof(char) * (st->ninput + st->nconst + 1));
+		for (int k = 0; k < st->nconst; k++)
+		{
+			types[st->ninput + k] = JSONBOID;
+			values[st->ninput + k] = DirectFunctionCall1(jsonb_in, CStringGetDatum(st->consts[k]));
+			nulls[st->ninput + k] = ' ';
+		}
+		portal = RvgCachedCursor(st->param_sql, st->ninput + st->nconst, types, values, nulls);
+	}
+	else
+		portal = SPI_cursor_open_with_args(NULL, st->sql, st->ninput, types, values, nulls, false, 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, RVG_FETCH_BATCH);

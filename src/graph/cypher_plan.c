@@ -482,7 +482,12 @@ AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
 	}
 	appendStringInfoChar(&contain, '}');
 	if (ncontain > 0)
-		*conds = lappend(*conds, psprintf("(%s @> %s)", props, RvgJsonLiteral(contain.data)));
+	{
+		/* a marker, made a literal or a parameter by FinishConsts */
+		P->consts = lappend(P->consts, contain.data);
+		*conds = lappend(*conds, psprintf("(%s @> %c%d%c)", props, RVG_CONST_MARK,
+										  list_length(P->consts) - 1, RVG_CONST_MARK));
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -2080,6 +2085,76 @@ PlanUnion(Planner *P, CyQuery *q)
 }
 
 /*
+ * sql with the constant markers replaced: by literals when st is NULL,
+ * otherwise by parameters numbered after the step's inputs, which are
+ * collected in st->consts.
+ */
+static char *
+SubstituteConsts(Planner *P, const char *sql, RvgStep *st)
+{
+	StringInfoData buf;
+	int		   *param_of = palloc0(sizeof(int) * (list_length(P->consts) + 1));
+	const char *p = sql;
+
+	initStringInfo(&buf);
+	if (st != NULL)
+	{
+		st->nconst = 0;
+		st->consts = palloc(sizeof(char *) * (list_length(P->consts) + 1));
+	}
+	for (;;)
+	{
+		const char *mark = strchr(p, RVG_CONST_MARK);
+		char	   *end;
+		int			k;
+
+		if (mark == NULL)
+		{
+			appendStringInfoString(&buf, p);
+			break;
+		}
+		appendBinaryStringInfo(&buf, p, mark - p);
+		k = (int) strtol(mark + 1, &end, 10);
+		if (*end != RVG_CONST_MARK || k < 0 || k >= list_length(P->consts))
+			elog(ERROR, "malformed constant marker in translated Cypher");
+		if (st == NULL)
+			appendStringInfoString(&buf, RvgJsonLiteral(list_nth(P->consts, k)));
+		else
+		{
+			if (param_of[k] == 0)
+			{
+				st->consts[st->nconst++] = list_nth(P->consts, k);
+				param_of[k] = st->ninput + st->nconst;
+			}
+			appendStringInfo(&buf, "$%d::jsonb", param_of[k]);
+		}
+		p = end + 1;
+	}
+	return buf.data;
+}
+
+/*
+ * Every step's SQL gets its constants back as literals; the final reading
+ * step also gets its parameter form.
+ */
+static void
+FinishConsts(Planner *P)
+{
+	ListCell   *lc;
+
+	foreach(lc, P->plan->steps)
+	{
+		RvgStep    *st = lfirst(lc);
+
+		if (st->kind == RVG_STEP_READ && lnext(P->plan->steps, lc) == NULL)
+			st->param_sql = SubstituteConsts(P, st->sql, st);
+		st->sql = SubstituteConsts(P, st->sql, NULL);
+		if (st->merge_sql)
+			st->merge_sql = SubstituteConsts(P, st->merge_sql, NULL);
+	}
+}
+
+/*
  * Translates a parsed query into steps.  params is the params argument (a
  * jsonb object or NULL); text is the Cypher source for error positions.
  */
@@ -2100,6 +2175,7 @@ RvgPlanQuery(RvgGraph *graph, CyQuery *query, const char *text, Jsonb *params)
 		PlanUnion(&P, query);
 	else
 		PlanClauseList(&P, query->parts[0], 0, true);
+	FinishConsts(&P);
 	return P.plan;
 }
 

@@ -50,6 +50,8 @@ typedef struct RvgVar
 #define RVG_HIDDEN_PREFIX '\001'
 #define RVG_ORD_VAR "\001ord"
 #define RVG_MERGED_VAR "\001created"
+/* brackets the number of a property-map constant in SQL being built */
+#define RVG_CONST_MARK '\002'
 
 /* One SELECT under construction. */
 typedef struct Sel
@@ -168,6 +170,14 @@ struct RvgStep
 	int			ndeletes;
 	WDelete    *deletes;
 	int			loc;
+	/*
+	 * The final reading step also in a form whose property-map constants
+	 * are parameters ($ninput+1 ... as jsonb), so that queries differing
+	 * only in those values share a cached plan (cypher_cache.c).
+	 */
+	char	   *param_sql;
+	int			nconst;
+	char	  **consts;			/* nconst jsonb texts */
 };
 
 struct RvgPlan
@@ -193,6 +203,8 @@ typedef struct Planner
 	/* inputs of the statement being built (from the previous step) */
 	int			ninput;
 	ColType    *intypes;
+	/* property-map constants, marked in the SQL text (see RvgPlanQuery) */
+	List	   *consts;
 } Planner;
 
 /* cypher_plan.c */
@@ -206,6 +218,11 @@ extern char *RvgPathJson(Planner *P, RvgVar *v);
 extern char *RvgEdgeListJson(Planner *P, const char *ids);
 extern char *RvgPatternExists(Planner *P, CyPath *path);
 extern char *RvgPatternComprehension(Planner *P, CyExpr *e);
+
+/* cypher_cache.c */
+struct PortalData;
+extern struct PortalData *RvgCachedCursor(const char *sql, int nparams, Oid *types,
+										  Datum *values, const char *nulls);
 
 /* cypher_expr.c */
 extern char *RvgExpr(Planner *P, CyExpr *e);

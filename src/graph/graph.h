@@ -81,6 +81,10 @@ typedef struct RvgGraph
 	List	   *vector_indexes; /* RvgVectorIndex *, existing indexes only */
 } RvgGraph;
 
+/* cypher_cache.c: the GUC ruvector.cypher_plan_cache */
+extern bool rvg_plan_cache_enabled;
+extern void RvGraphInit(void);
+
 /* graph_catalog.c */
 extern const char *RvgSchema(void);
 extern RvgGraph *RvgLookupGraph(const char *name);

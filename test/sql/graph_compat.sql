@@ -167,4 +167,27 @@ SELECT * FROM ruvector_cypher_rows('compat', 'RETURN round(2.5), round(-2.5)') A
 -- the parts of a UNION must name their columns alike (AGE takes the first's)
 SELECT * FROM ruvector_cypher_rows('compat', 'MATCH (a:Person) RETURN a.name UNION ALL MATCH (c:City) RETURN c.name') AS (name jsonb);
 
+-- queries that differ only in property-map values share a cached plan:
+-- each still gets its own answer, also after DDL on the graph tables,
+-- with the cache off, after an update step (constants numbered after the
+-- step's inputs) and in both parts of a UNION
+SELECT name, (SELECT r->'n.age' FROM ruvector_cypher('compat', format('MATCH (n:Person {name: %s}) RETURN n.age', to_jsonb(name)::text)) r) AS age
+	FROM unnest(ARRAY['Alice', 'Bob', 'Carol', 'Nobody', 'Eve']) AS name;
+CREATE INDEX compat_name_idx ON ruvector_graph_node ((properties ->> 'name'));
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Dave''}) RETURN n.age');
+DROP INDEX compat_name_idx;
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Carol''}) RETURN n.age');
+SET ruvector.cypher_plan_cache = off;
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Bob''}) RETURN n.age');
+RESET ruvector.cypher_plan_cache;
+SELECT * FROM ruvector_cypher('compat', $$
+	CREATE (t:Tmp {k: 1}) WITH t MATCH (a:Person {city: 'Oslo'})-[:KNOWS]->(b {name: 'Carol'}) RETURN t.k, a.name, b.name
+$$);
+SELECT * FROM ruvector_cypher('compat', $$
+	MATCH (t:Tmp {k: 1}) DELETE t WITH count(*) AS gone MATCH (p:Person {age: 34}) RETURN gone, p.name ORDER BY p.name
+$$);
+SELECT * FROM ruvector_cypher('compat', $$
+	MATCH (a {name: 'Alice'}) RETURN a.age AS x UNION MATCH (b {name: 'Bob'}) RETURN b.age AS x
+$$) r ORDER BY r::text;
+
 SELECT ruvector_drop_graph('compat');

@@ -1,0 +1,253 @@
+/*
+ * cypher_cache.c — a per-backend cache of the plans of Cypher queries'
+ * final reading statements, and the cursor that runs them.
+ *
+ * NOTES
+ *	The translator gives the final statement with its property-map
+ *	constants as parameters (cypher_plan.c, FinishConsts), so that
+ *	MATCH (p:Person {id: 1}) and {id: 2} share one statement text.  Planning
+ *	is most of the cost of a short Cypher query, and PostgreSQL's own plan
+ *	cache does not fit: its generic plan is costed without the values, and a
+ *	containment test on an unknown value is estimated at 1% of the nodes,
+ *	which turns traversals into hash joins over whole tables.  So the plan
+ *	is made with the first values visible to the estimates only (parameters
+ *	bound without PARAM_FLAG_CONST: the planner estimates with them and keeps
+ *	them as parameters), and then reused for other values of the same
+ *	statement.  Every RVG_PLAN_REUSE uses it is made again with the values
+ *	of the moment, so that a first value of unusual selectivity does not
+ *	decide for ever.
+ *
+ *	The key is the statement text, the parameter types, the user and the
+ *	search_path.  Any relcache invalidation (DDL, ANALYZE, the graph
+ *	catalog triggers) and any change to functions, operators or types
+ *	empties the cache, as PostgreSQL's plan cache would replan.  A cached
+ *	plan's relations are locked as the planner would lock them before the
+ *	plan is used, and if that lock brings an invalidation the plan is made
+ *	again.  The portal runs a copy of the plan, so emptying the cache while
+ *	a query runs is safe.
+ *
+ *	Lock order: none of its own; the relations of a plan in range-table
+ *	order, as the executor would take them.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "parser/parsetree.h"
+#include "storage/lmgr.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "graph/cypher_plan.h"
+
+#define RVG_PLAN_CACHE_SIZE 64
+#define RVG_PLAN_REUSE		1000
+
+typedef struct PlanEntry
+{
+	MemoryContext cxt;			/* holds the entry */
+	char	   *key;
+	PlannedStmt *stmt;
+	int			uses;
+} PlanEntry;
+
+bool		rvg_plan_cache_enabled = true;
+
+static MemoryContext plan_cxt = NULL;
+static List *plans = NIL;		/* PlanEntry *, oldest first */
+static uint64 plan_generation = 0;
+
+/* Defines ruvector.cypher_plan_cache (from _PG_init). */
+void
+RvGraphInit(void)
+{
+	DefineCustomBoolVariable("ruvector.cypher_plan_cache",
+							 "Reuses the plans of Cypher queries that differ only in property-map values.",
+							 "Off: every Cypher query is planned with its own values.",
+							 &rvg_plan_cache_enabled, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+static void
+PlanCacheReset(Datum arg, Oid relid)
+{
+	plan_generation++;
+	plans = NIL;
+	if (plan_cxt != NULL)
+		MemoryContextReset(plan_cxt);
+}
+
+static void
+PlanCacheResetSyscache(Datum arg, int cacheid, uint32 hashvalue)
+{
+	PlanCacheReset(arg, InvalidOid);
+}
+
+static void
+PlanCacheInit(void)
+{
+	if (plan_cxt != NULL)
+		return;
+	plan_cxt = AllocSetContextCreate(CacheMemoryContext, "ruvector Cypher plans",
+									 ALLOCSET_DEFAULT_SIZES);
+	CacheRegisterRelcacheCallback(PlanCacheReset, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, PlanCacheResetSyscache, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, PlanCacheResetSyscache, (Datum) 0);
+	CacheRegisterSyscacheCallback(OPEROID, PlanCacheResetSyscache, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, PlanCacheResetSyscache, (Datum) 0);
+}
+
+static char *
+PlanKey(const char *sql, int nparams, Oid *types)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%u|%s|", GetUserId(), namespace_search_path);
+	for (int i = 0; i < nparams; i++)
+		appendStringInfo(&buf, "%u,", types[i]);
+	appendStringInfo(&buf, "|%s", sql);
+	return buf.data;
+}
+
+static PlanEntry *
+PlanLookup(const char *key)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+	{
+		PlanEntry  *e = lfirst(lc);
+
+		if (strcmp(e->key, key) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Keeps a copy of stmt under key, replacing an older plan of the key. */
+static void
+PlanStore(const char *key, PlannedStmt *stmt)
+{
+	MemoryContext old;
+	MemoryContext cxt;
+	PlanEntry  *e = PlanLookup(key);
+
+	if (e == NULL && list_length(plans) >= RVG_PLAN_CACHE_SIZE)
+		e = linitial(plans);	/* the oldest makes room */
+	if (e != NULL)
+	{
+		plans = list_delete_ptr(plans, e);
+		MemoryContextDelete(e->cxt);
+	}
+	cxt = AllocSetContextCreate(plan_cxt, "ruvector Cypher plan", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	e = palloc(sizeof(PlanEntry));
+	e->cxt = cxt;
+	e->key = pstrdup(key);
+	e->stmt = copyObject(stmt);
+	e->uses = 0;
+	MemoryContextSwitchTo(plan_cxt);
+	plans = lappend(plans, e);
+	MemoryContextSwitchTo(old);
+}
+
+/* Plans sql with the parameter values visible to the estimates only. */
+static PlannedStmt *
+PlanFresh(const char *sql, int nparams, Oid *types, ParamListInfo peek)
+{
+	List	   *raw = pg_parse_query(sql);
+	List	   *queries;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "translated Cypher is not one statement");
+	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw), sql,
+												 types, nparams, NULL);
+	if (list_length(queries) != 1 || linitial_node(Query, queries)->commandType != CMD_SELECT)
+		elog(ERROR, "translated Cypher is not one SELECT");
+	for (int i = 0; i < nparams; i++)
+		peek->params[i].pflags = 0;
+	return pg_plan_query(linitial_node(Query, queries), sql, CURSOR_OPT_NO_SCROLL, peek);
+}
+
+/* Takes the locks the planner took when it made stmt. */
+static void
+LockPlanRelations(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			LockRelationOid(rte->relid, rte->rellockmode);
+	}
+}
+
+/*
+ * Opens a cursor on the reading statement sql with the given parameters
+ * (nulls as for SPI: 'n' for null), through a cached plan when there is
+ * one.  The caller is connected to SPI, fetches with SPI_cursor_fetch and
+ * closes with SPI_cursor_close.
+ */
+Portal
+RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls)
+{
+	ParamListInfo params = makeParamList(nparams);
+	char	   *key = PlanKey(sql, nparams, types);
+	PlannedStmt *stmt = NULL;
+	PlanEntry  *e;
+	Portal		portal;
+	MemoryContext old;
+
+	PlanCacheInit();
+	for (int i = 0; i < nparams; i++)
+	{
+		params->params[i].value = values[i];
+		params->params[i].isnull = nulls != NULL && nulls[i] == 'n';
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
+	}
+	e = rvg_plan_cache_enabled ? PlanLookup(key) : NULL;
+	if (e != NULL && e->uses < RVG_PLAN_REUSE)
+	{
+		uint64		generation = plan_generation;
+
+		e->uses++;
+		stmt = copyObject(e->stmt);
+		LockPlanRelations(stmt);
+		if (generation != plan_generation)
+			stmt = NULL;		/* invalidated meanwhile: plan again */
+	}
+	if (stmt == NULL)
+	{
+		uint64		generation = plan_generation;
+
+		stmt = PlanFresh(sql, nparams, types, params);
+		if (generation == plan_generation && rvg_plan_cache_enabled)
+			PlanStore(key, stmt);
+	}
+	for (int i = 0; i < nparams; i++)
+		params->params[i].pflags = PARAM_FLAG_CONST;
+
+	portal = CreateNewPortal();
+	portal->visible = false;
+	portal->cursorOptions = CURSOR_OPT_NO_SCROLL;
+	old = MemoryContextSwitchTo(portal->portalContext);
+	PortalDefineQuery(portal, NULL, pstrdup(sql), CMDTAG_SELECT,
+					  list_make1(copyObject(stmt)), NULL);
+	MemoryContextSwitchTo(old);
+	/* as SPI does for a cursor that is not read-only: see earlier steps */
+	CommandCounterIncrement();
+	PortalStart(portal, params, 0, GetTransactionSnapshot());
+	return portal;
+}
