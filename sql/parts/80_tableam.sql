@@ -32,6 +32,9 @@ CREATE TABLE ruvector_codebooks (
 	rows_sampled	integer NOT NULL,
 	created			timestamptz NOT NULL,
 	centroids		bytea NOT NULL,
+	rotation		bytea,			-- dim x dim float4 applied before PQ, or NULL
+	norm_lo			real,			-- norm scale of the short PQ form, or NULL
+	norm_hi			real,
 	UNIQUE (relid, attname, version)
 );
 

@@ -204,10 +204,10 @@ BlockTargets(CompactState *st, BlockNumber blkno)
 static Vector *
 MoveVector(CompactColumn *c, Vector *v, Size limit)
 {
-	int			cur = v->unused;
+	int			cur = RvTierOfTag(v->unused);
 	Vector	   *hot;
 
-	if (c->target <= cur)
+	if (cur < 0 || c->target <= cur)
 		return NULL;
 	hot = RvTierDecode(v);
 	for (int t = c->target; t > cur; t--)

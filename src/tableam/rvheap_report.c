@@ -146,8 +146,8 @@ ValueTier(Datum d, int64 *bytes, int64 *float32_bytes)
 		return RV_TIER_FLOAT32;
 	}
 	v = (Vector *) PG_DETOAST_DATUM(d);
-	tier = v->unused;
-	*float32_bytes = StoredFloat32Size(v->dim);
+	tier = RvTierOfTag(v->unused);
+	*float32_bytes = StoredFloat32Size(RvEncodedDim(v));
 	if ((Pointer) v != DatumGetPointer(d))
 		pfree(v);
 	return tier >= 0 && tier < RV_TIER_COUNT ? tier : RV_TIER_FLOAT32;
@@ -369,9 +369,9 @@ VerifyVector(VerifyOut *out, OffsetNumber off, const char *attname, Datum d,
 	problem = RvTierCheckEncoded(v, VARSIZE(v));
 	if (problem)
 		Problem(out, off, "column \"%s\": %s", attname, problem);
-	else if (v->unused != RV_TIER_FLOAT32 && !flagged)
+	else if (v->unused != 0 && !flagged)
 		Problem(out, off, "column \"%s\": %s value in a tuple not marked as encoded",
-				attname, RvTierName(v->unused));
+				attname, RvTierName(RvTierOfTag(v->unused)));
 }
 
 /* Every tuple of a page whose layout checked out. */

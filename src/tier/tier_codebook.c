@@ -29,7 +29,13 @@
  *
  *	  Column order of ruvector_codebooks (sql/parts/80_tableam.sql):
  *	  id, relid, attname, version, dim, m, k, rows_sampled, created,
- *	  centroids.
+ *	  centroids, rotation, norm_lo, norm_hi.
+ *
+ *	  Training (RvCodebookTrain): a reservoir sample of the column's
+ *	  directions; for up to RV_PQ_ROTATE_MAX_DIM dimensions a PCA rotation
+ *	  learned on it first (pq.c), since decoding then costs dim^2; k-means
+ *	  per sub-space on the rotated sample; the norm range of the short PQ
+ *	  form from the norms of every row scanned.
  *
  * IDENTIFICATION
  *	  src/tier/tier_codebook.c
@@ -70,6 +76,9 @@
 #define Anum_cb_m			6
 #define Anum_cb_k			7
 #define Anum_cb_centroids	10
+#define Anum_cb_rotation	11
+#define Anum_cb_norm_lo		12
+#define Anum_cb_norm_hi		13
 
 static HTAB *codebook_cache = NULL;
 
@@ -198,6 +207,28 @@ FillFromRow(RvCodebook cb, TupleTableSlot *slot)
 		return false;
 	cb->centroids = MemoryContextAlloc(CacheMemoryContext, want);
 	memcpy(cb->centroids, VARDATA_ANY(raw), want);
+
+	d[6] = slot_getattr(slot, Anum_cb_rotation, &isnull[6]);
+	if (!isnull[6])
+	{
+		raw = DatumGetByteaPP(d[6]);
+		want = sizeof(float) * (Size) cb->dim * cb->dim;
+		if (VARSIZE_ANY_EXHDR(raw) != want)
+			return false;
+		cb->rotation = MemoryContextAlloc(CacheMemoryContext, want);
+		memcpy(cb->rotation, VARDATA_ANY(raw), want);
+	}
+
+	cb->norm_lo = cb->norm_hi = 0;
+	d[0] = slot_getattr(slot, Anum_cb_norm_lo, &isnull[0]);
+	d[1] = slot_getattr(slot, Anum_cb_norm_hi, &isnull[1]);
+	if (!isnull[0] && !isnull[1])
+	{
+		cb->norm_lo = DatumGetFloat4(d[0]);
+		cb->norm_hi = DatumGetFloat4(d[1]);
+		if (!(cb->norm_lo > 0 && cb->norm_hi > cb->norm_lo && isfinite(cb->norm_hi)))
+			return false;
+	}
 	return true;
 }
 
@@ -336,6 +367,8 @@ typedef struct PqSample
 	int			n;
 	int64		seen;
 	int64		other_dim;
+	double		norm_min;		/* of every non-zero row seen */
+	double		norm_max;
 	float	   *rows;
 	pg_prng_state rng;
 } PqSample;
@@ -361,6 +394,10 @@ SampleAdd(PqSample *s, const Vector *v)
 	if (norm == 0)
 		return;
 
+	if (s->seen == 0 || norm < s->norm_min)
+		s->norm_min = norm;
+	if (s->seen == 0 || norm > s->norm_max)
+		s->norm_max = norm;
 	s->seen++;
 	if (s->n < s->cap)
 		slot = s->n++;
@@ -450,6 +487,9 @@ typedef struct CodebookRow
 	int			k;
 	int			rows;
 	bytea	   *centroids;
+	bytea	   *rotation;		/* or NULL */
+	float		norm_lo;
+	float		norm_hi;
 	uint32		id;
 } CodebookRow;
 
@@ -460,14 +500,16 @@ InsertCodebook(void *arg)
 	CodebookRow *row = (CodebookRow *) arg;
 	Oid			relid = RvExtensionTable("ruvector_codebooks");
 	char	   *sql;
-	Oid			types[7] = {OIDOID, NAMEOID, INT4OID, INT4OID, INT4OID, INT4OID, BYTEAOID};
-	Datum		values[7];
+	Oid			types[10] = {OIDOID, NAMEOID, INT4OID, INT4OID, INT4OID, INT4OID,
+	BYTEAOID, BYTEAOID, FLOAT4OID, FLOAT4OID};
+	Datum		values[10];
+	char		nulls[10];
 	bool		isnull;
 
-	sql = psprintf("INSERT INTO %s (id, relid, attname, version, dim, m, k, rows_sampled, created, centroids) "
+	sql = psprintf("INSERT INTO %s (id, relid, attname, version, dim, m, k, rows_sampled, created, centroids, rotation, norm_lo, norm_hi) "
 				   "SELECT nextval(%s), $1, $2, "
 				   "coalesce((SELECT max(version) FROM %s WHERE relid = $1 AND attname = $2), 0) + 1, "
-				   "$3, $4, $5, $6, now(), $7 RETURNING id",
+				   "$3, $4, $5, $6, now(), $7, $8, $9, $10 RETURNING id",
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)),
 				   quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
@@ -481,9 +523,18 @@ InsertCodebook(void *arg)
 	values[4] = Int32GetDatum(row->k);
 	values[5] = Int32GetDatum(row->rows);
 	values[6] = PointerGetDatum(row->centroids);
+	values[7] = PointerGetDatum(row->rotation);
+	values[8] = Float4GetDatum(row->norm_lo);
+	values[9] = Float4GetDatum(row->norm_hi);
+	memset(nulls, ' ', sizeof(nulls));
+	if (row->rotation == NULL)
+		nulls[7] = 'n';
+	/* Norms too small or large for a float4 scale: long PQ form only. */
+	if (!(row->norm_lo > 0 && isfinite(row->norm_hi) && row->norm_hi > row->norm_lo))
+		nulls[8] = nulls[9] = 'n';
 
 	SPI_connect();
-	if (SPI_execute_with_args(sql, 7, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+	if (SPI_execute_with_args(sql, 10, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert a PQ codebook");
 	row->id = (uint32) DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 1, &isnull));
@@ -531,6 +582,31 @@ RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k, int sample)
 						NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname),
 						dim)));
 
+	/* Rotate the sample in place; the codebook is trained on the result. */
+	row.rotation = NULL;
+	if (dim <= RV_PQ_ROTATE_MAX_DIM)
+	{
+		float	   *y = palloc(sizeof(float) * dim);
+
+		row.rotation = palloc(VARHDRSZ + sizeof(float) * (Size) dim * dim);
+		SET_VARSIZE(row.rotation, VARHDRSZ + sizeof(float) * (Size) dim * dim);
+		ws = palloc(rv_pq_rotation_workspace(dim));
+		/* The second moments of a random 50,000 rows are plenty. */
+		if (!rv_pq_rotation_train(s.rows, Min(s.n, 50000), dim, m,
+								  (float *) VARDATA(row.rotation), ws))
+			elog(ERROR, "PQ rotation rejected m = %d, n = %d, dim = %d", m, s.n, dim);
+		pfree(ws);
+		for (int r = 0; r < s.n; r++)
+		{
+			float	   *x = s.rows + (Size) r * dim;
+
+			CHECK_FOR_INTERRUPTS();
+			rv_pq_rotate((float *) VARDATA(row.rotation), dim, x, y);
+			memcpy(x, y, sizeof(float) * dim);
+		}
+		pfree(y);
+	}
+
 	row.centroids = palloc(VARHDRSZ + sizeof(float) * (Size) k * dim);
 	SET_VARSIZE(row.centroids, VARHDRSZ + sizeof(float) * (Size) k * dim);
 	ws = palloc_extended(rv_pq_train_workspace(s.n, dim, m, k), MCXT_ALLOC_HUGE);
@@ -546,6 +622,8 @@ RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k, int sample)
 	row.m = m;
 	row.k = k;
 	row.rows = s.n;
+	row.norm_lo = (float) (s.norm_min / RV_PQ_NORM_MARGIN);
+	row.norm_hi = (float) (s.norm_max * RV_PQ_NORM_MARGIN);
 	RvRunAsExtensionOwner(InsertCodebook, &row);
 	return row.id;
 }

@@ -54,8 +54,46 @@ RvTierFromName(const char *name)
 }
 
 /*
+ * Tier of an encoding tag (the "unused" field), or -1 for a tag that no
+ * format of this version uses.
+ */
+int
+RvTierOfTag(int16 tag)
+{
+	int			format = (uint16) tag & 0xFF;
+	int			high = (uint16) tag >> 8;
+
+	if (format == RV_FORMAT_PQ_SHORT)
+		return RV_TIER_PQ;
+	if (high != 0 || format >= RV_TIER_COUNT)
+		return -1;
+	return format;
+}
+
+static inline bool
+IsPqShort(const Vector *v)
+{
+	return ((uint16) v->unused & 0xFF) == RV_FORMAT_PQ_SHORT;
+}
+
+/*
+ * Dimensions of a vector in any format (the short PQ form keeps them in its
+ * codebook); 0 if that codebook does not exist.
+ */
+int
+RvEncodedDim(const Vector *v)
+{
+	RvCodebook	cb;
+
+	if (!IsPqShort(v))
+		return v->dim;
+	cb = RvCodebookGet((uint16) v->dim, true);
+	return cb ? cb->dim : 0;
+}
+
+/*
  * Whether a vector datum, in whatever varlena form it is stored, carries
- * an encoding tag; *tier gets the tag.  Inline forms are read in place;
+ * an encoding tag; *tier gets its tier (-1: an unknown tag).  Inline forms are read in place;
  * compressed or out-of-line ones are fetched (rare: vectors of ruvector_heap
  * tables are kept inline).
  */
@@ -80,7 +118,7 @@ RvDatumIsEncoded(Datum value, int *tier)
 		else
 			memcpy(&tag, VARDATA_ANY(p) + sizeof(int16), sizeof(int16));
 	}
-	*tier = tag;
+	*tier = RvTierOfTag(tag);
 	return tag != 0;
 }
 
@@ -130,36 +168,85 @@ EncodeSq8(const Vector *hot)
 	return v;
 }
 
+/* Log step of a codebook's norm scale (codes 1-255 span the range). */
+static double
+NormStep(RvCodebook cb)
+{
+	return (log(cb->norm_hi) - log(cb->norm_lo)) / 254.0;
+}
+
+/* Code of a norm on the codebook's scale (tier.h), or -1 if outside. */
+static int
+NormCode(RvCodebook cb, double norm)
+{
+	double		pos;
+
+	if (norm == 0)
+		return 0;
+	if (cb->norm_lo <= 0 || !(cb->norm_hi > cb->norm_lo) || !isfinite(norm))
+		return -1;
+	pos = floor((log(norm) - log(cb->norm_lo)) / NormStep(cb) + 0.5);
+	return pos >= 0 && pos <= 254 ? 1 + (int) pos : -1;
+}
+
+static double
+NormOfCode(RvCodebook cb, int code)
+{
+	return code == 0 ? 0.0 : exp(log(cb->norm_lo) + (code - 1) * NormStep(cb));
+}
+
 /*
- * PQ of the direction, norm kept as a half (tier.h).  A zero vector is
- * all-zero codes with norm 0; a norm beyond the half range is refused.
+ * PQ of the direction, rotated by the codebook's rotation if it has one,
+ * coded for the best cosine (pq.c).  The short form is written when the
+ * codebook id and the norm fit it, else the long form with the norm as a
+ * half; a norm beyond the half range too is refused.  A zero vector is
+ * all-zero codes with norm 0.
  */
 static Vector *
 EncodePq(const Vector *hot, RvCodebook cb)
 {
 	Vector	   *v;
-	RvPqPayload *p;
+	uint8	   *codes;
 	double		norm = 0.0;
-	float	   *dir;
+	int			ncode;
 
 	if (cb == NULL || cb->dim != hot->dim)
 		return NULL;
 	for (int i = 0; i < hot->dim; i++)
 		norm += (double) hot->x[i] * hot->x[i];
 	norm = sqrt(norm);
-	if (norm > RV_HALF_MAX)
-		return NULL;
 
-	v = NewEncoded(RV_PQ_SIZE(cb->m), hot->dim, RV_TIER_PQ);
-	p = (RvPqPayload *) v->x;
-	p->codebook = cb->id;
-	p->norm = rv_float_to_half((float) norm);
+	ncode = cb->id <= RV_PQ_SHORT_MAX_ID ? NormCode(cb, norm) : -1;
+	if (ncode >= 0)
+	{
+		v = NewEncoded(RV_PQ_SHORT_SIZE(cb->m), (int) cb->id,
+					   RV_FORMAT_PQ_SHORT | (ncode << 8));
+		codes = (uint8 *) v->x;
+	}
+	else
+	{
+		RvPqPayload *p;
+
+		if (norm > RV_HALF_MAX)
+			return NULL;
+		v = NewEncoded(RV_PQ_SIZE(cb->m), hot->dim, RV_TIER_PQ);
+		p = (RvPqPayload *) v->x;
+		p->codebook = cb->id;
+		p->norm = rv_float_to_half((float) norm);
+		codes = p->codes;
+	}
+
 	if (norm > 0)
 	{
-		dir = palloc(sizeof(float) * hot->dim);
+		float	   *dir = palloc(sizeof(float) * hot->dim * 2);
+		float	   *rot = dir + hot->dim;
+
 		for (int i = 0; i < hot->dim; i++)
 			dir[i] = (float) (hot->x[i] / norm);
-		rv_pq_encode(cb->centroids, cb->dim, cb->m, cb->k, dir, p->codes);
+		if (cb->rotation)
+			rv_pq_rotate(cb->rotation, cb->dim, dir, rot);
+		rv_pq_encode_direction(cb->centroids, cb->dim, cb->m, cb->k,
+							   cb->rotation ? rot : dir, codes);
 		pfree(dir);
 	}
 	return v;
@@ -173,7 +260,7 @@ EncodePq(const Vector *hot, RvCodebook cb)
 Vector *
 RvTierEncode(const Vector *hot, int tier, RvCodebook cb, bool lossless_only)
 {
-	Assert(hot->unused == RV_TIER_FLOAT32);
+	Assert(hot->unused == 0);
 
 	switch (tier)
 	{
@@ -196,8 +283,37 @@ CorruptDatum(const Vector *v, const char *problem)
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("encoded vector is corrupted: %s", problem),
-			 errdetail("Encoding tag %d, %d dimensions, %u bytes.",
+			 errdetail("Encoding tag %d, dimension field %d, %u bytes.",
 					   v->unused, v->dim, (unsigned) VARSIZE(v))));
+}
+
+/* Codes at or beyond the codebook's k. */
+static const char *
+CheckPqCodes(RvCodebook cb, const uint8 *codes)
+{
+	for (int j = 0; j < cb->m; j++)
+		if (codes[j] >= cb->k)
+			return "pq code beyond the codebook";
+	return NULL;
+}
+
+/* The short PQ form (tier.h). */
+static const char *
+CheckPqShort(const Vector *v, Size size)
+{
+	int			id = (uint16) v->dim;
+	RvCodebook	cb;
+
+	if (id < 1 || id > RV_PQ_SHORT_MAX_ID)
+		return "pq codebook id out of range";
+	cb = RvCodebookGet(id, true);
+	if (cb == NULL)
+		return "pq codebook does not exist";
+	if (size != RV_PQ_SHORT_SIZE(cb->m))
+		return "pq datum does not match its codebook";
+	if (((uint16) v->unused >> 8) != 0 && cb->norm_lo <= 0)
+		return "pq norm code but the codebook has no norm range";
+	return CheckPqCodes(cb, (const uint8 *) v->x);
 }
 
 /*
@@ -210,6 +326,10 @@ RvTierCheckEncoded(const Vector *v, Size size)
 {
 	if (size < RV_VECTOR_HDRSZ)
 		return "shorter than a vector header";
+	if (RvTierOfTag(v->unused) < 0)
+		return "unknown encoding tag";
+	if (IsPqShort(v))
+		return CheckPqShort(v, size);
 	if (v->dim < 1 || v->dim > VECTOR_MAX_DIM)
 		return "dimension out of range";
 
@@ -233,14 +353,38 @@ RvTierCheckEncoded(const Vector *v, Size size)
 					return "pq codebook does not exist";
 				if (cb->dim != v->dim || size != RV_PQ_SIZE(cb->m))
 					return "pq datum does not match its codebook";
-				for (int j = 0; j < cb->m; j++)
-					if (p->codes[j] >= cb->k)
-						return "pq code beyond the codebook";
-				return NULL;
+				return CheckPqCodes(cb, p->codes);
 			}
-		default:
-			return "unknown encoding tag";
 	}
+	return "unknown encoding tag";
+}
+
+/*
+ * Decode PQ codes to dim floats of length norm: unrotate the concatenated
+ * centroids, then rescale.  The concatenation is a direction of length
+ * close to, not exactly, 1; rescaling to the stored norm gives the decoded
+ * vector the original's length, so encoding it again gives the same codes.
+ */
+static void
+DecodePq(RvCodebook cb, const uint8 *codes, double norm, float *out)
+{
+	double		len = 0.0;
+
+	if (cb->rotation)
+	{
+		float	   *y = palloc(sizeof(float) * cb->dim);
+
+		rv_pq_decode(cb->centroids, cb->dim, cb->m, cb->k, codes, y);
+		rv_pq_unrotate(cb->rotation, cb->dim, y, out);
+		pfree(y);
+	}
+	else
+		rv_pq_decode(cb->centroids, cb->dim, cb->m, cb->k, codes, out);
+	for (int i = 0; i < cb->dim; i++)
+		len += (double) out[i] * out[i];
+	len = sqrt(len);
+	for (int i = 0; i < cb->dim; i++)
+		out[i] = len > 0 ? (float) (out[i] * (norm / len)) : 0.0f;
 }
 
 /*
@@ -253,12 +397,22 @@ RvTierDecode(const Vector *enc)
 	const char *problem;
 	Vector	   *hot;
 
-	if (enc->unused == RV_TIER_FLOAT32)
+	if (enc->unused == 0)
 		return (Vector *) enc;
 
 	problem = RvTierCheckEncoded(enc, VARSIZE(enc));
 	if (problem)
 		CorruptDatum(enc, problem);
+
+	if (IsPqShort(enc))
+	{
+		RvCodebook	cb = RvCodebookGet((uint16) enc->dim, false);
+
+		hot = rv_vector_new(cb->dim);
+		DecodePq(cb, (const uint8 *) enc->x,
+				 NormOfCode(cb, (uint16) enc->unused >> 8), hot->x);
+		return hot;
+	}
 
 	hot = rv_vector_new(enc->dim);
 	switch (enc->unused)
@@ -276,23 +430,9 @@ RvTierDecode(const Vector *enc)
 		case RV_TIER_PQ:
 			{
 				const RvPqPayload *p = (const RvPqPayload *) enc->x;
-				RvCodebook	cb = RvCodebookGet(p->codebook, false);
-				float		norm = rv_half_to_float(p->norm);
 
-				double		len = 0.0;
-
-				/*
-				 * The concatenated centroids are a direction of length
-				 * close to, not exactly, 1: rescale to the stored norm, so
-				 * that the decoded vector has the original's length and
-				 * encoding it again gives the same codes.
-				 */
-				rv_pq_decode(cb->centroids, cb->dim, cb->m, cb->k, p->codes, hot->x);
-				for (int i = 0; i < enc->dim; i++)
-					len += (double) hot->x[i] * hot->x[i];
-				len = sqrt(len);
-				for (int i = 0; i < enc->dim; i++)
-					hot->x[i] = len > 0 ? (float) (hot->x[i] * (norm / len)) : 0.0f;
+				DecodePq(RvCodebookGet(p->codebook, false), p->codes,
+						 rv_half_to_float(p->norm), hot->x);
 				break;
 			}
 	}
@@ -307,12 +447,12 @@ RvTierDecode(const Vector *enc)
 Vector *
 rv_vector_decode_encoded(Vector *v)
 {
-	if (v->unused < 0 || v->unused >= RV_TIER_COUNT)
+	if (RvTierOfTag(v->unused) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("vector value has an unknown encoding (tag %d)", v->unused),
 				 errhint("Encoded vectors only exist inside ruvector_heap tables; a value with this tag was not written by ruvector.")));
-	if (v->unused == RV_TIER_PQ && !IsTransactionState())
+	if (RvTierOfTag(v->unused) == RV_TIER_PQ && !IsTransactionState())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot decode a PQ-encoded vector outside a transaction"),

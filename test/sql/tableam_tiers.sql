@@ -141,6 +141,27 @@ CREATE TEMP TABLE pq_copy AS SELECT * FROM tv;
 -- already cold: nothing more to do
 SELECT * FROM ruvector_compact('tv');
 
+-- PQ's two forms: the short one (5 bytes besides the codes on disk) while
+-- the norm is within the codebook's range, the long one (11 bytes) beyond
+-- it; both decode, to the direction and norm coded
+CREATE UNLOGGED TABLE tq (id int, v vector(16)) USING ruvector_heap;
+INSERT INTO tq SELECT id, v FROM ref;
+SELECT ruvector_set_tiers('tq', 'v', '{"exactness": "pq", "pq": {"m": 8, "k": 16}}');
+SELECT norm_lo > 0 AND norm_hi > norm_lo AS norm_range, length(rotation) AS rotation_bytes
+FROM ruvector_codebooks WHERE relid = 'tq'::regclass;
+INSERT INTO tq SELECT -id, (SELECT array_agg(x * 1000) FROM unnest(v::real[]) x)::vector
+FROM ref WHERE id <= 3;
+SELECT vectors_moved FROM ruvector_compact('tq');
+SELECT tier, rows, vector_bytes, vector_bytes - 2000 * 13 AS long_form_bytes
+FROM ruvector_tier_report('tq') WHERE tier = 'pq';
+SELECT a.id, round(cosine_distance(a.v, b.v)::numeric, 6) AS direction_distance,
+	round((vector_norm(b.v) / vector_norm(a.v) / 1000)::numeric, 2) AS norm_ratio
+FROM tq a JOIN tq b ON b.id = -a.id WHERE a.id > 0 ORDER BY 1;
+SELECT count(*) AS norms_within_half_percent FROM tq JOIN ref r USING (id)
+WHERE abs(vector_norm(tq.v) / vector_norm(r.v) - 1) < 0.005;
+SELECT * FROM ruvector_tier_verify('tq');
+DROP TABLE tq;
+
 -- VACUUM FULL and CLUSTER keep the tiers, so the file shrinks
 SELECT pg_relation_size('tv') AS before_bytes \gset
 VACUUM FULL tv;
