@@ -122,6 +122,21 @@ RESET ruvector.rerank_factor;
 SET hnsw.ef_search = 100;
 DROP INDEX hs_idx;
 
+-- ruvector_heap: re-ranking reads the table through its AM, which decodes
+-- vectors that compaction moved to a lossy tier
+CREATE UNLOGGED TABLE hr (id int, v vector(16)) USING ruvector_heap;
+INSERT INTO hr SELECT i, (SELECT array_agg(sin(i * 0.37 + k * 1.1)) FROM generate_series(1, 16) k)::vector
+	FROM generate_series(1, 1000) i;
+CREATE INDEX hr_idx ON hr USING hnsw (v vector_l2_ops) WITH (storage = sq8);
+SELECT ruvector_set_tiers('hr', 'v', '{"exactness": "sq8", "sq8": {"after_write": 0, "after_read": 0}}') IS NOT NULL AS policy;
+SELECT blocks_moved > 0 AS moved FROM ruvector_compact('hr');
+SET enable_seqscan = off;
+CREATE TEMP TABLE hrq AS SELECT v FROM hr WHERE id = 77;
+SELECT (SELECT array_agg(id) FROM (SELECT id FROM hr ORDER BY v <-> (SELECT v FROM hrq) LIMIT 8) s) =
+	(SELECT array_agg(id) FROM (SELECT id FROM hr ORDER BY (v <-> (SELECT v FROM hrq)) + 0, id LIMIT 8) s) AS same;
+RESET enable_seqscan;
+DROP TABLE hr, hrq;
+
 -- halfvec: sq8 and binary apply, float16 would store the same thing
 CREATE TABLE hh (id int, v halfvec(4));
 INSERT INTO hh SELECT id, v::halfvec FROM hs WHERE v IS NOT NULL;
