@@ -33,6 +33,10 @@ SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"m": 17}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"k": 300}}');
 SELECT ruvector_set_tiers('tv', 'v', '{"pq": {"sample": 10}}');
 SELECT ruvector_set_tiers('tv', 'note', '{}');
+-- a halfvec column is inline and float16 already: no tiers, and the error says why
+CREATE UNLOGGED TABLE th (id int, h halfvec(4)) USING ruvector_heap;
+SELECT ruvector_set_tiers('th', 'h', '{"exactness": "sq8", "sq8": {}}');
+DROP TABLE th;
 SELECT ruvector_set_tiers('tv', 'nope', '{}');
 SELECT ruvector_set_tiers('ref', 'v', '{}');
 SELECT ruvector_set_tiers(NULL, 'v', '{}');
