@@ -278,6 +278,8 @@ typedef struct HnswSupport
 	float	   *codeFloats;
 	void	   *codeWork;
 	RvCodeQuery codeQuery;
+	char	   *codeQueryOf;	/* the stored value codeQuery was made from */
+	bool		codeQueryValid;
 } HnswSupport;
 
 #define HnswIsCompact(support)	((support)->storage != HNSW_STORAGE_FLOAT32)

@@ -230,11 +230,14 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	GetStorage(index, &support->storage, &support->dimensions);
 	support->codeFloats = NULL;
 	support->codeWork = NULL;
+	support->codeQueryOf = NULL;
+	support->codeQueryValid = false;
 	if (HnswIsCompact(support) && support->dimensions > 0 &&
 		CodeMetricFor(support->kind) >= 0)
 	{
 		support->codeMetric = (RvCodeMetric) CodeMetricFor(support->kind);
 		support->codeFloats = palloc(sizeof(float) * support->dimensions);
+		support->codeQueryOf = palloc(HnswStoredValueSize(support));
 		support->codeWork = palloc(Max(rv_code_query_workspace(support->storage,
 																support->dimensions), 1));
 	}
@@ -374,6 +377,8 @@ HnswEncodeValue(HnswSupport *support, const char *value)
 	Size		size = HnswStoredValueSize(support);
 	char	   *code = palloc(size);
 
+	/* codeFloats is shared with HnswStoredDistance's decoded value */
+	support->codeQueryValid = false;
 	HnswValueFloats(support, value, support->codeFloats);
 	SET_VARSIZE(code, size);
 	if (!rv_code_encode(support->storage, support->codeFloats, support->dimensions,
@@ -389,16 +394,26 @@ HnswEncodeValue(HnswSupport *support, const char *value)
 /*
  * Distance between two stored values.  Under compact storage the first is
  * decoded and ranked against the second's code, the same asymmetric
- * distance a search computes.
+ * distance a search computes.  Neighbour selection compares one value with
+ * many in a row, so the decoded first value is kept while its bytes stay
+ * the same (compared by content: callers' buffers are reused).
  */
 double
 HnswStoredDistance(HnswSupport *support, const char *a, const char *b)
 {
+	Size		size;
+
 	if (!HnswIsCompact(support))
 		return HnswDistance(support, a, b);
-	rv_code_decode(support->storage, a + VARHDRSZ, support->dimensions, support->codeFloats);
-	rv_code_query_init(&support->codeQuery, support->storage, support->codeMetric,
-					   support->codeFloats, support->dimensions, support->codeWork);
+	size = HnswStoredValueSize(support);
+	if (!support->codeQueryValid || memcmp(support->codeQueryOf, a, size) != 0)
+	{
+		memcpy(support->codeQueryOf, a, size);
+		rv_code_decode(support->storage, a + VARHDRSZ, support->dimensions, support->codeFloats);
+		rv_code_query_init(&support->codeQuery, support->storage, support->codeMetric,
+						   support->codeFloats, support->dimensions, support->codeWork);
+		support->codeQueryValid = true;
+	}
 	return rv_code_distance(&support->codeQuery, b + VARHDRSZ);
 }
 
