@@ -1,8 +1,9 @@
 # HNSW compact storage on real data from ../shared/data: recall@10 of
 # storage = sq8, float16 and binary (scans re-rank with exact distances)
 # against exact results of the same server, index sizes against float32,
-# and a streaming replica that answers like its primary after inserts,
-# deletes and VACUUM (generic WAL carries the codes).  Every query is first
+# concurrent inserts, deletes, searches and VACUUM, and a streaming replica
+# that answers like its primary after inserts, deletes and VACUUM (generic
+# WAL carries the codes).  Every query is first
 # checked to run as an index scan.
 use strict;
 use warnings;
@@ -33,7 +34,8 @@ sub read_fvecs
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', "maintenance_work_mem = '256MB'\nshared_buffers = '128MB'");
+$primary->append_conf('postgresql.conf',
+	"maintenance_work_mem = '256MB'\nshared_buffers = '128MB'\nmax_connections = 40\nautovacuum = off");
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION ruvector');
 
@@ -128,6 +130,45 @@ my $cb = check_storage('cohere', 'vector_ip_ops', '<#>', 'binary', 40, 10, 0.85)
 note("cohere index sizes: float32 $c32, float16 $c16, sq8 $c8, binary $cb");
 cmp_ok($c8, '<=', $c32 * 0.4, "cohere: sq8 index $c8 bytes is at most 0.4x float32 $c32");
 cmp_ok($c16, '<', $c32 * 0.7, "cohere: float16 index $c16 bytes against float32 $c32");
+
+# Concurrency: eight clients insert, delete and search (re-ranking, also
+# iteratively) while VACUUM runs, on an sq8 graph; then it verifies and
+# finds the exact neighbours
+my $array_sql = join(',', ('random()') x 8);
+$primary->safe_psql('postgres', qq(
+	CREATE TABLE churn (id bigserial PRIMARY KEY, c int, v vector(8));
+	INSERT INTO churn (c, v) SELECT i % 10, ARRAY[$array_sql] FROM generate_series(1, 3000) i;
+	CREATE INDEX churn_idx ON churn USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32, storage = sq8);
+));
+$primary->pgbench(
+	'--no-vacuum --client=8 --transactions=150',
+	0,
+	[qr{actually processed}],
+	[qr{^$}],
+	'sq8: inserts, deletes, searches and VACUUM at once',
+	{
+		'105_insert@10' => "INSERT INTO churn (c, v) SELECT (random() * 10)::int, ARRAY[$array_sql] FROM generate_series(1, 3);",
+		'105_delete@3' => "DELETE FROM churn WHERE id = (SELECT (random() * 4000)::bigint + 1);",
+		'105_search@10' => "SELECT id FROM churn ORDER BY v <-> (SELECT ARRAY[$array_sql]::vector) LIMIT 10;",
+		'105_filter@3' => "SET hnsw.iterative_scan = relaxed_order; SELECT id FROM churn WHERE c = 5 ORDER BY v <-> (SELECT ARRAY[$array_sql]::vector) LIMIT 10;",
+		'105_vacuum@1' => "VACUUM churn;"
+	});
+$primary->safe_psql('postgres', 'VACUUM churn');
+is($primary->safe_psql('postgres',
+		"SELECT count(*) FROM ruvector_hnsw_verify('churn_idx') WHERE severity = 'error'"),
+	'0', 'sq8 index verifies after concurrent churn');
+my $hits = 0;
+for (1 .. 10)
+{
+	my $q = '[' . join(',', map { rand() } 1 .. 8) . ']';
+	my $exact = $primary->safe_psql('postgres',
+		"SET enable_indexscan = off; SELECT id FROM churn ORDER BY v <-> '$q' LIMIT 10");
+	my $indexed = $primary->safe_psql('postgres',
+		"SET enable_seqscan = off; SET hnsw.ef_search = 200; SELECT id FROM churn ORDER BY v <-> '$q' LIMIT 10");
+	my %found = map { $_ => 1 } split /\n/, $indexed;
+	$hits += grep { $found{$_} } split /\n/, $exact;
+}
+cmp_ok($hits, '>=', 97, "sq8 after churn: $hits of the 100 exact neighbours");
 
 # A streaming replica answers like the primary (same codes through WAL)
 $primary->safe_psql('postgres',
