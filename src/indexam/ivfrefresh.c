@@ -744,6 +744,7 @@ ruvector_ivf_refresh(PG_FUNCTION_ARGS)
 	int64		entries;
 
 	PreventCommandDuringRecovery("ruvector_ivf_refresh()");
+	PreventCommandIfReadOnly("ruvector_ivf_refresh()");
 	index = IvfOpenForFunction(indexoid, "ruvector_ivf_refresh()", true,
 							   ShareRowExclusiveLock);
 	entries = IvfRefreshIndex(index);

@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/xact.h"
 #include "commands/vacuum.h"
 #include "storage/bufmgr.h"
 #include "storage/indexfsm.h"
@@ -203,10 +204,14 @@ ivfflatvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	 * Replaced lists wait for a VACUUM (or a refresh) that can have the
 	 * index to itself for a moment; the bulk delete pass, when there was
 	 * one, read every reachable page, so a pass over all of them costs
-	 * little more.
+	 * little more.  A parallel VACUUM's leader stays in parallel mode
+	 * throughout, where the lock's WAL record (which needs a transaction
+	 * id) cannot be written: it leaves them to the next VACUUM or refresh
+	 * (autovacuum never runs in parallel).
 	 */
 	IvfReadMetaAll(info->index, &meta);
-	if (BlockNumberIsValid(meta.oldListHead) && IvfRecycleOld(info->index) && stats == NULL)
+	if (BlockNumberIsValid(meta.oldListHead) && !IsInParallelMode() &&
+		IvfRecycleOld(info->index) && stats == NULL)
 	{
 		/* Entries are as the table's rows, as far as we know */
 		stats = palloc0(sizeof(IndexBulkDeleteResult));

@@ -20,8 +20,9 @@ BEGIN
 	RETURN a IS NOT DISTINCT FROM b;
 END $$;
 
--- Built on rows around the origin.
-CREATE TABLE ivf_r (id int, v vector(3));
+-- Built on rows around the origin.  (No autovacuum: it would recycle
+-- replaced lists at moments of its own.)
+CREATE TABLE ivf_r (id int, v vector(3)) WITH (autovacuum_enabled = false);
 INSERT INTO ivf_r SELECT i, ARRAY[sin(i), cos(i * 1.1), sin(i * 0.2)] FROM generate_series(1, 2000) i;
 CREATE INDEX ivf_r_idx ON ivf_r USING ivfflat (v) WITH (lists = 8);
 
@@ -162,6 +163,9 @@ CREATE INDEX ivf_r_hnsw ON ivf_r USING hnsw (v vector_l2_ops);
 SELECT ruvector_ivf_stats('ivf_r_hnsw');
 SELECT ruvector_ivf_refresh(0);
 SELECT ruvector_ivf_refresh(NULL);
+BEGIN READ ONLY;
+SELECT ruvector_ivf_refresh('ivf_r_idx');
+ROLLBACK;
 CREATE TABLE ivf_rp (id int, v vector(2)) PARTITION BY RANGE (id);
 CREATE TABLE ivf_rp1 PARTITION OF ivf_rp FOR VALUES FROM (0) TO (1000);
 INSERT INTO ivf_rp SELECT i, ARRAY[sin(i), cos(i)] FROM generate_series(1, 300) i;
