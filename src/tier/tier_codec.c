@@ -283,8 +283,9 @@ CorruptDatum(const Vector *v, const char *problem)
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("encoded vector is corrupted: %s", problem),
-			 errdetail("Encoding tag %d, dimension field %d, %u bytes.",
-					   v->unused, v->dim, (unsigned) VARSIZE(v))));
+			 errdetail("Encoding format %d (%s), dimension field %d, %u bytes.",
+					   (uint16) v->unused & 0xFF, RvTierName(RvTierOfTag(v->unused)),
+					   v->dim, (unsigned) VARSIZE(v))));
 }
 
 /* Codes at or beyond the codebook's k. */
