@@ -537,8 +537,14 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 			return v->props;
 		if (strcmp(name, "keys") == 0)
 			return psprintf("%s.ruvector_cy_fn(%d, VARIADIC ARRAY[%s]::jsonb[])", P->s, RVG_FN_KEYS, v->props);
-		if (strcmp(name, "type") == 0)
+		if (strcmp(name, "type") == 0 || strcmp(name, "label") == 0)
 			return psprintf("to_jsonb(%s)", v->label);
+		if (strcmp(name, "start_id") == 0 || strcmp(name, "end_id") == 0)
+		{
+			if (v->kind != VK_EDGE)
+				RvgError(P, e->loc, ERRCODE_DATATYPE_MISMATCH, "%s() expects a relationship", e->str);
+			return psprintf("to_jsonb(%s)", strcmp(name, "start_id") == 0 ? v->start : v->end);
+		}
 		if (strcmp(name, "labels") == 0)
 			return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s = '' THEN '[]'::jsonb ELSE jsonb_build_array(%s) END)",
 							v->id, v->label, v->label);
@@ -556,8 +562,10 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 	x = ExprValue(P, e->args[0]);
 	if (strcmp(name, "id") == 0)
 		return psprintf("(%s -> 'id')", x);
-	if (strcmp(name, "type") == 0)
+	if (strcmp(name, "type") == 0 || strcmp(name, "label") == 0)
 		return psprintf("(%s -> 'label')", x);
+	if (strcmp(name, "start_id") == 0 || strcmp(name, "end_id") == 0)
+		return psprintf("(%s -> '%s')", x, name);
 	if (strcmp(name, "labels") == 0)
 		return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s ->> 'label' = '' THEN '[]'::jsonb ELSE jsonb_build_array(%s -> 'label') END)",
 						x, x, x);
@@ -634,7 +642,8 @@ FunctionCall(Planner *P, CyExpr *e)
 		*c = pg_tolower((unsigned char) *c);
 	if (strcmp(lname, "id") == 0 || strcmp(lname, "labels") == 0 || strcmp(lname, "type") == 0 ||
 		strcmp(lname, "properties") == 0 || strcmp(lname, "keys") == 0 ||
-		strcmp(lname, "startnode") == 0 || strcmp(lname, "endnode") == 0)
+		strcmp(lname, "startnode") == 0 || strcmp(lname, "endnode") == 0 ||
+		strcmp(lname, "label") == 0 || strcmp(lname, "start_id") == 0 || strcmp(lname, "end_id") == 0)
 		return EntityFunction(P, e, lname);
 	if (strcmp(lname, "nodes") == 0 || strcmp(lname, "relationships") == 0 ||
 		strcmp(lname, "rels") == 0 || strcmp(lname, "length") == 0)

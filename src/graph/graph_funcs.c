@@ -1329,6 +1329,9 @@ static const FuncDef func_defs[] = {
 	{"atan", RVG_FN_ATAN, 1, 1},
 	{"atan2", RVG_FN_ATAN2, 2, 2},
 	{"pi", RVG_FN_PI, 0, 0},
+	{"degrees", RVG_FN_DEGREES, 1, 1},
+	{"radians", RVG_FN_RADIANS, 1, 1},
+	{"isEmpty", RVG_FN_ISEMPTY, 1, 1},
 	{"e", RVG_FN_E, 0, 0},
 	{"toLower", RVG_FN_TOLOWER, 1, 1},
 	{"toUpper", RVG_FN_TOUPPER, 1, 1},
@@ -1615,6 +1618,8 @@ FnMath(RvgFunc fn, const CyValue *v, const CyValue *w)
 		case RVG_FN_ACOS: return (x < -1 || x > 1) ? NULL : RvgFloatJsonb(acos(x));
 		case RVG_FN_ATAN: return RvgFloatJsonb(atan(x));
 		case RVG_FN_ATAN2: return RvgFloatJsonb(atan2(x, ArgNumber(fn, w)));
+		case RVG_FN_DEGREES: return RvgFloatJsonb(x * (180.0 / M_PI));
+		case RVG_FN_RADIANS: return RvgFloatJsonb(x * (M_PI / 180.0));
 		default:
 			elog(ERROR, "unexpected math function %d", fn);
 	}
@@ -1852,6 +1857,15 @@ CallFunction(RvgFunc fn, CyValue *args, int nargs)
 				return RvgFloatJsonb(sqrt(s));
 			}
 		case RVG_FN_TYPEOF: return FnValueType(&args[0]);
+		case RVG_FN_ISEMPTY:
+			if (args[0].type == CV_STRING)
+				return BoolJsonb(args[0].slen == 0);
+			if (args[0].type == CV_LIST)
+				return BoolJsonb(ListLength(&args[0]) == 0);
+			if (args[0].type == CV_MAP)
+				return BoolJsonb(JsonContainerSize(args[0].c) == 0);
+			ArgTypeError(fn, &args[0]);
+			return NULL;
 		default:
 			return FnMath(fn, &args[0], nargs > 1 ? &args[1] : NULL);
 	}

@@ -133,6 +133,16 @@ $$) AS (labels jsonb, keys jsonb, tag jsonb, has_a jsonb, type jsonb, start json
 SELECT * FROM ruvector_cypher_rows('compat', $$
 	RETURN CASE 2 WHEN 1 THEN 'one' WHEN 2 THEN 'two' END, coalesce(null, 1), 1 = 1.0, null = null, 5 IN [1, null]
 $$) AS (a jsonb, b jsonb, c jsonb, d jsonb, e jsonb);
+-- AGE's own entity functions, and isEmpty, degrees
+SELECT * FROM ruvector_cypher_rows('compat', $$
+	MATCH (a:Person {name: 'Alice'})-[r]->(c) RETURN label(a), label(r), start_id(r) = id(a), end_id(r) = id(c), label(c) ORDER BY label(r), c.name
+$$) AS (a jsonb, r jsonb, s jsonb, e jsonb, c jsonb);
+SELECT * FROM ruvector_cypher_rows('compat', $$
+	MATCH (n:Person) RETURN n.name, isEmpty(n.name), isEmpty(coalesce(n.tags, [])), round(degrees(pi())) ORDER BY n.name LIMIT 2
+$$) AS (name jsonb, e1 jsonb, e2 jsonb, d jsonb);
+SELECT * FROM ruvector_cypher_rows('compat', 'RETURN isEmpty(''''), isEmpty({}), radians(180) = pi()') AS (a jsonb, b jsonb, c jsonb);
+SELECT * FROM ruvector_cypher_rows('compat', 'MATCH (n:Person) RETURN start_id(n)') AS (a jsonb);
+SELECT * FROM ruvector_cypher_rows('compat', 'RETURN isEmpty(1)') AS (a jsonb);
 
 -- writes: CREATE, SET, REMOVE, MERGE, DELETE
 SELECT * FROM ruvector_cypher_rows('compat', $$CREATE (n:Person {name: 'Frank', age: 50}) RETURN n.name$$) AS (name jsonb);
@@ -164,6 +174,8 @@ SELECT * FROM ruvector_cypher_rows('compat', 'OPTIONAL MATCH (n:Nobody) RETURN n
 SELECT * FROM ruvector_cypher_rows('compat', 'MATCH (n:Person) RETURN percentileDisc(n.age, 0.5)') AS (p jsonb);
 -- round() takes halves up, towards positive infinity (AGE: away from zero)
 SELECT * FROM ruvector_cypher_rows('compat', 'RETURN round(2.5), round(-2.5)') AS (a jsonb, b jsonb);
+-- UNWIND of a null gives no row (AGE: one null row)
+SELECT * FROM ruvector_cypher_rows('compat', 'MATCH (n:Person) UNWIND n.tags AS t RETURN t') AS (t jsonb);
 -- the parts of a UNION must name their columns alike (AGE takes the first's)
 SELECT * FROM ruvector_cypher_rows('compat', 'MATCH (a:Person) RETURN a.name UNION ALL MATCH (c:City) RETURN c.name') AS (name jsonb);
 
