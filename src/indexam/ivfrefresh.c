@@ -91,6 +91,7 @@
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
@@ -479,6 +480,7 @@ SwitchLists(IvfRefreshState *rs, BlockNumber newHead)
 	Buffer		metabuf;
 	Buffer		tailbuf = InvalidBuffer;
 	GenericXLogState *state;
+	XLogRecPtr	switchLsn;
 	IvfMetaPage meta;
 	Page		page;
 
@@ -518,11 +520,18 @@ SwitchLists(IvfRefreshState *rs, BlockNumber newHead)
 	meta->insSum = 0;
 	meta->insCount = 0;
 	meta->lastRefresh = GetCurrentTimestamp();
-	GenericXLogFinish(state);
+	switchLsn = GenericXLogFinish(state);
 
 	if (BufferIsValid(tailbuf))
 		UnlockReleaseBuffer(tailbuf);
 	UnlockReleaseBuffer(metabuf);
+
+	/*
+	 * A refresh takes no transaction id (nothing it writes is
+	 * transactional), so its commit would not wait for the WAL: flush the
+	 * switch here, or a crash soon after the function returned could lose it.
+	 */
+	XLogFlush(switchLsn);
 }
 
 /*
