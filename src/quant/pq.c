@@ -22,6 +22,11 @@
  *	  scratch memory (rv_pq_train_workspace), so this file never allocates:
  *	  the server passes palloc'd memory, the unit tests malloc'd memory.
  *
+ *	  Two refinements sit on top (used by the ruvector_heap PQ tier): a
+ *	  learned rotation applied before cutting sub-vectors, and an encoder
+ *	  that picks codes for the best cosine to a direction rather than the
+ *	  least squared error.  Both are described where they are defined.
+ *
  *	  No PostgreSQL headers: linked into the Check unit tests as well.
  *
  * IDENTIFICATION
