@@ -16,9 +16,11 @@
  *		chain order, then entry pages in chain order, each released before
  *		the next is taken.
  *	  - The only exception is extending a chain: an insert holds the tail
- *		exclusively while it takes the relation extension lock and the new
- *		page; the new page is unreachable until the record is written, and
- *		nobody holding the extension lock waits for a page lock.
+ *		exclusively while it takes the new page: a deleted page the free
+ *		space map offers, locked only if no one holds it (never waited
+ *		for), or a new page under the relation extension lock.  The new
+ *		page is unreachable until the record is written, and nobody holding
+ *		the extension lock waits for a page lock.
  *	  - A list page is locked exclusively (to move a list's insert page)
  *		only when no entry page is locked.
  *	  - The metapage is locked exclusively by an insert last, while it holds
@@ -174,9 +176,7 @@ ExtendChain(Relation index, Buffer buf, const char *entry, Size size,
 	Page		newpage;
 	BlockNumber newblkno;
 
-	LockRelationForExtension(index, ExclusiveLock);
-	newbuf = IvfNewBuffer(index, MAIN_FORKNUM);
-	UnlockRelationForExtension(index, ExclusiveLock);
+	newbuf = IvfNewOrFreeBuffer(index);
 	newblkno = BufferGetBlockNumber(newbuf);
 
 	state = GenericXLogStart(index);

@@ -62,9 +62,11 @@
  *	  makes a standby cancel (after max_standby_streaming_delay) the
  *	  queries that hold the index, before replaying the pages' reuse.
  *	  Pages are marked deleted (each in a generic WAL record, next pointer
- *	  kept), then the metapage forgets the old list head, and only then are
- *	  they entered in the free space map, so a recycle cut short by a crash
- *	  walks the same pages again.  A later refresh that finds the previous
+ *	  kept), then the metapage forgets the old list head, that record is
+ *	  flushed, and only then are they entered in the free space map (which
+ *	  is not WAL-logged), so a recycle cut short by a crash walks the same
+ *	  pages again and none of them can have been reused meanwhile; VACUUM
+ *	  hands out deleted pages only while nothing is pending.  A later refresh that finds the previous
  *	  generation still pending links it behind the one it replaces (the old
  *	  last list page points at it, in the switch record), so any number of
  *	  generations wait in one chain.  Inserts and refreshes take deleted
@@ -91,6 +93,7 @@
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "access/xlog.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
@@ -625,6 +628,7 @@ IvfRecycleOld(Relation index)
 	List	   *freed = NIL;
 	Buffer		metabuf;
 	GenericXLogState *state;
+	XLogRecPtr	lsn;
 	ListCell   *lc;
 
 	IvfReadMetaAll(index, &meta);
@@ -668,8 +672,17 @@ IvfRecycleOld(Relation index)
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
 	IvfPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->oldListHead = InvalidBlockNumber;
-	GenericXLogFinish(state);
+	lsn = GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
+
+	/*
+	 * The free space map is not WAL-logged and may reach disk at any time:
+	 * before it offers a page, the record that took the page off the
+	 * pending chain must be durable, or after a crash a page could be both
+	 * reused and on the chain the next recycle walks (and marks deleted).
+	 */
+	if (RelationNeedsWAL(index))
+		XLogFlush(lsn);
 
 	foreach(lc, freed)
 		RecordFreeIndexPage(index, (BlockNumber) lfirst_int(lc));

@@ -12,9 +12,9 @@
  *	  same index size.
  *
  *	  The cleanup pass recycles the lists a refresh replaced, when it can
- *	  (ivfrefresh.c), and enters every deleted page in the free space map,
- *	  including those of a recycle cut short by a crash after it marked
- *	  them.
+ *	  (ivfrefresh.c), and then, if none are left pending, enters every
+ *	  deleted page in the free space map, including those of a recycle cut
+ *	  short by a crash after it cleared the metapage.
  *
  *	  Each entry page is taken with a cleanup lock (no other pin), one page
  *	  at a time; the list page is locked exclusively, with no entry page
@@ -223,7 +223,14 @@ ivfflatvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 		return NULL;
 
-	stats->pages_free = RecordDeletedPages(info);
+	/*
+	 * While replaced lists are pending, some of their pages may already be
+	 * marked deleted (a recycle cut short by a crash): they are still on the
+	 * chain the next recycle walks, so none may be handed out yet.
+	 */
+	IvfReadMetaAll(info->index, &meta);
+	if (!BlockNumberIsValid(meta.oldListHead))
+		stats->pages_free = RecordDeletedPages(info);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }

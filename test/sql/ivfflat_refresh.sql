@@ -94,6 +94,12 @@ VACUUM ivf_r;
 SELECT recycle_pending FROM ruvector_ivf_stats('ivf_r_idx');
 SELECT ivf_r_exact('ivf_r', 'v <-> ''[-3,0,2]''', 30);
 
+-- Inserts that extend chains take recycled pages too.
+SELECT pg_relation_size('ivf_r_idx') AS size_before \gset
+INSERT INTO ivf_r SELECT i, ARRAY[9 + sin(i), cos(i), sin(i * 0.3)] FROM generate_series(5001, 6000) i;
+SELECT pg_relation_size('ivf_r_idx') = :size_before AS same_size;
+SELECT ivf_r_exact('ivf_r', 'v <-> ''[9,0,0]''', 30), ivf_r_exact('ivf_r', 'v <-> ''[-3,0,2]''', 30);
+
 -- The test-only stop: an error after some pages leaves the old lists.
 SET ruvector.ivf_refresh_test_fail_pages = 3;
 SELECT ruvector_ivf_refresh('ivf_r_idx');
