@@ -129,5 +129,42 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM tst'), $before + 3000, 'ev
 cmp_ok(ivf_stat('refreshes'), '>=', 8, 'the refreshes happened');
 check_exact('after concurrent inserts and refreshes');
 
+# An index built before drift tracking (metapage format version 1: the
+# metapage ends after the storage field) is still read and written; it
+# reports no drift, and a refresh rewrites it as version 2.  The metapage
+# is turned into a version 1 one on disk while the server is down (no
+# checksums in this cluster).
+my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('idx')");
+$node->stop;
+{
+	open(my $fh, '+<', $path) or die "cannot open $path: $!";
+	binmode $fh;
+	# version (uint32) at 28: page header 24 bytes, then magic, version
+	seek($fh, 28, 0);
+	print $fh pack('L', 1);
+	# the version 2 fields after storage (offset 48) back to zero
+	seek($fh, 48, 0);
+	print $fh "\0" x 64;
+	# pd_lower (uint16 at 12) at the end of the version 1 fields
+	seek($fh, 12, 0);
+	print $fh pack('S', 48);
+	close($fh);
+}
+$node->start;
+is($node->safe_psql('postgres', "SELECT version, drift IS NULL, refreshes FROM ruvector_ivf_stats('idx')"),
+	'1|t|0', 'a version 1 index is read, with no drift figures');
+$node->safe_psql('postgres', "INSERT INTO tst (v) SELECT ARRAY[$shifted_sql] FROM generate_series(1, 500)");
+is(ivf_stat('inserted'), '0', 'inserts into a version 1 index are not counted');
+check_exact('a version 1 index after inserts');
+$node->safe_psql('postgres', "SELECT ruvector_ivf_refresh('idx')");
+is($node->safe_psql('postgres', "SELECT version, drift, refreshes FROM ruvector_ivf_stats('idx')"),
+	'2|1|1', 'a refresh rewrites it as version 2');
+$node->safe_psql('postgres', "INSERT INTO tst (v) SELECT ARRAY[$array_sql] FROM generate_series(1, 100)");
+is(ivf_stat('inserted'), '100', 'and inserts are counted again');
+$node->stop('immediate');
+$node->start;
+is(ivf_stat('version'), '2', 'the upgrade survives a crash');
+check_exact('after the upgrade and a crash');
+
 $node->stop;
 done_testing();
