@@ -18,6 +18,12 @@
  *	  owns a chain of entry pages (at least one, possibly empty) holding
  *	  IvfEntryData items: the heap TID and the indexed value.
  *
+ *	  A refresh (ivfrefresh.c) writes a new generation of list and entry
+ *	  pages and switches the metapage's listHead to it; the replaced pages
+ *	  wait on the metapage's oldListHead until they are recycled (marked
+ *	  IVF_PAGE_DELETED and entered in the free space map), after which
+ *	  inserts and refreshes reuse them.
+ *
  *	  Values (centers and entries alike) are stored as the type's own datum
  *	  with a 4-byte varlena header, 8-byte aligned in the item, so that a
  *	  kernel reads the elements in place and an operator class whose
