@@ -102,6 +102,26 @@ $node->safe_psql('postgres', qq(
 ));
 check_exact('after inserts, deletes, VACUUM and a refresh reusing pages');
 
+# Lock levels: a refresh holds ShareRowExclusiveLock on the index until its
+# transaction ends; meanwhile scans run, and inserts wait (here until a
+# lock_timeout) rather than write into lists being replaced.
+my $holder = $node->background_psql('postgres');
+$holder->query_safe("BEGIN; SELECT ruvector_ivf_refresh('idx');");
+is($node->safe_psql('postgres', qq(
+	SET enable_seqscan = off; SET lock_timeout = '5s';
+	SELECT count(*) FROM (SELECT id FROM tst ORDER BY v <-> '[1,1,1,1,1,1,1,1]' LIMIT 7) s;
+)), '7', 'a scan runs while a refresh holds the index');
+my ($ins_ok, $ins_err) = ('', '');
+$node->psql('postgres', qq(
+	SET lock_timeout = '300ms';
+	INSERT INTO tst (v) VALUES (ARRAY[$array_sql]);
+), stdout => \$ins_ok, stderr => \$ins_err);
+like($ins_err, qr/lock timeout/, 'an insert waits for the refresh');
+$holder->query_safe('COMMIT');
+$holder->quit;
+$node->safe_psql('postgres', "INSERT INTO tst (v) VALUES (ARRAY[$array_sql])");
+check_exact('after the refresh committed and an insert followed');
+
 # Concurrency: 3 clients insert (and search) while another refreshes in a
 # loop; readers keep working, and no insert is lost.
 my $script = $node->basedir . '/insert.sql';
