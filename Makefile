@@ -28,6 +28,10 @@ REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) --load-extension=$(
 PG_CPPFLAGS = -I$(srcdir)/src
 # -fno-math-errno lets sqrtf inline; we do not rely on errno from libm.
 PG_CFLAGS = -std=gnu11 -fno-math-errno -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# -MMD -MP: each object records the headers it includes (src/*/*.d, read
+# below), so changing a struct in a header rebuilds every file that uses it.
+# In CFLAGS, not CPPFLAGS: the JIT bitcode rule would overwrite the .d files.
+PG_CFLAGS += -MMD -MP
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif
@@ -35,11 +39,13 @@ SHLIB_LINK = -lm
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
 # (later += still add to the list, which is expanded when clean runs).
-EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels
+EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels \
+	$(SRCS:.c=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+-include $(SRCS:.c=.d)
 
 # Per-ISA kernel files: compiled with the instruction set they target and only
 # ever called after the cpuid check in src/distance/distance.c.
