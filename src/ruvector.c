@@ -14,6 +14,7 @@
 #include "distance/distance.h"
 #include "graph/graph.h"
 #include "indexam/hnsw.h"
+#include "indexam/indexam.h"
 #include "indexam/ivfflat.h"
 #include "tableam/tableam.h"
 #include "worker/worker.h"
@@ -26,6 +27,7 @@ void
 _PG_init(void)
 {
 	rv_distance_init();
+	rv_indexam_init();
 	rv_ivfflat_init();
 	rv_hnsw_init();
 	RvTableamInit();

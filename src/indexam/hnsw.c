@@ -41,8 +41,6 @@ int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = 20000;
 double		hnsw_scan_mem_multiplier = 1;
-int			hnsw_rerank_factor = HNSW_DEFAULT_RERANK_FACTOR;
-static bool hnsw_owns_rerank = false;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -111,25 +109,6 @@ rv_hnsw_init(void)
 							 &hnsw_scan_mem_multiplier, 1, 1, 1000,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 
-	/*
-	 * Compact storage: how many more candidates scans re-rank.  The setting
-	 * is RuVector's, shared with IVFFlat's compact storage: whichever index
-	 * method registers first owns it, the other reads it by name.
-	 */
-	if (GetConfigOption("ruvector.rerank_factor", true, false) == NULL ||
-		(GetConfigOptionFlags("ruvector.rerank_factor", true) & GUC_CUSTOM_PLACEHOLDER) != 0)
-	{
-		DefineCustomIntVariable("ruvector.rerank_factor",
-								"Sets how many more candidates scans of compact indexes re-rank",
-								"An hnsw index with storage other than float32 searches layer 0 "
-								"with hnsw.ef_search times this many candidates and re-ranks "
-								"them all with exact distances.",
-								&hnsw_rerank_factor, HNSW_DEFAULT_RERANK_FACTOR,
-								1, HNSW_MAX_RERANK_FACTOR,
-								PGC_USERSET, 0, NULL, NULL, NULL);
-		hnsw_owns_rerank = true;
-	}
-
 	MarkGUCPrefixReserved("hnsw");
 }
 
@@ -149,20 +128,6 @@ HnswGetEfConstruction(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->efConstruction : HNSW_DEFAULT_EF_CONSTRUCTION;
-}
-
-/* ruvector.rerank_factor, wherever it was registered */
-int
-HnswRerankFactor(void)
-{
-	const char *value;
-
-	if (hnsw_owns_rerank)
-		return hnsw_rerank_factor;
-	value = GetConfigOption("ruvector.rerank_factor", true, false);
-	if (value == NULL)
-		return HNSW_DEFAULT_RERANK_FACTOR;
-	return Min(Max(atoi(value), 1), HNSW_MAX_RERANK_FACTOR);
 }
 
 /* storage of an index, from its reloptions (the metapage is authoritative) */

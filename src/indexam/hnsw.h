@@ -114,9 +114,6 @@
 #define HNSW_MAX_DIM_SQ8		8000
 #define HNSW_MAX_DIM_BINARY		64000
 
-#define HNSW_DEFAULT_RERANK_FACTOR	2
-#define HNSW_MAX_RERANK_FACTOR	100
-
 /* 2*m neighbours on layer 0, m above */
 #define HnswLayerM(m, lc)		((lc) == 0 ? (m) * 2 : (m))
 /* First slot of layer lc among an element's neighbour slots */
@@ -421,14 +418,12 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
-extern int	hnsw_rerank_factor;
 
 /* hnsw.c */
 extern void rv_hnsw_init(void);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
 extern int	HnswGetStorageOption(Relation index);
-extern int	HnswRerankFactor(void);
 extern const char *HnswStorageName(int storage);
 
 /* hnswutils.c: support, values and distances */

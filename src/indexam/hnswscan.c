@@ -58,6 +58,7 @@
 #include "utils/snapmgr.h"
 
 #include "indexam/hnsw.h"
+#include "indexam/indexam.h"
 
 /* A heap TID of a batch with its exact distance */
 typedef struct HnswRanked
@@ -238,7 +239,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 
 	so->ef = hnsw_ef_search;
 	if (so->rerank)
-		so->ef *= HnswRerankFactor();
+		so->ef *= rv_rerank_factor;
 	so->ep = palloc(sizeof(uint32) * so->ef);
 	HnswSearchInit(s, scan->indexRelation, &so->support, m, so->ef, query);
 	if (so->rerank && query != NULL)
