@@ -55,10 +55,11 @@ SELECT hnsw_exact('hm', '[0,0,0]', 30);
 SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = 'error' GROUP BY 1;
 
 -- Freed elements are reused: the index hardly grows on refill (a new
--- element with more levels than the one it replaces may not fit)
+-- element with more levels than the one it replaces may not fit, so a page
+-- or two may be added; without reuse it would grow by a third)
 SELECT pg_relation_size('hm_idx') AS before \gset
 INSERT INTO hm (v) SELECT ARRAY[i % 10, (i / 10) % 10, i / 100] FROM generate_series(0, 1199) i WHERE i % 3 = 2;
-SELECT pg_relation_size('hm_idx') <= :before * 1.05 AS little_growth;
+SELECT pg_relation_size('hm_idx') <= :before * 1.15 AS little_growth;
 SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]' LIMIT 250) r;
 SELECT hnsw_exact('hm', '[9,9,2]', 25);
 SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = 'error' GROUP BY 1;
