@@ -8,29 +8,15 @@
 use strict;
 use warnings;
 use FindBin;
+use lib "$FindBin::Bin/../perl";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use RvData;
 
-my $data = $ENV{RUVECTOR_DATA} // "$FindBin::Bin/../../../shared/data";
+my $data = rv_data_dir();
 plan skip_all => "no shared data sets at $data"
   unless -f "$data/glove-100/base.fvecs" && -f "$data/cohere-768-1k/base.fvecs";
-
-# Read the first $limit vectors of an fvecs file
-sub read_fvecs
-{
-	my ($file, $limit) = @_;
-	my @out;
-	open(my $fh, '<:raw', $file) or die "cannot open $file: $!";
-	while (@out < $limit && read($fh, my $hdr, 4) == 4)
-	{
-		my $dim = unpack('l<', $hdr);
-		read($fh, my $buf, 4 * $dim) == 4 * $dim or die "short read in $file";
-		push @out, '[' . join(',', map { sprintf('%.7g', $_) } unpack("f<$dim", $buf)) . ']';
-	}
-	close $fh;
-	return \@out;
-}
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
