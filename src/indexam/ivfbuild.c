@@ -117,6 +117,7 @@ typedef struct IvfAssignState
 	IvfChainWriter writer;
 	char	   *entry;			/* scratch entry: header, then the value */
 	Size		entrySize;
+	char	   *value;			/* the row's value (in entry under float32) */
 	char	   *scratch;		/* a value, for drift distances */
 	IvfDriftSum drift;
 	MemoryContext tmpCtx;
@@ -568,8 +569,9 @@ AssignStateInit(IvfAssignState *as, IvfSupport *support, const char *centers,
 		as->centers[i] = centers + (Size) i * stride;
 	as->distances = palloc(sizeof(float) * lists);
 	as->lists = lists;
-	as->entrySize = IvfEntryItemSize(support->valueSize);
+	as->entrySize = IvfEntryItemSize(support->entryValueSize);
 	as->entry = palloc0(as->entrySize);
+	as->value = IvfIsCompact(support) ? palloc(support->valueSize) : IvfEntryValue(as->entry);
 	as->scratch = palloc(support->valueSize);
 	as->drift.sum = 0;
 	as->drift.count = 0;
@@ -611,7 +613,7 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 {
 	IvfAssignState *as = (IvfAssignState *) state;
 	IvfSupport *support = as->support;
-	char	   *value = IvfEntryValue(as->entry);
+	char	   *value = as->value;
 	MemoryContext oldCtx;
 	int			list;
 	float		d;
@@ -631,6 +633,8 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 
 	((IvfEntry) as->entry)->heaptid = *tid;
 	list = NearestCenter(as, value);
+	if (IvfIsCompact(support))
+		IvfEncodeEntry(support, value, IvfEntryValue(as->entry));
 	IvfChainWriterAdd(&as->writer, list, as->entry, as->entrySize);
 	d = IvfDriftDistance(support, value, as->centers[list], as->scratch);
 	if (!isnan(d))
@@ -716,7 +720,7 @@ rv_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 
 	indexInfo = BuildIndexInfo(index);
 	indexInfo->ii_Concurrent = shared->isconcurrent;
-	IvfInitSupport(&support, index, shared->dimensions);
+	IvfInitSupport(&support, index, shared->dimensions, IvfGetStorageOption(index));
 
 	ParallelAssign(shared, heap, index, indexInfo, &support,
 				   shm_toc_lookup(toc, PARALLEL_KEY_IVF_CENTERS, false),
@@ -932,13 +936,15 @@ InitBuildState(IvfBuildState *bs, Relation heap, Relation index,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column does not have dimensions")));
-	if (bs->dimensions > typeInfo->maxDimensions)
+	if (IvfGetStorageOption(index) == IVF_STORAGE_FLOAT32 &&
+		bs->dimensions > typeInfo->maxDimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("column cannot have more than %d dimensions for ivfflat index",
 						typeInfo->maxDimensions)));
 
-	IvfInitSupport(&bs->support, index, bs->dimensions);
+	IvfInitSupport(&bs->support, index, bs->dimensions, IvfGetStorageOption(index));
+	IvfCheckStorage(&bs->support, index, indexInfo);
 	if (bs->support.kmeansProc == NULL)
 		(void) index_getprocinfo(index, 1, IVF_KMEANS_DISTANCE_PROC);	/* raises */
 
@@ -1003,7 +1009,8 @@ BuildIndex(IvfBuildState *bs, Relation heap, Relation index,
 
 	ComputeCenters(bs);
 	BuildStepDone("sampling and k-means", &start, &cpuStart);
-	IvfWriteMetaPage(index, forkNum, bs->dimensions, bs->lists, IVF_METAPAGE_BLKNO + 1);
+	IvfWriteMetaPage(index, forkNum, bs->dimensions, bs->lists, IVF_METAPAGE_BLKNO + 1,
+					 bs->support.storage);
 	WriteListPages(bs);
 	AssignRows(bs);
 	BuildStepDone("assigning rows", &start, &cpuStart);

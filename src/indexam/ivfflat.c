@@ -46,6 +46,15 @@ static const struct config_enum_entry ivf_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
+/* Values of the storage reloption (RvCodeKind), hnsw's spelling */
+static relopt_enum_elt_def ivf_storage_options[] = {
+	{"float32", RV_CODE_FLOAT32},
+	{"float16", RV_CODE_FLOAT16},
+	{"sq8", RV_CODE_SQ8},
+	{"binary", RV_CODE_BINARY},
+	{(const char *) NULL}
+};
+
 PG_FUNCTION_INFO_V1(ivfflathandler);
 
 /* Registers the lists reloption and the ivfflat.* settings */
@@ -58,6 +67,11 @@ rv_ivfflat_init(void)
 	add_int_reloption(ivf_relopt_kind, "lists", "Number of inverted lists",
 					  IVF_DEFAULT_LISTS, IVF_MIN_LISTS, IVF_MAX_LISTS,
 					  AccessExclusiveLock);
+	add_enum_reloption(ivf_relopt_kind, "storage",
+					   "What list entries keep of each vector",
+					   ivf_storage_options, RV_CODE_FLOAT32,
+					   "Valid values are \"float32\", \"float16\", \"sq8\" and \"binary\".",
+					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfflat.probes", "Sets the number of probes",
 							"Valid range is 1..lists.", &ivfflat_probes,
@@ -87,6 +101,25 @@ IvfGetLists(Relation index)
 	IvfOptions *opts = (IvfOptions *) index->rd_options;
 
 	return opts != NULL ? opts->lists : IVF_DEFAULT_LISTS;
+}
+
+/* storage of an index, from its reloptions (the metapage is authoritative) */
+int
+IvfGetStorageOption(Relation index)
+{
+	IvfOptions *opts = (IvfOptions *) index->rd_options;
+
+	return opts != NULL ? opts->storage : IVF_STORAGE_FLOAT32;
+}
+
+/* The reloption spelling of a storage value */
+const char *
+IvfStorageName(int storage)
+{
+	for (int i = 0; ivf_storage_options[i].string_val != NULL; i++)
+		if (ivf_storage_options[i].symbol_val == storage)
+			return ivf_storage_options[i].string_val;
+	return "?";
 }
 
 static char *
@@ -178,6 +211,7 @@ ivfflatoptions(Datum reloptions, bool validate)
 {
 	static const relopt_parse_elt tab[] = {
 		{"lists", RELOPT_TYPE_INT, offsetof(IvfOptions, lists)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(IvfOptions, storage)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, ivf_relopt_kind,

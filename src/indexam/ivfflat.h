@@ -31,6 +31,11 @@
  *	  fmgr on the stored bytes.  For vector, halfvec and bit alike the
  *	  elements start 8 bytes into the datum.
  *
+ *	  Under compact storage (metapage field storage, an RvCodeKind other
+ *	  than float32) an entry holds instead a varlena with the code of the
+ *	  value (src/quant/codes.c); centers stay the type's datum.  A
+ *	  metapage with 0 there (every index built before) is float32.
+ *
  *	  Lock order for the subsystem is written at the top of ivfinsert.c.
  *
  * IDENTIFICATION
@@ -57,6 +62,7 @@
 #include "utils/timestamp.h"
 
 #include "distance/distance.h"
+#include "quant/quant.h"
 
 /* Limits and defaults (pgvector's, so that the same DDL is accepted) */
 #define IVF_MAX_DIM				2000	/* vector; halfvec twice, bit 32 times */
@@ -65,6 +71,16 @@
 #define IVF_DEFAULT_LISTS		100
 #define IVF_MAX_LISTS			32768
 #define IVF_DEFAULT_PROBES		1
+
+/*
+ * Compact storage (the "storage" reloption, RvCodeKind values kept in the
+ * metapage's storage field): entries hold a varlena with the code of the
+ * value instead of the value; centers stay the type's datum.  Scans rank
+ * by code distance and re-rank batches of IVF_RERANK_BATCH *
+ * ruvector.rerank_factor candidates with exact distances from the table.
+ */
+#define IVF_STORAGE_FLOAT32		RV_CODE_FLOAT32
+#define IVF_RERANK_BATCH		40
 
 /* Support function numbers in the operator classes */
 #define IVF_DISTANCE_PROC		1	/* ranks entries and picks lists */
@@ -235,13 +251,22 @@ typedef struct IvfSupport
 	FmgrInfo   *kmeansProc;
 	FmgrInfo   *kmeansNormProc;
 	Oid			collation;
+
+	/* Compact storage: entries hold code varlenas of entryValueSize bytes */
+	int			storage;		/* IVF_STORAGE_FLOAT32 or another RvCodeKind */
+	Size		entryValueSize; /* valueSize under float32 storage */
+	int			codeMetric;		/* RvCodeMetric of distKind, or -1 */
+	float	   *codeFloats;		/* dimensions floats (compact storage) */
 } IvfSupport;
+
+#define IvfIsCompact(support)	((support)->storage != IVF_STORAGE_FLOAT32)
 
 /* Reloptions */
 typedef struct IvfOptions
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int			lists;
+	int			storage;		/* RvCodeKind */
 } IvfOptions;
 
 /* ivfflat.iterative_scan */
@@ -309,10 +334,16 @@ extern bool ivf_refresh_test_fail_panic;
 /* ivfflat.c */
 extern void rv_ivfflat_init(void);
 extern int	IvfGetLists(Relation index);
+extern int	IvfGetStorageOption(Relation index);
+extern const char *IvfStorageName(int storage);
 
 /* ivfutils.c: support and values */
 extern const IvfTypeInfo *IvfGetTypeInfo(Relation index);
-extern void IvfInitSupport(IvfSupport *support, Relation index, int dimensions);
+extern void IvfInitSupport(IvfSupport *support, Relation index, int dimensions,
+						   int storage);
+extern void IvfCheckStorage(IvfSupport *support, Relation index, IndexInfo *indexInfo);
+extern void IvfEncodeEntry(IvfSupport *support, const char *value, char *dst);
+extern void IvfDecodeEntry(IvfSupport *support, const char *stored, char *dst);
 extern Size IvfValueSize(const IvfTypeInfo *typeInfo, int dimensions);
 extern void IvfFetchValue(IvfSupport *support, Datum datum, char *dst);
 extern bool IvfNormalizeValue(IvfSupport *support, char *value);
@@ -343,7 +374,7 @@ extern void IvfReadMetaAll(Relation index, IvfMetaPageData *meta);
 extern void IvfCheckMeta(Relation index, IvfMetaPage meta);
 extern void IvfSetMetaLower(Page page);
 extern void IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
-							 int lists, BlockNumber listHead);
+							 int lists, BlockNumber listHead, int storage);
 extern void IvfWriteMetaBaseline(Relation index, ForkNumber forkNum, const IvfDriftSum *base);
 
 /* ivfkmeans.c */

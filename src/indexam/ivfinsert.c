@@ -270,12 +270,13 @@ IvfSetInsertPage(Relation index, BlockNumber listBlkno, OffsetNumber listOffno,
 }
 
 /*
- * Inserts one value (already in entry, with its TID) into its list, and
+ * Inserts one entry (stored form and TID; value is the row's value, for
+ * choosing the list) into its list, and
  * with a version 2 metapage counts its distance in the drift figures.
  */
 static void
 InsertEntry(Relation index, IvfSupport *support, const IvfMetaPageData *meta,
-			const char *entry, Size size)
+			const char *entry, const char *value, Size size)
 {
 	IvfListLocation loc;
 	IvfInsertDrift drift;
@@ -283,12 +284,12 @@ InsertEntry(Relation index, IvfSupport *support, const IvfMetaPageData *meta,
 	BlockNumber page;
 
 	loc.center = palloc(support->valueSize);
-	FindNearestList(index, support, meta->listHead, IvfEntryValue(entry), &loc);
+	FindNearestList(index, support, meta->listHead, value, &loc);
 
 	drift.metabuf = InvalidBuffer;
 	if (meta->version == IVF_FORMAT_VERSION)
 	{
-		drift.distance = IvfDriftDistance(support, IvfEntryValue(entry), loc.center,
+		drift.distance = IvfDriftDistance(support, value, loc.center,
 										  palloc(support->valueSize));
 		if (!isnan(drift.distance))
 			drift.metabuf = ReadBuffer(index, IVF_METAPAGE_BLKNO);
@@ -318,6 +319,7 @@ ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	IvfMetaPageData meta;
 	Size		size;
 	char	   *entry;
+	char	   *value;
 
 	if (isnull[0])
 		return false;
@@ -332,16 +334,21 @@ ivfflatinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	oldCtx = MemoryContextSwitchTo(insertCtx);
 
 	IvfReadMetaAll(index, &meta);
-	IvfInitSupport(&support, index, (int) meta.dimensions);
+	IvfInitSupport(&support, index, (int) meta.dimensions, (int) meta.storage);
 
-	size = IvfEntryItemSize(support.valueSize);
+	size = IvfEntryItemSize(support.entryValueSize);
 	entry = palloc0(size);
 	((IvfEntry) entry)->heaptid = *heap_tid;
-	IvfFetchValue(&support, values[0], IvfEntryValue(entry));
+	value = IvfIsCompact(&support) ? palloc(support.valueSize) : IvfEntryValue(entry);
+	IvfFetchValue(&support, values[0], value);
 
 	/* Cosine indexes leave zero vectors out, as a build does */
-	if (!support.normalize || IvfNormalizeValue(&support, IvfEntryValue(entry)))
-		InsertEntry(index, &support, &meta, entry, size);
+	if (!support.normalize || IvfNormalizeValue(&support, value))
+	{
+		if (IvfIsCompact(&support))
+			IvfEncodeEntry(&support, value, IvfEntryValue(entry));
+		InsertEntry(index, &support, &meta, entry, value, size);
+	}
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(insertCtx);

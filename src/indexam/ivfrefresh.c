@@ -261,6 +261,7 @@ typedef struct IvfRefreshState
 	float	   *distances;
 	IvfChainWriter writer;
 	char	   *scratch;
+	char	   *decoded;		/* an entry's value, decoded from its code */
 	IvfDriftSum drift;
 	int64		entries;
 } IvfRefreshState;
@@ -283,7 +284,7 @@ SamplePage(Page page, int list, void *arg)
 		const char *value = IvfEntryValue(PageGetItem(page, PageGetItemId(page, offno)));
 		char	   *slot;
 
-		memcpy(rs->scratch, value, support->valueSize);
+		IvfDecodeEntry(support, value, rs->scratch);
 		if (support->kmeansNormalize && !support->normalize &&
 			!IvfNormalizeValue(support, rs->scratch))
 			continue;
@@ -320,6 +321,13 @@ ReassignPage(Page page, int list, void *arg)
 		int			best = 0;
 		float		d;
 
+		/* Compact storage: the list by the decoded code; the code is kept */
+		if (IvfIsCompact(support))
+		{
+			IvfDecodeEntry(support, value, rs->decoded);
+			value = rs->decoded;
+		}
+
 		/* The nearest center by the ranking distance; ties to the first */
 		IvfDistanceMany(support, support->distKind, support->distProc, value,
 						rs->centerPtrs, k, rs->distances);
@@ -355,6 +363,7 @@ RefreshCenters(IvfRefreshState *rs)
 	IvfCheckMemory(rs->memoryUsed);
 	rs->samples = IvfValueArrayCreate(rs->sampleTarget, rs->support.valueSize);
 	rs->scratch = palloc(rs->support.valueSize);
+	rs->decoded = palloc(rs->support.valueSize);
 	rs->seen = 0;
 	pg_prng_seed(&rs->prng, IVF_REFRESH_SEED);
 
@@ -538,6 +547,17 @@ SwitchLists(IvfRefreshState *rs, BlockNumber newHead)
 }
 
 /*
+ * Whether a refresh can recompute the centers from the entries.  Binary
+ * codes decode to sign vectors without scale: fine for spherical k-means
+ * (ip and cosine normalise the samples), not for L2 centers.
+ */
+static bool
+IvfRefreshable(IvfSupport *support)
+{
+	return support->storage != RV_CODE_BINARY || support->kmeansNormalize;
+}
+
+/*
  * Refreshes an index on which the caller holds ShareRowExclusiveLock (and
  * AccessShareLock on its table).  Returns the number of entries written.
  */
@@ -559,7 +579,14 @@ IvfRefreshIndex(Relation index)
 	rs.index = index;
 	IvfReadMetaAll(index, &rs.meta);
 	lists = (int) rs.meta.lists;
-	IvfInitSupport(&rs.support, index, (int) rs.meta.dimensions);
+	IvfInitSupport(&rs.support, index, (int) rs.meta.dimensions, (int) rs.meta.storage);
+	if (!IvfRefreshable(&rs.support))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot refresh ivfflat index \"%s\" with storage \"%s\" and a Euclidean operator class",
+						RelationGetRelationName(index), IvfStorageName(rs.support.storage)),
+				 errdetail("Sign bits do not keep the scale that the centers need."),
+				 errhint("REINDEX the index: a build reads the vectors from the table.")));
 
 	RefreshCenters(&rs);
 
@@ -900,6 +927,18 @@ IvfRefreshIfDrifted(Oid indexoid, double threshold, IvfAutoRefreshReport *report
 	IvfReadMetaAll(index, &meta);
 	report->drift = IvfMetaDrift(&meta);
 	report->inserted = (int64) meta.insCount;
+	if (meta.storage == RV_CODE_BINARY)
+	{
+		IvfSupport	support;
+
+		IvfInitSupport(&support, index, (int) meta.dimensions, (int) meta.storage);
+		if (!IvfRefreshable(&support))
+		{
+			/* Left to REINDEX; see IvfRefreshable */
+			index_close(index, NoLock);
+			return IVF_AUTO_FINE;
+		}
+	}
 	if (isnan(report->drift) || report->drift < threshold || meta.insCount <= 0)
 		result = IVF_AUTO_FINE;
 	else if (!ConditionalLockRelationOid(indexoid, ShareRowExclusiveLock))

@@ -23,6 +23,16 @@
  *	  removed by VACUUM and reused by a later row from being returned (which
  *	  is why other snapshots are refused).
  *
+ *	  Compact storage (storage = float16, sq8 or binary) ranks the entries
+ *	  by the distance of their codes to the float32 query.  Those distances
+ *	  are neither exact nor lower bounds, so the executor's reorder queue
+ *	  cannot fix the order; instead the best IVF_RERANK_BATCH *
+ *	  ruvector.rerank_factor candidates are taken at a time, each row is
+ *	  fetched from the table with the scan's snapshot (rows it cannot see
+ *	  are dropped, as the executor would drop them), its exact distance is
+ *	  computed with the opclass's distance, and the batch is returned in
+ *	  exact order.  An iterative scan keeps taking batches.
+ *
  * IDENTIFICATION
  *	  src/indexam/ivfscan.c
  *
@@ -31,6 +41,8 @@
 #include "postgres.h"
 
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
@@ -38,6 +50,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "indexam/indexam.h"
 #include "indexam/ivfflat.h"
 
 typedef struct IvfCandidate
@@ -45,6 +58,13 @@ typedef struct IvfCandidate
 	float		distance;
 	ItemPointerData tid;
 } IvfCandidate;
+
+/* A re-ranked row: exact distance and heap TID */
+typedef struct IvfRanked
+{
+	float		distance;
+	ItemPointerData tid;
+} IvfRanked;
 
 typedef struct IvfScanList
 {
@@ -72,6 +92,21 @@ typedef struct IvfScanOpaqueData
 	int			maxcands;
 
 	MemoryContext scanCtx;		/* lives as long as the scan */
+
+	/* Compact storage */
+	bool		rerank;
+	RvCodeQuery codeQuery;
+	void	   *codeWork;		/* workspace of codeQuery */
+	float	   *queryFloats;
+	AttrNumber	attnum;			/* the indexed table column */
+	MemoryContext rowCtx;		/* one fetched row */
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	char	   *rowValue;		/* a fetched row's value, stored form */
+	IvfRanked  *ranked;			/* current batch, exact order */
+	int			nranked;
+	int			rankpos;
+	int			batchSize;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -244,6 +279,12 @@ ScanPage(IvfScanOpaque so, Page page)
 		return;
 	}
 
+	if (so->rerank)
+	{
+		SCAN_ENTRIES(rv_code_distance(&so->codeQuery, IvfEntryValue(entry) + VARHDRSZ));
+		return;
+	}
+
 	q = IvfValueData(so->query);
 	switch (support->distKind)
 	{
@@ -362,9 +403,13 @@ ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 	int			dimensions;
 	int			probes = ivfflat_probes;
 	int			maxProbes = probes;
+	MemoryContext oldCtx;
+	IvfMetaPageData meta;
 
-	IvfReadMeta(index, &so->lists, &dimensions, &so->listHead);
-	IvfInitSupport(&so->support, index, dimensions);
+	IvfReadMetaAll(index, &meta);
+	so->lists = (int) meta.lists;
+	so->listHead = meta.listHead;
+	dimensions = (int) meta.dimensions;
 
 	if (ivfflat_iterative_scan != IVF_ITERATIVE_OFF)
 		maxProbes = Max(ivfflat_max_probes, probes);
@@ -379,6 +424,24 @@ ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 	so->cands = MemoryContextAlloc(so->scanCtx, sizeof(IvfCandidate) * so->maxcands);
 	so->first = true;
 
+	/* Scratch of compact storage lives in the scan context too */
+	oldCtx = MemoryContextSwitchTo(so->scanCtx);
+	IvfInitSupport(&so->support, index, dimensions, (int) meta.storage);
+	if (IvfIsCompact(&so->support))
+	{
+		if (index->rd_index->indkey.values[0] == 0)
+			elog(ERROR, "ivfflat index \"%s\" with compact storage is an expression index",
+				 RelationGetRelationName(index));
+		so->attnum = index->rd_index->indkey.values[0];
+		so->queryFloats = palloc(sizeof(float) * Max(dimensions, 1));
+		so->codeWork = palloc(Max(rv_code_query_workspace(so->support.storage,
+															   dimensions), 1));
+		so->rowValue = palloc(so->support.valueSize);
+		so->rowCtx = AllocSetContextCreate(so->scanCtx, "ivfflat rerank row context",
+										   ALLOCSET_DEFAULT_SIZES);
+	}
+	MemoryContextSwitchTo(oldCtx);
+
 	scan->opaque = so;
 	return scan;
 }
@@ -392,6 +455,8 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->probed = 0;
 	so->ncands = 0;
 	so->nlistHeap = 0;
+	so->nranked = 0;
+	so->rankpos = 0;
 	if (so->query != NULL)
 	{
 		pfree(so->query);
@@ -402,6 +467,141 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/*
+ * Compact storage: the query as floats for the codes.  Called after
+ * RankLists, which reports a query of the wrong dimensions.
+ */
+static void
+PrepareCodeQuery(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfSupport *support = &so->support;
+
+	if (VARSIZE(so->query) != support->valueSize)
+		elog(ERROR, "ivfflat query has the wrong size");
+	if (support->typeInfo->kind == IVF_TYPE_HALFVEC)
+		rv_half_to_float_n((const rv_half *) IvfValueData(so->query), so->queryFloats,
+						   support->dimensions);
+	else
+		memcpy(so->queryFloats, IvfValueData(so->query), sizeof(float) * support->dimensions);
+	rv_code_query_init(&so->codeQuery, (RvCodeKind) support->storage,
+					   (RvCodeMetric) support->codeMetric, so->queryFloats,
+					   support->dimensions, so->codeWork);
+	if (so->ranked == NULL || so->batchSize != IVF_RERANK_BATCH * Max(rv_rerank_factor, 1))
+	{
+		so->batchSize = IVF_RERANK_BATCH * Max(rv_rerank_factor, 1);
+		so->ranked = MemoryContextAlloc(so->scanCtx, sizeof(IvfRanked) * so->batchSize);
+	}
+	so->rerank = true;
+}
+
+/* The next candidate by (code) distance, reading further lists as allowed */
+static bool
+PopCandidate(IndexScanDesc scan, ItemPointer tid)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	while (so->ncands == 0)
+	{
+		if (so->probed >= so->maxProbes || so->nlistHeap == 0)
+			return false;
+		ScanNextLists(scan);
+	}
+	*tid = so->cands[0].tid;
+	so->cands[0] = so->cands[--so->ncands];
+	CandSiftDown(so->cands, so->ncands, 0);
+	return true;
+}
+
+/*
+ * Exact distance of the row at tid, or false if the scan's snapshot does
+ * not see it (or its value is NULL, or a zero vector under cosine).
+ * Reads the row through the table AM, so ruvector_heap's encoded vectors
+ * arrive decoded.
+ */
+static bool
+FetchExactDistance(IndexScanDesc scan, ItemPointer tid, float *distance)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfSupport *support = &so->support;
+	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
+	bool		callAgain = false;
+	bool		allDead = false;
+	bool		isnull;
+	bool		found = false;
+	MemoryContext oldCtx = MemoryContextSwitchTo(so->rowCtx);
+
+	if (table_index_fetch_tuple(so->fetch, &t, scan->xs_snapshot, so->slot,
+								&callAgain, &allDead))
+	{
+		Datum		d = slot_getattr(so->slot, so->attnum, &isnull);
+
+		if (!isnull)
+		{
+			IvfFetchValue(support, d, so->rowValue);
+			if (!support->normalize || IvfNormalizeValue(support, so->rowValue))
+			{
+				*distance = IvfDistance(support, support->distKind, support->distProc,
+										so->rowValue, so->query);
+				found = true;
+			}
+		}
+		ExecClearTuple(so->slot);
+	}
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(so->rowCtx);
+	return found;
+}
+
+/* Order of re-ranked rows: exact distance (NaN last), then TID */
+static int
+CompareRanked(const void *a, const void *b)
+{
+	const IvfRanked *ra = (const IvfRanked *) a;
+	const IvfRanked *rb = (const IvfRanked *) b;
+
+	if (DistanceLess(ra->distance, rb->distance))
+		return -1;
+	if (DistanceLess(rb->distance, ra->distance))
+		return 1;
+	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
+}
+
+/* Compact storage: the next batch of candidates, in exact order */
+static bool
+RerankBatch(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	ItemPointerData tid;
+
+	if (so->fetch == NULL)
+	{
+		MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);
+
+		if (scan->heapRelation == NULL)
+			elog(ERROR, "ivfflat scans of compact storage need the table");
+		so->fetch = table_index_fetch_begin(scan->heapRelation);
+		so->slot = table_slot_create(scan->heapRelation, NULL);
+		MemoryContextSwitchTo(oldCtx);
+	}
+
+	so->nranked = 0;
+	so->rankpos = 0;
+	while (so->nranked < so->batchSize && PopCandidate(scan, &tid))
+	{
+		float		distance;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!FetchExactDistance(scan, &tid, &distance))
+			continue;
+		so->ranked[so->nranked].distance = distance;
+		so->ranked[so->nranked].tid = tid;
+		so->nranked++;
+	}
+	qsort(so->ranked, so->nranked, sizeof(IvfRanked), CompareRanked);
+	return so->nranked > 0;
 }
 
 bool
@@ -421,25 +621,26 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 			elog(ERROR, "non-MVCC snapshots are not supported with ivfflat");
 
 		so->query = PrepareQuery(scan);
+		so->rerank = false;
 		RankLists(scan);
+		if (so->query != NULL && IvfIsCompact(&so->support))
+			PrepareCodeQuery(scan);
 		ScanNextLists(scan);
 		so->first = false;
 	}
 
-	while (so->ncands == 0)
-	{
-		if (so->probed >= so->maxProbes || so->nlistHeap == 0)
-			return false;
-		ScanNextLists(scan);
-	}
-
-	scan->xs_heaptid = so->cands[0].tid;
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
 
-	so->cands[0] = so->cands[--so->ncands];
-	CandSiftDown(so->cands, so->ncands, 0);
-	return true;
+	if (so->rerank)
+	{
+		if (so->rankpos >= so->nranked && !RerankBatch(scan))
+			return false;
+		scan->xs_heaptid = so->ranked[so->rankpos++].tid;
+		return true;
+	}
+
+	return PopCandidate(scan, &scan->xs_heaptid);
 }
 
 void
@@ -447,6 +648,10 @@ ivfflatendscan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 
+	if (so->slot != NULL)
+		ExecDropSingleTupleTableSlot(so->slot);
+	if (so->fetch != NULL)
+		table_index_fetch_end(so->fetch);
 	MemoryContextDelete(so->scanCtx);
 	pfree(so);
 	scan->opaque = NULL;

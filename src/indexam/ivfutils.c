@@ -27,6 +27,8 @@
 #include <math.h>
 
 #include "access/genam.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/indexfsm.h"
@@ -34,6 +36,7 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/varbit.h"
 
 #include "indexam/ivfflat.h"
@@ -156,12 +159,31 @@ IvfValueSize(const IvfTypeInfo *typeInfo, int dimensions)
 	return 0;					/* keep compiler quiet */
 }
 
+/* The code metric ranking as a distance kind does, or -1 if there is none */
+static int
+IvfCodeMetricFor(IvfDistKind kind)
+{
+	switch (kind)
+	{
+		case IVF_DIST_F32_L2SQ:
+		case IVF_DIST_F32_L2:
+		case IVF_DIST_F16_L2SQ:
+		case IVF_DIST_F16_L2:
+			return RV_CODE_L2SQ;
+		case IVF_DIST_F32_NEGDOT:
+		case IVF_DIST_F16_NEGDOT:
+			return RV_CODE_NEGDOT;
+		default:
+			return -1;
+	}
+}
+
 /*
  * Fills support for an index whose values have the given dimensions (the
  * column's typmod at build time, the metapage's afterwards).
  */
 void
-IvfInitSupport(IvfSupport *support, Relation index, int dimensions)
+IvfInitSupport(IvfSupport *support, Relation index, int dimensions, int storage)
 {
 	const IvfTypeInfo *typeInfo = IvfGetTypeInfo(index);
 	IvfTypeKind type = typeInfo->kind;
@@ -197,6 +219,167 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions)
 		else if (support->kmeansKind == IVF_DIST_F16_SPHERICAL)
 			support->kmeansKind = IVF_DIST_F16_CHORD;
 	}
+
+	if (storage < RV_CODE_FLOAT32 || storage > RV_CODE_BINARY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfflat index \"%s\" has unknown storage %d",
+						RelationGetRelationName(index), storage),
+				 errhint("REINDEX the index.")));
+	support->storage = storage;
+	support->codeMetric = IvfCodeMetricFor(support->distKind);
+	support->codeFloats = NULL;
+	support->entryValueSize = support->valueSize;
+	if (IvfIsCompact(support))
+	{
+		support->entryValueSize = VARHDRSZ + rv_code_size(storage, dimensions);
+		support->codeFloats = palloc(sizeof(float) * Max(dimensions, 1));
+	}
+}
+
+/* Name of the index's operator class, for messages */
+static char *
+IvfOpclassName(Relation index)
+{
+	bool		isnull;
+	Datum		indclass = SysCacheGetAttr(INDEXRELID, index->rd_indextuple,
+										   Anum_pg_index_indclass, &isnull);
+	HeapTuple	tup;
+	char	   *name;
+
+	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(((oidvector *) DatumGetPointer(indclass))->values[0]));
+	if (!HeapTupleIsValid(tup))
+		return pstrdup("?");
+	name = pstrdup(NameStr(((Form_pg_opclass) GETSTRUCT(tup))->opcname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+/*
+ * Most dimensions compact storage takes: centers stay the type's datum, so
+ * a list item with its center must fit a page (and so must an entry).
+ */
+static int
+IvfMaxCompactDimensions(IvfSupport *support)
+{
+	int			limit = support->typeInfo->kind == IVF_TYPE_HALFVEC ?
+		support->typeInfo->maxDimensions : 2 * support->typeInfo->maxDimensions;
+
+	while (limit > 0 &&
+		   (IvfListItemSize(IvfValueSize(support->typeInfo, limit)) > IVF_MAX_ITEM_SIZE ||
+			IvfEntryItemSize(VARHDRSZ + rv_code_size(support->storage, limit)) > IVF_MAX_ITEM_SIZE))
+		limit--;
+	return limit;
+}
+
+/*
+ * Refuses compact storage where it cannot work, as hnsw does: operator
+ * classes without a code metric (bit, and any we do not recognise),
+ * float16 on halfvec (nothing to gain), expression indexes (re-ranking
+ * reads the table column), and too many dimensions.  Called by the build.
+ */
+void
+IvfCheckStorage(IvfSupport *support, Relation index, IndexInfo *indexInfo)
+{
+	const char *name = IvfStorageName(support->storage);
+	int			maxDimensions;
+
+	if (IvfIsCompact(support))
+	{
+		if (support->codeMetric < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
+							name, IvfOpclassName(index)),
+					 errhint("Compact storage applies to the vector and halfvec operator classes; use storage = float32 (the default).")));
+		if (support->storage == RV_CODE_FLOAT16 && support->typeInfo->kind == IVF_TYPE_HALFVEC)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
+							name, IvfOpclassName(index)),
+					 errdetail("halfvec values are already stored as float16."),
+					 errhint("Use storage = float32 (the default), sq8 or binary.")));
+		if (indexInfo != NULL && indexInfo->ii_IndexAttrNumbers[0] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storage \"%s\" is not supported for expression indexes", name),
+					 errhint("Scans re-rank with the vectors of the table column; index the column itself.")));
+	}
+
+	maxDimensions = IvfIsCompact(support) ? IvfMaxCompactDimensions(support) :
+		support->typeInfo->maxDimensions;
+	if (support->dimensions > maxDimensions)
+	{
+		if (IvfIsCompact(support))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("column cannot have more than %d dimensions for ivfflat index with storage \"%s\"",
+							maxDimensions, name),
+					 errhint("Centers are kept as float32 (halfvec: float16) and must fit a page; use hnsw with compact storage for more dimensions.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for ivfflat index",
+						maxDimensions)));
+	}
+}
+
+/* The floats of a stored vector or halfvec value */
+static void
+IvfValueFloats(IvfSupport *support, const char *value, float *out)
+{
+	if (support->typeInfo->kind == IVF_TYPE_HALFVEC)
+		rv_half_to_float_n((const rv_half *) IvfValueData(value), out, support->dimensions);
+	else
+		memcpy(out, IvfValueData(value), sizeof(float) * support->dimensions);
+}
+
+/*
+ * Writes what an entry stores of a value (already normalised if the
+ * opclass wants that) to dst: the value itself under float32 storage, else
+ * a varlena holding its code.
+ */
+void
+IvfEncodeEntry(IvfSupport *support, const char *value, char *dst)
+{
+	if (!IvfIsCompact(support))
+	{
+		memcpy(dst, value, support->valueSize);
+		return;
+	}
+	IvfValueFloats(support, value, support->codeFloats);
+	SET_VARSIZE(dst, support->entryValueSize);
+	if (!rv_code_encode(support->storage, support->codeFloats, support->dimensions,
+						dst + VARHDRSZ))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("vector cannot be stored with storage \"%s\" in ivfflat index",
+						IvfStorageName(support->storage)),
+				 errdetail("Its largest and smallest elements differ by more than the float range.")));
+}
+
+/*
+ * Writes the value an entry stores to dst as a datum of the indexed type
+ * (valueSize bytes): a copy under float32 storage, else the decoded code.
+ */
+void
+IvfDecodeEntry(IvfSupport *support, const char *stored, char *dst)
+{
+	char	   *data = dst + IVF_VALUE_DATA_OFFSET;
+
+	if (!IvfIsCompact(support))
+	{
+		memcpy(dst, stored, support->valueSize);
+		return;
+	}
+	rv_code_decode(support->storage, stored + VARHDRSZ, support->dimensions,
+				   support->codeFloats);
+	SET_VARSIZE(dst, support->valueSize);
+	*(int16 *) (dst + VARHDRSZ) = (int16) support->dimensions;
+	*(int16 *) (dst + VARHDRSZ + sizeof(int16)) = 0;
+	if (support->typeInfo->kind == IVF_TYPE_HALFVEC)
+		rv_float_to_half_n(support->codeFloats, (rv_half *) data, support->dimensions);
+	else
+		memcpy(data, support->codeFloats, sizeof(float) * support->dimensions);
 }
 
 /* Elements in a stored value, for messages */
@@ -700,7 +883,7 @@ IvfSetMetaLower(Page page)
  */
 void
 IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
-				 int lists, BlockNumber listHead)
+				 int lists, BlockNumber listHead, int storage)
 {
 	Buffer		buf = IvfNewBuffer(index, forkNum);
 	Page		page = BufferGetPage(buf);
@@ -716,7 +899,7 @@ IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
 	meta->dimensions = (uint32) dimensions;
 	meta->lists = (uint32) lists;
 	meta->listHead = listHead;
-	meta->storage = 0;
+	meta->storage = (uint32) storage;
 	meta->oldListHead = InvalidBlockNumber;
 	meta->builtAt = GetCurrentTimestamp();
 	IvfSetMetaLower(page);

@@ -142,15 +142,21 @@ ivfflatbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				  IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = info->index;
-	int			dimensions;
+	IvfMetaPageData meta;
 	BlockNumber blkno;
 	Size		itemSize;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	IvfReadMeta(index, NULL, &dimensions, &blkno);
-	itemSize = IvfEntryItemSize(IvfValueSize(IvfGetTypeInfo(index), dimensions));
+	/* Entries of compact storage hold a code varlena instead of the value */
+	IvfReadMetaAll(index, &meta);
+	blkno = meta.listHead;
+	if (meta.storage == IVF_STORAGE_FLOAT32)
+		itemSize = IvfEntryItemSize(IvfValueSize(IvfGetTypeInfo(index), (int) meta.dimensions));
+	else
+		itemSize = IvfEntryItemSize(VARHDRSZ + rv_code_size((RvCodeKind) meta.storage,
+															(int) meta.dimensions));
 
 	while (BlockNumberIsValid(blkno))
 		blkno = VacuumListPage(info, blkno, itemSize, callback, callback_state, stats);
