@@ -192,6 +192,11 @@ CREATE INDEX ON ivf_sb USING ivfflat (b bit_hamming_ops) WITH (lists = 1, storag
 CREATE INDEX ON ivf_sh USING ivfflat (v halfvec_l2_ops) WITH (lists = 1, storage = float16);
 CREATE INDEX ON ivf_sb USING ivfflat ((l2_normalize(v)::vector(16)) vector_l2_ops) WITH (lists = 1, storage = binary);
 CREATE INDEX ON ivf_sb USING ivfflat ((l2_normalize(v)::vector(16)) vector_l2_ops) WITH (lists = 1, storage = float32);
+-- The SQLSTATEs: 0A000 for the refusals, 54000 for the dimensions.
+DO $$ BEGIN
+	CREATE INDEX ON ivf_sb USING ivfflat (b bit_hamming_ops) WITH (lists = 1, storage = binary);
+EXCEPTION WHEN feature_not_supported THEN RAISE NOTICE 'refused with %', SQLSTATE;
+END $$;
 -- float32 stays accepted everywhere.
 CREATE INDEX ON ivf_sb USING ivfflat (b bit_hamming_ops) WITH (lists = 1, storage = float32);
 -- Invalid values.
@@ -207,6 +212,10 @@ CREATE INDEX ivf_sd_idx ON ivf_sd USING ivfflat (v vector_l2_ops) WITH (lists = 
 SELECT ivf_s_exact('ivf_sd', '<->', ARRAY[1, 30, 60], 5) AS dim2030_sq8;
 CREATE TABLE ivf_sd2 (id int, v vector(3000));
 CREATE INDEX ON ivf_sd2 USING ivfflat (v vector_l2_ops) WITH (lists = 3, storage = sq8);
+DO $$ BEGIN
+	CREATE INDEX ON ivf_sd2 USING ivfflat (v vector_l2_ops) WITH (lists = 3, storage = binary);
+EXCEPTION WHEN program_limit_exceeded THEN RAISE NOTICE 'refused with %', SQLSTATE;
+END $$;
 
 RESET ruvector.rerank_factor;
 DROP TABLE ivf_s, ivf_sh, ivf_sb, ivf_sd, ivf_sd2;
