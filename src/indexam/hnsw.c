@@ -36,6 +36,7 @@
 #include "utils/spccache.h"
 
 #include "indexam/hnsw.h"
+#include "indexam/indexam.h"
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
@@ -49,15 +50,6 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
 	{"strict_order", HNSW_ITERATIVE_STRICT, false},
 	{NULL, 0, false}
-};
-
-/* Values of the storage reloption (RvCodeKind) */
-static relopt_enum_elt_def hnsw_storage_options[] = {
-	{"float32", RV_CODE_FLOAT32},
-	{"float16", RV_CODE_FLOAT16},
-	{"sq8", RV_CODE_SQ8},
-	{"binary", RV_CODE_BINARY},
-	{NULL}
 };
 
 /*
@@ -77,7 +69,7 @@ rv_hnsw_init(void)
 	/* Read from the metapage once built: ALTER INDEX takes effect at REINDEX */
 	add_enum_reloption(hnsw_relopt_kind, "storage",
 					   "Form of the vectors kept in the graph",
-					   hnsw_storage_options, RV_CODE_FLOAT32,
+					   rv_storage_options, RV_CODE_FLOAT32,
 					   "Valid values are \"float32\", \"float16\", \"sq8\" and \"binary\".",
 					   AccessExclusiveLock);
 
@@ -137,16 +129,6 @@ HnswGetStorageOption(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->storage : HNSW_STORAGE_FLOAT32;
-}
-
-/* The reloption spelling of a storage value */
-const char *
-HnswStorageName(int storage)
-{
-	for (int i = 0; hnsw_storage_options[i].string_val != NULL; i++)
-		if (hnsw_storage_options[i].symbol_val == storage)
-			return hnsw_storage_options[i].string_val;
-	return "unknown";
 }
 
 static bytea *

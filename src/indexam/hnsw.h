@@ -424,7 +424,6 @@ extern void rv_hnsw_init(void);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
 extern int	HnswGetStorageOption(Relation index);
-extern const char *HnswStorageName(int storage);
 
 /* hnswutils.c: support, values and distances */
 extern const HnswTypeInfo *HnswGetTypeInfo(Relation index);

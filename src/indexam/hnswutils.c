@@ -48,6 +48,7 @@
 #include "utils/syscache.h"
 
 #include "indexam/hnsw.h"
+#include "indexam/indexam.h"
 #include "types/typeutils.h"
 
 /* ----------------------------------------------------------------
@@ -243,24 +244,6 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	}
 }
 
-/* Name of the index's operator class, for messages */
-static char *
-OpclassName(Relation index)
-{
-	bool		isnull;
-	Datum		indclass = SysCacheGetAttr(INDEXRELID, index->rd_indextuple,
-										   Anum_pg_index_indclass, &isnull);
-	HeapTuple	tup;
-	char	   *name;
-
-	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(((oidvector *) DatumGetPointer(indclass))->values[0]));
-	if (!HeapTupleIsValid(tup))
-		return pstrdup("?");
-	name = pstrdup(NameStr(((Form_pg_opclass) GETSTRUCT(tup))->opcname));
-	ReleaseSysCache(tup);
-	return name;
-}
-
 /*
  * Most dimensions the index takes: the type's limit for float32 storage,
  * else the storage's, lowered if need be so that a node with its overflow
@@ -292,37 +275,17 @@ HnswMaxDimensions(HnswSupport *support)
 }
 
 /*
- * Refuse compact storage where it cannot work: opclasses other than the
- * vector and halfvec ones with a kernel (the codes rank floats), float16
- * on halfvec (nothing to gain), expression indexes (re-ranking reads the
- * column from the table), and too many dimensions.  Called by the build.
+ * Refuse storage the index cannot take (rv_check_compact_storage) and too
+ * many dimensions for its storage.  Called by the build.
  */
 void
 HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *indexInfo, int dimensions)
 {
-	const char *name = HnswStorageName(support->storage);
+	const char *name = rv_storage_name(support->storage);
 
-	if (HnswIsCompact(support))
-	{
-		if (CodeMetricFor(support->kind) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
-							name, OpclassName(index)),
-					 errhint("Compact storage applies to the vector and halfvec operator classes; use storage = float32 (the default).")));
-		if (support->storage == RV_CODE_FLOAT16 && support->typeInfo->kind == HNSW_KIND_HALFVEC)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
-							name, OpclassName(index)),
-					 errdetail("halfvec values are already stored as float16."),
-					 errhint("Use storage = float32 (the default), sq8 or binary.")));
-		if (indexInfo != NULL && indexInfo->ii_IndexAttrNumbers[0] == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storage \"%s\" is not supported for expression indexes", name),
-					 errhint("Scans re-rank with the vectors of the table column; index the column itself.")));
-	}
+	rv_check_compact_storage(index, indexInfo, support->storage,
+							 CodeMetricFor(support->kind) >= 0,
+							 support->typeInfo->kind == HNSW_KIND_HALFVEC);
 
 	if (dimensions > HnswMaxDimensions(support))
 	{
@@ -386,7 +349,7 @@ HnswEncodeValue(HnswSupport *support, const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("vector cannot be stored with storage \"%s\" in hnsw index",
-						HnswStorageName(support->storage)),
+						rv_storage_name(support->storage)),
 				 errdetail("Its largest and smallest elements differ by more than the float range.")));
 	return code;
 }

@@ -46,6 +46,7 @@
 #include "utils/snapmgr.h"
 
 #include "indexam/hnsw.h"
+#include "indexam/indexam.h"
 
 /* A live element: where it is, its level and its layer-0 links */
 typedef struct VerifyElement
@@ -207,7 +208,7 @@ CheckCode(VerifyState *vs, BlockNumber blkno, OffsetNumber offno, const char *va
 	if (VARSIZE(value) != HnswStoredValueSize(support))
 	{
 		Report(vs, blkno, offno, true, "%s code of %u bytes, expected %zu for %d dimensions",
-			   HnswStorageName(support->storage), VARSIZE(value),
+			   rv_storage_name(support->storage), VARSIZE(value),
 			   (size_t) HnswStoredValueSize(support), support->dimensions);
 		return false;
 	}

@@ -33,6 +33,7 @@
 #include "utils/spccache.h"
 
 #include "indexam/ivfflat.h"
+#include "indexam/indexam.h"
 
 int			ivfflat_probes = IVF_DEFAULT_PROBES;
 int			ivfflat_iterative_scan = IVF_ITERATIVE_OFF;
@@ -44,15 +45,6 @@ static const struct config_enum_entry ivf_iterative_scan_options[] = {
 	{"off", IVF_ITERATIVE_OFF, false},
 	{"relaxed_order", IVF_ITERATIVE_RELAXED, false},
 	{NULL, 0, false}
-};
-
-/* Values of the storage reloption (RvCodeKind), hnsw's spelling */
-static relopt_enum_elt_def ivf_storage_options[] = {
-	{"float32", RV_CODE_FLOAT32},
-	{"float16", RV_CODE_FLOAT16},
-	{"sq8", RV_CODE_SQ8},
-	{"binary", RV_CODE_BINARY},
-	{(const char *) NULL}
 };
 
 PG_FUNCTION_INFO_V1(ivfflathandler);
@@ -69,7 +61,7 @@ rv_ivfflat_init(void)
 					  AccessExclusiveLock);
 	add_enum_reloption(ivf_relopt_kind, "storage",
 					   "What list entries keep of each vector",
-					   ivf_storage_options, RV_CODE_FLOAT32,
+					   rv_storage_options, RV_CODE_FLOAT32,
 					   "Valid values are \"float32\", \"float16\", \"sq8\" and \"binary\".",
 					   AccessExclusiveLock);
 
@@ -110,16 +102,6 @@ IvfGetStorageOption(Relation index)
 	IvfOptions *opts = (IvfOptions *) index->rd_options;
 
 	return opts != NULL ? opts->storage : IVF_STORAGE_FLOAT32;
-}
-
-/* The reloption spelling of a storage value */
-const char *
-IvfStorageName(int storage)
-{
-	for (int i = 0; ivf_storage_options[i].string_val != NULL; i++)
-		if (ivf_storage_options[i].symbol_val == storage)
-			return ivf_storage_options[i].string_val;
-	return "?";
 }
 
 static char *

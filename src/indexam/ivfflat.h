@@ -335,7 +335,6 @@ extern bool ivf_refresh_test_fail_panic;
 extern void rv_ivfflat_init(void);
 extern int	IvfGetLists(Relation index);
 extern int	IvfGetStorageOption(Relation index);
-extern const char *IvfStorageName(int storage);
 
 /* ivfutils.c: support and values */
 extern const IvfTypeInfo *IvfGetTypeInfo(Relation index);

@@ -114,6 +114,7 @@
 #include "utils/syscache.h"
 
 #include "indexam/ivfflat.h"
+#include "indexam/indexam.h"
 
 /* The build's seed: a refresh of the same rows gives the same lists */
 #define IVF_REFRESH_SEED		UINT64CONST(0x5256494646)
@@ -584,7 +585,7 @@ IvfRefreshIndex(Relation index)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot refresh ivfflat index \"%s\" with storage \"%s\" and a Euclidean operator class",
-						RelationGetRelationName(index), IvfStorageName(rs.support.storage)),
+						RelationGetRelationName(index), rv_storage_name(rs.support.storage)),
 				 errdetail("Sign bits do not keep the scale that the centers need."),
 				 errhint("REINDEX the index: a build reads the vectors from the table.")));
 

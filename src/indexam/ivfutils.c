@@ -14,8 +14,9 @@
  *	  either way.  A support function we do not recognise (a user-written
  *	  operator class) is called through fmgr on the stored datums.
  *
- *	  XXX The HNSW access method has its own copy of this recognition
- *	  (hnswutils.c); the two should move to one shared helper.
+ *	  hnsw recognises its own support functions in hnswutils.c (by SQL
+ *	  name), for a different set of kernels: l1 and jaccard there, the
+ *	  unsquared l2 and the spherical and chord distances of k-means here.
  *
  * IDENTIFICATION
  *	  src/indexam/ivfutils.c
@@ -40,6 +41,7 @@
 #include "utils/varbit.h"
 
 #include "indexam/ivfflat.h"
+#include "indexam/indexam.h"
 #include "indexam/ivfkernels.h"
 #include "quant/quant.h"
 #include "types/types.h"
@@ -237,24 +239,6 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions, int storage)
 	}
 }
 
-/* Name of the index's operator class, for messages */
-static char *
-IvfOpclassName(Relation index)
-{
-	bool		isnull;
-	Datum		indclass = SysCacheGetAttr(INDEXRELID, index->rd_indextuple,
-										   Anum_pg_index_indclass, &isnull);
-	HeapTuple	tup;
-	char	   *name;
-
-	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(((oidvector *) DatumGetPointer(indclass))->values[0]));
-	if (!HeapTupleIsValid(tup))
-		return pstrdup("?");
-	name = pstrdup(NameStr(((Form_pg_opclass) GETSTRUCT(tup))->opcname));
-	ReleaseSysCache(tup);
-	return name;
-}
-
 /*
  * Most dimensions compact storage takes: centers stay the type's datum, so
  * a list item with its center must fit a page (and so must an entry).
@@ -273,38 +257,17 @@ IvfMaxCompactDimensions(IvfSupport *support)
 }
 
 /*
- * Refuses compact storage where it cannot work, as hnsw does: operator
- * classes without a code metric (bit, and any we do not recognise),
- * float16 on halfvec (nothing to gain), expression indexes (re-ranking
- * reads the table column), and too many dimensions.  Called by the build.
+ * Refuses storage the index cannot take (rv_check_compact_storage) and too
+ * many dimensions for its storage.  Called by the build.
  */
 void
 IvfCheckStorage(IvfSupport *support, Relation index, IndexInfo *indexInfo)
 {
-	const char *name = IvfStorageName(support->storage);
+	const char *name = rv_storage_name(support->storage);
 	int			maxDimensions;
 
-	if (IvfIsCompact(support))
-	{
-		if (support->codeMetric < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
-							name, IvfOpclassName(index)),
-					 errhint("Compact storage applies to the vector and halfvec operator classes; use storage = float32 (the default).")));
-		if (support->storage == RV_CODE_FLOAT16 && support->typeInfo->kind == IVF_TYPE_HALFVEC)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storage \"%s\" is not supported by operator class \"%s\"",
-							name, IvfOpclassName(index)),
-					 errdetail("halfvec values are already stored as float16."),
-					 errhint("Use storage = float32 (the default), sq8 or binary.")));
-		if (indexInfo != NULL && indexInfo->ii_IndexAttrNumbers[0] == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storage \"%s\" is not supported for expression indexes", name),
-					 errhint("Scans re-rank with the vectors of the table column; index the column itself.")));
-	}
+	rv_check_compact_storage(index, indexInfo, support->storage, support->codeMetric >= 0,
+							 support->typeInfo->kind == IVF_TYPE_HALFVEC);
 
 	maxDimensions = IvfIsCompact(support) ? IvfMaxCompactDimensions(support) :
 		support->typeInfo->maxDimensions;
@@ -353,7 +316,7 @@ IvfEncodeEntry(IvfSupport *support, const char *value, char *dst)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("vector cannot be stored with storage \"%s\" in ivfflat index",
-						IvfStorageName(support->storage)),
+						rv_storage_name(support->storage)),
 				 errdetail("Its largest and smallest elements differ by more than the float range.")));
 }
 
