@@ -7,7 +7,8 @@
  *	Nothing here reads past text + len.
  *
  *	Strings take '...' or "..." with the openCypher escapes (\\ \' \" \b \f
- *	\n \r \t \uXXXX \UXXXXXXXX); the value is stored unescaped as UTF-8.
+ *	\n \r \t, \u with four hex digits, \U with eight); the value is stored
+ *	unescaped as UTF-8.
  *	A NUL character cannot be stored in PostgreSQL text or jsonb, so \u0000
  *	is refused here rather than later.  Identifiers are ASCII letters, digits
  *	and '_' plus any byte >= 0x80 (so non-ASCII letters work), or anything
