@@ -8,17 +8,22 @@
 # PURE_SRCS and must not include postgres.h.
 
 EXTENSION = ruvector
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = ruvector
 SRCS = $(sort $(wildcard src/*.c src/*/*.c))
 OBJS = $(SRCS:.c=.o)
 
 # The install script is assembled from one fragment per subsystem, in name order
-# (types before the operators that use them, index methods after operator classes).
+# (roles first, types before the operators that use them, index methods after
+# operator classes, the privilege check last).
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# The upgrade from the released 0.1.0 (sql/ruvector--0.1.0.sql, frozen) is
+# assembled the same way: the roles, one fragment per subsystem's change, then
+# the same privilege check as a fresh install, so both end with equal grants.
+UPDATE_PARTS = sql/parts/00_roles.sql $(sort $(wildcard sql/updates/0.1.0--0.2.0/*.sql)) sql/parts/99_privileges.sql
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--0.1.0.sql
 
 REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
 # Results go to a directory the test user can write (test/run uses test/out).
@@ -69,8 +74,10 @@ prove_installcheck:
 		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
 		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(PROVE_TESTS)
 
-$(DATA_built): $(SQL_PARTS)
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
+sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPDATE_PARTS)
+	( echo '\\echo Use "ALTER EXTENSION ruvector UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit'; cat $^ ) > $@
 
 all: $(DATA_built)
 

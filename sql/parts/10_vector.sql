@@ -3,8 +3,6 @@
 -- cast contexts and comments are pgvector's, so dumps and \df agree.
 -- Index operator classes (hnsw, ivfflat) are defined with the index methods.
 
-\echo Use "CREATE EXTENSION ruvector" to load this file. \quit
-
 CREATE TYPE vector;
 
 CREATE FUNCTION vector_in(cstring, oid, integer) RETURNS vector

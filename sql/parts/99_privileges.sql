@@ -1,0 +1,71 @@
+-- Who may execute what.  PUBLIC keeps exactly what pgvector gives PUBLIC: the
+-- types, operators, distance and utility functions, aggregates and index
+-- methods.  Every ruvector_* routine is revoked from PUBLIC and granted to the
+-- one role listed below (the roles nest: admin > operator > user); a routine
+-- marked 'superuser' is for the server itself (handlers, triggers).
+--
+-- This is the one place privileges of routines are decided, for a fresh
+-- install and for the upgrade from 0.1.0 alike.  A ruvector_* routine missing
+-- from the list makes CREATE EXTENSION fail, so no new function ships
+-- executable by PUBLIC by accident.
+DO $privileges$
+DECLARE
+	ext oid := (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'ruvector');
+	f record;
+	unlisted text;
+BEGIN
+	FOR f IN
+		WITH listed(proname, role) AS (VALUES
+			-- graph and Cypher (src/graph)
+			('ruvector_create_graph', 'ruvector_admin'),
+			('ruvector_drop_graph', 'ruvector_admin'),
+			('ruvector_graph_vector_index', 'ruvector_admin'),
+			('ruvector_graphs', 'ruvector_user'),
+			('ruvector_graph_add_node', 'ruvector_user'),
+			('ruvector_graph_add_edge', 'ruvector_user'),
+			('ruvector_graph_add_hyperedge', 'ruvector_user'),
+			('ruvector_cypher', 'ruvector_user'),
+			('ruvector_cypher_rows', 'ruvector_user'),
+			('ruvector_cypher_sql', 'ruvector_user'),
+			('ruvector_graph_catalog_changed', 'superuser'),
+
+			-- index methods (src/indexam)
+			('ruvector_hnsw_verify', 'ruvector_operator'),
+			('ruvector_ivf_refresh', 'ruvector_operator'),
+			('ruvector_ivf_stats', 'ruvector_operator'),
+
+			-- ruvector_heap and tiers (src/tableam, src/tier)
+			('ruvector_heap_handler', 'superuser'),
+			('ruvector_tableam_sql_drop', 'superuser'),
+			('ruvector_set_tiers', 'ruvector_admin'),
+			('ruvector_compact', 'ruvector_operator'),
+			('ruvector_tier_report', 'ruvector_operator'),
+			('ruvector_tier_verify', 'ruvector_operator')
+		)
+		SELECT p.oid::pg_catalog.regprocedure AS sig,
+			-- The helpers that Cypher's generated SQL calls run with the
+			-- rights of the role that called ruvector_cypher, so that role
+			-- needs them; PUBLIC does not.
+			CASE WHEN p.proname LIKE 'ruvector\_cy\_%' THEN 'ruvector_user' ELSE l.role END AS role
+		FROM pg_catalog.pg_depend d
+			JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+			LEFT JOIN listed l ON l.proname = p.proname
+		WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+			AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+			AND d.refobjid = ext AND d.deptype = 'e' AND p.proname LIKE 'ruvector\_%'
+	LOOP
+		IF f.role IS NULL THEN
+			unlisted := pg_catalog.concat_ws(', ', unlisted, f.sig::text);
+			CONTINUE;
+		END IF;
+		EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', f.sig);
+		IF f.role <> 'superuser' THEN
+			EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %I', f.sig, f.role);
+		END IF;
+	END LOOP;
+	IF unlisted IS NOT NULL THEN
+		RAISE EXCEPTION 'ruvector routines without a privilege decision: %', unlisted
+			USING HINT = 'Add them to sql/parts/99_privileges.sql.';
+	END IF;
+END
+$privileges$;
