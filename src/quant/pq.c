@@ -316,11 +316,57 @@ rv_pq_decode(const float *centroids, int dim, int m, int k,
  * x = R^T y.
  */
 
+/*
+ * The scratch memory of rv_pq_rotation_train, carved out of one block.
+ * rotation_layout is the only place that knows the layout: it computes the
+ * size (base = NULL) and the pointers from the same list, so the size
+ * rv_pq_rotation_workspace reports cannot drift from what training writes
+ * (it did once: lp was added to the layout but not to the size, and
+ * training wrote dim doubles past the block).
+ */
+typedef struct RvPqRotationScratch
+{
+	double	   *a;				/* dim x dim second moments (destroyed) */
+	double	   *v;				/* dim x dim eigenvectors, one per row */
+	double	   *w;				/* dim eigenvalues */
+	double	   *lp;				/* log-product of variances per sub-space (m <= dim) */
+	int		   *order;			/* dim component indexes, by variance */
+	int		   *fill;			/* components placed per sub-space (m <= dim) */
+	int		   *perm;			/* dim: component at each output dimension */
+} RvPqRotationScratch;
+
+static size_t
+rotation_layout(int dim, void *base, RvPqRotationScratch *out)
+{
+	size_t		nd = (size_t) dim;
+	size_t		off = 0;
+	char	   *b = (char *) base;
+
+	/* doubles first, then ints, so every member stays aligned */
+#define RV_PQ_CARVE(field, type, count) \
+	do { \
+		if (out) \
+			out->field = (type *) (b + off); \
+		off += sizeof(type) * (count); \
+	} while (0)
+	RV_PQ_CARVE(a, double, nd * nd);
+	RV_PQ_CARVE(v, double, nd * nd);
+	RV_PQ_CARVE(w, double, nd);
+	RV_PQ_CARVE(lp, double, nd);
+	RV_PQ_CARVE(order, int, nd);
+	RV_PQ_CARVE(fill, int, nd);
+	RV_PQ_CARVE(perm, int, nd);
+#undef RV_PQ_CARVE
+	return off;
+}
+
 /* Bytes of scratch memory rv_pq_rotation_train needs. */
 size_t
 rv_pq_rotation_workspace(int dim)
 {
-	return sizeof(double) * ((size_t) dim * dim * 2 + dim) + sizeof(int) * dim * 3;
+	if (dim < 1)
+		return 0;
+	return rotation_layout(dim, NULL, NULL);
 }
 
 /*
@@ -446,16 +492,19 @@ bool
 rv_pq_rotation_train(const float *data, size_t n, int dim, int m,
 					 float *rotation, void *workspace)
 {
-	double	   *a = (double *) workspace;
-	double	   *v = a + (size_t) dim * dim;
-	double	   *w = v + (size_t) dim * dim;
-	double	   *lp = w + dim;
-	int		   *order = (int *) (lp + dim);
-	int		   *fill = order + dim;
-	int		   *perm = fill + dim;
+	RvPqRotationScratch sc;
+	double	   *a,
+			   *v,
+			   *w;
+	int		   *order;
 
 	if (dim < 1 || m < 1 || m > dim || n < 1)
 		return false;
+	rotation_layout(dim, workspace, &sc);
+	a = sc.a;
+	v = sc.v;
+	w = sc.w;
+	order = sc.order;
 
 	/* Second moments (not centred: PQ codes the mean like any offset). */
 	for (size_t i = 0; i < (size_t) dim * dim; i++)
@@ -490,10 +539,10 @@ rv_pq_rotation_train(const float *data, size_t n, int dim, int m,
 		}
 		order[j] = i;
 	}
-	allocate_components(w, order, dim, m, fill, lp, perm);
+	allocate_components(w, order, dim, m, sc.fill, sc.lp, sc.perm);
 	for (int s = 0; s < dim; s++)
 		for (int t = 0; t < dim; t++)
-			rotation[(size_t) s * dim + t] = (float) v[(size_t) perm[s] * dim + t];
+			rotation[(size_t) s * dim + t] = (float) v[(size_t) sc.perm[s] * dim + t];
 	return true;
 }
 

@@ -413,6 +413,71 @@ START_TEST(test_pq_rotation)
 END_TEST
 
 /*
+ * Workspace sizes are what training writes: each workspace is followed by
+ * 4 KB of canary bytes that must come back untouched, for odd and even
+ * dimensions and the m of the report that found the overflow (100-d,
+ * m = 46).  rv_pq_rotation_workspace once left out dim doubles of its
+ * layout, and training wrote them past the block ("double free or
+ * corruption" in the server); under ASan the same test also fails on the
+ * first byte written out of bounds.
+ */
+#define CANARY_BYTES 4096
+#define CANARY_BYTE 0xA5
+
+static void *
+canary_alloc(size_t size)
+{
+	unsigned char *p = malloc(size + CANARY_BYTES);
+
+	memset(p + size, CANARY_BYTE, CANARY_BYTES);
+	return p;
+}
+
+static void
+canary_check(void *block, size_t size, const char *what, int dim, int m)
+{
+	const unsigned char *p = (const unsigned char *) block + size;
+
+	for (size_t i = 0; i < CANARY_BYTES; i++)
+		CHECK(p[i] == CANARY_BYTE, "%s (dim %d, m %d): byte %zu past the %zu-byte workspace was written",
+			  what, dim, m, i, size);
+	free(block);
+}
+
+START_TEST(test_pq_workspace_bounds)
+{
+	static const int cases[][2] = {
+		{1, 1}, {2, 1}, {3, 2}, {7, 3}, {17, 5}, {33, 33}, {64, 32}, {100, 46}, {101, 50}
+	};
+
+	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
+	{
+		int			dim = cases[ci][0],
+					m = cases[ci][1],
+					k = 16;
+		size_t		n = 200;
+		float	   *data = malloc(sizeof(float) * n * dim);
+		float	   *rot = malloc(sizeof(float) * dim * dim);
+		float	   *cb = malloc(sizeof(float) * k * dim);
+		size_t		rsize = rv_pq_rotation_workspace(dim);
+		size_t		tsize = rv_pq_train_workspace(n, dim, m, k);
+		void	   *rws = canary_alloc(rsize);
+		void	   *tws = canary_alloc(tsize);
+
+		for (size_t i = 0; i < n * dim; i++)
+			data[i] = uniform(-1.0f, 1.0f) * (float) (1 + i % 7);
+		ck_assert(rv_pq_rotation_train(data, n, dim, m, rot, rws));
+		canary_check(rws, rsize, "rotation", dim, m);
+		ck_assert(rv_pq_train(data, n, dim, m, k, 5, 11, cb, tws));
+		canary_check(tws, tsize, "training", dim, m);
+		free(data);
+		free(rot);
+		free(cb);
+	}
+}
+END_TEST
+
+/*
  * Direction coding: the decoded direction is never further (in cosine)
  * from the input than the nearest-centroid code's, and is strictly closer
  * on average; encoding a decoded direction again gives the same codes.
@@ -503,6 +568,7 @@ sq8_pq_suite(void)
 	tcase_add_test(tc, test_pq_few_distinct_rows);
 	tcase_add_test(tc, test_pq_bad_arguments);
 	tcase_add_test(tc, test_pq_rotation);
+	tcase_add_test(tc, test_pq_workspace_bounds);
 	tcase_add_test(tc, test_pq_encode_direction);
 	suite_add_tcase(s, tc);
 	return s;
