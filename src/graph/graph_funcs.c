@@ -17,6 +17,13 @@
  *
  *	Type errors (adding a string to a map, a non-boolean WHERE) raise
  *	ERRCODE_DATATYPE_MISMATCH naming the operator and both types.
+ *
+ *	Untrusted callers: the helpers are meant for generated SQL, but any role
+ *	holding ruvector_user can call them by hand with any values.  Every entry
+ *	point therefore checks what it is given (CheckArgs: the argument count and
+ *	types it was declared with; ruvector_cy_fn: a known function id and that
+ *	function's arity; ruvector_cy_arith: a known operator) and raises an
+ *	error with an SQLSTATE instead of reading an argument that is not there.
  */
 #include "postgres.h"
 
@@ -72,6 +79,39 @@ extern Datum vector_in(PG_FUNCTION_ARGS);
 
 /* Lists built by range() and friends stay below this many elements. */
 #define RVG_MAX_LIST 10000000
+
+/* ---------------------------------------------------------------------
+ * Argument checks (see the header: the helpers are callable by hand)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Refuses a call whose argument count or types differ from the declaration
+ * the C code was written for (a CREATE FUNCTION pointing at this symbol with
+ * another signature).  Types are checked when the call expression is known.
+ */
+static void
+CheckArgs(FunctionCallInfo fcinfo, const char *name, int nargs, const Oid *types)
+{
+	if (PG_NARGS() != nargs)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s called with %d arguments, expects %d", name, PG_NARGS(), nargs)));
+	for (int i = 0; i < nargs; i++)
+	{
+		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, i);
+
+		if (OidIsValid(t) && t != types[i] && t != UNKNOWNOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("argument %d of %s is of type %s, expects %s", i + 1, name,
+							format_type_be(t), format_type_be(types[i]))));
+	}
+}
+
+#define CHECK_ARGS(name, ...) \
+	CheckArgs(fcinfo, (name), lengthof(((const Oid[]) {__VA_ARGS__})), \
+			  (const Oid[]) {__VA_ARGS__})
 
 /* ---------------------------------------------------------------------
  * Decoded values
@@ -513,24 +553,28 @@ TestGe(int r)
 Datum
 ruvector_cy_lt(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_lt", JSONBOID, JSONBOID);
 	return OrderResult(fcinfo, TestLt);
 }
 
 Datum
 ruvector_cy_le(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_le", JSONBOID, JSONBOID);
 	return OrderResult(fcinfo, TestLe);
 }
 
 Datum
 ruvector_cy_gt(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_gt", JSONBOID, JSONBOID);
 	return OrderResult(fcinfo, TestGt);
 }
 
 Datum
 ruvector_cy_ge(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_ge", JSONBOID, JSONBOID);
 	return OrderResult(fcinfo, TestGe);
 }
 
@@ -541,6 +585,7 @@ ruvector_cy_eq(PG_FUNCTION_ARGS)
 				b;
 	int			r;
 
+	CHECK_ARGS("ruvector_cy_eq", JSONBOID, JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &a);
 	Decode(PG_GETARG_JSONB_P(1), &b);
 	r = CypherEquals(&a, &b);
@@ -558,6 +603,7 @@ ruvector_cy_in(PG_FUNCTION_ARGS)
 	bool		saw_null = false;
 	int			n;
 
+	CHECK_ARGS("ruvector_cy_in", JSONBOID, JSONBOID);
 	Decode(ArgJsonb(fcinfo, 1), &list);
 	if (list.type == CV_NULL)
 		PG_RETURN_NULL();
@@ -614,18 +660,21 @@ StringPredicate(FunctionCallInfo fcinfo, int which)
 Datum
 ruvector_cy_starts(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_starts", JSONBOID, JSONBOID);
 	return StringPredicate(fcinfo, 0);
 }
 
 Datum
 ruvector_cy_ends(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_ends", JSONBOID, JSONBOID);
 	return StringPredicate(fcinfo, 1);
 }
 
 Datum
 ruvector_cy_contains(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_contains", JSONBOID, JSONBOID);
 	return StringPredicate(fcinfo, 2);
 }
 
@@ -637,6 +686,7 @@ ruvector_cy_regex(PG_FUNCTION_ARGS)
 				b;
 	char	   *pat;
 
+	CHECK_ARGS("ruvector_cy_regex", JSONBOID, JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &a);
 	Decode(PG_GETARG_JSONB_P(1), &b);
 	if (a.type != CV_STRING || b.type != CV_STRING)
@@ -653,6 +703,7 @@ ruvector_cy_bool(PG_FUNCTION_ARGS)
 {
 	CyValue		v;
 
+	CHECK_ARGS("ruvector_cy_bool", JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &v);
 	if (v.type == CV_NULL)
 		PG_RETURN_NULL();
@@ -841,11 +892,18 @@ Arith(int op, const CyValue *a, const CyValue *b)
 Datum
 ruvector_cy_arith(PG_FUNCTION_ARGS)
 {
-	int			op = PG_GETARG_INT32(0);
+	int			op;
 	CyValue		a,
 				b;
 	Jsonb	   *r;
 
+	CHECK_ARGS("ruvector_cy_arith", INT4OID, JSONBOID, JSONBOID);
+	op = PG_GETARG_INT32(0);
+	if (op < RVG_ADD || op > RVG_POW)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown Cypher arithmetic operator %d", op),
+				 errhint("Operators are numbered %d to %d.", RVG_ADD, RVG_POW)));
 	Decode(PG_GETARG_JSONB_P(1), &a);
 	Decode(PG_GETARG_JSONB_P(2), &b);
 	r = Arith(op, &a, &b);
@@ -859,6 +917,7 @@ ruvector_cy_neg(PG_FUNCTION_ARGS)
 {
 	CyValue		a;
 
+	CHECK_ARGS("ruvector_cy_neg", JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &a);
 	if (a.type == CV_NULL)
 		PG_RETURN_NULL();
@@ -883,6 +942,7 @@ ruvector_cy_sum_step(PG_FUNCTION_ARGS)
 	CyValue		s,
 				x;
 
+	CHECK_ARGS("ruvector_cy_sum_step", JSONBOID, JSONBOID);
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -906,24 +966,31 @@ ruvector_cy_sum_step(PG_FUNCTION_ARGS)
 Datum
 ruvector_cy_smaller(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *a = PG_GETARG_JSONB_P(0);
-	Jsonb	   *b = PG_GETARG_JSONB_P(1);
+	Jsonb	   *a;
+	Jsonb	   *b;
 
+	CHECK_ARGS("ruvector_cy_smaller", JSONBOID, JSONBOID);
+	a = PG_GETARG_JSONB_P(0);
+	b = PG_GETARG_JSONB_P(1);
 	PG_RETURN_JSONB_P(compareJsonbContainers(&a->root, &b->root) <= 0 ? a : b);
 }
 
 Datum
 ruvector_cy_larger(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *a = PG_GETARG_JSONB_P(0);
-	Jsonb	   *b = PG_GETARG_JSONB_P(1);
+	Jsonb	   *a;
+	Jsonb	   *b;
 
+	CHECK_ARGS("ruvector_cy_larger", JSONBOID, JSONBOID);
+	a = PG_GETARG_JSONB_P(0);
+	b = PG_GETARG_JSONB_P(1);
 	PG_RETURN_JSONB_P(compareJsonbContainers(&a->root, &b->root) >= 0 ? a : b);
 }
 
 Datum
 ruvector_cy_float(PG_FUNCTION_ARGS)
 {
+	CHECK_ARGS("ruvector_cy_float", FLOAT8OID);
 	PG_RETURN_JSONB_P(RvgFloatJsonb(PG_GETARG_FLOAT8(0)));
 }
 
@@ -951,6 +1018,7 @@ ruvector_cy_index(PG_FUNCTION_ARGS)
 	CyValue		a,
 				k;
 
+	CHECK_ARGS("ruvector_cy_index", JSONBOID, JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &a);
 	Decode(PG_GETARG_JSONB_P(1), &k);
 	if (a.type == CV_NULL || k.type == CV_NULL)
@@ -1014,6 +1082,7 @@ ruvector_cy_slice(PG_FUNCTION_ARGS)
 	int			n;
 	ListBuilder lb;
 
+	CHECK_ARGS("ruvector_cy_slice", JSONBOID, JSONBOID, JSONBOID);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	Decode(PG_GETARG_JSONB_P(0), &a);
@@ -1071,10 +1140,12 @@ Datum
 ruvector_cy_prop(PG_FUNCTION_ARGS)
 {
 	CyValue		v;
-	text	   *key = PG_GETARG_TEXT_PP(1);
+	text	   *key;
 	JsonbValue *props;
 	JsonbValue *jv;
 
+	CHECK_ARGS("ruvector_cy_prop", JSONBOID, TEXTOID);
+	key = PG_GETARG_TEXT_PP(1);
 	Decode(PG_GETARG_JSONB_P(0), &v);
 	if (v.type == CV_NULL)
 		PG_RETURN_NULL();
@@ -1098,6 +1169,7 @@ ruvector_cy_props(PG_FUNCTION_ARGS)
 	CyValue		v;
 	JsonbValue *props;
 
+	CHECK_ARGS("ruvector_cy_props", JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &v);
 	if (v.type == CV_NULL)
 		PG_RETURN_NULL();
@@ -1116,10 +1188,12 @@ ruvector_cy_props(PG_FUNCTION_ARGS)
 Datum
 ruvector_cy_aslist(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	Jsonb	   *jb;
 	JsonbValue	jv;
 	ListBuilder lb;
 
+	CHECK_ARGS("ruvector_cy_aslist", JSONBOID);
+	jb = PG_GETARG_JSONB_P(0);
 	if (JB_ROOT_IS_ARRAY(jb) && !JB_ROOT_IS_SCALAR(jb))
 		PG_RETURN_JSONB_P(jb);
 	if (JsonbExtractScalar(&jb->root, &jv))
@@ -1206,6 +1280,7 @@ ruvector_cy_vector(PG_FUNCTION_ARGS)
 	int			n;
 	Vector	   *vec;
 
+	CHECK_ARGS("ruvector_cy_vector", JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &v);
 	if (v.type == CV_NULL)
 		PG_RETURN_NULL();
@@ -1269,6 +1344,7 @@ ruvector_cy_ids(PG_FUNCTION_ARGS)
 	int			n;
 	Datum	   *elems;
 
+	CHECK_ARGS("ruvector_cy_ids", JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &v);
 	if (v.type != CV_LIST)
 		PG_RETURN_NULL();
@@ -1280,7 +1356,9 @@ ruvector_cy_ids(PG_FUNCTION_ARGS)
 
 		ListElem(&v, i, &e);
 		if (e.type != CV_INT)
-			elog(ERROR, "path element is not an id");
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("path element %d is %s, not an id", i, WithArticle(e.type))));
 		elems[i] = Int64GetDatum(e.i);
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -1871,10 +1949,45 @@ CallFunction(RvgFunc fn, CyValue *args, int nargs)
 	}
 }
 
+/*
+ * The definition of function id, after checking that it exists and takes
+ * nargs arguments: the id and the argument list come from the caller, who
+ * need not be the translator.
+ */
+static const FuncDef *
+CheckFunctionCall(int id, int nargs)
+{
+	const FuncDef *def = NULL;
+
+	for (int i = 0; func_defs[i].name != NULL; i++)
+		if ((int) func_defs[i].id == id)
+		{
+			def = &func_defs[i];
+			break;
+		}
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown Cypher function id %d", id)));
+	if (nargs < def->minargs || nargs > def->maxargs)
+	{
+		if (def->minargs == def->maxargs)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("Cypher function %s() takes %d argument%s, not %d", def->name,
+							def->minargs, def->minargs == 1 ? "" : "s", nargs)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("Cypher function %s() takes %d to %d arguments, not %d", def->name,
+						def->minargs, def->maxargs, nargs)));
+	}
+	return def;
+}
+
 Datum
 ruvector_cy_fn(PG_FUNCTION_ARGS)
 {
-	RvgFunc		fn = (RvgFunc) PG_GETARG_INT32(0);
+	RvgFunc		fn;
 	ArrayType  *arr;
 	Datum	   *elems;
 	bool	   *nulls;
@@ -1882,10 +1995,22 @@ ruvector_cy_fn(PG_FUNCTION_ARGS)
 	CyValue    *args;
 	Jsonb	   *r;
 
+	CHECK_ARGS("ruvector_cy_fn", INT4OID, JSONBARRAYOID);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_ELEMTYPE(arr) != JSONBOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("arguments of ruvector_cy_fn must be jsonb, not %s",
+						format_type_be(ARR_ELEMTYPE(arr)))));
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("arguments of ruvector_cy_fn must be a one-dimensional array, not %d dimensions",
+						ARR_NDIM(arr))));
 	deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nargs);
+	fn = CheckFunctionCall(PG_GETARG_INT32(0), nargs)->id;
 	args = palloc(sizeof(CyValue) * (nargs > 0 ? nargs : 1));
 	for (int i = 0; i < nargs; i++)
 		Decode(nulls[i] ? NULL : DatumGetJsonbP(elems[i]), &args[i]);

@@ -439,6 +439,23 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 				maxhops;
 	const char *schema;
 
+	/* callable by hand (ruvector_user): check what the translator would */
+	if (PG_NARGS() != 7)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("ruvector_cy_shortest called with %d arguments, expects 7", PG_NARGS())));
+	for (int i = 0; i < 7; i++)
+	{
+		static const Oid expect[7] = {INT8OID, INT8OID, TEXTARRAYOID, INT4OID, INT4OID,
+		INT4OID, BOOLOID};
+		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, i);
+
+		if (OidIsValid(t) && t != expect[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("argument %d of ruvector_cy_shortest is of type %s, expects %s",
+							i + 1, format_type_be(t), format_type_be(expect[i]))));
+	}
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return (Datum) 0;
@@ -451,6 +468,16 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 	minhops = PG_ARGISNULL(4) ? 1 : PG_GETARG_INT32(4);
 	maxhops = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT32(5);
 	s.all = !PG_ARGISNULL(6) && PG_GETARG_BOOL(6);
+	if (direction != RVG_DIR_BOTH && direction != RVG_DIR_OUT && direction != RVG_DIR_IN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shortest path direction %d is not one of %d (both), %d (out), %d (in)",
+						direction, RVG_DIR_BOTH, RVG_DIR_OUT, RVG_DIR_IN)));
+	if (minhops < 0 || maxhops < -1 || (maxhops >= 0 && maxhops < minhops))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shortest path hop bounds %d..%d are invalid", minhops, maxhops),
+				 errhint("The minimum must be at least 0 and at most the maximum; a maximum of -1 means none.")));
 	s.store = rsinfo->setResult;
 	s.desc = rsinfo->setDesc;
 	s.cycle_level = -1;
