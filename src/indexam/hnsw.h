@@ -512,6 +512,56 @@ extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
 extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
 												IndexBulkDeleteResult *stats);
 
+/*
+ * hnswgraph.c: the whole graph in memory, for the integrity control plane
+ * (src/integrity/) and repairs.  Elements are numbered 0..nelems-1 in page
+ * chain order; links are element numbers.  An element's links have the
+ * layout of its slots: HnswSlotCount(m, level) entries, layer lc at
+ * HnswLayerStart(m, lc), HnswLayerM(m, lc) of them, HNSW_GRAPH_NONE for an
+ * empty slot or a link to no element.  Deleted elements (free slots) are
+ * kept, with no links, so that element numbers of links stay valid.
+ */
+#define HNSW_GRAPH_NONE			PG_UINT32_MAX
+
+typedef struct HnswGraphElement
+{
+	BlockNumber blkno;
+	OffsetNumber offno;
+	uint8		level;
+	bool		deleted;		/* HNSW_NODE_DELETED: a free slot */
+	uint8		ntids;			/* heap TIDs; 0 while being deleted */
+	uint32		tidStart;		/* into HnswGraph.heaptids */
+	uint32		nbrStart;		/* into HnswGraph.nbrs; slots of all layers */
+} HnswGraphElement;
+
+typedef struct HnswGraph
+{
+	int			m;
+	uint32		nelems;
+	uint32		nlive;			/* not deleted, with heap TIDs */
+	HnswGraphElement *elems;
+	uint32	   *nbrs;
+	Size		nnbrs;
+	ItemPointerData *heaptids;
+	Size		nheaptids;
+	uint32		entry;			/* element number, or HNSW_GRAPH_NONE */
+	int			entryLevel;
+	int			maxLevel;		/* highest level of an undeleted element, -1 */
+	/* (blkno, offno) -> element number */
+	BlockNumber nblocks;
+	uint32	   *blockStart;		/* nblocks + 1 entries into offMap */
+	uint32	   *offMap;			/* by offset - 1 within a block */
+} HnswGraph;
+
+#define HnswGraphIsLive(g, i) \
+	(!(g)->elems[i].deleted && (g)->elems[i].ntids > 0)
+
+extern HnswGraph *HnswGraphLoad(Relation index);
+extern void HnswGraphFree(HnswGraph *g);
+extern uint32 *HnswGraphNeighbors(const HnswGraph *g, uint32 elem, int lc, int *count);
+extern uint32 HnswGraphFind(const HnswGraph *g, BlockNumber blkno, OffsetNumber offno);
+extern uint32 HnswGraphReachable(const HnswGraph *g, bool *reached);
+
 /* Value accessors for the kernels */
 #include "distance/distance.h"
 #include "types/types.h"

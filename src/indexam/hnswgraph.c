@@ -1,0 +1,323 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswgraph.c
+ *	  Load an HNSW index's graph into memory: every element with its page
+ *	  location, level, heap TIDs and links as element numbers, and the
+ *	  entry point; and which elements layer 0 reaches from the entry point.
+ *
+ * NOTES
+ *	  Used by the integrity control plane (src/integrity/integrity_hnsw.c),
+ *	  which contracts the graph and measures its connectivity, and by
+ *	  repairs.  The pages are read once, in page chain order, each under a
+ *	  share lock held only while it is copied (as ruvector_hnsw_verify
+ *	  does), so on a busy index the result is a close approximation of the
+ *	  graph, not a snapshot: a link may point at an element added after
+ *	  its page was read (it is then HNSW_GRAPH_NONE).  Callers that need an
+ *	  exact graph take a lock that excludes inserts first.
+ *
+ *	  Memory: about (16 + 4 * slots + 6 * heap TIDs) bytes per element, in
+ *	  the caller's memory context (huge allocations: 100,000 elements with
+ *	  m = 16 take about 15 MB).
+ *
+ *	  Locks: one buffer share lock at a time (two with an overflow tuple,
+ *	  in ascending block order, as everywhere in the subsystem).
+ *
+ * IDENTIFICATION
+ *	  src/indexam/hnswgraph.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "indexam/hnsw.h"
+
+/* Growing arrays while the pages are walked */
+typedef struct GraphBuild
+{
+	HnswGraph  *g;
+	uint32		maxelems;
+	Size		maxnbrs;
+	Size		maxtids;
+	ItemPointerData *slotTids;	/* raw slots, resolved after the walk */
+	OffsetNumber *maxoff;		/* per block seen; 0 if not in the chain */
+} GraphBuild;
+
+static void *
+GraphGrow(void *p, Size elemsize, Size *max, Size need)
+{
+	Size		newmax = Max(*max, 1024);
+
+	while (newmax < need)
+		newmax *= 2;
+	if (newmax == *max)
+		return p;
+	*max = newmax;
+	if (p == NULL)
+		return MemoryContextAllocHuge(CurrentMemoryContext, elemsize * newmax);
+	return repalloc_huge(p, elemsize * newmax);
+}
+
+/* Copy one node tuple's fields and raw slots */
+static void
+GraphAddNode(GraphBuild *gb, Relation index, Page page, BlockNumber blkno,
+			 OffsetNumber offno, HnswNodeTuple node)
+{
+	HnswGraph  *g = gb->g;
+	HnswGraphElement *e;
+	Buffer		sbuf = InvalidBuffer;
+	HnswNbrTuple ntup;
+	ItemPointer slots = NULL;
+	int			nslots = HnswSlotCount(g->m, node->level);
+
+	if (g->nelems == gb->maxelems)
+	{
+		Size		max = gb->maxelems;
+
+		g->elems = GraphGrow(g->elems, sizeof(HnswGraphElement), &max, (Size) g->nelems + 1);
+		gb->maxelems = (uint32) max;
+	}
+	e = &g->elems[g->nelems++];
+	e->blkno = blkno;
+	e->offno = offno;
+	e->level = node->level;
+	e->deleted = HnswNodeIsDeleted(node);
+	e->ntids = 0;
+	e->tidStart = (uint32) g->nheaptids;
+	e->nbrStart = (uint32) g->nnbrs;
+
+	if (e->deleted)
+		return;
+
+	for (int i = 0; i < HNSW_HEAPTIDS && ItemPointerIsValid(&node->heaptids[i]); i++)
+	{
+		g->heaptids = GraphGrow(g->heaptids, sizeof(ItemPointerData), &gb->maxtids, g->nheaptids + 1);
+		g->heaptids[g->nheaptids++] = node->heaptids[i];
+		e->ntids++;
+	}
+
+	/* A damaged node keeps its place but gets no links (verify reports it) */
+	if (node->nslots == nslots)
+		slots = HnswGetSlots(index, page, node, &sbuf, &ntup);
+	gb->slotTids = GraphGrow(gb->slotTids, sizeof(ItemPointerData), &gb->maxnbrs, g->nnbrs + nslots);
+	for (int i = 0; i < nslots; i++)
+	{
+		if (slots != NULL)
+			gb->slotTids[g->nnbrs + i] = slots[i];
+		else
+			ItemPointerSetInvalid(&gb->slotTids[g->nnbrs + i]);
+	}
+	g->nnbrs += nslots;
+	if (BufferIsValid(sbuf))
+		UnlockReleaseBuffer(sbuf);
+}
+
+/* Walk the page chain, copying every node */
+static void
+GraphWalk(GraphBuild *gb, Relation index)
+{
+	HnswGraph  *g = gb->g;
+	BlockNumber blkno = HNSW_HEAD_BLKNO;
+
+	while (BlockNumberIsValid(blkno) && blkno < g->nblocks && gb->maxoff[blkno] == 0)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) || HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID)
+		{
+			UnlockReleaseBuffer(buf);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("block %u of index \"%s\" is not an hnsw page",
+							blkno, RelationGetRelationName(index)),
+					 errhint("Run ruvector_hnsw_verify on the index, then REINDEX it.")));
+		}
+		maxoff = PageGetMaxOffsetNumber(page);
+		/* 0 means "not seen": a page with no items still counts as seen */
+		gb->maxoff[blkno] = Max(maxoff, 1);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+		{
+			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
+
+			if (node->type == HNSW_NODE_TUPLE)
+				GraphAddNode(gb, index, page, blkno, off, node);
+		}
+		blkno = HnswPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* The (blkno, offno) -> element map, then links as element numbers */
+static void
+GraphResolve(GraphBuild *gb)
+{
+	HnswGraph  *g = gb->g;
+	Size		total = 0;
+
+	g->blockStart = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * (g->nblocks + 1));
+	for (BlockNumber b = 0; b < g->nblocks; b++)
+	{
+		g->blockStart[b] = (uint32) total;
+		total += gb->maxoff[b];
+	}
+	g->blockStart[g->nblocks] = (uint32) total;
+	g->offMap = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(total, 1));
+	memset(g->offMap, 0xFF, sizeof(uint32) * Max(total, 1));
+	for (uint32 i = 0; i < g->nelems; i++)
+		g->offMap[g->blockStart[g->elems[i].blkno] + g->elems[i].offno - 1] = i;
+
+	g->nbrs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(g->nnbrs, 1));
+	for (Size j = 0; j < g->nnbrs; j++)
+	{
+		ItemPointer t = &gb->slotTids[j];
+
+		g->nbrs[j] = ItemPointerIsValid(t)
+			? HnswGraphFind(g, ItemPointerGetBlockNumber(t), ItemPointerGetOffsetNumber(t))
+			: HNSW_GRAPH_NONE;
+	}
+}
+
+/*
+ * Read the graph of an HNSW index.  The caller holds a lock on the index
+ * (AccessShareLock at least).
+ */
+HnswGraph *
+HnswGraphLoad(Relation index)
+{
+	HnswGraph  *g = palloc0(sizeof(HnswGraph));
+	GraphBuild	gb;
+	ItemPointerData entry;
+	int			m;
+
+	memset(&gb, 0, sizeof(gb));
+	gb.g = g;
+	HnswReadMeta(index, &m, NULL, &entry, &g->entryLevel, NULL);
+	g->m = m;
+	g->nblocks = RelationGetNumberOfBlocks(index);
+	gb.maxoff = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(OffsetNumber) * Max(g->nblocks, 1));
+	memset(gb.maxoff, 0, sizeof(OffsetNumber) * Max(g->nblocks, 1));
+	g->elems = palloc(sizeof(HnswGraphElement));
+	gb.maxelems = 1;
+
+	GraphWalk(&gb, index);
+	GraphResolve(&gb);
+
+	g->maxLevel = -1;
+	for (uint32 i = 0; i < g->nelems; i++)
+	{
+		if (HnswGraphIsLive(g, i))
+			g->nlive++;
+		if (!g->elems[i].deleted && g->elems[i].level > g->maxLevel)
+			g->maxLevel = g->elems[i].level;
+	}
+	g->entry = ItemPointerIsValid(&entry)
+		? HnswGraphFind(g, ItemPointerGetBlockNumber(&entry), ItemPointerGetOffsetNumber(&entry))
+		: HNSW_GRAPH_NONE;
+	if (g->entry != HNSW_GRAPH_NONE && g->elems[g->entry].deleted)
+		g->entry = HNSW_GRAPH_NONE;
+
+	if (gb.slotTids)
+		pfree(gb.slotTids);
+	pfree(gb.maxoff);
+	return g;
+}
+
+void
+HnswGraphFree(HnswGraph *g)
+{
+	if (g == NULL)
+		return;
+	if (g->elems)
+		pfree(g->elems);
+	if (g->nbrs)
+		pfree(g->nbrs);
+	if (g->heaptids)
+		pfree(g->heaptids);
+	if (g->blockStart)
+		pfree(g->blockStart);
+	if (g->offMap)
+		pfree(g->offMap);
+	pfree(g);
+}
+
+/* Element number at (blkno, offno), or HNSW_GRAPH_NONE */
+uint32
+HnswGraphFind(const HnswGraph *g, BlockNumber blkno, OffsetNumber offno)
+{
+	if (blkno >= g->nblocks || offno < FirstOffsetNumber ||
+		offno > g->blockStart[blkno + 1] - g->blockStart[blkno])
+		return HNSW_GRAPH_NONE;
+	return g->offMap[g->blockStart[blkno] + offno - 1];
+}
+
+/*
+ * The links of element elem at layer lc (HnswLayerM(m, lc) entries, some
+ * HNSW_GRAPH_NONE); NULL with *count 0 above its level or if deleted.
+ */
+uint32 *
+HnswGraphNeighbors(const HnswGraph *g, uint32 elem, int lc, int *count)
+{
+	const HnswGraphElement *e = &g->elems[elem];
+
+	if (e->deleted || lc > e->level)
+	{
+		*count = 0;
+		return NULL;
+	}
+	*count = HnswLayerM(g->m, lc);
+	return &g->nbrs[e->nbrStart + HnswLayerStart(g->m, lc)];
+}
+
+/*
+ * Breadth-first search over layer 0 from the entry point, through every
+ * undeleted element (elements being deleted still route searches).  Sets
+ * reached[i] for each element reached (reached has nelems entries) and
+ * returns how many live elements were reached; g->nlive minus that is the
+ * number of live elements no search can find.
+ */
+uint32
+HnswGraphReachable(const HnswGraph *g, bool *reached)
+{
+	uint32	   *queue;
+	uint32		head = 0;
+	uint32		tail = 0;
+	uint32		live = 0;
+
+	memset(reached, 0, sizeof(bool) * g->nelems);
+	if (g->entry == HNSW_GRAPH_NONE)
+		return 0;
+
+	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(g->nelems, 1));
+	reached[g->entry] = true;
+	queue[tail++] = g->entry;
+	while (head < tail)
+	{
+		uint32		u = queue[head++];
+		int			n;
+		uint32	   *nb = HnswGraphNeighbors(g, u, 0, &n);
+
+		if (HnswGraphIsLive(g, u))
+			live++;
+		for (int j = 0; j < n; j++)
+		{
+			uint32		v = nb[j];
+
+			if (v == HNSW_GRAPH_NONE || reached[v] || g->elems[v].deleted)
+				continue;
+			reached[v] = true;
+			queue[tail++] = v;
+		}
+	}
+	pfree(queue);
+	return live;
+}
