@@ -455,15 +455,19 @@ TypesSubvectorRange(const char *typname, int maxdim, int dim, int32 start,
 /*
  * Returns the state's values (count, then sums) and sets *dim to the number
  * of sums.  The state is user-reachable (the support functions are callable
- * from SQL), so anything but a flat, NULL-free float8[] is refused; caller
- * names the SQL function in that internal error, as pgvector does.
+ * from SQL), so anything but a flat, NULL-free float8[] is refused.  The
+ * message is pgvector's (caller names the SQL function); the SQLSTATE is a
+ * data exception rather than pgvector's internal error, since SQL reaches it.
  */
 float8 *
 TypesAvgStateValues(ArrayType *state, const char *caller, int *dim)
 {
 	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 ||
 		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
-		elog(ERROR, "%s: expected state array", caller);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: expected state array", caller),
+				 errdetail("An aggregate state is a one-dimensional float8[] without NULLs: the count, then one sum per dimension.")));
 
 	*dim = ARR_DIMS(state)[0] - 1;
 	return (float8 *) ARR_DATA_PTR(state);
