@@ -16,5 +16,6 @@ Suite	   *sparse_parse_suite(void);
 Suite	   *cypher_suite(void);
 Suite	   *sq8_pq_suite(void);
 Suite	   *codes_suite(void);
+Suite	   *integrity_suite(void);
 
 #endif

@@ -1,0 +1,425 @@
+/*-------------------------------------------------------------------------
+ *
+ * igmincut.c
+ *	  Exact global minimum cut of a weighted undirected graph: Stoer-Wagner
+ *	  maximum adjacency orderings, with the Nagamochi-Ibaraki contraction
+ *	  rule so that one ordering usually contracts many pairs, not one.
+ *
+ * NOTES
+ *	  One phase orders the current (contracted) nodes by maximum adjacency
+ *	  v1, v2, ..., vk: each next node is the one most strongly tied to the
+ *	  nodes already ordered, q(vi) being that tie.  Stoer and Wagner show
+ *	  that q(vk) is a minimum vk-v(k-1) cut; applied to every prefix, q(vi)
+ *	  <= lambda(v(i-1), vi).  So once a cut of weight best is known, every
+ *	  pair (v(i-1), vi) with q(vi) >= best can be merged: no cut lighter
+ *	  than best separates them.  The known cuts are the single contracted
+ *	  nodes (their weighted degree); q(vk) is vk's degree, so the last pair
+ *	  is always merged and every phase makes progress.  A phase is
+ *	  O(m log m) (a binary heap with lazy deletion); in practice a 1000-node
+ *	  graph needs a handful of phases.
+ *
+ *	  The side returned is the set of original nodes inside the contracted
+ *	  node whose degree gave the best cut.
+ *
+ * IDENTIFICATION
+ *	  src/integrity/igmincut.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integrity/igalgo.h"
+
+typedef struct McHeapItem
+{
+	double		key;
+	uint32_t	node;
+} McHeapItem;
+
+typedef struct McWork
+{
+	uint32_t	k;				/* current nodes */
+	uint32_t	ne;				/* current edges (deduplicated, a < b) */
+	RvIgEdge   *e;				/* current edges */
+	uint32_t   *rowStart;		/* CSR, k + 1 */
+	uint32_t   *adj;
+	double	   *adjw;
+	uint32_t   *last;			/* dedup marker per node */
+	double	   *deg;
+	double	   *key;
+	unsigned char *done;
+	uint32_t   *order;
+	double	   *q;
+	uint32_t   *uf;
+	uint32_t   *newid;
+	McHeapItem *heap;
+	uint32_t	nheap;
+} McWork;
+
+static void
+mc_heap_push(McWork *w, double key, uint32_t node)
+{
+	uint32_t	i = w->nheap++;
+
+	while (i > 0)
+	{
+		uint32_t	p = (i - 1) / 2;
+
+		if (w->heap[p].key >= key)
+			break;
+		w->heap[i] = w->heap[p];
+		i = p;
+	}
+	w->heap[i].key = key;
+	w->heap[i].node = node;
+}
+
+static McHeapItem
+mc_heap_pop(McWork *w)
+{
+	McHeapItem	top = w->heap[0];
+	McHeapItem	x = w->heap[--w->nheap];
+	uint32_t	i = 0;
+
+	for (;;)
+	{
+		uint32_t	c = 2 * i + 1;
+
+		if (c >= w->nheap)
+			break;
+		if (c + 1 < w->nheap && w->heap[c + 1].key > w->heap[c].key)
+			c++;
+		if (w->heap[c].key <= x.key)
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->nheap > 0)
+		w->heap[i] = x;
+	return top;
+}
+
+static uint32_t
+mc_find(uint32_t *uf, uint32_t x)
+{
+	while (uf[x] != x)
+	{
+		uf[x] = uf[uf[x]];
+		x = uf[x];
+	}
+	return x;
+}
+
+/*
+ * Build the CSR of the current edges, merging parallel edges, and rewrite
+ * w->e as the deduplicated list.
+ */
+static void
+mc_build_csr(McWork *w)
+{
+	uint32_t	k = w->k;
+	uint32_t	ne = 0;
+
+	memset(w->rowStart, 0, sizeof(uint32_t) * (k + 1));
+	for (uint32_t i = 0; i < w->ne; i++)
+	{
+		w->rowStart[w->e[i].u + 1]++;
+		w->rowStart[w->e[i].v + 1]++;
+	}
+	for (uint32_t i = 0; i < k; i++)
+		w->rowStart[i + 1] += w->rowStart[i];
+	/* fill using last[] as the insertion cursor */
+	for (uint32_t i = 0; i < k; i++)
+		w->last[i] = w->rowStart[i];
+	for (uint32_t i = 0; i < w->ne; i++)
+	{
+		RvIgEdge   *e = &w->e[i];
+
+		w->adj[w->last[e->u]] = e->v;
+		w->adjw[w->last[e->u]++] = e->w;
+		w->adj[w->last[e->v]] = e->u;
+		w->adjw[w->last[e->v]++] = e->w;
+	}
+
+	/* merge duplicates row by row (key[] as the slot of each neighbour) */
+	for (uint32_t i = 0; i < k; i++)
+		w->last[i] = UINT32_MAX;
+	{
+		uint32_t	out = 0;
+		uint32_t	start = 0;
+
+		for (uint32_t a = 0; a < k; a++)
+		{
+			uint32_t	end = w->rowStart[a + 1];
+			uint32_t	rowOut = out;
+
+			w->deg[a] = 0;
+			for (uint32_t j = start; j < end; j++)
+			{
+				uint32_t	b = w->adj[j];
+
+				if (w->last[b] != UINT32_MAX && w->last[b] >= rowOut)
+					w->adjw[w->last[b]] += w->adjw[j];
+				else
+				{
+					w->adj[out] = b;
+					w->adjw[out] = w->adjw[j];
+					w->last[b] = out++;
+				}
+				w->deg[a] += w->adjw[j];
+			}
+			start = end;
+			w->rowStart[a] = rowOut;
+			for (uint32_t j = rowOut; j < out; j++)
+			{
+				w->last[w->adj[j]] = UINT32_MAX;
+				if (a < w->adj[j])
+				{
+					w->e[ne].u = a;
+					w->e[ne].v = w->adj[j];
+					w->e[ne++].w = w->adjw[j];
+				}
+			}
+		}
+		w->rowStart[k] = out;
+	}
+	w->ne = ne;
+}
+
+/* One maximum adjacency ordering of the current graph */
+static void
+mc_order(McWork *w)
+{
+	uint32_t	k = w->k;
+	uint32_t	norder = 0;
+	uint32_t	scan = 0;
+
+	for (uint32_t i = 0; i < k; i++)
+	{
+		w->key[i] = 0;
+		w->done[i] = 0;
+	}
+	w->nheap = 0;
+	while (norder < k)
+	{
+		uint32_t	u;
+		double		qu;
+
+		if (w->nheap == 0)
+		{
+			/* a new component (or the start): the next unordered node */
+			while (w->done[scan])
+				scan++;
+			u = scan;
+			qu = 0;
+		}
+		else
+		{
+			McHeapItem	top = mc_heap_pop(w);
+
+			u = top.node;
+			if (w->done[u] || top.key != w->key[u])
+				continue;		/* stale */
+			qu = top.key;
+		}
+		w->done[u] = 1;
+		w->order[norder] = u;
+		w->q[norder++] = qu;
+		for (uint32_t j = w->rowStart[u]; j < w->rowStart[u + 1]; j++)
+		{
+			uint32_t	v = w->adj[j];
+
+			if (w->done[v])
+				continue;
+			w->key[v] += w->adjw[j];
+			mc_heap_push(w, w->key[v], v);
+		}
+	}
+}
+
+static void
+mc_free(McWork *w)
+{
+	free(w->e);
+	free(w->rowStart);
+	free(w->adj);
+	free(w->adjw);
+	free(w->last);
+	free(w->deg);
+	free(w->key);
+	free(w->done);
+	free(w->order);
+	free(w->q);
+	free(w->uf);
+	free(w->newid);
+	free(w->heap);
+}
+
+double
+rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *side)
+{
+	McWork		w;
+	uint32_t   *orig;			/* original node -> current node */
+	double		best = INFINITY;
+	size_t		m2 = 2 * (size_t) nedges + 1;
+
+	memset(side, 0, n);
+	if (n < 2)
+		return -1;
+
+	memset(&w, 0, sizeof(w));
+	orig = malloc(sizeof(uint32_t) * n);
+	w.e = malloc(sizeof(RvIgEdge) * (nedges + 1));
+	w.rowStart = malloc(sizeof(uint32_t) * (n + 1));
+	w.adj = malloc(sizeof(uint32_t) * m2);
+	w.adjw = malloc(sizeof(double) * m2);
+	w.last = malloc(sizeof(uint32_t) * n);
+	w.deg = malloc(sizeof(double) * n);
+	w.key = malloc(sizeof(double) * n);
+	w.done = malloc(n);
+	w.order = malloc(sizeof(uint32_t) * n);
+	w.q = malloc(sizeof(double) * n);
+	w.uf = malloc(sizeof(uint32_t) * n);
+	w.newid = malloc(sizeof(uint32_t) * n);
+	w.heap = malloc(sizeof(McHeapItem) * m2);
+	if (!orig || !w.e || !w.rowStart || !w.adj || !w.adjw || !w.last || !w.deg ||
+		!w.key || !w.done || !w.order || !w.q || !w.uf || !w.newid || !w.heap)
+	{
+		free(orig);
+		mc_free(&w);
+		return NAN;
+	}
+
+	w.k = n;
+	w.ne = 0;
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		if (edges[i].u == edges[i].v || edges[i].u >= n || edges[i].v >= n)
+			continue;
+		w.e[w.ne] = edges[i];
+		if (w.e[w.ne].u > w.e[w.ne].v)
+		{
+			w.e[w.ne].u = edges[i].v;
+			w.e[w.ne].v = edges[i].u;
+		}
+		w.ne++;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		orig[i] = i;
+
+	while (w.k > 1)
+	{
+		uint32_t	k = w.k;
+		uint32_t	bestNode = UINT32_MAX;
+		uint32_t	nk = 0;
+
+		mc_build_csr(&w);
+		for (uint32_t a = 0; a < k; a++)
+		{
+			if (w.deg[a] < best)
+			{
+				best = w.deg[a];
+				bestNode = a;
+			}
+		}
+		if (bestNode != UINT32_MAX)
+			for (uint32_t i = 0; i < n; i++)
+				side[i] = (orig[i] == bestNode);
+		if (best <= 0)
+			break;
+
+		mc_order(&w);
+		for (uint32_t a = 0; a < k; a++)
+			w.uf[a] = a;
+		for (uint32_t i = 1; i < k; i++)
+		{
+			if (w.q[i] >= best)
+			{
+				uint32_t	x = mc_find(w.uf, w.order[i - 1]);
+				uint32_t	y = mc_find(w.uf, w.order[i]);
+
+				if (x != y)
+					w.uf[y] = x;
+			}
+		}
+		for (uint32_t a = 0; a < k; a++)
+			w.newid[a] = UINT32_MAX;
+		for (uint32_t a = 0; a < k; a++)
+		{
+			uint32_t	r = mc_find(w.uf, a);
+
+			if (w.newid[r] == UINT32_MAX)
+				w.newid[r] = nk++;
+		}
+		for (uint32_t a = 0; a < k; a++)
+			w.newid[a] = w.newid[mc_find(w.uf, a)];
+		for (uint32_t i = 0; i < n; i++)
+			orig[i] = w.newid[orig[i]];
+		{
+			uint32_t	ne = 0;
+
+			for (uint32_t i = 0; i < w.ne; i++)
+			{
+				uint32_t	a = w.newid[w.e[i].u];
+				uint32_t	b = w.newid[w.e[i].v];
+
+				if (a == b)
+					continue;
+				w.e[ne].u = a < b ? a : b;
+				w.e[ne].v = a < b ? b : a;
+				w.e[ne++].w = w.e[i].w;
+			}
+			w.ne = ne;
+		}
+		w.k = nk;
+	}
+
+	free(orig);
+	mc_free(&w);
+	return best;
+}
+
+double
+rv_ig_cut_weight(const RvIgEdge *edges, uint32_t nedges, const unsigned char *side)
+{
+	double		sum = 0;
+
+	for (uint32_t i = 0; i < nedges; i++)
+		if (edges[i].u != edges[i].v && side[edges[i].u] != side[edges[i].v])
+			sum += edges[i].w;
+	return sum;
+}
+
+int
+rv_ig_connected(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
+{
+	uint32_t   *uf;
+	uint32_t	comps = n;
+
+	if (n <= 1)
+		return 1;
+	uf = malloc(sizeof(uint32_t) * n);
+	if (!uf)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		uf[i] = i;
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		uint32_t	a,
+					b;
+
+		if (edges[i].u >= n || edges[i].v >= n || edges[i].w <= 0)
+			continue;
+		a = mc_find(uf, edges[i].u);
+		b = mc_find(uf, edges[i].v);
+		if (a != b)
+		{
+			uf[a] = b;
+			comps--;
+		}
+	}
+	free(uf);
+	return comps == 1;
+}

@@ -1,0 +1,453 @@
+/*-------------------------------------------------------------------------
+ *
+ * igspectral.c
+ *	  lambda2, the algebraic connectivity of the normalised Laplacian
+ *	  L = I - D^-1/2 A D^-1/2: Lanczos with full reorthogonalisation, and
+ *	  a dense cyclic Jacobi eigen solver as the reference.
+ *
+ * NOTES
+ *	  L's smallest eigenvalue is 0 with eigenvector D^1/2 1 (for a graph
+ *	  without isolated nodes); lambda2 is the next one, 0 exactly when the
+ *	  graph is disconnected.  Lanczos starts from a fixed pseudo-random
+ *	  vector orthogonal to D^1/2 1 and keeps every Lanczos vector
+ *	  orthogonal to it and to each other (Gram-Schmidt twice), so the
+ *	  smallest Ritz value converges to lambda2 and no ghost copies appear.
+ *	  The smallest eigenvalue of the tridiagonal matrix is found by
+ *	  bisection on Sturm sequence counts.  An invariant subspace (a zero
+ *	  beta) restarts from a fresh vector orthogonal to all before.
+ *
+ *	  The result is deterministic (fixed seed) so that repeated samples of
+ *	  an unchanged graph give the same value.
+ *
+ * IDENTIFICATION
+ *	  src/integrity/igspectral.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integrity/igalgo.h"
+
+/* A symmetric sparse matrix: D^-1/2 A D^-1/2 in CSR */
+typedef struct SpMat
+{
+	uint32_t	n;
+	uint32_t   *rowStart;
+	uint32_t   *col;
+	double	   *val;
+	double	   *sqrtDeg;
+} SpMat;
+
+static void
+sp_free(SpMat *s)
+{
+	free(s->rowStart);
+	free(s->col);
+	free(s->val);
+	free(s->sqrtDeg);
+}
+
+/* Returns 0 ok, 1 isolated node (lambda2 = 0), -1 out of memory */
+static int
+sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
+{
+	uint32_t   *cur;
+	double	   *deg;
+
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->rowStart = calloc(n + 1, sizeof(uint32_t));
+	s->col = malloc(sizeof(uint32_t) * (2 * (size_t) nedges + 1));
+	s->val = malloc(sizeof(double) * (2 * (size_t) nedges + 1));
+	s->sqrtDeg = calloc(n, sizeof(double));
+	cur = malloc(sizeof(uint32_t) * n);
+	deg = calloc(n, sizeof(double));
+	if (!s->rowStart || !s->col || !s->val || !s->sqrtDeg || !cur || !deg)
+	{
+		free(cur);
+		free(deg);
+		sp_free(s);
+		return -1;
+	}
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		const RvIgEdge *e = &edges[i];
+
+		if (e->u == e->v || e->u >= n || e->v >= n)
+			continue;
+		s->rowStart[e->u + 1]++;
+		s->rowStart[e->v + 1]++;
+		deg[e->u] += e->w;
+		deg[e->v] += e->w;
+	}
+	for (uint32_t i = 0; i < n; i++)
+	{
+		s->rowStart[i + 1] += s->rowStart[i];
+		cur[i] = s->rowStart[i];
+		s->sqrtDeg[i] = sqrt(deg[i]);
+	}
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		const RvIgEdge *e = &edges[i];
+		double		v;
+
+		if (e->u == e->v || e->u >= n || e->v >= n)
+			continue;
+		v = (deg[e->u] > 0 && deg[e->v] > 0) ? e->w / (s->sqrtDeg[e->u] * s->sqrtDeg[e->v]) : 0;
+		s->col[cur[e->u]] = e->v;
+		s->val[cur[e->u]++] = v;
+		s->col[cur[e->v]] = e->u;
+		s->val[cur[e->v]++] = v;
+	}
+	free(cur);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		if (deg[i] <= 0)
+		{
+			free(deg);
+			return 1;
+		}
+	}
+	free(deg);
+	return 0;
+}
+
+/* y = L x */
+static void
+sp_apply(const SpMat *s, const double *x, double *y)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+	{
+		double		sum = 0;
+
+		for (uint32_t j = s->rowStart[i]; j < s->rowStart[i + 1]; j++)
+			sum += s->val[j] * x[s->col[j]];
+		y[i] = x[i] - sum;
+	}
+}
+
+static double
+dot(const double *a, const double *b, uint32_t n)
+{
+	double		s = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* Remove from x its components along u0 and the first k rows of V, twice */
+static void
+orthogonalise(double *x, const double *u0, const double *V, int k, uint32_t n)
+{
+	for (int pass = 0; pass < 2; pass++)
+	{
+		double		c = dot(x, u0, n);
+
+		for (uint32_t i = 0; i < n; i++)
+			x[i] -= c * u0[i];
+		for (int j = 0; j < k; j++)
+		{
+			const double *v = V + (size_t) j * n;
+
+			c = dot(x, v, n);
+			for (uint32_t i = 0; i < n; i++)
+				x[i] -= c * v[i];
+		}
+	}
+}
+
+/* Fixed-seed xorshift, so samples are repeatable */
+static double
+next_random(uint64_t *state)
+{
+	uint64_t	x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return (double) (x >> 11) / (double) (1ULL << 53) - 0.5;
+}
+
+/* Number of eigenvalues of the tridiagonal (alpha, beta) below x */
+static int
+sturm_count(const double *alpha, const double *beta, int k, double x)
+{
+	int			count = 0;
+	double		d = 1;
+
+	for (int i = 0; i < k; i++)
+	{
+		double		b2 = i > 0 ? beta[i - 1] * beta[i - 1] : 0;
+
+		d = alpha[i] - x - (i > 0 ? b2 / d : 0);
+		if (d == 0)
+			d = 1e-300;
+		if (d < 0)
+			count++;
+	}
+	return count;
+}
+
+/* Smallest eigenvalue of the tridiagonal, by bisection; L's lie in [0, 2] */
+static double
+tridiag_min(const double *alpha, const double *beta, int k)
+{
+	double		lo = -0.5;
+	double		hi = 2.5;
+
+	for (int it = 0; it < 200 && hi - lo > 1e-13; it++)
+	{
+		double		mid = 0.5 * (lo + hi);
+
+		if (sturm_count(alpha, beta, k, mid) >= 1)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+double
+rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
+{
+	SpMat		s;
+	int			rc;
+	double	   *u0,
+			   *V,
+			   *w,
+			   *alpha,
+			   *beta;
+	double		norm;
+	double		prev = INFINITY;
+	double		theta = NAN;
+	uint64_t	seed = 0x9E3779B97F4A7C15ULL;
+	int			k;
+
+	if (n < 2)
+		return -1;
+	rc = rv_ig_connected(n, edges, nedges);
+	if (rc < 0)
+		return NAN;
+	if (rc == 0)
+		return 0;
+	rc = sp_build(&s, n, edges, nedges);
+	if (rc < 0)
+		return NAN;
+	if (rc == 1)
+	{
+		sp_free(&s);
+		return 0;
+	}
+
+	if (max_steps <= 0)
+		max_steps = 300;
+	if ((uint32_t) max_steps > n - 1)
+		max_steps = (int) (n - 1);
+
+	u0 = malloc(sizeof(double) * n);
+	V = malloc(sizeof(double) * n * (size_t) (max_steps + 1));
+	w = malloc(sizeof(double) * n);
+	alpha = malloc(sizeof(double) * (max_steps + 1));
+	beta = malloc(sizeof(double) * (max_steps + 1));
+	if (!u0 || !V || !w || !alpha || !beta)
+	{
+		free(u0);
+		free(V);
+		free(w);
+		free(alpha);
+		free(beta);
+		sp_free(&s);
+		return NAN;
+	}
+
+	/* the null vector D^1/2 1, normalised */
+	norm = sqrt(dot(s.sqrtDeg, s.sqrtDeg, n));
+	for (uint32_t i = 0; i < n; i++)
+		u0[i] = s.sqrtDeg[i] / norm;
+
+	/* first Lanczos vector */
+	for (uint32_t i = 0; i < n; i++)
+		V[i] = next_random(&seed);
+	orthogonalise(V, u0, NULL, 0, n);
+	norm = sqrt(dot(V, V, n));
+	for (uint32_t i = 0; i < n; i++)
+		V[i] /= norm;
+
+	for (k = 0; k < max_steps; k++)
+	{
+		double	   *v = V + (size_t) k * n;
+		double	   *next = V + (size_t) (k + 1) * n;
+
+		sp_apply(&s, v, w);
+		alpha[k] = dot(v, w, n);
+		orthogonalise(w, u0, V, k + 1, n);
+		beta[k] = sqrt(dot(w, w, n));
+
+		if ((k + 1) % 5 == 0 || k + 1 == max_steps)
+		{
+			theta = tridiag_min(alpha, beta, k + 1);
+			if (fabs(theta - prev) <= 1e-10 * fmax(1e-3, fabs(theta)))
+			{
+				k++;
+				break;
+			}
+			prev = theta;
+		}
+		if (k + 1 == max_steps)
+		{
+			k++;
+			break;
+		}
+
+		if (beta[k] < 1e-10)
+		{
+			/* invariant subspace: restart orthogonal to everything so far */
+			beta[k] = 0;
+			for (uint32_t i = 0; i < n; i++)
+				next[i] = next_random(&seed);
+			orthogonalise(next, u0, V, k + 1, n);
+			norm = sqrt(dot(next, next, n));
+			if (norm < 1e-12)
+			{
+				k++;
+				break;
+			}
+			for (uint32_t i = 0; i < n; i++)
+				next[i] /= norm;
+		}
+		else
+		{
+			for (uint32_t i = 0; i < n; i++)
+				next[i] = w[i] / beta[k];
+		}
+	}
+	theta = tridiag_min(alpha, beta, k);
+
+	free(u0);
+	free(V);
+	free(w);
+	free(alpha);
+	free(beta);
+	sp_free(&s);
+	return theta < 0 ? 0 : theta;
+}
+
+bool
+rv_ig_jacobi(int n, double *a, double *eig)
+{
+	for (int sweep = 0; sweep < 100; sweep++)
+	{
+		double		off = 0;
+
+		for (int p = 0; p < n; p++)
+			for (int q = p + 1; q < n; q++)
+				off += a[p * n + q] * a[p * n + q];
+		if (off < 1e-24)
+			break;
+		for (int p = 0; p < n; p++)
+		{
+			for (int q = p + 1; q < n; q++)
+			{
+				double		apq = a[p * n + q];
+				double		theta,
+							t,
+							c,
+							sn;
+
+				if (fabs(apq) < 1e-300)
+					continue;
+				theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+				t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
+				c = 1 / sqrt(t * t + 1);
+				sn = t * c;
+				/* A' = J^T A J on rows/columns p and q */
+				for (int r = 0; r < n; r++)
+				{
+					double		arp = a[r * n + p];
+					double		arq = a[r * n + q];
+
+					a[r * n + p] = c * arp - sn * arq;
+					a[r * n + q] = sn * arp + c * arq;
+				}
+				for (int r = 0; r < n; r++)
+				{
+					double		apr = a[p * n + r];
+					double		aqr = a[q * n + r];
+
+					a[p * n + r] = c * apr - sn * aqr;
+					a[q * n + r] = sn * apr + c * aqr;
+				}
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		eig[i] = a[i * n + i];
+	/* insertion sort: n is small */
+	for (int i = 1; i < n; i++)
+	{
+		double		x = eig[i];
+		int			j = i - 1;
+
+		while (j >= 0 && eig[j] > x)
+		{
+			eig[j + 1] = eig[j];
+			j--;
+		}
+		eig[j + 1] = x;
+	}
+	return true;
+}
+
+double
+rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
+{
+	double	   *a,
+			   *eig,
+			   *deg;
+	double		result;
+
+	if (n < 2)
+		return -1;
+	a = calloc((size_t) n * n, sizeof(double));
+	eig = malloc(sizeof(double) * n);
+	deg = calloc(n, sizeof(double));
+	if (!a || !eig || !deg)
+	{
+		free(a);
+		free(eig);
+		free(deg);
+		return NAN;
+	}
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		if (edges[i].u == edges[i].v || edges[i].u >= n || edges[i].v >= n)
+			continue;
+		deg[edges[i].u] += edges[i].w;
+		deg[edges[i].v] += edges[i].w;
+		a[edges[i].u * n + edges[i].v] += edges[i].w;
+		a[edges[i].v * n + edges[i].u] += edges[i].w;
+	}
+	for (uint32_t i = 0; i < n; i++)
+	{
+		if (deg[i] <= 0)
+		{
+			free(a);
+			free(eig);
+			free(deg);
+			return 0;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < n; j++)
+			a[i * n + j] = (i == j ? 1.0 : 0.0) - a[i * n + j] / sqrt(deg[i] * deg[j]);
+	rv_ig_jacobi((int) n, a, eig);
+	result = eig[1] < 0 ? 0 : eig[1];
+	free(a);
+	free(eig);
+	free(deg);
+	return result;
+}
