@@ -36,6 +36,7 @@
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "regex/regex.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -398,6 +399,7 @@ RvgJsonbScalarText(Jsonb *jb, bool *is_string)
  * ---------------------------------------------------------------------
  */
 static int	CompareStrings(const CyValue *a, const CyValue *b);
+static int	CharLength(const CyValue *v);
 
 static bool
 IsNumber(const CyValue *v)
@@ -678,23 +680,36 @@ ruvector_cy_contains(PG_FUNCTION_ARGS)
 	return StringPredicate(fcinfo, 2);
 }
 
-/* s =~ pattern: the whole string must match (PostgreSQL's regex flavour). */
+/*
+ * s =~ pattern: the whole string must match (PostgreSQL's regex flavour).
+ * Wrapping the pattern as ^(?:p)$ is not enough by itself: p = 'a)|(z'
+ * closes the group early and leaves an unanchored branch, so 'zzz' matched.
+ * The pattern must therefore compile on its own first (balanced groups and
+ * brackets, no trailing backslash: then the wrapper's ')' is its own), and
+ * the match found must still span the whole string.
+ */
 Datum
 ruvector_cy_regex(PG_FUNCTION_ARGS)
 {
 	CyValue		a,
 				b;
-	char	   *pat;
+	text	   *wrapped;
+	regmatch_t	m;
 
 	CHECK_ARGS("ruvector_cy_regex", JSONBOID, JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &a);
 	Decode(PG_GETARG_JSONB_P(1), &b);
 	if (a.type != CV_STRING || b.type != CV_STRING)
 		PG_RETURN_NULL();
-	pat = psprintf("^(?:%.*s)$", b.slen, b.s);
-	return DirectFunctionCall2Coll(textregexeq, DEFAULT_COLLATION_OID,
-								   PointerGetDatum(cstring_to_text_with_len(a.s, a.slen)),
-								   PointerGetDatum(cstring_to_text(pat)));
+	/* raises 2201B for a pattern that is not a regular expression by itself */
+	(void) RE_compile_and_cache(cstring_to_text_with_len(b.s, b.slen), REG_ADVANCED,
+								DEFAULT_COLLATION_OID);
+	wrapped = cstring_to_text(psprintf("^(?:%.*s)$", b.slen, b.s));
+	if (!RE_compile_and_execute(wrapped, (char *) a.s, a.slen, REG_ADVANCED,
+								DEFAULT_COLLATION_OID, 1, &m))
+		PG_RETURN_BOOL(false);
+	/* offsets are in characters */
+	PG_RETURN_BOOL(m.rm_so == 0 && m.rm_eo == CharLength(&a));
 }
 
 /* A value in a boolean position (WHERE, AND, NOT ...). */
