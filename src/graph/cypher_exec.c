@@ -502,7 +502,7 @@ TakeIds(Executor *ex, int64 n)
 
 	if (n == 0)
 		return ids;
-	rc = SPI_execute_with_args(psprintf("SELECT nextval(%s::regclass) FROM generate_series(1, $1)",
+	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.nextval(%s::regclass) FROM pg_catalog.generate_series(1, $1)",
 										quote_literal_cstr(psprintf("%s.ruvector_graph_entity_seq", ex->s))),
 							   1, types, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != (uint64) n)
@@ -570,7 +570,7 @@ FlushBatches(Executor *ex, Batch *nodes, Batch *edges)
 		ArrayOf(nodes->props, nodes->n, JSONBOID)};
 
 		if (SPI_execute_with_args(psprintf("INSERT INTO %s.ruvector_graph_node (id, graph_id, label, properties) "
-										   "SELECT u.i, %d, u.l, u.p FROM unnest($1, $2, $3) u(i, l, p)",
+										   "SELECT u.i, %d, u.l, u.p FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) u(i, l, p)",
 										   ex->s, ex->g->graph_id),
 								  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert nodes");
@@ -583,7 +583,7 @@ FlushBatches(Executor *ex, Batch *nodes, Batch *edges)
 		ArrayOf(edges->props, edges->n, JSONBOID)};
 
 		if (SPI_execute_with_args(psprintf("INSERT INTO %s.ruvector_graph_edge (id, graph_id, type, start_id, end_id, properties) "
-										   "SELECT u.i, %d, u.t, u.s, u.e, u.p FROM unnest($1, $2, $3, $4, $5) u(i, t, s, e, p)",
+										   "SELECT u.i, %d, u.t, u.s, u.e, u.p FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5)) u(i, t, s, e, p)",
 										   ex->s, ex->g->graph_id),
 								  5, types, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert relationships");
@@ -858,7 +858,7 @@ static SPIPlanPtr
 SetPlan(Executor *ex, SPIPlanPtr *cache, RvgSetOp op, bool edge)
 {
 	static const char *const sets[] = {
-		"properties = jsonb_set(properties, ARRAY[$2], $3)",
+		"properties = pg_catalog.jsonb_set(properties, ARRAY[$2], $3)",
 		"properties = properties - $2",
 		"properties = $2",
 		"properties = (properties || $2) - $3",
@@ -1156,7 +1156,7 @@ ApplyDelete(Executor *ex, RvgStep *st, Rows *in)
 		}
 		else
 		{
-			DeleteSql(ex, "SELECT u.n FROM unnest($1) u(n) WHERE "
+			DeleteSql(ex, "SELECT u.n FROM pg_catalog.unnest($1) u(n) WHERE "
 					  "EXISTS (SELECT 1 FROM %s.ruvector_graph_edge e WHERE e.start_id = u.n OR e.end_id = u.n) "
 					  "OR EXISTS (SELECT 1 FROM %s.ruvector_graph_hyperedge_member m WHERE m.node_id = u.n) LIMIT 1",
 					  ids);
@@ -1297,9 +1297,12 @@ InitOutput(FunctionCallInfo fcinfo, bool typed)
 	return out;
 }
 
-/* Parse, look up the graph, translate (connected to SPI on return). */
+/*
+ * Parse, look up the graph, translate (connected to SPI on return, with
+ * search_path pinned until RvgSpiFinish(*pin): see graph_catalog.c).
+ */
 static RvgPlan *
-Prepare(FunctionCallInfo fcinfo)
+Prepare(FunctionCallInfo fcinfo, int *pin)
 {
 	char	   *graph = RequiredText(fcinfo, 0, "graph name");
 	char	   *text = RequiredText(fcinfo, 1, "Cypher query");
@@ -1307,7 +1310,7 @@ Prepare(FunctionCallInfo fcinfo)
 	CyQuery    *q = ParseCypher(text);
 	RvgGraph   *g;
 
-	SPI_connect();
+	*pin = RvgSpiConnect();
 	g = RvgLookupGraph(graph);
 	return RvgPlanQuery(g, q, text, params);
 }
@@ -1342,11 +1345,12 @@ RunCypher(FunctionCallInfo fcinfo, bool typed)
 {
 	Output	   *out = InitOutput(fcinfo, typed);
 	Executor	ex;
+	int			pin;
 
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(&ex, 0, sizeof(ex));
-	ex.plan = Prepare(fcinfo);
+	ex.plan = Prepare(fcinfo, &pin);
 	ex.g = ex.plan->graph;
 	ex.s = ex.g->schema;
 	ex.out = out;
@@ -1366,7 +1370,7 @@ RunCypher(FunctionCallInfo fcinfo, bool typed)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
-	SPI_finish();
+	RvgSpiFinish(pin);
 	return (Datum) 0;
 }
 
@@ -1388,7 +1392,8 @@ ruvector_cypher_rows(PG_FUNCTION_ARGS)
 Datum
 ruvector_cypher_sql(PG_FUNCTION_ARGS)
 {
-	RvgPlan    *plan = Prepare(fcinfo);
+	int			pin;
+	RvgPlan    *plan = Prepare(fcinfo, &pin);
 	text	   *result;
 	char	   *sql = RvgPlanExplain(plan);
 
@@ -1396,6 +1401,6 @@ ruvector_cypher_sql(PG_FUNCTION_ARGS)
 	result = (text *) SPI_palloc(VARHDRSZ + strlen(sql));
 	SET_VARSIZE(result, VARHDRSZ + strlen(sql));
 	memcpy(VARDATA(result), sql, strlen(sql));
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_TEXT_P(result);
 }

@@ -237,8 +237,8 @@ BuildCollection(Planner *P, CyExpr *e)
 	for (int i = 0; i < e->nargs; i++)
 	{
 		if (i % per == 0)
-			appendStringInfoString(&buf, i == 0 ? (e->kind == CYX_LIST ? "jsonb_build_array(" : "jsonb_build_object(") :
-								   (e->kind == CYX_LIST ? ") || jsonb_build_array(" : ") || jsonb_build_object("));
+			appendStringInfoString(&buf, i == 0 ? (e->kind == CYX_LIST ? "pg_catalog.jsonb_build_array(" : "pg_catalog.jsonb_build_object(") :
+								   (e->kind == CYX_LIST ? ") || pg_catalog.jsonb_build_array(" : ") || pg_catalog.jsonb_build_object("));
 		else
 			appendStringInfoString(&buf, ", ");
 		if (e->kind == CYX_MAP)
@@ -264,10 +264,10 @@ MapProjection(Planner *P, CyExpr *e)
 		if (e->args[i] == NULL && strcmp(e->keys[i], "*") == 0)
 			appendStringInfo(&buf, " || COALESCE(%s, '{}'::jsonb)", base);
 		else if (e->args[i] == NULL)
-			appendStringInfo(&buf, " || jsonb_build_object(%s, %s -> %s)",
+			appendStringInfo(&buf, " || pg_catalog.jsonb_build_object(%s, %s -> %s)",
 							 quote_literal_cstr(e->keys[i]), base, quote_literal_cstr(e->keys[i]));
 		else
-			appendStringInfo(&buf, " || jsonb_build_object(%s, %s)",
+			appendStringInfo(&buf, " || pg_catalog.jsonb_build_object(%s, %s)",
 							 quote_literal_cstr(e->keys[i]), ExprValue(P, e->args[i]));
 	}
 	appendStringInfoChar(&buf, ')');
@@ -314,8 +314,8 @@ ListComprehension(Planner *P, CyExpr *e)
 	char	   *sql;
 
 	PopLocal(P, v);
-	sql = psprintf("(SELECT COALESCE(jsonb_agg(%s ORDER BY %s.o), '[]'::jsonb) "
-				   "FROM jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)%s%s)",
+	sql = psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s ORDER BY %s.o), '[]'::jsonb) "
+				   "FROM pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)%s%s)",
 				   map, alias, P->s, list, alias, where ? " WHERE " : "", where ? where : "");
 	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE %s END)", list, sql);
 }
@@ -328,9 +328,9 @@ Quantifier(Planner *P, CyExpr *e)
 	char	   *alias = RvgAlias(P, "q");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
 	char	   *p = e->b ? RvgPred(P, e->b) : psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
-	char	   *t = psprintf("count(*) FILTER (WHERE %s)", p);
-	char	   *f = psprintf("count(*) FILTER (WHERE NOT (%s))", p);
-	char	   *n = psprintf("count(*) FILTER (WHERE (%s) IS NULL)", p);
+	char	   *t = psprintf("pg_catalog.count(*) FILTER (WHERE %s)", p);
+	char	   *f = psprintf("pg_catalog.count(*) FILTER (WHERE NOT (%s))", p);
+	char	   *n = psprintf("pg_catalog.count(*) FILTER (WHERE (%s) IS NULL)", p);
 	char	   *body;
 
 	PopLocal(P, v);
@@ -349,7 +349,7 @@ Quantifier(Planner *P, CyExpr *e)
 			body = psprintf("CASE WHEN %s > 1 THEN false WHEN %s > 0 THEN NULL ELSE %s = 1 END", t, n, t);
 			break;
 	}
-	return psprintf("(SELECT %s FROM jsonb_array_elements(%s.ruvector_cy_aslist(%s)) %s(v))",
+	return psprintf("(SELECT %s FROM pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) %s(v))",
 					body, P->s, list, alias);
 }
 
@@ -397,34 +397,34 @@ Aggregate(Planner *P, CyExpr *e)
 		RvgError(P, e->loc, ERRCODE_GROUPING_ERROR,
 				 "aggregate function %s() is not allowed here", e->str);
 	if (cy_name_eq(e->str, "count") && e->star)
-		return "to_jsonb(count(*))";
+		return "pg_catalog.to_jsonb(pg_catalog.count(*))";
 	CheckArgs(P, e, 1, (cy_name_eq(e->str, "percentileCont") || cy_name_eq(e->str, "percentileDisc")) ? 2 : 1);
 	/* count(n), collect(DISTINCT n): nodes compare by id */
 	v = EntityVar(P, e->args[0]);
 	x = AggArg(P, e->args[0]);
 	if (cy_name_eq(e->str, "count"))
-		return psprintf("to_jsonb(count(%s%s))", d, v ? v->id : x);
+		return psprintf("pg_catalog.to_jsonb(pg_catalog.count(%s%s))", d, v ? v->id : x);
 	if (cy_name_eq(e->str, "sum"))
 		return psprintf("%s.ruvector_cy_sum(%s%s)", P->s, d, x);
 	if (cy_name_eq(e->str, "avg"))
-		return psprintf("%s.ruvector_cy_float(avg(%s(%s)::float8))", P->s, d, x);
+		return psprintf("%s.ruvector_cy_float(pg_catalog.avg(%s(%s)::float8))", P->s, d, x);
 	if (cy_name_eq(e->str, "min"))
 		return psprintf("%s.ruvector_cy_min(%s%s)", P->s, d, x);
 	if (cy_name_eq(e->str, "max"))
 		return psprintf("%s.ruvector_cy_max(%s%s)", P->s, d, x);
 	if (cy_name_eq(e->str, "collect"))
-		return psprintf("COALESCE(jsonb_agg(%s%s) FILTER (WHERE %s IS NOT NULL), '[]'::jsonb)",
+		return psprintf("COALESCE(pg_catalog.jsonb_agg(%s%s) FILTER (WHERE %s IS NOT NULL), '[]'::jsonb)",
 						d, x, v ? v->id : x);
 	if (cy_name_eq(e->str, "stdev") || cy_name_eq(e->str, "stdevp"))
-		return psprintf("%s.ruvector_cy_float(COALESCE(%s(%s(%s)::float8), CASE WHEN count(%s) > 0 THEN 0 END))",
-						P->s, cy_name_eq(e->str, "stdev") ? "stddev_samp" : "stddev_pop", d, x, x);
+		return psprintf("%s.ruvector_cy_float(COALESCE(%s(%s(%s)::float8), CASE WHEN pg_catalog.count(%s) > 0 THEN 0 END))",
+						P->s, cy_name_eq(e->str, "stdev") ? "pg_catalog.stddev_samp" : "pg_catalog.stddev_pop", d, x, x);
 	{
 		char	   *pct = AggArg(P, e->args[1]);
 
 		if (cy_name_eq(e->str, "percentileCont"))
-			return psprintf("%s.ruvector_cy_float(percentile_cont((%s)::float8) WITHIN GROUP (ORDER BY (%s)::float8))",
+			return psprintf("%s.ruvector_cy_float(pg_catalog.percentile_cont((%s)::float8) WITHIN GROUP (ORDER BY (%s)::float8))",
 							P->s, pct, x);
-		return psprintf("percentile_disc((%s)::float8) WITHIN GROUP (ORDER BY %s)", pct, x);
+		return psprintf("pg_catalog.percentile_disc((%s)::float8) WITHIN GROUP (ORDER BY %s)", pct, x);
 	}
 }
 
@@ -532,21 +532,21 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 	if (v && (v->kind == VK_NODE || v->kind == VK_EDGE))
 	{
 		if (strcmp(name, "id") == 0)
-			return psprintf("to_jsonb(%s)", v->id);
+			return psprintf("pg_catalog.to_jsonb(%s)", v->id);
 		if (strcmp(name, "properties") == 0)
 			return v->props;
 		if (strcmp(name, "keys") == 0)
 			return psprintf("%s.ruvector_cy_fn(%d, VARIADIC ARRAY[%s]::jsonb[])", P->s, RVG_FN_KEYS, v->props);
 		if (strcmp(name, "type") == 0 || strcmp(name, "label") == 0)
-			return psprintf("to_jsonb(%s)", v->label);
+			return psprintf("pg_catalog.to_jsonb(%s)", v->label);
 		if (strcmp(name, "start_id") == 0 || strcmp(name, "end_id") == 0)
 		{
 			if (v->kind != VK_EDGE)
 				RvgError(P, e->loc, ERRCODE_DATATYPE_MISMATCH, "%s() expects a relationship", e->str);
-			return psprintf("to_jsonb(%s)", strcmp(name, "start_id") == 0 ? v->start : v->end);
+			return psprintf("pg_catalog.to_jsonb(%s)", strcmp(name, "start_id") == 0 ? v->start : v->end);
 		}
 		if (strcmp(name, "labels") == 0)
-			return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s = '' THEN '[]'::jsonb ELSE jsonb_build_array(%s) END)",
+			return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s = '' THEN '[]'::jsonb ELSE pg_catalog.jsonb_build_array(%s) END)",
 							v->id, v->label, v->label);
 		/* startNode / endNode */
 		if (v->kind != VK_EDGE)
@@ -554,7 +554,7 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 		{
 			char	   *n = RvgAlias(P, "sn");
 
-			return psprintf("(SELECT jsonb_build_object('id', %s.id, 'label', %s.label, 'properties', %s.properties) "
+			return psprintf("(SELECT pg_catalog.jsonb_build_object('id', %s.id, 'label', %s.label, 'properties', %s.properties) "
 							"FROM %s.ruvector_graph_node %s WHERE %s.id = %s)",
 							n, n, n, P->s, n, n, strcmp(name, "startnode") == 0 ? v->start : v->end);
 		}
@@ -567,7 +567,7 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 	if (strcmp(name, "start_id") == 0 || strcmp(name, "end_id") == 0)
 		return psprintf("(%s -> '%s')", x, name);
 	if (strcmp(name, "labels") == 0)
-		return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s ->> 'label' = '' THEN '[]'::jsonb ELSE jsonb_build_array(%s -> 'label') END)",
+		return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s ->> 'label' = '' THEN '[]'::jsonb ELSE pg_catalog.jsonb_build_array(%s -> 'label') END)",
 						x, x, x);
 	if (strcmp(name, "properties") == 0)
 		return psprintf("%s.ruvector_cy_props(%s)", P->s, x);
@@ -577,7 +577,7 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 	{
 		char	   *n = RvgAlias(P, "sn");
 
-		return psprintf("(SELECT jsonb_build_object('id', %s.id, 'label', %s.label, 'properties', %s.properties) "
+		return psprintf("(SELECT pg_catalog.jsonb_build_object('id', %s.id, 'label', %s.label, 'properties', %s.properties) "
 						"FROM %s.ruvector_graph_node %s WHERE %s.id = (%s ->> '%s')::bigint)",
 						n, n, n, P->s, n, n, x, strcmp(name, "startnode") == 0 ? "start_id" : "end_id");
 	}
@@ -595,13 +595,13 @@ PathFunction(Planner *P, CyExpr *e, const char *name)
 	if (v && v->kind == VK_PATH)
 	{
 		if (strcmp(name, "length") == 0)
-			return psprintf("to_jsonb(cardinality(%s))", v->edges);
+			return psprintf("pg_catalog.to_jsonb(pg_catalog.cardinality(%s))", v->edges);
 		if (strcmp(name, "nodes") == 0)
 		{
 			char	   *u = RvgAlias(P, "pn");
 
-			return psprintf("(SELECT jsonb_agg(jsonb_build_object('id', %s.id, 'label', %s.label, 'properties', %s.properties) ORDER BY %s_u.o) "
-							"FROM unnest(%s) WITH ORDINALITY %s_u(i, o) JOIN %s.ruvector_graph_node %s ON %s.id = %s_u.i)",
+			return psprintf("(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', %s.id, 'label', %s.label, 'properties', %s.properties) ORDER BY %s_u.o) "
+							"FROM pg_catalog.unnest(%s) WITH ORDINALITY %s_u(i, o) JOIN %s.ruvector_graph_node %s ON %s.id = %s_u.i)",
 							u, u, u, u, v->value, u, P->s, u, u, u);
 		}
 		return RvgEdgeListJson(P, v->edges);
@@ -609,7 +609,7 @@ PathFunction(Planner *P, CyExpr *e, const char *name)
 	if (v && v->kind == VK_EDGES)
 	{
 		if (strcmp(name, "length") == 0)
-			return psprintf("to_jsonb(cardinality(%s))", v->value);
+			return psprintf("pg_catalog.to_jsonb(pg_catalog.cardinality(%s))", v->value);
 		if (strcmp(name, "relationships") == 0)
 			return RvgEdgeListJson(P, v->value);
 	}
@@ -620,7 +620,7 @@ PathFunction(Planner *P, CyExpr *e, const char *name)
 	{
 		char	   *a = RvgAlias(P, "pe");
 
-		return psprintf("(SELECT jsonb_agg(%s.v ORDER BY %s.o) FROM jsonb_array_elements(%s) WITH ORDINALITY %s(v, o) "
+		return psprintf("(SELECT pg_catalog.jsonb_agg(%s.v ORDER BY %s.o) FROM pg_catalog.jsonb_array_elements(%s) WITH ORDINALITY %s(v, o) "
 						"WHERE %s.o %% 2 = %d)",
 						a, a, x, a, a, strcmp(name, "nodes") == 0 ? 1 : 0);
 	}
@@ -650,7 +650,7 @@ FunctionCall(Planner *P, CyExpr *e)
 		return PathFunction(P, e, strcmp(lname, "rels") == 0 ? "relationships" : lname);
 	if (strcmp(lname, "size") == 0 && e->nargs == 1 && e->args[0]->kind == CYX_VAR &&
 		LookupVar(P, e->args[0])->kind == VK_EDGES)
-		return psprintf("to_jsonb(cardinality(%s))", LookupVar(P, e->args[0])->value);
+		return psprintf("pg_catalog.to_jsonb(pg_catalog.cardinality(%s))", LookupVar(P, e->args[0])->value);
 	if (strcmp(lname, "coalesce") == 0)
 	{
 		StringInfoData buf;
@@ -666,17 +666,17 @@ FunctionCall(Planner *P, CyExpr *e)
 	if (strcmp(lname, "exists") == 0)
 	{
 		CheckArgs(P, e, 1, 1);
-		return psprintf("to_jsonb(%s)", RvgPred(P, e));
+		return psprintf("pg_catalog.to_jsonb(%s)", RvgPred(P, e));
 	}
 	if (strcmp(lname, "timestamp") == 0)
 	{
 		CheckArgs(P, e, 0, 0);
-		return "to_jsonb((extract(epoch FROM statement_timestamp()) * 1000)::bigint)";
+		return "pg_catalog.to_jsonb((extract(epoch FROM pg_catalog.statement_timestamp()) * 1000)::bigint)";
 	}
 	if (strcmp(lname, "rand") == 0)
 	{
 		CheckArgs(P, e, 0, 0);
-		return psprintf("%s.ruvector_cy_float(random())", P->s);
+		return psprintf("%s.ruvector_cy_float(pg_catalog.random())", P->s);
 	}
 	if ((metric = DistanceMetric(P, e)) != NULL)
 		return CallFn(P, MetricFunc(metric), e, 2);
@@ -874,7 +874,7 @@ ExprValue(Planner *P, CyExpr *e)
 
 	check_stack_depth();
 	if (IsBooleanExpr(e))
-		return psprintf("to_jsonb(%s)", RvgPred(P, e));
+		return psprintf("pg_catalog.to_jsonb(%s)", RvgPred(P, e));
 	if ((lit = ConstLiteral(P, e)) != NULL)
 		return lit;
 	switch (e->kind)

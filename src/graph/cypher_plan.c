@@ -144,7 +144,7 @@ KindName(VarKind k)
 char *
 RvgNodeJson(Planner *P, RvgVar *v)
 {
-	char	   *j = psprintf("jsonb_build_object('id', %s, 'label', %s, 'properties', %s)",
+	char	   *j = psprintf("pg_catalog.jsonb_build_object('id', %s, 'label', %s, 'properties', %s)",
 							 v->id, v->label, v->props);
 
 	if (v->nullable)
@@ -155,7 +155,7 @@ RvgNodeJson(Planner *P, RvgVar *v)
 char *
 RvgEdgeJson(Planner *P, RvgVar *v)
 {
-	char	   *j = psprintf("jsonb_build_object('id', %s, 'label', %s, 'end_id', %s, 'start_id', %s, 'properties', %s)",
+	char	   *j = psprintf("pg_catalog.jsonb_build_object('id', %s, 'label', %s, 'end_id', %s, 'start_id', %s, 'properties', %s)",
 							 v->id, v->label, v->end, v->start, v->props);
 
 	if (v->nullable)
@@ -169,10 +169,10 @@ RvgEdgeListJson(Planner *P, const char *ids)
 {
 	char	   *a = RvgAlias(P, "el");
 
-	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (SELECT COALESCE(jsonb_agg(jsonb_build_object("
+	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 					"'id', %s.id, 'label', %s.type, 'end_id', %s.end_id, 'start_id', %s.start_id, "
 					"'properties', %s.properties) ORDER BY %s_u.o), '[]'::jsonb) "
-					"FROM unnest(%s) WITH ORDINALITY %s_u(i, o) JOIN %s.ruvector_graph_edge %s ON %s.id = %s_u.i) END)",
+					"FROM pg_catalog.unnest(%s) WITH ORDINALITY %s_u(i, o) JOIN %s.ruvector_graph_edge %s ON %s.id = %s_u.i) END)",
 					ids, a, a, a, a, a, a, ids, a, P->s, a, a, a);
 }
 
@@ -185,12 +185,12 @@ RvgPathJson(Planner *P, RvgVar *v)
 	if (v->json != NULL)
 		return v->json;
 	a = RvgAlias(P, "pj");
-	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (SELECT jsonb_agg(%s.j ORDER BY %s.o) FROM ("
-					"SELECT jsonb_build_object('id', n.id, 'label', n.label, 'properties', n.properties) AS j, u.o * 2 AS o "
-					"FROM unnest(%s) WITH ORDINALITY u(i, o) JOIN %s.ruvector_graph_node n ON n.id = u.i "
-					"UNION ALL SELECT jsonb_build_object('id', e.id, 'label', e.type, 'end_id', e.end_id, "
+	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (SELECT pg_catalog.jsonb_agg(%s.j ORDER BY %s.o) FROM ("
+					"SELECT pg_catalog.jsonb_build_object('id', n.id, 'label', n.label, 'properties', n.properties) AS j, u.o * 2 AS o "
+					"FROM pg_catalog.unnest(%s) WITH ORDINALITY u(i, o) JOIN %s.ruvector_graph_node n ON n.id = u.i "
+					"UNION ALL SELECT pg_catalog.jsonb_build_object('id', e.id, 'label', e.type, 'end_id', e.end_id, "
 					"'start_id', e.start_id, 'properties', e.properties), u.o * 2 + 1 "
-					"FROM unnest(%s) WITH ORDINALITY u(i, o) JOIN %s.ruvector_graph_edge e ON e.id = u.i) %s) END)",
+					"FROM pg_catalog.unnest(%s) WITH ORDINALITY u(i, o) JOIN %s.ruvector_graph_edge e ON e.id = u.i) %s) END)",
 					v->value, a, a, v->value, P->s, v->edges, P->s, a);
 }
 
@@ -351,9 +351,10 @@ SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
 	P->ninput = ncols;
 	P->intypes = types;
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "unnest(");
+	/* ROWS FROM: multi-argument unnest is only recognised unqualified */
+	appendStringInfoString(&buf, "ROWS FROM (");
 	for (int i = 0; i < ncols; i++)
-		appendStringInfo(&buf, "%s$%d::%s", i ? ", " : "", i + 1,
+		appendStringInfo(&buf, "%spg_catalog.unnest($%d::%s)", i ? ", " : "", i + 1,
 						 types[i] == COL_ID ? "bigint[]" : "jsonb[]");
 	appendStringInfoString(&buf, ") WITH ORDINALITY AS inp(");
 	for (int i = 0; i < ncols; i++)
@@ -776,7 +777,7 @@ VarLengthRel(Planner *P, CyRelPat *r, RvgVar *left, CyNodePat *lp, RvgVar *right
 	if (!from_right)
 		*segnodes = psprintf("%s.nodes", a);
 	else
-		*segnodes = psprintf("(CASE WHEN cardinality(%s.edges) = 0 THEN ARRAY[]::bigint[] "
+		*segnodes = psprintf("(CASE WHEN pg_catalog.cardinality(%s.edges) = 0 THEN ARRAY[]::bigint[] "
 							 "ELSE %s.nodes[2:] || %s END)", a, a, right->id);
 	v = NewVar(VK_EDGES, r->var);
 	v->value = psprintf("%s.edges", a);
@@ -900,7 +901,7 @@ AddPath(Planner *P, CyPath *path)
 				StringInfoData j;
 
 				initStringInfo(&j);
-				appendStringInfoString(&j, "jsonb_build_array(");
+				appendStringInfoString(&j, "pg_catalog.jsonb_build_array(");
 				for (int i = 0; i <= path->nrels; i++)
 				{
 					if (i > 0)
@@ -1057,7 +1058,7 @@ RvgPatternComprehension(Planner *P, CyExpr *e)
 		AddCond(P, RvgPred(P, e->b));
 	map = RvgExpr(P, e->c);
 	inner = EndSubPattern(P, outer);
-	return psprintf("(SELECT COALESCE(jsonb_agg(%s), '[]'::jsonb)%s)", map, FromWhere(inner));
+	return psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s), '[]'::jsonb)%s)", map, FromWhere(inner));
 }
 
 /* EXISTS for a pattern used as a predicate, correlated with the row. */
@@ -1092,7 +1093,7 @@ AddUnwind(Planner *P, CyClause *c)
 
 	if (RvgFindVar(P, c->alias) != NULL)
 		RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", c->alias);
-	AddFrom(P, psprintf("jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)",
+	AddFrom(P, psprintf("pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)",
 						P->s, RvgExpr(P, c->unwind), a));
 	v = NewVar(VK_VALUE, c->alias);
 	v->value = psprintf("NULLIF(%s.v, 'null'::jsonb)", a);
@@ -1506,14 +1507,14 @@ WriteBegin(Planner *P, WriteCtx *w, RvgStepKind kind, int loc)
 				break;
 			case VK_PATH:
 				{
-					int			c1 = AddColumn(w, psprintf("to_jsonb(%s)", v->value), COL_JSONB);
+					int			c1 = AddColumn(w, psprintf("pg_catalog.to_jsonb(%s)", v->value), COL_JSONB);
 
 					cv = NewCarry(v->name, v->kind, c1,
-								  AddColumn(w, psprintf("to_jsonb(%s)", v->edges), COL_JSONB));
+								  AddColumn(w, psprintf("pg_catalog.to_jsonb(%s)", v->edges), COL_JSONB));
 				}
 				break;
 			case VK_EDGES:
-				cv = NewCarry(v->name, v->kind, AddColumn(w, psprintf("to_jsonb(%s)", v->value), COL_JSONB), 0);
+				cv = NewCarry(v->name, v->kind, AddColumn(w, psprintf("pg_catalog.to_jsonb(%s)", v->value), COL_JSONB), 0);
 				break;
 			default:
 				cv = NewCarry(v->name, v->kind, AddColumn(w, v->value, COL_JSONB), 0);

@@ -87,6 +87,10 @@ extern void RvGraphInit(void);
 
 /* graph_catalog.c */
 extern const char *RvgSchema(void);
+extern int	RvgPinSearchPath(void);
+extern void RvgUnpinSearchPath(int level);
+extern int	RvgSpiConnect(void);
+extern void RvgSpiFinish(int level);
 extern RvgGraph *RvgLookupGraph(const char *name);
 extern Jsonb *RvgCleanProperties(Jsonb *props, const char *what);
 

@@ -4,9 +4,12 @@
  * node properties; and the graph lookup every Cypher query starts with.
  *
  * NOTES
- *	Everything goes through SPI with names qualified by the extension's
- *	schema (looked up per call, so ALTER EXTENSION ... SET SCHEMA and any
- *	search_path work).  The tables are ordinary heap tables: WAL, MVCC,
+ *	Everything goes through SPI with the extension's objects qualified by
+ *	its schema (RvgSchema: looked up at run time and cached per backend,
+ *	so ALTER EXTENSION ... SET SCHEMA works), built-ins by pg_catalog, and
+ *	search_path pinned to pg_catalog, pg_temp while the SPI queries run
+ *	(RvgPinSearchPath), so a caller's search_path cannot substitute any
+ *	function, operator or type of the SQL.  The tables are ordinary heap tables: WAL, MVCC,
  *	replication and rollback are PostgreSQL's.
  *
  *	The graph lookup of Cypher queries is cached per backend (name to id,
@@ -41,11 +44,13 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "graph/graph.h"
 #include "types/types.h"
@@ -60,13 +65,37 @@ PG_FUNCTION_INFO_V1(ruvector_graph_vector_index);
 PG_FUNCTION_INFO_V1(ruvector_graph_catalog_changed);
 
 /*
- * The extension's schema, quoted for SQL text, read from pg_extension on
- * each call (PostgreSQL 15 does not export get_extension_schema, and the
- * schema can change with ALTER EXTENSION ... SET SCHEMA).  Allocated in the
+ * The extension's schema, quoted for SQL text.  PostgreSQL 15 does not
+ * export get_extension_schema, so it is read from pg_extension, once per
+ * backend until an invalidation says it may have changed: ALTER EXTENSION
+ * ... SET SCHEMA moves the graph tables (a relcache invalidation for each),
+ * DROP/CREATE EXTENSION drops and creates them, ALTER SCHEMA ... RENAME
+ * changes the pg_namespace row (a syscache invalidation).  Returned in the
  * current memory context.
  */
-const char *
-RvgSchema(void)
+static char *schema_cache = NULL;
+static bool graph_callbacks_registered = false;
+
+static void GraphCacheReset(Datum arg, Oid relid);
+
+static void
+SchemaCacheReset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	GraphCacheReset((Datum) 0, InvalidOid);
+}
+
+static void
+RegisterCallbacks(void)
+{
+	if (graph_callbacks_registered)
+		return;
+	CacheRegisterRelcacheCallback(GraphCacheReset, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, SchemaCacheReset, (Datum) 0);
+	graph_callbacks_registered = true;
+}
+
+static char *
+ReadSchema(void)
 {
 	Oid			ext = get_extension_oid("ruvector", false);
 	Relation	rel;
@@ -88,7 +117,61 @@ RvgSchema(void)
 	name = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
 	if (name == NULL)
 		elog(ERROR, "schema of extension ruvector not found");
-	return quote_identifier(name);
+	return MemoryContextStrdup(TopMemoryContext, quote_identifier(name));
+}
+
+const char *
+RvgSchema(void)
+{
+	RegisterCallbacks();
+	AcceptInvalidationMessages();
+	if (schema_cache == NULL)
+		schema_cache = ReadSchema();
+	return pstrdup(schema_cache);
+}
+
+/*
+ * Every SPI query of the graph code runs with search_path pinned to
+ * "pg_catalog, pg_temp" (as a function's SET clause would): built-in
+ * functions, operators and types named without a schema in the generated
+ * SQL then resolve in pg_catalog only (pg_temp is never searched for
+ * functions and operators, and comes last for relations and types), so no
+ * object a role put earlier in the caller's search_path can run in their
+ * place.  The extension's own objects are qualified with RvgSchema().  The
+ * setting is undone by RvgUnpinSearchPath, or by the (sub)transaction
+ * abort on an error.
+ */
+int
+RvgPinSearchPath(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+RvgUnpinSearchPath(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
+/* SPI_connect with search_path pinned; returns what RvgSpiFinish needs. */
+int
+RvgSpiConnect(void)
+{
+	int			level = RvgPinSearchPath();
+
+	SPI_connect();
+	return level;
+}
+
+void
+RvgSpiFinish(int level)
+{
+	SPI_finish();
+	RvgUnpinSearchPath(level);
 }
 
 static void
@@ -165,7 +248,7 @@ LookupPlan(const char *schema)
 	plan = SPI_prepare(psprintf("SELECT g.graph_id, v.label, v.property, v.metric, v.dimensions "
 								"FROM %s.ruvector_graph g LEFT JOIN %s.ruvector_graph_vector_index v "
 								"ON v.graph_id = g.graph_id "
-								"AND to_regclass($2 || '.' || quote_ident(v.index_name)) IS NOT NULL "
+								"AND pg_catalog.to_regclass($2 || '.' || pg_catalog.quote_ident(v.index_name)) IS NOT NULL "
 								"WHERE g.name = $1", schema, schema),
 					   2, types);
 	if (plan == NULL || SPI_keepplan(plan) != 0)
@@ -192,6 +275,11 @@ static uint64 graph_cache_generation = 0;
 static void
 GraphCacheReset(Datum arg, Oid relid)
 {
+	if (schema_cache != NULL)
+	{
+		pfree(schema_cache);
+		schema_cache = NULL;
+	}
 	graph_cache_generation++;
 	graph_cache = NIL;
 	if (graph_cache_cxt != NULL)
@@ -231,7 +319,7 @@ GraphCacheAdd(const RvgGraph *g)
 	{
 		graph_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "ruvector graph lookups",
 												ALLOCSET_SMALL_SIZES);
-		CacheRegisterRelcacheCallback(GraphCacheReset, (Datum) 0);
+		RegisterCallbacks();
 	}
 	/* a backend touching very many graphs starts over rather than grow */
 	if (list_length(graph_cache) >= 64)
@@ -374,6 +462,7 @@ RvgCleanProperties(Jsonb *props, const char *what)
 Datum
 ruvector_create_graph(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	const char *schema = RvgSchema();
 	Oid			types[1] = {TEXTOID};
@@ -381,14 +470,14 @@ ruvector_create_graph(PG_FUNCTION_ARGS)
 
 	CheckGraphName(name);
 	values[0] = CStringGetTextDatum(name);
-	SPI_connect();
+	pin = RvgSpiConnect();
 	if (GraphIdSPI(schema, name, false) >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_SCHEMA),
 				 errmsg("graph \"%s\" already exists", name)));
 	Exec(psprintf("INSERT INTO %s.ruvector_graph (name) VALUES ($1)", schema),
 		 1, types, values, NULL, SPI_OK_INSERT);
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_VOID();
 }
 
@@ -400,6 +489,7 @@ ruvector_create_graph(PG_FUNCTION_ARGS)
 Datum
 ruvector_drop_graph(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		if_exists = PG_GETARG_BOOL(1);
 	const char *schema = RvgSchema();
@@ -416,7 +506,7 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	int32		gid;
 
-	SPI_connect();
+	pin = RvgSpiConnect();
 	gid = GraphIdSPI(schema, name, true);
 	if (gid < 0)
 	{
@@ -424,7 +514,7 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 			UnknownGraph(name);
 		ereport(NOTICE,
 				(errmsg("graph \"%s\" does not exist, skipping", name)));
-		SPI_finish();
+		RvgSpiFinish(pin);
 		PG_RETURN_VOID();
 	}
 	values[0] = Int32GetDatum(gid);
@@ -433,7 +523,7 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 	 * One a user dropped already is skipped without a notice.
 	 */
 	Exec(psprintf("SELECT index_name FROM %s.ruvector_graph_vector_index WHERE graph_id = $1 "
-				  "AND to_regclass(%s || '.' || quote_ident(index_name)) IS NOT NULL",
+				  "AND pg_catalog.to_regclass(%s || '.' || pg_catalog.quote_ident(index_name)) IS NOT NULL",
 				  schema, quote_literal_cstr(schema)),
 		 1, types, values, NULL, SPI_OK_SELECT);
 	{
@@ -450,7 +540,7 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 	}
 	for (int i = 0; i < lengthof(steps); i++)
 		Exec(psprintf(steps[i], schema, schema), 1, types, values, NULL, SPI_OK_DELETE);
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_VOID();
 }
 
@@ -458,16 +548,17 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 Datum
 ruvector_graphs(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	const char *schema = RvgSchema();
 	char	   *sql;
 
 	InitMaterializedSRF(fcinfo, 0);
 	sql = psprintf("SELECT g.name, "
-				   "(SELECT count(*) FROM %s.ruvector_graph_node n WHERE n.graph_id = g.graph_id), "
-				   "(SELECT count(*) FROM %s.ruvector_graph_edge e WHERE e.graph_id = g.graph_id) "
+				   "(SELECT pg_catalog.count(*) FROM %s.ruvector_graph_node n WHERE n.graph_id = g.graph_id), "
+				   "(SELECT pg_catalog.count(*) FROM %s.ruvector_graph_edge e WHERE e.graph_id = g.graph_id) "
 				   "FROM %s.ruvector_graph g ORDER BY g.name", schema, schema, schema);
-	SPI_connect();
+	pin = RvgSpiConnect();
 	Exec(sql, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -479,7 +570,7 @@ ruvector_graphs(PG_FUNCTION_ARGS)
 		/* the text datum lives in SPI memory; the tuplestore copies it */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	RvgSpiFinish(pin);
 	return (Datum) 0;
 }
 
@@ -528,6 +619,7 @@ InsertReturningId(const char *sql, int nargs, Oid *types, Datum *values, const c
 Datum
 ruvector_graph_add_node(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	char	   *graph = RequireText(fcinfo, 0, "graph");
 	char	   *label = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	Jsonb	   *props = OptionalProps(fcinfo, 2);
@@ -536,14 +628,14 @@ ruvector_graph_add_node(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	int64		id;
 
-	SPI_connect();
+	pin = RvgSpiConnect();
 	values[0] = Int32GetDatum(RequireGraph(schema, graph));
 	values[1] = CStringGetTextDatum(label);
 	values[2] = JsonbPGetDatum(props);
 	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_node (graph_id, label, properties) "
 									"VALUES ($1, $2, $3) RETURNING id", schema),
 						   3, types, values, NULL);
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_INT64(id);
 }
 
@@ -555,7 +647,7 @@ CheckNodesInGraph(const char *schema, int32 gid, Datum ids, const char *graph)
 	Datum		values[2] = {Int32GetDatum(gid), ids};
 	bool		isnull;
 
-	Exec(psprintf("SELECT u.id FROM unnest($2) u(id) WHERE u.id IS NULL OR NOT EXISTS "
+	Exec(psprintf("SELECT u.id FROM pg_catalog.unnest($2) u(id) WHERE u.id IS NULL OR NOT EXISTS "
 				  "(SELECT 1 FROM %s.ruvector_graph_node n WHERE n.id = u.id AND n.graph_id = $1) LIMIT 1",
 				  schema), 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed > 0)
@@ -585,6 +677,7 @@ IdArray2(int64 a, int64 b)
 Datum
 ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	char	   *graph = RequireText(fcinfo, 0, "graph");
 	char	   *type = RequireText(fcinfo, 3, "relationship type");
 	Jsonb	   *props = OptionalProps(fcinfo, 4);
@@ -602,7 +695,7 @@ ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("relationship type must not be empty")));
-	SPI_connect();
+	pin = RvgSpiConnect();
 	gid = RequireGraph(schema, graph);
 	CheckNodesInGraph(schema, gid, IdArray2(PG_GETARG_INT64(1), PG_GETARG_INT64(2)), graph);
 	values[0] = Int32GetDatum(gid);
@@ -613,7 +706,7 @@ ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_edge (graph_id, type, start_id, end_id, properties) "
 									"VALUES ($1, $2, $3, $4, $5) RETURNING id", schema),
 						   5, types, values, NULL);
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_INT64(id);
 }
 
@@ -621,6 +714,7 @@ ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 Datum
 ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	char	   *graph = RequireText(fcinfo, 0, "graph");
 	char	   *type = RequireText(fcinfo, 1, "hyperedge type");
 	Jsonb	   *props = OptionalProps(fcinfo, 3);
@@ -656,7 +750,7 @@ ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hyperedge type must not be empty")));
-	SPI_connect();
+	pin = RvgSpiConnect();
 	gid = RequireGraph(schema, graph);
 	CheckNodesInGraph(schema, gid, PointerGetDatum(ids), graph);
 	values[0] = Int32GetDatum(gid);
@@ -673,10 +767,10 @@ ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 		char		mnulls[3] = {' ', ' ', PG_ARGISNULL(4) ? 'n' : ' '};
 
 		Exec(psprintf("INSERT INTO %s.ruvector_graph_hyperedge_member (hyperedge_id, position, node_id, role) "
-					  "SELECT $1, u.ord, u.node, ($3)[u.ord] FROM unnest($2) WITH ORDINALITY u(node, ord)",
+					  "SELECT $1, u.ord, u.node, ($3)[u.ord] FROM pg_catalog.unnest($2) WITH ORDINALITY u(node, ord)",
 					  schema), 3, mtypes, mvalues, mnulls, SPI_OK_INSERT);
 	}
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_INT64(id);
 }
 
@@ -711,6 +805,7 @@ MetricOpclass(const char *metric)
 Datum
 ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 {
+	int			pin;
 	char	   *graph = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *label = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *property = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -734,7 +829,7 @@ ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown index method \"%s\"", method),
 				 errhint("Use hnsw or ivfflat.")));
-	SPI_connect();
+	pin = RvgSpiConnect();
 	gid = RequireGraph(schema, graph);
 	idxname = psprintf("ruvector_graph_%d_vec_%08x", gid, h);
 	Exec(psprintf("CREATE INDEX %s ON %s.ruvector_graph_node USING %s "
@@ -756,6 +851,6 @@ ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 					  "DO UPDATE SET dimensions = EXCLUDED.dimensions, index_name = EXCLUDED.index_name",
 					  schema), 6, types, values, NULL, SPI_OK_INSERT);
 	}
-	SPI_finish();
+	RvgSpiFinish(pin);
 	PG_RETURN_TEXT_P(cstring_to_text(idxname));
 }

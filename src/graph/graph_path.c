@@ -328,7 +328,7 @@ EmitCycles(Search *s)
 static SPIPlanPtr
 PrepareExpansion(const char *schema, int direction)
 {
-	const char *tf = "($2 IS NULL OR cardinality($2) = 0 OR type = ANY($2))";
+	const char *tf = "($2 IS NULL OR pg_catalog.cardinality($2) = 0 OR type = ANY($2))";
 	char	   *sql;
 	Oid			types[2] = {INT8ARRAYOID, TEXTARRAYOID};
 	SPIPlanPtr	plan;
@@ -438,6 +438,7 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 				minhops,
 				maxhops;
 	const char *schema;
+	int			pin;
 
 	/* callable by hand (ruvector_user): check what the translator would */
 	if (PG_NARGS() != 7)
@@ -492,9 +493,9 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 	schema = RvgSchema();
 	s.cxt = AllocSetContextCreate(CurrentMemoryContext, "ruvector shortest path",
 								  ALLOCSET_DEFAULT_SIZES);
-	SPI_connect();
+	pin = RvgSpiConnect();
 	Run(&s, minhops, maxhops, direction, schema);
-	SPI_finish();
+	RvgSpiFinish(pin);
 	MemoryContextDelete(s.cxt);
 	return (Datum) 0;
 }
