@@ -40,7 +40,7 @@ PG_CFLAGS += -MMD -MP
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif
-SHLIB_LINK = -lm
+SHLIB_LINK = -lm -lsodium
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
 # (later += still add to the list, which is expanded when clean runs).
@@ -84,11 +84,11 @@ all: $(DATA_built)
 # ---------------------------------------------------------------------------
 # Pure-C unit tests (Check) and the parser fuzzer: no server needed.
 # ---------------------------------------------------------------------------
-PURE_SRCS = $(sort $(wildcard src/distance/*.c src/quant/*.c src/types/*_parse.c src/integrity/ig*.c))
+PURE_SRCS = $(sort $(wildcard src/distance/*.c src/quant/*.c src/types/*_parse.c src/integrity/ig*.c src/audit/*_codec.c))
 UNIT_SRCS = test/unit/run_unit.c $(sort $(wildcard test/unit/test_*.c))
 UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc $(if $(WERROR),-Werror) -MMD -MP \
 	$(shell pkg-config --cflags check)
-UNIT_LIBS = $(shell pkg-config --libs check) -lm -lpthread
+UNIT_LIBS = $(shell pkg-config --libs check) -lm -lpthread -lsodium
 
 test/unit/pure/%_avx2.o: src/%_avx2.c
 	@mkdir -p $(dir $@)

@@ -40,7 +40,13 @@ BEGIN
 			('ruvector_set_tiers', 'ruvector_admin'),
 			('ruvector_compact', 'ruvector_operator'),
 			('ruvector_tier_report', 'ruvector_operator'),
-			('ruvector_tier_verify', 'ruvector_operator')
+			('ruvector_tier_verify', 'ruvector_operator'),
+
+			-- audit trail (src/audit)
+			('ruvector_audit_log', 'ruvector_admin'),
+			('ruvector_audit_verify', 'ruvector_operator'),
+			('ruvector_audit_public_key', 'ruvector_user'),
+			('ruvector_audit_guard', 'superuser')
 		)
 		SELECT p.oid::pg_catalog.regprocedure AS sig,
 			-- The helpers that Cypher's generated SQL calls run with the

@@ -17,5 +17,6 @@ Suite	   *cypher_suite(void);
 Suite	   *sq8_pq_suite(void);
 Suite	   *codes_suite(void);
 Suite	   *integrity_suite(void);
+Suite	   *audit_suite(void);
 
 #endif

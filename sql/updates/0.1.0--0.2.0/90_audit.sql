@@ -1,0 +1,56 @@
+-- The signed, hash-chained audit trail (src/audit, docs/security.md).
+-- The same text is sql/parts/90_audit.sql: keep them equal.
+
+-- One row per event, appended only by the extension (audit.c): each row is
+-- signed with the cluster's Ed25519 key over its canonical encoding, which
+-- includes prev_hash, the hash of the row before it.
+CREATE TABLE ruvector_audit_events (
+	seq bigint PRIMARY KEY,
+	event_time timestamptz NOT NULL,
+	actor text NOT NULL,
+	event_type text NOT NULL,
+	target_oid oid,
+	target_name text,
+	payload jsonb NOT NULL,
+	spool_id text UNIQUE,
+	prev_hash bytea NOT NULL,
+	signature bytea NOT NULL
+);
+COMMENT ON TABLE ruvector_audit_events IS
+	'RuVector audit trail: append-only, hash-chained, Ed25519-signed; check it with ruvector_audit_verify()';
+
+CREATE FUNCTION ruvector_audit_guard() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'ruvector_audit_guard' LANGUAGE C;
+-- INSERT only from the extension; UPDATE, DELETE, TRUNCATE never.  ALWAYS:
+-- session_replication_role = replica does not switch them off.
+CREATE TRIGGER ruvector_audit_append_only
+	BEFORE INSERT OR UPDATE OR DELETE ON ruvector_audit_events
+	FOR EACH ROW EXECUTE FUNCTION ruvector_audit_guard();
+CREATE TRIGGER ruvector_audit_no_truncate
+	BEFORE TRUNCATE ON ruvector_audit_events
+	FOR EACH STATEMENT EXECUTE FUNCTION ruvector_audit_guard();
+ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_only;
+ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_no_truncate;
+
+-- Nobody writes it; ruvector_operator (and so ruvector_admin) reads it.
+REVOKE ALL ON TABLE ruvector_audit_events FROM PUBLIC;
+GRANT SELECT ON TABLE ruvector_audit_events TO ruvector_operator;
+
+CREATE FUNCTION ruvector_audit_public_key() RETURNS bytea
+	AS 'MODULE_PATHNAME', 'ruvector_audit_public_key' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION ruvector_audit_verify(OUT ok boolean, OUT checked bigint,
+		OUT first_bad_seq bigint, OUT problem text, OUT last_seq bigint, OUT last_hash bytea)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'ruvector_audit_verify' LANGUAGE C VOLATILE;
+CREATE FUNCTION ruvector_audit_log(event_type text, target regclass DEFAULT NULL,
+		payload jsonb DEFAULT '{}')
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ruvector_audit_log' LANGUAGE C VOLATILE;
+
+-- Create the cluster's signing key now, so that a base backup taken after
+-- the installation carries it to the standby (pg_ruvector/ in PGDATA).
+DO $audit_key$
+BEGIN
+	PERFORM ruvector_audit_public_key();
+END
+$audit_key$;

@@ -1,0 +1,299 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_spool.c
+ *	  Detached audit events: the spool files that carry them past the
+ *	  rollback of the transaction that recorded them, and the dynamic
+ *	  background worker that appends them to the chain.
+ *
+ * NOTES
+ *	  A detached event is written to
+ *	  $PGDATA/pg_ruvector/audit_spool/<database oid>/<spool id>.ev: to a
+ *	  temporary name first, fsync'd, then renamed durably (durable_rename
+ *	  fsyncs the file and the directory), so a file with the final name is
+ *	  always whole; its checksum (audit_codec.c) refuses one damaged later.
+ *	  The spool id is the event's time in hex, the backend's pid and a
+ *	  counter: names sort in the order the events happened.
+ *
+ *	  The recording backend then asks for a dynamic background worker
+ *	  (RegisterDynamicBackgroundWorker needs no shared_preload_libraries)
+ *	  and does not wait for it: it is usually about to raise an ERROR and
+ *	  may hold locks the worker needs, the audit table's among them.  The
+ *	  worker connects to the database, takes the append lock (waiting for
+ *	  that backend's rollback if need be), appends every spooled event of
+ *	  the database in name order, and commits; the files are removed after
+ *	  the commit.  Any append in the database drains the spool first the
+ *	  same way, so when no worker slot is free the events still get in, in
+ *	  order, with the next audited call.  A crash between the commit and
+ *	  the removal leaves a file whose spool_id is already in the table: it
+ *	  is skipped (spool_id is unique), never appended twice.
+ *
+ *	  Lock order: the audit table's ExclusiveLock only (audit.c).
+ *
+ * IDENTIFICATION
+ *	  src/audit/audit_spool.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "postmaster/bgworker.h"
+#include "storage/fd.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+
+#include "audit/audit_int.h"
+
+/* a spool file larger than this is not one of ours */
+#define RV_AUDIT_SPOOL_MAX		(64 * 1024 * 1024)
+
+PGDLLEXPORT void RvAuditDrainMain(Datum arg);
+
+static void
+MakeDir(const char *path)
+{
+	if (MakePGDirectory(path) == 0)
+	{
+		/* make the new directory's entry durable in its parent */
+		char	   *parent = pstrdup(path);
+		char	   *slash = strrchr(parent, '/');
+
+		if (slash != NULL)
+		{
+			*slash = '\0';
+			fsync_fname(parent, true);
+		}
+	}
+	else if (errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+}
+
+static char *
+SpoolDir(Oid dbid)
+{
+	return psprintf("%s/%u", RV_AUDIT_SPOOL_DIR, dbid);
+}
+
+/*
+ * RvAuditSpoolWrite makes rec (with its spool_id) durable as a spool file
+ * of this database.
+ */
+void
+RvAuditSpoolWrite(const RvAuditRecord *rec)
+{
+	char	   *dir = SpoolDir(MyDatabaseId);
+	char	   *tmp = psprintf("%s/%s.tmp", dir, rec->spool_id);
+	char	   *path = psprintf("%s/%s.ev", dir, rec->spool_id);
+	size_t		len = rv_audit_spool_encode(rec, NULL, 0);
+	uint8	   *buf = palloc(len);
+	int			fd;
+
+	rv_audit_spool_encode(rec, buf, len);
+	MakeDir(RV_AUDIT_DIR);
+	MakeDir(RV_AUDIT_SPOOL_DIR);
+	MakeDir(dir);
+	fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
+							   S_IRUSR | S_IWUSR);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create audit spool file \"%s\": %m", tmp)));
+	if (write(fd, buf, len) != (ssize_t) len || pg_fsync(fd) != 0)
+	{
+		int			save = errno;
+
+		CloseTransientFile(fd);
+		unlink(tmp);
+		errno = save ? save : ENOSPC;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write audit spool file \"%s\": %m", tmp)));
+	}
+	CloseTransientFile(fd);
+	durable_rename(tmp, path, ERROR);
+}
+
+static int
+CompareNames(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
+}
+
+/* The database's spool files (*.ev), sorted by name, i.e. by time. */
+static List *
+SpoolList(const char *dir)
+{
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	List	   *names = NIL;
+
+	if (d == NULL)
+	{
+		if (errno == ENOENT)
+			return NIL;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open directory \"%s\": %m", dir)));
+	}
+	while ((de = ReadDir(d, dir)) != NULL)
+	{
+		size_t		n = strlen(de->d_name);
+
+		if (n > 3 && strcmp(de->d_name + n - 3, ".ev") == 0)
+			names = lappend(names, pstrdup(de->d_name));
+	}
+	FreeDir(d);
+	list_sort(names, CompareNames);
+	return names;
+}
+
+/* Read a whole spool file into palloc'd memory; NULL if it is gone. */
+static uint8 *
+SpoolRead(const char *path, size_t *len)
+{
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	struct stat st;
+	uint8	   *buf;
+
+	if (fd < 0)
+	{
+		if (errno == ENOENT)
+			return NULL;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open audit spool file \"%s\": %m", path)));
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > RV_AUDIT_SPOOL_MAX)
+	{
+		CloseTransientFile(fd);
+		*len = 0;
+		return palloc(1);		/* decoded as damaged */
+	}
+	buf = palloc(st.st_size + 1);
+	*len = read(fd, buf, st.st_size) == st.st_size ? (size_t) st.st_size : 0;
+	CloseTransientFile(fd);
+	return buf;
+}
+
+/* true if an event with this spool_id is already in the chain */
+static bool
+SpoolIdAppended(const char *table, const char *spool_id)
+{
+	char	   *sql = psprintf("SELECT 1 FROM %s WHERE spool_id OPERATOR(pg_catalog.=) $1",
+							   table);
+	SPIPlanPtr	plan;
+	Oid			type = TEXTOID;
+	Datum		value = CStringGetTextDatum(spool_id);
+	int			rc;
+	bool		found;
+
+	plan = SPI_prepare(sql, 1, &type);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for audit spool check");
+	CommandCounterIncrement();
+	rc = SPI_execute_snapshot(plan, &value, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							  true, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not look up audit spool id: %s", SPI_result_code_string(rc));
+	found = SPI_processed > 0;
+	SPI_freeplan(plan);
+	return found;
+}
+
+/*
+ * RvAuditSpoolDrainLocked appends this database's spooled events in order;
+ * their files are removed when the transaction commits.  Same contract as
+ * RvAuditAppendLocked.  A damaged file is renamed *.bad and reported.
+ */
+void
+RvAuditSpoolDrainLocked(const char *table)
+{
+	char	   *dir = SpoolDir(MyDatabaseId);
+	List	   *names = SpoolList(dir);
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		char	   *path = psprintf("%s/%s", dir, (char *) lfirst(lc));
+		size_t		len;
+		uint8	   *buf = SpoolRead(path, &len);
+		RvAuditRecord rec;
+
+		if (buf == NULL)
+			continue;			/* drained and removed by another backend */
+		if (!rv_audit_spool_decode(buf, len, &rec) || rec.spool_id == NULL)
+		{
+			char	   *bad = psprintf("%s.bad", path);
+
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("audit spool file \"%s\" is damaged; renamed to \"%s\"", path, bad)));
+			(void) durable_rename(path, bad, WARNING);
+			continue;
+		}
+		if (!SpoolIdAppended(table, rec.spool_id))
+			RvAuditAppendLocked(table, &rec);
+		RvAuditAtCommitUnlink(path);
+	}
+}
+
+/*
+ * RvAuditSpoolStartWorker asks for a worker that drains database dbid's
+ * spool.  Never waits for it (see NOTES).
+ */
+void
+RvAuditSpoolStartWorker(Oid dbid)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "ruvector");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "RvAuditDrainMain");
+	snprintf(w.bgw_name, BGW_MAXLEN, "ruvector audit spool drain");
+	snprintf(w.bgw_type, BGW_MAXLEN, "ruvector audit spool drain");
+	w.bgw_main_arg = ObjectIdGetDatum(dbid);
+	w.bgw_notify_pid = 0;
+	if (!RegisterDynamicBackgroundWorker(&w, NULL))
+		ereport(LOG,
+				(errmsg("ruvector: no background worker slot to append a detached audit event"),
+				 errdetail("The event stays in \"%s/%u\" and is appended with the next "
+						   "audit event of the database.", RV_AUDIT_SPOOL_DIR, dbid)));
+}
+
+/*
+ * RvAuditDrainMain is the worker's entry point: drain one database's spool
+ * in one transaction, then exit.
+ */
+void
+RvAuditDrainMain(Datum arg)
+{
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "ruvector: appending detached audit events");
+	RvAuditDrainNow();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}
