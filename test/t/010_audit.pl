@@ -1,0 +1,168 @@
+# The audit trail across sessions, crashes and a streaming standby: concurrent
+# appenders (some in REPEATABLE READ) keep one linear chain; an unprivileged
+# caller appends; a refused change in a transaction that also holds the append
+# lock is recorded after its rollback; with no worker slot, or after an
+# immediate shutdown, a spooled event is appended, in order, by the next event;
+# events and the key reach a standby whose verify passes; committed tampering
+# (a row signed with another key, a changed payload) is named on both nodes.
+use strict;
+use warnings;
+use File::Copy;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('audit_primary');
+$primary->init(allows_streaming => 1);
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+
+my $keyfile = $primary->data_dir . '/pg_ruvector/audit_ed25519.key';
+ok(-f $keyfile, 'CREATE EXTENSION created the signing key in the data directory');
+is(sprintf('%o', (stat $keyfile)[2] & 07777), '600', 'key file mode 0600');
+is($primary->safe_psql('postgres',
+		"SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'ruvector_audit_events'"),
+	'1', 'one audit table');
+
+# An unprivileged login role that only holds ruvector_admin appends (the
+# writer switches to the extension owner) but cannot write the table.
+$primary->safe_psql('postgres', 'CREATE ROLE alice LOGIN IN ROLE ruvector_admin');
+is($primary->safe_psql('postgres', "SELECT ruvector_audit_log('first', 'pg_class', '{\"k\": 1}')",
+		extra_params => [ '-U', 'alice' ]),
+	'1', 'ruvector_admin member appends event 1');
+my ($ret, $out, $err) = $primary->psql('postgres',
+	"INSERT INTO ruvector_audit_events SELECT * FROM ruvector_audit_events",
+	extra_params => [ '-U', 'alice' ]);
+like($err, qr/permission denied for table ruvector_audit_events/, 'but cannot insert directly');
+
+# Concurrent appenders, half of them in REPEATABLE READ (their snapshot is
+# older than the head they must chain onto).
+$primary->pgbench(
+	'--no-vacuum --client=4 --transactions=25',
+	0, [qr{processed: 100/100}], [qr{^$}],
+	'concurrent appends',
+	{
+		'audit_rc' => q{SELECT ruvector_audit_log('bench_rc');},
+		'audit_rr' => q{BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM ruvector_audit_events;
+SELECT ruvector_audit_log('bench_rr');
+SELECT ruvector_audit_log('bench_rr2');
+COMMIT;},
+	});
+my $n = $primary->safe_psql('postgres', 'SELECT count(*) FROM ruvector_audit_events');
+cmp_ok($n, '>', 100, "chain has $n events after the concurrent run");
+is($primary->safe_psql('postgres', 'SELECT max(seq) = count(*) AND min(seq) = 1 FROM ruvector_audit_events'),
+	't', 'seq runs 1..n without holes or duplicates');
+is($primary->safe_psql('postgres', 'SELECT ok, checked, first_bad_seq FROM ruvector_audit_verify()'),
+	"t|$n|", 'the concurrent chain verifies');
+
+# A session that holds the append lock (it appended in this transaction) is
+# refused a TRUNCATE: its rollback removes its own event but the refusal is
+# recorded, by a worker that waited for the lock.
+($ret, $out, $err) = $primary->psql('postgres', q{
+BEGIN;
+SELECT ruvector_audit_log('before_refusal');
+TRUNCATE ruvector_audit_events;
+ROLLBACK;});
+like($err, qr/TRUNCATE on ruvector_audit_events is not allowed/, 'TRUNCATE refused');
+ok($primary->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM ruvector_audit_events WHERE event_type = 'audit.change_refused'"),
+	'the refusal is in the chain after the rollback');
+is($primary->safe_psql('postgres',
+		"SELECT count(*) FROM ruvector_audit_events WHERE event_type = 'manual.before_refusal'"),
+	'0', 'the rolled-back event is not');
+is($primary->safe_psql('postgres',
+		"SELECT payload->>'operation', actor FROM ruvector_audit_events WHERE event_type = 'audit.change_refused'"),
+	'TRUNCATE|' . $primary->safe_psql('postgres', 'SELECT current_user'), 'with its operation and actor');
+
+# The standby, from a base backup (which carries pg_ruvector/).
+$primary->backup('audit_backup');
+my $standby = PostgreSQL::Test::Cluster->new('audit_standby');
+$standby->init_from_backup($primary, 'audit_backup', has_streaming => 1);
+$standby->start;
+$primary->safe_psql('postgres', "SELECT ruvector_audit_log('after_backup')");
+$primary->wait_for_catchup($standby);
+my $total = $primary->safe_psql('postgres', 'SELECT count(*) FROM ruvector_audit_events');
+is($standby->safe_psql('postgres', 'SELECT ok, checked FROM ruvector_audit_verify()'),
+	"t|$total", 'verify passes on the standby');
+is($standby->safe_psql('postgres', 'SELECT ruvector_audit_public_key()'),
+	$primary->safe_psql('postgres', 'SELECT ruvector_audit_public_key()'),
+	'same public key on both');
+
+# Server log: one JSON line per committed event, and the spooled refusal.
+my $log = slurp_file($primary->logfile);
+like($log, qr/LOG:  \{"ruvector_audit":"committed","database":"postgres","seq":1,"time":"[^"]+Z","actor":"alice","event_type":"manual.first","target_oid":1259,"target":"pg_catalog.pg_class","payload":\{"k": 1\},"spool_id":null,"hash":"[0-9a-f]{64}"\}/,
+	'committed event 1 logged as JSON');
+like($log, qr/LOG:  \{"ruvector_audit":"spooled",.*"event_type":"audit.change_refused"/,
+	'refusal logged at once as spooled');
+unlike($log, qr/"committed".*"manual.before_refusal"/, 'rolled-back event never logged as committed');
+
+# Tampering rolled back (the superuser disables the guard): named on the spot.
+for my $case (
+	[ 'payload changed', "UPDATE ruvector_audit_events SET payload = '{\"k\": 2}' WHERE seq = 1", 1 ],
+	[ 'row deleted', 'DELETE FROM ruvector_audit_events WHERE seq = 5', 6 ],
+	[ 'seq swapped',
+		'UPDATE ruvector_audit_events SET seq = -seq WHERE seq IN (7, 8); '
+		  . 'UPDATE ruvector_audit_events SET seq = CASE seq WHEN -7 THEN 8 ELSE 7 END WHERE seq < 0', 7 ])
+{
+	my ($name, $sql, $bad) = @$case;
+	is($primary->safe_psql('postgres', qq{
+BEGIN;
+ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
+$sql;
+SELECT ok, first_bad_seq FROM ruvector_audit_verify();
+ROLLBACK;}), "f|$bad", "$name: row $bad named");
+}
+
+# A row signed with another key: hide the key, append (a new key is made),
+# put the original key back.  Verify under the new key fails at row 1;
+# under the original, at the foreign row, on both nodes.
+move($keyfile, "$keyfile.orig") or die "move: $!";
+my $foreign = $primary->safe_psql('postgres', "SELECT ruvector_audit_log('foreign_key')");
+is($primary->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
+	'f|1', 'with a replaced key the first row is named');
+move("$keyfile.orig", $keyfile) or die "move: $!";
+like($primary->safe_psql('postgres', 'SELECT ok, first_bad_seq, problem FROM ruvector_audit_verify()'),
+	qr/^f\|$foreign\|signature does not verify/, "row $foreign signed with another key is named");
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
+	"f|$foreign", 'and named on the standby');
+
+# A committed payload change of an earlier row: now that row comes first.
+$primary->safe_psql('postgres', q{
+ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
+UPDATE ruvector_audit_events SET payload = '{"k": 3}' WHERE seq = 2;
+ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_only;});
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
+	'f|2', 'changed payload of row 2 named on the standby');
+$standby->stop;
+$primary->stop;
+
+# No worker slot: the refusal stays in the spool (durably: it survives an
+# immediate shutdown) and the next event of the database appends it first.
+my $lone = PostgreSQL::Test::Cluster->new('audit_noworkers');
+$lone->init;
+$lone->append_conf('postgresql.conf', 'max_worker_processes = 0');
+$lone->start;
+$lone->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+$lone->psql('postgres', 'BEGIN; TRUNCATE ruvector_audit_events; ROLLBACK;');
+my $dboid = $lone->safe_psql('postgres', "SELECT oid FROM pg_database WHERE datname = 'postgres'");
+my $spool = $lone->data_dir . "/pg_ruvector/audit_spool/$dboid";
+my @files = glob("$spool/*.ev");
+is(scalar @files, 1, 'one spooled event');
+is($lone->safe_psql('postgres', 'SELECT count(*) FROM ruvector_audit_events'), '0',
+	'not appended without a worker');
+$lone->stop('immediate');
+$lone->start;
+is($lone->safe_psql('postgres', "SELECT ruvector_audit_log('next')"), '2',
+	'the next event gets seq 2');
+is($lone->safe_psql('postgres', 'SELECT seq, event_type FROM ruvector_audit_events ORDER BY seq'),
+	"1|audit.change_refused\n2|manual.next", 'the spooled refusal went first');
+@files = glob("$spool/*.ev");
+is(scalar @files, 0, 'spool file removed after the commit');
+is($lone->safe_psql('postgres', 'SELECT ok, checked FROM ruvector_audit_verify()'), 't|2',
+	'chain verifies');
+$lone->stop;
+
+done_testing();
