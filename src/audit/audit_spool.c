@@ -21,13 +21,24 @@
  *	  worker connects to the database, takes the append lock (waiting for
  *	  that backend's rollback if need be), appends every spooled event of
  *	  the database in name order, and commits; the files are removed after
- *	  the commit.  Any append in the database drains the spool first the
+ *	  the commit.  It repeats until the spool is empty.  One worker per
+ *	  database drains at a time, holding the database's drain lock (an
+ *	  advisory-type session lock); a backend that finds that lock taken
+ *	  starts no worker, because the holder looks at the spool again after
+ *	  releasing the lock, and the backend wrote its file before it looked
+ *	  at the lock; nor while the worker it started last has not started
+ *	  yet (it will list the spool later).  A worker that finds the spool
+ *	  empty waits RV_AUDIT_DRAIN_LINGER_MS for more before it leaves.  So
+ *	  a burst of rejected operations is served by one worker at a time,
+ *	  not one per event.  Any append in the database drains the spool first the
  *	  same way, so when no worker slot is free the events still get in, in
  *	  order, with the next audited call.  A crash between the commit and
  *	  the removal leaves a file whose spool_id is already in the table: it
  *	  is skipped (spool_id is unique), never appended twice.
  *
- *	  Lock order: the audit table's ExclusiveLock only (audit.c).
+ *	  Lock order: the drain lock (session), then the audit table's
+ *	  ExclusiveLock (audit.c).  Backends only test the drain lock, never
+ *	  wait for it.
  *
  * IDENTIFICATION
  *	  src/audit/audit_spool.c
@@ -47,9 +58,12 @@
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
 #include "postmaster/bgworker.h"
 #include "storage/fd.h"
 #include "tcop/tcopprot.h"
+#include "utils/memutils.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
@@ -57,6 +71,13 @@
 
 /* a spool file larger than this is not one of ours */
 #define RV_AUDIT_SPOOL_MAX		(64 * 1024 * 1024)
+/* the drain lock's advisory tag ("RVAU"; field4 3: not an SQL advisory lock) */
+#define RV_AUDIT_DRAIN_LOCK_KEY		0x52564155
+#define RV_AUDIT_DRAIN_LOCK_FIELD4	3
+/* a worker gives up after this many transactions with files still there */
+#define RV_AUDIT_DRAIN_ROUNDS		1000
+/* how long a worker waits for more events once the spool is empty */
+#define RV_AUDIT_DRAIN_LINGER_MS	200
 
 PGDLLEXPORT void RvAuditDrainMain(Datum arg);
 
@@ -250,14 +271,79 @@ RvAuditSpoolDrainLocked(const char *table)
 	}
 }
 
+/* true if database dbid has spooled events waiting */
+static bool
+SpoolPending(Oid dbid)
+{
+	char	   *dir = SpoolDir(dbid);
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+	bool		found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (de = ReadDirExtended(d, dir, LOG)) != NULL)
+	{
+		size_t		n = strlen(de->d_name);
+
+		found = n > 3 && strcmp(de->d_name + n - 3, ".ev") == 0;
+	}
+	FreeDir(d);
+	return found;
+}
+
+/*
+ * The drain lock of database dbid: held (as a session lock) by the one
+ * worker draining its spool.  An advisory lock tag with a field4 no SQL
+ * advisory function uses, so no user lock can collide with it.
+ */
+static void
+DrainLockTag(LOCKTAG *tag, Oid dbid)
+{
+	SET_LOCKTAG_ADVISORY(*tag, dbid, RV_AUDIT_DRAIN_LOCK_KEY, 0, RV_AUDIT_DRAIN_LOCK_FIELD4);
+}
+
+static bool
+DrainLockTry(Oid dbid)
+{
+	LOCKTAG		tag;
+
+	DrainLockTag(&tag, dbid);
+	return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+static void
+DrainLockRelease(Oid dbid)
+{
+	LOCKTAG		tag;
+
+	DrainLockTag(&tag, dbid);
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
 /*
  * RvAuditSpoolStartWorker asks for a worker that drains database dbid's
- * spool.  Never waits for it (see NOTES).
+ * spool, unless one is draining it now (it looks again after it lets go of
+ * the drain lock, so it will see the file just written).  Never waits for
+ * the worker (see NOTES).
  */
 void
 RvAuditSpoolStartWorker(Oid dbid)
 {
+	static BackgroundWorkerHandle *last = NULL;
+	static Oid	last_db = InvalidOid;
 	BackgroundWorker w;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+	MemoryContext old;
+
+	/* our last worker has not started yet: it will list the spool later */
+	if (last != NULL && last_db == dbid &&
+		GetBackgroundWorkerPid(last, &pid) == BGWH_NOT_YET_STARTED)
+		return;
+	if (!DrainLockTry(dbid))
+		return;
+	DrainLockRelease(dbid);
 
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -269,24 +355,26 @@ RvAuditSpoolStartWorker(Oid dbid)
 	snprintf(w.bgw_type, BGW_MAXLEN, "ruvector audit spool drain");
 	w.bgw_main_arg = ObjectIdGetDatum(dbid);
 	w.bgw_notify_pid = 0;
-	if (!RegisterDynamicBackgroundWorker(&w, NULL))
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (RegisterDynamicBackgroundWorker(&w, &handle))
+	{
+		if (last != NULL)
+			pfree(last);
+		last = handle;
+		last_db = dbid;
+	}
+	else
 		ereport(LOG,
 				(errmsg("ruvector: no background worker slot to append a detached audit event"),
 				 errdetail("The event stays in \"%s/%u\" and is appended with the next "
 						   "audit event of the database.", RV_AUDIT_SPOOL_DIR, dbid)));
+	MemoryContextSwitchTo(old);
 }
 
-/*
- * RvAuditDrainMain is the worker's entry point: drain one database's spool
- * in one transaction, then exit.
- */
-void
-RvAuditDrainMain(Datum arg)
+/* Append what the spool holds now, in one transaction. */
+static void
+DrainOnce(void)
 {
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -295,5 +383,44 @@ RvAuditDrainMain(Datum arg)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * RvAuditDrainMain is the worker's entry point.  It takes database dbid's
+ * drain lock (or leaves at once: the holder will see our files), drains the
+ * spool until it is empty, lets the lock go and looks once more, so an
+ * event spooled by a backend that saw the lock held is never stranded.
+ */
+void
+RvAuditDrainMain(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	/* before connecting: the sooner it is held, the fewer workers a burst starts */
+	if (!DrainLockTry(dbid))
+		proc_exit(0);
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	for (int round = 0; round < RV_AUDIT_DRAIN_ROUNDS; round++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		DrainOnce();
+		if (SpoolPending(dbid))
+			continue;
+		/* linger a moment: a burst of refusals is served by one worker */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 RV_AUDIT_DRAIN_LINGER_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (SpoolPending(dbid))
+			continue;
+		DrainLockRelease(dbid);
+		if (!SpoolPending(dbid) || !DrainLockTry(dbid))
+			proc_exit(0);
+	}
+	/* files that do not go away (unlink failing?): leave them to the next event */
+	ereport(LOG,
+			(errmsg("ruvector: audit spool of database %u still not empty after %d rounds",
+					dbid, RV_AUDIT_DRAIN_ROUNDS)));
 	proc_exit(0);
 }

@@ -75,6 +75,33 @@ is($primary->safe_psql('postgres',
 		"SELECT payload->>'operation', actor FROM ruvector_audit_events WHERE event_type = 'audit.change_refused'"),
 	'TRUNCATE|' . $primary->safe_psql('postgres', 'SELECT current_user'), 'with its operation and actor');
 
+# A burst of 200 refusals (each in a subtransaction that rolls back): all
+# recorded, in the order they happened, by one worker at a time (never out
+# of worker slots), not one worker per refusal.
+$primary->safe_psql('postgres', q{
+DO $$
+BEGIN
+	FOR i IN 1..200 LOOP
+		BEGIN
+			TRUNCATE ruvector_audit_events;
+		EXCEPTION WHEN insufficient_privilege THEN NULL;
+		END;
+	END LOOP;
+END
+$$;});
+ok($primary->poll_query_until('postgres',
+		"SELECT count(*) = 201 FROM ruvector_audit_events WHERE event_type = 'audit.change_refused'"),
+	'all 200 refusals of the burst recorded');
+is($primary->safe_psql('postgres', q{
+SELECT bool_and(ordered) FROM (
+	SELECT spool_id > lag(spool_id) OVER (ORDER BY seq) AS ordered
+	FROM ruvector_audit_events WHERE spool_id IS NOT NULL) s}),
+	't', 'in the order they were spooled');
+unlike(slurp_file($primary->logfile), qr/no background worker slot/,
+	'the burst never ran out of worker slots');
+is($primary->safe_psql('postgres', 'SELECT ok FROM ruvector_audit_verify()'), 't',
+	'chain verifies after the burst');
+
 # The standby, from a base backup (which carries pg_ruvector/).
 $primary->backup('audit_backup');
 my $standby = PostgreSQL::Test::Cluster->new('audit_standby');
