@@ -28,6 +28,11 @@ BEGIN
 			('ruvector_cypher_rows', 'ruvector_user'),
 			('ruvector_cypher_sql', 'ruvector_user'),
 			('ruvector_graph_catalog_changed', 'superuser'),
+			-- called by the graph tables' policies for every role that reads them
+			('ruvector_graph_allowed', 'ruvector_user'),
+			-- granted to users; refused inside unless ruvector_admin or the graph's owner
+			('ruvector_graph_grant', 'ruvector_user'),
+			('ruvector_graph_revoke', 'ruvector_user'),
 
 			-- index methods (src/indexam)
 			('ruvector_hnsw_verify', 'ruvector_operator'),

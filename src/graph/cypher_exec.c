@@ -1298,21 +1298,33 @@ InitOutput(FunctionCallInfo fcinfo, bool typed)
 }
 
 /*
- * Parse, look up the graph, translate (connected to SPI on return, with
- * search_path pinned until RvgSpiFinish(*pin): see graph_catalog.c).
+ * Parse, look up the graph, check the caller's privilege on it (read, or
+ * write when run is set and the query updates), translate.  Connected to
+ * SPI on return, with search_path pinned until RvgSpiFinish(*pin): see
+ * graph_catalog.c.
  */
 static RvgPlan *
-Prepare(FunctionCallInfo fcinfo, int *pin)
+Prepare(FunctionCallInfo fcinfo, int *pin, bool run)
 {
 	char	   *graph = RequiredText(fcinfo, 0, "graph name");
 	char	   *text = RequiredText(fcinfo, 1, "Cypher query");
 	Jsonb	   *params = ParamsArg(fcinfo);
 	CyQuery    *q = ParseCypher(text);
 	RvgGraph   *g;
+	RvgPlan    *plan;
+	bool		writes = false;
+	ListCell   *lc;
 
 	*pin = RvgSpiConnect();
 	g = RvgLookupGraph(graph);
-	return RvgPlanQuery(g, q, text, params);
+	RvgCheckGraphPrivilege(g->graph_id, g->name, false);
+	plan = RvgPlanQuery(g, q, text, params);
+	foreach(lc, plan->steps)
+		writes |= ((RvgStep *) lfirst(lc))->kind != RVG_STEP_READ;
+	/* row-level security alone would make a refused SET or DELETE a no-op */
+	if (run && writes)
+		RvgCheckGraphPrivilege(g->graph_id, g->name, true);
+	return plan;
 }
 
 /*
@@ -1350,7 +1362,7 @@ RunCypher(FunctionCallInfo fcinfo, bool typed)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(&ex, 0, sizeof(ex));
-	ex.plan = Prepare(fcinfo, &pin);
+	ex.plan = Prepare(fcinfo, &pin, true);
 	ex.g = ex.plan->graph;
 	ex.s = ex.g->schema;
 	ex.out = out;
@@ -1393,7 +1405,7 @@ Datum
 ruvector_cypher_sql(PG_FUNCTION_ARGS)
 {
 	int			pin;
-	RvgPlan    *plan = Prepare(fcinfo, &pin);
+	RvgPlan    *plan = Prepare(fcinfo, &pin, false);
 	text	   *result;
 	char	   *sql = RvgPlanExplain(plan);
 

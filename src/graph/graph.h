@@ -90,6 +90,20 @@ extern const char *RvgSchema(void);
 extern int	RvgPinSearchPath(void);
 extern void RvgUnpinSearchPath(int level);
 extern int	RvgSpiConnect(void);
+extern Oid	RvgExtensionOwner(void);
+extern bool RvgLegacySchema(void);
+extern int32 RvgGraphIdAsOwner(const char *name, Oid *owner);
+
+/* graph_acl.c: per-graph privileges */
+typedef struct RvgOwnerSave
+{
+	Oid			user;
+	int			sec;
+} RvgOwnerSave;
+extern void RvgAsOwnerBegin(RvgOwnerSave *save);
+extern void RvgAsOwnerEnd(RvgOwnerSave *save);
+extern void RvgCheckGraphPrivilege(int32 gid, const char *name, bool write);
+
 extern void RvgSpiFinish(int level);
 extern RvgGraph *RvgLookupGraph(const char *name);
 extern Jsonb *RvgCleanProperties(Jsonb *props, const char *what);

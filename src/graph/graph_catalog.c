@@ -44,14 +44,17 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "audit/audit.h"
 #include "graph/graph.h"
 #include "types/types.h"
 
@@ -74,6 +77,8 @@ PG_FUNCTION_INFO_V1(ruvector_graph_catalog_changed);
  * current memory context.
  */
 static char *schema_cache = NULL;
+static Oid	owner_cache = InvalidOid;
+static bool legacy_cache = false;
 static bool graph_callbacks_registered = false;
 
 static void GraphCacheReset(Datum arg, Oid relid);
@@ -105,13 +110,22 @@ ReadSchema(void)
 	Oid			nsp = InvalidOid;
 	char	   *name;
 
+	owner_cache = InvalidOid;
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(ext));
 	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
 		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+		owner_cache = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		legacy_cache = !isnull && strcmp(TextDatumGetCString(v), "0.1.0") == 0;
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	name = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
@@ -128,6 +142,37 @@ RvgSchema(void)
 	if (schema_cache == NULL)
 		schema_cache = ReadSchema();
 	return pstrdup(schema_cache);
+}
+
+/*
+ * Is the installed SQL still 0.1.0's (new binaries, ALTER EXTENSION UPDATE
+ * not yet run)?  Then there are no graph owners, grants or policies, and
+ * graphs are "all or none" as in 0.1.0.
+ */
+bool
+RvgLegacySchema(void)
+{
+	pfree((char *) RvgSchema());
+	/*
+	 * ALTER EXTENSION UPDATE sets the new version after its script, with no
+	 * invalidation of ours: while 0.1.0 is seen, look again each time.
+	 */
+	if (legacy_cache)
+	{
+		pfree(schema_cache);
+		schema_cache = ReadSchema();
+	}
+	return legacy_cache;
+}
+
+/* The extension's owner (see RvgAsOwnerBegin), cached with the schema. */
+Oid
+RvgExtensionOwner(void)
+{
+	pfree((char *) RvgSchema());
+	if (!OidIsValid(owner_cache))
+		elog(ERROR, "owner of extension ruvector not found");
+	return owner_cache;
 }
 
 /*
@@ -213,19 +258,37 @@ Exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
  * is locked against concurrent writers (see the lock order above).  The
  * caller is connected to SPI.
  */
+static Oid	last_graph_owner = InvalidOid;
+
 static int32
 GraphIdSPI(const char *schema, const char *name, bool for_update)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
-	char	   *sql = psprintf("SELECT graph_id FROM %s.ruvector_graph WHERE name = $1%s",
+	char	   *sql = psprintf("SELECT graph_id, %s FROM %s.ruvector_graph WHERE name = $1%s",
+							   RvgLegacySchema() ? "0::pg_catalog.oid" : "owner::pg_catalog.oid",
 							   schema, for_update ? " FOR UPDATE" : "");
+	RvgOwnerSave save;
 
+	/* as the owner: a graph the caller may not read exists all the same */
+	RvgAsOwnerBegin(&save);
 	Exec(sql, 1, types, values, NULL, SPI_OK_SELECT);
+	RvgAsOwnerEnd(&save);
 	if (SPI_processed == 0)
 		return -1;
+	last_graph_owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The graph's id (-1 if none) and owner; the caller is connected to SPI. */
+int32
+RvgGraphIdAsOwner(const char *name, Oid *owner)
+{
+	int32		gid = GraphIdSPI(RvgSchema(), name, false);
+
+	*owner = last_graph_owner;
+	return gid;
 }
 
 /*
@@ -280,6 +343,7 @@ GraphCacheReset(Datum arg, Oid relid)
 		pfree(schema_cache);
 		schema_cache = NULL;
 	}
+	owner_cache = InvalidOid;
 	graph_cache_generation++;
 	graph_cache = NIL;
 	if (graph_cache_cxt != NULL)
@@ -374,8 +438,17 @@ RvgLookupGraph(const char *name)
 	g->schema = RvgSchema();
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(g->schema);
-	if (SPI_execute_plan(LookupPlan(g->schema), values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "graph lookup failed");
+	{
+		RvgOwnerSave save;
+		int			rc;
+
+		/* as the owner: the cached result must not depend on who ran it */
+		RvgAsOwnerBegin(&save);
+		rc = SPI_execute_plan(LookupPlan(g->schema), values, NULL, false, 0);
+		RvgAsOwnerEnd(&save);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "graph lookup failed");
+	}
 	if (SPI_processed == 0)
 		UnknownGraph(name);
 	tt = SPI_tuptable;
@@ -459,14 +532,35 @@ RvgCleanProperties(Jsonb *props, const char *what)
  * ruvector_create_graph(name), ruvector_drop_graph(name, if_exists)
  * ---------------------------------------------------------------------
  */
+
+/*
+ * Records an administrative call on a graph in the audit trail (which 0.1.0's
+ * SQL, before ALTER EXTENSION UPDATE, does not have).
+ */
+static void
+AuditGraph(const char *event, const char *name)
+{
+	StringInfoData payload;
+
+	if (RvgLegacySchema())
+		return;
+
+	initStringInfo(&payload);
+	appendStringInfoString(&payload, "{\"graph\": ");
+	escape_json(&payload, name);
+	appendStringInfoChar(&payload, '}');
+	RvAuditEvent(event, InvalidOid, payload.data);
+}
+
 Datum
 ruvector_create_graph(PG_FUNCTION_ARGS)
 {
 	int			pin;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	const char *schema = RvgSchema();
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
+	RvgOwnerSave save;
 
 	CheckGraphName(name);
 	values[0] = CStringGetTextDatum(name);
@@ -475,9 +569,17 @@ ruvector_create_graph(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_SCHEMA),
 				 errmsg("graph \"%s\" already exists", name)));
-	Exec(psprintf("INSERT INTO %s.ruvector_graph (name) VALUES ($1)", schema),
-		 1, types, values, NULL, SPI_OK_INSERT);
+	values[1] = ObjectIdGetDatum(GetUserId());
+	RvgAsOwnerBegin(&save);
+	if (RvgLegacySchema())
+		Exec(psprintf("INSERT INTO %s.ruvector_graph (name) VALUES ($1)", schema),
+			 1, types, values, NULL, SPI_OK_INSERT);
+	else
+		Exec(psprintf("INSERT INTO %s.ruvector_graph (name, owner) VALUES ($1, $2::pg_catalog.regrole)", schema),
+			 2, types, values, NULL, SPI_OK_INSERT);
+	RvgAsOwnerEnd(&save);
 	RvgSpiFinish(pin);
+	AuditGraph("graph.create", name);
 	PG_RETURN_VOID();
 }
 
@@ -500,11 +602,13 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 		"DELETE FROM %s.ruvector_graph_edge WHERE graph_id = $1%.0s",
 		"DELETE FROM %s.ruvector_graph_node WHERE graph_id = $1%.0s",
 		"DELETE FROM %s.ruvector_graph_vector_index WHERE graph_id = $1%.0s",
+		"DELETE FROM %s.ruvector_graph_grant WHERE graph_id = $1%.0s",
 		"DELETE FROM %s.ruvector_graph WHERE graph_id = $1%.0s",
 	};
 	Oid			types[1] = {INT4OID};
 	Datum		values[1];
 	int32		gid;
+	RvgOwnerSave save;
 
 	pin = RvgSpiConnect();
 	gid = GraphIdSPI(schema, name, true);
@@ -518,10 +622,15 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 	values[0] = Int32GetDatum(gid);
+
 	/*
-	 * The vector indexes go first: they are partial indexes on this graph.
-	 * One a user dropped already is skipped without a notice.
+	 * The rows and indexes are removed as the extension's owner: EXECUTE on
+	 * this function (ruvector_admin) is the right to drop a graph, and the
+	 * indexes can only be dropped by their table's owner.  The vector
+	 * indexes go first: they are partial indexes on this graph.  One a user
+	 * dropped already is skipped without a notice.
 	 */
+	RvgAsOwnerBegin(&save);
 	Exec(psprintf("SELECT index_name FROM %s.ruvector_graph_vector_index WHERE graph_id = $1 "
 				  "AND pg_catalog.to_regclass(%s || '.' || pg_catalog.quote_ident(index_name)) IS NOT NULL",
 				  schema, quote_literal_cstr(schema)),
@@ -539,8 +648,14 @@ ruvector_drop_graph(PG_FUNCTION_ARGS)
 		}
 	}
 	for (int i = 0; i < lengthof(steps); i++)
+	{
+		if (RvgLegacySchema() && strstr(steps[i], "ruvector_graph_grant") != NULL)
+			continue;
 		Exec(psprintf(steps[i], schema, schema), 1, types, values, NULL, SPI_OK_DELETE);
+	}
+	RvgAsOwnerEnd(&save);
 	RvgSpiFinish(pin);
+	AuditGraph("graph.drop", name);
 	PG_RETURN_VOID();
 }
 
@@ -588,6 +703,7 @@ RequireText(FunctionCallInfo fcinfo, int arg, const char *what)
 	return text_to_cstring(PG_GETARG_TEXT_PP(arg));
 }
 
+/* The graph's id, after checking the caller may write it (42501). */
 static int32
 RequireGraph(const char *schema, const char *name)
 {
@@ -595,6 +711,7 @@ RequireGraph(const char *schema, const char *name)
 
 	if (gid < 0)
 		UnknownGraph(name);
+	RvgCheckGraphPrivilege(gid, name, true);
 	return gid;
 }
 
@@ -819,6 +936,7 @@ ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 											strlen(label) + strlen(property) + strlen(metric) + 2));
 	char	   *idxname;
 	int32		gid;
+	RvgOwnerSave save;
 
 	if (dims < 1 || dims > VECTOR_MAX_DIM)
 		ereport(ERROR,
@@ -832,6 +950,8 @@ ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 	pin = RvgSpiConnect();
 	gid = RequireGraph(schema, graph);
 	idxname = psprintf("ruvector_graph_%d_vec_%08x", gid, h);
+	/* only the table's owner may index it; EXECUTE (ruvector_admin) is the right */
+	RvgAsOwnerBegin(&save);
 	Exec(psprintf("CREATE INDEX %s ON %s.ruvector_graph_node USING %s "
 				  "((%s.ruvector_cy_vector(properties -> %s)::%s.vector(%d)) %s.%s) "
 				  "WHERE graph_id = %d AND label = %s",
@@ -851,6 +971,7 @@ ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 					  "DO UPDATE SET dimensions = EXCLUDED.dimensions, index_name = EXCLUDED.index_name",
 					  schema), 6, types, values, NULL, SPI_OK_INSERT);
 	}
+	RvgAsOwnerEnd(&save);
 	RvgSpiFinish(pin);
 	PG_RETURN_TEXT_P(cstring_to_text(idxname));
 }

@@ -970,6 +970,9 @@ ruvector_cy_sum_step(PG_FUNCTION_ARGS)
 	Decode(PG_GETARG_JSONB_P(1), &x);
 	if (x.type == CV_NULL)
 		PG_RETURN_JSONB_P(PG_GETARG_JSONB_P(0));
+	/* a JSON null state (only by hand: the aggregate starts at 0) is 0 */
+	if (s.type == CV_NULL)
+		PG_RETURN_JSONB_P(PG_GETARG_JSONB_P(1));
 	if (!IsNumber(&x))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
