@@ -16,6 +16,7 @@
 #include "indexam/hnsw.h"
 #include "indexam/indexam.h"
 #include "indexam/ivfflat.h"
+#include "integrity/integrity.h"
 #include "tableam/tableam.h"
 #include "worker/worker.h"
 
@@ -32,5 +33,6 @@ _PG_init(void)
 	rv_hnsw_init();
 	RvTableamInit();
 	RvGraphInit();
+	RvIntegrityInit();
 	RvWorkerInit();
 }

@@ -39,6 +39,14 @@ BEGIN
 			('ruvector_ivf_refresh', 'ruvector_operator'),
 			('ruvector_ivf_stats', 'ruvector_operator'),
 
+			-- integrity control plane (src/integrity)
+			('ruvector_integrity_sample', 'ruvector_operator'),
+			('ruvector_integrity_sample_operational', 'ruvector_operator'),
+			('ruvector_integrity_status', 'ruvector_user'),
+			('ruvector_integrity_gate', 'ruvector_user'),
+			('ruvector_integrity_policy_set', 'ruvector_admin'),
+			('ruvector_integrity_policy_attach', 'ruvector_admin'),
+
 			-- ruvector_heap and tiers (src/tableam, src/tier)
 			('ruvector_heap_handler', 'superuser'),
 			('ruvector_tableam_sql_drop', 'superuser'),

@@ -58,6 +58,7 @@
 #include "utils/snapmgr.h"
 
 #include "indexam/hnsw.h"
+#include "integrity/integrity.h"
 #include "indexam/indexam.h"
 
 /* A heap TID of a batch with its exact distance */
@@ -237,7 +238,8 @@ FirstBatch(IndexScanDesc scan, const char *query)
 
 	CheckQuery(scan, query, &entry);
 
-	so->ef = hnsw_ef_search;
+	/* wider while the index's integrity state is critical (integrity_gate.c) */
+	so->ef = RvIntegritySearchEf(scan->indexRelation, hnsw_ef_search);
 	if (so->rerank)
 		so->ef *= rv_rerank_factor;
 	so->ep = palloc(sizeof(uint32) * so->ef);

@@ -34,6 +34,12 @@
  *	  database worker (the launcher goes on with the next database); SIGTERM
  *	  cancels a refresh like a query, which leaves the index as it was.
  *
+ *	  Each database worker then runs the integrity round (src/integrity/
+ *	  integrity.c: heartbeat, operational scope, a sample of every index
+ *	  due), and the launcher wakes every min(ruvector.worker_naptime,
+ *	  ruvector.integrity_interval) seconds.  Refreshes pause while the
+ *	  table's integrity gate does not allow medium operations.
+ *
  *	  Locks: only those of ruvector_ivf_refresh() (see ivfrefresh.c), taken
  *	  conditionally, one index at a time.
  *
@@ -69,7 +75,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "catalog/index.h"
 #include "indexam/ivfflat.h"
+#include "integrity/integrity.h"
 #include "worker/worker.h"
 
 #define RV_WORKER_LIBRARY		"ruvector"
@@ -224,7 +232,8 @@ rv_worker_launcher_main(Datum arg)
 	while (!ShutdownRequestPending)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) rv_worker_naptime * 1000L, PG_WAIT_EXTENSION);
+						 (long) Min(rv_worker_naptime, rv_integrity_interval) * 1000L,
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
@@ -233,7 +242,7 @@ rv_worker_launcher_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (ShutdownRequestPending || rv_ivf_refresh_threshold <= 0)
+		if (ShutdownRequestPending)
 			continue;
 
 		{
@@ -303,6 +312,23 @@ DatabaseVisitIndex(Oid indexoid)
 	pgstat_report_activity(STATE_RUNNING, "ruvector: checking ivfflat drift");
 
 	INSTR_TIME_SET_CURRENT(start);
+	/* refreshes pause while the table's integrity gate does not allow them */
+	{
+		Oid			heapoid = IndexGetRelation(indexoid, true);
+		RvIgScope	sc;
+
+		if (OidIsValid(heapoid) &&
+			RvIntegrityDecide(heapoid, InvalidOid, RV_IG_MEDIUM, &sc) != RV_IG_ALLOW)
+		{
+			ereport(DEBUG1,
+					(errmsg_internal("ruvector maintenance: ivfflat index %u not refreshed: integrity state %s",
+									 indexoid, rv_ig_state_name(sc.state))));
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			return;
+		}
+	}
 	result = IvfRefreshIfDrifted(indexoid, rv_ivf_refresh_threshold, &report);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
@@ -364,5 +390,6 @@ rv_worker_database_main(Datum arg)
 			break;
 		DatabaseVisitIndex(lfirst_oid(lc));
 	}
+	RvIntegrityWorkerRound();
 	proc_exit(0);
 }

@@ -1,0 +1,1342 @@
+/*-------------------------------------------------------------------------
+ *
+ * integrity.c
+ *	  The SQL surface of the integrity control plane: samples, states,
+ *	  policies, the gate as a function, and the worker's round.
+ *
+ * NOTES
+ *	  Catalog: ruvector_integrity_state (one row per sampled index: its
+ *	  state, baseline, last sample, the state machine's counters and the
+ *	  decisions of its policy), ruvector_integrity_policies (name -> jsonb)
+ *	  and ruvector_integrity_attachments (index or table -> policy name).
+ *	  They are read and written here through SPI as the extension's owner
+ *	  (so the functions' own privileges and checks decide who may do what,
+ *	  not grants on the tables); every name is qualified with the
+ *	  extension's schema.
+ *
+ *	  A policy is resolved for an index as: the one attached to the index,
+ *	  else to its table, else the policy named 'default' if there is one,
+ *	  else the built-in defaults (RvIgPolicyDefault).
+ *
+ *	  The baseline of an index is its first sample's signal (lambda_cut
+ *	  for HNSW), taken when the index is first sampled (by the worker
+ *	  soon after CREATE INDEX, or by ruvector_integrity_sample); a REINDEX
+ *	  does not reset it (delete the state row to measure it again).
+ *
+ *	  Every transition is an audit event: in the caller's transaction for
+ *	  a sample called from SQL, detached (surviving a rollback) from the
+ *	  worker (src/audit/audit.h).
+ *
+ *	  Locks: AccessShareLock on the index and its table for a sample.
+ *
+ * IDENTIFICATION
+ *	  src/integrity/integrity.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "storage/lmgr.h"
+#include "catalog/pg_proc.h"
+#include "catalog/dependency.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "audit/audit.h"
+#include "graph/graph.h"
+#include "indexam/hnsw.h"
+#include "integrity/integrity.h"
+
+PG_FUNCTION_INFO_V1(ruvector_integrity_sample);
+PG_FUNCTION_INFO_V1(ruvector_integrity_sample_operational);
+PG_FUNCTION_INFO_V1(ruvector_integrity_status);
+PG_FUNCTION_INFO_V1(ruvector_integrity_gate);
+PG_FUNCTION_INFO_V1(ruvector_integrity_policy_set);
+PG_FUNCTION_INFO_V1(ruvector_integrity_policy_attach);
+
+static const char *const rvIgActionCodes = "atdr";
+
+/* ----------------------------------------------------------------
+ *		Audit (src/audit/audit.h)
+ * ----------------------------------------------------------------
+ */
+void
+RvIgAuditEvent(const char *event_type, Oid target, const char *payload_json)
+{
+	RvAuditEvent(event_type, target, payload_json);
+}
+
+void
+RvIgAuditDetached(const char *event_type, Oid target, const char *payload_json)
+{
+	RvAuditEventDetached(event_type, target, payload_json);
+}
+
+/* ----------------------------------------------------------------
+ *		Policies
+ * ----------------------------------------------------------------
+ */
+void
+RvIgPolicyDefault(RvIgPolicy *p)
+{
+	static const uint8 def[RV_IG_NSTATES][RV_IG_NCLASSES] = {
+		{RV_IG_ALLOW, RV_IG_ALLOW, RV_IG_ALLOW},	/* normal */
+		{RV_IG_ALLOW, RV_IG_THROTTLE, RV_IG_DEFER}, /* stress */
+		{RV_IG_REJECT, RV_IG_REJECT, RV_IG_REJECT}	/* critical: mutations frozen */
+	};
+
+	rv_ig_params_default(&p->params);
+	p->autoRepair = true;
+	p->throttleFactor = 2;
+	p->throttleDelayMs = 100;
+	p->searchEfFactor = 4;
+	memcpy(p->actions, def, sizeof(def));
+}
+
+static void
+RvIgPolicyError(const char *key, const char *fmt, double value, double lo, double hi)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("integrity policy key \"%s\" is %g, must be between %g and %g", key, value, lo, hi)));
+	(void) fmt;
+}
+
+static double
+RvIgJsonNumber(const char *key, JsonbValue *v, double lo, double hi)
+{
+	double		x;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("integrity policy key \"%s\" must be a number", key)));
+	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	if (!(x >= lo && x <= hi))
+		RvIgPolicyError(key, NULL, x, lo, hi);
+	return x;
+}
+
+static int
+RvIgIndexOf(const char *s, int len, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((int) strlen(names[i]) == len && strncmp(s, names[i], len) == 0)
+			return i;
+	return -1;
+}
+
+/* "actions": {"stress": {"medium": "throttle", ...}, ...} */
+static void
+RvIgParseActions(JsonbValue *v, RvIgPolicy *p)
+{
+	static const char *const states[] = {"normal", "stress", "critical"};
+	static const char *const classes[] = {"low", "medium", "high"};
+	static const char *const decisions[] = {"allow", "throttle", "defer", "reject"};
+	JsonbIterator *it;
+	JsonbValue	k,
+				sv;
+	int			tok;
+
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("integrity policy key \"actions\" must be an object of states")));
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		int			s;
+		JsonbIterator *it2;
+		JsonbValue	ck,
+					cv;
+		int			tok2;
+
+		if (tok != WJB_KEY)
+			continue;
+		s = RvIgIndexOf(k.val.string.val, k.val.string.len, states, 3);
+		if (s < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown integrity state \"%.*s\" in policy actions",
+							k.val.string.len, k.val.string.val),
+					 errhint("States are normal, stress and critical.")));
+		JsonbIteratorNext(&it, &sv, true);
+		if (sv.type != jbvBinary || !JsonContainerIsObject(sv.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("policy actions of state \"%s\" must be an object of operation classes",
+							states[s])));
+		it2 = JsonbIteratorInit(sv.val.binary.data);
+		while ((tok2 = JsonbIteratorNext(&it2, &ck, true)) != WJB_DONE)
+		{
+			int			c,
+						d;
+
+			if (tok2 != WJB_KEY)
+				continue;
+			c = RvIgIndexOf(ck.val.string.val, ck.val.string.len, classes, 3);
+			if (c < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown operation class \"%.*s\" in policy actions",
+								ck.val.string.len, ck.val.string.val),
+						 errhint("Classes are low, medium and high.")));
+			JsonbIteratorNext(&it2, &cv, true);
+			d = cv.type == jbvString ? RvIgIndexOf(cv.val.string.val, cv.val.string.len, decisions, 4) : -1;
+			if (d < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("policy action for %s/%s must be one of allow, throttle, defer, reject",
+								states[s], classes[c])));
+			p->actions[s][c] = (uint8) d;
+		}
+	}
+}
+
+/* Parse (and validate) a policy over the defaults */
+static void
+RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	int			tok;
+
+	RvIgPolicyDefault(p);
+	if (j == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an integrity policy must be a jsonb object")));
+	it = JsonbIteratorInit(&j->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		JsonbIteratorNext(&it, &v, true);
+		if (strcmp(key, "stress_ratio") == 0)
+			p->params.stress_ratio = RvIgJsonNumber(key, &v, 0, 10);
+		else if (strcmp(key, "critical_ratio") == 0)
+			p->params.critical_ratio = RvIgJsonNumber(key, &v, 0, 10);
+		else if (strcmp(key, "stress_threshold") == 0)
+			p->params.stress_abs = RvIgJsonNumber(key, &v, 0, 1e15);
+		else if (strcmp(key, "critical_threshold") == 0)
+			p->params.critical_abs = RvIgJsonNumber(key, &v, 0, 1e15);
+		else if (strcmp(key, "degrade_samples") == 0)
+			p->params.degrade_samples = (int) RvIgJsonNumber(key, &v, 1, 1000);
+		else if (strcmp(key, "critical_samples") == 0)
+			p->params.critical_samples = (int) RvIgJsonNumber(key, &v, 1, 1000);
+		else if (strcmp(key, "restore_offset") == 0)
+			p->params.restore_offset = RvIgJsonNumber(key, &v, 0, 10);
+		else if (strcmp(key, "restore_hold") == 0)
+			p->params.restore_hold = RvIgJsonNumber(key, &v, 0, 7 * 86400);
+		else if (strcmp(key, "cooldown") == 0)
+			p->params.cooldown = RvIgJsonNumber(key, &v, 0, 7 * 86400);
+		else if (strcmp(key, "throttle_factor") == 0)
+			p->throttleFactor = RvIgJsonNumber(key, &v, 1, 1000);
+		else if (strcmp(key, "throttle_delay_ms") == 0)
+			p->throttleDelayMs = (int) RvIgJsonNumber(key, &v, 0, 60000);
+		else if (strcmp(key, "search_ef_factor") == 0)
+			p->searchEfFactor = RvIgJsonNumber(key, &v, 1, 100);
+		else if (strcmp(key, "auto_repair") == 0)
+		{
+			if (v.type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("integrity policy key \"auto_repair\" must be true or false")));
+			p->autoRepair = v.val.boolean;
+		}
+		else if (strcmp(key, "actions") == 0)
+			RvIgParseActions(&v, p);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown integrity policy key \"%s\"", key),
+					 errhint("Keys are stress_ratio, critical_ratio, stress_threshold, critical_threshold, "
+							 "degrade_samples, critical_samples, restore_offset, restore_hold, cooldown, "
+							 "throttle_factor, throttle_delay_ms, search_ef_factor, auto_repair, actions.")));
+		pfree(key);
+	}
+	if (p->params.critical_ratio > p->params.stress_ratio)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("integrity policy critical_ratio %g is above stress_ratio %g",
+						p->params.critical_ratio, p->params.stress_ratio)));
+	if (p->params.critical_abs >= 0 && p->params.stress_abs >= 0 &&
+		p->params.critical_abs > p->params.stress_abs)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("integrity policy critical_threshold %g is above stress_threshold %g",
+						p->params.critical_abs, p->params.stress_abs)));
+}
+
+static void
+RvIgActionsText(const RvIgPolicy *p, char *out)
+{
+	for (int s = 0; s < RV_IG_NSTATES; s++)
+		for (int c = 0; c < RV_IG_NCLASSES; c++)
+			out[s * RV_IG_NCLASSES + c] = rvIgActionCodes[p->actions[s][c]];
+	out[RV_IG_NSTATES * RV_IG_NCLASSES] = '\0';
+}
+
+/* ----------------------------------------------------------------
+ *		Running as the extension's owner
+ * ----------------------------------------------------------------
+ */
+typedef struct RvIgAs
+{
+	Oid			saveUser;
+	int			saveSec;
+} RvIgAs;
+
+/* The extension's owner and schema; false if it is not installed here */
+bool
+RvIgExtensionInfo(Oid *owner, Oid *nsp)
+{
+	Oid			ext = get_extension_oid("ruvector", true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(ext))
+		return false;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		*nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+static Oid
+RvIgExtensionOwner(void)
+{
+	Oid			owner,
+				nsp;
+
+	if (!RvIgExtensionInfo(&owner, &nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"ruvector\" is not installed in this database")));
+	return owner;
+}
+
+static void
+RvIgBecomeOwner(RvIgAs *as)
+{
+	GetUserIdAndSecContext(&as->saveUser, &as->saveSec);
+	SetUserIdAndSecContext(RvIgExtensionOwner(), as->saveSec | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+RvIgRestore(RvIgAs *as)
+{
+	SetUserIdAndSecContext(as->saveUser, as->saveSec);
+}
+
+/* The policy of an index (SPI connected, as the owner) */
+static void
+RvIgResolvePolicy(Oid indexid, Oid heapid, RvIgPolicy *p, char **name)
+{
+	StringInfoData q;
+	Oid			argtypes[2] = {OIDOID, OIDOID};
+	Datum		args[2] = {ObjectIdGetDatum(indexid), ObjectIdGetDatum(heapid)};
+	Jsonb	   *j = NULL;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT p.name, p.policy FROM %1$s.ruvector_integrity_policies p"
+					 " LEFT JOIN %1$s.ruvector_integrity_attachments a ON a.policy = p.name"
+					 " WHERE a.target::pg_catalog.oid = $1 OR a.target::pg_catalog.oid = $2 OR p.name = 'default'"
+					 " ORDER BY CASE WHEN a.target::pg_catalog.oid = $1 THEN 0"
+					 " WHEN a.target::pg_catalog.oid = $2 THEN 1 ELSE 2 END LIMIT 1",
+					 RvgSchema());
+	*name = NULL;
+	if (SPI_execute_with_args(q.data, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "integrity policies could not be read");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (!isnull)
+			j = DatumGetJsonbPCopy(d);
+	}
+	RvIgPolicyParse(j, p);
+}
+
+/* ----------------------------------------------------------------
+ *		Which indexes have a scope
+ * ----------------------------------------------------------------
+ */
+bool
+RvIntegrityIsScopedIndex(Relation index, const char **kind)
+{
+	HeapTuple	tup;
+	Oid			handler;
+	char	   *hname;
+
+	if (index->rd_rel->relkind != RELKIND_INDEX)
+		return false;
+	tup = SearchSysCache1(AMOID, ObjectIdGetDatum(index->rd_rel->relam));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	handler = ((Form_pg_am) GETSTRUCT(tup))->amhandler;
+	ReleaseSysCache(tup);
+	hname = get_func_name(handler);
+	if (hname == NULL)
+		return false;
+	if (strcmp(hname, "hnswhandler") == 0)
+		*kind = "hnsw";
+	else if (strcmp(hname, "ivfflathandler") == 0)
+		*kind = "ivfflat";
+	else
+		return false;
+	/* only ruvector's own handlers */
+	return getExtensionOfObject(ProcedureRelationId, handler) == get_extension_oid("ruvector", true);
+}
+
+/* Open an index for a sample or repair, with the checks every caller needs */
+static Relation
+RvIgOpenIndex(Oid indexid, const char **kind, Oid *heapid, AclMode need)
+{
+	Relation	index;
+	Oid			heap;
+
+	if (get_rel_name(indexid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", indexid)));
+	heap = IndexGetRelation(indexid, true);
+	if (!OidIsValid(heap))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexid)),
+				 errhint("Integrity scopes are hnsw and ivfflat indexes.")));
+	if (pg_class_aclcheck(heap, GetUserId(), need) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heap));
+	index = index_open(indexid, AccessShareLock);
+	if (!RvIntegrityIsScopedIndex(index, kind))
+	{
+		char	   *name = pstrdup(RelationGetRelationName(index));
+
+		index_close(index, AccessShareLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index \"%s\" is neither an hnsw nor an ivfflat index of ruvector", name)));
+	}
+	*heapid = heap;
+	return index;
+}
+
+/* ----------------------------------------------------------------
+ *		State updates
+ * ----------------------------------------------------------------
+ */
+static double
+RvIgEpoch(TimestampTz t)
+{
+	return (double) (t - SetEpochTimestamp()) / 1000000.0;
+}
+
+static void
+RvIgAppendNumber(StringInfo buf, double x)
+{
+	if (isnan(x) || x < 0)
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, "%.10g", x);
+}
+
+/* The sample as a JSON object (without the closing brace) */
+static void
+RvIgSampleJson(StringInfo buf, RvIgSample *s, double baseline)
+{
+	appendStringInfo(buf, "{\"kind\": \"%s\", \"lambda_cut\": ", s->kind);
+	RvIgAppendNumber(buf, s->lambdaCut);
+	appendStringInfoString(buf, ", \"lambda2\": ");
+	RvIgAppendNumber(buf, s->lambda2);
+	appendStringInfo(buf, ", \"nodes\": %u, \"edges\": %u, \"elements\": " INT64_FORMAT
+					 ", \"live\": " INT64_FORMAT ", \"unreachable\": " INT64_FORMAT
+					 ", \"witness_edges\": %s, \"baseline\": ",
+					 s->nodes, s->edges, s->elements, s->live, s->unreachable, s->witness.data);
+	RvIgAppendNumber(buf, baseline);
+	appendStringInfo(buf, ", \"elapsed_ms\": %.3f%s", s->elapsedMs, s->extra.data);
+}
+
+/*
+ * Feed a sample to an index's state machine and store the result:
+ * returns the new state, *from the previous one; appends "state" and
+ * "previous_state" members to json.
+ */
+typedef struct RvIgUpdate
+{
+	RvIgMachine m;
+	RvIgPolicy	p;
+	double		baseline;
+	TimestampTz since;
+	RvIgState	state;
+} RvIgUpdate;
+
+/* The SPI part of RvIgUpdateState (connected here, as the owner) */
+static void
+RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState *from,
+			  TimestampTz now, RvIgUpdate *u)
+{
+	StringInfoData q;
+	char	   *pname;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(indexid)};
+	char		actions[RV_IG_NSTATES * RV_IG_NCLASSES + 1];
+	bool		existed = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	RvIgResolvePolicy(indexid, heapid, &u->p, &pname);
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT CASE state WHEN 'stress' THEN 1 WHEN 'critical' THEN 2 ELSE 0 END,"
+					 " baseline, below, above_stress, above_critical, last_transition, since"
+					 " FROM %s.ruvector_integrity_state WHERE index::pg_catalog.oid = $1 FOR UPDATE",
+					 RvgSchema());
+	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_integrity_state could not be read");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		existed = true;
+		u->m.state = (RvIgState) DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull));
+		d = SPI_getbinval(tup, td, 2, &isnull);
+		u->baseline = isnull ? NAN : DatumGetFloat8(d);
+		u->m.below = DatumGetInt32(SPI_getbinval(tup, td, 3, &isnull));
+		u->m.aboveStress = DatumGetFloat8(SPI_getbinval(tup, td, 4, &isnull));
+		u->m.aboveCritical = DatumGetFloat8(SPI_getbinval(tup, td, 5, &isnull));
+		u->m.lastTransition = DatumGetFloat8(SPI_getbinval(tup, td, 6, &isnull));
+		u->since = DatumGetTimestampTz(SPI_getbinval(tup, td, 7, &isnull));
+	}
+	if (isnan(u->baseline) && !isnan(s->signal))
+		u->baseline = s->signal;
+	*from = u->m.state;
+	u->state = rv_ig_step(&u->m, &u->p.params, isnan(u->baseline) ? 0 : u->baseline, s->signal,
+						  RvIgEpoch(now));
+	if (u->state != *from || !existed)
+		u->since = now;
+
+	/* the sample as stored and returned */
+	RvIgSampleJson(json, s, u->baseline);
+	appendStringInfo(json, ", \"state\": \"%s\", \"previous_state\": \"%s\", \"policy\": ",
+					 rv_ig_state_name(u->state), rv_ig_state_name(*from));
+	if (pname)
+		escape_json(json, pname);
+	else
+		appendStringInfoString(json, "null");
+	appendStringInfoChar(json, '}');
+
+	RvIgActionsText(&u->p, actions);
+	resetStringInfo(&q);
+	appendStringInfo(&q,
+					 "INSERT INTO %s.ruvector_integrity_state AS s (index, heap, kind, state, baseline,"
+					 " lambda_cut, lambda2, unreachable, since, sampled_at, samples, below, above_stress,"
+					 " above_critical, last_transition, policy, actions, throttle_factor,"
+					 " throttle_delay_ms, search_ef_factor, last_sample)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16,"
+					 " $17, $18, $19, $20)"
+					 " ON CONFLICT (index) DO UPDATE SET heap = $2, kind = $3, state = $4, baseline = $5,"
+					 " lambda_cut = $6, lambda2 = $7, unreachable = $8, since = $9, sampled_at = $10,"
+					 " samples = s.samples + 1, below = $11, above_stress = $12, above_critical = $13,"
+					 " last_transition = $14, policy = $15, actions = $16, throttle_factor = $17,"
+					 " throttle_delay_ms = $18, search_ef_factor = $19, last_sample = $20",
+					 RvgSchema());
+	{
+		Oid			types[20] = {REGCLASSOID, REGCLASSOID, TEXTOID, TEXTOID, FLOAT8OID,
+			FLOAT8OID, FLOAT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, FLOAT8OID,
+		FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, FLOAT4OID, INT4OID, FLOAT4OID, JSONBOID};
+		Datum		vals[20];
+		char		nulls[21] = "                    ";
+
+		vals[0] = ObjectIdGetDatum(indexid);
+		vals[1] = ObjectIdGetDatum(heapid);
+		vals[2] = CStringGetTextDatum(s->kind);
+		vals[3] = CStringGetTextDatum(rv_ig_state_name(u->state));
+		vals[4] = Float8GetDatum(u->baseline);
+		if (isnan(u->baseline))
+			nulls[4] = 'n';
+		vals[5] = Float8GetDatum(s->lambdaCut);
+		if (s->lambdaCut < 0 || isnan(s->lambdaCut))
+			nulls[5] = 'n';
+		vals[6] = Float8GetDatum(s->lambda2);
+		if (s->lambda2 < 0 || isnan(s->lambda2))
+			nulls[6] = 'n';
+		vals[7] = Int64GetDatum(s->unreachable);
+		vals[8] = TimestampTzGetDatum(u->since);
+		vals[9] = TimestampTzGetDatum(now);
+		vals[10] = Int32GetDatum(u->m.below);
+		vals[11] = Float8GetDatum(u->m.aboveStress);
+		vals[12] = Float8GetDatum(u->m.aboveCritical);
+		vals[13] = Float8GetDatum(u->m.lastTransition);
+		vals[14] = pname ? CStringGetTextDatum(pname) : (Datum) 0;
+		if (!pname)
+			nulls[14] = 'n';
+		vals[15] = CStringGetTextDatum(actions);
+		vals[16] = Float4GetDatum((float4) u->p.throttleFactor);
+		vals[17] = Int32GetDatum(u->p.throttleDelayMs);
+		vals[18] = Float4GetDatum((float4) u->p.searchEfFactor);
+		vals[19] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json->data));
+		if (SPI_execute_with_args(q.data, 20, types, vals, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "ruvector_integrity_state could not be written");
+	}
+	SPI_finish();
+}
+
+/*
+ * Feed a sample to an index's state machine and store the result:
+ * returns the new state, *from the previous one; json gets the sample
+ * with "state" and "previous_state".
+ */
+static RvIgState
+RvIgUpdateState(Oid indexid, Oid heapid, RvIgSample *s, bool detached,
+				StringInfo json, RvIgState *from, RvIgPolicy *policyOut)
+{
+	RvIgUpdate	u;
+	TimestampTz now = GetCurrentTimestamp();
+	RvIgScope	scope;
+	RvIgAs		as;
+	RvIgState	state;
+	double		baseline;
+	TimestampTz since;
+	RvIgPolicy	p;
+
+	rv_ig_machine_init(&u.m);
+	u.baseline = NAN;
+	u.since = now;
+	RvIgBecomeOwner(&as);
+	PG_TRY();
+	{
+		RvIgUpdateRow(indexid, heapid, s, json, from, now, &u);
+	}
+	PG_FINALLY();
+	{
+		RvIgRestore(&as);
+	}
+	PG_END_TRY();
+	state = u.state;
+	baseline = u.baseline;
+	since = u.since;
+	p = u.p;
+
+	memset(&scope, 0, sizeof(scope));
+	scope.dbid = MyDatabaseId;
+	scope.indexid = indexid;
+	scope.heapid = heapid;
+	scope.state = (uint8) state;
+	memcpy(scope.actions, p.actions, sizeof(scope.actions));
+	scope.throttleFactor = (float4) p.throttleFactor;
+	scope.throttleDelayMs = p.throttleDelayMs;
+	scope.searchEfFactor = (float4) p.searchEfFactor;
+	scope.lambda = s->signal;
+	scope.baseline = baseline;
+	scope.since = since;
+	scope.sampledAt = now;
+	RvIntegrityPublish(&scope);
+	if (policyOut)
+		*policyOut = p;
+
+	if (state != *from)
+	{
+		StringInfoData ev;
+
+		initStringInfo(&ev);
+		appendStringInfo(&ev, "{\"from\": \"%s\", \"to\": \"%s\", \"lambda_cut\": ",
+						 rv_ig_state_name(*from), rv_ig_state_name(state));
+		RvIgAppendNumber(&ev, s->signal);
+		appendStringInfoString(&ev, ", \"baseline\": ");
+		RvIgAppendNumber(&ev, baseline);
+		appendStringInfo(&ev, ", \"threshold\": %.10g, \"unreachable\": " INT64_FORMAT
+						 ", \"witness_edges\": %s}",
+						 rv_ig_threshold(&p.params, isnan(baseline) ? 0 : baseline,
+										 state > *from ? *from : state),
+						 s->unreachable, s->witness.data);
+		if (detached)
+			RvIgAuditDetached("integrity_transition", indexid, ev.data);
+		else
+			RvIgAuditEvent("integrity_transition", indexid, ev.data);
+	}
+	return state;
+}
+
+/* Sample one index and update its state; returns the JSON text */
+static char *
+RvIgSampleIndex(Oid indexid, bool detached, RvIgState *from, RvIgState *to,
+				RvIgPolicy *policy)
+{
+	const char *kind;
+	Oid			heapid;
+	Relation	index;
+	RvIgSample	s;
+	instr_time	start,
+				elapsed;
+	StringInfoData json;
+
+	index = RvIgOpenIndex(indexid, &kind, &heapid, ACL_SELECT);
+	memset(&s, 0, sizeof(s));
+	INSTR_TIME_SET_CURRENT(start);
+	if (strcmp(kind, "hnsw") == 0)
+		RvIgSampleHnsw(index, &s);
+	else
+		RvIgSampleIvf(index, &s);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	s.elapsedMs = INSTR_TIME_GET_MILLISEC(elapsed);
+	index_close(index, AccessShareLock);
+
+	initStringInfo(&json);
+	*to = RvIgUpdateState(indexid, heapid, &s, detached, &json, from, policy);
+	return json.data;
+}
+
+Datum
+ruvector_integrity_sample(PG_FUNCTION_ARGS)
+{
+	RvIgState	from,
+				to;
+	char	   *json = RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/* The operational scope: sampled, fed to its machine (shared memory only) */
+static char *
+RvIgSampleOperationalScope(bool detached)
+{
+	RvIgSample	s;
+	RvIgMachine m;
+	RvIgParams	params;
+	TimestampTz last;
+	TimestampTz now = GetCurrentTimestamp();
+	RvIgState	from,
+				to;
+	instr_time	start,
+				elapsed;
+	StringInfoData json;
+	double		oldLambda;
+	TimestampTz since;
+
+	memset(&s, 0, sizeof(s));
+	INSTR_TIME_SET_CURRENT(start);
+	RvIgSampleOperational(&s);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	s.elapsedMs = INSTR_TIME_GET_MILLISEC(elapsed);
+
+	rv_ig_params_default(&params);
+	/* the operational scope reacts within a few samples, without a long hold */
+	params.restore_hold = 2.0 * rv_integrity_interval;
+	params.cooldown = 0;
+	if (!RvIntegrityOperationalMachine(&m, &last))
+		rv_ig_machine_init(&m);
+	from = RvIntegrityOperationalState(&oldLambda, &since);
+	m.state = from;
+	to = rv_ig_step(&m, &params, 100, s.signal, RvIgEpoch(now));
+	RvIntegritySaveOperationalMachine(&m, now);
+	RvIntegritySetOperational(to, s.signal, to != from || since == 0 ? now : since);
+
+	initStringInfo(&json);
+	RvIgSampleJson(&json, &s, 100);
+	appendStringInfo(&json, ", \"state\": \"%s\", \"previous_state\": \"%s\", \"shared\": %s}",
+					 rv_ig_state_name(to), rv_ig_state_name(from),
+					 RvIntegrityShared() ? "true" : "false");
+	if (to != from)
+	{
+		StringInfoData ev;
+
+		initStringInfo(&ev);
+		appendStringInfo(&ev, "{\"scope\": \"operational\", \"from\": \"%s\", \"to\": \"%s\", \"lambda_cut\": %.6g, \"witness_edges\": %s}",
+						 rv_ig_state_name(from), rv_ig_state_name(to), s.signal, s.witness.data);
+		if (detached)
+			RvIgAuditDetached("integrity_transition", InvalidOid, ev.data);
+		else
+			RvIgAuditEvent("integrity_transition", InvalidOid, ev.data);
+	}
+	return json.data;
+}
+
+Datum
+ruvector_integrity_sample_operational(PG_FUNCTION_ARGS)
+{
+	char	   *json = RvIgSampleOperationalScope(false);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/* ----------------------------------------------------------------
+ *		Status and gate
+ * ----------------------------------------------------------------
+ */
+Datum
+ruvector_integrity_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StringInfoData q;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(GetUserId())};
+	RvIgAs		as;
+	double		opLambda;
+	TimestampTz opSince;
+	RvIgState	op;
+
+	InitMaterializedSRF(fcinfo, 0);
+	RvIgBecomeOwner(&as);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		initStringInfo(&q);
+		appendStringInfo(&q,
+						 "SELECT index::pg_catalog.text, kind, state, lambda_cut, baseline, since,"
+						 " sampled_at, last_sample FROM %s.ruvector_integrity_state"
+						 " WHERE pg_catalog.has_table_privilege($1, heap, 'SELECT')"
+						 " ORDER BY index::pg_catalog.text",
+						 RvgSchema());
+		if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ruvector_integrity_state could not be read");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[8];
+			bool		nulls[8];
+
+			for (int c = 0; c < 8; c++)
+				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
+			/* text and jsonb values live in SPI memory: copy before SPI_finish */
+			for (int c = 0; c < 8; c++)
+				if (!nulls[c] && (c == 0 || c == 1 || c == 2 || c == 7))
+					values[c] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[c]));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		RvIgRestore(&as);
+	}
+	PG_END_TRY();
+
+	op = RvIntegrityOperationalState(&opLambda, &opSince);
+	if (RvIntegrityShared())
+	{
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, isnan(opLambda), false, opSince == 0, true, true};
+
+		values[0] = CStringGetTextDatum("operational");
+		values[1] = CStringGetTextDatum("operational");
+		values[2] = CStringGetTextDatum(rv_ig_state_name(op));
+		values[3] = Float8GetDatum(opLambda);
+		values[4] = Float8GetDatum(100);
+		values[5] = TimestampTzGetDatum(opSince);
+		values[6] = (Datum) 0;
+		values[7] = (Datum) 0;
+		{
+			TimestampTz last;
+			RvIgMachine m;
+
+			if (RvIntegrityOperationalMachine(&m, &last))
+			{
+				nulls[6] = false;
+				values[6] = TimestampTzGetDatum(last);
+			}
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+typedef struct RvIgOpName
+{
+	const char *name;
+	RvIgClass	cls;
+	bool		read;
+} RvIgOpName;
+
+static const RvIgOpName rvIgOps[] = {
+	{"search", RV_IG_LOW, true},
+	{"insert", RV_IG_LOW, false},
+	{"delete", RV_IG_LOW, false},
+	{"bulk_insert", RV_IG_MEDIUM, false},
+	{"copy", RV_IG_MEDIUM, false},
+	{"update", RV_IG_MEDIUM, false},
+	{"ivf_refresh", RV_IG_MEDIUM, false},
+	{"create_index", RV_IG_HIGH, false},
+	{"compaction", RV_IG_HIGH, false},
+	{"tier_demotion", RV_IG_HIGH, false},
+};
+
+Datum
+ruvector_integrity_gate(PG_FUNCTION_ARGS)
+{
+	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			target = PG_GETARG_OID(1);
+	const RvIgOpName *o = NULL;
+	Oid			heapid;
+	Oid			indexid = InvalidOid;
+	RvIgScope	sc;
+	RvIgDecision d;
+	StringInfoData json;
+	char		relkind = get_rel_relkind(target);
+
+	for (int i = 0; i < lengthof(rvIgOps); i++)
+		if (strcmp(op, rvIgOps[i].name) == 0)
+			o = &rvIgOps[i];
+	if (o == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown operation \"%s\"", op),
+				 errhint("Operations are search, insert, delete (low); bulk_insert, copy, update, "
+						 "ivf_refresh (medium); create_index, compaction, tier_demotion (high).")));
+	if (relkind == RELKIND_INDEX)
+	{
+		indexid = target;
+		heapid = IndexGetRelation(target, false);
+	}
+	else if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
+		heapid = target;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("integrity gate target %u is neither a table nor an index", target)));
+	if (pg_class_aclcheck(heapid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapid));
+
+	RvIntegrityInvalidateLocal();
+	d = RvIntegrityDecide(heapid, indexid, o->cls, &sc);
+	if (o->read)
+		d = RV_IG_ALLOW;		/* reads always work */
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"operation\": \"%s\", \"class\": \"%s\", \"decision\": \"%s\", "
+					 "\"throttle_factor\": %.6g, \"state\": \"%s\", \"lambda_cut\": ",
+					 o->name, RvIgClassName(o->cls), RvIgDecisionName(d),
+					 d == RV_IG_THROTTLE ? (double) sc.throttleFactor : 1.0,
+					 rv_ig_state_name(sc.state));
+	RvIgAppendNumber(&json, sc.state == RV_IG_NORMAL ? NAN : sc.lambda);
+	appendStringInfoString(&json, ", \"scope\": ");
+	if (sc.state == RV_IG_NORMAL)
+		appendStringInfoString(&json, "null");
+	else if (OidIsValid(sc.indexid))
+		escape_json(&json, get_rel_name(sc.indexid) ? get_rel_name(sc.indexid) : "?");
+	else
+		appendStringInfoString(&json, "\"operational\"");
+	if (o->read && sc.state == RV_IG_CRITICAL)
+		appendStringInfo(&json, ", \"search_ef_factor\": %.6g", (double) sc.searchEfFactor);
+	appendStringInfoChar(&json, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}
+
+/* ----------------------------------------------------------------
+ *		Policies from SQL
+ * ----------------------------------------------------------------
+ */
+
+/* Rewrite the decisions of every stored state from its (new) policy */
+static void
+RvIgRepublishAll(void)
+{
+	StringInfoData q;
+	List	   *rows = NIL;
+	ListCell   *lc;
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT index::pg_catalog.oid, heap::pg_catalog.oid FROM %s.ruvector_integrity_state",
+					 RvgSchema());
+	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_integrity_state could not be read");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid		   *pair = palloc(sizeof(Oid) * 2);
+
+		pair[0] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		pair[1] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		rows = lappend(rows, pair);
+	}
+	foreach(lc, rows)
+	{
+		Oid		   *pair = lfirst(lc);
+		RvIgPolicy	p;
+		char	   *pname;
+		char		actions[RV_IG_NSTATES * RV_IG_NCLASSES + 1];
+		Oid			types[6] = {OIDOID, TEXTOID, TEXTOID, FLOAT4OID, INT4OID, FLOAT4OID};
+		Datum		vals[6];
+		char		nulls[7] = "      ";
+		RvIgScope	sc;
+
+		RvIgResolvePolicy(pair[0], pair[1], &p, &pname);
+		RvIgActionsText(&p, actions);
+		resetStringInfo(&q);
+		appendStringInfo(&q,
+						 "UPDATE %s.ruvector_integrity_state SET policy = $2, actions = $3,"
+						 " throttle_factor = $4, throttle_delay_ms = $5, search_ef_factor = $6"
+						 " WHERE index::pg_catalog.oid = $1",
+						 RvgSchema());
+		vals[0] = ObjectIdGetDatum(pair[0]);
+		vals[1] = pname ? CStringGetTextDatum(pname) : (Datum) 0;
+		if (!pname)
+			nulls[1] = 'n';
+		vals[2] = CStringGetTextDatum(actions);
+		vals[3] = Float4GetDatum((float4) p.throttleFactor);
+		vals[4] = Int32GetDatum(p.throttleDelayMs);
+		vals[5] = Float4GetDatum((float4) p.searchEfFactor);
+		if (SPI_execute_with_args(q.data, 6, types, vals, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "ruvector_integrity_state could not be updated");
+		if (RvIntegrityLookup(pair[0], &sc))
+		{
+			memcpy(sc.actions, p.actions, sizeof(sc.actions));
+			sc.throttleFactor = (float4) p.throttleFactor;
+			sc.throttleDelayMs = p.throttleDelayMs;
+			sc.searchEfFactor = (float4) p.searchEfFactor;
+			RvIntegrityPublish(&sc);
+		}
+	}
+	RvIntegrityInvalidateLocal();
+}
+
+Datum
+ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *policy = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	char	   *cname = text_to_cstring(name);
+	RvIgPolicy	p;
+	StringInfoData q;
+	RvIgAs		as;
+	StringInfoData ev;
+
+	if (cname[0] == '\0' || strlen(cname) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("integrity policy name must have 1 to %d bytes", NAMEDATALEN - 1)));
+	if (policy != NULL)
+		RvIgPolicyParse(policy, &p);
+
+	RvIgBecomeOwner(&as);
+	PG_TRY();
+	{
+		Oid			types[2] = {TEXTOID, JSONBOID};
+		Datum		vals[2] = {PointerGetDatum(name), PointerGetDatum(policy)};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		initStringInfo(&q);
+		if (policy != NULL)
+		{
+			appendStringInfo(&q,
+							 "INSERT INTO %s.ruvector_integrity_policies (name, policy) VALUES ($1, $2)"
+							 " ON CONFLICT (name) DO UPDATE SET policy = $2, updated_at = pg_catalog.now()",
+							 RvgSchema());
+			if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "integrity policy could not be stored");
+		}
+		else
+		{
+			appendStringInfo(&q,
+							 "SELECT 1 FROM %s.ruvector_integrity_attachments WHERE policy = $1",
+							 RvgSchema());
+			if (SPI_execute_with_args(q.data, 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "integrity attachments could not be read");
+			if (SPI_processed > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("integrity policy \"%s\" is attached to an index or table", cname),
+						 errhint("Detach it first with ruvector_integrity_policy_attach(target, NULL).")));
+			resetStringInfo(&q);
+			appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_policies WHERE name = $1",
+							 RvgSchema());
+			if (SPI_execute_with_args(q.data, 1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "integrity policy could not be dropped");
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("integrity policy \"%s\" does not exist", cname)));
+		}
+		RvIgRepublishAll();
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		RvIgRestore(&as);
+	}
+	PG_END_TRY();
+
+	initStringInfo(&ev);
+	appendStringInfoString(&ev, "{\"name\": ");
+	escape_json(&ev, cname);
+	appendStringInfoString(&ev, ", \"policy\": ");
+	if (policy)
+		appendStringInfoString(&ev, JsonbToCString(NULL, &policy->root, VARSIZE(policy)));
+	else
+		appendStringInfoString(&ev, "null");
+	appendStringInfoChar(&ev, '}');
+	RvIgAuditEvent("integrity_policy_set", InvalidOid, ev.data);
+	PG_RETURN_VOID();
+}
+
+Datum
+ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
+{
+	Oid			target = PG_GETARG_OID(0);
+	text	   *name = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	char		relkind = get_rel_relkind(target);
+	Oid			heapid;
+	StringInfoData q;
+	RvIgAs		as;
+	StringInfoData ev;
+
+	if (relkind == RELKIND_INDEX)
+		heapid = IndexGetRelation(target, false);
+	else if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
+		heapid = target;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("integrity policies attach to tables and indexes, not to relation %u", target)));
+	if (!pg_class_ownercheck(heapid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapid));
+
+	RvIgBecomeOwner(&as);
+	PG_TRY();
+	{
+		Oid			types[2] = {OIDOID, TEXTOID};
+		Datum		vals[2] = {ObjectIdGetDatum(target), PointerGetDatum(name)};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		initStringInfo(&q);
+		appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_attachments WHERE target::pg_catalog.oid = $1",
+						 RvgSchema());
+		if (SPI_execute_with_args(q.data, 1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "integrity attachments could not be written");
+		if (name != NULL)
+		{
+			resetStringInfo(&q);
+			appendStringInfo(&q, "SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $2", RvgSchema());
+			if (SPI_execute_with_args(q.data, 2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "integrity policies could not be read");
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("integrity policy \"%s\" does not exist", text_to_cstring(name)),
+						 errhint("Create it with ruvector_integrity_policy_set(name, policy).")));
+			resetStringInfo(&q);
+			appendStringInfo(&q,
+							 "INSERT INTO %s.ruvector_integrity_attachments (target, policy)"
+							 " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2)",
+							 RvgSchema());
+			if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "integrity attachments could not be written");
+		}
+		RvIgRepublishAll();
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		RvIgRestore(&as);
+	}
+	PG_END_TRY();
+
+	initStringInfo(&ev);
+	appendStringInfoString(&ev, "{\"policy\": ");
+	if (name)
+		escape_json(&ev, text_to_cstring(name));
+	else
+		appendStringInfoString(&ev, "null");
+	appendStringInfoChar(&ev, '}');
+	RvIgAuditEvent("integrity_policy_attach", target, ev.data);
+	PG_RETURN_VOID();
+}
+
+/* ----------------------------------------------------------------
+ *		The worker's round (in a database worker, outside a transaction)
+ * ----------------------------------------------------------------
+ */
+
+/* ruvector's hnsw and ivfflat indexes here that are due for a sample */
+static List *
+RvIgDueIndexes(void)
+{
+	StringInfoData q;
+	List	   *due = NIL;
+	RvIgAs		as;
+
+	RvIgBecomeOwner(&as);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT c.oid FROM pg_catalog.pg_class c"
+					 " JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
+					 " JOIN pg_catalog.pg_am a ON a.oid = c.relam"
+					 " JOIN pg_catalog.pg_proc p ON p.oid = a.amhandler"
+					 " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+					 "  AND d.objid = p.oid AND d.deptype = 'e'"
+					 "  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+					 " JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'ruvector'"
+					 " LEFT JOIN %s.ruvector_integrity_state s ON s.index::pg_catalog.oid = c.oid"
+					 " WHERE p.proname IN ('hnswhandler', 'ivfflathandler')"
+					 "  AND c.relkind = 'i' AND c.relpersistence <> 't' AND i.indisvalid"
+					 "  AND (s.sampled_at IS NULL OR s.sampled_at <= pg_catalog.now()"
+					 "       - pg_catalog.make_interval(secs => %d * 0.9))"
+					 " ORDER BY c.oid",
+					 RvgSchema(), rv_integrity_interval);
+	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the indexes to sample");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		due = lappend_oid(due, oid);
+		MemoryContextSwitchTo(old);
+	}
+	/* states of indexes that no longer exist */
+	resetStringInfo(&q);
+	appendStringInfo(&q,
+					 "DELETE FROM %s.ruvector_integrity_state s WHERE NOT EXISTS"
+					 " (SELECT FROM pg_catalog.pg_class c WHERE c.oid = s.index::pg_catalog.oid)"
+					 " RETURNING s.index::pg_catalog.oid",
+					 RvgSchema());
+	if (SPI_execute(q.data, false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not clean up integrity states");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		RvIntegrityForget(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	SPI_finish();
+	RvIgRestore(&as);
+	return due;
+}
+
+/* Sample one index in its own transaction; errors are logged, not raised */
+static void
+RvIgWorkerVisit(Oid indexid, MemoryContext ctx)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		RvIgState	from,
+					to;
+		RvIgPolicy	p;
+
+		pgstat_report_activity(STATE_RUNNING, "ruvector: integrity sample");
+		if (ConditionalLockRelationOid(indexid, AccessShareLock))
+		{
+			(void) RvIgSampleIndex(indexid, true, &from, &to, &p);
+			UnlockRelationOid(indexid, AccessShareLock);
+			if (to > from && to != RV_IG_NORMAL && p.autoRepair)
+				ereport(LOG,
+						(errmsg("ruvector integrity: index %u entered %s; automatic repair is not available in this build",
+								indexid, rv_ig_state_name(to))));
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(ctx);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * One round: heartbeat, the operational scope, then every index due for
+ * a sample, each in its own transaction; an error in one is logged and
+ * the round goes on.  A scope that enters stress or critical with
+ * auto_repair gets a repair (once HnswRepair exists; until then it is
+ * logged).
+ */
+void
+RvIntegrityWorkerRound(void)
+{
+	List	   *due = NIL;
+	ListCell   *lc;
+	MemoryContext roundCtx = CurrentMemoryContext;
+
+	RvIntegrityHeartbeat();
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!OidIsValid(get_extension_oid("ruvector", true)))
+	{
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return;
+	}
+	{
+		TimestampTz last;
+		RvIgMachine m;
+
+		if (!RvIntegrityOperationalMachine(&m, &last) ||
+			GetCurrentTimestamp() - last >= (int64) rv_integrity_interval * 900000)
+			(void) RvIgSampleOperationalScope(true);
+	}
+	due = RvIgDueIndexes();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	foreach(lc, due)
+	{
+		CHECK_FOR_INTERRUPTS();
+		RvIgWorkerVisit(lfirst_oid(lc), roundCtx);
+	}
+}
+

@@ -1,0 +1,782 @@
+/*-------------------------------------------------------------------------
+ *
+ * integrity_gate.c
+ *	  Where the integrity states live and how operations consult them: the
+ *	  settings, the shared memory table of scopes, the decision for an
+ *	  operation class, and the executor and utility hooks that enforce it.
+ *
+ * NOTES
+ *	  With shared_preload_libraries = 'ruvector' the states of all scopes
+ *	  are in shared memory (up to RV_IG_MAX_SCOPES index scopes, and the
+ *	  operational scope), written by whoever samples (the worker, or
+ *	  ruvector_integrity_sample) and read by every operation without any
+ *	  catalog lookup.  Without preloading there is no shared memory: each
+ *	  backend keeps a copy of the table ruvector_integrity_state, reread at
+ *	  most once a second when a mutation needs it (the documented
+ *	  difference: another backend's sample reaches this one within a
+ *	  second, and there is no worker).
+ *
+ *	  The hot path: an atomic counter of scopes not in normal.  While it is
+ *	  zero (the normal case) a gate check is one atomic read; only when it
+ *	  is not are the entries of the relation looked for (a scan of at most
+ *	  RV_IG_MAX_SCOPES entries under a shared LWLock).
+ *
+ *	  Operation classes are found from the statement: INSERT of one row
+ *	  (VALUES), DELETE: low; INSERT of many rows, UPDATE, COPY FROM: medium;
+ *	  CREATE INDEX: high.  REINDEX is never refused: it rebuilds the graph,
+ *	  which is itself a repair.  Reads are never refused; in critical an
+ *	  HNSW scan searches with ef multiplied by the policy's
+ *	  search_ef_factor, so that searches still return their full results.
+ *
+ *	  Lock order: RvIgShared->lock only, never held while calling out.
+ *
+ * IDENTIFICATION
+ *	  src/integrity/integrity_gate.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "graph/graph.h"
+#include "indexam/hnsw.h"
+#include "integrity/integrity.h"
+
+#define RV_IG_MAX_SCOPES	512
+#define RV_IG_LOCAL_TTL_US	1000000		/* backend-local copy: 1 s */
+
+int			rv_integrity_max_nodes = 1000;
+int			rv_integrity_interval = 60;
+bool		rv_integrity_gate_enabled = true;
+int			rv_integrity_lag_budget_ms = 30000;
+int			rv_integrity_lag_budget_kb = 65536;
+
+typedef struct RvIgShared
+{
+	LWLock	   *lock;
+	pg_atomic_uint32 nonNormal; /* scopes (with the operational one) not normal */
+	int			nscopes;
+	RvIgScope	scopes[RV_IG_MAX_SCOPES];
+	/* the operational scope */
+	uint8		opState;
+	double		opLambda;
+	TimestampTz opSince;
+	bool		opMachineValid;
+	RvIgMachine opMachine;
+	TimestampTz opSampled;
+	TimestampTz heartbeat;
+} RvIgShared;
+
+static RvIgShared *rvIgShared = NULL;
+
+/* Backend-local copy when not preloaded */
+static RvIgScope *rvIgLocal = NULL;
+static int	rvIgLocalCount = 0;
+static TimestampTz rvIgLocalAt = 0;
+static bool rvIgLocalLoading = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static Size
+RvIgShmemSize(void)
+{
+	return MAXALIGN(sizeof(RvIgShared));
+}
+
+static void
+RvIgShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(RvIgShmemSize());
+	RequestNamedLWLockTranche("ruvector_integrity", 1);
+}
+
+static void
+RvIgShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	rvIgShared = ShmemInitStruct("ruvector_integrity", RvIgShmemSize(), &found);
+	if (!found)
+	{
+		memset(rvIgShared, 0, sizeof(RvIgShared));
+		rvIgShared->lock = &(GetNamedLWLockTranche("ruvector_integrity"))->lock;
+		pg_atomic_init_u32(&rvIgShared->nonNormal, 0);
+		rvIgShared->opState = RV_IG_NORMAL;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void RvIgExecutorStart(QueryDesc *queryDesc, int eflags);
+static void RvIgProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							   bool readOnlyTree, ProcessUtilityContext context,
+							   ParamListInfo params, QueryEnvironment *queryEnv,
+							   DestReceiver *dest, QueryCompletion *qc);
+
+void
+RvIntegrityInit(void)
+{
+	DefineCustomIntVariable("ruvector.integrity_max_nodes",
+							"Most nodes of an index's contracted graph.",
+							"HNSW layer 0 is contracted into at most this many regions.",
+							&rv_integrity_max_nodes,
+							1000, 2, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.integrity_interval",
+							"Time between two integrity samples of the background worker.",
+							NULL,
+							&rv_integrity_interval,
+							60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("ruvector.integrity_gate",
+							 "Whether operations consult the integrity state of their indexes.",
+							 "Off: nothing is throttled, deferred or rejected (samples go on).",
+							 &rv_integrity_gate_enabled,
+							 true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.integrity_lag_budget",
+							"Replay lag a standby may have before the operational scope weakens.",
+							NULL,
+							&rv_integrity_lag_budget_ms,
+							30000, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.integrity_lag_budget_bytes",
+							"WAL a standby may have left to replay before the operational scope weakens.",
+							NULL,
+							&rv_integrity_lag_budget_kb,
+							65536, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = RvIgExecutorStart;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = RvIgProcessUtility;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = RvIgShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = RvIgShmemStartup;
+}
+
+bool
+RvIntegrityShared(void)
+{
+	return rvIgShared != NULL;
+}
+
+const char *
+RvIgDecisionName(RvIgDecision d)
+{
+	switch (d)
+	{
+		case RV_IG_ALLOW:
+			return "allow";
+		case RV_IG_THROTTLE:
+			return "throttle";
+		case RV_IG_DEFER:
+			return "defer";
+		case RV_IG_REJECT:
+			return "reject";
+	}
+	return "allow";
+}
+
+const char *
+RvIgClassName(RvIgClass c)
+{
+	switch (c)
+	{
+		case RV_IG_LOW:
+			return "low";
+		case RV_IG_MEDIUM:
+			return "medium";
+		case RV_IG_HIGH:
+			return "high";
+	}
+	return "low";
+}
+
+/* Recount the scopes not in normal (exclusive lock held) */
+static void
+RvIgRecount(void)
+{
+	uint32		n = rvIgShared->opState != RV_IG_NORMAL ? 1 : 0;
+
+	for (int i = 0; i < rvIgShared->nscopes; i++)
+		if (rvIgShared->scopes[i].state != RV_IG_NORMAL)
+			n++;
+	pg_atomic_write_u32(&rvIgShared->nonNormal, n);
+}
+
+/* Store a scope's state where the gate reads it */
+void
+RvIntegrityPublish(const RvIgScope *scope)
+{
+	int			i;
+
+	if (rvIgShared == NULL)
+	{
+		RvIntegrityInvalidateLocal();
+		return;
+	}
+	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < rvIgShared->nscopes; i++)
+		if (rvIgShared->scopes[i].dbid == scope->dbid &&
+			rvIgShared->scopes[i].indexid == scope->indexid)
+			break;
+	if (i == rvIgShared->nscopes)
+	{
+		if (i == RV_IG_MAX_SCOPES)
+		{
+			LWLockRelease(rvIgShared->lock);
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("integrity state of index %u not kept in shared memory: all %d slots are used",
+							scope->indexid, RV_IG_MAX_SCOPES)));
+			return;
+		}
+		rvIgShared->nscopes++;
+	}
+	rvIgShared->scopes[i] = *scope;
+	RvIgRecount();
+	LWLockRelease(rvIgShared->lock);
+}
+
+/* Drop an index's scope (dropped index, or its state row deleted) */
+void
+RvIntegrityForget(Oid indexid)
+{
+	if (rvIgShared == NULL)
+	{
+		RvIntegrityInvalidateLocal();
+		return;
+	}
+	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < rvIgShared->nscopes; i++)
+	{
+		if (rvIgShared->scopes[i].dbid == MyDatabaseId && rvIgShared->scopes[i].indexid == indexid)
+		{
+			rvIgShared->scopes[i] = rvIgShared->scopes[--rvIgShared->nscopes];
+			break;
+		}
+	}
+	RvIgRecount();
+	LWLockRelease(rvIgShared->lock);
+}
+
+void
+RvIntegrityInvalidateLocal(void)
+{
+	rvIgLocalAt = 0;
+}
+
+/*
+ * Reread ruvector_integrity_state into the backend-local copy (no
+ * preload).  Only when the extension is installed in this database and a
+ * transaction is running; never recursively.
+ */
+static void
+RvIgLoadLocal(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	StringInfoData q;
+	MemoryContext old;
+	int			n;
+
+	Oid			owner,
+				nsp;
+	Oid			saveUser;
+	int			saveSec;
+
+	if (rvIgLocalLoading || !IsTransactionState() || creating_extension ||
+		(rvIgLocalAt != 0 && now - rvIgLocalAt < RV_IG_LOCAL_TTL_US))
+		return;
+	/* no extension here, or one without the state table (0.1.0) */
+	if (!RvIgExtensionInfo(&owner, &nsp) ||
+		!OidIsValid(get_relname_relid("ruvector_integrity_state", nsp)))
+	{
+		rvIgLocalCount = 0;
+		rvIgLocalAt = now;
+		return;
+	}
+	rvIgLocalLoading = true;
+	GetUserIdAndSecContext(&saveUser, &saveSec);
+	SetUserIdAndSecContext(owner, saveSec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		initStringInfo(&q);
+		appendStringInfo(&q,
+						 "SELECT index::pg_catalog.oid, heap::pg_catalog.oid,"
+						 " CASE state WHEN 'stress' THEN 1 WHEN 'critical' THEN 2 ELSE 0 END,"
+						 " actions, throttle_factor, throttle_delay_ms, search_ef_factor,"
+						 " COALESCE(lambda_cut, -1), COALESCE(baseline, -1), since"
+						 " FROM %s.ruvector_integrity_state WHERE state <> 'normal'",
+						 RvgSchema());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(q.data, true, RV_IG_MAX_SCOPES) != SPI_OK_SELECT)
+			elog(ERROR, "ruvector_integrity_state could not be read");
+		n = (int) SPI_processed;
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		if (rvIgLocal == NULL)
+			rvIgLocal = palloc0(sizeof(RvIgScope) * RV_IG_MAX_SCOPES);
+		MemoryContextSwitchTo(old);
+		for (int i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			RvIgScope  *sc = &rvIgLocal[i];
+			bool		isnull;
+			char	   *actions;
+
+			memset(sc, 0, sizeof(*sc));
+			sc->dbid = MyDatabaseId;
+			sc->indexid = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
+			sc->heapid = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull));
+			sc->state = (uint8) DatumGetInt32(SPI_getbinval(tup, td, 3, &isnull));
+			actions = SPI_getvalue(tup, td, 4);
+			for (int k = 0; k < RV_IG_NSTATES * RV_IG_NCLASSES; k++)
+			{
+				char		ch = (actions && (int) strlen(actions) > k) ? actions[k] : 'a';
+
+				sc->actions[k / RV_IG_NCLASSES][k % RV_IG_NCLASSES] =
+					ch == 't' ? RV_IG_THROTTLE : ch == 'd' ? RV_IG_DEFER : ch == 'r' ? RV_IG_REJECT : RV_IG_ALLOW;
+			}
+			sc->throttleFactor = DatumGetFloat4(SPI_getbinval(tup, td, 5, &isnull));
+			sc->throttleDelayMs = DatumGetInt32(SPI_getbinval(tup, td, 6, &isnull));
+			sc->searchEfFactor = DatumGetFloat4(SPI_getbinval(tup, td, 7, &isnull));
+			sc->lambda = DatumGetFloat8(SPI_getbinval(tup, td, 8, &isnull));
+			sc->baseline = DatumGetFloat8(SPI_getbinval(tup, td, 9, &isnull));
+			sc->since = DatumGetTimestampTz(SPI_getbinval(tup, td, 10, &isnull));
+		}
+		rvIgLocalCount = n;
+		SPI_finish();
+		rvIgLocalAt = now;
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(saveUser, saveSec);
+		rvIgLocalLoading = false;
+	}
+	PG_END_TRY();
+}
+
+/* Copy of the scope of an index, if it has one not in normal or any */
+bool
+RvIntegrityLookup(Oid indexid, RvIgScope *out)
+{
+	bool		found = false;
+
+	if (rvIgShared == NULL)
+	{
+		RvIgLoadLocal();
+		for (int i = 0; i < rvIgLocalCount; i++)
+			if (rvIgLocal[i].indexid == indexid)
+			{
+				*out = rvIgLocal[i];
+				return true;
+			}
+		return false;
+	}
+	LWLockAcquire(rvIgShared->lock, LW_SHARED);
+	for (int i = 0; i < rvIgShared->nscopes; i++)
+	{
+		if (rvIgShared->scopes[i].dbid == MyDatabaseId && rvIgShared->scopes[i].indexid == indexid)
+		{
+			*out = rvIgShared->scopes[i];
+			found = true;
+			break;
+		}
+	}
+	LWLockRelease(rvIgShared->lock);
+	return found;
+}
+
+RvIgState
+RvIntegrityOperationalState(double *lambda, TimestampTz *since)
+{
+	RvIgState	s;
+
+	if (rvIgShared == NULL)
+	{
+		*lambda = NAN;
+		*since = 0;
+		return RV_IG_NORMAL;
+	}
+	LWLockAcquire(rvIgShared->lock, LW_SHARED);
+	s = rvIgShared->opState;
+	*lambda = rvIgShared->opLambda;
+	*since = rvIgShared->opSince;
+	LWLockRelease(rvIgShared->lock);
+	return s;
+}
+
+void
+RvIntegritySetOperational(RvIgState state, double lambda, TimestampTz since)
+{
+	if (rvIgShared == NULL)
+		return;
+	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
+	rvIgShared->opState = state;
+	rvIgShared->opLambda = lambda;
+	rvIgShared->opSince = since;
+	RvIgRecount();
+	LWLockRelease(rvIgShared->lock);
+}
+
+bool
+RvIntegrityOperationalMachine(RvIgMachine *m, TimestampTz *lastSample)
+{
+	bool		valid;
+
+	if (rvIgShared == NULL)
+		return false;
+	LWLockAcquire(rvIgShared->lock, LW_SHARED);
+	valid = rvIgShared->opMachineValid;
+	*m = rvIgShared->opMachine;
+	*lastSample = rvIgShared->opSampled;
+	LWLockRelease(rvIgShared->lock);
+	return valid;
+}
+
+void
+RvIntegritySaveOperationalMachine(const RvIgMachine *m, TimestampTz sampled)
+{
+	if (rvIgShared == NULL)
+		return;
+	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
+	rvIgShared->opMachine = *m;
+	rvIgShared->opMachineValid = true;
+	rvIgShared->opSampled = sampled;
+	LWLockRelease(rvIgShared->lock);
+}
+
+void
+RvIntegrityHeartbeat(void)
+{
+	if (rvIgShared == NULL)
+		return;
+	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
+	rvIgShared->heartbeat = GetCurrentTimestamp();
+	LWLockRelease(rvIgShared->lock);
+}
+
+TimestampTz
+RvIntegrityLastHeartbeat(void)
+{
+	TimestampTz t;
+
+	if (rvIgShared == NULL)
+		return 0;
+	LWLockAcquire(rvIgShared->lock, LW_SHARED);
+	t = rvIgShared->heartbeat;
+	LWLockRelease(rvIgShared->lock);
+	return t;
+}
+
+/* Default actions of the operational scope (it has no policy of its own) */
+static RvIgDecision
+RvIgOperationalDecision(RvIgState s, RvIgClass cls)
+{
+	RvIgPolicy	p;
+
+	RvIgPolicyDefault(&p);
+	return (RvIgDecision) p.actions[s][cls];
+}
+
+/*
+ * The decision for an operation of class cls on a table (heapid) or one
+ * index (indexid, InvalidOid for all of the table's): the strictest over
+ * its scopes and the operational scope.  *worst gets the scope that
+ * decided (indexid InvalidOid when it was the operational scope).
+ */
+RvIgDecision
+RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls, RvIgScope *worst)
+{
+	RvIgDecision d = RV_IG_ALLOW;
+
+	memset(worst, 0, sizeof(*worst));
+	worst->state = RV_IG_NORMAL;
+	if (rvIgShared != NULL)
+	{
+		if (pg_atomic_read_u32(&rvIgShared->nonNormal) == 0)
+			return RV_IG_ALLOW;
+		LWLockAcquire(rvIgShared->lock, LW_SHARED);
+		for (int i = 0; i < rvIgShared->nscopes; i++)
+		{
+			RvIgScope  *sc = &rvIgShared->scopes[i];
+			RvIgDecision x;
+
+			if (sc->dbid != MyDatabaseId || sc->state == RV_IG_NORMAL)
+				continue;
+			if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
+				continue;
+			x = (RvIgDecision) sc->actions[sc->state][cls];
+			if (x > d || (x == d && sc->state > worst->state))
+			{
+				d = x;
+				*worst = *sc;
+			}
+		}
+		if (rvIgShared->opState != RV_IG_NORMAL)
+		{
+			RvIgDecision x = RvIgOperationalDecision(rvIgShared->opState, cls);
+
+			if (x > d)
+			{
+				d = x;
+				memset(worst, 0, sizeof(*worst));
+				worst->state = rvIgShared->opState;
+				worst->lambda = rvIgShared->opLambda;
+				worst->baseline = 100;
+				worst->since = rvIgShared->opSince;
+				worst->throttleFactor = 2;
+				worst->throttleDelayMs = 100;
+			}
+		}
+		LWLockRelease(rvIgShared->lock);
+		return d;
+	}
+
+	RvIgLoadLocal();
+	for (int i = 0; i < rvIgLocalCount; i++)
+	{
+		RvIgScope  *sc = &rvIgLocal[i];
+		RvIgDecision x;
+
+		if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
+			continue;
+		x = (RvIgDecision) sc->actions[sc->state][cls];
+		if (x > d || (x == d && sc->state > worst->state))
+		{
+			d = x;
+			*worst = *sc;
+		}
+	}
+	return d;
+}
+
+/*
+ * Apply the decision: return (allow), sleep (throttle), or raise the
+ * gate's error (defer, reject), after recording the refusal in the audit
+ * trail in a way that survives the rollback.
+ */
+void
+RvIntegrityEnforce(Oid heapid, Oid indexid, RvIgClass cls, const char *what)
+{
+	RvIgScope	sc;
+	RvIgDecision d;
+	char	   *relname;
+	char	   *idxname;
+	StringInfoData payload;
+
+	if (!rv_integrity_gate_enabled)
+		return;
+	d = RvIntegrityDecide(heapid, indexid, cls, &sc);
+	if (d == RV_IG_ALLOW)
+		return;
+	if (d == RV_IG_THROTTLE)
+	{
+		long		us = (long) Max(sc.throttleDelayMs, 0) * 1000L;
+
+		/* sleep in slices so that a cancel is served promptly */
+		while (us > 0)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(Min(us, 10000L));
+			us -= 10000L;
+		}
+		return;
+	}
+
+	relname = get_rel_name(heapid);
+	idxname = OidIsValid(sc.indexid) ? get_rel_name(sc.indexid) : NULL;
+	initStringInfo(&payload);
+	appendStringInfo(&payload, "{\"operation\": ");
+	escape_json(&payload, what);
+	appendStringInfo(&payload, ", \"class\": \"%s\", \"decision\": \"%s\", \"state\": \"%s\", \"scope\": ",
+					 RvIgClassName(cls), RvIgDecisionName(d), rv_ig_state_name(sc.state));
+	escape_json(&payload, idxname ? idxname : "operational");
+	appendStringInfo(&payload, ", \"lambda_cut\": %.6g}", sc.lambda);
+	RvIgAuditDetached(d == RV_IG_REJECT ? "integrity_reject" : "integrity_defer",
+					  OidIsValid(sc.indexid) ? sc.indexid : heapid, payload.data);
+
+	if (idxname)
+		ereport(ERROR,
+				(errcode(ERRCODE_RV_INTEGRITY_GATE),
+				 errmsg("%s on \"%s\" %s: index \"%s\" is in integrity state %s",
+						what, relname ? relname : "?",
+						d == RV_IG_REJECT ? "rejected" : "deferred", idxname,
+						rv_ig_state_name(sc.state)),
+				 errdetail("lambda_cut %g, baseline %g; the %s class is set to %s in that state.",
+						   sc.lambda, sc.baseline, RvIgClassName(cls), RvIgDecisionName(d)),
+				 errhint("Run ruvector_integrity_repair('%s') to reconnect the index; the state "
+						 "returns to normal once samples stay above the threshold. "
+						 "ruvector_integrity_status() shows the state.", idxname)));
+	ereport(ERROR,
+			(errcode(ERRCODE_RV_INTEGRITY_GATE),
+			 errmsg("%s on \"%s\" %s: the operational scope is in integrity state %s",
+					what, relname ? relname : "?",
+					d == RV_IG_REJECT ? "rejected" : "deferred", rv_ig_state_name(sc.state)),
+			 errdetail("lambda_cut %g of 100 (the weakest replication or worker link).", sc.lambda),
+			 errhint("Check pg_stat_replication for a lagging standby; ruvector_integrity_status() shows the state.")));
+}
+
+/* ef of an HNSW scan: widened while its index is critical */
+int
+RvIntegritySearchEf(Relation index, int ef)
+{
+	RvIgScope	sc;
+
+	if (rvIgShared != NULL && pg_atomic_read_u32(&rvIgShared->nonNormal) == 0)
+		return ef;
+	if (rvIgShared == NULL && (rvIgLocalCount == 0 && rvIgLocalAt != 0))
+		return ef;
+	if (!RvIntegrityLookup(RelationGetRelid(index), &sc) || sc.state != RV_IG_CRITICAL ||
+		sc.searchEfFactor <= 1)
+		return ef;
+	return Min((int) (ef * sc.searchEfFactor), HNSW_MAX_EF_SEARCH);
+}
+
+/* ----------------------------------------------------------------
+ *		Hooks
+ * ----------------------------------------------------------------
+ */
+
+/* Whether anything at all may be gated (cheap) */
+static bool
+RvIgAnyScope(void)
+{
+	if (!rv_integrity_gate_enabled)
+		return false;
+	if (rvIgShared != NULL)
+		return pg_atomic_read_u32(&rvIgShared->nonNormal) != 0;
+	RvIgLoadLocal();
+	return rvIgLocalCount > 0;
+}
+
+/* Class of a data-modifying statement */
+static RvIgClass
+RvIgStatementClass(PlannedStmt *ps, CmdType op)
+{
+	Plan	   *top = ps->planTree;
+
+	if (op == CMD_DELETE)
+		return RV_IG_LOW;
+	if (op == CMD_INSERT && top != NULL && IsA(top, ModifyTable))
+	{
+		Plan	   *sub = outerPlan(top);
+
+		/* INSERT ... VALUES (one row): a Result without input */
+		if (sub != NULL && IsA(sub, Result) && outerPlan(sub) == NULL)
+			return RV_IG_LOW;
+	}
+	return RV_IG_MEDIUM;
+}
+
+static const char *
+RvIgCmdName(CmdType op)
+{
+	switch (op)
+	{
+		case CMD_INSERT:
+			return "INSERT";
+		case CMD_UPDATE:
+			return "UPDATE";
+		case CMD_DELETE:
+			return "DELETE";
+		case CMD_MERGE:
+			return "MERGE";
+		default:
+			return "statement";
+	}
+}
+
+static void
+RvIgExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	CmdType		op = queryDesc->operation;
+
+	if ((op == CMD_INSERT || op == CMD_UPDATE || op == CMD_DELETE || op == CMD_MERGE) &&
+		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && RvIgAnyScope())
+	{
+		PlannedStmt *ps = queryDesc->plannedstmt;
+		RvIgClass	cls = RvIgStatementClass(ps, op);
+		ListCell   *lc;
+
+		foreach(lc, ps->resultRelations)
+		{
+			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+
+			if (rte->rtekind == RTE_RELATION)
+				RvIntegrityEnforce(rte->relid, InvalidOid, cls, RvIgCmdName(op));
+		}
+	}
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+RvIgProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (RvIgAnyScope())
+	{
+		if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from &&
+			((CopyStmt *) stmt)->relation != NULL)
+		{
+			Oid			relid = RangeVarGetRelid(((CopyStmt *) stmt)->relation, NoLock, true);
+
+			if (OidIsValid(relid))
+				RvIntegrityEnforce(relid, InvalidOid, RV_IG_MEDIUM, "COPY");
+		}
+		else if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->relation != NULL)
+		{
+			Oid			relid = RangeVarGetRelid(((IndexStmt *) stmt)->relation, NoLock, true);
+
+			if (OidIsValid(relid))
+				RvIntegrityEnforce(relid, InvalidOid, RV_IG_HIGH, "CREATE INDEX");
+		}
+	}
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}

@@ -1,0 +1,145 @@
+-- Integrity control plane: samples, states, policies, the gate and its
+-- errors, privileges.  Figures that depend on the random graph (lambda
+-- values) are checked by range, not printed.
+SET client_min_messages = warning;
+SELECT setseed(0.5);
+CREATE TABLE ig (id int, v vector(4));
+INSERT INTO ig SELECT i, ARRAY[random(), random(), random(), random()]::vector
+	FROM generate_series(1, 2000) i;
+CREATE INDEX ig_hnsw ON ig USING hnsw (v vector_l2_ops) WITH (m = 8);
+CREATE INDEX ig_btree ON ig (id);
+
+-- A sample: every member, and sane values
+SELECT k FROM jsonb_object_keys(ruvector_integrity_sample('ig_hnsw')) k ORDER BY k;
+SELECT (r->>'lambda_cut')::float8 > 0 AS cut_positive,
+	(r->>'lambda2')::float8 BETWEEN 0.000001 AND 2 AS lambda2_in_range,
+	(r->>'nodes')::int BETWEEN 2 AND 1000 AS nodes_in_range,
+	(r->>'edges')::int > 0 AS has_edges,
+	r->'unreachable' AS unreachable, r->'live' AS live, r->'state' AS state,
+	r->'baseline' = r->'lambda_cut' AS baseline_is_first,
+	jsonb_array_length(r->'witness_edges') BETWEEN 1 AND 10 AS has_witnesses,
+	r->'witness_edges'->0->'cut_side' ? 'heap_tid' AS witness_names_rows
+FROM ruvector_integrity_sample('ig_hnsw') r;
+-- a cap on the nodes is honoured
+SET ruvector.integrity_max_nodes = 10;
+SELECT (r->>'nodes')::int <= 10 AS capped FROM ruvector_integrity_sample('ig_hnsw') r;
+RESET ruvector.integrity_max_nodes;
+SELECT index, "table", kind, state, samples, policy FROM ruvector_integrity;
+SELECT scope, kind, state, lambda_cut > 0 AS cut_positive
+	FROM ruvector_integrity_status() WHERE kind <> 'operational';
+
+-- Policies: validation
+SELECT ruvector_integrity_policy_set('bad', '[1]');
+SELECT ruvector_integrity_policy_set('bad', '{"stres_ratio": 0.5}');
+SELECT ruvector_integrity_policy_set('bad', '{"stress_ratio": 20}');
+SELECT ruvector_integrity_policy_set('bad', '{"stress_ratio": "high"}');
+SELECT ruvector_integrity_policy_set('bad', '{"stress_ratio": 0.2, "critical_ratio": 0.5}');
+SELECT ruvector_integrity_policy_set('bad', '{"actions": {"panic": {"low": "allow"}}}');
+SELECT ruvector_integrity_policy_set('bad', '{"actions": {"stress": {"tiny": "allow"}}}');
+SELECT ruvector_integrity_policy_set('bad', '{"actions": {"stress": {"low": "maybe"}}}');
+SELECT ruvector_integrity_policy_set('bad', '{"auto_repair": 1}');
+SELECT ruvector_integrity_policy_set('', '{}');
+SELECT ruvector_integrity_policy_attach('ig', 'nosuch');
+SELECT ruvector_integrity_policy_attach('ig_hnsw', 'nosuch');
+SELECT ruvector_integrity_policy_set('nosuch', NULL);
+
+-- A policy that degrades at once: thresholds above any lambda
+SELECT ruvector_integrity_policy_set('tight', '{"stress_threshold": 1e9, "critical_threshold": 1e9,
+	"degrade_samples": 1, "critical_samples": 1, "cooldown": 0, "restore_hold": 0,
+	"throttle_delay_ms": 1}');
+SELECT ruvector_integrity_policy_attach('ig', 'tight');
+SELECT name FROM ruvector_integrity_policies ORDER BY name;
+SELECT target, policy FROM ruvector_integrity_attachments;
+SELECT ruvector_integrity_policy_set('tight', NULL);
+SELECT r->'state', r->'previous_state', r->'policy' FROM ruvector_integrity_sample('ig_hnsw') r;
+-- stress: single-row inserts allowed, bulk throttled, CREATE INDEX deferred
+INSERT INTO ig VALUES (0, '[0.5,0.5,0.5,0.5]');
+INSERT INTO ig SELECT 0, v FROM ig LIMIT 2;
+SELECT ruvector_integrity_gate('insert', 'ig') - 'lambda_cut';
+SELECT ruvector_integrity_gate('bulk_insert', 'ig') - 'lambda_cut';
+SELECT ruvector_integrity_gate('create_index', 'ig_hnsw') - 'lambda_cut';
+\set VERBOSITY terse
+CREATE INDEX ig_id2 ON ig (id);
+SELECT r->'state', r->'previous_state' FROM ruvector_integrity_sample('ig_hnsw') r;
+-- critical: mutations refused with SQLSTATE 55RV1 (the detail has the
+-- random graph's lambda: shown with digits masked), reads go on
+DO $$
+DECLARE
+	st text; msg text; det text; hint text;
+BEGIN
+	INSERT INTO ig VALUES (0, '[0.5,0.5,0.5,0.5]');
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+		det = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+	RAISE WARNING E'%: %\n%\n%', st, msg, regexp_replace(det, '[0-9][0-9.e+-]*', 'N', 'g'), hint;
+END
+$$;
+DELETE FROM ig WHERE id = 1;
+UPDATE ig SET id = id WHERE id = 2;
+COPY ig FROM STDIN;
+\.
+SELECT count(*) FROM (SELECT id FROM ig ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 10) s;
+\set VERBOSITY default
+SELECT ruvector_integrity_gate('search', 'ig_hnsw') - 'lambda_cut';
+SELECT ruvector_integrity_gate('delete', 'ig') - 'lambda_cut';
+SELECT state FROM ruvector_integrity WHERE index = 'ig_hnsw'::regclass;
+-- EXPLAIN plans, it does not run: allowed
+EXPLAIN (COSTS OFF) INSERT INTO ig VALUES (0, '[1,1,1,1]');
+-- the gate can be switched off by a superuser
+SET ruvector.integrity_gate = off;
+DELETE FROM ig WHERE id = 0;
+RESET ruvector.integrity_gate;
+-- relaxed thresholds: back to normal (no hold), mutations allowed again
+SELECT ruvector_integrity_policy_set('tight', '{"stress_threshold": 0, "critical_threshold": 0,
+	"cooldown": 0, "restore_hold": 0}');
+SELECT r->'state', r->'previous_state' FROM ruvector_integrity_sample('ig_hnsw') r;
+INSERT INTO ig VALUES (0, '[0.5,0.5,0.5,0.5]');
+SELECT ruvector_integrity_gate('insert', 'ig') - 'lambda_cut';
+SELECT ruvector_integrity_policy_attach('ig', NULL);
+SELECT ruvector_integrity_policy_set('tight', NULL);
+
+-- Errors
+SELECT ruvector_integrity_sample('ig_btree');
+SELECT ruvector_integrity_sample('ig');
+SELECT ruvector_integrity_gate('vacuum', 'ig');
+SELECT ruvector_integrity_gate('insert', 'ruvector_integrity_state_pkey');
+SELECT ruvector_integrity_sample(0);
+
+-- Privileges: a role without them gets 42501 everywhere
+CREATE ROLE ig_nobody;
+CREATE ROLE ig_user IN ROLE ruvector_user;
+CREATE ROLE ig_operator IN ROLE ruvector_operator;
+GRANT SELECT ON ig TO ig_user, ig_operator;
+\set VERBOSITY sqlstate
+SET ROLE ig_nobody;
+SELECT ruvector_integrity_sample('ig_hnsw');
+SELECT ruvector_integrity_sample_operational();
+SELECT * FROM ruvector_integrity_status();
+SELECT ruvector_integrity_gate('insert', 'ig');
+SELECT ruvector_integrity_policy_set('p', '{}');
+SELECT ruvector_integrity_policy_attach('ig', 'p');
+SELECT * FROM ruvector_integrity;
+SELECT * FROM ruvector_integrity_policies;
+RESET ROLE;
+\set VERBOSITY default
+SET ROLE ig_user;
+SELECT index, state FROM ruvector_integrity;
+SELECT scope, state FROM ruvector_integrity_status() WHERE kind <> 'operational';
+SELECT ruvector_integrity_gate('insert', 'ig') ->> 'decision';
+SELECT ruvector_integrity_sample('ig_hnsw');
+SELECT ruvector_integrity_policy_set('p', '{}');
+RESET ROLE;
+-- an operator samples tables it may read, and cannot attach policies
+SET ROLE ig_operator;
+SELECT r->'state' FROM ruvector_integrity_sample('ig_hnsw') r;
+SELECT ruvector_integrity_policy_attach('ig', NULL);
+RESET ROLE;
+-- a user without SELECT on the table sees no state of it
+REVOKE SELECT ON ig FROM ig_user;
+SET ROLE ig_user;
+SELECT count(*) FROM ruvector_integrity;
+SELECT ruvector_integrity_gate('insert', 'ig');
+RESET ROLE;
+
+DROP TABLE ig;
+DROP ROLE ig_nobody, ig_user, ig_operator;
