@@ -1045,13 +1045,20 @@ RvIgRepublishAll(void)
 Datum
 ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 {
-	text	   *name = PG_GETARG_TEXT_PP(0);
+	text	   *name;
 	Jsonb	   *policy = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
-	char	   *cname = text_to_cstring(name);
+	char	   *cname;
 	RvIgPolicy	p;
 	StringInfoData q;
 	RvIgAs		as;
 	StringInfoData ev;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("integrity policy name must not be null")));
+	name = PG_GETARG_TEXT_PP(0);
+	cname = text_to_cstring(name);
 
 	if (cname[0] == '\0' || strlen(cname) >= NAMEDATALEN)
 		ereport(ERROR,
@@ -1125,13 +1132,20 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 Datum
 ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 {
-	Oid			target = PG_GETARG_OID(0);
+	Oid			target;
 	text	   *name = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	char		relkind = get_rel_relkind(target);
+	char		relkind;
 	Oid			heapid;
 	StringInfoData q;
 	RvIgAs		as;
 	StringInfoData ev;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("integrity policy target must not be null")));
+	target = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(target);
 
 	if (relkind == RELKIND_INDEX)
 		heapid = IndexGetRelation(target, false);
