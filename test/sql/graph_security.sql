@@ -119,6 +119,14 @@ SELECT gsec_try($$SELECT ruvector_graph_add_node('gsec_a', 'X')$$);
 SELECT gsec_try($$SELECT ruvector_graph_grant('gsec_a', 'regress_gsec_nobody', 'read')$$);
 SELECT gsec_try($$SELECT ruvector_graph_allowed('read')$$);
 SELECT gsec_try($$SELECT nextval('ruvector_graph_entity_seq')$$);
+-- and every other graph function
+SELECT f AS function, gsec_try('SELECT ' || f) AS refused FROM unnest(ARRAY[
+	$$ruvector_graph_revoke('gsec_a', 'regress_gsec_nobody', 'read')$$,
+	$$ruvector_create_graph('gsec_n')$$, $$ruvector_drop_graph('gsec_a')$$,
+	$$ruvector_graph_add_edge('gsec_a', 1, 2, 'X')$$, $$ruvector_graph_add_hyperedge('gsec_a', 'X', '{1}')$$,
+	$$ruvector_graph_vector_index('gsec_a', 'Doc', 'v', 3)$$,
+	$$* FROM ruvector_cypher_rows('gsec_a', 'RETURN 1') AS (x int)$$, $$ruvector_cypher_sql('gsec_a', 'RETURN 1')$$,
+	$$* FROM ruvector_cy_shortest(1, 2, NULL, 0, 1, 2, false)$$]) f;
 RESET ROLE;
 
 -- the reader: gsec_a through every path, never gsec_b, never a write
@@ -146,6 +154,8 @@ SELECT gsec_try($$SELECT ruvector_drop_graph('gsec_a')$$);
 SELECT gsec_try($$SELECT ruvector_create_graph('gsec_r')$$);
 SELECT gsec_try($$INSERT INTO ruvector_graph (name, owner) VALUES ('gsec_r', 'regress_gsec_reader')$$);
 SELECT gsec_try($$SELECT * FROM ruvector_graph_grant$$);
+SELECT gsec_try($$SELECT ruvector_graph_revoke('gsec_a', 'regress_gsec_writer', 'write')$$);
+SELECT gsec_try($$SELECT ruvector_graph_vector_index('gsec_a', 'Doc', 'v', 3)$$);
 RESET ROLE;
 
 -- the writer: writes gsec_a by every path, nothing of gsec_b
