@@ -3,7 +3,8 @@
 
 -- One row per event, appended only by the extension (audit.c): each row is
 -- signed with the cluster's Ed25519 key over its canonical encoding, which
--- includes prev_hash, the hash of the row before it.
+-- includes prev_hash, the hash of the row before it, and signer, the public
+-- key it is signed with.
 CREATE TABLE ruvector_audit_events (
 	seq bigint PRIMARY KEY,
 	event_time timestamptz NOT NULL,
@@ -14,6 +15,7 @@ CREATE TABLE ruvector_audit_events (
 	payload jsonb NOT NULL,
 	spool_id text UNIQUE,
 	prev_hash bytea NOT NULL,
+	signer bytea NOT NULL,
 	signature bytea NOT NULL
 );
 COMMENT ON TABLE ruvector_audit_events IS

@@ -439,7 +439,8 @@ RvAuditTupleToRow(HeapTuple tup, TupleDesc desc, RvAuditRow *row)
 	row->rec.payload = TextColumn(tup, desc, 7);
 	row->rec.spool_id = TextColumn(tup, desc, 8);
 	ok = BytesColumn(tup, desc, 9, row->rec.prev_hash, RV_AUDIT_HASH_BYTES);
-	ok &= BytesColumn(tup, desc, 10, row->sig, RV_AUDIT_SIG_BYTES);
+	ok &= BytesColumn(tup, desc, 10, row->rec.signer, RV_AUDIT_PK_BYTES);
+	ok &= BytesColumn(tup, desc, 11, row->sig, RV_AUDIT_SIG_BYTES);
 	row->malformed = !ok;
 	row->msg_len = rv_audit_encode(&row->rec, NULL, 0);
 	row->msg = palloc(row->msg_len);
@@ -456,14 +457,19 @@ ByteaDatum(const uint8 *bytes, size_t n)
 	return PointerGetDatum(b);
 }
 
-/* The last row's seq and hash (0 and zeros for an empty chain). */
-static void
-ReadHead(const char *table, int64 *seq, uint8 hash[RV_AUDIT_HASH_BYTES])
+/*
+ * The last row (the chain's head): false for an empty chain.  Its hash goes
+ * to hash, the key it names as signer to signer.
+ */
+static bool
+ReadHead(const char *table, int64 *seq, uint8 hash[RV_AUDIT_HASH_BYTES],
+		 uint8 signer[RV_AUDIT_PK_BYTES])
 {
 	char	   *sql = psprintf("SELECT " RV_AUDIT_COLUMNS " FROM %s ORDER BY seq DESC LIMIT 1",
 							   table);
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 	int			rc;
+	bool		found;
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for audit head: %s", SPI_result_code_string(SPI_result));
@@ -475,28 +481,65 @@ ReadHead(const char *table, int64 *seq, uint8 hash[RV_AUDIT_HASH_BYTES])
 		elog(ERROR, "could not read the audit chain's head: %s", SPI_result_code_string(rc));
 	*seq = 0;
 	memset(hash, 0, RV_AUDIT_HASH_BYTES);
-	if (SPI_processed == 1)
+	found = SPI_processed == 1;
+	if (found)
 	{
-		RvAuditRow row;
+		RvAuditRow	row;
 
 		RvAuditTupleToRow(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &row);
 		*seq = row.rec.seq;
 		rv_audit_row_hash(row.msg, row.msg_len, row.sig, hash);
+		memcpy(signer, row.rec.signer, RV_AUDIT_PK_BYTES);
 	}
 	SPI_freeplan(plan);
+	return found;
+}
+
+/*
+ * Load the signing key for an append after head.  A new key is made only
+ * for an empty chain: if the key file is gone, or holds another key than the
+ * one that signed the head, appending would leave the whole trail
+ * unverifiable, so the append (and the audited operation) is refused until
+ * the file is restored.
+ */
+static void
+LoadKeyForAppend(bool have_head, int64 head, const uint8 *head_signer,
+				 uint8 pk[RV_AUDIT_PK_BYTES], uint8 sk[RV_AUDIT_SK_BYTES])
+{
+	char		hex[2 * RV_AUDIT_PK_BYTES + 1];
+
+	if (!RvAuditKeyLoad(!have_head, pk, sk))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("audit key file \"%s\" does not exist, but the audit trail already has "
+						INT64_FORMAT " events", RV_AUDIT_KEY_FILE, head),
+				 errdetail("Appending under a new key would leave every earlier event unverifiable."),
+				 errhint("Restore the file (mode 0600) from a backup of this data directory, "
+						 "or copy it from the server this data directory came from.")));
+	if (have_head && memcmp(pk, head_signer, RV_AUDIT_PK_BYTES) != 0)
+	{
+		explicit_bzero(sk, RV_AUDIT_SK_BYTES);
+		rv_audit_hex(head_signer, RV_AUDIT_PK_BYTES, hex);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("audit key file \"%s\" holds another key than the one that signed audit event "
+						INT64_FORMAT, RV_AUDIT_KEY_FILE, head),
+				 errdetail("Event " INT64_FORMAT " names the public key %s.", head, hex),
+				 errhint("Restore the key file that signed the trail (docs/security.md).")));
+	}
 }
 
 /* INSERT the signed row; the guard trigger lets it through. */
 static void
 InsertRow(const char *table, const RvAuditRecord *rec, const uint8 sig[RV_AUDIT_SIG_BYTES])
 {
-	Oid			types[10] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, OIDOID,
-	TEXTOID, JSONBOID, TEXTOID, BYTEAOID, BYTEAOID};
-	Datum		values[10];
-	char		nulls[10];
+	Oid			types[11] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, OIDOID,
+	TEXTOID, JSONBOID, TEXTOID, BYTEAOID, BYTEAOID, BYTEAOID};
+	Datum		values[11];
+	char		nulls[11];
 	char	   *sql = psprintf("INSERT INTO %s (seq, event_time, actor, event_type, target_oid, "
-							   "target_name, payload, spool_id, prev_hash, signature) "
-							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", table);
+							   "target_name, payload, spool_id, prev_hash, signer, signature) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", table);
 	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -512,12 +555,13 @@ InsertRow(const char *table, const RvAuditRecord *rec, const uint8 sig[RV_AUDIT_
 	values[7] = rec->spool_id != NULL ? CStringGetTextDatum(rec->spool_id) : (Datum) 0;
 	nulls[7] = rec->spool_id == NULL ? 'n' : ' ';
 	values[8] = ByteaDatum(rec->prev_hash, RV_AUDIT_HASH_BYTES);
-	values[9] = ByteaDatum(sig, RV_AUDIT_SIG_BYTES);
+	values[9] = ByteaDatum(rec->signer, RV_AUDIT_PK_BYTES);
+	values[10] = ByteaDatum(sig, RV_AUDIT_SIG_BYTES);
 
 	audit_inserting = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args(sql, 10, types, values, nulls, false, 0);
+		rc = SPI_execute_with_args(sql, 11, types, values, nulls, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -538,19 +582,20 @@ int64
 RvAuditAppendLocked(const char *table, RvAuditRecord *rec)
 {
 	int64		head;
-	uint8		pk[RV_AUDIT_PK_BYTES];
+	uint8		head_signer[RV_AUDIT_PK_BYTES];
+	bool		have_head;
 	uint8		sk[RV_AUDIT_SK_BYTES];
 	uint8		sig[RV_AUDIT_SIG_BYTES];
 	uint8		hash[RV_AUDIT_HASH_BYTES];
 	size_t		len;
 	uint8	   *msg;
 
-	ReadHead(table, &head, rec->prev_hash);
+	have_head = ReadHead(table, &head, rec->prev_hash, head_signer);
+	LoadKeyForAppend(have_head, head, head_signer, rec->signer, sk);
 	rec->seq = head + 1;
 	len = rv_audit_encode(rec, NULL, 0);
 	msg = palloc(len);
 	rv_audit_encode(rec, msg, len);
-	RvAuditKeyLoad(true, pk, sk);
 	rv_audit_sign(msg, len, sk, sig);
 	explicit_bzero(sk, sizeof(sk));
 	rv_audit_row_hash(msg, len, sig, hash);

@@ -7,7 +7,7 @@
  * NOTES
  *	  The canonical encoding of an event is
  *		"RVAUDIT1" seq:be64 time_us:be64 target_oid:be32
- *		actor event_type target_name payload spool_id prev_hash[32]
+ *		actor event_type target_name payload spool_id prev_hash[32] signer[32]
  *	  where each string is a presence byte (0 NULL, 1 present), a be32
  *	  length and the bytes.  Every field has a fixed place and an explicit
  *	  length, so no two different events encode alike (a field's text cannot
@@ -17,7 +17,10 @@
  *	  SHA-256("RVAUDIT-ROW1" || encoding || signature): it covers the
  *	  signature too, so a row re-signed by someone else (even with the
  *	  right key) breaks the link to the row after it.  The first row's
- *	  prev_hash is 32 zero bytes and its seq is 1.
+ *	  prev_hash is 32 zero bytes and its seq is 1.  signer, the public key
+ *	  the row claims to be signed with, is signed too: a row signed with a
+ *	  foreign key is told apart from a changed one, and an append can see
+ *	  that the key file no longer holds the key that signed the chain.
  *
  *	  The spool record (a detached event waiting in a file) uses the same
  *	  field layout with "RVSPOOL1", no seq or prev_hash, a NUL after each
@@ -111,6 +114,7 @@ rv_audit_encode(const RvAuditRecord *rec, uint8_t *out, size_t out_cap)
 	PutStr(&w, rec->payload, false);
 	PutStr(&w, rec->spool_id, false);
 	PutBytes(&w, rec->prev_hash, RV_AUDIT_HASH_BYTES);
+	PutBytes(&w, rec->signer, RV_AUDIT_PK_BYTES);
 	return w.len;
 }
 
@@ -152,8 +156,8 @@ rv_audit_chain_init(RvAuditChainState *st)
  * rv_audit_check_link checks one row (rec, its encoding msg and its
  * signature) against the row before it (st), in the order that names the
  * most specific fault: a missing row shows as a seq gap, a row taken from
- * elsewhere as a wrong prev_hash, an edited or foreign-signed row as a bad
- * signature.  On success st moves on to this row; on failure it is left
+ * elsewhere as a wrong prev_hash, a row that names another signer as a
+ * foreign key, an edited row as a bad signature.  On success st moves on to this row; on failure it is left
  * alone.
  */
 RvAuditProblem
@@ -166,6 +170,8 @@ rv_audit_check_link(RvAuditChainState *st, const RvAuditRecord *rec,
 		return RV_AUDIT_SEQ_GAP;
 	if (memcmp(rec->prev_hash, st->last_hash, RV_AUDIT_HASH_BYTES) != 0)
 		return RV_AUDIT_PREV_HASH;
+	if (memcmp(rec->signer, pk, RV_AUDIT_PK_BYTES) != 0)
+		return RV_AUDIT_FOREIGN_KEY;
 	if (!rv_audit_sig_ok(msg, len, sig, pk))
 		return RV_AUDIT_BAD_SIGNATURE;
 	st->last_seq = rec->seq;

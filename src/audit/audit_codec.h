@@ -45,6 +45,7 @@ typedef struct RvAuditRecord
 	const char *payload;
 	const char *spool_id;
 	uint8_t		prev_hash[RV_AUDIT_HASH_BYTES];
+	uint8_t		signer[RV_AUDIT_PK_BYTES];	/* public key that signs the row */
 } RvAuditRecord;
 
 /* What rv_audit_check_link found wrong with a row (RV_AUDIT_OK: nothing). */
@@ -53,6 +54,7 @@ typedef enum RvAuditProblem
 	RV_AUDIT_OK = 0,
 	RV_AUDIT_SEQ_GAP,			/* seq is not the previous seq + 1 */
 	RV_AUDIT_PREV_HASH,			/* prev_hash is not the previous row's hash */
+	RV_AUDIT_FOREIGN_KEY,		/* signer is not the key being checked against */
 	RV_AUDIT_BAD_SIGNATURE		/* signature does not verify under the key */
 } RvAuditProblem;
 
@@ -95,8 +97,8 @@ extern void rv_audit_keypair_from_seed(const uint8_t seed[RV_AUDIT_SEED_BYTES],
 extern void rv_audit_random_seed(uint8_t seed[RV_AUDIT_SEED_BYTES]);
 
 /*
- * Spool record of a detached event: every field of RvAuditRecord but seq
- * and prev_hash (given when it is appended), closed by a SHA-256 of what
+ * Spool record of a detached event: every field of RvAuditRecord but seq,
+ * prev_hash and signer (given when it is appended), closed by a SHA-256 of what
  * precedes so a damaged file is refused.  Decoding points into buf (whose
  * strings it NUL-terminates in place), so buf must outlive rec.
  */

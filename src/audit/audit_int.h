@@ -24,7 +24,7 @@
 /* the columns in the order RvAuditTupleToRecord reads them */
 #define RV_AUDIT_COLUMNS \
 	"seq, event_time, actor, event_type, target_oid, target_name, " \
-	"payload::pg_catalog.text, spool_id, prev_hash, signature"
+	"payload::pg_catalog.text, spool_id, prev_hash, signer, signature"
 
 /* A row read back from the table: the record, its encoding, its signature. */
 typedef struct RvAuditRow
@@ -33,7 +33,7 @@ typedef struct RvAuditRow
 	uint8	   *msg;
 	size_t		msg_len;
 	uint8		sig[RV_AUDIT_SIG_BYTES];
-	bool		malformed;		/* prev_hash or signature of the wrong size */
+	bool		malformed;		/* prev_hash, signer or signature of the wrong size */
 } RvAuditRow;
 
 /* audit.c */

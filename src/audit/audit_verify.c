@@ -12,7 +12,8 @@
  *	  the key file: a deleted row shows as a gap at the row after it, a
  *	  changed, renumbered or swapped row as a bad signature, a row re-signed
  *	  even with the right key as a wrong prev_hash at the row after it, a
- *	  foreign key as a bad signature at the first row (audit_codec.c).
+ *	  row signed with a foreign key (or a foreign key file) as a foreign
+ *	  signer (audit_codec.c).
  *	  Events cut off the end of the chain are not detectable from the table
  *	  alone: last_seq and last_hash are for comparison with the "committed"
  *	  log lines a SIEM has kept (docs/security.md).
@@ -56,7 +57,7 @@ DescribeProblem(VerifyResult *res, const RvAuditRow *row, RvAuditProblem p)
 	res->first_bad_seq = row->rec.seq;
 	if (row->malformed)
 		snprintf(res->problem, sizeof(res->problem),
-				 "prev_hash or signature of row " INT64_FORMAT " has the wrong length",
+				 "prev_hash, signer or signature of row " INT64_FORMAT " has the wrong length",
 				 row->rec.seq);
 	else if (p == RV_AUDIT_SEQ_GAP)
 		snprintf(res->problem, sizeof(res->problem),
@@ -71,10 +72,19 @@ DescribeProblem(VerifyResult *res, const RvAuditRow *row, RvAuditProblem p)
 				 "prev_hash does not match the hash of row " INT64_FORMAT
 				 ": rows were reordered or replaced, or a row was changed and signed again",
 				 res->chain.last_seq);
+	else if (p == RV_AUDIT_FOREIGN_KEY)
+	{
+		char		hex[2 * RV_AUDIT_PK_BYTES + 1];
+
+		rv_audit_hex(row->rec.signer, RV_AUDIT_PK_BYTES, hex);
+		snprintf(res->problem, sizeof(res->problem),
+				 "row " INT64_FORMAT " was signed with another key (%.16s...), "
+				 "not the cluster's audit key", row->rec.seq, hex);
+	}
 	else
 		snprintf(res->problem, sizeof(res->problem),
 				 "signature does not verify with the cluster's audit key: the row was "
-				 "changed, renumbered or signed with another key");
+				 "changed or renumbered after it was signed, or signed with another key");
 }
 
 /* Check every row in seq order, stopping at the first bad one. */

@@ -129,6 +129,13 @@ UPDATE ruvector_audit_events SET signature = (SELECT signature FROM ruvector_aud
 SELECT ok, first_bad_seq - :base AS first_bad, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem
 FROM ruvector_audit_verify();
 ROLLBACK;
+-- a row that names another signer
+BEGIN;
+ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
+UPDATE ruvector_audit_events SET signer = decode(repeat('ab', 32), 'hex') WHERE seq = :base + 2;
+SELECT ok, first_bad_seq - :base AS first_bad, regexp_replace(problem, '[0-9]+', 'N', 'g') AS problem
+FROM ruvector_audit_verify();
+ROLLBACK;
 -- a row whose signature is cut short
 BEGIN;
 ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;

@@ -4,7 +4,8 @@
 # lock is recorded after its rollback; with no worker slot, or after an
 # immediate shutdown, a spooled event is appended, in order, by the next event;
 # events and the key reach a standby whose verify passes; committed tampering
-# (a row signed with another key, a changed payload) is named on both nodes.
+# (rows re-signed with a foreign key or the cluster's own, a changed payload)
+# is named on both nodes; a missing or foreign key file stops appends.
 use strict;
 use warnings;
 use File::Copy;
@@ -141,28 +142,117 @@ SELECT ok, first_bad_seq FROM ruvector_audit_verify();
 ROLLBACK;}), "f|$bad", "$name: row $bad named");
 }
 
-# A row signed with another key: hide the key, append (a new key is made),
-# put the original key back.  Verify under the new key fails at row 1;
-# under the original, at the foreign row, on both nodes.
+# The key file gone, or holding another key: appends are refused (and no new
+# key is made) rather than signing under a key the trail does not know.
 move($keyfile, "$keyfile.orig") or die "move: $!";
-my $foreign = $primary->safe_psql('postgres', "SELECT ruvector_audit_log('foreign_key')");
-is($primary->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
-	'f|1', 'with a replaced key the first row is named');
-move("$keyfile.orig", $keyfile) or die "move: $!";
+($ret, $out, $err) = $primary->psql('postgres', "SELECT ruvector_audit_log('no_key')");
+like($err, qr/audit key file "pg_ruvector\/audit_ed25519.key" does not exist, but the audit trail already has \d+ events/,
+	'append refused while the key file is missing');
+ok(!-e $keyfile, 'and no new key was made');
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $foreign_seed = join('', map { sprintf('%02x', int(rand(256))) } 1 .. 32);
+open(my $fh, '>', $keyfile) or die;
+print $fh "ruvector-audit-ed25519-v1\n$foreign_seed\n";
+close $fh;
+chmod 0600, $keyfile;
+($ret, $out, $err) = $primary->psql('postgres', "SELECT ruvector_audit_log('other_key')");
+like($err, qr/holds another key than the one that signed audit event \d+/,
+	'append refused while the key file holds another key');
 like($primary->safe_psql('postgres', 'SELECT ok, first_bad_seq, problem FROM ruvector_audit_verify()'),
-	qr/^f\|$foreign\|signature does not verify/, "row $foreign signed with another key is named");
+	qr/^f\|1\|row 1 was signed with another key/, 'verify under a foreign key file names row 1');
+move("$keyfile.orig", $keyfile) or die "move: $!";
+is($primary->safe_psql('postgres', 'SELECT ok FROM ruvector_audit_verify()'), 't',
+	'the original key file back: the chain verifies');
+
+# Re-signing a changed row, by hand (the canonical encoding rebuilt here, the
+# signature made by openssl): with a foreign key the row is named; with the
+# cluster's own key (read from the file) the row verifies and the next one is
+# named, because its prev_hash no longer matches.
+sub encode_row
+{
+	my ($node, $seq, $payload, $signer_hex) = @_;
+	my $r = $node->safe_psql('postgres', qq{
+SELECT ((extract(epoch FROM event_time) - 946684800) * 1000000)::bigint, actor, event_type,
+	encode(prev_hash, 'hex')
+FROM ruvector_audit_events WHERE seq = $seq AND target_oid IS NULL AND spool_id IS NULL});
+	my ($time_us, $actor, $type, $prev) = split /\|/, $r;
+	die "row $seq unsuitable" unless defined $prev;
+	my $str = sub { pack('CN', 1, length($_[0])) . $_[0] };
+	return 'RVAUDIT1' . pack('q>', $seq) . pack('q>', $time_us) . pack('N', 0)
+	  . $str->($actor) . $str->($type) . pack('CN', 0, 0) . $str->($payload)
+	  . pack('CN', 0, 0) . pack('H*', $prev) . pack('H*', $signer_hex);
+}
+
+sub ed25519_sign
+{
+	my ($seed_hex, $msg) = @_;
+	my $der = "$tmp/key.der";
+	open(my $k, '>:raw', $der) or die;
+	print $k pack('H*', '302e020100300506032b657004220420' . $seed_hex);
+	close $k;
+	open(my $m, '>:raw', "$tmp/msg.bin") or die;
+	print $m $msg;
+	close $m;
+	system('openssl', 'pkeyutl', '-sign', '-rawin', '-keyform', 'DER', '-inkey', $der,
+		'-in', "$tmp/msg.bin", '-out', "$tmp/sig.bin") == 0 or die 'openssl failed';
+	return unpack('H*', slurp_file("$tmp/sig.bin"));
+}
+
+sub ed25519_public
+{
+	my ($seed_hex) = @_;
+	open(my $k, '>:raw', "$tmp/key.der") or die;
+	print $k pack('H*', '302e020100300506032b657004220420' . $seed_hex);
+	close $k;
+	system("openssl pkey -inform DER -in $tmp/key.der -pubout -outform DER -out $tmp/pub.der") == 0
+	  or die 'openssl failed';
+	return substr(unpack('H*', slurp_file("$tmp/pub.der")), -64);
+}
+
+my $k = $primary->safe_psql('postgres',
+	"SELECT min(seq) FROM ruvector_audit_events WHERE event_type = 'manual.bench_rc'");
+my $cluster_pk = substr($primary->safe_psql('postgres', 'SELECT ruvector_audit_public_key()'), 2);
+my $cluster_seed = (split /\n/, slurp_file($keyfile))[1];
+is(ed25519_public($cluster_seed), $cluster_pk, 'openssl derives the same public key from the key file');
+my $changed = '{"changed": true}';
+
+my $foreign_pk = ed25519_public($foreign_seed);
+my $sig = ed25519_sign($foreign_seed, encode_row($primary, $k, $changed, $foreign_pk));
+like($primary->safe_psql('postgres', qq{
+BEGIN;
+ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
+UPDATE ruvector_audit_events SET payload = '$changed', signer = '\\x$foreign_pk',
+	signature = '\\x$sig' WHERE seq = $k;
+SELECT ok, first_bad_seq, problem FROM ruvector_audit_verify();
+ROLLBACK;}), qr/^f\|$k\|row $k was signed with another key/, "row $k re-signed with a foreign key is named");
+
+$sig = ed25519_sign($cluster_seed, encode_row($primary, $k, $changed, $cluster_pk));
+my $next = $k + 1;
+like($primary->safe_psql('postgres', qq{
+BEGIN;
+ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
+UPDATE ruvector_audit_events SET payload = '$changed', signature = '\\x$sig' WHERE seq = $k;
+SELECT ok, first_bad_seq, problem FROM ruvector_audit_verify();
+ROLLBACK;}), qr/^f\|$next\|prev_hash does not match the hash of row $k/,
+	"row $k re-signed with the cluster's key: row $next is named");
+
+# Committed: the foreign-signed row, seen on the standby too.
+$primary->safe_psql('postgres', qq{
+ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
+UPDATE ruvector_audit_events SET payload = '$changed', signer = '\\x$foreign_pk' WHERE seq = $k;
+ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_only;});
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
-	"f|$foreign", 'and named on the standby');
+	"f|$k", 'and named on the standby');
 
 # A committed payload change of an earlier row: now that row comes first.
 $primary->safe_psql('postgres', q{
 ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only;
-UPDATE ruvector_audit_events SET payload = '{"k": 3}' WHERE seq = 2;
+UPDATE ruvector_audit_events SET payload = '{"k": 3}' WHERE seq = 1;
 ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_only;});
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
-	'f|2', 'changed payload of row 2 named on the standby');
+	'f|1', 'changed payload of row 1 named on the standby');
 $standby->stop;
 $primary->stop;
 

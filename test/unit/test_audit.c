@@ -60,15 +60,16 @@ SampleRecord(void)
 	r.payload = "{}";
 	r.spool_id = "";
 	memset(r.prev_hash, 0x11, sizeof(r.prev_hash));
+	memset(r.signer, 0x22, sizeof(r.signer));
 	return r;
 }
 
 START_TEST(encoding_is_pinned)
 {
 	RvAuditRecord r = SampleRecord();
-	uint8_t		want[128];
+	uint8_t		want[160];
 	size_t		n = 0;
-	uint8_t		got[128];
+	uint8_t		got[160];
 	size_t		len;
 
 	memcpy(want, "RVAUDIT1", 8), n = 8;
@@ -80,7 +81,8 @@ START_TEST(encoding_is_pinned)
 	memcpy(want + n, "\0\0\0\0\0", 5), n += 5;				/* target_name NULL */
 	memcpy(want + n, "\x01\0\0\0\x02" "{}", 7), n += 7;		/* payload */
 	memcpy(want + n, "\x01\0\0\0\0", 5), n += 5;			/* spool_id "" */
-	memset(want + n, 0x11, 32), n += 32;
+	memset(want + n, 0x11, 32), n += 32;					/* prev_hash */
+	memset(want + n, 0x22, 32), n += 32;					/* signer */
 
 	len = rv_audit_encode(&r, NULL, 0);
 	ck_assert_uint_eq(len, n);
@@ -94,8 +96,8 @@ START_TEST(encoding_is_unambiguous)
 {
 	RvAuditRecord a = SampleRecord();
 	RvAuditRecord b = SampleRecord();
-	uint8_t		ea[128];
-	uint8_t		eb[128];
+	uint8_t		ea[160];
+	uint8_t		eb[160];
 	size_t		la;
 	size_t		lb;
 
@@ -177,7 +179,7 @@ SignRow(Row *row, const uint8_t *sk)
 }
 
 static void
-BuildChain(Row *rows, const uint8_t *sk)
+BuildChain(Row *rows, const uint8_t *pk, const uint8_t *sk)
 {
 	uint8_t		prev[32] = {0};
 
@@ -196,6 +198,7 @@ BuildChain(Row *rows, const uint8_t *sk)
 		rows[i].rec.target_name = "public.items";
 		rows[i].rec.payload = rows[i].payload;
 		memcpy(rows[i].rec.prev_hash, prev, 32);
+		memcpy(rows[i].rec.signer, pk, 32);
 		SignRow(&rows[i], sk);
 		len = rv_audit_encode(&rows[i].rec, msg, sizeof(msg));
 		rv_audit_row_hash(msg, len, rows[i].sig, prev);
@@ -238,12 +241,12 @@ START_TEST(chain_names_first_bad_row)
 	rv_audit_random_seed(seed);
 	rv_audit_keypair_from_seed(seed, pk2, sk2);
 
-	BuildChain(rows, sk);
+	BuildChain(rows, pk, sk);
 	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN, pk, &p), -1);
 
 	/* the whole chain under another key: row 1 */
 	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN, pk2, &p), 0);
-	ck_assert_int_eq(p, RV_AUDIT_BAD_SIGNATURE);
+	ck_assert_int_eq(p, RV_AUDIT_FOREIGN_KEY);
 
 	/* a changed payload */
 	strcpy(rows[2].payload, "{\"i\": 99}");
@@ -255,13 +258,19 @@ START_TEST(chain_names_first_bad_row)
 	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN, pk, &p), 3);
 	ck_assert_int_eq(p, RV_AUDIT_PREV_HASH);
 
-	/* ... signed with another key */
+	/* ... signed with another key, still naming the cluster's as signer */
 	SignRow(&rows[2], sk2);
 	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN, pk, &p), 2);
 	ck_assert_int_eq(p, RV_AUDIT_BAD_SIGNATURE);
 
+	/* ... signed with another key, naming it */
+	memcpy(rows[2].rec.signer, pk2, 32);
+	SignRow(&rows[2], sk2);
+	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN, pk, &p), 2);
+	ck_assert_int_eq(p, RV_AUDIT_FOREIGN_KEY);
+
 	/* a deleted row: a gap at the row after it */
-	BuildChain(rows, sk);
+	BuildChain(rows, pk, sk);
 	memmove(&rows[3], &rows[4], 2 * sizeof(Row));
 	for (int i = 3; i < CHAIN_LEN - 1; i++)
 		rows[i].rec.payload = rows[i].payload;
@@ -269,7 +278,7 @@ START_TEST(chain_names_first_bad_row)
 	ck_assert_int_eq(p, RV_AUDIT_SEQ_GAP);
 
 	/* two rows swapped, seq renumbered to look continuous */
-	BuildChain(rows, sk);
+	BuildChain(rows, pk, sk);
 	tmp = rows[1];
 	rows[1] = rows[2];
 	rows[2] = tmp;
@@ -280,7 +289,7 @@ START_TEST(chain_names_first_bad_row)
 	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN, pk, &p), 1);
 
 	/* the last row removed: not detectable from the rows (see docs) */
-	BuildChain(rows, sk);
+	BuildChain(rows, pk, sk);
 	ck_assert_int_eq(FirstBad(rows, CHAIN_LEN - 1, pk, &p), -1);
 }
 END_TEST
