@@ -26,7 +26,8 @@
  *	  Each appended event is also written to the server log as one JSON
  *	  line, at LOG level, when its transaction commits (an event rolled
  *	  back with its transaction or subtransaction is never logged as
- *	  committed).  A detached event is logged at once ("spooled") and again
+ *	  committed).  A transaction that appended cannot be PREPAREd: it
+ *	  would hold the append lock until it is resolved.  A detached event is logged at once ("spooled") and again
  *	  when it enters the chain ("committed", with its seq and hash).
  *
  *	  Detached events (audit_spool.c) are written to a spool file and
@@ -303,21 +304,25 @@ AuditXactCallback(XactEvent event, void *arg)
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_PREPARE:
+			/*
+			 * A prepared transaction would hold the append lock, and so
+			 * every audited operation, for as long as it stays prepared.
+			 */
+			if (audit_pending != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that has recorded audit events")));
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PREPARE:
 			foreach(lc, audit_pending)
 			{
 				AuditPending *p = lfirst(lc);
 
 				if (p->log_line != NULL)
 					EmitLogLine(p->log_line);
-				/*
-				 * A prepared transaction may still roll back: keep its spool
-				 * files (a second drain skips them by spool_id).
-				 */
-				if (p->unlink_path != NULL && event != XACT_EVENT_PREPARE &&
-					unlink(p->unlink_path) != 0 && errno != ENOENT)
+				if (p->unlink_path != NULL && unlink(p->unlink_path) != 0 && errno != ENOENT)
 					ereport(LOG,
 							(errcode_for_file_access(),
 							 errmsg("could not remove audit spool file \"%s\": %m",

@@ -64,6 +64,10 @@ SELECT ruvector_audit_log('in_savepoint') - :base AS seq;
 ROLLBACK TO SAVEPOINT s;
 SELECT ruvector_audit_log('after_savepoint') - :base AS seq;
 COMMIT;
+-- a transaction that appended cannot be prepared (it would hold the append lock)
+BEGIN;
+SELECT ruvector_audit_log('prepared') - :base AS seq;
+PREPARE TRANSACTION 'rv_audit_p';
 RESET ROLE;
 \set VERBOSITY default
 
