@@ -44,7 +44,7 @@ SHLIB_LINK = -lm -lsodium
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
 # (later += still add to the list, which is expanded when clean runs).
-EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels \
+EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels bench/bench_integrity \
 	$(SRCS:.c=.d)
 
 PG_CONFIG ?= pg_config
@@ -130,3 +130,11 @@ bench-kernels: bench/bench_kernels
 	./bench/bench_kernels
 
 include bench/bench.mk
+
+IG_PURE_OBJS = $(filter test/unit/pure/integrity/%,$(PURE_OBJS))
+bench/bench_integrity: bench/bench_integrity.c $(IG_PURE_OBJS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(IG_PURE_OBJS) -lm
+
+.PHONY: bench-integrity
+bench-integrity: bench/bench_integrity
+	./bench/bench_integrity

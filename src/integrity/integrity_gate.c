@@ -503,14 +503,22 @@ RvIntegrityLastHeartbeat(void)
 	return t;
 }
 
-/* Default actions of the operational scope (it has no policy of its own) */
+/*
+ * Actions of the operational scope (it has no policy of its own): a
+ * lagging standby or a stalled worker reduces the scope of work, it does
+ * not freeze the primary.  Stress defers high operations; critical also
+ * throttles medium ones and refuses high ones.  Single-row work goes on.
+ */
 static RvIgDecision
 RvIgOperationalDecision(RvIgState s, RvIgClass cls)
 {
-	RvIgPolicy	p;
+	static const uint8 op[RV_IG_NSTATES][RV_IG_NCLASSES] = {
+		{RV_IG_ALLOW, RV_IG_ALLOW, RV_IG_ALLOW},
+		{RV_IG_ALLOW, RV_IG_ALLOW, RV_IG_DEFER},
+		{RV_IG_ALLOW, RV_IG_THROTTLE, RV_IG_REJECT}
+	};
 
-	RvIgPolicyDefault(&p);
-	return (RvIgDecision) p.actions[s][cls];
+	return (RvIgDecision) op[s][cls];
 }
 
 /*
