@@ -81,6 +81,8 @@ PG_FUNCTION_INFO_V1(ruvector_audit_guard);
 PG_FUNCTION_INFO_V1(ruvector_audit_log);
 
 #define RV_AUDIT_EVENT_TYPE_MAX	63
+/* canonical payload text; well under the spool reader's limit */
+#define RV_AUDIT_PAYLOAD_MAX	(1024 * 1024)
 
 /* What happens at the end of the transaction that appended an event. */
 typedef struct AuditPending
@@ -185,12 +187,19 @@ CanonicalPayload(const char *payload_json)
 {
 	Datum		jb = DirectFunctionCall1(jsonb_in,
 										 CStringGetDatum(payload_json != NULL ? payload_json : "{}"));
+	char	   *text;
 
 	if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(jb)) || JB_ROOT_IS_SCALAR(DatumGetJsonbP(jb)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("audit payload must be a JSON object")));
-	return DatumGetCString(DirectFunctionCall1(jsonb_out, jb));
+	text = DatumGetCString(DirectFunctionCall1(jsonb_out, jb));
+	if (strlen(text) > RV_AUDIT_PAYLOAD_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("audit payload is %zu bytes, more than the limit of %d bytes",
+						strlen(text), RV_AUDIT_PAYLOAD_MAX)));
+	return text;
 }
 
 /* The schema-qualified name of relation target, or NULL. */
@@ -778,6 +787,11 @@ ruvector_audit_log(PG_FUNCTION_ARGS)
 						(int) (RV_AUDIT_EVENT_TYPE_MAX - strlen("manual.")))));
 	type = psprintf("manual.%s", type);
 	RvAuditCheckEventType(type, ERROR);
+	/* regclass takes any number: the event must name a relation that exists */
+	if (OidIsValid(target) && get_rel_name(target) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", target)));
 	if (!PG_ARGISNULL(2))
 		payload = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(2)));
 	PG_RETURN_INT64(AuditAppendInXact(type, target, payload));

@@ -54,6 +54,9 @@ SELECT ruvector_audit_log(repeat('x', 57));
 SELECT ruvector_audit_log('x', NULL, '[1, 2]');
 SELECT ruvector_audit_log('x', NULL, '"text"');
 SELECT ruvector_audit_log(NULL);
+-- a target that is no relation (42P01); a payload over 1 MB (54000)
+SELECT ruvector_audit_log('x', 4294967295::oid::regclass);
+SELECT ruvector_audit_log('x', NULL, jsonb_build_object('big', repeat('x', 1048576)));
 -- a rolled-back event leaves no hole; nor does a rolled-back savepoint
 BEGIN;
 SELECT ruvector_audit_log('rolled_back') - :base AS seq;
