@@ -39,6 +39,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 
 #include "audit/audit.h"
 #include "graph/graph.h"
@@ -77,6 +78,44 @@ IsGraphAdmin(Oid role)
 }
 
 /*
+ * The statement that reads owners and grants, prepared once per backend
+ * (again when the schema or its version changes) and kept: the policies
+ * run it once per table of every statement on the graph tables.
+ */
+static SPIPlanPtr acl_plan = NULL;
+static char *acl_plan_key = NULL;
+
+static SPIPlanPtr
+AclPlan(const char *schema)
+{
+	bool		legacy = RvgLegacySchema();
+	char	   *key = psprintf("%s%s", legacy ? "0.1.0 " : "", schema);
+	Oid			types[1] = {INT4OID};
+	SPIPlanPtr	plan;
+
+	if (acl_plan != NULL && strcmp(acl_plan_key, key) == 0)
+		return acl_plan;
+	plan = SPI_prepare(legacy ?
+					   psprintf("SELECT g.graph_id, 0::pg_catalog.oid, 'owner'::pg_catalog.text "
+								"FROM %s.ruvector_graph g WHERE $1 < 0 OR g.graph_id = $1", schema) :
+					   psprintf("SELECT g.graph_id, g.owner::pg_catalog.oid, 'owner'::pg_catalog.text "
+								"FROM %s.ruvector_graph g WHERE $1 < 0 OR g.graph_id = $1 "
+								"UNION ALL SELECT a.graph_id, a.grantee::pg_catalog.oid, a.privilege "
+								"FROM %s.ruvector_graph_grant a WHERE $1 < 0 OR a.graph_id = $1",
+								schema, schema),
+					   1, types);
+	if (plan == NULL || SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not prepare the graph privilege lookup: %d", SPI_result);
+	if (acl_plan != NULL)
+		SPI_freeplan(acl_plan);
+	if (acl_plan_key != NULL)
+		pfree(acl_plan_key);
+	acl_plan = plan;
+	acl_plan_key = MemoryContextStrdup(TopMemoryContext, key);
+	return plan;
+}
+
+/*
  * Graph ids that role may use (write: write; else read), of one graph when
  * gid >= 0.  The caller is connected to SPI.  Returns the count; the ids in
  * *ids (palloc'd in the current context).
@@ -86,7 +125,6 @@ AllowedGraphs(Oid role, bool write, int32 gid, int32 **ids)
 {
 	const char *schema = RvgSchema();
 	bool		admin = IsGraphAdmin(role);
-	Oid			types[1] = {INT4OID};
 	Datum		values[1] = {Int32GetDatum(gid)};
 	RvgOwnerSave save;
 	SPITupleTable *tt;
@@ -106,15 +144,7 @@ AllowedGraphs(Oid role, bool write, int32 gid, int32 **ids)
 		return 1;
 	}
 	RvgAsOwnerBegin(&save);
-	rc = SPI_execute_with_args(RvgLegacySchema() ?
-							   psprintf("SELECT g.graph_id, 0::pg_catalog.oid, 'owner'::pg_catalog.text "
-										"FROM %s.ruvector_graph g WHERE $1 < 0 OR g.graph_id = $1", schema) :
-							   psprintf("SELECT g.graph_id, g.owner::pg_catalog.oid, 'owner'::pg_catalog.text "
-										"FROM %s.ruvector_graph g WHERE $1 < 0 OR g.graph_id = $1 "
-										"UNION ALL SELECT a.graph_id, a.grantee::pg_catalog.oid, a.privilege "
-										"FROM %s.ruvector_graph_grant a WHERE $1 < 0 OR a.graph_id = $1",
-										schema, schema),
-							   1, types, values, NULL, true, 0);
+	rc = SPI_execute_plan(AclPlan(schema), values, NULL, true, 0);
 	RvgAsOwnerEnd(&save);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "graph privilege lookup failed: %d", rc);

@@ -129,8 +129,13 @@ SELECT f AS function, gsec_try('SELECT ' || f) AS refused FROM unnest(ARRAY[
 	$$* FROM ruvector_cy_shortest(1, 2, NULL, 0, 1, 2, false)$$]) f;
 RESET ROLE;
 
+-- shortest paths read the edges with the caller's rights too
+SELECT min(id) AS b_first, max(id) AS b_last FROM ruvector_nodes WHERE graph = 'gsec_b' \gset
+SELECT count(*) AS superuser_paths FROM ruvector_cy_shortest(:b_first, :b_last, NULL, 0, 1, -1, false);
+
 -- the reader: gsec_a through every path, never gsec_b, never a write
 SET ROLE regress_gsec_reader;
+SELECT count(*) AS reader_paths_in_b FROM ruvector_cy_shortest(:b_first, :b_last, NULL, 0, 1, -1, false);
 SELECT gsec_seen('SELECT graph FROM ruvector_nodes') AS nodes_view,
 	gsec_seen('SELECT graph FROM ruvector_edges') AS edges_view,
 	gsec_seen('SELECT graph FROM ruvector_hyperedges') AS hyperedges_view,
