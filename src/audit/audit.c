@@ -704,9 +704,11 @@ RvAuditEventDetached(const char *event_type, Oid target, const char *payload_jso
 
 /*
  * RvAuditDrainNow appends every spooled event of this database in a
- * transaction of the caller's (the audit worker's).
+ * transaction of the caller's (the audit worker's).  False if the database
+ * has no audit table (the extension was dropped, or not updated): nothing
+ * can be drained.
  */
-void
+bool
 RvAuditDrainNow(void)
 {
 	AuditSession s;
@@ -715,11 +717,12 @@ RvAuditDrainNow(void)
 	Oid			table;
 
 	if (!RvAuditExtension(&owner, &schema, &table))
-		return;
+		return false;
 	RvAuditCryptoInit();
 	AuditBegin(&s);
 	RvAuditSpoolDrainLocked(s.table);
 	AuditEnd(&s);
+	return true;
 }
 
 /* ----------------------------------------------------------------

@@ -46,7 +46,7 @@ extern void RvAuditAtCommitUnlink(const char *path);
 extern char *RvAuditLogLine(const RvAuditRecord *rec, const char *state,
 							const uint8 *hash);
 extern void RvAuditCheckEventType(const char *event_type, int elevel);
-extern void RvAuditDrainNow(void);
+extern bool RvAuditDrainNow(void);
 
 /* audit_key.c */
 extern bool RvAuditKeyLoad(bool create, uint8 pk[RV_AUDIT_PK_BYTES],

@@ -371,18 +371,24 @@ RvAuditSpoolStartWorker(Oid dbid)
 	MemoryContextSwitchTo(old);
 }
 
-/* Append what the spool holds now, in one transaction. */
-static void
+/*
+ * Append what the spool holds now, in one transaction.  False if the
+ * database has no audit table to append to.
+ */
+static bool
 DrainOnce(void)
 {
+	bool		drained;
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "ruvector: appending detached audit events");
-	RvAuditDrainNow();
+	drained = RvAuditDrainNow();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return drained;
 }
 
 /*
@@ -405,7 +411,13 @@ RvAuditDrainMain(Datum arg)
 	for (int round = 0; round < RV_AUDIT_DRAIN_ROUNDS; round++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		DrainOnce();
+		if (!DrainOnce())
+		{
+			ereport(LOG,
+					(errmsg("ruvector: detached audit events of database %u wait in \"%s/%u\": "
+							"the database has no audit table", dbid, RV_AUDIT_SPOOL_DIR, dbid)));
+			proc_exit(0);
+		}
 		if (SpoolPending(dbid))
 			continue;
 		/* linger a moment: a burst of refusals is served by one worker */
