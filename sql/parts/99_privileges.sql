@@ -59,7 +59,8 @@ BEGIN
 			('ruvector_audit_log', 'ruvector_admin'),
 			('ruvector_audit_verify', 'ruvector_operator'),
 			('ruvector_audit_public_key', 'ruvector_user'),
-			('ruvector_audit_guard', 'superuser')
+			('ruvector_audit_guard', 'superuser'),
+			('ruvector_audit_ddl', 'superuser')
 		)
 		SELECT p.oid::pg_catalog.regprocedure AS sig,
 			-- The helpers that Cypher's generated SQL calls run with the

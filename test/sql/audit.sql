@@ -152,6 +152,13 @@ FROM ruvector_audit_verify();
 ROLLBACK;
 SELECT ok, problem FROM ruvector_audit_verify();
 
+-- DDL on the table is itself recorded, with its statement (a no-op here);
+-- the rolled-back ALTERs of the tampering above left nothing.
+ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_only;
+SELECT seq - :base AS seq, event_type, actor, target_name, payload
+FROM ruvector_audit_events WHERE event_type = 'audit.table_altered' AND seq > :base;
+SELECT ok, problem FROM ruvector_audit_verify();
+
 DROP ROLE rv_audit_nobody;
 DROP ROLE rv_audit_user;
 DROP ROLE rv_audit_op;

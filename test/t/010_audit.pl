@@ -244,6 +244,11 @@ ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_on
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT ok, first_bad_seq FROM ruvector_audit_verify()'),
 	"f|$k", 'and named on the standby');
+like($primary->safe_psql('postgres', q{
+SELECT actor || ' ' || (payload->>'statement') FROM ruvector_audit_events
+WHERE event_type = 'audit.table_altered' ORDER BY seq DESC LIMIT 1 OFFSET 1}),
+	qr/^\S+ \s*ALTER TABLE ruvector_audit_events DISABLE TRIGGER ruvector_audit_append_only/,
+	'switching the guard off was recorded, with who and the statement');
 
 # A committed payload change of an earlier row: now that row comes first.
 $primary->safe_psql('postgres', q{

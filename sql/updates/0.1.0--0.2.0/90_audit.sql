@@ -34,6 +34,15 @@ CREATE TRIGGER ruvector_audit_no_truncate
 ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_append_only;
 ALTER TABLE ruvector_audit_events ENABLE ALWAYS TRIGGER ruvector_audit_no_truncate;
 
+-- DDL on the table (ALTER TABLE ... DISABLE TRIGGER among it) is itself
+-- recorded, with the statement, whoever runs it.
+CREATE FUNCTION ruvector_audit_ddl() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'ruvector_audit_ddl' LANGUAGE C;
+CREATE EVENT TRIGGER ruvector_audit_ddl ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'CREATE RULE')
+	EXECUTE FUNCTION ruvector_audit_ddl();
+ALTER EVENT TRIGGER ruvector_audit_ddl ENABLE ALWAYS;
+
 -- Nobody writes it; ruvector_operator (and so ruvector_admin) reads it.
 REVOKE ALL ON TABLE ruvector_audit_events FROM PUBLIC;
 GRANT SELECT ON TABLE ruvector_audit_events TO ruvector_operator;
