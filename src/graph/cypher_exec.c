@@ -17,28 +17,38 @@
  *	inserts all rows' nodes, then all relationships, with one INSERT ...
  *	SELECT FROM unnest(...) each.  MERGE looks its pattern up per row (a
  *	prepared statement), so a row sees what earlier rows created.  SET and
- *	REMOVE update per row and item, in order.  DELETE gathers every id of
+ *	REMOVE update per row and item, in order, after locking their targets
+ *	(MaterializeLocked: no lost update).  MERGE serialises sessions creating
+ *	the same pattern with a transaction-level lock (MergeLockAndLookAgain).
+ *	DELETE gathers every id of
  *	the clause first, deletes relationships before nodes, and refuses a node
  *	that still has relationships unless DETACH.
  *
- *	Lock order: as graph_catalog.c (graph row, then its nodes and edges).
+ *	Lock order: as graph_catalog.c (graph row, then its nodes and edges);
+ *	a SET locks its nodes, then its relationships, each in id order; a
+ *	MERGE's pattern lock comes before the rows it creates.
  *	The inserts' foreign keys take KEY SHARE on the graph row and on the
  *	nodes a new relationship joins.
  */
 #include "postgres.h"
 
+#include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "graph/cypher_plan.h"
@@ -755,6 +765,62 @@ CheckMergeParam(Executor *ex, RvgStep *st, ColType type, Datum d, bool isnull)
 	}
 }
 
+/*
+ * MERGE found nothing: before creating, serialise with the other sessions
+ * merging the same pattern with the same values.  A transaction-level lock
+ * on the hash of (graph, pattern, values), in a class of advisory locks of
+ * its own (field 4 of the tag: applications' pg_advisory_lock keys use 1
+ * and 2, so they never collide with these), is held until commit by the
+ * session that creates; the others wait for it and look again with a new
+ * snapshot, which then sees the creation.  Returns true when the second
+ * look finds the pattern.  Under REPEATABLE READ the transaction's
+ * snapshot cannot see the other's creation: that is a serialization
+ * failure, as PostgreSQL reports for a row updated concurrently.
+ */
+#define RVG_MERGE_LOCK_FIELD4 0x5256
+
+static bool
+MergeLockAndLookAgain(Executor *ex, RvgStep *st, SPIPlanPtr plan, Datum *pvals, char *pnulls)
+{
+	StringInfoData key;
+	uint64		hash;
+	LOCKTAG		tag;
+	bool		found;
+
+	initStringInfo(&key);
+	appendStringInfo(&key, "%d\\n%s", ex->g->graph_id, st->merge_sql);
+	for (int p = 0; p < st->merge_nparams; p++)
+	{
+		if (pnulls[p] == 'n')
+			appendStringInfoString(&key, "\\nnull");
+		else if (st->merge_paramtypes[p] == COL_ID)
+			appendStringInfo(&key, "\\n" INT64_FORMAT, DatumGetInt64(pvals[p]));
+		else
+			appendStringInfo(&key, "\\n%s", JsonbToCString(NULL, &DatumGetJsonbP(pvals[p])->root, 64));
+	}
+	hash = hash_bytes_extended((const unsigned char *) key.data, key.len, 0);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (hash >> 32), (uint32) hash, RVG_MERGE_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	if (SPI_execute_plan(plan, pvals, pnulls, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "MERGE lookup failed");
+	found = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	if (found || !IsolationUsesXactSnapshot())
+		return found;
+	if (SPI_execute_snapshot(plan, pvals, pnulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "MERGE lookup failed");
+	found = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent MERGE of the same pattern"),
+				 errhint("Retry the transaction.")));
+	return false;
+}
+
 static Rows *
 ApplyMerge(Executor *ex, RvgStep *st, Rows *in)
 {
@@ -823,6 +889,12 @@ ApplyMerge(Executor *ex, RvgStep *st, Rows *in)
 			SetCell(out, st->merge_flag_col, o, JsonbPGetDatum(no), false);
 		}
 		SPI_freetuptable(tt);
+		if (found == 0 && MergeLockAndLookAgain(ex, st, plan, pvals, pnulls))
+		{
+			/* created meanwhile by a transaction that has committed: match it */
+			i--;
+			continue;
+		}
 		if (found == 0)
 		{
 			int64		o = CopyCarried(out, in, i, st->ncarry);
@@ -1178,6 +1250,153 @@ ApplyDelete(Executor *ex, RvgStep *st, Rows *in)
 }
 
 /* ---------------------------------------------------------------------
+ * Locking what an updating step reads
+ *
+ * A SET or REMOVE computes its values from rows read under the statement's
+ * snapshot; a concurrent update of the same node between that read and the
+ * write would be lost (MATCH (n) SET n.c = n.c + 1 from two sessions).  So
+ * the step's targets are locked (FOR NO KEY UPDATE, in id order so that two
+ * steps lock in the same order), and when a locked row is not the version
+ * the step read (changed or deleted since its snapshot), the step's
+ * statement runs again: its new snapshot sees the locked rows as they now
+ * are, and they cannot change any more.  Rows the new run adds are locked
+ * in turn.  Under REPEATABLE READ, locking a row changed concurrently is
+ * PostgreSQL's serialization failure (40001), as for any UPDATE.
+ * ---------------------------------------------------------------------
+ */
+#define RVG_LOCK_ROUNDS 100
+
+typedef struct LockSet
+{
+	IdSet		held[2];		/* [0] nodes, [1] relationships: sorted */
+	SPIPlanPtr	plan[2];
+} LockSet;
+
+static int
+IdCmp(const void *a, const void *b)
+{
+	int64		x = DatumGetInt64(*(const Datum *) a);
+	int64		y = DatumGetInt64(*(const Datum *) b);
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Sorts and removes duplicates. */
+static void
+IdSortUnique(IdSet *s)
+{
+	int64		k = 0;
+
+	if (s->n == 0)
+		return;
+	qsort(s->ids, s->n, sizeof(Datum), IdCmp);
+	for (int64 i = 1; i < s->n; i++)
+		if (DatumGetInt64(s->ids[i]) != DatumGetInt64(s->ids[k]))
+			s->ids[++k] = s->ids[i];
+	s->n = k + 1;
+}
+
+static bool
+IdHeld(IdSet *s, Datum id)
+{
+	return s->n > 0 && bsearch(&id, s->ids, s->n, sizeof(Datum), IdCmp) != NULL;
+}
+
+/* The ids of the SET / REMOVE targets in rows not locked yet. */
+static void
+LockTargets(RvgStep *st, Rows *rows, LockSet *ls, IdSet *want)
+{
+	for (int64 i = 0; i < rows->n; i++)
+		for (int k = 0; k < st->nsets; k++)
+		{
+			WSetItem   *ws = &st->sets[k];
+			Datum		id = rows->vals[ws->target_col - 1][i];
+
+			if (rows->nulls[ws->target_col - 1][i] || IdHeld(&ls->held[ws->edge], id))
+				continue;
+			IdAdd(&want[ws->edge], DatumGetInt64(id));
+		}
+	IdSortUnique(&want[0]);
+	IdSortUnique(&want[1]);
+}
+
+/*
+ * Locks the rows of ids (sorted, distinct); true when one of them is not
+ * the version snap saw: deleted since, or written by a transaction snap
+ * does not see as committed.
+ */
+static bool
+LockGraphRows(Executor *ex, LockSet *ls, bool edge, IdSet *ids, Snapshot snap)
+{
+	Datum		arg;
+	bool		stale;
+
+	if (ids->n == 0)
+		return false;
+	if (ls->plan[edge] == NULL)
+	{
+		Oid			type = INT8ARRAYOID;
+
+		ls->plan[edge] = SPI_prepare(psprintf("SELECT x.xmin FROM %s.ruvector_graph_%s x WHERE x.id = ANY($1) "
+											  "ORDER BY x.id FOR NO KEY UPDATE OF x",
+											  ex->s, edge ? "edge" : "node"),
+									 1, &type);
+		if (ls->plan[edge] == NULL)
+			elog(ERROR, "could not prepare the row lock: %d", SPI_result);
+	}
+	arg = ArrayOf(ids->ids, ids->n, INT8OID);
+	if (SPI_execute_plan(ls->plan[edge], &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock graph rows");
+	stale = SPI_processed != (uint64) ids->n;
+	for (uint64 i = 0; i < SPI_processed && !stale; i++)
+	{
+		bool		isnull;
+		TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i],
+																 SPI_tuptable->tupdesc, 1, &isnull));
+
+		stale = TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin) &&
+			XidInMVCCSnapshot(xmin, snap);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int64 i = 0; i < ids->n; i++)
+		IdAdd(&ls->held[edge], DatumGetInt64(ids->ids[i]));
+	IdSortUnique(&ls->held[edge]);
+	return stale;
+}
+
+/*
+ * Runs a SET / REMOVE step's statement with its targets locked and read
+ * after the lock (see above).
+ */
+static Rows *
+MaterializeLocked(Executor *ex, RvgStep *st, Rows *in)
+{
+	LockSet		ls;
+
+	memset(&ls, 0, sizeof(ls));
+	for (int round = 0;; round++)
+	{
+		/* taken before the statement's own: a conservative test of staleness */
+		Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+		Rows	   *rows = Materialize(ex, st, in);
+		IdSet		want[2] = {{0}, {0}};
+		bool		stale;
+
+		LockTargets(st, rows, &ls, want);
+		stale = LockGraphRows(ex, &ls, false, &want[0], snap);
+		stale |= LockGraphRows(ex, &ls, true, &want[1], snap);
+		UnregisterSnapshot(snap);
+		if (!stale)
+			return rows;
+		if (round == RVG_LOCK_ROUNDS)
+			StepError(ex, st->loc, ERRCODE_T_R_SERIALIZATION_FAILURE,
+					  "could not lock the rows of an updating clause: they keep changing",
+					  "Retry the transaction.");
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---------------------------------------------------------------------
  * Driver
  * ---------------------------------------------------------------------
  */
@@ -1199,7 +1418,7 @@ RunPlan(Executor *ex)
 			RunFinal(ex, st, in);
 			continue;
 		}
-		rows = Materialize(ex, st, in);
+		rows = st->kind == RVG_STEP_SET ? MaterializeLocked(ex, st, in) : Materialize(ex, st, in);
 		switch (st->kind)
 		{
 			case RVG_STEP_CREATE:
