@@ -50,6 +50,7 @@ KeyRead(uint8 seed[RV_AUDIT_SEED_BYTES])
 	int			fd = OpenTransientFile(RV_AUDIT_KEY_FILE, O_RDONLY | PG_BINARY);
 	ssize_t		n;
 	bool		ok;
+	struct stat st;
 
 	if (fd < 0)
 	{
@@ -59,6 +60,12 @@ KeyRead(uint8 seed[RV_AUDIT_SEED_BYTES])
 				(errcode_for_file_access(),
 				 errmsg("could not open audit key file \"%s\": %m", RV_AUDIT_KEY_FILE)));
 	}
+	/* others than the server's OS user could sign as the cluster */
+	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		ereport(WARNING,
+				(errmsg("audit key file \"%s\" has mode %04o; it should be 0600",
+						RV_AUDIT_KEY_FILE, (unsigned int) (st.st_mode & 07777)),
+				 errhint("Run chmod 0600 on it, and consider the key exposed if others could read it.")));
 	n = read(fd, text, sizeof(text));
 	CloseTransientFile(fd);
 	ok = n > 0 && rv_audit_keyfile_parse(text, (size_t) n, seed);

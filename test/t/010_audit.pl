@@ -21,6 +21,11 @@ $primary->safe_psql('postgres', 'CREATE EXTENSION ruvector');
 my $keyfile = $primary->data_dir . '/pg_ruvector/audit_ed25519.key';
 ok(-f $keyfile, 'CREATE EXTENSION created the signing key in the data directory');
 is(sprintf('%o', (stat $keyfile)[2] & 07777), '600', 'key file mode 0600');
+chmod 0644, $keyfile;
+my ($ret, $out, $err) = $primary->psql('postgres', 'SELECT length(ruvector_audit_public_key())');
+like($err, qr/WARNING:  audit key file "pg_ruvector\/audit_ed25519.key" has mode 0644; it should be 0600/,
+	'a key file readable by others is reported');
+chmod 0600, $keyfile;
 is($primary->safe_psql('postgres',
 		"SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'ruvector_audit_events'"),
 	'1', 'one audit table');
@@ -31,7 +36,7 @@ $primary->safe_psql('postgres', 'CREATE ROLE alice LOGIN IN ROLE ruvector_admin'
 is($primary->safe_psql('postgres', "SELECT ruvector_audit_log('first', 'pg_class', '{\"k\": 1}')",
 		extra_params => [ '-U', 'alice' ]),
 	'1', 'ruvector_admin member appends event 1');
-my ($ret, $out, $err) = $primary->psql('postgres',
+($ret, $out, $err) = $primary->psql('postgres',
 	"INSERT INTO ruvector_audit_events SELECT * FROM ruvector_audit_events",
 	extra_params => [ '-U', 'alice' ]);
 like($err, qr/permission denied for table ruvector_audit_events/, 'but cannot insert directly');
