@@ -23,7 +23,18 @@
  *	joining their half-paths enumerates each shortest path once.
  *
  *	With start = target and a minimum of one hop the search looks for the
- *	shortest cycle back instead, from the start side only.
+ *	shortest cycle back instead.  Directed, from the start side only: the
+ *	tree path to the last node before the start is simple, and its only edge
+ *	at the start leaves it, so the closing edge (entering the start) is a
+ *	new one unless it is a self-loop, which closes at level 1 alone.
+ *	Undirected, the closing edge could be the first one walked back
+ *	([e, e]), and a triangle would be missed (its third node is settled at
+ *	level 1), so each relationship e = (start, x) is tried in turn: e, then
+ *	a shortest path from x back to the start that does not use e (a shortest
+ *	path is simple, so no relationship repeats).  The cycles of minimal
+ *	length over all e are the answer (both directions of a cycle, as two
+ *	paths, for allShortestPaths).  That is one search per relationship of
+ *	the start.
  *
  *	Memory: one hash entry per reached node and side, in a context deleted on
  *	exit.  Each level checks for interrupts, so a large search can be
@@ -81,6 +92,12 @@ typedef struct Search
 	bool		cycle;			/* start = target, at least one hop */
 	Datum		types;
 	bool		types_null;
+	int64		exclude;		/* a relationship the search may not use, or -1 */
+	/* undirected cycle search: each path found is buffered, behind a prefix */
+	bool		buffer;
+	int64		prefix_node;
+	int64		prefix_edge;
+	List	   *found;			/* FoundPath * */
 	/* cycle search: the parents of the target */
 	int			cycle_level;
 	Reached		cycle_entry;
@@ -152,8 +169,8 @@ static void
 ExpandLevel(Search *s, Side *side)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * side->n);
-	Datum		args[2];
-	char		nulls[2] = {' ', s->types_null ? 'n' : ' '};
+	Datum		args[3];
+	char		nulls[3] = {' ', s->types_null ? 'n' : ' ', ' '};
 	int64	   *next;
 	int			nnext = 0;
 	int			cap = 64;
@@ -163,6 +180,7 @@ ExpandLevel(Search *s, Side *side)
 		elems[i] = Int64GetDatum(side->frontier[i]);
 	args[0] = PointerGetDatum(construct_array(elems, side->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[1] = s->types;
+	args[2] = Int64GetDatum(s->exclude);
 	if (SPI_execute_plan(side->plan, args, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "shortest path expansion failed");
 	next = MemoryContextAlloc(s->cxt, sizeof(int64) * cap);
@@ -209,8 +227,15 @@ ExpandLevel(Search *s, Side *side)
  * Output
  * ---------------------------------------------------------------------
  */
+typedef struct FoundPath
+{
+	int			len;
+	int64	   *nodes;			/* len + 1 */
+	int64	   *edges;			/* len */
+} FoundPath;
+
 static void
-EmitPath(Search *s, int64 *nodes, int64 *edges, int len)
+PutPath(Search *s, int64 *nodes, int64 *edges, int len)
 {
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
@@ -224,6 +249,28 @@ EmitPath(Search *s, int64 *nodes, int64 *edges, int len)
 	values[0] = PointerGetDatum(construct_array(nd, len + 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(ed, len, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	tuplestore_putvalues(s->store, s->desc, values, nulls);
+}
+
+static void
+EmitPath(Search *s, int64 *nodes, int64 *edges, int len)
+{
+	if (s->buffer)
+	{
+		FoundPath  *f = palloc(sizeof(FoundPath));
+
+		/* the prefix (start, e), then the path from x */
+		f->len = len + 1;
+		f->nodes = palloc(sizeof(int64) * (len + 2));
+		f->edges = palloc(sizeof(int64) * (len + 1));
+		f->nodes[0] = s->prefix_node;
+		f->edges[0] = s->prefix_edge;
+		memcpy(f->nodes + 1, nodes, sizeof(int64) * (len + 1));
+		if (len > 0)
+			memcpy(f->edges + 1, edges, sizeof(int64) * len);
+		s->found = lappend(s->found, f);
+	}
+	else
+		PutPath(s, nodes, edges, len);
 	if (!s->all)
 		s->done = true;
 }
@@ -328,9 +375,9 @@ EmitCycles(Search *s)
 static SPIPlanPtr
 PrepareExpansion(const char *schema, int direction)
 {
-	const char *tf = "($2 IS NULL OR pg_catalog.cardinality($2) = 0 OR type = ANY($2))";
+	const char *tf = "($2 IS NULL OR pg_catalog.cardinality($2) = 0 OR type = ANY($2)) AND id <> $3";
 	char	   *sql;
-	Oid			types[2] = {INT8ARRAYOID, TEXTARRAYOID};
+	Oid			types[3] = {INT8ARRAYOID, TEXTARRAYOID, INT8OID};
 	SPIPlanPtr	plan;
 
 	if (direction == RVG_DIR_OUT)
@@ -343,7 +390,7 @@ PrepareExpansion(const char *schema, int direction)
 		sql = psprintf("SELECT id, start_id, end_id FROM %s.ruvector_graph_edge WHERE start_id = ANY($1) AND %s "
 					   "UNION ALL SELECT id, end_id, start_id FROM %s.ruvector_graph_edge WHERE end_id = ANY($1) AND %s "
 					   "ORDER BY 1, 2", schema, tf, schema, tf);
-	plan = SPI_prepare(sql, 2, types);
+	plan = SPI_prepare(sql, 3, types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the shortest path expansion: %d", SPI_result);
 	return plan;
@@ -380,10 +427,9 @@ Meetings(Search *s, Side *side, Side *other, int64 **meets, int *best)
 }
 
 static void
-Run(Search *s, int minhops, int maxhops, int direction, const char *schema)
+Run(Search *s, int minhops, int maxhops)
 {
 	s->fwd.reached = NewReachedTable(s, "ruvector shortest path (start)");
-	s->fwd.plan = PrepareExpansion(schema, direction);
 	s->fwd.frontier = MemoryContextAlloc(s->cxt, sizeof(int64));
 	s->fwd.frontier[0] = s->start;
 	s->fwd.n = 1;
@@ -401,8 +447,6 @@ Run(Search *s, int minhops, int maxhops, int direction, const char *schema)
 		return;
 	}
 	s->bwd.reached = NewReachedTable(s, "ruvector shortest path (target)");
-	s->bwd.plan = PrepareExpansion(schema, direction == RVG_DIR_OUT ? RVG_DIR_IN :
-								   direction == RVG_DIR_IN ? RVG_DIR_OUT : RVG_DIR_BOTH);
 	s->bwd.frontier = MemoryContextAlloc(s->cxt, sizeof(int64));
 	s->bwd.frontier[0] = s->target;
 	s->bwd.n = 1;
@@ -426,6 +470,108 @@ Run(Search *s, int minhops, int maxhops, int direction, const char *schema)
 				EmitThrough(s, meets, n, best);
 			return;
 		}
+	}
+}
+
+/*
+ * The shortest undirected cycles through s->start (see NOTES): for each
+ * relationship e = (start, x), e followed by a shortest path from x back to
+ * the start without e.
+ */
+static void
+RunUndirectedCycle(Search *s, int minhops, int maxhops)
+{
+	Datum		args[3];
+	char		nulls[3] = {' ', s->types_null ? 'n' : ' ', ' '};
+	Datum		self = Int64GetDatum(s->start);
+	int			nfirst;
+	int64	   *first_edge,
+			   *first_node;
+	int			best = -1;
+	ListCell   *lc;
+
+	/* the relationships at the start (a self-loop comes twice) */
+	args[0] = PointerGetDatum(construct_array(&self, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = s->types;
+	args[2] = Int64GetDatum(-1);
+	if (SPI_execute_plan(s->fwd.plan, args, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "shortest path expansion failed");
+	nfirst = (int) SPI_processed;
+	first_edge = palloc(sizeof(int64) * (nfirst + 1));
+	first_node = palloc(sizeof(int64) * (nfirst + 1));
+	for (int i = 0; i < nfirst; i++)
+	{
+		bool		isnull;
+
+		first_edge[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		first_node[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	s->buffer = true;
+	s->prefix_node = s->start;
+	for (int i = 0; i < nfirst; i++)
+	{
+		MemoryContext outer = s->cxt;
+		int			limit;
+
+		CHECK_FOR_INTERRUPTS();
+		if (i > 0 && first_edge[i] == first_edge[i - 1])
+			continue;			/* the self-loop's second row */
+		s->prefix_edge = first_edge[i];
+		s->done = false;
+		if (first_node[i] == s->start)
+		{
+			/* a self-loop is a cycle of one */
+			int64		nodes[1] = {s->start};
+
+			if (minhops <= 1)
+				EmitPath(s, nodes, NULL, 0);
+		}
+		else
+		{
+			/* cycles longer than the best so far are of no use */
+			limit = maxhops < 0 ? -1 : maxhops - 1;
+			if (best > 0)
+			{
+				int			useful = s->all ? best - 1 : best - 2;
+
+				if (useful < 1)
+					continue;
+				if (limit < 0 || useful < limit)
+					limit = useful;
+			}
+			if (limit == 0)
+				continue;
+			s->cxt = AllocSetContextCreate(outer, "ruvector shortest cycle", ALLOCSET_DEFAULT_SIZES);
+			s->exclude = first_edge[i];
+			s->target = s->start;
+			s->start = first_node[i];
+			s->fwd.level = s->bwd.level = 0;
+			Run(s, minhops > 1 ? minhops - 1 : 1, limit);
+			s->start = s->target;
+			s->exclude = -1;
+			MemoryContextDelete(s->cxt);
+			s->cxt = outer;
+		}
+		foreach(lc, s->found)
+		{
+			FoundPath  *f = lfirst(lc);
+
+			if (best < 0 || f->len < best)
+				best = f->len;
+		}
+	}
+	/* the cycles of the best length, in the order found */
+	foreach(lc, s->found)
+	{
+		FoundPath  *f = lfirst(lc);
+
+		if (f->len != best)
+			continue;
+		PutPath(s, f->nodes, f->edges, f->len);
+		if (!s->all)
+			break;
 	}
 }
 
@@ -490,11 +636,21 @@ ruvector_cy_shortest(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	s.cycle = (s.start == s.target);
+	s.exclude = -1;
 	schema = RvgSchema();
 	s.cxt = AllocSetContextCreate(CurrentMemoryContext, "ruvector shortest path",
 								  ALLOCSET_DEFAULT_SIZES);
 	pin = RvgSpiConnect();
-	Run(&s, minhops, maxhops, direction, schema);
+	s.fwd.plan = PrepareExpansion(schema, direction);
+	s.bwd.plan = PrepareExpansion(schema, direction == RVG_DIR_OUT ? RVG_DIR_IN :
+								  direction == RVG_DIR_IN ? RVG_DIR_OUT : RVG_DIR_BOTH);
+	if (s.cycle && direction == RVG_DIR_BOTH)
+	{
+		s.cycle = false;
+		RunUndirectedCycle(&s, minhops, maxhops);
+	}
+	else
+		Run(&s, minhops, maxhops);
 	RvgSpiFinish(pin);
 	MemoryContextDelete(s.cxt);
 	return (Datum) 0;

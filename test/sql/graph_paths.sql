@@ -73,5 +73,25 @@ SELECT * FROM ruvector_cypher('roads', $$MATCH (a:Town {name: 'A'})-[*2]->(x) RE
 SELECT * FROM ruvector_cypher('roads', $$MATCH (a:Town {name: 'A'})-[*1..3]->(x) RETURN DISTINCT x.name ORDER BY x.name$$);
 SELECT * FROM ruvector_cypher('roads', $$MATCH (x)-[*1..2]->(d:Town {name: 'D'}) RETURN x.name, count(*) ORDER BY x.name$$);
 
+-- a cycle back to the start never walks one relationship twice: undirected,
+-- a triangle (not [e, e] through one neighbour), two parallel relationships,
+-- a self-loop; both directions of a cycle for allShortestPaths; no cycle
+-- through a node with a single relationship
+SELECT ruvector_create_graph('cyc');
+SELECT * FROM ruvector_cypher('cyc', $$
+	CREATE (a:N {n: 'a'})-[:R]->(b:N {n: 'b'}), (b)-[:R]->(c:N {n: 'c'}), (c)-[:R]->(a),
+	       (c)-[:R]->(d:N {n: 'd'}), (d)-[:R]->(e:N {n: 'e'}), (e)-[:R]->(d),
+	       (f:N {n: 'f'})-[:R]->(f), (g:N {n: 'g'})-[:R]->(h:N {n: 'h'})
+$$);
+SELECT * FROM ruvector_cypher('cyc', $$MATCH (a:N {n: 'a'}) MATCH p = shortestPath((a)-[*]-(a)) RETURN [x IN nodes(p) | x.n] AS cycle$$);
+SELECT * FROM ruvector_cypher('cyc', $$MATCH (a:N {n: 'a'}) MATCH p = allShortestPaths((a)-[*]-(a)) RETURN [x IN nodes(p) | x.n] AS cycle ORDER BY cycle$$);
+SELECT r->'cycle' AS cycle, (r->'r0') <> (r->'r1') AS two_relationships
+	FROM ruvector_cypher('cyc', $$MATCH (d:N {n: 'd'}) MATCH p = allShortestPaths((d)-[*]-(d)) RETURN [x IN nodes(p) | x.n] AS cycle, id(relationships(p)[0]) AS r0, id(relationships(p)[1]) AS r1$$) r;
+SELECT * FROM ruvector_cypher('cyc', $$MATCH (f:N {n: 'f'}) MATCH p = allShortestPaths((f)-[*]-(f)) RETURN [x IN nodes(p) | x.n] AS cycle$$);
+SELECT * FROM ruvector_cypher('cyc', $$MATCH (g:N {n: 'g'}) MATCH p = shortestPath((g)-[*]-(g)) RETURN p$$);
+SELECT * FROM ruvector_cypher('cyc', $$MATCH (a:N {n: 'a'}) MATCH p = shortestPath((a)-[*..2]-(a)) RETURN p$$);
+SELECT * FROM ruvector_cypher('cyc', $$MATCH (c:N {n: 'c'}) MATCH p = shortestPath((c)-[*]-(c)) RETURN [x IN nodes(p) | x.n] AS cycle$$);
+SELECT ruvector_drop_graph('cyc');
+
 SELECT ruvector_drop_graph('roads');
 SELECT ruvector_drop_graph('gp');
