@@ -26,9 +26,15 @@
  *	  Each appended event is also written to the server log as one JSON
  *	  line, at LOG level, when its transaction commits (an event rolled
  *	  back with its transaction or subtransaction is never logged as
- *	  committed).  A transaction that appended cannot be PREPAREd: it
- *	  would hold the append lock until it is resolved.  A detached event is logged at once ("spooled") and again
- *	  when it enters the chain ("committed", with its seq and hash).
+ *	  committed).  A detached event is logged at once ("spooled") and
+ *	  again when it enters the chain ("committed", with its seq and hash).
+ *	  A transaction that appended cannot be PREPAREd: it would hold the
+ *	  append lock until it is resolved.
+ *
+ *	  A new signing key is made only for an empty chain (LoadKeyForAppend):
+ *	  with the key file missing, or holding another key than the head's
+ *	  signer, the append is refused rather than signed under a key the
+ *	  trail does not know.
  *
  *	  Detached events (audit_spool.c) are written to a spool file and
  *	  appended by a dynamic background worker in its own transaction, or by
