@@ -76,6 +76,7 @@ typedef struct RvIgShared
 {
 	LWLock	   *lock;
 	pg_atomic_uint32 nonNormal; /* scopes (with the operational one) not normal */
+	pg_atomic_uint64 heapMask;	/* RvIgHeapBit of every table with a scope not normal */
 	int			nscopes;
 	RvIgScope	scopes[RV_IG_MAX_SCOPES];
 	/* the operational scope */
@@ -130,6 +131,7 @@ RvIgShmemStartup(void)
 		memset(rvIgShared, 0, sizeof(RvIgShared));
 		rvIgShared->lock = &(GetNamedLWLockTranche("ruvector_integrity"))->lock;
 		pg_atomic_init_u32(&rvIgShared->nonNormal, 0);
+		pg_atomic_init_u64(&rvIgShared->heapMask, 0);
 		rvIgShared->opState = RV_IG_NORMAL;
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -225,15 +227,33 @@ RvIgClassName(RvIgClass c)
 	return "low";
 }
 
+/*
+ * One bit per (database, table): a table whose bit is clear in heapMask
+ * has no scope out of normal, which the hot path learns from one atomic
+ * read while other tables are in stress or critical.
+ */
+static inline uint64
+RvIgHeapBit(Oid dbid, Oid heapid)
+{
+	uint32		h = (uint32) heapid * 0x9E3779B1u ^ (uint32) dbid * 0x85EBCA77u;
+
+	return UINT64CONST(1) << ((h >> 26) & 63);
+}
+
 /* Recount the scopes not in normal (exclusive lock held) */
 static void
 RvIgRecount(void)
 {
 	uint32		n = rvIgShared->opState != RV_IG_NORMAL ? 1 : 0;
+	uint64		mask = 0;
 
 	for (int i = 0; i < rvIgShared->nscopes; i++)
 		if (rvIgShared->scopes[i].state != RV_IG_NORMAL)
+		{
 			n++;
+			mask |= RvIgHeapBit(rvIgShared->scopes[i].dbid, rvIgShared->scopes[i].heapid);
+		}
+	pg_atomic_write_u64(&rvIgShared->heapMask, mask);
 	pg_atomic_write_u32(&rvIgShared->nonNormal, n);
 }
 
@@ -537,6 +557,10 @@ RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls, RvIgScope *worst)
 	if (rvIgShared != NULL)
 	{
 		if (pg_atomic_read_u32(&rvIgShared->nonNormal) == 0)
+			return RV_IG_ALLOW;
+		/* only the operational scope, or other tables, out of normal */
+		if (rvIgShared->opState == RV_IG_NORMAL &&
+			(pg_atomic_read_u64(&rvIgShared->heapMask) & RvIgHeapBit(MyDatabaseId, heapid)) == 0)
 			return RV_IG_ALLOW;
 		LWLockAcquire(rvIgShared->lock, LW_SHARED);
 		for (int i = 0; i < rvIgShared->nscopes; i++)
