@@ -362,9 +362,12 @@ AuditSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	int			level = GetCurrentTransactionNestLevel();
 	List	   *keep = NIL;
 	ListCell   *lc;
+	MemoryContext old;
 
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;
+	/* the current context may be the subtransaction's or the abort context */
+	old = MemoryContextSwitchTo(TopTransactionContext);
 	foreach(lc, audit_pending)
 	{
 		AuditPending *p = lfirst(lc);
@@ -378,6 +381,7 @@ AuditSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		keep = lappend(keep, p);
 	}
 	audit_pending = keep;
+	MemoryContextSwitchTo(old);
 }
 
 static void
