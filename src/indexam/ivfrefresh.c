@@ -114,6 +114,7 @@
 #include "utils/syscache.h"
 
 #include "indexam/ivfflat.h"
+#include "integrity/integrity.h"
 #include "indexam/indexam.h"
 
 /* The build's seed: a refresh of the same rows gives the same lists */
@@ -797,6 +798,9 @@ ruvector_ivf_refresh(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("ruvector_ivf_refresh()");
 	index = IvfOpenForFunction(indexoid, "ruvector_ivf_refresh()", true,
 							   ShareRowExclusiveLock);
+	/* a medium operation for the integrity gate (src/integrity) */
+	RvIntegrityEnforce(index->rd_index->indrelid, InvalidOid, RV_IG_MEDIUM,
+					   "ruvector_ivf_refresh");
 	entries = IvfRefreshIndex(index);
 	index_close(index, NoLock);
 	PG_RETURN_INT64(entries);

@@ -71,6 +71,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "integrity/integrity.h"
 #include "tableam/tableam.h"
 #include "tier/tier.h"
 #include "wal/wal.h"
@@ -510,6 +511,8 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	RvHeapCheckRelation(rel, "ruvector_compact");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	/* compaction moves values between tiers: a high operation for the gate */
+	RvIntegrityEnforce(relid, InvalidOid, RV_IG_HIGH, "ruvector_compact");
 	if (RelationNeedsWAL(rel))
 		RvWalCheckAvailable("ruvector_compact");
 

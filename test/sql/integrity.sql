@@ -8,6 +8,7 @@ INSERT INTO ig SELECT i, ARRAY[random(), random(), random(), random()]::vector
 	FROM generate_series(1, 2000) i;
 CREATE INDEX ig_hnsw ON ig USING hnsw (v vector_l2_ops) WITH (m = 8);
 CREATE INDEX ig_btree ON ig (id);
+CREATE INDEX ig_ivf ON ig USING ivfflat (v vector_l2_ops) WITH (lists = 4);
 
 -- A sample: every member, and sane values
 SELECT k FROM jsonb_object_keys(ruvector_integrity_sample('ig_hnsw')) k ORDER BY k;
@@ -24,7 +25,11 @@ FROM ruvector_integrity_sample('ig_hnsw') r;
 SET ruvector.integrity_max_nodes = 10;
 SELECT (r->>'nodes')::int <= 10 AS capped FROM ruvector_integrity_sample('ig_hnsw') r;
 RESET ruvector.integrity_max_nodes;
-SELECT index, "table", kind, state, samples, policy FROM ruvector_integrity;
+-- ivfflat: the lists are the nodes, no cut; drift and skew are the signals
+SELECT r->'kind' AS kind, r->'nodes' AS nodes, r->'edges' AS edges, r->'lambda_cut' AS lambda_cut,
+	r->'live' AS live, r ? 'drift' AS has_drift, r ? 'size_skew' AS has_skew, r->'state' AS state
+FROM ruvector_integrity_sample('ig_ivf') r;
+SELECT index, "table", kind, state, samples, policy FROM ruvector_integrity ORDER BY index::text;
 SELECT scope, kind, state, lambda_cut > 0 AS cut_positive
 	FROM ruvector_integrity_status() WHERE kind <> 'operational';
 
@@ -78,6 +83,7 @@ DELETE FROM ig WHERE id = 1;
 UPDATE ig SET id = id WHERE id = 2;
 COPY ig FROM STDIN;
 \.
+SELECT ruvector_ivf_refresh('ig_ivf');
 SELECT count(*) FROM (SELECT id FROM ig ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 10) s;
 \set VERBOSITY default
 SELECT ruvector_integrity_gate('search', 'ig_hnsw') - 'lambda_cut';
@@ -123,7 +129,7 @@ SELECT * FROM ruvector_integrity_policies;
 RESET ROLE;
 \set VERBOSITY default
 SET ROLE ig_user;
-SELECT index, state FROM ruvector_integrity;
+SELECT index, state FROM ruvector_integrity ORDER BY index::text;
 SELECT scope, state FROM ruvector_integrity_status() WHERE kind <> 'operational';
 SELECT ruvector_integrity_gate('insert', 'ig') ->> 'decision';
 SELECT ruvector_integrity_sample('ig_hnsw');
