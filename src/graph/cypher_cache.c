@@ -40,6 +40,7 @@
 #include "storage/lmgr.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -250,4 +251,24 @@ RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const c
 	CommandCounterIncrement();
 	PortalStart(portal, params, 0, GetTransactionSnapshot());
 	return portal;
+}
+
+/*
+ * The text of a one-row expression without variables (SKIP, LIMIT), at
+ * translation time; NULL for null.
+ */
+char *
+RvgEvalText(const char *sql)
+{
+	bool		isnull;
+	Datum		d;
+	char	   *value;
+
+	if (SPI_execute(psprintf("SELECT (%s)::pg_catalog.text", sql), true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not compute a constant expression");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	value = isnull ? NULL : TextDatumGetCString(d);
+	SPI_freetuptable(SPI_tuptable);
+	return value;
 }

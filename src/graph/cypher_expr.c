@@ -172,6 +172,10 @@ LookupVar(Planner *P, CyExpr *e)
 {
 	RvgVar		   *v = RvgFindVar(P, e->str);
 
+	if (v == NULL && P->no_vars_in != NULL)
+		RvgError(P, e->loc, ERRCODE_SYNTAX_ERROR,
+				 "%s cannot refer to variables (`%s`): it must be a constant expression",
+				 P->no_vars_in, e->str);
 	if (v == NULL)
 		RvgError(P, e->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", e->str);
 	return v;
@@ -328,11 +332,21 @@ Quantifier(Planner *P, CyExpr *e)
 	char	   *alias = RvgAlias(P, "q");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
 	char	   *p = e->b ? RvgPred(P, e->b) : psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
-	char	   *t = psprintf("pg_catalog.count(*) FILTER (WHERE %s)", p);
-	char	   *f = psprintf("pg_catalog.count(*) FILTER (WHERE NOT (%s))", p);
-	char	   *n = psprintf("pg_catalog.count(*) FILTER (WHERE (%s) IS NULL)", p);
+	char	   *t,
+			   *f,
+			   *n;
 	char	   *body;
 
+	/*
+	 * count(alias.v), not count(*): an aggregate belongs to the query level
+	 * of the variables in its arguments and FILTER, so a predicate that only
+	 * reads outer variables (any(y IN [1] WHERE n.age > 30)) would make
+	 * count(*) an aggregate of the outer query.  The elements are never SQL
+	 * nulls (a JSON null is 'null'::jsonb), so the counts are the same.
+	 */
+	t = psprintf("pg_catalog.count(%s.v) FILTER (WHERE %s)", alias, p);
+	f = psprintf("pg_catalog.count(%s.v) FILTER (WHERE NOT (%s))", alias, p);
+	n = psprintf("pg_catalog.count(%s.v) FILTER (WHERE (%s) IS NULL)", alias, p);
 	PopLocal(P, v);
 	switch (e->op)
 	{

@@ -1023,9 +1023,13 @@ static Sel *
 BeginSubPattern(Planner *P, CyPath *path)
 {
 	Sel		   *outer = P->sel;
-	Sel		   *inner = NewSel();
+	Sel		   *inner;
 	ListCell   *lc;
 
+	if (P->no_vars_in != NULL)
+		RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR,
+				 "%s cannot contain patterns: it must be a constant expression", P->no_vars_in);
+	inner = NewSel();
 	inner->vars = list_copy(outer->vars);
 	foreach(lc, inner->vars)
 		((RvgVar *) lfirst(lc))->outer = true;
@@ -1196,6 +1200,43 @@ AnyAggregate(List *items)
 	return false;
 }
 
+/*
+ * The value of a SKIP or LIMIT expression, computed when the query is
+ * translated (as Neo4j, it may not read variables): a literal or parameter
+ * as is, another expression by a one-row statement.  It must be a
+ * non-negative integer: 1.5, 2.0, '3', null and -1 are errors, not rounded.
+ */
+static int64
+SkipLimitValue(Planner *P, CyExpr *e, const char *what)
+{
+	StringInfoData buf;
+	List	   *saved = P->sel->vars;
+	const char *saved_what = P->no_vars_in;
+	char	   *end;
+	int64		v;
+
+	initStringInfo(&buf);
+	if (!RvgConstJson(P, e, &buf))
+	{
+		char	   *sql;
+		char	   *value;
+
+		P->sel->vars = NIL;
+		P->no_vars_in = what;
+		sql = RvgExpr(P, e);
+		P->sel->vars = saved;
+		P->no_vars_in = saved_what;
+		value = RvgEvalText(sql);
+		appendStringInfoString(&buf, value ? value : "null");
+	}
+	errno = 0;
+	v = strtoi64(buf.data, &end, 10);
+	if (buf.data[0] == '\0' || *end != '\0' || errno != 0 || v < 0)
+		RvgError(P, e->loc, ERRCODE_INVALID_PARAMETER_VALUE,
+				 "%s must be a non-negative integer, not %s", what, buf.data);
+	return v;
+}
+
 /* " OFFSET .. LIMIT .." of a projection. */
 static char *
 SkipLimit(Planner *P, CyClause *c)
@@ -1204,9 +1245,9 @@ SkipLimit(Planner *P, CyClause *c)
 
 	initStringInfo(&buf);
 	if (c->skip)
-		appendStringInfo(&buf, " OFFSET (%s)::bigint", RvgExpr(P, c->skip));
+		appendStringInfo(&buf, " OFFSET " INT64_FORMAT, SkipLimitValue(P, c->skip, "SKIP"));
 	if (c->limit)
-		appendStringInfo(&buf, " LIMIT (%s)::bigint", RvgExpr(P, c->limit));
+		appendStringInfo(&buf, " LIMIT " INT64_FORMAT, SkipLimitValue(P, c->limit, "LIMIT"));
 	return buf.data;
 }
 

@@ -205,6 +205,8 @@ typedef struct Planner
 	ColType    *intypes;
 	/* property-map constants, marked in the SQL text (see RvgPlanQuery) */
 	List	   *consts;
+	/* "SKIP" / "LIMIT" while translating one: variables are refused */
+	const char *no_vars_in;
 } Planner;
 
 /* cypher_plan.c */
@@ -221,6 +223,7 @@ extern char *RvgPatternComprehension(Planner *P, CyExpr *e);
 
 /* cypher_cache.c */
 struct PortalData;
+extern char *RvgEvalText(const char *sql);
 extern struct PortalData *RvgCachedCursor(const char *sql, int nparams, Oid *types,
 										  Datum *values, const char *nulls);
 

@@ -1,0 +1,36 @@
+-- Cypher as Neo4j and Apache AGE users expect it (issue 16): quantifiers
+-- whose predicate ignores their variable, SKIP/LIMIT values, errors in
+-- Cypher's terms with a position, and the smaller differences.
+\set SHOW_CONTEXT never
+
+SELECT ruvector_create_graph('sem');
+SELECT * FROM ruvector_cypher('sem', $$
+	CREATE (:Person {name: 'Ann', age: 34}), (:Person {name: 'Bob', age: 28}),
+	       (:Person {name: 'Cid', age: 45}), (:Person {name: 'Dee'})
+$$);
+
+-- quantifiers whose predicate does not use their variable: one value per
+-- row, in RETURN and in WHERE (the count behind them belongs to the list)
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name, any(y IN [1] WHERE n.age > 30) AS a ORDER BY n.name');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WHERE any(y IN [1] WHERE n.age > 30) RETURN n.name ORDER BY n.name');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name, all(y IN [1, 2] WHERE n.age > 30) AS al, none(y IN [1, 2] WHERE n.age > 30) AS no, single(y IN [1, 2] WHERE n.age > 30) AS s1, single(y IN [1] WHERE n.age > 30) AS s2 ORDER BY n.name');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WHERE single(y IN [1] WHERE n.age > 30) AND none(y IN [] WHERE n.age > 30) RETURN n.name ORDER BY n.name');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name, [y IN [1, 2] WHERE n.age > 30 | n.name] AS l ORDER BY n.name');
+
+-- SKIP and LIMIT take non-negative integers, as in Neo4j: never rounded
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name ORDER BY n.name SKIP 1 LIMIT 2');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name ORDER BY n.name SKIP $s LIMIT $l', '{"s": 2, "l": 1}');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name ORDER BY n.name LIMIT 1 + 1');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name ORDER BY n.name LIMIT toInteger($l)', '{"l": "1"}');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WITH n ORDER BY n.name LIMIT 0 RETURN count(n)');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT 1.5');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name SKIP 3.7');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT $l', '{"l": 1.5}');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT $l', '{"l": 2.0}');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT $l', '{"l": "2"}');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT $l', '{"l": null}');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT -1');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name SKIP 10 / 4.0');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT 99999999999999999999');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT n.age');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WITH n SKIP size([(n)-->() | 1]) RETURN n');
