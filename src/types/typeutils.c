@@ -456,8 +456,8 @@ TypesSubvectorRange(const char *typname, int maxdim, int dim, int32 start,
  * Returns the state's values (count, then sums) and sets *dim to the number
  * of sums.  The state is user-reachable (the support functions are callable
  * from SQL), so anything but a flat, NULL-free float8[] is refused.  The
- * message is pgvector's (caller names the SQL function); the SQLSTATE is a
- * data exception rather than pgvector's internal error, since SQL reaches it.
+ * message is pgvector's, word for word (caller names the SQL function); the
+ * SQLSTATE is 22023 rather than pgvector's internal error, since SQL reaches it.
  */
 float8 *
 TypesAvgStateValues(ArrayType *state, const char *caller, int *dim)
@@ -466,8 +466,7 @@ TypesAvgStateValues(ArrayType *state, const char *caller, int *dim)
 		ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: expected state array", caller),
-				 errdetail("An aggregate state is a one-dimensional float8[] without NULLs: the count, then one sum per dimension.")));
+				 errmsg("%s: expected state array", caller)));
 
 	*dim = ARR_DIMS(state)[0] - 1;
 	return (float8 *) ARR_DATA_PTR(state);

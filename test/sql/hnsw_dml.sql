@@ -21,6 +21,22 @@ BEGIN
 END
 $$;
 
+-- VACUUM removes dead rows only when no other snapshot of this database
+-- is older (an autovacuum ANALYZE or a background worker may hold one for a
+-- moment): wait, up to 10 s, until none is, so the counts after a VACUUM
+-- do not depend on timing.
+CREATE FUNCTION wait_for_horizon() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..200 LOOP
+		PERFORM pg_stat_clear_snapshot();
+		EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity
+							  WHERE datname = current_database() AND pid <> pg_backend_pid()
+								AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL));
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END
+$$;
+
 -- Empty at build, filled by inserts (the first one becomes the entry point)
 CREATE TABLE hm (id serial, v vector(3));
 CREATE INDEX hm_idx ON hm USING hnsw (v vector_l2_ops);
@@ -48,6 +64,7 @@ DROP TABLE hdup;
 
 -- DELETE then VACUUM: dead rows leave, the graph is repaired around them
 DELETE FROM hm WHERE id % 3 = 0;
+SELECT wait_for_horizon();
 VACUUM hm;
 SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]') r;
 SELECT hnsw_exact('hm', '[4.2,5.1,1.7]', 20);
@@ -66,6 +83,7 @@ SELECT severity, count(*) FROM ruvector_hnsw_verify('hm_idx') WHERE severity = '
 
 -- Everything deleted: an empty graph, then a new one from inserts
 DELETE FROM hm;
+SELECT wait_for_horizon();
 VACUUM hm;
 SELECT count(*) FROM (SELECT id FROM hm ORDER BY v <-> '[1,1,1]') r;
 INSERT INTO hm (v) VALUES ('[1,2,3]'), ('[3,2,1]');
@@ -140,5 +158,6 @@ SELECT id FROM hbh ORDER BY b <~> (repeat('1', 12400) || repeat('0', 51600))::bi
 DROP TABLE hbh;
 
 DROP FUNCTION hnsw_exact(text, text, int);
+DROP FUNCTION wait_for_horizon();
 RESET hnsw.ef_search;
 RESET enable_seqscan;
