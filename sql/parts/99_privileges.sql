@@ -46,6 +46,7 @@ BEGIN
 			('ruvector_integrity_gate', 'ruvector_user'),
 			('ruvector_integrity_policy_set', 'ruvector_admin'),
 			('ruvector_integrity_policy_attach', 'ruvector_admin'),
+			('ruvector_integrity_repair', 'ruvector_operator'),
 
 			-- ruvector_heap and tiers (src/tableam, src/tier)
 			('ruvector_heap_handler', 'superuser'),

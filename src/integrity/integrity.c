@@ -79,6 +79,7 @@ PG_FUNCTION_INFO_V1(ruvector_integrity_status);
 PG_FUNCTION_INFO_V1(ruvector_integrity_gate);
 PG_FUNCTION_INFO_V1(ruvector_integrity_policy_set);
 PG_FUNCTION_INFO_V1(ruvector_integrity_policy_attach);
+PG_FUNCTION_INFO_V1(ruvector_integrity_repair);
 
 static const char *const rvIgActionCodes = "atdr";
 
@@ -702,9 +703,9 @@ RvIgUpdateState(Oid indexid, Oid heapid, RvIgSample *s, bool detached,
 										 state > *from ? *from : state),
 						 s->unreachable, s->witness.data);
 		if (detached)
-			RvIgAuditDetached("integrity_transition", indexid, ev.data);
+			RvIgAuditDetached("integrity.transition", indexid, ev.data);
 		else
-			RvIgAuditEvent("integrity_transition", indexid, ev.data);
+			RvIgAuditEvent("integrity.transition", indexid, ev.data);
 	}
 	return state;
 }
@@ -744,7 +745,10 @@ ruvector_integrity_sample(PG_FUNCTION_ARGS)
 {
 	RvIgState	from,
 				to;
-	char	   *json = RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL);
+	char	   *json;
+
+	PreventCommandDuringRecovery("ruvector_integrity_sample()");
+	json = RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
@@ -798,9 +802,9 @@ RvIgSampleOperationalScope(bool detached)
 		appendStringInfo(&ev, "{\"scope\": \"operational\", \"from\": \"%s\", \"to\": \"%s\", \"lambda_cut\": %.6g, \"witness_edges\": %s}",
 						 rv_ig_state_name(from), rv_ig_state_name(to), s.signal, s.witness.data);
 		if (detached)
-			RvIgAuditDetached("integrity_transition", InvalidOid, ev.data);
+			RvIgAuditDetached("integrity.transition", InvalidOid, ev.data);
 		else
-			RvIgAuditEvent("integrity_transition", InvalidOid, ev.data);
+			RvIgAuditEvent("integrity.transition", InvalidOid, ev.data);
 	}
 	return json.data;
 }
@@ -808,7 +812,10 @@ RvIgSampleOperationalScope(bool detached)
 Datum
 ruvector_integrity_sample_operational(PG_FUNCTION_ARGS)
 {
-	char	   *json = RvIgSampleOperationalScope(false);
+	char	   *json;
+
+	PreventCommandDuringRecovery("ruvector_integrity_sample_operational()");
+	json = RvIgSampleOperationalScope(false);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
@@ -975,6 +982,77 @@ ruvector_integrity_gate(PG_FUNCTION_ARGS)
 }
 
 /* ----------------------------------------------------------------
+ *		Repair
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * ruvector_integrity_repair(index): reconnect an HNSW index, then sample
+ * it (the state returns to normal through the hysteresis, not at once).
+ * Owner of the table only, like REINDEX.
+ *
+ * This build repairs by rebuilding the graph (reindex_index: a ShareLock
+ * on the table, an AccessExclusiveLock on the index while it is rebuilt,
+ * WAL-logged like any REINDEX); the in-place repair of the HNSW subsystem
+ * (HnswRepair) replaces it when it is available.
+ */
+Datum
+ruvector_integrity_repair(PG_FUNCTION_ARGS)
+{
+	Oid			indexid = PG_GETARG_OID(0);
+	const char *kind;
+	Oid			heapid;
+	Relation	index;
+	RvIgSample	before;
+	RvIgState	from,
+				to;
+	char	   *after;
+	char		persistence;
+	ReindexParams params = {0};
+	instr_time	start,
+				elapsed;
+	StringInfoData json;
+
+	PreventCommandDuringRecovery("ruvector_integrity_repair()");
+	index = RvIgOpenIndex(indexid, &kind, &heapid, ACL_SELECT);
+	if (strcmp(kind, "hnsw") != 0)
+	{
+		index_close(index, AccessShareLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"%s\" is an ivfflat index: its lists have no links to repair", get_rel_name(indexid)),
+				 errhint("Refresh its centers with ruvector_ivf_refresh().")));
+	}
+	if (!pg_class_ownercheck(heapid, GetUserId()))
+	{
+		index_close(index, AccessShareLock);
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapid));
+	}
+	persistence = index->rd_rel->relpersistence;
+
+	memset(&before, 0, sizeof(before));
+	RvIgSampleHnsw(index, &before);
+	index_close(index, AccessShareLock);
+
+	INSTR_TIME_SET_CURRENT(start);
+	reindex_index(indexid, false, persistence, &params);
+	CommandCounterIncrement();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+
+	after = RvIgSampleIndex(indexid, false, &from, &to, NULL);
+
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"method\": \"rebuild\", \"elapsed_ms\": %.3f, \"lambda_cut_before\": ",
+					 INSTR_TIME_GET_MILLISEC(elapsed));
+	RvIgAppendNumber(&json, before.lambdaCut);
+	appendStringInfo(&json, ", \"unreachable_before\": " INT64_FORMAT ", \"after\": %s}",
+					 before.unreachable, after);
+	RvIgAuditEvent("integrity.repair", indexid, json.data);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}
+
+/* ----------------------------------------------------------------
  *		Policies from SQL
  * ----------------------------------------------------------------
  */
@@ -1125,7 +1203,7 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoString(&ev, "null");
 	appendStringInfoChar(&ev, '}');
-	RvIgAuditEvent("integrity_policy_set", InvalidOid, ev.data);
+	RvIgAuditEvent("integrity.policy_set", InvalidOid, ev.data);
 	PG_RETURN_VOID();
 }
 
@@ -1206,7 +1284,7 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoString(&ev, "null");
 	appendStringInfoChar(&ev, '}');
-	RvIgAuditEvent("integrity_policy_attach", target, ev.data);
+	RvIgAuditEvent("integrity.policy_attach", target, ev.data);
 	PG_RETURN_VOID();
 }
 

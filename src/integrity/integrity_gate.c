@@ -659,7 +659,7 @@ RvIntegrityEnforce(Oid heapid, Oid indexid, RvIgClass cls, const char *what)
 					 RvIgClassName(cls), RvIgDecisionName(d), rv_ig_state_name(sc.state));
 	escape_json(&payload, idxname ? idxname : "operational");
 	appendStringInfo(&payload, ", \"lambda_cut\": %.6g}", sc.lambda);
-	RvIgAuditDetached(d == RV_IG_REJECT ? "integrity_reject" : "integrity_defer",
+	RvIgAuditDetached(d == RV_IG_REJECT ? "integrity.rejected" : "integrity.deferred",
 					  OidIsValid(sc.indexid) ? sc.indexid : heapid, payload.data);
 
 	if (idxname)

@@ -228,6 +228,18 @@ IgBuildPairs(IgContract *c)
 	pfree(mark);
 }
 
+/* Undeleted elements of level >= L */
+static uint32
+IgCountAtLeast(HnswGraph *g, int L)
+{
+	uint32		count = 0;
+
+	for (uint32 i = 0; i < g->nelems; i++)
+		if (!g->elems[i].deleted && g->elems[i].level >= L)
+			count++;
+	return count;
+}
+
 /* Regions from the seeds of the lowest layer with at most cap elements */
 static void
 IgAssignRegions(IgContract *c, int cap)
@@ -246,20 +258,25 @@ IgAssignRegions(IgContract *c, int cap)
 	for (uint32 i = 0; i < n; i++)
 		c->region[i] = IG_NONE;
 
-	/* the lowest upper layer with at most cap elements */
-	for (L = 1; L <= g->maxLevel; L++)
+	/*
+	 * Seeds: the elements of the lowest layer with at most cap elements
+	 * (layer 0 for a small index: every element is then a region of its
+	 * own and the graph is exact).  A layer with a single element would
+	 * make one region of everything: take the layer below and let
+	 * IgMergeToCap bring it down to the cap.
+	 */
+	for (L = 0; L <= g->maxLevel; L++)
 	{
-		uint32		count = 0;
-
-		for (uint32 i = 0; i < n; i++)
-			if (!g->elems[i].deleted && g->elems[i].level >= L)
-				count++;
-		if (count <= (uint32) cap)
+		if (IgCountAtLeast(g, L) <= (uint32) cap)
 			break;
 	}
+	if (L > g->maxLevel)
+		L = g->maxLevel;
+	if (L > 0 && IgCountAtLeast(g, L) < 2)
+		L--;
 	for (uint32 i = 0; i < n; i++)
 	{
-		if (!g->elems[i].deleted && L <= g->maxLevel && g->elems[i].level >= L)
+		if (!g->elems[i].deleted && L >= 0 && g->elems[i].level >= L)
 		{
 			c->region[i] = c->nregions++;
 			queue[tail++] = i;
@@ -503,6 +520,9 @@ IgMergeSmall(IgContract *c)
 				size[c->region[i]]++;
 				total++;
 			}
+		/* regions of single elements (a small index) are kept exact */
+		if (total / R < 4)
+			break;
 		minSize = (uint32) Max(2, total / R / 4);
 		for (uint32 r = 0; r < R; r++)
 		{

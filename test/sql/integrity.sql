@@ -89,6 +89,12 @@ SELECT count(*) FROM (SELECT id FROM ig ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT
 SELECT ruvector_integrity_gate('search', 'ig_hnsw') - 'lambda_cut';
 SELECT ruvector_integrity_gate('delete', 'ig') - 'lambda_cut';
 SELECT state FROM ruvector_integrity WHERE index = 'ig_hnsw'::regclass;
+-- a repair (the owner's): rebuilt, sampled again; the tight thresholds keep it critical
+SELECT r->'method' AS method, (r->>'elapsed_ms')::float8 >= 0 AS timed,
+	(r->>'lambda_cut_before')::float8 > 0 AS had_cut, r->'after'->'state' AS state_after,
+	(r->'after'->>'live')::int AS live_after
+FROM ruvector_integrity_repair('ig_hnsw') r;
+SELECT ruvector_integrity_repair('ig_ivf');
 -- EXPLAIN plans, it does not run: allowed
 EXPLAIN (COSTS OFF) INSERT INTO ig VALUES (0, '[1,1,1,1]');
 -- the gate can be switched off by a superuser
@@ -124,6 +130,7 @@ SELECT * FROM ruvector_integrity_status();
 SELECT ruvector_integrity_gate('insert', 'ig');
 SELECT ruvector_integrity_policy_set('p', '{}');
 SELECT ruvector_integrity_policy_attach('ig', 'p');
+SELECT ruvector_integrity_repair('ig_hnsw');
 SELECT * FROM ruvector_integrity;
 SELECT * FROM ruvector_integrity_policies;
 RESET ROLE;
@@ -135,10 +142,12 @@ SELECT ruvector_integrity_gate('insert', 'ig') ->> 'decision';
 SELECT ruvector_integrity_sample('ig_hnsw');
 SELECT ruvector_integrity_policy_set('p', '{}');
 RESET ROLE;
--- an operator samples tables it may read, and cannot attach policies
+-- an operator samples tables it may read, cannot attach policies, and repairs
+-- only the indexes of its own tables
 SET ROLE ig_operator;
 SELECT r->'state' FROM ruvector_integrity_sample('ig_hnsw') r;
 SELECT ruvector_integrity_policy_attach('ig', NULL);
+SELECT ruvector_integrity_repair('ig_hnsw');
 RESET ROLE;
 -- a user without SELECT on the table sees no state of it
 REVOKE SELECT ON ig FROM ig_user;

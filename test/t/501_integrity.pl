@@ -45,7 +45,7 @@ sub transitions
 	my ($index, $from, $to) = @_;
 	return $node->safe_psql('postgres', qq(
 		SELECT count(*) FROM ruvector_audit_events
-		WHERE event_type = 'integrity_transition' AND target_oid = '$index'::regclass::oid
+		WHERE event_type = 'integrity.transition' AND target_oid = '$index'::regclass::oid
 		  AND payload->>'from' = '$from' AND payload->>'to' = '$to'));
 }
 
@@ -87,7 +87,7 @@ cmp_ok($lambda, '<', 0.25 * $baseline, "lambda_cut $lambda fell below the critic
 cmp_ok($unreachable, '>', 0, "$unreachable rows are unreachable from the entry point");
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 2 FROM ruvector_audit_events
-	WHERE event_type = 'integrity_transition' AND target_oid = 'frag_hnsw'::regclass::oid
+	WHERE event_type = 'integrity.transition' AND target_oid = 'frag_hnsw'::regclass::oid
 	  AND (payload->>'from', payload->>'to') IN (('normal', 'stress'), ('stress', 'critical'))}),
 	'audit events for normal -> stress and stress -> critical');
 
@@ -100,7 +100,7 @@ like($stderr, qr/lambda_cut [0-9.]+, baseline/, 'the detail gives lambda and the
 like($stderr, qr/ruvector_integrity_repair\('frag_hnsw'\)/, 'the hint names the repair function');
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) >= 1 FROM ruvector_audit_events
-	WHERE event_type = 'integrity_reject' AND target_oid = 'frag_hnsw'::regclass::oid}),
+	WHERE event_type = 'integrity.rejected' AND target_oid = 'frag_hnsw'::regclass::oid}),
 	'the rejection is in the audit trail although its transaction rolled back');
 ($ret, $stdout, $stderr) = $node->psql('postgres',
 	"COPY frag FROM STDIN;\n1\tf\t[0,0,0,0]\n\\.\n");
@@ -180,7 +180,7 @@ while (time() - $start < 25)
 note("samples below the threshold: $below, at or above: $above");
 my $moves = $node->safe_psql('postgres', q{
 	SELECT count(*) FROM ruvector_audit_events
-	WHERE event_type = 'integrity_transition' AND target_oid = 'noisy_hnsw'::regclass::oid});
+	WHERE event_type = 'integrity.transition' AND target_oid = 'noisy_hnsw'::regclass::oid});
 cmp_ok($moves, '<=', 1, "at most one transition under noise ($moves)");
 SKIP:
 {
@@ -210,12 +210,12 @@ $node->safe_psql('postgres', q{
 });
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) >= 1 FROM ruvector_audit_events
-	WHERE event_type = 'integrity_transition' AND payload->>'scope' = 'operational'
+	WHERE event_type = 'integrity.transition' AND payload->>'scope' = 'operational'
 	  AND payload->>'from' = 'normal' AND payload->>'to' = 'stress'}),
 	'the operational scope goes to stress with the standby past its lag budget');
 like($node->safe_psql('postgres', q{
 	SELECT payload->'witness_edges'->0->>'to' FROM ruvector_audit_events
-	WHERE event_type = 'integrity_transition' AND payload->>'scope' = 'operational'
+	WHERE event_type = 'integrity.transition' AND payload->>'scope' = 'operational'
 	ORDER BY seq LIMIT 1}), qr/^standby/, 'the witness edge is the standby link');
 
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
