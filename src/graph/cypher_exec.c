@@ -1542,7 +1542,10 @@ Prepare(FunctionCallInfo fcinfo, int *pin, bool run)
 		writes |= ((RvgStep *) lfirst(lc))->kind != RVG_STEP_READ;
 	/* row-level security alone would make a refused SET or DELETE a no-op */
 	if (run && writes)
+	{
 		RvgCheckGraphPrivilege(g->graph_id, g->name, true);
+		RvgLockGraphForWrite(g);
+	}
 	return plan;
 }
 

@@ -313,10 +313,18 @@ ListComprehension(Planner *P, CyExpr *e)
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "lc");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
-	char	   *where = e->b ? RvgPred(P, e->b) : NULL;
-	char	   *map = e->c ? ExprValue(P, e->c) : v->value;
+	bool		saved = P->agg_allowed;
+	const char *saved_where = P->agg_where;
+	char	   *where;
+	char	   *map;
 	char	   *sql;
 
+	P->agg_allowed = false;
+	P->agg_where = "in a list comprehension";
+	where = e->b ? RvgPred(P, e->b) : NULL;
+	map = e->c ? ExprValue(P, e->c) : v->value;
+	P->agg_allowed = saved;
+	P->agg_where = saved_where;
 	PopLocal(P, v);
 	sql = psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s ORDER BY %s.o), '[]'::jsonb) "
 				   "FROM pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)%s%s)",
@@ -331,7 +339,9 @@ Quantifier(Planner *P, CyExpr *e)
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "q");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
-	char	   *p = e->b ? RvgPred(P, e->b) : psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
+	bool		saved = P->agg_allowed;
+	const char *saved_where = P->agg_where;
+	char	   *p;
 	char	   *t,
 			   *f,
 			   *n;
@@ -344,6 +354,11 @@ Quantifier(Planner *P, CyExpr *e)
 	 * count(*) an aggregate of the outer query.  The elements are never SQL
 	 * nulls (a JSON null is 'null'::jsonb), so the counts are the same.
 	 */
+	P->agg_allowed = false;
+	P->agg_where = "in a quantifier";
+	p = e->b ? RvgPred(P, e->b) : psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
+	P->agg_allowed = saved;
+	P->agg_where = saved_where;
 	t = psprintf("pg_catalog.count(%s.v) FILTER (WHERE %s)", alias, p);
 	f = psprintf("pg_catalog.count(%s.v) FILTER (WHERE NOT (%s))", alias, p);
 	n = psprintf("pg_catalog.count(%s.v) FILTER (WHERE (%s) IS NULL)", alias, p);
@@ -392,11 +407,14 @@ static char *
 AggArg(Planner *P, CyExpr *e)
 {
 	bool		saved = P->agg_allowed;
+	const char *saved_where = P->agg_where;
 	char	   *sql;
 
 	P->agg_allowed = false;
+	P->agg_where = "inside another aggregate function";
 	sql = ExprValue(P, e);
 	P->agg_allowed = saved;
+	P->agg_where = saved_where;
 	return sql;
 }
 
@@ -409,7 +427,8 @@ Aggregate(Planner *P, CyExpr *e)
 
 	if (!P->agg_allowed)
 		RvgError(P, e->loc, ERRCODE_GROUPING_ERROR,
-				 "aggregate function %s() is not allowed here", e->str);
+				 "aggregate function %s() is not allowed %s", e->str,
+				 P->agg_where ? P->agg_where : "here");
 	if (cy_name_eq(e->str, "count") && e->star)
 		return "pg_catalog.to_jsonb(pg_catalog.count(*))";
 	CheckArgs(P, e, 1, (cy_name_eq(e->str, "percentileCont") || cy_name_eq(e->str, "percentileDisc")) ? 2 : 1);

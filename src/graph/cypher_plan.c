@@ -44,6 +44,8 @@ typedef struct ClauseEdge
 } ClauseEdge;
 
 static void PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final);
+static void CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals,
+								  const char *clause);
 
 /* ---------------------------------------------------------------------
  * Errors, aliases, variables
@@ -1057,12 +1059,25 @@ RvgPatternComprehension(Planner *P, CyExpr *e)
 	Sel		   *outer = BeginSubPattern(P, e->path);
 	char	   *map;
 	Sel		   *inner;
+	bool		saved = P->agg_allowed;
+	const char *saved_where = P->agg_where;
+	char	   *alias = RvgAlias(P, "pc");
 
+	P->agg_allowed = false;
+	P->agg_where = "in a pattern comprehension";
 	if (e->b != NULL)
 		AddCond(P, RvgPred(P, e->b));
 	map = RvgExpr(P, e->c);
+	P->agg_allowed = saved;
+	P->agg_where = saved_where;
 	inner = EndSubPattern(P, outer);
-	return psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s), '[]'::jsonb)%s)", map, FromWhere(inner));
+
+	/*
+	 * jsonb_agg over a derived table: were its argument only outer
+	 * variables ([(n)-->() | n.name]), it would aggregate the outer query.
+	 */
+	return psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s.v), '[]'::jsonb) FROM (SELECT %s AS v%s) %s)",
+					alias, map, FromWhere(inner), alias);
 }
 
 /* EXISTS for a pattern used as a predicate, correlated with the row. */
@@ -1181,12 +1196,114 @@ ProjectionItems(Planner *P, CyClause *c, bool is_with)
 	{
 		Item	   *it = lfirst(lc);
 
+		if (it->agg)
+			CheckImplicitGrouping(P, it->expr, items, NIL, is_with ? "WITH" : "RETURN");
+	}
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+
 		for (ListCell *lc2 = list_head(items); lc2 != lc; lc2 = lnext(items, lc2))
 			if (strcmp(((Item *) lfirst(lc2))->name, it->name) == 0)
 				RvgError(P, it->expr ? it->expr->loc : c->loc, ERRCODE_DUPLICATE_COLUMN,
 						 "multiple result columns with the same name `%s` are not supported", it->name);
 	}
 	return items;
+}
+
+/* Structural equality of two expressions (patterns never compare equal). */
+static bool
+SameExpr(const CyExpr *a, const CyExpr *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->kind != b->kind || a->op != b->op || a->bval != b->bval || a->star != b->star ||
+		a->ival != b->ival || a->fval != b->fval || a->nargs != b->nargs ||
+		a->nlabels != b->nlabels || a->path != NULL || b->path != NULL)
+		return false;
+	if ((a->str == NULL) != (b->str == NULL) || (a->str && strcmp(a->str, b->str) != 0))
+		return false;
+	if (!SameExpr(a->a, b->a) || !SameExpr(a->b, b->b) || !SameExpr(a->c, b->c))
+		return false;
+	for (int i = 0; i < a->nargs; i++)
+	{
+		if (!SameExpr(a->args[i], b->args[i]))
+			return false;
+		if (a->keys && (b->keys == NULL || strcmp(a->keys[i], b->keys[i]) != 0))
+			return false;
+	}
+	for (int i = 0; i < a->nlabels; i++)
+		if (strcmp(a->labels[i], b->labels[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+IsGroupingKey(const CyExpr *e, List *items)
+{
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		Item	   *it = lfirst(lc);
+
+		if (it->agg)
+			continue;
+		if (it->expr != NULL && SameExpr(it->expr, e))
+			return true;
+		if (it->var != NULL && e->kind == CYX_VAR && strcmp(it->var->name, e->str) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * In an aggregating projection, the parts of an aggregating item outside
+ * its aggregates may only use grouping keys (other items), as Neo4j: in
+ * RETURN n.age + count(*), n.age would be an implicit grouping key.  locals
+ * are the comprehension variables in scope.
+ */
+static void
+CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals, const char *clause)
+{
+	ListCell   *lc;
+
+	if (e == NULL)
+		return;
+	check_stack_depth();
+	if (e->kind == CYX_FUNC && cy_is_aggregate(e->str))
+		return;
+	if (IsGroupingKey(e, items))
+		return;
+	if (e->kind == CYX_VAR || (e->kind == CYX_PROP && e->a->kind == CYX_VAR))
+	{
+		const char *name = e->kind == CYX_VAR ? e->str : e->a->str;
+
+		foreach(lc, locals)
+			if (strcmp((const char *) lfirst(lc), name) == 0)
+				return;
+		if (e->kind == CYX_PROP && IsGroupingKey(e->a, items))
+			return;
+		RvgError(P, e->loc, ERRCODE_GROUPING_ERROR,
+				 "aggregating expression in %s uses `%.*s`, which is not a grouping key",
+				 clause, e->end - e->loc, P->text + e->loc);
+	}
+	if (e->kind == CYX_PATTERN || e->kind == CYX_PATCOMP)
+		return;					/* checked by PostgreSQL */
+	if ((e->kind == CYX_LISTCOMP || e->kind == CYX_QUANT) && e->str != NULL)
+	{
+		List	   *inner = lappend(list_copy(locals), (void *) e->str);
+
+		CheckImplicitGrouping(P, e->a, items, locals, clause);
+		CheckImplicitGrouping(P, e->b, items, inner, clause);
+		CheckImplicitGrouping(P, e->c, items, inner, clause);
+		return;
+	}
+	CheckImplicitGrouping(P, e->a, items, locals, clause);
+	CheckImplicitGrouping(P, e->b, items, locals, clause);
+	CheckImplicitGrouping(P, e->c, items, locals, clause);
+	for (int i = 0; i < e->nargs; i++)
+		CheckImplicitGrouping(P, e->args[i], items, locals, clause);
 }
 
 static bool
@@ -1440,6 +1557,19 @@ ProjectReturn(Planner *P, CyClause *c, char ***names, int *ncols)
 		appendStringInfo(&cols, "%s%s AS c%d", i ? ", " : "", it->sql, i + 1);
 		if (!it->agg)
 			appendStringInfo(&group, "%s%d", group.len ? ", " : "", i + 1);
+		if (!it->agg && it->var != NULL)
+		{
+			/*
+			 * A grouping node or relationship also groups by its columns,
+			 * which an aggregating item may read (RETURN n, n.x + count(*)).
+			 */
+			const char *parts[] = {it->var->id, it->var->label, it->var->props, it->var->start,
+			it->var->end, it->var->value, it->var->edges};
+
+			for (int k = 0; k < lengthof(parts); k++)
+				if (parts[k] != NULL)
+					appendStringInfo(&group, ", %s", parts[k]);
+		}
 	}
 	P->agg_allowed = false;
 	if (agg || c->distinct)

@@ -199,6 +199,7 @@ typedef struct Planner
 	Sel		   *sel;
 	int			scope_level;
 	bool		agg_allowed;
+	const char *agg_where;		/* why not, for the error: "in a list comprehension" */
 	RvgPlan    *plan;
 	/* inputs of the statement being built (from the previous step) */
 	int			ninput;

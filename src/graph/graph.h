@@ -106,6 +106,7 @@ extern void RvgCheckGraphPrivilege(int32 gid, const char *name, bool write);
 
 extern void RvgSpiFinish(int level);
 extern RvgGraph *RvgLookupGraph(const char *name);
+extern void RvgLockGraphForWrite(const RvgGraph *g);
 extern Jsonb *RvgCleanProperties(Jsonb *props, const char *what);
 
 /* graph_funcs.c */

@@ -281,6 +281,28 @@ GraphIdSPI(const char *schema, const char *name, bool for_update)
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/*
+ * An updating Cypher query holds KEY SHARE on its graph's row until commit,
+ * taken before it writes: ruvector_drop_graph (FOR UPDATE) waits for it, and
+ * a query that comes after a drop (committed, or committing while it waits)
+ * fails with "graph does not exist" instead of a foreign-key error on its
+ * first insert.  As the owner: ruvector_user may not lock catalog rows.
+ */
+void
+RvgLockGraphForWrite(const RvgGraph *g)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(g->graph_id)};
+	RvgOwnerSave save;
+
+	RvgAsOwnerBegin(&save);
+	Exec(psprintf("SELECT 1 FROM %s.ruvector_graph WHERE graph_id = $1 FOR KEY SHARE", g->schema),
+		 1, types, values, NULL, SPI_OK_SELECT);
+	RvgAsOwnerEnd(&save);
+	if (SPI_processed == 0)
+		UnknownGraph(g->name);
+}
+
 /* The graph's id (-1 if none) and owner; the caller is connected to SPI. */
 int32
 RvgGraphIdAsOwner(const char *name, Oid *owner)

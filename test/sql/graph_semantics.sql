@@ -34,3 +34,23 @@ SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name SKIP 10 / 4
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT 99999999999999999999');
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name LIMIT n.age');
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WITH n SKIP size([(n)-->() | 1]) RETURN n');
+
+-- aggregates where Cypher does not allow them: Cypher's words, with the
+-- position, not PostgreSQL's GROUP BY errors
+SELECT * FROM ruvector_cypher('sem', 'MATCH (a:Person {name: ''Ann''}), (b:Person) WHERE a <> b CREATE (a)-[:KNOWS]->(b)');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.age + count(*)');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WITH n.name + toString(count(*)) AS x RETURN x');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name AS who, size([(n)-->(m) | count(m)]) AS c');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN [y IN [1] | count(n)] AS c');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN any(y IN [1] WHERE count(n) > 1) AS c');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN count(count(n))');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN sum(size(collect(n.name)))');
+-- allowed: the non-aggregated parts are grouping keys, constants or
+-- comprehension variables; an aggregate as a comprehension's list
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.age, n.age + count(*) AS x ORDER BY n.age');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n, n.age * 0 + count(*) AS x ORDER BY n.name') LIMIT 1;
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN 10 + count(*) AS x, [x IN collect(n.age) WHERE x > 30 | x + 1] AS older');
+-- a pattern comprehension whose value reads only outer variables
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name, [(n)-->() | n.name] AS l ORDER BY n.name');
+
+SELECT ruvector_drop_graph('sem');

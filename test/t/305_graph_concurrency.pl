@@ -105,4 +105,24 @@ $rr->query_safe('ROLLBACK');
 $rr->quit;
 is(cypher('MATCH (n:RR) RETURN count(n) AS n'), '{"n": 1}', 'and no duplicate');
 
+# a write racing the drop of its graph: "graph does not exist", not a
+# foreign-key error
+$node->safe_psql('postgres', "SELECT ruvector_create_graph('h')");
+my $dropper = $node->background_psql('postgres', on_error_stop => 0);
+my $writer = $node->background_psql('postgres', on_error_stop => 0);
+$writer->query_safe(q{SELECT * FROM ruvector_cypher('h', 'MATCH (n) RETURN n')});
+$dropper->query_safe('BEGIN');
+$dropper->query_safe(q{SELECT ruvector_drop_graph('h')});
+$writer->query_until(qr/started/, q{\echo started
+SELECT * FROM ruvector_cypher('h', 'CREATE (:X)');
+});
+$node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%CREATE (:X)%'");
+$dropper->query_safe('COMMIT');
+$writer->query('SELECT 1');
+like($writer->{stderr}, qr/graph "h" does not exist/, 'a write waiting for the drop of its graph: graph does not exist');
+unlike($writer->{stderr}, qr/foreign key/, 'not a foreign-key error');
+$writer->quit;
+$dropper->quit;
+
 done_testing();
