@@ -72,8 +72,10 @@ CREATE FUNCTION ruvector_tier_verify(tbl regclass)
 COMMENT ON FUNCTION ruvector_tier_verify(regclass) IS 'check the pages and encoded vectors of a ruvector_heap table; one row per problem';
 
 -- Every qual is on pg_class alone, so it filters the rows before the
--- report function runs (which refuses other tables).
-CREATE VIEW ruvector_tiers AS
+-- report function runs (which refuses other tables).  security_invoker: the
+-- report runs with the querying role's rights, table by table; the view is
+-- for the roles that may call the report (ruvector_operator and up).
+CREATE VIEW ruvector_tiers WITH (security_invoker = true) AS
 	SELECT c.oid::regclass AS table_name, r.*
 	FROM pg_catalog.pg_class c
 		CROSS JOIN LATERAL ruvector_tier_report(c.oid::regclass) r
@@ -82,6 +84,8 @@ CREATE VIEW ruvector_tiers AS
 		AND NOT pg_catalog.pg_is_other_temp_schema(c.relnamespace)
 		AND pg_catalog.has_table_privilege(c.oid, 'SELECT');
 COMMENT ON VIEW ruvector_tiers IS 'ruvector_tier_report of every ruvector_heap table the user can read';
+REVOKE ALL ON ruvector_tiers FROM PUBLIC;
+GRANT SELECT ON ruvector_tiers TO ruvector_operator;
 
 -- Policies and codebooks of dropped tables and columns go with them.
 CREATE FUNCTION ruvector_tableam_sql_drop() RETURNS event_trigger

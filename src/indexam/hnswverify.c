@@ -40,6 +40,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -604,6 +605,8 @@ ruvector_hnsw_verify(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
 	Oid			heapoid;
+	char	   *name;
+	AclResult	aclresult;
 	VerifyState vs;
 	Relation	heap;
 	ItemPointerData entry;
@@ -613,18 +616,45 @@ ruvector_hnsw_verify(PG_FUNCTION_ARGS)
 	memset(&vs, 0, sizeof(vs));
 	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
+	/*
+	 * Refusals before any lock: no such relation, not an index, a
+	 * partitioned index (it has no pages), no SELECT right on the table
+	 * (the check reads every row's TID and vector).
+	 */
+	name = get_rel_name(indexoid);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("ruvector_hnsw_verify: relation with OID %u does not exist", indexoid)));
 	heapoid = IndexGetRelation(indexoid, true);
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
+				 errmsg("\"%s\" is not an index", name)));
+	if (get_rel_relkind(indexoid) == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index", name),
+				 errhint("Call ruvector_hnsw_verify on the index of each partition.")));
+	aclresult = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(heapoid));
+
 	heap = table_open(heapoid, AccessShareLock);
 	vs.index = index_open(indexoid, AccessShareLock);
+	if (IndexGetRelation(indexoid, false) != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" was moved to another table while waiting for its lock", name)));
 	if (vs.index->rd_rel->relam != get_index_am_oid("hnsw", true) &&
 		vs.index->rd_rel->relam != get_index_am_oid("ruhnsw", true))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(vs.index))));
+	if (RELATION_IS_OTHER_TEMP(vs.index))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot access temporary indexes of other sessions")));
 
 	HnswInitSupport(&vs.support, vs.index);
 	vs.elems = palloc(sizeof(VerifyElement));

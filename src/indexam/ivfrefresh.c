@@ -116,6 +116,7 @@
 #include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
 #include "indexam/indexam.h"
+#include "tier/tier.h"
 
 /* The build's seed: a refresh of the same rows gives the same lists */
 #define IVF_REFRESH_SEED		UINT64CONST(0x5256494646)
@@ -802,6 +803,8 @@ ruvector_ivf_refresh(PG_FUNCTION_ARGS)
 	RvIntegrityEnforce(index->rd_index->indrelid, InvalidOid, RV_IG_MEDIUM,
 					   "ruvector_ivf_refresh");
 	entries = IvfRefreshIndex(index);
+	RvAdminAudit("ivf.refresh", indexoid,
+				 psprintf("{\"entries\": " INT64_FORMAT "}", entries));
 	index_close(index, NoLock);
 	PG_RETURN_INT64(entries);
 }

@@ -507,10 +507,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 				 errmsg("cannot run ruvector_compact during recovery"),
 				 errhint("Run it on the primary; standbys replay its moves.")));
 
-	rel = table_open(relid, ShareUpdateExclusiveLock);
-	RvHeapCheckRelation(rel, "ruvector_compact");
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	rel = RvHeapOpenChecked(relid, ShareUpdateExclusiveLock, "ruvector_compact", true);
 	/* compaction moves values between tiers: a high operation for the gate */
 	RvIntegrityEnforce(relid, InvalidOid, RV_IG_HIGH, "ruvector_compact");
 	if (RelationNeedsWAL(rel))
@@ -545,6 +542,13 @@ ruvector_compact(PG_FUNCTION_ARGS)
 		XLogFlush(st.last_lsn);
 
 	FreeAccessStrategy(st.strategy);
+	RvAdminAudit("tier.compact", relid,
+				 psprintf("{\"blocks_scanned\": " INT64_FORMAT ", \"blocks_moved\": " INT64_FORMAT
+						  ", \"blocks_skipped\": " INT64_FORMAT ", \"vectors_moved\": " INT64_FORMAT
+						  ", \"bytes_freed\": " INT64_FORMAT "}",
+						  (int64) st.blocks_scanned, (int64) st.blocks_moved,
+						  (int64) st.blocks_skipped, (int64) st.vectors_moved,
+						  (int64) st.bytes_freed));
 	table_close(rel, NoLock);
 	PG_RETURN_DATUM(CompactResult(fcinfo, &st));
 }

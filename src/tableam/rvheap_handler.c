@@ -47,9 +47,13 @@
 #include "access/heapam.h"
 #include "access/heaptoast.h"
 #include "access/xloginsert.h"
+#include "access/relation.h"
 #include "catalog/index.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_am.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "nodes/nodeFuncs.h"
 #include "storage/bufmgr.h"
 #include "utils/syscache.h"
@@ -746,6 +750,87 @@ RvHeapCheckRelation(Relation rel, const char *what)
 				 errmsg("%s: \"%s\" is not a ruvector_heap table",
 						what, RelationGetRelationName(rel)),
 				 errhint("Create the table with USING ruvector_heap, or run ALTER TABLE ... SET ACCESS METHOD ruvector_heap.")));
+}
+
+/* What a relkind is, for "is not a table" errors. */
+static const char *
+RelkindWord(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "a view";
+		case RELKIND_SEQUENCE:
+			return "a sequence";
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			return "an index";
+		case RELKIND_FOREIGN_TABLE:
+			return "a foreign table";
+		case RELKIND_COMPOSITE_TYPE:
+			return "a composite type";
+		case RELKIND_TOASTVALUE:
+			return "a TOAST table";
+		default:
+			return "not a table";
+	}
+}
+
+/*
+ * Open relid for one of the extension's functions on a ruvector_heap table
+ * (what names the function in errors).  Every refusal has its SQLSTATE:
+ * no such relation (42P01, also for OID 0 and for a table dropped while
+ * waiting for the lock), another kind of relation or another access
+ * method (42809), missing rights (42501: the owner or a superuser when
+ * owner is true, else SELECT).  Rights are checked before the lock is
+ * taken, so a caller without them cannot queue behind, or block, the
+ * owner's work; the kind is checked again once locked.
+ */
+Relation
+RvHeapOpenChecked(Oid relid, LOCKMODE lockmode, const char *what, bool owner)
+{
+	char		relkind = get_rel_relkind(relid);
+	char	   *name = get_rel_name(relid);
+	Relation	rel;
+
+	if (relkind == '\0' || name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s: relation with OID %u does not exist", what, relid)));
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s: \"%s\" is a partitioned table", what, name),
+				 errhint("Call %s on each partition: tiers are kept per partition.", what)));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s: \"%s\" is %s, not a ruvector_heap table",
+						what, name, RelkindWord(relkind))));
+	if (owner)
+	{
+		if (!pg_class_ownercheck(relid, GetUserId()))
+			aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), name);
+	}
+	else
+	{
+		AclResult	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, get_relkind_objtype(relkind), name);
+	}
+
+	rel = try_relation_open(relid, lockmode);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s: relation \"%s\" was dropped", what, name)));
+	RvHeapCheckRelation(rel, what);
+	if (RELATION_IS_OTHER_TEMP(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s: cannot access temporary tables of other sessions", what)));
+	return rel;
 }
 
 /*

@@ -67,14 +67,7 @@ typedef struct TierTotals
 static Relation
 OpenForReport(Oid relid, const char *what)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	AclResult	aclresult;
-
-	RvHeapCheckRelation(rel, what);
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(rel));
-	return rel;
+	return RvHeapOpenChecked(relid, AccessShareLock, what, false);
 }
 
 /*

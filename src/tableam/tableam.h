@@ -57,6 +57,8 @@ typedef RvRelInfoData *RvRelInfo;
 extern const TableAmRoutine *RvHeapRoutine(void);
 extern bool RvIsRuvectorHeap(Relation rel);
 extern void RvHeapCheckRelation(Relation rel, const char *what);
+extern Relation RvHeapOpenChecked(Oid relid, LOCKMODE lockmode, const char *what,
+								  bool owner);
 
 /* rvheap_compact.c */
 extern void RvCompactInit(void);

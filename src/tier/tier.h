@@ -97,6 +97,12 @@ typedef struct RvPqPayload
 #define RV_PQ_SHORT_SIZE(m)		(RV_VECTOR_HDRSZ + (Size) (m))
 #define RV_PQ_SHORT_MAX_ID		32767
 
+/*
+ * Longest threshold of a policy, in seconds: the longest time a timestamp
+ * difference (int64 microseconds) can measure; a block is never idle longer.
+ */
+#define RV_TIER_MAX_THRESHOLD	(PG_INT64_MAX / INT64CONST(1000000))
+
 /* PQ limits */
 #define RV_PQ_MIN_K				2
 #define RV_PQ_DEFAULT_K			256
@@ -179,6 +185,7 @@ extern uint32 RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k,
 							  int sample);
 extern Oid	RvExtensionNamespace(void);
 extern Oid	RvExtensionTable(const char *relname);
+extern void RvAdminAudit(const char *event_type, Oid target, const char *payload_json);
 extern void RvRunAsExtensionOwner(void (*fn) (void *), void *arg);
 
 /* tier_policy.c */

@@ -66,6 +66,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "audit/audit.h"
 #include "tier/tier.h"
 
 #define Anum_cb_id			1
@@ -118,6 +119,20 @@ RvExtensionNamespace(void)
 
 	ExtensionInfo(&nsp, &owner);
 	return nsp;
+}
+
+/*
+ * Record an administrative call of the tiers or the index methods in the
+ * audit trail (audit.h), unless the extension's SQL is still 0.1.0's, which
+ * has no audit table: the 0.2.0 library serves 0.1.0 until ALTER EXTENSION
+ * UPDATE, and an unaudited call there is what 0.1.0 did.
+ */
+void
+RvAdminAudit(const char *event_type, Oid target, const char *payload_json)
+{
+	if (!OidIsValid(get_relname_relid("ruvector_audit_events", RvExtensionNamespace())))
+		return;
+	RvAuditEvent(event_type, target, payload_json);
 }
 
 /* Oid of one of the extension's own tables. */
@@ -507,9 +522,11 @@ InsertCodebook(void *arg)
 	bool		isnull;
 
 	sql = psprintf("INSERT INTO %s (id, relid, attname, version, dim, m, k, rows_sampled, created, centroids, rotation, norm_lo, norm_hi) "
-				   "SELECT nextval(%s), $1, $2, "
-				   "coalesce((SELECT max(version) FROM %s WHERE relid = $1 AND attname = $2), 0) + 1, "
-				   "$3, $4, $5, $6, now(), $7, $8, $9, $10 RETURNING id",
+				   "SELECT pg_catalog.nextval(%s::pg_catalog.regclass), $1, $2, "
+				   "coalesce((SELECT pg_catalog.max(version) FROM %s "
+				   "WHERE relid OPERATOR(pg_catalog.=) $1 AND attname OPERATOR(pg_catalog.=) $2), 0) "
+				   "OPERATOR(pg_catalog.+) 1, "
+				   "$3, $4, $5, $6, pg_catalog.now(), $7, $8, $9, $10 RETURNING id",
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)),
 				   quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),

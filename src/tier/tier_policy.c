@@ -128,8 +128,14 @@ ParseThreshold(const char *key, const JsonbValue *v, StringInfo out)
 	else
 		PolicyError(psprintf("\"%s\" must be an interval or a number of seconds", key), NULL);
 
-	if (!(secs >= 0) || secs > (double) PG_INT64_MAX / 2)
+	if (!(secs >= 0))
 		PolicyError(psprintf("\"%s\" must not be negative", key), NULL);
+	if (secs > (double) RV_TIER_MAX_THRESHOLD)
+		PolicyError(psprintf(secs < 1e18 ?
+							 "\"%s\" is out of range: %.0f seconds is more than the limit of " INT64_FORMAT " seconds" :
+							 "\"%s\" is out of range: %g seconds is more than the limit of " INT64_FORMAT " seconds",
+							 key, secs, (int64) RV_TIER_MAX_THRESHOLD),
+					"A block can never be idle longer than a timestamp can measure (about 292,000 years); leave the tier out to never use it.");
 	return (int64) secs;
 }
 
@@ -139,12 +145,16 @@ ParseInt(const char *key, const JsonbValue *v, int lo, int hi, StringInfo out)
 {
 	int			val;
 
+	bool		overflow = false;
+
 	if (v->type != jbvNumeric)
 		PolicyError(psprintf("\"%s\" must be an integer", key), NULL);
-	val = DatumGetInt32(DirectFunctionCall1(numeric_int4,
-											NumericGetDatum(v->val.numeric)));
-	if (val < lo || val > hi)
-		PolicyError(psprintf("\"%s\" must be between %d and %d, not %d", key, lo, hi, val), NULL);
+	val = numeric_int4_opt_error(v->val.numeric, &overflow);
+	if (overflow || val < lo || val > hi)
+		PolicyError(psprintf("\"%s\" is out of range: %s is not between %d and %d", key,
+							 DatumGetCString(DirectFunctionCall1(numeric_out,
+																 NumericGetDatum(v->val.numeric))),
+							 lo, hi), NULL);
 	appendStringInfo(out, "%d", val);
 	return val;
 }
@@ -350,11 +360,13 @@ StorePolicy(void *arg)
 	values[1] = NameGetDatum(&row->attname);
 	values[2] = row->policy ? CStringGetTextDatum(row->policy) : (Datum) 0;
 	if (row->policy)
-		sql = psprintf("INSERT INTO %s (relid, attname, policy, updated) VALUES ($1, $2, $3::jsonb, now()) "
+		sql = psprintf("INSERT INTO %s (relid, attname, policy, updated) "
+					   "VALUES ($1, $2, $3::pg_catalog.jsonb, pg_catalog.now()) "
 					   "ON CONFLICT (relid, attname) DO UPDATE SET policy = excluded.policy, updated = excluded.updated",
 					   name);
 	else
-		sql = psprintf("DELETE FROM %s WHERE relid = $1 AND attname = $2", name);
+		sql = psprintf("DELETE FROM %s WHERE relid OPERATOR(pg_catalog.=) $1 "
+					   "AND attname OPERATOR(pg_catalog.=) $2", name);
 
 	SPI_connect();
 	if (SPI_execute_with_args(sql, row->policy ? 3 : 2, types, values, NULL, false, 0) < 0)
@@ -382,6 +394,19 @@ TrainIfNeeded(Relation rel, AttrNumber attnum, RvTierPolicy p)
 				(errmsg("trained PQ codebook %u for column \"%s\"", id, attname)));
 }
 
+/* The audit record of a policy set or removed: column and stored policy. */
+static void
+AuditSetTiers(Oid relid, const char *attname, const char *policy)
+{
+	StringInfoData payload;
+
+	initStringInfo(&payload);
+	appendStringInfoString(&payload, "{\"column\": ");
+	escape_json(&payload, attname);
+	appendStringInfo(&payload, ", \"policy\": %s}", policy ? policy : "null");
+	RvAdminAudit("tier.set", relid, payload.data);
+}
+
 /*
  * ruvector_set_tiers(table regclass, column name, policy jsonb) returns
  * jsonb: set (or with a NULL policy, remove) the tier policy of a vector
@@ -404,10 +429,7 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 
 	/* Same lock as compact: a policy change waits for a running move. */
-	rel = table_open(relid, ShareUpdateExclusiveLock);
-	RvHeapCheckRelation(rel, "ruvector_set_tiers");
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	rel = RvHeapOpenChecked(relid, ShareUpdateExclusiveLock, "ruvector_set_tiers", true);
 	attnum = VectorColumn(rel, NameStr(*PG_GETARG_NAME(1)));
 
 	memset(&row, 0, sizeof(row));
@@ -429,6 +451,7 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 
 	if (row.policy)
 		TrainIfNeeded(rel, attnum, &policy);
+	AuditSetTiers(relid, NameStr(row.attname), row.policy);
 	table_close(rel, NoLock);
 
 	if (!row.policy)

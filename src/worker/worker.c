@@ -89,15 +89,18 @@ double		rv_ivf_refresh_threshold = 1.5;
 /* The ivfflat indexes of ruvector in the current database */
 static const char *const rv_ivf_index_query =
 "SELECT c.oid FROM pg_catalog.pg_class c"
-" JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
-" JOIN pg_catalog.pg_am a ON a.oid = c.relam"
-" JOIN pg_catalog.pg_proc p ON p.oid = a.amhandler"
-" JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-"  AND d.objid = p.oid AND d.deptype = 'e'"
-"  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
-" JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid"
-" WHERE e.extname = 'ruvector' AND p.proname = 'ivfflathandler'"
-"  AND c.relkind = 'i' AND c.relpersistence <> 't' AND i.indisvalid"
+" JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid"
+" JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam"
+" JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) a.amhandler"
+" JOIN pg_catalog.pg_depend d"
+"  ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"  AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'"
+"  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass"
+" JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid"
+" WHERE e.extname OPERATOR(pg_catalog.=) 'ruvector'"
+"  AND p.proname OPERATOR(pg_catalog.=) 'ivfflathandler'"
+"  AND c.relkind OPERATOR(pg_catalog.=) 'i' AND c.relpersistence OPERATOR(pg_catalog.<>) 't'"
+"  AND i.indisvalid"
 " ORDER BY c.oid";
 
 /* Defines the settings, and registers the launcher when preloaded */

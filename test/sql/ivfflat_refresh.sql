@@ -180,8 +180,14 @@ SELECT ruvector_ivf_refresh('ivf_rp_idx');
 SELECT ruvector_ivf_refresh(indexrelid) > 0 AS partition_refreshed
 FROM pg_index WHERE indrelid = 'ivf_rp1'::regclass;
 
--- Permissions: refresh is for the owner; stats needs SELECT on the table.
+-- Permissions: both need ruvector_operator; then refresh is for the
+-- owner, and stats needs SELECT on the table.
 CREATE ROLE regress_ivf_r_user;
+SET ROLE regress_ivf_r_user;
+SELECT ruvector_ivf_refresh('ivf_r_idx');
+SELECT lists FROM ruvector_ivf_stats('ivf_r_idx');
+RESET ROLE;
+GRANT ruvector_operator TO regress_ivf_r_user;
 SET ROLE regress_ivf_r_user;
 SELECT ruvector_ivf_refresh('ivf_r_idx');
 SELECT lists FROM ruvector_ivf_stats('ivf_r_idx');

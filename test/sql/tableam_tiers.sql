@@ -179,9 +179,17 @@ SELECT count(*) FROM tv JOIN copied c USING (id) WHERE l2_distance(tv.v, c.v) < 
 SELECT table_name, tier, blocks > 0 AS has_blocks, rows FROM ruvector_tiers
 WHERE table_name::text IN ('tv', 'tint') ORDER BY table_name::text, tier;
 
--- rights: only the owner changes policies or moves data; readers may report
+-- rights: the functions need their ruvector role (set_tiers: admin,
+-- compact and the reports: operator); then only the table's owner changes
+-- policies or moves data, and reports need SELECT on the table
 CREATE ROLE regress_rv_reader;
 GRANT SELECT ON tv TO regress_rv_reader;
+SET ROLE regress_rv_reader;
+SELECT ruvector_set_tiers('tv', 'v', '{}');
+SELECT * FROM ruvector_compact('tv');
+SELECT tier, rows FROM ruvector_tier_report('tv') WHERE tier = 'pq';
+RESET ROLE;
+GRANT ruvector_admin TO regress_rv_reader;
 SET ROLE regress_rv_reader;
 SELECT ruvector_set_tiers('tv', 'v', '{}');
 SELECT * FROM ruvector_compact('tv');
@@ -228,3 +236,19 @@ VACUUM ruvector_codebooks;
 SELECT vector_norm(v) FROM tq WHERE id = 1;
 SELECT count(*), min(problem) FROM ruvector_tier_verify('tq');
 DROP TABLE tq;
+
+-- PQ at 100 dimensions, m 46 (the reported case of issue 12, fewer rows):
+-- training wrote dim doubles past its rotation workspace; the workspace is
+-- above 8 kB here, so the sanitized build (test/asan.sh) sees any overflow
+CREATE UNLOGGED TABLE twide (id int, v vector(100)) USING ruvector_heap;
+INSERT INTO twide SELECT i, (SELECT array_agg(sin(i * 0.37 + j * 1.3) + (j % 7) * 0.1)
+	FROM generate_series(1, 100) j)::vector FROM generate_series(1, 600) i;
+SELECT ruvector_set_tiers('twide', 'v', '{"exactness": "pq", "pq": {"m": 46, "k": 16, "sample": 500}}');
+SELECT dim, m, k, rows_sampled, length(rotation) AS rotation_bytes
+FROM ruvector_codebooks WHERE relid = 'twide'::regclass;
+SELECT vectors_moved FROM ruvector_compact('twide');
+SELECT count(*) AS cosine_above_095 FROM twide JOIN (SELECT i AS id, (SELECT array_agg(sin(i * 0.37 + j * 1.3) + (j % 7) * 0.1)
+	FROM generate_series(1, 100) j)::vector AS v FROM generate_series(1, 600) i) r USING (id)
+WHERE cosine_distance(twide.v, r.v) < 0.05;
+SELECT * FROM ruvector_tier_verify('twide');
+DROP TABLE twide;
