@@ -1601,6 +1601,18 @@ RunCypher(FunctionCallInfo fcinfo, bool typed)
 		edata = CopyErrorData();
 		FlushErrorState();
 		edata->context = CypherContext(edata->context);
+		/* a helper's runtime error at a place in the Cypher text */
+		if (edata->internalpos > 0 && edata->internalquery == NULL &&
+			edata->internalpos <= (int) strlen(ex.plan->text))
+		{
+			int			line,
+						col;
+
+			cy_position(ex.plan->text, strlen(ex.plan->text), edata->internalpos - 1, &line, &col);
+			edata->internalquery = pstrdup(ex.plan->text);
+			if (edata->detail == NULL)
+				edata->detail = psprintf("At line %d, column %d of the Cypher query.", line, col);
+		}
 		ReThrowError(edata);
 	}
 	PG_END_TRY();

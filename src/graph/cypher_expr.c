@@ -540,13 +540,29 @@ MetricOperator(const char *metric)
 	return "<->";
 }
 
+/*
+ * Where a binary operator is in the text: the first non-blank after its
+ * left operand (CyExpr keeps where each operand starts and ends).
+ */
+static int
+OperatorLoc(Planner *P, CyExpr *e)
+{
+	int			len = strlen(P->text);
+	int			at = e->a ? e->a->end : e->loc;
+
+	while (at < len && (P->text[at] == ' ' || P->text[at] == '\t' || P->text[at] == '\n' ||
+						P->text[at] == '\r'))
+		at++;
+	return at < len ? at : e->loc;
+}
+
 static char *
 CallFn(Planner *P, RvgFunc fn, CyExpr *e, int nargs)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s.ruvector_cy_fn(%d, VARIADIC ARRAY[", P->s, (int) fn);
+	appendStringInfo(&buf, "%s.ruvector_cy_fn(%d, VARIADIC ARRAY[", P->s, RVG_WITH_LOC(fn, e->loc));
 	for (int i = 0; i < nargs; i++)
 		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", ExprValue(P, e->args[i]));
 	appendStringInfoString(&buf, "]::jsonb[])");
@@ -936,7 +952,7 @@ ExprValue(Planner *P, CyExpr *e)
 				return ExprValue(P, e->a);
 			return psprintf("%s.ruvector_cy_neg(%s)", P->s, ExprValue(P, e->a));
 		case CYX_BINARY:
-			return psprintf("%s.ruvector_cy_arith(%d, %s, %s)", P->s, ArithOp(e->op),
+			return psprintf("%s.ruvector_cy_arith(%d, %s, %s)", P->s, RVG_WITH_LOC(ArithOp(e->op), OperatorLoc(P, e)),
 							ExprValue(P, e->a), ExprValue(P, e->b));
 		case CYX_FUNC:
 			return FunctionCall(P, e);

@@ -30,6 +30,20 @@
 
 #include "graph/cypher_ast.h"
 
+/*
+ * The Cypher text position of an arithmetic operator or function call
+ * travels in the operator / function id argument of ruvector_cy_arith and
+ * ruvector_cy_fn: code + (offset + 1) << RVG_LOC_SHIFT (0 above the code:
+ * no position, as in a call by hand), so a runtime error ('a' - 1) points
+ * at its place in the query.
+ */
+#define RVG_LOC_SHIFT 10
+#define RVG_LOC_CODE(raw) ((raw) & ((1 << RVG_LOC_SHIFT) - 1))
+#define RVG_LOC_OFFSET(raw) (((raw) >> RVG_LOC_SHIFT) - 1)
+#define RVG_LOC_MAX ((PG_INT32_MAX >> RVG_LOC_SHIFT) - 1)
+#define RVG_WITH_LOC(code, loc) \
+	(((loc) >= 0 && (loc) < RVG_LOC_MAX) ? (int) (code) | (((loc) + 1) << RVG_LOC_SHIFT) : (int) (code))
+
 /* Arithmetic operators of ruvector_cy_arith(op, a, b). */
 typedef enum RvgArithOp
 {

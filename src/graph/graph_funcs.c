@@ -904,24 +904,55 @@ Arith(int op, const CyValue *a, const CyValue *b)
 	return FloatArith(op, AsDouble(a), AsDouble(b));
 }
 
+/*
+ * An error raised while a helper runs points at the Cypher position its
+ * caller passed (RVG_WITH_LOC); cypher_exec.c adds the query text.
+ */
+static void
+LocCallback(void *arg)
+{
+	int			loc = *(int *) arg;
+
+	if (loc >= 0 && geterrposition() <= 0 && getinternalerrposition() <= 0)
+		internalerrposition(loc + 1);
+}
+
+/* Splits an id argument into its code and position (-1: none). */
+static int
+SplitLoc(int32 raw, int *loc)
+{
+	*loc = -1;
+	if (raw < 0)
+		return raw;
+	*loc = RVG_LOC_OFFSET(raw);
+	return RVG_LOC_CODE(raw);
+}
+
 Datum
 ruvector_cy_arith(PG_FUNCTION_ARGS)
 {
 	int			op;
+	int			loc;
 	CyValue		a,
 				b;
 	Jsonb	   *r;
+	ErrorContextCallback cb;
 
 	CHECK_ARGS("ruvector_cy_arith", INT4OID, JSONBOID, JSONBOID);
-	op = PG_GETARG_INT32(0);
+	op = SplitLoc(PG_GETARG_INT32(0), &loc);
 	if (op < RVG_ADD || op > RVG_POW)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown Cypher arithmetic operator %d", op),
+				 errmsg("unknown Cypher arithmetic operator %d", PG_GETARG_INT32(0)),
 				 errhint("Operators are numbered %d to %d.", RVG_ADD, RVG_POW)));
+	cb.callback = LocCallback;
+	cb.arg = &loc;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
 	Decode(PG_GETARG_JSONB_P(1), &a);
 	Decode(PG_GETARG_JSONB_P(2), &b);
 	r = Arith(op, &a, &b);
+	error_context_stack = cb.previous;
 	if (r == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(r);
@@ -1973,8 +2004,9 @@ CallFunction(RvgFunc fn, CyValue *args, int nargs)
  * need not be the translator.
  */
 static const FuncDef *
-CheckFunctionCall(int id, int nargs)
+CheckFunctionCall(int32 raw, int nargs, int *loc)
 {
+	int			id = SplitLoc(raw, loc);
 	const FuncDef *def = NULL;
 
 	for (int i = 0; func_defs[i].name != NULL; i++)
@@ -1986,7 +2018,7 @@ CheckFunctionCall(int id, int nargs)
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown Cypher function id %d", id)));
+				 errmsg("unknown Cypher function id %d", raw)));
 	if (nargs < def->minargs || nargs > def->maxargs)
 	{
 		if (def->minargs == def->maxargs)
@@ -2012,6 +2044,8 @@ ruvector_cy_fn(PG_FUNCTION_ARGS)
 	int			nargs;
 	CyValue    *args;
 	Jsonb	   *r;
+	int			loc;
+	ErrorContextCallback cb;
 
 	CHECK_ARGS("ruvector_cy_fn", INT4OID, JSONBARRAYOID);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -2028,11 +2062,16 @@ ruvector_cy_fn(PG_FUNCTION_ARGS)
 				 errmsg("arguments of ruvector_cy_fn must be a one-dimensional array, not %d dimensions",
 						ARR_NDIM(arr))));
 	deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nargs);
-	fn = CheckFunctionCall(PG_GETARG_INT32(0), nargs)->id;
+	fn = CheckFunctionCall(PG_GETARG_INT32(0), nargs, &loc)->id;
 	args = palloc(sizeof(CyValue) * (nargs > 0 ? nargs : 1));
+	cb.callback = LocCallback;
+	cb.arg = &loc;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
 	for (int i = 0; i < nargs; i++)
 		Decode(nulls[i] ? NULL : DatumGetJsonbP(elems[i]), &args[i]);
 	r = CallFunction(fn, args, nargs);
+	error_context_stack = cb.previous;
 	if (r == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(r);

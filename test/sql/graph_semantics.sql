@@ -48,9 +48,15 @@ SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN sum(size(collect(n
 -- allowed: the non-aggregated parts are grouping keys, constants or
 -- comprehension variables; an aggregate as a comprehension's list
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.age, n.age + count(*) AS x ORDER BY n.age');
-SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n, n.age * 0 + count(*) AS x ORDER BY n.name') LIMIT 1;
+SELECT r->'n'->'properties' AS n, r->'x' AS x FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n, n.age * 0 + count(*) AS x ORDER BY n.name') r LIMIT 1;
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN 10 + count(*) AS x, [x IN collect(n.age) WHERE x > 30 | x + 1] AS older');
 -- a pattern comprehension whose value reads only outer variables
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) RETURN n.name, [(n)-->() | n.name] AS l ORDER BY n.name');
+
+-- runtime errors point at the operator or function in the Cypher text
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Ann'})
+	SET n.x = n.name - 1$$);
+SELECT * FROM ruvector_cypher('sem', $$UNWIND [2, 1, 0] AS d RETURN 6 / d$$);
+SELECT * FROM ruvector_cypher('sem', $$RETURN substring('abc', 'x')$$);
 
 SELECT ruvector_drop_graph('sem');
