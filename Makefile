@@ -140,3 +140,9 @@ bench/bench_integrity: bench/bench_integrity.c $(IG_PURE_OBJS)
 .PHONY: bench-integrity
 bench-integrity: bench/bench_integrity
 	./bench/bench_integrity
+
+# The extension built with ASan/UBSan, under pg_regress and the TAP files most
+# likely to find memory errors (test/asan.sh says which and why); as root.
+.PHONY: asan-check
+asan-check:
+	RV_PGBIN='$(bindir)' PG_CONFIG='$(PG_CONFIG)' $(srcdir)/test/asan.sh $(ASAN_TAP)
