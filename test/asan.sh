@@ -43,7 +43,7 @@ set -euo pipefail
 rv_need_root
 cd "$RV_ROOT"
 
-RV_ASAN_TAP=${RV_ASAN_TAP:-test/t/105_hnsw_storage.pl test/t/205_ivfflat_refresh_crash.pl test/t/209_ivfflat_storage_wal.pl test/t/302_graph_fuzz.pl test/t/401_tableam_crash.pl test/t/405_tableam_policy.pl}
+RV_ASAN_TAP=${RV_ASAN_TAP:-test/t/003_sql_fuzz.pl test/t/105_hnsw_storage.pl test/t/205_ivfflat_refresh_crash.pl test/t/209_ivfflat_storage_wal.pl test/t/302_graph_fuzz.pl test/t/401_tableam_crash.pl test/t/405_tableam_policy.pl}
 if [ $# -gt 0 ]; then RV_ASAN_TAP="$*"; fi
 PORT=${RV_ASAN_PORT:-$(( ${RV_TEST_PORT:-5499} + 100 ))}
 
