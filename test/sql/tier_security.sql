@@ -4,6 +4,8 @@
 -- top of the role, ruvector_tiers works for the roles that may report,
 -- no name in the SQL the extension runs can be taken over through
 -- search_path, and the administrative calls leave audit events.
+-- (Named tier_security so that it runs after tableam_tiers, which expects
+-- the first PQ codebook ids of the database.)
 \set VERBOSITY sqlstate
 SELECT coalesce(max(seq), 0) AS audit_base FROM ruvector_audit_events \gset
 
