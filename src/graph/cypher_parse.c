@@ -786,7 +786,9 @@ ParseAtom(ParseState *ps)
 				return e;
 			}
 			Next(ps);
+			EnterNesting(ps);
 			e = ParseExpr(ps);
+			ps->depth--;
 			Expect(ps, CYT_RPAREN, "')'");
 			return e;
 		default:
@@ -1055,32 +1057,57 @@ ParseNot(ParseState *ps)
 	return e;
 }
 
+/*
+ * Operands lo..hi of one AND, OR or XOR chain as a balanced tree: the three
+ * are associative (also with null), so a flat chain of thousands of
+ * conditions is as tall as its logarithm, not its length, and passes the
+ * height bound that protects the recursive passes.
+ */
+static CyExpr *
+BalancedChain(ParseState *ps, CyOp op, CyExpr **operands, const CyToken **ats, int lo, int hi)
+{
+	int			mid;
+
+	if (lo == hi)
+		return operands[lo];
+	mid = lo + (hi - lo) / 2;
+	/* ats[i] is the operator before operands[i] */
+	return MakeBinary(ps, op, BalancedChain(ps, op, operands, ats, lo, mid),
+					  BalancedChain(ps, op, operands, ats, mid + 1, hi), ats[mid + 1]);
+}
+
 static CyExpr *
 ParseBoolChain(ParseState *ps, int level)
 {
 	static const char *const words[] = {"OR", "XOR", "AND"};
 	static const CyOp ops[] = {CYO_OR, CYO_XOR, CYO_AND};
 	CyExpr	   *e = level == 2 ? ParseNot(ps) : ParseBoolChain(ps, level + 1);
+	PtrVec		operands = {0};
+	PtrVec		ats = {0};
 
+	if (!IsKw(Cur(ps), words[level]))
+		return e;
+	VecPush(ps, &operands, e);
+	VecPush(ps, &ats, NULL);
 	while (IsKw(Cur(ps), words[level]))
 	{
-		const CyToken *at = Next(ps);
-		CyExpr	   *r = level == 2 ? ParseNot(ps) : ParseBoolChain(ps, level + 1);
-
-		e = MakeBinary(ps, ops[level], e, r, at);
+		VecPush(ps, &ats, (void *) Next(ps));
+		VecPush(ps, &operands, level == 2 ? ParseNot(ps) : ParseBoolChain(ps, level + 1));
 	}
-	return e;
+	return BalancedChain(ps, ops[level], (CyExpr **) operands.items,
+						 (const CyToken **) ats.items, 0, operands.n - 1);
 }
 
 static CyExpr *
 ParseExpr(ParseState *ps)
 {
-	CyExpr	   *e;
-
-	EnterNesting(ps);
-	e = ParseBoolChain(ps, 0);
-	ps->depth--;
-	return e;
+	/*
+	 * Not counted as a level of nesting: every construct that parses an
+	 * expression inside another (brackets, braces, parentheses, CASE,
+	 * function calls, quantifiers) counts itself, so 200 levels are 200
+	 * brackets, as the limit says.
+	 */
+	return ParseBoolChain(ps, 0);
 }
 
 /* ---------------------------------------------------------------------

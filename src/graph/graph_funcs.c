@@ -1734,15 +1734,19 @@ FnMath(RvgFunc fn, const CyValue *v, const CyValue *w)
 		case RVG_FN_CEIL: return RvgFloatJsonb(ceil(x));
 		case RVG_FN_FLOOR: return RvgFloatJsonb(floor(x));
 		case RVG_FN_ROUND: return RvgFloatJsonb(floor(x + 0.5));
-		case RVG_FN_SQRT: return x < 0 ? NULL : RvgFloatJsonb(sqrt(x));
+		/*
+		 * Where Neo4j gives NaN or an infinity (sqrt(-1), log(0), asin(2)),
+		 * RvgFloatJsonb raises 22003: jsonb cannot hold them.
+		 */
+		case RVG_FN_SQRT: return RvgFloatJsonb(sqrt(x));
 		case RVG_FN_EXP: return RvgFloatJsonb(exp(x));
-		case RVG_FN_LOG: return x <= 0 ? NULL : RvgFloatJsonb(log(x));
-		case RVG_FN_LOG10: return x <= 0 ? NULL : RvgFloatJsonb(log10(x));
+		case RVG_FN_LOG: return RvgFloatJsonb(log(x));
+		case RVG_FN_LOG10: return RvgFloatJsonb(log10(x));
 		case RVG_FN_SIN: return RvgFloatJsonb(sin(x));
 		case RVG_FN_COS: return RvgFloatJsonb(cos(x));
 		case RVG_FN_TAN: return RvgFloatJsonb(tan(x));
-		case RVG_FN_ASIN: return (x < -1 || x > 1) ? NULL : RvgFloatJsonb(asin(x));
-		case RVG_FN_ACOS: return (x < -1 || x > 1) ? NULL : RvgFloatJsonb(acos(x));
+		case RVG_FN_ASIN: return RvgFloatJsonb(asin(x));
+		case RVG_FN_ACOS: return RvgFloatJsonb(acos(x));
 		case RVG_FN_ATAN: return RvgFloatJsonb(atan(x));
 		case RVG_FN_ATAN2: return RvgFloatJsonb(atan2(x, ArgNumber(fn, w)));
 		case RVG_FN_DEGREES: return RvgFloatJsonb(x * (180.0 / M_PI));

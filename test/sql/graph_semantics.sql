@@ -59,4 +59,18 @@ SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Ann'})
 SELECT * FROM ruvector_cypher('sem', $$UNWIND [2, 1, 0] AS d RETURN 6 / d$$);
 SELECT * FROM ruvector_cypher('sem', $$RETURN substring('abc', 'x')$$);
 
+-- NaN and infinities cannot be stored in jsonb: errors, as documented
+SELECT * FROM ruvector_cypher('sem', 'RETURN sqrt(-1)');
+SELECT * FROM ruvector_cypher('sem', 'RETURN log(0)');
+SELECT * FROM ruvector_cypher('sem', 'RETURN log10(-1)');
+SELECT * FROM ruvector_cypher('sem', 'RETURN asin(2)');
+SELECT * FROM ruvector_cypher('sem', 'RETURN sqrt(0), log(1), asin(1) * 2 = pi() AS ok');
+
+-- nesting: 200 levels of brackets, and a flat chain of 3,000 conditions
+SELECT length(r::text) FROM ruvector_cypher('sem', 'RETURN ' || repeat('[', 200) || '1' || repeat(']', 200) || ' AS x') r;
+SELECT * FROM ruvector_cypher('sem', 'RETURN ' || repeat('[', 201) || '1' || repeat(']', 201) || ' AS x');
+SELECT length(r::text) FROM ruvector_cypher('sem', 'RETURN ' || repeat('(', 200) || '1' || repeat(')', 200) || ' AS x') r;
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WHERE n.age > 0' || repeat(' AND n.age > 0', 3000) || ' RETURN count(n) AS c');
+SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WHERE n.age < 0' || repeat(' OR n.age < 0', 3000) || ' OR n.name = ''Dee'' RETURN n.name');
+
 SELECT ruvector_drop_graph('sem');

@@ -467,9 +467,27 @@ START_TEST(test_depth_limits)
 	parse(q, &r);
 	ck_assert(r.ok);
 	free(q);
+	/* AND, OR and XOR chains are balanced: any length, logarithmic height */
 	q = repeat_wrap("RETURN 1", " OR x", 100000, "", "");
 	parse(q, &r);
+	ck_assert(r.ok);
+	free(q);
+	q = repeat_wrap("MATCH (n) WHERE n.a = 0", " AND n.a = 0", 3000, " RETURN n", "");
+	parse(q, &r);
+	ck_assert(r.ok);
+	free(q);
+	/* 200 levels are 200 brackets of any kind */
+	q = repeat_wrap("RETURN ", "[", CY_MAX_DEPTH, "1", "]");
+	parse(q, &r);
+	ck_assert(r.ok);
+	free(q);
+	q = repeat_wrap("RETURN ", "[", CY_MAX_DEPTH + 1, "1", "]");
+	parse(q, &r);
 	ck_assert_int_eq(r.err.code, CY_ERR_DEPTH);
+	free(q);
+	q = repeat_wrap("RETURN ", "(", CY_MAX_DEPTH, "1", ")");
+	parse(q, &r);
+	ck_assert(r.ok);
 	free(q);
 	q = repeat_wrap("RETURN ", "NOT ", 100000, "x", "");
 	parse(q, &r);
