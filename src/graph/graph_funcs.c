@@ -1012,6 +1012,79 @@ ruvector_cy_sum_step(PG_FUNCTION_ARGS)
 }
 
 /* min()/max() over any values: jsonb's total order. */
+/*
+ * A value's place in openCypher's order across types, for min() and max():
+ * map < node < relationship < list < path < string < boolean < number
+ * (max(['a', 1]) is 1, min is 'a').  Nodes, relationships and paths are
+ * recognised by their shapes (see docs/graph.md "Values").
+ */
+static bool
+IsEntityObject(JsonbContainer *c, bool *edge)
+{
+	JsonbValue *id = getKeyJsonValueFromContainer(c, "id", 2, NULL);
+
+	if (id == NULL || id->type != jbvNumeric ||
+		getKeyJsonValueFromContainer(c, "label", 5, NULL) == NULL ||
+		getKeyJsonValueFromContainer(c, "properties", 10, NULL) == NULL)
+		return false;
+	*edge = getKeyJsonValueFromContainer(c, "start_id", 8, NULL) != NULL;
+	return true;
+}
+
+static int
+CypherTypeRank(Jsonb *jb)
+{
+	JsonbValue	v;
+	bool		edge;
+
+	if (JsonbExtractScalar(&jb->root, &v))
+	{
+		switch (v.type)
+		{
+			case jbvString: return 5;
+			case jbvBool: return 6;
+			case jbvNumeric: return 7;
+			default: return 8;	/* null: never aggregated */
+		}
+	}
+	if (JB_ROOT_IS_OBJECT(jb))
+		return IsEntityObject(&jb->root, &edge) ? (edge ? 2 : 1) : 0;
+	/* a path: an odd number of entities, starting with a node */
+	if (JB_ROOT_COUNT(jb) % 2 == 1)
+	{
+		JsonbValue *first = getIthJsonbValueFromContainer(&jb->root, 0);
+
+		if (first != NULL && first->type == jbvBinary &&
+			JsonContainerIsObject(first->val.binary.data) &&
+			IsEntityObject(first->val.binary.data, &edge) && !edge)
+			return 4;
+	}
+	return 3;
+}
+
+/*
+ * Cypher's order between two values for min() and max(): by type as above,
+ * then as Cypher's < within the type, or jsonb's order where < is null (maps,
+ * lists of mixed elements).
+ */
+static int
+MinMaxOrder(Jsonb *a, Jsonb *b)
+{
+	int			ra = CypherTypeRank(a);
+	int			rb = CypherTypeRank(b);
+	CyValue		va,
+				vb;
+	int			r;
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	Decode(a, &va);
+	Decode(b, &vb);
+	if (CypherOrder(&va, &vb, &r))
+		return r;
+	return compareJsonbContainers(&a->root, &b->root);
+}
+
 Datum
 ruvector_cy_smaller(PG_FUNCTION_ARGS)
 {
@@ -1021,7 +1094,7 @@ ruvector_cy_smaller(PG_FUNCTION_ARGS)
 	CHECK_ARGS("ruvector_cy_smaller", JSONBOID, JSONBOID);
 	a = PG_GETARG_JSONB_P(0);
 	b = PG_GETARG_JSONB_P(1);
-	PG_RETURN_JSONB_P(compareJsonbContainers(&a->root, &b->root) <= 0 ? a : b);
+	PG_RETURN_JSONB_P(MinMaxOrder(a, b) <= 0 ? a : b);
 }
 
 Datum
@@ -1033,7 +1106,7 @@ ruvector_cy_larger(PG_FUNCTION_ARGS)
 	CHECK_ARGS("ruvector_cy_larger", JSONBOID, JSONBOID);
 	a = PG_GETARG_JSONB_P(0);
 	b = PG_GETARG_JSONB_P(1);
-	PG_RETURN_JSONB_P(compareJsonbContainers(&a->root, &b->root) >= 0 ? a : b);
+	PG_RETURN_JSONB_P(MinMaxOrder(a, b) >= 0 ? a : b);
 }
 
 Datum

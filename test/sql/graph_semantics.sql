@@ -73,4 +73,12 @@ SELECT length(r::text) FROM ruvector_cypher('sem', 'RETURN ' || repeat('(', 200)
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WHERE n.age > 0' || repeat(' AND n.age > 0', 3000) || ' RETURN count(n) AS c');
 SELECT * FROM ruvector_cypher('sem', 'MATCH (n:Person) WHERE n.age < 0' || repeat(' OR n.age < 0', 3000) || ' OR n.name = ''Dee'' RETURN n.name');
 
+-- min and max across types follow Cypher's order: map < node <
+-- relationship < list < path < string < boolean < number
+SELECT * FROM ruvector_cypher('sem', $$UNWIND [1, 'a', null, 0.2, 'b', '1', '99'] AS v RETURN min(v), max(v)$$);
+SELECT * FROM ruvector_cypher('sem', $$UNWIND [[9], 'z', true, {k: 1}, 3] AS v RETURN min(v), max(v)$$);
+SELECT * FROM ruvector_cypher('sem', $$UNWIND [[1, 2], 'x', false] AS v RETURN min(v), max(v)$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Bob'}) UNWIND [n, {k: 1}, [1]] AS v RETURN min(v) = {k: 1} AS map_lowest, max(v) AS list_highest$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH p = (:Person {name: 'Ann'})-->(:Person {name: 'Bob'}) UNWIND [p, [1], 'a'] AS v RETURN max(v) AS s, size(min(v)) AS list_below_path$$);
+
 SELECT ruvector_drop_graph('sem');
