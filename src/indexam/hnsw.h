@@ -277,7 +277,20 @@ typedef struct HnswSupport
 	RvCodeQuery codeQuery;
 	char	   *codeQueryOf;	/* the stored value codeQuery was made from */
 	bool		codeQueryValid;
+
+	/*
+	 * How a distance relates to a metric, for the near-duplicate rules
+	 * (HNSW_NEAR_DUP_RATIO): HNSW_METRIC_NONE when it does not (inner
+	 * product, fmgr kernels).
+	 */
+	int			metricForm;
 } HnswSupport;
+
+/* HnswSupport.metricForm */
+#define HNSW_METRIC_NONE		0
+#define HNSW_METRIC_SQUARED		1	/* the square of a metric (L2, Hamming) */
+#define HNSW_METRIC_LINEAR		2	/* a metric (L1, Jaccard) */
+#define HNSW_METRIC_UNIT_NEGDOT	3	/* -dot of unit vectors: L2^2 = 2 + 2d */
 
 #define HnswIsCompact(support)	((support)->storage != HNSW_STORAGE_FLOAT32)
 
@@ -471,6 +484,12 @@ extern int	HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 extern int	HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc,
 							bool freshVisited, uint32 **result);
 extern const char *HnswCandValue(HnswSearch *s, uint32 cand);
+typedef double (*HnswPairDistance) (void *arg, int i, int j);
+extern void HnswMarkRedundant(const HnswSupport *support, int n, const float *dists,
+							  const uint8 *kept, const uint8 *dup, HnswPairDistance dist,
+							  void *arg, uint8 *red);
+extern int	HnswFillOrder(const uint8 *kept, const uint8 *dup, const uint8 *red, int n, int lm,
+						  int *order);
 extern int	HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm,
 								uint32 *selected);
 extern double HnswRandomLevelUniform(void);
@@ -621,19 +640,94 @@ HnswSameValue(const char *a, const char *b)
 }
 
 /*
+ * Near-duplicates.  Tight clusters of near-identical vectors larger than m
+ * (duplicated documents, boilerplate chunks, template text) defeat the
+ * plain HNSW rules: every member's search finds mostly the cluster, the
+ * heuristic's choices between equidistant copies are coin flips, and
+ * nearest-first filling gives every list to the cluster.  Searches then
+ * rarely get into or out of such a cluster, and the entry point may not
+ * reach it at all (issue 13).  Three rules keep links leaving a cluster:
+ * a near-duplicate of the owner does not prune (HnswPrunes); a layer-0
+ * search crowded with near-duplicates is widened (HnswDuplicateEf); and
+ * near-duplicates of the owner, and of kept neighbours, come last when
+ * pruned candidates top a list up (HnswFillOrder).  A candidate is a
+ * near-duplicate when its metric distance is below HNSW_NEAR_DUP_RATIO of
+ * the distance it is compared with; distances that are no metric (inner
+ * product, fmgr kernels) have none, and the plain rules apply.
+ */
+#define HNSW_NEAR_DUP_RATIO		0.25
+
+/* A distance as the square of a metric distance, or -1 if it is none */
+static inline double
+HnswMetricSquared(const HnswSupport *support, double d)
+{
+	switch (support->metricForm)
+	{
+		case HNSW_METRIC_SQUARED:
+			return d;
+		case HNSW_METRIC_LINEAR:
+			return d * d;
+		case HNSW_METRIC_UNIT_NEGDOT:
+			return Max(2 + 2 * d, 0);
+	}
+	return -1;
+}
+
+/* Whether distance d is below HNSW_NEAR_DUP_RATIO of distance dref */
+static inline bool
+HnswNearDuplicate(const HnswSupport *support, double d, double dref)
+{
+	double		dsq = HnswMetricSquared(support, d);
+	double		refsq = HnswMetricSquared(support, dref);
+
+	return dsq >= 0 && refsq > 0 &&
+		dsq < HNSW_NEAR_DUP_RATIO * HNSW_NEAR_DUP_RATIO * refsq;
+}
+
+/*
+ * ef_construction widened for an element whose layer-0 search kept nw
+ * candidates, ndup of them near-duplicates of it (against the furthest).
+ * They fill W without telling anything about the neighbourhood beyond the
+ * cluster.  Each costs HNSW_DUP_EF_FACTOR places, up to HNSW_DUP_EF_MAX
+ * times ef_construction.  Returns ef_construction (no second search) when
+ * W was not full or holds none.
+ */
+#define HNSW_DUP_EF_FACTOR		2
+#define HNSW_DUP_EF_MAX			3
+
+static inline int
+HnswDuplicateEf(int efConstruction, int nw, int ndup)
+{
+	if (ndup == 0 || nw < efConstruction)
+		return efConstruction;
+	return Min(efConstruction + HNSW_DUP_EF_FACTOR * ndup, HNSW_DUP_EF_MAX * efConstruction);
+}
+
+/*
  * The selection heuristic's test: whether kept neighbour r makes candidate
- * e redundant, e being no closer to the owner than to r.  A kept neighbour
- * identical to the owner gives no direction: every candidate is exactly as
- * far from it as from the owner, so the plain test would let it prune them
- * all, and the lists of a duplicated vector would then link only its other
- * copies, a clique that searches cannot leave.  Such a twin prunes only
- * other twins.  Values are compared only on exact distance ties.
+ * e redundant, e being no closer to the owner than to r.
+ *
+ * A kept neighbour that is a near-duplicate of the owner gives no
+ * direction: d(e, r) and d(e, owner) differ by at most d(r, owner)
+ * (triangle inequality), so for a candidate much further away which one is
+ * smaller is noise, and the plain test would let a cluster's members prune
+ * nearly every link leaving it.  So r prunes e only if r is at least
+ * HNSW_NEAR_DUP_RATIO of e's distance away from the owner (r_to_owner <=
+ * e_to_owner, as kept neighbours come first).  Exact duplicates are the
+ * limit case: a kept neighbour identical to the owner prunes only other
+ * identical candidates (values are compared only on exact distance ties),
+ * else the lists of a duplicated vector would link only its other copies.
  */
 static inline bool
-HnswPrunes(const char *e, const char *r, const char *owner, float e_to_r, float e_to_owner)
+HnswPrunes(const HnswSupport *support, const char *e, const char *r, const char *owner,
+		   float e_to_r, float e_to_owner, float r_to_owner)
 {
 	if (e_to_r != e_to_owner)
-		return e_to_r < e_to_owner;
+	{
+		if (e_to_r > e_to_owner)
+			return false;
+		return !HnswNearDuplicate(support, r_to_owner, e_to_owner);
+	}
 	if (!HnswSameValue(r, owner))
 		return true;
 	return HnswSameValue(e, owner);

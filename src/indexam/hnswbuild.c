@@ -533,16 +533,32 @@ CloserThanKept(HnswBuildState *bs, const char *owner, const MemNbr *items,
 		if (!closer[k])
 			continue;
 		kv = ElemValue(Elem(bs, items[k].ref));
-		if (HnswPrunes(v, kv, owner, ElemDistance(bs, v, kv), items[i].dist))
+		if (HnswPrunes(&bs->support, v, kv, owner, ElemDistance(bs, v, kv), items[i].dist,
+					   items[k].dist))
 			return false;
 	}
 	return true;
 }
 
+/* HnswPairDistance over an array of neighbours */
+typedef struct MemPairs
+{
+	HnswBuildState *bs;
+	const MemNbr *items;
+} MemPairs;
+
+static double
+MemPairDistance(void *arg, int i, int j)
+{
+	MemPairs   *p = (MemPairs *) arg;
+
+	return ElemDistance(p->bs, RefValue(p->bs, p->items[i].ref), RefValue(p->bs, p->items[j].ref));
+}
+
 /*
  * Fill an element's list on layer lc from W (nearest first): the heuristic
- * keeps candidates closer to the element than to any kept one, and the
- * nearest pruned ones top the list up to lm.  The list stays sorted by
+ * keeps candidates closer to the element than to any kept one, and pruned
+ * ones top the list up to lm in HnswFillOrder's order.  The list stays sorted by
  * distance and its closer bits valid.
  */
 static void
@@ -555,6 +571,13 @@ SetOwnList(HnswBuildState *bs, MemElement *e, int lc, const MemNbr *w, int nw)
 	int			nkept = 0;
 	int			nevaluated;
 	int			npruned = 0;
+	uint8	   *dup;
+	uint8	   *red;
+	float	   *dists;
+	MemPairs	pairs;
+	uint8	   *take;
+	int		   *order;
+	int			norder;
 
 	if (nw <= lm)
 	{
@@ -573,21 +596,38 @@ SetOwnList(HnswBuildState *bs, MemElement *e, int lc, const MemNbr *w, int nw)
 			nkept++;
 	}
 
-	/* Kept ones and the nearest pruned ones, still in distance order */
+	/* Kept ones and the first pruned ones in fill order, in distance order */
+	dup = palloc(nevaluated);
+	red = palloc(nevaluated);
+	dists = palloc(sizeof(float) * nevaluated);
+	order = palloc(sizeof(int) * nevaluated);
+	take = palloc0(nevaluated);
+	for (int i = 0; i < nevaluated; i++)
+	{
+		dists[i] = w[i].dist;
+		dup[i] = HnswNearDuplicate(&bs->support, w[i].dist, w[nw - 1].dist);
+	}
+	pairs.bs = bs;
+	pairs.items = w;
+	HnswMarkRedundant(&bs->support, nevaluated, dists, flag, dup, MemPairDistance, &pairs, red);
+	norder = HnswFillOrder(flag, dup, red, nevaluated, lm, order);
+	for (int i = 0; i < norder && npruned < lm - nkept; i++, npruned++)
+		take[order[i]] = 1;
 	l->count = 0;
 	for (int i = 0; i < nevaluated; i++)
 	{
-		if (!flag[i])
-		{
-			if (npruned == lm - nkept)
-				continue;
-			npruned++;
-		}
+		if (!flag[i] && !take[i])
+			continue;
 		closer[l->count] = flag[i];
 		l->items[l->count++] = w[i];
 	}
 	l->closerValid = 1;
 	pfree(flag);
+	pfree(dup);
+	pfree(red);
+	pfree(dists);
+	pfree(order);
+	pfree(take);
 }
 
 /*
@@ -631,7 +671,8 @@ UpdateCloserBits(HnswBuildState *bs, const char *owner, const MemNbr *items, uin
 			{
 				const char *kv = RefValue(bs, items[newClosers[k]].ref);
 
-				if (HnswPrunes(v, kv, owner, ElemDistance(bs, v, kv), items[i].dist))
+				if (HnswPrunes(&bs->support, v, kv, owner, ElemDistance(bs, v, kv),
+							   items[i].dist, items[newClosers[k]].dist))
 					flag[i] = 0;
 			}
 			if (!flag[i])
@@ -659,10 +700,16 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 {
 	MemNbr		items[HNSW_MAX_M * 2 + 1];
 	uint8		flag[HNSW_MAX_M * 2 + 1];
+	uint8		dup[HNSW_MAX_M * 2 + 1];
+	uint8		red[HNSW_MAX_M * 2 + 1];
+	float		dists[HNSW_MAX_M * 2 + 1];
+	MemPairs	pairs;
+	int			order[HNSW_MAX_M * 2 + 1];
+	int			norder;
 	uint8	   *closer = MemListCloser(l, lm);
 	int			n = lm + 1;
 	int			p = lm;
-	int			dropped = -1;
+	int			dropped;
 
 	if (lm < 1 || lm > HNSW_MAX_M * 2)
 		elog(ERROR, "hnsw neighbour list of %d entries", lm);
@@ -694,12 +741,17 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 			flag[i] = CloserThanKept(bs, owner, items, flag, i);
 	}
 
-	/* Left out: the furthest non-kept element, or the furthest if all kept */
-	for (int i = n - 1; i >= 0 && dropped < 0; i--)
-		if (!flag[i])
-			dropped = i;
-	if (dropped < 0)
-		dropped = n - 1;
+	/* Left out: the last non-kept one in fill order, or the furthest if all kept */
+	for (int i = 0; i < n; i++)
+	{
+		dists[i] = items[i].dist;
+		dup[i] = HnswNearDuplicate(&bs->support, items[i].dist, items[n - 1].dist);
+	}
+	pairs.bs = bs;
+	pairs.items = items;
+	HnswMarkRedundant(&bs->support, n, dists, flag, dup, MemPairDistance, &pairs, red);
+	norder = HnswFillOrder(flag, dup, red, n, lm, order);
+	dropped = norder > 0 ? order[norder - 1] : n - 1;
 	if (dropped == p)
 		return;
 
@@ -819,6 +871,28 @@ LockEntry(HnswBuildState *bs, int level, bool *exclusive)
 }
 
 /*
+ * Search layer 0 again with a wider ef when W (out, nw, nearest first) is
+ * crowded with near-duplicates of q (see HnswDuplicateEf).  out has room
+ * for the widest search.  Returns the new size of W.
+ */
+static int
+WidenForDuplicates(HnswBuildState *bs, const char *q, MemNbr *out, int nw)
+{
+	int			ndup = 0;
+	int			ef;
+
+	if (nw == 0)
+		return 0;
+	for (int i = 0; i < nw; i++)
+		if (HnswNearDuplicate(&bs->support, out[i].dist, out[nw - 1].dist))
+			ndup++;
+	ef = HnswDuplicateEf(bs->efConstruction, nw, ndup);
+	if (ef == bs->efConstruction)
+		return nw;
+	return MemSearchLayer(bs, q, out, nw, ef, 0, out);
+}
+
+/*
  * Find the new element's neighbours and set its lists.  Returns layer 0's
  * W (in bs->lists[0]) and sets *nw0.
  */
@@ -843,6 +917,8 @@ LinkElement(HnswBuildState *bs, HnswRef ref, HnswRef entry, int *nw0)
 		MemNbr	   *out = bs->lists[lc];
 
 		nw = MemSearchLayer(bs, q, w, nw, bs->efConstruction, lc, out);
+		if (lc == 0)
+			nw = WidenForDuplicates(bs, q, out, nw);
 		SetOwnList(bs, e, lc, out, nw);
 		w = out;
 	}
@@ -1310,7 +1386,7 @@ static void
 InitScratch(HnswBuildState *bs)
 {
 	int			maxLevel = HnswMaxLevel(bs->m);
-	int			cap = Max(bs->efConstruction, 2 * bs->m) + 1;
+	int			cap = Max(HNSW_DUP_EF_MAX * bs->efConstruction, 2 * bs->m) + 1;
 
 	Size		minElem = MEM_HEADER_SIZE + MAXALIGN(VARHDRSZ + 1) + MemListSize(2 * bs->m);
 

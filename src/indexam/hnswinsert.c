@@ -113,6 +113,34 @@ ChooseNeighbors(HnswSearch *s, uint32 *w, int nw, int lc)
 }
 
 /*
+ * Search layer 0 again with a wider ef when W (*w, nw, nearest first) is
+ * crowded with near-duplicates of the query (see HnswDuplicateEf).
+ * Returns the new size of W and points *w at it.
+ */
+static int
+WidenForDuplicates(HnswSearch *s, int efConstruction, uint32 **w, int nw)
+{
+	int			ndup = 0;
+	int			ef;
+	uint32	   *ep;
+
+	if (nw == 0)
+		return 0;
+	for (int i = 0; i < nw; i++)
+		if (HnswNearDuplicate(s->support, s->cands[(*w)[i]].distance,
+							  s->cands[(*w)[nw - 1]].distance))
+			ndup++;
+	ef = HnswDuplicateEf(efConstruction, nw, ndup);
+	if (ef == efConstruction)
+		return nw;
+	ep = palloc(sizeof(uint32) * nw);
+	memcpy(ep, *w, sizeof(uint32) * nw);
+	nw = HnswSearchLayer(s, ep, nw, ef, 0, true, w);
+	pfree(ep);
+	return nw;
+}
+
+/*
  * Find the neighbours of an element of the given level whose value is
  * s->query: greedy descent from the entry point to level + 1, then an
  * ef_construction search on each layer it lives on.  layers[lc] is set for
@@ -145,6 +173,8 @@ HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, int level,
 		uint32	   *w;
 		int			nw = HnswSearchLayer(s, ep, nep, efConstruction, lc, true, &w);
 
+		if (lc == 0)
+			nw = WidenForDuplicates(s, efConstruction, &w, nw);
 		layers[lc] = ChooseNeighbors(s, w, nw, lc);
 
 		/* W is the next layer's entry set; keep it past the next search */
@@ -649,6 +679,22 @@ LoadListValues(Relation index, HnswSearch *s, CandMap *map, SlotRef *ref, char *
 	return -1;
 }
 
+/* HnswPairDistance over values taken in a given order */
+typedef struct ValuePairs
+{
+	HnswSupport *support;
+	char	  **values;
+	int		   *order;
+} ValuePairs;
+
+static double
+ValuePairDistance(void *arg, int i, int j)
+{
+	ValuePairs *p = (ValuePairs *) arg;
+
+	return HnswStoredDistance(p->support, p->values[p->order[i]], p->values[p->order[j]]);
+}
+
 /*
  * Which of the lm + 1 candidates (a full list plus the new element, the
  * last one) the heuristic leaves out.  dists[i] is the distance to the list
@@ -662,8 +708,13 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 	bool		selected[HNSW_MAX_M * 2 + 1];
 	int			kept[HNSW_MAX_M * 2 + 1];
 	int			nkept = 0;
-	int			pruned[HNSW_MAX_M * 2 + 1];
-	int			npruned = 0;
+	uint8		keptAt[HNSW_MAX_M * 2 + 1];
+	uint8		dupAt[HNSW_MAX_M * 2 + 1];
+	uint8		redAt[HNSW_MAX_M * 2 + 1];
+	float		distAt[HNSW_MAX_M * 2 + 1];
+	ValuePairs	pairs;
+	int			fill[HNSW_MAX_M * 2 + 1];
+	int			nfill;
 
 	/*
 	 * Nearest first, equal distances in random order.  Among identical
@@ -694,17 +745,29 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 		{
 			float		d = (float) HnswStoredDistance(support, values[e], values[kept[k]]);
 
-			closer = !HnswPrunes(values[e], values[kept[k]], owner, d, dists[e]);
+			closer = !HnswPrunes(support, values[e], values[kept[k]], owner, d, dists[e],
+								 dists[kept[k]]);
 		}
 		if (closer)
 			kept[nkept++] = e;
-		else
-			pruned[npruned++] = e;
 	}
 	for (int k = 0; k < nkept; k++)
 		selected[kept[k]] = true;
-	for (int k = 0; k < npruned && nkept < lm; k++, nkept++)
-		selected[pruned[k]] = true;
+
+	/* Pruned ones in fill order; positions in distance order */
+	for (int i = 0; i < n; i++)
+	{
+		keptAt[i] = selected[order[i]];
+		distAt[i] = dists[order[i]];
+		dupAt[i] = HnswNearDuplicate(support, dists[order[i]], dists[order[n - 1]]);
+	}
+	pairs.support = support;
+	pairs.values = values;
+	pairs.order = order;
+	HnswMarkRedundant(support, n, distAt, keptAt, dupAt, ValuePairDistance, &pairs, redAt);
+	nfill = HnswFillOrder(keptAt, dupAt, redAt, n, lm, fill);
+	for (int k = 0; k < nfill && nkept < lm; k++, nkept++)
+		selected[order[fill[k]]] = true;
 
 	for (int i = n - 1; i >= 0; i--)
 		if (!selected[order[i]])

@@ -215,6 +215,33 @@ CodeMetricFor(HnswDistKind kind)
 }
 
 /*
+ * How the distances of a kernel relate to a metric.  Inner product is a
+ * metric only on unit vectors (cosine opclasses normalise); fmgr kernels
+ * are not known.
+ */
+static int
+MetricFormFor(HnswDistKind kind, bool normalize)
+{
+	switch (kind)
+	{
+		case HNSW_DIST_F32_L2SQ:
+		case HNSW_DIST_F16_L2SQ:
+		case HNSW_DIST_BIT_HAMMING:
+			return HNSW_METRIC_SQUARED;
+		case HNSW_DIST_F32_L1:
+		case HNSW_DIST_F16_L1:
+		case HNSW_DIST_BIT_JACCARD:
+			return HNSW_METRIC_LINEAR;
+		case HNSW_DIST_F32_NEGDOT:
+		case HNSW_DIST_F16_NEGDOT:
+			return normalize ? HNSW_METRIC_UNIT_NEGDOT : HNSW_METRIC_NONE;
+		case HNSW_DIST_FMGR:
+			break;
+	}
+	return HNSW_METRIC_NONE;
+}
+
+/*
  * Fill *support for an index.  The FmgrInfo lives in the relcache entry;
  * the scratch space of compact storage in the current memory context.
  */
@@ -229,6 +256,7 @@ HnswInitSupport(HnswSupport *support, Relation index)
 								  support->typeInfo->kind,
 								  index->rd_opcintype[0]);
 	GetStorage(index, &support->storage, &support->dimensions);
+	support->metricForm = MetricFormFor(support->kind, support->normalize);
 	support->codeFloats = NULL;
 	support->codeWork = NULL;
 	support->codeQueryOf = NULL;
@@ -1628,18 +1656,141 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
  */
 
 /*
+ * Mark the pruned candidates that are near-duplicates of a kept one
+ * (HnswNearDuplicate of their distance to it against their distance to
+ * the owner): linking them adds no direction.  n candidates in distance
+ * order, dists their distances to the owner, kept[i] set for kept ones;
+ * dist(arg, i, j) is the distance between candidates i and j.  Only kept
+ * ones whose distance to the owner is within the near-duplicate margin of
+ * the candidate's can be that close (triangle inequality), so few pairs
+ * are compared.
+ */
+void
+HnswMarkRedundant(const HnswSupport *support, int n, const float *dists, const uint8 *kept,
+				  const uint8 *dup, HnswPairDistance dist, void *arg, uint8 *red)
+{
+	double	   *m;
+	double		r = HNSW_NEAR_DUP_RATIO;
+	bool		anyDup = false;
+
+	memset(red, 0, n);
+	for (int i = 0; i < n && !anyDup; i++)
+		anyDup = dup[i];
+	if (!anyDup)
+		return;
+
+	m = palloc(sizeof(double) * n);
+	for (int i = 0; i < n; i++)
+	{
+		double		sq = HnswMetricSquared(support, dists[i]);
+
+		m[i] = sq >= 0 ? sqrt(sq) : -1;
+		red[i] = 0;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (kept[i] || m[i] <= 0)
+			continue;
+		for (int k = 0; k < n && !red[i]; k++)
+		{
+			if (!kept[k] || m[k] < 0 || fabs(m[k] - m[i]) >= r * m[i])
+				continue;
+			if (HnswNearDuplicate(support, dist(arg, i, k), dists[i]))
+				red[i] = 1;
+		}
+	}
+	pfree(m);
+}
+
+/*
+ * The order in which the candidates the heuristic pruned top a list of lm
+ * up ("keep pruned connections"): n candidates in distance order, kept[i]
+ * set for the kept ones, dup[i] for near-duplicates of the list's owner
+ * (HnswNearDuplicate against the furthest candidate), red[i] for
+ * near-duplicates of a kept one (HnswMarkRedundant).  Writes the indexes
+ * of the pruned ones to order, most wanted first, and returns how many.
+ *
+ * Nearest first, except for near-duplicates.  In a cluster of
+ * near-duplicates larger than lm, nearest first would fill every list with
+ * the cluster, or with copies of the one cluster next to it, and leave the
+ * links to anywhere else to the heuristic's coin flips between equidistant
+ * copies: searches would rarely get into or out of the cluster.  So the
+ * owner's near-duplicates fill at most half the list (counting kept ones),
+ * then come other candidates that are not copies of a kept one, then those
+ * copies, then the owner's remaining near-duplicates.
+ */
+int
+HnswFillOrder(const uint8 *kept, const uint8 *dup, const uint8 *red, int n, int lm, int *order)
+{
+	int			share = lm / 2;
+	int			ndupfirst;
+	int			skip;
+	int			norder = 0;
+
+	for (int i = 0; i < n; i++)
+		if (kept[i] && dup[i])
+			share--;
+	for (int i = 0; i < n && share > 0; i++)
+	{
+		if (!kept[i] && dup[i])
+		{
+			order[norder++] = i;
+			share--;
+		}
+	}
+	ndupfirst = norder;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++)
+			if (!kept[i] && !dup[i] && red[i] == pass)
+				order[norder++] = i;
+	skip = ndupfirst;
+	for (int i = 0; i < n; i++)
+	{
+		if (kept[i] || !dup[i])
+			continue;
+		if (skip > 0)
+			skip--;
+		else
+			order[norder++] = i;
+	}
+	return norder;
+}
+
+/* HnswPairDistance over HnswSearch candidates */
+typedef struct CandPairs
+{
+	HnswSearch *s;
+	uint32	   *cands;
+} CandPairs;
+
+static double
+CandPairDistance(void *arg, int i, int j)
+{
+	CandPairs  *p = (CandPairs *) arg;
+
+	return HnswStoredDistance(p->s->support, HnswCandValue(p->s, p->cands[i]),
+							  HnswCandValue(p->s, p->cands[j]));
+}
+
+/*
  * Algorithm 4 of the HNSW paper with kept pruned connections: walk the
  * candidates nearest first and keep one unless it is at least as close to
- * an already kept neighbour as to the new element; then top up with the
- * pruned ones, nearest first, to lm.  cands must be sorted by distance and
+ * an already kept neighbour as to the new element (HnswPrunes); then top
+ * up with the pruned ones, in HnswFillOrder's order, to lm.  cands must be sorted by distance and
  * have values (s->wantValues).  Returns the number selected.
  */
 int
 HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *selected)
 {
 	int			nsel = 0;
-	uint32	   *pruned;
-	int			npruned = 0;
+	uint8	   *kept;
+	uint8	   *dup;
+	uint8	   *red;
+	float	   *dists;
+	CandPairs	pairs;
+	int		   *order;
+	int			norder;
+	int			nevaluated;
 
 	if (ncands <= lm)
 	{
@@ -1647,9 +1798,15 @@ HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *se
 		return ncands;
 	}
 
-	pruned = palloc(sizeof(uint32) * ncands);
-	for (int i = 0; i < ncands && nsel < lm; i++)
+	kept = palloc0(ncands);
+	dup = palloc(ncands);
+	red = palloc(ncands);
+	dists = palloc(sizeof(float) * ncands);
+	order = palloc(sizeof(int) * ncands);
+	for (nevaluated = 0; nevaluated < ncands && nsel < lm; nevaluated++)
 	{
+		int			i = nevaluated;
+
 		HnswCand   *e = &s->cands[cands[i]];
 		const char *ev = HnswCandValue(s, cands[i]);
 		bool		keep = true;
@@ -1659,19 +1816,35 @@ HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *se
 			const char *rv = HnswCandValue(s, selected[j]);
 			float		d = (float) HnswStoredDistance(s->support, ev, rv);
 
-			if (HnswPrunes(ev, rv, (const char *) s->query, d, (float) e->distance))
+			if (HnswPrunes(s->support, ev, rv, (const char *) s->query, d, (float) e->distance,
+						   (float) s->cands[selected[j]].distance))
 			{
 				keep = false;
 				break;
 			}
 		}
 		if (keep)
+		{
 			selected[nsel++] = cands[i];
-		else
-			pruned[npruned++] = cands[i];
+			kept[i] = 1;
+		}
 	}
-	for (int i = 0; i < npruned && nsel < lm; i++)
-		selected[nsel++] = pruned[i];
-	pfree(pruned);
+	for (int i = 0; i < nevaluated; i++)
+	{
+		dists[i] = (float) s->cands[cands[i]].distance;
+		dup[i] = HnswNearDuplicate(s->support, s->cands[cands[i]].distance,
+								   s->cands[cands[ncands - 1]].distance);
+	}
+	pairs.s = s;
+	pairs.cands = cands;
+	HnswMarkRedundant(s->support, nevaluated, dists, kept, dup, CandPairDistance, &pairs, red);
+	norder = HnswFillOrder(kept, dup, red, nevaluated, lm, order);
+	for (int i = 0; i < norder && nsel < lm; i++)
+		selected[nsel++] = cands[order[i]];
+	pfree(kept);
+	pfree(dup);
+	pfree(red);
+	pfree(dists);
+	pfree(order);
 	return nsel;
 }
