@@ -2054,15 +2054,68 @@ PlanMerge(Planner *P, CyClause *c)
  * One SET/REMOVE step.  when_col < 0 asks for the MERGE flag: the items
  * apply only to rows where the pattern was created (when_created) or found.
  */
+/* Does e read one of the variables names[0..n-1] (or a pattern, which may)? */
+static bool
+ExprReadsVars(const CyExpr *e, const char **names, int n)
+{
+	if (e == NULL)
+		return false;
+	check_stack_depth();
+	if (e->kind == CYX_VAR)
+	{
+		for (int i = 0; i < n; i++)
+			if (strcmp(e->str, names[i]) == 0)
+				return true;
+		return false;
+	}
+	if (e->path != NULL)
+		return true;
+	if (ExprReadsVars(e->a, names, n) || ExprReadsVars(e->b, names, n) ||
+		ExprReadsVars(e->c, names, n))
+		return true;
+	for (int i = 0; i < e->nargs; i++)
+		if (ExprReadsVars(e->args[i], names, n))
+			return true;
+	return false;
+}
+
+/*
+ * The SET items that can share one step with items[0]: openCypher applies
+ * the items in order (SET n.a = 1, n.b = n.a + 1 gives b = 2), so an item
+ * whose value reads a variable an earlier item changed starts a new step,
+ * which reads the rows again after the earlier items' writes.
+ */
+static int
+SetItemsInOneStep(CySetItem **items, int n)
+{
+	const char **written = palloc(sizeof(char *) * (n + 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0 && ExprReadsVars(items[i]->value, written, i))
+			return i;
+		written[i] = items[i]->var;
+	}
+	return n;
+}
+
 static void
 PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 			 bool when_created, int loc)
 {
 	WriteCtx	w;
 	RvgStep    *st;
+	int			rest;
 
 	if (n == 0)
 		return;
+	rest = SetItemsInOneStep(items, n);
+	if (rest < n)
+	{
+		PlanSetItems(P, items, rest, remove, when_col, when_created, loc);
+		PlanSetItems(P, items + rest, n - rest, remove, when_col, when_created, loc);
+		return;
+	}
 	WriteBegin(P, &w, RVG_STEP_SET, loc);
 	st = w.step;
 	st->nsets = n;

@@ -81,4 +81,10 @@ SELECT * FROM ruvector_cypher('sem', $$UNWIND [[1, 2], 'x', false] AS v RETURN m
 SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Bob'}) UNWIND [n, {k: 1}, [1]] AS v RETURN min(v) = {k: 1} AS map_lowest, max(v) AS list_highest$$);
 SELECT * FROM ruvector_cypher('sem', $$MATCH p = (:Person {name: 'Ann'})-->(:Person {name: 'Bob'}) UNWIND [p, [1], 'a'] AS v RETURN max(v) AS s, size(min(v)) AS list_below_path$$);
 
+-- the items of one SET apply in order
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Bob'}) SET n.a = 1, n.b = n.a + 1 RETURN n.a, n.b$$);
+SELECT r->'n'->'properties' AS props FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Bob'}) SET n.a = 5, n.b = 1, n.c = n.a + n.b, n += {d: n.c * 2} RETURN n$$) r;
+SELECT * FROM ruvector_cypher('sem', $$MERGE (z:Z {k: 1}) ON CREATE SET z.a = 1, z.b = z.a * 10 ON MATCH SET z.a = z.a + 1, z.b = z.a * 10 RETURN z.a, z.b$$);
+SELECT * FROM ruvector_cypher('sem', $$MERGE (z:Z {k: 1}) ON CREATE SET z.a = 1, z.b = z.a * 10 ON MATCH SET z.a = z.a + 1, z.b = z.a * 10 RETURN z.a, z.b$$);
+
 SELECT ruvector_drop_graph('sem');
