@@ -1245,7 +1245,15 @@ ApplyDelete(Executor *ex, RvgStep *st, Rows *in)
 		DeleteSql(ex, "DELETE FROM %s.ruvector_graph_node WHERE id = ANY($1)%.0s", ids);
 	}
 	for (int64 i = 0; i < in->n; i++)
-		CopyCarried(out, in, i, st->ncarry);
+	{
+		int64		o = CopyCarried(out, in, i, st->ncarry);
+
+		/* deleted variables go on as their values from before the delete */
+		for (int k = 0; k < st->ndeletes; k++)
+			if (st->deletes[k].out_col)
+				SetCell(out, st->deletes[k].out_col, o, in->vals[st->deletes[k].value_col - 1][i],
+						in->nulls[st->deletes[k].value_col - 1][i]);
+	}
 	return out;
 }
 

@@ -2192,6 +2192,26 @@ PlanDelete(Planner *P, CyClause *c)
 					d->col2 = cv->col2;
 				}
 			}
+			if (d->kind == VK_NODE || d->kind == VK_EDGE)
+			{
+				/*
+				 * Later clauses see the deleted entity as it was (MATCH (n)
+				 * DELETE n RETURN n returns the node, as Apache AGE does): it
+				 * travels on as a value instead of an id to join back.
+				 */
+				RvgVar	   *v = RvgFindVar(P, e->str);
+
+				d->value_col = AddColumn(&w, d->kind == VK_NODE ? RvgNodeJson(P, v) : RvgEdgeJson(P, v),
+										 COL_JSONB);
+				d->out_col = AddOutColumn(&w, COL_JSONB);
+				foreach(lc, w.outlayout)
+				{
+					CarryVar   *cv = lfirst(lc);
+
+					if (strcmp(cv->name, e->str) == 0)
+						lfirst(lc) = NewCarry(e->str, VK_VALUE, d->out_col, 0);
+				}
+			}
 		}
 		else
 		{

@@ -135,6 +135,9 @@ typedef struct WDelete
 	VarKind		kind;			/* VK_NODE/VK_EDGE: id column; else jsonb */
 	int			col2;			/* VK_PATH: edge ids */
 	int			loc;
+	/* a deleted node or relationship variable: its value before the delete */
+	int			value_col;		/* statement column, or 0 */
+	int			out_col;		/* output column that carries it on */
 } WDelete;
 
 struct RvgStep

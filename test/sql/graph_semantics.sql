@@ -87,4 +87,14 @@ SELECT r->'n'->'properties' AS props FROM ruvector_cypher('sem', $$MATCH (n:Pers
 SELECT * FROM ruvector_cypher('sem', $$MERGE (z:Z {k: 1}) ON CREATE SET z.a = 1, z.b = z.a * 10 ON MATCH SET z.a = z.a + 1, z.b = z.a * 10 RETURN z.a, z.b$$);
 SELECT * FROM ruvector_cypher('sem', $$MERGE (z:Z {k: 1}) ON CREATE SET z.a = 1, z.b = z.a * 10 ON MATCH SET z.a = z.a + 1, z.b = z.a * 10 RETURN z.a, z.b$$);
 
+-- DELETE ... RETURN: the deleted entities as they were
+SELECT * FROM ruvector_cypher('sem', $$CREATE (:Del {k: 1})-[:R {w: 2}]->(:Del {k: 2})$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (a:Del {k: 1})-[r:R]->(b) DELETE r RETURN r.w, type(r), a.k, b.k$$);
+SELECT r->'n'->'label' AS label, r->'n'->'properties' AS props, r->'n.k' AS k
+	FROM ruvector_cypher('sem', $$MATCH (n:Del) DELETE n RETURN n, n.k ORDER BY n.k$$) r;
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Del) RETURN count(n)$$);
+SELECT * FROM ruvector_cypher('sem', $$OPTIONAL MATCH (n:Nope) DELETE n RETURN n$$);
+SELECT * FROM ruvector_cypher('sem', $$CREATE (:Del {k: 3}) WITH 1 AS x MATCH (n:Del) DETACH DELETE n WITH n RETURN n.k$$);
+SELECT * FROM ruvector_cypher('sem', $$CREATE (:Del {k: 4}) WITH 1 AS x MATCH (n:Del) DELETE n SET n.k = 5$$);
+
 SELECT ruvector_drop_graph('sem');
