@@ -43,7 +43,8 @@ CREATE TABLE ruvector_integrity_state (
 	throttle_factor		real NOT NULL,
 	throttle_delay_ms	integer NOT NULL,
 	search_ef_factor	real NOT NULL,
-	last_sample			jsonb
+	last_sample			jsonb,
+	relfilenode			oid			-- of the sampled build: a new one resets the baseline
 );
 -- A role sees the states of the tables it may read.
 ALTER TABLE ruvector_integrity_state ENABLE ROW LEVEL SECURITY;

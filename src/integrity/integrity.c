@@ -60,6 +60,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -114,6 +115,7 @@ RvIgPolicyDefault(RvIgPolicy *p)
 
 	rv_ig_params_default(&p->params);
 	p->autoRepair = true;
+	p->autoRebuild = false;
 	p->throttleFactor = 2;
 	p->throttleDelayMs = 100;
 	p->searchEfFactor = 4;
@@ -277,6 +279,14 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 						 errmsg("integrity policy key \"auto_repair\" must be true or false")));
 			p->autoRepair = v.val.boolean;
 		}
+		else if (strcmp(key, "auto_rebuild") == 0)
+		{
+			if (v.type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("integrity policy key \"auto_rebuild\" must be true or false")));
+			p->autoRebuild = v.val.boolean;
+		}
 		else if (strcmp(key, "actions") == 0)
 			RvIgParseActions(&v, p);
 		else
@@ -285,7 +295,7 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 					 errmsg("unknown integrity policy key \"%s\"", key),
 					 errhint("Keys are stress_ratio, critical_ratio, stress_threshold, critical_threshold, "
 							 "degrade_samples, critical_samples, restore_offset, restore_hold, cooldown, "
-							 "throttle_factor, throttle_delay_ms, search_ef_factor, auto_repair, actions.")));
+							 "throttle_factor, throttle_delay_ms, search_ef_factor, auto_repair, auto_rebuild, actions.")));
 		pfree(key);
 	}
 	if (p->params.critical_ratio > p->params.stress_ratio)
@@ -438,6 +448,19 @@ RvIntegrityIsScopedIndex(Relation index, const char **kind)
 	return getExtensionOfObject(ProcedureRelationId, handler) == get_extension_oid("ruvector", true);
 }
 
+/* "hnsw", "ivfflat" or "" */
+static const char *
+RvIgIndexKind(Oid indexid)
+{
+	Relation	index = index_open(indexid, AccessShareLock);
+	const char *kind = "";
+
+	if (!RvIntegrityIsScopedIndex(index, &kind))
+		kind = "";
+	index_close(index, AccessShareLock);
+	return kind;
+}
+
 /* Open an index for a sample or repair, with the checks every caller needs */
 static Relation
 RvIgOpenIndex(Oid indexid, const char **kind, Oid *heapid, AclMode need)
@@ -518,6 +541,7 @@ typedef struct RvIgUpdate
 	double		baseline;
 	TimestampTz since;
 	RvIgState	state;
+	bool		baselineReset;
 } RvIgUpdate;
 
 /* The SPI part of RvIgUpdateState (connected here, as the owner) */
@@ -538,7 +562,7 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT CASE state WHEN 'stress' THEN 1 WHEN 'critical' THEN 2 ELSE 0 END,"
-					 " baseline, below, above_stress, above_critical, last_transition, since"
+					 " baseline, below, above_stress, above_critical, last_transition, since, relfilenode"
 					 " FROM %s.ruvector_integrity_state WHERE index::pg_catalog.oid = $1 FOR UPDATE",
 					 RvgSchema());
 	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
@@ -559,6 +583,17 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 		u->m.aboveCritical = DatumGetFloat8(SPI_getbinval(tup, td, 5, &isnull));
 		u->m.lastTransition = DatumGetFloat8(SPI_getbinval(tup, td, 6, &isnull));
 		u->since = DatumGetTimestampTz(SPI_getbinval(tup, td, 7, &isnull));
+		d = SPI_getbinval(tup, td, 8, &isnull);
+		/*
+		 * A new relfilenode is a new build (REINDEX, a rebuild repair): its
+		 * first sample is the new baseline, unless the build itself came
+		 * out split (then the old baseline stays the reference).
+		 */
+		if (!isnull && DatumGetObjectId(d) != s->relfilenode && s->signal > 0)
+		{
+			u->baseline = s->signal;
+			u->baselineReset = true;
+		}
 	}
 	if (isnan(u->baseline) && !isnan(s->signal))
 		u->baseline = s->signal;
@@ -570,8 +605,9 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 
 	/* the sample as stored and returned */
 	RvIgSampleJson(json, s, u->baseline);
-	appendStringInfo(json, ", \"state\": \"%s\", \"previous_state\": \"%s\", \"policy\": ",
-					 rv_ig_state_name(u->state), rv_ig_state_name(*from));
+	appendStringInfo(json, ", \"state\": \"%s\", \"previous_state\": \"%s\", \"baseline_reset\": %s, \"policy\": ",
+					 rv_ig_state_name(u->state), rv_ig_state_name(*from),
+					 u->baselineReset ? "true" : "false");
 	if (pname)
 		escape_json(json, pname);
 	else
@@ -584,21 +620,21 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 					 "INSERT INTO %s.ruvector_integrity_state AS s (index, heap, kind, state, baseline,"
 					 " lambda_cut, lambda2, unreachable, since, sampled_at, samples, below, above_stress,"
 					 " above_critical, last_transition, policy, actions, throttle_factor,"
-					 " throttle_delay_ms, search_ef_factor, last_sample)"
+					 " throttle_delay_ms, search_ef_factor, last_sample, relfilenode)"
 					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16,"
-					 " $17, $18, $19, $20)"
+					 " $17, $18, $19, $20, $21)"
 					 " ON CONFLICT (index) DO UPDATE SET heap = $2, kind = $3, state = $4, baseline = $5,"
 					 " lambda_cut = $6, lambda2 = $7, unreachable = $8, since = $9, sampled_at = $10,"
 					 " samples = s.samples + 1, below = $11, above_stress = $12, above_critical = $13,"
 					 " last_transition = $14, policy = $15, actions = $16, throttle_factor = $17,"
-					 " throttle_delay_ms = $18, search_ef_factor = $19, last_sample = $20",
+					 " throttle_delay_ms = $18, search_ef_factor = $19, last_sample = $20, relfilenode = $21",
 					 RvgSchema());
 	{
-		Oid			types[20] = {REGCLASSOID, REGCLASSOID, TEXTOID, TEXTOID, FLOAT8OID,
+		Oid			types[21] = {REGCLASSOID, REGCLASSOID, TEXTOID, TEXTOID, FLOAT8OID,
 			FLOAT8OID, FLOAT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, FLOAT8OID,
-		FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, FLOAT4OID, INT4OID, FLOAT4OID, JSONBOID};
-		Datum		vals[20];
-		char		nulls[21] = "                    ";
+		FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, FLOAT4OID, INT4OID, FLOAT4OID, JSONBOID, OIDOID};
+		Datum		vals[21];
+		char		nulls[22] = "                     ";
 
 		vals[0] = ObjectIdGetDatum(indexid);
 		vals[1] = ObjectIdGetDatum(heapid);
@@ -628,7 +664,8 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 		vals[17] = Int32GetDatum(u->p.throttleDelayMs);
 		vals[18] = Float4GetDatum((float4) u->p.searchEfFactor);
 		vals[19] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json->data));
-		if (SPI_execute_with_args(q.data, 20, types, vals, nulls, false, 0) != SPI_OK_INSERT)
+		vals[20] = ObjectIdGetDatum(s->relfilenode);
+		if (SPI_execute_with_args(q.data, 21, types, vals, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "ruvector_integrity_state could not be written");
 	}
 	SPI_finish();
@@ -653,6 +690,7 @@ RvIgUpdateState(Oid indexid, Oid heapid, RvIgSample *s, bool detached,
 	RvIgPolicy	p;
 
 	rv_ig_machine_init(&u.m);
+	u.baselineReset = false;
 	u.baseline = NAN;
 	u.since = now;
 	RvIgBecomeOwner(&as);
@@ -733,6 +771,7 @@ RvIgSampleIndex(Oid indexid, bool detached, RvIgState *from, RvIgState *to,
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	s.elapsedMs = INSTR_TIME_GET_MILLISEC(elapsed);
+	s.relfilenode = index->rd_rel->relfilenode;
 	index_close(index, AccessShareLock);
 
 	initStringInfo(&json);
@@ -996,10 +1035,14 @@ ruvector_integrity_gate(PG_FUNCTION_ARGS)
  * WAL-logged like any REINDEX); the in-place repair of the HNSW subsystem
  * (HnswRepair) replaces it when it is available.
  */
-Datum
-ruvector_integrity_repair(PG_FUNCTION_ARGS)
+/*
+ * Repair one HNSW index and sample it again; the JSON report.  The
+ * caller has checked who may.  detached: from the worker (audit events
+ * that survive its transaction's fate).
+ */
+static char *
+RvIgRepairIndex(Oid indexid, bool detached)
 {
-	Oid			indexid = PG_GETARG_OID(0);
 	const char *kind;
 	Oid			heapid;
 	Relation	index;
@@ -1013,7 +1056,6 @@ ruvector_integrity_repair(PG_FUNCTION_ARGS)
 				elapsed;
 	StringInfoData json;
 
-	PreventCommandDuringRecovery("ruvector_integrity_repair()");
 	index = RvIgOpenIndex(indexid, &kind, &heapid, ACL_SELECT);
 	if (strcmp(kind, "hnsw") != 0)
 	{
@@ -1040,7 +1082,7 @@ ruvector_integrity_repair(PG_FUNCTION_ARGS)
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 
-	after = RvIgSampleIndex(indexid, false, &from, &to, NULL);
+	after = RvIgSampleIndex(indexid, detached, &from, &to, NULL);
 
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"method\": \"rebuild\", \"elapsed_ms\": %.3f, \"lambda_cut_before\": ",
@@ -1048,8 +1090,21 @@ ruvector_integrity_repair(PG_FUNCTION_ARGS)
 	RvIgAppendNumber(&json, before.lambdaCut);
 	appendStringInfo(&json, ", \"unreachable_before\": " INT64_FORMAT ", \"after\": %s}",
 					 before.unreachable, after);
-	RvIgAuditEvent("integrity.repair", indexid, json.data);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+	if (detached)
+		RvIgAuditDetached("integrity.repair", indexid, json.data);
+	else
+		RvIgAuditEvent("integrity.repair", indexid, json.data);
+	return json.data;
+}
+
+Datum
+ruvector_integrity_repair(PG_FUNCTION_ARGS)
+{
+	char	   *json;
+
+	PreventCommandDuringRecovery("ruvector_integrity_repair()");
+	json = RvIgRepairIndex(PG_GETARG_OID(0), false);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
 /* ----------------------------------------------------------------
@@ -1370,10 +1425,21 @@ RvIgWorkerVisit(Oid indexid, MemoryContext ctx)
 		{
 			(void) RvIgSampleIndex(indexid, true, &from, &to, &p);
 			UnlockRelationOid(indexid, AccessShareLock);
-			if (to > from && to != RV_IG_NORMAL && p.autoRepair)
+			if (to == RV_IG_CRITICAL && from != RV_IG_CRITICAL && p.autoRebuild &&
+				strcmp(RvIgIndexKind(indexid), "hnsw") == 0)
+			{
+				/* never wait long for the table: writers are frozen anyway */
+				SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_SESSION);
+				pgstat_report_activity(STATE_RUNNING, "ruvector: integrity repair (rebuild)");
 				ereport(LOG,
-						(errmsg("ruvector integrity: index %u entered %s; automatic repair is not available in this build",
-								indexid, rv_ig_state_name(to))));
+						(errmsg("ruvector integrity: index %s entered critical; rebuilding it (auto_rebuild)",
+								get_rel_name(indexid))));
+				(void) RvIgRepairIndex(indexid, true);
+			}
+			else if (to > from && to != RV_IG_NORMAL && p.autoRepair)
+				ereport(LOG,
+						(errmsg("ruvector integrity: index %s entered %s and needs a repair: ruvector_integrity_repair('%s') rebuilds it (the in-place repair is not in this build)",
+								get_rel_name(indexid), rv_ig_state_name(to), get_rel_name(indexid))));
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -64,6 +64,7 @@ typedef struct RvIgPolicy
 {
 	RvIgParams	params;
 	bool		autoRepair;
+	bool		autoRebuild;	/* the worker rebuilds an index entering critical */
 	double		throttleFactor; /* >= 1 */
 	int			throttleDelayMs;
 	double		searchEfFactor;
@@ -129,6 +130,7 @@ typedef struct RvIgSample
 	StringInfoData witness;		/* JSON array */
 	StringInfoData extra;		/* more JSON members, each starting with ", " */
 	double		elapsedMs;
+	Oid			relfilenode;	/* of the index when sampled: a new one is a new build */
 } RvIgSample;
 
 extern void RvIgSampleHnsw(Relation index, RvIgSample *s);

@@ -11,7 +11,9 @@
 #     hold, and inserts work again.
 #  2. No flapping: a stress threshold set at the median of the measured
 #     lambda while inserts and deletes make it noisy: at most one transition.
-#  3. Operational scope: a standby whose replay is paused falls past its lag
+#  3. auto_rebuild: with it in the policy the worker rebuilds an index that
+#     enters critical by itself, and the state comes back to normal.
+#  4. Operational scope: a standby whose replay is paused falls past its lag
 #     budget; the operational scope goes to stress, and back to normal once
 #     replay resumes.
 use strict;
@@ -129,6 +131,9 @@ ok($node->poll_query_until('postgres', q{
 	SELECT state = 'normal' FROM ruvector_integrity WHERE index = 'frag_hnsw'::regclass}),
 	'back to normal after the repair');
 cmp_ok(time() - $repaired_at, '>=', 4, 'but not before the 4 s hold');
+is($node->safe_psql('postgres',
+	"SELECT unreachable FROM ruvector_integrity WHERE index = 'frag_hnsw'::regclass"),
+	'0', 'nothing is unreachable after the repair');
 is(transitions('frag_hnsw', 'critical', 'normal'), '1', 'one audit event critical -> normal');
 $node->safe_psql('postgres', "INSERT INTO frag VALUES (0, false, '[0.5,0.5,0,0]')");
 pass('inserts work again');
@@ -161,35 +166,80 @@ for (1 .. 12)
 	push @seen, $node->safe_psql('postgres', "SELECT (ruvector_integrity_sample('noisy_hnsw')->>'lambda_cut')::float8");
 }
 my @sorted = sort { $a <=> $b } @seen;
-my $median = $sorted[int(@sorted / 2)];
+my $median = $sorted[int(@sorted / 2)] + 0.5;
 note("lambda_cut under churn: @seen; threshold $median");
 $node->safe_psql('postgres', qq(
 	SELECT ruvector_integrity_policy_set('noisy', '{"stress_threshold": $median, "critical_threshold": 0,
 		"restore_offset": 0.1, "restore_hold": 5, "cooldown": 5}');
 	SELECT ruvector_integrity_policy_attach('noisy', 'noisy');
 ));
-my ($below, $above) = (0, 0);
+my ($below, $above, $flips, $last) = (0, 0, 0, undef);
 my $start = time();
 while (time() - $start < 25)
 {
 	churn();
 	my $l = $node->safe_psql('postgres', "SELECT (ruvector_integrity_sample('noisy_hnsw')->>'lambda_cut')::float8");
-	$l < $median ? $below++ : $above++;
+	my $side = $l < $median ? 'below' : 'above';
+	$side eq 'below' ? $below++ : $above++;
+	$flips++ if defined $last && $last ne $side;
+	$last = $side;
 	usleep(300_000);
 }
-note("samples below the threshold: $below, at or above: $above");
-my $moves = $node->safe_psql('postgres', q{
-	SELECT count(*) FROM ruvector_audit_events
-	WHERE event_type = 'integrity.transition' AND target_oid = 'noisy_hnsw'::regclass::oid});
-cmp_ok($moves, '<=', 1, "at most one transition under noise ($moves)");
+note("samples below the threshold: $below, at or above: $above; the raw signal crossed it $flips times");
+my @moves = split /\n/, $node->safe_psql('postgres', q{
+	SELECT extract(epoch FROM event_time) FROM ruvector_audit_events
+	WHERE event_type = 'integrity.transition' AND target_oid = 'noisy_hnsw'::regclass::oid
+	ORDER BY seq});
+note('transitions: ' . scalar(@moves));
+cmp_ok(scalar(@moves), '<=', 2, 'at most two transitions (down, and up after a clear recovery) in 25 s');
+my $min_gap = 1e9;
+$min_gap = ($moves[$_] - $moves[$_ - 1] < $min_gap ? $moves[$_] - $moves[$_ - 1] : $min_gap) for 1 .. $#moves;
+cmp_ok($min_gap, '>=', 5, 'no two transitions closer than the cooldown') if @moves > 1;
 SKIP:
 {
-	skip 'the noise did not cross the threshold', 1 if $below == 0 || $above == 0;
-	pass("the signal crossed the threshold both ways ($below below, $above above) without flapping");
+	skip "the noise crossed the threshold only $flips times", 1 if $flips < 4;
+	cmp_ok(scalar(@moves), '<', $flips,
+		"hysteresis: $flips crossings of the raw signal, " . scalar(@moves) . ' transitions');
 }
 
 # ---------------------------------------------------------------------
-# 3. A standby past its lag budget
+# 3. The worker repairs by itself (auto_rebuild)
+# ---------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+	SELECT setseed(0.75);
+	CREATE TABLE auto (id int, band bool, v vector(4));
+	INSERT INTO auto SELECT i, false, ARRAY[random(), random(), random() * 0.2, 0]::vector
+		FROM generate_series(1, 3000) i;
+	INSERT INTO auto SELECT i, false, ARRAY[3 + random(), random(), random() * 0.2, 0]::vector
+		FROM generate_series(3001, 6000) i;
+	INSERT INTO auto SELECT i, true, ARRAY[1 + 2 * random(), random(), random() * 0.2, 0]::vector
+		FROM generate_series(6001, 7500) i;
+	CREATE INDEX auto_hnsw ON auto USING hnsw (v vector_l2_ops) WITH (m = 8);
+	SELECT ruvector_integrity_policy_set('auto', '{"cooldown": 0, "restore_hold": 2, "auto_rebuild": true}');
+	SELECT ruvector_integrity_policy_attach('auto', 'auto');
+});
+ok($node->poll_query_until('postgres', q{
+	SELECT samples >= 2 AND state = 'normal' FROM ruvector_integrity WHERE index = 'auto_hnsw'::regclass}),
+	'auto: sampled, normal');
+$node->safe_psql('postgres', 'DELETE FROM auto WHERE band');
+$node->safe_psql('postgres', 'VACUUM auto');
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM ruvector_audit_events
+	WHERE event_type = 'integrity.repair' AND target_oid = 'auto_hnsw'::regclass::oid}),
+	'auto: the worker rebuilt the index when it went critical');
+ok($node->poll_query_until('postgres', q{
+	SELECT state = 'normal' FROM ruvector_integrity WHERE index = 'auto_hnsw'::regclass}),
+	'auto: back to normal without anyone calling a function');
+is(transitions('auto_hnsw', 'stress', 'critical'), '1', 'auto: it had been critical');
+is($node->safe_psql('postgres', q{
+	SELECT (payload->'after'->>'unreachable')::int FROM ruvector_audit_events
+	WHERE event_type = 'integrity.repair' AND target_oid = 'auto_hnsw'::regclass::oid}),
+	'0', 'auto: nothing unreachable after the rebuild');
+like(slurp_file($node->logfile), qr/index auto_hnsw entered critical; rebuilding it \(auto_rebuild\)/,
+	'auto: the worker logged the rebuild');
+
+# ---------------------------------------------------------------------
+# 4. A standby past its lag budget
 # ---------------------------------------------------------------------
 $node->backup('b');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
