@@ -1515,7 +1515,7 @@ static const FuncDef func_defs[] = {
 	{"abs", RVG_FN_ABS, 1, 1},
 	{"ceil", RVG_FN_CEIL, 1, 1},
 	{"floor", RVG_FN_FLOOR, 1, 1},
-	{"round", RVG_FN_ROUND, 1, 1},
+	{"round", RVG_FN_ROUND, 1, 2},
 	{"sign", RVG_FN_SIGN, 1, 1},
 	{"sqrt", RVG_FN_SQRT, 1, 1},
 	{"exp", RVG_FN_EXP, 1, 1},
@@ -1806,7 +1806,26 @@ FnMath(RvgFunc fn, const CyValue *v, const CyValue *w)
 		case RVG_FN_SIGN: return RvgIntJsonb((x > 0) - (x < 0));
 		case RVG_FN_CEIL: return RvgFloatJsonb(ceil(x));
 		case RVG_FN_FLOOR: return RvgFloatJsonb(floor(x));
-		case RVG_FN_ROUND: return RvgFloatJsonb(floor(x + 0.5));
+		case RVG_FN_ROUND:
+			if (w != NULL)
+			{
+				/*
+				 * round(x, precision): decimal digits, halves away from
+				 * zero (Neo4j's HALF_UP), on the exact decimal value.
+				 */
+				int64		p = ArgInt(fn, w);
+				Datum		n;
+
+				if (p < -1000 || p > 1000)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("round() precision " INT64_FORMAT " is out of range", p),
+							 errhint("Use a precision between -1000 and 1000.")));
+				n = DirectFunctionCall1(float8_numeric, Float8GetDatum(x));
+				n = DirectFunctionCall2(numeric_round, n, Int32GetDatum((int32) p));
+				return RvgFloatJsonb(DatumGetFloat8(DirectFunctionCall1(numeric_float8, n)));
+			}
+			return RvgFloatJsonb(floor(x + 0.5));
 		/*
 		 * Where Neo4j gives NaN or an infinity (sqrt(-1), log(0), asin(2)),
 		 * RvgFloatJsonb raises 22003: jsonb cannot hold them.

@@ -97,4 +97,8 @@ SELECT * FROM ruvector_cypher('sem', $$OPTIONAL MATCH (n:Nope) DELETE n RETURN n
 SELECT * FROM ruvector_cypher('sem', $$CREATE (:Del {k: 3}) WITH 1 AS x MATCH (n:Del) DETACH DELETE n WITH n RETURN n.k$$);
 SELECT * FROM ruvector_cypher('sem', $$CREATE (:Del {k: 4}) WITH 1 AS x MATCH (n:Del) DELETE n SET n.k = 5$$);
 
+-- round(x, precision): decimal digits, halves away from zero (Neo4j's HALF_UP)
+SELECT * FROM ruvector_cypher('sem', $$RETURN round(3.141592, 3) AS a, round(-2.55, 1) AS b, round(-2.5, 0) AS c, round(-2.5) AS d, round(1234.5, -2) AS e, round(7, 2) AS f, round(null, 2) AS g$$);
+SELECT * FROM ruvector_cypher('sem', $$RETURN round(1.5, 2.0)$$);
+
 SELECT ruvector_drop_graph('sem');
