@@ -688,6 +688,43 @@ ruvector_cy_contains(PG_FUNCTION_ARGS)
  * brackets, no trailing backslash: then the wrapper's ')' is its own), and
  * the match found must still span the whole string.
  */
+/*
+ * Leading Java flags of a Cypher pattern ("(?i)", "(?is)", ...) as the
+ * embedded options of a PostgreSQL ARE, which must come first, before our
+ * anchoring: i case-insensitive, s dot matches newline (PostgreSQL's
+ * default), m ^ and $ at line ends ('w': the match must still span the
+ * whole string, checked below), x expanded syntax, u (Unicode case) is
+ * implied.  Returns the length of the flag group consumed, 0 if none.
+ */
+static int
+RegexFlags(const char *p, int len, StringInfo opts)
+{
+	int			i = 2;
+
+	if (len < 4 || p[0] != '(' || p[1] != '?')
+		return 0;
+	for (; i < len && p[i] != ')'; i++)
+	{
+		switch (p[i])
+		{
+			case 'i': appendStringInfoChar(opts, 'i'); break;
+			case 's': appendStringInfoChar(opts, 's'); break;
+			case 'm': appendStringInfoChar(opts, 'w'); break;
+			case 'x': appendStringInfoChar(opts, 'x'); break;
+			case 'u': break;
+			default:
+				resetStringInfo(opts);
+				return 0;		/* not a flag group: left to the regex */
+		}
+	}
+	if (i == len || i == 2)
+	{
+		resetStringInfo(opts);
+		return 0;
+	}
+	return i + 1;
+}
+
 Datum
 ruvector_cy_regex(PG_FUNCTION_ARGS)
 {
@@ -695,16 +732,22 @@ ruvector_cy_regex(PG_FUNCTION_ARGS)
 				b;
 	text	   *wrapped;
 	regmatch_t	m;
+	StringInfoData opts;
+	int			skip;
+	char	   *prefix;
 
 	CHECK_ARGS("ruvector_cy_regex", JSONBOID, JSONBOID);
 	Decode(PG_GETARG_JSONB_P(0), &a);
 	Decode(PG_GETARG_JSONB_P(1), &b);
 	if (a.type != CV_STRING || b.type != CV_STRING)
 		PG_RETURN_NULL();
+	initStringInfo(&opts);
+	skip = RegexFlags(b.s, b.slen, &opts);
+	prefix = opts.len > 0 ? psprintf("(?%s)", opts.data) : "";
 	/* raises 2201B for a pattern that is not a regular expression by itself */
-	(void) RE_compile_and_cache(cstring_to_text_with_len(b.s, b.slen), REG_ADVANCED,
-								DEFAULT_COLLATION_OID);
-	wrapped = cstring_to_text(psprintf("^(?:%.*s)$", b.slen, b.s));
+	(void) RE_compile_and_cache(cstring_to_text(psprintf("%s%.*s", prefix, b.slen - skip, b.s + skip)),
+								REG_ADVANCED, DEFAULT_COLLATION_OID);
+	wrapped = cstring_to_text(psprintf("%s^(?:%.*s)$", prefix, b.slen - skip, b.s + skip));
 	if (!RE_compile_and_execute(wrapped, (char *) a.s, a.slen, REG_ADVANCED,
 								DEFAULT_COLLATION_OID, 1, &m))
 		PG_RETURN_BOOL(false);

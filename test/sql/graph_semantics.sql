@@ -101,4 +101,9 @@ SELECT * FROM ruvector_cypher('sem', $$CREATE (:Del {k: 4}) WITH 1 AS x MATCH (n
 SELECT * FROM ruvector_cypher('sem', $$RETURN round(3.141592, 3) AS a, round(-2.55, 1) AS b, round(-2.5, 0) AS c, round(-2.5) AS d, round(1234.5, -2) AS e, round(7, 2) AS f, round(null, 2) AS g$$);
 SELECT * FROM ruvector_cypher('sem', $$RETURN round(1.5, 2.0)$$);
 
+-- regular expression flags as in Neo4j (Java): a leading (?i), (?s), (?m), (?x)
+SELECT * FROM ruvector_cypher('sem', $$RETURN 'ABC' =~ '(?i)abc' AS a, 'ABC' =~ 'abc' AS b, 'a\nb' =~ '(?s)a.b' AS c, 'x\nab' =~ '(?m)ab' AS d, 'AbC' =~ '(?i)a(b)c' AS e, 'AB' =~ '(?ix) a  b ' AS f$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) WHERE n.name =~ '(?i)[ab].*' RETURN n.name ORDER BY n.name$$);
+SELECT * FROM ruvector_cypher('sem', $$RETURN 'zzz' =~ '(?i)a)|(z'$$);
+
 SELECT ruvector_drop_graph('sem');
