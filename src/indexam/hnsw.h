@@ -512,9 +512,27 @@ extern void HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, 
 							  int efConstruction, HnswNeighborList **layers);
 extern void HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value,
 							 ItemPointer heaptid, bool building);
-extern void HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno,
+extern int	HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno,
 								 OffsetNumber offno, HnswNeighborList **layers,
-								 int level, bool building);
+								 int level, bool building, bool *written0);
+typedef int (*HnswPickSlot) (void *arg, ItemPointer tids, int n);
+extern bool HnswForceLink(Relation index, HnswSearch *s, HnswCand *c, int lc,
+						  ItemPointer newTid, HnswPickSlot pick, void *arg,
+						  ItemPointer replaced);
+
+/* hnswrepair.c */
+typedef struct HnswRepairResult
+{
+	int64		unreachable_before; /* live elements layer 0 did not reach */
+	int64		unreachable_after;
+	int64		elements_reconnected;	/* unreachable ones given a link in */
+	int64		links_added;	/* slots written, all layers */
+	int64		weak_reinforced;	/* reachable by one link, given more */
+	int			rounds;			/* bridging passes over the graph */
+	double		elapsed_ms;
+} HnswRepairResult;
+
+extern void HnswRepair(Relation heap, Relation index, HnswRepairResult *result);
 
 /* hnswscan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

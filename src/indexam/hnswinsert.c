@@ -814,7 +814,7 @@ ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, Slot
  * Write the new element's TID into a neighbour's slot: the first free one
  * (idx < 0 and append) or slot idx if it still holds *expect.
  */
-static void
+static bool
 WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int idx,
 		  ItemPointer expect, ItemPointer newTid, bool building)
 {
@@ -875,16 +875,19 @@ WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int 
 		HnswWriterFinish(&w, true);
 	else
 		HnswWriterAbort(&w, true);
+	return changed;
 }
 
 /*
  * Link each chosen neighbour back to the new element at (blkno, offno).
  * Neighbour lists with room take it; full ones run the heuristic over
  * their members plus the new element and replace the one it drops.
+ * Returns how many links were written on layer 0; written0, if not NULL,
+ * gets whether each of layers[0]'s neighbours took one.
  */
-void
+int
 HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNumber offno,
-					 HnswNeighborList **layers, int nlayers, bool building)
+					 HnswNeighborList **layers, int nlayers, bool building, bool *written0)
 {
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
 											  "Hnsw back-link context",
@@ -892,6 +895,7 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 	MemoryContext oldCtx;
 	ItemPointerData newTid;
 	CandMap		map;
+	int			written = 0;
 
 	BuildCandMap(s, &map);
 	oldCtx = MemoryContextSwitchTo(ctx);
@@ -909,6 +913,8 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 			bool		append;
 
 			MemoryContextReset(ctx);
+			if (lc == 0 && written0 != NULL)
+				written0[i] = false;
 			if (!ReadSlots(index, s, c, lc, &ref))
 				continue;
 			append = ref.ntids < lm;
@@ -918,12 +924,51 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 				if (idx < 0)
 					continue;
 			}
-			WriteSlot(index, s, &ref, lc, append, idx, &expect, &newTid, building);
+			if (WriteSlot(index, s, &ref, lc, append, idx, &expect, &newTid, building) && lc == 0)
+			{
+				written++;
+				if (written0 != NULL)
+					written0[i] = true;
+			}
 		}
 	}
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextDelete(ctx);
+	return written;
+}
+
+/*
+ * Link candidate c (a neighbour found by s) to newTid on layer lc whatever
+ * the heuristic says: a free slot if there is one, else the slot pick()
+ * chooses among the current links (tids, n of them; -1 for none).  For
+ * repairs, where the link may be the only way into a part of the graph.
+ * Caller holds HNSW_UPDATE_LOCK.  Returns whether a slot was written;
+ * *replaced is set to the link given up (invalid if none).
+ */
+bool
+HnswForceLink(Relation index, HnswSearch *s, HnswCand *c, int lc, ItemPointer newTid,
+			  HnswPickSlot pick, void *arg, ItemPointer replaced)
+{
+	SlotRef		ref;
+	int			idx = -1;
+	bool		append;
+
+	ItemPointerSetInvalid(replaced);
+	if (!ReadSlots(index, s, c, lc, &ref))
+		return false;
+	for (int i = 0; i < ref.ntids; i++)
+		if (ItemPointerEquals(&ref.tids[i], newTid))
+			return false;
+	append = ref.ntids < HnswLayerM(s->m, lc);
+	if (!append)
+	{
+		idx = pick(arg, ref.tids, ref.ntids);
+		if (idx < 0)
+			return false;
+		*replaced = ref.tids[idx];
+	}
+	return WriteSlot(index, s, &ref, lc, append, idx, replaced, newTid, false);
 }
 
 /* ----------------------------------------------------------------
@@ -998,7 +1043,7 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 	if (BlockNumberIsValid(plan.newInsertPage) && plan.newInsertPage != insertPage)
 		HnswSetInsertPage(index, MAIN_FORKNUM, building, plan.newInsertPage);
 
-	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, layers, nlayers, building);
+	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, layers, nlayers, building, NULL);
 
 	if (!ItemPointerIsValid(&entry) || level > entryLevel)
 		HnswSetEntryPoint(index, MAIN_FORKNUM, building, plan.blkno, plan.offno, level, true);

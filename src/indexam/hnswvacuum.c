@@ -471,7 +471,7 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 		}
 	}
 	WriteElementSlots(vs, e, slots, nslots);
-	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, layers, nlayers, false);
+	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, layers, nlayers, false, NULL);
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(vs->tmpCtx);
