@@ -753,6 +753,19 @@ RvIgCmdName(CmdType op)
 	}
 }
 
+/*
+ * Whether a statement on this table is surely allowed, from shared memory
+ * alone: nothing is out of normal, or only other tables are.
+ */
+static inline bool
+RvIgSurelyAllowed(Oid heapid)
+{
+	return rvIgShared != NULL &&
+		(pg_atomic_read_u32(&rvIgShared->nonNormal) == 0 ||
+		 (rvIgShared->opState == RV_IG_NORMAL &&
+		  (pg_atomic_read_u64(&rvIgShared->heapMask) & RvIgHeapBit(MyDatabaseId, heapid)) == 0));
+}
+
 static void
 RvIgExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -762,15 +775,16 @@ RvIgExecutorStart(QueryDesc *queryDesc, int eflags)
 		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && RvIgAnyScope())
 	{
 		PlannedStmt *ps = queryDesc->plannedstmt;
-		RvIgClass	cls = RvIgStatementClass(ps, op);
 		ListCell   *lc;
 
 		foreach(lc, ps->resultRelations)
 		{
 			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
 
-			if (rte->rtekind == RTE_RELATION)
-				RvIntegrityEnforce(rte->relid, InvalidOid, cls, RvIgCmdName(op));
+			if (rte->rtekind != RTE_RELATION || RvIgSurelyAllowed(rte->relid))
+				continue;
+			RvIntegrityEnforce(rte->relid, InvalidOid, RvIgStatementClass(ps, op),
+							   RvIgCmdName(op));
 		}
 	}
 	if (prev_ExecutorStart)
