@@ -277,6 +277,18 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 			Put(d, " else ");
 			DumpExpr(d, e->c);
 			break;
+		case CYX_REDUCE:
+			Put(d, "(reduce ");
+			Put(d, e->str);
+			Put(d, " ");
+			DumpExpr(d, e->a);
+			Put(d, " ");
+			Put(d, e->str2);
+			Put(d, " ");
+			DumpExpr(d, e->b);
+			Put(d, " ");
+			DumpExpr(d, e->c);
+			break;
 		case CYX_LISTCOMP:
 		case CYX_QUANT:
 			Put(d, e->kind == CYX_LISTCOMP ? "(comp " : "(");

@@ -84,7 +84,8 @@ typedef enum CyExprKind
 	CYX_PATTERN,				/* a path used as a predicate (path) */
 	CYX_HASLABEL,				/* a:labels */
 	CYX_MAPPROJ,				/* a{...}: keys/args, see CyMapProj notes */
-	CYX_PATCOMP					/* [path WHERE b | c] (pattern comprehension) */
+	CYX_PATCOMP,				/* [path WHERE b | c] (pattern comprehension) */
+	CYX_REDUCE					/* reduce(str = a, str2 IN b | c) */
 } CyExprKind;
 
 typedef enum CyOp
@@ -116,6 +117,7 @@ typedef struct CyExpr
 	int64_t		ival;
 	double		fval;
 	const char *str;
+	const char *str2;			/* CYX_REDUCE: the element variable */
 	struct CyExpr *a;
 	struct CyExpr *b;
 	struct CyExpr *c;

@@ -332,6 +332,42 @@ ListComprehension(Planner *P, CyExpr *e)
 	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE %s END)", list, sql);
 }
 
+/*
+ * reduce(acc = init, x IN list | expr): a recursive query over the list's
+ * positions, the accumulator a column of it; the last row is the value.
+ * A null list gives null, as in Neo4j.
+ */
+static char *
+Reduce(Planner *P, CyExpr *e)
+{
+	char	   *init = ExprValue(P, e->a);
+	char	   *list = ExprValue(P, e->b);
+	char	   *alias = RvgAlias(P, "rd");
+	RvgVar	   *acc = PushLocal(P, e->str, alias);
+	RvgVar	   *x;
+	bool		saved = P->agg_allowed;
+	const char *saved_where = P->agg_where;
+	char	   *step;
+
+	acc->value = psprintf("%s.acc", alias);
+	x = PushLocal(P, e->str2, alias);
+	x->value = psprintf("NULLIF(%s.l -> %s.i, 'null'::jsonb)", alias, alias);
+	P->agg_allowed = false;
+	P->agg_where = "in reduce()";
+	step = ExprValue(P, e->c);
+	P->agg_allowed = saved;
+	P->agg_where = saved_where;
+	PopLocal(P, x);
+	PopLocal(P, acc);
+	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (WITH RECURSIVE %s(i, acc, l) AS ("
+					"SELECT 0, (%s)::jsonb, %s.ruvector_cy_aslist(%s) "
+					"UNION ALL SELECT %s.i + 1, (%s)::jsonb, %s.l FROM %s WHERE %s.i < pg_catalog.jsonb_array_length(%s.l)) "
+					"SELECT %s.acc FROM %s ORDER BY %s.i DESC LIMIT 1) END)",
+					list, alias, init, P->s, list,
+					alias, step, alias, alias, alias, alias,
+					alias, alias, alias);
+}
+
 /* all/any/none/single with Cypher's nulls. */
 static char *
 Quantifier(Planner *P, CyExpr *e)
@@ -960,6 +996,8 @@ ExprValue(Planner *P, CyExpr *e)
 			return CaseExpr(P, e);
 		case CYX_LISTCOMP:
 			return ListComprehension(P, e);
+		case CYX_REDUCE:
+			return Reduce(P, e);
 		case CYX_MAPPROJ:
 			return MapProjection(P, e);
 		case CYX_PATCOMP:

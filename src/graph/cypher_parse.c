@@ -521,6 +521,29 @@ ParseQuantifier(ParseState *ps, CyOp op)
 	return e;
 }
 
+/* reduce(acc = init, x IN list | expr); the current token is "reduce". */
+static CyExpr *
+ParseReduce(ParseState *ps)
+{
+	CyExpr	   *e = MakeExpr(ps, CYX_REDUCE, Next(ps));
+
+	EnterNesting(ps);
+	Expect(ps, CYT_LPAREN, "'('");
+	e->str = ExpectVar(ps, "the accumulator variable");
+	Expect(ps, CYT_EQ, "'='");
+	e->a = ParseExpr(ps);
+	Expect(ps, CYT_COMMA, "','");
+	e->str2 = ExpectVar(ps, "a variable");
+	ExpectKw(ps, "IN");
+	e->b = ParseExpr(ps);
+	Expect(ps, CYT_PIPE, "'|'");
+	e->c = ParseExpr(ps);
+	Expect(ps, CYT_RPAREN, "')'");
+	ps->depth--;
+	SetEnd(ps, e);
+	return e;
+}
+
 /*
  * name(args) with a possibly dotted name (vector.distance); the current
  * token is the first part of the name and the caller checked the shape.
@@ -715,6 +738,9 @@ ParseIdentAtom(ParseState *ps)
 		return MakeExpr(ps, CYX_NULL, Next(ps));
 	if (cy_name_eq(t->str, "case"))
 		return ParseCase(ps);
+	if (cy_name_eq(t->str, "reduce") && Peek(ps, 1)->type == CYT_LPAREN && IsVarToken(Peek(ps, 2)) &&
+		Peek(ps, 3)->type == CYT_EQ)
+		return ParseReduce(ps);
 	if (Peek(ps, 1)->type == CYT_LPAREN && IsVarToken(Peek(ps, 2)) && IsKw(Peek(ps, 3), "IN"))
 	{
 		static const struct

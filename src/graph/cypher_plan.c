@@ -1223,6 +1223,8 @@ SameExpr(const CyExpr *a, const CyExpr *b)
 		return false;
 	if ((a->str == NULL) != (b->str == NULL) || (a->str && strcmp(a->str, b->str) != 0))
 		return false;
+	if ((a->str2 == NULL) != (b->str2 == NULL) || (a->str2 && strcmp(a->str2, b->str2) != 0))
+		return false;
 	if (!SameExpr(a->a, b->a) || !SameExpr(a->b, b->b) || !SameExpr(a->c, b->c))
 		return false;
 	for (int i = 0; i < a->nargs; i++)
@@ -1290,6 +1292,15 @@ CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals, co
 	}
 	if (e->kind == CYX_PATTERN || e->kind == CYX_PATCOMP)
 		return;					/* checked by PostgreSQL */
+	if (e->kind == CYX_REDUCE)
+	{
+		List	   *inner = lappend(lappend(list_copy(locals), (void *) e->str), (void *) e->str2);
+
+		CheckImplicitGrouping(P, e->a, items, locals, clause);
+		CheckImplicitGrouping(P, e->b, items, locals, clause);
+		CheckImplicitGrouping(P, e->c, items, inner, clause);
+		return;
+	}
 	if ((e->kind == CYX_LISTCOMP || e->kind == CYX_QUANT) && e->str != NULL)
 	{
 		List	   *inner = lappend(list_copy(locals), (void *) e->str);

@@ -106,4 +106,11 @@ SELECT * FROM ruvector_cypher('sem', $$RETURN 'ABC' =~ '(?i)abc' AS a, 'ABC' =~ 
 SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) WHERE n.name =~ '(?i)[ab].*' RETURN n.name ORDER BY n.name$$);
 SELECT * FROM ruvector_cypher('sem', $$RETURN 'zzz' =~ '(?i)a)|(z'$$);
 
+-- reduce()
+SELECT * FROM ruvector_cypher('sem', $$RETURN reduce(s = 0, x IN [1, 2, 3] | s + x) AS a, reduce(s = '', x IN ['a', 'b'] | s + x) AS b, reduce(s = 0, x IN [] | s + x) AS c, reduce(s = 0, x IN null | s + x) AS d, reduce(l = [], x IN [1, 2] | l + [x * 10]) AS e$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) WHERE n.age IS NOT NULL RETURN n.name, reduce(acc = n.age, x IN range(1, 3) | acc * x) AS r ORDER BY n.name$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN reduce(total = 0, a IN collect(n.age) | total + coalesce(a, 0)) AS total$$);
+SELECT * FROM ruvector_cypher('sem', $$RETURN reduce(s = 0, x IN [1, 2] | s + count(x))$$);
+SELECT * FROM ruvector_cypher('sem', $$RETURN reduce(s = 0, x IN [1, 'a'] | s + x)$$);
+
 SELECT ruvector_drop_graph('sem');
