@@ -308,7 +308,19 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 				DumpExpr(d, e->c);
 			}
 			break;
-		case CYX_PATTERN: DumpPath(d, e->path); return;
+		case CYX_PATTERN:
+			if (e->b == NULL)
+			{
+				DumpPath(d, e->path);
+				return;
+			}
+			/* FALLTHROUGH */
+		case CYX_COUNTSUB:
+			Put(d, e->kind == CYX_PATTERN ? "(exists " : "(countsub ");
+			DumpPath(d, e->path);
+			Put(d, " ");
+			DumpExpr(d, e->b);
+			break;
 		case CYX_HASLABEL:
 			Put(d, "(labels ");
 			DumpExpr(d, e->a);

@@ -81,11 +81,12 @@ typedef enum CyExprKind
 	CYX_CASE,					/* CASE [a] WHEN args[2i] THEN args[2i+1] ... ELSE c */
 	CYX_LISTCOMP,				/* [str IN a WHERE b | c] */
 	CYX_QUANT,					/* op(str IN a WHERE b): all/any/none/single */
-	CYX_PATTERN,				/* a path used as a predicate (path) */
+	CYX_PATTERN,				/* a path used as a predicate (path), or EXISTS { path WHERE b } */
 	CYX_HASLABEL,				/* a:labels */
 	CYX_MAPPROJ,				/* a{...}: keys/args, see CyMapProj notes */
 	CYX_PATCOMP,				/* [path WHERE b | c] (pattern comprehension) */
-	CYX_REDUCE					/* reduce(str = a, str2 IN b | c) */
+	CYX_REDUCE,					/* reduce(str = a, str2 IN b | c) */
+	CYX_COUNTSUB				/* COUNT { path WHERE b } */
 } CyExprKind;
 
 typedef enum CyOp

@@ -900,14 +900,14 @@ RvgPred(Planner *P, CyExpr *e)
 		case CYX_QUANT:
 			return Quantifier(P, e);
 		case CYX_PATTERN:
-			return RvgPatternExists(P, e->path);
+			return RvgPatternExists(P, e->path, e->b);
 		case CYX_HASLABEL:
 			return HasLabel(P, e);
 		case CYX_FUNC:
 			if (cy_name_eq(e->str, "exists") && e->nargs == 1)
 			{
 				if (e->args[0]->kind == CYX_PATTERN)
-					return RvgPatternExists(P, e->args[0]->path);
+					return RvgPatternExists(P, e->args[0]->path, NULL);
 				return psprintf("(%s IS NOT NULL)", ExprValue(P, e->args[0]));
 			}
 			break;
@@ -1002,6 +1002,8 @@ ExprValue(Planner *P, CyExpr *e)
 			return MapProjection(P, e);
 		case CYX_PATCOMP:
 			return RvgPatternComprehension(P, e);
+		case CYX_COUNTSUB:
+			return RvgPatternCount(P, e->path, e->b);
 		default:
 			elog(ERROR, "unexpected Cypher expression kind %d", e->kind);
 	}

@@ -521,6 +521,33 @@ ParseQuantifier(ParseState *ps, CyOp op)
 	return e;
 }
 
+/*
+ * EXISTS { [MATCH] pattern [WHERE pred] } and COUNT { ... }: one pattern;
+ * the current token is EXISTS or COUNT and the next '{'.
+ */
+static CyExpr *
+ParsePatternSubquery(ParseState *ps)
+{
+	const CyToken *kw = Next(ps);
+	CyExpr	   *e = MakeExpr(ps, cy_name_eq(kw->str, "count") ? CYX_COUNTSUB : CYX_PATTERN, kw);
+
+	Next(ps);					/* '{' */
+	EnterNesting(ps);
+	AcceptKw(ps, "MATCH");
+	if (Cur(ps)->type != CYT_LPAREN)
+		Fail(ps, CY_ERR_SYNTAX, Cur(ps), "expected a pattern");
+	e->path = ParsePath(ps, false);
+	if (Cur(ps)->type == CYT_COMMA)
+		Fail(ps, CY_ERR_SYNTAX, Cur(ps), "only one pattern is supported in %s { }",
+			 e->kind == CYX_COUNTSUB ? "COUNT" : "EXISTS");
+	if (AcceptKw(ps, "WHERE"))
+		e->b = ParseExpr(ps);
+	Expect(ps, CYT_RBRACE, "'}' (a subquery with RETURN or several clauses is not supported)");
+	ps->depth--;
+	SetEnd(ps, e);
+	return e;
+}
+
 /* reduce(acc = init, x IN list | expr); the current token is "reduce". */
 static CyExpr *
 ParseReduce(ParseState *ps)
@@ -738,6 +765,8 @@ ParseIdentAtom(ParseState *ps)
 		return MakeExpr(ps, CYX_NULL, Next(ps));
 	if (cy_name_eq(t->str, "case"))
 		return ParseCase(ps);
+	if ((cy_name_eq(t->str, "exists") || cy_name_eq(t->str, "count")) && Peek(ps, 1)->type == CYT_LBRACE)
+		return ParsePatternSubquery(ps);
 	if (cy_name_eq(t->str, "reduce") && Peek(ps, 1)->type == CYT_LPAREN && IsVarToken(Peek(ps, 2)) &&
 		Peek(ps, 3)->type == CYT_EQ)
 		return ParseReduce(ps);

@@ -1080,14 +1080,46 @@ RvgPatternComprehension(Planner *P, CyExpr *e)
 					alias, map, FromWhere(inner), alias);
 }
 
-/* EXISTS for a pattern used as a predicate, correlated with the row. */
+/* The WHERE of EXISTS { } / COUNT { }, inside the subpattern's SELECT. */
+static void
+SubPatternWhere(Planner *P, CyExpr *where, const char *what)
+{
+	bool		saved = P->agg_allowed;
+	const char *saved_where = P->agg_where;
+
+	if (where == NULL)
+		return;
+	P->agg_allowed = false;
+	P->agg_where = what;
+	AddCond(P, RvgPred(P, where));
+	P->agg_allowed = saved;
+	P->agg_where = saved_where;
+}
+
+/* COUNT { pattern WHERE ... }: the number of matches, correlated with the row. */
 char *
-RvgPatternExists(Planner *P, CyPath *path)
+RvgPatternCount(Planner *P, CyPath *path, CyExpr *where)
 {
 	Sel		   *outer = BeginSubPattern(P, path);
-	Sel		   *inner = EndSubPattern(P, outer);
+	Sel		   *inner;
+
+	SubPatternWhere(P, where, "in COUNT { }");
+	inner = EndSubPattern(P, outer);
+	/* with every node bound and no relationship, FROM is empty: 0 or 1 */
+	return psprintf("pg_catalog.to_jsonb((SELECT pg_catalog.count(*)%s))", FromWhere(inner));
+}
+
+/* EXISTS for a pattern used as a predicate, correlated with the row. */
+char *
+RvgPatternExists(Planner *P, CyPath *path, CyExpr *where)
+{
+	Sel		   *outer = BeginSubPattern(P, path);
+	Sel		   *inner;
 	ListCell   *lc;
 	char	   *sql;
+
+	SubPatternWhere(P, where, "in EXISTS { }");
+	inner = EndSubPattern(P, outer);
 
 	if (inner->from.len == 0)
 	{
@@ -1290,7 +1322,7 @@ CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals, co
 				 "aggregating expression in %s uses `%.*s`, which is not a grouping key",
 				 clause, e->end - e->loc, P->text + e->loc);
 	}
-	if (e->kind == CYX_PATTERN || e->kind == CYX_PATCOMP)
+	if (e->kind == CYX_PATTERN || e->kind == CYX_PATCOMP || e->kind == CYX_COUNTSUB)
 		return;					/* checked by PostgreSQL */
 	if (e->kind == CYX_REDUCE)
 	{

@@ -222,7 +222,8 @@ extern char *RvgNodeJson(Planner *P, RvgVar *v);
 extern char *RvgEdgeJson(Planner *P, RvgVar *v);
 extern char *RvgPathJson(Planner *P, RvgVar *v);
 extern char *RvgEdgeListJson(Planner *P, const char *ids);
-extern char *RvgPatternExists(Planner *P, CyPath *path);
+extern char *RvgPatternExists(Planner *P, CyPath *path, CyExpr *where);
+extern char *RvgPatternCount(Planner *P, CyPath *path, CyExpr *where);
 extern char *RvgPatternComprehension(Planner *P, CyExpr *e);
 
 /* cypher_cache.c */

@@ -113,4 +113,13 @@ SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN reduce(total = 0,
 SELECT * FROM ruvector_cypher('sem', $$RETURN reduce(s = 0, x IN [1, 2] | s + count(x))$$);
 SELECT * FROM ruvector_cypher('sem', $$RETURN reduce(s = 0, x IN [1, 'a'] | s + x)$$);
 
+-- EXISTS { } and COUNT { } pattern subqueries
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN n.name, COUNT { (n)-->() } AS out, EXISTS { MATCH (n)-[:KNOWS]->(m) WHERE m.age > 40 } AS knows_older, COUNT { (n)--() } AS degree ORDER BY n.name$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) WHERE EXISTS { (n)<-[:KNOWS]-(:Person {name: 'Ann'}) } RETURN n.name ORDER BY n.name$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) WHERE COUNT { (n)-[:KNOWS]->(m) WHERE m.age IS NOT NULL } >= 2 RETURN n.name$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN sum(COUNT { (n)-->() }) AS relationships$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN EXISTS { (n)-->(), (n)<--() }$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN EXISTS { MATCH (n)-->(m) RETURN m }$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN COUNT { (n)-->(m) WHERE count(m) > 1 }$$);
+
 SELECT ruvector_drop_graph('sem');
