@@ -548,6 +548,39 @@ ParsePatternSubquery(ParseState *ps)
 	return e;
 }
 
+/*
+ * shortestPath((a)-[*]-(b)) as an expression: the path or null;
+ * allShortestPaths(...) the list of them.  A pattern comprehension over
+ * the path, under a name no query can spell, and head() of it for one.
+ */
+#define CY_SHORTEST_EXPR_VAR "\001shortest"
+
+static CyExpr *
+ParseShortestExpr(ParseState *ps)
+{
+	const CyToken *kw = Cur(ps);
+	CyExpr	   *pc = MakeExpr(ps, CYX_PATCOMP, kw);
+	CyExpr	   *var = MakeExpr(ps, CYX_VAR, kw);
+	CyExpr	   *head;
+
+	EnterNesting(ps);
+	pc->path = ParsePath(ps, false);
+	ps->depth--;
+	pc->path->var = CY_SHORTEST_EXPR_VAR;
+	var->str = CY_SHORTEST_EXPR_VAR;
+	pc->c = var;
+	SetEnd(ps, pc);
+	if (pc->path->shortest == CY_SHORTEST_ALL)
+		return pc;
+	head = MakeExpr(ps, CYX_FUNC, kw);
+	head->str = "head";
+	head->nargs = 1;
+	head->args = Alloc(ps, sizeof(CyExpr *));
+	head->args[0] = pc;
+	SetEnd(ps, head);
+	return head;
+}
+
 /* reduce(acc = init, x IN list | expr); the current token is "reduce". */
 static CyExpr *
 ParseReduce(ParseState *ps)
@@ -765,6 +798,9 @@ ParseIdentAtom(ParseState *ps)
 		return MakeExpr(ps, CYX_NULL, Next(ps));
 	if (cy_name_eq(t->str, "case"))
 		return ParseCase(ps);
+	if ((cy_name_eq(t->str, "shortestPath") || cy_name_eq(t->str, "allShortestPaths")) &&
+		Peek(ps, 1)->type == CYT_LPAREN && Peek(ps, 2)->type == CYT_LPAREN)
+		return ParseShortestExpr(ps);
 	if ((cy_name_eq(t->str, "exists") || cy_name_eq(t->str, "count")) && Peek(ps, 1)->type == CYT_LBRACE)
 		return ParsePatternSubquery(ps);
 	if (cy_name_eq(t->str, "reduce") && Peek(ps, 1)->type == CYT_LPAREN && IsVarToken(Peek(ps, 2)) &&

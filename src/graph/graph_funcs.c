@@ -1074,6 +1074,30 @@ IsEntityObject(JsonbContainer *c, bool *edge)
 	return true;
 }
 
+/*
+ * A path held as a value (a path returned by shortestPath() as an
+ * expression, collected, or carried through WITH): nodes and relationships
+ * alternating, starting and ending with a node.
+ */
+static bool
+IsPathValue(JsonbContainer *c)
+{
+	uint32		n = JsonContainerSize(c);
+
+	if (!JsonContainerIsArray(c) || n % 2 == 0)
+		return false;
+	for (uint32 i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(c, i);
+		bool		edge;
+
+		if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data) ||
+			!IsEntityObject(e->val.binary.data, &edge) || edge != (i % 2 == 1))
+			return false;
+	}
+	return true;
+}
+
 static int
 CypherTypeRank(Jsonb *jb)
 {
@@ -1092,17 +1116,7 @@ CypherTypeRank(Jsonb *jb)
 	}
 	if (JB_ROOT_IS_OBJECT(jb))
 		return IsEntityObject(&jb->root, &edge) ? (edge ? 2 : 1) : 0;
-	/* a path: an odd number of entities, starting with a node */
-	if (JB_ROOT_COUNT(jb) % 2 == 1)
-	{
-		JsonbValue *first = getIthJsonbValueFromContainer(&jb->root, 0);
-
-		if (first != NULL && first->type == jbvBinary &&
-			JsonContainerIsObject(first->val.binary.data) &&
-			IsEntityObject(first->val.binary.data, &edge) && !edge)
-			return 4;
-	}
-	return 3;
+	return IsPathValue(&jb->root) ? 4 : 3;
 }
 
 /*
@@ -2020,6 +2034,8 @@ FnSizeLength(RvgFunc fn, const CyValue *v)
 {
 	if (v->type == CV_STRING)
 		return RvgIntJsonb(CharLength(v));
+	if (v->type == CV_LIST && fn == RVG_FN_LENGTH && IsPathValue(v->c))
+		return RvgIntJsonb(JsonContainerSize(v->c) / 2);	/* relationships */
 	if (v->type == CV_LIST)
 		return RvgIntJsonb(ListLength(v));
 	if (v->type == CV_MAP && fn == RVG_FN_SIZE)

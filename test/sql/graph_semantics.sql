@@ -122,4 +122,10 @@ SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN EXISTS { (n)-->()
 SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN EXISTS { MATCH (n)-->(m) RETURN m }$$);
 SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) RETURN COUNT { (n)-->(m) WHERE count(m) > 1 }$$);
 
+-- shortestPath and allShortestPaths as expressions; length() of a path value
+SELECT * FROM ruvector_cypher('sem', $$CREATE (:S {n: 1})-[:R]->(:S {n: 2})-[:R]->(:S {n: 3}), (:S {n: 4})$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (a:S {n: 1}), (b:S) WHERE b.n > 1 RETURN b.n, [x IN nodes(shortestPath((a)-[*]->(b))) | x.n] AS route, length(shortestPath((a)-[*]-(b))) AS len, size(allShortestPaths((a)-[*]-(b))) AS paths ORDER BY b.n$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (a:S {n: 1}), (b:S) WHERE shortestPath((a)-[*..1]->(b)) IS NOT NULL RETURN b.n$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH p = (:S {n: 1})-[*]->(:S {n: 3}) WITH collect(p) AS ps RETURN length(ps[0]) AS hops, size(ps[0]) AS elements$$);
+
 SELECT ruvector_drop_graph('sem');
