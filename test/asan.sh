@@ -6,6 +6,9 @@
 #
 #   test/asan.sh [TAP files...]      (as root; RV_PGBIN names the PostgreSQL tree)
 #
+# RV_ASAN_REGRESS="a b" runs only those regression files; RV_ASAN_TAP (or
+# the arguments, or `make asan-check ASAN_TAP=...`) names the TAP files.
+#
 # What it does:
 #   1. copies the sources (no build products) to test/out/asan/src and builds
 #      ruvector.so there with -fsanitize=address,undefined, so the normal
@@ -106,7 +109,7 @@ printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '/tmp'\nfsyn
 as_postgres "env $SANENV '$RV_PGBIN/pg_ctl' -D '$DATA' -l '$DATA/server.log' -w start >/dev/null"
 status=0
 as_postgres make -s installcheck PGHOST=/tmp PGPORT="$PORT" PGUSER=postgres \
-	REGRESS_OUTDIR="$ASAN/regress" || { head -200 "$ASAN/regress/regression.diffs" 2>/dev/null; status=1; }
+	${RV_ASAN_REGRESS:+REGRESS="'$RV_ASAN_REGRESS'"} REGRESS_OUTDIR="$ASAN/regress" || { head -200 "$ASAN/regress/regression.diffs" 2>/dev/null; status=1; }
 rv_stop_cluster "$DATA"
 reports || status=1
 if grep -q "terminated by signal" "$DATA/server.log"; then
