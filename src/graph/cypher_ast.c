@@ -87,6 +87,7 @@ cy_clause_name(CyClauseKind kind)
 		case CYC_DELETE: return "DELETE";
 		case CYC_WITH: return "WITH";
 		case CYC_RETURN: return "RETURN";
+		case CYC_FOREACH: return "FOREACH";
 	}
 	return "?";
 }
@@ -429,12 +430,17 @@ DumpClause(DumpBuf *d, const CyClause *c)
 		Put(d, " ");
 		DumpPath(d, c->paths[i]);
 	}
-	if (c->kind == CYC_UNWIND)
+	if (c->kind == CYC_UNWIND || c->kind == CYC_FOREACH)
 	{
 		Put(d, " ");
 		DumpExpr(d, c->unwind);
 		Put(d, " as ");
 		Put(d, c->alias);
+	}
+	for (int i = 0; i < c->nsub; i++)
+	{
+		Put(d, " ");
+		DumpClause(d, c->sub[i]);
 	}
 	for (int i = 0; i < c->nexprs; i++)
 	{

@@ -202,7 +202,8 @@ typedef enum CyClauseKind
 	CYC_REMOVE,
 	CYC_DELETE,
 	CYC_WITH,
-	CYC_RETURN
+	CYC_RETURN,
+	CYC_FOREACH					/* FOREACH (alias IN unwind | sub...) */
 } CyClauseKind;
 
 typedef enum CySetKind
@@ -264,9 +265,12 @@ typedef struct CyClause
 	CySortItem **order;
 	CyExpr	   *skip;
 	CyExpr	   *limit;
-	/* UNWIND expr AS var */
+	/* UNWIND expr AS var; FOREACH (var IN expr | ...) */
 	CyExpr	   *unwind;
 	const char *alias;
+	/* FOREACH: its updating clauses */
+	int			nsub;
+	struct CyClause **sub;
 } CyClause;
 
 typedef struct CySingleQuery

@@ -20,7 +20,8 @@
  *	REMOVE update per row and item, in order, after locking their targets
  *	(MaterializeLocked: no lost update).  MERGE serialises sessions creating
  *	the same pattern with a transaction-level lock (MergeLockAndLookAgain).
- *	DELETE gathers every id of
+ *	FOREACH keeps the rows before it (a PUSH step) and goes back to them
+ *	after its clauses (POP).  DELETE gathers every id of
  *	the clause first, deletes relationships before nodes, and refuses a node
  *	that still has relationships unless DETACH.
  *
@@ -966,6 +967,21 @@ RunSet(SPIPlanPtr plan, Datum *args)
 		elog(ERROR, "SET failed");
 }
 
+/*
+ * A target held as a value that no longer exists (deleted earlier in the
+ * query: MATCH (n) DELETE n SET n.x = 1) is an error, as in Neo4j; a
+ * variable's row that is gone reads as null and is skipped before.
+ */
+static void
+CheckSetDone(Executor *ex, WSetItem *ws, bool edge)
+{
+	if (ws->dynamic && SPI_processed == 0)
+		StepError(ex, ws->loc, ERRCODE_UNDEFINED_OBJECT,
+				  psprintf("the %s was deleted and cannot be changed",
+						   edge ? "relationship" : "node"),
+				  NULL);
+}
+
 /* SET n += map: the non-null entries, and the keys whose value is null. */
 static void
 SplitMap(Jsonb *map, Jsonb **set, Datum *removed)
@@ -989,30 +1005,56 @@ SplitMap(Jsonb *map, Jsonb **set, Datum *removed)
 	*removed = PointerGetDatum(construct_array(keys, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * The id and kind of a SET / REMOVE target in row i: a node or relationship
+ * variable's id, or the entity a value holds (WSetItem.dynamic).
+ */
+static int64
+SetTarget(Executor *ex, WSetItem *ws, Rows *in, int64 i, bool *edge)
+{
+	Jsonb	   *jb;
+	JsonbValue *id;
+
+	*edge = ws->edge;
+	if (!ws->dynamic)
+		return DatumGetInt64(in->vals[ws->target_col - 1][i]);
+	jb = DatumGetJsonbP(in->vals[ws->target_col - 1][i]);
+	id = JB_ROOT_IS_OBJECT(jb) ? getKeyJsonValueFromContainer(&jb->root, "id", 2, NULL) : NULL;
+	if (id == NULL || id->type != jbvNumeric ||
+		getKeyJsonValueFromContainer(&jb->root, "properties", 10, NULL) == NULL)
+		StepError(ex, ws->loc, ERRCODE_DATATYPE_MISMATCH,
+				  "SET and REMOVE change nodes and relationships, not other values", NULL);
+	*edge = getKeyJsonValueFromContainer(&jb->root, "start_id", 8, NULL) != NULL;
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(id->val.numeric)));
+}
+
 static void
 ApplySetItem(Executor *ex, RvgStep *st, WSetItem *ws, Rows *in, int64 i, SPIPlanPtr *cache)
 {
 	Datum		args[3];
 	Datum		value = ws->value_col ? in->vals[ws->value_col - 1][i] : (Datum) 0;
 	bool		value_null = ws->value_col == 0 || in->nulls[ws->value_col - 1][i];
+	bool		edge;
 
-	args[0] = in->vals[ws->target_col - 1][i];
+	args[0] = Int64GetDatum(SetTarget(ex, ws, in, i, &edge));
 	switch (ws->kind)
 	{
 		case CYS_PROP:
 			args[1] = CStringGetTextDatum(ws->key);
 			if (ws->remove || value_null)
-				RunSet(SetPlan(ex, cache, DEL_PROP, ws->edge), args);
+				RunSet(SetPlan(ex, cache, DEL_PROP, edge), args);
 			else
 			{
 				args[2] = value;
-				RunSet(SetPlan(ex, cache, SET_PROP, ws->edge), args);
+				RunSet(SetPlan(ex, cache, SET_PROP, edge), args);
 			}
+			CheckSetDone(ex, ws, edge);
 			break;
 		case CYS_ASSIGN:
 			args[1] = JsonbPGetDatum(RvgCleanProperties(value_null ? NULL : DatumGetJsonbP(value),
 														"the value of SET ="));
-			RunSet(SetPlan(ex, cache, SET_ALL, ws->edge), args);
+			RunSet(SetPlan(ex, cache, SET_ALL, edge), args);
+			CheckSetDone(ex, ws, edge);
 			break;
 		case CYS_MERGE:
 			{
@@ -1025,10 +1067,14 @@ ApplySetItem(Executor *ex, RvgStep *st, WSetItem *ws, Rows *in, int64 i, SPIPlan
 							  "the value of SET += must be a map", NULL);
 				SplitMap(DatumGetJsonbP(value), &set, &args[2]);
 				args[1] = JsonbPGetDatum(set);
-				RunSet(SetPlan(ex, cache, MERGE_PROPS, ws->edge), args);
+				RunSet(SetPlan(ex, cache, MERGE_PROPS, edge), args);
+				CheckSetDone(ex, ws, edge);
 			}
 			break;
 		case CYS_LABELS:
+			if (edge)
+				StepError(ex, ws->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+						  "the type of a relationship cannot be changed", NULL);
 			for (int l = 0; l < ws->nlabels; l++)
 			{
 				args[1] = CStringGetTextDatum(ws->labels[l]);
@@ -1312,17 +1358,21 @@ IdHeld(IdSet *s, Datum id)
 
 /* The ids of the SET / REMOVE targets in rows not locked yet. */
 static void
-LockTargets(RvgStep *st, Rows *rows, LockSet *ls, IdSet *want)
+LockTargets(Executor *ex, RvgStep *st, Rows *rows, LockSet *ls, IdSet *want)
 {
 	for (int64 i = 0; i < rows->n; i++)
 		for (int k = 0; k < st->nsets; k++)
 		{
 			WSetItem   *ws = &st->sets[k];
-			Datum		id = rows->vals[ws->target_col - 1][i];
+			bool		edge;
+			Datum		id;
 
-			if (rows->nulls[ws->target_col - 1][i] || IdHeld(&ls->held[ws->edge], id))
+			if (rows->nulls[ws->target_col - 1][i])
 				continue;
-			IdAdd(&want[ws->edge], DatumGetInt64(id));
+			id = Int64GetDatum(SetTarget(ex, ws, rows, i, &edge));
+			if (IdHeld(&ls->held[edge], id))
+				continue;
+			IdAdd(&want[edge], DatumGetInt64(id));
 		}
 	IdSortUnique(&want[0]);
 	IdSortUnique(&want[1]);
@@ -1390,7 +1440,7 @@ MaterializeLocked(Executor *ex, RvgStep *st, Rows *in)
 		IdSet		want[2] = {{0}, {0}};
 		bool		stale;
 
-		LockTargets(st, rows, &ls, want);
+		LockTargets(ex, st, rows, &ls, want);
 		stale = LockGraphRows(ex, &ls, false, &want[0], snap);
 		stale |= LockGraphRows(ex, &ls, true, &want[1], snap);
 		UnregisterSnapshot(snap);
@@ -1413,6 +1463,7 @@ RunPlan(Executor *ex)
 {
 	Rows	   *in = NewRows(0, NULL, 1);
 	ListCell   *lc;
+	List	   *kept = NIL;		/* FOREACH: the rows to come back to */
 
 	AddRow(in);
 	foreach(lc, ex->plan->steps)
@@ -1424,6 +1475,12 @@ RunPlan(Executor *ex)
 		if (st->kind == RVG_STEP_READ)
 		{
 			RunFinal(ex, st, in);
+			continue;
+		}
+		if (st->kind == RVG_STEP_POP)
+		{
+			in = llast(kept);
+			kept = list_delete_last(kept);
 			continue;
 		}
 		rows = st->kind == RVG_STEP_SET ? MaterializeLocked(ex, st, in) : Materialize(ex, st, in);
@@ -1440,6 +1497,11 @@ RunPlan(Executor *ex)
 				break;
 			case RVG_STEP_DELETE:
 				in = ApplyDelete(ex, st, rows);
+				break;
+			case RVG_STEP_PUSH:
+				/* every column is carried: the rows are the next input */
+				kept = lappend(kept, rows);
+				in = rows;
 				break;
 			default:
 				elog(ERROR, "unexpected Cypher step %d", st->kind);

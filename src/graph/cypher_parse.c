@@ -1592,6 +1592,49 @@ ParseMatch(ParseState *ps, int loc, bool optional)
 }
 
 /* One clause, or NULL when the current token does not start one. */
+static bool
+IsUpdating(CyClauseKind k)
+{
+	return k == CYC_CREATE || k == CYC_MERGE || k == CYC_SET ||
+		k == CYC_REMOVE || k == CYC_DELETE || k == CYC_FOREACH;
+}
+
+static CyClause *ParseClause(ParseState *ps);
+
+/* FOREACH (x IN list | updating clauses); "FOREACH" was consumed. */
+static CyClause *
+ParseForeach(ParseState *ps, int loc)
+{
+	CyClause   *c = MakeClause(ps, CYC_FOREACH, loc);
+	PtrVec		v = {0};
+
+	Expect(ps, CYT_LPAREN, "'('");
+	EnterNesting(ps);
+	c->alias = ExpectVar(ps, "a variable");
+	ExpectKw(ps, "IN");
+	c->unwind = ParseExpr(ps);
+	Expect(ps, CYT_PIPE, "'|'");
+	for (;;)
+	{
+		const CyToken *at = Cur(ps);
+		CyClause   *sub = ParseClause(ps);
+
+		if (sub == NULL)
+			break;
+		if (!IsUpdating(sub->kind))
+			Fail(ps, CY_ERR_SYNTAX, at,
+				 "only CREATE, MERGE, SET, REMOVE, DELETE and FOREACH are allowed in FOREACH");
+		VecPush(ps, &v, sub);
+	}
+	if (v.n == 0)
+		Fail(ps, CY_ERR_SYNTAX, Cur(ps), "expected an updating clause in FOREACH");
+	Expect(ps, CYT_RPAREN, "')' to close FOREACH");
+	ps->depth--;
+	c->nsub = v.n;
+	c->sub = (CyClause **) v.items;
+	return c;
+}
+
 static CyClause *
 ParseClause(ParseState *ps)
 {
@@ -1642,6 +1685,8 @@ ParseClause(ParseState *ps)
 	}
 	if (AcceptKw(ps, "DELETE"))
 		return ParseDelete(ps, loc, false);
+	if (AcceptKw(ps, "FOREACH"))
+		return ParseForeach(ps, loc);
 	if (AcceptKw(ps, "WITH"))
 		return ParseProjection(ps, CYC_WITH, loc);
 	if (AcceptKw(ps, "RETURN"))
@@ -1649,12 +1694,6 @@ ParseClause(ParseState *ps)
 	return NULL;
 }
 
-static bool
-IsUpdating(CyClauseKind k)
-{
-	return k == CYC_CREATE || k == CYC_MERGE || k == CYC_SET ||
-		k == CYC_REMOVE || k == CYC_DELETE;
-}
 
 static CySingleQuery *
 ParseSingleQuery(ParseState *ps)

@@ -2172,7 +2172,7 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 
 		if (v == NULL)
 			RvgError(P, si->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", si->var);
-		if (v->kind != VK_NODE && v->kind != VK_EDGE)
+		if (v->kind != VK_NODE && v->kind != VK_EDGE && v->kind != VK_VALUE)
 			RvgError(P, si->loc, ERRCODE_DATATYPE_MISMATCH,
 					 "variable `%s` is %s; only nodes and relationships can be %s",
 					 si->var, KindName(v->kind), remove ? "changed by REMOVE" : "changed by SET");
@@ -2181,6 +2181,7 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 		ws->loc = si->loc;
 		ws->target_col = CarryCol(P, &w, si->var, si->loc, &kind);
 		ws->edge = (kind == VK_EDGE);
+		ws->dynamic = (kind == VK_VALUE);
 		ws->key = si->key;
 		ws->nlabels = si->nlabels;
 		ws->labels = si->labels;
@@ -2267,6 +2268,44 @@ PlanDelete(Planner *P, CyClause *c)
 	WriteEnd(P, &w);
 }
 
+/*
+ * FOREACH (x IN list | clauses): a step keeps the rows so far (PUSH), the
+ * clauses run over the rows unwound by x, then the kept rows come back
+ * (POP) and the next statement reads them again, so it sees the writes;
+ * x is not in scope after it.
+ */
+static void
+PlanForeach(Planner *P, CyClause *c)
+{
+	WriteCtx	w;
+	CyClause	unwind;
+	CySingleQuery body;
+	RvgStep    *pop;
+
+	if (RvgFindVar(P, c->alias) != NULL)
+		RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", c->alias);
+	WriteBegin(P, &w, RVG_STEP_PUSH, c->loc);
+	WriteEnd(P, &w);
+	memset(&unwind, 0, sizeof(unwind));
+	unwind.kind = CYC_UNWIND;
+	unwind.loc = c->loc;
+	unwind.unwind = c->unwind;
+	unwind.alias = c->alias;
+	AddUnwind(P, &unwind);
+	memset(&body, 0, sizeof(body));
+	body.loc = c->loc;
+	body.nclauses = c->nsub;
+	body.clauses = c->sub;
+	PlanClauseList(P, &body, 0, false);
+	pop = palloc0(sizeof(RvgStep));
+	pop->kind = RVG_STEP_POP;
+	pop->loc = c->loc;
+	pop->nout = w.step->nout;
+	pop->outtypes = w.step->outtypes;
+	P->plan->steps = lappend(P->plan->steps, pop);
+	SelFromInput(P, w.outlayout, w.step->nout, w.step->outtypes);
+}
+
 /* ---------------------------------------------------------------------
  * Queries
  * ---------------------------------------------------------------------
@@ -2316,6 +2355,9 @@ PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final)
 			case CYC_DELETE:
 				PlanDelete(P, c);
 				break;
+			case CYC_FOREACH:
+				PlanForeach(P, c);
+				break;
 		}
 	}
 }
@@ -2327,7 +2369,8 @@ IsReadOnly(CySingleQuery *sq)
 	{
 		CyClauseKind k = sq->clauses[i]->kind;
 
-		if (k == CYC_CREATE || k == CYC_MERGE || k == CYC_SET || k == CYC_REMOVE || k == CYC_DELETE)
+		if (k == CYC_CREATE || k == CYC_MERGE || k == CYC_SET || k == CYC_REMOVE || k == CYC_DELETE ||
+			k == CYC_FOREACH)
 			return false;
 	}
 	return true;
@@ -2434,6 +2477,8 @@ FinishConsts(Planner *P)
 	{
 		RvgStep    *st = lfirst(lc);
 
+		if (st->sql == NULL)
+			continue;			/* the end of a FOREACH */
 		if (st->kind == RVG_STEP_READ && lnext(P->plan->steps, lc) == NULL)
 			st->param_sql = SubstituteConsts(P, st->sql, st);
 		st->sql = SubstituteConsts(P, st->sql, NULL);
@@ -2473,7 +2518,8 @@ RvgPlanExplain(RvgPlan *plan)
 {
 	StringInfoData buf;
 	ListCell   *lc;
-	static const char *const kinds[] = {"RETURN", "CREATE", "MERGE", "SET", "DELETE"};
+	static const char *const kinds[] = {"RETURN", "CREATE", "MERGE", "SET", "DELETE", "FOREACH",
+	"END FOREACH"};
 
 	initStringInfo(&buf);
 	foreach(lc, plan->steps)
@@ -2483,7 +2529,8 @@ RvgPlanExplain(RvgPlan *plan)
 		if (list_length(plan->steps) > 1)
 			appendStringInfo(&buf, "%s-- step %d: %s\n", buf.len ? "\n" : "",
 							 foreach_current_index(lc) + 1, kinds[st->kind]);
-		appendStringInfoString(&buf, st->sql);
+		if (st->sql)
+			appendStringInfoString(&buf, st->sql);
 		if (st->merge_sql)
 			appendStringInfo(&buf, "\n-- per row: %s", st->merge_sql);
 	}

@@ -119,6 +119,9 @@ typedef struct WSetItem
 	CySetKind	kind;
 	bool		remove;
 	bool		edge;			/* the target is a relationship */
+	bool		dynamic;		/* the target is a value holding a node or relationship
+								 * (FOREACH (n IN nodes(p) | SET n.x = 1)): target_col is
+								 * jsonb, id and kind are read per row */
 	int			target_col;		/* carried id column */
 	const char *key;
 	int			value_col;		/* 0 for REMOVE */

@@ -137,7 +137,9 @@ typedef enum RvgStepKind
 	RVG_STEP_CREATE,
 	RVG_STEP_MERGE,
 	RVG_STEP_SET,
-	RVG_STEP_DELETE
+	RVG_STEP_DELETE,
+	RVG_STEP_PUSH,				/* FOREACH: keep the rows so far */
+	RVG_STEP_POP				/* end of FOREACH: back to the kept rows (no sql) */
 } RvgStepKind;
 
 typedef struct RvgPlan RvgPlan;

@@ -128,4 +128,20 @@ SELECT * FROM ruvector_cypher('sem', $$MATCH (a:S {n: 1}), (b:S) WHERE b.n > 1 R
 SELECT * FROM ruvector_cypher('sem', $$MATCH (a:S {n: 1}), (b:S) WHERE shortestPath((a)-[*..1]->(b)) IS NOT NULL RETURN b.n$$);
 SELECT * FROM ruvector_cypher('sem', $$MATCH p = (:S {n: 1})-[*]->(:S {n: 3}) WITH collect(p) AS ps RETURN length(ps[0]) AS hops, size(ps[0]) AS elements$$);
 
+-- FOREACH
+SELECT * FROM ruvector_cypher('sem', $$FOREACH (i IN range(1, 3) | CREATE (:F {i: i}))$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (f:F) WITH collect(f) AS fs FOREACH (x IN fs | SET x.seen = true) RETURN size(fs) AS n$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (f:F) RETURN f.i, f.seen ORDER BY f.i$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (a:F {i: 1}) FOREACH (k IN [10, 20] | CREATE (a)-[:HAS {w: 0}]->(:G {k: k}) MERGE (:H {k: k % 20})) RETURN a.i, COUNT { (a)-->() } AS out$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (h:H) RETURN h.k ORDER BY h.k$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH p = (:F {i: 1})-[:HAS]->(:G {k: 10}) FOREACH (r IN relationships(p) | SET r.w = r.w + 5) FOREACH (n IN nodes(p) | SET n.on_path = true) RETURN [n IN nodes(p) | n.on_path] AS flags, [r IN relationships(p) | r.w] AS weights$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (f:F) FOREACH (x IN CASE WHEN f.i > 1 THEN [1] ELSE [] END | SET f.big = true) RETURN f.i, f.big ORDER BY f.i$$);
+SELECT * FROM ruvector_cypher('sem', $$FOREACH (i IN [1, 2] | FOREACH (j IN [1, 2] | CREATE (:P {i: i, j: j})))$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (p:P) RETURN count(p), sum(p.i * 10 + p.j) AS ij$$);
+SELECT * FROM ruvector_cypher('sem', $$FOREACH (i IN null | CREATE (:Q)) RETURN 1 AS one$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (f:F) FOREACH (i IN [1] | SET f.x = i) RETURN i$$);
+SELECT * FROM ruvector_cypher('sem', $$FOREACH (i IN [1] | MATCH (n) SET n.x = 1)$$);
+SELECT * FROM ruvector_cypher('sem', $$FOREACH (x IN [1, {a: 1}] | SET x.y = 1)$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH ()-[r:HAS]->() WITH collect(r) AS rs FOREACH (r IN rs | SET r:X)$$);
+
 SELECT ruvector_drop_graph('sem');
