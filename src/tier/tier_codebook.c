@@ -62,6 +62,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -135,6 +136,33 @@ RvAdminAudit(const char *event_type, Oid target, const char *payload_json)
 	RvAuditEvent(event_type, target, payload_json);
 }
 
+/*
+ * The extension's own tables, looked up once per backend (each SPI query
+ * of the tiers names one, schema-qualified: the extension is relocatable).
+ * A relcache invalidation of a cached table - dropped with the extension,
+ * moved by ALTER EXTENSION ... SET SCHEMA, renamed - or of every relation
+ * forgets the lookup; the schema name is read from the table at each use.
+ */
+typedef struct RvExtTable
+{
+	const char *name;
+	Oid			oid;
+} RvExtTable;
+
+static RvExtTable rv_ext_tables[] = {
+	{"ruvector_tier_policy", InvalidOid},
+	{"ruvector_codebooks", InvalidOid},
+};
+static bool rv_ext_tables_callback;
+
+static void
+ExtTablesInvalidate(Datum arg, Oid relid)
+{
+	for (int i = 0; i < lengthof(rv_ext_tables); i++)
+		if (!OidIsValid(relid) || rv_ext_tables[i].oid == relid)
+			rv_ext_tables[i].oid = InvalidOid;
+}
+
 /* Oid of one of the extension's own tables. */
 Oid
 RvExtensionTable(const char *relname)
@@ -142,6 +170,13 @@ RvExtensionTable(const char *relname)
 	Oid			nsp;
 	Oid			owner;
 	Oid			relid;
+	RvExtTable *cached = NULL;
+
+	for (int i = 0; i < lengthof(rv_ext_tables); i++)
+		if (strcmp(rv_ext_tables[i].name, relname) == 0)
+			cached = &rv_ext_tables[i];
+	if (cached && OidIsValid(cached->oid))
+		return cached->oid;
 
 	ExtensionInfo(&nsp, &owner);
 	relid = get_relname_relid(relname, nsp);
@@ -150,6 +185,15 @@ RvExtensionTable(const char *relname)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table \"%s\" of extension ruvector is missing", relname),
 				 errhint("Drop and recreate the extension to restore its tables.")));
+	if (cached)
+	{
+		if (!rv_ext_tables_callback)
+		{
+			CacheRegisterRelcacheCallback(ExtTablesInvalidate, (Datum) 0);
+			rv_ext_tables_callback = true;
+		}
+		cached->oid = relid;
+	}
 	return relid;
 }
 

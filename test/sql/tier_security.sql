@@ -179,6 +179,23 @@ SELECT now() IS NOT NULL AS control;
 RESET search_path;
 SELECT what, count(*) FROM sec_trojan_log GROUP BY 1 ORDER BY 1;
 
+-- The extension is relocatable: its tables are found in their new schema
+-- by a backend that had looked them up before the move
+CREATE UNLOGGED TABLE sec_moved (id int, v vector(2)) USING ruvector_heap;
+INSERT INTO sec_moved VALUES (1, '[1,2]');
+SELECT ruvector_set_tiers('sec_moved', 'v', '{"exactness": "float16", "float16": {}}') IS NOT NULL AS before_move;
+CREATE SCHEMA sec_rv;
+ALTER EXTENSION ruvector SET SCHEMA sec_rv;
+SET search_path = public, sec_rv;
+SELECT ruvector_set_tiers('sec_moved', 'v', '{"exactness": "float16", "float16": {"after_write": 60}}');
+SELECT attname, policy FROM sec_rv.ruvector_tier_policy WHERE relid = 'sec_moved'::regclass;
+SELECT vectors_moved FROM ruvector_compact('sec_moved');
+ALTER EXTENSION ruvector SET SCHEMA public;
+RESET search_path;
+DROP SCHEMA sec_rv;
+SELECT ruvector_set_tiers('sec_moved', 'v', NULL);
+DROP TABLE sec_moved;
+
 -- Audit: each successful administrative call left one event, refused
 -- calls none
 SELECT event_type, actor, target_name,
