@@ -88,6 +88,7 @@ cy_clause_name(CyClauseKind kind)
 		case CYC_WITH: return "WITH";
 		case CYC_RETURN: return "RETURN";
 		case CYC_FOREACH: return "FOREACH";
+		case CYC_CALL: return "CALL";
 	}
 	return "?";
 }

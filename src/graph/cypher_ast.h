@@ -203,7 +203,8 @@ typedef enum CyClauseKind
 	CYC_DELETE,
 	CYC_WITH,
 	CYC_RETURN,
-	CYC_FOREACH					/* FOREACH (alias IN unwind | sub...) */
+	CYC_FOREACH,				/* FOREACH (alias IN unwind | sub...) */
+	CYC_CALL					/* CALL { sub... } (a reading subquery) */
 } CyClauseKind;
 
 typedef enum CySetKind
@@ -268,7 +269,7 @@ typedef struct CyClause
 	/* UNWIND expr AS var; FOREACH (var IN expr | ...) */
 	CyExpr	   *unwind;
 	const char *alias;
-	/* FOREACH: its updating clauses */
+	/* FOREACH: its updating clauses; CALL { }: its clauses */
 	int			nsub;
 	struct CyClause **sub;
 } CyClause;

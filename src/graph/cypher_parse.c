@@ -1601,6 +1601,39 @@ IsUpdating(CyClauseKind k)
 
 static CyClause *ParseClause(ParseState *ps);
 
+/*
+ * CALL { clauses ending with RETURN }: a reading subquery run for each row;
+ * "CALL {" was consumed.
+ */
+static CyClause *
+ParseCallSubquery(ParseState *ps, int loc)
+{
+	CyClause   *c = MakeClause(ps, CYC_CALL, loc);
+	PtrVec		v = {0};
+
+	EnterNesting(ps);
+	for (;;)
+	{
+		const CyToken *at = Cur(ps);
+		CyClause   *sub = ParseClause(ps);
+
+		if (sub == NULL)
+			break;
+		if (IsUpdating(sub->kind))
+			Fail(ps, CY_ERR_SYNTAX, at, "updating clauses in CALL { } are not supported");
+		if (v.n > 0 && ((CyClause *) v.items[v.n - 1])->kind == CYC_RETURN)
+			Fail(ps, CY_ERR_SYNTAX, at, "RETURN can only be the last clause");
+		VecPush(ps, &v, sub);
+	}
+	if (v.n == 0 || ((CyClause *) v.items[v.n - 1])->kind != CYC_RETURN)
+		Fail(ps, CY_ERR_SYNTAX, Cur(ps), "CALL { } must end with RETURN");
+	Expect(ps, CYT_RBRACE, "'}' to close CALL (UNION inside CALL { } is not supported)");
+	ps->depth--;
+	c->nsub = v.n;
+	c->sub = (CyClause **) v.items;
+	return c;
+}
+
 /* FOREACH (x IN list | updating clauses); "FOREACH" was consumed. */
 static CyClause *
 ParseForeach(ParseState *ps, int loc)
@@ -1687,6 +1720,11 @@ ParseClause(ParseState *ps)
 		return ParseDelete(ps, loc, false);
 	if (AcceptKw(ps, "FOREACH"))
 		return ParseForeach(ps, loc);
+	if (IsKw(t, "CALL") && Peek(ps, 1)->type == CYT_LBRACE)
+	{
+		ps->pos += 2;
+		return ParseCallSubquery(ps, loc);
+	}
 	if (AcceptKw(ps, "WITH"))
 		return ParseProjection(ps, CYC_WITH, loc);
 	if (AcceptKw(ps, "RETURN"))

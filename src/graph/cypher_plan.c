@@ -2306,6 +2306,86 @@ PlanForeach(Planner *P, CyClause *c)
 	SelFromInput(P, w.outlayout, w.step->nout, w.step->outtypes);
 }
 
+/*
+ * The row's variables a CALL { } subquery sees: those its leading WITH
+ * names (WITH a, b or WITH *), none otherwise, as in Neo4j.
+ */
+static List *
+CallImports(Sel *outer, CyClause *first)
+{
+	List	   *vars = NIL;
+	ListCell   *lc;
+
+	if (first->kind != CYC_WITH)
+		return NIL;
+	foreach(lc, outer->vars)
+	{
+		RvgVar	   *v = lfirst(lc);
+		bool		named = first->star && v->name != NULL && !IsHidden(v->name);
+
+		for (int i = 0; i < first->nitems && !named; i++)
+		{
+			CyExpr	   *e = first->items[i]->expr;
+
+			named = e->kind == CYX_VAR && v->name != NULL && strcmp(e->str, v->name) == 0;
+		}
+		if (named)
+			vars = lappend(vars, v);
+	}
+	return vars;
+}
+
+/*
+ * CALL { ... RETURN ... }: the subquery's clauses over a SELECT that sees
+ * the row's variables its leading WITH imports, its RETURN projected, joined LATERAL to the rows (a
+ * row for which the subquery returns nothing is dropped, as in Neo4j).
+ * Returned values are values: a node returned is its jsonb.
+ */
+static void
+PlanCallSubquery(Planner *P, CyClause *c)
+{
+	Sel		   *outer;
+	char	   *alias;
+	char	  **names;
+	int			ncols;
+	char	   *sql;
+	CySingleQuery body;
+	CyClause   *ret = c->sub[c->nsub - 1];
+
+	CloseSel(P);
+	outer = P->sel;
+	MarkOuter(P);
+	P->sel = NewSel();
+	P->sel->vars = CallImports(outer, c->sub[0]);
+	memset(&body, 0, sizeof(body));
+	body.loc = c->loc;
+	body.nclauses = c->nsub - 1;
+	body.clauses = c->sub;
+	PlanClauseList(P, &body, 0, false);
+	sql = ProjectReturn(P, ret, &names, &ncols);
+	P->sel = outer;
+	alias = RvgAlias(P, "call");
+	appendStringInfo(&outer->from, " JOIN LATERAL (%s) %s ON true", sql, alias);
+	for (int i = 0; i < ncols; i++)
+	{
+		RvgVar	   *v;
+
+		if (RvgFindVar(P, names[i]) != NULL)
+			RvgError(P, ret->loc, ERRCODE_SYNTAX_ERROR,
+					 "variable `%s` is already bound; CALL { } cannot return it again", names[i]);
+		v = NewVar(VK_VALUE, names[i]);
+		v->value = psprintf("%s.c%d", alias, i + 1);
+		v->nullable = true;
+		outer->vars = lappend(outer->vars, v);
+	}
+	{
+		ListCell   *lc;
+
+		foreach(lc, outer->vars)
+			((RvgVar *) lfirst(lc))->outer = false;
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Queries
  * ---------------------------------------------------------------------
@@ -2357,6 +2437,9 @@ PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final)
 				break;
 			case CYC_FOREACH:
 				PlanForeach(P, c);
+				break;
+			case CYC_CALL:
+				PlanCallSubquery(P, c);
 				break;
 		}
 	}

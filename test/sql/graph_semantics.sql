@@ -144,4 +144,16 @@ SELECT * FROM ruvector_cypher('sem', $$FOREACH (i IN [1] | MATCH (n) SET n.x = 1
 SELECT * FROM ruvector_cypher('sem', $$FOREACH (x IN [1, {a: 1}] | SET x.y = 1)$$);
 SELECT * FROM ruvector_cypher('sem', $$MATCH ()-[r:HAS]->() WITH collect(r) AS rs FOREACH (r IN rs | SET r:X)$$);
 
+-- CALL { } subqueries
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) CALL { WITH n MATCH (n)-[:KNOWS]->(m) RETURN count(m) AS c } RETURN n.name, c ORDER BY n.name$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Ann'}) CALL { WITH n MATCH (n)-[:KNOWS]->(m) RETURN m.name AS friend ORDER BY m.name LIMIT 2 } RETURN n.name, friend$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Ann'}) CALL { MATCH (n:Person) RETURN count(n) AS everyone } RETURN n.name, everyone$$);
+SELECT * FROM ruvector_cypher('sem', $$UNWIND [1, 2, 3] AS x CALL { WITH x UNWIND range(1, x) AS y RETURN sum(y) AS s } RETURN x, s$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person {name: 'Dee'}) CALL { WITH n MATCH (n)-[:KNOWS]->(m) RETURN m } RETURN n.name, m$$);
+SELECT * FROM ruvector_cypher('sem', $$CALL { MATCH (p:Person) RETURN p ORDER BY p.name LIMIT 1 } RETURN p.name, p.age$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) CALL { RETURN n.name AS x } RETURN x$$);
+SELECT * FROM ruvector_cypher('sem', $$MATCH (n:Person) CALL { WITH n RETURN 1 AS n } RETURN n$$);
+SELECT * FROM ruvector_cypher('sem', $$CALL { CREATE (:Z) RETURN 1 AS one } RETURN one$$);
+SELECT * FROM ruvector_cypher('sem', $$CALL { MATCH (n) } RETURN 1$$);
+
 SELECT ruvector_drop_graph('sem');
