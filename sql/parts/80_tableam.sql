@@ -44,9 +44,12 @@ SELECT pg_catalog.pg_extension_config_dump('ruvector_codebooks', '');
 SELECT pg_catalog.pg_extension_config_dump('ruvector_codebooks_id_seq', '');
 
 -- Written only through the functions below (which check the caller owns
--- the table), readable by all.
+-- the table).  Policies are readable by all; codebooks only by
+-- ruvector_admin: their centroids are averages of the table's vectors, which
+-- a role without SELECT on the table must not read.
 REVOKE ALL ON ruvector_tier_policy, ruvector_codebooks FROM PUBLIC;
-GRANT SELECT ON ruvector_tier_policy, ruvector_codebooks TO PUBLIC;
+GRANT SELECT ON ruvector_tier_policy TO PUBLIC;
+GRANT SELECT ON ruvector_codebooks TO ruvector_admin;
 REVOKE ALL ON SEQUENCE ruvector_codebooks_id_seq FROM PUBLIC;
 
 CREATE FUNCTION ruvector_set_tiers(tbl regclass, col name, policy jsonb) RETURNS jsonb

@@ -98,6 +98,17 @@ SELECT * FROM ruvector_compact('sec_t');
 SELECT ruvector_ivf_refresh('sec_t_ivf');
 SELECT count(*) FROM ruvector_hnsw_verify('sec_t_hnsw');
 RESET ROLE;
+-- codebooks (averages of a table's vectors) are for ruvector_admin only
+SET ROLE regress_sec_nobody;
+SELECT count(*) FROM ruvector_codebooks;
+SELECT count(*) >= 0 AS policies_readable FROM ruvector_tier_policy;
+RESET ROLE;
+SET ROLE regress_sec_op;
+SELECT count(*) FROM ruvector_codebooks;
+RESET ROLE;
+SET ROLE regress_sec_admin;
+SELECT count(*) >= 0 AS admin_reads_codebooks FROM ruvector_codebooks;
+RESET ROLE;
 -- without SELECT on the table an operator gets no report and no verify
 REVOKE SELECT ON sec_t FROM regress_sec_op;
 SET ROLE regress_sec_op;

@@ -5,3 +5,7 @@
 ALTER VIEW ruvector_tiers SET (security_invoker = true);
 REVOKE ALL ON ruvector_tiers FROM PUBLIC;
 GRANT SELECT ON ruvector_tiers TO ruvector_operator;
+
+-- PQ codebooks hold averages of a table's vectors: ruvector_admin only.
+REVOKE SELECT ON ruvector_codebooks FROM PUBLIC;
+GRANT SELECT ON ruvector_codebooks TO ruvector_admin;
