@@ -703,6 +703,20 @@ HnswNearDuplicate(const HnswSupport *support, double d, double dref)
 }
 
 /*
+ * Whether distance d is below HNSW_NEAR_DUP_RATIO of dref without being
+ * zero (an exact copy).  Exact copies are one point split into elements of
+ * HNSW_HEAPTIDS heap TIDs each: their lists link each other like the
+ * nearest neighbours they are (the twin rule of HnswPrunes keeps links out
+ * of them), and a list that links one of them may link others, so that
+ * many copies stay reachable.  HnswFillOrder leaves them in distance order.
+ */
+static inline bool
+HnswNearDuplicateNotCopy(const HnswSupport *support, double d, double dref)
+{
+	return HnswNearDuplicate(support, d, dref) && HnswMetricSquared(support, d) > 0;
+}
+
+/*
  * ef_construction widened for an element whose layer-0 search kept nw
  * candidates, ndup of them near-duplicates of it (against the furthest).
  * They fill W without telling anything about the neighbourhood beyond the

@@ -605,7 +605,7 @@ SetOwnList(HnswBuildState *bs, MemElement *e, int lc, const MemNbr *w, int nw)
 	for (int i = 0; i < nevaluated; i++)
 	{
 		dists[i] = w[i].dist;
-		dup[i] = HnswNearDuplicate(&bs->support, w[i].dist, w[nw - 1].dist);
+		dup[i] = HnswNearDuplicateNotCopy(&bs->support, w[i].dist, w[nw - 1].dist);
 	}
 	pairs.bs = bs;
 	pairs.items = w;
@@ -745,7 +745,7 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 	for (int i = 0; i < n; i++)
 	{
 		dists[i] = items[i].dist;
-		dup[i] = HnswNearDuplicate(&bs->support, items[i].dist, items[n - 1].dist);
+		dup[i] = HnswNearDuplicateNotCopy(&bs->support, items[i].dist, items[n - 1].dist);
 	}
 	pairs.bs = bs;
 	pairs.items = items;

@@ -759,7 +759,7 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 	{
 		keptAt[i] = selected[order[i]];
 		distAt[i] = dists[order[i]];
-		dupAt[i] = HnswNearDuplicate(support, dists[order[i]], dists[order[n - 1]]);
+		dupAt[i] = HnswNearDuplicateNotCopy(support, dists[order[i]], dists[order[n - 1]]);
 	}
 	pairs.support = support;
 	pairs.values = values;

@@ -1657,8 +1657,8 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 
 /*
  * Mark the pruned candidates that are near-duplicates of a kept one
- * (HnswNearDuplicate of their distance to it against their distance to
- * the owner): linking them adds no direction.  n candidates in distance
+ * (HnswNearDuplicateNotCopy of their distance to it against their distance
+ * to the owner): linking them adds no direction.  n candidates in distance
  * order, dists their distances to the owner, kept[i] set for kept ones;
  * dist(arg, i, j) is the distance between candidates i and j.  Only kept
  * ones whose distance to the owner is within the near-duplicate margin of
@@ -1695,7 +1695,7 @@ HnswMarkRedundant(const HnswSupport *support, int n, const float *dists, const u
 		{
 			if (!kept[k] || m[k] < 0 || fabs(m[k] - m[i]) >= r * m[i])
 				continue;
-			if (HnswNearDuplicate(support, dist(arg, i, k), dists[i]))
+			if (HnswNearDuplicateNotCopy(support, dist(arg, i, k), dists[i]))
 				red[i] = 1;
 		}
 	}
@@ -1706,8 +1706,8 @@ HnswMarkRedundant(const HnswSupport *support, int n, const float *dists, const u
  * The order in which the candidates the heuristic pruned top a list of lm
  * up ("keep pruned connections"): n candidates in distance order, kept[i]
  * set for the kept ones, dup[i] for near-duplicates of the list's owner
- * (HnswNearDuplicate against the furthest candidate), red[i] for
- * near-duplicates of a kept one (HnswMarkRedundant).  Writes the indexes
+ * (HnswNearDuplicateNotCopy against the furthest candidate; exact copies
+ * are not), red[i] for near-duplicates of a kept one (HnswMarkRedundant).  Writes the indexes
  * of the pruned ones to order, most wanted first, and returns how many.
  *
  * Nearest first, except for near-duplicates.  In a cluster of
@@ -1716,8 +1716,8 @@ HnswMarkRedundant(const HnswSupport *support, int n, const float *dists, const u
  * links to anywhere else to the heuristic's coin flips between equidistant
  * copies: searches would rarely get into or out of the cluster.  So the
  * owner's near-duplicates fill at most half the list (counting kept ones),
- * then come other candidates that are not copies of a kept one, then those
- * copies, then the owner's remaining near-duplicates.
+ * then come other candidates that are not near-duplicates of a kept one,
+ * then those, then the owner's remaining near-duplicates.
  */
 int
 HnswFillOrder(const uint8 *kept, const uint8 *dup, const uint8 *red, int n, int lm, int *order)
@@ -1832,8 +1832,8 @@ HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm, uint32 *se
 	for (int i = 0; i < nevaluated; i++)
 	{
 		dists[i] = (float) s->cands[cands[i]].distance;
-		dup[i] = HnswNearDuplicate(s->support, s->cands[cands[i]].distance,
-								   s->cands[cands[ncands - 1]].distance);
+		dup[i] = HnswNearDuplicateNotCopy(s->support, s->cands[cands[i]].distance,
+										  s->cands[cands[ncands - 1]].distance);
 	}
 	pairs.s = s;
 	pairs.cands = cands;
