@@ -1673,12 +1673,14 @@ RunCypher(FunctionCallInfo fcinfo, bool typed)
 		edata->context = CypherContext(edata->context);
 		/* a helper's runtime error at a place in the Cypher text */
 		if (edata->internalpos > 0 && edata->internalquery == NULL &&
-			edata->internalpos <= (int) strlen(ex.plan->text))
+			edata->internalpos <= list_length(ex.plan->locs))
 		{
 			int			line,
 						col;
+			int			offset = list_nth_int(ex.plan->locs, edata->internalpos - 1);
 
-			cy_position(ex.plan->text, strlen(ex.plan->text), edata->internalpos - 1, &line, &col);
+			cy_position(ex.plan->text, strlen(ex.plan->text), offset, &line, &col);
+			edata->internalpos = offset + 1;
 			edata->internalquery = pstrdup(ex.plan->text);
 			if (edata->detail == NULL)
 				edata->detail = psprintf("At line %d, column %d of the Cypher query.", line, col);

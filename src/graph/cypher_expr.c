@@ -598,7 +598,7 @@ CallFn(Planner *P, RvgFunc fn, CyExpr *e, int nargs)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s.ruvector_cy_fn(%d, VARIADIC ARRAY[", P->s, RVG_WITH_LOC(fn, e->loc));
+	appendStringInfo(&buf, "%s.ruvector_cy_fn(%d, VARIADIC ARRAY[", P->s, RVG_WITH_LOC(fn, RvgLocNumber(P, e->loc)));
 	for (int i = 0; i < nargs; i++)
 		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", ExprValue(P, e->args[i]));
 	appendStringInfoString(&buf, "]::jsonb[])");
@@ -988,7 +988,7 @@ ExprValue(Planner *P, CyExpr *e)
 				return ExprValue(P, e->a);
 			return psprintf("%s.ruvector_cy_neg(%s)", P->s, ExprValue(P, e->a));
 		case CYX_BINARY:
-			return psprintf("%s.ruvector_cy_arith(%d, %s, %s)", P->s, RVG_WITH_LOC(ArithOp(e->op), OperatorLoc(P, e)),
+			return psprintf("%s.ruvector_cy_arith(%d, %s, %s)", P->s, RVG_WITH_LOC(ArithOp(e->op), RvgLocNumber(P, OperatorLoc(P, e))),
 							ExprValue(P, e->a), ExprValue(P, e->b));
 		case CYX_FUNC:
 			return FunctionCall(P, e);

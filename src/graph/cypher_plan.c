@@ -78,6 +78,14 @@ RvgError(Planner *P, int loc, int sqlstate, const char *fmt,...)
 	pg_unreachable();
 }
 
+/* The number under which a runtime error position travels (graph.h). */
+int
+RvgLocNumber(Planner *P, int offset)
+{
+	P->plan->locs = lappend_int(P->plan->locs, offset);
+	return list_length(P->plan->locs) - 1;
+}
+
 char *
 RvgAlias(Planner *P, const char *prefix)
 {

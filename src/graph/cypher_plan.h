@@ -192,6 +192,7 @@ struct RvgPlan
 	const char *text;
 	List	   *steps;			/* RvgStep * */
 	bool		returns_rows;
+	List	   *locs;			/* int: text offsets of runtime error positions */
 };
 
 /* The translator's state. */
@@ -220,6 +221,7 @@ typedef struct Planner
 extern void RvgError(Planner *P, int loc, int sqlstate, const char *fmt,...)
 			pg_attribute_printf(4, 5) pg_attribute_noreturn();
 extern char *RvgAlias(Planner *P, const char *prefix);
+extern int	RvgLocNumber(Planner *P, int offset);
 extern RvgVar *RvgFindVar(Planner *P, const char *name);
 extern char *RvgNodeJson(Planner *P, RvgVar *v);
 extern char *RvgEdgeJson(Planner *P, RvgVar *v);

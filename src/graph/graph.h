@@ -31,11 +31,14 @@
 #include "graph/cypher_ast.h"
 
 /*
- * The Cypher text position of an arithmetic operator or function call
+ * Where an arithmetic operator or function call is in the Cypher text
  * travels in the operator / function id argument of ruvector_cy_arith and
- * ruvector_cy_fn: code + (offset + 1) << RVG_LOC_SHIFT (0 above the code:
- * no position, as in a call by hand), so a runtime error ('a' - 1) points
- * at its place in the query.
+ * ruvector_cy_fn: code + (n + 1) << RVG_LOC_SHIFT, n the number of the
+ * position in the plan's table of positions (RvgPlan.locs; 0 above the
+ * code: no position, as in a call by hand), so a runtime error ('a' - 1)
+ * points at its place in the query.  A number rather than the offset keeps
+ * the SQL of queries that differ only in their constants identical, so
+ * they share a cached plan.
  */
 #define RVG_LOC_SHIFT 10
 #define RVG_LOC_CODE(raw) ((raw) & ((1 << RVG_LOC_SHIFT) - 1))

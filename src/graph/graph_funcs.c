@@ -948,8 +948,9 @@ Arith(int op, const CyValue *a, const CyValue *b)
 }
 
 /*
- * An error raised while a helper runs points at the Cypher position its
- * caller passed (RVG_WITH_LOC); cypher_exec.c adds the query text.
+ * An error raised while a helper runs carries the number of the Cypher
+ * position its caller passed (RVG_WITH_LOC) as its internal position;
+ * cypher_exec.c turns it into the offset and adds the query text.
  */
 static void
 LocCallback(void *arg)
