@@ -50,6 +50,11 @@ my @seeds = (
 	q{MATCH (a) WHERE id(a) = 1 RETURN properties(a), keys(a), labels(a), a:Person},
 	q{RETURN CASE WHEN 1 < 2 THEN 'a' ELSE 'b' END, coalesce(null, 1), toInteger('7') + 2.5 / 2},
 	q{MATCH (a:Person)-[*0..2]-(b) RETURN DISTINCT b.name ORDER BY b.name SKIP 2 LIMIT 4},
+	q{MATCH (a:Person) WITH collect(a) AS ps FOREACH (x IN ps[0..3] | SET x.seen = true FOREACH (y IN [1] | CREATE (:Tmp {y: y}))) RETURN size(ps)},
+	q{MATCH (a:Person) CALL { WITH a MATCH (a)-->(b) RETURN count(b) AS c } RETURN a.name, c, reduce(s = 0, x IN [1, 2] | s + x * c)},
+	q{MATCH (a:Person) WHERE EXISTS { MATCH (a)-[:NEXT]->(b) WHERE b.age > 5 } RETURN a.name, COUNT { (a)--() } AS deg},
+	q{MATCH (a:Person {age: 1}), (b:Person {age: 5}) RETURN length(shortestPath((a)-[*]-(b))), size(allShortestPaths((a)-[*]-(b))), shortestPath((a)-[*]-(a))},
+	q{MATCH (a:Person) SET a.x = 1, a.y = a.x + 1 WITH a MATCH (a)-[r:NEXT]->() DELETE r RETURN r, round(a.age / 3.0, 2), a.name =~ '(?i)P1.*'},
 );
 my @tokens = (
 	'MATCH', 'OPTIONAL MATCH', 'WHERE', 'RETURN', 'WITH', 'UNWIND', 'AS', 'CREATE', 'MERGE',
@@ -58,6 +63,7 @@ my @tokens = (
 	'(', ')', '[', ']', '{', '}', ',', '.', '..', ':', '|', '=', '<>', '<', '>=', '+', '-', '*',
 	'/', '%', '^', '+=', '-->', '<--', '-[', ']->', '*1..2', '$props', '$nope', '0', '1.5',
 	"'s'", 'null', 'true', 'a', 'b', 'r', 'p', 'x', ':Person', 'count(*)', 'collect(a)',
+	'FOREACH', 'CALL {', 'EXISTS {', 'COUNT {', 'reduce(', 'shortestPath(', 'allShortestPaths(',
 	'shortestPath(', 'vector.distance(', '`q`', "\\u00e9", "'\\", '1e999', '9223372036854775808');
 
 sub mutate
