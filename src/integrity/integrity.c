@@ -116,6 +116,7 @@ RvIgPolicyDefault(RvIgPolicy *p)
 	rv_ig_params_default(&p->params);
 	p->autoRepair = true;
 	p->autoRebuild = false;
+	p->unreachableTolerance = 0.01;
 	p->throttleFactor = 2;
 	p->throttleDelayMs = 100;
 	p->searchEfFactor = 4;
@@ -271,6 +272,8 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 			p->throttleDelayMs = (int) RvIgJsonNumber(key, &v, 0, 60000);
 		else if (strcmp(key, "search_ef_factor") == 0)
 			p->searchEfFactor = RvIgJsonNumber(key, &v, 1, 100);
+		else if (strcmp(key, "unreachable_tolerance") == 0)
+			p->unreachableTolerance = RvIgJsonNumber(key, &v, 0, 1);
 		else if (strcmp(key, "auto_repair") == 0)
 		{
 			if (v.type != jbvBool)
@@ -295,7 +298,8 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 					 errmsg("unknown integrity policy key \"%s\"", key),
 					 errhint("Keys are stress_ratio, critical_ratio, stress_threshold, critical_threshold, "
 							 "degrade_samples, critical_samples, restore_offset, restore_hold, cooldown, "
-							 "throttle_factor, throttle_delay_ms, search_ef_factor, auto_repair, auto_rebuild, actions.")));
+							 "throttle_factor, throttle_delay_ms, search_ef_factor, unreachable_tolerance, auto_repair, "
+							 "auto_rebuild, actions.")));
 		pfree(key);
 	}
 	if (p->params.critical_ratio > p->params.stress_ratio)
@@ -587,9 +591,13 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 		/*
 		 * A new relfilenode is a new build (REINDEX, a rebuild repair): its
 		 * first sample is the new baseline, unless the build itself came
-		 * out split (then the old baseline stays the reference).
+		 * out split (then the old baseline stays the reference).  So is
+		 * the sample after a repair that left every row reachable: the
+		 * data may have changed shape (a deleted band between clusters),
+		 * and the repaired graph is the best reference there is.
 		 */
-		if (!isnull && DatumGetObjectId(d) != s->relfilenode && s->signal > 0)
+		if (((!isnull && DatumGetObjectId(d) != s->relfilenode) ||
+			 (s->rebaseline && s->unreachable == 0)) && s->signal > 0)
 		{
 			u->baseline = s->signal;
 			u->baselineReset = true;
@@ -597,6 +605,14 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 	}
 	if (isnan(u->baseline) && !isnan(s->signal))
 		u->baseline = s->signal;
+
+	/*
+	 * More live rows than the policy tolerates out of reach of every
+	 * search: the index is split for searches whatever links remain the
+	 * other way (a cut counts links in both directions).
+	 */
+	if (s->live > 0 && s->unreachable > u->p.unreachableTolerance * (double) s->live)
+		s->signal = 0;
 	*from = u->m.state;
 	u->state = rv_ig_step(&u->m, &u->p.params, isnan(u->baseline) ? 0 : u->baseline, s->signal,
 						  RvIgEpoch(now));
@@ -605,6 +621,8 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 
 	/* the sample as stored and returned */
 	RvIgSampleJson(json, s, u->baseline);
+	appendStringInfoString(json, ", \"signal\": ");
+	RvIgAppendNumber(json, s->signal);
 	appendStringInfo(json, ", \"state\": \"%s\", \"previous_state\": \"%s\", \"baseline_reset\": %s, \"policy\": ",
 					 rv_ig_state_name(u->state), rv_ig_state_name(*from),
 					 u->baselineReset ? "true" : "false");
@@ -751,7 +769,7 @@ RvIgUpdateState(Oid indexid, Oid heapid, RvIgSample *s, bool detached,
 /* Sample one index and update its state; returns the JSON text */
 static char *
 RvIgSampleIndex(Oid indexid, bool detached, RvIgState *from, RvIgState *to,
-				RvIgPolicy *policy)
+				RvIgPolicy *policy, bool rebaseline)
 {
 	const char *kind;
 	Oid			heapid;
@@ -772,6 +790,7 @@ RvIgSampleIndex(Oid indexid, bool detached, RvIgState *from, RvIgState *to,
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	s.elapsedMs = INSTR_TIME_GET_MILLISEC(elapsed);
 	s.relfilenode = index->rd_rel->relfilenode;
+	s.rebaseline = rebaseline;
 	index_close(index, AccessShareLock);
 
 	initStringInfo(&json);
@@ -787,7 +806,7 @@ ruvector_integrity_sample(PG_FUNCTION_ARGS)
 	char	   *json;
 
 	PreventCommandDuringRecovery("ruvector_integrity_sample()");
-	json = RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL);
+	json = RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL, false);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
@@ -1026,22 +1045,22 @@ ruvector_integrity_gate(PG_FUNCTION_ARGS)
  */
 
 /*
- * ruvector_integrity_repair(index): reconnect an HNSW index, then sample
- * it (the state returns to normal through the hysteresis, not at once).
- * Owner of the table only, like REINDEX.
- *
- * This build repairs by rebuilding the graph (reindex_index: a ShareLock
- * on the table, an AccessExclusiveLock on the index while it is rebuilt,
- * WAL-logged like any REINDEX); the in-place repair of the HNSW subsystem
- * (HnswRepair) replaces it when it is available.
+ * ruvector_integrity_repair(index, rebuild): reconnect an HNSW index in
+ * place, and with rebuild also rebuild it if rows stay unreachable; then
+ * sample it (the state returns to normal through the hysteresis, not at
+ * once).  Owner of the table only, like REINDEX.
  */
 /*
- * Repair one HNSW index and sample it again; the JSON report.  The
+ * Repair one HNSW index and sample it again; the JSON report.  inPlace:
+ * HnswRepair (src/indexam/hnswrepair.c: reconnects unreachable elements
+ * through WAL while inserts and scans go on).  rebuild: reindex_index
+ * when there is no in-place pass or it left rows unreachable (a ShareLock
+ * on the table, the index exclusively locked while it is rebuilt).  The
  * caller has checked who may.  detached: from the worker (audit events
  * that survive its transaction's fate).
  */
 static char *
-RvIgRepairIndex(Oid indexid, bool detached)
+RvIgRepairIndex(Oid indexid, bool detached, bool inPlace, bool rebuild)
 {
 	const char *kind;
 	Oid			heapid;
@@ -1051,10 +1070,11 @@ RvIgRepairIndex(Oid indexid, bool detached)
 				to;
 	char	   *after;
 	char		persistence;
-	ReindexParams params = {0};
 	instr_time	start,
 				elapsed;
 	StringInfoData json;
+	HnswRepairResult r;
+	bool		rebuilt = false;
 
 	index = RvIgOpenIndex(indexid, &kind, &heapid, ACL_SELECT);
 	if (strcmp(kind, "hnsw") != 0)
@@ -1077,19 +1097,48 @@ RvIgRepairIndex(Oid indexid, bool detached)
 	index_close(index, AccessShareLock);
 
 	INSTR_TIME_SET_CURRENT(start);
-	reindex_index(indexid, false, persistence, &params);
-	CommandCounterIncrement();
+	memset(&r, 0, sizeof(r));
+	if (inPlace)
+	{
+		/* as an insert: RowExclusiveLock keeps REINDEX and DROP out */
+		Relation	heap = table_open(heapid, RowExclusiveLock);
+
+		index = index_open(indexid, RowExclusiveLock);
+		HnswRepair(heap, index, &r);
+		index_close(index, NoLock);
+		table_close(heap, NoLock);
+		CommandCounterIncrement();
+	}
+	if (rebuild && (!inPlace || r.unreachable_after > 0))
+	{
+		ReindexParams params = {0};
+
+		reindex_index(indexid, false, persistence, &params);
+		CommandCounterIncrement();
+		rebuilt = true;
+	}
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 
-	after = RvIgSampleIndex(indexid, detached, &from, &to, NULL);
+	after = RvIgSampleIndex(indexid, detached, &from, &to, NULL, true);
 
 	initStringInfo(&json);
-	appendStringInfo(&json, "{\"method\": \"rebuild\", \"elapsed_ms\": %.3f, \"lambda_cut_before\": ",
+	appendStringInfo(&json, "{\"method\": \"%s\", \"elapsed_ms\": %.3f, \"lambda_cut_before\": ",
+					 inPlace ? (rebuilt ? "in_place+rebuild" : "in_place") : "rebuild",
 					 INSTR_TIME_GET_MILLISEC(elapsed));
 	RvIgAppendNumber(&json, before.lambdaCut);
-	appendStringInfo(&json, ", \"unreachable_before\": " INT64_FORMAT ", \"after\": %s}",
-					 before.unreachable, after);
+	appendStringInfo(&json, ", \"unreachable_before\": " INT64_FORMAT, before.unreachable);
+	if (inPlace)
+		appendStringInfo(&json,
+						 ", \"in_place\": {\"unreachable_before\": " INT64_FORMAT
+						 ", \"unreachable_after\": " INT64_FORMAT
+						 ", \"elements_reconnected\": " INT64_FORMAT
+						 ", \"links_added\": " INT64_FORMAT
+						 ", \"weak_reinforced\": " INT64_FORMAT
+						 ", \"rounds\": %d, \"elapsed_ms\": %.3f}",
+						 r.unreachable_before, r.unreachable_after, r.elements_reconnected,
+						 r.links_added, r.weak_reinforced, r.rounds, r.elapsed_ms);
+	appendStringInfo(&json, ", \"after\": %s}", after);
 	if (detached)
 		RvIgAuditDetached("integrity.repair", indexid, json.data);
 	else
@@ -1103,7 +1152,7 @@ ruvector_integrity_repair(PG_FUNCTION_ARGS)
 	char	   *json;
 
 	PreventCommandDuringRecovery("ruvector_integrity_repair()");
-	json = RvIgRepairIndex(PG_GETARG_OID(0), false);
+	json = RvIgRepairIndex(PG_GETARG_OID(0), false, true, PG_GETARG_BOOL(1));
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
@@ -1423,23 +1472,23 @@ RvIgWorkerVisit(Oid indexid, MemoryContext ctx)
 		pgstat_report_activity(STATE_RUNNING, "ruvector: integrity sample");
 		if (ConditionalLockRelationOid(indexid, AccessShareLock))
 		{
-			(void) RvIgSampleIndex(indexid, true, &from, &to, &p);
+			(void) RvIgSampleIndex(indexid, true, &from, &to, &p, false);
 			UnlockRelationOid(indexid, AccessShareLock);
-			if (to == RV_IG_CRITICAL && from != RV_IG_CRITICAL && p.autoRebuild &&
-				strcmp(RvIgIndexKind(indexid), "hnsw") == 0)
+			if (to > from && to != RV_IG_NORMAL && strcmp(RvIgIndexKind(indexid), "hnsw") == 0 &&
+				(p.autoRepair || (p.autoRebuild && to == RV_IG_CRITICAL)))
 			{
-				/* never wait long for the table: writers are frozen anyway */
+				bool		rebuild = p.autoRebuild && to == RV_IG_CRITICAL;
+
+				/* never wait long for the table */
 				SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_SESSION);
-				pgstat_report_activity(STATE_RUNNING, "ruvector: integrity repair (rebuild)");
+				pgstat_report_activity(STATE_RUNNING, "ruvector: integrity repair");
 				ereport(LOG,
-						(errmsg("ruvector integrity: index %s entered critical; rebuilding it (auto_rebuild)",
-								get_rel_name(indexid))));
-				(void) RvIgRepairIndex(indexid, true);
+						(errmsg("ruvector integrity: index %s entered %s; repairing it (%s)",
+								get_rel_name(indexid), rv_ig_state_name(to),
+								p.autoRepair ? (rebuild ? "in place, then a rebuild if rows stay unreachable" : "in place")
+								: "rebuild")));
+				(void) RvIgRepairIndex(indexid, true, p.autoRepair, rebuild);
 			}
-			else if (to > from && to != RV_IG_NORMAL && p.autoRepair)
-				ereport(LOG,
-						(errmsg("ruvector integrity: index %s entered %s and needs a repair: ruvector_integrity_repair('%s') rebuilds it (the in-place repair is not in this build)",
-								get_rel_name(indexid), rv_ig_state_name(to), get_rel_name(indexid))));
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();

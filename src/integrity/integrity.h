@@ -65,6 +65,7 @@ typedef struct RvIgPolicy
 	RvIgParams	params;
 	bool		autoRepair;
 	bool		autoRebuild;	/* the worker rebuilds an index entering critical */
+	double		unreachableTolerance;	/* fraction of live rows; beyond: signal 0 */
 	double		throttleFactor; /* >= 1 */
 	int			throttleDelayMs;
 	double		searchEfFactor;
@@ -131,6 +132,7 @@ typedef struct RvIgSample
 	StringInfoData extra;		/* more JSON members, each starting with ", " */
 	double		elapsedMs;
 	Oid			relfilenode;	/* of the index when sampled: a new one is a new build */
+	bool		rebaseline;		/* right after a repair: a clean graph is the new baseline */
 } RvIgSample;
 
 extern void RvIgSampleHnsw(Relation index, RvIgSample *s);

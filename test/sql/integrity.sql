@@ -89,11 +89,13 @@ SELECT count(*) FROM (SELECT id FROM ig ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT
 SELECT ruvector_integrity_gate('search', 'ig_hnsw') - 'lambda_cut';
 SELECT ruvector_integrity_gate('delete', 'ig') - 'lambda_cut';
 SELECT state FROM ruvector_integrity WHERE index = 'ig_hnsw'::regclass;
--- a repair (the owner's): rebuilt, sampled again; the tight thresholds keep it critical
+-- a repair (the owner's): in place, sampled again; the tight thresholds keep it critical
 SELECT r->'method' AS method, (r->>'elapsed_ms')::float8 >= 0 AS timed,
-	(r->>'lambda_cut_before')::float8 > 0 AS had_cut, r->'after'->'state' AS state_after,
-	(r->'after'->>'live')::int AS live_after
+	(r->>'lambda_cut_before')::float8 > 0 AS had_cut, r->'in_place'->'unreachable_after' AS unreachable,
+	r->'after'->'state' AS state_after, (r->'after'->>'live')::int AS live_after
 FROM ruvector_integrity_repair('ig_hnsw') r;
+-- with rebuild => true a rebuild follows only if rows stay unreachable
+SELECT r->'method' AS method FROM ruvector_integrity_repair('ig_hnsw', rebuild => true) r;
 SELECT ruvector_integrity_repair('ig_ivf');
 -- EXPLAIN plans, it does not run: allowed
 EXPLAIN (COSTS OFF) INSERT INTO ig VALUES (0, '[1,1,1,1]');

@@ -1,27 +1,34 @@
 # The integrity control plane with its worker (shared_preload_libraries):
 #
-#  1. Fragmentation: two clusters joined by a band of rows; a mass delete of
-#     the band (and VACUUM) cuts the HNSW graph in two.  The worker's samples
-#     take the index normal -> stress -> critical (audit events for both
-#     transitions); a single-row INSERT is then rejected with SQLSTATE 55RV1
-#     and a hint naming the repair function, its refusal survives the
-#     rollback in the audit trail; searches still return full results.  A
-#     repair (ruvector_integrity_repair when the build has it, else REINDEX,
-#     which rebuilds the graph) brings it back to normal only after the
-#     hold, and inserts work again.
+#  1. Fragmentation: two clusters joined by a band of rows.  A mass delete
+#     of the band (and VACUUM) leaves the graph connected in this version
+#     (VACUUM relinks the band's neighbours): no rows become unreachable and
+#     the state stays normal.  The links the band used to carry are then
+#     cut in the index file (test/perl/RvHnswPages.pm, server stopped), as
+#     an older graph or a lost repair would leave it: the worker's samples
+#     take the index normal -> stress -> critical (audit events for both);
+#     a single-row INSERT is rejected with SQLSTATE 55RV1 and a hint naming
+#     the repair function, its refusal survives the rollback in the audit
+#     trail; searches still return full results.  ruvector_integrity_repair
+#     reconnects it in place and the state comes back to normal only after
+#     the hold; inserts work again.
 #  2. No flapping: a stress threshold set at the median of the measured
-#     lambda while inserts and deletes make it noisy: at most one transition.
-#  3. auto_rebuild: with it in the policy the worker rebuilds an index that
-#     enters critical by itself, and the state comes back to normal.
-#  4. Operational scope: a standby whose replay is paused falls past its lag
-#     budget; the operational scope goes to stress, and back to normal once
-#     replay resumes.
+#     lambda while inserts and deletes make it noisy.
+#  3. The worker repairs by itself: in place when an index enters stress
+#     (auto_repair, the default), or by a rebuild when it enters critical
+#     (auto_rebuild).
+#  4. Operational scope: a standby whose replay is paused falls past its
+#     lag budget; the operational scope goes to stress, and back to normal
+#     once replay resumes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvHnswPages;
 
 my $node = PostgreSQL::Test::Cluster->new('primary');
 $node->init(allows_streaming => 1);
@@ -54,38 +61,62 @@ sub transitions
 # ---------------------------------------------------------------------
 # 1. Fragmentation by a mass delete
 # ---------------------------------------------------------------------
-$node->safe_psql('postgres', q{
-	SELECT setseed(0.25);
-	CREATE TABLE frag (id int, band bool, v vector(4));
-	INSERT INTO frag SELECT i, false, ARRAY[random(), random(), random() * 0.2, 0]::vector
-		FROM generate_series(1, 3000) i;
-	INSERT INTO frag SELECT i, false, ARRAY[3 + random(), random(), random() * 0.2, 0]::vector
-		FROM generate_series(3001, 6000) i;
-	INSERT INTO frag SELECT i, true, ARRAY[1 + 2 * random(), random(), random() * 0.2, 0]::vector
-		FROM generate_series(6001, 7500) i;
-	CREATE INDEX frag_hnsw ON frag USING hnsw (v vector_l2_ops) WITH (m = 8);
-	SELECT ruvector_integrity_policy_set('tap', '{"cooldown": 0, "restore_hold": 4}');
-	SELECT ruvector_integrity_policy_attach('frag', 'tap');
-});
+# Three tables of two clusters joined by a band: frag (repaired by hand),
+# auto (the worker repairs in place), rebuilt (the worker rebuilds).
+sub two_clusters
+{
+	my ($table, $seed, $policy) = @_;
+	$node->safe_psql('postgres', qq{
+		SELECT setseed($seed);
+		CREATE TABLE $table (id int, band bool, v vector(4));
+		INSERT INTO $table SELECT i, false, ARRAY[random(), random(), random() * 0.2, 0]::vector
+			FROM generate_series(1, 3000) i;
+		INSERT INTO $table SELECT i, false, ARRAY[3 + random(), random(), random() * 0.2, 0]::vector
+			FROM generate_series(3001, 6000) i;
+		INSERT INTO $table SELECT i, true, ARRAY[1 + 2 * random(), random(), random() * 0.2, 0]::vector
+			FROM generate_series(6001, 7500) i;
+		CREATE INDEX ${table}_hnsw ON $table USING hnsw (v vector_l2_ops) WITH (m = 8);
+		SELECT ruvector_integrity_policy_set('$table', '$policy');
+		SELECT ruvector_integrity_policy_attach('$table', '$table');
+	});
+}
+two_clusters('frag', 0.25, '{"cooldown": 0, "restore_hold": 4, "auto_repair": false}');
+two_clusters('auto', 0.75, '{"cooldown": 0, "restore_hold": 2}');
+two_clusters('rebuilt', 0.5, '{"cooldown": 0, "restore_hold": 2, "auto_repair": false, "auto_rebuild": true}');
 
 ok($node->poll_query_until('postgres', q{
-	SELECT samples >= 2 AND state = 'normal' AND baseline > 0
-	FROM ruvector_integrity WHERE index = 'frag_hnsw'::regclass}),
-	'the worker samples the new index by itself; normal, with a baseline');
+	SELECT count(*) = 3 FROM ruvector_integrity
+	WHERE samples >= 2 AND state = 'normal' AND baseline > 0}),
+	'the worker samples the new indexes by itself; normal, with a baseline');
 my $baseline = $node->safe_psql('postgres',
 	"SELECT baseline FROM ruvector_integrity WHERE index = 'frag_hnsw'::regclass");
-note("baseline lambda_cut $baseline");
+note("frag baseline lambda_cut $baseline");
 
-$node->safe_psql('postgres', 'DELETE FROM frag WHERE band');
-$node->safe_psql('postgres', 'VACUUM frag');
+for my $t ('frag', 'auto', 'rebuilt')
+{
+	$node->safe_psql('postgres', "DELETE FROM $t WHERE band");
+	$node->safe_psql('postgres', "VACUUM $t");
+}
+my $after_delete = $node->safe_psql('postgres',
+	"SELECT ruvector_integrity_sample('frag_hnsw')->>'unreachable'");
+is($after_delete, '0', 'after the mass delete and VACUUM every row is still reachable');
+
+# Cut what joins the clusters, as a lost repair would leave it
+$node->safe_psql('postgres', 'CHECKPOINT');
+my %files = map { $_ => $node->data_dir . '/' . $node->safe_psql('postgres',
+	"SELECT pg_relation_filepath('${_}_hnsw')") } ('frag', 'auto', 'rebuilt');
+$node->stop;
+cmp_ok(hnsw_cut_links($files{$_}, 8, 'sides', 2), '>', 0, "$_: links between the clusters cut")
+	for ('frag', 'auto', 'rebuilt');
+$node->start;
 
 ok($node->poll_query_until('postgres', q{
 	SELECT state = 'critical' FROM ruvector_integrity WHERE index = 'frag_hnsw'::regclass}),
-	'the index goes critical after the band is deleted');
+	'the index goes critical once the clusters are cut apart');
 my $sample = $node->safe_psql('postgres', q{
 	SELECT lambda_cut || ' ' || unreachable FROM ruvector_integrity WHERE index = 'frag_hnsw'::regclass});
 my ($lambda, $unreachable) = split / /, $sample;
-cmp_ok($lambda, '<', 0.25 * $baseline, "lambda_cut $lambda fell below the critical threshold");
+note("lambda_cut $lambda (both directions of links count), $unreachable rows unreachable");
 cmp_ok($unreachable, '>', 0, "$unreachable rows are unreachable from the entry point");
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 2 FROM ruvector_audit_events
@@ -119,8 +150,10 @@ my $has_repair = $node->safe_psql('postgres',
 my $repaired_at = time();
 if ($has_repair)
 {
-	$node->safe_psql('postgres', "SELECT ruvector_integrity_repair('frag_hnsw')");
-	note('repaired with ruvector_integrity_repair');
+	my $r = $node->safe_psql('postgres', "SELECT ruvector_integrity_repair('frag_hnsw')");
+	note("repaired with ruvector_integrity_repair: $r");
+	like($r, qr/"method": "in_place"/, 'the repair is in place');
+	like($r, qr/"unreachable_after": 0[,}]/, 'the in-place repair left nothing unreachable');
 }
 else
 {
@@ -203,40 +236,40 @@ SKIP:
 }
 
 # ---------------------------------------------------------------------
-# 3. The worker repairs by itself (auto_rebuild)
+# 3. The worker repairs by itself: in place (auto_repair, the default) as
+#    soon as the index enters stress; by a rebuild (auto_rebuild) when it
+#    enters critical, for a policy that wants that instead
 # ---------------------------------------------------------------------
-$node->safe_psql('postgres', q{
-	SELECT setseed(0.75);
-	CREATE TABLE auto (id int, band bool, v vector(4));
-	INSERT INTO auto SELECT i, false, ARRAY[random(), random(), random() * 0.2, 0]::vector
-		FROM generate_series(1, 3000) i;
-	INSERT INTO auto SELECT i, false, ARRAY[3 + random(), random(), random() * 0.2, 0]::vector
-		FROM generate_series(3001, 6000) i;
-	INSERT INTO auto SELECT i, true, ARRAY[1 + 2 * random(), random(), random() * 0.2, 0]::vector
-		FROM generate_series(6001, 7500) i;
-	CREATE INDEX auto_hnsw ON auto USING hnsw (v vector_l2_ops) WITH (m = 8);
-	SELECT ruvector_integrity_policy_set('auto', '{"cooldown": 0, "restore_hold": 2, "auto_rebuild": true}');
-	SELECT ruvector_integrity_policy_attach('auto', 'auto');
-});
 ok($node->poll_query_until('postgres', q{
-	SELECT samples >= 2 AND state = 'normal' FROM ruvector_integrity WHERE index = 'auto_hnsw'::regclass}),
-	'auto: sampled, normal');
-$node->safe_psql('postgres', 'DELETE FROM auto WHERE band');
-$node->safe_psql('postgres', 'VACUUM auto');
-ok($node->poll_query_until('postgres', q{
-	SELECT count(*) = 1 FROM ruvector_audit_events
+	SELECT count(*) >= 1 FROM ruvector_audit_events
 	WHERE event_type = 'integrity.repair' AND target_oid = 'auto_hnsw'::regclass::oid}),
-	'auto: the worker rebuilt the index when it went critical');
+	'auto: the worker repaired the index when it entered stress');
 ok($node->poll_query_until('postgres', q{
 	SELECT state = 'normal' FROM ruvector_integrity WHERE index = 'auto_hnsw'::regclass}),
 	'auto: back to normal without anyone calling a function');
-is(transitions('auto_hnsw', 'stress', 'critical'), '1', 'auto: it had been critical');
 is($node->safe_psql('postgres', q{
-	SELECT (payload->'after'->>'unreachable')::int FROM ruvector_audit_events
-	WHERE event_type = 'integrity.repair' AND target_oid = 'auto_hnsw'::regclass::oid}),
-	'0', 'auto: nothing unreachable after the rebuild');
-like(slurp_file($node->logfile), qr/index auto_hnsw entered critical; rebuilding it \(auto_rebuild\)/,
-	'auto: the worker logged the rebuild');
+	SELECT payload->>'method' || ' ' || (payload->'after'->>'unreachable')
+	FROM ruvector_audit_events
+	WHERE event_type = 'integrity.repair' AND target_oid = 'auto_hnsw'::regclass::oid
+	ORDER BY seq DESC LIMIT 1}),
+	'in_place 0', 'auto: repaired in place, nothing unreachable after');
+is(transitions('auto_hnsw', 'stress', 'critical'), '0', 'auto: it never got to critical');
+
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM ruvector_audit_events
+	WHERE event_type = 'integrity.repair' AND target_oid = 'rebuilt_hnsw'::regclass::oid}),
+	'rebuilt: the worker rebuilt the index when it went critical');
+ok($node->poll_query_until('postgres', q{
+	SELECT state = 'normal' FROM ruvector_integrity WHERE index = 'rebuilt_hnsw'::regclass}),
+	'rebuilt: back to normal');
+is(transitions('rebuilt_hnsw', 'stress', 'critical'), '1', 'rebuilt: it had been critical');
+is($node->safe_psql('postgres', q{
+	SELECT payload->>'method' || ' ' || (payload->'after'->>'unreachable')
+	FROM ruvector_audit_events
+	WHERE event_type = 'integrity.repair' AND target_oid = 'rebuilt_hnsw'::regclass::oid}),
+	'rebuild 0', 'rebuilt: by a rebuild, nothing unreachable after');
+like(slurp_file($node->logfile), qr/index rebuilt_hnsw entered critical; repairing it \(rebuild\)/,
+	'rebuilt: the worker logged the rebuild');
 
 # ---------------------------------------------------------------------
 # 4. A standby past its lag budget

@@ -92,7 +92,7 @@ CREATE FUNCTION ruvector_integrity_policy_attach(target regclass, name text) RET
 	AS 'MODULE_PATHNAME' LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ruvector_integrity_policy_attach(regclass, text) IS
 	'use an integrity policy for an index or all indexes of a table (NULL name: detach; owner only)';
-CREATE FUNCTION ruvector_integrity_repair(index regclass) RETURNS jsonb
+CREATE FUNCTION ruvector_integrity_repair(index regclass, rebuild boolean DEFAULT false) RETURNS jsonb
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ruvector_integrity_repair(regclass) IS
-	'reconnect an hnsw index (owner only), then sample it; its state returns to normal through the hysteresis';
+COMMENT ON FUNCTION ruvector_integrity_repair(regclass, boolean) IS
+	'reconnect an hnsw index in place (and with rebuild => true rebuild it if rows stay unreachable; owner only), then sample it; its state returns to normal through the hysteresis';
