@@ -394,17 +394,19 @@ static void
 RvIgResolvePolicy(Oid indexid, Oid heapid, RvIgPolicy *p, char **name)
 {
 	StringInfoData q;
-	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		args[2] = {ObjectIdGetDatum(indexid), ObjectIdGetDatum(heapid)};
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	char	   *idxname = get_rel_name(indexid);
+	Datum		args[2] = {ObjectIdGetDatum(heapid), CStringGetTextDatum(idxname ? idxname : "")};
 	Jsonb	   *j = NULL;
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT p.name, p.policy FROM %1$s.ruvector_integrity_policies p"
 					 " LEFT JOIN %1$s.ruvector_integrity_attachments a ON a.policy = p.name"
-					 " WHERE a.target::pg_catalog.oid = $1 OR a.target::pg_catalog.oid = $2 OR p.name = 'default'"
-					 " ORDER BY CASE WHEN a.target::pg_catalog.oid = $1 THEN 0"
-					 " WHEN a.target::pg_catalog.oid = $2 THEN 1 ELSE 2 END LIMIT 1",
+					 "  AND a.target::pg_catalog.oid = $1 AND a.index_name::pg_catalog.text IN ($2, '')"
+					 " WHERE a.policy IS NOT NULL OR p.name = 'default'"
+					 " ORDER BY CASE WHEN a.index_name::pg_catalog.text = $2 THEN 0"
+					 " WHEN a.policy IS NOT NULL THEN 1 ELSE 2 END LIMIT 1",
 					 RvgSchema());
 	*name = NULL;
 	if (SPI_execute_with_args(q.data, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -1343,21 +1345,24 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 	RvIgBecomeOwner(&as);
 	PG_TRY();
 	{
-		Oid			types[2] = {OIDOID, TEXTOID};
-		Datum		vals[2] = {ObjectIdGetDatum(target), PointerGetDatum(name)};
+		Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+		Datum		vals[3] = {ObjectIdGetDatum(heapid),
+			CStringGetTextDatum(relkind == RELKIND_INDEX ? get_rel_name(target) : ""),
+		PointerGetDatum(name)};
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		initStringInfo(&q);
-		appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_attachments WHERE target::pg_catalog.oid = $1",
+		appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_attachments"
+						 " WHERE target::pg_catalog.oid = $1 AND index_name::pg_catalog.text = $2",
 						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
+		if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "integrity attachments could not be written");
 		if (name != NULL)
 		{
 			resetStringInfo(&q);
-			appendStringInfo(&q, "SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $2", RvgSchema());
-			if (SPI_execute_with_args(q.data, 2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+			appendStringInfo(&q, "SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $3", RvgSchema());
+			if (SPI_execute_with_args(q.data, 3, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 				elog(ERROR, "integrity policies could not be read");
 			if (SPI_processed == 0)
 				ereport(ERROR,
@@ -1366,10 +1371,10 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 						 errhint("Create it with ruvector_integrity_policy_set(name, policy).")));
 			resetStringInfo(&q);
 			appendStringInfo(&q,
-							 "INSERT INTO %s.ruvector_integrity_attachments (target, policy)"
-							 " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2)",
+							 "INSERT INTO %s.ruvector_integrity_attachments (target, index_name, policy)"
+							 " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3)",
 							 RvgSchema());
-			if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+			if (SPI_execute_with_args(q.data, 3, types, vals, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "integrity attachments could not be written");
 		}
 		RvIgRepublishAll();

@@ -53,8 +53,9 @@ SELECT ruvector_integrity_policy_set('tight', '{"stress_threshold": 1e9, "critic
 	"degrade_samples": 1, "critical_samples": 1, "cooldown": 0, "restore_hold": 0,
 	"throttle_delay_ms": 1}');
 SELECT ruvector_integrity_policy_attach('ig', 'tight');
+SELECT ruvector_integrity_policy_attach('ig_ivf', 'tight');
 SELECT name FROM ruvector_integrity_policies ORDER BY name;
-SELECT target, policy FROM ruvector_integrity_attachments;
+SELECT target, index_name, policy FROM ruvector_integrity_attachments ORDER BY index_name;
 SELECT ruvector_integrity_policy_set('tight', NULL);
 SELECT r->'state', r->'previous_state', r->'policy' FROM ruvector_integrity_sample('ig_hnsw') r;
 -- stress: single-row inserts allowed, bulk throttled, CREATE INDEX deferred
@@ -110,6 +111,8 @@ SELECT r->'state', r->'previous_state' FROM ruvector_integrity_sample('ig_hnsw')
 INSERT INTO ig VALUES (0, '[0.5,0.5,0.5,0.5]');
 SELECT ruvector_integrity_gate('insert', 'ig') - 'lambda_cut';
 SELECT ruvector_integrity_policy_attach('ig', NULL);
+SELECT ruvector_integrity_policy_set('tight', NULL);
+SELECT ruvector_integrity_policy_attach('ig_ivf', NULL);
 SELECT ruvector_integrity_policy_set('tight', NULL);
 
 -- Errors

@@ -4,16 +4,23 @@
 -- The same text is sql/parts/85_integrity.sql: keep them equal.
 
 -- Policies by name (jsonb, validated by ruvector_integrity_policy_set), and
--- which index or table uses which.  Targets are regclass so that pg_dump
--- writes names and a restore finds the new relations.
+-- which table (index_name '') or index of a table uses which.  The table is
+-- a regclass so that pg_dump writes its name and a restore finds the new
+-- table; an index goes by its name within the table, because a dump loads
+-- this data before it creates indexes.  Both are dumped with the database;
+-- no foreign key between them (pg_dump does not order the data of extension
+-- tables by one): the functions check that a policy exists when it is
+-- attached and is not dropped while attached.
 CREATE TABLE ruvector_integrity_policies (
 	name		text PRIMARY KEY,
 	policy		jsonb NOT NULL,
 	updated_at	timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE ruvector_integrity_attachments (
-	target		regclass PRIMARY KEY,
-	policy		text NOT NULL REFERENCES ruvector_integrity_policies (name)
+	target		regclass NOT NULL,
+	index_name	name NOT NULL DEFAULT '',
+	policy		text NOT NULL,
+	PRIMARY KEY (target, index_name)
 );
 SELECT pg_catalog.pg_extension_config_dump('ruvector_integrity_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('ruvector_integrity_attachments', '');
