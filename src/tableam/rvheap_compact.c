@@ -506,6 +506,11 @@ ruvector_compact(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot run ruvector_compact during recovery"),
 				 errhint("Run it on the primary; standbys replay its moves.")));
+	/*
+	 * Its moves are not undone by a rollback, and the audit record of them
+	 * cannot be written in a read-only transaction: refuse before moving.
+	 */
+	PreventCommandIfReadOnly("ruvector_compact()");
 
 	rel = RvHeapOpenChecked(relid, ShareUpdateExclusiveLock, "ruvector_compact", true);
 	/* compaction moves values between tiers: a high operation for the gate */

@@ -138,6 +138,10 @@ RESET ROLE;
 GRANT ruvector_admin TO regress_sec_owner;
 SET ROLE regress_sec_owner;
 SELECT ruvector_set_tiers('sec_owned', 'v', '{"exactness": "float16", "float16": {}}');
+-- a read-only transaction is refused before anything moves (25006)
+BEGIN READ ONLY;
+SELECT vectors_moved FROM ruvector_compact('sec_owned');
+ROLLBACK;
 SELECT vectors_moved FROM ruvector_compact('sec_owned');
 SELECT table_name, tier, rows FROM ruvector_tiers ORDER BY 1, 2;
 RESET ROLE;
