@@ -655,6 +655,12 @@ ruvector_hnsw_verify(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot access temporary indexes of other sessions")));
+	/* A failed CREATE INDEX CONCURRENTLY leaves one, possibly without pages. */
+	if (!vs.index->rd_index->indisvalid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" is not valid", name),
+				 errhint("REINDEX the index.")));
 
 	HnswInitSupport(&vs.support, vs.index);
 	vs.elems = palloc(sizeof(VerifyElement));

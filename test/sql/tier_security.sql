@@ -61,6 +61,16 @@ SELECT * FROM ruvector_hnsw_verify('sec_view');
 SELECT * FROM ruvector_hnsw_verify('sec_t_ivf');
 SELECT * FROM ruvector_hnsw_verify('sec_part_hnsw');
 SELECT count(*) FROM ruvector_hnsw_verify('sec_t_hnsw');
+-- an index left invalid (and empty) by a failed CREATE INDEX CONCURRENTLY
+CREATE FUNCTION sec_boom(vector) RETURNS vector IMMUTABLE LANGUAGE plpgsql
+	AS $$ BEGIN IF $1[1] > 150 THEN RAISE 'boom'; END IF; RETURN $1; END $$;
+CREATE INDEX CONCURRENTLY sec_t_bad_hnsw ON sec_t USING hnsw ((sec_boom(v)) vector_l2_ops);
+CREATE INDEX CONCURRENTLY sec_t_bad_ivf ON sec_t USING ivfflat ((sec_boom(v)) vector_l2_ops) WITH (lists = 2);
+SELECT * FROM ruvector_hnsw_verify('sec_t_bad_hnsw');
+SELECT * FROM ruvector_ivf_stats('sec_t_bad_ivf');
+SELECT ruvector_ivf_refresh('sec_t_bad_ivf');
+DROP INDEX sec_t_bad_hnsw, sec_t_bad_ivf;
+DROP FUNCTION sec_boom(vector);
 -- columns: missing, dropped, not a vector, halfvec, a system column
 SELECT ruvector_set_tiers('sec_t', 'nope', '{}');
 SELECT ruvector_set_tiers('sec_t', '........pg.dropped.5........', '{}');
