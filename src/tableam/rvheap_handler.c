@@ -46,16 +46,16 @@
 
 #include "access/heapam.h"
 #include "access/heaptoast.h"
-#include "access/xloginsert.h"
 #include "access/relation.h"
+#include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_am.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
-#include "utils/lsyscache.h"
 #include "nodes/nodeFuncs.h"
 #include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "tableam/tableam.h"
@@ -772,7 +772,7 @@ RelkindWord(char relkind)
 		case RELKIND_TOASTVALUE:
 			return "a TOAST table";
 		default:
-			return "not a table";
+			return "another kind of relation";
 	}
 }
 
