@@ -61,6 +61,15 @@ SELECT * FROM ruvector_hnsw_verify('sec_view');
 SELECT * FROM ruvector_hnsw_verify('sec_t_ivf');
 SELECT * FROM ruvector_hnsw_verify('sec_part_hnsw');
 SELECT count(*) FROM ruvector_hnsw_verify('sec_t_hnsw');
+-- the messages name the value and say what is wrong
+\set VERBOSITY default
+SELECT ruvector_set_tiers(0, 'v', '{}');
+SELECT * FROM ruvector_compact('sec_view');
+SELECT * FROM ruvector_tier_report('sec_part');
+SELECT * FROM ruvector_tier_verify('sec_plain');
+SELECT ruvector_ivf_refresh('sec_t_hnsw');
+SELECT * FROM ruvector_hnsw_verify('sec_part_hnsw');
+\set VERBOSITY sqlstate
 -- an index left invalid (and empty) by a failed CREATE INDEX CONCURRENTLY
 CREATE FUNCTION sec_boom(vector) RETURNS vector IMMUTABLE LANGUAGE plpgsql
 	AS $$ BEGIN IF $1[1] > 150 THEN RAISE 'boom'; END IF; RETURN $1; END $$;
