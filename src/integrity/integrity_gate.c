@@ -337,7 +337,7 @@ RvIgLoadLocal(void)
 	Oid			saveUser;
 	int			saveSec;
 
-	if (rvIgLocalLoading || !IsTransactionState() || creating_extension ||
+	if (rvIgLocalLoading || !IsTransactionState() || creating_extension || IsInParallelMode() ||
 		(rvIgLocalAt != 0 && now - rvIgLocalAt < RV_IG_LOCAL_TTL_US))
 		return;
 	/* no extension here, or one without the state table (0.1.0) */
