@@ -488,6 +488,9 @@ typedef double (*HnswPairDistance) (void *arg, int i, int j);
 extern void HnswMarkRedundant(const HnswSupport *support, int n, const float *dists,
 							  const uint8 *kept, const uint8 *dup, HnswPairDistance dist,
 							  void *arg, uint8 *red);
+extern int	HnswFillLast(const HnswSupport *support, int n, const float *dists,
+						 const uint8 *kept, const uint8 *dup, int lm, HnswPairDistance dist,
+						 void *arg);
 extern int	HnswFillOrder(const uint8 *kept, const uint8 *dup, const uint8 *red, int n, int lm,
 						  int *order);
 extern int	HnswSelectNeighbors(HnswSearch *s, uint32 *cands, int ncands, int lm,

@@ -701,11 +701,8 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 	MemNbr		items[HNSW_MAX_M * 2 + 1];
 	uint8		flag[HNSW_MAX_M * 2 + 1];
 	uint8		dup[HNSW_MAX_M * 2 + 1];
-	uint8		red[HNSW_MAX_M * 2 + 1];
 	float		dists[HNSW_MAX_M * 2 + 1];
 	MemPairs	pairs;
-	int			order[HNSW_MAX_M * 2 + 1];
-	int			norder;
 	uint8	   *closer = MemListCloser(l, lm);
 	int			n = lm + 1;
 	int			p = lm;
@@ -749,9 +746,9 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 	}
 	pairs.bs = bs;
 	pairs.items = items;
-	HnswMarkRedundant(&bs->support, n, dists, flag, dup, MemPairDistance, &pairs, red);
-	norder = HnswFillOrder(flag, dup, red, n, lm, order);
-	dropped = norder > 0 ? order[norder - 1] : n - 1;
+	dropped = HnswFillLast(&bs->support, n, dists, flag, dup, lm, MemPairDistance, &pairs);
+	if (dropped < 0)
+		dropped = n - 1;
 	if (dropped == p)
 		return;
 

@@ -710,11 +710,9 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 	int			nkept = 0;
 	uint8		keptAt[HNSW_MAX_M * 2 + 1];
 	uint8		dupAt[HNSW_MAX_M * 2 + 1];
-	uint8		redAt[HNSW_MAX_M * 2 + 1];
 	float		distAt[HNSW_MAX_M * 2 + 1];
 	ValuePairs	pairs;
-	int			fill[HNSW_MAX_M * 2 + 1];
-	int			nfill;
+	int			last;
 
 	/*
 	 * Nearest first, equal distances in random order.  Among identical
@@ -754,7 +752,7 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 	for (int k = 0; k < nkept; k++)
 		selected[kept[k]] = true;
 
-	/* Pruned ones in fill order; positions in distance order */
+	/* The last one in fill order; positions in distance order */
 	for (int i = 0; i < n; i++)
 	{
 		keptAt[i] = selected[order[i]];
@@ -764,15 +762,8 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 	pairs.support = support;
 	pairs.values = values;
 	pairs.order = order;
-	HnswMarkRedundant(support, n, distAt, keptAt, dupAt, ValuePairDistance, &pairs, redAt);
-	nfill = HnswFillOrder(keptAt, dupAt, redAt, n, lm, fill);
-	for (int k = 0; k < nfill && nkept < lm; k++, nkept++)
-		selected[order[fill[k]]] = true;
-
-	for (int i = n - 1; i >= 0; i--)
-		if (!selected[order[i]])
-			return order[i];
-	return n - 1;
+	last = HnswFillLast(support, n, distAt, keptAt, dupAt, lm, ValuePairDistance, &pairs);
+	return last >= 0 ? order[last] : n - 1;
 }
 
 /*

@@ -1655,6 +1655,31 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
  * ----------------------------------------------------------------
  */
 
+/* Whether pruned candidate i is a near-duplicate of a kept one */
+static bool
+IsRedundant(const HnswSupport *support, int n, const float *dists, const uint8 *kept, int i,
+			HnswPairDistance dist, void *arg)
+{
+	double		sq = HnswMetricSquared(support, dists[i]);
+	double		mi = sq > 0 ? sqrt(sq) : 0;
+
+	if (mi <= 0)
+		return false;
+	for (int k = 0; k < n; k++)
+	{
+		double		ksq;
+
+		if (!kept[k])
+			continue;
+		ksq = HnswMetricSquared(support, dists[k]);
+		if (ksq < 0 || fabs(sqrt(ksq) - mi) >= HNSW_NEAR_DUP_RATIO * mi)
+			continue;
+		if (HnswNearDuplicateNotCopy(support, dist(arg, i, k), dists[i]))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Mark the pruned candidates that are near-duplicates of a kept one
  * (HnswNearDuplicateNotCopy of their distance to it against their distance
@@ -1669,8 +1694,6 @@ void
 HnswMarkRedundant(const HnswSupport *support, int n, const float *dists, const uint8 *kept,
 				  const uint8 *dup, HnswPairDistance dist, void *arg, uint8 *red)
 {
-	double	   *m;
-	double		r = HNSW_NEAR_DUP_RATIO;
 	bool		anyDup = false;
 
 	memset(red, 0, n);
@@ -1678,28 +1701,8 @@ HnswMarkRedundant(const HnswSupport *support, int n, const float *dists, const u
 		anyDup = dup[i];
 	if (!anyDup)
 		return;
-
-	m = palloc(sizeof(double) * n);
 	for (int i = 0; i < n; i++)
-	{
-		double		sq = HnswMetricSquared(support, dists[i]);
-
-		m[i] = sq >= 0 ? sqrt(sq) : -1;
-		red[i] = 0;
-	}
-	for (int i = 0; i < n; i++)
-	{
-		if (kept[i] || m[i] <= 0)
-			continue;
-		for (int k = 0; k < n && !red[i]; k++)
-		{
-			if (!kept[k] || m[k] < 0 || fabs(m[k] - m[i]) >= r * m[i])
-				continue;
-			if (HnswNearDuplicateNotCopy(support, dist(arg, i, k), dists[i]))
-				red[i] = 1;
-		}
-	}
-	pfree(m);
+		red[i] = !kept[i] && IsRedundant(support, n, dists, kept, i, dist, arg);
 }
 
 /*
@@ -1754,6 +1757,49 @@ HnswFillOrder(const uint8 *kept, const uint8 *dup, const uint8 *red, int n, int 
 			order[norder++] = i;
 	}
 	return norder;
+}
+
+/*
+ * The last of n candidates (in distance order) in HnswFillOrder's order,
+ * the one a full list of lm leaves out when offered one more; -1 if every
+ * one is kept.  Redundancy is computed only as far as needed, from the
+ * furthest candidate down (this runs for every back-link).
+ */
+int
+HnswFillLast(const HnswSupport *support, int n, const float *dists, const uint8 *kept,
+			 const uint8 *dup, int lm, HnswPairDistance dist, void *arg)
+{
+	int			share = lm / 2;
+	int			ndup = 0;
+	int			lastDup = -1;
+	int			lastOther = -1;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (kept[i])
+		{
+			if (dup[i])
+				share--;
+		}
+		else if (dup[i])
+		{
+			ndup++;
+			lastDup = i;
+		}
+		else
+			lastOther = i;
+	}
+	if (lastDup >= 0 && ndup > Max(share, 0))
+		return lastDup;
+	if (lastOther < 0)
+		return lastDup;
+	if (lastDup >= 0 || share < lm / 2)
+	{
+		for (int i = n - 1; i >= 0; i--)
+			if (!kept[i] && !dup[i] && IsRedundant(support, n, dists, kept, i, dist, arg))
+				return i;
+	}
+	return lastOther;
 }
 
 /* HnswPairDistance over HnswSearch candidates */
