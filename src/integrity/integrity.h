@@ -112,6 +112,10 @@ extern void RvIntegrityInvalidateLocal(void);
 extern RvIgDecision RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls,
 									  RvIgScope *worst);
 extern void RvIntegrityEnforce(Oid heapid, Oid indexid, RvIgClass cls, const char *what);
+extern RvIgDecision RvIntegrityDecideExcept(Oid heapid, Oid exceptIndex, RvIgClass cls,
+											RvIgScope *worst);
+extern void RvIntegrityEnforceExcept(Oid heapid, Oid exceptIndex, RvIgClass cls,
+									 const char *what);
 extern int	RvIntegritySearchEf(Relation index, int ef);
 extern const char *RvIgDecisionName(RvIgDecision d);
 extern const char *RvIgClassName(RvIgClass c);

@@ -547,8 +547,27 @@ RvIgOperationalDecision(RvIgState s, RvIgClass cls)
  * its scopes and the operational scope.  *worst gets the scope that
  * decided (indexid InvalidOid when it was the operational scope).
  */
+static RvIgDecision RvIgDecide(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls,
+								RvIgScope *worst);
+
 RvIgDecision
 RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls, RvIgScope *worst)
+{
+	return RvIgDecide(heapid, indexid, InvalidOid, cls, worst);
+}
+
+/*
+ * The same for the table's scopes but one index's own: an ivfflat refresh
+ * is that index's repair, so its own state must not hold it back.
+ */
+RvIgDecision
+RvIntegrityDecideExcept(Oid heapid, Oid exceptIndex, RvIgClass cls, RvIgScope *worst)
+{
+	return RvIgDecide(heapid, InvalidOid, exceptIndex, cls, worst);
+}
+
+static RvIgDecision
+RvIgDecide(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, RvIgScope *worst)
 {
 	RvIgDecision d = RV_IG_ALLOW;
 
@@ -568,7 +587,7 @@ RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls, RvIgScope *worst)
 			RvIgScope  *sc = &rvIgShared->scopes[i];
 			RvIgDecision x;
 
-			if (sc->dbid != MyDatabaseId || sc->state == RV_IG_NORMAL)
+			if (sc->dbid != MyDatabaseId || sc->state == RV_IG_NORMAL || sc->indexid == exceptIndex)
 				continue;
 			if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
 				continue;
@@ -605,6 +624,8 @@ RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls, RvIgScope *worst)
 		RvIgScope  *sc = &rvIgLocal[i];
 		RvIgDecision x;
 
+		if (sc->indexid == exceptIndex)
+			continue;
 		if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
 			continue;
 		x = (RvIgDecision) sc->actions[sc->state][cls];
@@ -622,8 +643,23 @@ RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls, RvIgScope *worst)
  * gate's error (defer, reject), after recording the refusal in the audit
  * trail in a way that survives the rollback.
  */
+static void RvIgEnforce(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, const char *what);
+
 void
 RvIntegrityEnforce(Oid heapid, Oid indexid, RvIgClass cls, const char *what)
+{
+	RvIgEnforce(heapid, indexid, InvalidOid, cls, what);
+}
+
+/* Enforce for the table, leaving out one index's own scope (a refresh) */
+void
+RvIntegrityEnforceExcept(Oid heapid, Oid exceptIndex, RvIgClass cls, const char *what)
+{
+	RvIgEnforce(heapid, InvalidOid, exceptIndex, cls, what);
+}
+
+static void
+RvIgEnforce(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, const char *what)
 {
 	RvIgScope	sc;
 	RvIgDecision d;
@@ -633,7 +669,7 @@ RvIntegrityEnforce(Oid heapid, Oid indexid, RvIgClass cls, const char *what)
 
 	if (!rv_integrity_gate_enabled)
 		return;
-	d = RvIntegrityDecide(heapid, indexid, cls, &sc);
+	d = RvIgDecide(heapid, indexid, exceptIndex, cls, &sc);
 	if (d == RV_IG_ALLOW)
 		return;
 	if (d == RV_IG_THROTTLE)

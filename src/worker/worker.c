@@ -38,7 +38,7 @@
  *	  integrity.c: heartbeat, operational scope, a sample of every index
  *	  due), and the launcher wakes every min(ruvector.worker_naptime,
  *	  ruvector.integrity_interval) seconds.  Refreshes pause while the
- *	  table's integrity gate does not allow medium operations.
+ *	  table's integrity gate defers or refuses medium operations.
  *
  *	  Locks: only those of ruvector_ivf_refresh() (see ivfrefresh.c), taken
  *	  conditionally, one index at a time.
@@ -315,13 +315,18 @@ DatabaseVisitIndex(Oid indexoid)
 	pgstat_report_activity(STATE_RUNNING, "ruvector: checking ivfflat drift");
 
 	INSTR_TIME_SET_CURRENT(start);
-	/* refreshes pause while the table's integrity gate does not allow them */
+	/*
+	 * Refreshes pause while the table's integrity gate defers or refuses
+	 * medium operations (critical, by default) for the table's other
+	 * indexes; throttled, they go on.  The index's own state does not
+	 * count: a refresh is what cures its drift.
+	 */
 	{
 		Oid			heapoid = IndexGetRelation(indexoid, true);
 		RvIgScope	sc;
 
 		if (OidIsValid(heapoid) &&
-			RvIntegrityDecide(heapoid, InvalidOid, RV_IG_MEDIUM, &sc) != RV_IG_ALLOW)
+			RvIntegrityDecideExcept(heapoid, indexoid, RV_IG_MEDIUM, &sc) >= RV_IG_DEFER)
 		{
 			ereport(DEBUG1,
 					(errmsg_internal("ruvector maintenance: ivfflat index %u not refreshed: integrity state %s",
