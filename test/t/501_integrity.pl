@@ -17,6 +17,8 @@
 #  3. The worker repairs by itself: in place when an index enters stress
 #     (auto_repair, the default), or by a rebuild when it enters critical
 #     (auto_rebuild).
+#     While another index of a table is critical the worker pauses the
+#     table's ivfflat refreshes, and resumes them in normal.
 #  4. Operational scope: a standby whose replay is paused falls past its
 #     lag budget; the operational scope goes to stress, and back to normal
 #     once replay resumes.
@@ -270,6 +272,40 @@ is($node->safe_psql('postgres', q{
 	'rebuild 0', 'rebuilt: by a rebuild, nothing unreachable after');
 like(slurp_file($node->logfile), qr/index rebuilt_hnsw entered critical; repairing it \(rebuild\)/,
 	'rebuilt: the worker logged the rebuild');
+
+# The worker pauses ivfflat refreshes while another index of the table is
+# critical, and resumes them once it is normal again.
+$node->safe_psql('postgres', q{
+	CREATE TABLE ivfp (id int, v vector(4));
+	INSERT INTO ivfp SELECT i, ARRAY[random(), random(), random(), random()]::vector
+		FROM generate_series(1, 3000) i;
+	CREATE INDEX ivfp_hnsw ON ivfp USING hnsw (v vector_l2_ops) WITH (m = 8);
+	CREATE INDEX ivfp_ivf ON ivfp USING ivfflat (v vector_l2_ops) WITH (lists = 10);
+	SELECT ruvector_integrity_policy_set('ivfp', '{"stress_threshold": 1e9, "critical_threshold": 1e9,
+		"degrade_samples": 1, "critical_samples": 1, "cooldown": 0, "restore_hold": 2, "auto_repair": false}');
+	SELECT ruvector_integrity_policy_attach('ivfp_hnsw', 'ivfp');
+});
+ok($node->poll_query_until('postgres', q{
+	SELECT state = 'critical' FROM ruvector_integrity WHERE index = 'ivfp_hnsw'::regclass}),
+	'ivfp: the HNSW index is critical');
+$node->safe_psql('postgres', q{
+	SET ruvector.integrity_gate = off;
+	INSERT INTO ivfp SELECT i, ARRAY[5 + random(), 5 + random(), 5 + random(), 5 + random()]::vector
+		FROM generate_series(1, 3000) i;
+});
+cmp_ok($node->safe_psql('postgres', "SELECT drift FROM ruvector_ivf_stats('ivfp_ivf')"), '>', 1.5,
+	'ivfp: the ivfflat index drifted past the refresh threshold');
+sleep(5);
+is($node->safe_psql('postgres', "SELECT refreshes FROM ruvector_ivf_stats('ivfp_ivf')"), '0',
+	'ivfp: no refresh while the other index is critical');
+$node->safe_psql('postgres', q{
+	SELECT ruvector_integrity_policy_set('ivfp', '{"stress_threshold": 0, "critical_threshold": 0,
+		"cooldown": 0, "restore_hold": 2, "auto_repair": false}')});
+ok($node->poll_query_until('postgres', q{
+	SELECT state = 'normal' FROM ruvector_integrity WHERE index = 'ivfp_hnsw'::regclass}),
+	'ivfp: the HNSW index is normal again');
+ok($node->poll_query_until('postgres', "SELECT refreshes >= 1 FROM ruvector_ivf_stats('ivfp_ivf')"),
+	'ivfp: the worker refreshes the ivfflat index then');
 
 # ---------------------------------------------------------------------
 # 4. A standby past its lag budget
