@@ -1512,9 +1512,9 @@ RvIgWorkerVisit(Oid indexid, MemoryContext ctx)
 /*
  * One round: heartbeat, the operational scope, then every index due for
  * a sample, each in its own transaction; an error in one is logged and
- * the round goes on.  A scope that enters stress or critical with
- * auto_repair gets a repair (once HnswRepair exists; until then it is
- * logged).
+ * the round goes on.  An HNSW scope that enters stress or critical is
+ * repaired in place when its policy has auto_repair, and rebuilt on
+ * entering critical with auto_rebuild (RvIgWorkerVisit).
  */
 void
 RvIntegrityWorkerRound(void)
