@@ -529,13 +529,16 @@ typedef struct HnswRepairResult
 	int64		unreachable_before; /* live elements layer 0 did not reach */
 	int64		unreachable_after;
 	int64		elements_reconnected;	/* unreachable ones given a link in */
-	int64		links_added;	/* slots written, all layers */
-	int64		weak_reinforced;	/* reachable by one link, given more */
+	int64		links_added;	/* own empty slots filled, layer-0 links into repaired elements */
+	int64		weak_reinforced;	/* weak spots (and named elements) given more links */
+	int64		named_searched;	/* HnswRepairAround: named elements and neighbours */
 	int			rounds;			/* bridging passes over the graph */
 	double		elapsed_ms;
 } HnswRepairResult;
 
 extern void HnswRepair(Relation heap, Relation index, HnswRepairResult *result);
+extern void HnswRepairAround(Relation heap, Relation index, const ItemPointerData *tids,
+							 int ntids, HnswRepairResult *result);
 
 /* hnswscan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

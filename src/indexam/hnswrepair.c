@@ -31,8 +31,10 @@
  *	  (BridgePass).  The graph is then loaded again and the pass repeated
  *	  (at most HNSW_REPAIR_ROUNDS times) while it makes progress.  Last,
  *	  weak spots: reachable live elements with at most one incoming link
- *	  on layer 0 (one lost link from being cut off) get the same search and
- *	  heuristic back-links, without a forced bridge.
+ *	  on layer 0 (one lost link from being cut off), and with
+ *	  HnswRepairAround the elements the caller names (the integrity control
+ *	  plane's witness edges) and their layer-0 neighbours, get the same
+ *	  search and heuristic back-links, without a forced bridge.
  *
  *	  Cost: an insert-like search per bridge and per upper-layer element
  *	  of the part, 64 probing searches, and when the probes miss one per
@@ -75,6 +77,7 @@
 
 #include "access/table.h"
 #include "catalog/index.h"
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -82,6 +85,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
@@ -606,12 +610,62 @@ WeakSpotPass(RepairState *rs)
 }
 
 /*
+ * Reinforce the elements at the given index TIDs (the caller's weak spots,
+ * e.g. the sample elements of the integrity control plane's witness
+ * edges) and those they link to on layer 0: each gets the search and
+ * heuristic back-links.  TIDs of no live element are skipped.
+ */
+static void
+AroundPass(RepairState *rs, const ItemPointerData *tids, int ntids)
+{
+	HnswGraph  *g = rs->g;
+	bool	   *done = palloc0(sizeof(bool) * Max(g->nelems, 1));
+
+	for (int t = 0; t < ntids; t++)
+	{
+		uint32		e = HnswGraphFind(g, ItemPointerGetBlockNumber(&tids[t]),
+									  ItemPointerGetOffsetNumber(&tids[t]));
+		int			n;
+		uint32	   *nb;
+
+		if (e == HNSW_GRAPH_NONE)
+			continue;
+		nb = HnswGraphNeighbors(g, e, 0, &n);
+		for (int j = -1; j < n; j++)
+		{
+			uint32		v = j < 0 ? e : nb[j];
+
+			CHECK_FOR_INTERRUPTS();
+			if (v == HNSW_GRAPH_NONE || done[v] || !HnswGraphIsLive(g, v) || v == g->entry)
+				continue;
+			done[v] = true;
+			rs->result->named_searched++;
+			if (RepairOne(rs, v, false))
+				rs->result->weak_reinforced++;
+		}
+	}
+	pfree(done);
+}
+
+/*
  * Reconnect the graph of an HNSW index (see the file header).  heap is
  * the indexed table (unused today; kept so that a repair can later check
  * heap TIDs).  Fills *result.
  */
 void
 HnswRepair(Relation heap, Relation index, HnswRepairResult *result)
+{
+	HnswRepairAround(heap, index, NULL, 0, result);
+}
+
+/*
+ * HnswRepair, and then the elements at the ntids index TIDs in tids and
+ * their layer-0 neighbours are reinforced as weak spots are (counted in
+ * named_searched; those that gained a link also in weak_reinforced).
+ */
+void
+HnswRepairAround(Relation heap, Relation index, const ItemPointerData *tids, int ntids,
+				 HnswRepairResult *result)
 {
 	RepairState rs;
 	MemoryContext repairCtx;
@@ -649,7 +703,9 @@ HnswRepair(Relation heap, Relation index, HnswRepairResult *result)
 
 	/* On the reloaded graph, where the new links count */
 	WeakSpotPass(&rs);
-	if (result->weak_reinforced > 0)
+	if (ntids > 0)
+		AroundPass(&rs, tids, ntids);
+	if (result->weak_reinforced > 0 || ntids > 0)
 		unreachable = RepairLoad(&rs);
 	result->unreachable_after = unreachable;
 
@@ -693,4 +749,45 @@ rv_hnsw_repair_test(PG_FUNCTION_ARGS)
 				   r.unreachable_before, r.unreachable_after, r.elements_reconnected,
 				   r.links_added, r.weak_reinforced, r.rounds, r.elapsed_ms);
 	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+/*
+ * rv_hnsw_repair_around_test(index regclass, tids tid[]) RETURNS int8:
+ * HnswRepairAround from SQL for TAP 107 (which declares it), tids being
+ * index TIDs; returns named_searched.
+ */
+PG_FUNCTION_INFO_V1(rv_hnsw_repair_around_test);
+Datum
+rv_hnsw_repair_around_test(PG_FUNCTION_ARGS)
+{
+	Oid			indexid = PG_GETARG_OID(0);
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	Oid			heapid = IndexGetRelation(indexid, false);
+	Relation	heap;
+	Relation	index;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	ItemPointerData *tids;
+	int			ntids = 0;
+	HnswRepairResult r;
+
+	deconstruct_array(arr, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT,
+					  &elems, &nulls, &n);
+	tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			tids[ntids++] = *((ItemPointer) DatumGetPointer(elems[i]));
+
+	heap = table_open(heapid, RowExclusiveLock);
+	index = index_open(indexid, RowExclusiveLock);
+	if (index->rd_rel->relam != get_index_am_oid("hnsw", false) &&
+		index->rd_rel->relam != get_index_am_oid("ruhnsw", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+	HnswRepairAround(heap, index, tids, ntids, &r);
+	index_close(index, RowExclusiveLock);
+	table_close(heap, RowExclusiveLock);
+	PG_RETURN_INT64(r.named_searched);
 }

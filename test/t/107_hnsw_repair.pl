@@ -167,6 +167,20 @@ $res = repair('two_idx');
 is($res->{unreachable_after}, '0', 'two: a second repair leaves nothing unreachable');
 same_results('two', 'two repaired twice');
 
+# Named weak spots (HnswRepairAround, for the integrity control plane's
+# witness edges): two elements by index TID, their layer-0 neighbours, and
+# a TID of no element, which is skipped
+$primary->safe_psql('postgres', q(
+	CREATE FUNCTION rv_hnsw_repair_around_test(regclass, tid[]) RETURNS int8
+		AS '$libdir/ruvector', 'rv_hnsw_repair_around_test' LANGUAGE C STRICT;
+));
+my $n = $primary->safe_psql('postgres',
+	q(SELECT rv_hnsw_repair_around_test('two_idx', '{"(1,1)","(2,1)","(99999,1)"}')));
+cmp_ok($n, '>', 2, "two: named elements and their neighbours searched ($n)");
+is($primary->safe_psql('postgres', "SELECT count(*) FROM ruvector_hnsw_verify('two_idx')"),
+	'0', 'two: verify reports nothing after reinforcing named elements');
+same_results('two', 'two reinforced around named elements');
+
 $replica->stop;
 $primary->stop;
 done_testing();
