@@ -27,7 +27,9 @@
  *		 - HNSW_SCAN_LOCK: scans hold it in share mode while they read the
  *		   graph; VACUUM takes it exclusively (alone) to wait them out
  *		   before recycling elements.
- *		 UPDATE before SCAN if both were ever held; no code does.
+ *		 UPDATE before SCAN if both were ever held; no code does.  Repairs
+ *		 (hnswrepair.c) hold UPDATE in share mode per element relinked, as
+ *		 an insert, and SCAN in share mode per probing search, never both.
  *	  2. The relation extension lock, only while holding the content lock
  *		 of the last page, which the new page is linked from.
  *	  3. Buffer content locks: at most one page at a time, except a node's
