@@ -836,24 +836,25 @@ RvIgProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
+	bool		isCopyFrom = IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from &&
+		((CopyStmt *) stmt)->relation != NULL;
+	bool		isIndex = IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->relation != NULL;
 
-	if (RvIgAnyScope())
+	/*
+	 * The statement's kind first: without preload RvIgAnyScope may read the
+	 * state table, which takes a snapshot, and a snapshot taken under BEGIN
+	 * ISOLATION LEVEL or SET TRANSACTION makes them fail ("must be called
+	 * before any query").
+	 */
+	if ((isCopyFrom || isIndex) && RvIgAnyScope())
 	{
-		if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from &&
-			((CopyStmt *) stmt)->relation != NULL)
-		{
-			Oid			relid = RangeVarGetRelid(((CopyStmt *) stmt)->relation, NoLock, true);
+		RangeVar   *rv = isCopyFrom ? ((CopyStmt *) stmt)->relation :
+			((IndexStmt *) stmt)->relation;
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 
-			if (OidIsValid(relid))
-				RvIntegrityEnforce(relid, InvalidOid, RV_IG_MEDIUM, "COPY");
-		}
-		else if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->relation != NULL)
-		{
-			Oid			relid = RangeVarGetRelid(((IndexStmt *) stmt)->relation, NoLock, true);
-
-			if (OidIsValid(relid))
-				RvIntegrityEnforce(relid, InvalidOid, RV_IG_HIGH, "CREATE INDEX");
-		}
+		if (OidIsValid(relid))
+			RvIntegrityEnforce(relid, InvalidOid, isCopyFrom ? RV_IG_MEDIUM : RV_IG_HIGH,
+							   isCopyFrom ? "COPY" : "CREATE INDEX");
 	}
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,

@@ -163,3 +163,17 @@ RESET ROLE;
 
 DROP TABLE ig;
 DROP ROLE ig_nobody, ig_user, ig_operator;
+
+-- The gate reads its state table only for the statements it gates: a
+-- transaction's isolation level can still be set as its first statement
+-- (reading the table took a snapshot, after which BEGIN ISOLATION LEVEL
+-- failed, once the backend-local copy was a second old).
+SELECT pg_sleep(1.1);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT current_setting('transaction_isolation');
+COMMIT;
+SELECT pg_sleep(1.1);
+BEGIN;
+SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+SELECT current_setting('transaction_isolation');
+COMMIT;
