@@ -221,7 +221,7 @@ SELECT ruvector_set_tiers('sec_moved', 'v', '{"exactness": "float16", "float16":
 CREATE SCHEMA sec_rv;
 ALTER EXTENSION ruvector SET SCHEMA sec_rv;
 SET search_path = public, sec_rv;
-SELECT ruvector_set_tiers('sec_moved', 'v', '{"exactness": "float16", "float16": {"after_write": 60}}');
+SELECT ruvector_set_tiers('sec_moved', 'v', '{"exactness": "float16", "float16": {"after_write": 0}}');
 SELECT attname, policy FROM sec_rv.ruvector_tier_policy WHERE relid = 'sec_moved'::regclass;
 SELECT vectors_moved FROM ruvector_compact('sec_moved');
 ALTER EXTENSION ruvector SET SCHEMA public;
