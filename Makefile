@@ -19,9 +19,12 @@ OBJS = $(SRCS:.c=.o)
 # operator classes, the privilege check last).
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 # The upgrade from the released 0.1.0 (sql/ruvector--0.1.0.sql, frozen) is
-# assembled the same way: the roles, one fragment per subsystem's change, then
-# the same privilege check as a fresh install, so both end with equal grants.
-UPDATE_PARTS = sql/parts/00_roles.sql $(sort $(wildcard sql/updates/0.1.0--0.2.0/*.sql)) sql/parts/99_privileges.sql
+# assembled the same way: the roles, one fragment per subsystem's change, the
+# parts that are wholly new in 0.2.0 (run as they are, not copied), then the
+# same privilege check as a fresh install, so both end with equal grants.
+NEW_PARTS_0_2_0 = sql/parts/85_integrity.sql sql/parts/90_audit.sql
+UPDATE_PARTS = sql/parts/00_roles.sql $(sort $(wildcard sql/updates/0.1.0--0.2.0/*.sql)) \
+	$(NEW_PARTS_0_2_0) sql/parts/99_privileges.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql
 

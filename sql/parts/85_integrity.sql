@@ -1,7 +1,7 @@
 -- The integrity control plane (src/integrity, docs/integrity.md): every
 -- hnsw and ivfflat index measures its own connectivity, has a state
 -- normal / stress / critical, and the operations on it consult the state.
--- The same text is sql/updates/0.1.0--0.2.0/85_integrity.sql: keep them equal.
+-- New in 0.2.0: the upgrade from 0.1.0 runs this same file (Makefile, UPDATE_PARTS).
 
 -- Policies by name (jsonb, validated by ruvector_integrity_policy_set), and
 -- which table (index_name '') or index of a table uses which.  The table is

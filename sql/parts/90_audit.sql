@@ -1,5 +1,5 @@
 -- The signed, hash-chained audit trail (src/audit, docs/security.md).
--- The same text is sql/updates/0.1.0--0.2.0/90_audit.sql: keep them equal.
+-- New in 0.2.0: the upgrade from 0.1.0 runs this same file (Makefile, UPDATE_PARTS).
 
 -- One row per event, appended only by the extension (audit.c): each row is
 -- signed with the cluster's Ed25519 key over its canonical encoding, which
