@@ -76,6 +76,8 @@ typedef struct HnswScanOpaqueData
 	bool		first;
 	bool		started;		/* search state exists */
 	int			ef;				/* hnsw.ef_search when the scan started */
+	int			iterative;		/* hnsw.iterative_scan then (both widened in
+								 * integrity state critical) */
 	HnswSearch	search;
 
 	uint32	   *results;		/* current batch, nearest first */
@@ -239,7 +241,9 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	CheckQuery(scan, query, &entry);
 
 	/* wider while the index's integrity state is critical (integrity_gate.c) */
-	so->ef = RvIntegritySearchEf(scan->indexRelation, hnsw_ef_search);
+	so->ef = hnsw_ef_search;
+	so->iterative = hnsw_iterative_scan;
+	RvIntegritySearchWiden(scan->indexRelation, &so->ef, &so->iterative);
 	if (so->rerank)
 		so->ef *= rv_rerank_factor;
 	so->ep = palloc(sizeof(uint32) * so->ef);
@@ -261,7 +265,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 
 	/* Only layer 0 counts towards hnsw.max_scan_tuples */
 	s->tuples = 0;
-	s->keepDiscarded = hnsw_iterative_scan != HNSW_ITERATIVE_OFF;
+	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 	so->nresults = HnswSearchLayer(s, ep, nep, so->ef, 0, true, &so->results);
 	so->pos = 0;
 }
@@ -434,13 +438,13 @@ NextRanked(IndexScanDesc scan)
 
 		if (so->rankpos >= so->nranked)
 		{
-			if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || !NextBatch(scan))
+			if (so->iterative == HNSW_ITERATIVE_OFF || !NextBatch(scan))
 				return false;
 			RerankBatch(scan);
 			continue;
 		}
 		r = &so->ranked[so->rankpos++];
-		if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT)
+		if (so->iterative == HNSW_ITERATIVE_STRICT)
 		{
 			if (r->distance < so->previousDistance)
 				continue;
@@ -519,7 +523,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 		if (so->pos >= so->nresults)
 		{
-			if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || !NextBatch(scan))
+			if (so->iterative == HNSW_ITERATIVE_OFF || !NextBatch(scan))
 				break;
 			continue;
 		}
@@ -534,7 +538,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		/* Heap TIDs of one element go out last first, as pgvector does */
 		scan->xs_heaptid = so->search.heaptids[c->tidStart + --c->ntids];
 
-		if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT)
+		if (so->iterative == HNSW_ITERATIVE_STRICT)
 		{
 			if (c->distance < so->previousDistance)
 				continue;

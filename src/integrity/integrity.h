@@ -116,7 +116,7 @@ extern RvIgDecision RvIntegrityDecideExcept(Oid heapid, Oid exceptIndex, RvIgCla
 											RvIgScope *worst);
 extern void RvIntegrityEnforceExcept(Oid heapid, Oid exceptIndex, RvIgClass cls,
 									 const char *what);
-extern int	RvIntegritySearchEf(Relation index, int ef);
+extern void RvIntegritySearchWiden(Relation index, int *ef, int *iterative);
 extern const char *RvIgDecisionName(RvIgDecision d);
 extern const char *RvIgClassName(RvIgClass c);
 

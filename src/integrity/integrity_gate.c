@@ -26,7 +26,9 @@
  *	  CREATE INDEX: high.  REINDEX is never refused: it rebuilds the graph,
  *	  which is itself a repair.  Reads are never refused; in critical an
  *	  HNSW scan searches with ef multiplied by the policy's
- *	  search_ef_factor, so that searches still return their full results.
+ *	  search_ef_factor and as an iterative scan (relaxed_order if
+ *	  hnsw.iterative_scan is off), so that searches, filtered ones too,
+ *	  still return their full results.
  *
  *	  Lock order: RvIgShared->lock only, never held while calling out.
  *
@@ -719,20 +721,28 @@ RvIgEnforce(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, const char 
 			 errhint("Check pg_stat_replication for a lagging standby; ruvector_integrity_status() shows the state.")));
 }
 
-/* ef of an HNSW scan: widened while its index is critical */
-int
-RvIntegritySearchEf(Relation index, int ef)
+/*
+ * Search effort of an HNSW scan, widened while its index is critical: *ef
+ * (hnsw.ef_search) multiplied by the policy's search_ef_factor, and
+ * *iterative (hnsw.iterative_scan) made relaxed_order if it is off, so that
+ * a filtered query goes on past the first batch and still fills its LIMIT.
+ * A search_ef_factor of 1 leaves both as they are.
+ */
+void
+RvIntegritySearchWiden(Relation index, int *ef, int *iterative)
 {
 	RvIgScope	sc;
 
 	if (rvIgShared != NULL && pg_atomic_read_u32(&rvIgShared->nonNormal) == 0)
-		return ef;
+		return;
 	if (rvIgShared == NULL && (rvIgLocalCount == 0 && rvIgLocalAt != 0))
-		return ef;
+		return;
 	if (!RvIntegrityLookup(RelationGetRelid(index), &sc) || sc.state != RV_IG_CRITICAL ||
 		sc.searchEfFactor <= 1)
-		return ef;
-	return Min((int) (ef * sc.searchEfFactor), HNSW_MAX_EF_SEARCH);
+		return;
+	*ef = Min((int) (*ef * sc.searchEfFactor), HNSW_MAX_EF_SEARCH);
+	if (*iterative == HNSW_ITERATIVE_OFF)
+		*iterative = HNSW_ITERATIVE_RELAXED;
 }
 
 /* ----------------------------------------------------------------

@@ -87,6 +87,18 @@ COPY ig FROM STDIN;
 SELECT ruvector_ivf_refresh('ig_ivf');
 SELECT count(*) FROM (SELECT id FROM ig ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 10) s;
 \set VERBOSITY default
+-- a filtered query still fills its LIMIT in critical: the scan searches
+-- with ef_search x search_ef_factor and as an iterative scan although
+-- hnsw.iterative_scan is off (the same query in normal returns fewer, below)
+BEGIN;
+DROP INDEX ig_ivf;	-- so that the plan is the HNSW index's; rolled back
+SET LOCAL enable_seqscan = off;
+SET LOCAL hnsw.iterative_scan = off;
+SET LOCAL hnsw.ef_search = 10;
+EXPLAIN (COSTS OFF) SELECT id FROM ig WHERE id % 50 = 0 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 10;
+SELECT count(*) AS filtered_critical FROM
+	(SELECT id FROM ig WHERE id % 50 = 0 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 10) s;
+ROLLBACK;
 SELECT ruvector_integrity_gate('search', 'ig_hnsw') - 'lambda_cut';
 SELECT ruvector_integrity_gate('delete', 'ig') - 'lambda_cut';
 SELECT state FROM ruvector_integrity WHERE index = 'ig_hnsw'::regclass;
@@ -108,6 +120,16 @@ RESET ruvector.integrity_gate;
 SELECT ruvector_integrity_policy_set('tight', '{"stress_threshold": 0, "critical_threshold": 0,
 	"cooldown": 0, "restore_hold": 0}');
 SELECT r->'state', r->'previous_state' FROM ruvector_integrity_sample('ig_hnsw') r;
+-- normal: the filtered query above, at ef_search 10 without iterative scan,
+-- finds only the matching rows among its 10 candidates
+BEGIN;
+DROP INDEX ig_ivf;	-- so that the plan is the HNSW index's; rolled back
+SET LOCAL enable_seqscan = off;
+SET LOCAL hnsw.iterative_scan = off;
+SET LOCAL hnsw.ef_search = 10;
+SELECT count(*) < 10 AS filtered_normal_short FROM
+	(SELECT id FROM ig WHERE id % 50 = 0 ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 10) s;
+ROLLBACK;
 INSERT INTO ig VALUES (0, '[0.5,0.5,0.5,0.5]');
 SELECT ruvector_integrity_gate('insert', 'ig') - 'lambda_cut';
 SELECT ruvector_integrity_policy_attach('ig', NULL);
