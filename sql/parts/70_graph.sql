@@ -21,12 +21,18 @@ CREATE TABLE ruvector_graph (
 CREATE TABLE ruvector_graph_node (
 	id bigint PRIMARY KEY DEFAULT nextval('ruvector_graph_entity_seq'),
 	graph_id integer NOT NULL REFERENCES ruvector_graph,
+	-- the first label ('' for none) and the others, each once
 	label text NOT NULL DEFAULT '',
 	properties jsonb NOT NULL DEFAULT '{}',
-	CONSTRAINT ruvector_graph_node_properties_check CHECK (jsonb_typeof(properties) = 'object')
+	labels text[] NOT NULL DEFAULT '{}',
+	CONSTRAINT ruvector_graph_node_properties_check CHECK (jsonb_typeof(properties) = 'object'),
+	CONSTRAINT ruvector_graph_node_labels_check
+		CHECK ((label <> '' OR cardinality(labels) = 0) AND label <> ALL (labels))
 );
--- MATCH (n:Label): by graph and label; MATCH (n {key: value}): containment.
+-- MATCH (n:Label): by graph and first label, or by further label;
+-- MATCH (n {key: value}): containment.
 CREATE INDEX ruvector_graph_node_label_idx ON ruvector_graph_node (graph_id, label);
+CREATE INDEX ruvector_graph_node_labels_idx ON ruvector_graph_node USING gin (labels);
 CREATE INDEX ruvector_graph_node_properties_idx ON ruvector_graph_node
 	USING gin (properties jsonb_path_ops);
 
@@ -96,7 +102,8 @@ SELECT pg_catalog.pg_extension_config_dump('ruvector_graph_entity_seq', '');
 -- with the querying role's rights (security_invoker), so the tables'
 -- row-level security and per-graph privileges hold through them.
 CREATE VIEW ruvector_nodes WITH (security_invoker = true) AS
-	SELECT g.name AS graph, n.id, n.label, n.properties
+	SELECT g.name AS graph, n.id, n.label, n.properties,
+		pg_catalog.array_remove(pg_catalog.array_prepend(n.label, n.labels), '') AS labels
 	FROM ruvector_graph_node n JOIN ruvector_graph g USING (graph_id);
 
 CREATE VIEW ruvector_edges WITH (security_invoker = true) AS

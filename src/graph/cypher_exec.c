@@ -535,25 +535,32 @@ typedef struct Batch
 	int64		cap;
 	Datum	   *id;
 	Datum	   *label;
+	Datum	   *xlabels;		/* nodes: jsonb array of the further labels */
+	Datum		none;			/* an empty jsonb array, made once */
 	Datum	   *start;
 	Datum	   *end;
 	Datum	   *props;
 } Batch;
 
 static void
-BatchAdd(Batch *b, int64 id, const char *label, int64 start, int64 end, Jsonb *props)
+BatchAdd(Batch *b, int64 id, const char *label, const char *xlabels, int64 start, int64 end,
+		 Jsonb *props)
 {
 	if (b->n == b->cap)
 	{
 		b->cap = b->cap ? b->cap * 2 : 64;
 		b->id = b->id ? repalloc(b->id, sizeof(Datum) * b->cap) : palloc(sizeof(Datum) * b->cap);
 		b->label = b->label ? repalloc(b->label, sizeof(Datum) * b->cap) : palloc(sizeof(Datum) * b->cap);
+		b->xlabels = b->xlabels ? repalloc(b->xlabels, sizeof(Datum) * b->cap) : palloc(sizeof(Datum) * b->cap);
 		b->start = b->start ? repalloc(b->start, sizeof(Datum) * b->cap) : palloc(sizeof(Datum) * b->cap);
 		b->end = b->end ? repalloc(b->end, sizeof(Datum) * b->cap) : palloc(sizeof(Datum) * b->cap);
 		b->props = b->props ? repalloc(b->props, sizeof(Datum) * b->cap) : palloc(sizeof(Datum) * b->cap);
 	}
 	b->id[b->n] = Int64GetDatum(id);
 	b->label[b->n] = CStringGetTextDatum(label);
+	if (xlabels == NULL && b->none == (Datum) 0)
+		b->none = DirectFunctionCall1(jsonb_in, CStringGetDatum("[]"));
+	b->xlabels[b->n] = xlabels ? DirectFunctionCall1(jsonb_in, CStringGetDatum(xlabels)) : b->none;
 	b->start[b->n] = Int64GetDatum(start);
 	b->end[b->n] = Int64GetDatum(end);
 	b->props[b->n] = JsonbPGetDatum(props);
@@ -576,14 +583,23 @@ FlushBatches(Executor *ex, Batch *nodes, Batch *edges)
 {
 	if (nodes->n > 0)
 	{
-		Oid			types[3] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
-		Datum		values[3] = {ArrayOf(nodes->id, nodes->n, INT8OID), ArrayOf(nodes->label, nodes->n, TEXTOID),
-		ArrayOf(nodes->props, nodes->n, JSONBOID)};
+		Oid			types[4] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID};
+		Datum		values[4] = {ArrayOf(nodes->id, nodes->n, INT8OID), ArrayOf(nodes->label, nodes->n, TEXTOID),
+			ArrayOf(nodes->props, nodes->n, JSONBOID), ArrayOf(nodes->xlabels, nodes->n, JSONBOID)};
+		const char *sql;
 
-		if (SPI_execute_with_args(psprintf("INSERT INTO %s.ruvector_graph_node (id, graph_id, label, properties) "
-										   "SELECT u.i, %d, u.l, u.p FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) u(i, l, p)",
-										   ex->s, ex->g->graph_id),
-								  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		/* 0.1.0's SQL has no labels column (and the planner let no node have two) */
+		if (RvgLegacySchema())
+			sql = psprintf("INSERT INTO %s.ruvector_graph_node (id, graph_id, label, properties) "
+						   "SELECT u.i, %d, u.l, u.p FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) u(i, l, p)",
+						   ex->s, ex->g->graph_id);
+		else
+			sql = psprintf("INSERT INTO %s.ruvector_graph_node (id, graph_id, label, properties, labels) "
+						   "SELECT u.i, %d, u.l, u.p, CASE WHEN u.x = '[]'::jsonb THEN '{}'::pg_catalog.text[] "
+						   "ELSE ARRAY(SELECT pg_catalog.jsonb_array_elements_text(u.x)) END "
+						   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) u(i, l, p, x)",
+						   ex->s, ex->g->graph_id);
+		if (SPI_execute_with_args(sql, 4, types, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert nodes");
 	}
 	if (edges->n > 0)
@@ -650,7 +666,7 @@ CreateForRow(Executor *ex, RvgStep *st, Rows *in, int64 i, Rows *out, int64 o,
 			continue;
 		}
 		node_ids[k] = *(*next)++;
-		BatchAdd(nodes, node_ids[k], wn->label, 0, 0, CellProps(in, wn->props_col, i, "node properties"));
+		BatchAdd(nodes, node_ids[k], wn->label, wn->xlabels, 0, 0, CellProps(in, wn->props_col, i, "node properties"));
 		if (wn->out_col)
 			SetCell(out, wn->out_col, o, Int64GetDatum(node_ids[k]), false);
 	}
@@ -662,7 +678,7 @@ CreateForRow(Executor *ex, RvgStep *st, Rows *in, int64 i, Rows *out, int64 o,
 			StepError(ex, st->loc, ERRCODE_NULL_VALUE_NOT_ALLOWED,
 					  "cannot create a relationship to a null node", NULL);
 		edge_ids[k] = *(*next)++;
-		BatchAdd(edges, edge_ids[k], we->type, node_ids[we->from], node_ids[we->to],
+		BatchAdd(edges, edge_ids[k], we->type, NULL, node_ids[we->from], node_ids[we->to],
 				 CellProps(in, we->props_col, i, "relationship properties"));
 		if (we->out_col)
 			SetCell(out, we->out_col, o, Int64GetDatum(edge_ids[k]), false);
@@ -935,6 +951,20 @@ SetPlan(Executor *ex, SPIPlanPtr *cache, RvgSetOp op, bool edge)
 		"properties = properties - $2",
 		"properties = $2",
 		"properties = (properties || $2) - $3",
+		/*
+		 * A node's first label is in label, the others in labels (0.2.0's
+		 * SQL): adding one fills label if it is empty, else appends to
+		 * labels; removing the first moves the next one up.
+		 */
+		"label = CASE WHEN label = '' THEN $2 ELSE label END, "
+		"labels = CASE WHEN label = '' OR label = $2 OR labels @> ARRAY[$2] THEN labels "
+		"ELSE pg_catalog.array_append(labels, $2) END",
+		"label = CASE WHEN label = $2 THEN COALESCE(labels[1], '') ELSE label END, "
+		"labels = CASE WHEN label = $2 THEN labels[2:] ELSE pg_catalog.array_remove(labels, $2) END "
+		"WHERE (label = $2 OR labels @> ARRAY[$2]) AND id = $1",
+	};
+	/* 0.1.0's SQL: one label, which SET replaces */
+	static const char *const legacy_labels[] = {
 		"label = $2",
 		"label = '' WHERE label = $2 AND id = $1",
 	};
@@ -952,7 +982,9 @@ SetPlan(Executor *ex, SPIPlanPtr *cache, RvgSetOp op, bool edge)
 
 	if (cache[slot] != NULL)
 		return cache[slot];
-	sql = psprintf("UPDATE %s.ruvector_graph_%s SET %s%s", ex->s, edge ? "edge" : "node", sets[op],
+	sql = psprintf("UPDATE %s.ruvector_graph_%s SET %s%s", ex->s, edge ? "edge" : "node",
+				   (op == SET_LABEL || op == DEL_LABEL) && RvgLegacySchema() ?
+				   legacy_labels[op - SET_LABEL] : sets[op],
 				   op == DEL_LABEL ? "" : " WHERE id = $1");
 	cache[slot] = SPI_prepare(sql, nargs[op], (Oid *) argtypes[op]);
 	if (cache[slot] == NULL)

@@ -606,6 +606,22 @@ CallFn(Planner *P, RvgFunc fn, CyExpr *e, int nargs)
 }
 
 /* Entity functions on a node/relationship variable or a jsonb entity. */
+/*
+ * labels() of a node whose first label is not empty: that label, then the
+ * further ones (read by id when there is no labels expression; none with
+ * 0.1.0's SQL, which has no labels column).
+ */
+static char *
+AllLabels(Planner *P, const char *label, const char *labels, const char *id)
+{
+	if (RvgLegacySchema())
+		return psprintf("pg_catalog.jsonb_build_array(%s)", label);
+	if (labels == NULL)
+		labels = psprintf("COALESCE((SELECT lx.labels FROM %s.ruvector_graph_node lx WHERE lx.id = %s), '{}')",
+						  P->s, id);
+	return psprintf("pg_catalog.to_jsonb(pg_catalog.array_prepend(%s, %s))", label, labels);
+}
+
 static char *
 EntityFunction(Planner *P, CyExpr *e, const char *name)
 {
@@ -631,8 +647,10 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 			return psprintf("pg_catalog.to_jsonb(%s)", strcmp(name, "start_id") == 0 ? v->start : v->end);
 		}
 		if (strcmp(name, "labels") == 0)
-			return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s = '' THEN '[]'::jsonb ELSE pg_catalog.jsonb_build_array(%s) END)",
-							v->id, v->label, v->label);
+			return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s = '' THEN '[]'::jsonb ELSE %s END)",
+							v->id, v->label,
+							v->kind == VK_NODE ? AllLabels(P, v->label, v->labels, v->id) :
+							psprintf("pg_catalog.jsonb_build_array(%s)", v->label));
 		/* startNode / endNode */
 		if (v->kind != VK_EDGE)
 			RvgError(P, e->loc, ERRCODE_DATATYPE_MISMATCH, "%s() expects a relationship", e->str);
@@ -652,8 +670,8 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 	if (strcmp(name, "start_id") == 0 || strcmp(name, "end_id") == 0)
 		return psprintf("(%s -> '%s')", x, name);
 	if (strcmp(name, "labels") == 0)
-		return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s ->> 'label' = '' THEN '[]'::jsonb ELSE pg_catalog.jsonb_build_array(%s -> 'label') END)",
-						x, x, x);
+		return psprintf("(CASE WHEN %s IS NULL THEN NULL WHEN %s ->> 'label' = '' THEN '[]'::jsonb ELSE %s END)",
+						x, x, AllLabels(P, psprintf("(%s ->> 'label')", x), NULL, RvgJsonNodeId(P, x)));
 	if (strcmp(name, "properties") == 0)
 		return psprintf("%s.ruvector_cy_props(%s)", P->s, x);
 	if (strcmp(name, "keys") == 0)
@@ -845,12 +863,24 @@ HasLabel(Planner *P, CyExpr *e)
 {
 	RvgVar		   *v = EntityVar(P, e->a);
 	StringInfoData buf;
-	char	   *label = v ? v->label : psprintf("(%s ->> 'label')", ExprValue(P, e->a));
+	char	   *x = v ? NULL : ExprValue(P, e->a);
+	char	   *label = v ? v->label : psprintf("(%s ->> 'label')", x);
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '(');
 	for (int i = 0; i < e->nlabels; i++)
-		appendStringInfo(&buf, "%s%s = %s", i ? " AND " : "", label, quote_literal_cstr(e->labels[i]));
+	{
+		const char *w = e->labels[i];
+
+		appendStringInfoString(&buf, i ? " AND " : "");
+		/* a relationship's type is its one "label" */
+		if (v != NULL && v->kind != VK_NODE)
+			appendStringInfo(&buf, "%s = %s", label, quote_literal_cstr(w));
+		else if (v != NULL)
+			appendStringInfoString(&buf, RvgLabelCond(P, label, v->labels, v->id, w));
+		else
+			appendStringInfoString(&buf, RvgLabelCond(P, label, NULL, RvgJsonNodeId(P, x), w));
+	}
 	appendStringInfoChar(&buf, ')');
 	return buf.data;
 }

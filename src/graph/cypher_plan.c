@@ -162,6 +162,43 @@ RvgNodeJson(Planner *P, RvgVar *v)
 	return j;
 }
 
+/*
+ * "The node has label want": its first label (label, the column the label
+ * index and vector indexes are on) or one of its further ones (labels, a
+ * text[] under a GIN index).  The form is the one ruvector_graph_vector_index
+ * puts in its indexes' predicate, so those indexes still prove usable.
+ * Without a labels expression (a node carried through WITH) the further
+ * labels are read by id; with 0.1.0's SQL (no labels column) there are none.
+ */
+char *
+RvgLabelCond(Planner *P, const char *label, const char *labels, const char *id,
+			 const char *want)
+{
+	const char *w = quote_literal_cstr(want);
+
+	if (RvgLegacySchema())
+		return psprintf("(%s = %s)", label, w);
+	if (labels != NULL)
+		return psprintf("(%s = %s OR %s @> ARRAY[%s])", label, w, labels, w);
+	return psprintf("(%s = %s OR EXISTS (SELECT FROM %s.ruvector_graph_node lx "
+					"WHERE lx.id = %s AND lx.labels @> ARRAY[%s]))",
+					label, w, P->s, id, w);
+}
+
+/*
+ * The node id of a jsonb value that may hold a node ({"id": n, ...}), as a
+ * bigint, or NULL for anything else (a map of the user's, a number...).
+ * Node and relationship ids come from one sequence, so a relationship's id
+ * never names a node.
+ */
+char *
+RvgJsonNodeId(Planner *P, const char *x)
+{
+	return psprintf("(CASE WHEN pg_catalog.jsonb_typeof(%s -> 'id') = 'number' "
+					"AND (%s ->> 'id') OPERATOR(pg_catalog.~) '^[0-9]{1,18}$' "
+					"THEN (%s ->> 'id')::pg_catalog.int8 END)", x, x, x);
+}
+
 char *
 RvgEdgeJson(Planner *P, RvgVar *v)
 {
@@ -385,6 +422,8 @@ SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
 								 P->s, a, a, cv->col);
 				v->id = psprintf("%s.id", a);
 				v->label = psprintf("%s.label", a);
+				if (!RvgLegacySchema())
+					v->labels = psprintf("%s.labels", a);
 				v->props = psprintf("%s.properties", a);
 				break;
 			case VK_EDGE:
@@ -509,7 +548,7 @@ static void
 AddLabelConds(Planner *P, CyNodePat *np, RvgVar *v)
 {
 	for (int i = 0; i < np->nlabels; i++)
-		AddCond(P, psprintf("(%s = %s)", v->label, quote_literal_cstr(np->labels[i])));
+		AddCond(P, RvgLabelCond(P, v->label, v->labels, v->id, np->labels[i]));
 	if (np->nlabels == 1)
 		v->known_label = np->labels[0];
 }
@@ -527,6 +566,8 @@ MaterializeNode(Planner *P, RvgVar *v)
 	AddCond(P, psprintf("(%s.graph_id = %d)", a, P->g->graph_id));
 	v->id = psprintf("%s.id", a);
 	v->label = psprintf("%s.label", a);
+	if (!RvgLegacySchema())
+		v->labels = psprintf("%s.labels", a);
 	v->props = psprintf("%s.properties", a);
 }
 
@@ -1844,6 +1885,45 @@ FindSlot(PatternSlots *ps, const char *var)
 	return -1;
 }
 
+/*
+ * A new node's labels, each once: the first is stored in label (the one
+ * the label index and vector indexes see), the others in labels, given to
+ * the executor as a jsonb array.  0.1.0's SQL has room for one.
+ */
+static void
+SetWNodeLabels(Planner *P, WNode *wn, CyNodePat *np, bool merge)
+{
+	StringInfoData x;
+
+	wn->labels = palloc(sizeof(char *) * (np->nlabels + 1));
+	for (int i = 0; i < np->nlabels; i++)
+	{
+		bool		dup = false;
+
+		for (int j = 0; j < wn->nlabels && !dup; j++)
+			dup = strcmp(wn->labels[j], np->labels[i]) == 0;
+		if (!dup)
+			wn->labels[wn->nlabels++] = np->labels[i];
+	}
+	wn->label = wn->nlabels > 0 ? wn->labels[0] : "";
+	if (wn->nlabels < 2)
+		return;
+	if (RvgLegacySchema())
+		RvgError(P, np->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+				 "%s of a node with %d labels needs the extension's 0.2.0 SQL",
+				 merge ? "MERGE" : "CREATE", wn->nlabels);
+	initStringInfo(&x);
+	appendStringInfoChar(&x, '[');
+	for (int i = 1; i < wn->nlabels; i++)
+	{
+		if (i > 1)
+			appendStringInfoChar(&x, ',');
+		escape_json(&x, wn->labels[i]);
+	}
+	appendStringInfoChar(&x, ']');
+	wn->xlabels = x.data;
+}
+
 /* A node position of a CREATE/MERGE pattern: an existing node or a new one. */
 static int
 WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
@@ -1872,12 +1952,9 @@ WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
 		ps->nodes = lappend(ps->nodes, wn);
 		return list_length(ps->nodes) - 1;
 	}
-	if (np->nlabels > 1)
-		RvgError(P, np->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-				 "a node has one label; %s gives it %d", merge ? "MERGE" : "CREATE", np->nlabels);
 	wn = palloc0(sizeof(WNode));
 	wn->var = np->var;
-	wn->label = np->nlabels == 1 ? np->labels[0] : "";
+	SetWNodeLabels(P, wn, np, merge);
 	if (np->props != NULL)
 		wn->props_col = AddColumn(w, RvgExpr(P, np->props), COL_JSONB);
 	if (np->var != NULL)
@@ -2021,8 +2098,11 @@ MergeMatchSql(Planner *P, RvgStep *st, PatternSlots *ps)
 		appendStringInfo(&from, "%s%s.ruvector_graph_node m%d", from.len ? ", " : "", P->s, i);
 		appendStringInfo(&sel, "%sm%d.id", sel.len ? ", " : "", i);
 		appendStringInfo(&where, " AND m%d.graph_id = %d", i, P->g->graph_id);
-		if (wn->label[0] != '\0')
-			appendStringInfo(&where, " AND m%d.label = %s", i, quote_literal_cstr(wn->label));
+		for (int l = 0; l < wn->nlabels; l++)
+			appendStringInfo(&where, " AND %s",
+							 RvgLabelCond(P, psprintf("m%d.label", i),
+										  RvgLegacySchema() ? NULL : psprintf("m%d.labels", i),
+										  ids[i], wn->labels[l]));
 		if (wn->props_col)
 		{
 			pcols = lappend_int(pcols, wn->props_col);
@@ -2196,8 +2276,9 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 		if (si->kind == CYS_LABELS && ws->edge)
 			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
 					 "the type of a relationship cannot be changed");
-		if (si->kind == CYS_LABELS && si->nlabels > 1 && !remove)
-			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED, "a node has one label");
+		if (si->kind == CYS_LABELS && si->nlabels > 1 && !remove && RvgLegacySchema())
+			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
+					 "SET of %d labels needs the extension's 0.2.0 SQL", si->nlabels);
 		if (si->value != NULL)
 			ws->value_col = AddColumn(&w, si->kind == CYS_PROP ? RvgExpr(P, si->value) : MapValue(P, si->value),
 									  COL_JSONB);

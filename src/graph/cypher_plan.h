@@ -35,6 +35,8 @@ typedef struct RvgVar
 	VarKind		kind;
 	char	   *id;
 	char	   *label;
+	char	   *labels;			/* VK_NODE: the row's further labels (text[]), or
+								 * NULL: looked up by id (see RvgLabelCond) */
 	char	   *props;
 	char	   *start;
 	char	   *end;
@@ -85,7 +87,10 @@ typedef struct WNode
 {
 	const char *var;
 	int			bound_col;		/* carried id column, or 0 when created */
-	const char *label;
+	const char *label;			/* the first label, or "" */
+	const char *xlabels;		/* the further labels as a jsonb array text, or NULL */
+	int			nlabels;		/* all labels, deduplicated */
+	const char **labels;
 	int			props_col;		/* column with the property map, or 0 */
 	int			props_param;	/* MERGE: parameter number of the map, or 0 */
 	int			out_col;		/* output column of a new named node, or 0 */
@@ -224,6 +229,9 @@ extern char *RvgAlias(Planner *P, const char *prefix);
 extern int	RvgLocNumber(Planner *P, int offset);
 extern RvgVar *RvgFindVar(Planner *P, const char *name);
 extern char *RvgNodeJson(Planner *P, RvgVar *v);
+extern char *RvgLabelCond(Planner *P, const char *label, const char *labels,
+						  const char *id, const char *want);
+extern char *RvgJsonNodeId(Planner *P, const char *x);
 extern char *RvgEdgeJson(Planner *P, RvgVar *v);
 extern char *RvgPathJson(Planner *P, RvgVar *v);
 extern char *RvgEdgeListJson(Planner *P, const char *ids);

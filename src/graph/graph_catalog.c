@@ -974,12 +974,20 @@ ruvector_graph_vector_index(PG_FUNCTION_ARGS)
 	idxname = psprintf("ruvector_graph_%d_vec_%08x", gid, h);
 	/* only the table's owner may index it; EXECUTE (ruvector_admin) is the right */
 	RvgAsOwnerBegin(&save);
+	/*
+	 * The predicate is the Cypher planner's "has this label" test
+	 * (RvgLabelCond), word for word, so that PostgreSQL proves the index
+	 * usable for MATCH (n:Label); 0.1.0's SQL has only the first label.
+	 */
 	Exec(psprintf("CREATE INDEX %s ON %s.ruvector_graph_node USING %s "
 				  "((%s.ruvector_cy_vector(properties -> %s)::%s.vector(%d)) %s.%s) "
-				  "WHERE graph_id = %d AND label = %s",
+				  "WHERE graph_id = %d AND %s",
 				  quote_identifier(idxname), schema, method,
 				  schema, quote_literal_cstr(property), schema, dims, schema, opclass,
-				  gid, quote_literal_cstr(label)),
+				  gid, RvgLegacySchema() ?
+				  psprintf("label = %s", quote_literal_cstr(label)) :
+				  psprintf("(label = %s OR labels @> ARRAY[%s])",
+						   quote_literal_cstr(label), quote_literal_cstr(label))),
 		 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	{
 		Oid			types[6] = {INT4OID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};

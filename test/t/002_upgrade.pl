@@ -44,6 +44,18 @@ $node->safe_psql('upgraded', q{
 	SELECT ruvector_create_graph('g');
 	SELECT ruvector_cypher('g', 'CREATE (:Person {name: ''Ann''})-[:KNOWS]->(:Person {name: ''Bob''})');
 });
+# New binaries on 0.1.0's SQL: one label per node, as 0.1.0 had it.
+$node->safe_psql('upgraded', q{
+	SELECT ruvector_cypher('g', 'MATCH (n:Person) SET n.emb = [1.0 * id(n), 0.0]');
+	SELECT ruvector_graph_vector_index('g', 'Person', 'emb', 2);
+});
+is($node->safe_psql('upgraded',
+		"SELECT string_agg(r->>'l', ',') FROM ruvector_cypher('g', 'MATCH (n:Person) RETURN n.name AS n, labels(n) AS l ORDER BY n') r"),
+	'["Person"],["Person"]', '0.1.0 SQL: MATCH (n:Label) and labels(n) work');
+my ($rc, $out, $err) = $node->psql('upgraded', "SELECT ruvector_cypher('g', 'CREATE (:A:B)')");
+like($err, qr/CREATE of a node with 2 labels needs the extension's 0\.2\.0 SQL/,
+	'0.1.0 SQL: a second label is refused, naming the upgrade');
+
 my $before = $node->safe_psql('upgraded',
 	"SET enable_seqscan = off; SELECT string_agg(id::text, ',' ORDER BY v <-> '[0.5,0.5,0.5]', id) FROM (SELECT * FROM items ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 10) s");
 
@@ -67,6 +79,31 @@ is($node->safe_psql('upgraded', "SELECT policy->'exactness' FROM ruvector_tier_p
 is($node->safe_psql('upgraded',
 		"SELECT * FROM ruvector_cypher_rows('g', 'MATCH (a)-[:KNOWS]->(b) RETURN a.name, b.name') AS t(a jsonb, b jsonb)"),
 	'"Ann"|"Bob"', 'the graph answers Cypher after the upgrade');
+
+# Labels after the upgrade: the old nodes have their one label, and may get more;
+# the vector index made under 0.1.0 now covers further labels and is still used.
+is($node->safe_psql('upgraded', q{
+	SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'ruvector_graph_%_vec_%'
+		AND indexdef LIKE '%((label = ''Person''::text) OR (labels @> ARRAY[''Person''::text]))%'}),
+	'1', 'the vector index made under 0.1.0 is made again with the multi-label predicate');
+$node->safe_psql('upgraded', "SELECT ruvector_cypher('g', 'MATCH (n {name: ''Bob''}) SET n:Admin')");
+is($node->safe_psql('upgraded',
+		"SELECT string_agg(r->>'x', ',') FROM ruvector_cypher('g', 'MATCH (n:Person:Admin) RETURN n.name AS x') r"),
+	'Bob', 'after the upgrade a node takes a second label and MATCH (n:A:B) finds it');
+is($node->safe_psql('upgraded',
+		"SELECT string_agg(r->>'x', ',') FROM ruvector_cypher('g', 'MATCH (n:Person) RETURN n.name AS x ORDER BY vector.distance(n.emb, [0, 0]) LIMIT 1') r"),
+	'Ann', 'vector-ranked MATCH answers after the upgrade');
+my ($rc2, $out2, $err2) = $node->psql('upgraded', q{
+	SET enable_seqscan = off;
+	DO $$ DECLARE l text; s text := ''; BEGIN
+		FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || ruvector_cypher_sql('g',
+			'MATCH (n:Person) RETURN n.name ORDER BY vector.distance(n.emb, [0, 0]) LIMIT 1') LOOP
+			s := s || l || ' ';
+		END LOOP;
+		RAISE NOTICE '%', s;
+	END $$});
+like($err2, qr/Index Scan using ruvector_graph_\d+_vec_/, 'and uses the remade vector index');
+$node->safe_psql('upgraded', "SELECT ruvector_drop_graph('g')");
 
 # Object by object: the upgraded extension equals a fresh install.
 my $dir = tempdir(CLEANUP => 1);
