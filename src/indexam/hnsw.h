@@ -533,6 +533,7 @@ typedef struct HnswRepairResult
 	int64		weak_reinforced;	/* weak spots (and named elements) given more links */
 	int64		named_searched;	/* HnswRepairAround: named elements and neighbours */
 	int			rounds;			/* bridging passes over the graph */
+	int			escalations;	/* shares of a hard-to-find part repaired */
 	double		elapsed_ms;
 } HnswRepairResult;
 
