@@ -365,6 +365,15 @@ typedef struct HnswSearch
 	bool		keepDiscarded;	/* iterative scans */
 	bool		skipDeadForEf;	/* VACUUM repair: dying elements do not count */
 	ItemPointerData skipTid;	/* element being repaired, never a result */
+	bool		trackCodeError; /* strict scans of compact storage */
+
+	/*
+	 * With trackCodeError, the largest decoding error (rv_code_error) and
+	 * decoded norm of every element read: bounds of what a code distance
+	 * can hide, for the strict-order scan (hnswscan.c).
+	 */
+	float		maxCodeError;
+	float		maxCodeNorm;
 
 	/* Candidates */
 	HnswCand   *cands;

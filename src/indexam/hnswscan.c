@@ -17,9 +17,10 @@
  *	  layer 0 from the nearest discarded ones, with the visited set of the
  *	  earlier batches, again under the scan lock.  Past hnsw.max_scan_tuples
  *	  visited elements, or work_mem * hnsw.scan_mem_multiplier of memory,
- *	  the scan stops searching and drains the discarded heap.  strict_order
- *	  drops any result nearer than one already returned; relaxed_order
- *	  returns batches as they come.
+ *	  the scan stops searching and drains the discarded heap (one
+ *	  candidate a batch).  relaxed_order returns batches as they come.
+ *	  An empty batch (its entry points were recycled) does not end the
+ *	  scan while discarded candidates remain.
  *
  *	  Elements read in an earlier batch may have been deleted and their
  *	  slots reused by the time a later batch expands them; the search
@@ -36,7 +37,44 @@
  *	  the scan's snapshot (rows it cannot see are dropped, as the executor
  *	  would drop them), its exact distance to the query is computed with
  *	  the opclass kernel, and the batch goes out in exact order.  Iterative
- *	  scans re-rank batch by batch; strict_order compares exact distances.
+ *	  relaxed_order scans re-rank batch by batch.
+ *
+ *	  strict_order (every storage) never returns a row nearer than one it
+ *	  returned, and holds rows back instead of dropping them.  Each batch's
+ *	  rows (re-ranked for compact storage; for float32 the element distance
+ *	  is exact) go into a pending pairing heap, nearest on top, kept across
+ *	  batches.  The top goes out only when no later batch is expected to
+ *	  produce a nearer row, judged by a bound:
+ *
+ *	  - Elements already read but not returned are all in the discarded
+ *	    heap; the nearest one's code distance, widened by what a code can
+ *	    hide, bounds their exact distances soundly (RankBound).  float32:
+ *	    no widening.  float16 and sq8: rv_code_error gives each element's
+ *	    decoding error |x - x^| (float16 2^-11 relative per component,
+ *	    unbounded if saturated; sq8 sqrt(dim) * scale / 2) and the scan
+ *	    keeps the largest seen with the largest decoded norm; with the
+ *	    query's own rounding (float16) that turns into a bound per metric
+ *	    (L2: |q-x| >= |q^-x^| - e; inner product: |q^| e_x + e_q |x|;
+ *	    L1: sqrt(dim) e), less a float32 rounding slack.  binary: no
+ *	    bound, so strict scans of binary codes return nothing until the
+ *	    search is exhausted or past its limits, then everything in order.
+ *	  - Elements not read yet have no bound: a graph can hold a near
+ *	    element reachable only through far ones.  Measured, a batch finds
+ *	    rows below the bound computed before it (at every batch boundary
+ *	    on clustered data; pgvector drops those rows).  The scan records
+ *	    the largest such undercut and keeps rows HNSW_UNDERCUT_MARGIN times
+ *	    that much below the bound, and emits nothing before the second
+ *	    batch has measured one.  This is a heuristic: a row found later
+ *	    still below a returned one cannot go out in order, and strict_order
+ *	    keeps its promise of order (the executor relies on it) and drops
+ *	    it, counted (DEBUG1).  test/t/108 measures how rare that is.
+ *	  - Once no batch is left (the discarded heap is empty), the pending
+ *	    rows drain in order.  Past max_scan_tuples or the memory limit the
+ *	    discarded heap drains one candidate a batch; RankBound is sound
+ *	    then, as nothing unread is reached any more.
+ *
+ *	  The cost: a strict scan searches two batches before its first row,
+ *	  and pending rows take memory counted against the scan's limit.
  *
  * IDENTIFICATION
  *	  src/indexam/hnswscan.c
@@ -47,12 +85,14 @@
 
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "lib/pairingheap.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
+#include <math.h>
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -61,12 +101,27 @@
 #include "integrity/integrity.h"
 #include "indexam/indexam.h"
 
+/*
+ * strict_order: rows wait until they are this many times the largest
+ * undercut seen (how far a batch's rows fell below the bound computed
+ * before it) below the bound.  See NOTES.
+ */
+#define HNSW_UNDERCUT_MARGIN	8
+
 /* A heap TID of a batch with its exact distance */
 typedef struct HnswRanked
 {
 	double		distance;
 	ItemPointerData tid;
 } HnswRanked;
+
+/* A row of a strict_order scan waiting in so->pending, nearest on top */
+typedef struct HnswPending
+{
+	pairingheap_node ph;
+	double		distance;
+	ItemPointerData tid;
+} HnswPending;
 
 typedef struct HnswScanOpaqueData
 {
@@ -86,6 +141,15 @@ typedef struct HnswScanOpaqueData
 	int			pos;
 
 	double		previousDistance;	/* strict_order */
+	bool		strict;			/* strict_order when the scan started */
+	bool		searchDone;		/* no batch is left: drain pending */
+	pairingheap *pending;		/* strict_order: rows not yet returned */
+	float		queryError;		/* compact: |query - its code form| bound */
+	float		queryNorm;
+	int64		late;			/* strict rows found after a farther one */
+	double		batchMin;		/* strict: nearest row of the last batch */
+	double		undercut;		/* strict: most a batch fell below the bound */
+	int			batches;		/* strict: batches ranked */
 	Size		maxMemory;
 	uint32	   *ep;				/* entry points of the next batch, so->ef */
 
@@ -105,6 +169,9 @@ typedef struct HnswScanOpaqueData
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+static int	ComparePending(const pairingheap_node *a, const pairingheap_node *b, void *arg);
+static void QueryError(HnswScanOpaque so);
 
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
@@ -155,6 +222,12 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->nranked = 0;
 	so->maxranked = 0;
 	so->rankpos = 0;
+	so->strict = false;
+	so->searchDone = false;
+	so->pending = NULL;			/* freed with so->ctx */
+	so->late = 0;
+	so->undercut = 0;
+	so->batches = 0;
 
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
@@ -244,6 +317,13 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	so->ef = hnsw_ef_search;
 	so->iterative = hnsw_iterative_scan;
 	RvIntegritySearchWiden(scan->indexRelation, &so->ef, &so->iterative);
+	so->strict = so->iterative == HNSW_ITERATIVE_STRICT;
+	if (so->strict)
+	{
+		so->pending = pairingheap_allocate(ComparePending, NULL);
+		if (so->rerank && query != NULL)
+			QueryError(so);
+	}
 	if (so->rerank)
 		so->ef *= rv_rerank_factor;
 	so->ep = palloc(sizeof(uint32) * so->ef);
@@ -251,6 +331,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	if (so->rerank && query != NULL)
 		HnswSearchSetFloats(s, so->queryFloats);
 	s->wantHeapTids = true;
+	s->trackCodeError = so->strict && so->rerank;
 	so->started = true;
 
 	entryCand = HnswSearchEntry(s, ItemPointerGetBlockNumber(&entry),
@@ -307,8 +388,12 @@ NextBatch(IndexScanDesc scan)
 	so->nresults = HnswSearchLayer(s, ep, nep, so->ef, 0, false, &so->results);
 	UnlockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 
+	/*
+	 * An empty batch (every entry point recycled) is not the end: callers
+	 * ask again until the discarded heap is empty.
+	 */
 	so->pos = 0;
-	return so->nresults > 0;
+	return true;
 }
 
 /*
@@ -372,9 +457,50 @@ CompareRanked(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
 }
 
+/* Pending rows: nearest on top (pairingheap keeps the greatest on top) */
+static int
+ComparePending(const pairingheap_node *a, const pairingheap_node *b, void *arg)
+{
+	const HnswPending *pa = pairingheap_const_container(HnswPending, ph, a);
+	const HnswPending *pb = pairingheap_const_container(HnswPending, ph, b);
+
+	if (pa->distance != pb->distance)
+		return pa->distance < pb->distance ? 1 : -1;
+	return ItemPointerCompare((ItemPointer) &pb->tid, (ItemPointer) &pa->tid);
+}
+
+/* One ranked row: to the pending heap (strict_order) or the batch array */
+static void
+AddRanked(HnswScanOpaque so, ItemPointer tid, double distance)
+{
+	if (so->strict)
+	{
+		HnswPending *p = palloc(sizeof(HnswPending));
+
+		p->distance = distance;
+		p->tid = *tid;
+		pairingheap_add(so->pending, &p->ph);
+		so->batchMin = Min(so->batchMin, distance);
+		return;
+	}
+	if (so->nranked == so->maxranked)
+	{
+		so->maxranked = Max(64, so->maxranked * 2);
+		so->ranked = so->ranked == NULL ?
+			palloc(sizeof(HnswRanked) * so->maxranked) :
+			repalloc(so->ranked, sizeof(HnswRanked) * so->maxranked);
+	}
+	so->ranked[so->nranked].distance = distance;
+	so->ranked[so->nranked].tid = *tid;
+	so->nranked++;
+}
+
 /*
- * Compact storage: replace the batch in so->results by its heap TIDs in
- * exact order (so->ranked).  Runs without the scan lock: the TIDs were
+ * Rank the heap TIDs of the batch in so->results: with compact storage by
+ * the exact distance of the row (rows the snapshot cannot see are left
+ * out), with float32 (strict_order only) by the element's distance, which
+ * is exact.  strict_order adds them to so->pending; otherwise they replace
+ * so->ranked, in exact order.  Runs without the scan lock: the TIDs were
  * copied when the elements were read.
  */
 static void
@@ -383,7 +509,7 @@ RerankBatch(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	HnswSearch *s = &so->search;
 
-	if (so->fetch == NULL)
+	if (so->rerank && so->fetch == NULL)
 	{
 		MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);
 
@@ -396,6 +522,7 @@ RerankBatch(IndexScanDesc scan)
 
 	so->nranked = 0;
 	so->rankpos = 0;
+	so->batchMin = get_float8_infinity();
 	for (; so->pos < so->nresults; so->pos++)
 	{
 		HnswCand   *c = &s->cands[so->results[so->pos]];
@@ -403,34 +530,134 @@ RerankBatch(IndexScanDesc scan)
 		while (c->ntids > 0)
 		{
 			ItemPointer tid = &s->heaptids[c->tidStart + --c->ntids];
-			double		distance;
+			double		distance = c->distance;
 
-			CHECK_FOR_INTERRUPTS();
-			if (!FetchExactDistance(scan, tid, &distance))
-				continue;
-			if (so->nranked == so->maxranked)
+			if (so->rerank)
 			{
-				so->maxranked = Max(64, so->maxranked * 2);
-				so->ranked = so->ranked == NULL ?
-					palloc(sizeof(HnswRanked) * so->maxranked) :
-					repalloc(so->ranked, sizeof(HnswRanked) * so->maxranked);
+				CHECK_FOR_INTERRUPTS();
+				if (!FetchExactDistance(scan, tid, &distance))
+					continue;
 			}
-			so->ranked[so->nranked].distance = distance;
-			so->ranked[so->nranked].tid = *tid;
-			so->nranked++;
+			AddRanked(so, tid, distance);
 		}
 	}
-	qsort(so->ranked, so->nranked, sizeof(HnswRanked), CompareRanked);
+	so->batches++;
+	if (!so->strict)
+		qsort(so->ranked, so->nranked, sizeof(HnswRanked), CompareRanked);
 }
 
 /*
- * Compact storage: the next re-ranked TID, re-ranking further batches of
- * an iterative scan as needed.
+ * strict_order: a lower bound of the exact distance of any row the scan
+ * has not ranked yet, as far as elements already read tell (see NOTES):
+ * the nearest discarded candidate's distance, widened for compact storage
+ * by what its code can hide.  +Inf when no candidate is left, -Inf when
+ * codes bound nothing (binary, saturated float16).
+ */
+static double
+RankBound(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	HnswSearch *s = &so->search;
+	double		top;
+	double		e;				/* |x - x^| + |q - q^| */
+	double		ex;
+	double		q = so->queryNorm;
+	double		n;
+	double		r;
+
+	if (!so->started || s->discarded.count == 0 || so->query == NULL)
+		return get_float8_infinity();
+	top = s->discarded.items[0].distance;
+	if (!so->rerank)
+		return top;				/* float32: the distances are the exact ones */
+
+	ex = s->maxCodeError;
+	n = s->maxCodeNorm;
+	e = ex + so->queryError;
+	if (!isfinite(e) || !isfinite(n) || !isfinite(q))
+		return -get_float8_infinity();
+
+	switch (so->support.codeMetric)
+	{
+		case RV_CODE_L2SQ:
+			/* |q - x| >= |q^ - x^| - e; 1e-4 covers float32 rounding */
+			r = sqrt(Max(top, 0.0)) - e;
+			return (r > 0 ? r * r : 0) - 1e-4 * (q + n) * (q + n);
+		case RV_CODE_NEGDOT:
+			/* |q.x - q^.x^| <= |q^| |x - x^| + |q - q^| |x| */
+			return top - ((q + so->queryError) * ex + so->queryError * (n + ex)) -
+				1e-4 * (q * n + 1e-30);
+		case RV_CODE_L1:
+			/* |v|_1 <= sqrt(dim) |v|_2 */
+			return top - sqrt((double) so->support.dimensions) * (e + 1e-4 * (q + n));
+		default:
+			return -get_float8_infinity();
+	}
+}
+
+/*
+ * strict_order: the nearest pending row once nothing unranked can be
+ * nearer (RankBound), ranking further batches until then; once no batch is
+ * left, the pending rows in order.
+ */
+static bool
+NextPending(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	double		bound;
+
+	for (;;)
+	{
+		if (!pairingheap_is_empty(so->pending))
+		{
+			HnswPending *p = pairingheap_container(HnswPending, ph,
+												   pairingheap_first(so->pending));
+
+			if (so->searchDone ||
+				(so->batches >= 2 && p->distance <= RankBound(scan) - HNSW_UNDERCUT_MARGIN * so->undercut))
+			{
+				(void) pairingheap_remove_first(so->pending);
+				if (p->distance < so->previousDistance)
+				{
+					/* found by the graph after a farther row went out */
+					so->late++;
+					pfree(p);
+					continue;
+				}
+				so->previousDistance = p->distance;
+				scan->xs_heaptid = p->tid;
+				pfree(p);
+				return true;
+			}
+		}
+		if (so->searchDone)
+			return false;
+		bound = RankBound(scan);
+		if (!NextBatch(scan))
+		{
+			so->searchDone = true;
+			if (so->late > 0)
+				elog(DEBUG1, "hnsw strict_order scan found " INT64_FORMAT " rows after farther ones",
+					 so->late);
+			continue;
+		}
+		RerankBatch(scan);
+		if (isfinite(bound) && so->batchMin < bound)
+			so->undercut = Max(so->undercut, bound - so->batchMin);
+	}
+}
+
+/*
+ * Compact storage (and float32 under strict_order): the next ranked TID,
+ * ranking further batches of an iterative scan as needed.
  */
 static bool
 NextRanked(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	if (so->strict)
+		return NextPending(scan);
 
 	for (;;)
 	{
@@ -444,15 +671,34 @@ NextRanked(IndexScanDesc scan)
 			continue;
 		}
 		r = &so->ranked[so->rankpos++];
-		if (so->iterative == HNSW_ITERATIVE_STRICT)
-		{
-			if (r->distance < so->previousDistance)
-				continue;
-			so->previousDistance = r->distance;
-		}
 		scan->xs_heaptid = r->tid;
 		return true;
 	}
+}
+
+/*
+ * strict_order over compact storage: bounds of how far the query's own
+ * code form is from it (float16 codes are ranked against the query rounded
+ * to float16; sq8 and binary rank the float32 query), and its norm.
+ */
+static void
+QueryError(HnswScanOpaque so)
+{
+	double		e2 = 0;
+	double		n2 = 0;
+
+	for (int i = 0; i < so->support.dimensions; i++)
+	{
+		double		v = fabs((double) so->queryFloats[i]);
+		double		e = v * (1.0 / 2048.0) * 1.001 + 2.9802322387695312e-08;
+
+		if (so->support.storage == RV_CODE_FLOAT16 && v >= 65504.0)
+			e = get_float8_infinity();
+		e2 += e * e;
+		n2 += v * v;
+	}
+	so->queryError = so->support.storage == RV_CODE_FLOAT16 ? (float) (sqrt(e2) * 1.001) : 0.0f;
+	so->queryNorm = (float) sqrt(n2);
 }
 
 /* Start the scan on its first amgettuple call */
@@ -491,7 +737,7 @@ StartScan(IndexScanDesc scan)
 	UnlockPage(scan->indexRelation, HNSW_SCAN_LOCK, ShareLock);
 
 	so->first = false;
-	if (so->rerank)
+	if (so->rerank || so->strict)
 		RerankBatch(scan);
 }
 
@@ -508,7 +754,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	if (so->first)
 		StartScan(scan);
 
-	if (so->rerank)
+	if (so->rerank || so->strict)
 	{
 		found = NextRanked(scan);
 		scan->xs_recheck = false;
@@ -537,13 +783,6 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 		/* Heap TIDs of one element go out last first, as pgvector does */
 		scan->xs_heaptid = so->search.heaptids[c->tidStart + --c->ntids];
-
-		if (so->iterative == HNSW_ITERATIVE_STRICT)
-		{
-			if (c->distance < so->previousDistance)
-				continue;
-			so->previousDistance = c->distance;
-		}
 
 		scan->xs_recheck = false;
 		scan->xs_recheckorderby = false;

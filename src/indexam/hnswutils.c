@@ -1200,6 +1200,18 @@ NewCand(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno
 		s->maxcands *= 2;
 		s->cands = repalloc_huge(s->cands, sizeof(HnswCand) * s->maxcands);
 	}
+	if (s->trackCodeError)
+	{
+		float		err;
+		float		norm;
+
+		rv_code_error(s->support->storage, HnswNodeValue(node) + VARHDRSZ,
+					  s->support->dimensions, &err, &norm);
+		if (!(err <= s->maxCodeError))
+			s->maxCodeError = err;
+		if (!(norm <= s->maxCodeNorm))
+			s->maxCodeNorm = norm;
+	}
 	c = &s->cands[s->ncands];
 	c->distance = distance;
 	c->blkno = blkno;

@@ -376,6 +376,92 @@ distance_sq8(const RvCodeQuery *q, const uint8_t *code)
 }
 
 /*
+ * Bounds of one code's decoding error: *err >= |x - decode(code)| (L2 norm
+ * of the difference to the vector that was encoded) and *norm =
+ * |decode(code)|.  float32 is exact (0); float16 rounds each component to
+ * nearest, so its error is at most 2^-11 of the half's magnitude, or half
+ * the subnormal spacing 2^-25, unless the component saturated at +/-65504
+ * (then the error is unbounded: INFINITY); sq8 rounds each component to the
+ * nearest step, at most scale / 2 (plus float32 rounding of offset + code *
+ * scale); binary keeps only signs: INFINITY.  The margins (1.001, 1e-6) are
+ * for the float arithmetic of the bound itself.
+ */
+void
+rv_code_error(RvCodeKind kind, const void *code, int dim, float *err, float *norm)
+{
+	double		e2 = 0.0;
+	double		n2 = 0.0;
+
+	switch (kind)
+	{
+		case RV_CODE_FLOAT32:
+			{
+				const float *f = (const float *) code;
+
+				for (int i = 0; i < dim; i++)
+				{
+					float		v;
+
+					memcpy(&v, f + i, sizeof(float));
+					n2 += (double) v * v;
+				}
+				*err = 0.0f;
+				*norm = (float) sqrt(n2);
+				return;
+			}
+		case RV_CODE_FLOAT16:
+			{
+				const rv_half *h = (const rv_half *) code;
+
+				for (int i = 0; i < dim; i++)
+				{
+					rv_half		b;
+					double		v;
+					double		e;
+
+					memcpy(&b, h + i, sizeof(rv_half));
+					v = fabs((double) rv_half_to_float(b));
+					if (v >= 65504.0 || isnan(v))
+					{
+						*err = INFINITY;
+						*norm = INFINITY;
+						return;
+					}
+					e = v * (1.0 / 2048.0) * 1.001 + 2.9802322387695312e-08;
+					e2 += e * e;
+					n2 += v * v;
+				}
+				*err = (float) (sqrt(e2) * 1.001);
+				*norm = (float) sqrt(n2);
+				return;
+			}
+		case RV_CODE_SQ8:
+			{
+				const uint8_t *c = (const uint8_t *) code;
+				float		off;
+				float		scale;
+				float		xnorm2;
+				double		n;
+
+				memcpy(&off, c, sizeof(float));
+				memcpy(&scale, c + sizeof(float), sizeof(float));
+				memcpy(&xnorm2, c + 2 * sizeof(float), sizeof(float));
+				n = sqrt(xnorm2 > 0.0f ? (double) xnorm2 : 0.0);
+				*err = (float) ((sqrt((double) dim) * fabs((double) scale) / 2.0) * 1.001
+								+ 1e-6 * (n + sqrt((double) dim) * fabs((double) off)));
+				*norm = (float) n;
+				if (!isfinite(*err) || !isfinite(*norm))
+					*err = INFINITY;
+				return;
+			}
+		case RV_CODE_BINARY:
+			break;
+	}
+	*err = INFINITY;
+	*norm = INFINITY;
+}
+
+/*
  * Distance from the prepared query to one code.
  */
 float

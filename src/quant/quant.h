@@ -127,6 +127,8 @@ size_t		rv_code_query_workspace(RvCodeKind kind, int dim);
 void		rv_code_query_init(RvCodeQuery *q, RvCodeKind kind, RvCodeMetric metric,
 							   const float *x, int dim, void *workspace);
 float		rv_code_distance(const RvCodeQuery *q, const void *code);
+void		rv_code_error(RvCodeKind kind, const void *code, int dim, float *err,
+						  float *norm);
 
 /* sum(q[i] * c[i]) over byte codes: reference and AVX2 (codes_avx2.c) */
 float		rv_sq8_dot_scalar(const float *q, const uint8_t *c, int n);
