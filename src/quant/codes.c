@@ -383,7 +383,7 @@ distance_sq8(const RvCodeQuery *q, const uint8_t *code)
  * the subnormal spacing 2^-25, unless the component saturated at +/-65504
  * (then the error is unbounded: INFINITY); sq8 rounds each component to the
  * nearest step, at most scale / 2 (plus float32 rounding of offset + code *
- * scale); binary keeps only signs: INFINITY.  The margins (1.001, 1e-6) are
+ * scale); binary keeps only signs: INFINITY.  The margins (1.001, 1e-5) are
  * for the float arithmetic of the bound itself.
  */
 void
@@ -448,7 +448,7 @@ rv_code_error(RvCodeKind kind, const void *code, int dim, float *err, float *nor
 				memcpy(&xnorm2, c + 2 * sizeof(float), sizeof(float));
 				n = sqrt(xnorm2 > 0.0f ? (double) xnorm2 : 0.0);
 				*err = (float) ((sqrt((double) dim) * fabs((double) scale) / 2.0) * 1.001
-								+ 1e-6 * (n + sqrt((double) dim) * fabs((double) off)));
+								+ 1e-5 * (n + sqrt((double) dim) * fabs((double) off)));
 				*norm = (float) n;
 				if (!isfinite(*err) || !isfinite(*norm))
 					*err = INFINITY;

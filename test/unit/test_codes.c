@@ -192,6 +192,60 @@ START_TEST(test_codes_roundtrip)
 }
 END_TEST
 
+/*
+ * rv_code_error bounds |x - decode(code)| and gives |decode(code)|:
+ * float16 and sq8 over magnitudes 1e-6..1e4, float32 exact, binary and
+ * saturated float16 unbounded.
+ */
+START_TEST(test_codes_error_bound)
+{
+	float		x[300],
+				dec[300];
+	uint8_t		code[1200];
+	RvCodeKind	kinds[2] = {RV_CODE_FLOAT16, RV_CODE_SQ8};
+	float		err,
+				norm;
+
+	for (int rep = 0; rep < 200; rep++)
+	{
+		float		mag = powf(10.0f, urand(-6, 4));
+		int			dim = 1 + rep % 300;
+
+		for (int i = 0; i < dim; i++)
+			x[i] = urand(-mag, mag) + mag * 0.3f;
+		for (int k = 0; k < 2; k++)
+		{
+			double		e2 = 0,
+						n2 = 0;
+
+			ck_assert(rv_code_encode(kinds[k], x, dim, code));
+			rv_code_decode(kinds[k], code, dim, dec);
+			for (int i = 0; i < dim; i++)
+			{
+				e2 += ((double) x[i] - dec[i]) * ((double) x[i] - dec[i]);
+				n2 += (double) dec[i] * dec[i];
+			}
+			rv_code_error(kinds[k], code, dim, &err, &norm);
+			CHECK(sqrt(e2) <= err, "kind %d dim %d: error %g above bound %g",
+				  (int) kinds[k], dim, sqrt(e2), (double) err);
+			CHECK(fabs(sqrt(n2) - norm) <= 1e-4 * sqrt(n2) + 1e-30,
+				  "kind %d: norm %g, want %g", (int) kinds[k], (double) norm, sqrt(n2));
+		}
+		ck_assert(rv_code_encode(RV_CODE_FLOAT32, x, dim, code));
+		rv_code_error(RV_CODE_FLOAT32, code, dim, &err, &norm);
+		ck_assert(err == 0.0f);
+		ck_assert(rv_code_encode(RV_CODE_BINARY, x, dim, code));
+		rv_code_error(RV_CODE_BINARY, code, dim, &err, &norm);
+		ck_assert(isinf(err));
+	}
+	x[0] = 1e6f;
+	x[1] = 1.0f;
+	ck_assert(rv_code_encode(RV_CODE_FLOAT16, x, 2, code));
+	rv_code_error(RV_CODE_FLOAT16, code, 2, &err, &norm);
+	ck_assert(isinf(err));
+}
+END_TEST
+
 /* Edges: constant vectors, huge ranges, saturation, refusal. */
 START_TEST(test_codes_edges)
 {
@@ -316,6 +370,7 @@ codes_suite(void)
 	tcase_add_test(tc, test_codes_sizes);
 	tcase_add_test(tc, test_codes_distances);
 	tcase_add_test(tc, test_codes_roundtrip);
+	tcase_add_test(tc, test_codes_error_bound);
 	tcase_add_test(tc, test_codes_edges);
 	tcase_add_test(tc, test_codes_sq8_simd);
 	tcase_add_test(tc, test_codes_ranking);
