@@ -20,6 +20,8 @@
 #      number of rounds so that load from elsewhere hits both alike, and
 #      prints a Markdown table of the median transactions per second.
 #
+# ONLY='regex' times only the queries whose name matches (grep -E).
+#
 # The same Cypher text runs on both.  Shortest path and vector-ranked MATCH
 # run on RuVector alone: AGE 1.5 has neither.
 set -euo pipefail
@@ -164,6 +166,14 @@ prewarm()
 prewarm rvbench "c.relname LIKE 'ruvector_graph%'"
 prewarm agebench "n.nspname = 'social'"
 
+if [ -n "${ONLY:-}" ]; then
+	kept=()
+	for e in "${QUERIES[@]}"; do
+		if echo "${e%%|*}" | grep -Eq -- "$ONLY"; then kept+=("$e"); fi
+	done
+	QUERIES=("${kept[@]}")
+fi
+
 for e in "${QUERIES[@]}"; do
 	IFS='|' read -r name q cols <<<"$e"
 	if [ "$cols" != - ]; then
@@ -176,7 +186,7 @@ for e in "${QUERIES[@]}"; do
 	fi
 done
 
-echo "| query | RuVector tps | AGE 1.5 tps | ratio | results |"
+echo "| query | RuVector tps | AGE tps | ratio | results |"
 echo "|---|---:|---:|---:|---|"
 for e in "${QUERIES[@]}"; do
 	IFS='|' read -r name q cols <<<"$e"
