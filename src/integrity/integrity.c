@@ -88,16 +88,18 @@ static const char *const rvIgActionCodes = "atdr";
  *		Audit (src/audit/audit.h)
  * ----------------------------------------------------------------
  */
+/*
+ * RvIgAudit records an integrity event: in the caller's transaction, or,
+ * when detached (a worker's transition, a refusal about to be raised),
+ * independently of it so that it survives a rollback.
+ */
 void
-RvIgAuditEvent(const char *event_type, Oid target, const char *payload_json)
+RvIgAudit(bool detached, const char *event_type, Oid target, const char *payload_json)
 {
-	RvAuditEvent(event_type, target, payload_json);
-}
-
-void
-RvIgAuditDetached(const char *event_type, Oid target, const char *payload_json)
-{
-	RvAuditEventDetached(event_type, target, payload_json);
+	if (detached)
+		RvAuditEventDetached(event_type, target, payload_json);
+	else
+		RvAuditEvent(event_type, target, payload_json);
 }
 
 /* ----------------------------------------------------------------
@@ -760,10 +762,7 @@ RvIgUpdateState(Oid indexid, Oid heapid, RvIgSample *s, bool detached,
 						 rv_ig_threshold(&p.params, isnan(baseline) ? 0 : baseline,
 										 state > *from ? *from : state),
 						 s->unreachable, s->witness.data);
-		if (detached)
-			RvIgAuditDetached("integrity.transition", indexid, ev.data);
-		else
-			RvIgAuditEvent("integrity.transition", indexid, ev.data);
+		RvIgAudit(detached, "integrity.transition", indexid, ev.data);
 	}
 	return state;
 }
@@ -861,10 +860,7 @@ RvIgSampleOperationalScope(bool detached)
 		initStringInfo(&ev);
 		appendStringInfo(&ev, "{\"scope\": \"operational\", \"from\": \"%s\", \"to\": \"%s\", \"lambda_cut\": %.6g, \"witness_edges\": %s}",
 						 rv_ig_state_name(from), rv_ig_state_name(to), s.signal, s.witness.data);
-		if (detached)
-			RvIgAuditDetached("integrity.transition", InvalidOid, ev.data);
-		else
-			RvIgAuditEvent("integrity.transition", InvalidOid, ev.data);
+		RvIgAudit(detached, "integrity.transition", InvalidOid, ev.data);
 	}
 	return json.data;
 }
@@ -1141,10 +1137,7 @@ RvIgRepairIndex(Oid indexid, bool detached, bool inPlace, bool rebuild)
 						 r.unreachable_before, r.unreachable_after, r.elements_reconnected,
 						 r.links_added, r.weak_reinforced, r.rounds, r.elapsed_ms);
 	appendStringInfo(&json, ", \"after\": %s}", after);
-	if (detached)
-		RvIgAuditDetached("integrity.repair", indexid, json.data);
-	else
-		RvIgAuditEvent("integrity.repair", indexid, json.data);
+	RvIgAudit(detached, "integrity.repair", indexid, json.data);
 	return json.data;
 }
 
@@ -1309,7 +1302,7 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoString(&ev, "null");
 	appendStringInfoChar(&ev, '}');
-	RvIgAuditEvent("integrity.policy_set", InvalidOid, ev.data);
+	RvIgAudit(false, "integrity.policy_set", InvalidOid, ev.data);
 	PG_RETURN_VOID();
 }
 
@@ -1393,7 +1386,7 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoString(&ev, "null");
 	appendStringInfoChar(&ev, '}');
-	RvIgAuditEvent("integrity.policy_attach", target, ev.data);
+	RvIgAudit(false, "integrity.policy_attach", target, ev.data);
 	PG_RETURN_VOID();
 }
 

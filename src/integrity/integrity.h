@@ -146,8 +146,8 @@ extern void RvIgSampleOperational(RvIgSample *s);
 /* integrity.c */
 extern void RvIgPolicyDefault(RvIgPolicy *p);
 extern bool RvIgExtensionInfo(Oid *owner, Oid *nsp);
-extern void RvIgAuditEvent(const char *event_type, Oid target, const char *payload_json);
-extern void RvIgAuditDetached(const char *event_type, Oid target, const char *payload_json);
+extern void RvIgAudit(bool detached, const char *event_type, Oid target,
+					  const char *payload_json);
 extern bool RvIntegrityIsScopedIndex(Relation index, const char **kind);
 extern void RvIntegrityWorkerRound(void);
 

@@ -697,8 +697,8 @@ RvIgEnforce(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, const char 
 					 RvIgClassName(cls), RvIgDecisionName(d), rv_ig_state_name(sc.state));
 	escape_json(&payload, idxname ? idxname : "operational");
 	appendStringInfo(&payload, ", \"lambda_cut\": %.6g}", sc.lambda);
-	RvIgAuditDetached(d == RV_IG_REJECT ? "integrity.rejected" : "integrity.deferred",
-					  OidIsValid(sc.indexid) ? sc.indexid : heapid, payload.data);
+	RvIgAudit(true, d == RV_IG_REJECT ? "integrity.rejected" : "integrity.deferred",
+			  OidIsValid(sc.indexid) ? sc.indexid : heapid, payload.data);
 
 	if (idxname)
 		ereport(ERROR,
