@@ -80,8 +80,8 @@ ANALYZE ruvector_graph_node;
 SELECT * FROM gl_plan('MATCH (n:Person) RETURN count(*)');
 SET enable_seqscan = off;
 SELECT count(*) FILTER (WHERE line LIKE '%Index Scan using ruvector_graph_N_vec_%') AS vector_index_scans
-	FROM gl_plan('MATCH (d:Doc) RETURN d.i ORDER BY vector.distance(d.e, [20, 0, 0]) LIMIT 3') line;
-SELECT * FROM ruvector_cypher('gl', 'MATCH (d:Doc) RETURN d.i ORDER BY vector.distance(d.e, [20, 0, 0]) LIMIT 3');
+	FROM gl_plan('MATCH (d:Doc) RETURN d.i ORDER BY vector.distance(d.e, [19.9, 0, 0]) LIMIT 3') line;
+SELECT * FROM ruvector_cypher('gl', 'MATCH (d:Doc) RETURN d.i ORDER BY vector.distance(d.e, [19.9, 0, 0]) LIMIT 3');
 RESET enable_seqscan;
 
 -- a role without graph privileges sees no labels through the view
