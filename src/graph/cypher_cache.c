@@ -197,8 +197,8 @@ LockPlanRelations(PlannedStmt *stmt)
 /*
  * Opens a cursor on the reading statement sql with the given parameters
  * (nulls as for SPI: 'n' for null), through a cached plan when there is
- * one.  The caller is connected to SPI, fetches with SPI_cursor_fetch and
- * closes with SPI_cursor_close.
+ * one.  The caller is connected to SPI, runs the portal (RvgRunPortal) and
+ * closes it with SPI_cursor_close.
  */
 Portal
 RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls)
@@ -218,13 +218,19 @@ RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const c
 		params->params[i].pflags = PARAM_FLAG_CONST;
 		params->params[i].ptype = types[i];
 	}
+	portal = CreateNewPortal();
+	portal->visible = false;
+	portal->cursorOptions = CURSOR_OPT_NO_SCROLL;
 	e = rvg_plan_cache_enabled ? PlanLookup(key) : NULL;
 	if (e != NULL && e->uses < RVG_PLAN_REUSE)
 	{
 		uint64		generation = plan_generation;
 
 		e->uses++;
+		/* the portal's own copy: the cache may be emptied while it runs */
+		old = MemoryContextSwitchTo(portal->portalContext);
 		stmt = copyObject(e->stmt);
+		MemoryContextSwitchTo(old);
 		LockPlanRelations(stmt);
 		if (generation != plan_generation)
 			stmt = NULL;		/* invalidated meanwhile: plan again */
@@ -233,19 +239,17 @@ RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const c
 	{
 		uint64		generation = plan_generation;
 
+		old = MemoryContextSwitchTo(portal->portalContext);
 		stmt = PlanFresh(sql, nparams, types, params);
+		MemoryContextSwitchTo(old);
 		if (generation == plan_generation && rvg_plan_cache_enabled)
 			PlanStore(key, stmt);
 	}
 	for (int i = 0; i < nparams; i++)
 		params->params[i].pflags = PARAM_FLAG_CONST;
 
-	portal = CreateNewPortal();
-	portal->visible = false;
-	portal->cursorOptions = CURSOR_OPT_NO_SCROLL;
 	old = MemoryContextSwitchTo(portal->portalContext);
-	PortalDefineQuery(portal, NULL, pstrdup(sql), CMDTAG_SELECT,
-					  list_make1(copyObject(stmt)), NULL);
+	PortalDefineQuery(portal, NULL, pstrdup(sql), CMDTAG_SELECT, list_make1(stmt), NULL);
 	MemoryContextSwitchTo(old);
 	/* as SPI does for a cursor that is not read-only: see earlier steps */
 	CommandCounterIncrement();

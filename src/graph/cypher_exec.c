@@ -43,6 +43,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "tcop/pquery.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -58,7 +59,6 @@ PG_FUNCTION_INFO_V1(ruvector_cypher);
 PG_FUNCTION_INFO_V1(ruvector_cypher_rows);
 PG_FUNCTION_INFO_V1(ruvector_cypher_sql);
 
-#define RVG_FETCH_BATCH 1000
 
 /* Rows between steps, column by column. */
 typedef struct Rows
@@ -443,6 +443,40 @@ EmitRow(Output *out, Datum *vals, bool *nulls)
 	MemoryContextReset(out->rowcxt);
 }
 
+/*
+ * The final statement's rows go to the result through this receiver; its
+ * first ncols columns are the RETURN items, as jsonb.
+ */
+typedef struct EmitReceiver
+{
+	DestReceiver pub;
+	Output	   *out;
+} EmitReceiver;
+
+static bool
+EmitSlot(TupleTableSlot *slot, DestReceiver *self)
+{
+	EmitReceiver *recv = (EmitReceiver *) self;
+
+	slot_getsomeattrs(slot, recv->out->ncols);
+	EmitRow(recv->out, slot->tts_values, slot->tts_isnull);
+	return true;
+}
+
+static void
+EmitStartup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	EmitReceiver *recv = (EmitReceiver *) self;
+
+	if (desc->natts < recv->out->ncols)
+		elog(ERROR, "translated Cypher returns %d columns, not %d", desc->natts, recv->out->ncols);
+}
+
+static void
+EmitNothing(DestReceiver *self)
+{
+}
+
 /* Streams the final statement's rows into the result. */
 static void
 RunFinal(Executor *ex, RvgStep *st, Rows *in)
@@ -452,8 +486,7 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 	char	   *nulls;
 	Portal		portal;
 	Output	   *out = ex->out;
-	Datum	   *vals = palloc(sizeof(Datum) * (st->ncols + 1));
-	bool	   *isnull = palloc(sizeof(bool) * (st->ncols + 1));
+	EmitReceiver recv;
 
 	out->names = st->names;
 	out->ncols = st->ncols;
@@ -479,21 +512,14 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 	}
 	else
 		portal = SPI_cursor_open_with_args(NULL, st->sql, st->ninput, types, values, nulls, false, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, RVG_FETCH_BATCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			for (int c = 0; c < st->ncols; c++)
-				vals[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &isnull[c]);
-			EmitRow(out, vals, isnull);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	recv.pub.receiveSlot = EmitSlot;
+	recv.pub.rStartup = EmitStartup;
+	recv.pub.rShutdown = EmitNothing;
+	recv.pub.rDestroy = EmitNothing;
+	recv.pub.mydest = DestNone;
+	recv.out = out;
+	/* straight into the result: no copy of each row into an SPI tuple table */
+	PortalRunFetch(portal, FETCH_FORWARD, FETCH_ALL, &recv.pub);
 	SPI_cursor_close(portal);
 }
 
