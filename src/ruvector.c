@@ -5,7 +5,8 @@
  * postmaster with shared_preload_libraries).  It picks the distance kernels
  * for this CPU; later subsystems register their GUCs, shared memory, WAL
  * resource manager and background workers from here, in that order, so the
- * order of start-up work is visible in one place.
+ * order of start-up work is visible in one place.  Each subsystem exposes
+ * one entry point named Rv<Subsystem>Init().
  */
 #include "postgres.h"
 
@@ -27,10 +28,10 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	rv_distance_init();
-	rv_indexam_init();
-	rv_ivfflat_init();
-	rv_hnsw_init();
+	RvDistanceInit();
+	RvIndexamInit();
+	RvIvfflatInit();
+	RvHnswInit();
 	RvTableamInit();
 	RvGraphInit();
 	RvIntegrityInit();

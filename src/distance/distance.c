@@ -10,7 +10,7 @@
  * representable, e.g. small integer vectors).
  *
  * NOTES
- *	  rv_distance_init() runs once per process (from _PG_init, or first thing
+ *	  RvDistanceInit() runs once per process (from _PG_init, or first thing
  *	  in a test or benchmark).  It reads cpuid, confirms through XGETBV that
  *	  the OS saves the wide registers, and points rv_kernels at the best
  *	  table.  Until then rv_kernels is the scalar table, so early calls are
@@ -386,7 +386,7 @@ rv_kernels_lookup(const char *name)
  * for a lower one.  Asking for more than the CPU has gives the best it has.
  */
 void
-rv_distance_init(void)
+RvDistanceInit(void)
 {
 	const char *want = getenv("RV_KERNELS");
 	int			ceiling = 2;	/* 0 scalar, 1 avx2, 2 avx512 */

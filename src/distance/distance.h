@@ -5,7 +5,7 @@
  * timed by bench/bench_kernels without a server.
  *
  * Every kernel exists as a scalar reference (the definition of the result) and,
- * where the CPU has them, AVX2+FMA(+F16C) and AVX-512 versions.  rv_distance_init()
+ * where the CPU has them, AVX2+FMA(+F16C) and AVX-512 versions.  RvDistanceInit()
  * reads cpuid once and points the rv_* dispatch pointers at the best version;
  * callers on hot paths load the pointer once and call it directly (no fmgr).
  *
@@ -57,19 +57,19 @@ extern const RvKernels rv_kernels_scalar;
 extern const RvKernels rv_kernels_avx2;
 extern const RvKernels rv_kernels_avx512;
 
-/* What the CPU supports (filled by rv_distance_init; also callable directly). */
+/* What the CPU supports (filled by RvDistanceInit; also callable directly). */
 int			rv_cpu_has_avx2(void);		/* AVX2 + FMA + F16C, OS saves YMM */
 int			rv_cpu_has_avx512(void);	/* F + BW + VL + DQ + VPOPCNTDQ, OS saves ZMM */
 
 /*
  * The active kernels.  Initialised to the scalar table so that calls before
- * rv_distance_init() are correct, just slower.
+ * RvDistanceInit() are correct, just slower.
  */
 extern const RvKernels *rv_kernels;
 
 /* Picks the best supported table.  RV_KERNELS=scalar|avx2|avx512 in the
  * environment forces a (supported) choice, for tests and benchmarks. */
-void		rv_distance_init(void);
+void		RvDistanceInit(void);
 
 /* Convenience wrappers over the active table. */
 static inline float

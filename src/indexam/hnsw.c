@@ -6,7 +6,7 @@
  *	  the planner's cost estimate and the opclass type support functions.
  *
  * NOTES
- *	  rv_hnsw_init() runs from _PG_init in every backend that loads the
+ *	  RvHnswInit() runs from _PG_init in every backend that loads the
  *	  library, including lazily at CREATE EXTENSION; nothing here needs
  *	  shared_preload_libraries.
  *
@@ -57,7 +57,7 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
  * process from _PG_init.
  */
 void
-rv_hnsw_init(void)
+RvHnswInit(void)
 {
 	hnsw_relopt_kind = add_reloption_kind();
 	add_int_reloption(hnsw_relopt_kind, "m", "Max number of connections",

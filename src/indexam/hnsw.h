@@ -442,7 +442,7 @@ extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
 
 /* hnsw.c */
-extern void rv_hnsw_init(void);
+extern void RvHnswInit(void);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
 extern int	HnswGetStorageOption(Relation index);

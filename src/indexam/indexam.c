@@ -34,7 +34,7 @@ relopt_enum_elt_def rv_storage_options[] = {
 };
 
 void
-rv_indexam_init(void)
+RvIndexamInit(void)
 {
 	DefineCustomIntVariable("ruvector.rerank_factor",
 							"Sets how many more candidates scans of compact indexes re-rank",

@@ -27,7 +27,7 @@ extern int	rv_rerank_factor;
 /* Values of the storage reloption (RvCodeKind), for add_enum_reloption */
 extern relopt_enum_elt_def rv_storage_options[];
 
-extern void rv_indexam_init(void);
+extern void RvIndexamInit(void);
 extern const char *rv_storage_name(int storage);
 extern char *rv_opclass_name(Relation index);
 extern void rv_check_compact_storage(Relation index, IndexInfo *indexInfo, int storage,

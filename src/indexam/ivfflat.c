@@ -10,7 +10,7 @@
  *	  model are pgvector's, so the planner makes the same choices for the
  *	  same queries.
  *
- *	  rv_ivfflat_init() is called from _PG_init, whether the library is
+ *	  RvIvfflatInit() is called from _PG_init, whether the library is
  *	  preloaded or loaded by CREATE EXTENSION or the first call into it.
  *
  * IDENTIFICATION
@@ -51,7 +51,7 @@ PG_FUNCTION_INFO_V1(ivfflathandler);
 
 /* Registers the lists reloption and the ivfflat.* settings */
 void
-rv_ivfflat_init(void)
+RvIvfflatInit(void)
 {
 	IvfSelectKernels();
 
@@ -83,7 +83,7 @@ rv_ivfflat_init(void)
 
 	MarkGUCPrefixReserved("ivfflat");
 
-	rv_ivfrefresh_init();
+	RvIvfRefreshInit();
 }
 
 /* The lists option of an index, or its default */

@@ -332,7 +332,7 @@ extern int	ivf_refresh_test_fail_pages;
 extern bool ivf_refresh_test_fail_panic;
 
 /* ivfflat.c */
-extern void rv_ivfflat_init(void);
+extern void RvIvfflatInit(void);
 extern int	IvfGetLists(Relation index);
 extern int	IvfGetStorageOption(Relation index);
 
@@ -424,7 +424,7 @@ typedef struct IvfAutoRefreshReport
 } IvfAutoRefreshReport;
 
 /* ivfrefresh.c */
-extern void rv_ivfrefresh_init(void);
+extern void RvIvfRefreshInit(void);
 extern IvfAutoRefreshResult IvfRefreshIfDrifted(Oid indexoid, double threshold,
 												IvfAutoRefreshReport *report);
 extern bool IvfRecycleOld(Relation index);

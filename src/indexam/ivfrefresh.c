@@ -129,7 +129,7 @@ PG_FUNCTION_INFO_V1(ruvector_ivf_stats);
 
 /* Registers the test-only settings of a refresh */
 void
-rv_ivfrefresh_init(void)
+RvIvfRefreshInit(void)
 {
 	DefineCustomIntVariable("ruvector.ivf_refresh_test_fail_pages",
 							"Test only: stops an ivfflat refresh after writing this many pages.",

@@ -466,7 +466,7 @@ IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *
 /*
  * Picks the batched kernels for this CPU: the AVX2 ones unless the CPU lacks
  * AVX2 or the scalar distance kernels were forced (RV_KERNELS=scalar).
- * Called from _PG_init after rv_distance_init.
+ * Called from _PG_init after RvDistanceInit.
  */
 void
 IvfSelectKernels(void)

@@ -320,7 +320,7 @@ START_TEST(test_codes_ranking)
 	static double dist[N];
 	const RvCodeKind kinds[2] = {RV_CODE_SQ8, RV_CODE_FLOAT16};
 
-	rv_distance_init();
+	RvDistanceInit();
 	for (int i = 0; i < N * D; i++)
 		data[i] = urand(-1, 1);
 	for (int k = 0; k < 2; k++)

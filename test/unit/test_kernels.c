@@ -702,27 +702,27 @@ START_TEST(test_dispatch)
 		rv_cpu_has_avx2() ? &rv_kernels_avx2 : &rv_kernels_scalar;
 
 	unsetenv("RV_KERNELS");
-	rv_distance_init();
+	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, best);
 	printf("NOTE kernels: this CPU's default kernels are %s\n", rv_kernels->name);
 
 	setenv("RV_KERNELS", "scalar", 1);
-	rv_distance_init();
+	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, &rv_kernels_scalar);
 	ck_assert_str_eq(rv_kernels->name, "scalar");
 
 	/* asking for avx2 gets it when supported, otherwise scalar, never more */
 	setenv("RV_KERNELS", "avx2", 1);
-	rv_distance_init();
+	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, rv_cpu_has_avx2() ? &rv_kernels_avx2 : &rv_kernels_scalar);
 
 	setenv("RV_KERNELS", "avx512", 1);
-	rv_distance_init();
+	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, best);
 
 	/* unknown values are ignored */
 	setenv("RV_KERNELS", "bogus", 1);
-	rv_distance_init();
+	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, best);
 
 	/* the wrappers call the active table */
@@ -740,7 +740,7 @@ START_TEST(test_dispatch)
 	}
 	else
 		unsetenv("RV_KERNELS");
-	rv_distance_init();
+	RvDistanceInit();
 }
 END_TEST
 
