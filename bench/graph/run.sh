@@ -18,7 +18,10 @@
 #   3. times each query with pgbench (simple protocol, the start node drawn
 #      at random per transaction), the two systems alternating for the given
 #      number of rounds so that load from elsewhere hits both alike, and
-#      prints a Markdown table of the median transactions per second.
+#      prints a Markdown table of the median transactions per second and of
+#      the server's CPU time per query (the backends' user + system time,
+#      read from the postmaster's /proc entry when the server is local; on
+#      a shared machine this is the steadier figure).
 #
 # ONLY='regex' times only the queries whose name matches (grep -E).
 #
@@ -124,17 +127,44 @@ check()
 	checked[$name]=$n
 }
 
-# Transactions per second of one pgbench run; fails on any client error.
+# The CPU time (user + system, in clock ticks) of every server process that
+# has exited: the postmaster's cutime + cstime.  pgbench's backends exit at
+# the end of a run, so the difference over a run is the server's CPU for its
+# transactions (plus the odd autovacuum worker) - a figure that load from
+# elsewhere on the machine disturbs far less than transactions per second.
+PMSTAT=
+datadir=$($PSQL -At -d postgres -c "SHOW data_directory" 2>/dev/null || true)
+if [ -r "$datadir/postmaster.pid" ]; then
+	PMSTAT=/proc/$(head -1 "$datadir/postmaster.pid")/stat
+fi
+TICK=$(getconf CLK_TCK)
+server_ticks()
+{
+	if [ -n "$PMSTAT" ] && [ -r "$PMSTAT" ]; then
+		awk '{ print $16 + $17 }' "$PMSTAT"
+	else
+		echo 0
+	fi
+}
+
+# "tps cpu-ms-per-transaction" of one pgbench run (cpu 0 when the server's
+# process table is not readable here); fails on any client error.
 tps()
 {
-	local db=$1 file=$2 out
+	local db=$1 file=$2 out before after
+	before=$(server_ticks)
 	out=$("$BIN/pgbench" -h "$HOST" -p "$PORT" -U "$USER_" -n -M simple --random-seed=42 \
 		-T "$SECS" -c "$CLIENTS" -j "$CLIENTS" -f "$file" "$db" 2>&1) || {
 		echo "pgbench failed on $db:" >&2
 		echo "$out" | tail -5 >&2
 		exit 1
 	}
-	echo "$out" | awk '/^tps/ { printf "%.1f", $3 }'
+	sleep 0.5 # the postmaster reaps the exited backends
+	after=$(server_ticks)
+	echo "$out" | awk -v d=$((after - before)) -v hz="$TICK" '
+		/^number of transactions actually processed/ { n = $NF }
+		/^tps/ { t = $3 }
+		END { printf "%.1f %.3f", t, (n > 0 ? d * 1000 / hz / n : 0) }'
 }
 
 declare -A checked
@@ -186,8 +216,8 @@ for e in "${QUERIES[@]}"; do
 	fi
 done
 
-echo "| query | RuVector tps | AGE tps | ratio | results |"
-echo "|---|---:|---:|---:|---|"
+echo "| query | RuVector tps | AGE tps | ratio | RuVector server CPU ms/query | AGE server CPU ms/query | CPU ratio | results |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|"
 for e in "${QUERIES[@]}"; do
 	IFS='|' read -r name q cols <<<"$e"
 	{
@@ -200,21 +230,34 @@ for e in "${QUERIES[@]}"; do
 		if [ "$cols" != - ]; then age_sql "$q" "$cols"; fi
 	} >"$WORK/age.sql"
 	rvs=""
+	rvc=""
 	ags=""
+	agc=""
 	for r in $(seq 1 "$ROUNDS"); do
-		rvs="$rvs $(tps rvbench "$WORK/rv.sql")"
-		if [ "$cols" != - ]; then ags="$ags $(tps agebench "$WORK/age.sql")"; fi
+		read -r t c <<<"$(tps rvbench "$WORK/rv.sql")"
+		rvs="$rvs $t"
+		rvc="$rvc $c"
+		if [ "$cols" != - ]; then
+			read -r t c <<<"$(tps agebench "$WORK/age.sql")"
+			ags="$ags $t"
+			agc="$agc $c"
+		fi
 	done
 	rv=$(echo "$rvs" | median)
-	echo "$name: RuVector$rvs; AGE${ags:- -}" >&2
+	rc=$(echo "$rvc" | median)
+	echo "$name: RuVector tps$rvs, CPU ms$rvc; AGE tps${ags:- -}, CPU ms${agc:- -}" >&2
 	if [ "$cols" != - ]; then
 		ag=$(echo "$ags" | median)
+		ac=$(echo "$agc" | median)
 		ratio=$(awk -v a="$rv" -v b="$ag" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
+		cratio=$(awk -v a="$rc" -v b="$ac" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }')
 		same="identical (${checked[$name]} start nodes)"
 	else
 		ag="n/a"
+		ac="n/a"
 		ratio="-"
+		cratio="-"
 		same="(RuVector only)"
 	fi
-	echo "| $name | $rv | $ag | $ratio | $same |"
+	echo "| $name | $rv | $ag | $ratio | $rc | $ac | $cratio | $same |"
 done
