@@ -47,7 +47,7 @@ SHLIB_LINK = -lm -lsodium
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
 # (later += still add to the list, which is expanded when clean runs).
-EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels bench/bench_integrity \
+EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels bench/bench_integrity bench/hnswlib/hnswlib_bench \
 	$(SRCS:.c=.d)
 
 PG_CONFIG ?= pg_config

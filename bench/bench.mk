@@ -80,3 +80,14 @@ bench-check: $(BENCH_DIR)/ruvector-bench-check
 bench-clean:
 	rm -f $(BENCH_DIR)/ruvector-bench $(BENCH_DIR)/ruvector-bench-check
 clean: bench-clean
+
+# The hnswlib yardstick (Debian's libhnswlib-dev, header-only): the same graph
+# built by standalone hnswlib, single-thread QPS at each recall.  Compiled
+# for this CPU, as hnswlib's users build it.
+HNSWLIB_BENCH = $(BENCH_DIR)/hnswlib/hnswlib_bench
+$(HNSWLIB_BENCH): $(BENCH_DIR)/hnswlib/hnswlib_bench.cpp
+	$(CXX) -O3 -march=native -std=c++17 -pthread -Wall -Wextra $(if $(WERROR),-Werror) -o $@ $<
+
+.PHONY: bench-hnswlib
+bench-hnswlib: $(HNSWLIB_BENCH)
+	$(HNSWLIB_BENCH) --data $(BENCH_DATA) --metric cosine $(HNSWLIB_ARGS)

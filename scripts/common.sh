@@ -12,7 +12,7 @@ RV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RV_PGBIN=${RV_PGBIN:-/usr/lib/postgresql/15/bin}
 export PG_CONFIG="${PG_CONFIG:-$RV_PGBIN/pg_config}"
 RV_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib build-essential pkg-config \
-liburing-dev libzstd-dev libsodium-dev check libipc-run-perl gnuplot-nox"
+liburing-dev libzstd-dev libsodium-dev check libipc-run-perl gnuplot-nox libhnswlib-dev"
 
 rv_log() { printf '\n== [%s] %s\n' "$(date +%T)" "$*"; }
 
