@@ -95,26 +95,6 @@ typedef struct Executor
 } Executor;
 
 /* ---------------------------------------------------------------------
- * Errors located in the Cypher text
- * ---------------------------------------------------------------------
- */
-static void
-StepError(Executor *ex, int loc, int sqlstate, const char *msg, const char *hint)
-{
-	int			line,
-				col;
-
-	cy_position(ex->plan->text, strlen(ex->plan->text), loc, &line, &col);
-	ereport(ERROR,
-			(errcode(sqlstate),
-			 errmsg_internal("%s", msg),
-			 errdetail("At line %d, column %d of the Cypher query.", line, col),
-			 hint ? errhint("%s", hint) : 0,
-			 internalerrposition(loc + 1),
-			 internalerrquery(ex->plan->text)));
-}
-
-/* ---------------------------------------------------------------------
  * Parsing
  * ---------------------------------------------------------------------
  */
@@ -491,10 +471,12 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 	out->names = st->names;
 	out->ncols = st->ncols;
 	if (out->typed && out->desc->natts != st->ncols)
-		StepError(ex, st->loc, ERRCODE_DATATYPE_MISMATCH,
-				  psprintf("the Cypher query returns %d column%s but the column definition list has %d",
-						   st->ncols, st->ncols == 1 ? "" : "s", out->desc->natts),
-				  "Give one column in AS (...) for each RETURN item.");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the Cypher query returns %d column%s but the column definition list has %d",
+						st->ncols, st->ncols == 1 ? "" : "s", out->desc->natts),
+				 errhint("Give one column in AS (...) for each RETURN item."),
+				 RvgErrPosition(ex->plan->text, st->loc)));
 	InputArgs(st, in, &types, &values, &nulls);
 	if (st->param_sql != NULL)
 	{
@@ -701,8 +683,10 @@ CreateForRow(Executor *ex, RvgStep *st, Rows *in, int64 i, Rows *out, int64 o,
 		WEdge	   *we = &st->wedges[k];
 
 		if (node_ids[we->from] < 0 || node_ids[we->to] < 0)
-			StepError(ex, st->loc, ERRCODE_NULL_VALUE_NOT_ALLOWED,
-					  "cannot create a relationship to a null node", NULL);
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("cannot create a relationship to a null node"),
+					 RvgErrPosition(ex->plan->text, st->loc)));
 		edge_ids[k] = *(*next)++;
 		BatchAdd(edges, edge_ids[k], we->type, NULL, node_ids[we->from], node_ids[we->to],
 				 CellProps(in, we->props_col, i, "relationship properties"));
@@ -784,16 +768,20 @@ CheckMergeParam(Executor *ex, RvgStep *st, ColType type, Datum d, bool isnull)
 	Jsonb	   *jb;
 
 	if (isnull && type == COL_ID)
-		StepError(ex, st->loc, ERRCODE_NULL_VALUE_NOT_ALLOWED,
-				  "MERGE cannot use a null node", NULL);
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("MERGE cannot use a null node"),
+				 RvgErrPosition(ex->plan->text, st->loc)));
 	if (type == COL_ID)
 		return;
 	if (isnull)
 		return;
 	jb = DatumGetJsonbP(d);
 	if (!JB_ROOT_IS_OBJECT(jb))
-		StepError(ex, st->loc, ERRCODE_DATATYPE_MISMATCH,
-				  "MERGE properties must be a map", NULL);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("MERGE properties must be a map"),
+				 RvgErrPosition(ex->plan->text, st->loc)));
 	it = JsonbIteratorInit(&jb->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
@@ -801,10 +789,12 @@ CheckMergeParam(Executor *ex, RvgStep *st, ColType type, Datum d, bool isnull)
 			continue;
 		JsonbIteratorNext(&it, &v, true);
 		if (v.type == jbvNull)
-			StepError(ex, st->loc, ERRCODE_NULL_VALUE_NOT_ALLOWED,
-					  psprintf("MERGE cannot match a null value for property \"%.*s\"",
-							   k.val.string.len, k.val.string.val),
-					  "Use MATCH with a WHERE clause, or coalesce() the value.");
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("MERGE cannot match a null value for property \"%.*s\"",
+							k.val.string.len, k.val.string.val),
+					 errhint("Use MATCH with a WHERE clause, or coalesce() the value."),
+					 RvgErrPosition(ex->plan->text, st->loc)));
 	}
 }
 
@@ -1034,10 +1024,11 @@ static void
 CheckSetDone(Executor *ex, WSetItem *ws, bool edge)
 {
 	if (ws->dynamic && SPI_processed == 0)
-		StepError(ex, ws->loc, ERRCODE_UNDEFINED_OBJECT,
-				  psprintf("the %s was deleted and cannot be changed",
-						   edge ? "relationship" : "node"),
-				  NULL);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the %s was deleted and cannot be changed",
+						edge ? "relationship" : "node"),
+				 RvgErrPosition(ex->plan->text, ws->loc)));
 }
 
 /* SET n += map: the non-null entries, and the keys whose value is null. */
@@ -1080,8 +1071,10 @@ SetTarget(Executor *ex, WSetItem *ws, Rows *in, int64 i, bool *edge)
 	id = JB_ROOT_IS_OBJECT(jb) ? getKeyJsonValueFromContainer(&jb->root, "id", 2, NULL) : NULL;
 	if (id == NULL || id->type != jbvNumeric ||
 		getKeyJsonValueFromContainer(&jb->root, "properties", 10, NULL) == NULL)
-		StepError(ex, ws->loc, ERRCODE_DATATYPE_MISMATCH,
-				  "SET and REMOVE change nodes and relationships, not other values", NULL);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("SET and REMOVE change nodes and relationships, not other values"),
+				 RvgErrPosition(ex->plan->text, ws->loc)));
 	*edge = getKeyJsonValueFromContainer(&jb->root, "start_id", 8, NULL) != NULL;
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(id->val.numeric)));
 }
@@ -1121,8 +1114,10 @@ ApplySetItem(Executor *ex, RvgStep *st, WSetItem *ws, Rows *in, int64 i, SPIPlan
 				if (value_null)
 					break;
 				if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)))
-					StepError(ex, ws->loc, ERRCODE_DATATYPE_MISMATCH,
-							  "the value of SET += must be a map", NULL);
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("the value of SET += must be a map"),
+							 RvgErrPosition(ex->plan->text, ws->loc)));
 				SplitMap(DatumGetJsonbP(value), &set, &args[2]);
 				args[1] = JsonbPGetDatum(set);
 				RunSet(SetPlan(ex, cache, MERGE_PROPS, edge), args);
@@ -1131,8 +1126,10 @@ ApplySetItem(Executor *ex, RvgStep *st, WSetItem *ws, Rows *in, int64 i, SPIPlan
 			break;
 		case CYS_LABELS:
 			if (edge)
-				StepError(ex, ws->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-						  "the type of a relationship cannot be changed", NULL);
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("the type of a relationship cannot be changed"),
+						 RvgErrPosition(ex->plan->text, ws->loc)));
 			for (int l = 0; l < ws->nlabels; l++)
 			{
 				args[1] = CStringGetTextDatum(ws->labels[l]);
@@ -1231,8 +1228,10 @@ AddEntities(Executor *ex, WDelete *d, JsonbContainer *c, IdSet *nodes, IdSet *ed
 		JsonbValue *props = getKeyJsonValueFromContainer(c, "properties", 10, NULL);
 
 		if (id == NULL || id->type != jbvNumeric || props == NULL)
-			StepError(ex, d->loc, ERRCODE_DATATYPE_MISMATCH,
-					  "DELETE expects nodes, relationships or paths, not a map", NULL);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("DELETE expects nodes, relationships or paths, not a map"),
+					 RvgErrPosition(ex->plan->text, d->loc)));
 		if (getKeyJsonValueFromContainer(c, "start_id", 8, NULL) != NULL)
 			IdAdd(edges, JsonbInt(id));
 		else
@@ -1246,8 +1245,10 @@ AddEntities(Executor *ex, WDelete *d, JsonbContainer *c, IdSet *nodes, IdSet *ed
 		if (e->type == jbvNull)
 			continue;
 		if (e->type != jbvBinary)
-			StepError(ex, d->loc, ERRCODE_DATATYPE_MISMATCH,
-					  "DELETE expects nodes, relationships or paths", NULL);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("DELETE expects nodes, relationships or paths"),
+					 RvgErrPosition(ex->plan->text, d->loc)));
 		AddEntities(ex, d, e->val.binary.data, nodes, edges);
 	}
 }
@@ -1288,8 +1289,10 @@ CollectDeletes(Executor *ex, RvgStep *st, Rows *in, IdSet *nodes, IdSet *edges)
 					{
 						if (sv.type == jbvNull)
 							break;
-						StepError(ex, d->loc, ERRCODE_DATATYPE_MISMATCH,
-								  "DELETE expects nodes, relationships or paths", NULL);
+						ereport(ERROR,
+								(errcode(ERRCODE_DATATYPE_MISMATCH),
+								 errmsg("DELETE expects nodes, relationships or paths"),
+								 RvgErrPosition(ex->plan->text, d->loc)));
 					}
 					AddEntities(ex, d, &jb->root, nodes, edges);
 					break;
@@ -1341,9 +1344,12 @@ ApplyDelete(Executor *ex, RvgStep *st, Rows *in)
 				bool		isnull;
 				int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-				StepError(ex, st->loc, ERRCODE_FOREIGN_KEY_VIOLATION,
-						  psprintf("cannot delete node " INT64_FORMAT " because it still has relationships", n),
-						  "Use DETACH DELETE to delete its relationships too.");
+				ereport(ERROR,
+						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+						 errmsg("cannot delete node " INT64_FORMAT " because it still has relationships",
+								n),
+						 errhint("Use DETACH DELETE to delete its relationships too."),
+						 RvgErrPosition(ex->plan->text, st->loc)));
 			}
 		}
 		DeleteSql(ex, "DELETE FROM %s.ruvector_graph_node WHERE id = ANY($1)%.0s", ids);
@@ -1505,9 +1511,11 @@ MaterializeLocked(Executor *ex, RvgStep *st, Rows *in)
 		if (!stale)
 			return rows;
 		if (round == RVG_LOCK_ROUNDS)
-			StepError(ex, st->loc, ERRCODE_T_R_SERIALIZATION_FAILURE,
-					  "could not lock the rows of an updating clause: they keep changing",
-					  "Retry the transaction.");
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not lock the rows of an updating clause: they keep changing"),
+					 errhint("Retry the transaction."),
+					 RvgErrPosition(ex->plan->text, st->loc)));
 		CHECK_FOR_INTERRUPTS();
 	}
 }

@@ -54,8 +54,10 @@ RvgParam(Planner *P, CyExpr *e)
 	if (P->params != NULL && JB_ROOT_IS_OBJECT(P->params))
 		jv = getKeyJsonValueFromContainer(&P->params->root, e->str, strlen(e->str), NULL);
 	if (jv == NULL)
-		RvgError(P, e->loc, ERRCODE_UNDEFINED_PARAMETER,
-				 "Cypher parameter $%s is not defined", e->str);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_PARAMETER),
+				 errmsg("Cypher parameter $%s is not defined", e->str),
+				 RvgErrPosition(P->text, e->loc)));
 	if (jv->type == jbvNull)
 		return NULL;
 	return JsonbValueToJsonb(jv);
@@ -173,11 +175,16 @@ LookupVar(Planner *P, CyExpr *e)
 	RvgVar		   *v = RvgFindVar(P, e->str);
 
 	if (v == NULL && P->no_vars_in != NULL)
-		RvgError(P, e->loc, ERRCODE_SYNTAX_ERROR,
-				 "%s cannot refer to variables (`%s`): it must be a constant expression",
-				 P->no_vars_in, e->str);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s cannot refer to variables (`%s`): it must be a constant expression",
+						P->no_vars_in, e->str),
+				 RvgErrPosition(P->text, e->loc)));
 	if (v == NULL)
-		RvgError(P, e->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", e->str);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("variable `%s` is not defined", e->str),
+				 RvgErrPosition(P->text, e->loc)));
 	return v;
 }
 
@@ -219,9 +226,11 @@ PropExpr(Planner *P, CyExpr *e)
 		RvgVar		   *pv = LookupVar(P, e->a);
 
 		if (pv->kind == VK_PATH || pv->kind == VK_EDGES)
-			RvgError(P, e->loc, ERRCODE_DATATYPE_MISMATCH,
-					 "cannot read property \"%s\" of a %s", e->str,
-					 pv->kind == VK_PATH ? "path" : "list of relationships");
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("cannot read property \"%s\" of a %s",
+							e->str, pv->kind == VK_PATH ? "path" : "list of relationships"),
+					 RvgErrPosition(P->text, e->loc)));
 	}
 	return psprintf("%s.ruvector_cy_prop(%s, %s)", P->s, ExprValue(P, e->a),
 					quote_literal_cstr(e->str));
@@ -428,14 +437,22 @@ CheckArgs(Planner *P, CyExpr *e, int min, int max)
 	if (e->nargs < min || e->nargs > max)
 	{
 		if (min == max)
-			RvgError(P, e->loc, ERRCODE_UNDEFINED_FUNCTION,
-					 "function %s() takes %d argument%s, not %d", e->str, min,
-					 min == 1 ? "" : "s", e->nargs);
-		RvgError(P, e->loc, ERRCODE_UNDEFINED_FUNCTION,
-				 "function %s() takes %d to %d arguments, not %d", e->str, min, max, e->nargs);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("function %s() takes %d argument%s, not %d",
+							e->str, min, min == 1 ? "" : "s", e->nargs),
+					 RvgErrPosition(P->text, e->loc)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function %s() takes %d to %d arguments, not %d",
+						e->str, min, max, e->nargs),
+				 RvgErrPosition(P->text, e->loc)));
 	}
 	if (e->bval && !cy_is_aggregate(e->str))
-		RvgError(P, e->loc, ERRCODE_SYNTAX_ERROR, "DISTINCT is only allowed in aggregate functions");
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("DISTINCT is only allowed in aggregate functions"),
+				 RvgErrPosition(P->text, e->loc)));
 }
 
 /* SQL of an aggregate argument: no nested aggregates. */
@@ -462,9 +479,11 @@ Aggregate(Planner *P, CyExpr *e)
 	RvgVar		   *v;
 
 	if (!P->agg_allowed)
-		RvgError(P, e->loc, ERRCODE_GROUPING_ERROR,
-				 "aggregate function %s() is not allowed %s", e->str,
-				 P->agg_where ? P->agg_where : "here");
+		ereport(ERROR,
+				(errcode(ERRCODE_GROUPING_ERROR),
+				 errmsg("aggregate function %s() is not allowed %s",
+						e->str, P->agg_where ? P->agg_where : "here"),
+				 RvgErrPosition(P->text, e->loc)));
 	if (cy_name_eq(e->str, "count") && e->star)
 		return "pg_catalog.to_jsonb(pg_catalog.count(*))";
 	CheckArgs(P, e, 1, (cy_name_eq(e->str, "percentileCont") || cy_name_eq(e->str, "percentileDisc")) ? 2 : 1);
@@ -533,8 +552,10 @@ DistanceMetric(Planner *P, CyExpr *e)
 
 			initStringInfo(&buf);
 			if (!RvgConstJson(P, e->args[2], &buf))
-				RvgError(P, e->args[2]->loc, ERRCODE_INVALID_PARAMETER_VALUE,
-						 "the metric of %s() must be a constant", e->str);
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the metric of %s() must be a constant", e->str),
+						 RvgErrPosition(P->text, e->args[2]->loc)));
 			jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 			m = RvgJsonbScalarText(jb, &is_string);
 			if (strcmp(m, "l2") == 0 || strcmp(m, "euclidean") == 0)
@@ -545,8 +566,10 @@ DistanceMetric(Planner *P, CyExpr *e)
 				return "ip";
 			if (strcmp(m, "manhattan") == 0)
 				return "l1";
-			RvgError(P, e->args[2]->loc, ERRCODE_INVALID_PARAMETER_VALUE,
-					 "unknown vector metric %s", m);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown vector metric %s", m),
+					 RvgErrPosition(P->text, e->args[2]->loc)));
 		}
 	}
 	return NULL;
@@ -643,7 +666,10 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 		if (strcmp(name, "start_id") == 0 || strcmp(name, "end_id") == 0)
 		{
 			if (v->kind != VK_EDGE)
-				RvgError(P, e->loc, ERRCODE_DATATYPE_MISMATCH, "%s() expects a relationship", e->str);
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("%s() expects a relationship", e->str),
+						 RvgErrPosition(P->text, e->loc)));
 			return psprintf("pg_catalog.to_jsonb(%s)", strcmp(name, "start_id") == 0 ? v->start : v->end);
 		}
 		if (strcmp(name, "labels") == 0)
@@ -653,7 +679,10 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 							psprintf("pg_catalog.jsonb_build_array(%s)", v->label));
 		/* startNode / endNode */
 		if (v->kind != VK_EDGE)
-			RvgError(P, e->loc, ERRCODE_DATATYPE_MISMATCH, "%s() expects a relationship", e->str);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s() expects a relationship", e->str),
+					 RvgErrPosition(P->text, e->loc)));
 		{
 			char	   *n = RvgAlias(P, "sn");
 
@@ -785,7 +814,10 @@ FunctionCall(Planner *P, CyExpr *e)
 		return CallFn(P, MetricFunc(metric), e, 2);
 	fn = RvgLookupFunction(e->str, &minargs, &maxargs);
 	if (fn == RVG_FN_NONE)
-		RvgError(P, e->loc, ERRCODE_UNDEFINED_FUNCTION, "unknown Cypher function %s()", e->str);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("unknown Cypher function %s()", e->str),
+				 RvgErrPosition(P->text, e->loc)));
 	CheckArgs(P, e, minargs, maxargs);
 	return CallFn(P, fn, e, e->nargs);
 }

@@ -53,29 +53,21 @@ static void CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List
  */
 
 /*
- * Raises an error located in the Cypher text: the line and column go in the
- * detail, and the text with the position go in the internal query fields so
- * psql points at the spot.
+ * The place of an error in the Cypher text, for use inside ereport() as
+ * PostgreSQL's parser_errposition is: the line and column go in the detail,
+ * and the text with the offset in the internal query fields, so psql points
+ * at the spot (the SQL statement the user typed is not where the error is).
  */
-void
-RvgError(Planner *P, int loc, int sqlstate, const char *fmt,...)
+int
+RvgErrPosition(const char *text, int offset)
 {
-	char		msg[512];
-	va_list		ap;
 	int			line,
 				col;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cy_position(P->text, strlen(P->text), loc, &line, &col);
-	ereport(ERROR,
-			(errcode(sqlstate),
-			 errmsg_internal("%s", msg),
-			 errdetail("At line %d, column %d of the Cypher query.", line, col),
-			 internalerrposition(loc + 1),
-			 internalerrquery(P->text)));
-	pg_unreachable();
+	cy_position(text, strlen(text), offset, &line, &col);
+	errdetail("At line %d, column %d of the Cypher query.", line, col);
+	internalerrposition(offset + 1);
+	return internalerrquery(text);
 }
 
 /* The number under which a runtime error position travels (graph.h). */
@@ -487,8 +479,10 @@ AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
 		JsonbIteratorToken tok;
 
 		if (jb == NULL || !JB_ROOT_IS_OBJECT(jb))
-			RvgError(P, map->loc, ERRCODE_DATATYPE_MISMATCH,
-					 "parameter $%s must be a map to be used as properties", map->str);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("parameter $%s must be a map to be used as properties", map->str),
+					 RvgErrPosition(P->text, map->loc)));
 		it = JsonbIteratorInit(&jb->root);
 		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 		{
@@ -585,8 +579,10 @@ BindNode(Planner *P, CyNodePat *np)
 	if (v != NULL)
 	{
 		if (v->kind != VK_NODE)
-			RvgError(P, np->loc, ERRCODE_DATATYPE_MISMATCH,
-					 "variable `%s` is %s, not a node", np->var, KindName(v->kind));
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("variable `%s` is %s, not a node", np->var, KindName(v->kind)),
+					 RvgErrPosition(P->text, np->loc)));
 		AddLabelConds(P, np, v);
 		AddPropsConds(P, np->props, v->props, &P->sel->conds);
 		return v;
@@ -696,11 +692,15 @@ FixedRel(Planner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
 	if (v != NULL)
 	{
 		if (v->kind != VK_EDGE)
-			RvgError(P, r->loc, ERRCODE_DATATYPE_MISMATCH,
-					 "variable `%s` is %s, not a relationship", r->var, KindName(v->kind));
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("variable `%s` is %s, not a relationship", r->var, KindName(v->kind)),
+					 RvgErrPosition(P->text, r->loc)));
 		if (!v->outer)
-			RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
-					 "relationship variable `%s` is used twice in one pattern", r->var);
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("relationship variable `%s` is used twice in one pattern", r->var),
+					 RvgErrPosition(P->text, r->loc)));
 		MaterializeNode(P, left);
 		MaterializeNode(P, right);
 		if (r->dir == CY_DIR_BOTH)
@@ -819,8 +819,11 @@ VarLengthRel(Planner *P, CyRelPat *r, RvgVar *left, CyNodePat *lp, RvgVar *right
 	RvgVar		   *v;
 
 	if (RvgFindVar(P, r->var) != NULL)
-		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
-				 "variable `%s` is already bound; a variable-length relationship needs a new one", r->var);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("variable `%s` is already bound; a variable-length relationship needs a new one",
+						r->var),
+				 RvgErrPosition(P->text, r->loc)));
 	MaterializeNode(P, anchor);
 	AddFrom(P, psprintf("LATERAL %s %s",
 						WalkSql(P, r, anchor->id, from_right ? Reverse(r->dir) : r->dir, from_right), a));
@@ -848,15 +851,21 @@ ShortestPath(Planner *P, CyPath *path, RvgVar *left, RvgVar *right, char **nodes
 	RvgVar		   *v;
 
 	if (!r->varlen)
-		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
-				 "%s needs a variable-length relationship, as in (a)-[*..5]-(b)",
-				 path->shortest == CY_SHORTEST_ONE ? "shortestPath" : "allShortestPaths");
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s needs a variable-length relationship, as in (a)-[*..5]-(b)",
+						path->shortest == CY_SHORTEST_ONE ? "shortestPath" : "allShortestPaths"),
+				 RvgErrPosition(P->text, r->loc)));
 	if (r->minhops > 1)
-		RvgError(P, r->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-				 "shortest paths must have a minimum length of 0 or 1");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("shortest paths must have a minimum length of 0 or 1"),
+				 RvgErrPosition(P->text, r->loc)));
 	if (r->props != NULL)
-		RvgError(P, r->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-				 "property maps on a shortest path's relationship are not supported");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("property maps on a shortest path's relationship are not supported"),
+				 RvgErrPosition(P->text, r->loc)));
 	MaterializeNode(P, left);
 	MaterializeNode(P, right);
 	initStringInfo(&types);
@@ -873,7 +882,10 @@ ShortestPath(Planner *P, CyPath *path, RvgVar *left, RvgVar *right, char **nodes
 	if (r->var != NULL)
 	{
 		if (RvgFindVar(P, r->var) != NULL)
-			RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", r->var);
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("variable `%s` is already bound", r->var),
+					 RvgErrPosition(P->text, r->loc)));
 		v = NewVar(VK_EDGES, r->var);
 		v->value = *edges;
 		AddVar(P, v);
@@ -970,7 +982,10 @@ AddPath(Planner *P, CyPath *path)
 					pv->edges = psprintf("(%s)", pedges.data);
 					pv->json = j.data;
 					if (RvgFindVar(P, path->var) != NULL)
-						RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", path->var);
+						ereport(ERROR,
+								(errcode(ERRCODE_SYNTAX_ERROR),
+								 errmsg("variable `%s` is already bound", path->var),
+								 RvgErrPosition(P->text, path->loc)));
 					AddVar(P, pv);
 					return;
 				}
@@ -984,7 +999,10 @@ AddPath(Planner *P, CyPath *path)
 		RvgVar		   *pv = NewVar(VK_PATH, path->var);
 
 		if (RvgFindVar(P, path->var) != NULL)
-			RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", path->var);
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("variable `%s` is already bound", path->var),
+					 RvgErrPosition(P->text, path->loc)));
 		pv->value = psprintf("(%s)", pnodes.data);
 		pv->edges = psprintf("(%s)", pedges.data);
 		AddVar(P, pv);
@@ -1078,8 +1096,11 @@ BeginSubPattern(Planner *P, CyPath *path)
 	ListCell   *lc;
 
 	if (P->no_vars_in != NULL)
-		RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR,
-				 "%s cannot contain patterns: it must be a constant expression", P->no_vars_in);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s cannot contain patterns: it must be a constant expression",
+						P->no_vars_in),
+				 RvgErrPosition(P->text, path->loc)));
 	inner = NewSel();
 	inner->vars = list_copy(outer->vars);
 	foreach(lc, inner->vars)
@@ -1192,7 +1213,10 @@ AddUnwind(Planner *P, CyClause *c)
 	RvgVar		   *v;
 
 	if (RvgFindVar(P, c->alias) != NULL)
-		RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", c->alias);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("variable `%s` is already bound", c->alias),
+				 RvgErrPosition(P->text, c->loc)));
 	AddFrom(P, psprintf("pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)",
 						P->s, RvgExpr(P, c->unwind), a));
 	v = NewVar(VK_VALUE, c->alias);
@@ -1248,8 +1272,11 @@ ProjectionItems(Planner *P, CyClause *c, bool is_with)
 		}
 		list_sort(star, CompareItemNames);
 		if (star == NIL && c->nitems == 0)
-			RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR,
-					 "%s * needs at least one variable in scope", is_with ? "WITH" : "RETURN");
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("%s * needs at least one variable in scope",
+							is_with ? "WITH" : "RETURN"),
+					 RvgErrPosition(P->text, c->loc)));
 		items = star;
 	}
 	for (int i = 0; i < c->nitems; i++)
@@ -1261,14 +1288,18 @@ ProjectionItems(Planner *P, CyClause *c, bool is_with)
 		it->text = pi->text;
 		it->name = pi->alias ? pi->alias : (pi->expr->kind == CYX_VAR ? pi->expr->str : pi->text);
 		if (is_with && pi->alias == NULL && pi->expr->kind != CYX_VAR)
-			RvgError(P, pi->expr->loc, ERRCODE_SYNTAX_ERROR,
-					 "expression in WITH must be aliased (use AS)");
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("expression in WITH must be aliased (use AS)"),
+					 RvgErrPosition(P->text, pi->expr->loc)));
 		if (pi->expr->kind == CYX_VAR)
 		{
 			it->var = RvgFindVar(P, pi->expr->str);
 			if (it->var == NULL)
-				RvgError(P, pi->expr->loc, ERRCODE_UNDEFINED_COLUMN,
-						 "variable `%s` is not defined", pi->expr->str);
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("variable `%s` is not defined", pi->expr->str),
+						 RvgErrPosition(P->text, pi->expr->loc)));
 		}
 		it->agg = cy_expr_has_aggregate(pi->expr);
 		items = lappend(items, it);
@@ -1286,8 +1317,11 @@ ProjectionItems(Planner *P, CyClause *c, bool is_with)
 
 		for (ListCell *lc2 = list_head(items); lc2 != lc; lc2 = lnext(items, lc2))
 			if (strcmp(((Item *) lfirst(lc2))->name, it->name) == 0)
-				RvgError(P, it->expr ? it->expr->loc : c->loc, ERRCODE_DUPLICATE_COLUMN,
-						 "multiple result columns with the same name `%s` are not supported", it->name);
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("multiple result columns with the same name `%s` are not supported",
+								it->name),
+						 RvgErrPosition(P->text, it->expr ? it->expr->loc : c->loc)));
 	}
 	return items;
 }
@@ -1367,9 +1401,11 @@ CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals, co
 				return;
 		if (e->kind == CYX_PROP && IsGroupingKey(e->a, items))
 			return;
-		RvgError(P, e->loc, ERRCODE_GROUPING_ERROR,
-				 "aggregating expression in %s uses `%.*s`, which is not a grouping key",
-				 clause, e->end - e->loc, P->text + e->loc);
+		ereport(ERROR,
+				(errcode(ERRCODE_GROUPING_ERROR),
+				 errmsg("aggregating expression in %s uses `%.*s`, which is not a grouping key",
+						clause, e->end - e->loc, P->text + e->loc),
+				 RvgErrPosition(P->text, e->loc)));
 	}
 	if (e->kind == CYX_PATTERN || e->kind == CYX_PATCOMP || e->kind == CYX_COUNTSUB)
 		return;					/* checked by PostgreSQL */
@@ -1441,8 +1477,10 @@ SkipLimitValue(Planner *P, CyExpr *e, const char *what)
 	errno = 0;
 	v = strtoi64(buf.data, &end, 10);
 	if (buf.data[0] == '\0' || *end != '\0' || errno != 0 || v < 0)
-		RvgError(P, e->loc, ERRCODE_INVALID_PARAMETER_VALUE,
-				 "%s must be a non-negative integer, not %s", what, buf.data);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a non-negative integer, not %s", what, buf.data),
+				 RvgErrPosition(P->text, e->loc)));
 	return v;
 }
 
@@ -1808,7 +1846,10 @@ CarryCol(Planner *P, WriteCtx *w, const char *name, int loc, VarKind *kind)
 			return cv->col;
 		}
 	}
-	RvgError(P, loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", name);
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("variable `%s` is not defined", name),
+			 RvgErrPosition(P->text, loc)));
 	return 0;
 }
 
@@ -1909,9 +1950,11 @@ SetWNodeLabels(Planner *P, WNode *wn, CyNodePat *np, bool merge)
 	if (wn->nlabels < 2)
 		return;
 	if (RvgLegacySchema())
-		RvgError(P, np->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-				 "%s of a node with %d labels needs the extension's 0.2.0 SQL",
-				 merge ? "MERGE" : "CREATE", wn->nlabels);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s of a node with %d labels needs the extension's 0.2.0 SQL",
+						merge ? "MERGE" : "CREATE", wn->nlabels),
+				 RvgErrPosition(P->text, np->loc)));
 	initStringInfo(&x);
 	appendStringInfoChar(&x, '[');
 	for (int i = 1; i < wn->nlabels; i++)
@@ -1935,13 +1978,18 @@ WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
 	if (slot >= 0 || (v = RvgFindVar(P, np->var)) != NULL)
 	{
 		if (np->nlabels > 0 || np->props != NULL)
-			RvgError(P, np->loc, ERRCODE_SYNTAX_ERROR,
-					 "variable `%s` is already bound; it cannot take labels or properties here", np->var);
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("variable `%s` is already bound; it cannot take labels or properties here",
+							np->var),
+					 RvgErrPosition(P->text, np->loc)));
 		if (slot >= 0)
 			return slot;
 		if (v->kind != VK_NODE)
-			RvgError(P, np->loc, ERRCODE_DATATYPE_MISMATCH,
-					 "variable `%s` is %s, not a node", np->var, KindName(v->kind));
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("variable `%s` is %s, not a node", np->var, KindName(v->kind)),
+					 RvgErrPosition(P->text, np->loc)));
 		wn = palloc0(sizeof(WNode));
 		wn->var = np->var;
 		{
@@ -1972,16 +2020,26 @@ WriteRel(Planner *P, WriteCtx *w, PatternSlots *ps, CyRelPat *r, int left, int r
 	WEdge	   *we = palloc0(sizeof(WEdge));
 
 	if (r->varlen)
-		RvgError(P, r->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-				 "variable-length relationships cannot be %s", merge ? "merged" : "created");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("variable-length relationships cannot be %s",
+						merge ? "merged" : "created"),
+				 RvgErrPosition(P->text, r->loc)));
 	if (r->ntypes != 1)
-		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
-				 "a relationship to %s needs exactly one type", merge ? "merge" : "create");
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("a relationship to %s needs exactly one type", merge ? "merge" : "create"),
+				 RvgErrPosition(P->text, r->loc)));
 	if (!merge && r->dir == CY_DIR_BOTH)
-		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR,
-				 "only directed relationships can be created");
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("only directed relationships can be created"),
+				 RvgErrPosition(P->text, r->loc)));
 	if (r->var != NULL && RvgFindVar(P, r->var) != NULL)
-		RvgError(P, r->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", r->var);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("variable `%s` is already bound", r->var),
+				 RvgErrPosition(P->text, r->loc)));
 	we->var = r->var;
 	we->type = r->types[0];
 	if (r->props != NULL)
@@ -2003,7 +2061,10 @@ WritePath(Planner *P, WriteCtx *w, PatternSlots *ps, CyPath *path, bool merge)
 	int			prev = -1;
 
 	if (path->shortest != CY_SHORTEST_NONE)
-		RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "shortestPath cannot be created");
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("shortestPath cannot be created"),
+				 RvgErrPosition(P->text, path->loc)));
 	wp->var = path->var;
 	wp->nodes = palloc(sizeof(int) * (path->nrels + 1));
 	wp->edges = palloc(sizeof(int) * (path->nrels + 1));
@@ -2022,7 +2083,10 @@ WritePath(Planner *P, WriteCtx *w, PatternSlots *ps, CyPath *path, bool merge)
 	if (path->var != NULL)
 	{
 		if (RvgFindVar(P, path->var) != NULL)
-			RvgError(P, path->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", path->var);
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("variable `%s` is already bound", path->var),
+					 RvgErrPosition(P->text, path->loc)));
 		wp->out_nodes = AddOutColumn(w, COL_JSONB);
 		wp->out_edges = AddOutColumn(w, COL_JSONB);
 		w->outlayout = lappend(w->outlayout, NewCarry(path->var, VK_PATH, wp->out_nodes, wp->out_edges));
@@ -2259,11 +2323,16 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 		VarKind		kind;
 
 		if (v == NULL)
-			RvgError(P, si->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", si->var);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("variable `%s` is not defined", si->var),
+					 RvgErrPosition(P->text, si->loc)));
 		if (v->kind != VK_NODE && v->kind != VK_EDGE && v->kind != VK_VALUE)
-			RvgError(P, si->loc, ERRCODE_DATATYPE_MISMATCH,
-					 "variable `%s` is %s; only nodes and relationships can be %s",
-					 si->var, KindName(v->kind), remove ? "changed by REMOVE" : "changed by SET");
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("variable `%s` is %s; only nodes and relationships can be %s",
+							si->var, KindName(v->kind), remove ? "changed by REMOVE" : "changed by SET"),
+					 RvgErrPosition(P->text, si->loc)));
 		ws->kind = si->kind;
 		ws->remove = remove;
 		ws->loc = si->loc;
@@ -2274,11 +2343,15 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 		ws->nlabels = si->nlabels;
 		ws->labels = si->labels;
 		if (si->kind == CYS_LABELS && ws->edge)
-			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-					 "the type of a relationship cannot be changed");
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the type of a relationship cannot be changed"),
+					 RvgErrPosition(P->text, si->loc)));
 		if (si->kind == CYS_LABELS && si->nlabels > 1 && !remove && RvgLegacySchema())
-			RvgError(P, si->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-					 "SET of %d labels needs the extension's 0.2.0 SQL", si->nlabels);
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("SET of %d labels needs the extension's 0.2.0 SQL", si->nlabels),
+					 RvgErrPosition(P->text, si->loc)));
 		if (si->value != NULL)
 			ws->value_col = AddColumn(&w, si->kind == CYS_PROP ? RvgExpr(P, si->value) : MapValue(P, si->value),
 									  COL_JSONB);
@@ -2352,7 +2425,10 @@ PlanDelete(Planner *P, CyClause *c)
 			d->col = AddColumn(&w, RvgExpr(P, e), COL_JSONB);
 		}
 		if (d->col == 0)
-			RvgError(P, e->loc, ERRCODE_UNDEFINED_COLUMN, "variable `%s` is not defined", e->str);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("variable `%s` is not defined", e->str),
+					 RvgErrPosition(P->text, e->loc)));
 	}
 	WriteEnd(P, &w);
 }
@@ -2372,7 +2448,10 @@ PlanForeach(Planner *P, CyClause *c)
 	RvgStep    *pop;
 
 	if (RvgFindVar(P, c->alias) != NULL)
-		RvgError(P, c->loc, ERRCODE_SYNTAX_ERROR, "variable `%s` is already bound", c->alias);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("variable `%s` is already bound", c->alias),
+				 RvgErrPosition(P->text, c->loc)));
 	WriteBegin(P, &w, RVG_STEP_PUSH, c->loc);
 	WriteEnd(P, &w);
 	memset(&unwind, 0, sizeof(unwind));
@@ -2460,8 +2539,11 @@ PlanCallSubquery(Planner *P, CyClause *c)
 		RvgVar	   *v;
 
 		if (RvgFindVar(P, names[i]) != NULL)
-			RvgError(P, ret->loc, ERRCODE_SYNTAX_ERROR,
-					 "variable `%s` is already bound; CALL { } cannot return it again", names[i]);
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("variable `%s` is already bound; CALL { } cannot return it again",
+							names[i]),
+					 RvgErrPosition(P->text, ret->loc)));
 		v = NewVar(VK_VALUE, names[i]);
 		v->value = psprintf("%s.c%d", alias, i + 1);
 		v->nullable = true;
@@ -2561,8 +2643,10 @@ PlanUnion(Planner *P, CyQuery *q)
 		RvgStep    *st;
 
 		if (!IsReadOnly(q->parts[i]))
-			RvgError(P, q->parts[i]->loc, ERRCODE_FEATURE_NOT_SUPPORTED,
-					 "UNION of queries that update the graph is not supported");
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("UNION of queries that update the graph is not supported"),
+					 RvgErrPosition(P->text, q->parts[i]->loc)));
 		P->plan->steps = NIL;
 		P->sel = NewSel();
 		P->ninput = 0;
@@ -2577,8 +2661,10 @@ PlanUnion(Planner *P, CyQuery *q)
 			for (int k = 0; same && k < st->ncols; k++)
 				same = strcmp(st->names[k], first->names[k]) == 0;
 			if (!same)
-				RvgError(P, q->parts[i]->loc, ERRCODE_SYNTAX_ERROR,
-						 "all parts of a UNION must return the same column names");
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("all parts of a UNION must return the same column names"),
+						 RvgErrPosition(P->text, q->parts[i]->loc)));
 			appendStringInfoString(&sql, q->union_all[i - 1] ? " UNION ALL " : " UNION ");
 		}
 		appendStringInfo(&sql, "(%s)", st->sql);

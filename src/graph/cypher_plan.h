@@ -223,8 +223,7 @@ typedef struct Planner
 } Planner;
 
 /* cypher_plan.c */
-extern void RvgError(Planner *P, int loc, int sqlstate, const char *fmt,...)
-			pg_attribute_printf(4, 5) pg_attribute_noreturn();
+extern int	RvgErrPosition(const char *text, int offset);
 extern char *RvgAlias(Planner *P, const char *prefix);
 extern int	RvgLocNumber(Planner *P, int offset);
 extern RvgVar *RvgFindVar(Planner *P, const char *name);

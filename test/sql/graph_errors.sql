@@ -46,6 +46,8 @@ SELECT * FROM ruvector_cypher('ge', 'RETURN frobnicate(1)');
 SELECT * FROM ruvector_cypher('ge', 'MATCH (n) RETURN n, n');
 SELECT * FROM ruvector_cypher('ge', 'MATCH (n)-[n]->() RETURN n');
 SELECT * FROM ruvector_cypher('ge', 'MATCH ()-[r]->(), (r) RETURN r');
+-- a long name stands whole in the message (it was cut at 511 bytes once)
+SELECT length(m), right(m, 30) FROM ge_try('RETURN ' || repeat('x', 600)) m;
 SELECT * FROM ruvector_cypher('ge', 'MATCH (a)-[r]->(b)-[r]->(c) RETURN a');
 SELECT * FROM ruvector_cypher('ge', 'MATCH p = (a)-->(b) MATCH p = (c) RETURN p');
 SELECT * FROM ruvector_cypher('ge', 'MATCH p = (a)-->(b) RETURN p.name');
