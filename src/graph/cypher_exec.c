@@ -64,7 +64,7 @@ PG_FUNCTION_INFO_V1(ruvector_cypher_sql);
 typedef struct Rows
 {
 	int			ncols;
-	ColType    *types;
+	RvgColType *types;
 	int64		n;
 	int64		cap;
 	Datum	  **vals;			/* [col][row] */
@@ -160,7 +160,7 @@ ParseCypher(const char *text)
  * ---------------------------------------------------------------------
  */
 static Rows *
-NewRows(int ncols, ColType *types, int64 cap)
+NewRows(int ncols, RvgColType *types, int64 cap)
 {
 	Rows	   *r = palloc0(sizeof(Rows));
 
@@ -665,7 +665,7 @@ CreateForRow(Executor *ex, RvgStep *st, Rows *in, int64 i, Rows *out, int64 o,
 {
 	for (int k = 0; k < st->nwnodes; k++)
 	{
-		WNode	   *wn = &st->wnodes[k];
+		RvgWNode   *wn = &st->wnodes[k];
 
 		if (wn->bound_col)
 		{
@@ -680,7 +680,7 @@ CreateForRow(Executor *ex, RvgStep *st, Rows *in, int64 i, Rows *out, int64 o,
 	}
 	for (int k = 0; k < st->nwedges; k++)
 	{
-		WEdge	   *we = &st->wedges[k];
+		RvgWEdge   *we = &st->wedges[k];
 
 		if (node_ids[we->from] < 0 || node_ids[we->to] < 0)
 			ereport(ERROR,
@@ -701,7 +701,7 @@ SetPaths(RvgStep *st, Rows *out, int64 o, int64 *node_ids, int64 *edge_ids)
 {
 	for (int k = 0; k < st->nwpaths; k++)
 	{
-		WPath	   *wp = &st->wpaths[k];
+		RvgWPath   *wp = &st->wpaths[k];
 		int64	   *pn,
 				   *pe;
 
@@ -759,7 +759,7 @@ ApplyCreate(Executor *ex, RvgStep *st, Rows *in)
 
 /* MERGE cannot look for null: a null bound node or property is an error. */
 static void
-CheckMergeParam(Executor *ex, RvgStep *st, ColType type, Datum d, bool isnull)
+CheckMergeParam(Executor *ex, RvgStep *st, RvgColType type, Datum d, bool isnull)
 {
 	JsonbIterator *it;
 	JsonbValue	k,
@@ -900,7 +900,7 @@ ApplyMerge(Executor *ex, RvgStep *st, Rows *in)
 
 			for (int k = 0; k < st->nwnodes; k++)
 			{
-				WNode	   *wn = &st->wnodes[k];
+				RvgWNode   *wn = &st->wnodes[k];
 				bool		isnull;
 
 				if (wn->bound_col)
@@ -1021,7 +1021,7 @@ RunSet(SPIPlanPtr plan, Datum *args)
  * variable's row that is gone reads as null and is skipped before.
  */
 static void
-CheckSetDone(Executor *ex, WSetItem *ws, bool edge)
+CheckSetDone(Executor *ex, RvgWSetItem *ws, bool edge)
 {
 	if (ws->dynamic && SPI_processed == 0)
 		ereport(ERROR,
@@ -1056,10 +1056,10 @@ SplitMap(Jsonb *map, Jsonb **set, Datum *removed)
 
 /*
  * The id and kind of a SET / REMOVE target in row i: a node or relationship
- * variable's id, or the entity a value holds (WSetItem.dynamic).
+ * variable's id, or the entity a value holds (RvgWSetItem.dynamic).
  */
 static int64
-SetTarget(Executor *ex, WSetItem *ws, Rows *in, int64 i, bool *edge)
+SetTarget(Executor *ex, RvgWSetItem *ws, Rows *in, int64 i, bool *edge)
 {
 	Jsonb	   *jb;
 	JsonbValue *id;
@@ -1080,7 +1080,7 @@ SetTarget(Executor *ex, WSetItem *ws, Rows *in, int64 i, bool *edge)
 }
 
 static void
-ApplySetItem(Executor *ex, RvgStep *st, WSetItem *ws, Rows *in, int64 i, SPIPlanPtr *cache)
+ApplySetItem(Executor *ex, RvgStep *st, RvgWSetItem *ws, Rows *in, int64 i, SPIPlanPtr *cache)
 {
 	Datum		args[3];
 	Datum		value = ws->value_col ? in->vals[ws->value_col - 1][i] : (Datum) 0;
@@ -1163,7 +1163,7 @@ ApplySet(Executor *ex, RvgStep *st, Rows *in)
 		CopyCarried(out, in, i, st->ncarry);
 		for (int k = 0; k < st->nsets; k++)
 		{
-			WSetItem   *ws = &st->sets[k];
+			RvgWSetItem *ws = &st->sets[k];
 
 			/* a null node (OPTIONAL MATCH) is skipped, as in Cypher */
 			if (in->nulls[ws->target_col - 1][i])
@@ -1219,7 +1219,7 @@ AddIdList(IdSet *s, Jsonb *jb)
 
 /* The nodes and relationships inside a deleted value (entity, path, list). */
 static void
-AddEntities(Executor *ex, WDelete *d, JsonbContainer *c, IdSet *nodes, IdSet *edges)
+AddEntities(Executor *ex, RvgWDelete *d, JsonbContainer *c, IdSet *nodes, IdSet *edges)
 {
 	check_stack_depth();
 	if (JsonContainerIsObject(c))
@@ -1261,7 +1261,7 @@ CollectDeletes(Executor *ex, RvgStep *st, Rows *in, IdSet *nodes, IdSet *edges)
 		CHECK_FOR_INTERRUPTS();
 		for (int k = 0; k < st->ndeletes; k++)
 		{
-			WDelete    *d = &st->deletes[k];
+			RvgWDelete *d = &st->deletes[k];
 			Jsonb	   *jb;
 			JsonbValue	sv;
 
@@ -1427,7 +1427,7 @@ LockTargets(Executor *ex, RvgStep *st, Rows *rows, LockSet *ls, IdSet *want)
 	for (int64 i = 0; i < rows->n; i++)
 		for (int k = 0; k < st->nsets; k++)
 		{
-			WSetItem   *ws = &st->sets[k];
+			RvgWSetItem *ws = &st->sets[k];
 			bool		edge;
 			Datum		id;
 

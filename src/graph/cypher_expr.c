@@ -29,7 +29,7 @@
 
 #include "graph/cypher_plan.h"
 
-static char *ExprValue(Planner *P, CyExpr *e);
+static char *ExprValue(RvgPlanner *P, CyExpr *e);
 
 /* ---------------------------------------------------------------------
  * Constants and parameters
@@ -47,7 +47,7 @@ RvgJsonLiteral(const char *json)
 
 /* The value of $name (NULL for JSON null); raises if it is not given. */
 Jsonb *
-RvgParam(Planner *P, CyExpr *e)
+RvgParam(RvgPlanner *P, CyExpr *e)
 {
 	JsonbValue *jv = NULL;
 
@@ -75,7 +75,7 @@ AppendJsonString(StringInfo out, const char *s)
  * was, when e depends on the row.
  */
 bool
-RvgConstJson(Planner *P, CyExpr *e, StringInfo out)
+RvgConstJson(RvgPlanner *P, CyExpr *e, StringInfo out)
 {
 	int			mark = out->len;
 
@@ -144,7 +144,7 @@ RvgConstJson(Planner *P, CyExpr *e, StringInfo out)
 
 /* The SQL literal of a constant, or NULL when e is not constant. */
 static char *
-ConstLiteral(Planner *P, CyExpr *e)
+ConstLiteral(RvgPlanner *P, CyExpr *e)
 {
 	StringInfoData buf;
 
@@ -156,7 +156,7 @@ ConstLiteral(Planner *P, CyExpr *e)
 
 /* Is e a constant scalar (string, number, boolean)?  Fills its JSON. */
 static bool
-ConstScalar(Planner *P, CyExpr *e, StringInfo out)
+ConstScalar(RvgPlanner *P, CyExpr *e, StringInfo out)
 {
 	if (e->kind == CYX_LIST || e->kind == CYX_MAP)
 		return false;
@@ -170,7 +170,7 @@ ConstScalar(Planner *P, CyExpr *e, StringInfo out)
  * ---------------------------------------------------------------------
  */
 static RvgVar *
-LookupVar(Planner *P, CyExpr *e)
+LookupVar(RvgPlanner *P, CyExpr *e)
 {
 	RvgVar		   *v = RvgFindVar(P, e->str);
 
@@ -190,7 +190,7 @@ LookupVar(Planner *P, CyExpr *e)
 
 /* The jsonb value of a variable. */
 static char *
-VarValue(Planner *P, RvgVar *v)
+VarValue(RvgPlanner *P, RvgVar *v)
 {
 	switch (v->kind)
 	{
@@ -204,7 +204,7 @@ VarValue(Planner *P, RvgVar *v)
 
 /* A variable bound to a node or relationship, or NULL. */
 static RvgVar *
-EntityVar(Planner *P, CyExpr *e)
+EntityVar(RvgPlanner *P, CyExpr *e)
 {
 	RvgVar		   *v;
 
@@ -215,7 +215,7 @@ EntityVar(Planner *P, CyExpr *e)
 }
 
 static char *
-PropExpr(Planner *P, CyExpr *e)
+PropExpr(RvgPlanner *P, CyExpr *e)
 {
 	RvgVar		   *v = EntityVar(P, e->a);
 
@@ -238,7 +238,7 @@ PropExpr(Planner *P, CyExpr *e)
 
 /* jsonb_build_array / jsonb_build_object in chunks (100 arguments at most). */
 static char *
-BuildCollection(Planner *P, CyExpr *e)
+BuildCollection(RvgPlanner *P, CyExpr *e)
 {
 	StringInfoData buf;
 	int			per = e->kind == CYX_LIST ? 90 : 45;
@@ -264,7 +264,7 @@ BuildCollection(Planner *P, CyExpr *e)
 
 /* n{.a, .*, k: v, x}: a map built from a node, relationship or map. */
 static char *
-MapProjection(Planner *P, CyExpr *e)
+MapProjection(RvgPlanner *P, CyExpr *e)
 {
 	RvgVar		   *v = EntityVar(P, e->a);
 	char	   *base = v ? v->props : psprintf("%s.ruvector_cy_props(%s)", P->s, ExprValue(P, e->a));
@@ -296,7 +296,7 @@ MapProjection(Planner *P, CyExpr *e)
 
 /* Binds a comprehension variable for the duration of a callback's SQL. */
 static RvgVar *
-PushLocal(Planner *P, const char *name, const char *alias)
+PushLocal(RvgPlanner *P, const char *name, const char *alias)
 {
 	RvgVar		   *v = palloc0(sizeof(RvgVar));
 
@@ -310,14 +310,14 @@ PushLocal(Planner *P, const char *name, const char *alias)
 }
 
 static void
-PopLocal(Planner *P, RvgVar *v)
+PopLocal(RvgPlanner *P, RvgVar *v)
 {
 	P->sel->vars = list_delete_ptr(P->sel->vars, v);
 	P->scope_level--;
 }
 
 static char *
-ListComprehension(Planner *P, CyExpr *e)
+ListComprehension(RvgPlanner *P, CyExpr *e)
 {
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "lc");
@@ -347,7 +347,7 @@ ListComprehension(Planner *P, CyExpr *e)
  * A null list gives null, as in Neo4j.
  */
 static char *
-Reduce(Planner *P, CyExpr *e)
+Reduce(RvgPlanner *P, CyExpr *e)
 {
 	char	   *init = ExprValue(P, e->a);
 	char	   *list = ExprValue(P, e->b);
@@ -379,7 +379,7 @@ Reduce(Planner *P, CyExpr *e)
 
 /* all/any/none/single with Cypher's nulls. */
 static char *
-Quantifier(Planner *P, CyExpr *e)
+Quantifier(RvgPlanner *P, CyExpr *e)
 {
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "q");
@@ -432,7 +432,7 @@ Quantifier(Planner *P, CyExpr *e)
  * ---------------------------------------------------------------------
  */
 static void
-CheckArgs(Planner *P, CyExpr *e, int min, int max)
+CheckArgs(RvgPlanner *P, CyExpr *e, int min, int max)
 {
 	if (e->nargs < min || e->nargs > max)
 	{
@@ -457,7 +457,7 @@ CheckArgs(Planner *P, CyExpr *e, int min, int max)
 
 /* SQL of an aggregate argument: no nested aggregates. */
 static char *
-AggArg(Planner *P, CyExpr *e)
+AggArg(RvgPlanner *P, CyExpr *e)
 {
 	bool		saved = P->agg_allowed;
 	const char *saved_where = P->agg_where;
@@ -472,7 +472,7 @@ AggArg(Planner *P, CyExpr *e)
 }
 
 static char *
-Aggregate(Planner *P, CyExpr *e)
+Aggregate(RvgPlanner *P, CyExpr *e)
 {
 	const char *d = e->bval ? "DISTINCT " : "";
 	char	   *x;
@@ -518,7 +518,7 @@ Aggregate(Planner *P, CyExpr *e)
 
 /* vector.distance and friends: the metric of a distance call, or NULL. */
 static const char *
-DistanceMetric(Planner *P, CyExpr *e)
+DistanceMetric(RvgPlanner *P, CyExpr *e)
 {
 	static const struct
 	{
@@ -604,7 +604,7 @@ MetricOperator(const char *metric)
  * left operand (CyExpr keeps where each operand starts and ends).
  */
 static int
-OperatorLoc(Planner *P, CyExpr *e)
+OperatorLoc(RvgPlanner *P, CyExpr *e)
 {
 	int			len = strlen(P->text);
 	int			at = e->a ? e->a->end : e->loc;
@@ -616,7 +616,7 @@ OperatorLoc(Planner *P, CyExpr *e)
 }
 
 static char *
-CallFn(Planner *P, RvgFunc fn, CyExpr *e, int nargs)
+CallFn(RvgPlanner *P, RvgFunc fn, CyExpr *e, int nargs)
 {
 	StringInfoData buf;
 
@@ -635,7 +635,7 @@ CallFn(Planner *P, RvgFunc fn, CyExpr *e, int nargs)
  * 0.1.0's SQL, which has no labels column).
  */
 static char *
-AllLabels(Planner *P, const char *label, const char *labels, const char *id)
+AllLabels(RvgPlanner *P, const char *label, const char *labels, const char *id)
 {
 	if (RvgLegacySchema())
 		return psprintf("pg_catalog.jsonb_build_array(%s)", label);
@@ -646,7 +646,7 @@ AllLabels(Planner *P, const char *label, const char *labels, const char *id)
 }
 
 static char *
-EntityFunction(Planner *P, CyExpr *e, const char *name)
+EntityFunction(RvgPlanner *P, CyExpr *e, const char *name)
 {
 	RvgVar		   *v;
 	char	   *x;
@@ -717,7 +717,7 @@ EntityFunction(Planner *P, CyExpr *e, const char *name)
 
 /* nodes(p), relationships(p), length(p) on a path variable. */
 static char *
-PathFunction(Planner *P, CyExpr *e, const char *name)
+PathFunction(RvgPlanner *P, CyExpr *e, const char *name)
 {
 	RvgVar		   *v;
 	char	   *x;
@@ -759,7 +759,7 @@ PathFunction(Planner *P, CyExpr *e, const char *name)
 }
 
 static char *
-FunctionCall(Planner *P, CyExpr *e)
+FunctionCall(RvgPlanner *P, CyExpr *e)
 {
 	const char *metric;
 	char		lname[64];
@@ -845,7 +845,7 @@ CompareFunction(CyOp op)
 }
 
 static bool
-IsConstScalarExpr(Planner *P, CyExpr *e)
+IsConstScalarExpr(RvgPlanner *P, CyExpr *e)
 {
 	StringInfoData buf;
 
@@ -855,7 +855,7 @@ IsConstScalarExpr(Planner *P, CyExpr *e)
 
 /* a = b with Cypher's semantics; plain jsonb = where it agrees. */
 static char *
-Equality(Planner *P, CyExpr *e)
+Equality(RvgPlanner *P, CyExpr *e)
 {
 	RvgVar		   *va = EntityVar(P, e->a);
 	RvgVar		   *vb = EntityVar(P, e->b);
@@ -891,7 +891,7 @@ IsBooleanExpr(CyExpr *e)
 
 /* n:Label predicate. */
 static char *
-HasLabel(Planner *P, CyExpr *e)
+HasLabel(RvgPlanner *P, CyExpr *e)
 {
 	RvgVar		   *v = EntityVar(P, e->a);
 	StringInfoData buf;
@@ -919,7 +919,7 @@ HasLabel(Planner *P, CyExpr *e)
 
 /* Boolean SQL for a Cypher expression. */
 char *
-RvgPred(Planner *P, CyExpr *e)
+RvgPred(RvgPlanner *P, CyExpr *e)
 {
 	check_stack_depth();
 	switch (e->kind)
@@ -980,7 +980,7 @@ RvgPred(Planner *P, CyExpr *e)
 }
 
 static char *
-CaseExpr(Planner *P, CyExpr *e)
+CaseExpr(RvgPlanner *P, CyExpr *e)
 {
 	StringInfoData buf;
 	char	   *operand = e->a ? ExprValue(P, e->a) : NULL;
@@ -1015,7 +1015,7 @@ ArithOp(CyOp op)
 }
 
 static char *
-ExprValue(Planner *P, CyExpr *e)
+ExprValue(RvgPlanner *P, CyExpr *e)
 {
 	char	   *lit;
 
@@ -1073,7 +1073,7 @@ ExprValue(Planner *P, CyExpr *e)
 }
 
 char *
-RvgExpr(Planner *P, CyExpr *e)
+RvgExpr(RvgPlanner *P, CyExpr *e)
 {
 	return ExprValue(P, e);
 }
@@ -1083,7 +1083,7 @@ RvgExpr(Planner *P, CyExpr *e)
  * a scalar constant turned into containment (see the file header).
  */
 char *
-RvgTopLevelPred(Planner *P, CyExpr *e)
+RvgTopLevelPred(RvgPlanner *P, CyExpr *e)
 {
 	if (e->kind == CYX_BINARY && e->op == CYO_AND)
 		return psprintf("(%s AND %s)", RvgTopLevelPred(P, e->a), RvgTopLevelPred(P, e->b));
@@ -1116,7 +1116,7 @@ RvgTopLevelPred(Planner *P, CyExpr *e)
  * key is a float8 rather than jsonb.
  */
 char *
-RvgOrderKey(Planner *P, CyExpr *e, bool *is_vector)
+RvgOrderKey(RvgPlanner *P, CyExpr *e, bool *is_vector)
 {
 	const char *metric = DistanceMetric(P, e);
 	CyExpr	   *prop;

@@ -2,7 +2,7 @@
  * cypher_plan.c — Cypher clauses to SQL statements over the graph tables.
  *
  * NOTES
- *	Reading clauses accumulate into one SELECT (struct Sel): MATCH adds node
+ *	Reading clauses accumulate into one SELECT (struct RvgSel): MATCH adds node
  *	and edge tables to a comma-separated FROM list with join conditions in
  *	WHERE, so PostgreSQL's planner orders the joins and picks the indexes.
  *	WITH closes the SELECT into a subquery (PostgreSQL flattens it again
@@ -43,8 +43,8 @@ typedef struct ClauseEdge
 	const char **types;
 } ClauseEdge;
 
-static void PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final);
-static void CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals,
+static void PlanClauseList(RvgPlanner *P, CySingleQuery *sq, int first, bool final);
+static void CheckImplicitGrouping(RvgPlanner *P, const CyExpr *e, List *items, List *locals,
 								  const char *clause);
 
 /* ---------------------------------------------------------------------
@@ -72,21 +72,21 @@ RvgErrPosition(const char *text, int offset)
 
 /* The number under which a runtime error position travels (graph.h). */
 int
-RvgLocNumber(Planner *P, int offset)
+RvgLocNumber(RvgPlanner *P, int offset)
 {
 	P->plan->locs = lappend_int(P->plan->locs, offset);
 	return list_length(P->plan->locs) - 1;
 }
 
 char *
-RvgAlias(Planner *P, const char *prefix)
+RvgAlias(RvgPlanner *P, const char *prefix)
 {
 	return psprintf("%s%d", prefix, ++P->nalias);
 }
 
 /* The innermost binding of name in the current SELECT, or NULL. */
 RvgVar *
-RvgFindVar(Planner *P, const char *name)
+RvgFindVar(RvgPlanner *P, const char *name)
 {
 	ListCell   *lc;
 	RvgVar		   *found = NULL;
@@ -110,7 +110,7 @@ IsHidden(const char *name)
 }
 
 static RvgVar *
-NewVar(VarKind kind, const char *name)
+NewVar(RvgVarKind kind, const char *name)
 {
 	RvgVar		   *v = palloc0(sizeof(RvgVar));
 
@@ -120,14 +120,14 @@ NewVar(VarKind kind, const char *name)
 }
 
 static void
-AddVar(Planner *P, RvgVar *v)
+AddVar(RvgPlanner *P, RvgVar *v)
 {
 	if (v->name != NULL)
 		P->sel->vars = lappend(P->sel->vars, v);
 }
 
 static const char *
-KindName(VarKind k)
+KindName(RvgVarKind k)
 {
 	switch (k)
 	{
@@ -144,7 +144,7 @@ KindName(VarKind k)
  * ---------------------------------------------------------------------
  */
 char *
-RvgNodeJson(Planner *P, RvgVar *v)
+RvgNodeJson(RvgPlanner *P, RvgVar *v)
 {
 	char	   *j = psprintf("pg_catalog.jsonb_build_object('id', %s, 'label', %s, 'properties', %s)",
 							 v->id, v->label, v->props);
@@ -163,7 +163,7 @@ RvgNodeJson(Planner *P, RvgVar *v)
  * labels are read by id; with 0.1.0's SQL (no labels column) there are none.
  */
 char *
-RvgLabelCond(Planner *P, const char *label, const char *labels, const char *id,
+RvgLabelCond(RvgPlanner *P, const char *label, const char *labels, const char *id,
 			 const char *want)
 {
 	const char *w = quote_literal_cstr(want);
@@ -184,7 +184,7 @@ RvgLabelCond(Planner *P, const char *label, const char *labels, const char *id,
  * never names a node.
  */
 char *
-RvgJsonNodeId(Planner *P, const char *x)
+RvgJsonNodeId(RvgPlanner *P, const char *x)
 {
 	return psprintf("(CASE WHEN pg_catalog.jsonb_typeof(%s -> 'id') = 'number' "
 					"AND (%s ->> 'id') OPERATOR(pg_catalog.~) '^[0-9]{1,18}$' "
@@ -192,7 +192,7 @@ RvgJsonNodeId(Planner *P, const char *x)
 }
 
 char *
-RvgEdgeJson(Planner *P, RvgVar *v)
+RvgEdgeJson(RvgPlanner *P, RvgVar *v)
 {
 	char	   *j = psprintf("pg_catalog.jsonb_build_object('id', %s, 'label', %s, 'end_id', %s, 'start_id', %s, 'properties', %s)",
 							 v->id, v->label, v->end, v->start, v->props);
@@ -204,7 +204,7 @@ RvgEdgeJson(Planner *P, RvgVar *v)
 
 /* A list of relationship objects from an id array, in order. */
 char *
-RvgEdgeListJson(Planner *P, const char *ids)
+RvgEdgeListJson(RvgPlanner *P, const char *ids)
 {
 	char	   *a = RvgAlias(P, "el");
 
@@ -217,7 +217,7 @@ RvgEdgeListJson(Planner *P, const char *ids)
 
 /* A path as AGE prints it: nodes and relationships alternating. */
 char *
-RvgPathJson(Planner *P, RvgVar *v)
+RvgPathJson(RvgPlanner *P, RvgVar *v)
 {
 	char	   *a;
 
@@ -237,17 +237,17 @@ RvgPathJson(Planner *P, RvgVar *v)
  * SELECT under construction
  * ---------------------------------------------------------------------
  */
-static Sel *
+static RvgSel *
 NewSel(void)
 {
-	Sel		   *s = palloc0(sizeof(Sel));
+	RvgSel	   *s = palloc0(sizeof(RvgSel));
 
 	initStringInfo(&s->from);
 	return s;
 }
 
 static void
-AddFrom(Planner *P, const char *item)
+AddFrom(RvgPlanner *P, const char *item)
 {
 	if (P->sel->from.len > 0)
 		appendStringInfoString(&P->sel->from, ", ");
@@ -255,14 +255,14 @@ AddFrom(Planner *P, const char *item)
 }
 
 static void
-AddCond(Planner *P, char *cond)
+AddCond(RvgPlanner *P, char *cond)
 {
 	P->sel->conds = lappend(P->sel->conds, cond);
 }
 
 /* " FROM ... WHERE ..." of the current SELECT (empty pieces omitted). */
 static char *
-FromWhere(Sel *s)
+FromWhere(RvgSel *s)
 {
 	StringInfoData buf;
 	ListCell   *lc;
@@ -343,10 +343,10 @@ ProjectVar(RvgVar *v, StringInfo cols, int *ncol, const char *alias, const char 
  * and starts a new SELECT over it.  Returns the subquery's alias.
  */
 static char *
-CloseSel(Planner *P)
+CloseSel(RvgPlanner *P)
 {
-	Sel		   *old = P->sel;
-	Sel		   *s = NewSel();
+	RvgSel	   *old = P->sel;
+	RvgSel	   *s = NewSel();
 	char	   *alias = RvgAlias(P, "s");
 	StringInfoData cols;
 	int			ncol = 0;
@@ -379,7 +379,7 @@ CloseSel(Planner *P)
  * joined back to their tables so later clauses see the updates.
  */
 static void
-SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
+SelFromInput(RvgPlanner *P, List *layout, int ncols, RvgColType *types)
 {
 	StringInfoData buf;
 	ListCell   *lc;
@@ -401,7 +401,7 @@ SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
 	appendStringInfoString(&buf, "ord)");
 	foreach(lc, layout)
 	{
-		CarryVar   *cv = lfirst(lc);
+		RvgCarryVar *cv = lfirst(lc);
 		RvgVar		   *v = NewVar(cv->kind, cv->name);
 		char	   *a;
 
@@ -461,7 +461,7 @@ SelFromInput(Planner *P, List *layout, int ncols, ColType *types)
  * never matches.
  */
 static void
-AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
+AddPropsConds(RvgPlanner *P, CyExpr *map, const char *props, List **conds)
 {
 	StringInfoData contain;
 	int			ncontain = 0;
@@ -539,7 +539,7 @@ AddPropsConds(Planner *P, CyExpr *map, const char *props, List **conds)
  * ---------------------------------------------------------------------
  */
 static void
-AddLabelConds(Planner *P, CyNodePat *np, RvgVar *v)
+AddLabelConds(RvgPlanner *P, CyNodePat *np, RvgVar *v)
 {
 	for (int i = 0; i < np->nlabels; i++)
 		AddCond(P, RvgLabelCond(P, v->label, v->labels, v->id, np->labels[i]));
@@ -549,7 +549,7 @@ AddLabelConds(Planner *P, CyNodePat *np, RvgVar *v)
 
 /* Joins ruvector_graph_node for a node that was left free. */
 static void
-MaterializeNode(Planner *P, RvgVar *v)
+MaterializeNode(RvgPlanner *P, RvgVar *v)
 {
 	char	   *a;
 
@@ -572,7 +572,7 @@ MaterializeNode(Planner *P, RvgVar *v)
  * relationship gives it an id (see the file header).
  */
 static RvgVar *
-BindNode(Planner *P, CyNodePat *np)
+BindNode(RvgPlanner *P, CyNodePat *np)
 {
 	RvgVar		   *v = RvgFindVar(P, np->var);
 
@@ -646,7 +646,7 @@ TypesDisjoint(int na, const char **a, int nb, const char **b)
 
 /* Relationship uniqueness against the edges already in this MATCH. */
 static void
-AddUniqueness(Planner *P, const char *id, int ntypes, const char **types, const char *ids)
+AddUniqueness(RvgPlanner *P, const char *id, int ntypes, const char **types, const char *ids)
 {
 	ListCell   *lc;
 
@@ -670,7 +670,7 @@ AddUniqueness(Planner *P, const char *id, int ntypes, const char **types, const 
 
 /* Sets a free node's id, or adds the join condition for a bound one. */
 static void
-JoinEnd(Planner *P, RvgVar *node, const char *col)
+JoinEnd(RvgPlanner *P, RvgVar *node, const char *col)
 {
 	if (node->id == NULL)
 		node->id = pstrdup(col);
@@ -680,7 +680,7 @@ JoinEnd(Planner *P, RvgVar *node, const char *col)
 
 /* One fixed-length relationship between two bound node variables. */
 static RvgVar *
-FixedRel(Planner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
+FixedRel(RvgPlanner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
 {
 	RvgVar		   *v = RvgFindVar(P, r->var);
 	char	   *a;
@@ -763,7 +763,7 @@ FixedRel(Planner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
  * pattern order.  Columns: end_id, edges, nodes (nodes reached, in order).
  */
 static char *
-WalkSql(Planner *P, CyRelPat *r, const char *anchor, CyDirection dir, bool prepend)
+WalkSql(RvgPlanner *P, CyRelPat *r, const char *anchor, CyDirection dir, bool prepend)
 {
 	StringInfoData where;
 	char	   *step;
@@ -809,7 +809,7 @@ Reverse(CyDirection d)
  * *segnodes to the node ids it adds to a path after its left node.
  */
 static RvgVar *
-VarLengthRel(Planner *P, CyRelPat *r, RvgVar *left, CyNodePat *lp, RvgVar *right, CyNodePat *rp,
+VarLengthRel(RvgPlanner *P, CyRelPat *r, RvgVar *left, CyNodePat *lp, RvgVar *right, CyNodePat *rp,
 			 char **segnodes)
 {
 	bool		from_right = AnchorScore(right, rp) > AnchorScore(left, lp);
@@ -843,7 +843,7 @@ VarLengthRel(Planner *P, CyRelPat *r, RvgVar *left, CyNodePat *lp, RvgVar *right
 
 /* shortestPath / allShortestPaths: a breadth-first search per pair. */
 static void
-ShortestPath(Planner *P, CyPath *path, RvgVar *left, RvgVar *right, char **nodes, char **edges)
+ShortestPath(RvgPlanner *P, CyPath *path, RvgVar *left, RvgVar *right, char **nodes, char **edges)
 {
 	CyRelPat   *r = path->rels[0];
 	char	   *a = RvgAlias(P, "sp");
@@ -897,7 +897,7 @@ ShortestPath(Planner *P, CyPath *path, RvgVar *left, RvgVar *right, char **nodes
  * to them), then its relationships, then the path variable.
  */
 static void
-AddPath(Planner *P, CyPath *path)
+AddPath(RvgPlanner *P, CyPath *path)
 {
 	RvgVar		  **nodes = palloc(sizeof(RvgVar *) * (path->nrels + 1));
 	StringInfoData pnodes,
@@ -1011,7 +1011,7 @@ AddPath(Planner *P, CyPath *path)
 
 /* Marks every variable of the current SELECT as bound before this clause. */
 static void
-MarkOuter(Planner *P)
+MarkOuter(RvgPlanner *P)
 {
 	ListCell   *lc;
 
@@ -1022,7 +1022,7 @@ MarkOuter(Planner *P)
 }
 
 static void
-AddPattern(Planner *P, CyClause *c)
+AddPattern(RvgPlanner *P, CyClause *c)
 {
 	for (int i = 0; i < c->npaths; i++)
 		AddPath(P, c->paths[i]);
@@ -1035,10 +1035,10 @@ AddPattern(Planner *P, CyClause *c)
  * LEFT JOIN LATERAL on it, so rows without a match keep nulls.
  */
 static void
-AddOptionalMatch(Planner *P, CyClause *c)
+AddOptionalMatch(RvgPlanner *P, CyClause *c)
 {
-	Sel		   *outer;
-	Sel		   *inner;
+	RvgSel	   *outer;
+	RvgSel	   *inner;
 	char	   *alias = RvgAlias(P, "o");
 	StringInfoData cols;
 	int			ncol = 0;
@@ -1072,7 +1072,7 @@ AddOptionalMatch(Planner *P, CyClause *c)
 }
 
 static void
-AddMatch(Planner *P, CyClause *c)
+AddMatch(RvgPlanner *P, CyClause *c)
 {
 	if (c->optional)
 	{
@@ -1088,11 +1088,11 @@ AddMatch(Planner *P, CyClause *c)
  * visible, the pattern's new ones are local.  Returns the outer SELECT to
  * restore with EndSubPattern.
  */
-static Sel *
-BeginSubPattern(Planner *P, CyPath *path)
+static RvgSel *
+BeginSubPattern(RvgPlanner *P, CyPath *path)
 {
-	Sel		   *outer = P->sel;
-	Sel		   *inner;
+	RvgSel	   *outer = P->sel;
+	RvgSel	   *inner;
 	ListCell   *lc;
 
 	if (P->no_vars_in != NULL)
@@ -1110,10 +1110,10 @@ BeginSubPattern(Planner *P, CyPath *path)
 	return outer;
 }
 
-static Sel *
-EndSubPattern(Planner *P, Sel *outer)
+static RvgSel *
+EndSubPattern(RvgPlanner *P, RvgSel *outer)
 {
-	Sel		   *inner = P->sel;
+	RvgSel	   *inner = P->sel;
 	ListCell   *lc;
 
 	P->sel = outer;
@@ -1124,11 +1124,11 @@ EndSubPattern(Planner *P, Sel *outer)
 
 /* [(a)-->(b) WHERE ... | expr]: a list built by a correlated subquery. */
 char *
-RvgPatternComprehension(Planner *P, CyExpr *e)
+RvgPatternComprehension(RvgPlanner *P, CyExpr *e)
 {
-	Sel		   *outer = BeginSubPattern(P, e->path);
+	RvgSel	   *outer = BeginSubPattern(P, e->path);
 	char	   *map;
-	Sel		   *inner;
+	RvgSel	   *inner;
 	bool		saved = P->agg_allowed;
 	const char *saved_where = P->agg_where;
 	char	   *alias = RvgAlias(P, "pc");
@@ -1152,7 +1152,7 @@ RvgPatternComprehension(Planner *P, CyExpr *e)
 
 /* The WHERE of EXISTS { } / COUNT { }, inside the subpattern's SELECT. */
 static void
-SubPatternWhere(Planner *P, CyExpr *where, const char *what)
+SubPatternWhere(RvgPlanner *P, CyExpr *where, const char *what)
 {
 	bool		saved = P->agg_allowed;
 	const char *saved_where = P->agg_where;
@@ -1168,10 +1168,10 @@ SubPatternWhere(Planner *P, CyExpr *where, const char *what)
 
 /* COUNT { pattern WHERE ... }: the number of matches, correlated with the row. */
 char *
-RvgPatternCount(Planner *P, CyPath *path, CyExpr *where)
+RvgPatternCount(RvgPlanner *P, CyPath *path, CyExpr *where)
 {
-	Sel		   *outer = BeginSubPattern(P, path);
-	Sel		   *inner;
+	RvgSel	   *outer = BeginSubPattern(P, path);
+	RvgSel	   *inner;
 
 	SubPatternWhere(P, where, "in COUNT { }");
 	inner = EndSubPattern(P, outer);
@@ -1181,10 +1181,10 @@ RvgPatternCount(Planner *P, CyPath *path, CyExpr *where)
 
 /* EXISTS for a pattern used as a predicate, correlated with the row. */
 char *
-RvgPatternExists(Planner *P, CyPath *path, CyExpr *where)
+RvgPatternExists(RvgPlanner *P, CyPath *path, CyExpr *where)
 {
-	Sel		   *outer = BeginSubPattern(P, path);
-	Sel		   *inner;
+	RvgSel	   *outer = BeginSubPattern(P, path);
+	RvgSel	   *inner;
 	ListCell   *lc;
 	char	   *sql;
 
@@ -1207,7 +1207,7 @@ RvgPatternExists(Planner *P, CyPath *path, CyExpr *where)
 }
 
 static void
-AddUnwind(Planner *P, CyClause *c)
+AddUnwind(RvgPlanner *P, CyClause *c)
 {
 	char	   *a = RvgAlias(P, "u");
 	RvgVar		   *v;
@@ -1248,7 +1248,7 @@ CompareItemNames(const ListCell *a, const ListCell *b)
 
 /* The projection's items, with RETURN * / WITH * expanded. */
 static List *
-ProjectionItems(Planner *P, CyClause *c, bool is_with)
+ProjectionItems(RvgPlanner *P, CyClause *c, bool is_with)
 {
 	List	   *items = NIL;
 	ListCell   *lc;
@@ -1381,7 +1381,7 @@ IsGroupingKey(const CyExpr *e, List *items)
  * are the comprehension variables in scope.
  */
 static void
-CheckImplicitGrouping(Planner *P, const CyExpr *e, List *items, List *locals, const char *clause)
+CheckImplicitGrouping(RvgPlanner *P, const CyExpr *e, List *items, List *locals, const char *clause)
 {
 	ListCell   *lc;
 
@@ -1452,7 +1452,7 @@ AnyAggregate(List *items)
  * non-negative integer: 1.5, 2.0, '3', null and -1 are errors, not rounded.
  */
 static int64
-SkipLimitValue(Planner *P, CyExpr *e, const char *what)
+SkipLimitValue(RvgPlanner *P, CyExpr *e, const char *what)
 {
 	StringInfoData buf;
 	List	   *saved = P->sel->vars;
@@ -1486,7 +1486,7 @@ SkipLimitValue(Planner *P, CyExpr *e, const char *what)
 
 /* " OFFSET .. LIMIT .." of a projection. */
 static char *
-SkipLimit(Planner *P, CyClause *c)
+SkipLimit(RvgPlanner *P, CyClause *c)
 {
 	StringInfoData buf;
 
@@ -1503,7 +1503,7 @@ SkipLimit(Planner *P, CyClause *c)
  * expression as written (RETURN a.name ORDER BY a.name), or NULL.
  */
 static Item *
-SortItem(Planner *P, CyExpr *e, List *items)
+SortItem(RvgPlanner *P, CyExpr *e, List *items)
 {
 	ListCell   *lc;
 	char	   *text = pnstrdup(P->text + e->loc, e->end - e->loc);
@@ -1524,7 +1524,7 @@ SortItem(Planner *P, CyExpr *e, List *items)
  * projected item sorts by that output column.
  */
 static char *
-OrderBy(Planner *P, CyClause *c, const char *fallback, List *items, bool allow_vector)
+OrderBy(RvgPlanner *P, CyClause *c, const char *fallback, List *items, bool allow_vector)
 {
 	StringInfoData buf;
 
@@ -1588,7 +1588,7 @@ AliasVars(List *items)
  * with only the projected names in scope.
  */
 static void
-ProjectWith(Planner *P, CyClause *c)
+ProjectWith(RvgPlanner *P, CyClause *c)
 {
 	List	   *items = ProjectionItems(P, c, true);
 	bool		agg = AnyAggregate(items);
@@ -1598,7 +1598,7 @@ ProjectWith(Planner *P, CyClause *c)
 	int			ncol = 0;
 	List	   *newvars = NIL;
 	ListCell   *lc;
-	Sel		   *old = P->sel;
+	RvgSel	   *old = P->sel;
 	char	   *sql;
 
 	initStringInfo(&cols);
@@ -1653,14 +1653,14 @@ ProjectWith(Planner *P, CyClause *c)
  * an earlier step keep their order unless ORDER BY says otherwise.
  */
 static char *
-ProjectReturn(Planner *P, CyClause *c, char ***names, int *ncols)
+ProjectReturn(RvgPlanner *P, CyClause *c, char ***names, int *ncols)
 {
 	List	   *items = ProjectionItems(P, c, false);
 	bool		agg = AnyAggregate(items);
 	StringInfoData cols,
 				group;
 	ListCell   *lc;
-	Sel		   *old = P->sel;
+	RvgSel	   *old = P->sel;
 	char	   *order;
 	RvgVar		   *ord = RvgFindVar(P, RVG_ORD_VAR);
 
@@ -1739,17 +1739,17 @@ ProjectReturn(Planner *P, CyClause *c, char ***names, int *ncols)
 typedef struct WriteCtx
 {
 	RvgStep    *step;
-	List	   *layout;			/* CarryVar * of the carried variables */
+	List	   *layout;			/* RvgCarryVar * of the carried variables */
 	StringInfoData cols;		/* select list */
 	int			ncols;
-	List	   *coltypes;		/* int (ColType) per column */
+	List	   *coltypes;		/* int (RvgColType) per column */
 	int			nout;			/* columns of the rows handed on */
-	List	   *outlayout;		/* CarryVar * of the rows handed on */
+	List	   *outlayout;		/* RvgCarryVar * of the rows handed on */
 	List	   *outtypes;
 } WriteCtx;
 
 static int
-AddColumn(WriteCtx *w, const char *sql, ColType type)
+AddColumn(WriteCtx *w, const char *sql, RvgColType type)
 {
 	appendStringInfo(&w->cols, "%s%s", w->ncols ? ", " : "", sql);
 	w->coltypes = lappend_int(w->coltypes, type);
@@ -1758,16 +1758,16 @@ AddColumn(WriteCtx *w, const char *sql, ColType type)
 
 /* A column the update produces (a created id, a path, the MERGE flag). */
 static int
-AddOutColumn(WriteCtx *w, ColType type)
+AddOutColumn(WriteCtx *w, RvgColType type)
 {
 	w->outtypes = lappend_int(w->outtypes, type);
 	return ++w->nout;
 }
 
-static CarryVar *
-NewCarry(const char *name, VarKind kind, int col, int col2)
+static RvgCarryVar *
+NewCarry(const char *name, RvgVarKind kind, int col, int col2)
 {
-	CarryVar   *cv = palloc0(sizeof(CarryVar));
+	RvgCarryVar *cv = palloc0(sizeof(RvgCarryVar));
 
 	cv->name = name;
 	cv->kind = kind;
@@ -1782,7 +1782,7 @@ NewCarry(const char *name, VarKind kind, int col, int col2)
  * every variable in scope by id or value.
  */
 static void
-WriteBegin(Planner *P, WriteCtx *w, RvgStepKind kind, int loc)
+WriteBegin(RvgPlanner *P, WriteCtx *w, RvgStepKind kind, int loc)
 {
 	ListCell   *lc;
 
@@ -1795,7 +1795,7 @@ WriteBegin(Planner *P, WriteCtx *w, RvgStepKind kind, int loc)
 	foreach(lc, P->sel->vars)
 	{
 		RvgVar		   *v = lfirst(lc);
-		CarryVar   *cv;
+		RvgCarryVar *cv;
 
 		if (v->name == NULL || v->scope_level > 0 || strcmp(v->name, RVG_ORD_VAR) == 0 ||
 			RvgFindVar(P, v->name) != v)
@@ -1832,13 +1832,13 @@ WriteBegin(Planner *P, WriteCtx *w, RvgStepKind kind, int loc)
 
 /* The carried column holding a variable's id. */
 static int
-CarryCol(Planner *P, WriteCtx *w, const char *name, int loc, VarKind *kind)
+CarryCol(RvgPlanner *P, WriteCtx *w, const char *name, int loc, RvgVarKind *kind)
 {
 	ListCell   *lc;
 
 	foreach(lc, w->layout)
 	{
-		CarryVar   *cv = lfirst(lc);
+		RvgCarryVar *cv = lfirst(lc);
 
 		if (strcmp(cv->name, name) == 0)
 		{
@@ -1853,20 +1853,20 @@ CarryCol(Planner *P, WriteCtx *w, const char *name, int loc, VarKind *kind)
 	return 0;
 }
 
-static ColType *
+static RvgColType *
 TypeArray(List *types)
 {
-	ColType    *a = palloc(sizeof(ColType) * (list_length(types) + 1));
+	RvgColType *a = palloc(sizeof(RvgColType) * (list_length(types) + 1));
 	ListCell   *lc;
 
 	foreach(lc, types)
-		a[foreach_current_index(lc)] = (ColType) lfirst_int(lc);
+		a[foreach_current_index(lc)] = (RvgColType) lfirst_int(lc);
 	return a;
 }
 
 /* Ends the statement, appends the step, and starts the next SELECT. */
 static void
-WriteEnd(Planner *P, WriteCtx *w)
+WriteEnd(RvgPlanner *P, WriteCtx *w)
 {
 	RvgStep    *st = w->step;
 	RvgVar		   *ord = RvgFindVar(P, RVG_ORD_VAR);
@@ -1885,7 +1885,7 @@ WriteEnd(Planner *P, WriteCtx *w)
 
 /* A property map to write: a map expression or a node/relationship's properties. */
 static char *
-MapValue(Planner *P, CyExpr *e)
+MapValue(RvgPlanner *P, CyExpr *e)
 {
 	if (e->kind == CYX_VAR)
 	{
@@ -1903,9 +1903,9 @@ MapValue(Planner *P, CyExpr *e)
  */
 typedef struct PatternSlots
 {
-	List	   *nodes;			/* WNode * */
-	List	   *edges;			/* WEdge * */
-	List	   *paths;			/* WPath * */
+	List	   *nodes;			/* RvgWNode * */
+	List	   *edges;			/* RvgWEdge * */
+	List	   *paths;			/* RvgWPath * */
 	List	   *names;			/* names of nodes created in this clause */
 } PatternSlots;
 
@@ -1918,7 +1918,7 @@ FindSlot(PatternSlots *ps, const char *var)
 		return -1;
 	foreach(lc, ps->nodes)
 	{
-		WNode	   *wn = lfirst(lc);
+		RvgWNode   *wn = lfirst(lc);
 
 		if (wn->var != NULL && strcmp(wn->var, var) == 0)
 			return foreach_current_index(lc);
@@ -1932,7 +1932,7 @@ FindSlot(PatternSlots *ps, const char *var)
  * the executor as a jsonb array.  0.1.0's SQL has room for one.
  */
 static void
-SetWNodeLabels(Planner *P, WNode *wn, CyNodePat *np, bool merge)
+SetWNodeLabels(RvgPlanner *P, RvgWNode *wn, CyNodePat *np, bool merge)
 {
 	StringInfoData x;
 
@@ -1969,10 +1969,10 @@ SetWNodeLabels(Planner *P, WNode *wn, CyNodePat *np, bool merge)
 
 /* A node position of a CREATE/MERGE pattern: an existing node or a new one. */
 static int
-WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
+WriteNode(RvgPlanner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
 {
 	int			slot = FindSlot(ps, np->var);
-	WNode	   *wn;
+	RvgWNode   *wn;
 	RvgVar		   *v;
 
 	if (slot >= 0 || (v = RvgFindVar(P, np->var)) != NULL)
@@ -1990,17 +1990,17 @@ WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("variable `%s` is %s, not a node", np->var, KindName(v->kind)),
 					 RvgErrPosition(P->text, np->loc)));
-		wn = palloc0(sizeof(WNode));
+		wn = palloc0(sizeof(RvgWNode));
 		wn->var = np->var;
 		{
-			VarKind		k;
+			RvgVarKind	k;
 
 			wn->bound_col = CarryCol(P, w, np->var, np->loc, &k);
 		}
 		ps->nodes = lappend(ps->nodes, wn);
 		return list_length(ps->nodes) - 1;
 	}
-	wn = palloc0(sizeof(WNode));
+	wn = palloc0(sizeof(RvgWNode));
 	wn->var = np->var;
 	SetWNodeLabels(P, wn, np, merge);
 	if (np->props != NULL)
@@ -2015,9 +2015,9 @@ WriteNode(Planner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merge)
 }
 
 static void
-WriteRel(Planner *P, WriteCtx *w, PatternSlots *ps, CyRelPat *r, int left, int right, bool merge)
+WriteRel(RvgPlanner *P, WriteCtx *w, PatternSlots *ps, CyRelPat *r, int left, int right, bool merge)
 {
-	WEdge	   *we = palloc0(sizeof(WEdge));
+	RvgWEdge   *we = palloc0(sizeof(RvgWEdge));
 
 	if (r->varlen)
 		ereport(ERROR,
@@ -2055,9 +2055,9 @@ WriteRel(Planner *P, WriteCtx *w, PatternSlots *ps, CyRelPat *r, int left, int r
 }
 
 static void
-WritePath(Planner *P, WriteCtx *w, PatternSlots *ps, CyPath *path, bool merge)
+WritePath(RvgPlanner *P, WriteCtx *w, PatternSlots *ps, CyPath *path, bool merge)
 {
-	WPath	   *wp = palloc0(sizeof(WPath));
+	RvgWPath   *wp = palloc0(sizeof(RvgWPath));
 	int			prev = -1;
 
 	if (path->shortest != CY_SHORTEST_NONE)
@@ -2100,21 +2100,21 @@ SlotsToStep(RvgStep *st, PatternSlots *ps)
 	ListCell   *lc;
 
 	st->nwnodes = list_length(ps->nodes);
-	st->wnodes = palloc0(sizeof(WNode) * (st->nwnodes + 1));
+	st->wnodes = palloc0(sizeof(RvgWNode) * (st->nwnodes + 1));
 	foreach(lc, ps->nodes)
-		st->wnodes[foreach_current_index(lc)] = *(WNode *) lfirst(lc);
+		st->wnodes[foreach_current_index(lc)] = *(RvgWNode *) lfirst(lc);
 	st->nwedges = list_length(ps->edges);
-	st->wedges = palloc0(sizeof(WEdge) * (st->nwedges + 1));
+	st->wedges = palloc0(sizeof(RvgWEdge) * (st->nwedges + 1));
 	foreach(lc, ps->edges)
-		st->wedges[foreach_current_index(lc)] = *(WEdge *) lfirst(lc);
+		st->wedges[foreach_current_index(lc)] = *(RvgWEdge *) lfirst(lc);
 	st->nwpaths = list_length(ps->paths);
-	st->wpaths = palloc0(sizeof(WPath) * (st->nwpaths + 1));
+	st->wpaths = palloc0(sizeof(RvgWPath) * (st->nwpaths + 1));
 	foreach(lc, ps->paths)
-		st->wpaths[foreach_current_index(lc)] = *(WPath *) lfirst(lc);
+		st->wpaths[foreach_current_index(lc)] = *(RvgWPath *) lfirst(lc);
 }
 
 static void
-PlanCreate(Planner *P, CyClause *c)
+PlanCreate(RvgPlanner *P, CyClause *c)
 {
 	WriteCtx	w;
 	PatternSlots ps = {0};
@@ -2132,7 +2132,7 @@ PlanCreate(Planner *P, CyClause *c)
  * nodes and relationships, in slot order.
  */
 static void
-MergeMatchSql(Planner *P, RvgStep *st, PatternSlots *ps)
+MergeMatchSql(RvgPlanner *P, RvgStep *st, PatternSlots *ps)
 {
 	StringInfoData sel,
 				from,
@@ -2148,7 +2148,7 @@ MergeMatchSql(Planner *P, RvgStep *st, PatternSlots *ps)
 	appendStringInfoString(&where, "true");
 	foreach(lc, ps->nodes)
 	{
-		WNode	   *wn = lfirst(lc);
+		RvgWNode   *wn = lfirst(lc);
 		int			i = foreach_current_index(lc);
 
 		if (wn->bound_col)
@@ -2177,7 +2177,7 @@ MergeMatchSql(Planner *P, RvgStep *st, PatternSlots *ps)
 	}
 	foreach(lc, ps->edges)
 	{
-		WEdge	   *we = lfirst(lc);
+		RvgWEdge   *we = lfirst(lc);
 		int			i = foreach_current_index(lc);
 
 		appendStringInfo(&from, "%s%s.ruvector_graph_edge r%d", from.len ? ", " : "", P->s, i);
@@ -2203,14 +2203,14 @@ MergeMatchSql(Planner *P, RvgStep *st, PatternSlots *ps)
 	st->merge_sql = psprintf("SELECT %s%s%s WHERE %s", sel.data, from.len ? " FROM " : "", from.data, where.data);
 	st->merge_nparams = list_length(pcols);
 	st->merge_param_cols = palloc(sizeof(int) * (st->merge_nparams + 1));
-	st->merge_paramtypes = palloc(sizeof(ColType) * (st->merge_nparams + 1));
+	st->merge_paramtypes = palloc(sizeof(RvgColType) * (st->merge_nparams + 1));
 	foreach(lc, pcols)
 		st->merge_param_cols[foreach_current_index(lc)] = lfirst_int(lc);
 	foreach(lc, ptypes)
-		st->merge_paramtypes[foreach_current_index(lc)] = (ColType) lfirst_int(lc);
+		st->merge_paramtypes[foreach_current_index(lc)] = (RvgColType) lfirst_int(lc);
 }
 
-static void PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
+static void PlanSetItems(RvgPlanner *P, CySetItem **items, int n, bool remove, int when_col,
 						 bool when_created, int loc);
 
 /*
@@ -2218,7 +2218,7 @@ static void PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int 
  * ON CREATE SET / ON MATCH SET become a SET step keyed on a hidden flag.
  */
 static void
-PlanMerge(Planner *P, CyClause *c)
+PlanMerge(RvgPlanner *P, CyClause *c)
 {
 	WriteCtx	w;
 	PatternSlots ps = {0};
@@ -2229,7 +2229,7 @@ PlanMerge(Planner *P, CyClause *c)
 	WritePath(P, &w, &ps, path, true);
 	/* undirected MERGE relationships match either way, are created left to right */
 	for (int i = 0; i < path->nrels; i++)
-		((WEdge *) list_nth(ps.edges, i))->undirected = (path->rels[i]->dir == CY_DIR_BOTH);
+		((RvgWEdge *) list_nth(ps.edges, i))->undirected = (path->rels[i]->dir == CY_DIR_BOTH);
 	MergeMatchSql(P, w.step, &ps);
 	flag = AddOutColumn(&w, COL_JSONB);
 	w.step->merge_flag_col = flag;
@@ -2295,7 +2295,7 @@ SetItemsInOneStep(CySetItem **items, int n)
 }
 
 static void
-PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
+PlanSetItems(RvgPlanner *P, CySetItem **items, int n, bool remove, int when_col,
 			 bool when_created, int loc)
 {
 	WriteCtx	w;
@@ -2314,13 +2314,13 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 	WriteBegin(P, &w, RVG_STEP_SET, loc);
 	st = w.step;
 	st->nsets = n;
-	st->sets = palloc0(sizeof(WSetItem) * n);
+	st->sets = palloc0(sizeof(RvgWSetItem) * n);
 	for (int i = 0; i < n; i++)
 	{
 		CySetItem  *si = items[i];
-		WSetItem   *ws = &st->sets[i];
+		RvgWSetItem *ws = &st->sets[i];
 		RvgVar		   *v = RvgFindVar(P, si->var);
-		VarKind		kind;
+		RvgVarKind	kind;
 
 		if (v == NULL)
 			ereport(ERROR,
@@ -2357,7 +2357,7 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 									  COL_JSONB);
 		if (when_col < 0)
 		{
-			VarKind		k;
+			RvgVarKind	k;
 
 			ws->when_col = CarryCol(P, &w, RVG_MERGED_VAR, loc, &k);
 			ws->when_created = when_created;
@@ -2367,7 +2367,7 @@ PlanSetItems(Planner *P, CySetItem **items, int n, bool remove, int when_col,
 }
 
 static void
-PlanDelete(Planner *P, CyClause *c)
+PlanDelete(RvgPlanner *P, CyClause *c)
 {
 	WriteCtx	w;
 	RvgStep    *st;
@@ -2376,11 +2376,11 @@ PlanDelete(Planner *P, CyClause *c)
 	st = w.step;
 	st->detach = c->detach;
 	st->ndeletes = c->nexprs;
-	st->deletes = palloc0(sizeof(WDelete) * c->nexprs);
+	st->deletes = palloc0(sizeof(RvgWDelete) * c->nexprs);
 	for (int i = 0; i < c->nexprs; i++)
 	{
 		CyExpr	   *e = c->exprs[i];
-		WDelete    *d = &st->deletes[i];
+		RvgWDelete *d = &st->deletes[i];
 
 		d->loc = e->loc;
 		if (e->kind == CYX_VAR && RvgFindVar(P, e->str) != NULL)
@@ -2389,7 +2389,7 @@ PlanDelete(Planner *P, CyClause *c)
 
 			foreach(lc, w.layout)
 			{
-				CarryVar   *cv = lfirst(lc);
+				RvgCarryVar *cv = lfirst(lc);
 
 				if (strcmp(cv->name, e->str) == 0)
 				{
@@ -2412,7 +2412,7 @@ PlanDelete(Planner *P, CyClause *c)
 				d->out_col = AddOutColumn(&w, COL_JSONB);
 				foreach(lc, w.outlayout)
 				{
-					CarryVar   *cv = lfirst(lc);
+					RvgCarryVar *cv = lfirst(lc);
 
 					if (strcmp(cv->name, e->str) == 0)
 						lfirst(lc) = NewCarry(e->str, VK_VALUE, d->out_col, 0);
@@ -2440,7 +2440,7 @@ PlanDelete(Planner *P, CyClause *c)
  * x is not in scope after it.
  */
 static void
-PlanForeach(Planner *P, CyClause *c)
+PlanForeach(RvgPlanner *P, CyClause *c)
 {
 	WriteCtx	w;
 	CyClause	unwind;
@@ -2479,7 +2479,7 @@ PlanForeach(Planner *P, CyClause *c)
  * names (WITH a, b or WITH *), none otherwise, as in Neo4j.
  */
 static List *
-CallImports(Sel *outer, CyClause *first)
+CallImports(RvgSel *outer, CyClause *first)
 {
 	List	   *vars = NIL;
 	ListCell   *lc;
@@ -2510,9 +2510,9 @@ CallImports(Sel *outer, CyClause *first)
  * Returned values are values: a node returned is its jsonb.
  */
 static void
-PlanCallSubquery(Planner *P, CyClause *c)
+PlanCallSubquery(RvgPlanner *P, CyClause *c)
 {
-	Sel		   *outer;
+	RvgSel	   *outer;
 	char	   *alias;
 	char	  **names;
 	int			ncols;
@@ -2562,7 +2562,7 @@ PlanCallSubquery(Planner *P, CyClause *c)
  * ---------------------------------------------------------------------
  */
 static void
-PlanClauseList(Planner *P, CySingleQuery *sq, int first, bool final)
+PlanClauseList(RvgPlanner *P, CySingleQuery *sq, int first, bool final)
 {
 	for (int i = first; i < sq->nclauses; i++)
 	{
@@ -2632,7 +2632,7 @@ IsReadOnly(CySingleQuery *sq)
 
 /* UNION [ALL]: read-only parts with the same column names. */
 static void
-PlanUnion(Planner *P, CyQuery *q)
+PlanUnion(RvgPlanner *P, CyQuery *q)
 {
 	StringInfoData sql;
 	RvgStep    *first = NULL;
@@ -2679,7 +2679,7 @@ PlanUnion(Planner *P, CyQuery *q)
  * collected in st->consts.
  */
 static char *
-SubstituteConsts(Planner *P, const char *sql, RvgStep *st)
+SubstituteConsts(RvgPlanner *P, const char *sql, RvgStep *st)
 {
 	StringInfoData buf;
 	int		   *param_of = palloc0(sizeof(int) * (list_length(P->consts) + 1));
@@ -2727,7 +2727,7 @@ SubstituteConsts(Planner *P, const char *sql, RvgStep *st)
  * step also gets its parameter form.
  */
 static void
-FinishConsts(Planner *P)
+FinishConsts(RvgPlanner *P)
 {
 	ListCell   *lc;
 
@@ -2752,7 +2752,7 @@ FinishConsts(Planner *P)
 RvgPlan *
 RvgPlanQuery(RvgGraph *graph, CyQuery *query, const char *text, Jsonb *params)
 {
-	Planner		P = {0};
+	RvgPlanner	P = {0};
 
 	P.g = graph;
 	P.s = graph->schema;

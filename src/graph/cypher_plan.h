@@ -20,19 +20,19 @@
 #include "graph/graph.h"
 
 /* What a variable is bound to in the SQL being built. */
-typedef enum VarKind
+typedef enum RvgVarKind
 {
 	VK_NODE,					/* id, label, props */
 	VK_EDGE,					/* id, label (type), props, start, end */
 	VK_VALUE,					/* value: jsonb */
 	VK_PATH,					/* value: node ids bigint[], edges: edge ids bigint[] */
 	VK_EDGES					/* value: edge ids bigint[] (a variable-length relationship) */
-} VarKind;
+} RvgVarKind;
 
 typedef struct RvgVar
 {
 	const char *name;			/* Cypher name; internal ones start with '\001' */
-	VarKind		kind;
+	RvgVarKind	kind;
 	char	   *id;
 	char	   *label;
 	char	   *labels;			/* VK_NODE: the row's further labels (text[]), or
@@ -56,7 +56,7 @@ typedef struct RvgVar
 #define RVG_CONST_MARK '\002'
 
 /* One SELECT under construction. */
-typedef struct Sel
+typedef struct RvgSel
 {
 	StringInfoData from;		/* comma-separated FROM items */
 	List	   *conds;			/* char * conjuncts */
@@ -64,26 +64,26 @@ typedef struct Sel
 	List	   *clause_edges;	/* ClauseEdge * of the MATCH being built */
 	List	   *clause_paths;	/* edge id array exprs of var-length parts */
 	bool		has_input;		/* FROM starts with the previous step's rows */
-} Sel;
+} RvgSel;
 
 /* Column of a step's statement. */
-typedef enum ColType
+typedef enum RvgColType
 {
 	COL_ID,						/* bigint */
 	COL_JSONB
-} ColType;
+} RvgColType;
 
 /* A variable carried from one step to the next (1-based columns). */
-typedef struct CarryVar
+typedef struct RvgCarryVar
 {
 	const char *name;
-	VarKind		kind;
+	RvgVarKind	kind;
 	int			col;			/* id or value column */
 	int			col2;			/* VK_PATH: edge ids column */
-} CarryVar;
+} RvgCarryVar;
 
 /* CREATE/MERGE: one node position of a pattern. */
-typedef struct WNode
+typedef struct RvgWNode
 {
 	const char *var;
 	int			bound_col;		/* carried id column, or 0 when created */
@@ -94,10 +94,10 @@ typedef struct WNode
 	int			props_col;		/* column with the property map, or 0 */
 	int			props_param;	/* MERGE: parameter number of the map, or 0 */
 	int			out_col;		/* output column of a new named node, or 0 */
-} WNode;
+} RvgWNode;
 
 /* CREATE/MERGE: one relationship of a pattern. */
-typedef struct WEdge
+typedef struct RvgWEdge
 {
 	const char *var;
 	const char *type;
@@ -106,9 +106,9 @@ typedef struct WEdge
 	int			to;
 	bool		undirected;		/* MERGE: either direction matches */
 	int			out_col;
-} WEdge;
+} RvgWEdge;
 
-typedef struct WPath
+typedef struct RvgWPath
 {
 	const char *var;
 	int			nnodes;
@@ -117,9 +117,9 @@ typedef struct WPath
 	int		   *edges;			/* edge indexes in path order */
 	int			out_nodes;		/* output columns (jsonb lists of ids) */
 	int			out_edges;
-} WPath;
+} RvgWPath;
 
-typedef struct WSetItem
+typedef struct RvgWSetItem
 {
 	CySetKind	kind;
 	bool		remove;
@@ -135,51 +135,51 @@ typedef struct WSetItem
 	int			when_col;		/* MERGE ON CREATE/ON MATCH: flag column, or 0 */
 	bool		when_created;
 	int			loc;
-} WSetItem;
+} RvgWSetItem;
 
-typedef struct WDelete
+typedef struct RvgWDelete
 {
 	int			col;
-	VarKind		kind;			/* VK_NODE/VK_EDGE: id column; else jsonb */
+	RvgVarKind	kind;			/* VK_NODE/VK_EDGE: id column; else jsonb */
 	int			col2;			/* VK_PATH: edge ids */
 	int			loc;
 	/* a deleted node or relationship variable: its value before the delete */
 	int			value_col;		/* statement column, or 0 */
 	int			out_col;		/* output column that carries it on */
-} WDelete;
+} RvgWDelete;
 
 struct RvgStep
 {
 	RvgStepKind kind;
 	char	   *sql;
 	int			ncols;
-	ColType    *coltypes;		/* ncols */
+	RvgColType *coltypes;		/* ncols */
 	int			ninput;			/* input arrays the statement takes */
-	ColType    *intypes;
+	RvgColType *intypes;
 	int			ncarry;			/* leading columns carried to the next step */
 	int			nout;			/* columns of the rows handed on */
-	ColType    *outtypes;
+	RvgColType *outtypes;
 	/* the final reading step */
 	char	  **names;			/* ncols result names */
 	/* CREATE / MERGE */
 	int			nwnodes;
-	WNode	   *wnodes;
+	RvgWNode   *wnodes;
 	int			nwedges;
-	WEdge	   *wedges;
+	RvgWEdge   *wedges;
 	int			nwpaths;
-	WPath	   *wpaths;
+	RvgWPath   *wpaths;
 	char	   *merge_sql;		/* MERGE: finds the pattern; $n are ids and maps */
 	int			merge_nparams;
-	ColType    *merge_paramtypes;
+	RvgColType *merge_paramtypes;
 	int		   *merge_param_cols;	/* carried column of each parameter */
 	int			merge_flag_col; /* output column of the created flag */
 	/* SET / REMOVE */
 	int			nsets;
-	WSetItem   *sets;
+	RvgWSetItem *sets;
 	/* DELETE */
 	bool		detach;
 	int			ndeletes;
-	WDelete    *deletes;
+	RvgWDelete *deletes;
 	int			loc;
 	/*
 	 * The final reading step also in a form whose property-map constants
@@ -201,42 +201,42 @@ struct RvgPlan
 };
 
 /* The translator's state. */
-typedef struct Planner
+typedef struct RvgPlanner
 {
 	RvgGraph   *g;
 	const char *s;				/* schema, quoted */
 	const char *text;			/* the Cypher text, for error positions */
 	Jsonb	   *params;
 	int			nalias;
-	Sel		   *sel;
+	RvgSel	   *sel;
 	int			scope_level;
 	bool		agg_allowed;
 	const char *agg_where;		/* why not, for the error: "in a list comprehension" */
 	RvgPlan    *plan;
 	/* inputs of the statement being built (from the previous step) */
 	int			ninput;
-	ColType    *intypes;
+	RvgColType *intypes;
 	/* property-map constants, marked in the SQL text (see RvgPlanQuery) */
 	List	   *consts;
 	/* "SKIP" / "LIMIT" while translating one: variables are refused */
 	const char *no_vars_in;
-} Planner;
+} RvgPlanner;
 
 /* cypher_plan.c */
 extern int	RvgErrPosition(const char *text, int offset);
-extern char *RvgAlias(Planner *P, const char *prefix);
-extern int	RvgLocNumber(Planner *P, int offset);
-extern RvgVar *RvgFindVar(Planner *P, const char *name);
-extern char *RvgNodeJson(Planner *P, RvgVar *v);
-extern char *RvgLabelCond(Planner *P, const char *label, const char *labels,
+extern char *RvgAlias(RvgPlanner *P, const char *prefix);
+extern int	RvgLocNumber(RvgPlanner *P, int offset);
+extern RvgVar *RvgFindVar(RvgPlanner *P, const char *name);
+extern char *RvgNodeJson(RvgPlanner *P, RvgVar *v);
+extern char *RvgLabelCond(RvgPlanner *P, const char *label, const char *labels,
 						  const char *id, const char *want);
-extern char *RvgJsonNodeId(Planner *P, const char *x);
-extern char *RvgEdgeJson(Planner *P, RvgVar *v);
-extern char *RvgPathJson(Planner *P, RvgVar *v);
-extern char *RvgEdgeListJson(Planner *P, const char *ids);
-extern char *RvgPatternExists(Planner *P, CyPath *path, CyExpr *where);
-extern char *RvgPatternCount(Planner *P, CyPath *path, CyExpr *where);
-extern char *RvgPatternComprehension(Planner *P, CyExpr *e);
+extern char *RvgJsonNodeId(RvgPlanner *P, const char *x);
+extern char *RvgEdgeJson(RvgPlanner *P, RvgVar *v);
+extern char *RvgPathJson(RvgPlanner *P, RvgVar *v);
+extern char *RvgEdgeListJson(RvgPlanner *P, const char *ids);
+extern char *RvgPatternExists(RvgPlanner *P, CyPath *path, CyExpr *where);
+extern char *RvgPatternCount(RvgPlanner *P, CyPath *path, CyExpr *where);
+extern char *RvgPatternComprehension(RvgPlanner *P, CyExpr *e);
 
 /* cypher_cache.c */
 struct PortalData;
@@ -245,12 +245,12 @@ extern struct PortalData *RvgCachedCursor(const char *sql, int nparams, Oid *typ
 										  Datum *values, const char *nulls);
 
 /* cypher_expr.c */
-extern char *RvgExpr(Planner *P, CyExpr *e);
-extern char *RvgPred(Planner *P, CyExpr *e);
+extern char *RvgExpr(RvgPlanner *P, CyExpr *e);
+extern char *RvgPred(RvgPlanner *P, CyExpr *e);
 extern char *RvgJsonLiteral(const char *json);
-extern bool RvgConstJson(Planner *P, CyExpr *e, StringInfo out);
-extern Jsonb *RvgParam(Planner *P, CyExpr *e);
-extern char *RvgOrderKey(Planner *P, CyExpr *e, bool *is_vector);
-extern char *RvgTopLevelPred(Planner *P, CyExpr *e);
+extern bool RvgConstJson(RvgPlanner *P, CyExpr *e, StringInfo out);
+extern Jsonb *RvgParam(RvgPlanner *P, CyExpr *e);
+extern char *RvgOrderKey(RvgPlanner *P, CyExpr *e, bool *is_vector);
+extern char *RvgTopLevelPred(RvgPlanner *P, CyExpr *e);
 
 #endif							/* RV_CYPHER_PLAN_H */
