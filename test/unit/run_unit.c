@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, codes_suite());
 	srunner_add_suite(sr, integrity_suite());
 	srunner_add_suite(sr, audit_suite());
+	srunner_add_suite(sr, gnn_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

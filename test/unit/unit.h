@@ -18,5 +18,6 @@ Suite	   *sq8_pq_suite(void);
 Suite	   *codes_suite(void);
 Suite	   *integrity_suite(void);
 Suite	   *audit_suite(void);
+Suite	   *gnn_suite(void);
 
 #endif

@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ *
+ * gnn.h
+ *	  The learning loop's model, pure C: a two-layer message-passing network
+ *	  over an index's contracted region graph, whose region embeddings are
+ *	  combined with a query's features by a small MLP that predicts the log
+ *	  of the search effort (ef_search or probes) the query needs to reach a
+ *	  target recall.  Forward, backward, Adam, calibration and a versioned
+ *	  byte format.
+ *
+ * NOTES
+ *	  No server headers: linked into the Check unit tests (test/unit/
+ *	  test_gnn.c) as well as the extension.  Memory comes from malloc; every
+ *	  function that allocates reports failure (false / NULL) and leaves the
+ *	  model as it was, the server side turns that into an error.
+ *
+ *	  The network, with x_r the normalised features of region r and a_rj
+ *	  the link weight of r and j divided by r's total link weight:
+ *	    h1_r = tanh(Ws1 x_r + Wn1 sum_j a_rj x_j + b1)
+ *	    h2_r = tanh(Ws2 h1_r + Wn2 sum_j a_rj h1_j + b2)
+ *	    y    = w4 . tanh(W3 [h2_e ; q] + b3) + b4 + ymean
+ *	  where e is the query's entry region (the region whose representative
+ *	  vector is nearest) and q the query's normalised features.  The region
+ *	  embeddings h2 do not depend on the query: rv_gnn_prepare computes them
+ *	  once per model, so inference is one small MLP.
+ *
+ *	  The loss is the expectile loss |tau - [e < 0]| e^2 with e = y - yhat:
+ *	  with tau > 0.5 an under-estimate (a query that then misses its
+ *	  recall) costs more than an over-estimate of the same size, which is
+ *	  what "mean recall >= target" wants; it is smooth, so the gradients
+ *	  can be checked by finite differences.  A calibration offset, chosen
+ *	  on held-out queries, is then added to every prediction.
+ *
+ *	  Byte format (little-endian, version RV_GNN_FORMAT_VERSION): "RVGN",
+ *	  u32 version, u32 regions, edges, dim, params, RF, QF, H, M; f64
+ *	  normalisation (RF, RF, QF, QF), ymean, offset, effort min and max,
+ *	  tau; f64 region features; edges as (u32, u32, f64); f32 region
+ *	  representatives (regions * dim); f64 parameters; u64 FNV-1a of all
+ *	  the bytes before it.
+ *
+ * IDENTIFICATION
+ *	  src/gnn/gnn.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_GNN_MODEL_H
+#define RV_GNN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RV_GNN_FORMAT_VERSION	1
+#define RV_GNN_RF		5			/* region features */
+#define RV_GNN_QF		6			/* query features */
+#define RV_GNN_H		8			/* region embedding width */
+#define RV_GNN_M		16			/* MLP hidden width */
+#define RV_GNN_MAX_REGIONS	4096
+#define RV_GNN_MAX_DIM	16000
+
+/* Region features, in this order (raw values; the model normalises) */
+#define RV_GNN_RF_LOG_SIZE		0	/* log(1 + elements) */
+#define RV_GNN_RF_LOG_DEGREE	1	/* log(1 + neighbouring regions) */
+#define RV_GNN_RF_LOG_LINKS		2	/* log(1 + links to other regions) */
+#define RV_GNN_RF_RADIUS		3	/* mean distance of members to the representative */
+#define RV_GNN_RF_DENSITY		4	/* outgoing links per element */
+
+typedef struct RvGnnEdge
+{
+	uint32_t	u;
+	uint32_t	v;
+	double		w;				/* > 0 */
+} RvGnnEdge;
+
+typedef struct RvGnnModel
+{
+	uint32_t	nregions;
+	uint32_t	nedges;
+	uint32_t	dim;			/* of the representatives, 0: none */
+	double	   *rfeat;			/* nregions * RV_GNN_RF */
+	RvGnnEdge  *edges;
+	float	   *reps;			/* nregions * dim */
+	double		rmean[RV_GNN_RF];
+	double		rstd[RV_GNN_RF];
+	double		qmean[RV_GNN_QF];
+	double		qstd[RV_GNN_QF];
+	double		ymean;
+	double		offset;			/* calibration, added to predictions */
+	double		effortMin;
+	double		effortMax;
+	double		tau;
+	uint32_t	nparams;
+	double	   *params;
+	/* derived by rv_gnn_prepare, not serialised */
+	double	   *emb;			/* nregions * RV_GNN_H */
+	uint32_t   *adjStart;		/* nregions + 1 */
+	uint32_t   *adjNb;
+	double	   *adjW;			/* a_rj */
+} RvGnnModel;
+
+/* One training or validation query */
+typedef struct RvGnnSample
+{
+	uint32_t	region;			/* entry region */
+	double		q[RV_GNN_QF];	/* raw query features */
+	double		y;				/* log of the least effort reaching the target */
+} RvGnnSample;
+
+typedef struct RvGnnTrainOpts
+{
+	int			epochs;
+	int			batch;
+	double		lr;
+	double		tau;
+	uint64_t	seed;
+} RvGnnTrainOpts;
+
+/* gnn_model.c */
+extern uint32_t rv_gnn_nparams(void);
+extern RvGnnModel *rv_gnn_create(uint32_t nregions, const double *rfeat,
+								 uint32_t nedges, const RvGnnEdge *edges,
+								 uint32_t dim, const float *reps, uint64_t seed);
+extern void rv_gnn_free(RvGnnModel *m);
+extern bool rv_gnn_prepare(RvGnnModel *m);
+extern void rv_gnn_query_features(const double *dists, uint32_t nregions,
+								  double *q, uint32_t *entry);
+extern double rv_gnn_predict(const RvGnnModel *m, uint32_t region, const double *q);
+extern double rv_gnn_effort(const RvGnnModel *m, uint32_t region, const double *q);
+extern double rv_gnn_loss_grad(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
+							   double *grad);
+extern void rv_gnn_fit_stats(RvGnnModel *m, const RvGnnSample *s, uint32_t n);
+extern bool rv_gnn_train(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
+						 const RvGnnTrainOpts *o, double *curve);
+
+/*
+ * Held-out evaluation: recall[i * ngrid + g] is sample i's recall with
+ * effort grid[g] (grid ascending).  An effort between grid points gets the
+ * recall interpolated linearly in log effort; cost is the effort itself.
+ */
+extern void rv_gnn_evaluate(const RvGnnModel *m, const RvGnnSample *s, uint32_t n,
+							const double *grid, uint32_t ngrid, const double *recall,
+							double target, double offset,
+							double *meanRecall, double *meanCost, double *shareBelow);
+extern bool rv_gnn_calibrate(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
+							 const double *grid, uint32_t ngrid, const double *recall,
+							 double target);
+extern int	rv_gnn_fixed_effort(uint32_t n, const double *grid, uint32_t ngrid,
+								const double *recall, double target);
+
+/* Byte format */
+extern size_t rv_gnn_serialized_size(const RvGnnModel *m);
+extern void rv_gnn_serialize(const RvGnnModel *m, unsigned char *out);
+extern RvGnnModel *rv_gnn_deserialize(const unsigned char *buf, size_t len,
+									  const char **error);
+
+#endif							/* RV_GNN_MODEL_H */

@@ -1,0 +1,357 @@
+/*
+ * test_gnn.c — Check suite of the learning loop's model (src/gnn/gnn_model.c):
+ * the gradient against central finite differences, deterministic training
+ * for a seed, the byte format's round trip and its rejections, a learning
+ * test on a synthetic set whose effort is a known function of region and
+ * query features, and calibration against a fixed effort on synthetic
+ * recall curves.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gnn/gnn.h"
+#include "unit.h"
+
+static uint64_t rng_state;
+
+static double
+urand(void)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double) (rng_state >> 11) / 9007199254740992.0;
+}
+
+/* A random connected region graph: a ring plus random chords */
+static RvGnnModel *
+random_model(uint32_t R, uint64_t seed)
+{
+	double	   *rf = malloc(sizeof(double) * R * RV_GNN_RF);
+	RvGnnEdge  *e = malloc(sizeof(RvGnnEdge) * R * 2);
+	uint32_t	ne = 0;
+	RvGnnModel *m;
+
+	for (uint32_t r = 0; r < R * RV_GNN_RF; r++)
+		rf[r] = urand() * 4.0;
+	for (uint32_t r = 0; r < R; r++)
+	{
+		e[ne].u = r;
+		e[ne].v = (r + 1) % R;
+		e[ne++].w = 1 + floor(urand() * 20);
+		e[ne].u = r;
+		e[ne].v = (uint32_t) (urand() * R);
+		e[ne++].w = 1 + floor(urand() * 5);
+	}
+	m = rv_gnn_create(R, rf, ne, e, 0, NULL, seed);
+	free(rf);
+	free(e);
+	return m;
+}
+
+static void
+random_samples(RvGnnSample *s, uint32_t n, uint32_t R)
+{
+	for (uint32_t i = 0; i < n; i++)
+	{
+		s[i].region = (uint32_t) (urand() * R);
+		for (int j = 0; j < RV_GNN_QF; j++)
+			s[i].q[j] = urand() * 3.0 - 1.0;
+		s[i].y = 2.0 + urand() * 3.0;
+	}
+}
+
+START_TEST(test_gnn_gradient)
+{
+	RvGnnModel *m;
+	RvGnnSample s[12];
+	uint32_t	np = rv_gnn_nparams();
+	double	   *g = malloc(sizeof(double) * np);
+	double		worst = 0;
+
+	rng_state = 7;
+	m = random_model(7, 11);
+	ck_assert_ptr_nonnull(m);
+	random_samples(s, 12, 7);
+	m->tau = 0.8;
+	rv_gnn_fit_stats(m, s, 12);
+	/* move b4 so some samples are over- and some under-estimated */
+	m->params[np - 1] = 0.3;
+	ck_assert(isfinite(rv_gnn_loss_grad(m, s, 12, g)));
+	for (uint32_t i = 0; i < np; i++)
+	{
+		double		keep = m->params[i];
+		double		h = 1e-5;
+		double		lp,
+					lm,
+					fd,
+					err;
+
+		m->params[i] = keep + h;
+		lp = rv_gnn_loss_grad(m, s, 12, NULL);
+		m->params[i] = keep - h;
+		lm = rv_gnn_loss_grad(m, s, 12, NULL);
+		m->params[i] = keep;
+		fd = (lp - lm) / (2 * h);
+		err = fabs(fd - g[i]) / fmax(1e-4, fabs(fd) + fabs(g[i]));
+		if (err > worst)
+			worst = err;
+		ck_assert_msg(err < 1e-5, "param %u: analytic %.10g, finite difference %.10g", i, g[i], fd);
+	}
+	ck_assert(worst < 1e-5);
+	free(g);
+	rv_gnn_free(m);
+}
+END_TEST
+
+static RvGnnModel *
+train_copy(uint64_t seed, RvGnnSample *s, uint32_t n)
+{
+	RvGnnModel *m;
+	RvGnnTrainOpts o = {.epochs = 5, .batch = 16, .lr = 0.01, .tau = 0.8, .seed = seed};
+
+	rng_state = 3;
+	m = random_model(9, 5);
+	ck_assert(rv_gnn_train(m, s, n, &o, NULL));
+	return m;
+}
+
+START_TEST(test_gnn_deterministic)
+{
+	RvGnnSample s[200];
+	RvGnnModel *a,
+			   *b,
+			   *c;
+
+	rng_state = 99;
+	random_samples(s, 200, 9);
+	a = train_copy(42, s, 200);
+	b = train_copy(42, s, 200);
+	c = train_copy(43, s, 200);
+	ck_assert_int_eq(memcmp(a->params, b->params, sizeof(double) * a->nparams), 0);
+	ck_assert_int_eq(memcmp(a->emb, b->emb, sizeof(double) * a->nregions * RV_GNN_H), 0);
+	ck_assert_int_ne(memcmp(a->params, c->params, sizeof(double) * a->nparams), 0);
+	rv_gnn_free(a);
+	rv_gnn_free(b);
+	rv_gnn_free(c);
+}
+END_TEST
+
+START_TEST(test_gnn_serialize)
+{
+	RvGnnSample s[100];
+	RvGnnModel *a,
+			   *b;
+	float		reps[9 * 3];
+	unsigned char *buf;
+	size_t		len;
+	const char *err;
+
+	rng_state = 5;
+	random_samples(s, 100, 9);
+	a = train_copy(1, s, 100);
+	/* give it representatives so they round-trip too */
+	for (int i = 0; i < 27; i++)
+		reps[i] = (float) urand();
+	free(a->reps);
+	a->dim = 3;
+	a->reps = malloc(sizeof(reps));
+	memcpy(a->reps, reps, sizeof(reps));
+	a->offset = 0.37;
+	a->effortMin = 10;
+	a->effortMax = 800;
+	len = rv_gnn_serialized_size(a);
+	buf = malloc(len);
+	rv_gnn_serialize(a, buf);
+	b = rv_gnn_deserialize(buf, len, &err);
+	ck_assert_msg(b != NULL, "%s", err ? err : "");
+	ck_assert_int_eq(b->nregions, a->nregions);
+	ck_assert_int_eq(b->nedges, a->nedges);
+	ck_assert_int_eq(b->dim, 3);
+	ck_assert_int_eq(memcmp(a->params, b->params, sizeof(double) * a->nparams), 0);
+	ck_assert_int_eq(memcmp(a->reps, b->reps, sizeof(reps)), 0);
+	ck_assert_int_eq(memcmp(a->rfeat, b->rfeat, sizeof(double) * a->nregions * RV_GNN_RF), 0);
+	ck_assert(b->offset == 0.37 && b->effortMin == 10 && b->effortMax == 800 && b->tau == a->tau);
+	for (int i = 0; i < 20; i++)
+		ck_assert(rv_gnn_effort(a, s[i].region, s[i].q) == rv_gnn_effort(b, s[i].region, s[i].q));
+	rv_gnn_free(b);
+
+	/* every kind of damage is refused with a reason */
+	buf[len / 2] ^= 0x10;
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	ck_assert_str_eq(err, "model checksum mismatch");
+	buf[len / 2] ^= 0x10;
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len - 1, &err));
+	ck_assert_str_eq(err, "model length does not match its header");
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, 10, &err));
+	buf[4] = 2;
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	ck_assert_str_eq(err, "unsupported model format version");
+	buf[4] = 1;
+	buf[0] = 'X';
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	ck_assert_str_eq(err, "not a ruvector model");
+	buf[0] = 'R';
+	b = rv_gnn_deserialize(buf, len, &err);
+	ck_assert_ptr_nonnull(b);
+	rv_gnn_free(b);
+	free(buf);
+	rv_gnn_free(a);
+}
+END_TEST
+
+/*
+ * The synthetic truth: log effort = 3 + 0.8 * (size feature of the entry
+ * region's neighbours, averaged) + 0.6 * q1 - 0.4 * q3, so the model has to
+ * use both the graph (a neighbour's feature, not the region's own) and the
+ * query.
+ */
+static double
+truth(const RvGnnModel *m, const RvGnnSample *s)
+{
+	double		nb = 0;
+	int			cnt = 0;
+
+	for (uint32_t k = m->adjStart[s->region]; k < m->adjStart[s->region + 1]; k++)
+	{
+		nb += m->rfeat[m->adjNb[k] * RV_GNN_RF + 0];
+		cnt++;
+	}
+	nb = cnt ? nb / cnt : 0;
+	return 3.0 + 0.8 * nb / 4.0 + 0.6 * s->q[1] - 0.4 * s->q[3];
+}
+
+START_TEST(test_gnn_learns)
+{
+	const uint32_t R = 24,
+				ntrain = 3000,
+				ntest = 600;
+	RvGnnSample *s = malloc(sizeof(RvGnnSample) * (ntrain + ntest));
+	RvGnnModel *m;
+	RvGnnTrainOpts o = {.epochs = 60, .batch = 32, .lr = 0.005, .tau = 0.7, .seed = 8};
+	double		curve[60];
+	double		abserr = 0,
+				under = 0,
+				base = 0,
+				mean = 0;
+
+	rng_state = 2024;
+	m = random_model(R, 77);
+	ck_assert(rv_gnn_prepare(m));
+	random_samples(s, ntrain + ntest, R);
+	for (uint32_t i = 0; i < ntrain + ntest; i++)
+		s[i].y = truth(m, &s[i]);
+	ck_assert(rv_gnn_train(m, s, ntrain, &o, curve));
+	ck_assert_msg(curve[59] < curve[0] / 10, "loss %g -> %g", curve[0], curve[59]);
+	for (uint32_t i = ntrain; i < ntrain + ntest; i++)
+		mean += s[i].y / ntest;
+	for (uint32_t i = ntrain; i < ntrain + ntest; i++)
+	{
+		double		e = rv_gnn_predict(m, s[i].region, s[i].q) - s[i].y;
+
+		abserr += fabs(e) / ntest;
+		base += fabs(s[i].y - mean) / ntest;
+		if (e < 0)
+			under += 1.0 / ntest;
+	}
+	/* within 0.1 in log effort (10%) on average, far better than the mean */
+	ck_assert_msg(abserr < 0.1, "mean abs error %g (predicting the mean: %g)", abserr, base);
+	ck_assert(abserr < base / 4);
+	/* tau 0.7 leans towards over-estimating (a symmetric loss: 0.46 here) */
+	ck_assert_msg(under < 0.4, "share under-estimated %g", under);
+	free(s);
+	rv_gnn_free(m);
+}
+END_TEST
+
+/*
+ * Recall curves where sample i reaches 0.95 exactly at effort E_i, its
+ * true need, and rises towards 1 beyond: a calibrated model meets the
+ * mean target at a lower mean effort than the least fixed effort that
+ * meets it.
+ */
+START_TEST(test_gnn_calibrate)
+{
+	const uint32_t R = 12,
+				n = 2000;
+	double		grid[10];
+	RvGnnSample *s = malloc(sizeof(RvGnnSample) * n);
+	double	   *recall = malloc(sizeof(double) * n * 10);
+	RvGnnModel *m;
+	RvGnnTrainOpts o = {.epochs = 40, .batch = 32, .lr = 0.005, .tau = 0.8, .seed = 3};
+	double		r,
+				c,
+				b;
+	int			fixed;
+
+	for (int g = 0; g < 10; g++)
+		grid[g] = 10 * pow(1.6, g);
+	rng_state = 11;
+	m = random_model(R, 4);
+	random_samples(s, n, R);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		double		need;
+
+		s[i].y = 3.0 + 0.7 * s[i].q[0] + 0.1 * (s[i].region % 4);
+		need = exp(s[i].y);
+		for (int g = 0; g < 10; g++)
+		{
+			double		x = 1.0 - 0.05 * pow(need / grid[g], 1.5);
+
+			recall[i * 10 + g] = x < 0 ? 0 : x;
+		}
+	}
+	m->effortMin = grid[0];
+	m->effortMax = grid[9];
+	ck_assert(rv_gnn_train(m, s, n / 2, &o, NULL));
+	ck_assert(rv_gnn_calibrate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95));
+	rv_gnn_evaluate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95, m->offset,
+					&r, &c, &b);
+	fixed = rv_gnn_fixed_effort(n / 2, grid, 10, recall + (n / 2) * 10, 0.95);
+	ck_assert_int_ge(fixed, 0);
+	ck_assert_msg(r >= 0.95, "mean recall %g", r);
+	ck_assert_msg(c < grid[fixed] * 0.8, "model cost %g, fixed effort %g", c, grid[fixed]);
+	ck_assert(b >= 0 && b < 0.5);
+	free(s);
+	free(recall);
+	rv_gnn_free(m);
+}
+END_TEST
+
+START_TEST(test_gnn_query_features)
+{
+	double		d[5] = {4.0, 1.0, 3.0, 2.0, 5.0};
+	double		q[RV_GNN_QF];
+	uint32_t	entry = 99;
+
+	rv_gnn_query_features(d, 5, q, &entry);
+	ck_assert_int_eq(entry, 1);
+	ck_assert(q[0] == 1.0);
+	ck_assert(q[1] == 1.0);		/* 2 - 1 */
+	ck_assert(q[2] == 3.0);		/* 4 - 1 */
+	ck_assert(fabs(q[3] - (1.0 - 3.0) / sqrt(2.0)) < 1e-9);
+	ck_assert(fabs(q[4] - 0.2) < 1e-12);
+	ck_assert(q[5] == 2.0);
+	/* one region: gaps are zero, not infinite */
+	rv_gnn_query_features(d, 1, q, &entry);
+	ck_assert_int_eq(entry, 0);
+	ck_assert(q[1] == 0 && q[2] == 0 && isfinite(q[3]));
+}
+END_TEST
+
+Suite *
+gnn_suite(void)
+{
+	Suite	   *s = suite_create("gnn");
+	TCase	   *tc = tcase_create("model");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_gnn_gradient);
+	tcase_add_test(tc, test_gnn_deterministic);
+	tcase_add_test(tc, test_gnn_serialize);
+	tcase_add_test(tc, test_gnn_learns);
+	tcase_add_test(tc, test_gnn_calibrate);
+	tcase_add_test(tc, test_gnn_query_features);
+	suite_add_tcase(s, tc);
+	return s;
+}
