@@ -18,6 +18,7 @@
 #include "indexam/indexam.h"
 #include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
+#include "io/rvio.h"
 #include "tableam/tableam.h"
 #include "worker/worker.h"
 
@@ -32,6 +33,7 @@ _PG_init(void)
 	RvIndexamInit();
 	RvIvfflatInit();
 	RvHnswInit();
+	RvIoInit();
 	RvTableamInit();
 	RvGraphInit();
 	RvIntegrityInit();

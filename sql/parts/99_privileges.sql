@@ -56,6 +56,9 @@ BEGIN
 			('ruvector_tier_report', 'ruvector_operator'),
 			('ruvector_tier_verify', 'ruvector_operator'),
 
+			-- batched reads (src/io)
+			('ruvector_io_method', 'ruvector_user'),
+
 			-- audit trail (src/audit)
 			('ruvector_audit_log', 'ruvector_admin'),
 			('ruvector_audit_verify', 'ruvector_operator'),

@@ -1,0 +1,5 @@
+-- Batched reads ahead (src/io, docs/io.md): which method this backend uses
+-- for them (io_uring, prefetch, off) and, when io_uring was asked for but
+-- refused, why.  New in 0.2.0: the upgrade from 0.1.0 runs this same file.
+CREATE FUNCTION ruvector_io_method() RETURNS text
+	AS 'MODULE_PATHNAME', 'ruvector_io_method' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
