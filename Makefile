@@ -117,8 +117,9 @@ test/unit/fuzz_parsers: test/unit/fuzz_parsers.c $(PARSE_SRCS) $(PARSE_HDRS)
 	$(CC) $(UNIT_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-o $@ $< $(PARSE_SRCS) -lm
 
-# The kernels benchmark links the pure objects but the audit codec's (libsodium).
-BENCH_KERNEL_OBJS = $(filter-out test/unit/pure/audit/%,$(PURE_OBJS))
+# The kernels benchmark links the pure objects but the audit codec's (libsodium);
+# := so that the Cypher objects test/unit/cypher.mk adds later stay out.
+BENCH_KERNEL_OBJS := $(filter-out test/unit/pure/audit/%,$(PURE_OBJS))
 bench/bench_kernels: bench/bench_kernels.c $(BENCH_KERNEL_OBJS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(BENCH_KERNEL_OBJS) -lm
 

@@ -4,7 +4,9 @@
  *	  Scalar reference kernels, CPU feature detection and kernel dispatch.
  *
  * The scalar table is the definition of every distance: each sum is formed
- * in float32, one element at a time, in index order.  The AVX2 and AVX-512
+ * in float32, one element at a time, in index order.  (The batched IVFFlat
+ * kernels keep four partial sums per row instead; they are the reference
+ * for their own AVX2 versions.)  The AVX2 and AVX-512
  * tables (distance_avx2.c, distance_avx512.c) only reorder that sum, so they
  * agree with it to float rounding (exactly, when every partial sum is
  * representable, e.g. small integer vectors).
@@ -29,6 +31,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +227,84 @@ scalar_bit_jaccard(const uint8_t *a, const uint8_t *b, size_t nbytes,
 	*aa_plus_bb = each;
 }
 
+/* ------------------------------------------------------------------------
+ * Scalar batched kernels (IVFFlat): four partial sums per row, combined in
+ * a fixed order, so that a row's result does not depend on the rows
+ * batched with it
+ * ------------------------------------------------------------------------
+ */
+
+/* One element's term: (x - y)^2 for squared L2, else x * y */
+static inline float
+many_term(float x, float y, int l2)
+{
+	float		e = x - y;
+
+	return l2 ? e * e : x * y;
+}
+
+/* One row against q; l2 is a constant at each (inlined) call */
+static inline __attribute__((always_inline)) float
+many_row(const float *q, const float *r, int dim, int l2)
+{
+	float		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+	int			d = 0;
+
+	for (; d + 4 <= dim; d += 4)
+	{
+		s0 += many_term(q[d], r[d], l2);
+		s1 += many_term(q[d + 1], r[d + 1], l2);
+		s2 += many_term(q[d + 2], r[d + 2], l2);
+		s3 += many_term(q[d + 3], r[d + 3], l2);
+	}
+	for (; d < dim; d++)
+		s0 += many_term(q[d], r[d], l2);
+	return (s0 + s1) + (s2 + s3);
+}
+
+void
+ivf_dot_many_scalar(const float *q, const float *const *rows, int count, int dim, float *out)
+{
+	for (int i = 0; i < count; i++)
+		out[i] = many_row(q, rows[i], dim, 0);
+}
+
+void
+ivf_l2sq_many_scalar(const float *q, const float *const *rows, int count, int dim, float *out)
+{
+	for (int i = 0; i < count; i++)
+		out[i] = many_row(q, rows[i], dim, 1);
+}
+
+int
+ivf_filter_scalar(const float *lower, const float *halfcc, float u, int k, int skip, int *out)
+{
+	int			n = 0;
+
+	for (int c = 0; c < k; c++)
+	{
+		out[n] = c;
+		n += (c != skip) & (u > lower[c]) & (u > halfcc[c]);
+	}
+	return n;
+}
+
+float
+ivf_min_except_scalar(const float *x, int k, int skip)
+{
+	float		m = FLT_MAX;
+
+	for (int c = 0; c < k; c++)
+	{
+		if (c != skip && x[c] < m)
+			m = x[c];
+	}
+	return m;
+}
+
 const RvKernels rv_kernels_scalar = {
 	.name = "scalar",
 	.f32_l2sq = scalar_f32_l2sq,
@@ -236,6 +317,10 @@ const RvKernels rv_kernels_scalar = {
 	.f16_cos = scalar_f16_cos,
 	.bit_hamming = scalar_bit_hamming,
 	.bit_jaccard = scalar_bit_jaccard,
+	.f32_dot_many = ivf_dot_many_scalar,
+	.f32_l2sq_many = ivf_l2sq_many_scalar,
+	.bound_filter = ivf_filter_scalar,
+	.min_except = ivf_min_except_scalar,
 };
 
 /* ------------------------------------------------------------------------

@@ -412,4 +412,9 @@ const RvKernels rv_kernels_avx512 = {
 	.f16_cos = avx512_f16_cos,
 	.bit_hamming = avx512_bit_hamming,
 	.bit_jaccard = avx512_bit_jaccard,
+	/* the batched kernels: AVX2's (an AVX-512 CPU has AVX2; see distance.h) */
+	.f32_dot_many = ivf_dot_many_avx2,
+	.f32_l2sq_many = ivf_l2sq_many_avx2,
+	.bound_filter = ivf_filter_avx2,
+	.min_except = ivf_min_except_avx2,
 };

@@ -53,8 +53,6 @@ PG_FUNCTION_INFO_V1(ivfflathandler);
 void
 RvIvfflatInit(void)
 {
-	IvfSelectKernels();
-
 	ivf_relopt_kind = add_reloption_kind();
 	add_int_reloption(ivf_relopt_kind, "lists", "Number of inverted lists",
 					  IVF_DEFAULT_LISTS, IVF_MIN_LISTS, IVF_MAX_LISTS,

@@ -348,7 +348,6 @@ extern void IvfFetchValue(IvfSupport *support, Datum datum, char *dst);
 extern bool IvfNormalizeValue(IvfSupport *support, char *value);
 extern void IvfCheckQuery(IvfSupport *support, const char *query, const char *sample);
 extern float IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *b);
-extern void IvfSelectKernels(void);
 extern int	IvfFilterCandidates(const float *lower, const float *halfcc, float u,
 								int k, int skip, int *out);
 extern float IvfMinExcept(const float *x, int k, int skip);

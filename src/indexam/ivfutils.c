@@ -42,7 +42,6 @@
 
 #include "indexam/ivfflat.h"
 #include "indexam/indexam.h"
-#include "indexam/ivfkernels.h"
 #include "quant/quant.h"
 #include "types/types.h"
 
@@ -60,12 +59,6 @@ extern PGDLLEXPORT Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum halfvec_spherical_distance(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum hamming_distance(PG_FUNCTION_ARGS);
-
-/* Batched float32 kernels, chosen once by IvfSelectKernels */
-static ivf_many_kernel ivf_dot_many = ivf_dot_many_scalar;
-static ivf_many_kernel ivf_l2sq_many = ivf_l2sq_many_scalar;
-static ivf_filter_kernel ivf_filter = ivf_filter_scalar;
-static ivf_min_except_kernel ivf_min_except = ivf_min_except_scalar;
 
 static const IvfTypeInfo ivf_vector_info = {IVF_TYPE_VECTOR, IVF_MAX_DIM};
 static const IvfTypeInfo ivf_halfvec_info = {IVF_TYPE_HALFVEC, IVF_MAX_DIM * 2};
@@ -463,41 +456,17 @@ IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a, const char *
 													PointerGetDatum(b)));
 }
 
-/*
- * Picks the batched kernels for this CPU: the AVX2 ones unless the CPU lacks
- * AVX2 or the scalar distance kernels were forced (RV_KERNELS=scalar).
- * Called from _PG_init after RvDistanceInit.
- */
-void
-IvfSelectKernels(void)
-{
-	if (rv_kernels != &rv_kernels_scalar && rv_cpu_has_avx2())
-	{
-		ivf_dot_many = ivf_dot_many_avx2;
-		ivf_l2sq_many = ivf_l2sq_many_avx2;
-		ivf_filter = ivf_filter_avx2;
-		ivf_min_except = ivf_min_except_avx2;
-	}
-	else
-	{
-		ivf_dot_many = ivf_dot_many_scalar;
-		ivf_l2sq_many = ivf_l2sq_many_scalar;
-		ivf_filter = ivf_filter_scalar;
-		ivf_min_except = ivf_min_except_scalar;
-	}
-}
-
-/* k-means helpers over a row of bounds; see ivfkernels.h */
+/* k-means helpers over a row of bounds; see distance/distance.h */
 int
 IvfFilterCandidates(const float *lower, const float *halfcc, float u, int k, int skip, int *out)
 {
-	return ivf_filter(lower, halfcc, u, k, skip, out);
+	return rv_bound_filter(lower, halfcc, u, k, skip, out);
 }
 
 float
 IvfMinExcept(const float *x, int k, int skip)
 {
-	return ivf_min_except(x, k, skip);
+	return rv_min_except(x, k, skip);
 }
 
 /* Batch size of IvfDistanceMany: the element pointers live on the stack */
@@ -505,7 +474,7 @@ IvfMinExcept(const float *x, int k, int skip)
 
 /*
  * out[i] = the distance of kind from q to values[i], for i < count.  The
- * float32 kinds go through the batched kernels (see ivfkernels.h: a pair's
+ * float32 kinds go through the batched kernels (see distance/distance.h: a pair's
  * distance does not depend on the batch), the others one pair at a time.
  * Nearest-center searches (builds, inserts, scans ranking lists) all come
  * here, so that they agree on which center is nearest.
@@ -536,9 +505,9 @@ IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
 			rows[i] = IvfValueData(values[start + i]);
 
 		if (kind == IVF_DIST_F32_L2SQ || kind == IVF_DIST_F32_L2)
-			ivf_l2sq_many(x, rows, n, dim, o);
+			rv_f32_l2sq_many(x, rows, n, dim, o);
 		else
-			ivf_dot_many(x, rows, n, dim, o);
+			rv_f32_dot_many(x, rows, n, dim, o);
 
 		for (int i = 0; i < n; i++)
 		{

@@ -12,6 +12,7 @@ main(void)
 	SRunner    *sr = srunner_create(kernels_suite());
 	int			failed;
 
+	srunner_add_suite(sr, kernels_batch_suite());
 	srunner_add_suite(sr, float16_suite());
 	srunner_add_suite(sr, dense_parse_suite());
 	srunner_add_suite(sr, sparse_parse_suite());

@@ -10,6 +10,7 @@
 #include <check.h>
 
 Suite	   *kernels_suite(void);
+Suite	   *kernels_batch_suite(void);
 Suite	   *float16_suite(void);
 Suite	   *dense_parse_suite(void);
 Suite	   *sparse_parse_suite(void);
