@@ -1,6 +1,7 @@
 /*
  * cypher_plan.h — internal structures shared by the Cypher translator
- * (cypher_plan.c, cypher_expr.c) and executor (cypher_exec.c).
+ * (cypher_plan.c, cypher_plan_write.c, cypher_expr.c) and executor
+ * (cypher_exec.c).
  *
  * A query becomes a list of steps.  Each step has one SQL statement; a
  * reading step's statement returns the query's rows, an updating step's
@@ -237,6 +238,19 @@ extern char *RvgEdgeListJson(RvgPlanner *P, const char *ids);
 extern char *RvgPatternExists(RvgPlanner *P, CyPath *path, CyExpr *where);
 extern char *RvgPatternCount(RvgPlanner *P, CyPath *path, CyExpr *where);
 extern char *RvgPatternComprehension(RvgPlanner *P, CyExpr *e);
+extern const char *RvgKindName(RvgVarKind k);
+extern char *RvgFromWhere(RvgSel *s);
+extern void RvgSelFromInput(RvgPlanner *P, List *layout, int ncols, RvgColType *types);
+extern void RvgAddUnwind(RvgPlanner *P, CyClause *c);
+extern void RvgPlanClauseList(RvgPlanner *P, CySingleQuery *sq, int first, bool final);
+
+/* cypher_plan_write.c: the updating clauses */
+extern void RvgPlanCreate(RvgPlanner *P, CyClause *c);
+extern void RvgPlanMerge(RvgPlanner *P, CyClause *c);
+extern void RvgPlanSetItems(RvgPlanner *P, CySetItem **items, int n, bool remove,
+							int when_col, bool when_created, int loc);
+extern void RvgPlanDelete(RvgPlanner *P, CyClause *c);
+extern void RvgPlanForeach(RvgPlanner *P, CyClause *c);
 
 /* cypher_cache.c */
 struct PortalData;

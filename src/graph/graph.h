@@ -1,15 +1,31 @@
 /*
  * graph.h — the property graph subsystem's server-side interface.
  *
- * Layers, one file each:
- *	cypher_lex.c, cypher_parse.c, cypher_ast.c   pure C: text -> CyQuery (cypher_ast.h)
+ * Files (every one in src/graph):
+ *	graph.h           this interface
+ *	cypher_ast.h      the parsed query (CyQuery), shared by the pure C layers
+ *	cypher_lex.h      the lexer's tokens
+ *	cypher_lex.c, cypher_parse.c, cypher_ast.c   pure C: text -> CyQuery
  *	graph_catalog.c   graph tables: create/drop/list, SQL-level node/edge/hyperedge
  *	                  insertion, vector indexes on node properties
- *	cypher_plan.c     CyQuery -> SQL text, one statement per step
+ *	graph_acl.c       per-graph privileges: grants, the policies' filter,
+ *	                  running catalog changes as the extension's owner
+ *	cypher_plan.h     the translator's and executor's shared structures
+ *	cypher_plan.c     CyQuery -> SQL text, one statement per step: reading
+ *	                  clauses (MATCH, WITH, UNWIND, RETURN, CALL), queries
+ *	cypher_plan_write.c  the updating clauses' steps (CREATE, MERGE, SET,
+ *	                  REMOVE, DELETE, FOREACH)
+ *	cypher_expr.c     Cypher expressions -> SQL expressions
+ *	cypher_cache.c    per-backend cache of the final statement's plan
  *	cypher_exec.c     runs the steps through SPI; updating clauses; the
  *	                  ruvector_cypher* entry points
+ *	graph_value.h     Cypher values decoded from jsonb (graph_funcs.c,
+ *	                  graph_scalar.c)
  *	graph_funcs.c     Cypher's value semantics on jsonb (comparison,
- *	                  arithmetic, functions) called from the translated SQL
+ *	                  arithmetic, subscripts, properties, aggregates) called
+ *	                  from the translated SQL
+ *	graph_scalar.c    the scalar function library (ruvector_cy_fn) and
+ *	                  vectors, computed with src/distance/'s kernels
  *	graph_path.c      shortestPath / allShortestPaths: breadth-first search
  *
  * Values: every Cypher value is jsonb (SQL NULL is Cypher null).  A node is
@@ -126,8 +142,10 @@ extern RvgGraph *RvgLookupGraph(const char *name);
 extern void RvgLockGraphForWrite(const RvgGraph *g);
 extern Jsonb *RvgCleanProperties(Jsonb *props, const char *what);
 
-/* graph_funcs.c */
+/* graph_scalar.c */
 extern RvgFunc RvgLookupFunction(const char *name, int *minargs, int *maxargs);
+
+/* graph_funcs.c */
 extern bool RvgJsonbIsFloat(const JsonbValue *v);
 extern Jsonb *RvgFloatJsonb(double d);
 extern Jsonb *RvgIntJsonb(int64 i);
