@@ -24,6 +24,12 @@ SELECT * FROM ruvector_cypher('gv',
 SELECT * FROM ruvector_cypher('gv', 'RETURN vector.l2([1, 2], [4, 6]) AS l2, vector.l1([1, 2], [4, 6]) AS l1, vector.ip([1, 2], [4, 6]) AS ip, vector.cosine([1, 0], [0, 1]) AS cos, ruvector.distance([1, 0], [2, 0], ''cosine'') AS same_dir, distance([0, 0], [3, 4]) AS dist');
 SELECT * FROM ruvector_cypher('gv', 'RETURN vector.similarity.cosine([1, 0], [1, 0]) AS same, vector.similarity.cosine([1, 0], [-1, 0]) AS opposite, vector.similarity.euclidean([0, 0], [1, 0]) AS euclid, vector.norm([3, 4]) AS norm');
 SELECT * FROM ruvector_cypher('gv', $$RETURN vector.distance('[1,2,3]', [1, 2, 4]) AS from_text$$);
+-- computed by the vector operators' kernels: the same float8 as <->, <=>, <+>, <#>
+SELECT (r->>'l2')::float8 = (a <-> b) AS l2, (r->>'cos')::float8 = (a <=> b) AS cos,
+	(r->>'l1')::float8 = (a <+> b) AS l1, (r->>'ip')::float8 = (a <#> b) AS ip
+FROM ruvector_cypher('gv', 'RETURN vector.l2($a, $b) AS l2, vector.cosine($a, $b) AS cos, vector.l1($a, $b) AS l1, vector.ip($a, $b) AS ip',
+		'{"a": [3.1, 2.2, 5.3, 0.7, 1.9, 4.4, 2.8, 0.3, 9.1], "b": [3, 2, 5, 1, 2, 4, 3, 0, 9]}') r,
+	(SELECT '[3.1,2.2,5.3,0.7,1.9,4.4,2.8,0.3,9.1]'::vector AS a, '[3,2,5,1,2,4,3,0,9]'::vector AS b) v;
 -- vector search combined with graph structure and filters
 SELECT * FROM ruvector_cypher('gv',
 	'MATCH (d:Doc)-[:ABOUT]->(:Topic {name: ''near origin''}) WHERE d.id % 2 = 1
