@@ -132,13 +132,33 @@ OpName(CyOp op)
 
 static void DumpExpr(DumpBuf *d, const CyExpr *e);
 
+/* One operand of an s-expression: a space, then the expression ("_" if none). */
 static void
-DumpProps(DumpBuf *d, const CyExpr *props)
+DumpOperand(DumpBuf *d, const CyExpr *e)
 {
-	if (props)
+	Put(d, " ");
+	DumpExpr(d, e);
+}
+
+/* A keyword and the expression, when there is one. */
+static void
+DumpIf(DumpBuf *d, const char *keyword, const CyExpr *e)
+{
+	if (e)
 	{
-		Put(d, " ");
-		DumpExpr(d, props);
+		Put(d, keyword);
+		DumpExpr(d, e);
+	}
+}
+
+/* Labels or relationship types: the first after first, the others after sep. */
+static void
+PutNames(DumpBuf *d, const char *first, const char *sep, const char **names, int n)
+{
+	for (int k = 0; k < n; k++)
+	{
+		Put(d, k == 0 ? first : sep);
+		Put(d, names[k]);
 	}
 }
 
@@ -160,12 +180,8 @@ DumpPath(DumpBuf *d, const CyPath *p)
 
 		Put(d, " (node ");
 		Put(d, n->var ? n->var : "_");
-		for (int k = 0; k < n->nlabels; k++)
-		{
-			Put(d, ":");
-			Put(d, n->labels[k]);
-		}
-		DumpProps(d, n->props);
+		PutNames(d, ":", ":", n->labels, n->nlabels);
+		DumpIf(d, " ", n->props);
 		Put(d, ")");
 		if (i < p->nrels)
 		{
@@ -174,11 +190,7 @@ DumpPath(DumpBuf *d, const CyPath *p)
 
 			Put(d, r->dir == CY_DIR_LEFT ? " <-[" : " -[");
 			Put(d, r->var ? r->var : "_");
-			for (int k = 0; k < r->ntypes; k++)
-			{
-				Put(d, k == 0 ? ":" : "|");
-				Put(d, r->types[k]);
-			}
+			PutNames(d, ":", "|", r->types, r->ntypes);
 			if (r->varlen)
 			{
 				if (r->maxhops == CY_HOPS_UNBOUNDED)
@@ -187,7 +199,7 @@ DumpPath(DumpBuf *d, const CyPath *p)
 					snprintf(hops, sizeof(hops), "*%d..%d", r->minhops, r->maxhops);
 				Put(d, hops);
 			}
-			DumpProps(d, r->props);
+			DumpIf(d, " ", r->props);
 			Put(d, r->dir == CY_DIR_RIGHT ? "]->" : "]-");
 		}
 	}
@@ -239,25 +251,21 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 		case CYX_PARAM: Put(d, "$"); Put(d, e->str); return;
 		case CYX_VAR: Put(d, e->str); return;
 		case CYX_PROP: Put(d, "(. "); DumpExpr(d, e->a); Put(d, " "); Put(d, e->str); break;
-		case CYX_INDEX: Put(d, "(index "); DumpExpr(d, e->a); Put(d, " "); DumpExpr(d, e->b); break;
+		case CYX_INDEX: Put(d, "(index "); DumpExpr(d, e->a); DumpOperand(d, e->b); break;
 		case CYX_SLICE:
 			Put(d, "(slice ");
 			DumpExpr(d, e->a);
-			Put(d, " ");
-			DumpExpr(d, e->b);
-			Put(d, " ");
-			DumpExpr(d, e->c);
+			DumpOperand(d, e->b);
+			DumpOperand(d, e->c);
 			break;
 		case CYX_LIST: Put(d, "(list"); DumpArgs(d, e); break;
 		case CYX_MAP: Put(d, "(map"); DumpArgs(d, e); break;
-		case CYX_UNARY: Put(d, "("); Put(d, OpName(e->op)); Put(d, " "); DumpExpr(d, e->a); break;
+		case CYX_UNARY: Put(d, "("); Put(d, OpName(e->op)); DumpOperand(d, e->a); break;
 		case CYX_BINARY:
 			Put(d, "(");
 			Put(d, OpName(e->op));
-			Put(d, " ");
-			DumpExpr(d, e->a);
-			Put(d, " ");
-			DumpExpr(d, e->b);
+			DumpOperand(d, e->a);
+			DumpOperand(d, e->b);
 			break;
 		case CYX_ISNULL:
 			Put(d, e->bval ? "(notnull " : "(isnull ");
@@ -282,14 +290,11 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 		case CYX_REDUCE:
 			Put(d, "(reduce ");
 			Put(d, e->str);
-			Put(d, " ");
-			DumpExpr(d, e->a);
+			DumpOperand(d, e->a);
 			Put(d, " ");
 			Put(d, e->str2);
-			Put(d, " ");
-			DumpExpr(d, e->b);
-			Put(d, " ");
-			DumpExpr(d, e->c);
+			DumpOperand(d, e->b);
+			DumpOperand(d, e->c);
 			break;
 		case CYX_LISTCOMP:
 		case CYX_QUANT:
@@ -300,15 +305,10 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 				Put(d, " ");
 			}
 			Put(d, e->str);
-			Put(d, " ");
-			DumpExpr(d, e->a);
-			Put(d, " ");
-			DumpExpr(d, e->b);
+			DumpOperand(d, e->a);
+			DumpOperand(d, e->b);
 			if (e->kind == CYX_LISTCOMP)
-			{
-				Put(d, " ");
-				DumpExpr(d, e->c);
-			}
+				DumpOperand(d, e->c);
 			break;
 		case CYX_PATTERN:
 			if (e->b == NULL)
@@ -320,26 +320,19 @@ DumpExpr(DumpBuf *d, const CyExpr *e)
 		case CYX_COUNTSUB:
 			Put(d, e->kind == CYX_PATTERN ? "(exists " : "(countsub ");
 			DumpPath(d, e->path);
-			Put(d, " ");
-			DumpExpr(d, e->b);
+			DumpOperand(d, e->b);
 			break;
 		case CYX_HASLABEL:
 			Put(d, "(labels ");
 			DumpExpr(d, e->a);
-			for (int i = 0; i < e->nlabels; i++)
-			{
-				Put(d, ":");
-				Put(d, e->labels[i]);
-			}
+			PutNames(d, ":", ":", e->labels, e->nlabels);
 			break;
 		case CYX_MAPPROJ: Put(d, "(proj "); DumpExpr(d, e->a); DumpArgs(d, e); break;
 		case CYX_PATCOMP:
 			Put(d, "(patcomp ");
 			DumpPath(d, e->path);
-			Put(d, " ");
-			DumpExpr(d, e->b);
-			Put(d, " ");
-			DumpExpr(d, e->c);
+			DumpOperand(d, e->b);
+			DumpOperand(d, e->c);
 			break;
 	}
 	Put(d, ")");
@@ -365,18 +358,10 @@ DumpSetItems(DumpBuf *d, CySetItem **sets, int from, int to)
 			case CYS_ASSIGN: Put(d, " ="); break;
 			case CYS_MERGE: Put(d, " +="); break;
 			case CYS_LABELS:
-				for (int k = 0; k < s->nlabels; k++)
-				{
-					Put(d, ":");
-					Put(d, s->labels[k]);
-				}
+				PutNames(d, ":", ":", s->labels, s->nlabels);
 				break;
 		}
-		if (s->value)
-		{
-			Put(d, " ");
-			DumpExpr(d, s->value);
-		}
+		DumpIf(d, " ", s->value);
 		Put(d, ")");
 	}
 }
@@ -390,8 +375,7 @@ DumpProjection(DumpBuf *d, const CyClause *c)
 		Put(d, " *");
 	for (int i = 0; i < c->nitems; i++)
 	{
-		Put(d, " ");
-		DumpExpr(d, c->items[i]->expr);
+		DumpOperand(d, c->items[i]->expr);
 		if (c->items[i]->alias)
 		{
 			Put(d, " as ");
@@ -405,16 +389,8 @@ DumpProjection(DumpBuf *d, const CyClause *c)
 		if (c->order[i]->desc)
 			Put(d, " desc");
 	}
-	if (c->skip)
-	{
-		Put(d, " skip ");
-		DumpExpr(d, c->skip);
-	}
-	if (c->limit)
-	{
-		Put(d, " limit ");
-		DumpExpr(d, c->limit);
-	}
+	DumpIf(d, " skip ", c->skip);
+	DumpIf(d, " limit ", c->limit);
 }
 
 static void
@@ -433,8 +409,7 @@ DumpClause(DumpBuf *d, const CyClause *c)
 	}
 	if (c->kind == CYC_UNWIND || c->kind == CYC_FOREACH)
 	{
-		Put(d, " ");
-		DumpExpr(d, c->unwind);
+		DumpOperand(d, c->unwind);
 		Put(d, " as ");
 		Put(d, c->alias);
 	}
@@ -444,10 +419,7 @@ DumpClause(DumpBuf *d, const CyClause *c)
 		DumpClause(d, c->sub[i]);
 	}
 	for (int i = 0; i < c->nexprs; i++)
-	{
-		Put(d, " ");
-		DumpExpr(d, c->exprs[i]);
-	}
+		DumpOperand(d, c->exprs[i]);
 	if (c->kind == CYC_MERGE)
 	{
 		if (c->noncreate > 0)
@@ -461,11 +433,7 @@ DumpClause(DumpBuf *d, const CyClause *c)
 		DumpSetItems(d, c->sets, 0, c->nsets);
 	if (c->kind == CYC_WITH || c->kind == CYC_RETURN)
 		DumpProjection(d, c);
-	if (c->where)
-	{
-		Put(d, " where ");
-		DumpExpr(d, c->where);
-	}
+	DumpIf(d, " where ", c->where);
 	Put(d, ")");
 }
 
