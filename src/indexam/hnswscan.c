@@ -36,7 +36,8 @@
  *	  the batch is re-ranked here: the row is fetched from the table with
  *	  the scan's snapshot (rows it cannot see are dropped, as the executor
  *	  would drop them), its exact distance to the query is computed with
- *	  the opclass kernel, and the batch goes out in exact order.  Iterative
+ *	  the opclass kernel, and the batch goes out in exact order (rerank.c,
+ *	  shared with ivfflat: NaN last, then TID).  Iterative
  *	  relaxed_order scans re-rank batch by batch.
  *
  *	  strict_order (every storage) never returns a row nearer than one it
@@ -107,6 +108,7 @@
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
 #include "indexam/indexam.h"
+#include "indexam/rerank.h"
 
 /*
  * strict_order: rows wait until they are this many times the largest
@@ -114,13 +116,6 @@
  * before it) below the bound.  See NOTES.
  */
 #define HNSW_UNDERCUT_MARGIN	8
-
-/* A heap TID of a batch with its exact distance */
-typedef struct HnswRanked
-{
-	double		distance;
-	ItemPointerData tid;
-} HnswRanked;
 
 /* A row of a strict_order scan waiting in so->pending, nearest on top */
 typedef struct HnswPending
@@ -160,25 +155,18 @@ typedef struct HnswScanOpaqueData
 	Size		maxMemory;
 	uint32	   *ep;				/* entry points of the next batch, so->ef */
 
-	/* Compact storage: exact re-ranking of each batch */
+	/* Compact storage: exact re-ranking of each batch (rerank.c) */
 	bool		rerank;
 	const char *query;			/* stored form, for exact distances */
 	float	   *queryFloats;
-	AttrNumber	attnum;			/* the indexed table column */
-	MemoryContext scanCtx;		/* lifetime of the scan */
-	MemoryContext rowCtx;		/* one fetched row */
-	IndexFetchTableData *fetch;
-	TupleTableSlot *slot;
-	HnswRanked *ranked;			/* current batch, exact order */
-	int			nranked;
-	int			maxranked;
-	int			rankpos;
+	RvRerank	rr;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
 
 static int	ComparePending(const pairingheap_node *a, const pairingheap_node *b, void *arg);
 static void QueryError(HnswScanOpaque so);
+static bool RowDistance(void *arg, Datum d, double *distance);
 
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
@@ -196,18 +184,9 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 									"Hnsw scan temporary context",
 									0, 8 * 1024, 256 * 1024);
 	so->first = true;
-	so->scanCtx = CurrentMemoryContext;
 	so->rerank = HnswIsCompact(&so->support);
 	if (so->rerank)
-	{
-		if (index->rd_index->indkey.values[0] == 0)
-			elog(ERROR, "hnsw index \"%s\" with compact storage is an expression index",
-				 RelationGetRelationName(index));
-		so->attnum = index->rd_index->indkey.values[0];
-		so->rowCtx = AllocSetContextCreate(CurrentMemoryContext,
-										   "Hnsw rerank row context",
-										   ALLOCSET_DEFAULT_SIZES);
-	}
+		rv_rerank_init(&so->rr, index, "hnsw", RowDistance, so);
 	scan->opaque = so;
 	return scan;
 }
@@ -225,10 +204,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->pos = 0;
 	so->previousDistance = -get_float8_infinity();
 	so->ep = NULL;
-	so->ranked = NULL;
-	so->nranked = 0;
-	so->maxranked = 0;
-	so->rankpos = 0;
+	rv_rerank_reset(&so->rr);
 	so->strict = false;
 	so->searchDone = false;
 	so->pending = NULL;			/* freed with so->ctx */
@@ -404,64 +380,41 @@ NextBatch(IndexScanDesc scan)
 }
 
 /*
+ * Exact distance of a fetched row's value to the query (rerank.c calls
+ * this), or false for a value the index leaves out (zero under cosine).
+ */
+static bool
+RowDistance(void *arg, Datum d, double *distance)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+	Datum		value;
+
+	if (so->support.typeInfo->kind == HNSW_KIND_HALFVEC)
+		d = PointerGetDatum(DatumGetHalfVector(d));
+	else
+		d = PointerGetDatum(DatumGetVector(d));
+	if (!HnswFormValue(&so->support, d, &value))
+		return false;
+	*distance = HnswDistance(&so->support, so->query, DatumGetPointer(value));
+	return true;
+}
+
+/*
  * Exact distance of the row at tid, or false if the scan's snapshot does
- * not see it.  Reads the row through the table AM, so encoded forms of
- * ruvector_heap arrive decoded.
+ * not see it.  ORDER BY NULL: every distance is 0, and visibility is the
+ * executor's.
  */
 static bool
 FetchExactDistance(IndexScanDesc scan, ItemPointer tid, double *distance)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
-	bool		callAgain = false;
-	bool		allDead = false;
-	bool		isnull;
-	bool		found = false;
-	Datum		d;
-	Datum		value;
-	MemoryContext oldCtx;
 
 	if (so->query == NULL)
 	{
-		/* ORDER BY NULL: every distance is 0, visibility is the executor's */
 		*distance = 0;
 		return true;
 	}
-
-	oldCtx = MemoryContextSwitchTo(so->rowCtx);
-	if (table_index_fetch_tuple(so->fetch, &t, scan->xs_snapshot, so->slot,
-								&callAgain, &allDead))
-	{
-		d = slot_getattr(so->slot, so->attnum, &isnull);
-		if (!isnull)
-		{
-			if (so->support.typeInfo->kind == HNSW_KIND_HALFVEC)
-				d = PointerGetDatum(DatumGetHalfVector(d));
-			else
-				d = PointerGetDatum(DatumGetVector(d));
-			if (HnswFormValue(&so->support, d, &value))
-			{
-				*distance = HnswDistance(&so->support, so->query, DatumGetPointer(value));
-				found = true;
-			}
-		}
-		ExecClearTuple(so->slot);
-	}
-	MemoryContextSwitchTo(oldCtx);
-	MemoryContextReset(so->rowCtx);
-	return found;
-}
-
-/* Order of re-ranked TIDs: exact distance, then TID */
-static int
-CompareRanked(const void *a, const void *b)
-{
-	const HnswRanked *ra = (const HnswRanked *) a;
-	const HnswRanked *rb = (const HnswRanked *) b;
-
-	if (ra->distance != rb->distance)
-		return ra->distance < rb->distance ? -1 : 1;
-	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
+	return rv_rerank_fetch(&so->rr, scan, tid, distance);
 }
 
 /* Pending rows: nearest on top (pairingheap keeps the greatest on top) */
@@ -471,9 +424,8 @@ ComparePending(const pairingheap_node *a, const pairingheap_node *b, void *arg)
 	const HnswPending *pa = pairingheap_const_container(HnswPending, ph, a);
 	const HnswPending *pb = pairingheap_const_container(HnswPending, ph, b);
 
-	if (pa->distance != pb->distance)
-		return pa->distance < pb->distance ? 1 : -1;
-	return ItemPointerCompare((ItemPointer) &pb->tid, (ItemPointer) &pa->tid);
+	return rv_rank_compare(pb->distance, (ItemPointer) &pb->tid,
+						   pa->distance, (ItemPointer) &pa->tid);
 }
 
 /* One ranked row: to the pending heap (strict_order) or the batch array */
@@ -487,19 +439,11 @@ AddRanked(HnswScanOpaque so, ItemPointer tid, double distance)
 		p->distance = distance;
 		p->tid = *tid;
 		pairingheap_add(so->pending, &p->ph);
-		so->batchMin = Min(so->batchMin, distance);
+		if (rv_distance_less(distance, so->batchMin))
+			so->batchMin = distance;
 		return;
 	}
-	if (so->nranked == so->maxranked)
-	{
-		so->maxranked = Max(64, so->maxranked * 2);
-		so->ranked = so->ranked == NULL ?
-			palloc(sizeof(HnswRanked) * so->maxranked) :
-			repalloc(so->ranked, sizeof(HnswRanked) * so->maxranked);
-	}
-	so->ranked[so->nranked].distance = distance;
-	so->ranked[so->nranked].tid = *tid;
-	so->nranked++;
+	rv_rerank_add(&so->rr, tid, distance);
 }
 
 /*
@@ -516,19 +460,7 @@ RerankBatch(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	HnswSearch *s = &so->search;
 
-	if (so->rerank && so->fetch == NULL)
-	{
-		MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);
-
-		if (scan->heapRelation == NULL)
-			elog(ERROR, "hnsw scans of compact storage need the table");
-		so->fetch = table_index_fetch_begin(scan->heapRelation);
-		so->slot = table_slot_create(scan->heapRelation, NULL);
-		MemoryContextSwitchTo(oldCtx);
-	}
-
-	so->nranked = 0;
-	so->rankpos = 0;
+	rv_rerank_reset(&so->rr);
 	so->batchMin = get_float8_infinity();
 	for (; so->pos < so->nresults; so->pos++)
 	{
@@ -550,7 +482,7 @@ RerankBatch(IndexScanDesc scan)
 	}
 	so->batches++;
 	if (!so->strict)
-		qsort(so->ranked, so->nranked, sizeof(HnswRanked), CompareRanked);
+		rv_rerank_sort(&so->rr);
 }
 
 /*
@@ -666,21 +598,13 @@ NextRanked(IndexScanDesc scan)
 	if (so->strict)
 		return NextPending(scan);
 
-	for (;;)
+	while (!rv_rerank_next(&so->rr, &scan->xs_heaptid))
 	{
-		HnswRanked *r;
-
-		if (so->rankpos >= so->nranked)
-		{
-			if (so->iterative == HNSW_ITERATIVE_OFF || !NextBatch(scan))
-				return false;
-			RerankBatch(scan);
-			continue;
-		}
-		r = &so->ranked[so->rankpos++];
-		scan->xs_heaptid = r->tid;
-		return true;
+		if (so->iterative == HNSW_ITERATIVE_OFF || !NextBatch(scan))
+			return false;
+		RerankBatch(scan);
 	}
+	return true;
 }
 
 /*
@@ -806,12 +730,7 @@ hnswendscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	if (so->slot != NULL)
-		ExecDropSingleTupleTableSlot(so->slot);
-	if (so->fetch != NULL)
-		table_index_fetch_end(so->fetch);
-	if (so->rowCtx != NULL)
-		MemoryContextDelete(so->rowCtx);
+	rv_rerank_end(&so->rr);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;

@@ -31,7 +31,8 @@
  *	  fetched from the table with the scan's snapshot (rows it cannot see
  *	  are dropped, as the executor would drop them), its exact distance is
  *	  computed with the opclass's distance, and the batch is returned in
- *	  exact order.  An iterative scan keeps taking batches.
+ *	  exact order (rerank.c, shared with hnsw: NaN last, then TID).  An
+ *	  iterative scan keeps taking batches.
  *
  * IDENTIFICATION
  *	  src/indexam/ivfscan.c
@@ -52,19 +53,13 @@
 
 #include "indexam/indexam.h"
 #include "indexam/ivfflat.h"
+#include "indexam/rerank.h"
 
 typedef struct IvfCandidate
 {
 	float		distance;
 	ItemPointerData tid;
 } IvfCandidate;
-
-/* A re-ranked row: exact distance and heap TID */
-typedef struct IvfRanked
-{
-	float		distance;
-	ItemPointerData tid;
-} IvfRanked;
 
 typedef struct IvfScanList
 {
@@ -98,32 +93,22 @@ typedef struct IvfScanOpaqueData
 	RvCodeQuery codeQuery;
 	void	   *codeWork;		/* workspace of codeQuery */
 	float	   *queryFloats;
-	AttrNumber	attnum;			/* the indexed table column */
-	MemoryContext rowCtx;		/* one fetched row */
-	IndexFetchTableData *fetch;
-	TupleTableSlot *slot;
 	char	   *rowValue;		/* a fetched row's value, stored form */
-	IvfRanked  *ranked;			/* current batch, exact order */
-	int			nranked;
-	int			rankpos;
+	RvRerank	rr;				/* exact re-ranking (rerank.c) */
+	bool		rrInit;
 	int			batchSize;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
 
-/* NaN sorts after every number, so the heaps stay consistent */
-static inline bool
-DistanceLess(float a, float b)
-{
-	return a < b || (isnan(b) && !isnan(a));
-}
+static bool RowDistance(void *arg, Datum d, double *distance);
 
 static inline bool
 ListLess(const IvfScanList *a, const IvfScanList *b)
 {
-	if (DistanceLess(a->distance, b->distance))
+	if (rv_distance_less(a->distance, b->distance))
 		return true;
-	if (DistanceLess(b->distance, a->distance))
+	if (rv_distance_less(b->distance, a->distance))
 		return false;
 	return a->list < b->list;
 }
@@ -160,9 +145,9 @@ CandSiftDown(IvfCandidate *heap, int n, int i)
 
 		if (child >= n)
 			break;
-		if (child + 1 < n && DistanceLess(heap[child + 1].distance, heap[child].distance))
+		if (child + 1 < n && rv_distance_less(heap[child + 1].distance, heap[child].distance))
 			child++;
-		if (!DistanceLess(heap[child].distance, item.distance))
+		if (!rv_distance_less(heap[child].distance, item.distance))
 			break;
 		heap[i] = heap[child];
 		i = child;
@@ -429,16 +414,12 @@ ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 	IvfInitSupport(&so->support, index, dimensions, (int) meta.storage);
 	if (IvfIsCompact(&so->support))
 	{
-		if (index->rd_index->indkey.values[0] == 0)
-			elog(ERROR, "ivfflat index \"%s\" with compact storage is an expression index",
-				 RelationGetRelationName(index));
-		so->attnum = index->rd_index->indkey.values[0];
+		rv_rerank_init(&so->rr, index, "ivfflat", RowDistance, so);
+		so->rrInit = true;
 		so->queryFloats = palloc(sizeof(float) * Max(dimensions, 1));
 		so->codeWork = palloc(Max(rv_code_query_workspace(so->support.storage,
 															   dimensions), 1));
 		so->rowValue = palloc(so->support.valueSize);
-		so->rowCtx = AllocSetContextCreate(so->scanCtx, "ivfflat rerank row context",
-										   ALLOCSET_DEFAULT_SIZES);
 	}
 	MemoryContextSwitchTo(oldCtx);
 
@@ -455,8 +436,7 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->probed = 0;
 	so->ncands = 0;
 	so->nlistHeap = 0;
-	so->nranked = 0;
-	so->rankpos = 0;
+	rv_rerank_reset(&so->rr);
 	if (so->query != NULL)
 	{
 		pfree(so->query);
@@ -489,11 +469,7 @@ PrepareCodeQuery(IndexScanDesc scan)
 	rv_code_query_init(&so->codeQuery, (RvCodeKind) support->storage,
 					   (RvCodeMetric) support->codeMetric, so->queryFloats,
 					   support->dimensions, so->codeWork);
-	if (so->ranked == NULL || so->batchSize != IVF_RERANK_BATCH * Max(rv_rerank_factor, 1))
-	{
-		so->batchSize = IVF_RERANK_BATCH * Max(rv_rerank_factor, 1);
-		so->ranked = MemoryContextAlloc(so->scanCtx, sizeof(IvfRanked) * so->batchSize);
-	}
+	so->batchSize = IVF_RERANK_BATCH * Max(rv_rerank_factor, 1);
 	so->rerank = true;
 }
 
@@ -516,57 +492,22 @@ PopCandidate(IndexScanDesc scan, ItemPointer tid)
 }
 
 /*
- * Exact distance of the row at tid, or false if the scan's snapshot does
- * not see it (or its value is NULL, or a zero vector under cosine).
- * Reads the row through the table AM, so ruvector_heap's encoded vectors
- * arrive decoded.
+ * Exact distance of a fetched row's value to the query (rerank.c calls
+ * this), or false for a zero vector under cosine, which the index leaves
+ * out.
  */
 static bool
-FetchExactDistance(IndexScanDesc scan, ItemPointer tid, float *distance)
+RowDistance(void *arg, Datum d, double *distance)
 {
-	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfScanOpaque so = (IvfScanOpaque) arg;
 	IvfSupport *support = &so->support;
-	ItemPointerData t = *tid;	/* the fetch may move it along a HOT chain */
-	bool		callAgain = false;
-	bool		allDead = false;
-	bool		isnull;
-	bool		found = false;
-	MemoryContext oldCtx = MemoryContextSwitchTo(so->rowCtx);
 
-	if (table_index_fetch_tuple(so->fetch, &t, scan->xs_snapshot, so->slot,
-								&callAgain, &allDead))
-	{
-		Datum		d = slot_getattr(so->slot, so->attnum, &isnull);
-
-		if (!isnull)
-		{
-			IvfFetchValue(support, d, so->rowValue);
-			if (!support->normalize || IvfNormalizeValue(support, so->rowValue))
-			{
-				*distance = IvfDistance(support, support->distKind, support->distProc,
-										so->rowValue, so->query);
-				found = true;
-			}
-		}
-		ExecClearTuple(so->slot);
-	}
-	MemoryContextSwitchTo(oldCtx);
-	MemoryContextReset(so->rowCtx);
-	return found;
-}
-
-/* Order of re-ranked rows: exact distance (NaN last), then TID */
-static int
-CompareRanked(const void *a, const void *b)
-{
-	const IvfRanked *ra = (const IvfRanked *) a;
-	const IvfRanked *rb = (const IvfRanked *) b;
-
-	if (DistanceLess(ra->distance, rb->distance))
-		return -1;
-	if (DistanceLess(rb->distance, ra->distance))
-		return 1;
-	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
+	IvfFetchValue(support, d, so->rowValue);
+	if (support->normalize && !IvfNormalizeValue(support, so->rowValue))
+		return false;
+	*distance = IvfDistance(support, support->distKind, support->distProc,
+							so->rowValue, so->query);
+	return true;
 }
 
 /* Compact storage: the next batch of candidates, in exact order */
@@ -576,32 +517,17 @@ RerankBatch(IndexScanDesc scan)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	ItemPointerData tid;
 
-	if (so->fetch == NULL)
+	rv_rerank_reset(&so->rr);
+	while (so->rr.nranked < so->batchSize && PopCandidate(scan, &tid))
 	{
-		MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);
-
-		if (scan->heapRelation == NULL)
-			elog(ERROR, "ivfflat scans of compact storage need the table");
-		so->fetch = table_index_fetch_begin(scan->heapRelation);
-		so->slot = table_slot_create(scan->heapRelation, NULL);
-		MemoryContextSwitchTo(oldCtx);
-	}
-
-	so->nranked = 0;
-	so->rankpos = 0;
-	while (so->nranked < so->batchSize && PopCandidate(scan, &tid))
-	{
-		float		distance;
+		double		distance;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!FetchExactDistance(scan, &tid, &distance))
-			continue;
-		so->ranked[so->nranked].distance = distance;
-		so->ranked[so->nranked].tid = tid;
-		so->nranked++;
+		if (rv_rerank_fetch(&so->rr, scan, &tid, &distance))
+			rv_rerank_add(&so->rr, &tid, distance);
 	}
-	qsort(so->ranked, so->nranked, sizeof(IvfRanked), CompareRanked);
-	return so->nranked > 0;
+	rv_rerank_sort(&so->rr);
+	return so->rr.nranked > 0;
 }
 
 bool
@@ -634,9 +560,9 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (so->rerank)
 	{
-		if (so->rankpos >= so->nranked && !RerankBatch(scan))
-			return false;
-		scan->xs_heaptid = so->ranked[so->rankpos++].tid;
+		while (!rv_rerank_next(&so->rr, &scan->xs_heaptid))
+			if (!RerankBatch(scan))
+				return false;
 		return true;
 	}
 
@@ -648,10 +574,8 @@ ivfflatendscan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 
-	if (so->slot != NULL)
-		ExecDropSingleTupleTableSlot(so->slot);
-	if (so->fetch != NULL)
-		table_index_fetch_end(so->fetch);
+	if (so->rrInit)
+		rv_rerank_end(&so->rr);
 	MemoryContextDelete(so->scanCtx);
 	pfree(so);
 	scan->opaque = NULL;
