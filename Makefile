@@ -33,7 +33,7 @@ REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
 REGRESS_OUTDIR ?= .
 REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTDIR) --load-extension=$(EXTENSION)
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir)
 # -fno-math-errno lets sqrtf inline; we do not rely on errno from libm.
 PG_CFLAGS = -std=gnu11 -fno-math-errno -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 # -MMD -MP: each object records the headers it includes (src/*/*.d, read
@@ -44,6 +44,8 @@ ifdef WERROR
 PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lm -lsodium -luring
+# libpq: src/shard pings shard servers and creates the shard tables on them.
+SHLIB_LINK_INTERNAL = $(libpq)
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
 # (later += still add to the list, which is expanded when clean runs).

@@ -19,6 +19,7 @@
 #include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
 #include "io/rvio.h"
+#include "shard/shard.h"
 #include "tableam/tableam.h"
 #include "worker/worker.h"
 
@@ -38,4 +39,5 @@ _PG_init(void)
 	RvGraphInit();
 	RvIntegrityInit();
 	RvWorkerInit();
+	RvShardInit();
 }

@@ -1,0 +1,243 @@
+# Sharded vector tables (src/shard, docs/sharding.md): a coordinator whose
+# hash-partitioned table has its two partitions on two shard servers
+# (postgres_fdw), a streaming standby of the first shard, and a single-node
+# copy of the same rows on the coordinator.
+#
+# - top-10 by exact search through the parent equals the single node's for
+#   200 real queries (glove-100, 10,000 rows);
+# - EXPLAIN VERBOSE shows ORDER BY ... LIMIT in each shard's Remote SQL and
+#   the shards scanned asynchronously; with ruvector.shard_pushdown off the
+#   LIMIT is gone (so the check can fail);
+# - HNSW recall@10 sharded and single-node against the exact answers;
+# - a prepared statement follows DETACH/ATTACH PARTITION;
+# - the caller's privilege on the parent is still checked (42501);
+# - rows inserted through the parent land on the shard hashing says;
+# - the standby answers the same top-10 as its primary, directly and as a
+#   partition of a read-only parent on the coordinator;
+# - a stopped shard gives postgres_fdw's error naming its server, or, with
+#   ruvector.shard_partial_results, a WARNING naming it and the other
+#   shard's rows.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use RvData;
+
+my $data = rv_data_dir();
+plan skip_all => "no shared data sets at $data" unless -f "$data/glove-100/base.fvecs";
+
+my $nbase = 10000;
+my $nquery = 200;
+
+my $shard1 = PostgreSQL::Test::Cluster->new('shard1');
+$shard1->init(allows_streaming => 1);
+$shard1->start;
+$shard1->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('shard1_standby');
+$standby->init_from_backup($shard1, 'base', has_streaming => 1);
+$standby->append_conf('postgresql.conf', 'hot_standby_feedback = on');
+$standby->start;
+my $shard2 = PostgreSQL::Test::Cluster->new('shard2');
+$shard2->init;
+$shard2->start;
+my $coord = PostgreSQL::Test::Cluster->new('coordinator');
+$coord->init;
+$coord->append_conf('postgresql.conf', "shared_preload_libraries = 'ruvector'");
+$coord->start;
+
+for my $shard ($shard1, $shard2)
+{
+	$shard->safe_psql('postgres', qq(
+		CREATE EXTENSION ruvector;
+		CREATE TABLE items (id int PRIMARY KEY, v vector(100));
+	));
+}
+
+# The servers list ruvector in extensions (so <-> ships) and are async_capable
+my $servers = '';
+for ([ 'shard1', $shard1 ], [ 'shard2', $shard2 ], [ 'shard1_ro', $standby ])
+{
+	my ($name, $node) = @$_;
+	$servers .= sprintf(qq(
+		CREATE SERVER %s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '%s',
+			port '%d', dbname 'postgres', extensions 'ruvector',
+			async_capable 'true', batch_size '500');
+		CREATE USER MAPPING FOR CURRENT_USER SERVER %s;),
+		$name, $node->host, $node->port, $name);
+}
+$coord->safe_psql('postgres', qq(
+	CREATE EXTENSION ruvector;
+	CREATE EXTENSION postgres_fdw;
+	$servers
+	CREATE TABLE items (id int, v vector(100)) PARTITION BY HASH (id);
+	CREATE FOREIGN TABLE items_s1 PARTITION OF items
+		FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard1 OPTIONS (table_name 'items');
+	CREATE FOREIGN TABLE items_s2 PARTITION OF items
+		FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard2 OPTIONS (table_name 'items');
+	CREATE TABLE single (id int PRIMARY KEY, v vector(100));
+	CREATE TABLE queries (id int PRIMARY KEY, v vector(100));
+));
+
+# Load the single node by COPY, the sharded table through its parent
+my $base = read_fvecs("$data/glove-100/base.fvecs", $nbase);
+my $queries = read_fvecs("$data/glove-100/query.fvecs", $nquery);
+my $copy = "COPY single FROM STDIN;\n";
+$copy .= "$_\t$base->[$_]\n" for 0 .. $#$base;
+$copy .= "\\.\nCOPY queries FROM STDIN;\n";
+$copy .= "$_\t$queries->[$_]\n" for 0 .. $#$queries;
+$copy .= "\\.\n";
+$coord->safe_psql('postgres', $copy);
+$coord->safe_psql('postgres', 'INSERT INTO items SELECT * FROM single');
+is($shard1->safe_psql('postgres', 'SELECT count(*) FROM items')
+	  + $shard2->safe_psql('postgres', 'SELECT count(*) FROM items'),
+	$nbase, 'every row is on a shard');
+
+# One statement per query (the rewrite is per query level), one result line
+# each: the ids of the top 10 in order
+sub topk_lines
+{
+	my ($node, $table, $order, $settings) = @_;
+	my $sql = ($settings // '') . "\n";
+	for my $q (@$queries)
+	{
+		$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM $table ORDER BY v <-> '$q'$order LIMIT 10) s;\n";
+	}
+	return [ split /\n/, $node->safe_psql('postgres', $sql) ];
+}
+
+sub count_equal
+{
+	my ($a, $b) = @_;
+	return scalar grep { $a->[$_] eq $b->[$_] } 0 .. $#$a;
+}
+
+sub recall
+{
+	my ($got, $truth) = @_;
+	my ($hit, $all) = (0, 0);
+	for my $i (0 .. $#$truth)
+	{
+		my %t = map { $_ => 1 } split /,/, $truth->[$i];
+		$hit += grep { $t{$_} } split /,/, $got->[$i];
+		$all += scalar keys %t;
+	}
+	return $hit / $all;
+}
+
+# The plan: LIMIT in each Remote SQL, the shards scanned asynchronously
+my $q0 = $queries->[0];
+my $explain = $coord->safe_psql('postgres',
+	"EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10");
+my @remote = $explain =~ /Remote SQL: ([^\n]*)/g;
+is(scalar @remote, 2, 'one remote query per shard');
+is(scalar(grep { /ORDER BY \(v OPERATOR\(public\.<->\) .*\) ASC NULLS LAST LIMIT 10::bigint$/ } @remote),
+	2, 'ORDER BY distance LIMIT 10 pushed to each shard')
+  or diag $explain;
+is(scalar(() = $explain =~ /Async Foreign Scan/g), 2, 'shards scanned asynchronously');
+unlike($explain, qr/Merge Append/, 'no Merge Append');
+my $plain = $coord->safe_psql('postgres', "SET ruvector.shard_pushdown = off;
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10");
+unlike($plain, qr/LIMIT 10::bigint/, 'without the rewrite postgres_fdw pushes no LIMIT');
+
+# Exact search on both sides (no index yet): identical top 10
+my $exact_single = topk_lines($coord, 'single', ', id');
+my $exact_sharded = topk_lines($coord, 'items', ', id');
+is(count_equal($exact_sharded, $exact_single), $nquery,
+	"sharded exact top-10 identical to single node for $nquery queries");
+
+# HNSW on every side; recall of each against the exact answers
+$_->safe_psql('postgres', 'CREATE INDEX ON items USING hnsw (v vector_l2_ops)')
+  for ($shard1, $shard2);
+$coord->safe_psql('postgres', 'CREATE INDEX ON single USING hnsw (v vector_l2_ops)');
+my $hnsw_single = topk_lines($coord, 'single', '', 'SET enable_seqscan = off;');
+my $hnsw_sharded = topk_lines($coord, 'items', '');
+my ($r_single, $r_sharded) = (recall($hnsw_single, $exact_single), recall($hnsw_sharded, $exact_single));
+note(sprintf('HNSW recall@10: single node %.4f, two shards %.4f', $r_single, $r_sharded));
+cmp_ok($r_sharded, '>=', 0.9, 'sharded HNSW recall@10 >= 0.9');
+cmp_ok($r_sharded, '>=', $r_single - 0.01, 'sharded recall not below the single node');
+
+# A prepared statement (generic plan) follows partition changes
+my $prep = $coord->safe_psql('postgres', qq(
+	SET plan_cache_mode = force_generic_plan;
+	PREPARE p(vector) AS SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> \$1 LIMIT 10) s;
+	EXECUTE p('$q0');
+	ALTER TABLE items DETACH PARTITION items_s2;
+	EXECUTE p('$q0');
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10) s;
+	ALTER TABLE items ATTACH PARTITION items_s2 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+	EXECUTE p('$q0');
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10) s;
+));
+my @prep = split /\n/, $prep;
+my $s1_top = $shard1->safe_psql('postgres', "SET enable_seqscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10) s");
+is_deeply([ @prep[0, 1, 3] ], [ 10, 10, 10 ], 'prepared statement runs across DETACH/ATTACH');
+is($prep[2], $s1_top, 'after DETACH only the remaining shard answers');
+is($prep[4], $hnsw_sharded->[0], 'after ATTACH both shards answer again');
+
+# The parent's privileges are still checked after the rewrite
+$coord->safe_psql('postgres', 'CREATE ROLE nobody');
+my ($ret, $out, $err) = $coord->psql('postgres', qq(
+	SET ROLE nobody;
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;),
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42501: permission denied for table items/, 'role without SELECT on the parent: 42501');
+
+# Inserts through the parent land on the shard hashing picks
+$coord->safe_psql('postgres',
+	"INSERT INTO items SELECT 100000 + i, v FROM queries q(i, v) WHERE i < 40");
+my $want_s1 = $coord->safe_psql('postgres',
+	"SELECT string_agg(i::text, ',' ORDER BY i) FROM generate_series(100000, 100039) i
+	 WHERE satisfies_hash_partition('items'::regclass, 2, 0, i)");
+my $want_s2 = $coord->safe_psql('postgres',
+	"SELECT string_agg(i::text, ',' ORDER BY i) FROM generate_series(100000, 100039) i
+	 WHERE satisfies_hash_partition('items'::regclass, 2, 1, i)");
+my $got_sql = "SELECT string_agg(id::text, ',' ORDER BY id) FROM items WHERE id >= 100000";
+is($shard1->safe_psql('postgres', $got_sql), $want_s1, 'inserts for remainder 0 are on shard1');
+is($shard2->safe_psql('postgres', $got_sql), $want_s2, 'inserts for remainder 1 are on shard2');
+ok($want_s1 ne '' && $want_s2 ne '', 'both shards received rows');
+
+# The standby answers its primary's top 10, directly and as a partition
+$shard1->wait_for_catchup($standby);
+my $direct = "SET enable_seqscan = off;\n";
+$direct .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10) s;\n"
+  for @$queries;
+is($standby->safe_psql('postgres', $direct), $shard1->safe_psql('postgres', $direct),
+	"standby's top-10 equals its primary's for $nquery queries");
+$coord->safe_psql('postgres', qq(
+	CREATE TABLE items_ro (id int, v vector(100)) PARTITION BY HASH (id);
+	CREATE FOREIGN TABLE items_ro_s1 PARTITION OF items_ro
+		FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard1_ro OPTIONS (table_name 'items');
+	CREATE FOREIGN TABLE items_ro_s2 PARTITION OF items_ro
+		FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard2 OPTIONS (table_name 'items');
+));
+my $now_sharded = topk_lines($coord, 'items', '');
+my $ro_sharded = topk_lines($coord, 'items_ro', '');
+is(count_equal($ro_sharded, $now_sharded), $nquery,
+	'a parent reading shard1 from its standby answers the same top-10');
+
+# A shard that is down
+$s1_top = $shard1->safe_psql('postgres', "SET enable_seqscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10) s");
+$shard2->stop;
+($ret, $out, $err) = $coord->psql('postgres',
+	"SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10");
+isnt($ret, 0, 'shard down: the query fails');
+like($err, qr/could not connect to server "shard2"/, 'the error names the server');
+($ret, $out, $err) = $coord->psql('postgres', qq(
+	SET ruvector.shard_partial_results = on;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10) s;));
+is($ret, 0, 'partial results: the query runs');
+like($err, qr/WARNING:  shard "items_s2" on server "shard2" is not answering/,
+	'partial results: a WARNING names the shard');
+is($out, $s1_top, "partial results: shard1's top 10");
+$shard2->start;
+is($coord->safe_psql('postgres', qq(
+	SET ruvector.shard_partial_results = on;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10) s;)),
+	$now_sharded->[0], 'shard back: both shards answer');
+
+done_testing();
