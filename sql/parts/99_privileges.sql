@@ -58,6 +58,7 @@ BEGIN
 
 			-- batched reads (src/io)
 			('ruvector_io_method', 'ruvector_user'),
+			('ruvector_io_stats', 'ruvector_user'),
 
 			-- audit trail (src/audit)
 			('ruvector_audit_log', 'ruvector_admin'),

@@ -462,6 +462,19 @@ RerankBatch(IndexScanDesc scan)
 
 	rv_rerank_reset(&so->rr);
 	so->batchMin = get_float8_infinity();
+	if (so->rerank)
+	{
+		/* every row of the batch is fetched: ask for their blocks at once */
+		so->rr.nwant = 0;
+		for (int p = so->pos; p < so->nresults; p++)
+		{
+			HnswCand   *c = &s->cands[so->results[p]];
+
+			for (int t = 0; t < c->ntids; t++)
+				rv_rerank_want(&so->rr, &s->heaptids[c->tidStart + t]);
+		}
+		rv_rerank_prefetch(&so->rr, scan);
+	}
 	for (; so->pos < so->nresults; so->pos++)
 	{
 		HnswCand   *c = &s->cands[so->results[so->pos]];

@@ -518,13 +518,23 @@ RerankBatch(IndexScanDesc scan)
 	ItemPointerData tid;
 
 	rv_rerank_reset(&so->rr);
-	while (so->rr.nranked < so->batchSize && PopCandidate(scan, &tid))
+	while (so->rr.nranked < so->batchSize)
 	{
-		double		distance;
+		/* the candidates that can fill the batch, their blocks asked at once */
+		so->rr.nwant = 0;
+		while (so->rr.nwant < so->batchSize - so->rr.nranked && PopCandidate(scan, &tid))
+			rv_rerank_want(&so->rr, &tid);
+		if (so->rr.nwant == 0)
+			break;
+		rv_rerank_prefetch(&so->rr, scan);
+		for (int i = 0; i < so->rr.nwant; i++)
+		{
+			double		distance;
 
-		CHECK_FOR_INTERRUPTS();
-		if (rv_rerank_fetch(&so->rr, scan, &tid, &distance))
-			rv_rerank_add(&so->rr, &tid, distance);
+			CHECK_FOR_INTERRUPTS();
+			if (rv_rerank_fetch(&so->rr, scan, &so->rr.want[i], &distance))
+				rv_rerank_add(&so->rr, &so->rr.want[i], distance);
+		}
 	}
 	rv_rerank_sort(&so->rr);
 	return so->rr.nranked > 0;

@@ -31,6 +31,7 @@
 #include "utils/snapmgr.h"
 
 #include "indexam/rerank.h"
+#include "io/rvio.h"
 
 /*
  * Prepare to re-rank the scans of index (one column, not an expression:
@@ -91,6 +92,38 @@ rv_rerank_fetch(RvRerank *rr, IndexScanDesc scan, ItemPointer tid, double *dista
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(rr->rowCtx);
 	return found;
+}
+
+/* Note a row the scan is about to fetch (the list grows by doubling) */
+void
+rv_rerank_want(RvRerank *rr, ItemPointer tid)
+{
+	if (rr->nwant == rr->maxwant)
+	{
+		rr->maxwant = Max(64, rr->maxwant * 2);
+		rr->want = rr->want == NULL ?
+			MemoryContextAlloc(rr->scanCtx, sizeof(ItemPointerData) * rr->maxwant) :
+			repalloc(rr->want, sizeof(ItemPointerData) * rr->maxwant);
+	}
+	rr->want[rr->nwant++] = *tid;
+}
+
+/*
+ * Start reading the table blocks of the wanted rows, nearest first, and
+ * return at once; the list stays for the caller to fetch from.
+ */
+void
+rv_rerank_prefetch(RvRerank *rr, IndexScanDesc scan)
+{
+	BlockNumber *blocks;
+
+	if (rr->nwant == 0 || scan->heapRelation == NULL || rv_io_method == RVIO_OFF)
+		return;
+	blocks = palloc(sizeof(BlockNumber) * rr->nwant);
+	for (int i = 0; i < rr->nwant; i++)
+		blocks[i] = ItemPointerGetBlockNumber(&rr->want[i]);
+	RvIoPrefetch(scan->heapRelation, MAIN_FORKNUM, blocks, rr->nwant);
+	pfree(blocks);
 }
 
 /* Start a new batch */

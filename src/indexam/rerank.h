@@ -19,6 +19,11 @@
  *	  put it anywhere.  Distances are kept as double, the precision of the
  *	  SQL distance functions.
  *
+ *	  Before fetching a batch a scan lists its rows (rv_rerank_want) and
+ *	  asks for their table blocks all at once (rv_rerank_prefetch, through
+ *	  src/io: io_uring or PrefetchBuffer), so that a table out of memory
+ *	  costs overlapping reads instead of one random read per candidate.
+ *
  * IDENTIFICATION
  *	  src/indexam/rerank.h
  *
@@ -63,6 +68,9 @@ typedef struct RvRerank
 	int			nranked;
 	int			maxranked;
 	int			pos;			/* next to return */
+	ItemPointerData *want;		/* rows about to be fetched (rv_rerank_want) */
+	int			nwant;
+	int			maxwant;
 } RvRerank;
 
 /* Distance order with NaN after every number */
@@ -87,6 +95,8 @@ extern void rv_rerank_init(RvRerank *rr, Relation index, const char *amname,
 						   RvRerankDistance distance, void *arg);
 extern bool rv_rerank_fetch(RvRerank *rr, IndexScanDesc scan, ItemPointer tid,
 							double *distance);
+extern void rv_rerank_want(RvRerank *rr, ItemPointer tid);
+extern void rv_rerank_prefetch(RvRerank *rr, IndexScanDesc scan);
 extern void rv_rerank_reset(RvRerank *rr);
 extern void rv_rerank_add(RvRerank *rr, ItemPointer tid, double distance);
 extern void rv_rerank_sort(RvRerank *rr);

@@ -32,6 +32,11 @@
  *	Which blocks need a read: a lookup in the buffer mapping table under
  *	the partition's lock, as PrefetchBuffer does; a block that enters
  *	shared buffers meanwhile costs one needless kernel read, nothing more.
+ *	When the first RVIO_PROBE blocks of a batch are all in shared buffers
+ *	the batch is taken as cached and nothing is read ahead: a table that
+ *	fits in memory, the common case, then pays a few lookups per batch, not
+ *	one per row (a batch cached at its head and not at its tail loses its
+ *	reads ahead; the buffer manager still reads it correctly).
  *
  *	Lock order: one buffer mapping partition lock at a time, shared, held
  *	for a single lookup; no other locks.
@@ -43,6 +48,7 @@
 #include <liburing.h>
 
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -57,8 +63,10 @@
 #include "io/rvio.h"
 
 #define RVIO_DEPTH 64
+#define RVIO_PROBE 8			/* blocks looked up before deciding the batch is cached */
 
 PG_FUNCTION_INFO_V1(ruvector_io_method);
+PG_FUNCTION_INFO_V1(ruvector_io_stats);
 
 int			rv_io_method = RVIO_AUTO;
 
@@ -83,6 +91,16 @@ static struct io_uring ring;
 static char *ring_slots;		/* RVIO_DEPTH blocks */
 static int	ring_free[RVIO_DEPTH];	/* free slot numbers */
 static int	ring_nfree;
+
+/* this backend's counters, for ruvector_io_stats() */
+static struct
+{
+	int64		batches;		/* RvIoPrefetch calls with blocks */
+	int64		blocks;			/* blocks they listed */
+	int64		cached;			/* batches found cached at their head */
+	int64		reads;			/* io_uring reads submitted */
+	int64		prefetches;		/* PrefetchBuffer calls */
+} rvio_stats;
 
 /* Defines ruvector.io_method (from _PG_init). */
 void
@@ -200,6 +218,20 @@ RvIoInSharedBuffers(Relation rel, ForkNumber fork, BlockNumber blkno)
 	return id >= 0;
 }
 
+/*
+ * True when the first RVIO_PROBE blocks are all in shared buffers: the
+ * working set is most likely cached, and looking up every block would cost
+ * a query that reads from memory more than the reads ahead could save.
+ */
+static bool
+RvIoLooksCached(Relation rel, ForkNumber fork, const BlockNumber *blocks, int n)
+{
+	for (int i = 0; i < Min(n, RVIO_PROBE); i++)
+		if (!RvIoInSharedBuffers(rel, fork, blocks[i]))
+			return false;
+	return true;
+}
+
 static int
 RvIoOpenSegment(Relation rel, ForkNumber fork, BlockNumber segno)
 {
@@ -245,6 +277,7 @@ RvIoQueue(int fd, BlockNumber blkno)
 			return;
 	}
 	slot = ring_free[--ring_nfree];
+	rvio_stats.reads++;
 	io_uring_prep_read(sqe, fd, ring_slots + (Size) slot * BLCKSZ, BLCKSZ,
 					   (off_t) (blkno % RELSEG_SIZE) * BLCKSZ);
 	io_uring_sqe_set_data64(sqe, (uint64) slot);
@@ -297,11 +330,19 @@ RvIoPrefetch(Relation rel, ForkNumber fork, const BlockNumber *blocks, int n)
 
 	if (n <= 0 || rv_io_method == RVIO_OFF)
 		return;
+	rvio_stats.batches++;
+	rvio_stats.blocks += n;
 	m = RelationUsesLocalBuffers(rel) ? RVIO_PREFETCH : RvIoMethodInUse(NULL);
+	if (!RelationUsesLocalBuffers(rel) && RvIoLooksCached(rel, fork, blocks, n))
+	{
+		rvio_stats.cached++;
+		return;
+	}
 	if (m == RVIO_PREFETCH)
 	{
 		for (int i = 0; i < n; i++)
 			PrefetchBuffer(rel, fork, blocks[i]);
+		rvio_stats.prefetches += n;
 		return;
 	}
 	/* in file order, once each */
@@ -325,4 +366,27 @@ ruvector_io_method(PG_FUNCTION_ARGS)
 	if (why != NULL)
 		PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s (%s)", RvIoMethodName(m), why)));
 	PG_RETURN_TEXT_P(cstring_to_text(RvIoMethodName(m)));
+}
+
+/*
+ * ruvector_io_stats(): this backend's reads ahead since it started — the
+ * method, batches asked for, blocks listed, batches found cached at their
+ * head (nothing read ahead), io_uring reads submitted, PrefetchBuffer calls.
+ */
+Datum
+ruvector_io_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[6];
+	bool		nulls[6] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = CStringGetTextDatum(RvIoMethodName(RvIoMethodInUse(NULL)));
+	values[1] = Int64GetDatum(rvio_stats.batches);
+	values[2] = Int64GetDatum(rvio_stats.blocks);
+	values[3] = Int64GetDatum(rvio_stats.cached);
+	values[4] = Int64GetDatum(rvio_stats.reads);
+	values[5] = Int64GetDatum(rvio_stats.prefetches);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
