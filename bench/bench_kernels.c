@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "quant/quant.h"
 #include "distance/distance.h"
 #include "distance/distance_isa.h"
 

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * distance.c
- *	  Scalar reference kernels, CPU feature detection and kernel dispatch.
+ *	  Scalar reference kernels and kernel dispatch.
  *
  * The scalar table is the definition of every distance: each sum is formed
  * in float32, one element at a time, in index order.  (The batched IVFFlat
@@ -13,11 +13,12 @@
  *
  * NOTES
  *	  RvDistanceInit() runs once per process (from _PG_init, or first thing
- *	  in a test or benchmark).  It reads cpuid, confirms through XGETBV that
- *	  the OS saves the wide registers, and points rv_kernels at the best
- *	  table.  Until then rv_kernels is the scalar table, so early calls are
- *	  correct, only slower.  The SIMD files are compiled with their ISA flags
- *	  and never run unless the matching rv_cpu_has_*() said yes.
+ *	  in a test or benchmark).  It asks src/simd/isa.c for the level (cpuid,
+ *	  and XGETBV to confirm the OS saves the wide registers), sets
+ *	  rv_simd_level and points rv_kernels at that level's table.  Until
+ *	  then rv_kernels is the scalar table, so early calls are correct, only
+ *	  slower.  The SIMD files are compiled with their ISA flags and never
+ *	  run unless the matching rv_cpu_has_*() said yes.
  *
  *	  RV_KERNELS=scalar|avx2|avx512 in the environment overrides the choice.
  *	  A request the CPU cannot honour falls back to the best supported table
@@ -38,12 +39,8 @@
 
 #include "distance/distance.h"
 #include "distance/distance_isa.h"
-#include "quant/float16_inline.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#define RV_X86 1
-#endif
+#include "simd/half.h"
+#include "simd/isa.h"
 
 const RvKernels *rv_kernels = &rv_kernels_scalar;
 
@@ -324,126 +321,6 @@ const RvKernels rv_kernels_scalar = {
 };
 
 /* ------------------------------------------------------------------------
- * CPU feature detection
- * ------------------------------------------------------------------------
- */
-
-#ifdef RV_X86
-
-/* cpuid leaf 1, ECX */
-#define RV_CPUID1_FMA		(1u << 12)
-#define RV_CPUID1_POPCNT	(1u << 23)
-#define RV_CPUID1_OSXSAVE	(1u << 27)
-#define RV_CPUID1_AVX		(1u << 28)
-#define RV_CPUID1_F16C		(1u << 29)
-/* cpuid leaf 7 subleaf 0, EBX and ECX */
-#define RV_CPUID7B_AVX2		(1u << 5)
-#define RV_CPUID7B_AVX512F	(1u << 16)
-#define RV_CPUID7B_AVX512DQ (1u << 17)
-#define RV_CPUID7B_AVX512BW (1u << 30)
-#define RV_CPUID7B_AVX512VL (1u << 31)
-#define RV_CPUID7C_VPOPCNTDQ (1u << 14)
-/* XCR0: which register state the OS saves on a context switch */
-#define RV_XCR0_YMM			0x06u	/* SSE + AVX upper halves */
-#define RV_XCR0_ZMM			0xE6u	/* the above + opmask, ZMM0-15 upper, ZMM16-31 */
-
-/*
- * Read XCR0.  Only valid once cpuid reported OSXSAVE; the instruction is
- * emitted by hand so this file needs no -mxsave.
- */
-static uint64_t
-read_xcr0(void)
-{
-	uint32_t	lo;
-	uint32_t	hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((uint64_t) hi << 32) | lo;
-}
-
-/*
- * Probe the CPU once: bit 0 = AVX2 set usable, bit 1 = AVX-512 set usable.
- * A feature bit alone is not enough: if the OS does not save YMM/ZMM state,
- * using those registers would corrupt them across context switches (or
- * fault), so XCR0 must confirm it.
- */
-static int
-probe_cpu(void)
-{
-	unsigned int eax,
-				ebx,
-				ecx,
-				edx;
-	unsigned int ecx1;
-	uint64_t	xcr0;
-	int			result = 0;
-	const unsigned int need1 = RV_CPUID1_AVX | RV_CPUID1_FMA | RV_CPUID1_F16C |
-		RV_CPUID1_POPCNT;
-
-	if (!__get_cpuid(1, &eax, &ebx, &ecx1, &edx))
-		return 0;
-	if ((ecx1 & RV_CPUID1_OSXSAVE) == 0)
-		return 0;
-	if (__get_cpuid_max(0, NULL) < 7)
-		return 0;
-	__cpuid_count(7, 0, eax, ebx, ecx, edx);
-	xcr0 = read_xcr0();
-
-	/* -mavx2 code may use POPCNT too; every AVX2 CPU has it, but check */
-	if ((ecx1 & need1) == need1 &&
-		(ebx & RV_CPUID7B_AVX2) &&
-		(xcr0 & RV_XCR0_YMM) == RV_XCR0_YMM)
-	{
-		const unsigned int need = RV_CPUID7B_AVX512F | RV_CPUID7B_AVX512DQ |
-			RV_CPUID7B_AVX512BW | RV_CPUID7B_AVX512VL;
-
-		result |= 1;
-		/* the AVX-512 kernels also use FMA and F16C, checked just above */
-		if ((ebx & need) == need &&
-			(ecx & RV_CPUID7C_VPOPCNTDQ) &&
-			(xcr0 & RV_XCR0_ZMM) == RV_XCR0_ZMM)
-			result |= 2;
-	}
-	return result;
-}
-
-#else
-
-static int
-probe_cpu(void)
-{
-	return 0;
-}
-
-#endif							/* RV_X86 */
-
-/*
- * Cached probe result; -1 until first asked.  Racing first calls from two
- * threads compute the same value, so no lock is needed.
- */
-static int	cpu_features = -1;
-
-static int
-cpu_get_features(void)
-{
-	if (cpu_features < 0)
-		cpu_features = probe_cpu();
-	return cpu_features;
-}
-
-int
-rv_cpu_has_avx2(void)
-{
-	return (cpu_get_features() & 1) != 0;
-}
-
-int
-rv_cpu_has_avx512(void)
-{
-	return (cpu_get_features() & 2) != 0;
-}
-
-/* ------------------------------------------------------------------------
  * Dispatch
  * ------------------------------------------------------------------------
  */
@@ -467,27 +344,19 @@ rv_kernels_lookup(const char *name)
 }
 
 /*
- * Pick the active table: the best the CPU supports, unless RV_KERNELS asks
- * for a lower one.  Asking for more than the CPU has gives the best it has.
+ * Pick the active table: the level rv_simd_choose() gives (the best the CPU
+ * supports, unless RV_KERNELS asks for a lower one), which also becomes the
+ * level the codecs' batch paths use.
  */
 void
 RvDistanceInit(void)
 {
-	const char *want = getenv("RV_KERNELS");
-	int			ceiling = 2;	/* 0 scalar, 1 avx2, 2 avx512 */
+	static const RvKernels *const by_level[] = {
+		[RV_SIMD_SCALAR] = &rv_kernels_scalar,
+		[RV_SIMD_AVX2] = &rv_kernels_avx2,
+		[RV_SIMD_AVX512] = &rv_kernels_avx512,
+	};
 
-	if (want != NULL)
-	{
-		if (strcmp(want, "scalar") == 0)
-			ceiling = 0;
-		else if (strcmp(want, "avx2") == 0)
-			ceiling = 1;
-	}
-
-	if (ceiling >= 2 && rv_cpu_has_avx512())
-		rv_kernels = &rv_kernels_avx512;
-	else if (ceiling >= 1 && rv_cpu_has_avx2())
-		rv_kernels = &rv_kernels_avx2;
-	else
-		rv_kernels = &rv_kernels_scalar;
+	rv_simd_level = rv_simd_choose();
+	rv_kernels = by_level[rv_simd_level];
 }

@@ -28,7 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant/quant.h"		/* rv_half */
+#include "simd/half.h"			/* rv_half */
+#include "simd/isa.h"			/* rv_cpu_has_*, rv_simd_level */
 
 /* Kernel signatures. */
 typedef float (*rv_f32_kernel) (const float *a, const float *b, int n);
@@ -79,7 +80,7 @@ typedef struct RvKernels
 } RvKernels;
 
 /* The per-ISA tables; NULL members never occur.  avx2/avx512 tables exist in
- * every build, but must only be used when rv_cpu_has_* says so. */
+ * every build, but must only be used when rv_cpu_has_* (simd/isa.h) says so. */
 extern const RvKernels rv_kernels_scalar;
 extern const RvKernels rv_kernels_avx2;
 extern const RvKernels rv_kernels_avx512;
@@ -95,18 +96,15 @@ float		ivf_min_except_avx2(const float *x, int k, int skip);
 void		ivf_dot_many_avx2(const float *q, const float *const *rows, int count, int dim, float *out);
 void		ivf_l2sq_many_avx2(const float *q, const float *const *rows, int count, int dim, float *out);
 
-/* What the CPU supports (filled by RvDistanceInit; also callable directly). */
-int			rv_cpu_has_avx2(void);		/* AVX2 + FMA + F16C, OS saves YMM */
-int			rv_cpu_has_avx512(void);	/* F + BW + VL + DQ + VPOPCNTDQ, OS saves ZMM */
-
 /*
  * The active kernels.  Initialised to the scalar table so that calls before
  * RvDistanceInit() are correct, just slower.
  */
 extern const RvKernels *rv_kernels;
 
-/* Picks the best supported table.  RV_KERNELS=scalar|avx2|avx512 in the
- * environment forces a (supported) choice, for tests and benchmarks. */
+/* Picks the best supported table and sets rv_simd_level (simd/isa.h).
+ * RV_KERNELS=scalar|avx2|avx512 in the environment forces a (supported)
+ * choice, for tests and benchmarks. */
 void		RvDistanceInit(void);
 
 /* Convenience wrappers over the active table. */

@@ -46,7 +46,7 @@
 #include <string.h>
 
 #include "distance/distance.h"
-#include "quant/float16_inline.h"
+#include "simd/half.h"
 
 /* Sum the eight lanes of v. */
 static inline float

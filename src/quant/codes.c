@@ -51,6 +51,7 @@
 
 #include "quant/quant.h"
 #include "distance/distance.h"
+#include "simd/isa.h"
 
 #define SQ8_HEADER	(3 * sizeof(float))
 
@@ -266,7 +267,7 @@ rv_code_query_init(RvCodeQuery *q, RvCodeKind kind, RvCodeMetric metric,
 	q->sum = (float) sum;
 	q->norm2 = (float) norm2;
 	q->norm = (float) sqrt(norm2);
-	q->sq8dot = rv_kernels != &rv_kernels_scalar ? rv_sq8_dot_avx2 : rv_sq8_dot_scalar;
+	q->sq8dot = rv_simd_level != RV_SIMD_SCALAR ? rv_sq8_dot_avx2 : rv_sq8_dot_scalar;
 	if (kind == RV_CODE_FLOAT16 || kind == RV_CODE_BINARY)
 		rv_code_encode(kind, x, dim, workspace);
 }

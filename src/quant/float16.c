@@ -15,9 +15,9 @@
  *	  bit is set and the top payload bits are kept (a signalling NaN comes
  *	  back quiet, but always a NaN with its sign).
  *
- *	  The batch functions use F16C whenever the active kernel table is a
- *	  SIMD one (every such table implies F16C); otherwise they loop over the
- *	  scalar codec.
+ *	  The batch functions use F16C whenever the active SIMD level
+ *	  (rv_simd_level, simd/isa.h) is not scalar (every SIMD level implies
+ *	  F16C); otherwise they loop over the scalar codec.
  *
  *	  No PostgreSQL headers: linked into the Check unit tests as well.
  *
@@ -29,9 +29,8 @@
 #include <string.h>
 
 #include "quant/quant.h"
-#include "quant/float16_inline.h"
-#include "distance/distance.h"
-#include "distance/distance_isa.h"
+#include "simd/half.h"
+#include "simd/isa.h"
 
 static inline uint32_t
 float_bits(float f)
@@ -44,7 +43,7 @@ float_bits(float f)
 
 /*
  * Widen a half to a float.  Exact for every finite value and infinity; the
- * body lives in float16_inline.h so the scalar kernels can inline it.
+ * body lives in simd/half.h so the scalar kernels can inline it.
  */
 float
 rv_half_to_float(rv_half h)
@@ -120,7 +119,7 @@ rv_half_to_float_n(const rv_half *in, float *out, size_t n)
 {
 	size_t		i;
 
-	if (rv_kernels != &rv_kernels_scalar)
+	if (rv_simd_level != RV_SIMD_SCALAR)
 	{
 		rv_f16c_half_to_float_n(in, out, n);
 		return;
@@ -137,7 +136,7 @@ rv_float_to_half_n(const float *in, rv_half *out, size_t n)
 {
 	size_t		i;
 
-	if (rv_kernels != &rv_kernels_scalar)
+	if (rv_simd_level != RV_SIMD_SCALAR)
 	{
 		rv_f16c_float_to_half_n(in, out, n);
 		return;

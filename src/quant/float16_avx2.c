@@ -6,8 +6,8 @@
  * NOTES
  *	  Compiled with the AVX2 flag set (-mavx2 -mfma -mf16c) because of its
  *	  name; callers reach it only through rv_half_to_float_n /
- *	  rv_float_to_half_n in float16.c, and only when the active kernel table
- *	  is a SIMD one, i.e. after rv_cpu_has_avx2() said yes.
+ *	  rv_float_to_half_n in float16.c, and only when the active SIMD level
+ *	  is not scalar, i.e. after rv_cpu_has_avx2() said yes.
  *
  *	  VCVTPS2PH with round-to-nearest-even and VCVTPH2PS produce exactly
  *	  what the scalar codec does (including NaN quieting), so the tail of
@@ -22,7 +22,6 @@
 #include <immintrin.h>
 
 #include "quant/quant.h"
-#include "distance/distance_isa.h"
 
 /*
  * Widen n halves, 8 per instruction.

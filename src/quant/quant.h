@@ -11,10 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* IEEE 754 binary16, stored as its bit pattern. */
-typedef uint16_t rv_half;
-
-#define RV_HALF_MAX 65504.0f
+#include "simd/half.h"			/* rv_half, RV_HALF_MAX */
 
 /* Exact widening: every half is a float. */
 float		rv_half_to_float(rv_half h);
@@ -38,9 +35,14 @@ rv_half_is_nan(rv_half h)
 	return (h & 0x7C00) == 0x7C00 && (h & 0x03FF) != 0;
 }
 
-/* Batch conversions (F16C when available through the active kernels). */
+/* Batch conversions (F16C when the active SIMD level is not scalar). */
 void		rv_half_to_float_n(const rv_half *in, float *out, size_t n);
 void		rv_float_to_half_n(const float *in, rv_half *out, size_t n);
+
+/* float16_avx2.c: F16C batch conversions.  Only call when rv_cpu_has_avx2();
+ * results equal the scalar rv_half_to_float / rv_float_to_half bit for bit. */
+void		rv_f16c_half_to_float_n(const rv_half *in, float *out, size_t n);
+void		rv_f16c_float_to_half_n(const float *in, rv_half *out, size_t n);
 
 /*
  * SQ8 (sq8.c): one byte a dimension, x ~= offset + code * scale with a

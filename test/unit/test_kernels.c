@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "quant/quant.h"
 #include "distance/distance.h"
 #include "distance/distance_isa.h"
 
@@ -704,12 +705,16 @@ START_TEST(test_dispatch)
 	unsetenv("RV_KERNELS");
 	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, best);
+	ck_assert_int_eq(rv_simd_level, best == &rv_kernels_avx512 ? RV_SIMD_AVX512 :
+					 best == &rv_kernels_avx2 ? RV_SIMD_AVX2 : RV_SIMD_SCALAR);
 	printf("NOTE kernels: this CPU's default kernels are %s\n", rv_kernels->name);
 
 	setenv("RV_KERNELS", "scalar", 1);
 	RvDistanceInit();
 	ck_assert_ptr_eq(rv_kernels, &rv_kernels_scalar);
 	ck_assert_str_eq(rv_kernels->name, "scalar");
+	/* the level the codecs follow (simd/isa.h) moves with the table */
+	ck_assert_int_eq(rv_simd_level, RV_SIMD_SCALAR);
 
 	/* asking for avx2 gets it when supported, otherwise scalar, never more */
 	setenv("RV_KERNELS", "avx2", 1);

@@ -1,20 +1,27 @@
 /*
- * float16_inline.h — the float16 -> float32 widening as a static inline, for
- * the scalar kernels' inner loops.
+ * half.h — the float16 type (rv_half) and its widening to float32 as a
+ * static inline: the one home of what both the distance kernels
+ * (src/distance) and the float16 codec (src/quant/float16.c) need, so that
+ * neither subsystem includes the other's header for it.
  *
- * rv_half_to_float() in float16.c is this same function out of line; the
- * scalar distance kernels widen one half per element and would otherwise
- * spend most of their time in calls across translation units, which would
- * make the scalar reference (and every speedup quoted against it) unfair.
+ * rv_half_to_float() in float16.c is rv_half_to_float_inline out of line;
+ * the scalar distance kernels widen one half per element and would
+ * otherwise spend most of their time in calls across translation units,
+ * which would make the scalar reference (and every speedup quoted against
+ * it) unfair.
  *
  * Pure C: no PostgreSQL headers.
  */
-#ifndef RV_FLOAT16_INLINE_H
-#define RV_FLOAT16_INLINE_H
+#ifndef RV_SIMD_HALF_H
+#define RV_SIMD_HALF_H
 
+#include <stdint.h>
 #include <string.h>
 
-#include "quant/quant.h"
+/* IEEE 754 binary16, stored as its bit pattern. */
+typedef uint16_t rv_half;
+
+#define RV_HALF_MAX 65504.0f
 
 /*
  * Exact widening; NaNs come back quiet with their payload, as VCVTPH2PS
@@ -44,4 +51,4 @@ rv_half_to_float_inline(rv_half h)
 	return f;
 }
 
-#endif							/* RV_FLOAT16_INLINE_H */
+#endif							/* RV_SIMD_HALF_H */
