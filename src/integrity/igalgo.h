@@ -24,6 +24,7 @@
 #define RV_IGALGO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct RvIgEdge
@@ -68,6 +69,38 @@ extern double rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t ne
  * memory.
  */
 extern bool rv_ig_jacobi(int n, double *a, double *eig);
+
+/*
+ * Union-find over 0..n-1 (uf[x] == x for a root), shared by the cut's
+ * contractions and the server side's region merges.  rv_ig_uf_find returns
+ * x's root, halving the path; rv_ig_uf_number sets newid[x] to the number
+ * of x's set (0, 1, ... in the order of the sets' first members) and
+ * returns how many sets there are.
+ */
+extern uint32_t rv_ig_uf_find(uint32_t *uf, uint32_t x);
+extern uint32_t rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n);
+
+/*
+ * One malloc for all the arrays of a computation, so there is one failure
+ * to check and one free: a layout function carves each array from a
+ * RvIgBlock; run with base NULL it only adds up the size (the pointers it
+ * hands out are then NULL), run again over the allocated block it places
+ * them.  Every array starts 16-byte aligned.
+ */
+typedef struct RvIgBlock
+{
+	char	   *base;
+	size_t		used;
+} RvIgBlock;
+
+static inline void *
+rv_ig_carve(RvIgBlock *b, size_t bytes)
+{
+	void	   *p = b->base ? b->base + b->used : NULL;
+
+	b->used += (bytes + 15) & ~(size_t) 15;
+	return p;
+}
 
 /* Whether the graph is connected (n >= 1); -1 if out of memory */
 extern int	rv_ig_connected(uint32_t n, const RvIgEdge *edges, uint32_t nedges);

@@ -56,6 +56,8 @@ typedef struct McWork
 	uint32_t   *newid;
 	McHeapItem *heap;
 	uint32_t	nheap;
+	uint32_t   *orig;			/* original node -> current node */
+	void	   *block;			/* the one allocation all arrays live in */
 } McWork;
 
 static void
@@ -101,8 +103,8 @@ mc_heap_pop(McWork *w)
 	return top;
 }
 
-static uint32_t
-mc_find(uint32_t *uf, uint32_t x)
+uint32_t
+rv_ig_uf_find(uint32_t *uf, uint32_t x)
 {
 	while (uf[x] != x)
 	{
@@ -110,6 +112,26 @@ mc_find(uint32_t *uf, uint32_t x)
 		x = uf[x];
 	}
 	return x;
+}
+
+uint32_t
+rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n)
+{
+	uint32_t	nsets = 0;
+
+	for (uint32_t a = 0; a < n; a++)
+		newid[a] = UINT32_MAX;
+	for (uint32_t a = 0; a < n; a++)
+	{
+		uint32_t	r = rv_ig_uf_find(uf, a);
+
+		if (newid[r] == UINT32_MAX)
+			newid[r] = nsets++;
+	}
+	/* a root's own entry is final when a later member reads it */
+	for (uint32_t a = 0; a < n; a++)
+		newid[a] = newid[rv_ig_uf_find(uf, a)];
+	return nsets;
 }
 
 /*
@@ -239,58 +261,50 @@ mc_order(McWork *w)
 	}
 }
 
-static void
-mc_free(McWork *w)
+/*
+ * Carve the arrays of a graph of n nodes and nedges edges from w->block
+ * (NULL: only size them); returns the bytes they take.
+ */
+static size_t
+mc_layout(McWork *w, uint32_t n, uint32_t nedges)
 {
-	free(w->e);
-	free(w->rowStart);
-	free(w->adj);
-	free(w->adjw);
-	free(w->last);
-	free(w->deg);
-	free(w->key);
-	free(w->done);
-	free(w->order);
-	free(w->q);
-	free(w->uf);
-	free(w->newid);
-	free(w->heap);
+	RvIgBlock	b = {w->block, 0};
+	size_t		m2 = 2 * (size_t) nedges + 1;
+
+	w->e = rv_ig_carve(&b, sizeof(RvIgEdge) * ((size_t) nedges + 1));
+	w->rowStart = rv_ig_carve(&b, sizeof(uint32_t) * ((size_t) n + 1));
+	w->adj = rv_ig_carve(&b, sizeof(uint32_t) * m2);
+	w->adjw = rv_ig_carve(&b, sizeof(double) * m2);
+	w->last = rv_ig_carve(&b, sizeof(uint32_t) * n);
+	w->deg = rv_ig_carve(&b, sizeof(double) * n);
+	w->key = rv_ig_carve(&b, sizeof(double) * n);
+	w->done = rv_ig_carve(&b, n);
+	w->order = rv_ig_carve(&b, sizeof(uint32_t) * n);
+	w->q = rv_ig_carve(&b, sizeof(double) * n);
+	w->uf = rv_ig_carve(&b, sizeof(uint32_t) * n);
+	w->newid = rv_ig_carve(&b, sizeof(uint32_t) * n);
+	w->heap = rv_ig_carve(&b, sizeof(McHeapItem) * m2);
+	w->orig = rv_ig_carve(&b, sizeof(uint32_t) * n);
+	return b.used;
 }
 
 double
 rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *side)
 {
 	McWork		w;
-	uint32_t   *orig;			/* original node -> current node */
+	uint32_t   *orig;
 	double		best = INFINITY;
-	size_t		m2 = 2 * (size_t) nedges + 1;
 
 	memset(side, 0, n);
 	if (n < 2)
 		return -1;
 
 	memset(&w, 0, sizeof(w));
-	orig = malloc(sizeof(uint32_t) * n);
-	w.e = malloc(sizeof(RvIgEdge) * (nedges + 1));
-	w.rowStart = malloc(sizeof(uint32_t) * (n + 1));
-	w.adj = malloc(sizeof(uint32_t) * m2);
-	w.adjw = malloc(sizeof(double) * m2);
-	w.last = malloc(sizeof(uint32_t) * n);
-	w.deg = malloc(sizeof(double) * n);
-	w.key = malloc(sizeof(double) * n);
-	w.done = malloc(n);
-	w.order = malloc(sizeof(uint32_t) * n);
-	w.q = malloc(sizeof(double) * n);
-	w.uf = malloc(sizeof(uint32_t) * n);
-	w.newid = malloc(sizeof(uint32_t) * n);
-	w.heap = malloc(sizeof(McHeapItem) * m2);
-	if (!orig || !w.e || !w.rowStart || !w.adj || !w.adjw || !w.last || !w.deg ||
-		!w.key || !w.done || !w.order || !w.q || !w.uf || !w.newid || !w.heap)
-	{
-		free(orig);
-		mc_free(&w);
+	w.block = malloc(mc_layout(&w, n, nedges));
+	if (!w.block)
 		return NAN;
-	}
+	(void) mc_layout(&w, n, nedges);
+	orig = w.orig;
 
 	w.k = n;
 	w.ne = 0;
@@ -313,7 +327,7 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 	{
 		uint32_t	k = w.k;
 		uint32_t	bestNode = UINT32_MAX;
-		uint32_t	nk = 0;
+		uint32_t	nk;
 
 		mc_build_csr(&w);
 		for (uint32_t a = 0; a < k; a++)
@@ -337,24 +351,14 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 		{
 			if (w.q[i] >= best)
 			{
-				uint32_t	x = mc_find(w.uf, w.order[i - 1]);
-				uint32_t	y = mc_find(w.uf, w.order[i]);
+				uint32_t	x = rv_ig_uf_find(w.uf, w.order[i - 1]);
+				uint32_t	y = rv_ig_uf_find(w.uf, w.order[i]);
 
 				if (x != y)
 					w.uf[y] = x;
 			}
 		}
-		for (uint32_t a = 0; a < k; a++)
-			w.newid[a] = UINT32_MAX;
-		for (uint32_t a = 0; a < k; a++)
-		{
-			uint32_t	r = mc_find(w.uf, a);
-
-			if (w.newid[r] == UINT32_MAX)
-				w.newid[r] = nk++;
-		}
-		for (uint32_t a = 0; a < k; a++)
-			w.newid[a] = w.newid[mc_find(w.uf, a)];
+		nk = rv_ig_uf_number(w.uf, w.newid, k);
 		for (uint32_t i = 0; i < n; i++)
 			orig[i] = w.newid[orig[i]];
 		{
@@ -376,8 +380,7 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 		w.k = nk;
 	}
 
-	free(orig);
-	mc_free(&w);
+	free(w.block);
 	return best;
 }
 
@@ -412,8 +415,8 @@ rv_ig_connected(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 
 		if (edges[i].u >= n || edges[i].v >= n || edges[i].w <= 0)
 			continue;
-		a = mc_find(uf, edges[i].u);
-		b = mc_find(uf, edges[i].v);
+		a = rv_ig_uf_find(uf, edges[i].u);
+		b = rv_ig_uf_find(uf, edges[i].v);
 		if (a != b)
 		{
 			uf[a] = b;

@@ -38,15 +38,24 @@ typedef struct SpMat
 	uint32_t   *col;
 	double	   *val;
 	double	   *sqrtDeg;
+	uint32_t   *cur;			/* scratch of sp_build: next slot per row */
+	double	   *deg;			/* scratch of sp_build: weighted degree */
+	void	   *block;			/* the one allocation all arrays live in */
 } SpMat;
 
-static void
-sp_free(SpMat *s)
+/* Carve the arrays from s->block (NULL: only size them); the bytes taken */
+static size_t
+sp_layout(SpMat *s, uint32_t n, uint32_t nedges)
 {
-	free(s->rowStart);
-	free(s->col);
-	free(s->val);
-	free(s->sqrtDeg);
+	RvIgBlock	b = {s->block, 0};
+
+	s->rowStart = rv_ig_carve(&b, sizeof(uint32_t) * ((size_t) n + 1));
+	s->col = rv_ig_carve(&b, sizeof(uint32_t) * (2 * (size_t) nedges + 1));
+	s->val = rv_ig_carve(&b, sizeof(double) * (2 * (size_t) nedges + 1));
+	s->sqrtDeg = rv_ig_carve(&b, sizeof(double) * n);
+	s->cur = rv_ig_carve(&b, sizeof(uint32_t) * n);
+	s->deg = rv_ig_carve(&b, sizeof(double) * n);
+	return b.used;
 }
 
 /* Returns 0 ok, 1 isolated node (lambda2 = 0), -1 out of memory */
@@ -55,22 +64,17 @@ sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 {
 	uint32_t   *cur;
 	double	   *deg;
+	size_t		size;
 
 	memset(s, 0, sizeof(*s));
 	s->n = n;
-	s->rowStart = calloc(n + 1, sizeof(uint32_t));
-	s->col = malloc(sizeof(uint32_t) * (2 * (size_t) nedges + 1));
-	s->val = malloc(sizeof(double) * (2 * (size_t) nedges + 1));
-	s->sqrtDeg = calloc(n, sizeof(double));
-	cur = malloc(sizeof(uint32_t) * n);
-	deg = calloc(n, sizeof(double));
-	if (!s->rowStart || !s->col || !s->val || !s->sqrtDeg || !cur || !deg)
-	{
-		free(cur);
-		free(deg);
-		sp_free(s);
+	size = sp_layout(s, n, nedges);
+	s->block = calloc(1, size);
+	if (!s->block)
 		return -1;
-	}
+	(void) sp_layout(s, n, nedges);
+	cur = s->cur;
+	deg = s->deg;
 	for (uint32_t i = 0; i < nedges; i++)
 	{
 		const RvIgEdge *e = &edges[i];
@@ -101,16 +105,9 @@ sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 		s->col[cur[e->v]] = e->u;
 		s->val[cur[e->v]++] = v;
 	}
-	free(cur);
 	for (uint32_t i = 0; i < n; i++)
-	{
 		if (deg[i] <= 0)
-		{
-			free(deg);
 			return 1;
-		}
-	}
-	free(deg);
 	return 0;
 }
 
@@ -221,6 +218,7 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 			   *w,
 			   *alpha,
 			   *beta;
+	void	   *lanczos;		/* the one allocation u0 .. beta live in */
 	double		norm;
 	double		prev = INFINITY;
 	double		theta = NAN;
@@ -239,7 +237,7 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 		return NAN;
 	if (rc == 1)
 	{
-		sp_free(&s);
+		free(s.block);
 		return 0;
 	}
 
@@ -248,20 +246,27 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 	if ((uint32_t) max_steps > n - 1)
 		max_steps = (int) (n - 1);
 
-	u0 = malloc(sizeof(double) * n);
-	V = malloc(sizeof(double) * n * (size_t) (max_steps + 1));
-	w = malloc(sizeof(double) * n);
-	alpha = malloc(sizeof(double) * (max_steps + 1));
-	beta = malloc(sizeof(double) * (max_steps + 1));
-	if (!u0 || !V || !w || !alpha || !beta)
 	{
-		free(u0);
-		free(V);
-		free(w);
-		free(alpha);
-		free(beta);
-		sp_free(&s);
-		return NAN;
+		RvIgBlock	b = {NULL, 0};
+
+		for (int pass = 0; pass < 2; pass++)
+		{
+			u0 = rv_ig_carve(&b, sizeof(double) * n);
+			V = rv_ig_carve(&b, sizeof(double) * n * (size_t) (max_steps + 1));
+			w = rv_ig_carve(&b, sizeof(double) * n);
+			alpha = rv_ig_carve(&b, sizeof(double) * (max_steps + 1));
+			beta = rv_ig_carve(&b, sizeof(double) * (max_steps + 1));
+			if (pass == 0)
+			{
+				b.base = lanczos = malloc(b.used);
+				b.used = 0;
+				if (!lanczos)
+				{
+					free(s.block);
+					return NAN;
+				}
+			}
+		}
 	}
 
 	/* the null vector D^1/2 1, normalised */
@@ -327,12 +332,8 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 	}
 	theta = tridiag_min(alpha, beta, k);
 
-	free(u0);
-	free(V);
-	free(w);
-	free(alpha);
-	free(beta);
-	sp_free(&s);
+	free(lanczos);
+	free(s.block);
 	return theta < 0 ? 0 : theta;
 }
 

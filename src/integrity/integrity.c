@@ -149,6 +149,16 @@ RvIgJsonNumber(const char *key, JsonbValue *v, double lo, double hi)
 	return x;
 }
 
+static bool
+RvIgJsonBool(const char *key, JsonbValue *v)
+{
+	if (v->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("integrity policy key \"%s\" must be true or false", key)));
+	return v->val.boolean;
+}
+
 static int
 RvIgIndexOf(const char *s, int len, const char *const *names, int n)
 {
@@ -156,6 +166,39 @@ RvIgIndexOf(const char *s, int len, const char *const *names, int n)
 		if ((int) strlen(names[i]) == len && strncmp(s, names[i], len) == 0)
 			return i;
 	return -1;
+}
+
+/* The next member of an object being iterated; false after the last one */
+static bool
+RvIgNextMember(JsonbIterator **it, JsonbValue *key, JsonbValue *val)
+{
+	int			tok;
+
+	while ((tok = JsonbIteratorNext(it, key, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			(void) JsonbIteratorNext(it, val, true);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Where a member's name stands in names[n]; else an error naming what it is */
+static int
+RvIgMemberIndex(const JsonbValue *key, const char *const *names, int n,
+				const char *what, const char *hint)
+{
+	int			i = RvIgIndexOf(key->val.string.val, key->val.string.len, names, n);
+
+	if (i < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown %s \"%.*s\" in policy actions",
+						what, key->val.string.len, key->val.string.val),
+				 errhint("%s", hint)));
+	return i;
 }
 
 /* "actions": {"stress": {"medium": "throttle", ...}, ...} */
@@ -168,52 +211,32 @@ RvIgParseActions(JsonbValue *v, RvIgPolicy *p)
 	JsonbIterator *it;
 	JsonbValue	k,
 				sv;
-	int			tok;
 
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("integrity policy key \"actions\" must be an object of states")));
 	it = JsonbIteratorInit(v->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	while (RvIgNextMember(&it, &k, &sv))
 	{
-		int			s;
+		int			s = RvIgMemberIndex(&k, states, RV_IG_NSTATES, "integrity state",
+										"States are normal, stress and critical.");
 		JsonbIterator *it2;
 		JsonbValue	ck,
 					cv;
-		int			tok2;
 
-		if (tok != WJB_KEY)
-			continue;
-		s = RvIgIndexOf(k.val.string.val, k.val.string.len, states, 3);
-		if (s < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown integrity state \"%.*s\" in policy actions",
-							k.val.string.len, k.val.string.val),
-					 errhint("States are normal, stress and critical.")));
-		JsonbIteratorNext(&it, &sv, true);
 		if (sv.type != jbvBinary || !JsonContainerIsObject(sv.val.binary.data))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("policy actions of state \"%s\" must be an object of operation classes",
 							states[s])));
 		it2 = JsonbIteratorInit(sv.val.binary.data);
-		while ((tok2 = JsonbIteratorNext(&it2, &ck, true)) != WJB_DONE)
+		while (RvIgNextMember(&it2, &ck, &cv))
 		{
-			int			c,
-						d;
+			int			c = RvIgMemberIndex(&ck, classes, RV_IG_NCLASSES, "operation class",
+											"Classes are low, medium and high.");
+			int			d;
 
-			if (tok2 != WJB_KEY)
-				continue;
-			c = RvIgIndexOf(ck.val.string.val, ck.val.string.len, classes, 3);
-			if (c < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown operation class \"%.*s\" in policy actions",
-								ck.val.string.len, ck.val.string.val),
-						 errhint("Classes are low, medium and high.")));
-			JsonbIteratorNext(&it2, &cv, true);
 			d = cv.type == jbvString ? RvIgIndexOf(cv.val.string.val, cv.val.string.len, decisions, 4) : -1;
 			if (d < 0)
 				ereport(ERROR,
@@ -232,7 +255,6 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 	JsonbIterator *it;
 	JsonbValue	k,
 				v;
-	int			tok;
 
 	RvIgPolicyDefault(p);
 	if (j == NULL)
@@ -242,14 +264,10 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an integrity policy must be a jsonb object")));
 	it = JsonbIteratorInit(&j->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	while (RvIgNextMember(&it, &k, &v))
 	{
-		char	   *key;
+		char	   *key = pnstrdup(k.val.string.val, k.val.string.len);
 
-		if (tok != WJB_KEY)
-			continue;
-		key = pnstrdup(k.val.string.val, k.val.string.len);
-		JsonbIteratorNext(&it, &v, true);
 		if (strcmp(key, "stress_ratio") == 0)
 			p->params.stress_ratio = RvIgJsonNumber(key, &v, 0, 10);
 		else if (strcmp(key, "critical_ratio") == 0)
@@ -277,21 +295,9 @@ RvIgPolicyParse(Jsonb *j, RvIgPolicy *p)
 		else if (strcmp(key, "unreachable_tolerance") == 0)
 			p->unreachableTolerance = RvIgJsonNumber(key, &v, 0, 1);
 		else if (strcmp(key, "auto_repair") == 0)
-		{
-			if (v.type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("integrity policy key \"auto_repair\" must be true or false")));
-			p->autoRepair = v.val.boolean;
-		}
+			p->autoRepair = RvIgJsonBool(key, &v);
 		else if (strcmp(key, "auto_rebuild") == 0)
-		{
-			if (v.type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("integrity policy key \"auto_rebuild\" must be true or false")));
-			p->autoRebuild = v.val.boolean;
-		}
+			p->autoRebuild = RvIgJsonBool(key, &v);
 		else if (strcmp(key, "actions") == 0)
 			RvIgParseActions(&v, p);
 		else
@@ -330,12 +336,6 @@ RvIgActionsText(const RvIgPolicy *p, char *out)
  *		Running as the extension's owner
  * ----------------------------------------------------------------
  */
-typedef struct RvIgAs
-{
-	Oid			saveUser;
-	int			saveSec;
-} RvIgAs;
-
 /* The extension's owner and schema; false if it is not installed here */
 bool
 RvIgExtensionInfo(Oid *owner, Oid *nsp)
@@ -378,17 +378,48 @@ RvIgExtensionOwner(void)
 	return owner;
 }
 
+/*
+ * Run body(arg) connected to SPI as the extension's owner (so that the
+ * functions' own checks decide who may do what, not grants on the
+ * catalog tables); the caller's user is back afterwards, on error too.
+ */
 static void
-RvIgBecomeOwner(RvIgAs *as)
+RvIgSpiAsOwner(void (*body) (void *arg), void *arg)
 {
-	GetUserIdAndSecContext(&as->saveUser, &as->saveSec);
-	SetUserIdAndSecContext(RvIgExtensionOwner(), as->saveSec | SECURITY_LOCAL_USERID_CHANGE);
+	Oid			saveUser;
+	int			saveSec;
+
+	GetUserIdAndSecContext(&saveUser, &saveSec);
+	SetUserIdAndSecContext(RvIgExtensionOwner(), saveSec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		body(arg);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(saveUser, saveSec);
+	}
+	PG_END_TRY();
 }
 
+/* A JSON string, or null for NULL */
 static void
-RvIgRestore(RvIgAs *as)
+RvIgAppendJsonString(StringInfo buf, const char *str)
 {
-	SetUserIdAndSecContext(as->saveUser, as->saveSec);
+	if (str)
+		escape_json(buf, str);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* A JSON text built here as a jsonb Datum */
+static Datum
+RvIgJsonb(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
 /* The policy of an index (SPI connected, as the owner) */
@@ -423,6 +454,27 @@ RvIgResolvePolicy(Oid indexid, Oid heapid, RvIgPolicy *p, char **name)
 			j = DatumGetJsonbPCopy(d);
 	}
 	RvIgPolicyParse(j, p);
+}
+
+/*
+ * The table of a policy's or the gate's target: the target itself for a
+ * table or materialized view, its table for an index (*indexid set, else
+ * InvalidOid); InvalidOid for any other relation.
+ */
+static Oid
+RvIgTargetTable(Oid target, Oid *indexid)
+{
+	char		relkind = get_rel_relkind(target);
+
+	*indexid = InvalidOid;
+	if (relkind == RELKIND_INDEX)
+	{
+		*indexid = target;
+		return IndexGetRelation(target, false);
+	}
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
+		return target;
+	return InvalidOid;
 }
 
 /* ----------------------------------------------------------------
@@ -544,6 +596,14 @@ RvIgSampleJson(StringInfo buf, RvIgSample *s, double baseline)
  */
 typedef struct RvIgUpdate
 {
+	/* in */
+	Oid			indexid;
+	Oid			heapid;
+	RvIgSample *s;
+	StringInfo	json;
+	TimestampTz now;
+	/* out */
+	RvIgState	from;
 	RvIgMachine m;
 	RvIgPolicy	p;
 	double		baseline;
@@ -552,11 +612,17 @@ typedef struct RvIgUpdate
 	bool		baselineReset;
 } RvIgUpdate;
 
-/* The SPI part of RvIgUpdateState (connected here, as the owner) */
+/* The SPI part of RvIgUpdateState (through RvIgSpiAsOwner) */
 static void
-RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState *from,
-			  TimestampTz now, RvIgUpdate *u)
+RvIgUpdateRow(void *arg)
 {
+	RvIgUpdate *u = arg;
+	Oid			indexid = u->indexid;
+	Oid			heapid = u->heapid;
+	RvIgSample *s = u->s;
+	StringInfo	json = u->json;
+	TimestampTz now = u->now;
+	RvIgState  *from = &u->from;
 	StringInfoData q;
 	char	   *pname;
 	Oid			argtypes[1] = {OIDOID};
@@ -564,8 +630,6 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 	char		actions[RV_IG_NSTATES * RV_IG_NCLASSES + 1];
 	bool		existed = false;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	RvIgResolvePolicy(indexid, heapid, &u->p, &pname);
 	initStringInfo(&q);
 	appendStringInfo(&q,
@@ -630,10 +694,7 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 	appendStringInfo(json, ", \"state\": \"%s\", \"previous_state\": \"%s\", \"baseline_reset\": %s, \"policy\": ",
 					 rv_ig_state_name(u->state), rv_ig_state_name(*from),
 					 u->baselineReset ? "true" : "false");
-	if (pname)
-		escape_json(json, pname);
-	else
-		appendStringInfoString(json, "null");
+	RvIgAppendJsonString(json, pname);
 	appendStringInfoChar(json, '}');
 
 	RvIgActionsText(&u->p, actions);
@@ -685,12 +746,11 @@ RvIgUpdateRow(Oid indexid, Oid heapid, RvIgSample *s, StringInfo json, RvIgState
 		vals[16] = Float4GetDatum((float4) u->p.throttleFactor);
 		vals[17] = Int32GetDatum(u->p.throttleDelayMs);
 		vals[18] = Float4GetDatum((float4) u->p.searchEfFactor);
-		vals[19] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json->data));
+		vals[19] = RvIgJsonb(json->data);
 		vals[20] = ObjectIdGetDatum(s->relfilenode);
 		if (SPI_execute_with_args(q.data, 21, types, vals, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "ruvector_integrity_state could not be written");
 	}
-	SPI_finish();
 }
 
 /*
@@ -705,26 +765,22 @@ RvIgUpdateState(Oid indexid, Oid heapid, RvIgSample *s, bool detached,
 	RvIgUpdate	u;
 	TimestampTz now = GetCurrentTimestamp();
 	RvIgScope	scope;
-	RvIgAs		as;
 	RvIgState	state;
 	double		baseline;
 	TimestampTz since;
 	RvIgPolicy	p;
 
 	rv_ig_machine_init(&u.m);
+	u.indexid = indexid;
+	u.heapid = heapid;
+	u.s = s;
+	u.json = json;
+	u.now = now;
 	u.baselineReset = false;
 	u.baseline = NAN;
 	u.since = now;
-	RvIgBecomeOwner(&as);
-	PG_TRY();
-	{
-		RvIgUpdateRow(indexid, heapid, s, json, from, now, &u);
-	}
-	PG_FINALLY();
-	{
-		RvIgRestore(&as);
-	}
-	PG_END_TRY();
+	RvIgSpiAsOwner(RvIgUpdateRow, &u);
+	*from = u.from;
 	state = u.state;
 	baseline = u.baseline;
 	since = u.since;
@@ -804,12 +860,9 @@ ruvector_integrity_sample(PG_FUNCTION_ARGS)
 {
 	RvIgState	from,
 				to;
-	char	   *json;
 
 	PreventCommandDuringRecovery("ruvector_integrity_sample()");
-	json = RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL, false);
-
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	PG_RETURN_DATUM(RvIgJsonb(RvIgSampleIndex(PG_GETARG_OID(0), false, &from, &to, NULL, false)));
 }
 
 /* The operational scope: sampled, fed to its machine (shared memory only) */
@@ -817,17 +870,14 @@ static char *
 RvIgSampleOperationalScope(bool detached)
 {
 	RvIgSample	s;
-	RvIgMachine m;
+	RvIgOperational op;
 	RvIgParams	params;
-	TimestampTz last;
 	TimestampTz now = GetCurrentTimestamp();
 	RvIgState	from,
 				to;
 	instr_time	start,
 				elapsed;
 	StringInfoData json;
-	double		oldLambda;
-	TimestampTz since;
 
 	memset(&s, 0, sizeof(s));
 	INSTR_TIME_SET_CURRENT(start);
@@ -840,13 +890,18 @@ RvIgSampleOperationalScope(bool detached)
 	/* the operational scope reacts within a few samples, without a long hold */
 	params.restore_hold = 2.0 * rv_integrity_interval;
 	params.cooldown = 0;
-	if (!RvIntegrityOperationalMachine(&m, &last))
-		rv_ig_machine_init(&m);
-	from = RvIntegrityOperationalState(&oldLambda, &since);
-	m.state = from;
-	to = rv_ig_step(&m, &params, 100, s.signal, RvIgEpoch(now));
-	RvIntegritySaveOperationalMachine(&m, now);
-	RvIntegritySetOperational(to, s.signal, to != from || since == 0 ? now : since);
+	(void) RvIntegrityGetOperational(&op);
+	if (!op.machineValid)
+		rv_ig_machine_init(&op.machine);
+	from = op.state;
+	op.machine.state = from;
+	to = rv_ig_step(&op.machine, &params, 100, s.signal, RvIgEpoch(now));
+	if (to != from || op.since == 0)
+		op.since = now;
+	op.state = to;
+	op.lambda = s.signal;
+	op.sampled = now;
+	RvIntegrityPutOperational(&op);
 
 	initStringInfo(&json);
 	RvIgSampleJson(&json, &s, 100);
@@ -868,90 +923,78 @@ RvIgSampleOperationalScope(bool detached)
 Datum
 ruvector_integrity_sample_operational(PG_FUNCTION_ARGS)
 {
-	char	   *json;
-
 	PreventCommandDuringRecovery("ruvector_integrity_sample_operational()");
-	json = RvIgSampleOperationalScope(false);
-
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	PG_RETURN_DATUM(RvIgJsonb(RvIgSampleOperationalScope(false)));
 }
 
 /* ----------------------------------------------------------------
  *		Status and gate
  * ----------------------------------------------------------------
  */
+typedef struct RvIgStatusArgs
+{
+	ReturnSetInfo *rsinfo;
+	Oid			caller;			/* whose privileges decide which rows */
+} RvIgStatusArgs;
+
+/* The rows of ruvector_integrity_state the caller may see (as the owner) */
+static void
+RvIgStatusRows(void *arg)
+{
+	RvIgStatusArgs *a = arg;
+	ReturnSetInfo *rsinfo = a->rsinfo;
+	StringInfoData q;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(a->caller)};
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT index::pg_catalog.text, kind, state, lambda_cut, baseline, since,"
+					 " sampled_at, last_sample FROM %s.ruvector_integrity_state"
+					 " WHERE pg_catalog.has_table_privilege($1, heap, 'SELECT')"
+					 " ORDER BY index::pg_catalog.text",
+					 RvgSchema());
+	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_integrity_state could not be read");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[8];
+		bool		nulls[8];
+
+		for (int c = 0; c < 8; c++)
+			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
+		/* text and jsonb values live in SPI memory: copy before SPI_finish */
+		for (int c = 0; c < 8; c++)
+			if (!nulls[c] && (c == 0 || c == 1 || c == 2 || c == 7))
+				values[c] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[c]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
 Datum
 ruvector_integrity_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StringInfoData q;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(GetUserId())};
-	RvIgAs		as;
-	double		opLambda;
-	TimestampTz opSince;
-	RvIgState	op;
+	RvIgStatusArgs a = {rsinfo, GetUserId()};
+	RvIgOperational op;
 
 	InitMaterializedSRF(fcinfo, 0);
-	RvIgBecomeOwner(&as);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		initStringInfo(&q);
-		appendStringInfo(&q,
-						 "SELECT index::pg_catalog.text, kind, state, lambda_cut, baseline, since,"
-						 " sampled_at, last_sample FROM %s.ruvector_integrity_state"
-						 " WHERE pg_catalog.has_table_privilege($1, heap, 'SELECT')"
-						 " ORDER BY index::pg_catalog.text",
-						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "ruvector_integrity_state could not be read");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[8];
-			bool		nulls[8];
+	RvIgSpiAsOwner(RvIgStatusRows, &a);
 
-			for (int c = 0; c < 8; c++)
-				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
-			/* text and jsonb values live in SPI memory: copy before SPI_finish */
-			for (int c = 0; c < 8; c++)
-				if (!nulls[c] && (c == 0 || c == 1 || c == 2 || c == 7))
-					values[c] = PointerGetDatum(PG_DETOAST_DATUM_COPY(values[c]));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		RvIgRestore(&as);
-	}
-	PG_END_TRY();
-
-	op = RvIntegrityOperationalState(&opLambda, &opSince);
-	if (RvIntegrityShared())
+	if (RvIntegrityGetOperational(&op))
 	{
 		Datum		values[8];
-		bool		nulls[8] = {false, false, false, isnan(opLambda), false, opSince == 0, true, true};
+		bool		nulls[8] = {false, false, false, isnan(op.lambda), false, op.since == 0,
+		!op.machineValid, true};
 
 		values[0] = CStringGetTextDatum("operational");
 		values[1] = CStringGetTextDatum("operational");
-		values[2] = CStringGetTextDatum(rv_ig_state_name(op));
-		values[3] = Float8GetDatum(opLambda);
+		values[2] = CStringGetTextDatum(rv_ig_state_name(op.state));
+		values[3] = Float8GetDatum(op.lambda);
 		values[4] = Float8GetDatum(100);
-		values[5] = TimestampTzGetDatum(opSince);
-		values[6] = (Datum) 0;
+		values[5] = TimestampTzGetDatum(op.since);
+		values[6] = TimestampTzGetDatum(op.sampled);
 		values[7] = (Datum) 0;
-		{
-			TimestampTz last;
-			RvIgMachine m;
-
-			if (RvIntegrityOperationalMachine(&m, &last))
-			{
-				nulls[6] = false;
-				values[6] = TimestampTzGetDatum(last);
-			}
-		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -988,7 +1031,6 @@ ruvector_integrity_gate(PG_FUNCTION_ARGS)
 	RvIgScope	sc;
 	RvIgDecision d;
 	StringInfoData json;
-	char		relkind = get_rel_relkind(target);
 
 	for (int i = 0; i < lengthof(rvIgOps); i++)
 		if (strcmp(op, rvIgOps[i].name) == 0)
@@ -999,14 +1041,8 @@ ruvector_integrity_gate(PG_FUNCTION_ARGS)
 				 errmsg("unknown operation \"%s\"", op),
 				 errhint("Operations are search, insert, delete (low); bulk_insert, copy, update, "
 						 "ivf_refresh (medium); create_index, compaction, tier_demotion (high).")));
-	if (relkind == RELKIND_INDEX)
-	{
-		indexid = target;
-		heapid = IndexGetRelation(target, false);
-	}
-	else if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
-		heapid = target;
-	else
+	heapid = RvIgTargetTable(target, &indexid);
+	if (!OidIsValid(heapid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("integrity gate target %u is neither a table nor an index", target)));
@@ -1034,7 +1070,7 @@ ruvector_integrity_gate(PG_FUNCTION_ARGS)
 	if (o->read && sc.state == RV_IG_CRITICAL)
 		appendStringInfo(&json, ", \"search_ef_factor\": %.6g", (double) sc.searchEfFactor);
 	appendStringInfoChar(&json, '}');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+	PG_RETURN_DATUM(RvIgJsonb(json.data));
 }
 
 /* ----------------------------------------------------------------
@@ -1144,11 +1180,8 @@ RvIgRepairIndex(Oid indexid, bool detached, bool inPlace, bool rebuild)
 Datum
 ruvector_integrity_repair(PG_FUNCTION_ARGS)
 {
-	char	   *json;
-
 	PreventCommandDuringRecovery("ruvector_integrity_repair()");
-	json = RvIgRepairIndex(PG_GETARG_OID(0), false, true, PG_GETARG_BOOL(1));
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	PG_RETURN_DATUM(RvIgJsonb(RvIgRepairIndex(PG_GETARG_OID(0), false, true, PG_GETARG_BOOL(1))));
 }
 
 /* ----------------------------------------------------------------
@@ -1219,6 +1252,57 @@ RvIgRepublishAll(void)
 	RvIntegrityInvalidateLocal();
 }
 
+typedef struct RvIgPolicyArgs
+{
+	text	   *name;
+	char	   *cname;
+	Jsonb	   *policy;			/* NULL: drop the policy */
+} RvIgPolicyArgs;
+
+/* Store or drop a policy, then republish every state (as the owner) */
+static void
+RvIgPolicyStore(void *arg)
+{
+	RvIgPolicyArgs *a = arg;
+	Oid			types[2] = {TEXTOID, JSONBOID};
+	Datum		vals[2] = {PointerGetDatum(a->name), PointerGetDatum(a->policy)};
+	StringInfoData q;
+
+	initStringInfo(&q);
+	if (a->policy != NULL)
+	{
+		appendStringInfo(&q,
+						 "INSERT INTO %s.ruvector_integrity_policies (name, policy) VALUES ($1, $2)"
+						 " ON CONFLICT (name) DO UPDATE SET policy = $2, updated_at = pg_catalog.now()",
+						 RvgSchema());
+		if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "integrity policy could not be stored");
+	}
+	else
+	{
+		appendStringInfo(&q,
+						 "SELECT 1 FROM %s.ruvector_integrity_attachments WHERE policy = $1",
+						 RvgSchema());
+		if (SPI_execute_with_args(q.data, 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "integrity attachments could not be read");
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("integrity policy \"%s\" is attached to an index or table", a->cname),
+					 errhint("Detach it first with ruvector_integrity_policy_attach(target, NULL).")));
+		resetStringInfo(&q);
+		appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_policies WHERE name = $1",
+						 RvgSchema());
+		if (SPI_execute_with_args(q.data, 1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "integrity policy could not be dropped");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("integrity policy \"%s\" does not exist", a->cname)));
+	}
+	RvIgRepublishAll();
+}
+
 Datum
 ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 {
@@ -1226,8 +1310,7 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 	Jsonb	   *policy = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	char	   *cname;
 	RvIgPolicy	p;
-	StringInfoData q;
-	RvIgAs		as;
+	RvIgPolicyArgs a;
 	StringInfoData ev;
 
 	if (PG_ARGISNULL(0))
@@ -1244,54 +1327,10 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 	if (policy != NULL)
 		RvIgPolicyParse(policy, &p);
 
-	RvIgBecomeOwner(&as);
-	PG_TRY();
-	{
-		Oid			types[2] = {TEXTOID, JSONBOID};
-		Datum		vals[2] = {PointerGetDatum(name), PointerGetDatum(policy)};
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		initStringInfo(&q);
-		if (policy != NULL)
-		{
-			appendStringInfo(&q,
-							 "INSERT INTO %s.ruvector_integrity_policies (name, policy) VALUES ($1, $2)"
-							 " ON CONFLICT (name) DO UPDATE SET policy = $2, updated_at = pg_catalog.now()",
-							 RvgSchema());
-			if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "integrity policy could not be stored");
-		}
-		else
-		{
-			appendStringInfo(&q,
-							 "SELECT 1 FROM %s.ruvector_integrity_attachments WHERE policy = $1",
-							 RvgSchema());
-			if (SPI_execute_with_args(q.data, 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "integrity attachments could not be read");
-			if (SPI_processed > 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-						 errmsg("integrity policy \"%s\" is attached to an index or table", cname),
-						 errhint("Detach it first with ruvector_integrity_policy_attach(target, NULL).")));
-			resetStringInfo(&q);
-			appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_policies WHERE name = $1",
-							 RvgSchema());
-			if (SPI_execute_with_args(q.data, 1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "integrity policy could not be dropped");
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("integrity policy \"%s\" does not exist", cname)));
-		}
-		RvIgRepublishAll();
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		RvIgRestore(&as);
-	}
-	PG_END_TRY();
+	a.name = name;
+	a.cname = cname;
+	a.policy = policy;
+	RvIgSpiAsOwner(RvIgPolicyStore, &a);
 
 	initStringInfo(&ev);
 	appendStringInfoString(&ev, "{\"name\": ");
@@ -1306,15 +1345,59 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+typedef struct RvIgAttachArgs
+{
+	Oid			heapid;
+	char	   *indexName;		/* "" when attaching to the table */
+	text	   *name;			/* NULL: detach */
+} RvIgAttachArgs;
+
+/* Replace the attachment of a table or index, then republish (as the owner) */
+static void
+RvIgAttachStore(void *arg)
+{
+	RvIgAttachArgs *a = arg;
+	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		vals[3] = {ObjectIdGetDatum(a->heapid), CStringGetTextDatum(a->indexName),
+	PointerGetDatum(a->name)};
+	StringInfoData q;
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_attachments"
+					 " WHERE target::pg_catalog.oid = $1 AND index_name::pg_catalog.text = $2",
+					 RvgSchema());
+	if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "integrity attachments could not be written");
+	if (a->name != NULL)
+	{
+		resetStringInfo(&q);
+		appendStringInfo(&q, "SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $3", RvgSchema());
+		if (SPI_execute_with_args(q.data, 3, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "integrity policies could not be read");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("integrity policy \"%s\" does not exist", text_to_cstring(a->name)),
+					 errhint("Create it with ruvector_integrity_policy_set(name, policy).")));
+		resetStringInfo(&q);
+		appendStringInfo(&q,
+						 "INSERT INTO %s.ruvector_integrity_attachments (target, index_name, policy)"
+						 " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3)",
+						 RvgSchema());
+		if (SPI_execute_with_args(q.data, 3, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "integrity attachments could not be written");
+	}
+	RvIgRepublishAll();
+}
+
 Datum
 ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 {
 	Oid			target;
 	text	   *name = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	char		relkind;
+	Oid			indexid;
 	Oid			heapid;
-	StringInfoData q;
-	RvIgAs		as;
+	RvIgAttachArgs a;
 	StringInfoData ev;
 
 	if (PG_ARGISNULL(0))
@@ -1322,69 +1405,22 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("integrity policy target must not be null")));
 	target = PG_GETARG_OID(0);
-	relkind = get_rel_relkind(target);
-
-	if (relkind == RELKIND_INDEX)
-		heapid = IndexGetRelation(target, false);
-	else if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
-		heapid = target;
-	else
+	heapid = RvIgTargetTable(target, &indexid);
+	if (!OidIsValid(heapid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("integrity policies attach to tables and indexes, not to relation %u", target)));
 	if (!pg_class_ownercheck(heapid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapid));
 
-	RvIgBecomeOwner(&as);
-	PG_TRY();
-	{
-		Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
-		Datum		vals[3] = {ObjectIdGetDatum(heapid),
-			CStringGetTextDatum(relkind == RELKIND_INDEX ? get_rel_name(target) : ""),
-		PointerGetDatum(name)};
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		initStringInfo(&q);
-		appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_attachments"
-						 " WHERE target::pg_catalog.oid = $1 AND index_name::pg_catalog.text = $2",
-						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "integrity attachments could not be written");
-		if (name != NULL)
-		{
-			resetStringInfo(&q);
-			appendStringInfo(&q, "SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $3", RvgSchema());
-			if (SPI_execute_with_args(q.data, 3, types, vals, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "integrity policies could not be read");
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("integrity policy \"%s\" does not exist", text_to_cstring(name)),
-						 errhint("Create it with ruvector_integrity_policy_set(name, policy).")));
-			resetStringInfo(&q);
-			appendStringInfo(&q,
-							 "INSERT INTO %s.ruvector_integrity_attachments (target, index_name, policy)"
-							 " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3)",
-							 RvgSchema());
-			if (SPI_execute_with_args(q.data, 3, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "integrity attachments could not be written");
-		}
-		RvIgRepublishAll();
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		RvIgRestore(&as);
-	}
-	PG_END_TRY();
+	a.heapid = heapid;
+	a.indexName = OidIsValid(indexid) ? get_rel_name(indexid) : "";
+	a.name = name;
+	RvIgSpiAsOwner(RvIgAttachStore, &a);
 
 	initStringInfo(&ev);
 	appendStringInfoString(&ev, "{\"policy\": ");
-	if (name)
-		escape_json(&ev, text_to_cstring(name));
-	else
-		appendStringInfoString(&ev, "null");
+	RvIgAppendJsonString(&ev, name ? text_to_cstring(name) : NULL);
 	appendStringInfoChar(&ev, '}');
 	RvIgAudit(false, "integrity.policy_attach", target, ev.data);
 	PG_RETURN_VOID();
@@ -1395,17 +1431,17 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
-/* ruvector's hnsw and ivfflat indexes here that are due for a sample */
-static List *
-RvIgDueIndexes(void)
+/*
+ * ruvector's hnsw and ivfflat indexes here that are due for a sample, into
+ * *(List **) arg (in TopMemoryContext); forgets the states of dropped
+ * indexes (through RvIgSpiAsOwner).
+ */
+static void
+RvIgDueIndexes(void *arg)
 {
 	StringInfoData q;
-	List	   *due = NIL;
-	RvIgAs		as;
+	List	  **due = arg;
 
-	RvIgBecomeOwner(&as);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT c.oid FROM pg_catalog.pg_class c"
@@ -1431,7 +1467,7 @@ RvIgDueIndexes(void)
 		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
-		due = lappend_oid(due, oid);
+		*due = lappend_oid(*due, oid);
 		MemoryContextSwitchTo(old);
 	}
 	/* states of indexes that no longer exist */
@@ -1449,9 +1485,6 @@ RvIgDueIndexes(void)
 
 		RvIntegrityForget(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
 	}
-	SPI_finish();
-	RvIgRestore(&as);
-	return due;
 }
 
 /* Sample one index in its own transaction; errors are logged, not raised */
@@ -1527,14 +1560,14 @@ RvIntegrityWorkerRound(void)
 		return;
 	}
 	{
-		TimestampTz last;
-		RvIgMachine m;
+		RvIgOperational op;
 
-		if (!RvIntegrityOperationalMachine(&m, &last) ||
-			GetCurrentTimestamp() - last >= (int64) rv_integrity_interval * 900000)
+		(void) RvIntegrityGetOperational(&op);
+		if (!op.machineValid ||
+			GetCurrentTimestamp() - op.sampled >= (int64) rv_integrity_interval * 900000)
 			(void) RvIgSampleOperationalScope(true);
 	}
-	due = RvIgDueIndexes();
+	RvIgSpiAsOwner(RvIgDueIndexes, &due);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 

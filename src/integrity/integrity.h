@@ -89,6 +89,18 @@ typedef struct RvIgScope
 	TimestampTz sampledAt;
 } RvIgScope;
 
+/* The operational scope as kept in shared memory (integrity_gate.c) */
+typedef struct RvIgOperational
+{
+	RvIgState	state;
+	double		lambda;			/* the last sample's signal; NaN: none */
+	TimestampTz since;			/* entered state; 0: never sampled */
+	bool		machineValid;	/* machine and sampled are set */
+	RvIgMachine machine;
+	TimestampTz sampled;		/* the last sample */
+	TimestampTz heartbeat;		/* the worker's last round; 0: none */
+} RvIgOperational;
+
 /* Settings (integrity_gate.c) */
 extern int	rv_integrity_max_nodes;
 extern int	rv_integrity_interval;
@@ -102,12 +114,9 @@ extern bool RvIntegrityShared(void);
 extern void RvIntegrityPublish(const RvIgScope *scope);
 extern void RvIntegrityForget(Oid indexid);
 extern bool RvIntegrityLookup(Oid indexid, RvIgScope *out);
-extern RvIgState RvIntegrityOperationalState(double *lambda, TimestampTz *since);
-extern void RvIntegritySetOperational(RvIgState state, double lambda, TimestampTz since);
-extern bool RvIntegrityOperationalMachine(RvIgMachine *m, TimestampTz *lastSample);
-extern void RvIntegritySaveOperationalMachine(const RvIgMachine *m, TimestampTz sampled);
+extern bool RvIntegrityGetOperational(RvIgOperational *op);
+extern void RvIntegrityPutOperational(const RvIgOperational *op);
 extern void RvIntegrityHeartbeat(void);
-extern TimestampTz RvIntegrityLastHeartbeat(void);
 extern void RvIntegrityInvalidateLocal(void);
 extern RvIgDecision RvIntegrityDecide(Oid heapid, Oid indexid, RvIgClass cls,
 									  RvIgScope *worst);

@@ -443,62 +443,50 @@ RvIntegrityLookup(Oid indexid, RvIgScope *out)
 	return found;
 }
 
-RvIgState
-RvIntegrityOperationalState(double *lambda, TimestampTz *since)
-{
-	RvIgState	s;
-
-	if (rvIgShared == NULL)
-	{
-		*lambda = NAN;
-		*since = 0;
-		return RV_IG_NORMAL;
-	}
-	LWLockAcquire(rvIgShared->lock, LW_SHARED);
-	s = rvIgShared->opState;
-	*lambda = rvIgShared->opLambda;
-	*since = rvIgShared->opSince;
-	LWLockRelease(rvIgShared->lock);
-	return s;
-}
-
-void
-RvIntegritySetOperational(RvIgState state, double lambda, TimestampTz since)
-{
-	if (rvIgShared == NULL)
-		return;
-	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
-	rvIgShared->opState = state;
-	rvIgShared->opLambda = lambda;
-	rvIgShared->opSince = since;
-	RvIgRecount();
-	LWLockRelease(rvIgShared->lock);
-}
-
+/*
+ * The operational scope as one copy (false, and normal with no sample,
+ * without shared memory: then there is no operational scope).
+ */
 bool
-RvIntegrityOperationalMachine(RvIgMachine *m, TimestampTz *lastSample)
+RvIntegrityGetOperational(RvIgOperational *op)
 {
-	bool		valid;
-
+	memset(op, 0, sizeof(*op));
+	op->state = RV_IG_NORMAL;
+	op->lambda = NAN;
 	if (rvIgShared == NULL)
 		return false;
 	LWLockAcquire(rvIgShared->lock, LW_SHARED);
-	valid = rvIgShared->opMachineValid;
-	*m = rvIgShared->opMachine;
-	*lastSample = rvIgShared->opSampled;
+	op->state = (RvIgState) rvIgShared->opState;
+	op->lambda = rvIgShared->opLambda;
+	op->since = rvIgShared->opSince;
+	op->machineValid = rvIgShared->opMachineValid;
+	op->machine = rvIgShared->opMachine;
+	op->sampled = rvIgShared->opSampled;
+	op->heartbeat = rvIgShared->heartbeat;
 	LWLockRelease(rvIgShared->lock);
-	return valid;
+	Assert(op->state <= RV_IG_CRITICAL);
+	Assert(!op->machineValid || op->machine.state == op->state);
+	return true;
 }
 
+/*
+ * Store a sample's outcome: state, lambda, since, the machine and when it
+ * was sampled, in one go (the heartbeat is the worker's own).
+ */
 void
-RvIntegritySaveOperationalMachine(const RvIgMachine *m, TimestampTz sampled)
+RvIntegrityPutOperational(const RvIgOperational *op)
 {
+	Assert(op->state <= RV_IG_CRITICAL && op->machine.state == op->state);
 	if (rvIgShared == NULL)
 		return;
 	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
-	rvIgShared->opMachine = *m;
+	rvIgShared->opState = (uint8) op->state;
+	rvIgShared->opLambda = op->lambda;
+	rvIgShared->opSince = op->since;
+	rvIgShared->opMachine = op->machine;
 	rvIgShared->opMachineValid = true;
-	rvIgShared->opSampled = sampled;
+	rvIgShared->opSampled = op->sampled;
+	RvIgRecount();
 	LWLockRelease(rvIgShared->lock);
 }
 
@@ -510,19 +498,6 @@ RvIntegrityHeartbeat(void)
 	LWLockAcquire(rvIgShared->lock, LW_EXCLUSIVE);
 	rvIgShared->heartbeat = GetCurrentTimestamp();
 	LWLockRelease(rvIgShared->lock);
-}
-
-TimestampTz
-RvIntegrityLastHeartbeat(void)
-{
-	TimestampTz t;
-
-	if (rvIgShared == NULL)
-		return 0;
-	LWLockAcquire(rvIgShared->lock, LW_SHARED);
-	t = rvIgShared->heartbeat;
-	LWLockRelease(rvIgShared->lock);
-	return t;
 }
 
 /*
@@ -568,6 +543,37 @@ RvIntegrityDecideExcept(Oid heapid, Oid exceptIndex, RvIgClass cls, RvIgScope *w
 	return RvIgDecide(heapid, InvalidOid, exceptIndex, cls, worst);
 }
 
+/*
+ * The strictest decision of the index scopes among scopes[0..n-1] that
+ * apply (this database's, out of normal, of indexid or else of heapid's
+ * indexes but exceptIndex) and d; *worst is the scope that decided.
+ */
+static RvIgDecision
+RvIgDecideOver(const RvIgScope *scopes, int n, Oid heapid, Oid indexid, Oid exceptIndex,
+			   RvIgClass cls, RvIgDecision d, RvIgScope *worst)
+{
+	Assert(cls < RV_IG_NCLASSES);
+	for (int i = 0; i < n; i++)
+	{
+		const RvIgScope *sc = &scopes[i];
+		RvIgDecision x;
+
+		if (sc->dbid != MyDatabaseId || sc->state == RV_IG_NORMAL || sc->indexid == exceptIndex)
+			continue;
+		if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
+			continue;
+		Assert(sc->state < RV_IG_NSTATES);
+		x = (RvIgDecision) sc->actions[sc->state][cls];
+		Assert(x <= RV_IG_REJECT);
+		if (x > d || (x == d && sc->state > worst->state))
+		{
+			d = x;
+			*worst = *sc;
+		}
+	}
+	return d;
+}
+
 static RvIgDecision
 RvIgDecide(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, RvIgScope *worst)
 {
@@ -584,22 +590,8 @@ RvIgDecide(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, RvIgScope *w
 			(pg_atomic_read_u64(&rvIgShared->heapMask) & RvIgHeapBit(MyDatabaseId, heapid)) == 0)
 			return RV_IG_ALLOW;
 		LWLockAcquire(rvIgShared->lock, LW_SHARED);
-		for (int i = 0; i < rvIgShared->nscopes; i++)
-		{
-			RvIgScope  *sc = &rvIgShared->scopes[i];
-			RvIgDecision x;
-
-			if (sc->dbid != MyDatabaseId || sc->state == RV_IG_NORMAL || sc->indexid == exceptIndex)
-				continue;
-			if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
-				continue;
-			x = (RvIgDecision) sc->actions[sc->state][cls];
-			if (x > d || (x == d && sc->state > worst->state))
-			{
-				d = x;
-				*worst = *sc;
-			}
-		}
+		d = RvIgDecideOver(rvIgShared->scopes, rvIgShared->nscopes, heapid, indexid,
+						   exceptIndex, cls, d, worst);
 		if (rvIgShared->opState != RV_IG_NORMAL)
 		{
 			RvIgDecision x = RvIgOperationalDecision(rvIgShared->opState, cls);
@@ -621,23 +613,7 @@ RvIgDecide(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, RvIgScope *w
 	}
 
 	RvIgLoadLocal();
-	for (int i = 0; i < rvIgLocalCount; i++)
-	{
-		RvIgScope  *sc = &rvIgLocal[i];
-		RvIgDecision x;
-
-		if (sc->indexid == exceptIndex)
-			continue;
-		if (OidIsValid(indexid) ? sc->indexid != indexid : sc->heapid != heapid)
-			continue;
-		x = (RvIgDecision) sc->actions[sc->state][cls];
-		if (x > d || (x == d && sc->state > worst->state))
-		{
-			d = x;
-			*worst = *sc;
-		}
-	}
-	return d;
+	return RvIgDecideOver(rvIgLocal, rvIgLocalCount, heapid, indexid, exceptIndex, cls, d, worst);
 }
 
 /*

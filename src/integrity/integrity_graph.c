@@ -99,17 +99,6 @@ IgPairCmp(const void *x, const void *y)
 	return 0;
 }
 
-static uint32
-IgFind(uint32 *uf, uint32 x)
-{
-	while (uf[x] != x)
-	{
-		uf[x] = uf[uf[x]];
-		x = uf[x];
-	}
-	return x;
-}
-
 /* Whether both ends of a sample link are live rows */
 static bool
 IgSampleLive(HnswGraph *g, uint32 u, uint32 v)
@@ -324,7 +313,7 @@ IgAssignRegions(IgContract *c, int cap)
 
 			if (v == HNSW_GRAPH_NONE || g->elems[v].deleted || c->region[v] != IG_NONE)
 				continue;
-			uf[IgFind(uf, u)] = IgFind(uf, v);
+			uf[rv_ig_uf_find(uf, u)] = rv_ig_uf_find(uf, v);
 		}
 	}
 	for (uint32 u = 0; u < n; u++)
@@ -333,13 +322,73 @@ IgAssignRegions(IgContract *c, int cap)
 
 		if (g->elems[u].deleted || c->region[u] != IG_NONE)
 			continue;
-		r = IgFind(uf, u);
+		r = rv_ig_uf_find(uf, u);
 		if (compRegion[r] == IG_NONE)
 			compRegion[r] = c->nregions++;
 		c->region[u] = compRegion[r];
 	}
 	pfree(uf);
 	pfree(compRegion);
+}
+
+/* Elements per region (size, R entries zeroed by the caller); returns their sum */
+static int64
+IgRegionSizes(IgContract *c, uint32 *size)
+{
+	int64		total = 0;
+
+	for (uint32 i = 0; i < c->g->nelems; i++)
+		if (c->region[i] != IG_NONE)
+		{
+			size[c->region[i]]++;
+			total++;
+		}
+	return total;
+}
+
+/*
+ * For each region, the neighbour it shares most links with (IG_NONE for a
+ * region without links) and that link count.
+ */
+static void
+IgBestNeighbours(IgContract *c, uint32 *best, uint32 *bestLinks)
+{
+	for (uint32 r = 0; r < c->nregions; r++)
+	{
+		best[r] = IG_NONE;
+		bestLinks[r] = 0;
+	}
+	for (uint32 k = 0; k < c->npairs; k++)
+	{
+		IgPair	   *p = &c->pairs[k];
+
+		Assert(p->a < p->b && p->b < c->nregions);
+		if (p->links > bestLinks[p->a])
+		{
+			bestLinks[p->a] = p->links;
+			best[p->a] = p->b;
+		}
+		if (p->links > bestLinks[p->b])
+		{
+			bestLinks[p->b] = p->links;
+			best[p->b] = p->a;
+		}
+	}
+}
+
+/* Make the sets of uf (over the regions) the new regions, numbered densely */
+static void
+IgRenumber(IgContract *c, uint32 *uf)
+{
+	uint32	   *newid = palloc(sizeof(uint32) * c->nregions);
+	uint32		nk = rv_ig_uf_number(uf, newid, c->nregions);
+
+	Assert(nk >= 1 && nk <= c->nregions);
+	for (uint32 i = 0; i < c->g->nelems; i++)
+		if (c->region[i] != IG_NONE)
+			c->region[i] = newid[c->region[i]];
+	c->nregions = nk;
+	pfree(newid);
 }
 
 /*
@@ -356,38 +405,19 @@ IgMergeToCap(IgContract *c, int cap)
 		uint32	   *size = palloc0(sizeof(uint32) * R);
 		uint32	   *bySize = palloc(sizeof(uint32) * R);
 		uint32	   *best = palloc(sizeof(uint32) * R);
-		uint32	   *bestLinks = palloc0(sizeof(uint32) * R);
+		uint32	   *bestLinks = palloc(sizeof(uint32) * R);
 		uint32	   *uf = palloc(sizeof(uint32) * R);
 		bool	   *touched = palloc0(sizeof(bool) * R);
-		uint32	   *newid = palloc(sizeof(uint32) * R);
 		uint32		remaining = R;
 		uint32		lonely = IG_NONE;
-		uint32		nk = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		for (uint32 i = 0; i < c->g->nelems; i++)
-			if (c->region[i] != IG_NONE)
-				size[c->region[i]]++;
+		(void) IgRegionSizes(c, size);
+		IgBestNeighbours(c, best, bestLinks);
 		for (uint32 r = 0; r < R; r++)
 		{
 			bySize[r] = r;
-			best[r] = IG_NONE;
 			uf[r] = r;
-		}
-		for (uint32 k = 0; k < c->npairs; k++)
-		{
-			IgPair	   *p = &c->pairs[k];
-
-			if (p->links > bestLinks[p->a])
-			{
-				bestLinks[p->a] = p->links;
-				best[p->a] = p->b;
-			}
-			if (p->links > bestLinks[p->b])
-			{
-				bestLinks[p->b] = p->links;
-				best[p->b] = p->a;
-			}
 		}
 		/* smallest first (insertion of a counting order would do; R is small) */
 		for (uint32 i = 1; i < R; i++)
@@ -410,6 +440,7 @@ IgMergeToCap(IgContract *c, int cap)
 				continue;
 			if (best[r] == IG_NONE)
 			{
+				/* a region without links joins only another one without */
 				if (lonely == IG_NONE)
 					lonely = r;
 				else
@@ -430,28 +461,14 @@ IgMergeToCap(IgContract *c, int cap)
 			/* nothing merged (cannot happen with cap >= 2); stop safely */
 			break;
 		}
-		for (uint32 r = 0; r < R; r++)
-			newid[r] = IG_NONE;
-		for (uint32 r = 0; r < R; r++)
-		{
-			uint32		root = IgFind(uf, r);
-
-			if (newid[root] == IG_NONE)
-				newid[root] = nk++;
-		}
-		for (uint32 r = 0; r < R; r++)
-			newid[r] = newid[IgFind(uf, r)];
-		for (uint32 i = 0; i < c->g->nelems; i++)
-			if (c->region[i] != IG_NONE)
-				c->region[i] = newid[c->region[i]];
-		c->nregions = nk;
+		IgRenumber(c, uf);
+		Assert(c->nregions == remaining);
 		pfree(size);
 		pfree(bySize);
 		pfree(best);
 		pfree(bestLinks);
 		pfree(uf);
 		pfree(touched);
-		pfree(newid);
 		IgBuildPairs(c);
 	}
 }
@@ -506,44 +523,19 @@ IgMergeSmall(IgContract *c)
 		uint32		R = c->nregions;
 		uint32	   *size = palloc0(sizeof(uint32) * R);
 		uint32	   *best = palloc(sizeof(uint32) * R);
-		uint32	   *bestLinks = palloc0(sizeof(uint32) * R);
+		uint32	   *bestLinks = palloc(sizeof(uint32) * R);
 		uint32	   *uf = palloc(sizeof(uint32) * R);
-		uint32	   *newid = palloc(sizeof(uint32) * R);
-		int64		total = 0;
+		int64		total = IgRegionSizes(c, size);
 		uint32		minSize;
 		uint32		merged = 0;
-		uint32		nk = 0;
 
-		for (uint32 i = 0; i < c->g->nelems; i++)
-			if (c->region[i] != IG_NONE)
-			{
-				size[c->region[i]]++;
-				total++;
-			}
 		/* regions of single elements (a small index) are kept exact */
 		if (total / R < 4)
 			break;
 		minSize = (uint32) Max(2, total / R / 4);
+		IgBestNeighbours(c, best, bestLinks);
 		for (uint32 r = 0; r < R; r++)
-		{
-			best[r] = IG_NONE;
 			uf[r] = r;
-		}
-		for (uint32 k = 0; k < c->npairs; k++)
-		{
-			IgPair	   *p = &c->pairs[k];
-
-			if (p->links > bestLinks[p->a])
-			{
-				bestLinks[p->a] = p->links;
-				best[p->a] = p->b;
-			}
-			if (p->links > bestLinks[p->b])
-			{
-				bestLinks[p->b] = p->links;
-				best[p->b] = p->a;
-			}
-		}
 		for (uint32 r = 0; r < R; r++)
 		{
 			uint32		a,
@@ -551,8 +543,8 @@ IgMergeSmall(IgContract *c)
 
 			if (size[r] >= minSize || best[r] == IG_NONE)
 				continue;
-			a = IgFind(uf, r);
-			b = IgFind(uf, best[r]);
+			a = rv_ig_uf_find(uf, r);
+			b = rv_ig_uf_find(uf, best[r]);
 			if (a != b)
 			{
 				uf[a] = b;
@@ -560,28 +552,11 @@ IgMergeSmall(IgContract *c)
 			}
 		}
 		if (merged > 0)
-		{
-			for (uint32 r = 0; r < R; r++)
-				newid[r] = IG_NONE;
-			for (uint32 r = 0; r < R; r++)
-			{
-				uint32		root = IgFind(uf, r);
-
-				if (newid[root] == IG_NONE)
-					newid[root] = nk++;
-			}
-			for (uint32 r = 0; r < R; r++)
-				newid[r] = newid[IgFind(uf, r)];
-			for (uint32 i = 0; i < c->g->nelems; i++)
-				if (c->region[i] != IG_NONE)
-					c->region[i] = newid[c->region[i]];
-			c->nregions = nk;
-		}
+			IgRenumber(c, uf);
 		pfree(size);
 		pfree(best);
 		pfree(bestLinks);
 		pfree(uf);
-		pfree(newid);
 		if (merged == 0)
 			break;
 		IgBuildPairs(c);
@@ -786,7 +761,7 @@ RvIgSampleOperational(RvIgSample *s)
 	char	   *names[128];
 	uint32		n = 1;			/* node 0: this server */
 	unsigned char side[129];
-	TimestampTz hb;
+	RvIgOperational op;
 
 	s->kind = "operational";
 	names[0] = "primary";
@@ -826,10 +801,9 @@ RvIgSampleOperational(RvIgSample *s)
 	else
 		names[0] = "standby (this server)";
 
-	hb = RvIntegrityLastHeartbeat();
-	if (RvIntegrityShared() && hb != 0)
+	if (RvIntegrityGetOperational(&op) && op.heartbeat != 0)
 	{
-		double		ageMs = (double) (GetCurrentTimestamp() - hb) / 1000.0;
+		double		ageMs = (double) (GetCurrentTimestamp() - op.heartbeat) / 1000.0;
 		double		budget = 3.0 * rv_integrity_interval * 1000.0;
 
 		names[n] = "background workers";
