@@ -26,7 +26,10 @@
  *	takes its own reference to a file when a read is submitted, so the
  *	segment files are opened per call (BasicOpenFile, which makes room
  *	among PostgreSQL's cached descriptors) and closed right after the
- *	submit.  A failed read (res < 0) is ignored: it was only a hint, and the
+ *	submit.  Reads are issued in the caller's order, not the file's: the
+ *	caller reads the first blocks first.  Buffered reads that miss the
+ *	page cache are served by the kernel's io-wq workers, so the ring raises
+ *	their limit to its depth.  A failed read (res < 0) is ignored: it was only a hint, and the
  *	buffer manager's own read reports any real error.
  *
  *	Which blocks need a read: a lookup in the buffer mapping table under
@@ -63,6 +66,7 @@
 #include "io/rvio.h"
 
 #define RVIO_DEPTH 64
+#define RVIO_MAXSEG 8			/* segment files open at once in one batch */
 #define RVIO_PROBE 8			/* blocks looked up before deciding the batch is cached */
 
 PG_FUNCTION_INFO_V1(ruvector_io_method);
@@ -161,6 +165,16 @@ RvIoRingReady(void)
 		snprintf(ring_why, sizeof(ring_why), "io_uring unavailable: %s", strerror(-rc));
 		return false;
 	}
+	/*
+	 * A buffered read that misses the page cache goes to the kernel's io-wq
+	 * workers, of which only 4 per CPU may block at a time by default: let
+	 * as many as the ring has slots, or the reads queue behind each other.
+	 */
+	{
+		unsigned int workers[2] = {RVIO_DEPTH, 0};
+
+		(void) io_uring_register_iowq_max_workers(&ring, workers);
+	}
 	ring_slots = MemoryContextAlloc(TopMemoryContext, (Size) RVIO_DEPTH * BLCKSZ);
 	for (int i = 0; i < RVIO_DEPTH; i++)
 		ring_free[i] = i;
@@ -245,15 +259,6 @@ RvIoOpenSegment(Relation rel, ForkNumber fork, BlockNumber segno)
 	return fd;
 }
 
-static int
-RvIoBlockCmp(const void *a, const void *b)
-{
-	BlockNumber x = *(const BlockNumber *) a;
-	BlockNumber y = *(const BlockNumber *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Queues one read; the caller submits. */
 static void
 RvIoQueue(int fd, BlockNumber blkno)
@@ -283,38 +288,50 @@ RvIoQueue(int fd, BlockNumber blkno)
 	io_uring_sqe_set_data64(sqe, (uint64) slot);
 }
 
-/* Starts reads of the blocks (sorted, distinct) not in shared buffers. */
+/* Submits the queued reads, then closes their files (the kernel holds them). */
+static void
+RvIoSubmitAndClose(int *fds, int *nfds)
+{
+	io_uring_submit(&ring);
+	for (int i = 0; i < *nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	*nfds = 0;
+}
+
+/*
+ * Starts reads of the blocks (distinct, in the caller's order: the nearest
+ * candidates' first) that are not in shared buffers.
+ */
 static void
 RvIoUringPrefetch(Relation rel, ForkNumber fork, BlockNumber *blocks, int n)
 {
-	int			fd = -1;
-	BlockNumber fdseg = InvalidBlockNumber;
+	int			fds[RVIO_MAXSEG];
+	BlockNumber segs[RVIO_MAXSEG];
+	int			nfds = 0;
 
 	RvIoReap(false);
 	for (int i = 0; i < n; i++)
 	{
 		BlockNumber seg = blocks[i] / RELSEG_SIZE;
+		int			f = 0;
 
 		if (RvIoInSharedBuffers(rel, fork, blocks[i]))
 			continue;
-		if (seg != fdseg)
+		while (f < nfds && segs[f] != seg)
+			f++;
+		if (f == nfds)
 		{
-			if (fd >= 0)
-			{
-				io_uring_submit(&ring);	/* before its file is closed */
-				close(fd);
-			}
-			fd = RvIoOpenSegment(rel, fork, seg);
-			fdseg = seg;
+			if (nfds == RVIO_MAXSEG)
+				RvIoSubmitAndClose(fds, &nfds);
+			f = nfds++;
+			segs[f] = seg;
+			fds[f] = RvIoOpenSegment(rel, fork, seg);
 		}
-		if (fd >= 0)
-			RvIoQueue(fd, blocks[i]);
+		if (fds[f] >= 0)
+			RvIoQueue(fds[f], blocks[i]);
 	}
-	if (fd >= 0)
-	{
-		io_uring_submit(&ring);
-		close(fd);
-	}
+	RvIoSubmitAndClose(fds, &nfds);
 }
 
 /*
@@ -325,7 +342,7 @@ void
 RvIoPrefetch(Relation rel, ForkNumber fork, const BlockNumber *blocks, int n)
 {
 	RvIoMethod m;
-	BlockNumber *sorted;
+	BlockNumber *distinct;
 	int			k = 0;
 
 	if (n <= 0 || rv_io_method == RVIO_OFF)
@@ -345,15 +362,24 @@ RvIoPrefetch(Relation rel, ForkNumber fork, const BlockNumber *blocks, int n)
 		rvio_stats.prefetches += n;
 		return;
 	}
-	/* in file order, once each */
-	sorted = palloc(sizeof(BlockNumber) * n);
-	memcpy(sorted, blocks, sizeof(BlockNumber) * n);
-	qsort(sorted, n, sizeof(BlockNumber), RvIoBlockCmp);
+	/*
+	 * Once each, in the caller's order: the re-rank fetches nearest first,
+	 * and the first reads issued are the first to arrive.  A batch is a few
+	 * hundred blocks at most, so the quadratic search for repeats costs
+	 * microseconds against reads of a tenth of a millisecond and more.
+	 */
+	distinct = palloc(sizeof(BlockNumber) * n);
 	for (int i = 0; i < n; i++)
-		if (k == 0 || sorted[i] != sorted[k - 1])
-			sorted[k++] = sorted[i];
-	RvIoUringPrefetch(rel, fork, sorted, k);
-	pfree(sorted);
+	{
+		int			j = 0;
+
+		while (j < k && distinct[j] != blocks[i])
+			j++;
+		if (j == k)
+			distinct[k++] = blocks[i];
+	}
+	RvIoUringPrefetch(rel, fork, distinct, k);
+	pfree(distinct);
 }
 
 /* ruvector_io_method() RETURNS text: the method this backend uses, and why. */
