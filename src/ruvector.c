@@ -13,6 +13,7 @@
 #include "fmgr.h"
 
 #include "distance/distance.h"
+#include "gnn/learning.h"
 #include "graph/graph.h"
 #include "indexam/hnsw.h"
 #include "indexam/indexam.h"
@@ -38,6 +39,7 @@ _PG_init(void)
 	RvTableamInit();
 	RvGraphInit();
 	RvIntegrityInit();
+	RvLearningInit();
 	RvWorkerInit();
 	RvShardInit();
 }

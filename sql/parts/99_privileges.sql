@@ -48,6 +48,11 @@ BEGIN
 			('ruvector_integrity_policy_attach', 'ruvector_admin'),
 			('ruvector_integrity_repair', 'ruvector_operator'),
 
+			-- learning loop (src/gnn)
+			('ruvector_learning_train', 'ruvector_operator'),
+			('ruvector_learning_status', 'ruvector_user'),
+			('ruvector_learning_effort', 'ruvector_user'),
+
 			-- ruvector_heap and tiers (src/tableam, src/tier)
 			('ruvector_heap_handler', 'superuser'),
 			('ruvector_tableam_sql_drop', 'superuser'),

@@ -105,6 +105,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "gnn/learning.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
 #include "indexam/indexam.h"
@@ -299,6 +300,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	/* wider while the index's integrity state is critical (integrity_gate.c) */
 	so->ef = hnsw_ef_search;
 	so->iterative = hnsw_iterative_scan;
+	RvLearningChooseEffort(scan->indexRelation, query, &so->ef, HNSW_MAX_EF_SEARCH);
 	RvIntegritySearchWiden(scan->indexRelation, &so->ef, &so->iterative);
 	so->strict = so->iterative == HNSW_ITERATIVE_STRICT;
 	if (so->strict)
@@ -332,6 +334,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 	so->nresults = HnswSearchLayer(s, ep, nep, so->ef, 0, true, &so->results);
 	so->pos = 0;
+	RvLearningCapture(scan->indexRelation, query, so->ef, (int) s->tuples);
 }
 
 /*

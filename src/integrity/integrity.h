@@ -129,6 +129,21 @@ extern void RvIntegritySearchWiden(Relation index, int *ef, int *iterative);
 extern const char *RvIgDecisionName(RvIgDecision d);
 extern const char *RvIgClassName(RvIgClass c);
 
+/*
+ * The regions of an HNSW contraction themselves, for a caller that wants
+ * the graph and not only its cut (the learning loop, src/gnn/learning.c):
+ * filled by RvIgSampleHnsw when RvIgSample.regions is set.
+ */
+typedef struct RvIgRegions
+{
+	int			nsample;		/* in: heap TIDs wanted per region */
+	uint32		nregions;
+	uint32	   *size;			/* elements per region */
+	uint32		npairs;
+	RvIgEdge   *pairs;			/* w: layer-0 links between the two regions */
+	ItemPointerData *sample;	/* nregions * nsample, invalid where fewer */
+} RvIgRegions;
+
 /* integrity_graph.c: one sample of a contracted graph */
 typedef struct RvIgSample
 {
@@ -146,6 +161,7 @@ typedef struct RvIgSample
 	double		elapsedMs;
 	Oid			relfilenode;	/* of the index when sampled: a new one is a new build */
 	bool		rebaseline;		/* right after a repair: a clean graph is the new baseline */
+	RvIgRegions *regions;		/* if set: the regions too (HNSW only) */
 } RvIgSample;
 
 extern void RvIgSampleHnsw(Relation index, RvIgSample *s);

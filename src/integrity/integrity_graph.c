@@ -563,6 +563,40 @@ IgMergeSmall(IgContract *c)
 	}
 }
 
+/* The contraction for RvIgSample.regions: sizes, pairs, sample heap TIDs */
+static void
+IgExportRegions(IgContract *c, RvIgRegions *out)
+{
+	int			ns = Max(out->nsample, 0);
+	uint32	   *taken;
+
+	out->nregions = c->nregions;
+	out->size = palloc0(sizeof(uint32) * Max(c->nregions, 1));
+	out->npairs = c->npairs;
+	out->pairs = palloc(sizeof(RvIgEdge) * Max(c->npairs, 1));
+	for (uint32 k = 0; k < c->npairs; k++)
+	{
+		out->pairs[k].u = c->pairs[k].a;
+		out->pairs[k].v = c->pairs[k].b;
+		out->pairs[k].w = c->pairs[k].links;
+	}
+	out->sample = palloc(sizeof(ItemPointerData) * Max((Size) c->nregions * ns, 1));
+	for (Size i = 0; i < (Size) c->nregions * ns; i++)
+		ItemPointerSetInvalid(&out->sample[i]);
+	taken = palloc0(sizeof(uint32) * Max(c->nregions, 1));
+	for (uint32 i = 0; i < c->g->nelems; i++)
+	{
+		uint32		r = c->region[i];
+
+		if (r == IG_NONE)
+			continue;
+		out->size[r]++;
+		if (taken[r] < (uint32) ns && HnswGraphIsLive(c->g, i))
+			out->sample[(Size) r * ns + taken[r]++] = c->g->heaptids[c->g->elems[i].tidStart];
+	}
+	pfree(taken);
+}
+
 void
 RvIgSampleHnsw(Relation index, RvIgSample *s)
 {
@@ -596,6 +630,8 @@ RvIgSampleHnsw(Relation index, RvIgSample *s)
 
 	s->nodes = c.nregions;
 	s->edges = c.npairs;
+	if (s->regions)
+		IgExportRegions(&c, s->regions);
 	edges = palloc(sizeof(RvIgEdge) * Max(c.npairs, 1));
 	for (uint32 k = 0; k < c.npairs; k++)
 	{

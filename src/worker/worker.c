@@ -76,6 +76,7 @@
 #include "utils/snapmgr.h"
 
 #include "catalog/index.h"
+#include "gnn/learning.h"
 #include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
 #include "worker/worker.h"
@@ -399,5 +400,6 @@ rv_worker_database_main(Datum arg)
 		DatabaseVisitIndex(lfirst_oid(lc));
 	}
 	RvIntegrityWorkerRound();
+	RvLearningWorkerRound();
 	proc_exit(0);
 }

@@ -1,0 +1,1568 @@
+/*-------------------------------------------------------------------------
+ *
+ * learning.c
+ *	  The learning loop, server side: with ruvector.target_recall set, an
+ *	  HNSW scan asks the live model of its index for its own ef_search;
+ *	  a sample of real queries is captured to shared memory, drained by
+ *	  the maintenance worker into ruvector_learning_queries, labelled there
+ *	  within ruvector.learning_cpu_budget, and models are trained, checked
+ *	  on held-out queries and versioned in ruvector_learning_models.
+ *
+ * NOTES
+ *	  Labels.  For a query q and k = ruvector.learning_k, the exact k
+ *	  nearest rows come from a sequential scan (index scans off); then the
+ *	  index is searched at every effort of a fixed grid (ef_search from k
+ *	  to 1000) and the recall@k of each is kept.  The label is the log of
+ *	  the least grid effort whose recall reaches the target; the curves
+ *	  also serve held-out evaluation (gnn.h: rv_gnn_evaluate).
+ *
+ *	  Model.  The region graph is the integrity plane's contraction of
+ *	  layer 0 (RvIgSampleHnsw with RvIgSample.regions, capped at
+ *	  ruvector.learning_regions regions).  Each region's representative is
+ *	  the mean of up to LEARN_REP_SAMPLE of its rows scaled to unit length
+ *	  (then scaled again); the query features are the unit query's L2
+ *	  distances to the representatives (rv_gnn_query_features), whatever
+ *	  the index's metric: they only have to tell easy queries from hard
+ *	  ones.  Only indexes on vector columns are learned.
+ *
+ *	  Versions.  The queries are split 60/20/20 (by position): train,
+ *	  calibrate (the offset that makes the mean recall reach the target),
+ *	  validate.  A new version goes live only if on the validation queries
+ *	  its mean recall reaches the target and its mean effort is below the
+ *	  live version's (evaluated on the same queries), or the live one
+ *	  misses the target.  Every version is kept, live or not, with its
+ *	  training curve: ruvector_learning_status() shows them.
+ *
+ *	  Scans.  Each backend caches the live model of an index for
+ *	  LEARN_CACHE_TTL_MS and rereads the table after that (as the
+ *	  extension's owner), so a new version reaches other sessions and
+ *	  standbys (the table replicates) within that time.  The cache is
+ *	  consulted only while ruvector.target_recall > 0; at 0 the scan's
+ *	  effort is hnsw.ef_search exactly as before.
+ *
+ *	  Capture.  With the library preloaded, a scan keeps its query with
+ *	  probability ruvector.learning_sample_rate in a ring of
+ *	  LEARN_RING_SLOTS slots in shared memory (the lock is only tried: a
+ *	  scan never waits for it; a full ring overwrites its oldest slot).
+ *	  The profile kept with it is the query features the model saw (empty
+ *	  without a model).
+ *
+ *	  Lock order: LearnShared->lock alone, never held while calling out.
+ *
+ * IDENTIFICATION
+ *	  src/gnn/learning.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/array.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "gnn/gnn.h"
+#include "gnn/learning.h"
+#include "graph/graph.h"
+#include "indexam/hnsw.h"
+#include "integrity/integrity.h"
+#include "types/types.h"
+#include "worker/worker.h"
+
+#define LEARN_CACHE_TTL_MS	2000
+#define LEARN_CACHE_SLOTS	16
+#define LEARN_RING_SLOTS	128
+#define LEARN_MAX_DIM		2000
+#define LEARN_REP_SAMPLE	16
+#define LEARN_MAX_GRID		16
+
+PG_FUNCTION_INFO_V1(ruvector_learning_train);
+PG_FUNCTION_INFO_V1(ruvector_learning_status);
+PG_FUNCTION_INFO_V1(ruvector_learning_effort);
+
+double		rv_target_recall = 0;
+double		rv_learning_sample_rate = 0;
+double		rv_learning_cpu_budget = 0.1;
+static int	rv_learning_k = 10;
+static int	rv_learning_regions = 512;
+static int	rv_learning_min_queries = 200;
+static int	rv_learning_max_queries = 2000;
+static int	rv_learning_epochs = 60;
+
+/* A backend's copy of one index's live model for one target */
+typedef struct LearnCached
+{
+	Oid			indexid;
+	float4		target;
+	int32		version;		/* 0: none */
+	RvGnnModel *model;
+	TimestampTz checkedAt;
+} LearnCached;
+
+static LearnCached learnCache[LEARN_CACHE_SLOTS];
+static int	learnCacheNext = 0;
+static bool learnBusy = false;	/* loading a model or labelling: no hook */
+
+/* What the last scan start decided, for its capture */
+static Oid	learnLastIndex = InvalidOid;
+static float learnLastProfile[RV_GNN_QF];
+static bool learnLastHasProfile = false;
+
+/* One captured query */
+typedef struct LearnSlot
+{
+	bool		used;
+	Oid			dbid;
+	Oid			indexid;
+	int32		effort;
+	int32		visited;
+	int32		k;
+	int32		dim;
+	bool		hasProfile;
+	float		profile[RV_GNN_QF];
+	float		x[LEARN_MAX_DIM];
+} LearnSlot;
+
+typedef struct LearnShared
+{
+	LWLock	   *lock;
+	uint32		next;
+	LearnSlot	slots[LEARN_RING_SLOTS];
+} LearnShared;
+
+static LearnShared *learnShared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+LearnShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(LearnShared)));
+	RequestNamedLWLockTranche("ruvector_learning", 1);
+}
+
+static void
+LearnShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	learnShared = ShmemInitStruct("ruvector_learning", sizeof(LearnShared), &found);
+	if (!found)
+	{
+		memset(learnShared, 0, sizeof(LearnShared));
+		learnShared->lock = &(GetNamedLWLockTranche("ruvector_learning"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+RvLearningInit(void)
+{
+	DefineCustomRealVariable("ruvector.target_recall",
+							 "Recall@k each HNSW scan aims for, choosing its own ef_search from the index's learned model.",
+							 "0 turns it off: scans use hnsw.ef_search.  Without a trained model for the index, scans use hnsw.ef_search too.",
+							 &rv_target_recall,
+							 0, 0, 1, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("ruvector.learning_sample_rate",
+							 "Share of index scans whose query is captured for learning.",
+							 "Needs shared_preload_libraries = 'ruvector'.",
+							 &rv_learning_sample_rate,
+							 0, 0, 1, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("ruvector.learning_cpu_budget",
+							 "Share of one core the maintenance worker may spend labelling captured queries.",
+							 NULL,
+							 &rv_learning_cpu_budget,
+							 0.1, 0, 1, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.learning_k",
+							"The k of the recall@k that ruvector.target_recall means.",
+							NULL,
+							&rv_learning_k,
+							10, 1, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.learning_regions",
+							"Most regions of the graph a model is learned over.",
+							NULL,
+							&rv_learning_regions,
+							512, 2, RV_GNN_MAX_REGIONS, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.learning_min_queries",
+							"Labelled queries an index needs before it is trained; fewer are topped up with rows of the table.",
+							NULL,
+							&rv_learning_min_queries,
+							200, 10, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.learning_max_queries",
+							"Most queries one training uses (the latest captured first).",
+							NULL,
+							&rv_learning_max_queries,
+							2000, 10, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.learning_epochs",
+							"Training epochs of one model.",
+							NULL,
+							&rv_learning_epochs,
+							60, 1, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = LearnShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = LearnShmemStartup;
+}
+
+/* ----------------------------------------------------------------
+ *		Helpers
+ * ----------------------------------------------------------------
+ */
+typedef struct LearnAs
+{
+	Oid			saveUser;
+	int			saveSec;
+} LearnAs;
+
+/* Whether the extension (with the learning tables) is here; its owner */
+static bool
+LearnExtension(Oid *owner)
+{
+	Oid			nsp;
+
+	if (!RvIgExtensionInfo(owner, &nsp))
+		return false;
+	return OidIsValid(get_relname_relid("ruvector_learning_models", nsp));
+}
+
+static void
+LearnBecome(Oid owner, LearnAs *as)
+{
+	GetUserIdAndSecContext(&as->saveUser, &as->saveSec);
+	SetUserIdAndSecContext(owner, as->saveSec | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+LearnRestore(LearnAs *as)
+{
+	SetUserIdAndSecContext(as->saveUser, as->saveSec);
+}
+
+/* Whether the index's (first) column is the extension's vector type */
+static bool
+LearnIsVectorIndex(Relation index)
+{
+	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	bool		ok = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_type t = (Form_pg_type) GETSTRUCT(tup);
+
+		ok = strcmp(NameStr(t->typname), "vector") == 0 &&
+			getExtensionOfObject(TypeRelationId, typid) == get_extension_oid("ruvector", true);
+		ReleaseSysCache(tup);
+	}
+	return ok;
+}
+
+static double
+LearnL2(const float *a, const float *b, int dim)
+{
+	double		s = 0;
+
+	for (int i = 0; i < dim; i++)
+	{
+		double		d = (double) a[i] - b[i];
+
+		s += d * d;
+	}
+	return sqrt(s);
+}
+
+/* x scaled to unit length into out (a zero vector stays zero) */
+static void
+LearnUnit(const float *x, int dim, float *out)
+{
+	double		s = 0;
+
+	for (int i = 0; i < dim; i++)
+		s += (double) x[i] * x[i];
+	s = s > 0 ? 1.0 / sqrt(s) : 0;
+	for (int i = 0; i < dim; i++)
+		out[i] = (float) (x[i] * s);
+}
+
+/*
+ * Query features under a model: L2 distances of the unit query to its
+ * (unit) representatives.  Unit length so that a cosine index, whose scan
+ * sees the query normalised, and its training, which does not, agree.
+ */
+static void
+LearnFeatures(const RvGnnModel *m, const float *x, double *q, uint32 *entry)
+{
+	double	   *d = palloc(sizeof(double) * m->nregions);
+	float	   *u = palloc(sizeof(float) * m->dim);
+
+	LearnUnit(x, m->dim, u);
+	for (uint32 r = 0; r < m->nregions; r++)
+		d[r] = LearnL2(u, m->reps + (Size) r * m->dim, m->dim);
+	rv_gnn_query_features(d, m->nregions, q, entry);
+	pfree(d);
+	pfree(u);
+}
+
+/* ----------------------------------------------------------------
+ *		The scans' side
+ * ----------------------------------------------------------------
+ */
+
+/* Read the live model (SPI connected, as the owner); NULL if none */
+static RvGnnModel *
+LearnReadLive(Oid indexid, float4 target, int32 haveVersion, int32 *version, bool *same)
+{
+	StringInfoData q;
+	Oid			argtypes[3] = {OIDOID, FLOAT4OID, INT4OID};
+	Datum		args[3] = {ObjectIdGetDatum(indexid), Float4GetDatum(target),
+	Int32GetDatum(haveVersion)};
+	bool		isnull;
+	bytea	   *blob;
+	const char *err;
+	RvGnnModel *m;
+
+	*version = 0;
+	*same = false;
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT version, CASE WHEN version <> $3 THEN model END"
+					 " FROM %s.ruvector_learning_models"
+					 " WHERE index::pg_catalog.oid = $1 AND live AND target >= $2 - 1e-6"
+					 " ORDER BY target, version DESC LIMIT 1", RvgSchema());
+	if (SPI_execute_with_args(q.data, 3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_learning_models could not be read");
+	if (SPI_processed != 1)
+		return NULL;
+	*version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (*version == haveVersion)
+	{
+		*same = true;
+		return NULL;
+	}
+	blob = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull)
+		return NULL;
+	m = rv_gnn_deserialize((unsigned char *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob), &err);
+	if (m == NULL)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("learned model version %d of index %u is unusable: %s",
+						*version, indexid, err)));
+	return m;
+}
+
+/* The live model of an index for a target, from the backend's cache */
+static LearnCached *
+LearnLookup(Relation index, float4 target)
+{
+	Oid			indexid = RelationGetRelid(index);
+	TimestampTz now = GetCurrentTimestamp();
+	LearnCached *c = NULL;
+	Oid			owner;
+	LearnAs		as;
+
+	for (int i = 0; i < LEARN_CACHE_SLOTS; i++)
+		if (learnCache[i].indexid == indexid && learnCache[i].target == target)
+			c = &learnCache[i];
+	if (c && now - c->checkedAt < (int64) LEARN_CACHE_TTL_MS * 1000)
+		return c;
+	if (learnBusy || !IsTransactionState() || IsInParallelMode() || creating_extension)
+		return c;
+	if (c == NULL)
+	{
+		c = &learnCache[learnCacheNext];
+		learnCacheNext = (learnCacheNext + 1) % LEARN_CACHE_SLOTS;
+		rv_gnn_free(c->model);
+		memset(c, 0, sizeof(*c));
+		c->indexid = indexid;
+		c->target = target;
+	}
+	c->checkedAt = now;
+	if (!LearnExtension(&owner) || !LearnIsVectorIndex(index))
+	{
+		rv_gnn_free(c->model);
+		c->model = NULL;
+		c->version = 0;
+		return c;
+	}
+	learnBusy = true;
+	LearnBecome(owner, &as);
+	PG_TRY();
+	{
+		int32		version;
+		bool		same;
+		RvGnnModel *m;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		m = LearnReadLive(indexid, target, c->version, &version, &same);
+		SPI_finish();
+		if (!same)
+		{
+			rv_gnn_free(c->model);
+			c->model = m;
+			c->version = m ? version : 0;
+		}
+	}
+	PG_FINALLY();
+	{
+		LearnRestore(&as);
+		learnBusy = false;
+	}
+	PG_END_TRY();
+	return c;
+}
+
+static void
+LearnForgetIndex(Oid indexid)
+{
+	for (int i = 0; i < LEARN_CACHE_SLOTS; i++)
+		if (learnCache[i].indexid == indexid)
+			learnCache[i].checkedAt = 0;
+}
+
+/*
+ * Scan start: with ruvector.target_recall set and a live model for the
+ * index, *effort becomes the model's effort for this query (at most
+ * maxEffort).  Otherwise nothing changes.
+ */
+void
+RvLearningChooseEffort(Relation index, const char *query, int *effort, int maxEffort)
+{
+	LearnCached *c;
+	const Vector *v = (const Vector *) query;
+	double		q[RV_GNN_QF];
+	uint32		entry;
+	double		e;
+
+	learnLastHasProfile = false;
+	learnLastIndex = InvalidOid;
+	if (rv_target_recall <= 0 || query == NULL || learnBusy)
+		return;
+	c = LearnLookup(index, (float4) rv_target_recall);
+	if (c == NULL || c->model == NULL)
+		return;
+	if (VARSIZE_ANY(v) != offsetof(Vector, x) + sizeof(float) * c->model->dim ||
+		v->dim != (int) c->model->dim)
+		return;
+	LearnFeatures(c->model, v->x, q, &entry);
+	e = rv_gnn_effort(c->model, entry, q);
+	*effort = Max(1, Min((int) ceil(e), maxEffort));
+	learnLastIndex = RelationGetRelid(index);
+	for (int i = 0; i < RV_GNN_QF; i++)
+		learnLastProfile[i] = (float) q[i];
+	learnLastHasProfile = true;
+	elog(DEBUG1, "ruvector learning: effort %d for index \"%s\" (model version %d)",
+		 *effort, RelationGetRelationName(index), c->version);
+}
+
+/* After the first batch: keep a sample of queries for labelling */
+void
+RvLearningCapture(Relation index, const char *query, int effort, int visited)
+{
+	const Vector *v = (const Vector *) query;
+	LearnSlot  *s;
+
+	if (learnShared == NULL || rv_learning_sample_rate <= 0 || query == NULL || learnBusy)
+		return;
+	if (pg_prng_double(&pg_global_prng_state) >= rv_learning_sample_rate)
+		return;
+	if (v->dim <= 0 || v->dim > LEARN_MAX_DIM || v->unused != 0 ||
+		VARSIZE_ANY(v) != offsetof(Vector, x) + sizeof(float) * v->dim ||
+		!LearnIsVectorIndex(index))
+		return;
+	if (!LWLockConditionalAcquire(learnShared->lock, LW_EXCLUSIVE))
+		return;
+	s = &learnShared->slots[learnShared->next];
+	learnShared->next = (learnShared->next + 1) % LEARN_RING_SLOTS;
+	s->used = true;
+	s->dbid = MyDatabaseId;
+	s->indexid = RelationGetRelid(index);
+	s->effort = effort;
+	s->visited = visited;
+	s->k = rv_learning_k;
+	s->dim = v->dim;
+	s->hasProfile = learnLastHasProfile && learnLastIndex == s->indexid;
+	memcpy(s->profile, learnLastProfile, sizeof(s->profile));
+	memcpy(s->x, v->x, sizeof(float) * v->dim);
+	LWLockRelease(learnShared->lock);
+}
+
+/* ----------------------------------------------------------------
+ *		Labels
+ * ----------------------------------------------------------------
+ */
+
+/* What the SQL of an index's labels needs */
+typedef struct LearnTarget
+{
+	Oid			indexid;
+	Oid			heapid;
+	char	   *heapName;		/* qualified, quoted */
+	char	   *column;			/* quoted */
+	char	   *op;				/* OPERATOR(schema.op) */
+	Oid			typid;
+	int			dim;			/* 0 until a vector is seen */
+	int			k;
+	int			ngrid;
+	double		grid[LEARN_MAX_GRID];
+} LearnTarget;
+
+static void
+LearnDescribe(Relation index, LearnTarget *t)
+{
+	Relation	heap;
+	AttrNumber	att = index->rd_index->indkey.values[0];
+	Oid			opno;
+	HeapTuple	tup;
+	Form_pg_operator op;
+	static const int grid[] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000};
+
+	memset(t, 0, sizeof(*t));
+	t->indexid = RelationGetRelid(index);
+	t->heapid = index->rd_index->indrelid;
+	if (att == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" is an expression index, which the learning loop does not support",
+						RelationGetRelationName(index))));
+	if (!LearnIsVectorIndex(index))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" is not on a vector column, which the learning loop needs",
+						RelationGetRelationName(index))));
+	heap = table_open(t->heapid, AccessShareLock);
+	t->heapName = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(heap)),
+											 RelationGetRelationName(heap));
+	t->column = pstrdup(quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(heap), att - 1)->attname)));
+	t->typid = TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid;
+	table_close(heap, AccessShareLock);
+
+	opno = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
+							   index->rd_opcintype[0], 1);
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "no ordering operator in the operator family of index \"%s\"",
+			 RelationGetRelationName(index));
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	t->op = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
+					 NameStr(op->oprname));
+	ReleaseSysCache(tup);
+
+	t->k = rv_learning_k;
+	t->grid[t->ngrid++] = t->k;
+	for (int i = 0; i < lengthof(grid) && t->ngrid < LEARN_MAX_GRID; i++)
+		if (grid[i] > t->k && grid[i] <= HNSW_MAX_EF_SEARCH)
+			t->grid[t->ngrid++] = grid[i];
+}
+
+static Datum
+LearnVectorDatum(const float *x, int dim)
+{
+	Vector	   *v = palloc0(offsetof(Vector, x) + sizeof(float) * dim);
+
+	SET_VARSIZE(v, offsetof(Vector, x) + sizeof(float) * dim);
+	v->dim = dim;
+	memcpy(v->x, x, sizeof(float) * dim);
+	return PointerGetDatum(v);
+}
+
+/* The heap TIDs of the query's k nearest rows by the plan the GUCs allow */
+static int
+LearnTopK(LearnTarget *t, const float *x, ItemPointerData *out)
+{
+	char	   *q = psprintf("SELECT ctid FROM %s ORDER BY %s %s $1 LIMIT %d",
+							 t->heapName, t->column, t->op, t->k);
+	Oid			argtypes[1] = {t->typid};
+	Datum		args[1] = {LearnVectorDatum(x, t->dim)};
+	int			n;
+
+	if (SPI_execute_with_args(q, 1, argtypes, args, NULL, true, t->k) != SPI_OK_SELECT)
+		elog(ERROR, "nearest rows could not be read");
+	n = (int) SPI_processed;
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		out[i] = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	pfree(q);
+	pfree(DatumGetPointer(args[0]));
+	return n;
+}
+
+static void
+LearnSetGuc(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * recall[g] of the query at every grid effort (SPI connected).  Runs with
+ * its own GUC nesting level: exact rows by a sequential scan, then the
+ * index at each ef_search; the learning hook is off meanwhile.
+ */
+static void
+LearnLabel(LearnTarget *t, const float *x, double *recall)
+{
+	ItemPointerData *exact = palloc(sizeof(ItemPointerData) * t->k);
+	ItemPointerData *got = palloc(sizeof(ItemPointerData) * t->k);
+	int			nexact;
+	int			nest = NewGUCNestLevel();
+	bool		wasBusy = learnBusy;
+
+	learnBusy = true;
+	PG_TRY();
+	{
+		LearnSetGuc("enable_indexscan", "off");
+		LearnSetGuc("enable_bitmapscan", "off");
+		nexact = LearnTopK(t, x, exact);
+		LearnSetGuc("enable_indexscan", "on");
+		LearnSetGuc("enable_seqscan", "off");
+		LearnSetGuc("enable_sort", "off");
+		for (int g = 0; g < t->ngrid; g++)
+		{
+			char		ef[32];
+			int			ngot,
+						hit = 0;
+
+			snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
+			LearnSetGuc("hnsw.ef_search", ef);
+			ngot = LearnTopK(t, x, got);
+			for (int i = 0; i < ngot; i++)
+				for (int j = 0; j < nexact; j++)
+					if (ItemPointerEquals(&got[i], &exact[j]))
+					{
+						hit++;
+						break;
+					}
+			recall[g] = nexact > 0 ? (double) hit / nexact : 1.0;
+		}
+	}
+	PG_FINALLY();
+	{
+		learnBusy = wasBusy;
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
+	pfree(exact);
+	pfree(got);
+}
+
+/* ----------------------------------------------------------------
+ *		Training
+ * ----------------------------------------------------------------
+ */
+typedef struct LearnQuery
+{
+	float	   *x;
+	double	   *recall;			/* ngrid */
+} LearnQuery;
+
+/* Label of a query: log of the least grid effort reaching the target */
+static double
+LearnLabelOf(const LearnTarget *t, const double *recall, double target)
+{
+	for (int g = 0; g < t->ngrid; g++)
+		if (recall[g] >= target)
+			return log(t->grid[g]);
+	return log(t->grid[t->ngrid - 1]);
+}
+
+/*
+ * Queries for an index: the captured ones (labelled or labelled now),
+ * latest first, topped up to ruvector.learning_min_queries with the
+ * midpoints of pairs of rows of the table.
+ */
+static List *
+LearnCollect(LearnTarget *t, int *ncaptured)
+{
+	StringInfoData q;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(t->indexid)};
+	List	   *out = NIL;
+	uint64		n;
+	MemoryContext ctx = CurrentMemoryContext;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT id, query, recall FROM %s.ruvector_learning_queries"
+					 " WHERE index::pg_catalog.oid = $1 AND k = %d"
+					 " ORDER BY id DESC LIMIT %d",
+					 RvgSchema(), t->k, rv_learning_max_queries);
+	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_learning_queries could not be read");
+	n = SPI_processed;
+	{
+		SPITupleTable *tt = SPI_tuptable;
+
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+			ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+			Datum		rd = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
+			int			dim = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+			MemoryContext old = MemoryContextSwitchTo(ctx);
+			LearnQuery *lq = palloc0(sizeof(LearnQuery));
+
+			if (ARR_HASNULL(a) || dim <= 0 || (t->dim != 0 && dim != t->dim))
+			{
+				MemoryContextSwitchTo(old);
+				continue;
+			}
+			t->dim = dim;
+			lq->x = palloc(sizeof(float) * dim);
+			memcpy(lq->x, ARR_DATA_PTR(a), sizeof(float) * dim);
+			lq->recall = palloc(sizeof(double) * t->ngrid);
+			if (!isnull)
+			{
+				ArrayType  *r = DatumGetArrayTypeP(rd);
+
+				if (ArrayGetNItems(ARR_NDIM(r), ARR_DIMS(r)) == t->ngrid && !ARR_HASNULL(r))
+					for (int g = 0; g < t->ngrid; g++)
+						lq->recall[g] = ((float *) ARR_DATA_PTR(r))[g];
+				else
+					isnull = true;
+			}
+			if (isnull)
+				lq->recall[0] = -1;		/* label below */
+			out = lappend(out, lq);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	*ncaptured = list_length(out);
+
+	if (list_length(out) < rv_learning_min_queries)
+	{
+		int			want = rv_learning_min_queries - list_length(out);
+		char	   *sq = psprintf("SELECT %s FROM %s WHERE %s IS NOT NULL"
+								  " ORDER BY pg_catalog.hashtext(ctid::pg_catalog.text) LIMIT %d",
+								  t->column, t->heapName, t->column, 2 * want);
+		SPITupleTable *tt;
+
+		if (SPI_execute(sq, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "rows of the table could not be read");
+		tt = SPI_tuptable;
+		for (uint64 i = 0; i + 1 < SPI_processed; i += 2)
+		{
+			bool		isnull;
+			Vector	   *a = DatumGetVector(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+			Vector	   *b = DatumGetVector(SPI_getbinval(tt->vals[i + 1], tt->tupdesc, 1, &isnull));
+			MemoryContext old;
+			LearnQuery *lq;
+
+			if (a->dim != b->dim || (t->dim != 0 && a->dim != t->dim))
+				continue;
+			t->dim = a->dim;
+			old = MemoryContextSwitchTo(ctx);
+			lq = palloc0(sizeof(LearnQuery));
+			lq->x = palloc(sizeof(float) * a->dim);
+			for (int d = 0; d < a->dim; d++)
+				lq->x[d] = 0.5f * (a->x[d] + b->x[d]);
+			lq->recall = palloc(sizeof(double) * t->ngrid);
+			lq->recall[0] = -1;
+			out = lappend(out, lq);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	{
+		ListCell   *lc;
+
+		foreach(lc, out)
+		{
+			LearnQuery *lq = lfirst(lc);
+
+			CHECK_FOR_INTERRUPTS();
+			if (lq->recall[0] < 0)
+				LearnLabel(t, lq->x, lq->recall);
+		}
+	}
+	return out;
+}
+
+/* The region graph, representatives and features of a new model */
+static RvGnnModel *
+LearnBuildGraph(Relation index, LearnTarget *t)
+{
+	RvIgSample	s;
+	RvIgRegions rg;
+	int			saveCap = rv_integrity_max_nodes;
+	uint32		R;
+	double	   *rf;
+	float	   *reps;
+	double	   *radius;
+	int		   *nrep;
+	RvGnnEdge  *edges;
+	RvGnnModel *m;
+	StringInfoData q;
+
+	memset(&s, 0, sizeof(s));
+	memset(&rg, 0, sizeof(rg));
+	rg.nsample = LEARN_REP_SAMPLE;
+	s.regions = &rg;
+	rv_integrity_max_nodes = rv_learning_regions;
+	PG_TRY();
+	{
+		RvIgSampleHnsw(index, &s);
+	}
+	PG_FINALLY();
+	{
+		rv_integrity_max_nodes = saveCap;
+	}
+	PG_END_TRY();
+	R = rg.nregions;
+	if (R == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" has no elements to learn from",
+						RelationGetRelationName(index))));
+
+	/* representatives: mean of the sampled rows of each region */
+	reps = palloc0(sizeof(float) * R * t->dim);
+	radius = palloc0(sizeof(double) * R);
+	nrep = palloc0(sizeof(int) * R);
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT ctid, %s FROM %s WHERE ctid = ANY ($1)", t->column, t->heapName);
+	for (uint32 r = 0; r < R; r++)
+	{
+		Datum	   *tids = palloc(sizeof(Datum) * LEARN_REP_SAMPLE);
+		int			nt = 0;
+		ArrayType  *arr;
+		Oid			argtypes[1] = {TIDARRAYOID};
+		Datum		args[1];
+		float	   *rows;
+		int			nrows = 0;
+
+		for (int i = 0; i < LEARN_REP_SAMPLE; i++)
+			if (ItemPointerIsValid(&rg.sample[(Size) r * LEARN_REP_SAMPLE + i]))
+				tids[nt++] = PointerGetDatum(&rg.sample[(Size) r * LEARN_REP_SAMPLE + i]);
+		if (nt == 0)
+			continue;
+		arr = construct_array(tids, nt, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+		args[0] = PointerGetDatum(arr);
+		if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "rows of the table could not be read");
+		rows = palloc(sizeof(float) * Max(SPI_processed, 1) * t->dim);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+			Vector	   *v;
+
+			if (isnull)
+				continue;
+			v = DatumGetVector(d);
+			if (v->dim != t->dim)
+				continue;
+			LearnUnit(v->x, t->dim, rows + (Size) nrows * t->dim);
+			nrows++;
+		}
+		for (int i = 0; i < nrows; i++)
+			for (int d = 0; d < t->dim; d++)
+				reps[(Size) r * t->dim + d] += rows[(Size) i * t->dim + d] / nrows;
+		if (nrows > 0)
+			LearnUnit(reps + (Size) r * t->dim, t->dim, reps + (Size) r * t->dim);
+		for (int i = 0; i < nrows; i++)
+			radius[r] += LearnL2(rows + (Size) i * t->dim, reps + (Size) r * t->dim, t->dim) / nrows;
+		nrep[r] = nrows;
+		pfree(rows);
+		pfree(tids);
+	}
+
+	rf = palloc0(sizeof(double) * R * RV_GNN_RF);
+	edges = palloc(sizeof(RvGnnEdge) * Max(rg.npairs, 1));
+	for (uint32 k = 0; k < rg.npairs; k++)
+	{
+		edges[k].u = rg.pairs[k].u;
+		edges[k].v = rg.pairs[k].v;
+		edges[k].w = rg.pairs[k].w;
+		rf[edges[k].u * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
+		rf[edges[k].v * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
+		rf[edges[k].u * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[k].w;
+		rf[edges[k].v * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[k].w;
+	}
+	for (uint32 r = 0; r < R; r++)
+	{
+		double	   *f = rf + r * RV_GNN_RF;
+
+		f[RV_GNN_RF_DENSITY] = f[RV_GNN_RF_LOG_LINKS] / Max(rg.size[r], 1);
+		f[RV_GNN_RF_LOG_SIZE] = log1p(rg.size[r]);
+		f[RV_GNN_RF_LOG_DEGREE] = log1p(f[RV_GNN_RF_LOG_DEGREE]);
+		f[RV_GNN_RF_LOG_LINKS] = log1p(f[RV_GNN_RF_LOG_LINKS]);
+		f[RV_GNN_RF_RADIUS] = radius[r];
+		/* a region none of whose rows could be read: far from everything */
+		if (nrep[r] == 0)
+			for (int d = 0; d < t->dim; d++)
+				reps[(Size) r * t->dim + d] = 1e15f;
+	}
+	m = rv_gnn_create(R, rf, rg.npairs, edges, t->dim, reps, 42);
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory creating a model of %u regions", R)));
+	return m;
+}
+
+/* Samples of queries under a model (features from its representatives) */
+static RvGnnSample *
+LearnSamples(const RvGnnModel *m, const LearnTarget *t, LearnQuery **qs, int n,
+			 double target, double **recall)
+{
+	RvGnnSample *s = palloc(sizeof(RvGnnSample) * Max(n, 1));
+
+	*recall = palloc(sizeof(double) * Max(n, 1) * t->ngrid);
+	for (int i = 0; i < n; i++)
+	{
+		LearnFeatures(m, qs[i]->x, s[i].q, &s[i].region);
+		s[i].y = LearnLabelOf(t, qs[i]->recall, target);
+		memcpy(*recall + (Size) i * t->ngrid, qs[i]->recall, sizeof(double) * t->ngrid);
+	}
+	return s;
+}
+
+static void
+LearnAppendArray(StringInfo buf, const double *x, int n)
+{
+	appendStringInfoChar(buf, '[');
+	for (int i = 0; i < n; i++)
+		appendStringInfo(buf, "%s%.6g", i ? ", " : "", x[i]);
+	appendStringInfoChar(buf, ']');
+}
+
+/*
+ * Train a model of one index for one target, compare it with the live
+ * one, store it as the next version.  SPI connected, as the owner.
+ * Returns the JSON summary.
+ */
+static char *
+LearnTrainIndex(Relation index, double target)
+{
+	LearnTarget t;
+	List	   *queries;
+	int			ncaptured;
+	int			n;
+	LearnQuery **qs;
+	LearnQuery **part[3];
+	int			np[3] = {0, 0, 0};
+	RvGnnModel *m;
+	RvGnnModel *live = NULL;
+	int32		liveVersion = 0;
+	bool		same;
+	RvGnnSample *s[3];
+	double	   *rc[3];
+	double	   *curve;
+	RvGnnTrainOpts opts;
+	instr_time	start,
+				elapsed;
+	double		trainMs;
+	double		vr,
+				vc,
+				vb;
+	double		lr = NAN,
+				lc = NAN,
+				lb = NAN;
+	int			fixed;
+	bool		calibrated;
+	double		margin;
+	bool		goLive;
+	int32		version;
+	StringInfoData json;
+	StringInfoData q;
+
+	LearnDescribe(index, &t);
+	queries = LearnCollect(&t, &ncaptured);
+	n = list_length(queries);
+	if (n < 10 || t.dim == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" has %d queries to learn from, fewer than 10",
+						RelationGetRelationName(index), n),
+				 errhint("Its table needs rows, or queries captured with ruvector.learning_sample_rate.")));
+	qs = palloc(sizeof(LearnQuery *) * n);
+	for (int k = 0; k < 3; k++)
+		part[k] = palloc(sizeof(LearnQuery *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		int			k = (i % 10) < 6 ? 0 : ((i % 10) < 8 ? 1 : 2);
+
+		qs[i] = list_nth(queries, i);
+		part[k][np[k]++] = qs[i];
+	}
+
+	m = LearnBuildGraph(index, &t);
+	m->effortMin = t.grid[0];
+	m->effortMax = t.grid[t.ngrid - 1];
+	for (int k = 0; k < 3; k++)
+		s[k] = LearnSamples(m, &t, part[k], np[k], target, &rc[k]);
+
+	opts.epochs = rv_learning_epochs;
+	opts.batch = 32;
+	opts.lr = 0.005;
+	opts.tau = 0.8;
+	opts.seed = 42;
+	curve = palloc0(sizeof(double) * opts.epochs);
+	INSTR_TIME_SET_CURRENT(start);
+	if (!rv_gnn_train(m, s[0], np[0], &opts, curve))
+	{
+		rv_gnn_free(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory training a model of index \"%s\"",
+						RelationGetRelationName(index))));
+	}
+	/*
+	 * Calibrate a standard error above the target (recall@k of one query
+	 * as a binomial of k draws), so that the validation queries, a
+	 * different sample, meet the target too more often than not.
+	 */
+	margin = Min(sqrt(target * (1 - target) / t.k) / sqrt(Max(np[1], 1)), (1 - target) / 2);
+	calibrated = rv_gnn_calibrate(m, s[1], np[1], t.grid, t.ngrid, rc[1], target + margin);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	trainMs = INSTR_TIME_GET_MILLISEC(elapsed);
+	rv_gnn_evaluate(m, s[2], np[2], t.grid, t.ngrid, rc[2], target, m->offset, &vr, &vc, &vb);
+	fixed = rv_gnn_fixed_effort(np[2], t.grid, t.ngrid, rc[2], target);
+
+	/* the live version on the same validation queries */
+	live = LearnReadLive(t.indexid, (float4) target, -1, &liveVersion, &same);
+	if (live && live->dim == m->dim)
+	{
+		double	   *lrc;
+		RvGnnSample *ls = LearnSamples(live, &t, part[2], np[2], target, &lrc);
+
+		rv_gnn_evaluate(live, ls, np[2], t.grid, t.ngrid, lrc, target, live->offset, &lr, &lc, &lb);
+	}
+	goLive = calibrated && vr >= target &&
+		(live == NULL || !(lr >= target) || vc < lc);
+
+	/* store */
+	{
+		Size		len = rv_gnn_serialized_size(m);
+		bytea	   *blob = palloc(VARHDRSZ + len);
+		Datum	   *cd = palloc(sizeof(Datum) * opts.epochs);
+		Oid			argtypes[14] = {OIDOID, OIDOID, FLOAT4OID, BOOLOID, INT4OID, INT4OID,
+		FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+		INT4OID, BYTEAOID};
+		Datum		args[14];
+		char		nulls[14];
+
+		SET_VARSIZE(blob, VARHDRSZ + len);
+		rv_gnn_serialize(m, (unsigned char *) VARDATA(blob));
+		for (int e = 0; e < opts.epochs; e++)
+			cd[e] = Float8GetDatum(curve[e]);
+		memset(nulls, ' ', sizeof(nulls));
+		args[0] = ObjectIdGetDatum(t.indexid);
+		args[1] = ObjectIdGetDatum(t.heapid);
+		args[2] = Float4GetDatum((float4) target);
+		args[3] = BoolGetDatum(goLive);
+		args[4] = Int32GetDatum(n);
+		args[5] = Int32GetDatum(m->nregions);
+		args[6] = Float8GetDatum(trainMs);
+		args[7] = PointerGetDatum(construct_array(cd, opts.epochs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[8] = Float8GetDatum(vr);
+		args[9] = Float8GetDatum(vc);
+		args[10] = Float8GetDatum(vb);
+		args[11] = Float8GetDatum(fixed >= 0 ? t.grid[fixed] : 0);
+		if (fixed < 0)
+			nulls[11] = 'n';
+		args[12] = Int32GetDatum(liveVersion);
+		if (live == NULL)
+			nulls[12] = 'n';
+		args[13] = PointerGetDatum(blob);
+
+		initStringInfo(&q);
+		if (goLive)
+		{
+			appendStringInfo(&q,
+							 "UPDATE %s.ruvector_learning_models SET live = false"
+							 " WHERE index::pg_catalog.oid = $1 AND live AND target = $2",
+							 RvgSchema());
+			if (SPI_execute_with_args(q.data, 2, (Oid[]) {OIDOID, FLOAT4OID}, (Datum[])
+									  {args[0], args[2]}, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "ruvector_learning_models could not be updated");
+			resetStringInfo(&q);
+		}
+		appendStringInfo(&q,
+						 "INSERT INTO %1$s.ruvector_learning_models (index, heap, version, target,"
+						 " live, queries, regions, train_ms, curve, val_recall, val_cost, val_below,"
+						 " fixed_effort, replaced, replaced_recall, replaced_cost, model)"
+						 " SELECT $1::pg_catalog.regclass, $2::pg_catalog.regclass,"
+						 "  COALESCE(pg_catalog.max(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10,"
+						 "  $11, $12, $13, %2$s, %3$s, $14"
+						 " FROM %1$s.ruvector_learning_models WHERE index::pg_catalog.oid = $1"
+						 " RETURNING version",
+						 RvgSchema(),
+						 isnan(lr) ? "NULL" : psprintf("%.17g", lr),
+						 isnan(lc) ? "NULL" : psprintf("%.17g", lc));
+		if (SPI_execute_with_args(q.data, 14, argtypes, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+			SPI_processed != 1)
+			elog(ERROR, "ruvector_learning_models could not be written");
+		{
+			bool		isnull;
+
+			version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+	}
+	LearnForgetIndex(t.indexid);
+
+	initStringInfo(&json);
+	appendStringInfo(&json,
+					 "{\"index\": %u, \"version\": %d, \"target\": %.6g, \"live\": %s,"
+					 " \"queries\": %d, \"captured\": %d, \"regions\": %u, \"train_ms\": %.1f,"
+					 " \"validation\": {\"queries\": %d, \"mean_recall\": %.4f, \"mean_effort\": %.2f,"
+					 " \"share_below_target\": %.4f, \"fixed_effort\": ",
+					 t.indexid, version, target, goLive ? "true" : "false",
+					 n, ncaptured, m->nregions, trainMs, np[2], vr, vc, vb);
+	if (fixed >= 0)
+		appendStringInfo(&json, "%g}", t.grid[fixed]);
+	else
+		appendStringInfoString(&json, "null}");
+	appendStringInfo(&json, ", \"calibration_offset\": %.4f, \"replaced\": ", m->offset);
+	if (live)
+		appendStringInfo(&json, "{\"version\": %d, \"mean_recall\": %.4f, \"mean_effort\": %.2f}",
+						 liveVersion, lr, lc);
+	else
+		appendStringInfoString(&json, "null");
+	appendStringInfoString(&json, ", \"curve\": ");
+	LearnAppendArray(&json, curve, opts.epochs);
+	appendStringInfoChar(&json, '}');
+	rv_gnn_free(m);
+	rv_gnn_free(live);
+	return json.data;
+}
+
+/* Open an index for training: ruvector's hnsw, SELECT on its table */
+static Relation
+LearnOpenIndex(Oid indexid)
+{
+	Relation	index;
+	const char *kind = NULL;
+	AclResult	acl;
+
+	if (get_rel_name(indexid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", indexid)));
+	index = index_open(indexid, AccessShareLock);
+	if (!RvIntegrityIsScopedIndex(index, &kind) || strcmp(kind, "hnsw") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index of ruvector",
+						RelationGetRelationName(index)),
+				 errhint("The learning loop chooses ef_search of hnsw indexes.")));
+	acl = pg_class_aclcheck(index->rd_index->indrelid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(index->rd_index->indrelid));
+	return index;
+}
+
+static char *
+LearnTrainOid(Oid indexid, double target)
+{
+	Relation	index = LearnOpenIndex(indexid);
+	Oid			owner;
+	LearnAs		as;
+	char	   *volatile json = NULL;
+
+	if (!LearnExtension(&owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"ruvector\" is not installed in this database")));
+	LearnBecome(owner, &as);
+	PG_TRY();
+	{
+		MemoryContext caller = CurrentMemoryContext;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		/* the summary outlives SPI's memory */
+		json = MemoryContextStrdup(caller, LearnTrainIndex(index, target));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		LearnRestore(&as);
+	}
+	PG_END_TRY();
+	index_close(index, AccessShareLock);
+	return json;
+}
+
+/* ruvector_learning_train(index regclass): train now for the current target */
+Datum
+ruvector_learning_train(PG_FUNCTION_ARGS)
+{
+	double		target = rv_target_recall > 0 ? rv_target_recall : 0.95;
+	char	   *json;
+
+	PreventCommandDuringRecovery("ruvector_learning_train()");
+	json = LearnTrainOid(PG_GETARG_OID(0), target);
+	RvIgAudit(false, "learning.train", PG_GETARG_OID(0), json);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/*
+ * ruvector_learning_effort(index regclass, query vector): the effort a
+ * scan of the index would choose for the query now (NULL: hnsw.ef_search,
+ * no model or target_recall off).
+ */
+Datum
+ruvector_learning_effort(PG_FUNCTION_ARGS)
+{
+	Relation	index = LearnOpenIndex(PG_GETARG_OID(0));
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+	int			effort = -1;
+
+	RvLearningChooseEffort(index, (const char *) v, &effort, HNSW_MAX_EF_SEARCH);
+	index_close(index, AccessShareLock);
+	if (effort < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(effort);
+}
+
+/* ruvector_learning_status(): every version of the indexes the caller may read */
+Datum
+ruvector_learning_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StringInfoData q;
+	MemoryContext old;
+	Oid			owner;
+	LearnAs		as;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!LearnExtension(&owner))
+		PG_RETURN_VOID();
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT index, version, target, live, trained_at, queries, regions, train_ms,"
+					 " val_recall, val_cost, val_below, fixed_effort, replaced, replaced_cost, curve"
+					 " FROM %s.ruvector_learning_models"
+					 " WHERE pg_catalog.has_table_privilege($1, heap::pg_catalog.oid, 'SELECT')"
+					 " ORDER BY index::pg_catalog.oid, target, version",
+					 RvgSchema());
+	LearnBecome(owner, &as);
+	PG_TRY();
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1] = {ObjectIdGetDatum(as.saveUser)};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "ruvector_learning_models could not be read");
+		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[15];
+			bool		nulls[15];
+
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			for (int c = 0; c < 15; c++)
+				if (!nulls[c])
+				{
+					Form_pg_attribute a = TupleDescAttr(SPI_tuptable->tupdesc, c);
+
+					values[c] = datumCopy(values[c], a->attbyval, a->attlen);
+				}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		LearnRestore(&as);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
+}
+
+/* ----------------------------------------------------------------
+ *		The maintenance worker's round
+ * ----------------------------------------------------------------
+ */
+
+/* Move this database's captured queries into the table */
+static int
+LearnDrain(void)
+{
+	LearnSlot  *copy = palloc(sizeof(LearnSlot) * 8);
+	int			total = 0;
+	StringInfoData q;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "INSERT INTO %s.ruvector_learning_queries (index, query, k, effort, visited, profile)"
+					 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6)", RvgSchema());
+	for (;;)
+	{
+		int			n = 0;
+
+		LWLockAcquire(learnShared->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < LEARN_RING_SLOTS && n < 8; i++)
+		{
+			LearnSlot  *s = &learnShared->slots[i];
+
+			if (s->used && s->dbid == MyDatabaseId)
+			{
+				copy[n++] = *s;
+				s->used = false;
+			}
+		}
+		LWLockRelease(learnShared->lock);
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++)
+		{
+			Datum	   *xs = palloc(sizeof(Datum) * copy[i].dim);
+			Datum		ps[RV_GNN_QF];
+			Oid			argtypes[6] = {OIDOID, FLOAT4ARRAYOID, INT4OID, INT4OID, INT4OID, FLOAT4ARRAYOID};
+			Datum		args[6];
+			char		nulls[6] = "      ";
+
+			for (int d = 0; d < copy[i].dim; d++)
+				xs[d] = Float4GetDatum(copy[i].x[d]);
+			for (int d = 0; d < RV_GNN_QF; d++)
+				ps[d] = Float4GetDatum(copy[i].profile[d]);
+			args[0] = ObjectIdGetDatum(copy[i].indexid);
+			args[1] = PointerGetDatum(construct_array(xs, copy[i].dim, FLOAT4OID, 4, true, TYPALIGN_INT));
+			args[2] = Int32GetDatum(copy[i].k);
+			args[3] = Int32GetDatum(copy[i].effort);
+			args[4] = Int32GetDatum(copy[i].visited);
+			args[5] = PointerGetDatum(construct_array(ps, RV_GNN_QF, FLOAT4OID, 4, true, TYPALIGN_INT));
+			if (!copy[i].hasProfile)
+				nulls[5] = 'n';
+			/* an index dropped since: skip its query */
+			if (get_rel_name(copy[i].indexid) == NULL)
+				continue;
+			if (SPI_execute_with_args(q.data, 6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "ruvector_learning_queries could not be written");
+			total++;
+		}
+	}
+	return total;
+}
+
+/*
+ * Label unlabelled captured queries, latest first, until the round's
+ * budget (ruvector.learning_cpu_budget of the maintenance interval) is
+ * spent.  Returns the indexes that gained labels.
+ */
+static List *
+LearnLabelBudget(double budgetMs)
+{
+	StringInfoData q;
+	instr_time	start,
+				now;
+	List	   *touched = NIL;
+	uint64		n;
+	SPITupleTable *tt;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT id, index::pg_catalog.oid, query FROM %s.ruvector_learning_queries"
+					 " WHERE recall IS NULL ORDER BY id DESC LIMIT 1000", RvgSchema());
+	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_learning_queries could not be read");
+	n = SPI_processed;
+	tt = SPI_tuptable;
+	INSTR_TIME_SET_CURRENT(start);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+		Oid			indexid = DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+		Relation	index;
+		const char *kind = NULL;
+		LearnTarget t;
+		double		recall[LEARN_MAX_GRID];
+		Datum		rd[LEARN_MAX_GRID];
+		char	   *u;
+
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		if (INSTR_TIME_GET_MILLISEC(now) > budgetMs)
+			break;
+		if (get_rel_name(indexid) == NULL || ARR_HASNULL(a))
+			continue;
+		index = try_index_open(indexid, AccessShareLock);
+		if (index == NULL)
+			continue;
+		if (!RvIntegrityIsScopedIndex(index, &kind) || strcmp(kind, "hnsw") != 0 ||
+			!LearnIsVectorIndex(index) || index->rd_index->indkey.values[0] == 0)
+		{
+			index_close(index, AccessShareLock);
+			continue;
+		}
+		LearnDescribe(index, &t);
+		index_close(index, AccessShareLock);
+		t.dim = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+		LearnLabel(&t, (float *) ARR_DATA_PTR(a), recall);
+		for (int g = 0; g < t.ngrid; g++)
+			rd[g] = Float4GetDatum((float4) recall[g]);
+		u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2 WHERE id = $1", RvgSchema());
+		if (SPI_execute_with_args(u, 2, (Oid[]) {INT8OID, FLOAT4ARRAYOID},
+								  (Datum[]) {Int64GetDatum(id),
+									  PointerGetDatum(construct_array(rd, t.ngrid, FLOAT4OID, 4, true, TYPALIGN_INT))},
+								  NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "ruvector_learning_queries could not be updated");
+		touched = list_append_unique_oid(touched, indexid);
+	}
+	return touched;
+}
+
+/* Indexes with enough labelled queries newer than their latest model */
+static List *
+LearnDueIndexes(double target)
+{
+	StringInfoData q;
+	List	   *due = NIL;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "SELECT c.index::pg_catalog.oid FROM %1$s.ruvector_learning_queries c"
+					 " WHERE c.recall IS NOT NULL AND c.captured_at > COALESCE(("
+					 "  SELECT pg_catalog.max(m.trained_at) FROM %1$s.ruvector_learning_models m"
+					 "  WHERE m.index = c.index AND m.target = $1), '-infinity')"
+					 " GROUP BY c.index HAVING pg_catalog.count(*) >= %2$d",
+					 RvgSchema(), Max(rv_learning_min_queries / 2, 10));
+	if (SPI_execute_with_args(q.data, 1, (Oid[]) {FLOAT4OID}, (Datum[]) {Float4GetDatum((float4) target)},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ruvector_learning_queries could not be read");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		due = lappend_oid(due, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	return due;
+}
+
+/* One step of the round in its own transaction; errors are logged, not raised */
+static bool
+LearnStep(int step, Oid indexid, List **out)
+{
+	MemoryContext ctx = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		Oid			owner;
+
+		if (LearnExtension(&owner))
+		{
+			LearnAs		as;
+
+			LearnBecome(owner, &as);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			if (step == 0)
+				(void) LearnDrain();
+			else if (step == 1)
+			{
+				List	   *l = LearnLabelBudget(rv_learning_cpu_budget * rv_worker_naptime * 1000.0);
+				MemoryContext old = MemoryContextSwitchTo(ctx);
+
+				*out = list_copy(l);
+				MemoryContextSwitchTo(old);
+			}
+			else if (step == 2)
+			{
+				List	   *l = LearnDueIndexes(rv_target_recall);
+				MemoryContext old = MemoryContextSwitchTo(ctx);
+
+				*out = list_copy(l);
+				MemoryContextSwitchTo(old);
+			}
+			SPI_finish();
+			LearnRestore(&as);
+			if (step == 3)
+			{
+				char	   *json = LearnTrainOid(indexid, rv_target_recall);
+
+				ereport(LOG,
+						(errmsg("ruvector learning: trained index %u", indexid),
+						 errdetail("%s", json)));
+				RvIgAudit(true, "learning.train", indexid, json);
+			}
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(ctx);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * The round (from worker.c, once per database): drain captured queries,
+ * label within the budget, and, with ruvector.target_recall set, train
+ * every index that has enough new labelled queries.
+ */
+void
+RvLearningWorkerRound(void)
+{
+	List	   *dummy = NIL;
+	List	   *due = NIL;
+	ListCell   *lc;
+
+	if (learnShared != NULL && !LearnStep(0, InvalidOid, &dummy))
+		return;
+	if (rv_learning_cpu_budget > 0 && !LearnStep(1, InvalidOid, &dummy))
+		return;
+	if (rv_target_recall <= 0 || !LearnStep(2, InvalidOid, &due))
+		return;
+	foreach(lc, due)
+	{
+		CHECK_FOR_INTERRUPTS();
+		(void) LearnStep(3, lfirst_oid(lc), &dummy);
+	}
+}
