@@ -56,12 +56,9 @@
 
 #include <unistd.h>
 
-#include "access/genam.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/indexing.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/trigger.h"
@@ -82,6 +79,7 @@
 #include "utils/timestamp.h"
 
 #include "audit/audit_int.h"
+#include "common/rv_extension.h"
 
 PG_FUNCTION_INFO_V1(ruvector_audit_guard);
 PG_FUNCTION_INFO_V1(ruvector_audit_log);
@@ -131,29 +129,12 @@ RvAuditCryptoInit(void)
 bool
 RvAuditExtension(Oid *owner, Oid *schema, Oid *table)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		found = false;
+	RvExtensionInfoData ext;
 
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("ruvector"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		Form_pg_extension ext = (Form_pg_extension) GETSTRUCT(tup);
-
-		*owner = ext->extowner;
-		*schema = ext->extnamespace;
-		found = true;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	if (!found)
+	if (!RvExtensionLookup(&ext, true))
 		return false;
+	*owner = ext.owner;
+	*schema = ext.nsp;
 	*table = get_relname_relid(RV_AUDIT_TABLE, *schema);
 	return OidIsValid(*table);
 }
@@ -689,6 +670,18 @@ void
 RvAuditEvent(const char *event_type, Oid target, const char *payload_json)
 {
 	(void) AuditAppendInXact(event_type, target, payload_json);
+}
+
+void
+RvAdminAudit(const char *event_type, Oid target, const char *payload_json)
+{
+	Oid			owner;
+	Oid			schema;
+	Oid			table;
+
+	if (!RvAuditExtension(&owner, &schema, &table))
+		return;
+	RvAuditEvent(event_type, target, payload_json);
 }
 
 void

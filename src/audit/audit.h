@@ -66,4 +66,13 @@ extern void RvAuditEvent(const char *event_type, Oid target,
 extern void RvAuditEventDetached(const char *event_type, Oid target,
 								 const char *payload_json);
 
+/*
+ * RvAdminAudit is RvAuditEvent for the administrative calls of the tiers
+ * and the index methods, skipped while the extension's SQL is still
+ * 0.1.0's, which has no audit table: the 0.2.0 library serves 0.1.0 until
+ * ALTER EXTENSION UPDATE, and an unaudited call there is what 0.1.0 did.
+ */
+extern void RvAdminAudit(const char *event_type, Oid target,
+						 const char *payload_json);
+
 #endif							/* RUVECTOR_AUDIT_H */

@@ -55,6 +55,7 @@
 #include "utils/syscache.h"
 
 #include "audit/audit.h"
+#include "common/rv_extension.h"
 #include "graph/graph.h"
 #include "types/types.h"
 
@@ -102,33 +103,14 @@ RegisterCallbacks(void)
 static char *
 ReadSchema(void)
 {
-	Oid			ext = get_extension_oid("ruvector", false);
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
+	RvExtensionInfoData ext;
 	char	   *name;
 
 	owner_cache = InvalidOid;
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		v = heap_getattr(tup, Anum_pg_extension_extversion,
-									 RelationGetDescr(rel), &isnull);
-
-		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-		owner_cache = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-		legacy_cache = !isnull && strcmp(TextDatumGetCString(v), "0.1.0") == 0;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	name = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
+	(void) RvExtensionLookup(&ext, false);
+	owner_cache = ext.owner;
+	legacy_cache = ext.version != NULL && strcmp(ext.version, "0.1.0") == 0;
+	name = get_namespace_name(ext.nsp);
 	if (name == NULL)
 		elog(ERROR, "schema of extension ruvector not found");
 	return MemoryContextStrdup(TopMemoryContext, quote_identifier(name));

@@ -114,9 +114,9 @@
 #include "utils/syscache.h"
 
 #include "indexam/ivfflat.h"
+#include "audit/audit.h"
 #include "integrity/integrity.h"
 #include "indexam/indexam.h"
-#include "tier/tier.h"
 
 /* The build's seed: a refresh of the same rows gives the same lists */
 #define IVF_REFRESH_SEED		UINT64CONST(0x5256494646)

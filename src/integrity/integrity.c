@@ -70,6 +70,7 @@
 #include "utils/syscache.h"
 
 #include "audit/audit.h"
+#include "common/rv_extension.h"
 #include "graph/graph.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
@@ -340,29 +341,13 @@ RvIgActionsText(const RvIgPolicy *p, char *out)
 bool
 RvIgExtensionInfo(Oid *owner, Oid *nsp)
 {
-	Oid			ext = get_extension_oid("ruvector", true);
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		found = false;
+	RvExtensionInfoData ext;
 
-	if (!OidIsValid(ext))
+	if (!RvExtensionLookup(&ext, true))
 		return false;
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-		*nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-		found = true;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
+	*owner = ext.owner;
+	*nsp = ext.nsp;
+	return true;
 }
 
 static Oid

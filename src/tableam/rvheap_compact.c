@@ -8,7 +8,7 @@
  *	  A move rewrites one heap page at a time:
  *
  *	  1. Pick the block's target tier per policy column from its access
- *		 times (tier_access.c) and the policy (tier_policy.c); blocks that
+ *		 times (rvheap_access.c) and the policy (rvheap_policy.c); blocks that
  *		 no policy wants colder are not even read.
  *	  2. Take a cleanup lock (exclusive lock, no other pin) - conditionally:
  *		 a pinned page is skipped, and retried a few times at the end of the
@@ -71,10 +71,11 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "audit/audit.h"
 #include "integrity/integrity.h"
 #include "tableam/tableam.h"
 #include "tier/tier.h"
-#include "wal/wal.h"
+#include "tableam/rvheap_wal.h"
 
 PG_FUNCTION_INFO_V1(ruvector_compact);
 

@@ -40,8 +40,8 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "common/rv_extension.h"
 #include "tableam/tableam.h"
-#include "tier/tier.h"
 
 static Oid	vector_oid = InvalidOid;
 static Oid	halfvec_oid = InvalidOid;

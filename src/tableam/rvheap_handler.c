@@ -60,7 +60,7 @@
 
 #include "tableam/tableam.h"
 #include "tier/tier.h"
-#include "wal/wal.h"
+#include "tableam/rvheap_wal.h"
 
 PG_FUNCTION_INFO_V1(ruvector_heap_handler);
 
@@ -841,6 +841,7 @@ RvHeapOpenChecked(Oid relid, LOCKMODE lockmode, const char *what, bool owner)
 void
 RvTableamInit(void)
 {
+	RvTierInstallDecodeHook();
 	RvTypeCacheInit();
 	RvTierInit();
 	RvCompactInit();

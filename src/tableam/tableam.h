@@ -18,6 +18,14 @@
  *	  and the VACUUM FULL / CLUSTER rewrite, which copies tuples in their
  *	  tier form through heapam and then marks them (rvheap_handler.c).
  *
+ *	  The table AM owns everything about tiering but the codecs (tier.h):
+ *	  the handler (rvheap_handler.c), decoding of stored tuples
+ *	  (rvheap_decode.c), tier moves (rvheap_compact.c), per-column tier
+ *	  policies and their event trigger (rvheap_policy.c), per-block access
+ *	  tracking in shared memory (rvheap_access.c), the "ruvector_tier" WAL
+ *	  resource manager (rvheap_wal.c, rvheap_wal.h) and the reports
+ *	  (rvheap_report.c).
+ *
  * IDENTIFICATION
  *	  src/tableam/tableam.h
  *
@@ -30,8 +38,12 @@
 
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "utils/rel.h"
+
+#include "tier/tier.h"
 
 /* t_infomask2 bit: the tuple holds at least one encoded vector. */
 #define RV_HEAP_ENCODED			0x0800
@@ -52,6 +64,47 @@ typedef RvRelInfoData *RvRelInfo;
 
 #define RvRelInfoVector(info, i)	((info)->atts[(i)])
 #define RvRelInfoInline(info, i)	((info)->atts[(info)->nvector + (i)])
+
+/*
+ * Longest threshold of a policy, in seconds: the longest time a timestamp
+ * difference (int64 microseconds) can measure; a block is never idle longer.
+ */
+#define RV_TIER_MAX_THRESHOLD	(PG_INT64_MAX / INT64CONST(1000000))
+
+/*
+ * Thresholds of one tier in a policy: seconds since the last write and
+ * read (-1 = tier not used), and the most (decayed) reads a block may have
+ * had to move (-1 = no limit).
+ */
+typedef struct RvTierRule
+{
+	int64		after_write;
+	int64		after_read;
+	double		max_reads;
+} RvTierRule;
+
+/* The policy of one vector column. */
+typedef struct RvTierPolicyData
+{
+	AttrNumber	attnum;
+	NameData	attname;
+	int			exactness;		/* coldest lossy tier allowed; FLOAT32 =
+								 * "exact": lossless moves only */
+	RvTierRule	rule[RV_TIER_COUNT];	/* [FLOAT32] unused */
+	int			pq_m;			/* 0 = dim / 2 */
+	int			pq_k;
+	int			pq_sample;
+} RvTierPolicyData;
+
+typedef RvTierPolicyData *RvTierPolicy;
+
+/* Last accesses of a block, as tracked in shared memory. */
+typedef struct RvBlockAccess
+{
+	TimestampTz last_read;		/* 0 = not tracked */
+	TimestampTz last_write;		/* 0 = not tracked */
+	double		heat;			/* reads, halved every half-life */
+} RvBlockAccess;
 
 /* rvheap_handler.c */
 extern const TableAmRoutine *RvHeapRoutine(void);
@@ -86,6 +139,41 @@ RvHeapCheckSlot(Relation rel, TupleTableSlot *slot)
 	if (unlikely(tup != NULL && (tup->t_data->t_infomask2 & RV_HEAP_ENCODED)))
 		RvHeapDecodeSlot(rel, slot);
 }
+
+/* rvheap_policy.c */
+extern List *RvTierPoliciesLoad(Relation rel);
+extern int	RvTierBlockTarget(RvTierPolicy policy, const RvBlockAccess *acc,
+							  TimestampTz now);
+extern int	RvTierAllowed(RvTierPolicy policy, int tier, bool *lossless_only);
+
+/* rvheap_access.c */
+extern int	rv_tier_tracked_blocks;
+extern int	rv_tier_heat_halflife;
+extern void RvTierNoteReadSlow(Relation rel, BlockNumber blkno);
+extern void RvTierNoteWrite(Relation rel, BlockNumber blkno);
+extern void RvTierAccessGet(Relation rel, BlockNumber blkno, RvBlockAccess *acc);
+extern TimestampTz RvTierTrackingSince(void);
+
+/*
+ * Note a read of blkno.  Scans call this per tuple, so a repeat of the last
+ * block this backend noted, in the same statement, costs three compares.
+ */
+extern PGDLLIMPORT Oid rv_tier_last_rel;
+extern PGDLLIMPORT BlockNumber rv_tier_last_block;
+extern PGDLLIMPORT TimestampTz rv_tier_last_stmt;
+
+static inline void
+RvTierNoteRead(Relation rel, BlockNumber blkno)
+{
+	if (likely(blkno == rv_tier_last_block &&
+			   RelationGetRelid(rel) == rv_tier_last_rel &&
+			   GetCurrentStatementStartTimestamp() == rv_tier_last_stmt))
+		return;
+	RvTierNoteReadSlow(rel, blkno);
+}
+
+/* GUCs and shared memory of access tracking (rvheap_access.c) */
+extern void RvTierInit(void);
 
 /* One entry point for _PG_init: GUCs, shared memory, WAL resource manager. */
 extern void RvTableamInit(void);

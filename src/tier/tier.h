@@ -2,8 +2,10 @@
  *
  * tier.h
  *	  Tiered vector storage: the encoded forms of a vector datum, their
- *	  codecs, PQ codebooks, per-column tier policies and per-block access
- *	  tracking in shared memory.  Used by the ruvector_heap table AM.
+ *	  codecs and PQ codebooks - codecs only.  The table AM that stores
+ *	  them owns the rest: tier policies, per-block access tracking and the
+ *	  tier-move WAL live in src/tableam/ (tableam.h, rvheap_wal.h).  No
+ *	  file here includes a table-AM header.
  *
  * NOTES
  *	  An encoded vector keeps pgvector's header (varlena length, int16 dim,
@@ -54,9 +56,7 @@
 
 #include "postgres.h"
 
-#include "datatype/timestamp.h"
 #include "storage/block.h"
-#include "access/xact.h"
 #include "utils/rel.h"
 
 #include "types/types.h"
@@ -97,12 +97,6 @@ typedef struct RvPqPayload
 #define RV_PQ_SHORT_SIZE(m)		(RV_VECTOR_HDRSZ + (Size) (m))
 #define RV_PQ_SHORT_MAX_ID		32767
 
-/*
- * Longest threshold of a policy, in seconds: the longest time a timestamp
- * difference (int64 microseconds) can measure; a block is never idle longer.
- */
-#define RV_TIER_MAX_THRESHOLD	(PG_INT64_MAX / INT64CONST(1000000))
-
 /* PQ limits */
 #define RV_PQ_MIN_K				2
 #define RV_PQ_DEFAULT_K			256
@@ -131,41 +125,6 @@ typedef struct RvCodebookData
 
 typedef RvCodebookData *RvCodebook;
 
-/*
- * Thresholds of one tier in a policy: seconds since the last write and
- * read (-1 = tier not used), and the most (decayed) reads a block may have
- * had to move (-1 = no limit).
- */
-typedef struct RvTierRule
-{
-	int64		after_write;
-	int64		after_read;
-	double		max_reads;
-} RvTierRule;
-
-/* The policy of one vector column. */
-typedef struct RvTierPolicyData
-{
-	AttrNumber	attnum;
-	NameData	attname;
-	int			exactness;		/* coldest lossy tier allowed; FLOAT32 =
-								 * "exact": lossless moves only */
-	RvTierRule	rule[RV_TIER_COUNT];	/* [FLOAT32] unused */
-	int			pq_m;			/* 0 = dim / 2 */
-	int			pq_k;
-	int			pq_sample;
-} RvTierPolicyData;
-
-typedef RvTierPolicyData *RvTierPolicy;
-
-/* Last accesses of a block, as tracked in shared memory. */
-typedef struct RvBlockAccess
-{
-	TimestampTz last_read;		/* 0 = not tracked */
-	TimestampTz last_write;		/* 0 = not tracked */
-	double		heat;			/* reads, halved every half-life */
-} RvBlockAccess;
-
 /* tier_codec.c */
 extern const char *RvTierName(int tier);
 extern int	RvTierFromName(const char *name);
@@ -183,44 +142,8 @@ extern RvCodebook RvCodebookLatest(Relation rel, const char *attname, int dim,
 								   int m, int k);
 extern uint32 RvCodebookTrain(Relation rel, AttrNumber attnum, int m, int k,
 							  int sample);
-extern Oid	RvExtensionNamespace(void);
-extern Oid	RvExtensionTable(const char *relname);
-extern void RvAdminAudit(const char *event_type, Oid target, const char *payload_json);
-extern void RvRunAsExtensionOwner(void (*fn) (void *), void *arg);
 
-/* tier_policy.c */
-extern List *RvTierPoliciesLoad(Relation rel);
-extern int	RvTierBlockTarget(RvTierPolicy policy, const RvBlockAccess *acc,
-							  TimestampTz now);
-extern int	RvTierAllowed(RvTierPolicy policy, int tier, bool *lossless_only);
-
-/* tier_access.c */
-extern int	rv_tier_tracked_blocks;
-extern int	rv_tier_heat_halflife;
-extern void RvTierNoteReadSlow(Relation rel, BlockNumber blkno);
-extern void RvTierNoteWrite(Relation rel, BlockNumber blkno);
-extern void RvTierAccessGet(Relation rel, BlockNumber blkno, RvBlockAccess *acc);
-extern TimestampTz RvTierTrackingSince(void);
-
-/*
- * Note a read of blkno.  Scans call this per tuple, so a repeat of the last
- * block this backend noted, in the same statement, costs three compares.
- */
-extern PGDLLIMPORT Oid rv_tier_last_rel;
-extern PGDLLIMPORT BlockNumber rv_tier_last_block;
-extern PGDLLIMPORT TimestampTz rv_tier_last_stmt;
-
-static inline void
-RvTierNoteRead(Relation rel, BlockNumber blkno)
-{
-	if (likely(blkno == rv_tier_last_block &&
-			   RelationGetRelid(rel) == rv_tier_last_rel &&
-			   GetCurrentStatementStartTimestamp() == rv_tier_last_stmt))
-		return;
-	RvTierNoteReadSlow(rel, blkno);
-}
-
-/* tier init (tier_access.c) */
-extern void RvTierInit(void);
+/* Install rv_vector_decode_hook (types.h): decoding of encoded datums. */
+extern void RvTierInstallDecodeHook(void);
 
 #endif							/* RV_TIER_H */

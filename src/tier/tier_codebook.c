@@ -23,8 +23,9 @@
  *	  Rows are deleted only when their table or column is dropped (the
  *	  extension's sql_drop event trigger).
  *
- *	  Writes to the extension tables run as the extension's owner, after
- *	  the caller's own right to the user table was checked, so the tables
+ *	  Writes to the extension tables run as the extension's owner
+ *	  (RvRunAsExtensionOwner, src/common/rv_extension.c), after the
+ *	  caller's own right to the user table was checked, so the tables
  *	  themselves need not be writable by table owners.
  *
  *	  Column order of ruvector_codebooks (sql/parts/80_tableam.sql):
@@ -46,28 +47,22 @@
 
 #include <math.h>
 
-#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
-#include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "audit/audit.h"
+#include "common/rv_extension.h"
 #include "tier/tier.h"
 
 #define Anum_cb_id			1
@@ -83,154 +78,6 @@
 #define Anum_cb_norm_hi		13
 
 static HTAB *codebook_cache = NULL;
-
-/*
- * Schema and owner of the ruvector extension; errors if it is not
- * installed in this database.
- */
-static void
-ExtensionInfo(Oid *nsp, Oid *owner)
-{
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("ruvector"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("extension \"ruvector\" is not installed in this database")));
-	*nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-	*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-}
-
-/* The schema the extension is installed in. */
-Oid
-RvExtensionNamespace(void)
-{
-	Oid			nsp;
-	Oid			owner;
-
-	ExtensionInfo(&nsp, &owner);
-	return nsp;
-}
-
-/*
- * Record an administrative call of the tiers or the index methods in the
- * audit trail (audit.h), unless the extension's SQL is still 0.1.0's, which
- * has no audit table: the 0.2.0 library serves 0.1.0 until ALTER EXTENSION
- * UPDATE, and an unaudited call there is what 0.1.0 did.
- */
-void
-RvAdminAudit(const char *event_type, Oid target, const char *payload_json)
-{
-	if (!OidIsValid(get_relname_relid("ruvector_audit_events", RvExtensionNamespace())))
-		return;
-	RvAuditEvent(event_type, target, payload_json);
-}
-
-/*
- * The extension's own tables, looked up once per backend (each SPI query
- * of the tiers names one, schema-qualified: the extension is relocatable).
- * A relcache invalidation of a cached table - dropped with the extension,
- * moved by ALTER EXTENSION ... SET SCHEMA, renamed - or of every relation
- * forgets the lookup; the schema name is read from the table at each use.
- */
-typedef struct RvExtTable
-{
-	const char *name;
-	Oid			oid;
-} RvExtTable;
-
-static RvExtTable rv_ext_tables[] = {
-	{"ruvector_tier_policy", InvalidOid},
-	{"ruvector_codebooks", InvalidOid},
-};
-static bool rv_ext_tables_callback;
-
-static void
-ExtTablesInvalidate(Datum arg, Oid relid)
-{
-	for (int i = 0; i < lengthof(rv_ext_tables); i++)
-		if (!OidIsValid(relid) || rv_ext_tables[i].oid == relid)
-			rv_ext_tables[i].oid = InvalidOid;
-}
-
-/* Oid of one of the extension's own tables. */
-Oid
-RvExtensionTable(const char *relname)
-{
-	Oid			nsp;
-	Oid			owner;
-	Oid			relid;
-	RvExtTable *cached = NULL;
-
-	for (int i = 0; i < lengthof(rv_ext_tables); i++)
-		if (strcmp(rv_ext_tables[i].name, relname) == 0)
-			cached = &rv_ext_tables[i];
-	if (cached && OidIsValid(cached->oid))
-		return cached->oid;
-
-	ExtensionInfo(&nsp, &owner);
-	relid = get_relname_relid(relname, nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table \"%s\" of extension ruvector is missing", relname),
-				 errhint("Drop and recreate the extension to restore its tables.")));
-	if (cached)
-	{
-		if (!rv_ext_tables_callback)
-		{
-			CacheRegisterRelcacheCallback(ExtTablesInvalidate, (Datum) 0);
-			rv_ext_tables_callback = true;
-		}
-		cached->oid = relid;
-	}
-	return relid;
-}
-
-/*
- * Run fn(arg) as the extension's owner (for writes to its tables).  The
- * caller has checked the user's rights on the user table.  search_path is
- * pinned to pg_catalog for the duration, so that no function or operator
- * of the caller's schemas runs with the owner's rights.
- */
-void
-RvRunAsExtensionOwner(void (*fn) (void *), void *arg)
-{
-	Oid			nsp;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
-
-	ExtensionInfo(&nsp, &owner);
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	PG_TRY();
-	{
-		fn(arg);
-	}
-	PG_FINALLY();
-	{
-		/* On error, transaction abort also unwinds the GUC nest level. */
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, save_nestlevel);
-}
 
 /* Build a cache entry from a codebook row; false if the row is malformed. */
 static bool

@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "access/detoast.h"
+#include "access/xact.h"
 
 #include "tier/tier.h"
 
@@ -443,10 +444,10 @@ RvTierDecode(const Vector *enc)
 /*
  * The second line of defence behind DatumGetVector (types.h): a vector
  * datum with a non-zero tag reached a function.  Decode it if this is a
- * known form, or refuse it clearly.
+ * known form, or refuse it clearly.  Installed as rv_vector_decode_hook.
  */
-Vector *
-rv_vector_decode_encoded(Vector *v)
+static Vector *
+DecodeEncodedDatum(Vector *v)
 {
 	if (RvTierOfTag(v->unused) < 0)
 		ereport(ERROR,
@@ -461,15 +462,9 @@ rv_vector_decode_encoded(Vector *v)
 	return RvTierDecode(v);
 }
 
-/*
- * halfvec values are never encoded by ruvector; a non-zero tag is refused.
- */
-HalfVector *
-rv_halfvec_refuse_encoded(HalfVector *v)
+/* Let DatumGetVector (types.h) decode encoded datums; called at _PG_init. */
+void
+RvTierInstallDecodeHook(void)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("halfvec value has an unsupported encoding (tag %d)", v->unused),
-			 errhint("halfvec columns are stored unencoded; this value was not written by ruvector.")));
-	pg_unreachable();
+	rv_vector_decode_hook = DecodeEncodedDatum;
 }

@@ -58,11 +58,17 @@ typedef struct SparseVector
 /*
  * Every function reaches a vector argument through these macros.  A non-zero
  * "unused" tags an encoded form of the ruvector_heap table AM (tier.h); such
- * a form that slipped out of a table is decoded (src/tier/tier_codec.c) or
+ * a form that slipped out of a table is decoded by rv_vector_decode_hook or
  * refused with a clear error here, in one place.  The plain form pays one
  * well-predicted branch.
+ *
+ * The hook keeps types/ free of the codecs (which may read a PQ codebook
+ * from the catalog): the tier codecs install it at _PG_init
+ * (RvTierInstallDecodeHook, called from RvTableamInit), before any function
+ * of the library can run.  Defined in types/encoded.c.
  */
-extern Vector *rv_vector_decode_encoded(Vector *v);
+typedef Vector *(*rv_vector_decode_hook_type) (Vector *v);
+extern PGDLLIMPORT rv_vector_decode_hook_type rv_vector_decode_hook;
 extern HalfVector *rv_halfvec_refuse_encoded(HalfVector *v);
 
 static inline Vector *
@@ -71,7 +77,7 @@ rv_detoast_vector(Datum d)
 	Vector	   *v = (Vector *) PG_DETOAST_DATUM(d);
 
 	if (unlikely(v->unused != 0))
-		v = rv_vector_decode_encoded(v);
+		v = rv_vector_decode_hook(v);
 	return v;
 }
 

@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * rvwal.c
+ * rvheap_wal.c
  *	  The "ruvector_tier" custom WAL resource manager: logging of tier
  *	  moves, and their redo, description and masking.
  *
  * NOTES
- *	  Record formats and the choice of id are in wal.h.  A tier move is
+ *	  Record formats and the choice of id are in rvheap_wal.h.  A tier move is
  *	  logged as a full page image; redo restores it through
  *	  XLogReadBufferForRedoExtended with get_cleanup_lock, which waits (on a
  *	  standby: up to max_standby_streaming_delay, then cancels the
@@ -17,7 +17,7 @@
  *	  standby finds the space a move freed.
  *
  * IDENTIFICATION
- *	  src/wal/rvwal.c
+ *	  src/tableam/rvheap_wal.c
  *
  *-------------------------------------------------------------------------
  */
@@ -31,8 +31,8 @@
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 
+#include "tableam/rvheap_wal.h"
 #include "tier/tier.h"
-#include "wal/wal.h"
 
 static bool rv_rmgr_registered = false;
 

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * wal.h
+ * rvheap_wal.h
  *	  RuVector's custom WAL resource manager ("ruvector_tier"): tier moves
  *	  of ruvector_heap pages, replayed under a cleanup lock.
  *
@@ -26,12 +26,12 @@
  *		with heap pruning - and updates the free space map.
  *
  * IDENTIFICATION
- *	  src/wal/wal.h
+ *	  src/tableam/rvheap_wal.h
  *
  *-------------------------------------------------------------------------
  */
-#ifndef RV_WAL_H
-#define RV_WAL_H
+#ifndef RV_RVHEAP_WAL_H
+#define RV_RVHEAP_WAL_H
 
 #include "postgres.h"
 
@@ -55,10 +55,10 @@ typedef struct xl_rvtier_compact
 
 #define SizeOfRvTierCompact	(offsetof(xl_rvtier_compact, tier) + sizeof(uint8))
 
-/* rvwal.c */
+/* rvheap_wal.c */
 extern void RvWalInit(void);
 extern bool RvWalAvailable(void);
 extern void RvWalCheckAvailable(const char *what);
 extern XLogRecPtr RvWalLogCompact(Buffer buffer, const xl_rvtier_compact *xlrec);
 
-#endif							/* RV_WAL_H */
+#endif							/* RV_RVHEAP_WAL_H */

@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * tier_policy.c
+ * rvheap_policy.c
  *	  Tier policies of ruvector_heap vector columns: ruvector_set_tiers(),
- *	  parsing and storage in the extension table ruvector_tier_policy, and
- *	  the choice of a block's target tier.
+ *	  parsing and storage in the extension table ruvector_tier_policy, the
+ *	  choice of a block's target tier, and the table AM's sql_drop event
+ *	  trigger (ruvector_tableam_sql_drop), which deletes the policies and
+ *	  codebooks of dropped tables and columns.
  *
  * NOTES
  *	  A policy is a jsonb object:
@@ -29,7 +31,7 @@
  *	  restore into a database where the oids differ.
  *
  * IDENTIFICATION
- *	  src/tier/tier_policy.c
+ *	  src/tableam/rvheap_policy.c
  *
  *-------------------------------------------------------------------------
  */
@@ -51,8 +53,9 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "audit/audit.h"
+#include "common/rv_extension.h"
 #include "tableam/tableam.h"
-#include "tier/tier.h"
 
 PG_FUNCTION_INFO_V1(ruvector_set_tiers);
 PG_FUNCTION_INFO_V1(ruvector_tableam_sql_drop);

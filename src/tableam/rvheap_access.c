@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tier_access.c
+ * rvheap_access.c
  *	  Per-block last-read / last-write times and decayed read counts of
  *	  ruvector_heap tables, kept in shared memory for the tier policy.
  *
@@ -32,7 +32,7 @@
  *	  new file untracked, which is right: its blocks are new.
  *
  * IDENTIFICATION
- *	  src/tier/tier_access.c
+ *	  src/tableam/rvheap_access.c
  *
  *-------------------------------------------------------------------------
  */
@@ -48,7 +48,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "tier/tier.h"
+#include "tableam/tableam.h"
 
 typedef struct RvBlockSlot
 {
