@@ -58,24 +58,15 @@ PutBytes(Writer *w, const void *p, size_t n)
 	w->len += n;
 }
 
+/* v as an unsigned big-endian integer of 1 to 8 bytes (GetUInt reads it) */
 static void
-PutU64(Writer *w, uint64_t v)
+PutUInt(Writer *w, uint64_t v, int bytes)
 {
 	uint8_t		b[8];
 
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t) (v >> (56 - 8 * i));
-	PutBytes(w, b, 8);
-}
-
-static void
-PutU32(Writer *w, uint32_t v)
-{
-	uint8_t		b[4];
-
-	for (int i = 0; i < 4; i++)
-		b[i] = (uint8_t) (v >> (24 - 8 * i));
-	PutBytes(w, b, 4);
+	for (int i = 0; i < bytes; i++)
+		b[i] = (uint8_t) (v >> (8 * (bytes - 1 - i)));
+	PutBytes(w, b, bytes);
 }
 
 /* presence byte, length, bytes; and a NUL after them when nul is set */
@@ -86,7 +77,7 @@ PutStr(Writer *w, const char *s, bool nul)
 	size_t		n = s != NULL ? strlen(s) : 0;
 
 	PutBytes(w, &present, 1);
-	PutU32(w, (uint32_t) n);
+	PutUInt(w, (uint32_t) n, 4);
 	if (n > 0)
 		PutBytes(w, s, n);
 	if (nul)
@@ -99,20 +90,27 @@ rv_audit_crypto_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* The fields an event has from its start: time, target, the strings. */
+static void
+PutEvent(Writer *w, const RvAuditRecord *rec, bool nul)
+{
+	PutUInt(w, (uint64_t) rec->time_us, 8);
+	PutUInt(w, rec->target_oid, 4);
+	PutStr(w, rec->actor, nul);
+	PutStr(w, rec->event_type, nul);
+	PutStr(w, rec->target_name, nul);
+	PutStr(w, rec->payload, nul);
+	PutStr(w, rec->spool_id, nul);
+}
+
 size_t
 rv_audit_encode(const RvAuditRecord *rec, uint8_t *out, size_t out_cap)
 {
 	Writer		w = {out, out_cap, 0};
 
 	PutBytes(&w, RV_AUDIT_MAGIC, 8);
-	PutU64(&w, (uint64_t) rec->seq);
-	PutU64(&w, (uint64_t) rec->time_us);
-	PutU32(&w, rec->target_oid);
-	PutStr(&w, rec->actor, false);
-	PutStr(&w, rec->event_type, false);
-	PutStr(&w, rec->target_name, false);
-	PutStr(&w, rec->payload, false);
-	PutStr(&w, rec->spool_id, false);
+	PutUInt(&w, (uint64_t) rec->seq, 8);
+	PutEvent(&w, rec, false);
 	PutBytes(&w, rec->prev_hash, RV_AUDIT_HASH_BYTES);
 	PutBytes(&w, rec->signer, RV_AUDIT_PK_BYTES);
 	return w.len;
@@ -255,13 +253,7 @@ rv_audit_spool_encode(const RvAuditRecord *rec, uint8_t *out, size_t out_cap)
 	Writer		w = {out, out_cap, 0};
 
 	PutBytes(&w, RV_SPOOL_MAGIC, 8);
-	PutU64(&w, (uint64_t) rec->time_us);
-	PutU32(&w, rec->target_oid);
-	PutStr(&w, rec->actor, true);
-	PutStr(&w, rec->event_type, true);
-	PutStr(&w, rec->target_name, true);
-	PutStr(&w, rec->payload, true);
-	PutStr(&w, rec->spool_id, true);
+	PutEvent(&w, rec, true);
 	if (out != NULL && w.len + RV_AUDIT_HASH_BYTES <= out_cap)
 		crypto_hash_sha256(out + w.len, out, w.len);
 	w.len += RV_AUDIT_HASH_BYTES;

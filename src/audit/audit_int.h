@@ -54,6 +54,8 @@ extern bool RvAuditKeyLoad(bool create, uint8 pk[RV_AUDIT_PK_BYTES],
 extern void RvAuditKeyMissing(void) pg_attribute_noreturn();
 
 /* audit_spool.c */
+extern int	RvAuditOpenForRead(const char *path, const char *kind);
+extern int	RvAuditCreateFile(const char *path, int flags, const char *what);
 extern void RvAuditSpoolWrite(const RvAuditRecord *rec);
 extern void RvAuditSpoolDrainLocked(const char *table);
 extern void RvAuditSpoolStartWorker(Oid dbid);

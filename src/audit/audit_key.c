@@ -47,19 +47,13 @@ static bool
 KeyRead(uint8 seed[RV_AUDIT_SEED_BYTES])
 {
 	char		text[RV_AUDIT_KEYFILE_LEN + 1];
-	int			fd = OpenTransientFile(RV_AUDIT_KEY_FILE, O_RDONLY | PG_BINARY);
+	int			fd = RvAuditOpenForRead(RV_AUDIT_KEY_FILE, "key");
 	ssize_t		n;
 	bool		ok;
 	struct stat st;
 
 	if (fd < 0)
-	{
-		if (errno == ENOENT)
-			return false;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open audit key file \"%s\": %m", RV_AUDIT_KEY_FILE)));
-	}
+		return false;
 	/* others than the server's OS user could sign as the cluster */
 	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 		ereport(WARNING,
@@ -92,12 +86,7 @@ KeyCreate(void)
 				(errcode_for_file_access(),
 				 errmsg("could not create directory \"%s\": %m", RV_AUDIT_DIR)));
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", RV_AUDIT_KEY_FILE, MyProcPid);
-	fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY,
-							   S_IRUSR | S_IWUSR);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", tmp)));
+	fd = RvAuditCreateFile(tmp, O_TRUNC, "file");
 	rv_audit_random_seed(seed);
 	rv_audit_keyfile_format(seed, text);
 	sodium_memzero(seed, sizeof(seed));

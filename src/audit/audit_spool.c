@@ -126,12 +126,7 @@ RvAuditSpoolWrite(const RvAuditRecord *rec)
 	MakeDir(RV_AUDIT_DIR);
 	MakeDir(RV_AUDIT_SPOOL_DIR);
 	MakeDir(dir);
-	fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
-							   S_IRUSR | S_IWUSR);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create audit spool file \"%s\": %m", tmp)));
+	fd = RvAuditCreateFile(tmp, O_EXCL, "audit spool file");
 	if (write(fd, buf, len) != (ssize_t) len || pg_fsync(fd) != 0)
 	{
 		int			save = errno;
@@ -181,22 +176,49 @@ SpoolList(const char *dir)
 	return names;
 }
 
+/*
+ * Open an audit file (the key, a spool file) for reading as a transient
+ * file; -1 if it does not exist, an error if it cannot be opened.
+ */
+int
+RvAuditOpenForRead(const char *path, const char *kind)
+{
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+
+	if (fd < 0 && errno != ENOENT)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open audit %s file \"%s\": %m", kind, path)));
+	return fd;
+}
+
+/*
+ * Create an audit file (flags: O_EXCL or O_TRUNC) for writing, readable by
+ * the server's OS user only; an error naming it as "what" if that fails.
+ */
+int
+RvAuditCreateFile(const char *path, int flags, const char *what)
+{
+	int			fd = OpenTransientFilePerm(path, O_WRONLY | O_CREAT | flags | PG_BINARY,
+										   S_IRUSR | S_IWUSR);
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create %s \"%s\": %m", what, path)));
+	return fd;
+}
+
 /* Read a whole spool file into palloc'd memory; NULL if it is gone. */
 static uint8 *
 SpoolRead(const char *path, size_t *len)
 {
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = RvAuditOpenForRead(path, "spool");
 	struct stat st;
 	uint8	   *buf;
 
 	if (fd < 0)
-	{
-		if (errno == ENOENT)
-			return NULL;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open audit spool file \"%s\": %m", path)));
-	}
+		return NULL;
 	if (fstat(fd, &st) != 0 || st.st_size > RV_AUDIT_SPOOL_MAX)
 	{
 		CloseTransientFile(fd);

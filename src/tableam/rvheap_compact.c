@@ -368,16 +368,11 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 	memset(&xlrec, 0, sizeof(xlrec));
 	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 	{
-		ItemId		lp = PageGetItemId(page, off);
 		HeapTupleData tup;
 		int			moved = 0;
 
-		if (!ItemIdIsNormal(lp))
+		if (!RvHeapPageTuple(st->rel, page, blkno, off, &tup))
 			continue;
-		tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-		tup.t_len = ItemIdGetLength(lp);
-		tup.t_tableOid = RelationGetRelid(st->rel);
-		ItemPointerSet(&tup.t_self, blkno, off);
 		if (HeapTupleSatisfiesVacuum(&tup, st->oldest_xmin, buf) != HEAPTUPLE_LIVE)
 			continue;
 		newtups[off] = CompactTuple(st, &tup, &moved);

@@ -26,11 +26,25 @@
  *		(relation_set_new_filenode).  Writes note the block as written.
  *	  - heapam's index build, CONCURRENTLY validation and CLUSTER / VACUUM
  *		FULL copy read the table with heap_getnext, which insists on
- *		heapam's own routine; they run with rd_tableam pointed at it for
- *		the duration.  The index build callback is wrapped to decode vector
- *		index values; the rewrite keeps tuples in their tier form (so the
- *		new file is as compact as the tiers make it) and marks them with
- *		RV_HEAP_ENCODED afterwards, since heap's rewrite re-forms headers.
+ *		heapam's own routine; they run with the relation lent to heapam
+ *		(rd_tableam pointed at heapam's routine) for the duration, and a
+ *		relcache callback lends it again if an invalidation rebuilds the
+ *		entry mid-scan (HeapLoan, below).  The index build callback is
+ *		wrapped to decode vector index values; the rewrite keeps tuples in
+ *		their tier form (so the new file is as compact as the tiers make
+ *		it) and marks them with RV_HEAP_ENCODED afterwards, since heap's
+ *		rewrite re-forms headers.
+ *
+ *		Why lending is safe: heapam's three functions use the relation's
+ *		routine only for heap_getnext's check and to make slots (the same
+ *		slot callbacks in both routines); our callbacks that differ
+ *		(decoding, access notes, MAIN storage) are not needed there - the
+ *		build callback decodes index values itself, validation inserts rows
+ *		written during the build (hot, as no tier move can run meanwhile),
+ *		and the rewrite wants tuples in their stored form.  Nothing else
+ *		sees the relation meanwhile: the callers hold ShareLock,
+ *		ShareUpdateExclusiveLock or AccessExclusiveLock, and other backends
+ *		have their own relcache entries.
  *	  - TOAST tables of ruvector_heap tables are plain heap.
  *
  *	  Locks: no lock beyond heapam's, except the exclusive buffer lock of
@@ -55,6 +69,7 @@
 #include "nodes/nodeFuncs.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -72,24 +87,29 @@ static const TableAmRoutine *heap;
  * ------------------------------------------------------------------------
  */
 
+/* found, as heapam returned it; the slot it filled, decoded if need be */
+static inline bool
+Returned(Relation rel, TupleTableSlot *slot, bool found)
+{
+	if (found)
+		RvHeapCheckSlot(rel, slot);
+	return found;
+}
+
 static bool
 rvheap_getnextslot(TableScanDesc sscan, ScanDirection direction,
 				   TupleTableSlot *slot)
 {
-	if (!heap_getnextslot(sscan, direction, slot))
-		return false;
-	RvHeapCheckSlot(sscan->rs_rd, slot);
-	return true;
+	return Returned(sscan->rs_rd, slot,
+					heap_getnextslot(sscan, direction, slot));
 }
 
 static bool
 rvheap_getnextslot_tidrange(TableScanDesc sscan, ScanDirection direction,
 							TupleTableSlot *slot)
 {
-	if (!heap_getnextslot_tidrange(sscan, direction, slot))
-		return false;
-	RvHeapCheckSlot(sscan->rs_rd, slot);
-	return true;
+	return Returned(sscan->rs_rd, slot,
+					heap_getnextslot_tidrange(sscan, direction, slot));
 }
 
 static bool
@@ -119,10 +139,8 @@ static bool
 rvheap_scan_sample_next_tuple(TableScanDesc sscan, SampleScanState *scanstate,
 							  TupleTableSlot *slot)
 {
-	if (!heap->scan_sample_next_tuple(sscan, scanstate, slot))
-		return false;
-	RvHeapCheckSlot(sscan->rs_rd, slot);
-	return true;
+	return Returned(sscan->rs_rd, slot,
+					heap->scan_sample_next_tuple(sscan, scanstate, slot));
 }
 
 /* ANALYZE samples are not reads by users: no access is noted. */
@@ -131,10 +149,9 @@ rvheap_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 							   double *liverows, double *deadrows,
 							   TupleTableSlot *slot)
 {
-	if (!heap->scan_analyze_next_tuple(sscan, OldestXmin, liverows, deadrows, slot))
-		return false;
-	RvHeapCheckSlot(sscan->rs_rd, slot);
-	return true;
+	return Returned(sscan->rs_rd, slot,
+					heap->scan_analyze_next_tuple(sscan, OldestXmin, liverows,
+												  deadrows, slot));
 }
 
 /* ------------------------------------------------------------------------
@@ -488,15 +505,10 @@ MarkRewrittenTuples(Relation rel)
 		maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ItemId		lp = PageGetItemId(page, off);
 			HeapTupleData tup;
 
-			if (!ItemIdIsNormal(lp))
+			if (!RvHeapPageTuple(rel, page, blk, off, &tup))
 				continue;
-			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			tup.t_len = ItemIdGetLength(lp);
-			tup.t_tableOid = RelationGetRelid(rel);
-			ItemPointerSet(&tup.t_self, blk, off);
 			if (!(tup.t_data->t_infomask2 & RV_HEAP_ENCODED) &&
 				RvHeapTupleHasEncoded(rel, info, &tup))
 				marks[nmarks++] = off;
@@ -522,6 +534,65 @@ MarkRewrittenTuples(Relation rel)
 	FreeAccessStrategy(strategy);
 }
 
+/*
+ * heapam's index build, validation and CLUSTER copy scan the table with
+ * heap_getnext, which refuses any relation whose rd_tableam is not heapam's
+ * routine.  They run with the relation lent to heapam: rd_tableam pointed at
+ * heapam's routine for the duration of the call (BorrowForHeap), and ours
+ * put back on the way out, error or not (ReturnFromHeap).
+ *
+ * A relcache invalidation accepted in the middle of the scan - whenever the
+ * scan or a function it calls takes a lock it does not hold yet: a TOAST
+ * fetch, a codebook lookup, an index expression, a GRANT committed by
+ * another session meanwhile - rebuilds the relation's entry in place, and
+ * the rebuilt entry has our routine again.  The relcache callback below runs
+ * right after such a rebuild, before control returns to the scan, and lends
+ * the relation to heapam again.  The Relation pointer stays valid
+ * throughout: the caller holds a reference, and an entry with references
+ * is rebuilt in place, never freed.  test/t/406_tableam_relcache.pl forces
+ * this during CREATE INDEX and CREATE INDEX CONCURRENTLY.
+ */
+typedef struct HeapLoan
+{
+	Relation	rel;
+	const TableAmRoutine *ours;
+	struct HeapLoan *prev;		/* an outer loan, if calls nest */
+} HeapLoan;
+
+static HeapLoan *heap_loans = NULL;
+static bool heap_loan_callback = false;
+
+static void
+HeapLoanRelcacheCallback(Datum arg, Oid relid)
+{
+	for (HeapLoan *loan = heap_loans; loan != NULL; loan = loan->prev)
+		if (!OidIsValid(relid) || RelationGetRelid(loan->rel) == relid)
+			loan->rel->rd_tableam = heap;
+}
+
+static void
+BorrowForHeap(Relation rel, HeapLoan *loan)
+{
+	if (!heap_loan_callback)
+	{
+		CacheRegisterRelcacheCallback(HeapLoanRelcacheCallback, (Datum) 0);
+		heap_loan_callback = true;
+	}
+	loan->rel = rel;
+	loan->ours = rel->rd_tableam;
+	loan->prev = heap_loans;
+	heap_loans = loan;
+	rel->rd_tableam = heap;
+}
+
+static void
+ReturnFromHeap(HeapLoan *loan)
+{
+	Assert(heap_loans == loan);
+	heap_loans = loan->prev;
+	loan->rel->rd_tableam = loan->ours;
+}
+
 static void
 rvheap_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap,
 								 Relation OldIndex, bool use_sort,
@@ -532,10 +603,10 @@ rvheap_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap,
 								 double *tups_vacuumed,
 								 double *tups_recently_dead)
 {
-	const TableAmRoutine *ours = OldHeap->rd_tableam;
+	HeapLoan	loan;
 
 	/* heap_getnext checks for heapam's routine; tuples stay encoded. */
-	OldHeap->rd_tableam = heap;
+	BorrowForHeap(OldHeap, &loan);
 	PG_TRY();
 	{
 		heap->relation_copy_for_cluster(OldHeap, NewHeap, OldIndex, use_sort,
@@ -545,7 +616,7 @@ rvheap_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap,
 	}
 	PG_FINALLY();
 	{
-		OldHeap->rd_tableam = ours;
+		ReturnFromHeap(&loan);
 	}
 	PG_END_TRY();
 	MarkRewrittenTuples(NewHeap);
@@ -626,7 +697,7 @@ rvheap_index_build_range_scan(Relation rel, Relation index, IndexInfo *ii,
 							  IndexBuildCallback callback, void *callback_state,
 							  TableScanDesc scan)
 {
-	const TableAmRoutine *ours = rel->rd_tableam;
+	HeapLoan	loan;
 	BuildWrap	w;
 	bool		wrap;
 	double		result = 0;
@@ -635,8 +706,7 @@ rvheap_index_build_range_scan(Relation rel, Relation index, IndexInfo *ii,
 	w.state = callback_state;
 	wrap = FindVectorIndexColumns(rel, ii, &w);
 
-	/* heap_getnext checks for heapam's routine. */
-	rel->rd_tableam = heap;
+	BorrowForHeap(rel, &loan);
 	PG_TRY();
 	{
 		result = heap->index_build_range_scan(rel, index, ii, allow_sync,
@@ -648,7 +718,7 @@ rvheap_index_build_range_scan(Relation rel, Relation index, IndexInfo *ii,
 	}
 	PG_FINALLY();
 	{
-		rel->rd_tableam = ours;
+		ReturnFromHeap(&loan);
 	}
 	PG_END_TRY();
 	return result;
@@ -664,16 +734,16 @@ static void
 rvheap_index_validate_scan(Relation rel, Relation index, IndexInfo *ii,
 						   Snapshot snapshot, ValidateIndexState *state)
 {
-	const TableAmRoutine *ours = rel->rd_tableam;
+	HeapLoan	loan;
 
-	rel->rd_tableam = heap;
+	BorrowForHeap(rel, &loan);
 	PG_TRY();
 	{
 		heap->index_validate_scan(rel, index, ii, snapshot, state);
 	}
 	PG_FINALLY();
 	{
-		rel->rd_tableam = ours;
+		ReturnFromHeap(&loan);
 	}
 	PG_END_TRY();
 }

@@ -89,23 +89,57 @@ CopyPage(Relation rel, BlockNumber blkno, BufferAccessStrategy strategy,
 	{
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			ItemId		lp = PageGetItemId(page, off);
 			HeapTupleData tup;
 
-			visible[off] = false;
-			if (!ItemIdIsNormal(lp))
-				continue;
-			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
-			tup.t_len = ItemIdGetLength(lp);
-			tup.t_tableOid = RelationGetRelid(rel);
-			ItemPointerSet(&tup.t_self, blkno, off);
-			visible[off] = HeapTupleSatisfiesVisibility(&tup, snapshot, buf);
+			visible[off] = RvHeapPageTuple(rel, page, blkno, off, &tup) &&
+				HeapTupleSatisfiesVisibility(&tup, snapshot, buf);
 		}
 	}
 	if (ok)
 		memcpy(copy, page, BLCKSZ);
 	UnlockReleaseBuffer(buf);
 	return ok;
+}
+
+/* The work on one page copy of a pass (WalkPages). */
+typedef void (*PageWork) (Relation rel, BlockNumber blkno, Page page,
+						  const bool *visible, void *arg);
+
+/*
+ * A pass over every page of a table, for a report: open it with the
+ * caller's SELECT right checked (what names the function in errors), copy
+ * each page that is not new or empty and run work on the copy, in a memory
+ * context reset after each page.  With a snapshot, visible[] marks the
+ * tuples it sees; without, visible is NULL.
+ */
+static void
+WalkPages(Oid relid, const char *what, Snapshot snapshot, PageWork work, void *arg)
+{
+	Relation	rel = OpenForReport(relid, what);
+	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "ruvector_heap page pass",
+											  ALLOCSET_DEFAULT_SIZES);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	PGAlignedBlock copy;
+	bool		visible_buf[MaxHeapTuplesPerPage + 1];
+	bool	   *visible = snapshot != NULL ? visible_buf : NULL;
+
+	MemoryContextSetIdentifier(tmp, what);
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!CopyPage(rel, blkno, strategy, snapshot, copy.data, visible))
+			continue;
+		old = MemoryContextSwitchTo(tmp);
+		work(rel, blkno, (Page) copy.data, visible, arg);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tmp);
+	}
+	MemoryContextDelete(tmp);
+	FreeAccessStrategy(strategy);
+	table_close(rel, AccessShareLock);
 }
 
 /*
@@ -148,9 +182,10 @@ ValueTier(Datum d, int64 *bytes, int64 *float32_bytes)
 
 /* Add one page's visible rows to the totals. */
 static void
-ReportPage(Relation rel, BlockNumber blkno, Page page, bool *visible,
-		   TierTotals *totals)
+ReportPage(Relation rel, BlockNumber blkno, Page page, const bool *visible,
+		   void *arg)
 {
+	TierTotals *totals = (TierTotals *) arg;
 	TupleDesc	desc = RelationGetDescr(rel);
 	RvRelInfo	info = RvGetRelInfo(rel);
 	int64		count[RV_TIER_COUNT] = {0};
@@ -212,36 +247,12 @@ Datum
 ruvector_tier_report(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	rel;
 	TierTotals	totals[RV_TIER_COUNT];
-	BufferAccessStrategy strategy;
-	PGAlignedBlock copy;
-	bool		visible[MaxHeapTuplesPerPage + 1];
-	MemoryContext tmp;
-	BlockNumber nblocks;
 
 	InitMaterializedSRF(fcinfo, 0);
-	rel = OpenForReport(PG_GETARG_OID(0), "ruvector_tier_report");
 	memset(totals, 0, sizeof(totals));
-	strategy = GetAccessStrategy(BAS_BULKREAD);
-	tmp = AllocSetContextCreate(CurrentMemoryContext, "ruvector_tier_report",
-								ALLOCSET_DEFAULT_SIZES);
-	nblocks = RelationGetNumberOfBlocks(rel);
-	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
-	{
-		MemoryContext old;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!CopyPage(rel, blkno, strategy, GetActiveSnapshot(), copy.data, visible))
-			continue;
-		old = MemoryContextSwitchTo(tmp);
-		ReportPage(rel, blkno, (Page) copy.data, visible, totals);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(tmp);
-	}
-	MemoryContextDelete(tmp);
-	FreeAccessStrategy(strategy);
-	table_close(rel, AccessShareLock);
+	WalkPages(PG_GETARG_OID(0), "ruvector_tier_report", GetActiveSnapshot(),
+			  ReportPage, totals);
 
 	for (int t = 0; t < RV_TIER_COUNT; t++)
 	{
@@ -412,6 +423,18 @@ VerifyTuples(VerifyOut *out, Relation rel, Page page)
 	}
 }
 
+/* Check one page copy: its layout, then, if that is sound, its tuples. */
+static void
+VerifyPage(Relation rel, BlockNumber blkno, Page page, const bool *visible,
+		   void *arg)
+{
+	VerifyOut  *out = (VerifyOut *) arg;
+
+	out->blkno = blkno;
+	if (VerifyLayout(out, page))
+		VerifyTuples(out, rel, page);
+}
+
 /*
  * ruvector_tier_verify(table regclass) returns (blkno, offnum, problem),
  * one row per problem found.
@@ -420,38 +443,11 @@ Datum
 ruvector_tier_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	rel;
-	BufferAccessStrategy strategy;
-	PGAlignedBlock copy;
 	VerifyOut	out;
-	MemoryContext tmp;
-	BlockNumber nblocks;
 
 	InitMaterializedSRF(fcinfo, 0);
-	rel = OpenForReport(PG_GETARG_OID(0), "ruvector_tier_verify");
 	out.rsinfo = rsinfo;
 	out.count = 0;
-	strategy = GetAccessStrategy(BAS_BULKREAD);
-	tmp = AllocSetContextCreate(CurrentMemoryContext, "ruvector_tier_verify",
-								ALLOCSET_DEFAULT_SIZES);
-	nblocks = RelationGetNumberOfBlocks(rel);
-	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
-	{
-		MemoryContext old;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!CopyPage(rel, blkno, strategy, NULL, copy.data, NULL))
-			continue;
-		out.blkno = blkno;
-		if (!VerifyLayout(&out, (Page) copy.data))
-			continue;
-		old = MemoryContextSwitchTo(tmp);
-		VerifyTuples(&out, rel, (Page) copy.data);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(tmp);
-	}
-	MemoryContextDelete(tmp);
-	FreeAccessStrategy(strategy);
-	table_close(rel, AccessShareLock);
+	WalkPages(PG_GETARG_OID(0), "ruvector_tier_verify", NULL, VerifyPage, &out);
 	return (Datum) 0;
 }

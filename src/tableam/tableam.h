@@ -41,6 +41,7 @@
 #include "access/xact.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
+#include "storage/bufpage.h"
 #include "utils/rel.h"
 
 #include "tier/tier.h"
@@ -174,6 +175,27 @@ RvTierNoteRead(Relation rel, BlockNumber blkno)
 
 /* GUCs and shared memory of access tracking (rvheap_access.c) */
 extern void RvTierInit(void);
+
+/*
+ * Point tup at the tuple of line pointer off on a heap page of rel (block
+ * blkno); false, tup untouched, if the line pointer is not a normal one
+ * (unused, dead or a redirect).  For the passes that read pages directly:
+ * tier moves, the rewrite marking pass, the reports.
+ */
+static inline bool
+RvHeapPageTuple(Relation rel, Page page, BlockNumber blkno, OffsetNumber off,
+				HeapTuple tup)
+{
+	ItemId		lp = PageGetItemId(page, off);
+
+	if (!ItemIdIsNormal(lp))
+		return false;
+	tup->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tup->t_len = ItemIdGetLength(lp);
+	tup->t_tableOid = RelationGetRelid(rel);
+	ItemPointerSet(&tup->t_self, blkno, off);
+	return true;
+}
 
 /* One entry point for _PG_init: GUCs, shared memory, WAL resource manager. */
 extern void RvTableamInit(void);

@@ -79,14 +79,30 @@
 
 static HTAB *codebook_cache = NULL;
 
+/*
+ * A bytea column of nfloats floats, copied into CacheMemoryContext; NULL
+ * if its length is not that.
+ */
+static float *
+CopyFloats(Datum d, Size nfloats)
+{
+	bytea	   *raw = DatumGetByteaPP(d);
+	Size		want = sizeof(float) * nfloats;
+	float	   *out;
+
+	if (VARSIZE_ANY_EXHDR(raw) != want)
+		return NULL;
+	out = MemoryContextAlloc(CacheMemoryContext, want);
+	memcpy(out, VARDATA_ANY(raw), want);
+	return out;
+}
+
 /* Build a cache entry from a codebook row; false if the row is malformed. */
 static bool
 FillFromRow(RvCodebook cb, TupleTableSlot *slot)
 {
 	bool		isnull[7];
 	Datum		d[7];
-	bytea	   *raw;
-	Size		want;
 
 	d[0] = slot_getattr(slot, Anum_cb_relid, &isnull[0]);
 	d[1] = slot_getattr(slot, Anum_cb_version, &isnull[1]);
@@ -107,22 +123,16 @@ FillFromRow(RvCodebook cb, TupleTableSlot *slot)
 		cb->k < RV_PQ_MIN_K || cb->k > RV_PQ_MAX_K)
 		return false;
 
-	raw = DatumGetByteaPP(d[5]);
-	want = sizeof(float) * (Size) cb->k * cb->dim;
-	if (VARSIZE_ANY_EXHDR(raw) != want)
+	cb->centroids = CopyFloats(d[5], (Size) cb->k * cb->dim);
+	if (cb->centroids == NULL)
 		return false;
-	cb->centroids = MemoryContextAlloc(CacheMemoryContext, want);
-	memcpy(cb->centroids, VARDATA_ANY(raw), want);
 
 	d[6] = slot_getattr(slot, Anum_cb_rotation, &isnull[6]);
 	if (!isnull[6])
 	{
-		raw = DatumGetByteaPP(d[6]);
-		want = sizeof(float) * (Size) cb->dim * cb->dim;
-		if (VARSIZE_ANY_EXHDR(raw) != want)
+		cb->rotation = CopyFloats(d[6], (Size) cb->dim * cb->dim);
+		if (cb->rotation == NULL)
 			return false;
-		cb->rotation = MemoryContextAlloc(CacheMemoryContext, want);
-		memcpy(cb->rotation, VARDATA_ANY(raw), want);
 	}
 
 	cb->norm_lo = cb->norm_hi = 0;

@@ -105,6 +105,24 @@ static const char *const rv_ivf_index_query =
 " ORDER BY c.oid";
 
 /* Defines the settings, and registers the launcher when preloaded */
+/*
+ * The registration fields the launcher and the database workers share:
+ * database access once recovery has finished, entry point function of
+ * this library.
+ */
+static void
+WorkerDefine(BackgroundWorker *worker, const char *function, const char *type,
+			 int restart_time)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = restart_time;
+	strlcpy(worker->bgw_library_name, RV_WORKER_LIBRARY, BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
+}
+
 void
 RvWorkerInit(void)
 {
@@ -129,14 +147,9 @@ RvWorkerInit(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = RV_LAUNCHER_RESTART;
-	strlcpy(worker.bgw_library_name, RV_WORKER_LIBRARY, BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "rv_worker_launcher_main", BGW_MAXLEN);
+	WorkerDefine(&worker, "rv_worker_launcher_main", "ruvector maintenance launcher",
+				 RV_LAUNCHER_RESTART);
 	strlcpy(worker.bgw_name, "ruvector maintenance launcher", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "ruvector maintenance launcher", BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -186,14 +199,9 @@ LauncherRunDatabase(Oid dboid)
 	BackgroundWorkerHandle *handle;
 	pid_t		pid;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, RV_WORKER_LIBRARY, BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "rv_worker_database_main", BGW_MAXLEN);
+	WorkerDefine(&worker, "rv_worker_database_main", "ruvector maintenance worker",
+				 BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "ruvector maintenance worker for database %u", dboid);
-	strlcpy(worker.bgw_type, "ruvector maintenance worker", BGW_MAXLEN);
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	worker.bgw_notify_pid = MyProcPid;
 
@@ -216,19 +224,30 @@ LauncherRunDatabase(Oid dboid)
 	return WaitForBackgroundWorkerShutdown(handle) != BGWH_POSTMASTER_DIED;
 }
 
+/*
+ * Start-up common to the launcher and the database workers: SIGHUP rereads
+ * the configuration, SIGTERM runs on_term; connect to dboid (InvalidOid: to
+ * no database, shared catalogs only).
+ */
+static void
+WorkerStart(pqsigfunc on_term, Oid dboid)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, on_term);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+}
+
 /* Entry point of the launcher */
 void
 rv_worker_launcher_main(Datum arg)
 {
 	MemoryContext roundCtx;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-
+	WorkerStart(SignalHandlerForShutdownRequest, InvalidOid);
 	roundCtx = AllocSetContextCreate(TopMemoryContext, "ruvector launcher round",
 									 ALLOCSET_DEFAULT_SIZES);
+
 	ereport(LOG,
 			(errmsg("ruvector maintenance launcher started: naptime %d s, ivfflat refresh threshold %g",
 					rv_worker_naptime, rv_ivf_refresh_threshold)));
@@ -379,11 +398,7 @@ rv_worker_database_main(Datum arg)
 	List	   *indexes;
 	ListCell   *lc;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-
+	WorkerStart(die, dboid);
 	ctx = AllocSetContextCreate(TopMemoryContext, "ruvector maintenance worker",
 								ALLOCSET_DEFAULT_SIZES);
 	indexes = DatabaseListIndexes(ctx);
