@@ -14,6 +14,20 @@
  *	  the decoder, which hands the executor a materialized copy with plain
  *	  float32 vectors.
  *
+ *	  Why the bit is safe where it is.  Heap changes a stored header's
+ *	  t_infomask2 in place only by setting or clearing its own named bits:
+ *	  row locks and their redo clear HEAP_KEYS_UPDATED, freezing copies
+ *	  t_infomask2 and adjusts named bits, HOT updates set HEAP_HOT_UPDATED /
+ *	  HEAP_ONLY_TUPLE; a new tuple version is formed by us (tuple_insert /
+ *	  tuple_update), never from heap's copy of the old header.  TAP 406
+ *	  checks that row locks and VACUUM FREEZE keep the bit.  No other
+ *	  place is out of heap's reach either (heap pages have no special space
+ *	  and heap owns the page layout), so the bit stays, guarded by the
+ *	  assertion below: a PostgreSQL release that gives 0x0800 a meaning in
+ *	  HEAP_NATTS_MASK or HEAP2_XACT_MASK stops the build; a meaning outside
+ *	  those masks would not be caught, so htup_details.h's "bits 0x1800 are
+ *	  available" is on the list to re-read for each new major version.
+ *
  *	  Writers of encoded tuples set the bit: tier moves (rvheap_compact.c)
  *	  and the VACUUM FULL / CLUSTER rewrite, which copies tuples in their
  *	  tier form through heapam and then marks them (rvheap_handler.c).

@@ -7,7 +7,8 @@
 # session has committed a GRANT on the table (a relcache invalidation that
 # needs no lock on it), and then opens a relation not yet locked (which
 # accepts the invalidation).  The build must finish, and the index must hold
-# every row with its decoded vector.
+# every row with its decoded vector.  Last, the tier marker bit in
+# t_infomask2 survives row locks and freezing.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -156,5 +157,28 @@ is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexreli
 	't', 'the concurrently built index is valid');
 is($node->safe_psql('postgres', "SELECT bt_index_check('t_cic', true)"), '',
 	'amcheck: every row, the one inserted during the build included, is in the index');
+
+# 4. The tier marker (RV_HEAP_ENCODED, t_infomask2 bit 0x0800, tableam.h)
+#    survives what heap does to a stored tuple header in place - row locks,
+#    freezing - and the tuples that carry it decode to their values.
+$node->safe_psql('postgres', 'CREATE EXTENSION pageinspect');
+my $marked_sql = qq(
+	SELECT count(*) FROM generate_series(0, pg_relation_size('t') / 8192 - 1) b,
+		heap_page_items(get_raw_page('t', b::int))
+	WHERE t_infomask2 & 2048 <> 0);
+my $marked = $node->safe_psql('postgres', $marked_sql);
+cmp_ok($marked, '>=', $rows, "$marked tuples carry the marker");
+$node->safe_psql('postgres', qq(
+	BEGIN;
+	SELECT count(*) FROM (SELECT id FROM t FOR UPDATE) s;
+	SELECT count(*) FROM (SELECT id FROM t FOR KEY SHARE) s;
+	COMMIT));
+is($node->safe_psql('postgres', $marked_sql), $marked, 'row locks keep the marker');
+$node->safe_psql('postgres', 'VACUUM (FREEZE) t');
+is($node->safe_psql('postgres', $marked_sql), $marked, 'freezing keeps the marker');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t')"), '0',
+	'ruvector_tier_verify finds no problem');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id <> 99999 AND v <-> f(id) > 0.05'),
+	'0', 'every encoded row reads back as its value, within the sq8 error');
 
 done_testing();
