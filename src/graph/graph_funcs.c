@@ -228,6 +228,18 @@ RvgDecode(Jsonb *jb, CyValue *v)
 	DecodeJbv(&jv, v);
 }
 
+/*
+ * The one jsonb argument of a helper, checked and decoded; false when it is
+ * null, and the helper returns null.
+ */
+bool
+RvgArgValue(FunctionCallInfo fcinfo, const char *name, CyValue *v)
+{
+	CHECK_ARGS(name, JSONBOID);
+	RvgDecode(PG_GETARG_JSONB_P(0), v);
+	return v->type != CV_NULL;
+}
+
 Jsonb *
 RvgArgJsonb(FunctionCallInfo fcinfo, int n)
 {
@@ -259,14 +271,20 @@ RvgCharLength(const CyValue *v)
  * Result construction
  * ---------------------------------------------------------------------
  */
-Jsonb *
-RvgIntJsonb(int64 i)
+static Jsonb *
+NumericJsonb(Numeric n)
 {
 	JsonbValue	jv;
 
 	jv.type = jbvNumeric;
-	jv.val.numeric = int64_to_numeric(i);
+	jv.val.numeric = n;
 	return JsonbValueToJsonb(&jv);
+}
+
+Jsonb *
+RvgIntJsonb(int64 i)
+{
+	return NumericJsonb(int64_to_numeric(i));
 }
 
 /*
@@ -300,11 +318,7 @@ FloatNumeric(double d)
 Jsonb *
 RvgFloatJsonb(double d)
 {
-	JsonbValue	jv;
-
-	jv.type = jbvNumeric;
-	jv.val.numeric = FloatNumeric(d);
-	return JsonbValueToJsonb(&jv);
+	return NumericJsonb(FloatNumeric(d));
 }
 
 Jsonb *
@@ -473,8 +487,26 @@ CypherEquals(const CyValue *a, const CyValue *b)
 	}
 }
 
+/*
+ * The helpers of two jsonb arguments that differ only in what they pass to
+ * a shared body (the order comparisons, the string predicates): one
+ * definition each, from a table of name, body and argument.
+ */
+#define RVG_JSONB_PAIR_FUNCTION(fname, body, arg) \
+Datum \
+fname(PG_FUNCTION_ARGS) \
+{ \
+	CHECK_ARGS(#fname, JSONBOID, JSONBOID); \
+	return body(fcinfo, (arg)); \
+}
+
+/* The signs of CypherOrder's result an order comparison accepts. */
+#define RVG_ORD_LT 1
+#define RVG_ORD_EQ 2
+#define RVG_ORD_GT 4
+
 static Datum
-OrderResult(FunctionCallInfo fcinfo, bool (*test) (int))
+OrderResult(FunctionCallInfo fcinfo, int accept)
 {
 	CyValue		a,
 				b;
@@ -484,57 +516,13 @@ OrderResult(FunctionCallInfo fcinfo, bool (*test) (int))
 	RvgDecode(PG_GETARG_JSONB_P(1), &b);
 	if (!CypherOrder(&a, &b, &r))
 		PG_RETURN_NULL();
-	PG_RETURN_BOOL(test(r));
+	PG_RETURN_BOOL((accept & (r < 0 ? RVG_ORD_LT : r == 0 ? RVG_ORD_EQ : RVG_ORD_GT)) != 0);
 }
 
-static bool
-TestLt(int r)
-{
-	return r < 0;
-}
-static bool
-TestLe(int r)
-{
-	return r <= 0;
-}
-static bool
-TestGt(int r)
-{
-	return r > 0;
-}
-static bool
-TestGe(int r)
-{
-	return r >= 0;
-}
-
-Datum
-ruvector_cy_lt(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_lt", JSONBOID, JSONBOID);
-	return OrderResult(fcinfo, TestLt);
-}
-
-Datum
-ruvector_cy_le(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_le", JSONBOID, JSONBOID);
-	return OrderResult(fcinfo, TestLe);
-}
-
-Datum
-ruvector_cy_gt(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_gt", JSONBOID, JSONBOID);
-	return OrderResult(fcinfo, TestGt);
-}
-
-Datum
-ruvector_cy_ge(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_ge", JSONBOID, JSONBOID);
-	return OrderResult(fcinfo, TestGe);
-}
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_lt, OrderResult, RVG_ORD_LT)
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_le, OrderResult, RVG_ORD_LT | RVG_ORD_EQ)
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_gt, OrderResult, RVG_ORD_GT)
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_ge, OrderResult, RVG_ORD_GT | RVG_ORD_EQ)
 
 Datum
 ruvector_cy_eq(PG_FUNCTION_ARGS)
@@ -615,26 +603,9 @@ StringPredicate(FunctionCallInfo fcinfo, int which)
 	PG_RETURN_BOOL(false);
 }
 
-Datum
-ruvector_cy_starts(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_starts", JSONBOID, JSONBOID);
-	return StringPredicate(fcinfo, 0);
-}
-
-Datum
-ruvector_cy_ends(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_ends", JSONBOID, JSONBOID);
-	return StringPredicate(fcinfo, 1);
-}
-
-Datum
-ruvector_cy_contains(PG_FUNCTION_ARGS)
-{
-	CHECK_ARGS("ruvector_cy_contains", JSONBOID, JSONBOID);
-	return StringPredicate(fcinfo, 2);
-}
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_starts, StringPredicate, 0)
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_ends, StringPredicate, 1)
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_contains, StringPredicate, 2)
 
 /*
  * s =~ pattern: the whole string must match (PostgreSQL's regex flavour).
@@ -717,9 +688,7 @@ ruvector_cy_bool(PG_FUNCTION_ARGS)
 {
 	CyValue		v;
 
-	CHECK_ARGS("ruvector_cy_bool", JSONBOID);
-	RvgDecode(PG_GETARG_JSONB_P(0), &v);
-	if (v.type == CV_NULL)
+	if (!RvgArgValue(fcinfo, "ruvector_cy_bool", &v))
 		PG_RETURN_NULL();
 	if (v.type != CV_BOOL)
 		ereport(ERROR,
@@ -963,9 +932,7 @@ ruvector_cy_neg(PG_FUNCTION_ARGS)
 {
 	CyValue		a;
 
-	CHECK_ARGS("ruvector_cy_neg", JSONBOID);
-	RvgDecode(PG_GETARG_JSONB_P(0), &a);
-	if (a.type == CV_NULL)
+	if (!RvgArgValue(fcinfo, "ruvector_cy_neg", &a))
 		PG_RETURN_NULL();
 	if (a.type == CV_INT)
 	{
@@ -1099,29 +1066,19 @@ MinMaxOrder(Jsonb *a, Jsonb *b)
 	return compareJsonbContainers(&a->root, &b->root);
 }
 
-Datum
-ruvector_cy_smaller(PG_FUNCTION_ARGS)
+/* min()'s and max()'s step: the smaller (want < 0) or larger of the two; a on a tie. */
+static Datum
+MinMaxResult(FunctionCallInfo fcinfo, int want)
 {
-	Jsonb	   *a;
-	Jsonb	   *b;
+	Jsonb	   *a = PG_GETARG_JSONB_P(0);
+	Jsonb	   *b = PG_GETARG_JSONB_P(1);
+	int			r = MinMaxOrder(a, b);
 
-	CHECK_ARGS("ruvector_cy_smaller", JSONBOID, JSONBOID);
-	a = PG_GETARG_JSONB_P(0);
-	b = PG_GETARG_JSONB_P(1);
-	PG_RETURN_JSONB_P(MinMaxOrder(a, b) <= 0 ? a : b);
+	PG_RETURN_JSONB_P((want < 0 ? r <= 0 : r >= 0) ? a : b);
 }
 
-Datum
-ruvector_cy_larger(PG_FUNCTION_ARGS)
-{
-	Jsonb	   *a;
-	Jsonb	   *b;
-
-	CHECK_ARGS("ruvector_cy_larger", JSONBOID, JSONBOID);
-	a = PG_GETARG_JSONB_P(0);
-	b = PG_GETARG_JSONB_P(1);
-	PG_RETURN_JSONB_P(MinMaxOrder(a, b) >= 0 ? a : b);
-}
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_smaller, MinMaxResult, -1)
+RVG_JSONB_PAIR_FUNCTION(ruvector_cy_larger, MinMaxResult, 1)
 
 Datum
 ruvector_cy_float(PG_FUNCTION_ARGS)
@@ -1305,9 +1262,7 @@ ruvector_cy_props(PG_FUNCTION_ARGS)
 	CyValue		v;
 	JsonbValue *props;
 
-	CHECK_ARGS("ruvector_cy_props", JSONBOID);
-	RvgDecode(PG_GETARG_JSONB_P(0), &v);
-	if (v.type == CV_NULL)
+	if (!RvgArgValue(fcinfo, "ruvector_cy_props", &v))
 		PG_RETURN_NULL();
 	if (v.type != CV_MAP)
 		ereport(ERROR,

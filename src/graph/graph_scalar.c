@@ -80,14 +80,7 @@ ReadVector(const CyValue *v, float **out, const char *what)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("%s must be a list of numbers, not %s", what, RvgWithArticle(v->type))));
 	n = RvgListLength(v);
-	if (n < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-	if (n > VECTOR_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
+	TypesCheckDim("vector", n, VECTOR_MAX_DIM);
 	x = palloc(sizeof(float) * n);
 	for (int i = 0; i < n; i++)
 	{
@@ -118,9 +111,7 @@ ruvector_cy_vector(PG_FUNCTION_ARGS)
 	int			n;
 	Vector	   *vec;
 
-	CHECK_ARGS("ruvector_cy_vector", JSONBOID);
-	RvgDecode(PG_GETARG_JSONB_P(0), &v);
-	if (v.type == CV_NULL)
+	if (!RvgArgValue(fcinfo, "ruvector_cy_vector", &v))
 		PG_RETURN_NULL();
 	n = ReadVector(&v, &x, "a vector property");
 	vec = rv_vector_new(n);
@@ -142,10 +133,7 @@ VectorDistance(RvgFunc fn, const CyValue *a, const CyValue *b)
 	int			na = ReadVector(a, &x, "vector.distance's first argument");
 	int			nb = ReadVector(b, &y, "vector.distance's second argument");
 
-	if (na != nb)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", na, nb)));
+	TypesCheckSameDims("vector", na, nb);
 	switch (fn)
 	{
 		case RVG_FN_VDIST_L2: return sqrt((double) rv_f32_l2sq(x, y, na));

@@ -58,6 +58,7 @@ RvgAsDouble(const CyValue *v)
 extern void RvgCheckArgs(FunctionCallInfo fcinfo, const char *name, int nargs,
 						 const Oid *types);
 extern void RvgDecode(Jsonb *jb, CyValue *v);
+extern bool RvgArgValue(FunctionCallInfo fcinfo, const char *name, CyValue *v);
 extern int	RvgListLength(const CyValue *v);
 extern void RvgListElem(const CyValue *list, int i, CyValue *out);
 extern Jsonb *RvgStringJsonb(const char *s, int len);
