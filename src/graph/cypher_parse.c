@@ -379,6 +379,25 @@ SetEnd(ParseState *ps, CyExpr *e)
 	Seal(ps, e);
 }
 
+/* Leaves the nesting level of a composite node that ends here (EnterNesting). */
+static CyExpr *
+EndNested(ParseState *ps, CyExpr *e)
+{
+	ps->depth--;
+	SetEnd(ps, e);
+	return e;
+}
+
+/* A map's keys and values, in order (map literals, map projections). */
+static CyExpr *
+EndMap(ParseState *ps, CyExpr *e, PtrVec *keys, PtrVec *vals)
+{
+	e->nargs = vals->n;
+	e->args = (CyExpr **) vals->items;
+	e->keys = (const char **) keys->items;
+	return EndNested(ps, e);
+}
+
 /* ---------------------------------------------------------------------
  * Atoms
  * ---------------------------------------------------------------------
@@ -408,12 +427,7 @@ ParseMapLiteral(ParseState *ps)
 		} while (Accept(ps, CYT_COMMA));
 		Expect(ps, CYT_RBRACE, "'}' or ','");
 	}
-	ps->depth--;
-	e->nargs = vals.n;
-	e->args = (CyExpr **) vals.items;
-	e->keys = (const char **) keys.items;
-	SetEnd(ps, e);
-	return e;
+	return EndMap(ps, e, &keys, &vals);
 }
 
 /* Comma-separated expressions up to the closing token. */
@@ -468,9 +482,7 @@ ParseListAtom(ParseState *ps)
 		e = MakeExpr(ps, CYX_LIST, open);
 		ParseExprList(ps, e, CYT_RBRACKET, "']' or ','");
 	}
-	ps->depth--;
-	SetEnd(ps, e);
-	return e;
+	return EndNested(ps, e);
 }
 
 /* CASE [expr] WHEN .. THEN .. [ELSE ..] END; current token is CASE. */
@@ -494,11 +506,23 @@ ParseCase(ParseState *ps)
 	if (AcceptKw(ps, "ELSE"))
 		e->c = ParseExpr(ps);
 	ExpectKw(ps, "END");
-	ps->depth--;
 	e->nargs = v.n;
 	e->args = (CyExpr **) v.items;
-	SetEnd(ps, e);
-	return e;
+	return EndNested(ps, e);
+}
+
+/*
+ * "x IN list" of quantifiers, reduce and FOREACH: returns the variable and
+ * sets *list to the list expression.
+ */
+static const char *
+ParseInBinding(ParseState *ps, CyExpr **list)
+{
+	const char *var = ExpectVar(ps, "a variable");
+
+	ExpectKw(ps, "IN");
+	*list = ParseExpr(ps);
+	return var;
 }
 
 /* all/any/none/single(x IN list WHERE pred); current token is the name. */
@@ -510,15 +534,11 @@ ParseQuantifier(ParseState *ps, CyOp op)
 	EnterNesting(ps);
 	e->op = op;
 	Expect(ps, CYT_LPAREN, "'('");
-	e->str = ExpectVar(ps, "a variable");
-	ExpectKw(ps, "IN");
-	e->a = ParseExpr(ps);
+	e->str = ParseInBinding(ps, &e->a);
 	if (AcceptKw(ps, "WHERE"))
 		e->b = ParseExpr(ps);
 	Expect(ps, CYT_RPAREN, "')'");
-	ps->depth--;
-	SetEnd(ps, e);
-	return e;
+	return EndNested(ps, e);
 }
 
 /*
@@ -543,9 +563,7 @@ ParsePatternSubquery(ParseState *ps)
 	if (AcceptKw(ps, "WHERE"))
 		e->b = ParseExpr(ps);
 	Expect(ps, CYT_RBRACE, "'}' (a subquery with RETURN or several clauses is not supported)");
-	ps->depth--;
-	SetEnd(ps, e);
-	return e;
+	return EndNested(ps, e);
 }
 
 /*
@@ -593,15 +611,11 @@ ParseReduce(ParseState *ps)
 	Expect(ps, CYT_EQ, "'='");
 	e->a = ParseExpr(ps);
 	Expect(ps, CYT_COMMA, "','");
-	e->str2 = ExpectVar(ps, "a variable");
-	ExpectKw(ps, "IN");
-	e->b = ParseExpr(ps);
+	e->str2 = ParseInBinding(ps, &e->b);
 	Expect(ps, CYT_PIPE, "'|'");
 	e->c = ParseExpr(ps);
 	Expect(ps, CYT_RPAREN, "')'");
-	ps->depth--;
-	SetEnd(ps, e);
-	return e;
+	return EndNested(ps, e);
 }
 
 /*
@@ -643,9 +657,7 @@ ParseFunction(ParseState *ps)
 		e->bval = AcceptKw(ps, "DISTINCT");
 		ParseExprList(ps, e, CYT_RPAREN, "')' or ','");
 	}
-	ps->depth--;
-	SetEnd(ps, e);
-	return e;
+	return EndNested(ps, e);
 }
 
 /* ident(.ident)* '(' — a function call rather than a property lookup. */
@@ -774,12 +786,7 @@ ParseMapProjection(ParseState *ps, CyExpr *base)
 		} while (Accept(ps, CYT_COMMA));
 		Expect(ps, CYT_RBRACE, "'}' or ','");
 	}
-	ps->depth--;
-	e->nargs = vals.n;
-	e->args = (CyExpr **) vals.items;
-	e->keys = (const char **) keys.items;
-	SetEnd(ps, e);
-	return e;
+	return EndMap(ps, e, &keys, &vals);
 }
 
 static CyExpr *
@@ -872,9 +879,7 @@ ParseAtom(ParseState *ps)
 				e = MakeExpr(ps, CYX_PATTERN, t);
 				EnterNesting(ps);
 				e->path = ParsePath(ps, false);
-				ps->depth--;
-				SetEnd(ps, e);
-				return e;
+				return EndNested(ps, e);
 			}
 			Next(ps);
 			EnterNesting(ps);
@@ -1643,9 +1648,7 @@ ParseForeach(ParseState *ps, int loc)
 
 	Expect(ps, CYT_LPAREN, "'('");
 	EnterNesting(ps);
-	c->alias = ExpectVar(ps, "a variable");
-	ExpectKw(ps, "IN");
-	c->unwind = ParseExpr(ps);
+	c->alias = ParseInBinding(ps, &c->unwind);
 	Expect(ps, CYT_PIPE, "'|'");
 	for (;;)
 	{
