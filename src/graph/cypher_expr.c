@@ -322,18 +322,15 @@ ListComprehension(RvgPlanner *P, CyExpr *e)
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "lc");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
-	bool		saved = P->agg_allowed;
-	const char *saved_where = P->agg_where;
+	RvgAggScope saved;
 	char	   *where;
 	char	   *map;
 	char	   *sql;
 
-	P->agg_allowed = false;
-	P->agg_where = "in a list comprehension";
+	RvgNoAggregates(P, "in a list comprehension", &saved);
 	where = e->b ? RvgPred(P, e->b) : NULL;
 	map = e->c ? ExprValue(P, e->c) : v->value;
-	P->agg_allowed = saved;
-	P->agg_where = saved_where;
+	RvgRestoreAggregates(P, &saved);
 	PopLocal(P, v);
 	sql = psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s ORDER BY %s.o), '[]'::jsonb) "
 				   "FROM pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)%s%s)",
@@ -354,18 +351,15 @@ Reduce(RvgPlanner *P, CyExpr *e)
 	char	   *alias = RvgAlias(P, "rd");
 	RvgVar	   *acc = PushLocal(P, e->str, alias);
 	RvgVar	   *x;
-	bool		saved = P->agg_allowed;
-	const char *saved_where = P->agg_where;
+	RvgAggScope saved;
 	char	   *step;
 
 	acc->value = psprintf("%s.acc", alias);
 	x = PushLocal(P, e->str2, alias);
 	x->value = psprintf("NULLIF(%s.l -> %s.i, 'null'::jsonb)", alias, alias);
-	P->agg_allowed = false;
-	P->agg_where = "in reduce()";
+	RvgNoAggregates(P, "in reduce()", &saved);
 	step = ExprValue(P, e->c);
-	P->agg_allowed = saved;
-	P->agg_where = saved_where;
+	RvgRestoreAggregates(P, &saved);
 	PopLocal(P, x);
 	PopLocal(P, acc);
 	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (WITH RECURSIVE %s(i, acc, l) AS ("
@@ -384,8 +378,7 @@ Quantifier(RvgPlanner *P, CyExpr *e)
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "q");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
-	bool		saved = P->agg_allowed;
-	const char *saved_where = P->agg_where;
+	RvgAggScope saved;
 	char	   *p;
 	char	   *t,
 			   *f,
@@ -399,11 +392,9 @@ Quantifier(RvgPlanner *P, CyExpr *e)
 	 * count(*) an aggregate of the outer query.  The elements are never SQL
 	 * nulls (a JSON null is 'null'::jsonb), so the counts are the same.
 	 */
-	P->agg_allowed = false;
-	P->agg_where = "in a quantifier";
+	RvgNoAggregates(P, "in a quantifier", &saved);
 	p = e->b ? RvgPred(P, e->b) : psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
-	P->agg_allowed = saved;
-	P->agg_where = saved_where;
+	RvgRestoreAggregates(P, &saved);
 	t = psprintf("pg_catalog.count(%s.v) FILTER (WHERE %s)", alias, p);
 	f = psprintf("pg_catalog.count(%s.v) FILTER (WHERE NOT (%s))", alias, p);
 	n = psprintf("pg_catalog.count(%s.v) FILTER (WHERE (%s) IS NULL)", alias, p);
@@ -455,19 +446,37 @@ CheckArgs(RvgPlanner *P, CyExpr *e, int min, int max)
 				 RvgErrPosition(P->text, e->loc)));
 }
 
+/*
+ * Refuses aggregates while translating an inner expression (a comprehension,
+ * reduce(), an aggregate's argument ...); where says where, for the error.
+ * RvgRestoreAggregates puts back what was allowed before.
+ */
+void
+RvgNoAggregates(RvgPlanner *P, const char *where, RvgAggScope *saved)
+{
+	saved->allowed = P->agg_allowed;
+	saved->where = P->agg_where;
+	P->agg_allowed = false;
+	P->agg_where = where;
+}
+
+void
+RvgRestoreAggregates(RvgPlanner *P, const RvgAggScope *saved)
+{
+	P->agg_allowed = saved->allowed;
+	P->agg_where = saved->where;
+}
+
 /* SQL of an aggregate argument: no nested aggregates. */
 static char *
 AggArg(RvgPlanner *P, CyExpr *e)
 {
-	bool		saved = P->agg_allowed;
-	const char *saved_where = P->agg_where;
+	RvgAggScope saved;
 	char	   *sql;
 
-	P->agg_allowed = false;
-	P->agg_where = "inside another aggregate function";
+	RvgNoAggregates(P, "inside another aggregate function", &saved);
 	sql = ExprValue(P, e);
-	P->agg_allowed = saved;
-	P->agg_where = saved_where;
+	RvgRestoreAggregates(P, &saved);
 	return sql;
 }
 

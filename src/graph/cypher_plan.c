@@ -1128,17 +1128,14 @@ RvgPatternComprehension(RvgPlanner *P, CyExpr *e)
 	RvgSel	   *outer = BeginSubPattern(P, e->path);
 	char	   *map;
 	RvgSel	   *inner;
-	bool		saved = P->agg_allowed;
-	const char *saved_where = P->agg_where;
+	RvgAggScope saved;
 	char	   *alias = RvgAlias(P, "pc");
 
-	P->agg_allowed = false;
-	P->agg_where = "in a pattern comprehension";
+	RvgNoAggregates(P, "in a pattern comprehension", &saved);
 	if (e->b != NULL)
 		AddCond(P, RvgPred(P, e->b));
 	map = RvgExpr(P, e->c);
-	P->agg_allowed = saved;
-	P->agg_where = saved_where;
+	RvgRestoreAggregates(P, &saved);
 	inner = EndSubPattern(P, outer);
 
 	/*
@@ -1153,16 +1150,13 @@ RvgPatternComprehension(RvgPlanner *P, CyExpr *e)
 static void
 SubPatternWhere(RvgPlanner *P, CyExpr *where, const char *what)
 {
-	bool		saved = P->agg_allowed;
-	const char *saved_where = P->agg_where;
+	RvgAggScope saved;
 
 	if (where == NULL)
 		return;
-	P->agg_allowed = false;
-	P->agg_where = what;
+	RvgNoAggregates(P, what, &saved);
 	AddCond(P, RvgPred(P, where));
-	P->agg_allowed = saved;
-	P->agg_where = saved_where;
+	RvgRestoreAggregates(P, &saved);
 }
 
 /* COUNT { pattern WHERE ... }: the number of matches, correlated with the row. */

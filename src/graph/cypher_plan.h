@@ -259,6 +259,13 @@ extern struct PortalData *RvgCachedCursor(const char *sql, int nparams, Oid *typ
 										  Datum *values, const char *nulls);
 
 /* cypher_expr.c */
+typedef struct RvgAggScope
+{
+	bool		allowed;
+	const char *where;
+} RvgAggScope;
+extern void RvgNoAggregates(RvgPlanner *P, const char *where, RvgAggScope *saved);
+extern void RvgRestoreAggregates(RvgPlanner *P, const RvgAggScope *saved);
 extern char *RvgExpr(RvgPlanner *P, CyExpr *e);
 extern char *RvgPred(RvgPlanner *P, CyExpr *e);
 extern char *RvgJsonLiteral(const char *json);
