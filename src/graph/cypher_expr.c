@@ -567,14 +567,14 @@ DistanceMetric(RvgPlanner *P, CyExpr *e)
 						 RvgErrPosition(P->text, e->args[2]->loc)));
 			jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 			m = RvgJsonbScalarText(jb, &is_string);
-			if (strcmp(m, "l2") == 0 || strcmp(m, "euclidean") == 0)
+			if (strcmp(m, "euclidean") == 0)
 				return "l2";
-			if (strcmp(m, "cosine") == 0 || strcmp(m, "ip") == 0 || strcmp(m, "l1") == 0)
-				return pstrdup(m);
 			if (strcmp(m, "inner_product") == 0)
 				return "ip";
 			if (strcmp(m, "manhattan") == 0)
 				return "l1";
+			if (RvgLookupMetric(m) != NULL)
+				return RvgLookupMetric(m)->name;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown vector metric %s", m),
@@ -582,30 +582,6 @@ DistanceMetric(RvgPlanner *P, CyExpr *e)
 		}
 	}
 	return NULL;
-}
-
-static RvgFunc
-MetricFunc(const char *metric)
-{
-	if (strcmp(metric, "cosine") == 0)
-		return RVG_FN_VDIST_COSINE;
-	if (strcmp(metric, "ip") == 0)
-		return RVG_FN_VDIST_IP;
-	if (strcmp(metric, "l1") == 0)
-		return RVG_FN_VDIST_L1;
-	return RVG_FN_VDIST_L2;
-}
-
-static const char *
-MetricOperator(const char *metric)
-{
-	if (strcmp(metric, "cosine") == 0)
-		return "<=>";
-	if (strcmp(metric, "ip") == 0)
-		return "<#>";
-	if (strcmp(metric, "l1") == 0)
-		return "<+>";
-	return "<->";
 }
 
 /*
@@ -820,7 +796,7 @@ FunctionCall(RvgPlanner *P, CyExpr *e)
 		return psprintf("%s.ruvector_cy_float(pg_catalog.random())", P->s);
 	}
 	if ((metric = DistanceMetric(P, e)) != NULL)
-		return CallFn(P, MetricFunc(metric), e, 2);
+		return CallFn(P, RvgLookupMetric(metric)->fn, e, 2);
 	fn = RvgLookupFunction(e->str, &minargs, &maxargs);
 	if (fn == RVG_FN_NONE)
 		ereport(ERROR,
@@ -1158,5 +1134,5 @@ RvgOrderKey(RvgPlanner *P, CyExpr *e, bool *is_vector)
 		}
 	}
 	return psprintf("(%s OPERATOR(%s.%s) %s.ruvector_cy_vector(%s))", lhs, P->s,
-					MetricOperator(metric), P->s, RvgJsonLiteral(qjson.data));
+					RvgLookupMetric(metric)->op, P->s, RvgJsonLiteral(qjson.data));
 }

@@ -145,6 +145,16 @@ extern Jsonb *RvgCleanProperties(Jsonb *props, const char *what);
 /* graph_scalar.c */
 extern RvgFunc RvgLookupFunction(const char *name, int *minargs, int *maxargs);
 
+/* The vector metrics of vector.distance and of graph vector indexes. */
+typedef struct RvgMetric
+{
+	const char *name;			/* l2, cosine, ip, l1 */
+	RvgFunc		fn;				/* the distance function */
+	const char *op;				/* the vector type's operator */
+	const char *opclass;		/* the operator class of an index */
+} RvgMetric;
+extern const RvgMetric *RvgLookupMetric(const char *name);
+
 /* graph_funcs.c */
 extern bool RvgJsonbIsFloat(const JsonbValue *v);
 extern Jsonb *RvgFloatJsonb(double d);

@@ -902,14 +902,10 @@ ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 static const char *
 MetricOpclass(const char *metric)
 {
-	if (strcmp(metric, "l2") == 0)
-		return "vector_l2_ops";
-	if (strcmp(metric, "cosine") == 0)
-		return "vector_cosine_ops";
-	if (strcmp(metric, "ip") == 0)
-		return "vector_ip_ops";
-	if (strcmp(metric, "l1") == 0)
-		return "vector_l1_ops";
+	const RvgMetric *m = RvgLookupMetric(metric);
+
+	if (m != NULL)
+		return m->opclass;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown vector metric \"%s\"", metric),

@@ -226,6 +226,24 @@ static const FuncDef func_defs[] = {
 	{NULL, RVG_FN_NONE, 0, 0}
 };
 
+static const RvgMetric metrics[] = {
+	{"l2", RVG_FN_VDIST_L2, "<->", "vector_l2_ops"},
+	{"cosine", RVG_FN_VDIST_COSINE, "<=>", "vector_cosine_ops"},
+	{"ip", RVG_FN_VDIST_IP, "<#>", "vector_ip_ops"},
+	{"l1", RVG_FN_VDIST_L1, "<+>", "vector_l1_ops"},
+	{NULL, RVG_FN_NONE, NULL, NULL}
+};
+
+/* The metric of this name (exactly: l2, cosine, ip, l1), or NULL. */
+const RvgMetric *
+RvgLookupMetric(const char *name)
+{
+	for (int i = 0; metrics[i].name != NULL; i++)
+		if (strcmp(name, metrics[i].name) == 0)
+			return &metrics[i];
+	return NULL;
+}
+
 /* The function with this name (case-insensitive), or RVG_FN_NONE. */
 RvgFunc
 RvgLookupFunction(const char *name, int *minargs, int *maxargs)
