@@ -764,7 +764,6 @@ CheckMergeParam(Executor *ex, RvgStep *st, RvgColType type, Datum d, bool isnull
 	JsonbIterator *it;
 	JsonbValue	k,
 				v;
-	JsonbIteratorToken tok;
 	Jsonb	   *jb;
 
 	if (isnull && type == COL_ID)
@@ -783,11 +782,8 @@ CheckMergeParam(Executor *ex, RvgStep *st, RvgColType type, Datum d, bool isnull
 				 errmsg("MERGE properties must be a map"),
 				 RvgErrPosition(ex->plan->text, st->loc)));
 	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	while (RvgNextMapEntry(&it, &k, &v))
 	{
-		if (tok != WJB_KEY)
-			continue;
-		JsonbIteratorNext(&it, &v, true);
 		if (v.type == jbvNull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1038,18 +1034,12 @@ SplitMap(Jsonb *map, Jsonb **set, Datum *removed)
 	JsonbIterator *it = JsonbIteratorInit(&map->root);
 	JsonbValue	k,
 				v;
-	JsonbIteratorToken tok;
 	Datum	   *keys = palloc(sizeof(Datum) * (JsonContainerSize(&map->root) + 1));
 	int			nkeys = 0;
 
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		JsonbIteratorNext(&it, &v, true);
+	while (RvgNextMapEntry(&it, &k, &v))
 		if (v.type == jbvNull)
 			keys[nkeys++] = PointerGetDatum(cstring_to_text_with_len(k.val.string.val, k.val.string.len));
-	}
 	*set = RvgCleanProperties(map, "the value of SET +=");
 	*removed = PointerGetDatum(construct_array(keys, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
 }

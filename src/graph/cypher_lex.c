@@ -154,6 +154,22 @@ PushToken(LexState *ls, CyTokType type, size_t start, size_t n)
 	return t;
 }
 
+/*
+ * Appends a token of text[start, end) whose value is the string str (NULL:
+ * out of memory) and moves past it.
+ */
+static bool
+PushStringToken(LexState *ls, CyTokType type, size_t start, size_t end, char *str)
+{
+	CyToken    *t = str != NULL ? PushToken(ls, type, start, end - start) : NULL;
+
+	if (t == NULL)
+		return LexNoMem(ls);
+	t->str = str;
+	ls->pos = end;
+	return true;
+}
+
 /* Appends code point cp as UTF-8 to buf; returns the new length. */
 static size_t
 PutUtf8(char *buf, size_t o, uint32_t cp)
@@ -267,7 +283,6 @@ LexString(LexState *ls)
 	size_t		pos = start + 1;
 	size_t		o = 0;
 	char	   *buf;
-	CyToken    *t;
 
 	/* the value is never longer than the source */
 	buf = ls->alloc(ls->ctx, ls->len - start + 1);
@@ -294,12 +309,7 @@ LexString(LexState *ls)
 		buf[o++] = c;
 	}
 	buf[o] = '\0';
-	t = PushToken(ls, CYT_STRING, start, pos - start);
-	if (t == NULL)
-		return LexNoMem(ls);
-	t->str = buf;
-	ls->pos = pos;
-	return true;
+	return PushStringToken(ls, CYT_STRING, start, pos, buf);
 }
 
 /* A `quoted identifier` (type CYT_QIDENT) or $`quoted parameter`. */
@@ -310,7 +320,6 @@ LexQuotedIdent(LexState *ls, size_t tokstart, CyTokType type)
 	size_t		pos = start + 1;
 	size_t		o = 0;
 	char	   *buf = ls->alloc(ls->ctx, ls->len - start + 1);
-	CyToken    *t;
 
 	if (buf == NULL)
 		return LexNoMem(ls);
@@ -339,12 +348,7 @@ LexQuotedIdent(LexState *ls, size_t tokstart, CyTokType type)
 	if (o == 0)
 		return LexFail(ls, CY_ERR_SYNTAX, start, pos - start, "zero-length quoted identifier");
 	buf[o] = '\0';
-	t = PushToken(ls, type, tokstart, pos - tokstart);
-	if (t == NULL)
-		return LexNoMem(ls);
-	t->str = buf;
-	ls->pos = pos;
-	return true;
+	return PushStringToken(ls, type, tokstart, pos, buf);
 }
 
 /* Copies text[start, end) into a new NUL-terminated string. */
@@ -365,7 +369,6 @@ LexIdent(LexState *ls, bool dollar)
 	size_t		start = ls->pos;
 	size_t		pos = start + (dollar ? 1 : 0);
 	size_t		namestart = pos;
-	CyToken    *t;
 
 	if (dollar)
 	{
@@ -379,11 +382,8 @@ LexIdent(LexState *ls, bool dollar)
 	}
 	while (pos < ls->len && IsIdentChar((unsigned char) ls->text[pos]))
 		pos++;
-	t = PushToken(ls, dollar ? CYT_PARAM : CYT_IDENT, start, pos - start);
-	if (t == NULL || (t->str = CopyText(ls, namestart, pos)) == NULL)
-		return LexNoMem(ls);
-	ls->pos = pos;
-	return true;
+	return PushStringToken(ls, dollar ? CYT_PARAM : CYT_IDENT, start, pos,
+						   CopyText(ls, namestart, pos));
 }
 
 /* Integer magnitude in base 8, 10 or 16; CY_ERR_RANGE beyond 2^63. */

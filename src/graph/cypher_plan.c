@@ -475,7 +475,6 @@ AddPropsConds(RvgPlanner *P, CyExpr *map, const char *props, List **conds)
 		JsonbIterator *it;
 		JsonbValue	k,
 					v;
-		JsonbIteratorToken tok;
 
 		if (jb == NULL || !JB_ROOT_IS_OBJECT(jb))
 			ereport(ERROR,
@@ -483,11 +482,8 @@ AddPropsConds(RvgPlanner *P, CyExpr *map, const char *props, List **conds)
 					 errmsg("parameter $%s must be a map to be used as properties", map->str),
 					 RvgErrPosition(P->text, map->loc)));
 		it = JsonbIteratorInit(&jb->root);
-		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		while (RvgNextMapEntry(&it, &k, &v))
 		{
-			if (tok != WJB_KEY)
-				continue;
-			JsonbIteratorNext(&it, &v, true);
 			if (v.type == jbvNull)
 				*conds = lappend(*conds, "false");
 			else

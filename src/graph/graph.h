@@ -119,6 +119,15 @@ extern bool rvg_plan_cache_enabled;
 extern void RvGraphInit(void);
 
 /* graph_catalog.c */
+/* A statement prepared once per backend and kept, for one key (the schema). */
+typedef struct RvgKeptPlan
+{
+	struct _SPI_plan *plan;
+	char	   *key;
+} RvgKeptPlan;
+extern struct _SPI_plan *RvgKeptPlanFor(const RvgKeptPlan *kp, const char *key);
+extern struct _SPI_plan *RvgKeepPlan(RvgKeptPlan *kp, const char *key,
+									 struct _SPI_plan *plan, const char *what);
 extern const char *RvgSchema(void);
 extern int	RvgPinSearchPath(void);
 extern void RvgUnpinSearchPath(int level);
@@ -156,6 +165,7 @@ typedef struct RvgMetric
 extern const RvgMetric *RvgLookupMetric(const char *name);
 
 /* graph_funcs.c */
+extern bool RvgNextMapEntry(JsonbIterator **it, JsonbValue *key, JsonbValue *value);
 extern bool RvgJsonbIsFloat(const JsonbValue *v);
 extern Jsonb *RvgFloatJsonb(double d);
 extern Jsonb *RvgIntJsonb(int64 i);

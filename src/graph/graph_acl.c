@@ -82,8 +82,7 @@ IsGraphAdmin(Oid role)
  * (again when the schema or its version changes) and kept: the policies
  * run it once per table of every statement on the graph tables.
  */
-static SPIPlanPtr acl_plan = NULL;
-static char *acl_plan_key = NULL;
+static RvgKeptPlan acl_plan;
 
 static SPIPlanPtr
 AclPlan(const char *schema)
@@ -93,8 +92,8 @@ AclPlan(const char *schema)
 	Oid			types[1] = {INT4OID};
 	SPIPlanPtr	plan;
 
-	if (acl_plan != NULL && strcmp(acl_plan_key, key) == 0)
-		return acl_plan;
+	if (RvgKeptPlanFor(&acl_plan, key) != NULL)
+		return acl_plan.plan;
 	plan = SPI_prepare(legacy ?
 					   psprintf("SELECT g.graph_id, 0::pg_catalog.oid, 'owner'::pg_catalog.text "
 								"FROM %s.ruvector_graph g WHERE $1 < 0 OR g.graph_id = $1", schema) :
@@ -104,15 +103,7 @@ AclPlan(const char *schema)
 								"FROM %s.ruvector_graph_grant a WHERE $1 < 0 OR a.graph_id = $1",
 								schema, schema),
 					   1, types);
-	if (plan == NULL || SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not prepare the graph privilege lookup: %d", SPI_result);
-	if (acl_plan != NULL)
-		SPI_freeplan(acl_plan);
-	if (acl_plan_key != NULL)
-		pfree(acl_plan_key);
-	acl_plan = plan;
-	acl_plan_key = MemoryContextStrdup(TopMemoryContext, key);
-	return plan;
+	return RvgKeepPlan(&acl_plan, key, plan, "the graph privilege lookup");
 }
 
 /*

@@ -301,8 +301,7 @@ RvgGraphIdAsOwner(const char *name, Oid *owner)
  * (and again if the extension moves to another schema) and kept, because
  * every query runs it; the plan cache replans it after DDL on the tables.
  */
-static SPIPlanPtr lookup_plan = NULL;
-static char *lookup_plan_schema = NULL;
+static RvgKeptPlan lookup_plan;
 
 static SPIPlanPtr
 LookupPlan(const char *schema)
@@ -310,22 +309,39 @@ LookupPlan(const char *schema)
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	SPIPlanPtr	plan;
 
-	if (lookup_plan != NULL && strcmp(lookup_plan_schema, schema) == 0)
-		return lookup_plan;
+	if (RvgKeptPlanFor(&lookup_plan, schema) != NULL)
+		return lookup_plan.plan;
 	plan = SPI_prepare(psprintf("SELECT g.graph_id, v.label, v.property, v.metric, v.dimensions "
 								"FROM %s.ruvector_graph g LEFT JOIN %s.ruvector_graph_vector_index v "
 								"ON v.graph_id = g.graph_id "
 								"AND pg_catalog.to_regclass($2 || '.' || pg_catalog.quote_ident(v.index_name)) IS NOT NULL "
 								"WHERE g.name = $1", schema, schema),
 					   2, types);
+	return RvgKeepPlan(&lookup_plan, schema, plan, "the graph lookup");
+}
+
+/* The kept plan if it was prepared for key, else NULL. */
+SPIPlanPtr
+RvgKeptPlanFor(const RvgKeptPlan *kp, const char *key)
+{
+	return kp->plan != NULL && strcmp(kp->key, key) == 0 ? kp->plan : NULL;
+}
+
+/*
+ * Keeps a newly prepared plan (SPI_keepplan) for key, in place of the one
+ * kept before; what names the statement in the error if it did not prepare.
+ */
+SPIPlanPtr
+RvgKeepPlan(RvgKeptPlan *kp, const char *key, SPIPlanPtr plan, const char *what)
+{
 	if (plan == NULL || SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not prepare the graph lookup: %d", SPI_result);
-	if (lookup_plan != NULL)
-		SPI_freeplan(lookup_plan);
-	if (lookup_plan_schema != NULL)
-		pfree(lookup_plan_schema);
-	lookup_plan = plan;
-	lookup_plan_schema = MemoryContextStrdup(TopMemoryContext, schema);
+		elog(ERROR, "could not prepare %s: %d", what, SPI_result);
+	if (kp->plan != NULL)
+		SPI_freeplan(kp->plan);
+	if (kp->key != NULL)
+		pfree(kp->key);
+	kp->plan = plan;
+	kp->key = MemoryContextStrdup(TopMemoryContext, key);
 	return plan;
 }
 

@@ -229,6 +229,24 @@ RvgDecode(Jsonb *jb, CyValue *v)
 }
 
 /*
+ * The next key and value of a map's top level, with an iterator from
+ * JsonbIteratorInit on it; false at the end.
+ */
+bool
+RvgNextMapEntry(JsonbIterator **it, JsonbValue *key, JsonbValue *value)
+{
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(it, key, true)) != WJB_DONE)
+		if (tok == WJB_KEY)
+		{
+			JsonbIteratorNext(it, value, true);
+			return true;
+		}
+	return false;
+}
+
+/*
  * The one jsonb argument of a helper, checked and decoded; false when it is
  * null, and the helper returns null.
  */
