@@ -1565,16 +1565,6 @@ RunPlan(Executor *ex)
 	}
 }
 
-static char *
-RequiredText(FunctionCallInfo fcinfo, int arg, const char *what)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(arg));
-}
-
 static Jsonb *
 ParamsArg(FunctionCallInfo fcinfo)
 {
@@ -1651,8 +1641,8 @@ InitOutput(FunctionCallInfo fcinfo, bool typed)
 static RvgPlan *
 Prepare(FunctionCallInfo fcinfo, int *pin, bool run)
 {
-	char	   *graph = RequiredText(fcinfo, 0, "graph name");
-	char	   *text = RequiredText(fcinfo, 1, "Cypher query");
+	char	   *graph = RvgRequireText(fcinfo, 0, "graph name");
+	char	   *text = RvgRequireText(fcinfo, 1, "Cypher query");
 	Jsonb	   *params = ParamsArg(fcinfo);
 	CyQuery    *q = ParseCypher(text);
 	RvgGraph   *g;

@@ -77,6 +77,29 @@ RvgLocNumber(RvgPlanner *P, int offset)
 	return list_length(P->plan->locs) - 1;
 }
 
+/* Refuses a bound variable of another kind than the pattern needs (42804). */
+void
+RvgCheckKind(RvgPlanner *P, const RvgVar *v, RvgVarKind want, int loc)
+{
+	if (v->kind != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("variable `%s` is %s, not %s", v->name, RvgKindName(v->kind),
+						RvgKindName(want)),
+				 RvgErrPosition(P->text, loc)));
+}
+
+/* Refuses a new variable whose name is already bound (42601). */
+void
+RvgCheckUnbound(RvgPlanner *P, const char *name, int loc)
+{
+	if (RvgFindVar(P, name) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("variable `%s` is already bound", name),
+				 RvgErrPosition(P->text, loc)));
+}
+
 char *
 RvgAlias(RvgPlanner *P, const char *prefix)
 {
@@ -573,11 +596,7 @@ BindNode(RvgPlanner *P, CyNodePat *np)
 
 	if (v != NULL)
 	{
-		if (v->kind != VK_NODE)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("variable `%s` is %s, not a node", np->var, RvgKindName(v->kind)),
-					 RvgErrPosition(P->text, np->loc)));
+		RvgCheckKind(P, v, VK_NODE, np->loc);
 		AddLabelConds(P, np, v);
 		AddPropsConds(P, np->props, v->props, &P->sel->conds);
 		return v;
@@ -686,11 +705,7 @@ FixedRel(RvgPlanner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
 
 	if (v != NULL)
 	{
-		if (v->kind != VK_EDGE)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("variable `%s` is %s, not a relationship", r->var, RvgKindName(v->kind)),
-					 RvgErrPosition(P->text, r->loc)));
+		RvgCheckKind(P, v, VK_EDGE, r->loc);
 		if (!v->outer)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYNTAX_ERROR),
@@ -876,11 +891,7 @@ ShortestPath(RvgPlanner *P, CyPath *path, RvgVar *left, RvgVar *right, char **no
 	*edges = psprintf("%s.edge_ids", a);
 	if (r->var != NULL)
 	{
-		if (RvgFindVar(P, r->var) != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYNTAX_ERROR),
-					 errmsg("variable `%s` is already bound", r->var),
-					 RvgErrPosition(P->text, r->loc)));
+		RvgCheckUnbound(P, r->var, r->loc);
 		v = NewVar(VK_EDGES, r->var);
 		v->value = *edges;
 		AddVar(P, v);
@@ -976,11 +987,7 @@ AddPath(RvgPlanner *P, CyPath *path)
 					pv->value = psprintf("(%s)", pnodes.data);
 					pv->edges = psprintf("(%s)", pedges.data);
 					pv->json = j.data;
-					if (RvgFindVar(P, path->var) != NULL)
-						ereport(ERROR,
-								(errcode(ERRCODE_SYNTAX_ERROR),
-								 errmsg("variable `%s` is already bound", path->var),
-								 RvgErrPosition(P->text, path->loc)));
+					RvgCheckUnbound(P, path->var, path->loc);
 					AddVar(P, pv);
 					return;
 				}
@@ -993,11 +1000,7 @@ AddPath(RvgPlanner *P, CyPath *path)
 	{
 		RvgVar		   *pv = NewVar(VK_PATH, path->var);
 
-		if (RvgFindVar(P, path->var) != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYNTAX_ERROR),
-					 errmsg("variable `%s` is already bound", path->var),
-					 RvgErrPosition(P->text, path->loc)));
+		RvgCheckUnbound(P, path->var, path->loc);
 		pv->value = psprintf("(%s)", pnodes.data);
 		pv->edges = psprintf("(%s)", pedges.data);
 		AddVar(P, pv);
@@ -1201,11 +1204,7 @@ RvgAddUnwind(RvgPlanner *P, CyClause *c)
 	char	   *a = RvgAlias(P, "u");
 	RvgVar		   *v;
 
-	if (RvgFindVar(P, c->alias) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("variable `%s` is already bound", c->alias),
-				 RvgErrPosition(P->text, c->loc)));
+	RvgCheckUnbound(P, c->alias, c->loc);
 	AddFrom(P, psprintf("pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)",
 						P->s, RvgExpr(P, c->unwind), a));
 	v = NewVar(VK_VALUE, c->alias);
@@ -1808,6 +1807,42 @@ PlanCallSubquery(RvgPlanner *P, CyClause *c)
  * Queries
  * ---------------------------------------------------------------------
  */
+/* RETURN: the final reading step of a single query. */
+static void
+PlanReturn(RvgPlanner *P, CyClause *c)
+{
+	RvgStep    *st = palloc0(sizeof(RvgStep));
+
+	st->kind = RVG_STEP_READ;
+	st->loc = c->loc;
+	st->sql = ProjectReturn(P, c, &st->names, &st->ncols);
+	st->ninput = P->ninput;
+	st->intypes = P->intypes;
+	P->plan->steps = lappend(P->plan->steps, st);
+	P->plan->returns_rows = true;
+}
+
+static void
+PlanSetOrRemove(RvgPlanner *P, CyClause *c)
+{
+	RvgPlanSetItems(P, c->sets, c->nsets, c->kind == CYC_REMOVE, 0, false, c->loc);
+}
+
+/* What translates each kind of clause. */
+static void (*const clause_planners[]) (RvgPlanner *P, CyClause *c) = {
+	[CYC_MATCH] = AddMatch,
+	[CYC_UNWIND] = RvgAddUnwind,
+	[CYC_CREATE] = RvgPlanCreate,
+	[CYC_MERGE] = RvgPlanMerge,
+	[CYC_SET] = PlanSetOrRemove,
+	[CYC_REMOVE] = PlanSetOrRemove,
+	[CYC_DELETE] = RvgPlanDelete,
+	[CYC_WITH] = ProjectWith,
+	[CYC_RETURN] = PlanReturn,
+	[CYC_FOREACH] = RvgPlanForeach,
+	[CYC_CALL] = PlanCallSubquery,
+};
+
 void
 RvgPlanClauseList(RvgPlanner *P, CySingleQuery *sq, int first, bool final)
 {
@@ -1816,50 +1851,8 @@ RvgPlanClauseList(RvgPlanner *P, CySingleQuery *sq, int first, bool final)
 		CyClause   *c = sq->clauses[i];
 
 		CHECK_FOR_INTERRUPTS();
-		switch (c->kind)
-		{
-			case CYC_MATCH:
-				AddMatch(P, c);
-				break;
-			case CYC_UNWIND:
-				RvgAddUnwind(P, c);
-				break;
-			case CYC_WITH:
-				ProjectWith(P, c);
-				break;
-			case CYC_RETURN:
-				{
-					RvgStep    *st = palloc0(sizeof(RvgStep));
-
-					st->kind = RVG_STEP_READ;
-					st->loc = c->loc;
-					st->sql = ProjectReturn(P, c, &st->names, &st->ncols);
-					st->ninput = P->ninput;
-					st->intypes = P->intypes;
-					P->plan->steps = lappend(P->plan->steps, st);
-					P->plan->returns_rows = true;
-				}
-				break;
-			case CYC_CREATE:
-				RvgPlanCreate(P, c);
-				break;
-			case CYC_MERGE:
-				RvgPlanMerge(P, c);
-				break;
-			case CYC_SET:
-			case CYC_REMOVE:
-				RvgPlanSetItems(P, c->sets, c->nsets, c->kind == CYC_REMOVE, 0, false, c->loc);
-				break;
-			case CYC_DELETE:
-				RvgPlanDelete(P, c);
-				break;
-			case CYC_FOREACH:
-				RvgPlanForeach(P, c);
-				break;
-			case CYC_CALL:
-				PlanCallSubquery(P, c);
-				break;
-		}
+		Assert(c->kind >= 0 && c->kind < lengthof(clause_planners) && clause_planners[c->kind] != NULL);
+		clause_planners[c->kind] (P, c);
 	}
 }
 

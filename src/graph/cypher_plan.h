@@ -228,6 +228,8 @@ extern int	RvgErrPosition(const char *text, int offset);
 extern char *RvgAlias(RvgPlanner *P, const char *prefix);
 extern int	RvgLocNumber(RvgPlanner *P, int offset);
 extern RvgVar *RvgFindVar(RvgPlanner *P, const char *name);
+extern void RvgCheckUnbound(RvgPlanner *P, const char *name, int loc);
+extern void RvgCheckKind(RvgPlanner *P, const RvgVar *v, RvgVarKind want, int loc);
 extern char *RvgNodeJson(RvgPlanner *P, RvgVar *v);
 extern char *RvgLabelCond(RvgPlanner *P, const char *label, const char *labels,
 						  const char *id, const char *want);

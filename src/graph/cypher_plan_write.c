@@ -280,11 +280,7 @@ WriteNode(RvgPlanner *P, WriteCtx *w, PatternSlots *ps, CyNodePat *np, bool merg
 					 RvgErrPosition(P->text, np->loc)));
 		if (slot >= 0)
 			return slot;
-		if (v->kind != VK_NODE)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("variable `%s` is %s, not a node", np->var, RvgKindName(v->kind)),
-					 RvgErrPosition(P->text, np->loc)));
+		RvgCheckKind(P, v, VK_NODE, np->loc);
 		wn = palloc0(sizeof(RvgWNode));
 		wn->var = np->var;
 		{
@@ -330,11 +326,8 @@ WriteRel(RvgPlanner *P, WriteCtx *w, PatternSlots *ps, CyRelPat *r, int left, in
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("only directed relationships can be created"),
 				 RvgErrPosition(P->text, r->loc)));
-	if (r->var != NULL && RvgFindVar(P, r->var) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("variable `%s` is already bound", r->var),
-				 RvgErrPosition(P->text, r->loc)));
+	if (r->var != NULL)
+		RvgCheckUnbound(P, r->var, r->loc);
 	we->var = r->var;
 	we->type = r->types[0];
 	if (r->props != NULL)
@@ -377,11 +370,7 @@ WritePath(RvgPlanner *P, WriteCtx *w, PatternSlots *ps, CyPath *path, bool merge
 	}
 	if (path->var != NULL)
 	{
-		if (RvgFindVar(P, path->var) != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYNTAX_ERROR),
-					 errmsg("variable `%s` is already bound", path->var),
-					 RvgErrPosition(P->text, path->loc)));
+		RvgCheckUnbound(P, path->var, path->loc);
 		wp->out_nodes = AddOutColumn(w, COL_JSONB);
 		wp->out_edges = AddOutColumn(w, COL_JSONB);
 		w->outlayout = lappend(w->outlayout, NewCarry(path->var, VK_PATH, wp->out_nodes, wp->out_edges));
@@ -739,11 +728,7 @@ RvgPlanForeach(RvgPlanner *P, CyClause *c)
 	CySingleQuery body;
 	RvgStep    *pop;
 
-	if (RvgFindVar(P, c->alias) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("variable `%s` is already bound", c->alias),
-				 RvgErrPosition(P->text, c->loc)));
+	RvgCheckUnbound(P, c->alias, c->loc);
 	WriteBegin(P, &w, RVG_STEP_PUSH, c->loc);
 	WriteEnd(P, &w);
 	memset(&unwind, 0, sizeof(unwind));

@@ -40,6 +40,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -135,6 +136,7 @@ extern int	RvgSpiConnect(void);
 extern Oid	RvgExtensionOwner(void);
 extern bool RvgLegacySchema(void);
 extern int32 RvgGraphIdAsOwner(const char *name, Oid *owner);
+extern char *RvgRequireText(FunctionCallInfo fcinfo, int arg, const char *what);
 
 /* graph_acl.c: per-graph privileges */
 typedef struct RvgOwnerSave

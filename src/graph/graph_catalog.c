@@ -713,8 +713,9 @@ ruvector_graphs(PG_FUNCTION_ARGS)
  * SQL-level insertion (bulk loads without Cypher)
  * ---------------------------------------------------------------------
  */
-static char *
-RequireText(FunctionCallInfo fcinfo, int arg, const char *what)
+/* A text argument that must not be null, as a C string. */
+char *
+RvgRequireText(FunctionCallInfo fcinfo, int arg, const char *what)
 {
 	if (PG_ARGISNULL(arg))
 		ereport(ERROR,
@@ -757,7 +758,7 @@ Datum
 ruvector_graph_add_node(PG_FUNCTION_ARGS)
 {
 	int			pin;
-	char	   *graph = RequireText(fcinfo, 0, "graph");
+	char	   *graph = RvgRequireText(fcinfo, 0, "graph");
 	char	   *label = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	Jsonb	   *props = OptionalProps(fcinfo, 2);
 	const char *schema = RvgSchema();
@@ -815,8 +816,8 @@ Datum
 ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 {
 	int			pin;
-	char	   *graph = RequireText(fcinfo, 0, "graph");
-	char	   *type = RequireText(fcinfo, 3, "relationship type");
+	char	   *graph = RvgRequireText(fcinfo, 0, "graph");
+	char	   *type = RvgRequireText(fcinfo, 3, "relationship type");
 	Jsonb	   *props = OptionalProps(fcinfo, 4);
 	const char *schema = RvgSchema();
 	Oid			types[5] = {INT4OID, TEXTOID, INT8OID, INT8OID, JSONBOID};
@@ -852,8 +853,8 @@ Datum
 ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 {
 	int			pin;
-	char	   *graph = RequireText(fcinfo, 0, "graph");
-	char	   *type = RequireText(fcinfo, 1, "hyperedge type");
+	char	   *graph = RvgRequireText(fcinfo, 0, "graph");
+	char	   *type = RvgRequireText(fcinfo, 1, "hyperedge type");
 	Jsonb	   *props = OptionalProps(fcinfo, 3);
 	const char *schema = RvgSchema();
 	ArrayType  *ids;
