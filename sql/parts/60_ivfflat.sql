@@ -153,3 +153,10 @@ CREATE FUNCTION ruvector_ivf_stats(index regclass,
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION ruvector_ivf_stats(regclass) IS
 	'lists, list sizes, drift and refreshes of an ivfflat index';
+
+-- Both index methods (src/indexam/indexam.c) ------------------------------
+
+CREATE FUNCTION ruvector_index_kernel(index regclass, OUT distance text, OUT kmeans text)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_index_kernel(regclass) IS
+	'the distance kernel an hnsw or ivfflat index uses (fmgr: the support function through fmgr); kmeans: ivfflat''s k-means kernel';

@@ -38,6 +38,7 @@ BEGIN
 			('ruvector_hnsw_verify', 'ruvector_operator'),
 			('ruvector_ivf_refresh', 'ruvector_operator'),
 			('ruvector_ivf_stats', 'ruvector_operator'),
+			('ruvector_index_kernel', 'ruvector_operator'),
 
 			-- integrity control plane (src/integrity)
 			('ruvector_integrity_sample', 'ruvector_operator'),

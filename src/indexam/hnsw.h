@@ -58,6 +58,7 @@
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 
+#include "indexam/indexam.h"
 #include "quant/quant.h"
 
 /* Limits and defaults (pgvector's, so that the same DDL is accepted) */
@@ -238,20 +239,6 @@ typedef struct HnswTypeInfo
 	int			maxDimensions;
 } HnswTypeInfo;
 
-/* How distances are computed: a kernel called directly, or fmgr */
-typedef enum HnswDistKind
-{
-	HNSW_DIST_FMGR,
-	HNSW_DIST_F32_L2SQ,
-	HNSW_DIST_F32_NEGDOT,
-	HNSW_DIST_F32_L1,
-	HNSW_DIST_F16_L2SQ,
-	HNSW_DIST_F16_NEGDOT,
-	HNSW_DIST_F16_L1,
-	HNSW_DIST_BIT_HAMMING,
-	HNSW_DIST_BIT_JACCARD
-} HnswDistKind;
-
 /*
  * Everything needed to index and compare values of one index.  Built once
  * per build, insert, scan or vacuum by HnswInitSupport.
@@ -259,8 +246,8 @@ typedef enum HnswDistKind
 typedef struct HnswSupport
 {
 	const HnswTypeInfo *typeInfo;
-	HnswDistKind kind;
-	FmgrInfo   *distproc;		/* support proc 1, for HNSW_DIST_FMGR */
+	RvIndexKernel kind;			/* kernel of support proc 1 (indexam.c) */
+	FmgrInfo   *distproc;		/* support proc 1, for RV_KERNEL_FMGR */
 	bool		normalize;		/* support proc 2 present: cosine */
 	Oid			collation;
 
@@ -628,40 +615,25 @@ extern uint32 HnswGraphReachable(const HnswGraph *g, bool *reached);
 static inline double
 HnswDistance(HnswSupport *support, const char *a, const char *b)
 {
-	switch (support->kind)
+	if (support->kind != RV_KERNEL_FMGR)
 	{
-		case HNSW_DIST_F32_L2SQ:
-			return (double) rv_f32_l2sq(((const Vector *) a)->x, ((const Vector *) b)->x,
-										((const Vector *) a)->dim);
-		case HNSW_DIST_F32_NEGDOT:
-			return (double) -rv_f32_dot(((const Vector *) a)->x, ((const Vector *) b)->x,
-										((const Vector *) a)->dim);
-		case HNSW_DIST_F32_L1:
-			return (double) rv_f32_l1(((const Vector *) a)->x, ((const Vector *) b)->x,
-									  ((const Vector *) a)->dim);
-		case HNSW_DIST_F16_L2SQ:
-			return (double) rv_f16_l2sq(((const HalfVector *) a)->x, ((const HalfVector *) b)->x,
-										((const HalfVector *) a)->dim);
-		case HNSW_DIST_F16_NEGDOT:
-			return (double) -rv_f16_dot(((const HalfVector *) a)->x, ((const HalfVector *) b)->x,
-										((const HalfVector *) a)->dim);
-		case HNSW_DIST_F16_L1:
-			return (double) rv_f16_l1(((const HalfVector *) a)->x, ((const HalfVector *) b)->x,
-									  ((const HalfVector *) a)->dim);
-		case HNSW_DIST_BIT_HAMMING:
-			return (double) rv_bit_hamming(VARBITS((const VarBit *) a), VARBITS((const VarBit *) b),
-										   VARBITBYTES((const VarBit *) a));
-		case HNSW_DIST_BIT_JACCARD:
-			{
-				uint64_t	ab;
-				uint64_t	aabb;
-
-				rv_bit_jaccard(VARBITS((const VarBit *) a), VARBITS((const VarBit *) b),
-							   VARBITBYTES((const VarBit *) a), &ab, &aabb);
-				return rv_jaccard_from_counts(ab, aabb);
-			}
-		case HNSW_DIST_FMGR:
-			break;
+		switch (support->typeInfo->kind)
+		{
+			case HNSW_KIND_VECTOR:
+				return rv_index_kernel_distance(support->kind, ((const Vector *) a)->x,
+												((const Vector *) b)->x,
+												((const Vector *) a)->dim);
+			case HNSW_KIND_HALFVEC:
+				return rv_index_kernel_distance(support->kind, ((const HalfVector *) a)->x,
+												((const HalfVector *) b)->x,
+												((const HalfVector *) a)->dim);
+			case HNSW_KIND_BIT:
+				return rv_index_kernel_distance(support->kind, VARBITS((const VarBit *) a),
+												VARBITS((const VarBit *) b),
+												VARBITBYTES((const VarBit *) a));
+			case HNSW_KIND_SPARSEVEC:
+				break;
+		}
 	}
 	return HnswDistanceFmgr(support, a, b);
 }

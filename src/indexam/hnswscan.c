@@ -255,7 +255,7 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
 	HnswNodeTuple node;
 	char	   *sample = NULL;
 
-	if (query == NULL || so->support.kind == HNSW_DIST_FMGR || so->rerank)
+	if (query == NULL || so->support.kind == RV_KERNEL_FMGR || so->rerank)
 		return;
 
 	buf = ReadBuffer(index, ItemPointerGetBlockNumber(entry));

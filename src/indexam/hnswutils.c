@@ -73,62 +73,22 @@ HnswGetTypeInfo(Relation index)
 	return (const HnswTypeInfo *) DatumGetPointer(FunctionCall0Coll(proc, InvalidOid));
 }
 
-/*
- * Map a C distance support function to the kernel that computes the same
- * thing, or HNSW_DIST_FMGR.  Only C functions over the opclass's own type
- * are recognised, by SQL name, so a user-defined opclass always gets fmgr.
- */
-static HnswDistKind
-HnswKernelFor(Oid procoid, HnswValueKind kind, Oid opcintype)
+/* The element type of a value kind, for the kernel table (indexam.c) */
+static RvElemType
+ElemTypeOf(HnswValueKind kind)
 {
-	HeapTuple	tup;
-	Form_pg_proc proc;
-	const char *name;
-	HnswDistKind result = HNSW_DIST_FMGR;
-
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(procoid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for function %u", procoid);
-	proc = (Form_pg_proc) GETSTRUCT(tup);
-	name = NameStr(proc->proname);
-
-	if (proc->prolang == ClanguageId && proc->pronargs == 2 &&
-		proc->proargtypes.values[0] == opcintype &&
-		proc->proargtypes.values[1] == opcintype)
+	switch (kind)
 	{
-		switch (kind)
-		{
-			case HNSW_KIND_VECTOR:
-				if (strcmp(name, "vector_l2_squared_distance") == 0)
-					result = HNSW_DIST_F32_L2SQ;
-				else if (strcmp(name, "vector_negative_inner_product") == 0)
-					result = HNSW_DIST_F32_NEGDOT;
-				else if (strcmp(name, "l1_distance") == 0)
-					result = HNSW_DIST_F32_L1;
-				break;
-			case HNSW_KIND_HALFVEC:
-				if (strcmp(name, "halfvec_l2_squared_distance") == 0)
-					result = HNSW_DIST_F16_L2SQ;
-				else if (strcmp(name, "halfvec_negative_inner_product") == 0)
-					result = HNSW_DIST_F16_NEGDOT;
-				else if (strcmp(name, "l1_distance") == 0)
-					result = HNSW_DIST_F16_L1;
-				break;
-			case HNSW_KIND_BIT:
-				if (opcintype != BITOID)
-					break;
-				if (strcmp(name, "hamming_distance") == 0)
-					result = HNSW_DIST_BIT_HAMMING;
-				else if (strcmp(name, "jaccard_distance") == 0)
-					result = HNSW_DIST_BIT_JACCARD;
-				break;
-			case HNSW_KIND_SPARSEVEC:
-				break;
-		}
+		case HNSW_KIND_VECTOR:
+			return RV_ELEM_F32;
+		case HNSW_KIND_HALFVEC:
+			return RV_ELEM_F16;
+		case HNSW_KIND_BIT:
+			return RV_ELEM_BIT;
+		case HNSW_KIND_SPARSEVEC:
+			break;
 	}
-
-	ReleaseSysCache(tup);
-	return result;
+	return RV_ELEM_OTHER;
 }
 
 /*
@@ -194,49 +154,29 @@ GetStorage(Relation index, int *storage, int *dimensions)
 	*dimensions = cache->dimensions;
 }
 
-/* The code metric matching an opclass kernel, or -1 if there is none */
-static int
-CodeMetricFor(HnswDistKind kind)
-{
-	switch (kind)
-	{
-		case HNSW_DIST_F32_L2SQ:
-		case HNSW_DIST_F16_L2SQ:
-			return RV_CODE_L2SQ;
-		case HNSW_DIST_F32_NEGDOT:
-		case HNSW_DIST_F16_NEGDOT:
-			return RV_CODE_NEGDOT;
-		case HNSW_DIST_F32_L1:
-		case HNSW_DIST_F16_L1:
-			return RV_CODE_L1;
-		default:
-			return -1;
-	}
-}
-
 /*
  * How the distances of a kernel relate to a metric.  Inner product is a
  * metric only on unit vectors (cosine opclasses normalise); fmgr kernels
  * are not known.
  */
 static int
-MetricFormFor(HnswDistKind kind, bool normalize)
+MetricFormFor(RvIndexKernel kind, bool normalize)
 {
 	switch (kind)
 	{
-		case HNSW_DIST_F32_L2SQ:
-		case HNSW_DIST_F16_L2SQ:
-		case HNSW_DIST_BIT_HAMMING:
+		case RV_KERNEL_F32_L2SQ:
+		case RV_KERNEL_F16_L2SQ:
+		case RV_KERNEL_BIT_HAMMING:
 			return HNSW_METRIC_SQUARED;
-		case HNSW_DIST_F32_L1:
-		case HNSW_DIST_F16_L1:
-		case HNSW_DIST_BIT_JACCARD:
+		case RV_KERNEL_F32_L1:
+		case RV_KERNEL_F16_L1:
+		case RV_KERNEL_BIT_JACCARD:
 			return HNSW_METRIC_LINEAR;
-		case HNSW_DIST_F32_NEGDOT:
-		case HNSW_DIST_F16_NEGDOT:
+		case RV_KERNEL_F32_NEGDOT:
+		case RV_KERNEL_F16_NEGDOT:
 			return normalize ? HNSW_METRIC_UNIT_NEGDOT : HNSW_METRIC_NONE;
-		case HNSW_DIST_FMGR:
-			break;
+		default:
+			break;				/* fmgr, and kernels no hnsw opclass uses */
 	}
 	return HNSW_METRIC_NONE;
 }
@@ -252,9 +192,8 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	support->distproc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
 	support->collation = index->rd_indcollation[0];
 	support->normalize = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
-	support->kind = HnswKernelFor(index_getprocid(index, 1, HNSW_DISTANCE_PROC),
-								  support->typeInfo->kind,
-								  index->rd_opcintype[0]);
+	support->kind = rv_index_kernel_for(support->distproc,
+										ElemTypeOf(support->typeInfo->kind));
 	GetStorage(index, &support->storage, &support->dimensions);
 	support->metricForm = MetricFormFor(support->kind, support->normalize);
 	support->codeFloats = NULL;
@@ -262,9 +201,9 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	support->codeQueryOf = NULL;
 	support->codeQueryValid = false;
 	if (HnswIsCompact(support) && support->dimensions > 0 &&
-		CodeMetricFor(support->kind) >= 0)
+		rv_index_kernel_code_metric(support->kind) >= 0)
 	{
-		support->codeMetric = (RvCodeMetric) CodeMetricFor(support->kind);
+		support->codeMetric = (RvCodeMetric) rv_index_kernel_code_metric(support->kind);
 		support->codeFloats = palloc(sizeof(float) * support->dimensions);
 		support->codeQueryOf = palloc(HnswStoredValueSize(support));
 		support->codeWork = palloc(Max(rv_code_query_workspace(support->storage,
@@ -312,7 +251,7 @@ HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *indexInfo, int
 	const char *name = rv_storage_name(support->storage);
 
 	rv_check_compact_storage(index, indexInfo, support->storage,
-							 CodeMetricFor(support->kind) >= 0,
+							 rv_index_kernel_code_metric(support->kind) >= 0,
 							 support->typeInfo->kind == HNSW_KIND_HALFVEC);
 
 	if (dimensions > HnswMaxDimensions(support))

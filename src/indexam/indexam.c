@@ -1,10 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * indexam.c
- *	  What RuVector's index methods share about compact storage: the
- *	  storage reloption's values and names, the refusals of storage an
- *	  index cannot take, and ruvector.rerank_factor (registered once from
- *	  _PG_init, before either method's own settings).
+ *	  What RuVector's index methods share: the storage reloption's values
+ *	  and names, the refusals of storage an index cannot take,
+ *	  ruvector.rerank_factor (registered once from _PG_init, before either
+ *	  method's own settings), and the one table from an operator class's
+ *	  support function to the distance kernel that computes the same thing.
+ *
+ *	  The kernel table: a support function is recognised by its C entry
+ *	  point (the FmgrInfo's fn_addr) and the element type of the operator
+ *	  class, so a user-defined operator class over another function, or one
+ *	  of ours declared over another type, always gets fmgr.  A miss is
+ *	  silent (fmgr computes the same distances, slower), so
+ *	  ruvector_index_kernel() reports what an index uses and regress
+ *	  index_kernels checks every shipped operator class.
  *
  * IDENTIFICATION
  *	  src/indexam/indexam.c
@@ -14,16 +23,113 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_opclass.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "indexam/hnsw.h"
 #include "indexam/indexam.h"
+#include "indexam/ivfflat.h"
 #include "quant/quant.h"
 
+PG_FUNCTION_INFO_V1(ruvector_index_kernel);
+
 int			rv_rerank_factor = RV_DEFAULT_RERANK_FACTOR;
+
+/* The support functions with a kernel (src/types/) */
+extern PGDLLEXPORT Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum l2_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum l1_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum vector_spherical_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_spherical_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hamming_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum jaccard_distance(PG_FUNCTION_ARGS);
+
+/*
+ * One row per kernel.  fn is NULL for kernels no support function maps to
+ * (the chords, which ivfflat's k-means puts in place of the spherical
+ * distance between unit vectors).  codeMetric is the RvCodeMetric that
+ * ranks compact codes as the kernel ranks values, or -1.
+ */
+typedef struct RvKernelEntry
+{
+	RvIndexKernel kernel;
+	const char *name;			/* for ruvector_index_kernel() */
+	PGFunction	fn;
+	RvElemType	elem;
+	int			codeMetric;
+} RvKernelEntry;
+
+/* The rows of one float element type, alike for vector and halfvec */
+#define RV_FLOAT_KERNEL_ROWS(T, t, l2sq, l2, negdot, l1, spherical) \
+	{RV_KERNEL_##T##_L2SQ, #t "_l2sq", l2sq, RV_ELEM_##T, RV_CODE_L2SQ}, \
+	{RV_KERNEL_##T##_L2, #t "_l2", l2, RV_ELEM_##T, RV_CODE_L2SQ}, \
+	{RV_KERNEL_##T##_NEGDOT, #t "_negdot", negdot, RV_ELEM_##T, RV_CODE_NEGDOT}, \
+	{RV_KERNEL_##T##_L1, #t "_l1", l1, RV_ELEM_##T, RV_CODE_L1}, \
+	{RV_KERNEL_##T##_SPHERICAL, #t "_spherical", spherical, RV_ELEM_##T, -1}, \
+	{RV_KERNEL_##T##_CHORD, #t "_chord", NULL, RV_ELEM_##T, -1}
+
+static const RvKernelEntry rv_kernel_table[] = {
+	{RV_KERNEL_FMGR, "fmgr", NULL, RV_ELEM_OTHER, -1},
+	RV_FLOAT_KERNEL_ROWS(F32, f32, vector_l2_squared_distance, l2_distance,
+						 vector_negative_inner_product, l1_distance, vector_spherical_distance),
+	RV_FLOAT_KERNEL_ROWS(F16, f16, halfvec_l2_squared_distance, halfvec_l2_distance,
+						 halfvec_negative_inner_product, halfvec_l1_distance,
+						 halfvec_spherical_distance),
+	{RV_KERNEL_BIT_HAMMING, "bit_hamming", hamming_distance, RV_ELEM_BIT, -1},
+	{RV_KERNEL_BIT_JACCARD, "bit_jaccard", jaccard_distance, RV_ELEM_BIT, -1},
+};
+
+StaticAssertDecl(lengthof(rv_kernel_table) == RV_KERNEL_BIT_JACCARD + 1,
+				 "one row per RvIndexKernel");
+
+/* The kernel computing what a support function returns, or RV_KERNEL_FMGR */
+RvIndexKernel
+rv_index_kernel_for(FmgrInfo *proc, RvElemType elem)
+{
+	if (proc == NULL || elem == RV_ELEM_OTHER)
+		return RV_KERNEL_FMGR;
+	for (int i = 0; i < lengthof(rv_kernel_table); i++)
+	{
+		const RvKernelEntry *e = &rv_kernel_table[i];
+
+		Assert(e->kernel == (RvIndexKernel) i);
+		if (e->fn != NULL && e->fn == proc->fn_addr && e->elem == elem)
+			return e->kernel;
+	}
+	return RV_KERNEL_FMGR;
+}
+
+/* A kernel's name, as ruvector_index_kernel() reports it */
+const char *
+rv_index_kernel_name(RvIndexKernel kernel)
+{
+	Assert(kernel >= 0 && kernel < lengthof(rv_kernel_table));
+	return rv_kernel_table[kernel].name;
+}
+
+/* The code metric ranking codes as the kernel ranks values, or -1 */
+int
+rv_index_kernel_code_metric(RvIndexKernel kernel)
+{
+	Assert(kernel >= 0 && kernel < lengthof(rv_kernel_table));
+	return rv_kernel_table[kernel].codeMetric;
+}
 
 relopt_enum_elt_def rv_storage_options[] = {
 	{"float32", RV_CODE_FLOAT32},
@@ -108,4 +214,112 @@ rv_check_compact_storage(Relation index, IndexInfo *indexInfo, int storage,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("storage \"%s\" is not supported for expression indexes", name),
 				 errhint("Scans re-rank with the vectors of the table column; index the column itself.")));
+}
+
+/*
+ * Opens the index indexoid for an SQL function: checks it is one the user
+ * may use this way (owner, or SELECT on the table), then locks its table
+ * and the index.  With ambuild, refuses an index of another method
+ * (amname in the message).  Errors name the index.
+ */
+Relation
+rv_index_open_for_function(Oid indexoid, const char *func, bool ownerOnly,
+						   LOCKMODE indexmode, ambuild_function ambuild,
+						   const char *amname)
+{
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	char	   *name = get_rel_name(indexoid);
+	Relation	index;
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", indexoid)));
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", name)));
+
+	if (ownerOnly)
+	{
+		if (!pg_class_ownercheck(indexoid, GetUserId()))
+			aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, name);
+	}
+	else if (pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapoid));
+
+	LockRelationOid(heapoid, AccessShareLock);
+	index = index_open(indexoid, indexmode);
+	if (IndexGetRelation(indexoid, false) != heapoid)
+		elog(ERROR, "index \"%s\" moved to another table", name);
+
+	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index", name),
+				 errhint("Call %s on the index of each partition.", func)));
+	if (ambuild != NULL && index->rd_indam->ambuild != ambuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an %s index", name, amname)));
+	if (RELATION_IS_OTHER_TEMP(index))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot access temporary indexes of other sessions")));
+	if (!index->rd_index->indisvalid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" is not valid", name),
+				 errhint("REINDEX the index.")));
+	return index;
+}
+
+/*
+ * ruvector_index_kernel(index regclass, OUT distance text, OUT kmeans text):
+ * the kernel an hnsw or ivfflat index computes distances with (support
+ * function 1), and for ivfflat the one its k-means uses (support function
+ * 3; NULL for hnsw).  'fmgr' means the support function is called through
+ * fmgr: right for operator classes without a kernel (sparsevec, user
+ * defined), a lost kernel otherwise.  Needs SELECT on the table.
+ */
+Datum
+ruvector_index_kernel(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	index = rv_index_open_for_function(indexoid, "ruvector_index_kernel()", false,
+									   AccessShareLock, NULL, NULL);
+	if (index->rd_indam->ambuild == hnswbuild)
+	{
+		HnswSupport support;
+
+		HnswInitSupport(&support, index);
+		values[0] = CStringGetTextDatum(rv_index_kernel_name(support.kind));
+		nulls[1] = true;
+	}
+	else if (index->rd_indam->ambuild == ivfflatbuild)
+	{
+		IvfMetaPageData meta;
+		IvfSupport	support;
+
+		IvfReadMetaAll(index, &meta);
+		IvfInitSupport(&support, index, (int) meta.dimensions, (int) meta.storage);
+		values[0] = CStringGetTextDatum(rv_index_kernel_name(support.distKind));
+		values[1] = CStringGetTextDatum(rv_index_kernel_name(support.kmeansKind));
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw or ivfflat index",
+						RelationGetRelationName(index))));
+	index_close(index, AccessShareLock);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -62,6 +62,7 @@
 #include "utils/timestamp.h"
 
 #include "distance/distance.h"
+#include "indexam/indexam.h"
 #include "quant/quant.h"
 
 /* Limits and defaults (pgvector's, so that the same DDL is accepted) */
@@ -214,23 +215,6 @@ typedef struct IvfTypeInfo
 	int			maxDimensions;
 } IvfTypeInfo;
 
-/* How a distance is computed: a kernel called directly, or fmgr */
-typedef enum IvfDistKind
-{
-	IVF_DIST_FMGR,
-	IVF_DIST_F32_L2SQ,			/* vector_l2_squared_distance */
-	IVF_DIST_F32_L2,			/* l2_distance */
-	IVF_DIST_F32_NEGDOT,		/* vector_negative_inner_product */
-	IVF_DIST_F32_SPHERICAL,		/* vector_spherical_distance */
-	IVF_DIST_F32_CHORD,			/* |a - b| of unit vectors, from their dot */
-	IVF_DIST_F16_L2SQ,
-	IVF_DIST_F16_L2,
-	IVF_DIST_F16_NEGDOT,
-	IVF_DIST_F16_SPHERICAL,
-	IVF_DIST_F16_CHORD,
-	IVF_DIST_BIT_HAMMING
-} IvfDistKind;
-
 /*
  * Everything needed to store and compare the values of one index: built
  * once per build, insert, scan or vacuum by IvfInitSupport.  The FmgrInfos
@@ -242,8 +226,8 @@ typedef struct IvfSupport
 	int			dimensions;
 	Size		valueSize;		/* datum size, header included */
 	int			kernelLength;	/* elements (bytes for bit) a kernel reads */
-	IvfDistKind distKind;		/* support proc 1 */
-	IvfDistKind kmeansKind;		/* support proc 3 */
+	RvIndexKernel distKind;		/* kernel of support proc 1 (indexam.c) */
+	RvIndexKernel kmeansKind;	/* support proc 3 */
 	bool		normalize;		/* proc 2: store and query unit vectors */
 	bool		kmeansNormalize;	/* proc 4: spherical k-means */
 	FmgrInfo   *distProc;
@@ -351,7 +335,7 @@ extern float IvfDistanceFmgr(IvfSupport *support, FmgrInfo *proc, const char *a,
 extern int	IvfFilterCandidates(const float *lower, const float *halfcc, float u,
 								int k, int skip, int *out);
 extern float IvfMinExcept(const float *x, int k, int skip);
-extern void IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
+extern void IvfDistanceMany(IvfSupport *support, RvIndexKernel kind, FmgrInfo *proc,
 							const char *q, const char *const *values, int count, float *out);
 extern void IvfAccumulate(IvfSupport *support, const char *value, float *sum);
 extern void IvfSetCenter(IvfSupport *support, const float *mean, char *center);
@@ -445,44 +429,13 @@ extern IndexBulkDeleteResult *ivfflatvacuumcleanup(IndexVacuumInfo *info,
  * once per row and list.
  */
 static inline float
-IvfDistance(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
+IvfDistance(IvfSupport *support, RvIndexKernel kind, FmgrInfo *proc,
 			const char *a, const char *b)
 {
-	const void *x = IvfValueData(a);
-	const void *y = IvfValueData(b);
-	int			n = support->kernelLength;
-	double		dot;
-
-	switch (kind)
-	{
-		case IVF_DIST_F32_L2SQ:
-			return rv_kernels->f32_l2sq(x, y, n);
-		case IVF_DIST_F32_L2:
-			return (float) sqrt((double) rv_kernels->f32_l2sq(x, y, n));
-		case IVF_DIST_F32_NEGDOT:
-			return -rv_kernels->f32_dot(x, y, n);
-		case IVF_DIST_F16_L2SQ:
-			return rv_kernels->f16_l2sq(x, y, n);
-		case IVF_DIST_F16_L2:
-			return (float) sqrt((double) rv_kernels->f16_l2sq(x, y, n));
-		case IVF_DIST_F16_NEGDOT:
-			return -rv_kernels->f16_dot(x, y, n);
-		case IVF_DIST_BIT_HAMMING:
-			return (float) rv_kernels->bit_hamming(x, y, (size_t) n);
-		case IVF_DIST_F32_SPHERICAL:
-			dot = (double) rv_kernels->f32_dot(x, y, n);
-			return (float) (acos(Max(-1.0, Min(1.0, dot))) / M_PI);
-		case IVF_DIST_F16_SPHERICAL:
-			dot = (double) rv_kernels->f16_dot(x, y, n);
-			return (float) (acos(Max(-1.0, Min(1.0, dot))) / M_PI);
-		case IVF_DIST_F32_CHORD:
-			return sqrtf(Max(0.0f, 2.0f - 2.0f * rv_kernels->f32_dot(x, y, n)));
-		case IVF_DIST_F16_CHORD:
-			return sqrtf(Max(0.0f, 2.0f - 2.0f * rv_kernels->f16_dot(x, y, n)));
-		case IVF_DIST_FMGR:
-			break;
-	}
-	return IvfDistanceFmgr(support, proc, a, b);
+	if (kind == RV_KERNEL_FMGR)
+		return IvfDistanceFmgr(support, proc, a, b);
+	return (float) rv_index_kernel_distance(kind, IvfValueData(a), IvfValueData(b),
+											support->kernelLength);
 }
 
 #endif							/* RV_IVFFLAT_H */

@@ -729,61 +729,6 @@ IvfRecycleOld(Relation index)
  */
 
 /*
- * Opens the ivfflat index indexoid for a function: checks it is one the
- * user may use this way (owner, or SELECT on the table), then locks its
- * table and the index.  Errors name the index.
- */
-static Relation
-IvfOpenForFunction(Oid indexoid, const char *func, bool ownerOnly, LOCKMODE indexmode)
-{
-	Oid			heapoid = IndexGetRelation(indexoid, true);
-	char	   *name = get_rel_name(indexoid);
-	Relation	index;
-
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", indexoid)));
-	if (!OidIsValid(heapoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", name)));
-
-	if (ownerOnly)
-	{
-		if (!pg_class_ownercheck(indexoid, GetUserId()))
-			aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, name);
-	}
-	else if (pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapoid));
-
-	LockRelationOid(heapoid, AccessShareLock);
-	index = index_open(indexoid, indexmode);
-	if (IndexGetRelation(indexoid, false) != heapoid)
-		elog(ERROR, "index \"%s\" moved to another table", name);
-
-	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is a partitioned index", name),
-				 errhint("Call %s on the index of each partition.", func)));
-	if (index->rd_indam->ambuild != ivfflatbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfflat index", name)));
-	if (RELATION_IS_OTHER_TEMP(index))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot access temporary indexes of other sessions")));
-	if (!index->rd_index->indisvalid)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("index \"%s\" is not valid", name),
-				 errhint("REINDEX the index.")));
-	return index;
-}
-
-/*
  * ruvector_ivf_refresh(regclass) returns bigint: recomputes the centers
  * of an ivfflat index and reassigns its entries (see the file header);
  * returns the number of entries written.  Owner only.
@@ -797,8 +742,8 @@ ruvector_ivf_refresh(PG_FUNCTION_ARGS)
 
 	PreventCommandDuringRecovery("ruvector_ivf_refresh()");
 	PreventCommandIfReadOnly("ruvector_ivf_refresh()");
-	index = IvfOpenForFunction(indexoid, "ruvector_ivf_refresh()", true,
-							   ShareRowExclusiveLock);
+	index = rv_index_open_for_function(indexoid, "ruvector_ivf_refresh()", true,
+									   ShareRowExclusiveLock, ivfflatbuild, "ivfflat");
 	/*
 	 * A medium operation for the integrity gate (src/integrity), judged by
 	 * the table's other indexes: for this index's own drift it is the cure.
@@ -850,7 +795,8 @@ ruvector_ivf_stats(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	index = IvfOpenForFunction(indexoid, "ruvector_ivf_stats()", false, AccessShareLock);
+	index = rv_index_open_for_function(indexoid, "ruvector_ivf_stats()", false,
+									   AccessShareLock, ivfflatbuild, "ivfflat");
 	IvfReadMetaAll(index, &meta);
 	lists = (int) meta.lists;
 	sizes = palloc0(sizeof(int64) * lists);

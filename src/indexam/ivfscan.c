@@ -273,28 +273,28 @@ ScanPage(IvfScanOpaque so, Page page)
 	q = IvfValueData(so->query);
 	switch (support->distKind)
 	{
-		case IVF_DIST_F32_L2SQ:
+		case RV_KERNEL_F32_L2SQ:
 			{
 				rv_f32_kernel k = rv_kernels->f32_l2sq;
 
 				SCAN_ENTRIES(k(q, x, n));
 				break;
 			}
-		case IVF_DIST_F32_NEGDOT:
+		case RV_KERNEL_F32_NEGDOT:
 			{
 				rv_f32_kernel k = rv_kernels->f32_dot;
 
 				SCAN_ENTRIES(-k(q, x, n));
 				break;
 			}
-		case IVF_DIST_F16_L2SQ:
+		case RV_KERNEL_F16_L2SQ:
 			{
 				rv_f16_kernel k = rv_kernels->f16_l2sq;
 
 				SCAN_ENTRIES(k(q, x, n));
 				break;
 			}
-		case IVF_DIST_F16_NEGDOT:
+		case RV_KERNEL_F16_NEGDOT:
 			{
 				rv_f16_kernel k = rv_kernels->f16_dot;
 

@@ -49,40 +49,9 @@
 PG_FUNCTION_INFO_V1(ivfflat_halfvec_support);
 PG_FUNCTION_INFO_V1(ivfflat_bit_support);
 
-/* Distance functions of the shipped operator classes (src/types) */
-extern PGDLLEXPORT Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum l2_distance(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum vector_spherical_distance(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum halfvec_spherical_distance(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum hamming_distance(PG_FUNCTION_ARGS);
-
 static const IvfTypeInfo ivf_vector_info = {IVF_TYPE_VECTOR, IVF_MAX_DIM};
 static const IvfTypeInfo ivf_halfvec_info = {IVF_TYPE_HALFVEC, IVF_MAX_DIM * 2};
 static const IvfTypeInfo ivf_bit_info = {IVF_TYPE_BIT, IVF_MAX_DIM * 32};
-
-/* Which kernel computes what a known support function returns */
-typedef struct IvfKnownProc
-{
-	PGFunction	fn;
-	IvfTypeKind type;
-	IvfDistKind kind;
-} IvfKnownProc;
-
-static const IvfKnownProc ivf_known_procs[] = {
-	{vector_l2_squared_distance, IVF_TYPE_VECTOR, IVF_DIST_F32_L2SQ},
-	{l2_distance, IVF_TYPE_VECTOR, IVF_DIST_F32_L2},
-	{vector_negative_inner_product, IVF_TYPE_VECTOR, IVF_DIST_F32_NEGDOT},
-	{vector_spherical_distance, IVF_TYPE_VECTOR, IVF_DIST_F32_SPHERICAL},
-	{halfvec_l2_squared_distance, IVF_TYPE_HALFVEC, IVF_DIST_F16_L2SQ},
-	{halfvec_l2_distance, IVF_TYPE_HALFVEC, IVF_DIST_F16_L2},
-	{halfvec_negative_inner_product, IVF_TYPE_HALFVEC, IVF_DIST_F16_NEGDOT},
-	{halfvec_spherical_distance, IVF_TYPE_HALFVEC, IVF_DIST_F16_SPHERICAL},
-	{hamming_distance, IVF_TYPE_BIT, IVF_DIST_BIT_HAMMING},
-};
 
 Datum
 ivfflat_halfvec_support(PG_FUNCTION_ARGS)
@@ -122,19 +91,20 @@ IvfGetTypeInfo(Relation index)
 	return (const IvfTypeInfo *) DatumGetPointer(FunctionCall0Coll(proc, InvalidOid));
 }
 
-/* The kernel for a support function, or IVF_DIST_FMGR if it is not ours */
-static IvfDistKind
-IvfRecognizeProc(FmgrInfo *proc, IvfTypeKind type)
+/* The element type of a value kind, for the kernel table (indexam.c) */
+static RvElemType
+IvfElemType(IvfTypeKind type)
 {
-	if (proc == NULL)
-		return IVF_DIST_FMGR;
-
-	for (int i = 0; i < lengthof(ivf_known_procs); i++)
+	switch (type)
 	{
-		if (ivf_known_procs[i].fn == proc->fn_addr && ivf_known_procs[i].type == type)
-			return ivf_known_procs[i].kind;
+		case IVF_TYPE_VECTOR:
+			return RV_ELEM_F32;
+		case IVF_TYPE_HALFVEC:
+			return RV_ELEM_F16;
+		case IVF_TYPE_BIT:
+			return RV_ELEM_BIT;
 	}
-	return IVF_DIST_FMGR;
+	return RV_ELEM_OTHER;
 }
 
 /* Size of a stored value: the type's datum, 4-byte header included */
@@ -152,25 +122,6 @@ IvfValueSize(const IvfTypeInfo *typeInfo, int dimensions)
 	}
 	elog(ERROR, "unknown ivfflat value type %d", (int) typeInfo->kind);
 	return 0;					/* keep compiler quiet */
-}
-
-/* The code metric ranking as a distance kind does, or -1 if there is none */
-static int
-IvfCodeMetricFor(IvfDistKind kind)
-{
-	switch (kind)
-	{
-		case IVF_DIST_F32_L2SQ:
-		case IVF_DIST_F32_L2:
-		case IVF_DIST_F16_L2SQ:
-		case IVF_DIST_F16_L2:
-			return RV_CODE_L2SQ;
-		case IVF_DIST_F32_NEGDOT:
-		case IVF_DIST_F16_NEGDOT:
-			return RV_CODE_NEGDOT;
-		default:
-			return -1;
-	}
 }
 
 /*
@@ -194,8 +145,8 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions, int storage)
 	support->kmeansNormProc = IvfOptionalProc(index, IVF_KMEANS_NORM_PROC);
 	support->collation = index->rd_indcollation[0];
 
-	support->distKind = IvfRecognizeProc(support->distProc, type);
-	support->kmeansKind = IvfRecognizeProc(support->kmeansProc, type);
+	support->distKind = rv_index_kernel_for(support->distProc, IvfElemType(type));
+	support->kmeansKind = rv_index_kernel_for(support->kmeansProc, IvfElemType(type));
 
 	/* Bit strings have no norm; no shipped bit opclass asks for one */
 	support->normalize = support->normProc != NULL && type != IVF_TYPE_BIT;
@@ -209,10 +160,10 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions, int storage)
 	 */
 	if (support->kmeansNormalize)
 	{
-		if (support->kmeansKind == IVF_DIST_F32_SPHERICAL)
-			support->kmeansKind = IVF_DIST_F32_CHORD;
-		else if (support->kmeansKind == IVF_DIST_F16_SPHERICAL)
-			support->kmeansKind = IVF_DIST_F16_CHORD;
+		if (support->kmeansKind == RV_KERNEL_F32_SPHERICAL)
+			support->kmeansKind = RV_KERNEL_F32_CHORD;
+		else if (support->kmeansKind == RV_KERNEL_F16_SPHERICAL)
+			support->kmeansKind = RV_KERNEL_F16_CHORD;
 	}
 
 	if (storage < RV_CODE_FLOAT32 || storage > RV_CODE_BINARY)
@@ -222,7 +173,7 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions, int storage)
 						RelationGetRelationName(index), storage),
 				 errhint("REINDEX the index.")));
 	support->storage = storage;
-	support->codeMetric = IvfCodeMetricFor(support->distKind);
+	support->codeMetric = rv_index_kernel_code_metric(support->distKind);
 	support->codeFloats = NULL;
 	support->entryValueSize = support->valueSize;
 	if (IvfIsCompact(support))
@@ -480,16 +431,16 @@ IvfMinExcept(const float *x, int k, int skip)
  * here, so that they agree on which center is nearest.
  */
 void
-IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
+IvfDistanceMany(IvfSupport *support, RvIndexKernel kind, FmgrInfo *proc,
 				const char *q, const char *const *values, int count, float *out)
 {
 	const float *x = IvfValueData(q);
 	const float *rows[IVF_MANY_BATCH];
 	int			dim = support->kernelLength;
 
-	if (kind != IVF_DIST_F32_L2SQ && kind != IVF_DIST_F32_L2 &&
-		kind != IVF_DIST_F32_NEGDOT && kind != IVF_DIST_F32_CHORD &&
-		kind != IVF_DIST_F32_SPHERICAL)
+	if (kind != RV_KERNEL_F32_L2SQ && kind != RV_KERNEL_F32_L2 &&
+		kind != RV_KERNEL_F32_NEGDOT && kind != RV_KERNEL_F32_CHORD &&
+		kind != RV_KERNEL_F32_SPHERICAL)
 	{
 		for (int i = 0; i < count; i++)
 			out[i] = IvfDistance(support, kind, proc, q, values[i]);
@@ -504,7 +455,7 @@ IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
 		for (int i = 0; i < n; i++)
 			rows[i] = IvfValueData(values[start + i]);
 
-		if (kind == IVF_DIST_F32_L2SQ || kind == IVF_DIST_F32_L2)
+		if (kind == RV_KERNEL_F32_L2SQ || kind == RV_KERNEL_F32_L2)
 			rv_f32_l2sq_many(x, rows, n, dim, o);
 		else
 			rv_f32_dot_many(x, rows, n, dim, o);
@@ -513,16 +464,16 @@ IvfDistanceMany(IvfSupport *support, IvfDistKind kind, FmgrInfo *proc,
 		{
 			switch (kind)
 			{
-				case IVF_DIST_F32_L2:
+				case RV_KERNEL_F32_L2:
 					o[i] = sqrtf(o[i]);
 					break;
-				case IVF_DIST_F32_NEGDOT:
+				case RV_KERNEL_F32_NEGDOT:
 					o[i] = -o[i];
 					break;
-				case IVF_DIST_F32_CHORD:
+				case RV_KERNEL_F32_CHORD:
 					o[i] = sqrtf(Max(0.0f, 2.0f - 2.0f * o[i]));
 					break;
-				case IVF_DIST_F32_SPHERICAL:
+				case RV_KERNEL_F32_SPHERICAL:
 					o[i] = (float) (acos(Max(-1.0, Min(1.0, (double) o[i]))) / M_PI);
 					break;
 				default:
