@@ -91,7 +91,7 @@ all: $(DATA_built)
 # ---------------------------------------------------------------------------
 PURE_SRCS = $(sort $(wildcard src/simd/*.c src/distance/*.c src/quant/*.c src/types/*_parse.c src/integrity/ig*.c src/audit/*_codec.c src/gnn/gnn_*.c))
 UNIT_SRCS = test/unit/run_unit.c $(sort $(wildcard test/unit/test_*.c))
-UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc $(if $(WERROR),-Werror) -MMD -MP \
+UNIT_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc -DRV_PURE_ASSERTS $(if $(WERROR),-Werror) -MMD -MP \
 	$(shell pkg-config --cflags check)
 UNIT_LIBS = $(shell pkg-config --libs check) -lm -lpthread -lsodium
 

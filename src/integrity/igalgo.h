@@ -27,6 +27,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The invariants the NOTES of the ig*.c files state.  Checked where this
+ * code runs without a server (the Check suite builds it with
+ * RV_PURE_ASSERTS) and compiled out in the extension, like PostgreSQL's
+ * Assert in a build without --enable-cassert.
+ */
+#ifdef RV_PURE_ASSERTS
+#include <assert.h>
+#define IG_ASSERT(cond) assert(cond)
+#else
+#define IG_ASSERT(cond) ((void) 0)
+#endif
+
 typedef struct RvIgEdge
 {
 	uint32_t	u;

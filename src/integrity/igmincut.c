@@ -288,6 +288,20 @@ mc_layout(McWork *w, uint32_t n, uint32_t nedges)
 	return b.used;
 }
 
+#ifdef RV_PURE_ASSERTS
+/* Weight of the valid edges crossing side (the check of rv_ig_mincut's result) */
+static double
+mc_side_weight(uint32_t n, const RvIgEdge *edges, uint32_t nedges, const unsigned char *side)
+{
+	double		sum = 0;
+
+	for (uint32_t i = 0; i < nedges; i++)
+		if (edges[i].u < n && edges[i].v < n && side[edges[i].u] != side[edges[i].v])
+			sum += edges[i].w;
+	return sum;
+}
+#endif
+
 double
 rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *side)
 {
@@ -359,6 +373,8 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 			}
 		}
 		nk = rv_ig_uf_number(w.uf, w.newid, k);
+		/* the last pair of the ordering is always merged: every phase progresses */
+		IG_ASSERT(nk < k);
 		for (uint32_t i = 0; i < n; i++)
 			orig[i] = w.newid[orig[i]];
 		{
@@ -381,6 +397,8 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 	}
 
 	free(w.block);
+	/* side is the contracted node whose degree was the best cut: it weighs best */
+	IG_ASSERT(best >= 0 && fabs(mc_side_weight(n, edges, nedges, side) - best) <= 1e-9 * fmax(1, best));
 	return best;
 }
 

@@ -329,8 +329,12 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 			for (uint32_t i = 0; i < n; i++)
 				next[i] = w[i] / beta[k];
 		}
+		/* every Lanczos vector stays orthogonal to the null vector */
+		IG_ASSERT(fabs(dot(next, u0, n)) < 1e-6);
 	}
 	theta = tridiag_min(alpha, beta, k);
+	/* a Ritz value of L lies in L's spectrum, [0, 2], up to rounding */
+	IG_ASSERT(theta > -1e-6 && theta < 2 + 1e-6);
 
 	free(lanczos);
 	free(s.block);

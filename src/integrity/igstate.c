@@ -72,9 +72,17 @@ rv_ig_state_name(RvIgState s)
 	return "unknown";
 }
 
+/*
+ * Enter state to.  The allowed edges: normal -> stress, stress -> critical
+ * or normal, critical -> stress or normal; never normal -> critical at once
+ * (degradation goes through stress, with its own count of samples).
+ */
 static void
 ig_move(RvIgMachine *m, RvIgState to, double now)
 {
+	IG_ASSERT(to != m->state);
+	IG_ASSERT(!(m->state == RV_IG_NORMAL && to == RV_IG_CRITICAL));
+	IG_ASSERT(m->lastTransition < 0 || now >= m->lastTransition);
 	m->state = to;
 	m->below = 0;
 	m->aboveStress = -1;
@@ -104,7 +112,13 @@ rv_ig_step(RvIgMachine *m, const RvIgParams *p, double baseline, double lambda, 
 	bool		cooled = m->lastTransition < 0 || now - m->lastTransition >= p->cooldown;
 	bool		heldNormal;
 	bool		heldStress;
+	RvIgState	before = m->state;
 
+	IG_ASSERT(m->state >= RV_IG_NORMAL && m->state <= RV_IG_CRITICAL);
+	IG_ASSERT(p->degrade_samples >= 1 && p->critical_samples >= 1);
+	IG_ASSERT(p->restore_offset >= 0 && p->restore_hold >= 0 && p->cooldown >= 0);
+	/* the critical threshold is not above the stress one (ratios, as policies check) */
+	IG_ASSERT(p->stress_abs >= 0 || p->critical_abs >= 0 || p->critical_ratio <= p->stress_ratio);
 	if (isnan(lambda))
 		return m->state;
 
@@ -137,5 +151,11 @@ rv_ig_step(RvIgMachine *m, const RvIgParams *p, double baseline, double lambda, 
 				ig_move(m, RV_IG_STRESS, now);
 			break;
 	}
+	/* no transition within the cooldown; a transition starts every count afresh */
+	IG_ASSERT(m->state == before || cooled);
+	IG_ASSERT(m->state == before || (m->below == 0 && m->aboveStress < 0 &&
+									 m->aboveCritical < 0 && m->lastTransition == now));
+	IG_ASSERT(m->below >= 0);
+	(void) before;
 	return m->state;
 }

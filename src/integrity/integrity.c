@@ -666,6 +666,8 @@ RvIgUpdateRow(void *arg)
 	 */
 	if (s->live > 0 && s->unreachable > u->p.unreachableTolerance * (double) s->live)
 		s->signal = 0;
+	/* a stored policy was validated: critical is never above stress */
+	Assert(u->p.params.critical_ratio <= u->p.params.stress_ratio);
 	*from = u->m.state;
 	u->state = rv_ig_step(&u->m, &u->p.params, isnan(u->baseline) ? 0 : u->baseline, s->signal,
 						  RvIgEpoch(now));

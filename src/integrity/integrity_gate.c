@@ -249,6 +249,8 @@ RvIgRecount(void)
 	uint32		n = rvIgShared->opState != RV_IG_NORMAL ? 1 : 0;
 	uint64		mask = 0;
 
+	Assert(LWLockHeldByMeInMode(rvIgShared->lock, LW_EXCLUSIVE));
+
 	for (int i = 0; i < rvIgShared->nscopes; i++)
 		if (rvIgShared->scopes[i].state != RV_IG_NORMAL)
 		{
@@ -265,6 +267,7 @@ RvIntegrityPublish(const RvIgScope *scope)
 {
 	int			i;
 
+	Assert(scope->state <= RV_IG_CRITICAL && OidIsValid(scope->indexid));
 	if (rvIgShared == NULL)
 	{
 		RvIntegrityInvalidateLocal();
@@ -339,6 +342,7 @@ RvIgLoadLocal(void)
 	Oid			saveUser;
 	int			saveSec;
 
+	Assert(rvIgShared == NULL);	/* the copy is only for a library not preloaded */
 	if (rvIgLocalLoading || !IsTransactionState() || creating_extension || IsInParallelMode() ||
 		(rvIgLocalAt != 0 && now - rvIgLocalAt < RV_IG_LOCAL_TTL_US))
 		return;
@@ -664,6 +668,8 @@ RvIgEnforce(Oid heapid, Oid indexid, Oid exceptIndex, RvIgClass cls, const char 
 		return;
 	}
 
+	/* lock order: the gate's lock is never held while calling out */
+	Assert(rvIgShared == NULL || !LWLockHeldByMe(rvIgShared->lock));
 	relname = get_rel_name(heapid);
 	idxname = OidIsValid(sc.indexid) ? get_rel_name(sc.indexid) : NULL;
 	initStringInfo(&payload);

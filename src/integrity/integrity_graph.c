@@ -211,6 +211,12 @@ IgBuildPairs(IgContract *c)
 			c->pairs[out++] = c->pairs[i];
 	}
 	c->npairs = out;
+#ifdef USE_ASSERT_CHECKING
+	/* undirected (a < b), within the regions, sorted and each pair once */
+	for (uint32 i = 0; i < out; i++)
+		Assert(c->pairs[i].a < c->pairs[i].b && c->pairs[i].b < c->nregions &&
+			   c->pairs[i].links > 0 && (i == 0 || IgPairCmp(&c->pairs[i - 1], &c->pairs[i]) < 0));
+#endif
 	pfree(start);
 	pfree(order);
 	pfree(slot);
@@ -329,6 +335,11 @@ IgAssignRegions(IgContract *c, int cap)
 	}
 	pfree(uf);
 	pfree(compRegion);
+#ifdef USE_ASSERT_CHECKING
+	/* deleted elements take no part; every other one has a region */
+	for (uint32 i = 0; i < n; i++)
+		Assert(g->elems[i].deleted ? c->region[i] == IG_NONE : c->region[i] < c->nregions);
+#endif
 }
 
 /* Elements per region (size, R entries zeroed by the caller); returns their sum */
@@ -627,6 +638,7 @@ RvIgSampleHnsw(Relation index, RvIgSample *s)
 	IgBuildPairs(&c);
 	IgMergeSmall(&c);
 	IgMergeToCap(&c, rv_integrity_max_nodes);
+	Assert(c.nregions <= (uint32) Max(rv_integrity_max_nodes, 2));
 
 	s->nodes = c.nregions;
 	s->edges = c.npairs;

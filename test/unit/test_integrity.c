@@ -5,6 +5,7 @@
  * Jacobi solver, and state sequences (including noise at a threshold).
  */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,6 +322,48 @@ START_TEST(test_state_no_flapping)
 }
 END_TEST
 
+/* The union-find the cut and the region merges share */
+START_TEST(test_union_find)
+{
+	uint32_t	uf[8];
+	uint32_t	newid[8];
+	static const uint32_t expect[8] = {0, 1, 2, 0, 2, 0, 2, 2};
+
+	for (uint32_t i = 0; i < 8; i++)
+		uf[i] = i;
+	/* sets {0, 3, 5}, {1}, {2, 4, 6, 7}, linked into chains */
+	uf[5] = 3;
+	uf[3] = 0;
+	uf[2] = 4;
+	uf[4] = 6;
+	uf[6] = 7;
+	ck_assert_uint_eq(rv_ig_uf_find(uf, 2), 7);
+	ck_assert_uint_eq(rv_ig_uf_find(uf, 5), 0);
+	ck_assert_uint_eq(rv_ig_uf_find(uf, 1), 1);
+	/* numbered in the order of each set's first member */
+	ck_assert_uint_eq(rv_ig_uf_number(uf, newid, 8), 3);
+	for (uint32_t i = 0; i < 8; i++)
+		ck_assert_uint_eq(newid[i], expect[i]);
+}
+END_TEST
+
+/*
+ * The suite builds the pure code with its invariants checked: a policy
+ * whose critical ratio is above its stress ratio (which policies refuse)
+ * stops the state machine at its assertion.
+ */
+START_TEST(test_state_asserts_checked)
+{
+	RvIgParams	p = test_params();
+	RvIgMachine m;
+
+	p.critical_ratio = 0.9;
+	p.stress_ratio = 0.5;
+	rv_ig_machine_init(&m);
+	(void) rv_ig_step(&m, &p, 100, 10, 1);
+}
+END_TEST
+
 Suite *
 integrity_suite(void)
 {
@@ -336,6 +379,8 @@ integrity_suite(void)
 	tcase_add_test(tc, test_state_sequence);
 	tcase_add_test(tc, test_state_partial_recovery_and_cooldown);
 	tcase_add_test(tc, test_state_no_flapping);
+	tcase_add_test(tc, test_union_find);
+	tcase_add_test_raise_signal(tc, test_state_asserts_checked, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
 }
