@@ -66,6 +66,10 @@ BEGIN
 			('ruvector_io_method', 'ruvector_user'),
 			('ruvector_io_stats', 'ruvector_user'),
 
+			-- sharded tables (src/shard): connects to the shard servers with
+			-- their options from the server process, so superusers only
+			('ruvector_shard_create', 'superuser'),
+
 			-- audit trail (src/audit)
 			('ruvector_audit_log', 'ruvector_admin'),
 			('ruvector_audit_verify', 'ruvector_operator'),

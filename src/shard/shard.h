@@ -33,4 +33,12 @@ extern bool rv_shard_partial_results;
 /* shard_plan.c: GUCs and the planner hook, from _PG_init */
 extern void RvShardInit(void);
 
+/* shard_conn.c: libpq to a shard server from its foreign server options */
+struct pg_conn;
+struct ForeignServer;
+extern bool RvShardServerAnswers(struct ForeignServer *server);
+extern struct pg_conn *RvShardConnect(struct ForeignServer *server);
+extern void RvShardExec(struct pg_conn *conn, struct ForeignServer *server,
+						const char *sql);
+
 #endif							/* RV_SHARD_H */

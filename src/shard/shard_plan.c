@@ -70,9 +70,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
-#include "commands/defrem.h"
 #include "foreign/foreign.h"
-#include "libpq-fe.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -205,47 +203,6 @@ RvShardQueryShape(Query *q)
 		return false;
 	return RvShardUserColumnsOnly((Node *) q->targetList) &&
 		RvShardUserColumnsOnly(q->jointree->quals);
-}
-
-/*
- * Is the partition's foreign server answering?  Only the connection
- * options are passed; a missing connect_timeout becomes 2 seconds so an
- * unreachable host does not hold up planning for the TCP timeout.
- */
-static bool
-RvShardServerAnswers(ForeignServer *server)
-{
-	static const char *const conn_opts[] = {
-		"host", "hostaddr", "port", "dbname", "connect_timeout", "sslmode",
-		"service", NULL
-	};
-	const char *keys[16];
-	const char *vals[16];
-	int			n = 0;
-	bool		has_timeout = false;
-	ListCell   *lc;
-
-	foreach(lc, server->options)
-	{
-		DefElem    *d = lfirst_node(DefElem, lc);
-
-		for (int i = 0; conn_opts[i] != NULL; i++)
-		{
-			if (strcmp(d->defname, conn_opts[i]) != 0 || n >= 14)
-				continue;
-			keys[n] = d->defname;
-			vals[n++] = defGetString(d);
-			has_timeout |= strcmp(d->defname, "connect_timeout") == 0;
-		}
-	}
-	if (!has_timeout)
-	{
-		keys[n] = "connect_timeout";
-		vals[n++] = "2";
-	}
-	keys[n] = NULL;
-	vals[n] = NULL;
-	return PQpingParams(keys, vals, 0) == PQPING_OK;
 }
 
 /*

@@ -71,7 +71,8 @@ INSERT INTO sec_calls VALUES
 	(7, $$SELECT ruvector_create_graph('sec_graph_2')$$),
 	(8, $$SELECT ruvector_drop_graph('sec_graph_2', true)$$),
 	(9, $$SELECT * FROM ruvector_tier_report('sec_items')$$),
-	(10, $$SELECT * FROM ruvector_index_kernel('sec_items_hnsw')$$);
+	(10, $$SELECT * FROM ruvector_index_kernel('sec_items_hnsw')$$),
+	(11, $$SELECT ruvector_shard_create('sec_items', '{nosuch_server}')$$);
 
 SELECT c.n, r.role, pg_temp.try(r.role, c.sql) AS result
 FROM sec_calls c

@@ -14,6 +14,9 @@
 # - rows inserted through the parent land on the shard hashing says;
 # - the standby answers the same top-10 as its primary, directly and as a
 #   partition of a read-only parent on the coordinator;
+# - ruvector_shard_create turns a plain table with an awkward name into a
+#   sharded one (rows moved, text with a tab intact, an HNSW index on each
+#   shard), and refuses ruvector_admin (superuser only);
 # - a stopped shard gives postgres_fdw's error naming its server, or, with
 #   ruvector.shard_partial_results, a WARNING naming it and the other
 #   shard's rows.
@@ -218,6 +221,45 @@ my $now_sharded = topk_lines($coord, 'items', '');
 my $ro_sharded = topk_lines($coord, 'items_ro', '');
 is(count_equal($ro_sharded, $now_sharded), $nquery,
 	'a parent reading shard1 from its standby answers the same top-10');
+
+# ruvector_shard_create: a plain table with an awkward name becomes a
+# sharded one; the shard tables get the rows and an HNSW index
+$coord->safe_psql('postgres', qq(
+	CREATE SCHEMA "My Schema";
+	CREATE TABLE "My Schema"."Docs; x" (id int PRIMARY KEY, note text, v vector(100));
+	INSERT INTO "My Schema"."Docs; x" SELECT id, 'tab	here ' || id, v FROM single WHERE id < 3000;
+	CREATE ROLE admin_only IN ROLE ruvector_admin;
+	GRANT USAGE ON SCHEMA "My Schema" TO admin_only;
+));
+my $docs_exact = topk_lines($coord, '"My Schema"."Docs; x"', ', id');
+($ret, $out, $err) = $coord->psql('postgres', qq(
+	SET ROLE admin_only;
+	SELECT ruvector_shard_create('"My Schema"."Docs; x"', '{shard1,shard2}');),
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42501: permission denied for function ruvector_shard_create/,
+	'ruvector_shard_create: ruvector_admin is refused (superuser only)');
+is($coord->safe_psql('postgres',
+	qq(SELECT ruvector_shard_create('"My Schema"."Docs; x"', '{shard1,shard2}'))),
+	3000, 'ruvector_shard_create moves every row');
+is($coord->safe_psql('postgres', qq(
+	SELECT string_agg(c.relname || ':' || c.relkind::text, ',' ORDER BY c.relname)
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = 'My Schema')),
+	'Docs; x:p,Docs; x_shard_0:f,Docs; x_shard_1:f', 'parent and foreign partitions, old table gone');
+my $remote_check = qq(SELECT count(*) || ':' || count(*) FILTER (WHERE note LIKE E'tab\there %')
+	|| ':' || (SELECT count(*) FROM pg_indexes WHERE schemaname = 'My Schema' AND indexdef LIKE '%USING hnsw%')
+	FROM "My Schema"."Docs; x");
+my ($c1, $c2) = map { [ split /:/, $_->safe_psql('postgres', $remote_check) ] } ($shard1, $shard2);
+is($c1->[0] + $c2->[0], 3000, 'the shards hold the rows');
+ok($c1->[0] > 0 && $c2->[0] > 0, 'both shards got rows');
+is_deeply([ $c1->[1], $c2->[1], $c1->[2], $c2->[2] ], [ $c1->[0], $c2->[0], 1, 1 ],
+	'text with a tab survives; each shard has its hnsw index');
+is($coord->safe_psql('postgres', qq(SELECT count(*) FROM "My Schema"."Docs; x" WHERE note LIKE E'tab\there %')),
+	3000, 'the rows read back through the parent');
+my $docs_hnsw = topk_lines($coord, '"My Schema"."Docs; x"', '');
+my $docs_recall = recall($docs_hnsw, $docs_exact);
+note(sprintf('ruvector_shard_create table: HNSW recall@10 %.4f', $docs_recall));
+cmp_ok($docs_recall, '>=', 0.9, 'the created sharded table answers top-10 queries');
 
 # A shard that is down
 $s1_top = $shard1->safe_psql('postgres', "SET enable_seqscan = off;

@@ -1,0 +1,153 @@
+#!/bin/bash
+# bench/shard/run.sh: queries/s and latency of top-10 search on a sharded
+# table (src/shard, docs/sharding.md) with 1, 2 and 3 shards on this
+# machine, against a single node with the same rows, the same table queried
+# directly on a shard (the coordinator's overhead), and plain postgres_fdw
+# (ruvector.shard_pushdown = off).  Also recall@10 of each against exact
+# search.  Figures for bench/RESULTS.md ("Sharded tables").
+#
+# Four clusters on one machine: a coordinator and three shard servers.  The
+# query vector is picked per transaction from 100 real queries (glove-100)
+# and sent as text in the statement (pgbench -M simple, one script per
+# query vector), as a client application would send it.
+#
+# usage: RV_PGBIN=/path/to/pg15/bin bench/shard/run.sh [rows] [seconds] [clients]
+#   ports BASE..BASE+3 (RV_SHARD_PORT, default 5616); data in $OUT (default
+#   /tmp/rv_shard_bench); run as root (clusters run as postgres) or postgres.
+set -euo pipefail
+
+ROWS=${1:-20000}
+SECS=${2:-20}
+CLIENTS=${3:-4}
+PORT=${RV_SHARD_PORT:-5616}
+BIN=${RV_PGBIN:?set RV_PGBIN to the PostgreSQL 15 bin directory}
+OUT=${OUT:-/tmp/rv_shard_bench}
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+DATA=${RUVECTOR_DATA:-$HERE/../shared/data}
+NQ=200
+
+as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+psql_p() { local p=$1; shift; as_pg "$BIN/psql -h /tmp -p $p -U postgres -X -q -v ON_ERROR_STOP=1 $*"; }
+
+mkdir -p "$OUT"; [ "$(id -u)" = 0 ] && chown postgres "$OUT"
+for i in 0 1 2 3; do
+	d=$OUT/pg$((PORT + i))
+	if [ ! -s "$d/PG_VERSION" ]; then
+		as_pg "$BIN/initdb -D $d -A trust -U postgres --no-sync >/dev/null"
+		cat >>"$d/postgresql.conf" <<EOF
+port = $((PORT + i))
+listen_addresses = ''
+unix_socket_directories = '/tmp'
+fsync = off
+shared_buffers = '256MB'
+maintenance_work_mem = '256MB'
+max_connections = 50
+shared_preload_libraries = 'ruvector'
+EOF
+	fi
+	as_pg "$BIN/pg_ctl -D $d status >/dev/null" && as_pg "$BIN/pg_ctl -D $d -m fast -w stop >/dev/null"
+	as_pg "$BIN/pg_ctl -D $d -l $d/log -w start >/dev/null"
+done
+C=$PORT
+
+# Vectors as COPY text
+perl -I"$HERE/test/perl" -MRvData -e '
+	my ($f, $n, $o) = @ARGV; my $v = read_fvecs($f, $n);
+	open(my $fh, ">", $o) or die; print $fh "$_\t$v->[$_]\n" for 0 .. $#$v;' \
+	"$DATA/glove-100/base.fvecs" "$ROWS" "$OUT/base.tsv"
+perl -I"$HERE/test/perl" -MRvData -e '
+	my ($f, $n, $o) = @ARGV; my $v = read_fvecs($f, $n);
+	open(my $fh, ">", $o) or die; print $fh "$_\t$v->[$_]\n" for 0 .. $#$v;' \
+	"$DATA/glove-100/query.fvecs" "$NQ" "$OUT/query.tsv"
+chmod 644 "$OUT"/*.tsv
+
+# Shard tables: configuration n (1..3 shards) has partition r on shard r+1
+for i in 1 2 3; do
+	sql="DROP TABLE IF EXISTS s1_p0, s2_p0, s2_p1, s3_p0, s3_p1, s3_p2, queries;
+		DROP EXTENSION IF EXISTS ruvector; CREATE EXTENSION ruvector;"
+	for n in 1 2 3; do
+		for r in $(seq 0 $((n - 1))); do
+			[ $((r + 1)) = $i ] && sql="$sql CREATE TABLE s${n}_p$r (id int PRIMARY KEY, v vector(100));"
+		done
+	done
+	psql_p $((PORT + i)) -c "\"$sql\"" 2>&1 | grep -v NOTICE || true
+done
+
+sql="DROP TABLE IF EXISTS sh1, sh2, sh3, single, queries;
+DROP EXTENSION IF EXISTS postgres_fdw CASCADE; DROP EXTENSION IF EXISTS ruvector;
+CREATE EXTENSION ruvector; CREATE EXTENSION postgres_fdw;
+CREATE TABLE single (id int PRIMARY KEY, v vector(100));
+CREATE TABLE queries (id int PRIMARY KEY, v vector(100));
+COPY single FROM '$OUT/base.tsv'; COPY queries FROM '$OUT/query.tsv';"
+for i in 1 2 3; do
+	sql="$sql CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/tmp', port '$((PORT + i))',
+		dbname 'postgres', extensions 'ruvector', async_capable 'true', batch_size '1000');
+		CREATE USER MAPPING FOR postgres SERVER shard$i;"
+done
+for n in 1 2 3; do
+	sql="$sql CREATE TABLE sh$n (id int, v vector(100)) PARTITION BY HASH (id);"
+	for r in $(seq 0 $((n - 1))); do
+		sql="$sql CREATE FOREIGN TABLE sh${n}_p$r PARTITION OF sh$n FOR VALUES WITH (MODULUS $n, REMAINDER $r)
+			SERVER shard$((r + 1)) OPTIONS (table_name 's${n}_p$r');"
+	done
+	sql="$sql INSERT INTO sh$n SELECT * FROM single;"
+done
+echo "$sql" > "$OUT/setup.sql"; chmod 644 "$OUT/setup.sql"
+psql_p $C -f "$OUT/setup.sql" 2>&1 | grep -v NOTICE || true
+
+echo "building HNSW indexes (m 16, ef_construction 64) ..."
+psql_p $C -c "'CREATE INDEX ON single USING hnsw (v vector_l2_ops)'"
+for i in 1 2 3; do
+	for t in $(psql_p $((PORT + i)) -At -c "\"SELECT string_agg(relname, ' ') FROM pg_class WHERE relname ~ '^s[123]_p[0-9]\$'\""); do
+		psql_p $((PORT + i)) -c "\"CREATE INDEX ON $t USING hnsw (v vector_l2_ops); ANALYZE $t\""
+	done
+done
+psql_p $C -c "'ANALYZE single; ANALYZE queries'"
+
+# recall@10 of a target against exact search on the single node
+exact="$OUT/exact.txt"
+psql_p $C -At -c "\"SET enable_indexscan = off; SELECT q.id, (SELECT string_agg(id::text, ',') FROM (SELECT id FROM single ORDER BY v <-> q.v, id LIMIT 10) s) FROM queries q ORDER BY q.id\"" > "$exact"
+recall() {	# port table
+	local f="$OUT/got_$2.txt" sqlf="$OUT/recall_$2.sql"
+	: > "$sqlf"
+	while IFS=$'\t' read -r id v; do
+		echo "SELECT '$id|' || string_agg(id::text, ',') FROM (SELECT id FROM $2 ORDER BY v <-> '$v' LIMIT 10) s;" >> "$sqlf"
+	done < "$OUT/query.tsv"
+	chmod 644 "$sqlf"
+	psql_p "$1" -At -f "$sqlf" > "$f"
+	python3 - "$exact" "$f" <<'PY'
+import sys
+t = dict(l.strip().split('|') for l in open(sys.argv[1]) if l.strip())
+g = dict(l.strip().split('|') for l in open(sys.argv[2]) if l.strip())
+hit = sum(len(set(t[q].split(',')) & set(g[q].split(','))) for q in t)
+print("%.4f" % (hit / (10 * len(t))))
+PY
+}
+
+# pgbench -M simple over 100 scripts, one per query vector, picked at
+# random per transaction: the vector travels as text in the statement, as
+# a client sends it
+run() {	# label port table [PGOPTIONS]
+	local label=$1 port=$2 table=$3 opts=${4:-}
+	local dir="$OUT/scripts_$table" args="" r tps lat
+	mkdir -p "$dir"
+	head -100 "$OUT/query.tsv" | while IFS=$'\t' read -r id v; do
+		echo "SELECT id FROM $table ORDER BY v <-> '$v' LIMIT 10;" > "$dir/q$id.sql"
+	done
+	chmod -R a+rX "$dir"
+	for f in "$dir"/q*.sql; do args="$args -f $f"; done
+	r=$(as_pg "PGOPTIONS='$opts' $BIN/pgbench -h /tmp -p $port -U postgres -n -M simple -c $CLIENTS -j 2 -T $SECS $args postgres" 2>&1) ||
+		{ echo "$r" | tail -5; return 1; }
+	tps=$(echo "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+	printf "%-30s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$(recall "$port" "$table")"
+}
+
+echo "rows $ROWS, $NQ glove-100 queries, $CLIENTS clients, ${SECS}s each; $(nproc) CPUs shared by all clusters and pgbench; load $(cut -d' ' -f1-3 /proc/loadavg)"
+run "single node (local table)" $C single
+run "1 shard, queried directly" $((PORT + 1)) s1_p0
+run "1 shard via coordinator" $C sh1
+run "2 shards via coordinator" $C sh2
+run "3 shards via coordinator" $C sh3
+run "2 shards, shard_pushdown off" $C sh2 "-c ruvector.shard_pushdown=off"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
