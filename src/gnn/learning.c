@@ -1047,11 +1047,11 @@ LearnTrainIndex(Relation index, double target)
 						RelationGetRelationName(index))));
 	}
 	/*
-	 * Calibrate a standard error above the target (recall@k of one query
-	 * as a binomial of k draws), so that the validation queries, a
-	 * different sample, meet the target too more often than not.
+	 * Calibrate two standard errors above the target (recall@k of one
+	 * query as a binomial of k draws), so that the validation queries, a
+	 * different sample, meet the target too (about 98 times in 100).
 	 */
-	margin = Min(sqrt(target * (1 - target) / t.k) / sqrt(Max(np[1], 1)), (1 - target) / 2);
+	margin = Min(2 * sqrt(target * (1 - target) / t.k) / sqrt(Max(np[1], 1)), (1 - target) / 2);
 	calibrated = rv_gnn_calibrate(m, s[1], np[1], t.grid, t.ngrid, rc[1], target + margin);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);

@@ -1,0 +1,164 @@
+# The learning loop end to end (src/gnn, docs/learning.md): with the
+# library preloaded and the maintenance worker on, real queries are
+# captured, labelled and trained on; after training, scans with
+# ruvector.target_recall set choose their own ef_search per query; the model
+# survives a restart and reaches a standby; target_recall = 0 returns
+# exactly the fixed-ef_search results; a model no cheaper than the live one
+# is not switched in.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dim = 8;
+srand(601);
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', qq(
+shared_preload_libraries = 'ruvector'
+ruvector.worker_naptime = 2
+ruvector.learning_sample_rate = 1
+ruvector.learning_cpu_budget = 0.5
+ruvector.learning_min_queries = 60
+ruvector.target_recall = 0.9
+));
+$primary->start;
+$primary->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->start;
+
+# 8 clusters around 4 * e_j, unit noise
+$primary->safe_psql('postgres', qq(
+	CREATE EXTENSION ruvector;
+	SELECT setseed(0.6);
+	CREATE TABLE items (id int PRIMARY KEY, v vector($dim));
+	INSERT INTO items
+	SELECT i, (SELECT array_agg((CASE WHEN (i % $dim) = j - 1 THEN 4 ELSE 0 END + random())::real)
+			   FROM generate_series(1, $dim) j)::vector
+	FROM generate_series(1, 4000) i;
+	CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 40);
+));
+
+# Queries: near a cluster (easy) or between two or three (harder)
+sub query
+{
+	my @x = map { rand() } 1 .. $dim;
+	my $k = 1 + int(rand(3));
+	$x[int(rand($dim))] += 4 / $k for 1 .. $k;
+	return '[' . join(',', map { sprintf('%.4f', $_) } @x) . ']';
+}
+my @probe = map { query() } 1 .. 20;
+
+sub results
+{
+	my ($node, $setting) = @_;
+	my $sql = "SET enable_seqscan = off; $setting;\n";
+	$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10) s;\n"
+	  for @probe;
+	return $node->safe_psql('postgres', $sql);
+}
+
+# Efforts the scans chose (DEBUG1 lines of the hook) for the probes
+sub efforts
+{
+	my ($node) = @_;
+	my $sql = "SET enable_seqscan = off; SET ruvector.target_recall = 0.9; SET client_min_messages = debug1;\n";
+	$sql .= "SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10;\n" for @probe;
+	my ($out, $err) = ('', '');
+	$node->psql('postgres', $sql, stdout => \$out, stderr => \$err);
+	return [ $err =~ /ruvector learning: effort (\d+) for index "items_v"/g ];
+}
+
+# Before any model: fixed ef_search, whatever target_recall says
+my $fixed = results($primary, 'SET ruvector.target_recall = 0');
+is(results($primary, 'SET ruvector.target_recall = 0.9'), $fixed,
+	'without a model, target_recall changes nothing');
+is(scalar @{ efforts($primary) }, 0, 'without a model no scan chooses an effort');
+
+# Workload: 150 captured queries; the worker drains, labels and trains
+my $load = "SET enable_seqscan = off;\n";
+$load .= "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '" . query() . "' LIMIT 10) s;\n"
+  for 1 .. 150;
+$primary->safe_psql('postgres', $load);
+ok( $primary->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM ruvector_learning_status() WHERE target = real '0.9'"),
+	'the worker trained a model from captured queries');
+# no more captures: the versions stay as they are for the checks below
+$primary->safe_psql('postgres',
+	'ALTER SYSTEM SET ruvector.learning_sample_rate = 0; SELECT pg_reload_conf()');
+my $captured = $primary->safe_psql('postgres',
+	'SELECT count(*) FILTER (WHERE recall IS NOT NULL) FROM ruvector_learning_queries');
+cmp_ok($captured, '>=', 30, "captured queries were labelled within the budget ($captured; the worker trains at half of learning_min_queries)");
+my $status = $primary->safe_psql('postgres',
+	"SELECT version, live, queries, round(val_recall::numeric, 3), round(val_cost::numeric, 1), fixed_effort"
+	  . " FROM ruvector_learning_status() WHERE target = real '0.9' ORDER BY version");
+note "models (version|live|queries|val_recall|val_effort|fixed_effort):\n$status";
+my $live = $primary->safe_psql('postgres',
+	"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+ok($live ne '', "a version is live ($live)");
+
+# Scans now choose their own effort, per query
+my $e = efforts($primary);
+is(scalar @$e, scalar @probe, 'every probe scan chose its effort from the model');
+my %distinct = map { $_ => 1 } @$e;
+cmp_ok(scalar keys %distinct, '>=', 2, 'efforts differ between queries: ' . join(',', @$e));
+ok(!(grep { $_ < 10 || $_ > 1000 } @$e), 'efforts lie within the label grid');
+
+# target_recall = 0: exactly the fixed behaviour, model or not
+is(results($primary, 'SET ruvector.target_recall = 0'), $fixed,
+	'target_recall 0 returns exactly the fixed ef_search results');
+
+# A model no cheaper than the live one is not switched in: trained twice on
+# the same queries (fixed seed), the second is the first again, no cheaper.
+# First let the worker drain and label what is left, so the queries stay put.
+for (1 .. 2)
+{
+	$primary->poll_query_until('postgres',
+		'SELECT count(*) = 0 FROM ruvector_learning_queries WHERE recall IS NULL');
+	sleep(5);
+}
+$primary->safe_psql('postgres', "SELECT ruvector_learning_train('items_v')");
+$live = $primary->safe_psql('postgres',
+	"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+my $again = $primary->safe_psql('postgres', qq(
+	SELECT (j->>'version') || '|' || (j->>'live') || '|' || COALESCE(j->'replaced'->>'version', '')
+	FROM (SELECT ruvector_learning_train('items_v') AS j) t));
+my ($v2, $live2, $against) = split /\|/, $again;
+is($live2, 'false', "the same model again (version $v2) is not live");
+is($against, $live, "it was compared with the live version ($live)");
+# an undertrained model: live only if it meets the target cheaper than the live one
+my $weak = $primary->safe_psql('postgres', qq(
+	SET ruvector.learning_epochs = 1;
+	SELECT (j->>'live') || '|' || ((j->'validation'->>'mean_recall')::float8 >= 0.9
+		AND (j->'validation'->>'mean_effort')::float8 < (j->'replaced'->>'mean_effort')::float8)
+	FROM (SELECT ruvector_learning_train('items_v') AS j) t));
+my ($wlive, $wbetter) = split /\|/, $weak;
+is($wlive, $wbetter, "an undertrained model goes live only if it validates better (live: $wlive)");
+my $nlive = $primary->safe_psql('postgres',
+	"SELECT count(*) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+is($nlive, '1', 'one live version');
+$live = $primary->safe_psql('postgres',
+	"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+
+# Restart keeps the model
+$primary->restart;
+is($primary->safe_psql('postgres',
+		"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live"),
+	$live, 'after a restart the same version is live');
+is(scalar @{ efforts($primary) }, scalar @probe, 'after a restart the scans use it');
+
+# The standby reads the replicated model
+$primary->wait_for_catchup($standby);
+is(scalar @{ efforts($standby) }, scalar @probe, 'a standby uses the model');
+is($standby->safe_psql('postgres',
+		"SET ruvector.target_recall = 0.9; SELECT ruvector_learning_effort('items_v', '$probe[0]') IS NOT NULL"),
+	't', 'ruvector_learning_effort answers on the standby');
+is(results($standby, 'SET ruvector.target_recall = 0'), $fixed,
+	'target_recall 0 on the standby: the fixed results');
+
+$standby->stop;
+$primary->stop;
+done_testing();
