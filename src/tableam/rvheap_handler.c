@@ -36,8 +36,10 @@
  *		rewrite re-forms headers.
  *
  *		Why lending is safe: heapam's three functions use the relation's
- *		routine only for heap_getnext's check and to make slots (the same
- *		slot callbacks in both routines); our callbacks that differ
+ *		routine only for heap_getnext's check, to make slots (the same
+ *		slot callbacks in both routines) and, in the CLUSTER copy, to scan
+ *		the old table - through heap's scan, which returns the stored
+ *		form, as the rewrite wants; our callbacks that differ
  *		(decoding, access notes, MAIN storage) are not needed there - the
  *		build callback decodes index values itself, validation inserts rows
  *		written during the build (hot, as no tier move can run meanwhile),
@@ -545,12 +547,15 @@ MarkRewrittenTuples(Relation rel)
  * scan or a function it calls takes a lock it does not hold yet: a TOAST
  * fetch, a codebook lookup, an index expression, a GRANT committed by
  * another session meanwhile - rebuilds the relation's entry in place, and
- * the rebuilt entry has our routine again.  The relcache callback below runs
+ * the rebuilt entry has our routine again: heap_getnext would then refuse
+ * the index build's and validation's scan, and the CLUSTER copy, which
+ * reads through the routine, would get our decoding scan and write the rest
+ * of the table decoded.  The relcache callback below runs
  * right after such a rebuild, before control returns to the scan, and lends
  * the relation to heapam again.  The Relation pointer stays valid
  * throughout: the caller holds a reference, and an entry with references
  * is rebuilt in place, never freed.  test/t/406_tableam_relcache.pl forces
- * this during CREATE INDEX and CREATE INDEX CONCURRENTLY.
+ * this during CREATE INDEX, CREATE INDEX CONCURRENTLY and CLUSTER.
  */
 typedef struct HeapLoan
 {

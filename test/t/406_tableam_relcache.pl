@@ -2,13 +2,15 @@
 # CREATE INDEX CONCURRENTLY validation (rd_tableam pointed at heapam's
 # routine, rvheap_handler.c).  A relcache invalidation accepted in the middle
 # of such a scan rebuilds the relation's entry in place, which resets
-# rd_tableam; heapam's scan would then stop with "only heap AM is supported".
+# rd_tableam; heapam's scan would then stop with "only heap AM is supported"
+# (CLUSTER's copy would decode the rest of the table instead).
 # Here an index expression waits, in the middle of the scan, until another
 # session has committed a GRANT on the table (a relcache invalidation that
 # needs no lock on it), and then opens a relation not yet locked (which
 # accepts the invalidation).  The build must finish, and the index must hold
-# every row with its decoded vector.  Last, the tier marker bit in
-# t_infomask2 survives row locks and freezing.
+# every row with its decoded vector.  The same for CLUSTER, whose sort
+# evaluates the expression while heapam's copy scans.  And the tier marker
+# bit in t_infomask2 survives row locks and freezing.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -90,21 +92,22 @@ sub finish_ddl
 # takes no lock on the table), then let the scan go on.
 sub invalidate_and_release
 {
-	my ($holder, $key, $builder) = @_;
+	my ($holder, $key, $builder, $table) = @_;
+	$table //= 't';
 	wait_for_advisory($key, $builder);
-	$holder->query_safe('GRANT SELECT ON t TO PUBLIC');
-	$holder->query_safe('REVOKE SELECT ON t FROM PUBLIC');
+	$holder->query_safe("GRANT SELECT ON $table TO PUBLIC");
+	$holder->query_safe("REVOKE SELECT ON $table FROM PUBLIC");
 	$holder->query_safe("SELECT pg_advisory_unlock($key)");
 }
 
 # $ddl, with one relcache invalidation of t in the middle of its scan.
 sub ddl_across_invalidation
 {
-	my ($ddl) = @_;
+	my ($ddl, $table) = @_;
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe('SELECT pg_advisory_lock(42)');
 	my $builder = start_ddl($ddl);
-	invalidate_and_release($holder, 42, $builder);
+	invalidate_and_release($holder, 42, $builder, $table);
 	$holder->quit;
 	return finish_ddl($builder);
 }
@@ -130,15 +133,15 @@ like($node->safe_psql('postgres', qq(
 	EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY pause_at(v, id)::vector($dim) <-> f(1) LIMIT 1)),
 	qr/Index Scan using t_hnsw/, 'the probes use the hnsw index');
 nearest_ok('CREATE INDEX');
-$node->safe_psql('postgres', 'DROP INDEX t_hnsw');
+$node->safe_psql('postgres', 'DROP INDEX IF EXISTS t_hnsw');
 
 # 2. CREATE INDEX (btree): amcheck's heapallindexed re-reads the table
 #    through the table AM and finds every row in the index.
 $err = ddl_across_invalidation('CREATE INDEX t_bt ON t (pause_at(v, id))');
 is($err, '', 'CREATE INDEX (btree) completes across a relcache invalidation');
-is($node->safe_psql('postgres', "SELECT bt_index_check('t_bt', true)"), '',
+is(scalar $node->psql('postgres', "SELECT bt_index_check('t_bt', true)"), 0,
 	'amcheck: every row of the table is in the btree index');
-$node->safe_psql('postgres', 'DROP INDEX t_bt');
+$node->safe_psql('postgres', 'DROP INDEX IF EXISTS t_bt');
 
 # 3. CREATE INDEX CONCURRENTLY: a row inserted while the build waits at row
 #    1000 is added by heapam's index_validate_scan, which waits at it (lock
@@ -153,9 +156,10 @@ invalidate_and_release($holder, 42, $builder);
 invalidate_and_release($holder, 44, $builder);
 $holder->quit;
 is(finish_ddl($builder), '', 'CREATE INDEX CONCURRENTLY completes across relcache invalidations');
-is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_cic'::regclass"),
-	't', 'the concurrently built index is valid');
-is($node->safe_psql('postgres', "SELECT bt_index_check('t_cic', true)"), '',
+is($node->safe_psql('postgres',
+		"SELECT coalesce((SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('t_cic')), 'missing')"),
+	'true', 'the concurrently built index is valid');
+is(scalar $node->psql('postgres', "SELECT bt_index_check('t_cic', true)"), 0,
 	'amcheck: every row, the one inserted during the build included, is in the index');
 
 # 4. The tier marker (RV_HEAP_ENCODED, t_infomask2 bit 0x0800, tableam.h)
@@ -180,5 +184,34 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t')"
 	'ruvector_tier_verify finds no problem');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id <> 99999 AND v <-> f(id) > 0.05'),
 	'0', 'every encoded row reads back as its value, within the sq8 error');
+
+# 5. CLUSTER with a sort: heapam's copy for cluster.  With 1 MB of
+#    maintenance_work_mem the sort spills while the scan runs, and its
+#    comparisons evaluate the index expression, so the pause (and the
+#    invalidation) falls in the middle of the copy.  The rewrite keeps the
+#    tuples in their tier form and marks them again (had the loan lapsed,
+#    the copy would read the rest through our decoding scan and write it
+#    decoded: the marker count would drop).
+my $big = 30000;
+$node->safe_psql('postgres', qq(
+	CREATE TABLE t2 (id int PRIMARY KEY, v vector($dim)) USING ruvector_heap;
+	INSERT INTO t2 SELECT i, f(i) FROM generate_series(1, $big) i;
+	SELECT ruvector_set_tiers('t2', 'v', '{"exactness": "sq8", "sq8": {}}');
+	CREATE INDEX t2_bt ON t2 (pause_at(v, id));
+));
+$node->safe_psql('postgres', "SELECT blocks_moved FROM ruvector_compact('t2')");
+my $t2_marked_sql = $marked_sql =~ s/'t'/'t2'/gr;
+my $t2_marked = $node->safe_psql('postgres', $t2_marked_sql);
+cmp_ok($t2_marked, '>=', $big, "t2: $t2_marked tuples carry the marker");
+$err = ddl_across_invalidation(
+	"SET maintenance_work_mem = '1MB'; SET enable_indexscan = off; CLUSTER t2 USING t2_bt", 't2');
+is($err, '', 'CLUSTER (sort) completes across a relcache invalidation');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t2'), $big, 'CLUSTER kept every row');
+is($node->safe_psql('postgres', $t2_marked_sql), $t2_marked,
+	'the rewritten tuples are still encoded and marked');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t2')"), '0',
+	'ruvector_tier_verify finds no problem after CLUSTER');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t2 WHERE v <-> f(id) > 0.05'),
+	'0', 'every row of t2 reads back as its value, within the sq8 error');
 
 done_testing();
