@@ -30,6 +30,20 @@
  *	  hnsw.iterative_scan is off), so that searches, filtered ones too,
  *	  still return their full results.
  *
+ *	  The backend-local copy is reread (RvIgLoadLocal) from the
+ *	  ExecutorStart hook (INSERT, UPDATE, DELETE, MERGE; not for EXPLAIN
+ *	  without ANALYZE), the ProcessUtility hook (COPY FROM and CREATE INDEX
+ *	  only, recognised before anything is read, so that BEGIN ISOLATION
+ *	  LEVEL and SET TRANSACTION never meet a snapshot taken here), an HNSW
+ *	  scan's start (RvIntegritySearchWiden) and the SQL functions.  Each
+ *	  path keeps the copy as it is instead of reading: outside a running
+ *	  transaction (an aborted one too), inside a parallel operation (a
+ *	  worker cannot run SPI; the leader keeps its copy as well), during
+ *	  CREATE or ALTER EXTENSION and under a historic snapshot.  A read
+ *	  pushes the latest snapshot: a REPEATABLE READ transaction does not
+ *	  fill the copy with old states, and a procedure's statement after
+ *	  COMMIT, which has no active snapshot, is gated like any other.
+ *
  *	  Lock order: RvIgShared->lock only, never held while calling out.
  *
  * IDENTIFICATION
@@ -60,6 +74,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "graph/graph.h"
 #include "indexam/hnsw.h"
@@ -326,8 +341,18 @@ RvIntegrityInvalidateLocal(void)
 
 /*
  * Reread ruvector_integrity_state into the backend-local copy (no
- * preload).  Only when the extension is installed in this database and a
- * transaction is running; never recursively.
+ * preload).  Only when the extension is installed in this database, in a
+ * running transaction (not an aborted one), outside a parallel operation
+ * and CREATE/ALTER EXTENSION; never recursively.  It reads under the
+ * latest snapshot, pushed here, not the caller's: the copy serves the
+ * backend's later transactions too, and in a REPEATABLE READ transaction
+ * the caller's snapshot would keep showing the states from before it
+ * began (shared memory, with preload, has no such lag); and a utility
+ * statement in a procedure after COMMIT has no active snapshot at all.
+ * In a transaction without a snapshot yet this takes its first one, which
+ * the statement that called the gate (COPY FROM, CREATE INDEX, a DML
+ * statement, a scan) takes next anyway.  Otherwise the copy stays as it
+ * is, up to a second old.
  */
 static void
 RvIgLoadLocal(void)
@@ -346,6 +371,10 @@ RvIgLoadLocal(void)
 	if (rvIgLocalLoading || !IsTransactionState() || creating_extension || IsInParallelMode() ||
 		(rvIgLocalAt != 0 && now - rvIgLocalAt < RV_IG_LOCAL_TTL_US))
 		return;
+
+	/* under a historic snapshot (logical decoding) keep the copy */
+	if (HistoricSnapshotActive())
+		return;
 	/* no extension here, or one without the state table (0.1.0) */
 	if (!RvIgExtensionInfo(&owner, &nsp) ||
 		!OidIsValid(get_relname_relid("ruvector_integrity_state", nsp)))
@@ -357,6 +386,8 @@ RvIgLoadLocal(void)
 	rvIgLocalLoading = true;
 	GetUserIdAndSecContext(&saveUser, &saveSec);
 	SetUserIdAndSecContext(owner, saveSec | SECURITY_LOCAL_USERID_CHANGE);
+	/* popped here, or by the (sub)transaction's abort after an error */
+	PushActiveSnapshot(GetLatestSnapshot());
 	PG_TRY();
 	{
 		initStringInfo(&q);
@@ -406,6 +437,7 @@ RvIgLoadLocal(void)
 		}
 		rvIgLocalCount = n;
 		SPI_finish();
+		PopActiveSnapshot();
 		rvIgLocalAt = now;
 	}
 	PG_FINALLY();
