@@ -11,14 +11,14 @@
 # and sent as text in the statement (pgbench -M simple, one script per
 # query vector), as a client application would send it.
 #
-# usage: RV_PGBIN=/path/to/pg15/bin bench/shard/run.sh [rows] [seconds] [clients]
+# usage: RV_PGBIN=/path/to/pg15/bin bench/shard/run.sh [rows] [seconds] ["clients ..."]
 #   ports BASE..BASE+3 (RV_SHARD_PORT, default 5616); data in $OUT (default
 #   /tmp/rv_shard_bench); run as root (clusters run as postgres) or postgres.
 set -euo pipefail
 
 ROWS=${1:-20000}
 SECS=${2:-20}
-CLIENTS=${3:-4}
+CLIENT_LIST=${3:-4 16}
 PORT=${RV_SHARD_PORT:-5616}
 BIN=${RV_PGBIN:?set RV_PGBIN to the PostgreSQL 15 bin directory}
 OUT=${OUT:-/tmp/rv_shard_bench}
@@ -124,12 +124,13 @@ print("%.4f" % (hit / (10 * len(t))))
 PY
 }
 
+declare -A RECALL
 # pgbench -M simple over 100 scripts, one per query vector, picked at
 # random per transaction: the vector travels as text in the statement, as
 # a client sends it
 run() {	# label port table [PGOPTIONS]
 	local label=$1 port=$2 table=$3 opts=${4:-}
-	local dir="$OUT/scripts_$table" args="" r tps lat
+	local dir="$OUT/scripts_$table" args="" r tps lat rec
 	mkdir -p "$dir"
 	head -100 "$OUT/query.tsv" | while IFS=$'\t' read -r id v; do
 		echo "SELECT id FROM $table ORDER BY v <-> '$v' LIMIT 10;" > "$dir/q$id.sql"
@@ -140,14 +141,18 @@ run() {	# label port table [PGOPTIONS]
 		{ echo "$r" | tail -5; return 1; }
 	tps=$(echo "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-	printf "%-30s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$(recall "$port" "$table")"
+	rec=${RECALL[$port$table]:-}
+	[ -n "$rec" ] || { rec=$(recall "$port" "$table"); RECALL[$port$table]=$rec; }
+	printf "%-30s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$rec"
 }
 
-echo "rows $ROWS, $NQ glove-100 queries, $CLIENTS clients, ${SECS}s each; $(nproc) CPUs shared by all clusters and pgbench; load $(cut -d' ' -f1-3 /proc/loadavg)"
-run "single node (local table)" $C single
-run "1 shard, queried directly" $((PORT + 1)) s1_p0
-run "1 shard via coordinator" $C sh1
-run "2 shards via coordinator" $C sh2
-run "3 shards via coordinator" $C sh3
-run "2 shards, shard_pushdown off" $C sh2 "-c ruvector.shard_pushdown=off"
+for CLIENTS in $CLIENT_LIST; do
+	echo "rows $ROWS, 100 of $NQ glove-100 queries, $CLIENTS clients, ${SECS}s each; $(nproc) CPUs shared by all clusters and pgbench; load $(cut -d' ' -f1-3 /proc/loadavg)"
+	run "single node (local table)" $C single
+	run "1 shard, queried directly" $((PORT + 1)) s1_p0
+	run "1 shard via coordinator" $C sh1
+	run "2 shards via coordinator" $C sh2
+	run "3 shards via coordinator" $C sh3
+	run "2 shards, shard_pushdown off" $C sh2 "-c ruvector.shard_pushdown=off"
+done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
