@@ -43,6 +43,18 @@
  *	  writes go on; VACUUM, ANALYZE, CREATE INDEX CONCURRENTLY, ALTER TABLE
  *	  and another compact wait), then one buffer cleanup lock at a time.
  *
+ *	  The tier worker's round (RvTierWorkerRound, called by the maintenance
+ *	  worker of each database, src/worker/worker.c) runs the same pass per
+ *	  table with a budget of blocks read, vacuum's cost accounting with
+ *	  ruvector.tier_cost_delay, no waiting (a busy table or pinned page is
+ *	  left for the next round), skips blocks access tracking says are
+ *	  settled at their target, promotes read-hot blocks (colder values
+ *	  rewritten as float32 of the decoded value, as far as the page has
+ *	  room) and demotes nothing while the integrity state is stress or
+ *	  critical.  Both hand the blocks they will move to the read-ahead
+ *	  (io/rvio.h) a window at a time.  blocks_scanned counts a block
+ *	  retried after a pin once.
+ *
  *	  ruvector.test_compact_stop_after (superuser, for crash tests): after
  *	  that many rewritten pages, flush WAL, log a line and wait until
  *	  cancelled, so a test can crash the server in the middle of a compact.
@@ -56,26 +68,37 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_class.h"
+#include "commands/extension.h"
 #include "commands/vacuum.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "audit/audit.h"
+#include "common/rv_extension.h"
 #include "integrity/integrity.h"
 #include "tableam/tableam.h"
 #include "tier/tier.h"
 #include "tableam/rvheap_wal.h"
+#include "io/rvio.h"
 
 PG_FUNCTION_INFO_V1(ruvector_compact);
 
@@ -88,6 +111,7 @@ typedef struct CompactColumn
 	RvCodebook	cb;				/* committed PQ codebook, or NULL */
 	int			target;			/* this block's target tier */
 	bool		lossless;		/* only lossless moves */
+	bool		promote;		/* this block: rewrite colder values float32 */
 } CompactColumn;
 
 typedef struct CompactState
@@ -110,8 +134,22 @@ typedef struct CompactState
 	int64		bytes_freed;
 	XLogRecPtr	last_lsn;		/* of the last move logged */
 	List	   *busy;			/* blocks skipped for a pin, to retry */
-	bool		retrying;
+	bool		in_retry;		/* RetryBusyBlocks: blocks already counted */
+	bool		retrying;		/* its last round: count what is pinned */
+	/* the tier worker's pass (RvTierWorkerRound) */
+	bool		worker;			/* skip settled blocks, promote read-hot ones */
+	bool		demote;			/* colder moves allowed (integrity) */
+	int64		budget;			/* blocks it may still read; -1 = no limit */
+	int64		blocks_promoted;
+	int64		vectors_promoted;
 } CompactState;
+
+int			rv_tier_max_blocks_per_round = 1000;
+double		rv_tier_cost_delay = 2;
+double		rv_tier_promote_reads = 8;
+
+/* Blocks handed to the read-ahead at once */
+#define RV_TIER_WINDOW			32
 
 /* Register the test-only GUC. */
 void
@@ -124,6 +162,28 @@ RvCompactInit(void)
 							0, 0, INT_MAX,
 							PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.tier_max_blocks_per_round",
+							"Blocks the tier worker may read in one round, over all tables of a database.",
+							"0 turns the tier worker off.",
+							&rv_tier_max_blocks_per_round,
+							1000, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("ruvector.tier_cost_delay",
+							 "Cost delay of the tier worker, as autovacuum_vacuum_cost_delay.",
+							 "Buffer accesses are charged as for vacuum (vacuum_cost_page_*); each "
+							 "time vacuum_cost_limit is reached the worker sleeps this long. 0: no sleep.",
+							 &rv_tier_cost_delay,
+							 2, 0, 100,
+							 PGC_SIGHUP, GUC_UNIT_MS,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("ruvector.tier_promote_reads",
+							 "Reads (decayed) after which the tier worker brings a block's colder vectors back to float32.",
+							 "Only where the block's policy wants it warmer than it is.",
+							 &rv_tier_promote_reads,
+							 8, 1, 1e9,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 }
 
 /*
@@ -165,6 +225,8 @@ InitCompact(CompactState *st, Relation rel)
 		}
 	}
 
+	st->budget = -1;
+	st->demote = true;
 	st->oldest_xmin = GetOldestNonRemovableTransactionId(rel);
 	st->now = GetCurrentTimestamp();
 	st->strategy = GetAccessStrategy(BAS_VACUUM);
@@ -175,14 +237,21 @@ InitCompact(CompactState *st, Relation rel)
 	st->isnull = palloc(sizeof(bool) * RelationGetDescr(rel)->natts);
 }
 
-/* Set each column's target for blkno; false if nothing wants a move. */
+/*
+ * Set each column's target for blkno; false if nothing wants a move.
+ * *coldest: the coldest target.  The worker's pass also skips blocks the
+ * last pass settled at that tier, promotes read-hot blocks settled colder
+ * (or not known), and does not demote while the integrity gate says no.
+ */
 static bool
-BlockTargets(CompactState *st, BlockNumber blkno)
+BlockTargets(CompactState *st, BlockNumber blkno, int *coldest)
 {
 	RvBlockAccess acc;
 	bool		any = false;
+	bool		promote;
 
 	RvTierAccessGet(st->rel, blkno, &acc);
+	*coldest = RV_TIER_FLOAT32;
 	for (int i = 0; i < st->ncols; i++)
 	{
 		CompactColumn *c = &st->cols[i];
@@ -191,7 +260,27 @@ BlockTargets(CompactState *st, BlockNumber blkno)
 		c->target = RvTierAllowed(c->policy, want, &c->lossless);
 		if (c->target == RV_TIER_PQ && c->cb == NULL)
 			c->target = RV_TIER_SQ8;
+		c->promote = false;
+		*coldest = Max(*coldest, c->target);
 		any |= c->target != RV_TIER_FLOAT32;
+	}
+	if (!st->worker)
+		return any;
+
+	promote = acc.heat >= rv_tier_promote_reads &&
+		(acc.settled < 0 || acc.settled > *coldest);
+	if (acc.settled == *coldest && !promote)
+		return false;
+	any = false;
+	for (int i = 0; i < st->ncols; i++)
+	{
+		CompactColumn *c = &st->cols[i];
+
+		c->promote = promote;
+		if (!st->demote)
+			c->target = RV_TIER_FLOAT32;
+		any |= c->promote || (c->target != RV_TIER_FLOAT32 &&
+							  acc.settled != c->target);
 	}
 	return any;
 }
@@ -204,12 +293,22 @@ BlockTargets(CompactState *st, BlockNumber blkno)
  * float16.
  */
 static Vector *
-MoveVector(CompactColumn *c, Vector *v, Size limit)
+MoveVector(CompactColumn *c, Vector *v, Size limit, bool *promoted)
 {
 	int			cur = RvTierOfTag(v->unused);
 	Vector	   *hot;
 
-	if (cur < 0 || c->target <= cur)
+	*promoted = false;
+	if (cur < 0)
+		return NULL;
+	if (c->promote && c->target < cur)
+	{
+		/* back up: the decoded value, as float32 (no precision regained) */
+		hot = RvTierDecode(v);
+		*promoted = true;
+		return hot == v ? NULL : hot;
+	}
+	if (c->target <= cur)
 		return NULL;
 	hot = RvTierDecode(v);
 	for (int t = c->target; t > cur; t--)
@@ -231,11 +330,12 @@ MoveVector(CompactColumn *c, Vector *v, Size limit)
  * vectors re-encoded.
  */
 static HeapTuple
-CompactTuple(CompactState *st, HeapTuple tup, int *moved)
+CompactTuple(CompactState *st, HeapTuple tup, int *moved, int *promoted)
 {
 	TupleDesc	desc = RelationGetDescr(st->rel);
 	int			natts = HeapTupleHeaderGetNatts(tup->t_data);
 	int			nmoved = 0;
+	int			npromoted = 0;
 	bool		encoded = false;
 	HeapTuple	result;
 
@@ -246,8 +346,10 @@ CompactTuple(CompactState *st, HeapTuple tup, int *moved)
 		int			a = c->policy->attnum - 1;
 		struct varlena *raw;
 		Vector	   *enc;
+		bool		up;
 
-		if (a >= natts || st->isnull[a] || c->target == RV_TIER_FLOAT32)
+		if (a >= natts || st->isnull[a] ||
+			(c->target == RV_TIER_FLOAT32 && !c->promote))
 			continue;
 		raw = (struct varlena *) DatumGetPointer(st->values[a]);
 		if (VARATT_IS_EXTERNAL(raw))
@@ -256,11 +358,12 @@ CompactTuple(CompactState *st, HeapTuple tup, int *moved)
 		enc = MoveVector(c, (Vector *) PG_DETOAST_DATUM(st->values[a]),
 						 VARATT_IS_SHORT(raw) ?
 						 VARSIZE_SHORT(raw) - VARHDRSZ_SHORT + VARHDRSZ :
-						 VARSIZE_ANY(raw));
+						 VARSIZE_ANY(raw), &up);
 		if (enc == NULL)
 			continue;
 		st->values[a] = PointerGetDatum(enc);
 		nmoved++;
+		npromoted += up;
 	}
 	if (nmoved == 0)
 		return NULL;
@@ -276,9 +379,10 @@ CompactTuple(CompactState *st, HeapTuple tup, int *moved)
 	}
 	result = RvHeapTupleRebuild(tup, desc, st->values, st->isnull, encoded);
 	/* Alignment padding of later columns could in theory grow. */
-	if (result->t_len > tup->t_len)
+	if (result->t_len > tup->t_len && npromoted == 0)
 		return NULL;
 	*moved = nmoved;
+	*promoted = npromoted;
 	return result;
 }
 
@@ -326,7 +430,24 @@ RebuildPage(Page page, HeapTuple *newtups, char *tmp, BlockNumber blkno)
 	}
 	th->pd_upper = upper;
 	PageClearFull((Page) tmp);
-	return upper - ph->pd_upper;
+	/* a promotion may have used space instead */
+	return upper > ph->pd_upper ? upper - ph->pd_upper : 0;
+}
+
+/* Bytes of tuple storage on page, MAXALIGNed as RebuildPage lays it. */
+static Size
+PageStorageBytes(Page page)
+{
+	Size		used = 0;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (ItemIdHasStorage(lp))
+			used += MAXALIGN(ItemIdGetLength(lp));
+	}
+	return used;
 }
 
 /* Rewrite one block if its policy columns want a move; see NOTES. */
@@ -340,17 +461,25 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 	xl_rvtier_compact xlrec;
 	MemoryContext old;
 	Size		freespace;
+	Size		used;
+	Size		room;
+	int			coldest;
+	bool		unsettled = false;
+	int64		promoted_here = 0;
 
-	if (!BlockTargets(st, blkno))
+	if (!BlockTargets(st, blkno, &coldest))
 		return;
-	if (!st->retrying)
+	/* a retried block was counted when first met */
+	if (!st->in_retry)
 		st->blocks_scanned++;
+	if (st->budget > 0)
+		st->budget--;
 
 	buf = ReadBufferExtended(st->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, st->strategy);
 	if (!ConditionalLockBufferForCleanup(buf))
 	{
 		ReleaseBuffer(buf);
-		if (st->retrying)
+		if (st->retrying || st->worker)
 			st->blocks_skipped++;
 		else
 			st->busy = lappend_int(st->busy, (int) blkno);
@@ -366,21 +495,42 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 	old = MemoryContextSwitchTo(st->page_cxt);
 	memset(newtups, 0, sizeof(newtups));
 	memset(&xlrec, 0, sizeof(xlrec));
+	used = PageStorageBytes(page);
+	room = ((PageHeader) page)->pd_special - ((PageHeader) page)->pd_lower;
 	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 	{
 		HeapTupleData tup;
 		int			moved = 0;
+		int			promoted = 0;
 
 		if (!RvHeapPageTuple(st->rel, page, blkno, off, &tup))
 			continue;
-		if (HeapTupleSatisfiesVacuum(&tup, st->oldest_xmin, buf) != HEAPTUPLE_LIVE)
-			continue;
-		newtups[off] = CompactTuple(st, &tup, &moved);
-		if (newtups[off])
+		switch (HeapTupleSatisfiesVacuum(&tup, st->oldest_xmin, buf))
 		{
-			xlrec.ntuples++;
-			xlrec.nmoved += moved;
+			case HEAPTUPLE_LIVE:
+				break;
+			case HEAPTUPLE_INSERT_IN_PROGRESS:
+			case HEAPTUPLE_DELETE_IN_PROGRESS:
+				unsettled = true;	/* may stay live: look again later */
+				continue;
+			default:
+				continue;
 		}
+		newtups[off] = CompactTuple(st, &tup, &moved, &promoted);
+		if (newtups[off] == NULL)
+			continue;
+		/* a promotion grows the tuple: only as far as the page has room */
+		if (MAXALIGN(newtups[off]->t_len) > MAXALIGN(tup.t_len) &&
+			used + MAXALIGN(newtups[off]->t_len) - MAXALIGN(tup.t_len) > room)
+		{
+			newtups[off] = NULL;
+			unsettled = true;
+			continue;
+		}
+		used = used + MAXALIGN(newtups[off]->t_len) - MAXALIGN(tup.t_len);
+		xlrec.ntuples++;
+		xlrec.nmoved += moved;
+		promoted_here += promoted;
 	}
 
 	if (xlrec.ntuples > 0)
@@ -399,14 +549,27 @@ CompactBlock(CompactState *st, BlockNumber blkno)
 		}
 		END_CRIT_SECTION();
 
-		st->blocks_moved++;
-		st->vectors_moved += xlrec.nmoved;
+		if (promoted_here > 0)
+			st->blocks_promoted++;
+		if (promoted_here < xlrec.nmoved)
+			st->blocks_moved++;
+		st->vectors_moved += xlrec.nmoved - promoted_here;
+		st->vectors_promoted += promoted_here;
 		st->bytes_freed += xlrec.freed;
 	}
 	freespace = PageGetHeapFreeSpace(page);
 	UnlockReleaseBuffer(buf);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->page_cxt);
+
+	/*
+	 * What the block holds now, for the worker's next pass: the coldest
+	 * target where demotion ran; unknown where something was left.
+	 */
+	if (unsettled || (st->worker && !st->demote))
+		RvTierNoteSettled(st->rel, blkno, -1);
+	else
+		RvTierNoteSettled(st->rel, blkno, coldest);
 
 	if (xlrec.ntuples > 0)
 		RecordPageWithFreeSpace(st->rel, blkno, freespace);
@@ -421,6 +584,7 @@ RetryBusyBlocks(CompactState *st)
 {
 	List	   *busy = st->busy;
 
+	st->in_retry = true;
 	for (int round = 0; busy != NIL && round < 5; round++)
 	{
 		ListCell   *lc;
@@ -464,6 +628,42 @@ TestStop(CompactState *st)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * The pass over blocks 0..nblocks-1: the blocks that want a move are
+ * gathered a window at a time and handed to the read-ahead (src/io/rvio.h:
+ * io_uring, PrefetchBuffer or nothing, per ruvector.io_method), then moved
+ * one by one.  Stops when the worker's budget is spent.
+ */
+static void
+CompactPass(CompactState *st, BlockNumber nblocks)
+{
+	BlockNumber window[RV_TIER_WINDOW];
+	BlockNumber next = 0;
+
+	while (next < nblocks && st->budget != 0)
+	{
+		int			n = 0;
+		int			coldest;
+
+		for (; next < nblocks && n < RV_TIER_WINDOW; next++)
+		{
+			if (BlockTargets(st, next, &coldest))
+				window[n++] = next;
+		}
+		if (n > 1)
+			RvIoPrefetch(st->rel, MAIN_FORKNUM, window, n);
+		for (int i = 0; i < n && st->budget != 0; i++)
+		{
+			vacuum_delay_point();
+			CHECK_FOR_INTERRUPTS();
+			CompactBlock(st, window[i]);
+			if (rv_test_compact_stop_after > 0 &&
+				st->blocks_moved + st->blocks_promoted >= rv_test_compact_stop_after)
+				TestStop(st);
+		}
 	}
 }
 
@@ -522,15 +722,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 				 errhint("Set one with ruvector_set_tiers().")));
 
 	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
-	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
-	{
-		vacuum_delay_point();
-		CHECK_FOR_INTERRUPTS();
-		CompactBlock(&st, blkno);
-		if (rv_test_compact_stop_after > 0 &&
-			st.blocks_moved >= rv_test_compact_stop_after)
-			TestStop(&st);
-	}
+	CompactPass(&st, nblocks);
 	RetryBusyBlocks(&st);
 	if (st.blocks_moved > 0)
 		FreeSpaceMapVacuumRange(rel, 0, nblocks);
@@ -552,4 +744,178 @@ ruvector_compact(PG_FUNCTION_ARGS)
 						  (int64) st.bytes_freed));
 	table_close(rel, NoLock);
 	PG_RETURN_DATUM(CompactResult(fcinfo, &st));
+}
+
+/* ----------------------------------------------------------------
+ *		The tier worker's round
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * May the worker demote blocks of relid now?  Not while the operational
+ * state or any scope of the table's indexes is stress or critical, nor
+ * while the gate defers or refuses high operations on the table.
+ */
+static bool
+WorkerMayDemote(Oid relid)
+{
+	RvIgOperational op;
+	RvIgScope	sc;
+
+	if (RvIntegrityGetOperational(&op) && op.state >= RV_IG_STRESS)
+		return false;
+	memset(&sc, 0, sizeof(sc));
+	if (RvIntegrityDecide(relid, InvalidOid, RV_IG_HIGH, &sc) >= RV_IG_DEFER)
+		return false;
+	return sc.state < RV_IG_STRESS;
+}
+
+/* The tables with a tier policy in this database (allocated in ctx). */
+static List *
+WorkerListTables(MemoryContext ctx)
+{
+	List	   *tables = NIL;
+	Oid			nsp = RvExtensionNamespace();
+	char	   *sql;
+
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("ruvector_tier_policy", nsp)))
+		return NIL;
+	sql = psprintf("SELECT DISTINCT relid FROM %s ORDER BY 1",
+				   quote_qualified_identifier(get_namespace_name(nsp), "ruvector_tier_policy"));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the tables with a tier policy");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+
+		if (!isnull)
+			tables = lappend_oid(tables, DatumGetObjectId(d));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return tables;
+}
+
+/*
+ * One table, in the caller's transaction: never waits for its lock (a
+ * busy table is left for the next round).  Returns the blocks it read.
+ */
+static int64
+WorkerVisitTable(Oid relid, int64 budget)
+{
+	Relation	rel;
+	CompactState st;
+	BlockNumber nblocks;
+
+	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("ruvector tier worker: table %u is busy; next round", relid)));
+		return 0;
+	}
+	rel = try_relation_open(relid, NoLock);
+	if (rel == NULL)
+		return 0;
+	if (!RvIsRuvectorHeap(rel) || rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+	{
+		relation_close(rel, ShareUpdateExclusiveLock);
+		return 0;
+	}
+
+	InitCompact(&st, rel);
+	st.worker = true;
+	st.budget = budget;
+	st.demote = WorkerMayDemote(relid);
+	if (!st.demote)
+		ereport(DEBUG1,
+				(errmsg_internal("ruvector tier worker: no demotion in \"%s\": integrity state",
+								 RelationGetRelationName(rel))));
+	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
+	CompactPass(&st, nblocks);
+	if (st.blocks_moved + st.blocks_promoted > 0)
+		FreeSpaceMapVacuumRange(rel, 0, nblocks);
+	if (!XLogRecPtrIsInvalid(st.last_lsn))
+		XLogFlush(st.last_lsn);
+	FreeAccessStrategy(st.strategy);
+
+	if (st.blocks_moved + st.blocks_promoted > 0)
+		ereport(LOG,
+				(errmsg("ruvector tier worker: table \"%s\": %lld blocks read, %lld moved colder (%lld vectors), %lld promoted (%lld vectors), %lld skipped, %lld bytes freed",
+						RelationGetRelationName(rel),
+						(long long) st.blocks_scanned, (long long) st.blocks_moved,
+						(long long) st.vectors_moved, (long long) st.blocks_promoted,
+						(long long) st.vectors_promoted, (long long) st.blocks_skipped,
+						(long long) st.bytes_freed)));
+	relation_close(rel, ShareUpdateExclusiveLock);
+	return st.blocks_scanned;
+}
+
+/*
+ * The tier worker's round in the current database (called by the
+ * maintenance worker, src/worker/worker.c): every table with a policy, in
+ * its own transaction, within ruvector.tier_max_blocks_per_round blocks
+ * read and with the cost delay ruvector.tier_cost_delay.  An error in one
+ * table is logged and the round goes on with the next.
+ */
+void
+RvTierWorkerRound(void)
+{
+	MemoryContext ctx;
+	List	   *volatile tables;
+	ListCell   *lc;
+	volatile int64 budget = rv_tier_max_blocks_per_round;
+
+	if (budget <= 0 || RecoveryInProgress())
+		return;
+	ctx = AllocSetContextCreate(TopMemoryContext, "ruvector tier worker",
+								ALLOCSET_DEFAULT_SIZES);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	tables = OidIsValid(get_extension_oid("ruvector", true)) ? WorkerListTables(ctx) : NIL;
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	foreach(lc, tables)
+	{
+		MemoryContext oldctx = CurrentMemoryContext;
+
+		if (budget <= 0)
+			break;
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "ruvector: tier worker");
+		VacuumCostDelay = rv_tier_cost_delay;
+		VacuumCostActive = VacuumCostDelay > 0;
+		VacuumCostBalance = 0;
+		PG_TRY();
+		{
+			budget -= WorkerVisitTable(lfirst_oid(lc), budget);
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldctx);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			ereport(LOG,
+					(errmsg("ruvector tier worker: table %u skipped this round: %s",
+							lfirst_oid(lc), edata->message)));
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+		VacuumCostActive = false;
+		VacuumCostBalance = 0;
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	MemoryContextDelete(ctx);
 }

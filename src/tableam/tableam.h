@@ -119,6 +119,7 @@ typedef struct RvBlockAccess
 	TimestampTz last_read;		/* 0 = not tracked */
 	TimestampTz last_write;		/* 0 = not tracked */
 	double		heat;			/* reads, halved every half-life */
+	int			settled;		/* tier the last pass left it in; -1 unknown */
 } RvBlockAccess;
 
 /* rvheap_handler.c */
@@ -129,7 +130,11 @@ extern Relation RvHeapOpenChecked(Oid relid, LOCKMODE lockmode, const char *what
 								  bool owner);
 
 /* rvheap_compact.c */
+extern int	rv_tier_max_blocks_per_round;
+extern double rv_tier_cost_delay;
+extern double rv_tier_promote_reads;
 extern void RvCompactInit(void);
+extern void RvTierWorkerRound(void);
 
 /* rvheap_decode.c */
 extern Oid	RvVectorTypeOid(void);
@@ -168,6 +173,8 @@ extern void RvTierNoteReadSlow(Relation rel, BlockNumber blkno);
 extern void RvTierNoteWrite(Relation rel, BlockNumber blkno);
 extern void RvTierAccessGet(Relation rel, BlockNumber blkno, RvBlockAccess *acc);
 extern TimestampTz RvTierTrackingSince(void);
+extern void RvTierNoteSettled(Relation rel, BlockNumber blkno, int tier);
+extern void RvTierAccessSave(void);
 
 /*
  * Note a read of blkno.  Scans call this per tuple, so a repeat of the last

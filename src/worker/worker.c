@@ -79,6 +79,7 @@
 #include "gnn/learning.h"
 #include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
+#include "tableam/tableam.h"
 #include "worker/worker.h"
 
 #define RV_WORKER_LIBRARY		"ruvector"
@@ -268,6 +269,8 @@ rv_worker_launcher_main(Datum arg)
 		if (ShutdownRequestPending)
 			continue;
 
+		/* the tier access summary, for crash restarts (rvheap_access.c) */
+		RvTierAccessSave();
 		{
 			List	   *dbs = LauncherListDatabases(roundCtx);
 			ListCell   *lc;
@@ -414,6 +417,7 @@ rv_worker_database_main(Datum arg)
 			break;
 		DatabaseVisitIndex(lfirst_oid(lc));
 	}
+	RvTierWorkerRound();
 	RvIntegrityWorkerRound();
 	RvLearningWorkerRound();
 	proc_exit(0);

@@ -17,6 +17,8 @@ my $primary = PostgreSQL::Test::Cluster->new('tam_primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', qq(
 shared_preload_libraries = 'ruvector'
+# moves by ruvector_compact only: the tier worker (407) is off here
+ruvector.tier_max_blocks_per_round = 0
 wal_consistency_checking = 'ruvector_tier'
 ));
 $primary->start;

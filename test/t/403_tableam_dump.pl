@@ -15,7 +15,7 @@ my $rows = 2000;
 
 my $node = PostgreSQL::Test::Cluster->new('tam_dump');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ruvector'");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ruvector'\nruvector.tier_max_blocks_per_round = 0");
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector');

@@ -1,0 +1,120 @@
+# The tier worker (shared_preload_libraries = 'ruvector'): with a policy of
+# short thresholds, rows move to their tier without any call to
+# ruvector_compact; a block read often enough comes back up to float32;
+# temperatures (read counts and times) survive a restart; an immediate
+# shutdown in the middle of a worker round leaves every row decodable and
+# ruvector_tier_verify clean; a streaming standby follows the moves.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('tier_worker');
+$node->init(allows_streaming => 1);
+$node->append_conf('postgresql.conf', qq(
+shared_preload_libraries = 'ruvector'
+autovacuum = off
+ruvector.worker_naptime = 1
+ruvector.tier_cost_delay = 0
+ruvector.tier_promote_reads = 3
+));
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+$node->backup('bkp');
+my $standby = PostgreSQL::Test::Cluster->new('tier_worker_standby');
+$standby->init_from_backup($node, 'bkp', has_streaming => 1);
+$standby->start;
+
+# Blocks read more than twice stay float32; the others go to sq8 two
+# seconds after their last write.
+$node->safe_psql('postgres', qq(
+	CREATE TABLE t (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO t SELECT i, (SELECT array_agg(sin(i * 16 + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+	SELECT ruvector_set_tiers('t', 'v', '{"exactness": "sq8", "sq8": {"after_write": "2 s", "max_reads": 2}}');
+));
+my $pages = $node->safe_psql('postgres', "SELECT pg_relation_size('t') / 8192");
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $pages FROM ruvector_tier_report('t') WHERE tier = 'sq8'"),
+	"the worker moves all $pages blocks to sq8 by itself");
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t')"),
+	'0', 'verify is clean after the worker moves');
+my $before = $node->safe_psql('postgres', 'SELECT v FROM t WHERE id = 1');
+
+# Read row 1 through the index, one statement at a time: its block gets
+# hot, and the worker brings it back up.  Repeats in one statement count
+# once: a statement that reads it ten times is one read.
+$node->safe_psql('postgres', q(
+	SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT count(*) FROM t, generate_series(1, 10) g WHERE id = 1;
+));
+foreach my $i (1 .. 4)
+{
+	$node->safe_psql('postgres', q(
+		SET enable_seqscan = off; SET enable_bitmapscan = off;
+		SELECT v FROM t WHERE id = 1;
+	));
+}
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = 1 FROM ruvector_tier_report('t') WHERE tier = 'float32'"),
+	'a cold block read often comes back up to float32');
+is($node->safe_psql('postgres', 'SELECT v FROM t WHERE id = 1'), $before,
+	'promotion keeps the decoded value');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t')"),
+	'0', 'verify is clean after the promotion');
+my $access = $node->safe_psql('postgres',
+	"SELECT newest_access FROM ruvector_tier_report('t') WHERE tier = 'float32'");
+isnt($access, '', 'the hot block has a tracked access time');
+
+# Restart: the read count and time of the hot block are kept, so it is
+# not demoted again (without them it would count as never read).
+$node->restart;
+is($node->safe_psql('postgres',
+		"SELECT newest_access FROM ruvector_tier_report('t') WHERE tier = 'float32'"),
+	$access, 'a restart keeps the access time');
+sleep 4;
+is($node->safe_psql('postgres',
+		"SELECT blocks FROM ruvector_tier_report('t') WHERE tier = 'float32'"),
+	'1', 'and the read count: the hot block stays float32 after the restart');
+
+# Immediate shutdown in the middle of a worker round.
+$node->safe_psql('postgres', qq(
+	CREATE TABLE u (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO u SELECT i, (SELECT array_agg(cos(i * 16 + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+	ALTER SYSTEM SET ruvector.test_compact_stop_after = 3;
+	SELECT pg_reload_conf();
+));
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres',
+	q(SELECT ruvector_set_tiers('u', 'v', '{"exactness": "sq8", "sq8": {"after_write": "1 s"}}')));
+ok($node->wait_for_log(qr/test stop after 3 rewritten pages of "u"/, $log_offset),
+	'the worker stopped in the middle of its round');
+$node->safe_psql('postgres', q(
+	ALTER SYSTEM RESET ruvector.test_compact_stop_after;
+));
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM u WHERE vector_dims(v) = 16 AND l2_distance(v, (SELECT array_agg(cos(id * 16 + j)::real) FROM generate_series(1, 16) j)::vector) < 0.05"),
+	'3000', 'after the crash every row decodes, close to its value');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('u')"),
+	'0', 'verify is clean after the crash');
+my $upages = $node->safe_psql('postgres', "SELECT pg_relation_size('u') / 8192");
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $upages FROM ruvector_tier_report('u') WHERE tier = 'sq8'"),
+	'the worker finishes the moves after the restart');
+
+# The standby follows.
+$node->wait_for_catchup($standby);
+my $q = "SELECT string_agg(tier || ':' || blocks || ':' || rows, ',' ORDER BY tier) FROM ruvector_tier_report('u')";
+is($standby->safe_psql('postgres', $q), $node->safe_psql('postgres', $q),
+	'the standby has the same tiers');
+is($standby->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY id)) FROM t'),
+	$node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY id)) FROM t'),
+	'and the same values');
+
+$standby->stop;
+$node->stop;
+done_testing();
