@@ -24,6 +24,10 @@
  *	  A request the CPU cannot honour falls back to the best supported table
  *	  below it, never above; an unknown value is ignored.
  *
+ *	  The float kernels are written once, in distance_scalar_tmpl.h (the
+ *	  SIMD files use distance_float_tmpl.h), and instantiated here for
+ *	  float32 and float16; shared scalar steps are in distance_inline.h.
+ *
  *	  No PostgreSQL headers: this file is linked into the Check unit tests
  *	  and bench/bench_kernels as well as into ruvector.so.
  *
@@ -38,6 +42,7 @@
 #include <string.h>
 
 #include "distance/distance.h"
+#include "distance/distance_inline.h"
 #include "distance/distance_isa.h"
 #include "simd/half.h"
 #include "simd/isa.h"
@@ -45,131 +50,20 @@
 const RvKernels *rv_kernels = &rv_kernels_scalar;
 
 /* ------------------------------------------------------------------------
- * Scalar float32 kernels
+ * Scalar float32 and float16 kernels (distance_scalar_tmpl.h); halves are
+ * widened exactly, then summed as floats
  * ------------------------------------------------------------------------
  */
 
-static float
-scalar_f32_l2sq(const float *a, const float *b, int n)
-{
-	float		sum = 0.0f;
-	int			i;
+#define TMPL_ELEM			float
+#define TMPL_TO_FLOAT(x)	(x)
+#define TMPL_FN(name)		scalar_f32_##name
+#include "distance/distance_scalar_tmpl.h"
 
-	for (i = 0; i < n; i++)
-	{
-		float		d = a[i] - b[i];
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-static float
-scalar_f32_dot(const float *a, const float *b, int n)
-{
-	float		sum = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		sum += a[i] * b[i];
-	return sum;
-}
-
-static float
-scalar_f32_l1(const float *a, const float *b, int n)
-{
-	float		sum = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		sum += fabsf(a[i] - b[i]);
-	return sum;
-}
-
-static void
-scalar_f32_cos(const float *a, const float *b, int n,
-			   float *dot, float *norma, float *normb)
-{
-	float		ab = 0.0f;
-	float		aa = 0.0f;
-	float		bb = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		ab += a[i] * b[i];
-		aa += a[i] * a[i];
-		bb += b[i] * b[i];
-	}
-	*dot = ab;
-	*norma = aa;
-	*normb = bb;
-}
-
-/* ------------------------------------------------------------------------
- * Scalar float16 kernels: widen each half exactly, then as for float32
- * ------------------------------------------------------------------------
- */
-
-static float
-scalar_f16_l2sq(const rv_half *a, const rv_half *b, int n)
-{
-	float		sum = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		float		d = rv_half_to_float_inline(a[i]) - rv_half_to_float_inline(b[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-static float
-scalar_f16_dot(const rv_half *a, const rv_half *b, int n)
-{
-	float		sum = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		sum += rv_half_to_float_inline(a[i]) * rv_half_to_float_inline(b[i]);
-	return sum;
-}
-
-static float
-scalar_f16_l1(const rv_half *a, const rv_half *b, int n)
-{
-	float		sum = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		sum += fabsf(rv_half_to_float_inline(a[i]) - rv_half_to_float_inline(b[i]));
-	return sum;
-}
-
-static void
-scalar_f16_cos(const rv_half *a, const rv_half *b, int n,
-			   float *dot, float *norma, float *normb)
-{
-	float		ab = 0.0f;
-	float		aa = 0.0f;
-	float		bb = 0.0f;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		float		x = rv_half_to_float_inline(a[i]);
-		float		y = rv_half_to_float_inline(b[i]);
-
-		ab += x * y;
-		aa += x * x;
-		bb += y * y;
-	}
-	*dot = ab;
-	*norma = aa;
-	*normb = bb;
-}
+#define TMPL_ELEM			rv_half
+#define TMPL_TO_FLOAT(x)	rv_half_to_float_inline(x)
+#define TMPL_FN(name)		scalar_f16_##name
+#include "distance/distance_scalar_tmpl.h"
 
 /* ------------------------------------------------------------------------
  * Scalar bit kernels: 64-bit words, then the leftover bytes
@@ -180,20 +74,9 @@ static uint64_t
 scalar_bit_hamming(const uint8_t *a, const uint8_t *b, size_t nbytes)
 {
 	uint64_t	count = 0;
-	size_t		i = 0;
+	uint64_t	unused = 0;
 
-	for (; i + 8 <= nbytes; i += 8)
-	{
-		uint64_t	x;
-		uint64_t	y;
-
-		/* memcpy: the bytes carry no alignment guarantee */
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		count += (uint64_t) __builtin_popcountll(x ^ y);
-	}
-	for (; i < nbytes; i++)
-		count += (uint64_t) __builtin_popcount((unsigned) (a[i] ^ b[i]));
+	bits_count_words(a, b, nbytes, 0, &count, &unused);
 	return count;
 }
 
@@ -203,23 +86,8 @@ scalar_bit_jaccard(const uint8_t *a, const uint8_t *b, size_t nbytes,
 {
 	uint64_t	both = 0;
 	uint64_t	each = 0;
-	size_t		i = 0;
 
-	for (; i + 8 <= nbytes; i += 8)
-	{
-		uint64_t	x;
-		uint64_t	y;
-
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		both += (uint64_t) __builtin_popcountll(x & y);
-		each += (uint64_t) (__builtin_popcountll(x) + __builtin_popcountll(y));
-	}
-	for (; i < nbytes; i++)
-	{
-		both += (uint64_t) __builtin_popcount((unsigned) (a[i] & b[i]));
-		each += (uint64_t) (__builtin_popcount(a[i]) + __builtin_popcount(b[i]));
-	}
+	bits_count_words(a, b, nbytes, 1, &both, &each);
 	*ab = both;
 	*aa_plus_bb = each;
 }
@@ -292,32 +160,13 @@ ivf_filter_scalar(const float *lower, const float *halfcc, float u, int k, int s
 float
 ivf_min_except_scalar(const float *x, int k, int skip)
 {
-	float		m = FLT_MAX;
-
-	for (int c = 0; c < k; c++)
-	{
-		if (c != skip && x[c] < m)
-			m = x[c];
-	}
-	return m;
+	return min_except_from(x, 0, k, skip, FLT_MAX);
 }
 
 const RvKernels rv_kernels_scalar = {
 	.name = "scalar",
-	.f32_l2sq = scalar_f32_l2sq,
-	.f32_dot = scalar_f32_dot,
-	.f32_l1 = scalar_f32_l1,
-	.f32_cos = scalar_f32_cos,
-	.f16_l2sq = scalar_f16_l2sq,
-	.f16_dot = scalar_f16_dot,
-	.f16_l1 = scalar_f16_l1,
-	.f16_cos = scalar_f16_cos,
-	.bit_hamming = scalar_bit_hamming,
-	.bit_jaccard = scalar_bit_jaccard,
-	.f32_dot_many = ivf_dot_many_scalar,
-	.f32_l2sq_many = ivf_l2sq_many_scalar,
-	.bound_filter = ivf_filter_scalar,
-	.min_except = ivf_min_except_scalar,
+	RV_PAIR_KERNELS(scalar),
+	RV_BATCH_KERNELS(scalar),
 };
 
 /* ------------------------------------------------------------------------

@@ -8,12 +8,12 @@
  *	  called through rv_kernels_avx2, which distance.c selects only after
  *	  rv_cpu_has_avx2() confirmed the CPU features and the OS's YMM support.
  *
- *	  Float kernels keep four independent 8-lane accumulators so that the
- *	  FMA latency (4-5 cycles) is hidden behind the two FMA ports; a
- *	  single accumulator would run at a quarter of the throughput.  Sums
- *	  stay in float32.  After the 32-wide loop an 8-wide loop takes what
- *	  it can, and fewer than 8 trailing elements are summed one at a time,
- *	  so no load touches memory past element n-1.
+ *	  The float kernels are distance_float_tmpl.h's, with 8-lane vectors:
+ *	  four independent accumulators so that the FMA latency (4-5 cycles)
+ *	  is hidden behind the two FMA ports.  Sums stay in float32.  After
+ *	  the 32-wide loop an 8-wide loop takes what it can, and fewer than 8
+ *	  trailing elements are summed one at a time, so no load touches
+ *	  memory past element n-1.
  *
  *	  Results differ from the scalar reference only by summation order
  *	  (and FMA's single rounding), i.e. within float rounding; sums whose
@@ -22,7 +22,9 @@
  *	  Bit kernels count 32 bytes at a time with the VPSHUFB nibble table
  *	  (two table lookups per byte, then VPSADBW folds the byte counts into
  *	  64-bit lanes); the last 0..31 bytes go through the 64-bit POPCNT
- *	  instruction (implied by -mavx2 and checked by distance.c).  The
+ *	  instruction (implied by -mavx2 and checked by src/simd/isa.c).  (The
+ *	  scalar kernels' loop, bits_count_words, would do the same work but
+ *	  compiled to ~1.5% more instructions here: so not shared.)  The
  *	  obvious alternative, POPCNT on every 8 bytes with several counters,
  *	  is timed next to it by bench/bench_kernels: VPSHUFB was about 1.5x
  *	  faster for Hamming and 1.2-1.4x for Jaccard at 768 and 1536 bytes
@@ -46,6 +48,7 @@
 #include <string.h>
 
 #include "distance/distance.h"
+#include "distance/distance_inline.h"
 #include "simd/half.h"
 
 /* Sum the eight lanes of v. */
@@ -75,299 +78,33 @@ abs256(__m256 x)
 	return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
 }
 
-/* One cosine step: dot, |a|^2 and |b|^2 partial sums of eight lanes. */
-static inline void
-cos_step(__m256 x, __m256 y, __m256 *ab, __m256 *aa, __m256 *bb)
-{
-	*ab = _mm256_fmadd_ps(x, y, *ab);
-	*aa = _mm256_fmadd_ps(x, x, *aa);
-	*bb = _mm256_fmadd_ps(y, y, *bb);
-}
-
 /* ------------------------------------------------------------------------
- * float32
+ * float32 and float16 (VCVTPH2PS widens 8 halves exactly): the kernels of
+ * distance_float_tmpl.h with 8-lane vectors and a scalar tail
  * ------------------------------------------------------------------------
  */
 
-static float
-avx2_f32_l2sq(const float *a, const float *b, int n)
-{
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		s2 = _mm256_setzero_ps();
-	__m256		s3 = _mm256_setzero_ps();
-	float		sum;
-	int			i = 0;
+#define TMPL_V				__m256
+#define TMPL_W				8
+#define TMPL_ZERO()			_mm256_setzero_ps()
+#define TMPL_ADD(x, y)		_mm256_add_ps(x, y)
+#define TMPL_SUB(x, y)		_mm256_sub_ps(x, y)
+#define TMPL_FMADD(x, y, z) _mm256_fmadd_ps(x, y, z)
+#define TMPL_ABS(x)			abs256(x)
+#define TMPL_HSUM(v)		hsum256(v)
+#define TMPL_MASKED			0
 
-	for (; i + 32 <= n; i += 32)
-	{
-		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-		__m256		d2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
-		__m256		d3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
+#define TMPL_ELEM			float
+#define TMPL_LOAD(p)		_mm256_loadu_ps(p)
+#define TMPL_TO_FLOAT(x)	(x)
+#define TMPL_FN(name)		avx2_f32_##name
+#include "distance/distance_float_tmpl.h"
 
-		s0 = _mm256_fmadd_ps(d0, d0, s0);
-		s1 = _mm256_fmadd_ps(d1, d1, s1);
-		s2 = _mm256_fmadd_ps(d2, d2, s2);
-		s3 = _mm256_fmadd_ps(d3, d3, s3);
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-
-		s0 = _mm256_fmadd_ps(d, d, s0);
-	}
-	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-	{
-		float		d = a[i] - b[i];
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-static float
-avx2_f32_dot(const float *a, const float *b, int n)
-{
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		s2 = _mm256_setzero_ps();
-	__m256		s3 = _mm256_setzero_ps();
-	float		sum;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-		s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-		s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-		sum += a[i] * b[i];
-	return sum;
-}
-
-static float
-avx2_f32_l1(const float *a, const float *b, int n)
-{
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		s2 = _mm256_setzero_ps();
-	__m256		s3 = _mm256_setzero_ps();
-	float		sum;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
-		s1 = _mm256_add_ps(s1, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8))));
-		s2 = _mm256_add_ps(s2, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16))));
-		s3 = _mm256_add_ps(s3, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24))));
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
-	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-		sum += fabsf(a[i] - b[i]);
-	return sum;
-}
-
-/*
- * Cosine: three sums at once.  Four accumulators per sum (twelve of the
- * sixteen YMM registers) keep twelve FMA chains in flight; with two per sum
- * the loop was latency-bound and about 25% slower.
- */
-static void
-avx2_f32_cos(const float *a, const float *b, int n,
-			 float *dot, float *norma, float *normb)
-{
-	__m256		ab0 = _mm256_setzero_ps(),
-				ab1 = ab0,
-				ab2 = ab0,
-				ab3 = ab0;
-	__m256		aa0 = ab0,
-				aa1 = ab0,
-				aa2 = ab0,
-				aa3 = ab0;
-	__m256		bb0 = ab0,
-				bb1 = ab0,
-				bb2 = ab0,
-				bb3 = ab0;
-	float		sab,
-				saa,
-				sbb;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		cos_step(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), &ab0, &aa0, &bb0);
-		cos_step(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), &ab1, &aa1, &bb1);
-		cos_step(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), &ab2, &aa2, &bb2);
-		cos_step(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), &ab3, &aa3, &bb3);
-	}
-	for (; i + 8 <= n; i += 8)
-		cos_step(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), &ab0, &aa0, &bb0);
-	sab = hsum256(_mm256_add_ps(_mm256_add_ps(ab0, ab1), _mm256_add_ps(ab2, ab3)));
-	saa = hsum256(_mm256_add_ps(_mm256_add_ps(aa0, aa1), _mm256_add_ps(aa2, aa3)));
-	sbb = hsum256(_mm256_add_ps(_mm256_add_ps(bb0, bb1), _mm256_add_ps(bb2, bb3)));
-	for (; i < n; i++)
-	{
-		float		x = a[i];
-		float		y = b[i];
-
-		sab += x * y;
-		saa += x * x;
-		sbb += y * y;
-	}
-	*dot = sab;
-	*norma = saa;
-	*normb = sbb;
-}
-
-/* ------------------------------------------------------------------------
- * float16: VCVTPH2PS widens 8 halves exactly, then as for float32
- * ------------------------------------------------------------------------
- */
-
-static float
-avx2_f16_l2sq(const rv_half *a, const rv_half *b, int n)
-{
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		s2 = _mm256_setzero_ps();
-	__m256		s3 = _mm256_setzero_ps();
-	float		sum;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		__m256		d0 = _mm256_sub_ps(load_half8(a + i), load_half8(b + i));
-		__m256		d1 = _mm256_sub_ps(load_half8(a + i + 8), load_half8(b + i + 8));
-		__m256		d2 = _mm256_sub_ps(load_half8(a + i + 16), load_half8(b + i + 16));
-		__m256		d3 = _mm256_sub_ps(load_half8(a + i + 24), load_half8(b + i + 24));
-
-		s0 = _mm256_fmadd_ps(d0, d0, s0);
-		s1 = _mm256_fmadd_ps(d1, d1, s1);
-		s2 = _mm256_fmadd_ps(d2, d2, s2);
-		s3 = _mm256_fmadd_ps(d3, d3, s3);
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		d = _mm256_sub_ps(load_half8(a + i), load_half8(b + i));
-
-		s0 = _mm256_fmadd_ps(d, d, s0);
-	}
-	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-	{
-		float		d = rv_half_to_float_inline(a[i]) - rv_half_to_float_inline(b[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-static float
-avx2_f16_dot(const rv_half *a, const rv_half *b, int n)
-{
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		s2 = _mm256_setzero_ps();
-	__m256		s3 = _mm256_setzero_ps();
-	float		sum;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		s0 = _mm256_fmadd_ps(load_half8(a + i), load_half8(b + i), s0);
-		s1 = _mm256_fmadd_ps(load_half8(a + i + 8), load_half8(b + i + 8), s1);
-		s2 = _mm256_fmadd_ps(load_half8(a + i + 16), load_half8(b + i + 16), s2);
-		s3 = _mm256_fmadd_ps(load_half8(a + i + 24), load_half8(b + i + 24), s3);
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_fmadd_ps(load_half8(a + i), load_half8(b + i), s0);
-	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-		sum += rv_half_to_float_inline(a[i]) * rv_half_to_float_inline(b[i]);
-	return sum;
-}
-
-static float
-avx2_f16_l1(const rv_half *a, const rv_half *b, int n)
-{
-	__m256		s0 = _mm256_setzero_ps();
-	__m256		s1 = _mm256_setzero_ps();
-	__m256		s2 = _mm256_setzero_ps();
-	__m256		s3 = _mm256_setzero_ps();
-	float		sum;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(load_half8(a + i), load_half8(b + i))));
-		s1 = _mm256_add_ps(s1, abs256(_mm256_sub_ps(load_half8(a + i + 8), load_half8(b + i + 8))));
-		s2 = _mm256_add_ps(s2, abs256(_mm256_sub_ps(load_half8(a + i + 16), load_half8(b + i + 16))));
-		s3 = _mm256_add_ps(s3, abs256(_mm256_sub_ps(load_half8(a + i + 24), load_half8(b + i + 24))));
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_add_ps(s0, abs256(_mm256_sub_ps(load_half8(a + i), load_half8(b + i))));
-	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-		sum += fabsf(rv_half_to_float_inline(a[i]) - rv_half_to_float_inline(b[i]));
-	return sum;
-}
-
-static void
-avx2_f16_cos(const rv_half *a, const rv_half *b, int n,
-			 float *dot, float *norma, float *normb)
-{
-	__m256		ab0 = _mm256_setzero_ps(),
-				ab1 = ab0,
-				ab2 = ab0,
-				ab3 = ab0;
-	__m256		aa0 = ab0,
-				aa1 = ab0,
-				aa2 = ab0,
-				aa3 = ab0;
-	__m256		bb0 = ab0,
-				bb1 = ab0,
-				bb2 = ab0,
-				bb3 = ab0;
-	float		sab,
-				saa,
-				sbb;
-	int			i = 0;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		cos_step(load_half8(a + i), load_half8(b + i), &ab0, &aa0, &bb0);
-		cos_step(load_half8(a + i + 8), load_half8(b + i + 8), &ab1, &aa1, &bb1);
-		cos_step(load_half8(a + i + 16), load_half8(b + i + 16), &ab2, &aa2, &bb2);
-		cos_step(load_half8(a + i + 24), load_half8(b + i + 24), &ab3, &aa3, &bb3);
-	}
-	for (; i + 8 <= n; i += 8)
-		cos_step(load_half8(a + i), load_half8(b + i), &ab0, &aa0, &bb0);
-	sab = hsum256(_mm256_add_ps(_mm256_add_ps(ab0, ab1), _mm256_add_ps(ab2, ab3)));
-	saa = hsum256(_mm256_add_ps(_mm256_add_ps(aa0, aa1), _mm256_add_ps(aa2, aa3)));
-	sbb = hsum256(_mm256_add_ps(_mm256_add_ps(bb0, bb1), _mm256_add_ps(bb2, bb3)));
-	for (; i < n; i++)
-	{
-		float		x = rv_half_to_float_inline(a[i]);
-		float		y = rv_half_to_float_inline(b[i]);
-
-		sab += x * y;
-		saa += x * x;
-		sbb += y * y;
-	}
-	*dot = sab;
-	*norma = saa;
-	*normb = sbb;
-}
+#define TMPL_ELEM			rv_half
+#define TMPL_LOAD(p)		load_half8(p)
+#define TMPL_TO_FLOAT(x)	rv_half_to_float_inline(x)
+#define TMPL_FN(name)		avx2_f16_##name
+#include "distance/distance_float_tmpl.h"
 
 /* ------------------------------------------------------------------------
  * bits
@@ -643,28 +380,11 @@ ivf_min_except_avx2(const float *x, int k, int skip)
 	_mm256_storeu_ps(lanes, m);
 	for (int i = 0; i < 8; i++)
 		result = lanes[i] < result ? lanes[i] : result;
-	for (; c < k; c++)
-	{
-		if (c != skip && x[c] < result)
-			result = x[c];
-	}
-	return result;
+	return min_except_from(x, c, k, skip, result);
 }
 
 const RvKernels rv_kernels_avx2 = {
 	.name = "avx2",
-	.f32_l2sq = avx2_f32_l2sq,
-	.f32_dot = avx2_f32_dot,
-	.f32_l1 = avx2_f32_l1,
-	.f32_cos = avx2_f32_cos,
-	.f16_l2sq = avx2_f16_l2sq,
-	.f16_dot = avx2_f16_dot,
-	.f16_l1 = avx2_f16_l1,
-	.f16_cos = avx2_f16_cos,
-	.bit_hamming = avx2_bit_hamming,
-	.bit_jaccard = avx2_bit_jaccard,
-	.f32_dot_many = ivf_dot_many_avx2,
-	.f32_l2sq_many = ivf_l2sq_many_avx2,
-	.bound_filter = ivf_filter_avx2,
-	.min_except = ivf_min_except_avx2,
+	RV_PAIR_KERNELS(avx2),
+	RV_BATCH_KERNELS(avx2),
 };

@@ -9,9 +9,10 @@
  *	  selects only after rv_cpu_has_avx512() confirmed F, BW, VL, DQ and
  *	  VPOPCNTDQ plus the OS's opmask/ZMM state support.
  *
- *	  Float kernels keep four 16-lane accumulators (64 elements per main
- *	  iteration) to hide FMA latency, then a 16-wide loop, then one masked
- *	  load for the last 1..15 elements.  Masked-off lanes are neither read
+ *	  The float kernels are distance_float_tmpl.h's, with 16-lane vectors:
+ *	  four accumulators (64 elements per main iteration) to hide FMA
+ *	  latency, then a 16-wide loop, then one masked load for the last
+ *	  1..15 elements (cosine: masked loads for all after the main loop).  Masked-off lanes are neither read
  *	  (a masked load does not fault on them) nor summed (they load as
  *	  zero, and 0-0, 0*0 and |0| add nothing), so there is no scalar tail.
  *	  Sums stay in float32; results differ from the scalar reference only
@@ -26,8 +27,11 @@
  *-------------------------------------------------------------------------
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "distance/distance.h"
+#include "distance/distance_inline.h"
+#include "simd/half.h"
 
 /* Mask with the low k (0..16) bits set. */
 static inline __mmask16
@@ -63,281 +67,35 @@ load_f32_tail(const float *p, int k)
 	return _mm512_maskz_loadu_ps(tail_mask16(k), p);
 }
 
-/* One cosine step: dot, |a|^2 and |b|^2 partial sums of sixteen lanes. */
-static inline void
-cos_step(__m512 x, __m512 y, __m512 *ab, __m512 *aa, __m512 *bb)
-{
-	*ab = _mm512_fmadd_ps(x, y, *ab);
-	*aa = _mm512_fmadd_ps(x, x, *aa);
-	*bb = _mm512_fmadd_ps(y, y, *bb);
-}
-
 /* ------------------------------------------------------------------------
- * float32
+ * float32 and float16 (VCVTPH2PS widens 16 halves exactly): the kernels of
+ * distance_float_tmpl.h with 16-lane vectors and a masked tail
  * ------------------------------------------------------------------------
  */
 
-static float
-avx512_f32_l2sq(const float *a, const float *b, int n)
-{
-	__m512		s0 = _mm512_setzero_ps();
-	__m512		s1 = _mm512_setzero_ps();
-	__m512		s2 = _mm512_setzero_ps();
-	__m512		s3 = _mm512_setzero_ps();
-	int			i = 0;
+#define TMPL_V				__m512
+#define TMPL_W				16
+#define TMPL_ZERO()			_mm512_setzero_ps()
+#define TMPL_ADD(x, y)		_mm512_add_ps(x, y)
+#define TMPL_SUB(x, y)		_mm512_sub_ps(x, y)
+#define TMPL_FMADD(x, y, z) _mm512_fmadd_ps(x, y, z)
+#define TMPL_ABS(x)			abs512(x)
+#define TMPL_HSUM(v)		_mm512_reduce_add_ps(v)
+#define TMPL_MASKED			1
 
-	for (; i + 64 <= n; i += 64)
-	{
-		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
-		__m512		d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
-		__m512		d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
+#define TMPL_ELEM			float
+#define TMPL_LOAD(p)		_mm512_loadu_ps(p)
+#define TMPL_LOAD_TAIL(p, k) load_f32_tail(p, k)
+#define TMPL_TO_FLOAT(x)	(x)
+#define TMPL_FN(name)		avx512_f32_##name
+#include "distance/distance_float_tmpl.h"
 
-		s0 = _mm512_fmadd_ps(d0, d0, s0);
-		s1 = _mm512_fmadd_ps(d1, d1, s1);
-		s2 = _mm512_fmadd_ps(d2, d2, s2);
-		s3 = _mm512_fmadd_ps(d3, d3, s3);
-	}
-	for (; i + 16 <= n; i += 16)
-	{
-		__m512		d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-
-		s0 = _mm512_fmadd_ps(d, d, s0);
-	}
-	if (i < n)
-	{
-		__mmask16	m = tail_mask16(n - i);
-		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
-									  _mm512_maskz_loadu_ps(m, b + i));
-
-		s1 = _mm512_fmadd_ps(d, d, s1);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-static float
-avx512_f32_dot(const float *a, const float *b, int n)
-{
-	__m512		s0 = _mm512_setzero_ps();
-	__m512		s1 = _mm512_setzero_ps();
-	__m512		s2 = _mm512_setzero_ps();
-	__m512		s3 = _mm512_setzero_ps();
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
-		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
-	}
-	for (; i + 16 <= n; i += 16)
-		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-	if (i < n)
-	{
-		__mmask16	m = tail_mask16(n - i);
-
-		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i),
-							 _mm512_maskz_loadu_ps(m, b + i), s1);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-static float
-avx512_f32_l1(const float *a, const float *b, int n)
-{
-	__m512		s0 = _mm512_setzero_ps();
-	__m512		s1 = _mm512_setzero_ps();
-	__m512		s2 = _mm512_setzero_ps();
-	__m512		s3 = _mm512_setzero_ps();
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		s0 = _mm512_add_ps(s0, abs512(_mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i))));
-		s1 = _mm512_add_ps(s1, abs512(_mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16))));
-		s2 = _mm512_add_ps(s2, abs512(_mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32))));
-		s3 = _mm512_add_ps(s3, abs512(_mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48))));
-	}
-	for (; i + 16 <= n; i += 16)
-		s0 = _mm512_add_ps(s0, abs512(_mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i))));
-	if (i < n)
-	{
-		__mmask16	m = tail_mask16(n - i);
-
-		s1 = _mm512_add_ps(s1, abs512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
-													_mm512_maskz_loadu_ps(m, b + i))));
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-/*
- * Cosine: three sums, four accumulators each (twelve FMA chains; two per
- * sum left the loop latency-bound).
- */
-static void
-avx512_f32_cos(const float *a, const float *b, int n,
-			   float *dot, float *norma, float *normb)
-{
-	__m512		ab0 = _mm512_setzero_ps(),
-				ab1 = ab0,
-				ab2 = ab0,
-				ab3 = ab0;
-	__m512		aa0 = ab0,
-				aa1 = ab0,
-				aa2 = ab0,
-				aa3 = ab0;
-	__m512		bb0 = ab0,
-				bb1 = ab0,
-				bb2 = ab0,
-				bb3 = ab0;
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		cos_step(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), &ab0, &aa0, &bb0);
-		cos_step(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), &ab1, &aa1, &bb1);
-		cos_step(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), &ab2, &aa2, &bb2);
-		cos_step(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), &ab3, &aa3, &bb3);
-	}
-	/* up to three full blocks of 16, then one masked block */
-	for (; i < n; i += 16)
-	{
-		int			k = n - i < 16 ? n - i : 16;
-
-		cos_step(load_f32_tail(a + i, k), load_f32_tail(b + i, k), &ab1, &aa1, &bb1);
-	}
-	*dot = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(ab0, ab1), _mm512_add_ps(ab2, ab3)));
-	*norma = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(aa0, aa1), _mm512_add_ps(aa2, aa3)));
-	*normb = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(bb0, bb1), _mm512_add_ps(bb2, bb3)));
-}
-
-/* ------------------------------------------------------------------------
- * float16: VCVTPH2PS widens 16 halves exactly, then as for float32
- * ------------------------------------------------------------------------
- */
-
-static float
-avx512_f16_l2sq(const rv_half *a, const rv_half *b, int n)
-{
-	__m512		s0 = _mm512_setzero_ps();
-	__m512		s1 = _mm512_setzero_ps();
-	__m512		s2 = _mm512_setzero_ps();
-	__m512		s3 = _mm512_setzero_ps();
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		__m512		d0 = _mm512_sub_ps(load_half16(a + i), load_half16(b + i));
-		__m512		d1 = _mm512_sub_ps(load_half16(a + i + 16), load_half16(b + i + 16));
-		__m512		d2 = _mm512_sub_ps(load_half16(a + i + 32), load_half16(b + i + 32));
-		__m512		d3 = _mm512_sub_ps(load_half16(a + i + 48), load_half16(b + i + 48));
-
-		s0 = _mm512_fmadd_ps(d0, d0, s0);
-		s1 = _mm512_fmadd_ps(d1, d1, s1);
-		s2 = _mm512_fmadd_ps(d2, d2, s2);
-		s3 = _mm512_fmadd_ps(d3, d3, s3);
-	}
-	for (; i + 16 <= n; i += 16)
-	{
-		__m512		d = _mm512_sub_ps(load_half16(a + i), load_half16(b + i));
-
-		s0 = _mm512_fmadd_ps(d, d, s0);
-	}
-	if (i < n)
-	{
-		__m512		d = _mm512_sub_ps(load_half16_tail(a + i, n - i),
-									  load_half16_tail(b + i, n - i));
-
-		s1 = _mm512_fmadd_ps(d, d, s1);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-static float
-avx512_f16_dot(const rv_half *a, const rv_half *b, int n)
-{
-	__m512		s0 = _mm512_setzero_ps();
-	__m512		s1 = _mm512_setzero_ps();
-	__m512		s2 = _mm512_setzero_ps();
-	__m512		s3 = _mm512_setzero_ps();
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		s0 = _mm512_fmadd_ps(load_half16(a + i), load_half16(b + i), s0);
-		s1 = _mm512_fmadd_ps(load_half16(a + i + 16), load_half16(b + i + 16), s1);
-		s2 = _mm512_fmadd_ps(load_half16(a + i + 32), load_half16(b + i + 32), s2);
-		s3 = _mm512_fmadd_ps(load_half16(a + i + 48), load_half16(b + i + 48), s3);
-	}
-	for (; i + 16 <= n; i += 16)
-		s0 = _mm512_fmadd_ps(load_half16(a + i), load_half16(b + i), s0);
-	if (i < n)
-		s1 = _mm512_fmadd_ps(load_half16_tail(a + i, n - i),
-							 load_half16_tail(b + i, n - i), s1);
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-static float
-avx512_f16_l1(const rv_half *a, const rv_half *b, int n)
-{
-	__m512		s0 = _mm512_setzero_ps();
-	__m512		s1 = _mm512_setzero_ps();
-	__m512		s2 = _mm512_setzero_ps();
-	__m512		s3 = _mm512_setzero_ps();
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		s0 = _mm512_add_ps(s0, abs512(_mm512_sub_ps(load_half16(a + i), load_half16(b + i))));
-		s1 = _mm512_add_ps(s1, abs512(_mm512_sub_ps(load_half16(a + i + 16), load_half16(b + i + 16))));
-		s2 = _mm512_add_ps(s2, abs512(_mm512_sub_ps(load_half16(a + i + 32), load_half16(b + i + 32))));
-		s3 = _mm512_add_ps(s3, abs512(_mm512_sub_ps(load_half16(a + i + 48), load_half16(b + i + 48))));
-	}
-	for (; i + 16 <= n; i += 16)
-		s0 = _mm512_add_ps(s0, abs512(_mm512_sub_ps(load_half16(a + i), load_half16(b + i))));
-	if (i < n)
-		s1 = _mm512_add_ps(s1, abs512(_mm512_sub_ps(load_half16_tail(a + i, n - i),
-													load_half16_tail(b + i, n - i))));
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-static void
-avx512_f16_cos(const rv_half *a, const rv_half *b, int n,
-			   float *dot, float *norma, float *normb)
-{
-	__m512		ab0 = _mm512_setzero_ps(),
-				ab1 = ab0,
-				ab2 = ab0,
-				ab3 = ab0;
-	__m512		aa0 = ab0,
-				aa1 = ab0,
-				aa2 = ab0,
-				aa3 = ab0;
-	__m512		bb0 = ab0,
-				bb1 = ab0,
-				bb2 = ab0,
-				bb3 = ab0;
-	int			i = 0;
-
-	for (; i + 64 <= n; i += 64)
-	{
-		cos_step(load_half16(a + i), load_half16(b + i), &ab0, &aa0, &bb0);
-		cos_step(load_half16(a + i + 16), load_half16(b + i + 16), &ab1, &aa1, &bb1);
-		cos_step(load_half16(a + i + 32), load_half16(b + i + 32), &ab2, &aa2, &bb2);
-		cos_step(load_half16(a + i + 48), load_half16(b + i + 48), &ab3, &aa3, &bb3);
-	}
-	/* up to three full blocks of 16, then one masked block */
-	for (; i < n; i += 16)
-	{
-		int			k = n - i < 16 ? n - i : 16;
-
-		cos_step(load_half16_tail(a + i, k), load_half16_tail(b + i, k), &ab1, &aa1, &bb1);
-	}
-	*dot = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(ab0, ab1), _mm512_add_ps(ab2, ab3)));
-	*norma = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(aa0, aa1), _mm512_add_ps(aa2, aa3)));
-	*normb = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(bb0, bb1), _mm512_add_ps(bb2, bb3)));
-}
+#define TMPL_ELEM			rv_half
+#define TMPL_LOAD(p)		load_half16(p)
+#define TMPL_LOAD_TAIL(p, k) load_half16_tail(p, k)
+#define TMPL_TO_FLOAT(x)	rv_half_to_float_inline(x)
+#define TMPL_FN(name)		avx512_f16_##name
+#include "distance/distance_float_tmpl.h"
 
 /* ------------------------------------------------------------------------
  * bits: VPOPCNTQ over 64-byte blocks
@@ -402,19 +160,7 @@ avx512_bit_jaccard(const uint8_t *a, const uint8_t *b, size_t nbytes,
 
 const RvKernels rv_kernels_avx512 = {
 	.name = "avx512",
-	.f32_l2sq = avx512_f32_l2sq,
-	.f32_dot = avx512_f32_dot,
-	.f32_l1 = avx512_f32_l1,
-	.f32_cos = avx512_f32_cos,
-	.f16_l2sq = avx512_f16_l2sq,
-	.f16_dot = avx512_f16_dot,
-	.f16_l1 = avx512_f16_l1,
-	.f16_cos = avx512_f16_cos,
-	.bit_hamming = avx512_bit_hamming,
-	.bit_jaccard = avx512_bit_jaccard,
+	RV_PAIR_KERNELS(avx512),
 	/* the batched kernels: AVX2's (an AVX-512 CPU has AVX2; see distance.h) */
-	.f32_dot_many = ivf_dot_many_avx2,
-	.f32_l2sq_many = ivf_l2sq_many_avx2,
-	.bound_filter = ivf_filter_avx2,
-	.min_except = ivf_min_except_avx2,
+	RV_BATCH_KERNELS(avx2),
 };
