@@ -293,6 +293,28 @@ ParsePolicy(Jsonb *jb, int dim, RvTierPolicy policy, StringInfo out)
 					 exactness_names[policy->exactness], tiers.data);
 }
 
+/*
+ * A lossy tier (sq8, pq) named under exactness "exact" would never be
+ * used: exact allows lossless moves only.  That is a mistake, not a
+ * policy: say so rather than store a policy that silently does nothing.
+ */
+static void
+CheckLossyNamed(RvTierPolicy policy)
+{
+	if (policy->exactness != RV_TIER_FLOAT32)
+		return;
+	for (int t = RV_TIER_COUNT - 1; t > RV_TIER_FLOAT16; t--)
+		if (policy->rule[t].after_write >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid tier policy: lossy tier \"%s\" named, but exactness is \"exact\"",
+							RvTierName(t)),
+					 errdetail("Under \"exact\" (the default) only lossless moves happen: float16 where every component is exactly a half; blocks due for %s would never move.",
+							   RvTierName(t)),
+					 errhint("Allow the tier with \"exactness\": \"%s\", or leave the \"%s\" key out.",
+							 RvTierName(t), RvTierName(t))));
+}
+
 /* Dimension from a vector column's typmod, -1 if unconstrained. */
 static int
 ColumnDim(Relation rel, AttrNumber attnum)
@@ -443,6 +465,7 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 		initStringInfo(&norm);
 		ParsePolicy(PG_GETARG_JSONB_P(2), ColumnDim(rel, attnum), &policy, &norm);
 		row.policy = norm.data;
+		CheckLossyNamed(&policy);
 		for (int t = policy.exactness + 1; t < RV_TIER_COUNT; t++)
 			if (policy.rule[t].after_write >= 0 && policy.exactness != RV_TIER_FLOAT32)
 				ereport(NOTICE,
@@ -505,12 +528,25 @@ RvTierPoliciesLoad(Relation rel)
 		RvTierPolicy p;
 		StringInfoData norm;
 
-		if (attnum <= 0 ||
-			TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid != RvVectorTypeOid())
+		if (attnum <= 0)
+		{
+			/* policies are keyed by name (they survive dumps): a rename detaches */
+			ereport(WARNING,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("tier policy of \"%s\" names column \"%s\", which does not exist; the policy is ignored",
+							RelationGetRelationName(rel), attname),
+					 errhint("If the column was renamed, set the policy on its new name with ruvector_set_tiers and remove this one with ruvector_set_tiers('%s', '%s', NULL).",
+							 quote_identifier(RelationGetRelationName(rel)), attname)));
+			continue;
+		}
+		if (TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid != RvVectorTypeOid())
 		{
 			ereport(WARNING,
-					(errmsg("tier policy of \"%s\" names column \"%s\", which is not a vector column; ignored",
-							RelationGetRelationName(rel), attname)));
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("tier policy of \"%s\" names column \"%s\", which is not of type vector; the policy is ignored",
+							RelationGetRelationName(rel), attname),
+					 errhint("Remove it with ruvector_set_tiers('%s', '%s', NULL).",
+							 quote_identifier(RelationGetRelationName(rel)), attname)));
 			continue;
 		}
 		p = palloc0(sizeof(RvTierPolicyData));

@@ -47,13 +47,19 @@ SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "sq8", "sq8": {"after_write"
 SELECT relid, attname, policy FROM ruvector_tier_policy ORDER BY relid::text, attname;
 SELECT * FROM ruvector_compact('tv');
 
--- exact (the default): only lossless moves, float16 where every value is a half
+-- exact (the default): only lossless moves, float16 where every value is a half;
+-- naming a lossy tier under exact is a mistake, said as such
 SELECT ruvector_set_tiers('tint', 'v', '{"float16": {"after_write": 0, "after_read": "0 s"}, "sq8": {}}');
+SELECT ruvector_set_tiers('tint', 'v', '{"float16": {"after_write": 0, "after_read": "0 s"}}');
 SELECT * FROM ruvector_compact('tint');
 SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
 FROM ruvector_tier_report('tint');
 SELECT count(*) AS bit_identical FROM tint JOIN tint_ref r USING (id) WHERE tint.v::real[] = r.v::real[];
 SELECT * FROM tint WHERE id IN (1, 2, 501) ORDER BY id;
+-- a renamed column detaches its policy (policies are kept by name), loudly
+ALTER TABLE tint RENAME COLUMN v TO v_renamed;
+SELECT blocks_scanned FROM ruvector_compact('tint');
+ALTER TABLE tint RENAME COLUMN v_renamed TO v;
 
 -- float16, lossy allowed
 SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "float16", "float16": {}}');

@@ -90,7 +90,7 @@ SELECT ruvector_set_tiers('sec_t', 'ctid', '{}');
 \set VERBOSITY default
 SELECT ruvector_set_tiers('sec_t', 'v', '{"sq8": {"after_write": 1e300}}');
 SELECT ruvector_set_tiers('sec_t', 'v', '{"sq8": {"after_read": 9223372036855}}');
-SELECT ruvector_set_tiers('sec_t', 'v', '{"sq8": {"after_write": 9223372036854}}') IS NOT NULL AS at_limit;
+SELECT ruvector_set_tiers('sec_t', 'v', '{"exactness": "sq8", "sq8": {"after_write": 9223372036854}}') IS NOT NULL AS at_limit;
 SELECT ruvector_set_tiers('sec_t', 'v', '{"sq8": {"after_write": "-1 day"}}');
 SELECT ruvector_set_tiers('sec_t', 'v', '{"sq8": {"after_write": -0.5}}');
 SELECT ruvector_set_tiers('sec_t', 'v', '{"sq8": {"max_reads": 1e20}}');
