@@ -32,6 +32,13 @@
 
 #include "integrity/igalgo.h"
 
+/*
+ * The ordering's priority queue: a binary max-heap of (key, node) in one
+ * array of 2m + 1 entries, with lazy deletion (a raised key is pushed
+ * again; the stale entry is skipped when popped).  Not PostgreSQL's
+ * pairingheap: this file is pure C, linked into the Check suite without a
+ * server, and the flat array needs no allocation per push.
+ */
 typedef struct McHeapItem
 {
 	double		key;

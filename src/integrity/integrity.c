@@ -407,28 +407,43 @@ RvIgJsonb(const char *json)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+/*
+ * Run one statement on the extension's tables (connected to SPI): sql
+ * names them as %s.table (or %1$s, more than once), the schema the
+ * extension is in now; an error saying what could not be done unless SPI
+ * answers expect.  The results are in SPI_tuptable / SPI_processed.
+ */
+static void
+RvIgSpiRun(const char *sql, int nargs, Oid *types, Datum *vals, const char *nulls,
+		   bool readOnly, long count, int expect, const char *what)
+{
+	StringInfoData q;
+
+	initStringInfo(&q);
+	appendStringInfo(&q, sql, RvgSchema());
+	if (SPI_execute_with_args(q.data, nargs, types, vals, nulls, readOnly, count) != expect)
+		elog(ERROR, "%s", what);
+	pfree(q.data);
+}
+
 /* The policy of an index (SPI connected, as the owner) */
 static void
 RvIgResolvePolicy(Oid indexid, Oid heapid, RvIgPolicy *p, char **name)
 {
-	StringInfoData q;
 	Oid			argtypes[2] = {OIDOID, TEXTOID};
 	char	   *idxname = get_rel_name(indexid);
 	Datum		args[2] = {ObjectIdGetDatum(heapid), CStringGetTextDatum(idxname ? idxname : "")};
 	Jsonb	   *j = NULL;
 
-	initStringInfo(&q);
-	appendStringInfo(&q,
-					 "SELECT p.name, p.policy FROM %1$s.ruvector_integrity_policies p"
-					 " LEFT JOIN %1$s.ruvector_integrity_attachments a ON a.policy = p.name"
-					 "  AND a.target::pg_catalog.oid = $1 AND a.index_name::pg_catalog.text IN ($2, '')"
-					 " WHERE a.policy IS NOT NULL OR p.name = 'default'"
-					 " ORDER BY CASE WHEN a.index_name::pg_catalog.text = $2 THEN 0"
-					 " WHEN a.policy IS NOT NULL THEN 1 ELSE 2 END LIMIT 1",
-					 RvgSchema());
 	*name = NULL;
-	if (SPI_execute_with_args(q.data, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "integrity policies could not be read");
+	RvIgSpiRun("SELECT p.name, p.policy FROM %1$s.ruvector_integrity_policies p"
+			   " LEFT JOIN %1$s.ruvector_integrity_attachments a ON a.policy = p.name"
+			   "  AND a.target::pg_catalog.oid = $1 AND a.index_name::pg_catalog.text IN ($2, '')"
+			   " WHERE a.policy IS NOT NULL OR p.name = 'default'"
+			   " ORDER BY CASE WHEN a.index_name::pg_catalog.text = $2 THEN 0"
+			   " WHEN a.policy IS NOT NULL THEN 1 ELSE 2 END LIMIT 1",
+			   2, argtypes, args, NULL, true, 1, SPI_OK_SELECT,
+			   "integrity policies could not be read");
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
@@ -608,7 +623,6 @@ RvIgUpdateRow(void *arg)
 	StringInfo	json = u->json;
 	TimestampTz now = u->now;
 	RvIgState  *from = &u->from;
-	StringInfoData q;
 	char	   *pname;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(indexid)};
@@ -616,14 +630,11 @@ RvIgUpdateRow(void *arg)
 	bool		existed = false;
 
 	RvIgResolvePolicy(indexid, heapid, &u->p, &pname);
-	initStringInfo(&q);
-	appendStringInfo(&q,
-					 "SELECT CASE state WHEN 'stress' THEN 1 WHEN 'critical' THEN 2 ELSE 0 END,"
-					 " baseline, below, above_stress, above_critical, last_transition, since, relfilenode"
-					 " FROM %s.ruvector_integrity_state WHERE index::pg_catalog.oid = $1 FOR UPDATE",
-					 RvgSchema());
-	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "ruvector_integrity_state could not be read");
+	RvIgSpiRun("SELECT CASE state WHEN 'stress' THEN 1 WHEN 'critical' THEN 2 ELSE 0 END,"
+			   " baseline, below, above_stress, above_critical, last_transition, since, relfilenode"
+			   " FROM %s.ruvector_integrity_state WHERE index::pg_catalog.oid = $1 FOR UPDATE",
+			   1, argtypes, args, NULL, false, 1, SPI_OK_SELECT,
+			   "ruvector_integrity_state could not be read");
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -685,20 +696,6 @@ RvIgUpdateRow(void *arg)
 	appendStringInfoChar(json, '}');
 
 	RvIgActionsText(&u->p, actions);
-	resetStringInfo(&q);
-	appendStringInfo(&q,
-					 "INSERT INTO %s.ruvector_integrity_state AS s (index, heap, kind, state, baseline,"
-					 " lambda_cut, lambda2, unreachable, since, sampled_at, samples, below, above_stress,"
-					 " above_critical, last_transition, policy, actions, throttle_factor,"
-					 " throttle_delay_ms, search_ef_factor, last_sample, relfilenode)"
-					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16,"
-					 " $17, $18, $19, $20, $21)"
-					 " ON CONFLICT (index) DO UPDATE SET heap = $2, kind = $3, state = $4, baseline = $5,"
-					 " lambda_cut = $6, lambda2 = $7, unreachable = $8, since = $9, sampled_at = $10,"
-					 " samples = s.samples + 1, below = $11, above_stress = $12, above_critical = $13,"
-					 " last_transition = $14, policy = $15, actions = $16, throttle_factor = $17,"
-					 " throttle_delay_ms = $18, search_ef_factor = $19, last_sample = $20, relfilenode = $21",
-					 RvgSchema());
 	{
 		Oid			types[21] = {REGCLASSOID, REGCLASSOID, TEXTOID, TEXTOID, FLOAT8OID,
 			FLOAT8OID, FLOAT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, FLOAT8OID,
@@ -735,8 +732,19 @@ RvIgUpdateRow(void *arg)
 		vals[18] = Float4GetDatum((float4) u->p.searchEfFactor);
 		vals[19] = RvIgJsonb(json->data);
 		vals[20] = ObjectIdGetDatum(s->relfilenode);
-		if (SPI_execute_with_args(q.data, 21, types, vals, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "ruvector_integrity_state could not be written");
+		RvIgSpiRun("INSERT INTO %s.ruvector_integrity_state AS s (index, heap, kind, state, baseline,"
+				   " lambda_cut, lambda2, unreachable, since, sampled_at, samples, below, above_stress,"
+				   " above_critical, last_transition, policy, actions, throttle_factor,"
+				   " throttle_delay_ms, search_ef_factor, last_sample, relfilenode)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16,"
+				   " $17, $18, $19, $20, $21)"
+				   " ON CONFLICT (index) DO UPDATE SET heap = $2, kind = $3, state = $4, baseline = $5,"
+				   " lambda_cut = $6, lambda2 = $7, unreachable = $8, since = $9, sampled_at = $10,"
+				   " samples = s.samples + 1, below = $11, above_stress = $12, above_critical = $13,"
+				   " last_transition = $14, policy = $15, actions = $16, throttle_factor = $17,"
+				   " throttle_delay_ms = $18, search_ef_factor = $19, last_sample = $20, relfilenode = $21",
+				   21, types, vals, nulls, false, 0, SPI_OK_INSERT,
+				   "ruvector_integrity_state could not be written");
 	}
 }
 
@@ -930,19 +938,15 @@ RvIgStatusRows(void *arg)
 {
 	RvIgStatusArgs *a = arg;
 	ReturnSetInfo *rsinfo = a->rsinfo;
-	StringInfoData q;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(a->caller)};
 
-	initStringInfo(&q);
-	appendStringInfo(&q,
-					 "SELECT index::pg_catalog.text, kind, state, lambda_cut, baseline, since,"
-					 " sampled_at, last_sample FROM %s.ruvector_integrity_state"
-					 " WHERE pg_catalog.has_table_privilege($1, heap, 'SELECT')"
-					 " ORDER BY index::pg_catalog.text",
-					 RvgSchema());
-	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "ruvector_integrity_state could not be read");
+	RvIgSpiRun("SELECT index::pg_catalog.text, kind, state, lambda_cut, baseline, since,"
+			   " sampled_at, last_sample FROM %s.ruvector_integrity_state"
+			   " WHERE pg_catalog.has_table_privilege($1, heap, 'SELECT')"
+			   " ORDER BY index::pg_catalog.text",
+			   1, argtypes, args, NULL, true, 0, SPI_OK_SELECT,
+			   "ruvector_integrity_state could not be read");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		Datum		values[8];
@@ -1180,15 +1184,12 @@ ruvector_integrity_repair(PG_FUNCTION_ARGS)
 static void
 RvIgRepublishAll(void)
 {
-	StringInfoData q;
 	List	   *rows = NIL;
 	ListCell   *lc;
 
-	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT index::pg_catalog.oid, heap::pg_catalog.oid FROM %s.ruvector_integrity_state",
-					 RvgSchema());
-	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "ruvector_integrity_state could not be read");
+	RvIgSpiRun("SELECT index::pg_catalog.oid, heap::pg_catalog.oid FROM %s.ruvector_integrity_state",
+			   0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT,
+			   "ruvector_integrity_state could not be read");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -1211,12 +1212,6 @@ RvIgRepublishAll(void)
 
 		RvIgResolvePolicy(pair[0], pair[1], &p, &pname);
 		RvIgActionsText(&p, actions);
-		resetStringInfo(&q);
-		appendStringInfo(&q,
-						 "UPDATE %s.ruvector_integrity_state SET policy = $2, actions = $3,"
-						 " throttle_factor = $4, throttle_delay_ms = $5, search_ef_factor = $6"
-						 " WHERE index::pg_catalog.oid = $1",
-						 RvgSchema());
 		vals[0] = ObjectIdGetDatum(pair[0]);
 		vals[1] = pname ? CStringGetTextDatum(pname) : (Datum) 0;
 		if (!pname)
@@ -1225,8 +1220,11 @@ RvIgRepublishAll(void)
 		vals[3] = Float4GetDatum((float4) p.throttleFactor);
 		vals[4] = Int32GetDatum(p.throttleDelayMs);
 		vals[5] = Float4GetDatum((float4) p.searchEfFactor);
-		if (SPI_execute_with_args(q.data, 6, types, vals, nulls, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "ruvector_integrity_state could not be updated");
+		RvIgSpiRun("UPDATE %s.ruvector_integrity_state SET policy = $2, actions = $3,"
+				   " throttle_factor = $4, throttle_delay_ms = $5, search_ef_factor = $6"
+				   " WHERE index::pg_catalog.oid = $1",
+				   6, types, vals, nulls, false, 0, SPI_OK_UPDATE,
+				   "ruvector_integrity_state could not be updated");
 		if (RvIntegrityLookup(pair[0], &sc))
 		{
 			memcpy(sc.actions, p.actions, sizeof(sc.actions));
@@ -1253,35 +1251,25 @@ RvIgPolicyStore(void *arg)
 	RvIgPolicyArgs *a = arg;
 	Oid			types[2] = {TEXTOID, JSONBOID};
 	Datum		vals[2] = {PointerGetDatum(a->name), PointerGetDatum(a->policy)};
-	StringInfoData q;
 
-	initStringInfo(&q);
 	if (a->policy != NULL)
-	{
-		appendStringInfo(&q,
-						 "INSERT INTO %s.ruvector_integrity_policies (name, policy) VALUES ($1, $2)"
-						 " ON CONFLICT (name) DO UPDATE SET policy = $2, updated_at = pg_catalog.now()",
-						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "integrity policy could not be stored");
-	}
+		RvIgSpiRun("INSERT INTO %s.ruvector_integrity_policies (name, policy) VALUES ($1, $2)"
+				   " ON CONFLICT (name) DO UPDATE SET policy = $2, updated_at = pg_catalog.now()",
+				   2, types, vals, NULL, false, 0, SPI_OK_INSERT,
+				   "integrity policy could not be stored");
 	else
 	{
-		appendStringInfo(&q,
-						 "SELECT 1 FROM %s.ruvector_integrity_attachments WHERE policy = $1",
-						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "integrity attachments could not be read");
+		RvIgSpiRun("SELECT 1 FROM %s.ruvector_integrity_attachments WHERE policy = $1",
+				   1, types, vals, NULL, true, 1, SPI_OK_SELECT,
+				   "integrity attachments could not be read");
 		if (SPI_processed > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 					 errmsg("integrity policy \"%s\" is attached to an index or table", a->cname),
 					 errhint("Detach it first with ruvector_integrity_policy_attach(target, NULL).")));
-		resetStringInfo(&q);
-		appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_policies WHERE name = $1",
-						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "integrity policy could not be dropped");
+		RvIgSpiRun("DELETE FROM %s.ruvector_integrity_policies WHERE name = $1",
+				   1, types, vals, NULL, false, 0, SPI_OK_DELETE,
+				   "integrity policy could not be dropped");
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1347,32 +1335,25 @@ RvIgAttachStore(void *arg)
 	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
 	Datum		vals[3] = {ObjectIdGetDatum(a->heapid), CStringGetTextDatum(a->indexName),
 	PointerGetDatum(a->name)};
-	StringInfoData q;
 
-	initStringInfo(&q);
-	appendStringInfo(&q, "DELETE FROM %s.ruvector_integrity_attachments"
-					 " WHERE target::pg_catalog.oid = $1 AND index_name::pg_catalog.text = $2",
-					 RvgSchema());
-	if (SPI_execute_with_args(q.data, 2, types, vals, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "integrity attachments could not be written");
+	RvIgSpiRun("DELETE FROM %s.ruvector_integrity_attachments"
+			   " WHERE target::pg_catalog.oid = $1 AND index_name::pg_catalog.text = $2",
+			   2, types, vals, NULL, false, 0, SPI_OK_DELETE,
+			   "integrity attachments could not be written");
 	if (a->name != NULL)
 	{
-		resetStringInfo(&q);
-		appendStringInfo(&q, "SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $3", RvgSchema());
-		if (SPI_execute_with_args(q.data, 3, types, vals, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "integrity policies could not be read");
+		RvIgSpiRun("SELECT 1 FROM %s.ruvector_integrity_policies WHERE name = $3",
+				   3, types, vals, NULL, true, 1, SPI_OK_SELECT,
+				   "integrity policies could not be read");
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("integrity policy \"%s\" does not exist", text_to_cstring(a->name)),
 					 errhint("Create it with ruvector_integrity_policy_set(name, policy).")));
-		resetStringInfo(&q);
-		appendStringInfo(&q,
-						 "INSERT INTO %s.ruvector_integrity_attachments (target, index_name, policy)"
-						 " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3)",
-						 RvgSchema());
-		if (SPI_execute_with_args(q.data, 3, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "integrity attachments could not be written");
+		RvIgSpiRun("INSERT INTO %s.ruvector_integrity_attachments (target, index_name, policy)"
+				   " VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3)",
+				   3, types, vals, NULL, false, 0, SPI_OK_INSERT,
+				   "integrity attachments could not be written");
 	}
 	RvIgRepublishAll();
 }
@@ -1458,14 +1439,11 @@ RvIgDueIndexes(void *arg)
 		MemoryContextSwitchTo(old);
 	}
 	/* states of indexes that no longer exist */
-	resetStringInfo(&q);
-	appendStringInfo(&q,
-					 "DELETE FROM %s.ruvector_integrity_state s WHERE NOT EXISTS"
-					 " (SELECT FROM pg_catalog.pg_class c WHERE c.oid = s.index::pg_catalog.oid)"
-					 " RETURNING s.index::pg_catalog.oid",
-					 RvgSchema());
-	if (SPI_execute(q.data, false, 0) != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "could not clean up integrity states");
+	RvIgSpiRun("DELETE FROM %s.ruvector_integrity_state s WHERE NOT EXISTS"
+			   " (SELECT FROM pg_catalog.pg_class c WHERE c.oid = s.index::pg_catalog.oid)"
+			   " RETURNING s.index::pg_catalog.oid",
+			   0, NULL, NULL, NULL, false, 0, SPI_OK_DELETE_RETURNING,
+			   "could not clean up integrity states");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
