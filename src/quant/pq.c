@@ -370,6 +370,23 @@ rv_pq_rotation_workspace(int dim)
 }
 
 /*
+ * One Jacobi rotation of two lines of a matrix, n elements each, stride
+ * apart: (x, y) becomes (c x - s y, s x + c y), element by element.
+ */
+static void
+jacobi_rotate(double *x, double *y, size_t stride, int n, double c, double s)
+{
+	for (int r = 0; r < n; r++)
+	{
+		double		xr = x[(size_t) r * stride],
+					yr = y[(size_t) r * stride];
+
+		x[(size_t) r * stride] = c * xr - s * yr;
+		y[(size_t) r * stride] = s * xr + c * yr;
+	}
+}
+
+/*
  * Eigen-decomposition of the symmetric matrix a (dim x dim, destroyed) by
  * cyclic Jacobi rotations: eigenvalues in w, eigenvector i in row i of v.
  * Slow (O(dim^3) a sweep) but short and exact enough; callers limit dim.
@@ -411,30 +428,10 @@ jacobi_eigen(double *a, int n, double *w, double *v)
 				t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
 				c = 1.0 / sqrt(t * t + 1.0);
 				s = t * c;
-				for (int r = 0; r < n; r++)
-				{
-					double		arp = a[(size_t) r * n + p],
-								arq = a[(size_t) r * n + q];
-
-					a[(size_t) r * n + p] = c * arp - s * arq;
-					a[(size_t) r * n + q] = s * arp + c * arq;
-				}
-				for (int r = 0; r < n; r++)
-				{
-					double		apr = a[(size_t) p * n + r],
-								aqr = a[(size_t) q * n + r];
-
-					a[(size_t) p * n + r] = c * apr - s * aqr;
-					a[(size_t) q * n + r] = s * apr + c * aqr;
-				}
-				for (int r = 0; r < n; r++)
-				{
-					double		vpr = v[(size_t) p * n + r],
-								vqr = v[(size_t) q * n + r];
-
-					v[(size_t) p * n + r] = c * vpr - s * vqr;
-					v[(size_t) q * n + r] = s * vpr + c * vqr;
-				}
+				/* columns p and q of a, then rows p and q of a and of v */
+				jacobi_rotate(a + p, a + q, n, n, c, s);
+				jacobi_rotate(a + (size_t) p * n, a + (size_t) q * n, 1, n, c, s);
+				jacobi_rotate(v + (size_t) p * n, v + (size_t) q * n, 1, n, c, s);
 			}
 	}
 	for (int i = 0; i < n; i++)
