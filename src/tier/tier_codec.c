@@ -2,7 +2,10 @@
  *
  * tier_codec.c
  *	  Encode a float32 vector datum into a colder tier and decode any tier
- *	  back to float32; the decoder behind DatumGetVector for encoded forms.
+ *	  back to float32; the decoder behind DatumGetVector for encoded forms,
+ *	  which types.h reaches through rv_vector_decode_hook (installed by
+ *	  RvTierInstallDecodeHook at _PG_init), so the type layer never calls
+ *	  into this directory.
  *
  * NOTES
  *	  Datum layouts are in tier.h.  Encoding returns NULL when the form
