@@ -56,7 +56,6 @@
 
 #include "postgres.h"
 
-#include "storage/block.h"
 #include "utils/rel.h"
 
 #include "types/types.h"
