@@ -33,6 +33,7 @@
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -186,4 +187,32 @@ RvRunAsExtensionOwner(void (*fn) (void *), void *arg)
 	}
 	PG_END_TRY();
 	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * Run a read-only query whose first column is an oid, through SPI, and
+ * return its non-null oids in order, as a List allocated in ctx.  what
+ * names the list in the error raised if the query fails.
+ */
+List *
+RvSpiOidList(const char *sql, MemoryContext ctx, const char *what)
+{
+	List	   *oids = NIL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list %s", what);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+
+		if (!isnull)
+			oids = lappend_oid(oids, DatumGetObjectId(d));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return oids;
 }

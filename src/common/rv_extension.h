@@ -2,9 +2,11 @@
  *
  * rv_extension.h
  *	  The ruvector extension's own catalog entry, in one place: its schema,
- *	  owner and version (one pg_extension scan), its tables, and running a
- *	  piece of code as its owner.  Shared by the table AM, the tier codecs,
- *	  the graph, integrity and audit.
+ *	  owner and version (one pg_extension scan), its tables, running a
+ *	  piece of code as its owner, and listing the oids of its objects
+ *	  (relations with a tier policy, its indexes) with one query.  Shared by
+ *	  the table AM, the tier codecs, the graph, integrity, audit and the
+ *	  maintenance worker.
  *
  * NOTES
  *	  The extension is relocatable, so its schema is looked up at run time
@@ -20,6 +22,8 @@
 
 #include "postgres.h"
 
+#include "nodes/pg_list.h"
+
 /* The extension's row of pg_extension. */
 typedef struct RvExtensionInfoData
 {
@@ -34,5 +38,6 @@ extern bool RvExtensionLookup(RvExtensionInfoData *info, bool missing_ok);
 extern Oid	RvExtensionNamespace(void);
 extern Oid	RvExtensionTable(const char *relname);
 extern void RvRunAsExtensionOwner(void (*fn) (void *), void *arg);
+extern List *RvSpiOidList(const char *sql, MemoryContext ctx, const char *what);
 
 #endif							/* RV_EXTENSION_H */

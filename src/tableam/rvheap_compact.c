@@ -774,7 +774,6 @@ WorkerMayDemote(Oid relid)
 static List *
 WorkerListTables(MemoryContext ctx)
 {
-	List	   *tables = NIL;
 	Oid			nsp = RvExtensionNamespace();
 	char	   *sql;
 
@@ -782,22 +781,7 @@ WorkerListTables(MemoryContext ctx)
 		return NIL;
 	sql = psprintf("SELECT DISTINCT relid FROM %s ORDER BY 1",
 				   quote_qualified_identifier(get_namespace_name(nsp), "ruvector_tier_policy"));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list the tables with a tier policy");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(ctx);
-
-		if (!isnull)
-			tables = lappend_oid(tables, DatumGetObjectId(d));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	return tables;
+	return RvSpiOidList(sql, ctx, "the tables with a tier policy");
 }
 
 /*

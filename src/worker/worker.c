@@ -76,6 +76,7 @@
 #include "utils/snapmgr.h"
 
 #include "catalog/index.h"
+#include "common/rv_extension.h"
 #include "gnn/learning.h"
 #include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
@@ -302,22 +303,7 @@ DatabaseListIndexes(MemoryContext ctx)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid(RV_WORKER_LIBRARY, true)))
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute(rv_ivf_index_query, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not list ivfflat indexes");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		oid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			MemoryContext oldCtx = MemoryContextSwitchTo(ctx);
-
-			indexes = lappend_oid(indexes, DatumGetObjectId(oid));
-			MemoryContextSwitchTo(oldCtx);
-		}
-		SPI_finish();
-	}
+		indexes = RvSpiOidList(rv_ivf_index_query, ctx, "ivfflat indexes");
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return indexes;
