@@ -297,7 +297,7 @@ RvShardSortClause(List *outer_sort)
 
 /* The target entries of a leaf: the parent's columns, then the sort keys */
 static List *
-RvShardLeafTlist(RvShardQueryData *sq, AttrMap *map, Oid partoid)
+RvShardLeafTlist(RvShardQueryData *sq, AttrMap *map)
 {
 	TupleDesc	pdesc = RelationGetDescr(sq->parent);
 	List	   *tlist = NIL;
@@ -368,7 +368,7 @@ RvShardLeafQuery(RvShardQueryData *sq, Oid partoid)
 	leaf->canSetTag = true;
 	leaf->rtable = list_make1(rte);
 	leaf->jointree = makeFromExpr(list_make1(RvShardRtRef(1)), quals);
-	leaf->targetList = RvShardLeafTlist(sq, map, partoid);
+	leaf->targetList = RvShardLeafTlist(sq, map);
 	leaf->sortClause = RvShardSortClause(sq->query->sortClause);
 	leaf->limitCount = copyObject(sq->query->limitCount);
 	leaf->limitOption = LIMIT_OPTION_COUNT;

@@ -181,6 +181,41 @@ is_deeply([ @prep[0, 1, 3] ], [ 10, 10, 10 ], 'prepared statement runs across DE
 is($prep[2], $s1_top, 'after DETACH only the remaining shard answers');
 is($prep[4], $hnsw_sharded->[0], 'after ATTACH both shards answer again');
 
+# Partitions in another column order, a dropped parent column, a local
+# partition beside the foreign ones, a filter, a view: same rows as a
+# single table (the view's outer ORDER BY ... LIMIT is not rewritten: the
+# view is pulled up after the planner hook; docs/sharding.md)
+$_->safe_psql('postgres', 'CREATE TABLE mix (v vector(100), note text, id int)') for ($shard1, $shard2);
+$coord->safe_psql('postgres', qq(
+	CREATE TABLE mix (id int, junk int, note text, v vector(100)) PARTITION BY HASH (id);
+	ALTER TABLE mix DROP COLUMN junk;
+	CREATE FOREIGN TABLE mix_0 (v vector(100), note text, id int) SERVER shard1 OPTIONS (table_name 'mix');
+	CREATE FOREIGN TABLE mix_1 (v vector(100), note text, id int) SERVER shard2 OPTIONS (table_name 'mix');
+	ALTER TABLE mix ATTACH PARTITION mix_0 FOR VALUES WITH (MODULUS 3, REMAINDER 0);
+	ALTER TABLE mix ATTACH PARTITION mix_1 FOR VALUES WITH (MODULUS 3, REMAINDER 1);
+	CREATE TABLE mix_2 PARTITION OF mix FOR VALUES WITH (MODULUS 3, REMAINDER 2);
+	INSERT INTO mix SELECT id, 'n' || id, v FROM single WHERE id < 2000;
+	CREATE TABLE mix_single AS SELECT * FROM mix;
+	CREATE VIEW mix_even AS SELECT id, note, v FROM mix WHERE id % 2 = 0;
+	CREATE VIEW mix_single_even AS SELECT id, note, v FROM mix_single WHERE id % 2 = 0;
+));
+my ($mix, $mix_single) = ('', '');
+for my $q (@$queries[0 .. 19])
+{
+	for ([ \$mix, 'mix', 'mix_even' ], [ \$mix_single, 'mix_single', 'mix_single_even' ])
+	{
+		my ($acc, $t, $v) = @$_;
+		$$acc .= $coord->safe_psql('postgres', qq(
+			SELECT string_agg(note, ',') FROM (SELECT note FROM $t WHERE note LIKE 'n1%' ORDER BY v <-> '$q', id LIMIT 5) s;
+			SELECT string_agg(id::text, ',') FROM (SELECT id FROM $t WHERE id % 5 <> 0 ORDER BY v <-> '$q', id LIMIT 5) s;
+			SELECT string_agg(id::text, ',') FROM (SELECT id FROM $v ORDER BY v <-> '$q', id LIMIT 5) s;)) . "\n";
+	}
+}
+is($mix, $mix_single, 'mixed partitions, column order, dropped column, filter, view: same rows as one table');
+like($coord->safe_psql('postgres', "EXPLAIN (VERBOSE, COSTS OFF) SELECT note FROM mix WHERE id % 5 <> 0 ORDER BY v <-> '$q0' LIMIT 5"),
+	qr/Async Foreign Scan on public\.mix_0.*LIMIT 5::bigint.*Seq Scan on public\.mix_2/s,
+	'the mixed parent is rewritten: LIMIT on the foreign partitions, the local one scanned here');
+
 # The parent's privileges are still checked after the rewrite
 $coord->safe_psql('postgres', 'CREATE ROLE nobody');
 my ($ret, $out, $err) = $coord->psql('postgres', qq(
