@@ -49,7 +49,7 @@ SHLIB_LINK_INTERNAL = $(libpq)
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included
 # (later += still add to the list, which is expanded when clean runs).
-EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels bench/bench_integrity bench/hnswlib/hnswlib_bench \
+EXTRA_CLEAN = test/unit/run_unit test/unit/fuzz_parsers test/unit/pure test/unit/*.d bench/bench_kernels bench/bench_integrity bench/bench_gnn bench/hnswlib/hnswlib_bench \
 	$(SRCS:.c=.d)
 
 PG_CONFIG ?= pg_config
@@ -152,3 +152,11 @@ bench-integrity: bench/bench_integrity
 .PHONY: asan-check
 asan-check:
 	RV_PGBIN='$(bindir)' PG_CONFIG='$(PG_CONFIG)' $(srcdir)/test/asan.sh $(ASAN_TAP)
+
+GNN_PURE_OBJS = $(filter test/unit/pure/gnn/% test/unit/pure/distance/% test/unit/pure/simd/% test/unit/pure/quant/%,$(PURE_OBJS))
+bench/bench_gnn: bench/bench_gnn.c $(GNN_PURE_OBJS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(GNN_PURE_OBJS) -lm
+
+.PHONY: bench-gnn
+bench-gnn: bench/bench_gnn
+	./bench/bench_gnn

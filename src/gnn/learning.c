@@ -88,6 +88,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "distance/distance.h"
 #include "gnn/gnn.h"
 #include "gnn/learning.h"
 #include "graph/graph.h"
@@ -331,8 +332,9 @@ LearnFeatures(const RvGnnModel *m, const float *x, double *q, uint32 *entry)
 	float	   *u = palloc(sizeof(float) * m->dim);
 
 	LearnUnit(x, m->dim, u);
+	/* the SIMD kernel: this runs at every scan start (the inference cost) */
 	for (uint32 r = 0; r < m->nregions; r++)
-		d[r] = LearnL2(u, m->reps + (Size) r * m->dim, m->dim);
+		d[r] = sqrt(rv_f32_l2sq(u, m->reps + (Size) r * m->dim, m->dim));
 	rv_gnn_query_features(d, m->nregions, q, entry);
 	pfree(d);
 	pfree(u);
@@ -685,12 +687,31 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 	pfree(got);
 }
 
+/* Keep a captured query's recall curve (SPI connected) */
+static void
+LearnStoreRecall(const LearnTarget *t, int64 id, const double *recall)
+{
+	Datum		rd[LEARN_MAX_GRID];
+	char	   *u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2 WHERE id = $1",
+							 RvgSchema());
+
+	for (int g = 0; g < t->ngrid; g++)
+		rd[g] = Float4GetDatum((float4) recall[g]);
+	if (SPI_execute_with_args(u, 2, (Oid[]) {INT8OID, FLOAT4ARRAYOID},
+							  (Datum[]) {Int64GetDatum(id),
+								  PointerGetDatum(construct_array(rd, t->ngrid, FLOAT4OID, 4, true, TYPALIGN_INT))},
+							  NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "ruvector_learning_queries could not be updated");
+	pfree(u);
+}
+
 /* ----------------------------------------------------------------
  *		Training
  * ----------------------------------------------------------------
  */
 typedef struct LearnQuery
 {
+	int64		id;				/* in ruvector_learning_queries, 0: a sampled row */
 	float	   *x;
 	double	   *recall;			/* ngrid */
 } LearnQuery;
@@ -735,6 +756,7 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 		for (uint64 i = 0; i < n; i++)
 		{
 			bool		isnull;
+			bool		idnull;
 			ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
 			Datum		rd = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
 			int			dim = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
@@ -747,6 +769,7 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 				continue;
 			}
 			t->dim = dim;
+			lq->id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &idnull));
 			lq->x = palloc(sizeof(float) * dim);
 			memcpy(lq->x, ARR_DATA_PTR(a), sizeof(float) * dim);
 			lq->recall = palloc(sizeof(double) * t->ngrid);
@@ -809,8 +832,12 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 			LearnQuery *lq = lfirst(lc);
 
 			CHECK_FOR_INTERRUPTS();
-			if (lq->recall[0] < 0)
-				LearnLabel(t, lq->x, lq->recall);
+			if (lq->recall[0] >= 0)
+				continue;
+			LearnLabel(t, lq->x, lq->recall);
+			/* a captured query keeps its label for the next training */
+			if (lq->id != 0)
+				LearnStoreRecall(t, lq->id, lq->recall);
 		}
 	}
 	return out;
@@ -1032,7 +1059,8 @@ LearnTrainIndex(Relation index, double target)
 		s[k] = LearnSamples(m, &t, part[k], np[k], target, &rc[k]);
 
 	opts.epochs = rv_learning_epochs;
-	opts.batch = 32;
+	/* 64 batches an epoch at most: the graph pass per batch costs the most */
+	opts.batch = Max(32, np[0] / 64);
 	opts.lr = 0.005;
 	opts.tau = 0.8;
 	opts.seed = 42;
@@ -1414,8 +1442,6 @@ LearnLabelBudget(double budgetMs)
 		const char *kind = NULL;
 		LearnTarget t;
 		double		recall[LEARN_MAX_GRID];
-		Datum		rd[LEARN_MAX_GRID];
-		char	   *u;
 
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(now);
@@ -1437,14 +1463,7 @@ LearnLabelBudget(double budgetMs)
 		index_close(index, AccessShareLock);
 		t.dim = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 		LearnLabel(&t, (float *) ARR_DATA_PTR(a), recall);
-		for (int g = 0; g < t.ngrid; g++)
-			rd[g] = Float4GetDatum((float4) recall[g]);
-		u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2 WHERE id = $1", RvgSchema());
-		if (SPI_execute_with_args(u, 2, (Oid[]) {INT8OID, FLOAT4ARRAYOID},
-								  (Datum[]) {Int64GetDatum(id),
-									  PointerGetDatum(construct_array(rd, t.ngrid, FLOAT4OID, 4, true, TYPALIGN_INT))},
-								  NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "ruvector_learning_queries could not be updated");
+		LearnStoreRecall(&t, id, recall);
 		touched = list_append_unique_oid(touched, indexid);
 	}
 	return touched;
