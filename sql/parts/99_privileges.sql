@@ -61,6 +61,7 @@ BEGIN
 			('ruvector_compact', 'ruvector_operator'),
 			('ruvector_tier_report', 'ruvector_operator'),
 			('ruvector_tier_verify', 'ruvector_operator'),
+			('ruvector_tier_space', 'ruvector_operator'),
 
 			-- batched reads (src/io)
 			('ruvector_io_method', 'ruvector_user'),

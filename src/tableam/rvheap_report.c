@@ -27,6 +27,15 @@
  *	  returns one row per problem; no rows means none was found.  (amcheck's
  *	  verify_heapam refuses non-heap access methods.)
  *
+ *	  Space (ruvector_tier_space): the main fork's size, the bytes of the
+ *	  tuples the snapshot sees, the free space inserts can use now (what
+ *	  the free space map is told: PageGetHeapFreeSpace per page) and an
+ *	  estimate of what VACUUM FULL or CLUSTER would return: the file less
+ *	  the pages those tuples need when packed at the table's fillfactor
+ *	  (each costs its MAXALIGNed length and a line pointer).  An estimate:
+ *	  the rewrite also keeps recently dead versions, and packing leaves
+ *	  some slack at page ends.
+ *
  * IDENTIFICATION
  *	  src/tableam/rvheap_report.c
  *
@@ -52,6 +61,7 @@
 
 PG_FUNCTION_INFO_V1(ruvector_tier_report);
 PG_FUNCTION_INFO_V1(ruvector_tier_verify);
+PG_FUNCTION_INFO_V1(ruvector_tier_space);
 
 typedef struct TierTotals
 {
@@ -450,4 +460,67 @@ ruvector_tier_verify(PG_FUNCTION_ARGS)
 	out.count = 0;
 	WalkPages(PG_GETARG_OID(0), "ruvector_tier_verify", NULL, VerifyPage, &out);
 	return (Datum) 0;
+}
+
+/* ruvector_tier_space: totals over the pages */
+typedef struct SpaceTotals
+{
+	int64		tuple_bytes;	/* visible tuples, as stored */
+	int64		packed_bytes;	/* what a rewrite lays out for them */
+	int64		free_bytes;
+} SpaceTotals;
+
+static void
+SpacePage(Relation rel, BlockNumber blkno, Page page, const bool *visible,
+		  void *arg)
+{
+	SpaceTotals *t = (SpaceTotals *) arg;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		ItemId		lp = PageGetItemId(page, off);
+
+		if (!visible[off] || !ItemIdIsNormal(lp))
+			continue;
+		t->tuple_bytes += ItemIdGetLength(lp);
+		t->packed_bytes += MAXALIGN(ItemIdGetLength(lp)) + sizeof(ItemIdData);
+	}
+	t->free_bytes += PageGetHeapFreeSpace(page);
+}
+
+/*
+ * ruvector_tier_space(table regclass) returns (blocks, file_bytes,
+ * tuple_bytes, free_bytes, reclaimable_bytes); see NOTES.
+ */
+Datum
+ruvector_tier_space(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	SpaceTotals t;
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+	Relation	rel;
+	BlockNumber nblocks;
+	Size		room;
+	int64		needed;
+
+	memset(&t, 0, sizeof(t));
+	WalkPages(relid, "ruvector_tier_space", GetActiveSnapshot(), SpacePage, &t);
+
+	rel = table_open(relid, AccessShareLock);
+	nblocks = RelationGetNumberOfBlocks(rel);
+	room = BLCKSZ - SizeOfPageHeaderData -
+		RelationGetTargetPageFreeSpace(rel, HEAP_DEFAULT_FILLFACTOR);
+	table_close(rel, AccessShareLock);
+	needed = (t.packed_bytes + room - 1) / room;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ruvector_tier_space must return a row");
+	values[0] = Int64GetDatum((int64) nblocks);
+	values[1] = Int64GetDatum((int64) nblocks * BLCKSZ);
+	values[2] = Int64GetDatum(t.tuple_bytes);
+	values[3] = Int64GetDatum(t.free_bytes);
+	values[4] = Int64GetDatum(Max((int64) nblocks - needed, 0) * BLCKSZ);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

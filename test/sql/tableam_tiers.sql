@@ -173,9 +173,16 @@ SELECT * FROM ruvector_tier_verify('tq');
 DROP TABLE tq;
 
 -- VACUUM FULL and CLUSTER keep the tiers, so the file shrinks
+-- ruvector_tier_space estimates what VACUUM FULL returns (within 10%)
+SELECT free_bytes > 0 AS reusable_space, file_bytes = pg_relation_size('tv') AS file_bytes_ok,
+	tuple_bytes < file_bytes AS tuples_fit, reclaimable_bytes > 0 AS reclaimable
+FROM ruvector_tier_space('tv');
+SELECT reclaimable_bytes AS est_bytes FROM ruvector_tier_space('tv') \gset
 SELECT pg_relation_size('tv') AS before_bytes \gset
 VACUUM FULL tv;
 SELECT pg_relation_size('tv') < :before_bytes AS smaller;
+SELECT abs(:before_bytes - pg_relation_size('tv') - :est_bytes) <= 0.1 * (:before_bytes - pg_relation_size('tv')) AS estimate_within_10pct;
+SELECT reclaimable_bytes <= 8192 AS nothing_left FROM ruvector_tier_space('tv');
 CLUSTER tv USING tv_pkey;
 SELECT tier, blocks, rows FROM ruvector_tier_report('tv');
 SELECT * FROM ruvector_tier_verify('tv');

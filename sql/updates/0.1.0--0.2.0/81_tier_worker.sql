@@ -1,0 +1,8 @@
+-- The tier worker and space report, 0.1.0 -> 0.2.0 (issue 17;
+-- sql/parts/80_tableam.sql).
+
+CREATE FUNCTION ruvector_tier_space(tbl regclass,
+		OUT blocks bigint, OUT file_bytes bigint, OUT tuple_bytes bigint,
+		OUT free_bytes bigint, OUT reclaimable_bytes bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_tier_space(regclass) IS 'size, live tuple bytes, free space reusable by inserts, and an estimate of the bytes VACUUM FULL or CLUSTER would return, of a ruvector_heap table';
