@@ -120,7 +120,10 @@ my $fresh = $node->safe_psql('postgres', "SELECT pg_relation_size('fresh')");
 note "1000 rows (fewer than the space freed holds) after the moves grew the file by $u_growth bytes; into a fresh table: $fresh bytes";
 ok($u_growth <= 0.25 * $fresh, 'inserts reuse the space the moves freed');
 
-# The standby follows.
+# The standby follows (once the worker has moved the new rows too).
+ok($node->poll_query_until('postgres',
+		"SELECT rows = 4000 FROM ruvector_tier_report('u') WHERE tier = 'sq8'"),
+	'the worker moves the new rows as well');
 $node->wait_for_catchup($standby);
 my $q = "SELECT string_agg(tier || ':' || blocks || ':' || rows, ',' ORDER BY tier) FROM ruvector_tier_report('u')";
 is($standby->safe_psql('postgres', $q), $node->safe_psql('postgres', $q),
