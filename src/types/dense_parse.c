@@ -30,6 +30,10 @@
 
 #include "types/dense_parse.h"
 
+/* the element statuses are the token reader's (token_parse.h) */
+_Static_assert(RV_DENSE_TOO_MANY < RV_DENSE_SYNTAX && RV_DENSE_INF < RV_DENSE_JUNK,
+			   "RvDenseStatus: the token statuses collide with the others");
+
 /*
  * The smallest magnitude that IEEE binary16 round-to-nearest-even turns into
  * infinity: halfway between the largest half (65504) and 2^16, where the tie
@@ -38,22 +42,6 @@
  * keeps this file free of the float16 codec so the fuzzer links it alone.
  */
 #define DENSE_HALF_OVERFLOW 65520.0f
-
-/* The whitespace set of PostgreSQL's scanner (scanner_isspace). */
-static inline int
-dense_isspace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\v' || c == '\f';
-}
-
-static inline const char *
-dense_skip_space(const char *p)
-{
-	while (dense_isspace(*p))
-		p++;
-	return p;
-}
 
 static int
 dense_fail(RvDenseError *err, RvDenseStatus status)
@@ -65,46 +53,18 @@ dense_fail(RvDenseError *err, RvDenseStatus status)
 /*
  * Reads one number at *pp into *val and advances *pp past it.  Returns
  * RV_DENSE_OK or the status of the element's problem; for OUT_OF_RANGE the
- * token is recorded in err.
+ * token is recorded in err.  Only an overflow is an error: ERANGE on
+ * underflow leaves a usable zero or subnormal, which float4in accepts as
+ * well.  With half_range, a finite float that half cannot hold is an
+ * overflow of the target type.
  */
 static RvDenseStatus
 dense_read_number(const char *str, const char **pp, float *val,
 				  bool half_range, RvDenseError *err)
 {
-	const char *start = *pp;
-	char	   *end;
-	float		v;
-
-	/* strtof would report "no conversion" too; this mirrors float4in. */
-	if (*start == '\0')
-		return RV_DENSE_SYNTAX;
-
-	errno = 0;
-	v = strtof(start, &end);
-	if (end == start)
-		return RV_DENSE_SYNTAX;
-
-	/*
-	 * Only an overflow is an error: ERANGE on underflow leaves a usable zero
-	 * or subnormal, which float4in accepts as well.  With half_range, a
-	 * finite float that half cannot hold is an overflow of the target type.
-	 */
-	if ((errno == ERANGE && isinf(v)) ||
-		(half_range && !isinf(v) && fabsf(v) >= DENSE_HALF_OVERFLOW))
-	{
-		err->tok_start = (size_t) (start - str);
-		err->tok_len = (size_t) (end - start);
-		return RV_DENSE_OUT_OF_RANGE;
-	}
-
-	if (isnan(v))
-		return RV_DENSE_NAN;
-	if (isinf(v))
-		return RV_DENSE_INF;
-
-	*val = v;
-	*pp = end;
-	return RV_DENSE_OK;
+	return (RvDenseStatus) rv_token_read_float(str, pp, val, false,
+											   half_range ? DENSE_HALF_OVERFLOW : 0.0f,
+											   &err->tok_start, &err->tok_len);
 }
 
 int
@@ -118,11 +78,11 @@ rv_dense_parse(const char *str, float *out, int maxdim, bool half_range,
 	err->tok_start = 0;
 	err->tok_len = 0;
 
-	p = dense_skip_space(str);
+	p = rv_token_skip_space(str);
 	if (*p != '[')
 		return dense_fail(err, RV_DENSE_NO_BRACKET);
 
-	p = dense_skip_space(p + 1);
+	p = rv_token_skip_space(p + 1);
 	if (*p == ']')
 		return dense_fail(err, RV_DENSE_EMPTY);
 
@@ -133,13 +93,13 @@ rv_dense_parse(const char *str, float *out, int maxdim, bool half_range,
 		if (n >= maxdim)
 			return dense_fail(err, RV_DENSE_TOO_MANY);
 
-		p = dense_skip_space(p);
+		p = rv_token_skip_space(p);
 		st = dense_read_number(str, &p, &out[n], half_range, err);
 		if (st != RV_DENSE_OK)
 			return dense_fail(err, st);
 		n++;
 
-		p = dense_skip_space(p);
+		p = rv_token_skip_space(p);
 		if (*p == ',')
 			p++;
 		else if (*p == ']')
@@ -152,7 +112,7 @@ rv_dense_parse(const char *str, float *out, int maxdim, bool half_range,
 	}
 
 	/* Only whitespace may follow the closing bracket. */
-	p = dense_skip_space(p);
+	p = rv_token_skip_space(p);
 	if (*p != '\0')
 		return dense_fail(err, RV_DENSE_JUNK);
 

@@ -20,16 +20,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "types/token_parse.h"
+
 typedef enum RvDenseStatus
 {
 	RV_DENSE_OK = 0,
 	RV_DENSE_NO_BRACKET,		/* does not start with '[' (detail: must start with "[") */
 	RV_DENSE_EMPTY,				/* "[]": no element */
 	RV_DENSE_TOO_MANY,			/* more than maxdim elements */
-	RV_DENSE_SYNTAX,			/* a missing number, bad separator, end of input */
-	RV_DENSE_OUT_OF_RANGE,		/* a number overflows float (or half); token set */
-	RV_DENSE_NAN,				/* an element is NaN */
-	RV_DENSE_INF,				/* an element is +/-Infinity */
+	RV_DENSE_SYNTAX = RV_TOKEN_SYNTAX,			/* a missing number, bad separator, end of input */
+	RV_DENSE_OUT_OF_RANGE = RV_TOKEN_OUT_OF_RANGE,		/* a number overflows float (or half); token set */
+	RV_DENSE_NAN = RV_TOKEN_NAN,				/* an element is NaN */
+	RV_DENSE_INF = RV_TOKEN_INF,				/* an element is +/-Infinity */
 	RV_DENSE_JUNK				/* something after the closing ']' */
 } RvDenseStatus;
 

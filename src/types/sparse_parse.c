@@ -20,20 +20,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* The whitespace PostgreSQL's scanner accepts; never true for NUL. */
-static inline bool
-SparseIsSpace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static inline const char *
-SkipSpace(const char *p)
-{
-	while (SparseIsSpace(*p))
-		p++;
-	return p;
-}
+/* the value statuses are the token reader's (token_parse.h) */
+_Static_assert(RV_SPARSE_BUFFER_FULL < RV_SPARSE_SYNTAX && RV_SPARSE_INF < RV_SPARSE_NO_SLASH,
+			   "RvSparseStatus: the token statuses collide with the others");
 
 size_t
 rv_sparse_capacity(const char *str)
@@ -77,27 +66,8 @@ ReadClampedInt(const char **pp, long long lo, long long hi, long long *out)
 static RvSparseStatus
 ReadValue(const char *str, const char **pp, float *out, RvSparseResult *res)
 {
-	const char *start = *pp;
-	char	   *end;
-	float		v;
-
-	errno = 0;
-	v = strtof(start, &end);
-	if (end == start)
-		return RV_SPARSE_SYNTAX;
-	if (errno == ERANGE && (v == 0.0f || isinf(v)))
-	{
-		res->tok_start = (size_t) (start - str);
-		res->tok_len = (size_t) (end - start);
-		return RV_SPARSE_OUT_OF_RANGE;
-	}
-	if (isnan(v))
-		return RV_SPARSE_NAN;
-	if (isinf(v))
-		return RV_SPARSE_INF;
-	*out = v;
-	*pp = end;
-	return RV_SPARSE_OK;
+	return (RvSparseStatus) rv_token_read_float(str, pp, out, true, 0.0f,
+												&res->tok_start, &res->tok_len);
 }
 
 /*
@@ -108,7 +78,7 @@ static RvSparseStatus
 ReadElements(const char *str, const char **pp, RvSparseElem *elems, size_t cap,
 			 RvSparseResult *res)
 {
-	const char *p = SkipSpace(*pp);
+	const char *p = rv_token_skip_space(*pp);
 
 	if (*p == '}')
 	{
@@ -122,15 +92,15 @@ ReadElements(const char *str, const char **pp, RvSparseElem *elems, size_t cap,
 		float		value;
 		RvSparseStatus st;
 
-		p = SkipSpace(p);
+		p = rv_token_skip_space(p);
 		/* INT_MIN + 1 keeps "index - 1" inside int32 */
 		if (!ReadClampedInt(&p, (long long) INT32_MIN + 1, INT32_MAX, &index))
 			return RV_SPARSE_SYNTAX;
 
-		p = SkipSpace(p);
+		p = rv_token_skip_space(p);
 		if (*p != ':')
 			return RV_SPARSE_SYNTAX;
-		p = SkipSpace(p + 1);
+		p = rv_token_skip_space(p + 1);
 
 		st = ReadValue(str, &p, &value, res);
 		if (st != RV_SPARSE_OK)
@@ -146,7 +116,7 @@ ReadElements(const char *str, const char **pp, RvSparseElem *elems, size_t cap,
 			res->nnz++;
 		}
 
-		p = SkipSpace(p);
+		p = rv_token_skip_space(p);
 		if (*p == ',')
 			p++;
 		else if (*p == '}')
@@ -202,17 +172,17 @@ SortAndCheckIndexes(RvSparseElem *elems, int nnz, int32_t dim)
 static RvSparseStatus
 ReadDimension(const char **pp, RvSparseResult *res)
 {
-	const char *p = SkipSpace(*pp);
+	const char *p = rv_token_skip_space(*pp);
 	long long	dim;
 
 	if (*p != '/')
 		return RV_SPARSE_NO_SLASH;
-	p = SkipSpace(p + 1);
+	p = rv_token_skip_space(p + 1);
 	if (!ReadClampedInt(&p, INT32_MIN, INT32_MAX, &dim))
 		return RV_SPARSE_SYNTAX;
 	res->dim = (int32_t) dim;
 
-	p = SkipSpace(p);
+	p = rv_token_skip_space(p);
 	if (*p != '\0')
 		return RV_SPARSE_JUNK;
 	*pp = p;
@@ -229,7 +199,7 @@ ParseSparse(const char *str, RvSparseElem *elems, size_t cap,
 	if (rv_sparse_capacity(str) > RV_SPARSE_MAX_NNZ)
 		return RV_SPARSE_TOO_MANY;
 
-	p = SkipSpace(str);
+	p = rv_token_skip_space(str);
 	if (*p != '{')
 		return RV_SPARSE_NO_BRACE;
 	p++;

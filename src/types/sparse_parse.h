@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "types/token_parse.h"
+
 /* Must agree with SPARSEVEC_MAX_DIM / SPARSEVEC_MAX_NNZ in types.h. */
 #define RV_SPARSE_MAX_DIM 1000000000
 #define RV_SPARSE_MAX_NNZ 16000
@@ -48,12 +50,12 @@ typedef enum RvSparseStatus
 	RV_SPARSE_BUFFER_FULL,		/* more elements than the caller's array holds
 								 * (impossible when sized by
 								 * rv_sparse_capacity) */
-	RV_SPARSE_SYNTAX,			/* a missing number or bad separator inside
+	RV_SPARSE_SYNTAX = RV_TOKEN_SYNTAX,			/* a missing number or bad separator inside
 								 * the braces, or no number after '/' */
-	RV_SPARSE_OUT_OF_RANGE,		/* a value overflows or underflows float;
+	RV_SPARSE_OUT_OF_RANGE = RV_TOKEN_OUT_OF_RANGE,		/* a value overflows or underflows float;
 								 * token set */
-	RV_SPARSE_NAN,				/* a value is NaN */
-	RV_SPARSE_INF,				/* a value is +/-Infinity */
+	RV_SPARSE_NAN = RV_TOKEN_NAN,				/* a value is NaN */
+	RV_SPARSE_INF = RV_TOKEN_INF,				/* a value is +/-Infinity */
 	RV_SPARSE_NO_SLASH,			/* no '/' after the closing brace */
 	RV_SPARSE_JUNK,				/* something after the dimension */
 	RV_SPARSE_DIM_TOO_SMALL,	/* dimension < 1; dim set */
