@@ -4,7 +4,9 @@
  *	  The pure computations of the integrity control plane: the exact
  *	  global minimum cut (Stoer-Wagner) with its side, the algebraic
  *	  connectivity of the normalised Laplacian (Lanczos, and a dense Jacobi
- *	  solver as reference), and the normal/stress/critical state machine.
+ *	  solver as reference), and the normal/stress/critical state machine;
+ *	  with the small helpers they share with the server side (union-find,
+ *	  one-allocation layouts, IG_ASSERT).
  *
  * NOTES
  *	  No server headers: these files are linked into the Check unit tests
