@@ -2,6 +2,8 @@
 -- status, the effort a scan would choose, privileges and errors.  Figures
 -- that depend on the graph's random levels are not printed, only checks.
 
+-- the settings exist once the library is loaded (it is not preloaded here)
+LOAD 'ruvector';
 SHOW ruvector.target_recall;
 SHOW ruvector.learning_k;
 
