@@ -1514,6 +1514,14 @@ MaterializeLocked(Executor *ex, RvgStep *st, Rows *in)
  * Driver
  * ---------------------------------------------------------------------
  */
+/* What applies each updating step to its rows (the others are RunPlan's). */
+static Rows *(*const step_appliers[]) (Executor *ex, RvgStep *st, Rows *rows) = {
+	[RVG_STEP_CREATE] = ApplyCreate,
+	[RVG_STEP_MERGE] = ApplyMerge,
+	[RVG_STEP_SET] = ApplySet,
+	[RVG_STEP_DELETE] = ApplyDelete,
+};
+
 static void
 RunPlan(Executor *ex)
 {
@@ -1540,28 +1548,16 @@ RunPlan(Executor *ex)
 			continue;
 		}
 		rows = st->kind == RVG_STEP_SET ? MaterializeLocked(ex, st, in) : Materialize(ex, st, in);
-		switch (st->kind)
+		if (st->kind == RVG_STEP_PUSH)
 		{
-			case RVG_STEP_CREATE:
-				in = ApplyCreate(ex, st, rows);
-				break;
-			case RVG_STEP_MERGE:
-				in = ApplyMerge(ex, st, rows);
-				break;
-			case RVG_STEP_SET:
-				in = ApplySet(ex, st, rows);
-				break;
-			case RVG_STEP_DELETE:
-				in = ApplyDelete(ex, st, rows);
-				break;
-			case RVG_STEP_PUSH:
-				/* every column is carried: the rows are the next input */
-				kept = lappend(kept, rows);
-				in = rows;
-				break;
-			default:
-				elog(ERROR, "unexpected Cypher step %d", st->kind);
+			/* every column is carried: the rows are the next input */
+			kept = lappend(kept, rows);
+			in = rows;
+			continue;
 		}
+		if (st->kind >= lengthof(step_appliers) || step_appliers[st->kind] == NULL)
+			elog(ERROR, "unexpected Cypher step %d", st->kind);
+		in = step_appliers[st->kind] (ex, st, rows);
 	}
 }
 

@@ -161,6 +161,28 @@ RvgKindName(RvgVarKind k)
 	}
 }
 
+/* A node variable's columns in the ruvector_graph_node row aliased a. */
+static void
+NodeColumns(RvgVar *v, const char *a)
+{
+	v->id = psprintf("%s.id", a);
+	v->label = psprintf("%s.label", a);
+	if (!RvgLegacySchema())
+		v->labels = psprintf("%s.labels", a);
+	v->props = psprintf("%s.properties", a);
+}
+
+/* A relationship variable's columns in the ruvector_graph_edge row aliased a. */
+static void
+EdgeColumns(RvgVar *v, const char *a)
+{
+	v->id = psprintf("%s.id", a);
+	v->label = psprintf("%s.type", a);
+	v->props = psprintf("%s.properties", a);
+	v->start = psprintf("%s.start_id", a);
+	v->end = psprintf("%s.end_id", a);
+}
+
 /* ---------------------------------------------------------------------
  * jsonb of graph entities
  * ---------------------------------------------------------------------
@@ -434,21 +456,13 @@ RvgSelFromInput(RvgPlanner *P, List *layout, int ncols, RvgColType *types)
 				a = RvgAlias(P, "n");
 				appendStringInfo(&buf, " LEFT JOIN %s.ruvector_graph_node %s ON %s.id = inp.c%d",
 								 P->s, a, a, cv->col);
-				v->id = psprintf("%s.id", a);
-				v->label = psprintf("%s.label", a);
-				if (!RvgLegacySchema())
-					v->labels = psprintf("%s.labels", a);
-				v->props = psprintf("%s.properties", a);
+				NodeColumns(v, a);
 				break;
 			case VK_EDGE:
 				a = RvgAlias(P, "e");
 				appendStringInfo(&buf, " LEFT JOIN %s.ruvector_graph_edge %s ON %s.id = inp.c%d",
 								 P->s, a, a, cv->col);
-				v->id = psprintf("%s.id", a);
-				v->label = psprintf("%s.type", a);
-				v->props = psprintf("%s.properties", a);
-				v->start = psprintf("%s.start_id", a);
-				v->end = psprintf("%s.end_id", a);
+				EdgeColumns(v, a);
 				break;
 			case VK_PATH:
 				v->value = psprintf("%s.ruvector_cy_ids(inp.c%d)", P->s, cv->col);
@@ -576,11 +590,7 @@ MaterializeNode(RvgPlanner *P, RvgVar *v)
 	a = RvgAlias(P, "n");
 	AddFrom(P, psprintf("%s.ruvector_graph_node %s", P->s, a));
 	AddCond(P, psprintf("(%s.graph_id = %d)", a, P->g->graph_id));
-	v->id = psprintf("%s.id", a);
-	v->label = psprintf("%s.label", a);
-	if (!RvgLegacySchema())
-		v->labels = psprintf("%s.labels", a);
-	v->props = psprintf("%s.properties", a);
+	NodeColumns(v, a);
 }
 
 /*
@@ -748,11 +758,7 @@ FixedRel(RvgPlanner *P, CyRelPat *r, RvgVar *left, RvgVar *right)
 	JoinEnd(P, left, src);
 	JoinEnd(P, right, dst);
 	v = NewVar(VK_EDGE, r->var);
-	v->id = psprintf("%s.id", a);
-	v->label = psprintf("%s.type", a);
-	v->props = psprintf("%s.properties", a);
-	v->start = psprintf("%s.start_id", a);
-	v->end = psprintf("%s.end_id", a);
+	EdgeColumns(v, a);
 	if ((tc = TypeCond(v->label, r)) != NULL)
 		AddCond(P, tc);
 	AddPropsConds(P, r->props, v->props, &P->sel->conds);
