@@ -76,9 +76,9 @@ COMMENT ON FUNCTION ruvector_tier_verify(regclass) IS 'check the pages and encod
 
 CREATE FUNCTION ruvector_tier_space(tbl regclass,
 		OUT blocks bigint, OUT file_bytes bigint, OUT tuple_bytes bigint,
-		OUT free_bytes bigint, OUT reclaimable_bytes bigint)
+		OUT free_bytes bigint, OUT reclaimable_bytes bigint, OUT read_ahead text)
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ruvector_tier_space(regclass) IS 'size, live tuple bytes, free space reusable by inserts, and an estimate of the bytes VACUUM FULL or CLUSTER would return, of a ruvector_heap table';
+COMMENT ON FUNCTION ruvector_tier_space(regclass) IS 'size, live tuple bytes, free space reusable by inserts, and an estimate of the bytes VACUUM FULL or CLUSTER would return, of a ruvector_heap table, and the read-ahead method its scans and the tier worker use';
 
 -- Every qual is on pg_class alone, so it filters the rows before the
 -- report function runs (which refuses other tables).  security_invoker: the

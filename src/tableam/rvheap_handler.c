@@ -78,6 +78,7 @@
 #include "tableam/tableam.h"
 #include "tier/tier.h"
 #include "tableam/rvheap_wal.h"
+#include "io/rvio.h"
 
 PG_FUNCTION_INFO_V1(ruvector_heap_handler);
 
@@ -98,12 +99,97 @@ Returned(Relation rel, TupleTableSlot *slot, bool found)
 	return found;
 }
 
+/*
+ * Read-ahead of serial sequential scans (io/rvio.h): when a scan enters a
+ * block less than half a window before the end of what it asked for, the
+ * next RV_SCAN_AHEAD blocks are handed to RvIoPrefetch (io_uring,
+ * PrefetchBuffer or nothing, per ruvector.io_method).  The state is a few
+ * backend-local slots keyed by scan (a backend runs few scans at once; a
+ * scan that finds its slot taken simply reads ahead less), cleared at the
+ * scan's end and rescan.  The per-tuple cost is one compare of the current
+ * block with the last one seen.  Parallel scans are left alone (blocks are
+ * handed out by the leader), as are scans going backwards.
+ */
+#define RV_SCAN_AHEAD		32
+#define RV_SCAN_SLOTS		8
+
+typedef struct RvScanAhead
+{
+	TableScanDesc scan;
+	BlockNumber last;			/* last block seen */
+	BlockNumber upto;			/* first block not asked for */
+} RvScanAhead;
+
+static RvScanAhead rv_scan_ahead[RV_SCAN_SLOTS];
+
+static RvScanAhead *
+ScanAheadSlot(TableScanDesc sscan)
+{
+	return &rv_scan_ahead[((uintptr_t) sscan >> 4) % RV_SCAN_SLOTS];
+}
+
+static void
+ScanReadAhead(TableScanDesc sscan)
+{
+	HeapScanDesc hs = (HeapScanDesc) sscan;
+	RvScanAhead *a;
+	BlockNumber cur = hs->rs_cblock;
+	BlockNumber blocks[RV_SCAN_AHEAD];
+	BlockNumber end;
+	int			n = 0;
+
+	if (!BlockNumberIsValid(cur))
+		return;
+	a = ScanAheadSlot(sscan);
+	if (a->scan == sscan && a->last == cur)
+		return;
+	if (sscan->rs_parallel != NULL || !(sscan->rs_flags & SO_TYPE_SEQSCAN))
+		return;
+	if (a->scan != sscan || cur < a->last)
+	{
+		a->scan = sscan;
+		a->upto = cur + 1;
+	}
+	a->last = cur;
+	if (a->upto > cur + RV_SCAN_AHEAD / 2 || a->upto >= hs->rs_nblocks)
+		return;
+	end = Min(cur + 1 + RV_SCAN_AHEAD, hs->rs_nblocks);
+	for (BlockNumber b = Max(a->upto, cur + 1); b < end; b++)
+		blocks[n++] = b;
+	a->upto = end;
+	RvIoPrefetch(sscan->rs_rd, MAIN_FORKNUM, blocks, n);
+}
+
+static void
+rvheap_endscan(TableScanDesc sscan)
+{
+	RvScanAhead *a = ScanAheadSlot(sscan);
+
+	if (a->scan == sscan)
+		a->scan = NULL;
+	heap->scan_end(sscan);
+}
+
+static void
+rvheap_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
+			  bool allow_strat, bool allow_sync, bool allow_pagemode)
+{
+	RvScanAhead *a = ScanAheadSlot(sscan);
+
+	if (a->scan == sscan)
+		a->scan = NULL;
+	heap->scan_rescan(sscan, key, set_params, allow_strat, allow_sync, allow_pagemode);
+}
+
 static bool
 rvheap_getnextslot(TableScanDesc sscan, ScanDirection direction,
 				   TupleTableSlot *slot)
 {
-	return Returned(sscan->rs_rd, slot,
-					heap_getnextslot(sscan, direction, slot));
+	bool		found = heap_getnextslot(sscan, direction, slot);
+
+	if (found && ScanDirectionIsForward(direction))
+		ScanReadAhead(sscan);
+	return Returned(sscan->rs_rd, slot, found);
 }
 
 static bool
@@ -766,6 +852,8 @@ InitRoutine(void)
 	rvheap_methods = *heap;
 
 	rvheap_methods.scan_getnextslot = rvheap_getnextslot;
+	rvheap_methods.scan_end = rvheap_endscan;
+	rvheap_methods.scan_rescan = rvheap_rescan;
 	rvheap_methods.scan_getnextslot_tidrange = rvheap_getnextslot_tidrange;
 	rvheap_methods.index_fetch_tuple = rvheap_index_fetch_tuple;
 

@@ -56,6 +56,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "io/rvio.h"
 #include "tableam/tableam.h"
 #include "tier/tier.h"
 
@@ -490,7 +491,9 @@ SpacePage(Relation rel, BlockNumber blkno, Page page, const bool *visible,
 
 /*
  * ruvector_tier_space(table regclass) returns (blocks, file_bytes,
- * tuple_bytes, free_bytes, reclaimable_bytes); see NOTES.
+ * tuple_bytes, free_bytes, reclaimable_bytes, read_ahead); see NOTES.
+ * read_ahead is the method sequential scans and tier moves of this
+ * backend use (io/rvio.h).
  */
 Datum
 ruvector_tier_space(PG_FUNCTION_ARGS)
@@ -498,8 +501,8 @@ ruvector_tier_space(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	SpaceTotals t;
 	TupleDesc	desc;
-	Datum		values[5];
-	bool		nulls[5] = {0};
+	Datum		values[6];
+	bool		nulls[6] = {0};
 	Relation	rel;
 	BlockNumber nblocks;
 	Size		room;
@@ -522,5 +525,6 @@ ruvector_tier_space(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(t.tuple_bytes);
 	values[3] = Int64GetDatum(t.free_bytes);
 	values[4] = Int64GetDatum(Max((int64) nblocks - needed, 0) * BLCKSZ);
+	values[5] = CStringGetTextDatum(RvIoMethodName(RvIoMethodInUse(NULL)));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

@@ -131,7 +131,11 @@ SELECT count(*) FROM ruvector_codebooks;
 RESET ROLE;
 SET ROLE regress_sec_admin;
 SELECT count(*) >= 0 AS admin_reads_codebooks FROM ruvector_codebooks;
-SELECT blocks > 0 AS has_blocks, file_bytes = blocks * 8192 AS file_bytes_ok FROM ruvector_tier_space('sec_t');
+SELECT blocks > 0 AS has_blocks, file_bytes = blocks * 8192 AS file_bytes_ok,
+	read_ahead IN ('io_uring', 'prefetch') AS read_ahead_named FROM ruvector_tier_space('sec_t');
+SET ruvector.io_method = off;
+SELECT read_ahead FROM ruvector_tier_space('sec_t');
+RESET ruvector.io_method;
 RESET ROLE;
 -- without SELECT on the table an operator gets no report and no verify
 REVOKE SELECT ON sec_t FROM regress_sec_op;

@@ -132,6 +132,24 @@ is($standby->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER B
 	$node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY id)) FROM t'),
 	'and the same values');
 
+# Sequential scans read ahead (ruvector.io_method): each method returns
+# the same rows, and io_uring / prefetch really ask for blocks.
+my %scan;
+foreach my $method (qw(off prefetch io_uring))
+{
+	my $out = $node->safe_psql('postgres', qq(
+		SET ruvector.io_method = $method; SET enable_indexscan = off; SET enable_bitmapscan = off;
+		SET max_parallel_workers_per_gather = 0;
+		SELECT md5(string_agg(v::text, ',' ORDER BY id)) FROM u;
+		SELECT blocks > 0 FROM ruvector_io_stats();
+	));
+	my ($md5, $asked) = split /\n/, $out;
+	$scan{$method} = $md5;
+	is($asked, $method eq 'off' ? 'f' : 't', "a sequential scan with io_method $method asks for blocks ahead only if not off");
+}
+is($scan{prefetch}, $scan{off}, 'prefetch and off scan the same rows');
+is($scan{io_uring}, $scan{off}, 'io_uring and off scan the same rows');
+
 $standby->stop;
 $node->stop;
 done_testing();
