@@ -453,16 +453,16 @@ RvgSelFromInput(RvgPlanner *P, List *layout, int ncols, RvgColType *types)
 		switch (cv->kind)
 		{
 			case VK_NODE:
-				a = RvgAlias(P, "n");
-				appendStringInfo(&buf, " LEFT JOIN %s.ruvector_graph_node %s ON %s.id = inp.c%d",
-								 P->s, a, a, cv->col);
-				NodeColumns(v, a);
-				break;
 			case VK_EDGE:
-				a = RvgAlias(P, "e");
-				appendStringInfo(&buf, " LEFT JOIN %s.ruvector_graph_edge %s ON %s.id = inp.c%d",
-								 P->s, a, a, cv->col);
-				EdgeColumns(v, a);
+				/* the carried id joined back to its row */
+				a = RvgAlias(P, cv->kind == VK_NODE ? "n" : "e");
+				appendStringInfo(&buf, " LEFT JOIN %s.%s %s ON %s.id = inp.c%d", P->s,
+								 cv->kind == VK_NODE ? "ruvector_graph_node" : "ruvector_graph_edge",
+								 a, a, cv->col);
+				if (cv->kind == VK_NODE)
+					NodeColumns(v, a);
+				else
+					EdgeColumns(v, a);
 				break;
 			case VK_PATH:
 				v->value = psprintf("%s.ruvector_cy_ids(inp.c%d)", P->s, cv->col);
