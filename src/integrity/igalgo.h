@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /*
  * The invariants the NOTES of the ig*.c files state.  Checked where this
@@ -115,6 +116,15 @@ rv_ig_carve(RvIgBlock *b, size_t bytes)
 
 	b->used += (bytes + 15) & ~(size_t) 15;
 	return p;
+}
+
+/* Between the sizing and the placing run: the block, zeroed; false if out of memory */
+static inline bool
+rv_ig_block_alloc(RvIgBlock *b)
+{
+	b->base = calloc(1, b->used);
+	b->used = 0;
+	return b->base != NULL;
 }
 
 /* Whether the graph is connected (n >= 1); -1 if out of memory */

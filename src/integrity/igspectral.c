@@ -256,17 +256,13 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 			w = rv_ig_carve(&b, sizeof(double) * n);
 			alpha = rv_ig_carve(&b, sizeof(double) * (max_steps + 1));
 			beta = rv_ig_carve(&b, sizeof(double) * (max_steps + 1));
-			if (pass == 0)
+			if (pass == 0 && !rv_ig_block_alloc(&b))
 			{
-				b.base = lanczos = malloc(b.used);
-				b.used = 0;
-				if (!lanczos)
-				{
-					free(s.block);
-					return NAN;
-				}
+				free(s.block);
+				return NAN;
 			}
 		}
+		lanczos = b.base;
 	}
 
 	/* the null vector D^1/2 1, normalised */
@@ -410,22 +406,22 @@ rv_ig_jacobi(int n, double *a, double *eig)
 double
 rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 {
+	RvIgBlock	b = {NULL, 0};
 	double	   *a,
 			   *eig,
 			   *deg;
-	double		result;
+	double		result = 0;
+	bool		isolated = false;
 
 	if (n < 2)
 		return -1;
-	a = calloc((size_t) n * n, sizeof(double));
-	eig = malloc(sizeof(double) * n);
-	deg = calloc(n, sizeof(double));
-	if (!a || !eig || !deg)
+	for (int pass = 0; pass < 2; pass++)
 	{
-		free(a);
-		free(eig);
-		free(deg);
-		return NAN;
+		a = rv_ig_carve(&b, sizeof(double) * n * (size_t) n);
+		eig = rv_ig_carve(&b, sizeof(double) * n);
+		deg = rv_ig_carve(&b, sizeof(double) * n);
+		if (pass == 0 && !rv_ig_block_alloc(&b))
+			return NAN;
 	}
 	for (uint32_t i = 0; i < nedges; i++)
 	{
@@ -436,23 +432,17 @@ rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 		a[edges[i].u * n + edges[i].v] += edges[i].w;
 		a[edges[i].v * n + edges[i].u] += edges[i].w;
 	}
+	/* an isolated node: disconnected, lambda2 is 0 */
 	for (uint32_t i = 0; i < n; i++)
+		isolated |= deg[i] <= 0;
+	if (!isolated)
 	{
-		if (deg[i] <= 0)
-		{
-			free(a);
-			free(eig);
-			free(deg);
-			return 0;
-		}
+		for (uint32_t i = 0; i < n; i++)
+			for (uint32_t j = 0; j < n; j++)
+				a[i * n + j] = (i == j ? 1.0 : 0.0) - a[i * n + j] / sqrt(deg[i] * deg[j]);
+		rv_ig_jacobi((int) n, a, eig);
+		result = eig[1] < 0 ? 0 : eig[1];
 	}
-	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t j = 0; j < n; j++)
-			a[i * n + j] = (i == j ? 1.0 : 0.0) - a[i * n + j] / sqrt(deg[i] * deg[j]);
-	rv_ig_jacobi((int) n, a, eig);
-	result = eig[1] < 0 ? 0 : eig[1];
-	free(a);
-	free(eig);
-	free(deg);
+	free(b.base);
 	return result;
 }

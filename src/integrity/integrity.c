@@ -1237,6 +1237,16 @@ RvIgRepublishAll(void)
 	RvIntegrityInvalidateLocal();
 }
 
+/* The policy functions are not STRICT: a NULL policy or name means "none" */
+static void
+RvIgArgNotNull(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+}
+
 typedef struct RvIgPolicyArgs
 {
 	text	   *name;
@@ -1288,10 +1298,7 @@ ruvector_integrity_policy_set(PG_FUNCTION_ARGS)
 	RvIgPolicyArgs a;
 	StringInfoData ev;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("integrity policy name must not be null")));
+	RvIgArgNotNull(fcinfo, 0, "integrity policy name");
 	name = PG_GETARG_TEXT_PP(0);
 	cname = text_to_cstring(name);
 
@@ -1368,10 +1375,7 @@ ruvector_integrity_policy_attach(PG_FUNCTION_ARGS)
 	RvIgAttachArgs a;
 	StringInfoData ev;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("integrity policy target must not be null")));
+	RvIgArgNotNull(fcinfo, 0, "integrity policy target");
 	target = PG_GETARG_OID(0);
 	heapid = RvIgTargetTable(target, &indexid);
 	if (!OidIsValid(heapid))
