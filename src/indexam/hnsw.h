@@ -194,6 +194,10 @@ typedef HnswNodeTupleData *HnswNodeTuple;
 #define HnswNodeSlots(nt)		((ItemPointer) ((char *) (nt) + (nt)->nbroff))
 #define HnswNodeNbrTid(nt)		HnswNodeSlots(nt)
 #define HnswNodeIsDeleted(nt)	(((nt)->flags & HNSW_NODE_DELETED) != 0)
+/* A live element: a node, not deleted, still pointing at a heap row */
+#define HnswNodeIsLive(nt) \
+	((nt)->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(nt) && \
+	 ItemPointerIsValid(&(nt)->heaptids[0]))
 #define HnswNodeHasSeparate(nt) (((nt)->flags & HNSW_NODE_NBR_SEPARATE) != 0)
 
 /* Overflow neighbour tuple */
@@ -451,6 +455,23 @@ extern void HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *in
 
 /* hnswutils.c: pages and the metapage */
 extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
+
+/*
+ * An element read for repair (VACUUM's and ruvector_hnsw_repair's): where
+ * it is, its level and version when read, and a copy of its value.
+ */
+typedef struct HnswElementRef
+{
+	BlockNumber blkno;
+	OffsetNumber offno;
+	int			level;
+	uint8		version;
+	char	   *value;			/* NULL until loaded */
+} HnswElementRef;
+
+extern bool HnswLoadElement(Relation index, BufferAccessStrategy bas, HnswElementRef *e);
+extern void HnswElementRefFill(HnswElementRef *e, BlockNumber blkno, OffsetNumber offno,
+							   HnswNodeTuple node);
 extern void HnswInitPage(Buffer buf, Page page);
 extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
 extern void HnswReadMeta(Relation index, int *m, int *efConstruction,
@@ -636,6 +657,27 @@ HnswDistance(HnswSupport *support, const char *a, const char *b)
 		}
 	}
 	return HnswDistanceFmgr(support, a, b);
+}
+
+/*
+ * Open-addressing sets keyed by element TID (the search's visited set in
+ * hnswutils.c, the insert's candidate map in hnswinsert.c): the key, and
+ * its home slot by Fibonacci hashing (mask = table size - 1), linear
+ * probing.  Not simplehash: the sets only insert and look up a uint64 key
+ * (0 is free, as no element sits at block 0), and the visited set is
+ * cleared between searches by one memset; kept as they were, not measured
+ * against simplehash.
+ */
+static inline uint64
+HnswTidKey(BlockNumber blkno, OffsetNumber offno)
+{
+	return ((uint64) blkno << 16) | offno;
+}
+
+static inline uint32
+HnswKeySlot(uint64 key, uint32 mask)
+{
+	return (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & mask;
 }
 
 /* Whether two stored values are the same vector, byte for byte */

@@ -72,6 +72,7 @@
 #include "utils/wait_event.h"
 
 #include "indexam/hnsw.h"
+#include "indexam/indexam.h"
 
 #define PARALLEL_KEY_HNSW_SHARED	UINT64CONST(0xB7E5000000000001)
 #define PARALLEL_KEY_HNSW_AREA		UINT64CONST(0xB7E5000000000002)
@@ -337,57 +338,16 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
  * ----------------------------------------------------------------
  */
 
-static void
-MemHeapPush(MemHeap *h, float dist, HnswRef ref, bool maxHeap)
-{
-	int			i;
-
-	if (h->count == h->capacity)
-	{
-		h->capacity *= 2;
-		h->items = repalloc(h->items, sizeof(MemNbr) * h->capacity);
-	}
-	i = h->count++;
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-		bool		before = maxHeap ? dist > h->items[parent].dist : dist < h->items[parent].dist;
-
-		if (!before)
-			break;
-		h->items[i] = h->items[parent];
-		i = parent;
-	}
-	h->items[i].dist = dist;
-	h->items[i].ref = ref;
-}
-
-static MemNbr
-MemHeapPop(MemHeap *h, bool maxHeap)
-{
-	MemNbr		top = h->items[0];
-	MemNbr		last = h->items[--h->count];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= h->count)
-			break;
-		if (child + 1 < h->count &&
-			(maxHeap ? h->items[child + 1].dist > h->items[child].dist
-			 : h->items[child + 1].dist < h->items[child].dist))
-			child++;
-		if (maxHeap ? h->items[child].dist <= last.dist : h->items[child].dist >= last.dist)
-			break;
-		h->items[i] = h->items[child];
-		i = child;
-	}
-	if (h->count > 0)
-		h->items[i] = last;
-	return top;
-}
+/* MemHeapPush and MemHeapPop, from the template shared with hnswutils.c */
+#define HH_PREFIX MemHeap
+#define HH_HEAP MemHeap
+#define HH_ITEM MemNbr
+#define HH_DIST dist
+#define HH_DIST_TYPE float
+#define HH_KEY ref
+#define HH_KEY_TYPE HnswRef
+#define HH_SCOPE static inline
+#include "indexam/hnswheap.h"
 
 /*
  * Mark an element visited in this search; true if it already was.  Stamps
@@ -1573,17 +1533,7 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	area = shm_toc_lookup(toc, PARALLEL_KEY_HNSW_AREA, false);
 	LWLockRegisterTranche(shared->trancheId, "HnswBuild");
 
-	/* The lock modes index.c holds in the leader */
-	if (!shared->isconcurrent)
-	{
-		heapLockmode = ShareLock;
-		indexLockmode = AccessExclusiveLock;
-	}
-	else
-	{
-		heapLockmode = ShareUpdateExclusiveLock;
-		indexLockmode = RowExclusiveLock;
-	}
+	rv_build_lock_modes(shared->isconcurrent, &heapLockmode, &indexLockmode);
 
 	heap = table_open(shared->heaprelid, heapLockmode);
 	index = index_open(shared->indexrelid, indexLockmode);

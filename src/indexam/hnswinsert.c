@@ -580,18 +580,6 @@ typedef struct CandMap
 	uint32		mask;
 } CandMap;
 
-static inline uint64
-CandKey(BlockNumber blkno, OffsetNumber offno)
-{
-	return ((uint64) blkno << 16) | offno;
-}
-
-static inline uint32
-CandSlot(uint64 key, uint32 mask)
-{
-	return (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & mask;
-}
-
 static void
 BuildCandMap(HnswSearch *s, CandMap *map)
 {
@@ -604,8 +592,8 @@ BuildCandMap(HnswSearch *s, CandMap *map)
 	map->cands = palloc(sizeof(uint32) * size);
 	for (uint32 c = 0; c < s->ncands; c++)
 	{
-		uint64		key = CandKey(s->cands[c].blkno, s->cands[c].offno);
-		uint32		i = CandSlot(key, map->mask);
+		uint64		key = HnswTidKey(s->cands[c].blkno, s->cands[c].offno);
+		uint32		i = HnswKeySlot(key, map->mask);
 
 		while (map->keys[i] != 0 && map->keys[i] != key)
 			i = (i + 1) & map->mask;
@@ -618,8 +606,8 @@ BuildCandMap(HnswSearch *s, CandMap *map)
 static int64
 FindCand(CandMap *map, ItemPointer tid)
 {
-	uint64		key = CandKey(ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
-	uint32		i = CandSlot(key, map->mask);
+	uint64		key = HnswTidKey(ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	uint32		i = HnswKeySlot(key, map->mask);
 
 	while (map->keys[i] != 0)
 	{
@@ -664,8 +652,7 @@ LoadListValues(Relation index, HnswSearch *s, CandMap *map, SlotRef *ref, char *
 		if (usable)
 		{
 			node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, offno));
-			usable = node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
-				ItemPointerIsValid(&node->heaptids[0]);
+			usable = HnswNodeIsLive(node);
 		}
 		if (usable)
 		{

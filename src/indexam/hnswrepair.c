@@ -123,14 +123,7 @@ typedef struct RepairState
 } RepairState;
 
 /* An element being repaired, as read from its page */
-typedef struct RepairElement
-{
-	BlockNumber blkno;
-	OffsetNumber offno;
-	int			level;
-	uint8		version;
-	char	   *value;
-} RepairElement;
+typedef HnswElementRef RepairElement;
 
 /* ----------------------------------------------------------------
  *		The graph in memory
@@ -248,31 +241,7 @@ PickLeastUseful(void *arg, ItemPointer tids, int n)
 static bool
 ReadElement(RepairState *rs, RepairElement *e)
 {
-	Buffer		buf;
-	Page		page;
-	HnswNodeTuple node;
-	bool		ok = false;
-
-	buf = HnswReadBuffer(rs->index, e->blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	if (e->offno <= PageGetMaxOffsetNumber(page))
-	{
-		node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
-		if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
-			ItemPointerIsValid(&node->heaptids[0]))
-		{
-			Size		size = VARSIZE(HnswNodeValue(node));
-
-			e->level = node->level;
-			e->version = node->version;
-			e->value = palloc(size);
-			memcpy(e->value, HnswNodeValue(node), size);
-			ok = true;
-		}
-	}
-	UnlockReleaseBuffer(buf);
-	return ok;
+	return HnswLoadElement(rs->index, NULL, e);
 }
 
 /*

@@ -572,7 +572,7 @@ NextPending(IndexScanDesc scan)
 				(so->batches >= 2 && p->distance <= RankBound(scan) - HNSW_UNDERCUT_MARGIN * so->undercut))
 			{
 				(void) pairingheap_remove_first(so->pending);
-				if (p->distance < so->previousDistance)
+				if (rv_distance_less(p->distance, so->previousDistance))
 				{
 					/* found by the graph after a farther row went out */
 					so->late++;

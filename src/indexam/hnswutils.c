@@ -841,82 +841,21 @@ HnswGetSlots(Relation index, Page page, HnswNodeTuple node, Buffer *sbuf, HnswNb
  * ----------------------------------------------------------------
  */
 
-static inline bool
-HeapBefore(const HnswHeapItem *a, const HnswHeapItem *b, bool maxHeap)
-{
-	return maxHeap ? a->distance > b->distance : a->distance < b->distance;
-}
-
-void
-HnswHeapPush(HnswHeap *h, double distance, uint32 cand, bool maxHeap)
-{
-	int			i;
-
-	if (h->count == h->capacity)
-	{
-		h->capacity = Max(64, h->capacity * 2);
-		if (h->items == NULL)
-			h->items = palloc(sizeof(HnswHeapItem) * h->capacity);
-		else
-			h->items = repalloc_huge(h->items, sizeof(HnswHeapItem) * h->capacity);
-	}
-
-	i = h->count++;
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-		HnswHeapItem item = {distance, cand};
-
-		if (!HeapBefore(&item, &h->items[parent], maxHeap))
-			break;
-		h->items[i] = h->items[parent];
-		i = parent;
-	}
-	h->items[i].distance = distance;
-	h->items[i].cand = cand;
-}
-
-HnswHeapItem
-HnswHeapPop(HnswHeap *h, bool maxHeap)
-{
-	HnswHeapItem top = h->items[0];
-	HnswHeapItem last = h->items[--h->count];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= h->count)
-			break;
-		if (child + 1 < h->count && HeapBefore(&h->items[child + 1], &h->items[child], maxHeap))
-			child++;
-		if (!HeapBefore(&h->items[child], &last, maxHeap))
-			break;
-		h->items[i] = h->items[child];
-		i = child;
-	}
-	if (h->count > 0)
-		h->items[i] = last;
-	return top;
-}
+/* HnswHeapPush and HnswHeapPop, from the template shared with the build */
+#define HH_PREFIX HnswHeap
+#define HH_HEAP HnswHeap
+#define HH_ITEM HnswHeapItem
+#define HH_DIST distance
+#define HH_DIST_TYPE double
+#define HH_KEY cand
+#define HH_KEY_TYPE uint32
+#define HH_SCOPE
+#include "indexam/hnswheap.h"
 
 /* ----------------------------------------------------------------
  *		Visited set and pinned pages
  * ----------------------------------------------------------------
  */
-
-static inline uint64
-TidKey(BlockNumber blkno, OffsetNumber offno)
-{
-	return ((uint64) blkno << 16) | offno;
-}
-
-static inline uint32
-KeySlot(uint64 key, uint32 mask)
-{
-	return (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & mask;
-}
 
 static void
 VisitedInit(HnswSearch *s, uint32 expected)
@@ -953,7 +892,7 @@ VisitedGrow(HnswSearch *s)
 	{
 		if (old[i] != 0)
 		{
-			uint32		j = KeySlot(old[i], s->visitedMask);
+			uint32		j = HnswKeySlot(old[i], s->visitedMask);
 
 			while (s->visited[j] != 0)
 				j = (j + 1) & s->visitedMask;
@@ -967,8 +906,8 @@ VisitedGrow(HnswSearch *s)
 static inline bool
 VisitedTestAndSet(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 {
-	uint64		key = TidKey(blkno, offno);
-	uint32		i = KeySlot(key, s->visitedMask);
+	uint64		key = HnswTidKey(blkno, offno);
+	uint32		i = HnswKeySlot(key, s->visitedMask);
 
 	while (s->visited[i] != 0)
 	{
@@ -1039,6 +978,52 @@ HnswReadBuffer(Relation index, BlockNumber blkno)
 	if (blkno < HNSW_MAX_HINTS)
 		RememberHint(index, blkno, buf);
 	return buf;
+}
+
+/* Set e from the node at (blkno, offno), copying its value */
+void
+HnswElementRefFill(HnswElementRef *e, BlockNumber blkno, OffsetNumber offno, HnswNodeTuple node)
+{
+	Size		size = VARSIZE(HnswNodeValue(node));
+
+	e->blkno = blkno;
+	e->offno = offno;
+	e->level = node->level;
+	e->version = node->version;
+	e->value = palloc(size);
+	memcpy(e->value, HnswNodeValue(node), size);
+}
+
+/*
+ * Read a live element's level, version and value (copied into the current
+ * context); false if it is gone or dying.  With bas, through that strategy
+ * (VACUUM's), else through the buffer hints.
+ */
+bool
+HnswLoadElement(Relation index, BufferAccessStrategy bas, HnswElementRef *e)
+{
+	Buffer		buf;
+	Page		page;
+	HnswNodeTuple node;
+	bool		ok = false;
+
+	if (bas != NULL)
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, e->blkno, RBM_NORMAL, bas);
+	else
+		buf = HnswReadBuffer(index, e->blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (e->offno <= PageGetMaxOffsetNumber(page))
+	{
+		node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
+		if (HnswNodeIsLive(node))
+		{
+			HnswElementRefFill(e, e->blkno, e->offno, node);
+			ok = true;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return ok;
 }
 
 static inline Buffer

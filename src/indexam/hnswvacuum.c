@@ -51,14 +51,7 @@ typedef struct TidSet
 } TidSet;
 
 /* An element as pass 2 needs it */
-typedef struct VacElement
-{
-	BlockNumber blkno;
-	OffsetNumber offno;
-	int			level;
-	uint8		version;
-	char	   *value;			/* NULL until loaded */
-} VacElement;
+typedef HnswElementRef VacElement;
 
 typedef struct HnswVacuumState
 {
@@ -262,38 +255,11 @@ RemoveHeapTids(HnswVacuumState *vs)
  * ----------------------------------------------------------------
  */
 
-/*
- * Read a live element's level, version and value; false if it is gone or
- * dying.
- */
+/* Read a live element's level, version and value; false if gone or dying */
 static bool
 LoadElement(HnswVacuumState *vs, VacElement *e)
 {
-	Buffer		buf;
-	Page		page;
-	HnswNodeTuple node;
-	bool		ok = false;
-
-	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, e->blkno, RBM_NORMAL, vs->bas);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	if (e->offno <= PageGetMaxOffsetNumber(page))
-	{
-		node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
-		if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
-			ItemPointerIsValid(&node->heaptids[0]))
-		{
-			Size		size = VARSIZE(HnswNodeValue(node));
-
-			e->level = node->level;
-			e->version = node->version;
-			e->value = palloc(size);
-			memcpy(e->value, HnswNodeValue(node), size);
-			ok = true;
-		}
-	}
-	UnlockReleaseBuffer(buf);
-	return ok;
+	return HnswLoadElement(vs->index, vs->bas, e);
 }
 
 /* Whether a slot array mentions a dying element */
@@ -584,19 +550,11 @@ CollectLive(HnswVacuumState *vs, BlockNumber blkno, BlockNumber *next)
 	{
 		HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
 		VacElement *e;
-		Size		size;
 
-		if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) ||
-			!ItemPointerIsValid(&node->heaptids[0]))
+		if (!HnswNodeIsLive(node))
 			continue;
 		e = palloc(sizeof(VacElement));
-		e->blkno = blkno;
-		e->offno = off;
-		e->level = node->level;
-		e->version = node->version;
-		size = VARSIZE(HnswNodeValue(node));
-		e->value = palloc(size);
-		memcpy(e->value, HnswNodeValue(node), size);
+		HnswElementRefFill(e, blkno, off, node);
 		elements = lappend(elements, e);
 	}
 	*next = HnswPageGetOpaque(page)->nextblkno;
@@ -672,8 +630,7 @@ ConfirmRepaired(HnswVacuumState *vs)
 			ItemPointer slots;
 			bool		bad;
 
-			if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) ||
-				!ItemPointerIsValid(&node->heaptids[0]))
+			if (!HnswNodeIsLive(node))
 				continue;
 
 			slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);

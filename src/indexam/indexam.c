@@ -163,6 +163,26 @@ rv_storage_name(int storage)
 	return "unknown";
 }
 
+/*
+ * The lock modes index.c holds in the leader of a parallel build, which
+ * its workers take on the table and the index (CREATE INDEX, or CREATE
+ * INDEX CONCURRENTLY).
+ */
+void
+rv_build_lock_modes(bool isconcurrent, LOCKMODE *heapmode, LOCKMODE *indexmode)
+{
+	if (!isconcurrent)
+	{
+		*heapmode = ShareLock;
+		*indexmode = AccessExclusiveLock;
+	}
+	else
+	{
+		*heapmode = ShareUpdateExclusiveLock;
+		*indexmode = RowExclusiveLock;
+	}
+}
+
 /* Name of the index's operator class, for messages */
 char *
 rv_opclass_name(Relation index)

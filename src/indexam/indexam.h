@@ -124,6 +124,7 @@ rv_index_kernel_distance(RvIndexKernel kernel, const void *x, const void *y, int
 
 extern void RvIndexamInit(void);
 extern const char *rv_storage_name(int storage);
+extern void rv_build_lock_modes(bool isconcurrent, LOCKMODE *heapmode, LOCKMODE *indexmode);
 extern Relation rv_index_open_for_function(Oid indexoid, const char *func, bool ownerOnly,
 										   LOCKMODE indexmode, ambuild_function ambuild,
 										   const char *amname);

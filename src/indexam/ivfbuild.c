@@ -704,17 +704,7 @@ rv_ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 
 	shared = shm_toc_lookup(toc, PARALLEL_KEY_IVF_SHARED, false);
 
-	/* The lock modes index.c already holds in the leader */
-	if (!shared->isconcurrent)
-	{
-		heapLockmode = ShareLock;
-		indexLockmode = AccessExclusiveLock;
-	}
-	else
-	{
-		heapLockmode = ShareUpdateExclusiveLock;
-		indexLockmode = RowExclusiveLock;
-	}
+	rv_build_lock_modes(shared->isconcurrent, &heapLockmode, &indexLockmode);
 	heap = table_open(shared->heaprelid, heapLockmode);
 	index = index_open(shared->indexrelid, indexLockmode);
 
