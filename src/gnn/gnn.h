@@ -28,13 +28,17 @@
  *	  with tau > 0.5 an under-estimate (a query that then misses its
  *	  recall) costs more than an over-estimate of the same size, which is
  *	  what "mean recall >= target" wants; it is smooth, so the gradients
- *	  can be checked by finite differences.  A calibration offset, chosen
- *	  on held-out queries, is then added to every prediction.
+ *	  can be checked by finite differences.  A calibration, chosen on
+ *	  held-out queries, then maps a prediction y to ymean + shrink (y -
+ *	  ymean) + offset: the offset makes the mean recall reach the target,
+ *	  and shrink (1, 0.75, 0.5, 0.25 or 0) is the one that does so at the
+ *	  least mean effort, so a model whose predictions do not pay falls back
+ *	  to one effort for every query (shrink 0), the best fixed effort.
  *
  *	  Byte format (little-endian, version RV_GNN_FORMAT_VERSION): "RVGN",
  *	  u32 version, u32 regions, edges, dim, params, RF, QF, H, M; f64
  *	  normalisation (RF, RF, QF, QF), ymean, offset, effort min and max,
- *	  tau; f64 region features; edges as (u32, u32, f64); f32 region
+ *	  tau, shrink; f64 region features; edges as (u32, u32, f64); f32 region
  *	  representatives (regions * dim); f64 parameters; u64 FNV-1a of all
  *	  the bytes before it.
  *
@@ -50,7 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RV_GNN_FORMAT_VERSION	1
+#define RV_GNN_FORMAT_VERSION	2
 #define RV_GNN_RF		5			/* region features */
 #define RV_GNN_QF		6			/* query features */
 #define RV_GNN_H		8			/* region embedding width */
@@ -89,6 +93,7 @@ typedef struct RvGnnModel
 	double		effortMin;
 	double		effortMax;
 	double		tau;
+	double		shrink;			/* predictions pulled towards ymean: 0 = one effort for all */
 	uint32_t	nparams;
 	double	   *params;
 	/* derived by rv_gnn_prepare, not serialised */

@@ -138,6 +138,7 @@ rv_gnn_create(uint32_t nregions, const double *rfeat, uint32_t nedges,
 		m->qstd[i] = 1;
 	}
 	m->tau = 0.9;
+	m->shrink = 1;
 	m->effortMin = 1;
 	m->effortMax = 1e6;
 	GnnInitBlock(m->params + P_WS1, H, RF, &st);
@@ -354,15 +355,18 @@ rv_gnn_prepare(RvGnnModel *m)
 	return true;
 }
 
+/* The network's output for a query, pulled towards ymean by shrink */
 double
 rv_gnn_predict(const RvGnnModel *m, uint32_t region, const double *q)
 {
 	double		in[IN];
 	double		h3[M];
+	double		y;
 
 	if (m->emb == NULL || region >= m->nregions)
 		return NAN;
-	return GnnForwardMlp(m, m->emb + (size_t) region * H, q, in, h3);
+	y = GnnForwardMlp(m, m->emb + (size_t) region * H, q, in, h3);
+	return m->ymean + m->shrink * (y - m->ymean);
 }
 
 double
@@ -715,30 +719,46 @@ rv_gnn_evaluate(const RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 }
 
 /*
- * The smallest offset (steps of 0.02 in log effort, from -2 to 4) at
- * which the mean held-out recall reaches the target; false (offset at the
- * top) if none does.
+ * For each shrink of 1, 0.75, 0.5, 0.25 and 0, the smallest offset (steps
+ * of 0.02 in log effort, from -4 to 4) at which the mean held-out recall
+ * reaches the target; keeps the pair of least mean effort.  False (shrink
+ * 1, offset at the top) if none reaches it.
  */
 bool
 rv_gnn_calibrate(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 				 const double *grid, uint32_t ngrid, const double *recall, double target)
 {
-	for (int k = -100; k <= 200; k++)
-	{
-		double		off = k * 0.02;
-		double		r,
-					c,
-					b;
+	static const double shrinks[] = {1.0, 0.75, 0.5, 0.25, 0.0};
+	double		bestCost = INFINITY;
+	double		bestShrink = 1.0,
+				bestOffset = 4.0;
 
-		rv_gnn_evaluate(m, s, n, grid, ngrid, recall, target, off, &r, &c, &b);
-		if (r >= target)
+	for (int si = 0; si < 5; si++)
+	{
+		m->shrink = shrinks[si];
+		for (int k = -200; k <= 200; k++)
 		{
-			m->offset = off;
-			return true;
+			double		off = k * 0.02;
+			double		r,
+						c,
+						b;
+
+			rv_gnn_evaluate(m, s, n, grid, ngrid, recall, target, off, &r, &c, &b);
+			if (r >= target)
+			{
+				if (c < bestCost)
+				{
+					bestCost = c;
+					bestShrink = shrinks[si];
+					bestOffset = off;
+				}
+				break;
+			}
 		}
 	}
-	m->offset = 4.0;
-	return false;
+	m->shrink = bestShrink;
+	m->offset = bestOffset;
+	return isfinite(bestCost);
 }
 
 /* The first grid effort whose mean recall reaches the target, or -1 */
@@ -762,7 +782,7 @@ rv_gnn_fixed_effort(uint32_t n, const double *grid, uint32_t ngrid,
  *		Byte format
  * ----------------------------------------------------------------
  */
-#define GNN_NSCALARS	(2 * RF + 2 * QF + 5)
+#define GNN_NSCALARS	(2 * RF + 2 * QF + 6)
 
 size_t
 rv_gnn_serialized_size(const RvGnnModel *m)
@@ -868,8 +888,10 @@ GnnScalarSlot(RvGnnModel *m, int k)
 			return &m->effortMin;
 		case 3:
 			return &m->effortMax;
-		default:
+		case 4:
 			return &m->tau;
+		default:
+			return &m->shrink;
 	}
 }
 
@@ -1022,6 +1044,8 @@ rv_gnn_deserialize(const unsigned char *buf, size_t len, const char **error)
 			*error = "model has a zero scale";
 	if (!(m->effortMin >= 1) || !(m->effortMax >= m->effortMin))
 		*error = "model has an invalid effort range";
+	if (!(m->shrink >= 0 && m->shrink <= 1))
+		*error = "model has an invalid shrink";
 	if (*error == NULL && !rv_gnn_prepare(m))
 		*error = "out of memory";
 	if (*error)

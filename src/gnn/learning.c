@@ -1181,7 +1181,8 @@ LearnTrainIndex(Relation index, double target)
 		appendStringInfo(&json, "%g}", t.grid[fixed]);
 	else
 		appendStringInfoString(&json, "null}");
-	appendStringInfo(&json, ", \"calibration_offset\": %.4f, \"replaced\": ", m->offset);
+	appendStringInfo(&json, ", \"calibration_offset\": %.4f, \"shrink\": %.2f, \"replaced\": ",
+					 m->offset, m->shrink);
 	if (live)
 		appendStringInfo(&json, "{\"version\": %d, \"mean_recall\": %.4f, \"mean_effort\": %.2f}",
 						 liveVersion, lr, lc);

@@ -157,6 +157,7 @@ START_TEST(test_gnn_serialize)
 	a->reps = malloc(sizeof(reps));
 	memcpy(a->reps, reps, sizeof(reps));
 	a->offset = 0.37;
+	a->shrink = 0.5;
 	a->effortMin = 10;
 	a->effortMax = 800;
 	len = rv_gnn_serialized_size(a);
@@ -170,7 +171,8 @@ START_TEST(test_gnn_serialize)
 	ck_assert_int_eq(memcmp(a->params, b->params, sizeof(double) * a->nparams), 0);
 	ck_assert_int_eq(memcmp(a->reps, b->reps, sizeof(reps)), 0);
 	ck_assert_int_eq(memcmp(a->rfeat, b->rfeat, sizeof(double) * a->nregions * RV_GNN_RF), 0);
-	ck_assert(b->offset == 0.37 && b->effortMin == 10 && b->effortMax == 800 && b->tau == a->tau);
+	ck_assert(b->offset == 0.37 && b->shrink == 0.5 && b->effortMin == 10 && b->effortMax == 800 &&
+			  b->tau == a->tau);
 	for (int i = 0; i < 20; i++)
 		ck_assert(rv_gnn_effort(a, s[i].region, s[i].q) == rv_gnn_effort(b, s[i].region, s[i].q));
 	rv_gnn_free(b);
@@ -183,10 +185,10 @@ START_TEST(test_gnn_serialize)
 	ck_assert_ptr_null(rv_gnn_deserialize(buf, len - 1, &err));
 	ck_assert_str_eq(err, "model length does not match its header");
 	ck_assert_ptr_null(rv_gnn_deserialize(buf, 10, &err));
-	buf[4] = 2;
+	buf[4] = RV_GNN_FORMAT_VERSION + 1;
 	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
 	ck_assert_str_eq(err, "unsupported model format version");
-	buf[4] = 1;
+	buf[4] = RV_GNN_FORMAT_VERSION;
 	buf[0] = 'X';
 	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
 	ck_assert_str_eq(err, "not a ruvector model");
@@ -318,6 +320,63 @@ START_TEST(test_gnn_calibrate)
 }
 END_TEST
 
+/*
+ * Labels the features say nothing about, and a network overfitted to 60
+ * of them: calibration must fall back towards one effort for every query
+ * (shrink) rather than pay for the noise.
+ */
+START_TEST(test_gnn_unpredictable)
+{
+	const uint32_t R = 12,
+				n = 2000;
+	double		grid[10];
+	RvGnnSample *s = malloc(sizeof(RvGnnSample) * n);
+	double	   *recall = malloc(sizeof(double) * n * 10);
+	RvGnnModel *m;
+	RvGnnTrainOpts o = {.epochs = 300, .batch = 16, .lr = 0.01, .tau = 0.8, .seed = 5};
+	double		r,
+				c,
+				b;
+	int			fixed;
+
+	for (int g = 0; g < 10; g++)
+		grid[g] = 10 * pow(1.6, g);
+	rng_state = 17;
+	m = random_model(R, 9);
+	random_samples(s, n, R);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		double		need = exp(3.0 + 1.5 * urand());	/* independent of q and region */
+
+		s[i].y = log(need);
+		for (int g = 0; g < 10; g++)
+		{
+			double		x = 1.0 - 0.05 * pow(need / grid[g], 1.5);
+
+			recall[i * 10 + g] = x < 0 ? 0 : x;
+		}
+	}
+	m->effortMin = grid[0];
+	m->effortMax = grid[9];
+	/* few training queries, many epochs: the network learns noise */
+	ck_assert(rv_gnn_train(m, s, 60, &o, NULL));
+	ck_assert(rv_gnn_calibrate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95));
+	rv_gnn_evaluate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95, m->offset,
+					&r, &c, &b);
+	fixed = rv_gnn_fixed_effort(n / 2, grid, 10, recall + (n / 2) * 10, 0.95);
+	ck_assert(r >= 0.95);
+	/*
+	 * One effort for all, placed between grid points, costs 51 against the
+	 * grid's least fixed effort 65.5; the noisy network unshrunk costs 62.
+	 */
+	ck_assert_msg(c < grid[fixed] * 0.85, "model cost %g (shrink %g), fixed effort %g",
+				  c, m->shrink, grid[fixed]);
+	free(s);
+	free(recall);
+	rv_gnn_free(m);
+}
+END_TEST
+
 START_TEST(test_gnn_query_features)
 {
 	double		d[5] = {4.0, 1.0, 3.0, 2.0, 5.0};
@@ -351,6 +410,7 @@ gnn_suite(void)
 	tcase_add_test(tc, test_gnn_serialize);
 	tcase_add_test(tc, test_gnn_learns);
 	tcase_add_test(tc, test_gnn_calibrate);
+	tcase_add_test(tc, test_gnn_unpredictable);
 	tcase_add_test(tc, test_gnn_query_features);
 	suite_add_tcase(s, tc);
 	return s;
