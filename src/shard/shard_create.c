@@ -335,23 +335,18 @@ RvShardCopyValue(StringInfo buf, const char *v)
 	}
 	for (; *v; v++)
 	{
-		switch (*v)
+		/* COPY's escapes: backslash, tab, newline, carriage return */
+		static const char special[] = "\\\t\n\r";
+		static const char letter[] = "\\tnr";
+		const char *p = strchr(special, *v);
+
+		if (p != NULL)
 		{
-			case '\\':
-				appendStringInfoString(buf, "\\\\");
-				break;
-			case '\t':
-				appendStringInfoString(buf, "\\t");
-				break;
-			case '\n':
-				appendStringInfoString(buf, "\\n");
-				break;
-			case '\r':
-				appendStringInfoString(buf, "\\r");
-				break;
-			default:
-				appendStringInfoChar(buf, *v);
+			appendStringInfoChar(buf, '\\');
+			appendStringInfoChar(buf, letter[p - special]);
 		}
+		else
+			appendStringInfoChar(buf, *v);
 	}
 }
 
