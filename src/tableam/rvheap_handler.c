@@ -71,6 +71,7 @@
 #include "nodes/nodeFuncs.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -112,6 +113,15 @@ Returned(Relation rel, TupleTableSlot *slot, bool found)
  */
 #define RV_SCAN_AHEAD		32
 #define RV_SCAN_SLOTS		8
+
+/*
+ * ruvector.seqscan_read_ahead: off by default.  Measured on the test
+ * machine (bench/tier/tier_worker.sh, bench/RESULTS.md), the kernel's own
+ * sequential read-ahead beats 8 kB requests issued ahead, by fadvise or
+ * io_uring, on a cold sequential scan; it is kept for devices or
+ * file systems where it does not (network storage, small read_ahead_kb).
+ */
+bool		rv_seqscan_read_ahead = false;
 
 typedef struct RvScanAhead
 {
@@ -187,7 +197,7 @@ rvheap_getnextslot(TableScanDesc sscan, ScanDirection direction,
 {
 	bool		found = heap_getnextslot(sscan, direction, slot);
 
-	if (found && ScanDirectionIsForward(direction))
+	if (found && rv_seqscan_read_ahead && ScanDirectionIsForward(direction))
 		ScanReadAhead(sscan);
 	return Returned(sscan->rs_rd, slot, found);
 }
@@ -1009,4 +1019,11 @@ RvTableamInit(void)
 	RvTierInit();
 	RvCompactInit();
 	RvWalInit();
+	DefineCustomBoolVariable("ruvector.seqscan_read_ahead",
+							 "Sequential scans of ruvector_heap tables read the next blocks ahead (ruvector.io_method).",
+							 "Off by default: the kernel's sequential read-ahead is usually faster.",
+							 &rv_seqscan_read_ahead,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }

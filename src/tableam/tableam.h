@@ -123,6 +123,7 @@ typedef struct RvBlockAccess
 } RvBlockAccess;
 
 /* rvheap_handler.c */
+extern bool rv_seqscan_read_ahead;
 extern const TableAmRoutine *RvHeapRoutine(void);
 extern bool RvIsRuvectorHeap(Relation rel);
 extern void RvHeapCheckRelation(Relation rel, const char *what);

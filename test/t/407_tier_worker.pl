@@ -138,7 +138,8 @@ my %scan;
 foreach my $method (qw(off prefetch io_uring))
 {
 	my $out = $node->safe_psql('postgres', qq(
-		SET ruvector.io_method = $method; SET enable_indexscan = off; SET enable_bitmapscan = off;
+		SET ruvector.io_method = $method; SET ruvector.seqscan_read_ahead = on;
+		SET enable_indexscan = off; SET enable_bitmapscan = off;
 		SET max_parallel_workers_per_gather = 0;
 		SELECT md5(string_agg(v::text, ',' ORDER BY id)) FROM u;
 		SELECT blocks > 0 FROM ruvector_io_stats();
