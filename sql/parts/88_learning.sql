@@ -40,6 +40,7 @@ CREATE TABLE ruvector_learning_models (
 	replaced_recall	float8,
 	replaced_cost	float8,
 	model			bytea NOT NULL,
+	relfilenode		oid NOT NULL,	-- the build it was trained on: another build ignores it
 	PRIMARY KEY (index, version)
 );
 REVOKE ALL ON TABLE ruvector_learning_queries, ruvector_learning_models FROM PUBLIC;

@@ -33,6 +33,10 @@
  *	  misses the target.  Every version is kept, live or not, with its
  *	  training curve: ruvector_learning_status() shows them.
  *
+ *	  A model belongs to one build of its index (its relfilenode): after
+ *	  REINDEX or VACUUM FULL the scans ignore it and use hnsw.ef_search
+ *	  until a model of the new build is trained.
+ *
  *	  Scans.  Each backend caches the live model of an index for
  *	  LEARN_CACHE_TTL_MS and rereads the table after that (as the
  *	  extension's owner), so a new version reaches other sessions and
@@ -347,12 +351,13 @@ LearnFeatures(const RvGnnModel *m, const float *x, double *q, uint32 *entry)
 
 /* Read the live model (SPI connected, as the owner); NULL if none */
 static RvGnnModel *
-LearnReadLive(Oid indexid, float4 target, int32 haveVersion, int32 *version, bool *same)
+LearnReadLive(Oid indexid, Oid relfilenode, float4 target, int32 haveVersion, int32 *version,
+			  bool *same)
 {
 	StringInfoData q;
-	Oid			argtypes[3] = {OIDOID, FLOAT4OID, INT4OID};
-	Datum		args[3] = {ObjectIdGetDatum(indexid), Float4GetDatum(target),
-	Int32GetDatum(haveVersion)};
+	Oid			argtypes[4] = {OIDOID, FLOAT4OID, INT4OID, OIDOID};
+	Datum		args[4] = {ObjectIdGetDatum(indexid), Float4GetDatum(target),
+	Int32GetDatum(haveVersion), ObjectIdGetDatum(relfilenode)};
 	bool		isnull;
 	bytea	   *blob;
 	const char *err;
@@ -365,8 +370,9 @@ LearnReadLive(Oid indexid, float4 target, int32 haveVersion, int32 *version, boo
 					 "SELECT version, CASE WHEN version <> $3 THEN model END"
 					 " FROM %s.ruvector_learning_models"
 					 " WHERE index::pg_catalog.oid = $1 AND live AND target >= $2 - 1e-6"
+					 " AND relfilenode = $4"
 					 " ORDER BY target, version DESC LIMIT 1", RvgSchema());
-	if (SPI_execute_with_args(q.data, 3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(q.data, 4, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "ruvector_learning_models could not be read");
 	if (SPI_processed != 1)
 		return NULL;
@@ -432,7 +438,7 @@ LearnLookup(Relation index, float4 target)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		m = LearnReadLive(indexid, target, c->version, &version, &same);
+		m = LearnReadLive(indexid, index->rd_rel->relfilenode, target, c->version, &version, &same);
 		SPI_finish();
 		if (!same)
 		{
@@ -1088,7 +1094,8 @@ LearnTrainIndex(Relation index, double target)
 	fixed = rv_gnn_fixed_effort(np[2], t.grid, t.ngrid, rc[2], target);
 
 	/* the live version on the same validation queries */
-	live = LearnReadLive(t.indexid, (float4) target, -1, &liveVersion, &same);
+	live = LearnReadLive(t.indexid, index->rd_rel->relfilenode, (float4) target, -1,
+						 &liveVersion, &same);
 	if (live && live->dim == m->dim)
 	{
 		double	   *lrc;
@@ -1149,15 +1156,16 @@ LearnTrainIndex(Relation index, double target)
 		appendStringInfo(&q,
 						 "INSERT INTO %1$s.ruvector_learning_models (index, heap, version, target,"
 						 " live, queries, regions, train_ms, curve, val_recall, val_cost, val_below,"
-						 " fixed_effort, replaced, replaced_recall, replaced_cost, model)"
+						 " fixed_effort, replaced, replaced_recall, replaced_cost, model, relfilenode)"
 						 " SELECT $1::pg_catalog.regclass, $2::pg_catalog.regclass,"
 						 "  COALESCE(pg_catalog.max(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10,"
-						 "  $11, $12, $13, %2$s, %3$s, $14"
+						 "  $11, $12, $13, %2$s, %3$s, $14, %4$u"
 						 " FROM %1$s.ruvector_learning_models WHERE index::pg_catalog.oid = $1"
 						 " RETURNING version",
 						 RvgSchema(),
 						 isnan(lr) ? "NULL" : psprintf("%.17g", lr),
-						 isnan(lc) ? "NULL" : psprintf("%.17g", lc));
+						 isnan(lc) ? "NULL" : psprintf("%.17g", lc),
+						 index->rd_rel->relfilenode);
 		if (SPI_execute_with_args(q.data, 14, argtypes, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 			SPI_processed != 1)
 			elog(ERROR, "ruvector_learning_models could not be written");

@@ -151,7 +151,7 @@ is($primary->safe_psql('postgres',
 	$live, 'after a restart the same version is live');
 is(scalar @{ efforts($primary) }, scalar @probe, 'after a restart the scans use it');
 
-# The standby reads the replicated model
+# The standby reads the replicated model (before the rebuild below)
 $primary->wait_for_catchup($standby);
 is(scalar @{ efforts($standby) }, scalar @probe, 'a standby uses the model');
 is($standby->safe_psql('postgres',
@@ -159,6 +159,16 @@ is($standby->safe_psql('postgres',
 	't', 'ruvector_learning_effort answers on the standby');
 is(results($standby, 'SET ruvector.target_recall = 0'), $fixed,
 	'target_recall 0 on the standby: the fixed results');
+
+# A rebuild makes the model stale: scans fall back to hnsw.ef_search
+# until a model of the new build is trained
+$primary->safe_psql('postgres', 'REINDEX INDEX items_v');
+is(scalar @{ efforts($primary) }, 0, 'after REINDEX the old model is not used');
+$primary->safe_psql('postgres', "SET ruvector.target_recall = 0.9; SELECT ruvector_learning_train('items_v')");
+my $rebuilt = $primary->safe_psql('postgres',
+	"SELECT live FROM ruvector_learning_status() WHERE target = real '0.9' ORDER BY version DESC LIMIT 1");
+is(scalar @{ efforts($primary) }, $rebuilt eq 't' ? scalar @probe : 0,
+	"a model of the new build is used once live (live: $rebuilt)");
 
 $standby->stop;
 $primary->stop;
