@@ -101,6 +101,7 @@
 #include "io/rvio.h"
 
 PG_FUNCTION_INFO_V1(ruvector_compact);
+PG_FUNCTION_INFO_V1(ruvector_tier_plan);
 
 static int	rv_test_compact_stop_after = 0;
 
@@ -192,7 +193,7 @@ RvCompactInit(void)
  * (see tier_codebook.c); this run moves its PQ-due blocks to sq8.
  */
 static void
-InitCompact(CompactState *st, Relation rel)
+InitCompact(CompactState *st, Relation rel, bool train)
 {
 	List	   *policies = RvTierPoliciesLoad(rel);
 	ListCell   *lc;
@@ -214,7 +215,7 @@ InitCompact(CompactState *st, Relation rel)
 			continue;
 		c->cb = RvCodebookLatest(rel, NameStr(p->attname), typmod > 0 ? typmod : -1,
 								 p->pq_m, p->pq_k);
-		if (c->cb == NULL)
+		if (c->cb == NULL && train)
 		{
 			uint32		id = RvCodebookTrain(rel, p->attnum, p->pq_m, p->pq_k, p->pq_sample);
 
@@ -714,7 +715,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	if (RelationNeedsWAL(rel))
 		RvWalCheckAvailable("ruvector_compact");
 
-	InitCompact(&st, rel);
+	InitCompact(&st, rel, true);
 	if (st.ncols == 0)
 		ereport(NOTICE,
 				(errmsg("table \"%s\" has no tier policy; nothing to move",
@@ -810,7 +811,7 @@ WorkerVisitTable(Oid relid, int64 budget)
 		return 0;
 	}
 
-	InitCompact(&st, rel);
+	InitCompact(&st, rel, true);
 	st.worker = true;
 	st.budget = budget;
 	st.demote = WorkerMayDemote(relid);
@@ -902,4 +903,163 @@ RvTierWorkerRound(void)
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	MemoryContextDelete(ctx);
+}
+
+/* ----------------------------------------------------------------
+ *		ruvector_tier_plan: the dry run
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Recall@10 through an hnsw index (storage sq8, re-rank from the table)
+ * measured with the table held in each tier: glove-100, bench/RESULTS.md
+ * (issue 17).  A reference, not a prediction for another data set.
+ */
+static const double rv_tier_reference_recall[RV_TIER_COUNT] = {0.999, 0.999, 0.995, 0.939};
+
+typedef struct PlanCell
+{
+	int64		blocks;
+	int64		vectors;
+	int64		bytes_before;
+	int64		bytes_after;
+} PlanCell;
+
+/*
+ * One block of the dry run: the moves CompactBlock would make, counted in
+ * cells[from][to], on a copy of the page (codecs run without a buffer lock).
+ */
+static void
+PlanBlock(CompactState *st, BlockNumber blkno, PlanCell cells[RV_TIER_COUNT][RV_TIER_COUNT])
+{
+	Buffer		buf;
+	PGAlignedBlock copy;
+	bool		live[MaxHeapTuplesPerPage + 1];
+	bool		seen[RV_TIER_COUNT][RV_TIER_COUNT];
+	Page		page;
+	int			coldest;
+	MemoryContext old;
+
+	if (!BlockTargets(st, blkno, &coldest))
+		return;
+	st->blocks_scanned++;
+	buf = ReadBufferExtended(st->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, st->strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (PageIsNew(page))
+	{
+		UnlockReleaseBuffer(buf);
+		return;
+	}
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		HeapTupleData tup;
+
+		live[off] = RvHeapPageTuple(st->rel, page, blkno, off, &tup) &&
+			HeapTupleSatisfiesVacuum(&tup, st->oldest_xmin, buf) == HEAPTUPLE_LIVE;
+	}
+	memcpy(copy.data, page, BLCKSZ);
+	UnlockReleaseBuffer(buf);
+
+	page = (Page) copy.data;
+	memset(seen, 0, sizeof(seen));
+	old = MemoryContextSwitchTo(st->page_cxt);
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		HeapTupleData tup;
+		int			natts;
+
+		if (!live[off] || !RvHeapPageTuple(st->rel, page, blkno, off, &tup))
+			continue;
+		natts = HeapTupleHeaderGetNatts(tup.t_data);
+		heap_deform_tuple(&tup, RelationGetDescr(st->rel), st->values, st->isnull);
+		for (int i = 0; i < st->ncols; i++)
+		{
+			CompactColumn *c = &st->cols[i];
+			int			a = c->policy->attnum - 1;
+			struct varlena *raw;
+			Vector	   *v;
+			Vector	   *enc;
+			Size		size;
+			bool		up;
+			int			from;
+			int			to;
+
+			if (a >= natts || st->isnull[a] || c->target == RV_TIER_FLOAT32)
+				continue;
+			raw = (struct varlena *) DatumGetPointer(st->values[a]);
+			if (VARATT_IS_EXTERNAL(raw))
+				continue;
+			size = VARATT_IS_SHORT(raw) ? VARSIZE_SHORT(raw) - VARHDRSZ_SHORT + VARHDRSZ :
+				VARSIZE_ANY(raw);
+			v = (Vector *) PG_DETOAST_DATUM(st->values[a]);
+			enc = MoveVector(c, v, size, &up);
+			if (enc == NULL)
+				continue;
+			from = RvTierOfTag(v->unused);
+			to = RvTierOfTag(enc->unused);
+			if (from < 0 || to < 0)
+				continue;
+			cells[from][to].vectors++;
+			cells[from][to].bytes_before += size;
+			cells[from][to].bytes_after += VARSIZE(enc);
+			if (!seen[from][to])
+				cells[from][to].blocks++;
+			seen[from][to] = true;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->page_cxt);
+}
+
+/*
+ * ruvector_tier_plan(table regclass) returns a row per (from, to) move
+ * ruvector_compact would make now: blocks, vectors, bytes before and after
+ * (vector values as stored), and the reference recall of the target tier.
+ * Reads only: no lock beyond AccessShareLock, no codebook trained, nothing
+ * written; blocks due for pq move to sq8 in the plan while the column has
+ * no committed codebook, as in compact.
+ */
+Datum
+ruvector_tier_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	CompactState st;
+	BlockNumber nblocks;
+	PlanCell	cells[RV_TIER_COUNT][RV_TIER_COUNT];
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = RvHeapOpenChecked(PG_GETARG_OID(0), AccessShareLock, "ruvector_tier_plan", false);
+	InitCompact(&st, rel, false);
+	FreeAccessStrategy(st.strategy);
+	st.strategy = GetAccessStrategy(BAS_BULKREAD);
+	memset(cells, 0, sizeof(cells));
+	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		PlanBlock(&st, blkno, cells);
+	}
+	FreeAccessStrategy(st.strategy);
+	table_close(rel, AccessShareLock);
+
+	for (int from = 0; from < RV_TIER_COUNT; from++)
+		for (int to = 0; to < RV_TIER_COUNT; to++)
+		{
+			Datum		values[7];
+			bool		nulls[7] = {0};
+
+			if (cells[from][to].vectors == 0)
+				continue;
+			values[0] = CStringGetTextDatum(RvTierName(from));
+			values[1] = CStringGetTextDatum(RvTierName(to));
+			values[2] = Int64GetDatum(cells[from][to].blocks);
+			values[3] = Int64GetDatum(cells[from][to].vectors);
+			values[4] = Int64GetDatum(cells[from][to].bytes_before);
+			values[5] = Int64GetDatum(cells[from][to].bytes_after);
+			values[6] = Float8GetDatum(rv_tier_reference_recall[to]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	return (Datum) 0;
 }

@@ -71,7 +71,11 @@ FROM (SELECT unnest((tv.v - r.v)::real[]) AS d FROM tv JOIN ref r USING (id)) s;
 
 -- then sq8: blocks move colder again; a tier colder than exactness allows is capped
 SELECT ruvector_set_tiers('tv', 'v', '{"exactness": "sq8", "sq8": {}, "pq": {}}');
+-- the dry run says what the compact will do (same vectors), and moves nothing
+SELECT * FROM ruvector_tier_plan('tv');
+SELECT * FROM ruvector_tier_plan('tv');
 SELECT * FROM ruvector_compact('tv');
+SELECT count(*) AS nothing_left_to_plan FROM ruvector_tier_plan('tv');
 SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
 FROM ruvector_tier_report('tv');
 -- each component within scale / 2 (range 2 / 255 / 2) plus the float16 step

@@ -6,3 +6,9 @@ CREATE FUNCTION ruvector_tier_space(tbl regclass,
 		OUT free_bytes bigint, OUT reclaimable_bytes bigint, OUT read_ahead text)
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ruvector_tier_space(regclass) IS 'size, live tuple bytes, free space reusable by inserts, and an estimate of the bytes VACUUM FULL or CLUSTER would return, of a ruvector_heap table, and the read-ahead method its scans and the tier worker use';
+
+CREATE FUNCTION ruvector_tier_plan(tbl regclass)
+	RETURNS TABLE (from_tier text, to_tier text, blocks bigint, vectors bigint,
+				   bytes_before bigint, bytes_after bigint, reference_recall float8)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_tier_plan(regclass) IS 'dry run of ruvector_compact: the moves it would make now, bytes before and after, and the recall@10 measured through an index at the target tier (glove-100 reference)';
