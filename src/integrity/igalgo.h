@@ -26,9 +26,7 @@
 #define RV_IGALGO_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 /*
  * The invariants the NOTES of the ig*.c files state.  Checked where this
@@ -93,39 +91,18 @@ extern bool rv_ig_jacobi(int n, double *a, double *eig);
  * of x's set (0, 1, ... in the order of the sets' first members) and
  * returns how many sets there are.
  */
-extern uint32_t rv_ig_uf_find(uint32_t *uf, uint32_t x);
+static inline uint32_t
+rv_ig_uf_find(uint32_t *uf, uint32_t x)
+{
+	while (uf[x] != x)
+	{
+		uf[x] = uf[uf[x]];
+		x = uf[x];
+	}
+	return x;
+}
+
 extern uint32_t rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n);
-
-/*
- * One malloc for all the arrays of a computation, so there is one failure
- * to check and one free: a layout function carves each array from a
- * RvIgBlock; run with base NULL it only adds up the size (the pointers it
- * hands out are then NULL), run again over the allocated block it places
- * them.  Every array starts 16-byte aligned.
- */
-typedef struct RvIgBlock
-{
-	char	   *base;
-	size_t		used;
-} RvIgBlock;
-
-static inline void *
-rv_ig_carve(RvIgBlock *b, size_t bytes)
-{
-	void	   *p = b->base ? b->base + b->used : NULL;
-
-	b->used += (bytes + 15) & ~(size_t) 15;
-	return p;
-}
-
-/* Between the sizing and the placing run: the block, zeroed; false if out of memory */
-static inline bool
-rv_ig_block_alloc(RvIgBlock *b)
-{
-	b->base = calloc(1, b->used);
-	b->used = 0;
-	return b->base != NULL;
-}
 
 /* Whether the graph is connected (n >= 1); -1 if out of memory */
 extern int	rv_ig_connected(uint32_t n, const RvIgEdge *edges, uint32_t nedges);

@@ -63,8 +63,6 @@ typedef struct McWork
 	uint32_t   *newid;
 	McHeapItem *heap;
 	uint32_t	nheap;
-	uint32_t   *orig;			/* original node -> current node */
-	void	   *block;			/* the one allocation all arrays live in */
 } McWork;
 
 static void
@@ -108,17 +106,6 @@ mc_heap_pop(McWork *w)
 	if (w->nheap > 0)
 		w->heap[i] = x;
 	return top;
-}
-
-uint32_t
-rv_ig_uf_find(uint32_t *uf, uint32_t x)
-{
-	while (uf[x] != x)
-	{
-		uf[x] = uf[uf[x]];
-		x = uf[x];
-	}
-	return x;
 }
 
 uint32_t
@@ -268,31 +255,22 @@ mc_order(McWork *w)
 	}
 }
 
-/*
- * Carve the arrays of a graph of n nodes and nedges edges from w->block
- * (NULL: only size them); returns the bytes they take.
- */
-static size_t
-mc_layout(McWork *w, uint32_t n, uint32_t nedges)
+static void
+mc_free(McWork *w)
 {
-	RvIgBlock	b = {w->block, 0};
-	size_t		m2 = 2 * (size_t) nedges + 1;
-
-	w->e = rv_ig_carve(&b, sizeof(RvIgEdge) * ((size_t) nedges + 1));
-	w->rowStart = rv_ig_carve(&b, sizeof(uint32_t) * ((size_t) n + 1));
-	w->adj = rv_ig_carve(&b, sizeof(uint32_t) * m2);
-	w->adjw = rv_ig_carve(&b, sizeof(double) * m2);
-	w->last = rv_ig_carve(&b, sizeof(uint32_t) * n);
-	w->deg = rv_ig_carve(&b, sizeof(double) * n);
-	w->key = rv_ig_carve(&b, sizeof(double) * n);
-	w->done = rv_ig_carve(&b, n);
-	w->order = rv_ig_carve(&b, sizeof(uint32_t) * n);
-	w->q = rv_ig_carve(&b, sizeof(double) * n);
-	w->uf = rv_ig_carve(&b, sizeof(uint32_t) * n);
-	w->newid = rv_ig_carve(&b, sizeof(uint32_t) * n);
-	w->heap = rv_ig_carve(&b, sizeof(McHeapItem) * m2);
-	w->orig = rv_ig_carve(&b, sizeof(uint32_t) * n);
-	return b.used;
+	free(w->e);
+	free(w->rowStart);
+	free(w->adj);
+	free(w->adjw);
+	free(w->last);
+	free(w->deg);
+	free(w->key);
+	free(w->done);
+	free(w->order);
+	free(w->q);
+	free(w->uf);
+	free(w->newid);
+	free(w->heap);
 }
 
 #ifdef RV_PURE_ASSERTS
@@ -313,19 +291,36 @@ double
 rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *side)
 {
 	McWork		w;
-	uint32_t   *orig;
+	uint32_t   *orig;			/* original node -> current node */
 	double		best = INFINITY;
+	size_t		m2 = 2 * (size_t) nedges + 1;
 
 	memset(side, 0, n);
 	if (n < 2)
 		return -1;
 
 	memset(&w, 0, sizeof(w));
-	w.block = malloc(mc_layout(&w, n, nedges));
-	if (!w.block)
+	orig = malloc(sizeof(uint32_t) * n);
+	w.e = malloc(sizeof(RvIgEdge) * (nedges + 1));
+	w.rowStart = malloc(sizeof(uint32_t) * (n + 1));
+	w.adj = malloc(sizeof(uint32_t) * m2);
+	w.adjw = malloc(sizeof(double) * m2);
+	w.last = malloc(sizeof(uint32_t) * n);
+	w.deg = malloc(sizeof(double) * n);
+	w.key = malloc(sizeof(double) * n);
+	w.done = malloc(n);
+	w.order = malloc(sizeof(uint32_t) * n);
+	w.q = malloc(sizeof(double) * n);
+	w.uf = malloc(sizeof(uint32_t) * n);
+	w.newid = malloc(sizeof(uint32_t) * n);
+	w.heap = malloc(sizeof(McHeapItem) * m2);
+	if (!orig || !w.e || !w.rowStart || !w.adj || !w.adjw || !w.last || !w.deg ||
+		!w.key || !w.done || !w.order || !w.q || !w.uf || !w.newid || !w.heap)
+	{
+		free(orig);
+		mc_free(&w);
 		return NAN;
-	(void) mc_layout(&w, n, nedges);
-	orig = w.orig;
+	}
 
 	w.k = n;
 	w.ne = 0;
@@ -403,7 +398,8 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 		w.k = nk;
 	}
 
-	free(w.block);
+	free(orig);
+	mc_free(&w);
 	/* side is the contracted node whose degree was the best cut: it weighs best */
 	IG_ASSERT(best >= 0 && fabs(mc_side_weight(n, edges, nedges, side) - best) <= 1e-9 * fmax(1, best));
 	return best;

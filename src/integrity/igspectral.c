@@ -38,24 +38,15 @@ typedef struct SpMat
 	uint32_t   *col;
 	double	   *val;
 	double	   *sqrtDeg;
-	uint32_t   *cur;			/* scratch of sp_build: next slot per row */
-	double	   *deg;			/* scratch of sp_build: weighted degree */
-	void	   *block;			/* the one allocation all arrays live in */
 } SpMat;
 
-/* Carve the arrays from s->block (NULL: only size them); the bytes taken */
-static size_t
-sp_layout(SpMat *s, uint32_t n, uint32_t nedges)
+static void
+sp_free(SpMat *s)
 {
-	RvIgBlock	b = {s->block, 0};
-
-	s->rowStart = rv_ig_carve(&b, sizeof(uint32_t) * ((size_t) n + 1));
-	s->col = rv_ig_carve(&b, sizeof(uint32_t) * (2 * (size_t) nedges + 1));
-	s->val = rv_ig_carve(&b, sizeof(double) * (2 * (size_t) nedges + 1));
-	s->sqrtDeg = rv_ig_carve(&b, sizeof(double) * n);
-	s->cur = rv_ig_carve(&b, sizeof(uint32_t) * n);
-	s->deg = rv_ig_carve(&b, sizeof(double) * n);
-	return b.used;
+	free(s->rowStart);
+	free(s->col);
+	free(s->val);
+	free(s->sqrtDeg);
 }
 
 /* Returns 0 ok, 1 isolated node (lambda2 = 0), -1 out of memory */
@@ -64,17 +55,22 @@ sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 {
 	uint32_t   *cur;
 	double	   *deg;
-	size_t		size;
 
 	memset(s, 0, sizeof(*s));
 	s->n = n;
-	size = sp_layout(s, n, nedges);
-	s->block = calloc(1, size);
-	if (!s->block)
+	s->rowStart = calloc(n + 1, sizeof(uint32_t));
+	s->col = malloc(sizeof(uint32_t) * (2 * (size_t) nedges + 1));
+	s->val = malloc(sizeof(double) * (2 * (size_t) nedges + 1));
+	s->sqrtDeg = calloc(n, sizeof(double));
+	cur = malloc(sizeof(uint32_t) * n);
+	deg = calloc(n, sizeof(double));
+	if (!s->rowStart || !s->col || !s->val || !s->sqrtDeg || !cur || !deg)
+	{
+		free(cur);
+		free(deg);
+		sp_free(s);
 		return -1;
-	(void) sp_layout(s, n, nedges);
-	cur = s->cur;
-	deg = s->deg;
+	}
 	for (uint32_t i = 0; i < nedges; i++)
 	{
 		const RvIgEdge *e = &edges[i];
@@ -105,9 +101,16 @@ sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 		s->col[cur[e->v]] = e->u;
 		s->val[cur[e->v]++] = v;
 	}
+	free(cur);
 	for (uint32_t i = 0; i < n; i++)
+	{
 		if (deg[i] <= 0)
+		{
+			free(deg);
 			return 1;
+		}
+	}
+	free(deg);
 	return 0;
 }
 
@@ -218,7 +221,6 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 			   *w,
 			   *alpha,
 			   *beta;
-	void	   *lanczos;		/* the one allocation u0 .. beta live in */
 	double		norm;
 	double		prev = INFINITY;
 	double		theta = NAN;
@@ -237,7 +239,7 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 		return NAN;
 	if (rc == 1)
 	{
-		free(s.block);
+		sp_free(&s);
 		return 0;
 	}
 
@@ -246,23 +248,20 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 	if ((uint32_t) max_steps > n - 1)
 		max_steps = (int) (n - 1);
 
+	u0 = malloc(sizeof(double) * n);
+	V = malloc(sizeof(double) * n * (size_t) (max_steps + 1));
+	w = malloc(sizeof(double) * n);
+	alpha = malloc(sizeof(double) * (max_steps + 1));
+	beta = malloc(sizeof(double) * (max_steps + 1));
+	if (!u0 || !V || !w || !alpha || !beta)
 	{
-		RvIgBlock	b = {NULL, 0};
-
-		for (int pass = 0; pass < 2; pass++)
-		{
-			u0 = rv_ig_carve(&b, sizeof(double) * n);
-			V = rv_ig_carve(&b, sizeof(double) * n * (size_t) (max_steps + 1));
-			w = rv_ig_carve(&b, sizeof(double) * n);
-			alpha = rv_ig_carve(&b, sizeof(double) * (max_steps + 1));
-			beta = rv_ig_carve(&b, sizeof(double) * (max_steps + 1));
-			if (pass == 0 && !rv_ig_block_alloc(&b))
-			{
-				free(s.block);
-				return NAN;
-			}
-		}
-		lanczos = b.base;
+		free(u0);
+		free(V);
+		free(w);
+		free(alpha);
+		free(beta);
+		sp_free(&s);
+		return NAN;
 	}
 
 	/* the null vector D^1/2 1, normalised */
@@ -332,8 +331,12 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 	/* a Ritz value of L lies in L's spectrum, [0, 2], up to rounding */
 	IG_ASSERT(theta > -1e-6 && theta < 2 + 1e-6);
 
-	free(lanczos);
-	free(s.block);
+	free(u0);
+	free(V);
+	free(w);
+	free(alpha);
+	free(beta);
+	sp_free(&s);
 	return theta < 0 ? 0 : theta;
 }
 
@@ -406,22 +409,22 @@ rv_ig_jacobi(int n, double *a, double *eig)
 double
 rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 {
-	RvIgBlock	b = {NULL, 0};
 	double	   *a,
 			   *eig,
 			   *deg;
-	double		result = 0;
-	bool		isolated = false;
+	double		result;
 
 	if (n < 2)
 		return -1;
-	for (int pass = 0; pass < 2; pass++)
+	a = calloc((size_t) n * n, sizeof(double));
+	eig = malloc(sizeof(double) * n);
+	deg = calloc(n, sizeof(double));
+	if (!a || !eig || !deg)
 	{
-		a = rv_ig_carve(&b, sizeof(double) * n * (size_t) n);
-		eig = rv_ig_carve(&b, sizeof(double) * n);
-		deg = rv_ig_carve(&b, sizeof(double) * n);
-		if (pass == 0 && !rv_ig_block_alloc(&b))
-			return NAN;
+		free(a);
+		free(eig);
+		free(deg);
+		return NAN;
 	}
 	for (uint32_t i = 0; i < nedges; i++)
 	{
@@ -432,17 +435,23 @@ rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 		a[edges[i].u * n + edges[i].v] += edges[i].w;
 		a[edges[i].v * n + edges[i].u] += edges[i].w;
 	}
-	/* an isolated node: disconnected, lambda2 is 0 */
 	for (uint32_t i = 0; i < n; i++)
-		isolated |= deg[i] <= 0;
-	if (!isolated)
 	{
-		for (uint32_t i = 0; i < n; i++)
-			for (uint32_t j = 0; j < n; j++)
-				a[i * n + j] = (i == j ? 1.0 : 0.0) - a[i * n + j] / sqrt(deg[i] * deg[j]);
-		rv_ig_jacobi((int) n, a, eig);
-		result = eig[1] < 0 ? 0 : eig[1];
+		if (deg[i] <= 0)
+		{
+			free(a);
+			free(eig);
+			free(deg);
+			return 0;
+		}
 	}
-	free(b.base);
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < n; j++)
+			a[i * n + j] = (i == j ? 1.0 : 0.0) - a[i * n + j] / sqrt(deg[i] * deg[j]);
+	rv_ig_jacobi((int) n, a, eig);
+	result = eig[1] < 0 ? 0 : eig[1];
+	free(a);
+	free(eig);
+	free(deg);
 	return result;
 }
