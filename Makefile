@@ -79,10 +79,11 @@ prove_installcheck:
 		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
 		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(PROVE_TESTS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
-	cat $^ > $@
-sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPDATE_PARTS)
-	( echo '\\echo Use "ALTER EXTENSION ruvector UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit'; cat $^ ) > $@
+# (the Makefile too: it lists the parts the upgrade runs)
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
+	cat $(SQL_PARTS) > $@
+sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(UPDATE_PARTS) Makefile
+	( echo '\\echo Use "ALTER EXTENSION ruvector UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit'; cat $(UPDATE_PARTS) ) > $@
 
 all: $(DATA_built)
 
