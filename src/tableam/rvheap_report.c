@@ -43,6 +43,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/detoast.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -274,8 +276,9 @@ ruvector_tier_report(PG_FUNCTION_ARGS)
 		values[1] = Int64GetDatum(totals[t].blocks);
 		values[2] = Int64GetDatum(totals[t].rows);
 		values[3] = Int64GetDatum(totals[t].bytes);
+		/* rounded to 3 decimals: read in psql, not computed with */
 		values[4] = Float8GetDatum(totals[t].bytes > 0 ?
-								   (double) totals[t].float32_bytes / totals[t].bytes : 0);
+								   round((double) totals[t].float32_bytes / totals[t].bytes * 1000.0) / 1000.0 : 0);
 		nulls[4] = totals[t].bytes == 0;
 		values[5] = TimestampTzGetDatum(totals[t].oldest);
 		nulls[5] = totals[t].oldest == 0;
