@@ -86,6 +86,19 @@ CREATE FUNCTION ruvector_tier_plan(tbl regclass)
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ruvector_tier_plan(regclass) IS 'dry run of ruvector_compact: the moves it would make now, bytes before and after, and the recall@10 measured through an index at the target tier (glove-100 reference)';
 
+CREATE FUNCTION ruvector_tier_progress(OUT pid integer, OUT table_name regclass,
+		OUT source text, OUT phase text, OUT started timestamptz, OUT blocks_total bigint,
+		OUT blocks_done bigint, OUT blocks_moved bigint, OUT bytes_freed bigint)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ruvector_tier_progress() IS 'running tier passes (ruvector_compact and the tier worker) in this database over tables the caller may read';
+
+CREATE VIEW ruvector_tier_progress WITH (security_invoker = true) AS
+	SELECT * FROM ruvector_tier_progress();
+COMMENT ON VIEW ruvector_tier_progress IS 'progress of tier passes, like pg_stat_progress_vacuum: table, phase, blocks done of total, blocks moved, bytes freed';
+REVOKE ALL ON ruvector_tier_progress FROM PUBLIC;
+GRANT SELECT ON ruvector_tier_progress TO ruvector_operator;
+
 -- Every qual is on pg_class alone, so it filters the rows before the
 -- report function runs (which refuses other tables).  security_invoker: the
 -- report runs with the querying role's rights, table by table; the view is

@@ -423,6 +423,7 @@ RvTierShmemRequest(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(RvTierShmemSize());
+	RequestAddinShmemSpace(RvProgressShmemSize());
 }
 
 static void
@@ -443,6 +444,7 @@ RvTierShmemStartup(void)
 		rv_tier_shared->since = GetCurrentTimestamp();
 		RvTierLoadFile();
 	}
+	RvProgressShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)
 		on_shmem_exit(RvTierShmemShutdown, (Datum) 0);

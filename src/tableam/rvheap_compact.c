@@ -586,6 +586,9 @@ RetryBusyBlocks(CompactState *st)
 	List	   *busy = st->busy;
 
 	st->in_retry = true;
+	if (busy != NIL)
+		RvProgressUpdate(RV_PROGRESS_RETRYING, RelationGetNumberOfBlocks(st->rel),
+						 st->blocks_moved, st->bytes_freed);
 	for (int round = 0; busy != NIL && round < 5; round++)
 	{
 		ListCell   *lc;
@@ -654,6 +657,9 @@ CompactPass(CompactState *st, BlockNumber nblocks)
 			if (BlockTargets(st, next, &coldest))
 				window[n++] = next;
 		}
+		if (n == 0)
+			RvProgressUpdate(RV_PROGRESS_SCANNING, next,
+							 st->blocks_moved + st->blocks_promoted, st->bytes_freed);
 		if (n > 1)
 			RvIoPrefetch(st->rel, MAIN_FORKNUM, window, n);
 		for (int i = 0; i < n && st->budget != 0; i++)
@@ -661,6 +667,8 @@ CompactPass(CompactState *st, BlockNumber nblocks)
 			vacuum_delay_point();
 			CHECK_FOR_INTERRUPTS();
 			CompactBlock(st, window[i]);
+			RvProgressUpdate(RV_PROGRESS_SCANNING, i + 1 < n ? window[i] + 1 : next,
+							 st->blocks_moved + st->blocks_promoted, st->bytes_freed);
 			if (rv_test_compact_stop_after > 0 &&
 				st->blocks_moved + st->blocks_promoted >= rv_test_compact_stop_after)
 				TestStop(st);
@@ -723,8 +731,10 @@ ruvector_compact(PG_FUNCTION_ARGS)
 				 errhint("Set one with ruvector_set_tiers().")));
 
 	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
+	RvProgressStart(relid, nblocks, false);
 	CompactPass(&st, nblocks);
 	RetryBusyBlocks(&st);
+	RvProgressUpdate(RV_PROGRESS_FLUSHING, nblocks, st.blocks_moved, st.bytes_freed);
 	if (st.blocks_moved > 0)
 		FreeSpaceMapVacuumRange(rel, 0, nblocks);
 
@@ -736,6 +746,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 		XLogFlush(st.last_lsn);
 
 	FreeAccessStrategy(st.strategy);
+	RvProgressEnd();
 	RvAdminAudit("tier.compact", relid,
 				 psprintf("{\"blocks_scanned\": " INT64_FORMAT ", \"blocks_moved\": " INT64_FORMAT
 						  ", \"blocks_skipped\": " INT64_FORMAT ", \"vectors_moved\": " INT64_FORMAT
@@ -820,12 +831,16 @@ WorkerVisitTable(Oid relid, int64 budget)
 				(errmsg_internal("ruvector tier worker: no demotion in \"%s\": integrity state",
 								 RelationGetRelationName(rel))));
 	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
+	RvProgressStart(relid, nblocks, true);
 	CompactPass(&st, nblocks);
+	RvProgressUpdate(RV_PROGRESS_FLUSHING, nblocks,
+					 st.blocks_moved + st.blocks_promoted, st.bytes_freed);
 	if (st.blocks_moved + st.blocks_promoted > 0)
 		FreeSpaceMapVacuumRange(rel, 0, nblocks);
 	if (!XLogRecPtrIsInvalid(st.last_lsn))
 		XLogFlush(st.last_lsn);
 	FreeAccessStrategy(st.strategy);
+	RvProgressEnd();
 
 	if (st.blocks_moved + st.blocks_promoted > 0)
 		ereport(LOG,

@@ -195,6 +195,21 @@ RvTierNoteRead(Relation rel, BlockNumber blkno)
 	RvTierNoteReadSlow(rel, blkno);
 }
 
+/* rvheap_progress.c: progress of tier passes */
+typedef enum RvProgressPhase
+{
+	RV_PROGRESS_SCANNING = 0,
+	RV_PROGRESS_RETRYING = 1,
+	RV_PROGRESS_FLUSHING = 2
+} RvProgressPhase;
+
+extern Size RvProgressShmemSize(void);
+extern void RvProgressShmemInit(void);
+extern void RvProgressStart(Oid relid, BlockNumber nblocks, bool worker);
+extern void RvProgressUpdate(int phase, int64 blocks_done, int64 blocks_moved,
+							 int64 bytes_freed);
+extern void RvProgressEnd(void);
+
 /* GUCs and shared memory of access tracking (rvheap_access.c) */
 extern void RvTierInit(void);
 

@@ -91,6 +91,9 @@ $node->safe_psql('postgres',
 	q(SELECT ruvector_set_tiers('u', 'v', '{"exactness": "sq8", "sq8": {"after_write": "1 s"}}')));
 ok($node->wait_for_log(qr/test stop after 3 rewritten pages of "u"/, $log_offset),
 	'the worker stopped in the middle of its round');
+like($node->safe_psql('postgres',
+		"SELECT table_name || ' ' || source || ' ' || phase || ' ' || blocks_moved || ' ' || (blocks_done BETWEEN 3 AND blocks_total) || ' ' || (blocks_total = pg_relation_size('u') / 8192) FROM ruvector_tier_progress"),
+	qr/^u worker scanning 3 true true$/, 'ruvector_tier_progress shows the worker in the middle of table u');
 $node->safe_psql('postgres', q(
 	ALTER SYSTEM RESET ruvector.test_compact_stop_after;
 ));
