@@ -305,94 +305,44 @@ halfvec_to_float4(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
-PG_FUNCTION_INFO_V1(halfvec_l2_distance);
-Datum
-halfvec_l2_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) rv_f16_l2sq(a->x, b->x, a->dim)));
-}
-
-/* Squared L2: what the index methods rank by (no sqrt per candidate). */
-PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
-Datum
-halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) rv_f16_l2sq(a->x, b->x, a->dim));
-}
-
-PG_FUNCTION_INFO_V1(halfvec_inner_product);
-Datum
-halfvec_inner_product(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) rv_f16_dot(a->x, b->x, a->dim));
-}
-
-/* <#> orders ascending, so it returns the inner product negated. */
-PG_FUNCTION_INFO_V1(halfvec_negative_inner_product);
-Datum
-halfvec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) -rv_f16_dot(a->x, b->x, a->dim));
-}
+/* Both arguments, their dimensions checked, and the float8 expression. */
+#define HALFVEC_DISTANCE(fname, expr) \
+	TYPES_PAIR_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, HalfvecCheckSameDims, \
+						Float8GetDatum(expr))
 
 /* 1 - cos(a, b); the clamp and the zero-vector NaN are in typeutils.c. */
-PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
-Datum
-halfvec_cosine_distance(PG_FUNCTION_ARGS)
+static inline double
+HalfvecCosineDistance(const HalfVector *a, const HalfVector *b)
 {
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
 	float		dot;
 	float		norma;
 	float		normb;
 
-	HalfvecCheckSameDims(a, b);
 	rv_f16_cos(a->x, b->x, a->dim, &dot, &norma, &normb);
-	PG_RETURN_FLOAT8(TypesCosineDistance(dot, norma, normb));
+	return TypesCosineDistance(dot, norma, normb);
 }
+
+HALFVEC_DISTANCE(halfvec_l2_distance, sqrt((double) rv_f16_l2sq(a->x, b->x, a->dim)));
+
+/* Squared L2: what the index methods rank by (no sqrt per candidate). */
+HALFVEC_DISTANCE(halfvec_l2_squared_distance, (double) rv_f16_l2sq(a->x, b->x, a->dim));
+
+HALFVEC_DISTANCE(halfvec_inner_product, (double) rv_f16_dot(a->x, b->x, a->dim));
+
+/* <#> orders ascending, so it returns the inner product negated. */
+HALFVEC_DISTANCE(halfvec_negative_inner_product, (double) -rv_f16_dot(a->x, b->x, a->dim));
+
+HALFVEC_DISTANCE(halfvec_cosine_distance, HalfvecCosineDistance(a, b));
 
 /*
  * Angular distance for spherical k-means (ivfflat on ip/cosine).  Inputs are
  * unit vectors, so the inner product is the cosine; unlike cosine distance,
  * the angle satisfies the triangle inequality.
  */
-PG_FUNCTION_INFO_V1(halfvec_spherical_distance);
-Datum
-halfvec_spherical_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+HALFVEC_DISTANCE(halfvec_spherical_distance,
+				 TypesSphericalDistance((double) rv_f16_dot(a->x, b->x, a->dim)));
 
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8(TypesSphericalDistance((double) rv_f16_dot(a->x, b->x, a->dim)));
-}
-
-PG_FUNCTION_INFO_V1(halfvec_l1_distance);
-Datum
-halfvec_l1_distance(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) rv_f16_l1(a->x, b->x, a->dim));
-}
+HALFVEC_DISTANCE(halfvec_l1_distance, (double) rv_f16_l1(a->x, b->x, a->dim));
 
 PG_FUNCTION_INFO_V1(halfvec_vector_dims);
 Datum
@@ -524,38 +474,14 @@ HalfvecElementwise(const HalfVector *a, const HalfVector *b, TypesArithOp op)
 	return result;
 }
 
-PG_FUNCTION_INFO_V1(halfvec_add);
-Datum
-halfvec_add(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+/* a op b for two halfvecs of one dimension. */
+#define HALFVEC_ELEMENTWISE(fname, op) \
+	TYPES_PAIR_FUNCTION(fname, HalfVector, PG_GETARG_HALFVEC_P, HalfvecCheckSameDims, \
+						PointerGetDatum(HalfvecElementwise(a, b, (op))))
 
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_HALFVEC_P(HalfvecElementwise(a, b, TYPES_ARITH_ADD));
-}
-
-PG_FUNCTION_INFO_V1(halfvec_sub);
-Datum
-halfvec_sub(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_HALFVEC_P(HalfvecElementwise(a, b, TYPES_ARITH_SUB));
-}
-
-PG_FUNCTION_INFO_V1(halfvec_mul);
-Datum
-halfvec_mul(PG_FUNCTION_ARGS)
-{
-	HalfVector *a = PG_GETARG_HALFVEC_P(0);
-	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-
-	HalfvecCheckSameDims(a, b);
-	PG_RETURN_HALFVEC_P(HalfvecElementwise(a, b, TYPES_ARITH_MUL));
-}
+HALFVEC_ELEMENTWISE(halfvec_add, TYPES_ARITH_ADD);
+HALFVEC_ELEMENTWISE(halfvec_sub, TYPES_ARITH_SUB);
+HALFVEC_ELEMENTWISE(halfvec_mul, TYPES_ARITH_MUL);
 
 PG_FUNCTION_INFO_V1(halfvec_concat);
 Datum
@@ -616,54 +542,7 @@ HalfvecCompareArgs(FunctionCallInfo fcinfo)
 	return cmp;
 }
 
-PG_FUNCTION_INFO_V1(halfvec_lt);
-Datum
-halfvec_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) < 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_le);
-Datum
-halfvec_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) <= 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_eq);
-Datum
-halfvec_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) == 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_ne);
-Datum
-halfvec_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) != 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_ge);
-Datum
-halfvec_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) >= 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_gt);
-Datum
-halfvec_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(HalfvecCompareArgs(fcinfo) > 0);
-}
-
-PG_FUNCTION_INFO_V1(halfvec_cmp);
-Datum
-halfvec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(HalfvecCompareArgs(fcinfo));
-}
+TYPES_BTREE_FUNCTIONS(halfvec, HalfvecCompareArgs(fcinfo));
 
 
 /* ----------------------------------------------------------------

@@ -575,78 +575,30 @@ SparsevecSquaresF(const SparseVector *a)
 	return sum;
 }
 
-PG_FUNCTION_INFO_V1(sparsevec_l2_distance);
-Datum
-sparsevec_l2_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+/* Both arguments, their dimensions checked, and the float8 expression. */
+#define SPARSEVEC_DISTANCE(fname, expr) \
+	TYPES_PAIR_FUNCTION(fname, SparseVector, PG_GETARG_SPARSEVEC_P, SparsevecCheckSameDims, \
+						Float8GetDatum(expr))
 
-	SparsevecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) SparsevecL2Squared(a, b)));
-}
+SPARSEVEC_DISTANCE(sparsevec_l2_distance, sqrt((double) SparsevecL2Squared(a, b)));
 
 /* The ordering the index uses for <->: no square root. */
-PG_FUNCTION_INFO_V1(sparsevec_l2_squared_distance);
-Datum
-sparsevec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+SPARSEVEC_DISTANCE(sparsevec_l2_squared_distance, (double) SparsevecL2Squared(a, b));
 
-	SparsevecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) SparsevecL2Squared(a, b));
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_inner_product);
-Datum
-sparsevec_inner_product(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	SparsevecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) SparsevecDot(a, b));
-}
+SPARSEVEC_DISTANCE(sparsevec_inner_product, (double) SparsevecDot(a, b));
 
 /* <#>: smaller is closer, so the inner product is negated. */
-PG_FUNCTION_INFO_V1(sparsevec_negative_inner_product);
-Datum
-sparsevec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	SparsevecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) -SparsevecDot(a, b));
-}
+SPARSEVEC_DISTANCE(sparsevec_negative_inner_product, (double) -SparsevecDot(a, b));
 
 /*
  * 1 - cos(a, b) from the merged dot product and each side's float sum of
  * squares; the clamp and the zero-vector NaN are in typeutils.c.
  */
-PG_FUNCTION_INFO_V1(sparsevec_cosine_distance);
-Datum
-sparsevec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
+SPARSEVEC_DISTANCE(sparsevec_cosine_distance,
+				   TypesCosineDistance(SparsevecDot(a, b), SparsevecSquaresF(a),
+									   SparsevecSquaresF(b)));
 
-	SparsevecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8(TypesCosineDistance(SparsevecDot(a, b), SparsevecSquaresF(a),
-										 SparsevecSquaresF(b)));
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_l1_distance);
-Datum
-sparsevec_l1_distance(PG_FUNCTION_ARGS)
-{
-	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
-	SparseVector *b = PG_GETARG_SPARSEVEC_P(1);
-
-	SparsevecCheckSameDims(a, b);
-	PG_RETURN_FLOAT8((double) SparsevecL1(a, b));
-}
+SPARSEVEC_DISTANCE(sparsevec_l1_distance, (double) SparsevecL1(a, b));
 
 PG_FUNCTION_INFO_V1(sparsevec_l2_norm);
 Datum
@@ -746,54 +698,5 @@ SparsevecCompare(const SparseVector *a, const SparseVector *b)
 	return 0;
 }
 
-#define SPARSEVEC_CMP_ARGS() \
-	SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1))
-
-PG_FUNCTION_INFO_V1(sparsevec_lt);
-Datum
-sparsevec_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() < 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_le);
-Datum
-sparsevec_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() <= 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_eq);
-Datum
-sparsevec_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() == 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_ne);
-Datum
-sparsevec_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() != 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_ge);
-Datum
-sparsevec_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() >= 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_gt);
-Datum
-sparsevec_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(SPARSEVEC_CMP_ARGS() > 0);
-}
-
-PG_FUNCTION_INFO_V1(sparsevec_cmp);
-Datum
-sparsevec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(SPARSEVEC_CMP_ARGS());
-}
+TYPES_BTREE_FUNCTIONS(sparsevec,
+					  SparsevecCompare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1)));

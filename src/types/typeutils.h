@@ -8,7 +8,10 @@
  *	The rules live here once; each helper takes the SQL type name, and where
  *	it matters the type's limit, so the messages come out exactly as pgvector's.
  *	The type files wrap the helpers in short Vector* / Halfvec* / Sparsevec*
- *	macros, so their entry points stay short.
+ *	macros, so their entry points stay short.  The SQL functions that differ
+ *	only in a formula (distances, element-wise operators, the seven btree
+ *	support functions) are defined by TYPES_PAIR_FUNCTION and
+ *	TYPES_BTREE_FUNCTIONS below rather than written out once per type.
  *
  *	Only logic that is the same for every caller belongs here.  Where the
  *	types differ in what users can observe (which error wins, how a value is
@@ -84,5 +87,52 @@ extern float8 *TypesAvgStateValues(ArrayType *state, const char *caller, int *di
 extern ArrayType *TypesAvgStateNew(int dim, float8 **values);
 extern ArrayType *TypesAvgStateAccum(ArrayType *state, const char *caller,
 									 const float *x, int dim);
+
+/*
+ * TYPES_PAIR_FUNCTION defines the SQL-callable fname(a, b) of a type whose
+ * pointer type is Type: it fetches both arguments with getarg, checks them
+ * with checkpair(a, b) (the type's dimension check) and returns
+ * datum, a Datum expression written in terms of a and b.  Every distance and
+ * element-wise operator of the types is this shape and differs only in its
+ * formula, so each is one line in its type's file (see the *_DISTANCE
+ * macros there).  The expansion is the function as it would be written by
+ * hand, so the kernel call stays as direct as before.
+ */
+#define TYPES_PAIR_FUNCTION(fname, Type, getarg, checkpair, datum) \
+PG_FUNCTION_INFO_V1(fname); \
+Datum \
+fname(PG_FUNCTION_ARGS) \
+{ \
+	Type	   *a = getarg(0); \
+	Type	   *b = getarg(1); \
+\
+	checkpair(a, b); \
+	return (datum); \
+} \
+extern int	no_such_variable
+
+/*
+ * TYPES_BTREE_FUNCTIONS defines the seven btree support functions
+ * prefix_lt, _le, _eq, _ne, _ge, _gt and _cmp of a type from cmpargs, an
+ * expression that compares the function's first two arguments (it is
+ * evaluated with fcinfo in scope) and yields <0, 0 or >0.
+ */
+#define TYPES_BTREE_FUNCTION(fname, result) \
+PG_FUNCTION_INFO_V1(fname); \
+Datum \
+fname(PG_FUNCTION_ARGS) \
+{ \
+	return (result); \
+} \
+extern int	no_such_variable
+
+#define TYPES_BTREE_FUNCTIONS(prefix, cmpargs) \
+TYPES_BTREE_FUNCTION(prefix##_lt, BoolGetDatum((cmpargs) < 0)); \
+TYPES_BTREE_FUNCTION(prefix##_le, BoolGetDatum((cmpargs) <= 0)); \
+TYPES_BTREE_FUNCTION(prefix##_eq, BoolGetDatum((cmpargs) == 0)); \
+TYPES_BTREE_FUNCTION(prefix##_ne, BoolGetDatum((cmpargs) != 0)); \
+TYPES_BTREE_FUNCTION(prefix##_ge, BoolGetDatum((cmpargs) >= 0)); \
+TYPES_BTREE_FUNCTION(prefix##_gt, BoolGetDatum((cmpargs) > 0)); \
+TYPES_BTREE_FUNCTION(prefix##_cmp, Int32GetDatum(cmpargs))
 
 #endif							/* RV_TYPEUTILS_H */

@@ -213,98 +213,40 @@ vector_to_float4(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
-/* Fetches both arguments of a binary vector function and checks dims. */
-#define VECTOR_GET_PAIR(a, b) \
-	do { \
-		(a) = PG_GETARG_VECTOR_P(0); \
-		(b) = PG_GETARG_VECTOR_P(1); \
-		VectorCheckSameDims((a), (b)); \
-	} while (0)
-
-PG_FUNCTION_INFO_V1(l2_distance);
-Datum
-l2_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) rv_f32_l2sq(a->x, b->x, a->dim)));
-}
-
-/* The ordering key of L2 indexes: the same order as l2_distance, no sqrt. */
-PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
-Datum
-vector_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_FLOAT8((double) rv_f32_l2sq(a->x, b->x, a->dim));
-}
-
-PG_FUNCTION_INFO_V1(inner_product);
-Datum
-inner_product(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_FLOAT8((double) rv_f32_dot(a->x, b->x, a->dim));
-}
-
-/* <#> sorts ascending, so the most similar vectors come first. */
-PG_FUNCTION_INFO_V1(vector_negative_inner_product);
-Datum
-vector_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_FLOAT8((double) -rv_f32_dot(a->x, b->x, a->dim));
-}
+/* Both arguments, their dimensions checked, and the float8 expression. */
+#define VECTOR_DISTANCE(fname, expr) \
+	TYPES_PAIR_FUNCTION(fname, Vector, PG_GETARG_VECTOR_P, VectorCheckSameDims, \
+						Float8GetDatum(expr))
 
 /* 1 - cos(a, b); the clamp and the zero-vector NaN are in typeutils.c. */
-PG_FUNCTION_INFO_V1(cosine_distance);
-Datum
-cosine_distance(PG_FUNCTION_ARGS)
+static inline double
+VectorCosineDistance(const Vector *a, const Vector *b)
 {
-	Vector	   *a;
-	Vector	   *b;
 	float		dot;
 	float		norma;
 	float		normb;
 
-	VECTOR_GET_PAIR(a, b);
 	rv_f32_cos(a->x, b->x, a->dim, &dot, &norma, &normb);
-	PG_RETURN_FLOAT8(TypesCosineDistance(dot, norma, normb));
+	return TypesCosineDistance(dot, norma, normb);
 }
+
+VECTOR_DISTANCE(l2_distance, sqrt((double) rv_f32_l2sq(a->x, b->x, a->dim)));
+
+/* The ordering key of L2 indexes: the same order as l2_distance, no sqrt. */
+VECTOR_DISTANCE(vector_l2_squared_distance, (double) rv_f32_l2sq(a->x, b->x, a->dim));
+
+VECTOR_DISTANCE(inner_product, (double) rv_f32_dot(a->x, b->x, a->dim));
+
+/* <#> sorts ascending, so the most similar vectors come first. */
+VECTOR_DISTANCE(vector_negative_inner_product, (double) -rv_f32_dot(a->x, b->x, a->dim));
+
+VECTOR_DISTANCE(cosine_distance, VectorCosineDistance(a, b));
 
 /* Angular distance in [0, 1] for spherical k-means on unit vectors. */
-PG_FUNCTION_INFO_V1(vector_spherical_distance);
-Datum
-vector_spherical_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
+VECTOR_DISTANCE(vector_spherical_distance,
+				TypesSphericalDistance((double) rv_f32_dot(a->x, b->x, a->dim)));
 
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_FLOAT8(TypesSphericalDistance((double) rv_f32_dot(a->x, b->x, a->dim)));
-}
-
-PG_FUNCTION_INFO_V1(l1_distance);
-Datum
-l1_distance(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_FLOAT8((double) rv_f32_l1(a->x, b->x, a->dim));
-}
+VECTOR_DISTANCE(l1_distance, (double) rv_f32_l1(a->x, b->x, a->dim));
 
 /* ----------------------------------------------------------------
  *		Single-vector functions
@@ -448,38 +390,14 @@ VectorElementwise(const Vector *a, const Vector *b, TypesArithOp op)
 	return result;
 }
 
-PG_FUNCTION_INFO_V1(vector_add);
-Datum
-vector_add(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
+/* a op b for two vectors of one dimension. */
+#define VECTOR_ELEMENTWISE(fname, op) \
+	TYPES_PAIR_FUNCTION(fname, Vector, PG_GETARG_VECTOR_P, VectorCheckSameDims, \
+						PointerGetDatum(VectorElementwise(a, b, (op))))
 
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_VECTOR_P(VectorElementwise(a, b, TYPES_ARITH_ADD));
-}
-
-PG_FUNCTION_INFO_V1(vector_sub);
-Datum
-vector_sub(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_VECTOR_P(VectorElementwise(a, b, TYPES_ARITH_SUB));
-}
-
-PG_FUNCTION_INFO_V1(vector_mul);
-Datum
-vector_mul(PG_FUNCTION_ARGS)
-{
-	Vector	   *a;
-	Vector	   *b;
-
-	VECTOR_GET_PAIR(a, b);
-	PG_RETURN_VECTOR_P(VectorElementwise(a, b, TYPES_ARITH_MUL));
-}
+VECTOR_ELEMENTWISE(vector_add, TYPES_ARITH_ADD);
+VECTOR_ELEMENTWISE(vector_sub, TYPES_ARITH_SUB);
+VECTOR_ELEMENTWISE(vector_mul, TYPES_ARITH_MUL);
 
 /* ----------------------------------------------------------------
  *		Comparison (btree vector_ops)
@@ -505,57 +423,8 @@ VectorCompare(const Vector *a, const Vector *b)
 	return 0;
 }
 
-#define VECTOR_CMP_ARGS() \
-	VectorCompare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1))
-
-PG_FUNCTION_INFO_V1(vector_lt);
-Datum
-vector_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(VECTOR_CMP_ARGS() < 0);
-}
-
-PG_FUNCTION_INFO_V1(vector_le);
-Datum
-vector_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(VECTOR_CMP_ARGS() <= 0);
-}
-
-PG_FUNCTION_INFO_V1(vector_eq);
-Datum
-vector_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(VECTOR_CMP_ARGS() == 0);
-}
-
-PG_FUNCTION_INFO_V1(vector_ne);
-Datum
-vector_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(VECTOR_CMP_ARGS() != 0);
-}
-
-PG_FUNCTION_INFO_V1(vector_ge);
-Datum
-vector_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(VECTOR_CMP_ARGS() >= 0);
-}
-
-PG_FUNCTION_INFO_V1(vector_gt);
-Datum
-vector_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(VECTOR_CMP_ARGS() > 0);
-}
-
-PG_FUNCTION_INFO_V1(vector_cmp);
-Datum
-vector_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(VECTOR_CMP_ARGS());
-}
+TYPES_BTREE_FUNCTIONS(vector,
+					  VectorCompare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)));
 
 /* ----------------------------------------------------------------
  *		Aggregates: avg(vector) over a float8[] state, sum(vector)
