@@ -99,6 +99,24 @@ COMMENT ON VIEW ruvector_tier_progress IS 'progress of tier passes, like pg_stat
 REVOKE ALL ON ruvector_tier_progress FROM PUBLIC;
 GRANT SELECT ON ruvector_tier_progress TO ruvector_operator;
 
+-- One row per tier pass that moved something (ruvector_compact, the tier
+-- worker): the table's history of moves.  Written as the extension owner;
+-- readable by ruvector_operator.
+CREATE TABLE ruvector_tier_history (
+	relid				regclass NOT NULL,
+	at					timestamptz NOT NULL,
+	source				text NOT NULL,
+	blocks_moved		bigint NOT NULL,
+	blocks_promoted		bigint NOT NULL,
+	vectors_moved		bigint NOT NULL,
+	vectors_promoted	bigint NOT NULL,
+	bytes_freed			bigint NOT NULL
+);
+CREATE INDEX ruvector_tier_history_relid_at ON ruvector_tier_history (relid, at);
+COMMENT ON TABLE ruvector_tier_history IS 'tier passes that moved blocks: ruvector_compact calls and tier worker rounds, per table';
+REVOKE ALL ON ruvector_tier_history FROM PUBLIC;
+GRANT SELECT ON ruvector_tier_history TO ruvector_operator;
+
 -- Every qual is on pg_class alone, so it filters the rows before the
 -- report function runs (which refuses other tables).  security_invoker: the
 -- report runs with the querying role's rights, table by table; the view is

@@ -73,6 +73,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/vacuum.h"
 #include "executor/spi.h"
@@ -676,6 +677,60 @@ CompactPass(CompactState *st, BlockNumber nblocks)
 	}
 }
 
+/* A row of ruvector_tier_history (RecordHistory). */
+typedef struct HistoryRow
+{
+	Oid			relid;
+	const char *source;
+	const CompactState *st;
+} HistoryRow;
+
+/* Insert the row (runs as the extension owner). */
+static void
+InsertHistory(void *arg)
+{
+	HistoryRow *row = (HistoryRow *) arg;
+	Oid			nsp = RvExtensionNamespace();
+	Oid			types[7] = {OIDOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		values[7];
+	char	   *sql;
+
+	if (!OidIsValid(get_relname_relid("ruvector_tier_history", nsp)))
+		return;				/* an extension not yet updated */
+	sql = psprintf("INSERT INTO %s (relid, at, source, blocks_moved, blocks_promoted, "
+				   "vectors_moved, vectors_promoted, bytes_freed) "
+				   "VALUES ($1, pg_catalog.now(), $2, $3, $4, $5, $6, $7)",
+				   quote_qualified_identifier(get_namespace_name(nsp), "ruvector_tier_history"));
+	values[0] = ObjectIdGetDatum(row->relid);
+	values[1] = CStringGetTextDatum(row->source);
+	values[2] = Int64GetDatum(row->st->blocks_moved);
+	values[3] = Int64GetDatum(row->st->blocks_promoted);
+	values[4] = Int64GetDatum(row->st->vectors_moved);
+	values[5] = Int64GetDatum(row->st->vectors_promoted);
+	values[6] = Int64GetDatum(row->st->bytes_freed);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, 7, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the tier history");
+	SPI_finish();
+}
+
+/*
+ * Record a pass that moved something in ruvector_tier_history.  The row
+ * is part of the caller's transaction (the moves are not: see NOTES).
+ */
+static void
+RecordHistory(Oid relid, const char *source, const CompactState *st)
+{
+	HistoryRow	row = {relid, source, st};
+
+	/* temporary tables leave without a sql_drop event: no history */
+	if (st->blocks_moved + st->blocks_promoted == 0 ||
+		st->rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		return;
+	RvRunAsExtensionOwner(InsertHistory, &row);
+}
+
 /* The result row. */
 static Datum
 CompactResult(FunctionCallInfo fcinfo, CompactState *st)
@@ -747,6 +802,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 
 	FreeAccessStrategy(st.strategy);
 	RvProgressEnd();
+	RecordHistory(relid, "compact", &st);
 	RvAdminAudit("tier.compact", relid,
 				 psprintf("{\"blocks_scanned\": " INT64_FORMAT ", \"blocks_moved\": " INT64_FORMAT
 						  ", \"blocks_skipped\": " INT64_FORMAT ", \"vectors_moved\": " INT64_FORMAT
@@ -841,6 +897,7 @@ WorkerVisitTable(Oid relid, int64 budget)
 		XLogFlush(st.last_lsn);
 	FreeAccessStrategy(st.strategy);
 	RvProgressEnd();
+	RecordHistory(relid, "worker", &st);
 
 	if (st.blocks_moved + st.blocks_promoted > 0)
 		ereport(LOG,

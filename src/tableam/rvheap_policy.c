@@ -625,6 +625,18 @@ DeleteDroppedRows(void *arg)
 		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete the tier rows of dropped objects");
 	}
+	/* the history of dropped tables (it has no column) */
+	if (OidIsValid(get_relname_relid("ruvector_tier_history", nsp)))
+	{
+		char	   *sql = psprintf("DELETE FROM %s t USING pg_catalog.pg_event_trigger_dropped_objects() d "
+								   "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+								   "AND d.objsubid = 0 AND t.relid OPERATOR(pg_catalog.=) d.objid",
+								   quote_qualified_identifier(get_namespace_name(nsp),
+															  "ruvector_tier_history"));
+
+		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete the tier history of dropped tables");
+	}
 	SPI_finish();
 }
 

@@ -76,6 +76,10 @@ SELECT * FROM ruvector_tier_plan('tv');
 SELECT * FROM ruvector_tier_plan('tv');
 SELECT * FROM ruvector_compact('tv');
 SELECT count(*) AS nothing_left_to_plan FROM ruvector_tier_plan('tv');
+-- each pass that moved something is in the table's history
+SELECT source, count(*) AS passes, sum(blocks_moved) AS blocks, sum(vectors_moved) AS vectors,
+	sum(bytes_freed) > 0 AS freed
+FROM ruvector_tier_history WHERE relid = 'tv'::regclass GROUP BY source;
 SELECT tier, blocks, rows, vector_bytes, round(compression_ratio::numeric, 3) AS ratio
 FROM ruvector_tier_report('tv');
 -- each component within scale / 2 (range 2 / 255 / 2) plus the float16 step
@@ -226,6 +230,13 @@ SELECT * FROM ruvector_tier_verify('plain_heap');
 SELECT ruvector_set_tiers('tv', 'v', NULL);
 SELECT count(*) AS policies FROM ruvector_tier_policy WHERE relid = 'tv'::regclass;
 SELECT tier, rows FROM ruvector_tier_report('tv') WHERE rows > 0;
+
+-- dropping a table drops its history
+CREATE TABLE hist_gone (id int, v vector(2)) USING ruvector_heap;
+INSERT INTO ruvector_tier_history VALUES ('hist_gone', now(), 'compact', 1, 0, 1, 0, 8);
+DROP TABLE hist_gone;
+SELECT count(*) AS orphan_history FROM ruvector_tier_history h
+WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = h.relid);
 
 -- leaving ruvector_heap decodes every row
 ALTER TABLE tv SET ACCESS METHOD heap;

@@ -129,6 +129,7 @@ SELECT count(*) FROM ruvector_tier_space('sec_t');
 SELECT count(*) FROM ruvector_tier_plan('sec_t');
 SELECT count(*) FROM ruvector_tier_progress();
 SELECT count(*) FROM ruvector_tier_progress;
+SELECT count(*) FROM ruvector_tier_history;
 SELECT count(*) >= 0 AS policies_readable FROM ruvector_tier_policy;
 RESET ROLE;
 SET ROLE regress_sec_op;
@@ -140,6 +141,7 @@ SELECT blocks > 0 AS has_blocks, file_bytes = blocks * 8192 AS file_bytes_ok,
 	read_ahead IN ('io_uring', 'prefetch') AS read_ahead_named FROM ruvector_tier_space('sec_t');
 SELECT count(*) >= 0 AS plan_readable FROM ruvector_tier_plan('sec_t');
 SELECT count(*) AS passes_running FROM ruvector_tier_progress;
+SELECT count(*) >= 0 AS history_readable FROM ruvector_tier_history;
 SET ruvector.io_method = off;
 SELECT read_ahead FROM ruvector_tier_space('sec_t');
 RESET ruvector.io_method;

@@ -40,6 +40,9 @@ ok($node->poll_query_until('postgres',
 	"the worker moves all $pages blocks to sq8 by itself");
 is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t')"),
 	'0', 'verify is clean after the worker moves');
+is($node->safe_psql('postgres',
+		"SELECT sum(blocks_moved) FROM ruvector_tier_history WHERE relid = 't'::regclass AND source = 'worker'"),
+	$pages, 'the history records the worker\'s moves');
 my $before = $node->safe_psql('postgres', 'SELECT v FROM t WHERE id = 1');
 
 # Read row 1 through the index, one statement at a time: its block gets
