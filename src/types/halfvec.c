@@ -82,6 +82,19 @@ HalfIsZero(rv_half h)
 }
 
 /*
+ * The elements widened to float in a palloc'd array, for the helpers that
+ * vector and halfvec share (typeutils.c).  Widening is exact.
+ */
+static inline float *
+HalfvecToFloats(const HalfVector *vec)
+{
+	float	   *x = palloc(sizeof(float) * vec->dim);
+
+	rv_half_to_float_n(vec->x, x, vec->dim);
+	return x;
+}
+
+/*
  * rv_halfvec_new allocates a zeroed halfvec of dim elements with its header
  * set, in the current memory context.  The caller has checked dim.
  */
@@ -143,13 +156,10 @@ Datum
 halfvec_out(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	float	   *x = palloc(sizeof(float) * vec->dim);
-	char	   *buf;
+	float	   *x = HalfvecToFloats(vec);
+	char	   *buf = TypesDenseOut(x, vec->dim);
 
-	rv_half_to_float_n(vec->x, x, vec->dim);
-	buf = TypesDenseOut(x, vec->dim);
 	pfree(x);
-
 	PG_FREE_IF_COPY(vec, 0);
 	PG_RETURN_CSTRING(buf);
 }
@@ -405,11 +415,9 @@ Datum
 halfvec_binary_quantize(PG_FUNCTION_ARGS)
 {
 	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
-	float	   *x = palloc(sizeof(float) * vec->dim);
-	VarBit	   *result;
+	float	   *x = HalfvecToFloats(vec);
+	VarBit	   *result = TypesBinaryQuantize(x, vec->dim);
 
-	rv_half_to_float_n(vec->x, x, vec->dim);
-	result = TypesBinaryQuantize(x, vec->dim);
 	pfree(x);
 	PG_RETURN_VARBIT_P(result);
 }
@@ -563,11 +571,9 @@ halfvec_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	HalfVector *vec = PG_GETARG_HALFVEC_P(1);
-	float	   *x = palloc(sizeof(float) * vec->dim);
-	ArrayType  *result;
+	float	   *x = HalfvecToFloats(vec);
+	ArrayType  *result = TypesAvgStateAccum(state, "halfvec_accum", x, vec->dim);
 
-	rv_half_to_float_n(vec->x, x, vec->dim);
-	result = TypesAvgStateAccum(state, "halfvec_accum", x, vec->dim);
 	pfree(x);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
