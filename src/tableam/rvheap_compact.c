@@ -114,6 +114,7 @@ typedef struct CompactColumn
 	int			target;			/* this block's target tier */
 	bool		lossless;		/* only lossless moves */
 	bool		promote;		/* this block: rewrite colder values float32 */
+	bool		demote;			/* this block: colder moves allowed */
 } CompactColumn;
 
 typedef struct CompactState
@@ -263,6 +264,7 @@ BlockTargets(CompactState *st, BlockNumber blkno, int *coldest)
 		if (c->target == RV_TIER_PQ && c->cb == NULL)
 			c->target = RV_TIER_SQ8;
 		c->promote = false;
+		c->demote = true;
 		*coldest = Max(*coldest, c->target);
 		any |= c->target != RV_TIER_FLOAT32;
 	}
@@ -279,9 +281,8 @@ BlockTargets(CompactState *st, BlockNumber blkno, int *coldest)
 		CompactColumn *c = &st->cols[i];
 
 		c->promote = promote;
-		if (!st->demote)
-			c->target = RV_TIER_FLOAT32;
-		any |= c->promote || (c->target != RV_TIER_FLOAT32 &&
+		c->demote = st->demote;
+		any |= c->promote || (c->demote && c->target != RV_TIER_FLOAT32 &&
 							  acc.settled != c->target);
 	}
 	return any;
@@ -310,7 +311,7 @@ MoveVector(CompactColumn *c, Vector *v, Size limit, bool *promoted)
 		*promoted = true;
 		return hot == v ? NULL : hot;
 	}
-	if (c->target <= cur)
+	if (c->target <= cur || !c->demote)
 		return NULL;
 	hot = RvTierDecode(v);
 	for (int t = c->target; t > cur; t--)
