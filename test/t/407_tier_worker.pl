@@ -138,6 +138,30 @@ is($standby->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER B
 	$node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY id)) FROM t'),
 	'and the same values');
 
+# A page pinned by a cursor: ruvector_compact retries it a few times, then
+# skips it; blocks_scanned counts it once (the worker is turned off here so
+# that only the compact moves).
+$node->safe_psql('postgres', q(
+	ALTER SYSTEM SET ruvector.tier_max_blocks_per_round = 0;
+	SELECT pg_reload_conf();
+));
+sleep 2;
+$node->safe_psql('postgres', qq(
+	CREATE TABLE p (id int, v vector(16)) USING ruvector_heap;
+	INSERT INTO p SELECT i, (SELECT array_agg(sin(i + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+	SELECT ruvector_set_tiers('p', 'v', '{"exactness": "sq8", "sq8": {}}');
+));
+my $ppages = $node->safe_psql('postgres', "SELECT pg_relation_size('p') / 8192");
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; DECLARE c CURSOR FOR SELECT id FROM p; FETCH 1 FROM c;');
+is($node->safe_psql('postgres',
+		"SELECT blocks_scanned || ' ' || blocks_moved || ' ' || blocks_skipped FROM ruvector_compact('p')"),
+	"$ppages " . ($ppages - 1) . " 1",
+	'a pinned block is retried, skipped, and counted once in blocks_scanned');
+$holder->query_safe('COMMIT');
+$holder->quit;
+
 # Sequential scans read ahead (ruvector.io_method): each method returns
 # the same rows, and io_uring / prefetch really ask for blocks.
 my %scan;
