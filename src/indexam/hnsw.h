@@ -198,6 +198,24 @@ typedef HnswNodeTupleData *HnswNodeTuple;
 #define HnswNodeIsLive(nt) \
 	((nt)->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(nt) && \
 	 ItemPointerIsValid(&(nt)->heaptids[0]))
+
+/*
+ * The node tuple at (page, offno), or NULL if there is none (past the end,
+ * a neighbour tuple) or it is deleted.  Callers compare its version with
+ * the one they read before, as the slot may have been recycled.
+ */
+static inline HnswNodeTuple
+HnswPageNode(Page page, OffsetNumber offno)
+{
+	HnswNodeTuple node;
+
+	if (offno > PageGetMaxOffsetNumber(page))
+		return NULL;
+	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, offno));
+	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node))
+		return NULL;
+	return node;
+}
 #define HnswNodeHasSeparate(nt) (((nt)->flags & HNSW_NODE_NBR_SEPARATE) != 0)
 
 /* Overflow neighbour tuple */

@@ -211,8 +211,8 @@ AddHeapTid(Relation index, HnswCand *c, ItemPointer heaptid, bool building)
 	HnswWriterStart(&w, index, building);
 	page = HnswWriterRegister(&w, buf, false);
 
-	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, c->offno));
-	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) || node->version != c->version)
+	node = HnswPageNode(page, c->offno);
+	if (node == NULL || node->version != c->version)
 	{
 		HnswWriterAbort(&w, true);
 		return false;
@@ -537,9 +537,8 @@ ReadSlots(Relation index, HnswSearch *s, HnswCand *c, int lc, SlotRef *ref)
 	buf = HnswReadBuffer(index, c->blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, c->offno));
-	if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
-		node->version == c->version && node->level >= lc)
+	node = HnswPageNode(page, c->offno);
+	if (node != NULL && node->version == c->version && node->level >= lc)
 	{
 		slots = HnswGetSlots(index, page, node, &sbuf, &ntup);
 		if (slots != NULL)
@@ -817,10 +816,9 @@ WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int 
 	}
 	else
 	{
-		HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, ref->offno));
+		HnswNodeTuple node = HnswPageNode(page, ref->offno);
 
-		layer = (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) &&
-				 node->version == ref->version) ? HnswNodeSlots(node) : NULL;
+		layer = (node != NULL && node->version == ref->version) ? HnswNodeSlots(node) : NULL;
 	}
 
 	if (layer != NULL)

@@ -265,8 +265,8 @@ FillOwnSlots(RepairState *rs, RepairElement *e, HnswSearch *s, HnswNeighborList 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswWriterStart(&w, rs->index, false);
 	page = HnswWriterRegister(&w, buf, false);
-	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
-	if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) && node->version == e->version)
+	node = HnswPageNode(page, e->offno);
+	if (node != NULL && node->version == e->version)
 	{
 		if (!HnswNodeHasSeparate(node))
 			slots = HnswNodeSlots(node);

@@ -1013,14 +1013,11 @@ HnswLoadElement(Relation index, BufferAccessStrategy bas, HnswElementRef *e)
 		buf = HnswReadBuffer(index, e->blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	if (e->offno <= PageGetMaxOffsetNumber(page))
+	node = HnswPageNode(page, e->offno);
+	if (node != NULL && ItemPointerIsValid(&node->heaptids[0]))
 	{
-		node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
-		if (HnswNodeIsLive(node))
-		{
-			HnswElementRefFill(e, e->blkno, e->offno, node);
-			ok = true;
-		}
+		HnswElementRefFill(e, e->blkno, e->offno, node);
+		ok = true;
 	}
 	UnlockReleaseBuffer(buf);
 	return ok;
@@ -1204,20 +1201,6 @@ HnswSearchDistance(HnswSearch *s, const char *value)
 	return QueryDistance(s, value);
 }
 
-/* The node tuple at (page, offno), or NULL if it is not a live node */
-static inline HnswNodeTuple
-PageNode(Page page, OffsetNumber offno)
-{
-	HnswNodeTuple node;
-
-	if (offno > PageGetMaxOffsetNumber(page))
-		return NULL;
-	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, offno));
-	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node))
-		return NULL;
-	return node;
-}
-
 /*
  * Read the entry point and make it the first candidate.  Returns -1 when
  * the entry point has been deleted meanwhile (only VACUUM moves it, under
@@ -1233,7 +1216,7 @@ HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	node = PageNode(page, offno);
+	node = HnswPageNode(page, offno);
 	if (node != NULL)
 	{
 		cand = (int) NewCand(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)));
@@ -1285,7 +1268,7 @@ LoadUnvisited(HnswSearch *s, HnswCand *c, int lc)
 	buf = ReadBlock(s, c->blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	node = PageNode(page, c->offno);
+	node = HnswPageNode(page, c->offno);
 	if (node == NULL || node->version != c->version || node->level < lc ||
 		node->nslots != HnswSlotCount(s->m, node->level))
 	{
@@ -1469,7 +1452,7 @@ StageCompute(HnswSearch *s, ItemPointer tids, PageRun *run, int ef, int lc, int 
 	for (int i = run->start; i < run->end; i++)
 	{
 		OffsetNumber offno = ItemPointerGetOffsetNumber(&tids[i]);
-		HnswNodeTuple node = PageNode(page, offno);
+		HnswNodeTuple node = HnswPageNode(page, offno);
 
 		if (node != NULL)
 			Offer(s, node, run->blkno, offno, QueryDistance(s, HnswNodeValue(node)), ef, lc, wlen);

@@ -290,8 +290,8 @@ NeedsRepair(HnswVacuumState *vs, VacElement *e)
 	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, e->blkno, RBM_NORMAL, vs->bas);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
-	if (node->type == HNSW_NODE_TUPLE && !HnswNodeIsDeleted(node) && node->version == e->version)
+	node = HnswPageNode(page, e->offno);
+	if (node != NULL && node->version == e->version)
 	{
 		slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
 		if (slots != NULL)
@@ -354,9 +354,8 @@ WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswWriterStart(&w, vs->index, false);
 	page = HnswWriterRegister(&w, buf, false);
-	node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, e->offno));
-	if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node) ||
-		node->version != e->version || node->nslots != nslots)
+	node = HnswPageNode(page, e->offno);
+	if (node == NULL || node->version != e->version || node->nslots != nslots)
 	{
 		HnswWriterAbort(&w, true);
 		return;
