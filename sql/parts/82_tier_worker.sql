@@ -1,5 +1,7 @@
--- The tier worker and space report, 0.1.0 -> 0.2.0 (issue 17;
--- sql/parts/80_tableam.sql).
+-- The tier worker's reports (src/tableam, docs/tableam.md): free and
+-- reclaimable space, the dry run, progress of tier passes, the history of
+-- moves.  New in 0.2.0: the upgrade from 0.1.0 runs this same file
+-- (Makefile, NEW_PARTS_0_2_0).
 
 CREATE FUNCTION ruvector_tier_space(tbl regclass,
 		OUT blocks bigint, OUT file_bytes bigint, OUT tuple_bytes bigint,
