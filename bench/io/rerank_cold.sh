@@ -23,68 +23,24 @@ PORT=${3:-5641}
 BIN=${PGBIN:?set PGBIN to the PostgreSQL 15 bin directory}
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${RV_DATA:-$HERE/../../../shared/data}/glove-100
-DIR=$(mktemp -d /tmp/rv_iobench.XXXXXX)
-AS=""
-if [ "$(id -u)" = 0 ]; then
-	chown postgres "$DIR"
-	AS="su postgres -s /bin/bash -c"
-fi
-run() { if [ -n "$AS" ]; then $AS "$*"; else bash -c "$*"; fi; }
-PSQL="$BIN/psql -X -q -h /tmp -p $PORT -U postgres -d postgres -v ON_ERROR_STOP=1"
-cleanup() { run "$BIN/pg_ctl -D $DIR/pg -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
-trap cleanup EXIT
+. "$HERE/../lib/throwaway.sh"
+rvb_cluster iobench "shared_buffers = '2MB'" "max_connections = 20" \
+	"maintenance_work_mem = '512MB'" "autovacuum = off" "jit = off"
 
-run "$BIN/initdb -D $DIR/pg -U postgres -A trust --no-sync" >/dev/null
-cat >>"$DIR/pg/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '/tmp'
-shared_buffers = '2MB'
-max_connections = 20
-maintenance_work_mem = '512MB'
-autovacuum = off
-jit = off
-CONF
-run "$BIN/pg_ctl -D $DIR/pg -l $DIR/log -w start" >/dev/null
-
-# fvecs -> COPY text, rows 1..n (id = row number + 1)
-fvecs_copy()
-{
-	python3 - "$1" "$2" <<'PY'
-import struct, sys
-path, n = sys.argv[1], int(sys.argv[2])
-with open(path, 'rb') as f:
-    for i in range(n):
-        h = f.read(4)
-        if len(h) < 4:
-            break
-        d = struct.unpack('<i', h)[0]
-        v = struct.unpack('<%df' % d, f.read(4 * d))
-        print('%d\t[%s]' % (i + 1, ','.join('%.6g' % x for x in v)))
-PY
-}
 echo "loading $ROWS rows of glove-100, building hnsw (sq8)" >&2
 $PSQL -c "CREATE EXTENSION ruvector" \
 	-c "CREATE TABLE items (id int PRIMARY KEY, v vector(100))" \
 	-c "CREATE TABLE q (id int PRIMARY KEY, v vector(100))"
-fvecs_copy "$DATA/base.fvecs" "$ROWS" | $PSQL -c "COPY items FROM STDIN"
-fvecs_copy "$DATA/query.fvecs" "$NQ" | $PSQL -c "COPY q FROM STDIN"
+rvb_fvecs_copy "$DATA/base.fvecs" "$ROWS" | $PSQL -c "COPY items FROM STDIN"
+rvb_fvecs_copy "$DATA/query.fvecs" "$NQ" | $PSQL -c "COPY q FROM STDIN"
 $PSQL -c "CREATE INDEX ON items USING hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, storage = sq8)" \
 	-c "VACUUM ANALYZE items" -c "CHECKPOINT"
 sync
 HEAP=$DIR/pg/$($PSQL -At -c "SELECT pg_relation_filepath('items')")
 echo "table: $($PSQL -At -c "SELECT pg_size_pretty(pg_relation_size('items'))"), index: $($PSQL -At -c "SELECT pg_size_pretty(pg_indexes_size('items'))"), io_uring here: $($PSQL -At -c "SELECT ruvector_io_method()")" >&2
 
-# drops the table's files from the page cache; psql runs it between queries
-cat >"$DIR/evict.py" <<'PY'
-import glob, os, sys
-base = sys.argv[1]
-for f in [base] + sorted(glob.glob(base + '.[0-9]*')):
-    fd = os.open(f, os.O_RDONLY)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-PY
-chmod 644 "$DIR/evict.py"
+# psql runs $DIR/evict.py between queries
+rvb_evict_script
 
 printf '| io_method | p50 ms | p90 ms | p99 ms | mean ms | p50 vs off |\n|---|---:|---:|---:|---:|---:|\n'
 off50=""

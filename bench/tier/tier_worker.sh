@@ -24,62 +24,17 @@ PORT=${4:-5627}
 BIN=${PGBIN:?set PGBIN to the PostgreSQL 15 bin directory}
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${RV_DATA:-$HERE/../../../shared/data}/glove-100
-DIR=$(mktemp -d /tmp/rv_tierbench.XXXXXX)
-AS=""
-if [ "$(id -u)" = 0 ]; then
-	chown postgres "$DIR"
-	AS="su postgres -s /bin/bash -c"
-fi
-run() { if [ -n "$AS" ]; then $AS "$*"; else bash -c "$*"; fi; }
-PSQL="$BIN/psql -X -q -h /tmp -p $PORT -U postgres -d postgres -v ON_ERROR_STOP=1"
-cleanup() { run "$BIN/pg_ctl -D $DIR/pg -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
-trap cleanup EXIT
-
-run "$BIN/initdb -D $DIR/pg -U postgres -A trust --no-sync" >/dev/null
-cat >>"$DIR/pg/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '/tmp'
-shared_buffers = '2MB'
-max_connections = 20
-maintenance_work_mem = '512MB'
-autovacuum = off
-jit = off
-max_parallel_workers_per_gather = 0
-shared_preload_libraries = 'ruvector'
-ruvector.tier_max_blocks_per_round = 0
-CONF
-run "$BIN/pg_ctl -D $DIR/pg -l $DIR/log -w start" >/dev/null
-
-fvecs_copy()
-{
-	python3 - "$1" "$2" "${3:-0}" <<'PY'
-import struct, sys
-path, n, off = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with open(path, 'rb') as f:
-    for i in range(n):
-        h = f.read(4)
-        if len(h) < 4:
-            break
-        d = struct.unpack('<i', h)[0]
-        v = struct.unpack('<%df' % d, f.read(4 * d))
-        print('%d\t[%s]' % (off + i + 1, ','.join('%.6g' % x for x in v)))
-PY
-}
-cat >"$DIR/evict.py" <<'PY'
-import glob, os, sys
-base = sys.argv[1]
-for f in [base] + sorted(glob.glob(base + '.[0-9]*')):
-    fd = os.open(f, os.O_RDONLY)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-PY
-chmod 644 "$DIR/evict.py"
+. "$HERE/../lib/throwaway.sh"
+rvb_cluster tierbench "shared_buffers = '2MB'" "max_connections = 20" \
+	"maintenance_work_mem = '512MB'" "autovacuum = off" "jit = off" \
+	"max_parallel_workers_per_gather = 0" "shared_preload_libraries = 'ruvector'" \
+	"ruvector.tier_max_blocks_per_round = 0"
+rvb_evict_script
 
 echo "## load: $ROWS rows of glove-100; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 $PSQL -c "CREATE EXTENSION ruvector" \
 	-c "CREATE TABLE items (id int PRIMARY KEY, v vector(100)) USING ruvector_heap"
-fvecs_copy "$DATA/base.fvecs" "$ROWS" | $PSQL -c "COPY items FROM STDIN"
+rvb_fvecs_copy "$DATA/base.fvecs" "$ROWS" | $PSQL -c "COPY items FROM STDIN"
 $PSQL -c "VACUUM ANALYZE items" -c "CHECKPOINT"
 HEAP=$DIR/pg/$($PSQL -At -c "SELECT pg_relation_filepath('items')")
 BLOCKS=$($PSQL -At -c "SELECT pg_relation_size('items') / 8192")
@@ -111,8 +66,8 @@ $PSQL -At -c "SELECT 'space: free ' || pg_size_pretty(free_bytes) || ', VACUUM F
 N2=$((ROWS / 5))
 S0=$($PSQL -At -c "SELECT pg_relation_size('items')")
 $PSQL -c "CREATE TABLE fresh (id int PRIMARY KEY, v vector(100)) USING ruvector_heap"
-fvecs_copy "$DATA/base.fvecs" "$N2" "$ROWS" | $PSQL -c "COPY items FROM STDIN"
-fvecs_copy "$DATA/base.fvecs" "$N2" "$ROWS" | $PSQL -c "COPY fresh FROM STDIN"
+rvb_fvecs_copy "$DATA/base.fvecs" "$N2" "$ROWS" | $PSQL -c "COPY items FROM STDIN"
+rvb_fvecs_copy "$DATA/base.fvecs" "$N2" "$ROWS" | $PSQL -c "COPY fresh FROM STDIN"
 S1=$($PSQL -At -c "SELECT pg_relation_size('items')")
 F=$($PSQL -At -c "SELECT pg_relation_size('fresh')")
 echo "## 2. space reuse: $N2 rows inserted after the pass grew the file by $(( (S1 - S0) / 1024 )) kB; into a fresh table: $(( F / 1024 )) kB"
@@ -141,8 +96,8 @@ done
 echo "## 4. recall@10 through hnsw (m 16, ef_construction 64, storage sq8, ef_search 40, cosine), $RROWS rows, $NQ queries"
 $PSQL -c "CREATE TABLE q (id int PRIMARY KEY, v vector(100))" \
 	-c "CREATE TABLE ref (id int PRIMARY KEY, v vector(100))"
-fvecs_copy "$DATA/query.fvecs" "$NQ" | $PSQL -c "COPY q FROM STDIN"
-fvecs_copy "$DATA/base.fvecs" "$RROWS" | $PSQL -c "COPY ref FROM STDIN"
+rvb_fvecs_copy "$DATA/query.fvecs" "$NQ" | $PSQL -c "COPY q FROM STDIN"
+rvb_fvecs_copy "$DATA/base.fvecs" "$RROWS" | $PSQL -c "COPY ref FROM STDIN"
 $PSQL -c "CREATE TABLE truth AS SELECT q.id AS qid, t.id FROM q CROSS JOIN LATERAL (SELECT id FROM ref ORDER BY ref.v <=> q.v LIMIT 10) t"
 printf '| tier | exactness | recall@10 |\n|---|---|---:|\n'
 for tier in float32 float16 sq8 pq; do
