@@ -3,9 +3,10 @@
  * final reading statements, and the cursor that runs them.
  *
  * NOTES
- *	The translator gives the final statement with its property-map
- *	constants as parameters (cypher_plan.c, FinishConsts), so that
- *	MATCH (p:Person {id: 1}) and {id: 2} share one statement text.  Planning
+ *	The translator gives the final statement with its property-map and
+ *	WHERE-equality constants as parameters (cypher_plan.c, FinishConsts), so
+ *	that MATCH (p:Person {id: 1}) and {id: 2}, or WHERE p.id = 1 and = 2,
+ *	share one statement text.  Planning
  *	is most of the cost of a short Cypher query, and PostgreSQL's own plan
  *	cache does not fit: its generic plan is costed without the values, and a
  *	containment test on an unknown value is estimated at 1% of the nodes,
@@ -234,6 +235,8 @@ RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const c
 		LockPlanRelations(stmt);
 		if (generation != plan_generation)
 			stmt = NULL;		/* invalidated meanwhile: plan again */
+		else
+			ereport(DEBUG1, (errmsg_internal("Cypher: the cached plan is reused")));
 	}
 	if (stmt == NULL)
 	{

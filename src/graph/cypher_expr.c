@@ -15,7 +15,9 @@
  *	Property equality against a scalar constant at the top level of a WHERE
  *	becomes jsonb containment (props @> '{"k": v}'), which the GIN index on
  *	properties answers; it is equivalent there because a missing key and a
- *	false comparison both drop the row.
+ *	false comparison both drop the row.  The object is a constant marker
+ *	(RvgConstMarker), as a property map's is, so WHERE n.k = 1 and = 2 share
+ *	a cached plan.
  *
  *	Functions with a SQL equivalent are inlined (id, labels, coalesce,
  *	aggregates); the rest call ruvector_cy_fn with a function number.
@@ -1087,7 +1089,7 @@ RvgTopLevelPred(RvgPlanner *P, CyExpr *e)
 			appendStringInfoChar(&obj, '{');
 			escape_json(&obj, prop->str);
 			appendStringInfo(&obj, ": %s}", val.data);
-			return psprintf("(%s @> %s)", EntityVar(P, prop->a)->props, RvgJsonLiteral(obj.data));
+			return psprintf("(%s @> %s)", EntityVar(P, prop->a)->props, RvgConstMarker(P, obj.data));
 		}
 	}
 	return RvgPred(P, e);

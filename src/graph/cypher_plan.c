@@ -558,12 +558,20 @@ AddPropsConds(RvgPlanner *P, CyExpr *map, const char *props, List **conds)
 	}
 	appendStringInfoChar(&contain, '}');
 	if (ncontain > 0)
-	{
-		/* a marker, made a literal or a parameter by FinishConsts */
-		P->consts = lappend(P->consts, contain.data);
-		*conds = lappend(*conds, psprintf("(%s @> %c%d%c)", props, RVG_CONST_MARK,
-										  list_length(P->consts) - 1, RVG_CONST_MARK));
-	}
+		*conds = lappend(*conds, psprintf("(%s @> %s)", props, RvgConstMarker(P, contain.data)));
+}
+
+/*
+ * A marker standing for the jsonb constant json in the SQL being built:
+ * FinishConsts makes it a literal, or in the final reading step a
+ * parameter, so that queries differing only in such constants share one
+ * statement text and so one cached plan (cypher_cache.c).
+ */
+char *
+RvgConstMarker(RvgPlanner *P, const char *json)
+{
+	P->consts = lappend(P->consts, pstrdup(json));
+	return psprintf("%c%d%c", RVG_CONST_MARK, list_length(P->consts) - 1, RVG_CONST_MARK);
 }
 
 /* ---------------------------------------------------------------------

@@ -217,7 +217,8 @@ typedef struct RvgPlanner
 	/* inputs of the statement being built (from the previous step) */
 	int			ninput;
 	RvgColType *intypes;
-	/* property-map constants, marked in the SQL text (see RvgPlanQuery) */
+	/* property-map and WHERE-equality constants, marked in the SQL text
+	 * (RvgConstMarker) */
 	List	   *consts;
 	/* "SKIP" / "LIMIT" while translating one: variables are refused */
 	const char *no_vars_in;
@@ -226,6 +227,7 @@ typedef struct RvgPlanner
 /* cypher_plan.c */
 extern int	RvgErrPosition(const char *text, int offset);
 extern char *RvgAlias(RvgPlanner *P, const char *prefix);
+extern char *RvgConstMarker(RvgPlanner *P, const char *json);
 extern int	RvgLocNumber(RvgPlanner *P, int offset);
 extern RvgVar *RvgFindVar(RvgPlanner *P, const char *name);
 extern void RvgCheckUnbound(RvgPlanner *P, const char *name, int loc);

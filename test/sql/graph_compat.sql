@@ -201,5 +201,15 @@ $$);
 SELECT * FROM ruvector_cypher('compat', $$
 	MATCH (a {name: 'Alice'}) RETURN a.age AS x UNION MATCH (b {name: 'Bob'}) RETURN b.age AS x
 $$) r ORDER BY r::text;
+-- so do queries that differ only in the constant of a WHERE equality (the
+-- second and third reuse the first's plan: the DEBUG1 line says so), with
+-- their own answers, a value of another type and a miss included
+SET client_min_messages = debug1;
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person)-[:KNOWS]->(m) WHERE n.name = ''Alice'' RETURN m.name ORDER BY m.name');
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person)-[:KNOWS]->(m) WHERE n.name = ''Bob'' RETURN m.name ORDER BY m.name');
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person)-[:KNOWS]->(m) WHERE n.name = 7 RETURN m.name ORDER BY m.name');
+RESET client_min_messages;
+-- the SQL shown keeps the constant as a literal
+SELECT ruvector_cypher_sql('compat', 'MATCH (n:Person) WHERE n.name = ''Bob'' AND n.age > 1 RETURN n.age') ~ '@> ''\{"name": "Bob"\}''::jsonb' AS literal;
 
 SELECT ruvector_drop_graph('compat');
