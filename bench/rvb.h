@@ -118,6 +118,8 @@ extern double rvb_distance(RvbMetric metric, const float *a, const float *b,
 						   int dim);
 extern uint64_t rvb_mix64(uint64_t x);
 extern int	rvb_vector_binary(const float *v, int dim, char *out);
+extern size_t rvb_vector_text_size(int dim);
+extern int	rvb_vector_text(const float *v, int dim, char *out);
 extern int	rvb_tag(uint64_t seed, int64_t id);
 extern void rvb_filter_range(int pct, int q, int *lo, int *hi);
 extern int	rvb_filter_pct_valid(int pct);

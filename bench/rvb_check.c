@@ -397,6 +397,19 @@ check_wire_format(void)
 }
 
 static void
+check_text_format(void)
+{
+	float		v[3] = {1.0f, -2.5f, 0.1f};
+	char		buf[128];
+	int			len = rvb_vector_text(v, 3, buf);
+
+	/* 0.1f widened to double, as Python's float() and JavaScript print it */
+	CHECK(strcmp(buf, "[1,-2.5,0.10000000149011612]") == 0 && len == (int) strlen(buf),
+		  "vector text format: %s", buf);
+	CHECK(rvb_vector_text_size(3) >= (size_t) len + 1, "text size bound");
+}
+
+static void
 check_files(void)
 {
 	char		dir[] = "/tmp/rvb_check_XXXXXX";
@@ -491,6 +504,7 @@ main(void)
 	check_generator();
 	check_stats();
 	check_wire_format();
+	check_text_format();
 	check_files();
 	check_json();
 	printf("bench self-checks: %d checks, %d failed\n", checks, failures);

@@ -175,6 +175,34 @@ rvb_vector_binary(const float *v, int dim, char *out)
 	return 4 + 4 * dim;
 }
 
+/*
+ * rvb_vector_text writes v as the vector type's text literal the way client
+ * libraries send it: pgvector-python (psycopg2, psycopg) formats each
+ * float32 component as a Python float, pgvector-node as a JavaScript number,
+ * both the shortest repr of the component widened to double, which for
+ * float32 values is 17 significant digits at most ("%.17g").  Returns the
+ * length; out must hold rvb_vector_text_size(dim) bytes.
+ */
+size_t
+rvb_vector_text_size(int dim)
+{
+	/* "-" + 17 digits + "." + "e-308" + "," per component, brackets, NUL */
+	return (size_t) dim * 26 + 3;
+}
+
+int
+rvb_vector_text(const float *v, int dim, char *out)
+{
+	int			len = 0;
+
+	out[len++] = '[';
+	for (int i = 0; i < dim; i++)
+		len += sprintf(out + len, "%s%.17g", i ? "," : "", (double) v[i]);
+	out[len++] = ']';
+	out[len] = '\0';
+	return len;
+}
+
 /* ----------------------------------------------------------------
  *		fvecs / ivecs
  * ----------------------------------------------------------------

@@ -84,6 +84,9 @@ usage(void)
 		   "  --concurrency LIST      default 1,8,32\n"
 		   "  --filter-concurrency LIST  --filter-ef LIST  --filter-probes LIST\n"
 		   "  --iterative LIST        iterative scan modes for filters (off,relaxed_order)\n"
+		   "  --params binary|text|literal  how the query vector is sent: bound\n"
+		   "                          binary (default), bound text (pgvector-node),\n"
+		   "                          or a literal in the SQL text (psycopg2)\n"
 		   "  --exact-queries N       queries for exact search (default 100)\n"
 		   "  --filter-queries N      queries for filtered runs (default 200)\n"
 		   "  --min-seconds S         minimum time per point (default 1)\n"
@@ -321,7 +324,7 @@ enum
 	OPT_FILTERS, OPT_SEED, OPT_THREADS, OPT_VERIFY, OPT_SAVE, OPT_RV_DSN,
 	OPT_PG_DSN, OPT_NO_CREATE, OPT_TABLE, OPT_REUSE, OPT_FRESH, OPT_RV_AM, OPT_INDEX, OPT_EF,
 	OPT_PROBES, OPT_RERANK, OPT_K, OPT_CONC, OPT_FCONC, OPT_FEF, OPT_FPROBES,
-	OPT_ITER, OPT_EXACTQ, OPT_FILTERQ, OPT_MINSEC, OPT_REPEAT, OPT_WARMUP, OPT_INSERTS, OPT_INSCONC,
+	OPT_ITER, OPT_PARAMS, OPT_EXACTQ, OPT_FILTERQ, OPT_MINSEC, OPT_REPEAT, OPT_WARMUP, OPT_INSERTS, OPT_INSCONC,
 	OPT_BULK, OPT_SET, OPT_BUILDSET, OPT_RTARGETS, OPT_OUT, OPT_GP, OPT_LABEL,
 	OPT_PROGRESS, OPT_NOPROGRESS, OPT_QUIET, OPT_HELP
 };
@@ -341,7 +344,8 @@ static const struct option long_opts[] = {
 	{"rerank", 1, 0, OPT_RERANK}, {"k", 1, 0, OPT_K},
 	{"concurrency", 1, 0, OPT_CONC}, {"filter-concurrency", 1, 0, OPT_FCONC},
 	{"filter-ef", 1, 0, OPT_FEF}, {"filter-probes", 1, 0, OPT_FPROBES},
-	{"iterative", 1, 0, OPT_ITER}, {"exact-queries", 1, 0, OPT_EXACTQ},
+	{"iterative", 1, 0, OPT_ITER}, {"params", 1, 0, OPT_PARAMS},
+	{"exact-queries", 1, 0, OPT_EXACTQ},
 	{"filter-queries", 1, 0, OPT_FILTERQ},
 	{"min-seconds", 1, 0, OPT_MINSEC},
 	{"repeat", 1, 0, OPT_REPEAT}, {"warmup", 1, 0, OPT_WARMUP},
@@ -471,6 +475,16 @@ parse_options(int argc, char **argv, RvbOptions *o)
 						 t = strtok_r(NULL, ",", &save))
 						o->iterative[o->niterative++] = t;
 				}
+				break;
+			case OPT_PARAMS:
+				if (strcmp(optarg, "binary") == 0)
+					o->params = RVB_PARAMS_BINARY;
+				else if (strcmp(optarg, "text") == 0)
+					o->params = RVB_PARAMS_TEXT;
+				else if (strcmp(optarg, "literal") == 0)
+					o->params = RVB_PARAMS_LITERAL;
+				else
+					die("--params must be binary, text or literal, not \"%s\"", optarg);
 				break;
 			case OPT_EXACTQ:
 				o->exact_queries = one_int(optarg, "exact-queries");
@@ -1100,6 +1114,10 @@ open_targets(Bench *b)
 	}
 	if (!b->targets[1].enabled && b->targets[0].enabled)
 		rvb_note(&b->res, "pgvector is not available, so RuVector runs alone and no ratios are given");
+	rvb_note(&b->res, "query vectors sent %s",
+			 b->o->params == RVB_PARAMS_BINARY ? "as binary bound parameters" :
+			 b->o->params == RVB_PARAMS_TEXT ? "as text bound parameters (pgvector-node)" :
+			 "as literals in the SQL text, simple protocol (psycopg2)");
 	if (enabled == 0)
 		die("no target can run:\n  ruvector: %s\n  pgvector: %s",
 			b->targets[0].note, b->targets[1].note);

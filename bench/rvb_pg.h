@@ -157,6 +157,14 @@ typedef struct RvbResults
 	int			nplots;
 } RvbResults;
 
+/* how the query vector travels, as different clients send it */
+typedef enum RvbParams
+{
+	RVB_PARAMS_BINARY,			/* bound parameter, binary format */
+	RVB_PARAMS_TEXT,			/* bound parameter, text format (pgvector-node) */
+	RVB_PARAMS_LITERAL			/* literal in the SQL, simple protocol (psycopg2) */
+} RvbParams;
+
 typedef struct RvbOptions
 {
 	/* data */
@@ -202,6 +210,7 @@ typedef struct RvbOptions
 	int			nfilter_probes;
 	char	   *iterative[3];
 	int			niterative;
+	RvbParams	params;
 	int			exact_queries;
 	int			filter_queries;
 	double		min_seconds;

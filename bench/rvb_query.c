@@ -153,12 +153,16 @@ typedef struct QueryJob
 	RvbRun	   *run;
 	char		sql[512];
 	char		stmt[32];
+	const char *table;
+	const char *op;				/* the metric's operator */
+	RvbParams	params;
 	bool		filtered;
 	int			nq;
 	int64_t		max_exec;
 	double		min_seconds;
-	char	  **qbin;			/* binary query vectors */
-	int			qlen;
+	char	  **qval;			/* query vectors, encoded as params says */
+	int			qlen;			/* binary length; 0 for text */
+	int			qfmt;			/* 1 binary, 0 text */
 	double	   *lat;			/* seconds per execution, -1 if not run */
 	int32_t    *got;			/* nq x k result ids */
 	int		   *ngot;
@@ -189,43 +193,58 @@ job_fail(QueryJob *job, const char *msg)
 	pthread_mutex_unlock(&job->lock);
 }
 
+/*
+ * A query as psycopg2 sends it: the vector and the filter bounds written into
+ * the SQL text, one simple-protocol statement, planned every time.
+ */
+static PGresult *
+exec_literal(QueryJob *job, RvbConn *c, int q, bool explain, int lo, int hi)
+{
+	size_t		size = strlen(job->qval[q]) + 600;
+	char	   *sql = malloc(size);
+	char		where[64] = "";
+	PGresult   *r;
+
+	if (job->filtered)
+		snprintf(where, sizeof(where), " WHERE tag >= %d AND tag < %d", lo, hi);
+	snprintf(sql, size, "%sSELECT id FROM %s%s ORDER BY embedding %s '%s'::vector LIMIT %d",
+			 explain ? "EXPLAIN (COSTS OFF) " : "", job->table, where, job->op,
+			 job->qval[q], job->run->k);
+	r = PQexec(c->conn, sql);
+	free(sql);
+	return r;
+}
+
 static PGresult *
 exec_query(QueryJob *job, RvbConn *c, int q, bool explain)
 {
-	const char *values[3];
-	int			lengths[3] = {job->qlen, 0, 0};
-	int			formats[3] = {1, 0, 0};
 	char		lo_s[16],
 				hi_s[16];
-	int			lo,
-				hi;
+	const char *values[3] = {job->qval[q], lo_s, hi_s};
+	int			lengths[3] = {job->qlen, 0, 0};
+	int			formats[3] = {job->qfmt, 0, 0};
+	int			nparams = job->filtered ? 3 : 1;
+	int			lo = 0,
+				hi = 0;
 
-	values[0] = job->qbin[q];
+	if (job->filtered)
+	{
+		rvb_filter_range(job->run->filter_pct, q, &lo, &hi);
+		snprintf(lo_s, sizeof(lo_s), "%d", lo);
+		snprintf(hi_s, sizeof(hi_s), "%d", hi);
+	}
+	if (job->params == RVB_PARAMS_LITERAL)
+		return exec_literal(job, c, q, explain, lo, hi);
 	if (explain)
 	{
 		char		sql[600];
 
 		snprintf(sql, sizeof(sql), "EXPLAIN (COSTS OFF) %s", job->sql);
-		if (!job->filtered)
-			return PQexecParams(c->conn, sql, 1, NULL, values, lengths, formats, 0);
-		rvb_filter_range(job->run->filter_pct, q, &lo, &hi);
-		snprintf(lo_s, sizeof(lo_s), "%d", lo);
-		snprintf(hi_s, sizeof(hi_s), "%d", hi);
-		values[1] = lo_s;
-		values[2] = hi_s;
-		return PQexecParams(c->conn, sql, 3, NULL, values, lengths, formats, 0);
+		return PQexecParams(c->conn, sql, nparams, NULL, values, lengths, formats, 0);
 	}
 	if (!job->filtered)
 		return PQexecPrepared(c->conn, job->stmt, 1, values, lengths, formats, 0);
-	{
-		rvb_filter_range(job->run->filter_pct, q, &lo, &hi);
-		snprintf(lo_s, sizeof(lo_s), "%d", lo);
-		snprintf(hi_s, sizeof(hi_s), "%d", hi);
-		values[1] = lo_s;
-		values[2] = hi_s;
-		return PQexecParams(c->conn, job->sql, 3, NULL, values, lengths,
-							formats, 0);
-	}
+	return PQexecParams(c->conn, job->sql, 3, NULL, values, lengths, formats, 0);
 }
 
 static void
@@ -279,7 +298,7 @@ query_worker(void *arg)
 	char		err[256];
 	bool		ready;
 
-	ready = (job->filtered ||
+	ready = (job->filtered || job->params == RVB_PARAMS_LITERAL ||
 			 ensure_prepared(w->conn, job->stmt, job->sql, 1, err, sizeof(err))) &&
 		apply_setting(w->conn->conn, &job->run->setting, false, err, sizeof(err));
 	if (!ready)
@@ -378,6 +397,8 @@ build_query_sql(QueryJob *job, const char *table, RvbMetric metric)
 	RvbRun	   *run = job->run;
 
 	job->filtered = run->filter_pct > 0;
+	job->table = table;
+	job->op = rvb_operator(metric);
 	if (job->filtered)
 		snprintf(job->sql, sizeof(job->sql),
 				 "SELECT id FROM %s WHERE tag >= $2 AND tag < $3 "
@@ -388,6 +409,27 @@ build_query_sql(QueryJob *job, const char *table, RvbMetric metric)
 				 "SELECT id FROM %s ORDER BY embedding %s $1::vector LIMIT %d",
 				 table, rvb_operator(metric), run->k);
 	snprintf(job->stmt, sizeof(job->stmt), "rvb_q%d", run->k);
+}
+
+/* encode each query vector once, the way the run sends it */
+static void
+encode_queries(QueryJob *job, const RvbDataset *ds, RvbParams params)
+{
+	int			dim = ds->query.dim;
+	bool		binary = params == RVB_PARAMS_BINARY;
+
+	job->params = params;
+	job->qfmt = binary ? 1 : 0;
+	job->qlen = binary ? 4 + 4 * dim : 0;
+	job->qval = malloc(sizeof(char *) * job->nq);
+	for (int q = 0; q < job->nq; q++)
+	{
+		job->qval[q] = malloc(binary ? (size_t) job->qlen : rvb_vector_text_size(dim));
+		if (binary)
+			rvb_vector_binary(RVB_ROW(&ds->query, q), dim, job->qval[q]);
+		else
+			rvb_vector_text(RVB_ROW(&ds->query, q), dim, job->qval[q]);
+	}
 }
 
 /*
@@ -445,13 +487,7 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	if (job.max_exec > RVB_MAX_EXEC)
 		job.max_exec = RVB_MAX_EXEC > job.nq ? RVB_MAX_EXEC : job.nq;
 	build_query_sql(&job, o->table, o->metric);
-	job.qlen = 4 + 4 * ds->query.dim;
-	job.qbin = malloc(sizeof(char *) * job.nq);
-	for (int q = 0; q < job.nq; q++)
-	{
-		job.qbin[q] = malloc(job.qlen);
-		rvb_vector_binary(RVB_ROW(&ds->query, q), ds->query.dim, job.qbin[q]);
-	}
+	encode_queries(&job, ds, o->params);
 	job.lat = malloc(sizeof(double) * job.max_exec);
 	for (int64_t i = 0; i < job.max_exec; i++)
 		job.lat[i] = -1;
@@ -485,8 +521,8 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	pthread_barrier_destroy(&job.barrier);
 	pthread_mutex_destroy(&job.lock);
 	for (int q = 0; q < job.nq; q++)
-		free(job.qbin[q]);
-	free(job.qbin);
+		free(job.qval[q]);
+	free(job.qval);
 	free(job.lat);
 	free(job.got);
 	free(job.ngot);
