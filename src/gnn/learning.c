@@ -1505,69 +1505,59 @@ LearnDueIndexes(double target)
 	return due;
 }
 
+/* One step of the round: which, the index of step 3, the list steps 1-2 return */
+typedef struct LearnStepArgs
+{
+	int			step;
+	Oid			indexid;
+	List	  **out;
+	MemoryContext ctx;			/* where *out is copied, outliving the step */
+} LearnStepArgs;
+
+static void
+LearnStepRun(void *arg)
+{
+	LearnStepArgs *a = (LearnStepArgs *) arg;
+	Oid			owner;
+	LearnAs		as;
+
+	if (!LearnExtension(&owner))
+		return;
+	LearnBecome(owner, &as);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (a->step == 0)
+		(void) LearnDrain();
+	else if (a->step == 1 || a->step == 2)
+	{
+		List	   *l = a->step == 1
+			? LearnLabelBudget(rv_learning_cpu_budget * rv_worker_naptime * 1000.0)
+			: LearnDueIndexes(rv_target_recall);
+		MemoryContext old = MemoryContextSwitchTo(a->ctx);
+
+		*a->out = list_copy(l);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	LearnRestore(&as);
+	if (a->step == 3)
+	{
+		char	   *json = LearnTrainOid(a->indexid, rv_target_recall);
+
+		ereport(LOG,
+				(errmsg("ruvector learning: trained index %u", a->indexid),
+				 errdetail("%s", json)));
+		RvIgAudit(true, "learning.train", a->indexid, json);
+	}
+}
+
 /* One step of the round in its own transaction; errors are logged, not raised */
 static bool
 LearnStep(int step, Oid indexid, List **out)
 {
-	MemoryContext ctx = CurrentMemoryContext;
-	volatile bool ok = true;
+	LearnStepArgs a = {step, indexid, out, CurrentMemoryContext};
 
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		Oid			owner;
-
-		if (LearnExtension(&owner))
-		{
-			LearnAs		as;
-
-			LearnBecome(owner, &as);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			if (step == 0)
-				(void) LearnDrain();
-			else if (step == 1)
-			{
-				List	   *l = LearnLabelBudget(rv_learning_cpu_budget * rv_worker_naptime * 1000.0);
-				MemoryContext old = MemoryContextSwitchTo(ctx);
-
-				*out = list_copy(l);
-				MemoryContextSwitchTo(old);
-			}
-			else if (step == 2)
-			{
-				List	   *l = LearnDueIndexes(rv_target_recall);
-				MemoryContext old = MemoryContextSwitchTo(ctx);
-
-				*out = list_copy(l);
-				MemoryContextSwitchTo(old);
-			}
-			SPI_finish();
-			LearnRestore(&as);
-			if (step == 3)
-			{
-				char	   *json = LearnTrainOid(indexid, rv_target_recall);
-
-				ereport(LOG,
-						(errmsg("ruvector learning: trained index %u", indexid),
-						 errdetail("%s", json)));
-				RvIgAudit(true, "learning.train", indexid, json);
-			}
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(ctx);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	return RvWorkerRunInTransaction(LearnStepRun, &a);
 }
 
 /*

@@ -74,6 +74,7 @@
 #include "graph/graph.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
+#include "worker/worker.h"
 
 PG_FUNCTION_INFO_V1(ruvector_integrity_sample);
 PG_FUNCTION_INFO_V1(ruvector_integrity_sample_operational);
@@ -1456,51 +1457,45 @@ RvIgDueIndexes(void *arg)
 	}
 }
 
+/*
+ * Sample one index (RvIgWorkerVisit runs this in its own transaction),
+ * and repair it when its policy asks for that.
+ */
+static void
+RvIgWorkerSample(void *arg)
+{
+	Oid			indexid = *(Oid *) arg;
+	RvIgState	from,
+				to;
+	RvIgPolicy	p;
+
+	pgstat_report_activity(STATE_RUNNING, "ruvector: integrity sample");
+	if (!ConditionalLockRelationOid(indexid, AccessShareLock))
+		return;
+	(void) RvIgSampleIndex(indexid, true, &from, &to, &p, false);
+	UnlockRelationOid(indexid, AccessShareLock);
+	if (to > from && to != RV_IG_NORMAL && strcmp(RvIgIndexKind(indexid), "hnsw") == 0 &&
+		(p.autoRepair || (p.autoRebuild && to == RV_IG_CRITICAL)))
+	{
+		bool		rebuild = p.autoRebuild && to == RV_IG_CRITICAL;
+
+		/* never wait long for the table */
+		SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_SESSION);
+		pgstat_report_activity(STATE_RUNNING, "ruvector: integrity repair");
+		ereport(LOG,
+				(errmsg("ruvector integrity: index %s entered %s; repairing it (%s)",
+						get_rel_name(indexid), rv_ig_state_name(to),
+						p.autoRepair ? (rebuild ? "in place, then a rebuild if rows stay unreachable" : "in place")
+						: "rebuild")));
+		(void) RvIgRepairIndex(indexid, true, p.autoRepair, rebuild);
+	}
+}
+
 /* Sample one index in its own transaction; errors are logged, not raised */
 static void
-RvIgWorkerVisit(Oid indexid, MemoryContext ctx)
+RvIgWorkerVisit(Oid indexid)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		RvIgState	from,
-					to;
-		RvIgPolicy	p;
-
-		pgstat_report_activity(STATE_RUNNING, "ruvector: integrity sample");
-		if (ConditionalLockRelationOid(indexid, AccessShareLock))
-		{
-			(void) RvIgSampleIndex(indexid, true, &from, &to, &p, false);
-			UnlockRelationOid(indexid, AccessShareLock);
-			if (to > from && to != RV_IG_NORMAL && strcmp(RvIgIndexKind(indexid), "hnsw") == 0 &&
-				(p.autoRepair || (p.autoRebuild && to == RV_IG_CRITICAL)))
-			{
-				bool		rebuild = p.autoRebuild && to == RV_IG_CRITICAL;
-
-				/* never wait long for the table */
-				SetConfigOption("lock_timeout", "5s", PGC_SUSET, PGC_S_SESSION);
-				pgstat_report_activity(STATE_RUNNING, "ruvector: integrity repair");
-				ereport(LOG,
-						(errmsg("ruvector integrity: index %s entered %s; repairing it (%s)",
-								get_rel_name(indexid), rv_ig_state_name(to),
-								p.autoRepair ? (rebuild ? "in place, then a rebuild if rows stay unreachable" : "in place")
-								: "rebuild")));
-				(void) RvIgRepairIndex(indexid, true, p.autoRepair, rebuild);
-			}
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(ctx);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
+	(void) RvWorkerRunInTransaction(RvIgWorkerSample, &indexid);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -1516,7 +1511,6 @@ RvIntegrityWorkerRound(void)
 {
 	List	   *due = NIL;
 	ListCell   *lc;
-	MemoryContext roundCtx = CurrentMemoryContext;
 
 	RvIntegrityHeartbeat();
 
@@ -1543,7 +1537,7 @@ RvIntegrityWorkerRound(void)
 	foreach(lc, due)
 	{
 		CHECK_FOR_INTERRUPTS();
-		RvIgWorkerVisit(lfirst_oid(lc), roundCtx);
+		RvIgWorkerVisit(lfirst_oid(lc));
 	}
 }
 

@@ -294,6 +294,42 @@ rv_worker_launcher_main(Datum arg)
  * ----------------------------------------------------------------
  */
 
+/*
+ * One step of a round in its own transaction (worker.h).  Errors are
+ * emitted to the log here rather than re-thrown: one index that fails
+ * must not end the rounds of the others.  The statement start time is
+ * set so that statement_timeout and pg_stat_activity see each step.
+ * The caller runs outside any transaction, so its memory context
+ * outlives the step and is made current again on both paths.
+ */
+bool
+RvWorkerRunInTransaction(RvWorkerTxnFn fn, void *arg)
+{
+	MemoryContext ctx = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		fn(arg);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(ctx);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(ctx);
+	return ok;
+}
+
 /* The ivfflat indexes of ruvector here, or NIL without the extension */
 static List *
 DatabaseListIndexes(MemoryContext ctx)

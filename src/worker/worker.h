@@ -26,6 +26,15 @@ extern double rv_ivf_refresh_threshold;
 
 extern void RvWorkerInit(void);
 
+/*
+ * Runs fn(arg) in a transaction of its own, with a snapshot, for the
+ * per-index steps of the worker rounds (integrity, learning): an error is
+ * logged and the transaction aborted, and the round goes on.  Returns
+ * false after an error, with the caller's memory context current again.
+ */
+typedef void (*RvWorkerTxnFn) (void *arg);
+extern bool RvWorkerRunInTransaction(RvWorkerTxnFn fn, void *arg);
+
 /* Entry points, named in BackgroundWorker.bgw_function_name */
 extern PGDLLEXPORT void rv_worker_launcher_main(Datum arg);
 extern PGDLLEXPORT void rv_worker_database_main(Datum arg);
