@@ -13,6 +13,11 @@
  *	  of the opclass's spherical distance does and needs no arc cosine.
  *	  Distances from one vector to many go through the batched kernels.
  *
+ *	  k-means++ seeding skips the distances the triangle inequality settles
+ *	  (a sample near its center is not nearer a new center far from it),
+ *	  storing the bound instead; its draws, and so the centers, are those
+ *	  of the plain method.
+ *
  *	  Elkan's method keeps, for every sample, an upper bound on the distance
  *	  to its own center and a lower bound on the distance to every center,
  *	  and skips any distance the bounds prove cannot change an assignment.
@@ -42,13 +47,14 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "storage/shmem.h"
 #include "utils/memutils.h"
 
 #include "indexam/ivfflat.h"
 
 /* Centers whose distances k-means++ seeding stores in one pass */
-#define IVF_SEED_BLOCK	8
+#define IVF_SEED_BLOCK	16
 
 /* Lloyd iterations stop when few samples change center, or after this many */
 #define IVF_KMEANS_MAX_ITERATIONS	500
@@ -76,6 +82,8 @@ typedef struct IvfKmeansState
 	const char **centerPtrs;	/* k: each center */
 	float	   *scratch;		/* max(n, k) distances */
 	float	   *seedBlock;		/* IVF_SEED_BLOCK x n distances */
+	int		   *seedIdx;		/* n: samples whose distance seeding computes */
+	const char **seedPtrs;		/* n: their values */
 	int		   *movedList;		/* the centers that moved at all */
 	int			nmoved;
 	bool	   *tight;			/* n: upper bound is the exact distance */
@@ -120,6 +128,7 @@ KmeansAllocate(IvfKmeansState *km, Size memoryUsed)
 	total = add_size(total, mul_size(n + 2 * k, sizeof(char *) + sizeof(float)));
 	total = add_size(total, mul_size(k, sizeof(int)));
 	total = add_size(total, mul_size(IVF_SEED_BLOCK * n, sizeof(float)));
+	total = add_size(total, mul_size(n, sizeof(int) + sizeof(char *)));
 	IvfCheckMemory(total);
 
 	km->newCenters = IvfValueArrayCreate(km->k, km->support->valueSize);
@@ -139,6 +148,8 @@ KmeansAllocate(IvfKmeansState *km, Size memoryUsed)
 	km->centerPtrs = palloc(2 * k * sizeof(char *));	/* second half: candidates */
 	km->scratch = palloc_extended(Max(n, k) * sizeof(float), MCXT_ALLOC_HUGE);
 	km->seedBlock = palloc_extended(IVF_SEED_BLOCK * n * sizeof(float), MCXT_ALLOC_HUGE);
+	km->seedIdx = palloc_extended(n * sizeof(int), MCXT_ALLOC_HUGE);
+	km->seedPtrs = palloc_extended(n * sizeof(char *), MCXT_ALLOC_HUGE);
 	for (Size j = 0; j < n; j++)
 		km->samplePtrs[j] = SAMPLE(km, j);
 	for (Size c = 0; c < k; c++)
@@ -147,39 +158,76 @@ KmeansAllocate(IvfKmeansState *km, Size memoryUsed)
 
 /*
  * k-means++ seeding: each new center is a sample drawn with probability
- * proportional to its squared distance to the nearest center so far.  The
- * distances computed on the way are exact, so they become the initial
- * lower bounds, and the initial assignment is read from them.
+ * proportional to its squared distance to the nearest center so far.
+ *
+ * A sample whose nearest center so far, a, is at distance u cannot be
+ * nearer the new center c than to a when d(c, a) >= 2u (triangle
+ * inequality), so its distance to c is not computed: d(c, a) - u is a
+ * valid lower bound for Elkan's matrix and its nearest center and weight
+ * stay as they are.  Only the vectors of the other samples are read, which
+ * is what the seeding pass is bound by once the samples outgrow the cache.
+ * The centers chosen are those of the plain method (same weights, same
+ * draws), and so is the result of the iterations: Elkan's method gives
+ * Lloyd's centers whatever the lower bounds, tight or not.
  */
 static void
 KmeansSeed(IvfKmeansState *km)
 {
-	float	   *weight = km->upper;	/* reused as weights until assigned */
 	float	   *block = km->seedBlock;
+	float	   *ccdist = palloc(sizeof(float) * km->k);
+	int		   *idx = km->seedIdx;
+	const char **ptrs = km->seedPtrs;
 	int			first = (int) pg_prng_uint64_range(km->prng, 0, km->n - 1);
 
 	memcpy(CENTER(km, 0), SAMPLE(km, first), km->centers->stride);
 	for (int j = 0; j < km->n; j++)
-		weight[j] = FLT_MAX;
+	{
+		km->assign[j] = 0;
+		km->upper[j] = FLT_MAX;
+	}
 
 	for (int c = 0; c < km->k; c++)
 	{
+		float	   *row = block + (Size) (c % IVF_SEED_BLOCK) * km->n;
 		double		sum = 0.0;
 		double		choice;
+		int			ncomp = 0;
 		int			next;
 
 		CHECK_FOR_INTERRUPTS();
 
-		IvfDistanceMany(km->support, km->support->kmeansKind, km->support->kmeansProc,
-						CENTER(km, c), km->samplePtrs, km->n, block + (Size) (c % IVF_SEED_BLOCK) * km->n);
+		if (c > 0)
+			IvfDistanceMany(km->support, km->support->kmeansKind, km->support->kmeansProc,
+							CENTER(km, c), km->centerPtrs, c, ccdist);
 		for (int j = 0; j < km->n; j++)
 		{
-			float		d = block[(Size) (c % IVF_SEED_BLOCK) * km->n + j];
+			float		cd = c > 0 ? ccdist[km->assign[j]] : 0;
 
-			if (d * d < weight[j])
-				weight[j] = d * d;
-			sum += weight[j];
+			if (c > 0 && cd >= 2 * km->upper[j])
+			{
+				row[j] = cd - km->upper[j];
+				continue;
+			}
+			idx[ncomp] = j;
+			ptrs[ncomp++] = km->samplePtrs[j];
 		}
+		IvfDistanceMany(km->support, km->support->kmeansKind, km->support->kmeansProc,
+						CENTER(km, c), ptrs, ncomp, km->scratch);
+		for (int i = 0; i < ncomp; i++)
+		{
+			int			j = idx[i];
+			float		d = km->scratch[i];
+
+			row[j] = d;
+			/* Ties go to the earlier center */
+			if (d < km->upper[j])
+			{
+				km->upper[j] = d;
+				km->assign[j] = c;
+			}
+		}
+		for (int j = 0; j < km->n; j++)
+			sum += km->upper[j] * km->upper[j];
 
 		/*
 		 * The lower bounds are stored a block of centers at a time: one pass
@@ -204,36 +252,24 @@ KmeansSeed(IvfKmeansState *km)
 			choice = sum * pg_prng_double(km->prng);
 			for (int j = 0; j < km->n; j++)
 			{
-				choice -= weight[j];
+				float		weight = km->upper[j] * km->upper[j];
+
+				choice -= weight;
 				next = j;
-				if (choice <= 0 && weight[j] > 0)
+				if (choice <= 0 && weight > 0)
 					break;
 			}
 		}
 		memcpy(CENTER(km, c + 1), SAMPLE(km, next), km->centers->stride);
 	}
 
+	/* The upper bounds are exact; the second bound is the row's minimum */
 	for (int j = 0; j < km->n; j++)
 	{
-		float	   *lower = &LOWER(km, j, 0);
-		int			best = 0;
-		float		second = FLT_MAX;
-
-		for (int c = 1; c < km->k; c++)
-		{
-			if (lower[c] < lower[best])
-			{
-				second = lower[best];
-				best = c;
-			}
-			else if (lower[c] < second)
-				second = lower[c];
-		}
-		km->assign[j] = best;
-		km->upper[j] = lower[best];
 		km->tight[j] = true;
-		km->second[j] = second;
+		km->second[j] = km->k > 1 ? IvfMinExcept(&LOWER(km, j, 0), km->k, km->assign[j]) : FLT_MAX;
 	}
+	pfree(ccdist);
 }
 
 /*
@@ -451,6 +487,36 @@ KmeansUpdateCenters(IvfKmeansState *km)
 }
 
 /*
+ * lower[c] -= moved[c] for every center, at least 0 (moved[c] is 0 for the
+ * centers that stayed).  Four at a time, which the compiler turns into
+ * vector instructions; the gather over the moved centers does not vectorise.
+ */
+static inline void
+KmeansLoosenAll(float *lower, const float *moved, int k)
+{
+	int			c = 0;
+
+	for (; c + 4 <= k; c += 4)
+	{
+		float		l0 = lower[c] - moved[c];
+		float		l1 = lower[c + 1] - moved[c + 1];
+		float		l2 = lower[c + 2] - moved[c + 2];
+		float		l3 = lower[c + 3] - moved[c + 3];
+
+		lower[c] = l0 > 0 ? l0 : 0;
+		lower[c + 1] = l1 > 0 ? l1 : 0;
+		lower[c + 2] = l2 > 0 ? l2 : 0;
+		lower[c + 3] = l3 > 0 ? l3 : 0;
+	}
+	for (; c < k; c++)
+	{
+		float		l = lower[c] - moved[c];
+
+		lower[c] = l > 0 ? l : 0;
+	}
+}
+
+/*
  * Keeps the bounds valid after the centers moved (only the lower bounds on
  * centers that moved change), then adopts the new centers.
  */
@@ -458,6 +524,7 @@ static void
 KmeansUpdateBounds(IvfKmeansState *km)
 {
 	float		maxMoved = 0;
+	bool		dense;
 
 	km->nmoved = 0;
 	for (int c = 0; c < km->k; c++)
@@ -466,6 +533,7 @@ KmeansUpdateBounds(IvfKmeansState *km)
 			km->movedList[km->nmoved++] = c;
 		maxMoved = Max(maxMoved, km->moved[c]);
 	}
+	dense = km->nmoved > km->k / 4;
 
 	for (int j = 0; j < km->n; j++)
 	{
@@ -475,12 +543,17 @@ KmeansUpdateBounds(IvfKmeansState *km)
 		/* No other center came nearer than the furthest any moved */
 		km->second[j] = Max(0, km->second[j] - maxMoved);
 
-		for (int i = 0; i < km->nmoved; i++)
+		if (dense)
+			KmeansLoosenAll(lower, km->moved, km->k);
+		else
 		{
-			int			c = km->movedList[i];
-			float		l = lower[c] - km->moved[c];
+			for (int i = 0; i < km->nmoved; i++)
+			{
+				int			c = km->movedList[i];
+				float		l = lower[c] - km->moved[c];
 
-			lower[c] = l > 0 ? l : 0;
+				lower[c] = l > 0 ? l : 0;
+			}
 		}
 		if (m > 0)
 		{
@@ -498,19 +571,34 @@ KmeansElkan(IvfKmeansState *km, Size memoryUsed)
 {
 	int			iteration;
 	int			changes = 0;
+	instr_time	start;
+	instr_time	end;
 
+	INSTR_TIME_SET_CURRENT(start);
 	KmeansAllocate(km, memoryUsed);
 	KmeansSeed(km);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, start);
+	elog(DEBUG2, "ivfflat k-means: seeding took %.3f ms", INSTR_TIME_GET_MILLISEC(end));
 
 	for (iteration = 0; iteration < IVF_KMEANS_MAX_ITERATIONS; iteration++)
 	{
+		instr_time	assigned;
+
 		CHECK_FOR_INTERRUPTS();
 
+		INSTR_TIME_SET_CURRENT(start);
 		KmeansCenterDistances(km, iteration == 0);
 		changes = KmeansAssign(km);
-		elog(DEBUG2, "ivfflat k-means: iteration %d, %d changes", iteration, changes);
+		INSTR_TIME_SET_CURRENT(assigned);
 		KmeansUpdateCenters(km);
 		KmeansUpdateBounds(km);
+		INSTR_TIME_SET_CURRENT(end);
+		INSTR_TIME_SUBTRACT(end, assigned);
+		INSTR_TIME_SUBTRACT(assigned, start);
+		elog(DEBUG2, "ivfflat k-means: iteration %d, %d changes, %d centers moved, assignment %.3f ms, update %.3f ms",
+			 iteration, changes, km->nmoved, INSTR_TIME_GET_MILLISEC(assigned),
+			 INSTR_TIME_GET_MILLISEC(end));
 
 		/*
 		 * Converged: at most one sample in a thousand still moving.  Those
