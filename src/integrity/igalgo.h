@@ -6,7 +6,7 @@
  *	  connectivity of the normalised Laplacian (Lanczos, and a dense Jacobi
  *	  solver as reference), and the normal/stress/critical state machine;
  *	  with the small helpers they share with the server side (union-find,
- *	  one-allocation layouts, IG_ASSERT).
+ *	  the allocation list of one computation, IG_ASSERT).
  *
  * NOTES
  *	  No server headers: these files are linked into the Check unit tests
@@ -26,6 +26,7 @@
 #define RV_IGALGO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -103,6 +104,27 @@ rv_ig_uf_find(uint32_t *uf, uint32_t x)
 }
 
 extern uint32_t rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n);
+
+/*
+ * The allocations of one computation, freed together.  rv_ig_alloc
+ * mallocs (zeroed with zero) and records the block; a failure returns
+ * NULL and sets failed, so a caller allocates everything, tests failed
+ * once, and has one exit that frees what was obtained: rv_ig_free_all.
+ * Start from RV_IG_MEM_INIT.
+ */
+#define RV_IG_MEM_MAX	16
+
+typedef struct RvIgMem
+{
+	void	   *blocks[RV_IG_MEM_MAX];
+	int			n;
+	bool		failed;
+} RvIgMem;
+
+#define RV_IG_MEM_INIT	{{0}, 0, false}
+
+extern void *rv_ig_alloc(RvIgMem *mem, size_t size, bool zero);
+extern void rv_ig_free_all(RvIgMem *mem);
 
 /* Whether the graph is connected (n >= 1); -1 if out of memory */
 extern int	rv_ig_connected(uint32_t n, const RvIgEdge *edges, uint32_t nedges);

@@ -128,6 +128,27 @@ rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n)
 	return nsets;
 }
 
+void *
+rv_ig_alloc(RvIgMem *mem, size_t size, bool zero)
+{
+	void	   *p = NULL;
+
+	if (mem->n < RV_IG_MEM_MAX)
+		p = zero ? calloc(1, size) : malloc(size);
+	if (p == NULL)
+		mem->failed = true;
+	else
+		mem->blocks[mem->n++] = p;
+	return p;
+}
+
+void
+rv_ig_free_all(RvIgMem *mem)
+{
+	while (mem->n > 0)
+		free(mem->blocks[--mem->n]);
+}
+
 /*
  * Build the CSR of the current edges, merging parallel edges, and rewrite
  * w->e as the deduplicated list.
@@ -255,24 +276,6 @@ mc_order(McWork *w)
 	}
 }
 
-static void
-mc_free(McWork *w)
-{
-	free(w->e);
-	free(w->rowStart);
-	free(w->adj);
-	free(w->adjw);
-	free(w->last);
-	free(w->deg);
-	free(w->key);
-	free(w->done);
-	free(w->order);
-	free(w->q);
-	free(w->uf);
-	free(w->newid);
-	free(w->heap);
-}
-
 #ifdef RV_PURE_ASSERTS
 /* Weight of the valid edges crossing side (the check of rv_ig_mincut's result) */
 static double
@@ -291,6 +294,7 @@ double
 rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *side)
 {
 	McWork		w;
+	RvIgMem		mem = RV_IG_MEM_INIT;
 	uint32_t   *orig;			/* original node -> current node */
 	double		best = INFINITY;
 	size_t		m2 = 2 * (size_t) nedges + 1;
@@ -300,25 +304,23 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 		return -1;
 
 	memset(&w, 0, sizeof(w));
-	orig = malloc(sizeof(uint32_t) * n);
-	w.e = malloc(sizeof(RvIgEdge) * (nedges + 1));
-	w.rowStart = malloc(sizeof(uint32_t) * (n + 1));
-	w.adj = malloc(sizeof(uint32_t) * m2);
-	w.adjw = malloc(sizeof(double) * m2);
-	w.last = malloc(sizeof(uint32_t) * n);
-	w.deg = malloc(sizeof(double) * n);
-	w.key = malloc(sizeof(double) * n);
-	w.done = malloc(n);
-	w.order = malloc(sizeof(uint32_t) * n);
-	w.q = malloc(sizeof(double) * n);
-	w.uf = malloc(sizeof(uint32_t) * n);
-	w.newid = malloc(sizeof(uint32_t) * n);
-	w.heap = malloc(sizeof(McHeapItem) * m2);
-	if (!orig || !w.e || !w.rowStart || !w.adj || !w.adjw || !w.last || !w.deg ||
-		!w.key || !w.done || !w.order || !w.q || !w.uf || !w.newid || !w.heap)
+	orig = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
+	w.e = rv_ig_alloc(&mem, sizeof(RvIgEdge) * (nedges + 1), false);
+	w.rowStart = rv_ig_alloc(&mem, sizeof(uint32_t) * (n + 1), false);
+	w.adj = rv_ig_alloc(&mem, sizeof(uint32_t) * m2, false);
+	w.adjw = rv_ig_alloc(&mem, sizeof(double) * m2, false);
+	w.last = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
+	w.deg = rv_ig_alloc(&mem, sizeof(double) * n, false);
+	w.key = rv_ig_alloc(&mem, sizeof(double) * n, false);
+	w.done = rv_ig_alloc(&mem, n, false);
+	w.order = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
+	w.q = rv_ig_alloc(&mem, sizeof(double) * n, false);
+	w.uf = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
+	w.newid = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
+	w.heap = rv_ig_alloc(&mem, sizeof(McHeapItem) * m2, false);
+	if (mem.failed)
 	{
-		free(orig);
-		mc_free(&w);
+		rv_ig_free_all(&mem);
 		return NAN;
 	}
 
@@ -398,8 +400,7 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 		w.k = nk;
 	}
 
-	free(orig);
-	mc_free(&w);
+	rv_ig_free_all(&mem);
 	/* side is the contracted node whose degree was the best cut: it weighs best */
 	IG_ASSERT(best >= 0 && fabs(mc_side_weight(n, edges, nedges, side) - best) <= 1e-9 * fmax(1, best));
 	return best;

@@ -40,37 +40,26 @@ typedef struct SpMat
 	double	   *sqrtDeg;
 } SpMat;
 
-static void
-sp_free(SpMat *s)
-{
-	free(s->rowStart);
-	free(s->col);
-	free(s->val);
-	free(s->sqrtDeg);
-}
-
-/* Returns 0 ok, 1 isolated node (lambda2 = 0), -1 out of memory */
+/*
+ * Returns 0 ok, 1 isolated node (lambda2 = 0), -1 out of memory.  The
+ * matrix and its scratch arrays are allocations of mem.
+ */
 static int
-sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
+sp_build(SpMat *s, RvIgMem *mem, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 {
 	uint32_t   *cur;
 	double	   *deg;
 
 	memset(s, 0, sizeof(*s));
 	s->n = n;
-	s->rowStart = calloc(n + 1, sizeof(uint32_t));
-	s->col = malloc(sizeof(uint32_t) * (2 * (size_t) nedges + 1));
-	s->val = malloc(sizeof(double) * (2 * (size_t) nedges + 1));
-	s->sqrtDeg = calloc(n, sizeof(double));
-	cur = malloc(sizeof(uint32_t) * n);
-	deg = calloc(n, sizeof(double));
-	if (!s->rowStart || !s->col || !s->val || !s->sqrtDeg || !cur || !deg)
-	{
-		free(cur);
-		free(deg);
-		sp_free(s);
+	s->rowStart = rv_ig_alloc(mem, sizeof(uint32_t) * (n + 1), true);
+	s->col = rv_ig_alloc(mem, sizeof(uint32_t) * (2 * (size_t) nedges + 1), false);
+	s->val = rv_ig_alloc(mem, sizeof(double) * (2 * (size_t) nedges + 1), false);
+	s->sqrtDeg = rv_ig_alloc(mem, sizeof(double) * n, true);
+	cur = rv_ig_alloc(mem, sizeof(uint32_t) * n, false);
+	deg = rv_ig_alloc(mem, sizeof(double) * n, true);
+	if (mem->failed)
 		return -1;
-	}
 	for (uint32_t i = 0; i < nedges; i++)
 	{
 		const RvIgEdge *e = &edges[i];
@@ -101,16 +90,11 @@ sp_build(SpMat *s, uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 		s->col[cur[e->v]] = e->u;
 		s->val[cur[e->v]++] = v;
 	}
-	free(cur);
 	for (uint32_t i = 0; i < n; i++)
 	{
 		if (deg[i] <= 0)
-		{
-			free(deg);
 			return 1;
-		}
 	}
-	free(deg);
 	return 0;
 }
 
@@ -215,6 +199,7 @@ double
 rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 {
 	SpMat		s;
+	RvIgMem		mem = RV_IG_MEM_INIT;
 	int			rc;
 	double	   *u0,
 			   *V,
@@ -234,13 +219,11 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 		return NAN;
 	if (rc == 0)
 		return 0;
-	rc = sp_build(&s, n, edges, nedges);
-	if (rc < 0)
-		return NAN;
-	if (rc == 1)
+	rc = sp_build(&s, &mem, n, edges, nedges);
+	if (rc != 0)
 	{
-		sp_free(&s);
-		return 0;
+		rv_ig_free_all(&mem);
+		return rc < 0 ? NAN : 0;
 	}
 
 	if (max_steps <= 0)
@@ -248,19 +231,14 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 	if ((uint32_t) max_steps > n - 1)
 		max_steps = (int) (n - 1);
 
-	u0 = malloc(sizeof(double) * n);
-	V = malloc(sizeof(double) * n * (size_t) (max_steps + 1));
-	w = malloc(sizeof(double) * n);
-	alpha = malloc(sizeof(double) * (max_steps + 1));
-	beta = malloc(sizeof(double) * (max_steps + 1));
-	if (!u0 || !V || !w || !alpha || !beta)
+	u0 = rv_ig_alloc(&mem, sizeof(double) * n, false);
+	V = rv_ig_alloc(&mem, sizeof(double) * n * (size_t) (max_steps + 1), false);
+	w = rv_ig_alloc(&mem, sizeof(double) * n, false);
+	alpha = rv_ig_alloc(&mem, sizeof(double) * (max_steps + 1), false);
+	beta = rv_ig_alloc(&mem, sizeof(double) * (max_steps + 1), false);
+	if (mem.failed)
 	{
-		free(u0);
-		free(V);
-		free(w);
-		free(alpha);
-		free(beta);
-		sp_free(&s);
+		rv_ig_free_all(&mem);
 		return NAN;
 	}
 
@@ -331,12 +309,7 @@ rv_ig_lambda2(uint32_t n, const RvIgEdge *edges, uint32_t nedges, int max_steps)
 	/* a Ritz value of L lies in L's spectrum, [0, 2], up to rounding */
 	IG_ASSERT(theta > -1e-6 && theta < 2 + 1e-6);
 
-	free(u0);
-	free(V);
-	free(w);
-	free(alpha);
-	free(beta);
-	sp_free(&s);
+	rv_ig_free_all(&mem);
 	return theta < 0 ? 0 : theta;
 }
 
@@ -409,6 +382,7 @@ rv_ig_jacobi(int n, double *a, double *eig)
 double
 rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 {
+	RvIgMem		mem = RV_IG_MEM_INIT;
 	double	   *a,
 			   *eig,
 			   *deg;
@@ -416,14 +390,12 @@ rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 
 	if (n < 2)
 		return -1;
-	a = calloc((size_t) n * n, sizeof(double));
-	eig = malloc(sizeof(double) * n);
-	deg = calloc(n, sizeof(double));
-	if (!a || !eig || !deg)
+	a = rv_ig_alloc(&mem, sizeof(double) * n * (size_t) n, true);
+	eig = rv_ig_alloc(&mem, sizeof(double) * n, false);
+	deg = rv_ig_alloc(&mem, sizeof(double) * n, true);
+	if (mem.failed)
 	{
-		free(a);
-		free(eig);
-		free(deg);
+		rv_ig_free_all(&mem);
 		return NAN;
 	}
 	for (uint32_t i = 0; i < nedges; i++)
@@ -439,9 +411,7 @@ rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 	{
 		if (deg[i] <= 0)
 		{
-			free(a);
-			free(eig);
-			free(deg);
+			rv_ig_free_all(&mem);
 			return 0;
 		}
 	}
@@ -450,8 +420,6 @@ rv_ig_lambda2_dense(uint32_t n, const RvIgEdge *edges, uint32_t nedges)
 			a[i * n + j] = (i == j ? 1.0 : 0.0) - a[i * n + j] / sqrt(deg[i] * deg[j]);
 	rv_ig_jacobi((int) n, a, eig);
 	result = eig[1] < 0 ? 0 : eig[1];
-	free(a);
-	free(eig);
-	free(deg);
+	rv_ig_free_all(&mem);
 	return result;
 }

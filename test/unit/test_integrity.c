@@ -348,6 +348,31 @@ START_TEST(test_union_find)
 END_TEST
 
 /*
+ * The allocation list: zeroed blocks are zero, a block that cannot be had
+ * (here: past RV_IG_MEM_MAX; a huge size would trip the sanitizers of the
+ * ASan build) returns NULL and sets failed without losing the others, and
+ * rv_ig_free_all empties the list.
+ */
+START_TEST(test_alloc_list)
+{
+	RvIgMem		mem = RV_IG_MEM_INIT;
+	double	   *z = rv_ig_alloc(&mem, sizeof(double) * 64, true);
+
+	ck_assert_ptr_nonnull(z);
+	for (int i = 0; i < 64; i++)
+		ck_assert(z[i] == 0);
+	while (mem.n < RV_IG_MEM_MAX)
+		ck_assert_ptr_nonnull(rv_ig_alloc(&mem, 8, false));
+	ck_assert(!mem.failed);
+	ck_assert_ptr_null(rv_ig_alloc(&mem, 8, false));
+	ck_assert(mem.failed);
+	ck_assert_int_eq(mem.n, RV_IG_MEM_MAX);
+	rv_ig_free_all(&mem);
+	ck_assert_int_eq(mem.n, 0);
+}
+END_TEST
+
+/*
  * The suite builds the pure code with its invariants checked: a policy
  * whose critical ratio is above its stress ratio (which policies refuse)
  * stops the state machine at its assertion.
@@ -380,6 +405,7 @@ integrity_suite(void)
 	tcase_add_test(tc, test_state_partial_recovery_and_cooldown);
 	tcase_add_test(tc, test_state_no_flapping);
 	tcase_add_test(tc, test_union_find);
+	tcase_add_test(tc, test_alloc_list);
 	tcase_add_test_raise_signal(tc, test_state_asserts_checked, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
