@@ -94,6 +94,23 @@ RvExtensionNamespace(void)
 	return ext.nsp;
 }
 
+/*
+ * The schema's name quoted for generated SQL (palloc'd), for the callers
+ * that qualify the extension's objects in query text; an error if the
+ * extension is not installed.  Read afresh at each call, so it follows
+ * ALTER EXTENSION ... SET SCHEMA and ALTER SCHEMA ... RENAME at once: its
+ * callers run an SPI query next, which costs far more than the lookup.
+ */
+char *
+RvExtensionSchemaSql(void)
+{
+	char	   *name = get_namespace_name(RvExtensionNamespace());
+
+	if (name == NULL)
+		elog(ERROR, "schema of extension ruvector not found");
+	return pstrdup(quote_identifier(name));
+}
+
 /* Cached oids of the extension's tables, by name. */
 typedef struct RvExtTable
 {

@@ -36,6 +36,7 @@ typedef struct RvExtensionInfoData
 /* rv_extension.c */
 extern bool RvExtensionLookup(RvExtensionInfoData *info, bool missing_ok);
 extern Oid	RvExtensionNamespace(void);
+extern char *RvExtensionSchemaSql(void);
 extern Oid	RvExtensionTable(const char *relname);
 extern void RvRunAsExtensionOwner(void (*fn) (void *), void *arg);
 extern List *RvSpiOidList(const char *sql, MemoryContext ctx, const char *what);

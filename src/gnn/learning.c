@@ -92,10 +92,10 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "common/rv_extension.h"
 #include "distance/distance.h"
 #include "gnn/gnn.h"
 #include "gnn/learning.h"
-#include "graph/graph.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
 #include "types/types.h"
@@ -258,11 +258,12 @@ typedef struct LearnAs
 static bool
 LearnExtension(Oid *owner)
 {
-	Oid			nsp;
+	RvExtensionInfoData ext;
 
-	if (!RvIgExtensionInfo(owner, &nsp))
+	if (!RvExtensionLookup(&ext, true))
 		return false;
-	return OidIsValid(get_relname_relid("ruvector_learning_models", nsp));
+	*owner = ext.owner;
+	return OidIsValid(get_relname_relid("ruvector_learning_models", ext.nsp));
 }
 
 static void
@@ -371,7 +372,7 @@ LearnReadLive(Oid indexid, Oid relfilenode, float4 target, int32 haveVersion, in
 					 " FROM %s.ruvector_learning_models"
 					 " WHERE index::pg_catalog.oid = $1 AND live AND target >= $2 - 1e-6"
 					 " AND relfilenode = $4"
-					 " ORDER BY target, version DESC LIMIT 1", RvgSchema());
+					 " ORDER BY target, version DESC LIMIT 1", RvExtensionSchemaSql());
 	if (SPI_execute_with_args(q.data, 4, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "ruvector_learning_models could not be read");
 	if (SPI_processed != 1)
@@ -699,7 +700,7 @@ LearnStoreRecall(const LearnTarget *t, int64 id, const double *recall)
 {
 	Datum		rd[LEARN_MAX_GRID];
 	char	   *u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2 WHERE id = $1",
-							 RvgSchema());
+							 RvExtensionSchemaSql());
 
 	for (int g = 0; g < t->ngrid; g++)
 		rd[g] = Float4GetDatum((float4) recall[g]);
@@ -752,7 +753,7 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 					 "SELECT id, query, recall FROM %s.ruvector_learning_queries"
 					 " WHERE index::pg_catalog.oid = $1 AND k = %d"
 					 " ORDER BY id DESC LIMIT %d",
-					 RvgSchema(), t->k, rv_learning_max_queries);
+					 RvExtensionSchemaSql(), t->k, rv_learning_max_queries);
 	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ruvector_learning_queries could not be read");
 	n = SPI_processed;
@@ -1147,7 +1148,7 @@ LearnTrainIndex(Relation index, double target)
 			appendStringInfo(&q,
 							 "UPDATE %s.ruvector_learning_models SET live = false"
 							 " WHERE index::pg_catalog.oid = $1 AND live AND target = $2",
-							 RvgSchema());
+							 RvExtensionSchemaSql());
 			if (SPI_execute_with_args(q.data, 2, (Oid[]) {OIDOID, FLOAT4OID}, (Datum[])
 									  {args[0], args[2]}, NULL, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "ruvector_learning_models could not be updated");
@@ -1162,7 +1163,7 @@ LearnTrainIndex(Relation index, double target)
 						 "  $11, $12, $13, %2$s, %3$s, $14, %4$u"
 						 " FROM %1$s.ruvector_learning_models WHERE index::pg_catalog.oid = $1"
 						 " RETURNING version",
-						 RvgSchema(),
+						 RvExtensionSchemaSql(),
 						 isnan(lr) ? "NULL" : psprintf("%.17g", lr),
 						 isnan(lc) ? "NULL" : psprintf("%.17g", lc),
 						 index->rd_rel->relfilenode);
@@ -1313,7 +1314,7 @@ ruvector_learning_status(PG_FUNCTION_ARGS)
 					 " FROM %s.ruvector_learning_models"
 					 " WHERE pg_catalog.has_table_privilege($1, heap::pg_catalog.oid, 'SELECT')"
 					 " ORDER BY index::pg_catalog.oid, target, version",
-					 RvgSchema());
+					 RvExtensionSchemaSql());
 	LearnBecome(owner, &as);
 	PG_TRY();
 	{
@@ -1367,7 +1368,7 @@ LearnDrain(void)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "INSERT INTO %s.ruvector_learning_queries (index, query, k, effort, visited, profile)"
-					 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6)", RvgSchema());
+					 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5, $6)", RvExtensionSchemaSql());
 	for (;;)
 	{
 		int			n = 0;
@@ -1435,7 +1436,7 @@ LearnLabelBudget(double budgetMs)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT id, index::pg_catalog.oid, query FROM %s.ruvector_learning_queries"
-					 " WHERE recall IS NULL ORDER BY id DESC LIMIT 1000", RvgSchema());
+					 " WHERE recall IS NULL ORDER BY id DESC LIMIT 1000", RvExtensionSchemaSql());
 	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ruvector_learning_queries could not be read");
 	n = SPI_processed;
@@ -1492,7 +1493,7 @@ LearnDueIndexes(double target)
 					 "  SELECT pg_catalog.max(m.trained_at) FROM %1$s.ruvector_learning_models m"
 					 "  WHERE m.index = c.index AND m.target = $1), '-infinity')"
 					 " GROUP BY c.index HAVING pg_catalog.count(*) >= %2$d",
-					 RvgSchema(), Max(rv_learning_min_queries / 2, 10));
+					 RvExtensionSchemaSql(), Max(rv_learning_min_queries / 2, 10));
 	if (SPI_execute_with_args(q.data, 1, (Oid[]) {FLOAT4OID}, (Datum[]) {Float4GetDatum((float4) target)},
 							  NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ruvector_learning_queries could not be read");

@@ -71,7 +71,6 @@
 
 #include "audit/audit.h"
 #include "common/rv_extension.h"
-#include "graph/graph.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
 #include "worker/worker.h"
@@ -338,30 +337,14 @@ RvIgActionsText(const RvIgPolicy *p, char *out)
  *		Running as the extension's owner
  * ----------------------------------------------------------------
  */
-/* The extension's owner and schema; false if it is not installed here */
-bool
-RvIgExtensionInfo(Oid *owner, Oid *nsp)
-{
-	RvExtensionInfoData ext;
-
-	if (!RvExtensionLookup(&ext, true))
-		return false;
-	*owner = ext.owner;
-	*nsp = ext.nsp;
-	return true;
-}
-
+/* The extension's owner; an error if it is not installed here */
 static Oid
 RvIgExtensionOwner(void)
 {
-	Oid			owner,
-				nsp;
+	RvExtensionInfoData ext;
 
-	if (!RvIgExtensionInfo(&owner, &nsp))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("extension \"ruvector\" is not installed in this database")));
-	return owner;
+	(void) RvExtensionLookup(&ext, false);
+	return ext.owner;
 }
 
 /*
@@ -421,7 +404,7 @@ RvIgSpiRun(const char *sql, int nargs, Oid *types, Datum *vals, const char *null
 	StringInfoData q;
 
 	initStringInfo(&q);
-	appendStringInfo(&q, sql, RvgSchema());
+	appendStringInfo(&q, sql, RvExtensionSchemaSql());
 	if (SPI_execute_with_args(q.data, nargs, types, vals, nulls, readOnly, count) != expect)
 		elog(ERROR, "%s", what);
 	pfree(q.data);
@@ -1431,7 +1414,7 @@ RvIgDueIndexes(void *arg)
 					 "  AND (s.sampled_at IS NULL OR s.sampled_at <= pg_catalog.now()"
 					 "       - pg_catalog.make_interval(secs => %d * 0.9))"
 					 " ORDER BY c.oid",
-					 RvgSchema(), rv_integrity_interval);
+					 RvExtensionSchemaSql(), rv_integrity_interval);
 	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the indexes to sample");
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -170,7 +170,6 @@ extern void RvIgSampleOperational(RvIgSample *s);
 
 /* integrity.c */
 extern void RvIgPolicyDefault(RvIgPolicy *p);
-extern bool RvIgExtensionInfo(Oid *owner, Oid *nsp);
 extern void RvIgAudit(bool detached, const char *event_type, Oid target,
 					  const char *payload_json);
 extern bool RvIntegrityIsScopedIndex(Relation index, const char **kind);

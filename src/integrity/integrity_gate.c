@@ -76,7 +76,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "graph/graph.h"
+#include "common/rv_extension.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
 
@@ -362,8 +362,7 @@ RvIgLoadLocal(void)
 	MemoryContext old;
 	int			n;
 
-	Oid			owner,
-				nsp;
+	RvExtensionInfoData ext;
 	Oid			saveUser;
 	int			saveSec;
 
@@ -376,8 +375,8 @@ RvIgLoadLocal(void)
 	if (HistoricSnapshotActive())
 		return;
 	/* no extension here, or one without the state table (0.1.0) */
-	if (!RvIgExtensionInfo(&owner, &nsp) ||
-		!OidIsValid(get_relname_relid("ruvector_integrity_state", nsp)))
+	if (!RvExtensionLookup(&ext, true) ||
+		!OidIsValid(get_relname_relid("ruvector_integrity_state", ext.nsp)))
 	{
 		rvIgLocalCount = 0;
 		rvIgLocalAt = now;
@@ -385,7 +384,7 @@ RvIgLoadLocal(void)
 	}
 	rvIgLocalLoading = true;
 	GetUserIdAndSecContext(&saveUser, &saveSec);
-	SetUserIdAndSecContext(owner, saveSec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(ext.owner, saveSec | SECURITY_LOCAL_USERID_CHANGE);
 	/* popped here, or by the (sub)transaction's abort after an error */
 	PushActiveSnapshot(GetLatestSnapshot());
 	PG_TRY();
@@ -397,7 +396,7 @@ RvIgLoadLocal(void)
 						 " actions, throttle_factor, throttle_delay_ms, search_ef_factor,"
 						 " COALESCE(lambda_cut, -1), COALESCE(baseline, -1), since"
 						 " FROM %s.ruvector_integrity_state WHERE state <> 'normal'",
-						 RvgSchema());
+						 RvExtensionSchemaSql());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		if (SPI_execute(q.data, true, RV_IG_MAX_SCOPES) != SPI_OK_SELECT)

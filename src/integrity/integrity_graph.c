@@ -59,7 +59,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "graph/graph.h"
+#include "common/rv_extension.h"
 #include "indexam/hnsw.h"
 #include "integrity/integrity.h"
 
@@ -748,7 +748,7 @@ RvIgSampleIvf(Relation index, RvIgSample *s)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT lists, entries, size_skew, drift, min_list_size, max_list_size"
-					 " FROM %s.ruvector_ivf_stats($1)", RvgSchema());
+					 " FROM %s.ruvector_ivf_stats($1)", RvExtensionSchemaSql());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(q.data, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||

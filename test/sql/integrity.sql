@@ -199,3 +199,16 @@ BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
 SELECT current_setting('transaction_isolation');
 COMMIT;
+
+-- The SQL the integrity functions generate names the extension's schema as
+-- it is now: after ALTER EXTENSION ... SET SCHEMA (and with that schema off
+-- the search_path) a policy is stored in, read from and dropped from the
+-- moved table.
+CREATE SCHEMA ig_moved;
+ALTER EXTENSION ruvector SET SCHEMA ig_moved;
+SELECT ig_moved.ruvector_integrity_policy_set('ig_moved_p', '{"stress_ratio": 0.4}');
+SELECT name, policy->'stress_ratio' FROM ig_moved.ruvector_integrity_policies WHERE name = 'ig_moved_p';
+SELECT ig_moved.ruvector_integrity_policy_set('ig_moved_p', NULL);
+SELECT count(*) FROM ig_moved.ruvector_integrity_policies WHERE name = 'ig_moved_p';
+ALTER EXTENSION ruvector SET SCHEMA public;
+DROP SCHEMA ig_moved;
