@@ -1213,10 +1213,7 @@ LearnOpenIndex(Oid indexid)
 	const char *kind = NULL;
 	AclResult	acl;
 
-	if (get_rel_name(indexid) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", indexid)));
+	(void) rv_relation_name_or_error(indexid);
 	index = index_open(indexid, AccessShareLock);
 	if (!RvIntegrityIsScopedIndex(index, &kind) || strcmp(kind, "hnsw") != 0)
 		ereport(ERROR,

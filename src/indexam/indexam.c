@@ -237,6 +237,22 @@ rv_check_compact_storage(Relation index, IndexInfo *indexInfo, int storage,
 }
 
 /*
+ * The name of the relation an SQL function was given by oid (regclass
+ * takes any number); an error if there is none.
+ */
+char *
+rv_relation_name_or_error(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return name;
+}
+
+/*
  * Opens the index indexoid for an SQL function: checks it is one the user
  * may use this way (owner, or SELECT on the table), then locks its table
  * and the index.  With ambuild, refuses an index of another method
@@ -247,14 +263,10 @@ rv_index_open_for_function(Oid indexoid, const char *func, bool ownerOnly,
 						   LOCKMODE indexmode, ambuild_function ambuild,
 						   const char *amname)
 {
+	char	   *name = rv_relation_name_or_error(indexoid);
 	Oid			heapoid = IndexGetRelation(indexoid, true);
-	char	   *name = get_rel_name(indexoid);
 	Relation	index;
 
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", indexoid)));
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -512,10 +512,7 @@ RvIgOpenIndex(Oid indexid, const char **kind, Oid *heapid, AclMode need)
 	Relation	index;
 	Oid			heap;
 
-	if (get_rel_name(indexid) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", indexid)));
+	(void) rv_relation_name_or_error(indexid);
 	heap = IndexGetRelation(indexid, true);
 	if (!OidIsValid(heap))
 		ereport(ERROR,
