@@ -126,13 +126,10 @@ RvProgressStart(Oid relid, BlockNumber nblocks, bool worker)
 		return;
 	rv_my_slot->dbid = MyDatabaseId;
 	rv_my_slot->relid = relid;
-	rv_my_slot->phase = RV_PROGRESS_SCANNING;
 	rv_my_slot->worker = worker;
 	rv_my_slot->started = GetCurrentTimestamp();
 	rv_my_slot->blocks_total = nblocks;
-	rv_my_slot->blocks_done = 0;
-	rv_my_slot->blocks_moved = 0;
-	rv_my_slot->bytes_freed = 0;
+	RvProgressUpdate(RV_PROGRESS_SCANNING, 0, 0, 0);
 }
 
 /* Where the pass is. */
