@@ -12,7 +12,9 @@
  * The orderings tested here (which error wins when several apply) are the
  * ones pgvector's vector_in/halfvec_in expose to users.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +502,141 @@ START_TEST(test_truncations)
 }
 END_TEST
 
+/*
+ * The fast path of the float reader (token_parse.h) against strtof itself:
+ * for every input it accepts, the same float bit for bit and the same end
+ * of token.  Inputs: random floats printed as clients and psql print them
+ * (%.17g, %.9g, %g, %e), decimal strings next to the midpoints between two
+ * floats (where a second rounding would go wrong), random digit strings
+ * with exponents and trailing junk, and forms it must leave to strtof.
+ */
+#ifdef RV_TOKEN_FAST_FLOAT
+static uint64_t fast_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t
+fast_rand(void)
+{
+	fast_state ^= fast_state << 13;
+	fast_state ^= fast_state >> 7;
+	fast_state ^= fast_state << 17;
+	return fast_state;
+}
+
+static long fast_taken;
+static long fast_tried;
+
+static void
+check_fast_one(const char *str)
+{
+	const char *end = NULL;
+	char	   *ref_end;
+	float		v = 0.0f,
+				ref;
+
+	fast_tried++;
+	if (!rv_token_fast_float(str, &end, &v))
+		return;
+	fast_taken++;
+	errno = 0;
+	ref = strtof(str, &ref_end);
+	if (memcmp(&v, &ref, sizeof(float)) != 0 || end != ref_end || errno == ERANGE)
+		ck_abort_msg("fast path on \"%s\": %.9g (end %td) but strtof %.9g (end %td)",
+					 str, v, end - str, ref, ref_end - str);
+}
+
+static float
+fast_random_float(void)
+{
+	uint32_t	bits;
+	float		f;
+
+	do
+	{
+		bits = (uint32_t) fast_rand();
+		/* mostly the magnitudes embeddings have, sometimes any finite one */
+		if (fast_rand() % 4 != 0)
+			bits = (bits & 0x80FFFFFFu) | ((uint32_t) (112 + fast_rand() % 16) << 23);
+		memcpy(&f, &bits, sizeof(f));
+	} while (!isfinite(f));
+	return f;
+}
+
+static void
+check_fast_digits(void)
+{
+	char		buf[96];
+	int			len = 0;
+	int			nint = (int) (fast_rand() % 14),
+				nfrac = (int) (fast_rand() % 14);
+	static const char *const tails[] = {"", "", "", ",", "]", "x", "e", "e+", "E-", " "};
+
+	if (fast_rand() % 3 == 0)
+		buf[len++] = fast_rand() % 2 ? '-' : '+';
+	for (int i = 0; i < nint; i++)
+		buf[len++] = (char) ('0' + (i == 0 && fast_rand() % 3 == 0 ? 0 : fast_rand() % 10));
+	if (nfrac > 0 || fast_rand() % 4 == 0)
+		buf[len++] = '.';
+	for (int i = 0; i < nfrac; i++)
+		buf[len++] = (char) ('0' + fast_rand() % 10);
+	if (fast_rand() % 2)
+		len += sprintf(buf + len, "e%d", (int) (fast_rand() % 81) - 40);
+	sprintf(buf + len, "%s", tails[fast_rand() % 10]);
+	check_fast_one(buf);
+}
+
+START_TEST(test_fast_path_equals_strtof)
+{
+	static const char *const forms[] = {"%.17g", "%.9g", "%.8g", "%.6g", "%g", "%.3e", "%.10e"};
+	static const char *const declined[] = {
+		"0x1p3", "0X.8", "nan", "-inf", "Infinity", " 1", "1e", "1e+", ".", "-", "",
+		"12345678901234567890", "1e-28", "1e28", "0.1234567890123456789012"
+	};
+	char		buf[96];
+	long		taken17 = 0;
+
+	for (int i = 0; i < 60000; i++)
+	{
+		float		f = fast_random_float();
+		float		g = nextafterf(f, INFINITY);
+		double		mid = ((double) f + (double) g) / 2;
+		long		before = fast_taken;
+
+		snprintf(buf, sizeof(buf), "%.17g", (double) f);
+		check_fast_one(buf);
+		taken17 += fast_taken - before;
+		for (int k = 1; k < 7; k++)
+		{
+			snprintf(buf, sizeof(buf), forms[k], (double) f);
+			check_fast_one(buf);
+		}
+		if (isfinite(g))
+		{
+			snprintf(buf, sizeof(buf), "%.19g", mid);
+			check_fast_one(buf);
+			snprintf(buf, sizeof(buf), "%.17g", mid);
+			check_fast_one(buf);
+			snprintf(buf, sizeof(buf), "%.19g", nextafter(mid, 0.0));
+			check_fast_one(buf);
+			snprintf(buf, sizeof(buf), "%.19g", nextafter(mid, INFINITY));
+			check_fast_one(buf);
+		}
+		check_fast_digits();
+	}
+	/* it must be the path taken for what clients send, or it is dead code */
+	ck_assert_int_ge(taken17, 60000 * 9 / 10);
+
+	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
+	{
+		const char *end = NULL;
+		float		v = 42.0f;
+
+		ck_assert_msg(!rv_token_fast_float(declined[i], &end, &v) && end == NULL && v == 42.0f,
+					  "fast path took \"%s\"", declined[i]);
+	}
+}
+END_TEST
+#endif
+
 Suite *
 dense_parse_suite(void)
 {
@@ -521,6 +658,11 @@ dense_parse_suite(void)
 	tcase_add_test(tc, test_max_dims_16000);
 	tcase_add_test(tc, test_error_fields);
 	tcase_add_test(tc, test_truncations);
+#ifdef RV_TOKEN_FAST_FLOAT
+	/* 600,000 strtof calls for the comparison: seconds under ASan */
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_fast_path_equals_strtof);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
