@@ -80,6 +80,13 @@ typedef struct Output
 	char	  **names;
 	int			ncols;
 	MemoryContext rowcxt;
+	/*
+	 * jsonb form: the RETURN names as object keys in jsonb's key order
+	 * (keyorder[i] is the column of the i-th key), made by RunFinal; NULL
+	 * if the names cannot be ordered strictly (EmitRow's general path).
+	 */
+	JsonbPair  *pairs;
+	int		   *keyorder;
 	/* typed form */
 	FmgrInfo   *inproc;
 	Oid		   *ioparam;
@@ -361,13 +368,114 @@ TypedValue(Output *out, int c, Jsonb *jb)
 	return InputFunctionCall(&out->inproc[c], text, out->ioparam[c], att->atttypmod);
 }
 
+/* jsonb's order of object keys: shorter first, then bytewise. */
+static int
+KeyOrderCmp(const char *a, const char *b)
+{
+	size_t		la = strlen(a);
+	size_t		lb = strlen(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return memcmp(a, b, la);
+}
+
+/*
+ * Sets out->pairs / keyorder for the final step's names, so that a row of
+ * scalar values becomes its object without jsonb's general builder (which
+ * sorts the keys and unpacks each value again, for every row).
+ */
+static void
+SetKeyOrder(Output *out)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(out));
+
+	out->pairs = NULL;
+	out->keyorder = NULL;
+	if (out->typed || out->ncols < 1)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	out->keyorder = palloc(sizeof(int) * out->ncols);
+	out->pairs = palloc0(sizeof(JsonbPair) * out->ncols);
+	for (int c = 0; c < out->ncols; c++)
+	{
+		int			i = c;
+
+		/* insertion sort: RETURN lists are short */
+		while (i > 0 && KeyOrderCmp(out->names[out->keyorder[i - 1]], out->names[c]) > 0)
+		{
+			out->keyorder[i] = out->keyorder[i - 1];
+			i--;
+		}
+		out->keyorder[i] = c;
+	}
+	for (int i = 0; i < out->ncols; i++)
+	{
+		const char *name = out->names[out->keyorder[i]];
+
+		if (i > 0 && KeyOrderCmp(out->names[out->keyorder[i - 1]], name) == 0)
+		{
+			pfree(out->keyorder);
+			pfree(out->pairs);
+			out->keyorder = NULL;
+			out->pairs = NULL;
+			break;				/* equal names: the general path decides */
+		}
+		out->pairs[i].key.type = jbvString;
+		out->pairs[i].key.val.string.val = pstrdup(name);
+		out->pairs[i].key.val.string.len = strlen(name);
+		out->pairs[i].order = i;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The object of a row whose values are all scalars or null, built directly
+ * from the ordered keys; NULL when a value is a list or map.
+ */
+static Jsonb *
+ScalarRowObject(Output *out, Datum *vals, bool *nulls)
+{
+	JsonbValue	obj;
+
+	for (int i = 0; i < out->ncols; i++)
+	{
+		int			c = out->keyorder[i];
+		JsonbValue *v = &out->pairs[i].value;
+
+		if (nulls[c])
+			v->type = jbvNull;
+		else
+		{
+			Jsonb	   *jb = DatumGetJsonbP(vals[c]);
+
+			if (!JB_ROOT_IS_SCALAR(jb) || !JsonbExtractScalar(&jb->root, v))
+				return NULL;
+		}
+	}
+	obj.type = jbvObject;
+	obj.val.object.nPairs = out->ncols;
+	obj.val.object.pairs = out->pairs;
+	return JsonbValueToJsonb(&obj);
+}
+
 /* Writes one final row (ncols jsonb values) to the result. */
 static void
 EmitRow(Output *out, Datum *vals, bool *nulls)
 {
 	MemoryContext old = MemoryContextSwitchTo(out->rowcxt);
+	Jsonb	   *direct;
 
-	if (!out->typed)
+	if (!out->typed && out->pairs != NULL && (direct = ScalarRowObject(out, vals, nulls)) != NULL)
+	{
+		Datum		d = JsonbPGetDatum(direct);
+		bool		isnull = false;
+
+		tuplestore_putvalues(out->store, out->desc, &d, &isnull);
+	}
+	else if (!out->typed)
 	{
 		JsonbParseState *state = NULL;
 		JsonbValue *res = pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
@@ -470,6 +578,7 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 
 	out->names = st->names;
 	out->ncols = st->ncols;
+	SetKeyOrder(out);
 	if (out->typed && out->desc->natts != st->ncols)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),

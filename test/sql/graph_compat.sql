@@ -209,6 +209,11 @@ SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person)-[:KNOWS]->(m) WHERE n.
 SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person)-[:KNOWS]->(m) WHERE n.name = ''Bob'' RETURN m.name ORDER BY m.name');
 SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person)-[:KNOWS]->(m) WHERE n.name = 7 RETURN m.name ORDER BY m.name');
 RESET client_min_messages;
+-- a row object's keys are in jsonb's order (shorter first), whether its
+-- values are all scalars (built directly) or include a list or map, and a
+-- key is found by -> either way
+SELECT r, r->'aa' AS aa FROM ruvector_cypher('compat', 'RETURN 1 AS b, 2.5 AS aa, ''x'' AS ab, null AS c, true AS zz') r;
+SELECT r, r->'aa' AS aa FROM ruvector_cypher('compat', 'RETURN 1 AS b, [2] AS aa, {k: ''x''} AS ab, null AS c') r;
 -- the SQL shown keeps the constant as a literal
 SELECT ruvector_cypher_sql('compat', 'MATCH (n:Person) WHERE n.name = ''Bob'' AND n.age > 1 RETURN n.age') ~ '@> ''\{"name": "Bob"\}''::jsonb' AS literal;
 
