@@ -55,6 +55,7 @@
 #include "access/itup.h"
 #include "common/pg_prng.h"
 #include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "storage/shm_toc.h"
@@ -436,6 +437,20 @@ IvfDistance(IvfSupport *support, RvIndexKernel kind, FmgrInfo *proc,
 		return IvfDistanceFmgr(support, proc, a, b);
 	return (float) rv_index_kernel_distance(kind, IvfValueData(a), IvfValueData(b),
 											support->kernelLength);
+}
+
+/*
+ * Pin block blkno of the main fork, lock it in mode (BUFFER_LOCK_SHARE or
+ * BUFFER_LOCK_EXCLUSIVE) and return its page; *buf is for the caller's
+ * UnlockReleaseBuffer.  The chain walkers' first step, as nbtree's
+ * _bt_getbuf is theirs.
+ */
+static inline Page
+IvfReadLocked(Relation index, BlockNumber blkno, int mode, Buffer *buf)
+{
+	*buf = ReadBuffer(index, blkno);
+	LockBuffer(*buf, mode);
+	return BufferGetPage(*buf);
 }
 
 #endif							/* RV_IVFFLAT_H */

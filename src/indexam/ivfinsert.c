@@ -95,13 +95,9 @@ FindNearestList(Relation index, IvfSupport *support, BlockNumber listHead,
 
 	while (BlockNumberIsValid(blkno))
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber maxoffno;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoffno = PageGetMaxOffsetNumber(page);
+		Buffer		buf;
+		Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_SHARE, &buf);
+		OffsetNumber maxoffno = PageGetMaxOffsetNumber(page);
 
 		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
 			centers[offno - 1] = IvfListCenter(PageGetItem(page, PageGetItemId(page, offno)));
@@ -205,12 +201,9 @@ AddToChain(Relation index, BlockNumber blkno, const char *entry, Size size,
 {
 	for (;;)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
+		Buffer		buf;
+		Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_EXCLUSIVE, &buf);
 		BlockNumber next;
-
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
 
 		if (PageGetFreeSpace(page) >= size)
 		{
@@ -247,12 +240,10 @@ void
 IvfSetInsertPage(Relation index, BlockNumber listBlkno, OffsetNumber listOffno,
 				 BlockNumber expected, BlockNumber insertPage)
 {
-	Buffer		buf = ReadBuffer(index, listBlkno);
-	Page		page;
+	Buffer		buf;
+	Page		page = IvfReadLocked(index, listBlkno, BUFFER_LOCK_EXCLUSIVE, &buf);
 	IvfList		list;
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
 	list = (IvfList) PageGetItem(page, PageGetItemId(page, listOffno));
 
 	if (list->insertPage != insertPage &&

@@ -205,13 +205,10 @@ IvfWalkEntries(Relation index, BlockNumber listHead, int lists,
 	/* The list items first: no entry page is read with a list page locked */
 	while (BlockNumberIsValid(blkno) && n < lists)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber maxoffno;
+		Buffer		buf;
+		Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_SHARE, &buf);
+		OffsetNumber maxoffno = PageGetMaxOffsetNumber(page);
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoffno = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno && n < lists; offno++)
 			starts[n++] = ((IvfList) PageGetItem(page, PageGetItemId(page, offno)))->startPage;
 		blkno = IvfPageGetOpaque(page)->nextblkno;
@@ -226,9 +223,7 @@ IvfWalkEntries(Relation index, BlockNumber listHead, int lists,
 			Buffer		buf;
 
 			CHECK_FOR_INTERRUPTS();
-			buf = ReadBuffer(index, blkno);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			memcpy(copy, BufferGetPage(buf), BLCKSZ);
+			memcpy(copy, IvfReadLocked(index, blkno, BUFFER_LOCK_SHARE, &buf), BLCKSZ);
 			UnlockReleaseBuffer(buf);
 
 			visit((Page) copy, i, arg);
@@ -464,12 +459,10 @@ LastListPage(Relation index, BlockNumber listHead, int lists)
 
 	for (;;)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
+		Buffer		buf;
+		Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_SHARE, &buf);
 		BlockNumber next;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
 		n += PageGetMaxOffsetNumber(page);
 		next = IvfPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
@@ -622,12 +615,10 @@ IvfRefreshIndex(Relation index)
 static BlockNumber
 MarkDeleted(Relation index, BlockNumber blkno)
 {
-	Buffer		buf = ReadBuffer(index, blkno);
-	Page		page;
+	Buffer		buf;
+	Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_EXCLUSIVE, &buf);
 	BlockNumber next;
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
 	if (PageIsNew(page) || IvfPageGetOpaque(page)->page_id != IVF_PAGE_ID)
 		elog(ERROR, "ivfflat index \"%s\" has an unexpected page %u in a replaced list",
 			 RelationGetRelationName(index), blkno);
@@ -671,14 +662,11 @@ IvfRecycleOld(Relation index)
 	blkno = meta.oldListHead;
 	while (BlockNumberIsValid(blkno))
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber maxoffno;
+		Buffer		buf;
+		Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_SHARE, &buf);
+		OffsetNumber maxoffno = PageGetMaxOffsetNumber(page);
 		BlockNumber starts[MaxOffsetNumber];
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoffno = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
 			starts[offno - 1] = ((IvfList) PageGetItem(page, PageGetItemId(page, offno)))->startPage;
 		UnlockReleaseBuffer(buf);

@@ -105,16 +105,13 @@ VacuumListPage(IndexVacuumInfo *info, BlockNumber blkno, Size itemSize,
 			   IndexBulkDeleteResult *stats)
 {
 	Relation	index = info->index;
-	Buffer		buf = ReadBuffer(index, blkno);
-	Page		page;
-	OffsetNumber maxoffno;
+	Buffer		buf;
+	Page		page = IvfReadLocked(index, blkno, BUFFER_LOCK_SHARE, &buf);
+	OffsetNumber maxoffno = PageGetMaxOffsetNumber(page);
 	BlockNumber next;
 	BlockNumber startPages[MaxOffsetNumber];
 	BlockNumber insertPages[MaxOffsetNumber];
 
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	maxoffno = PageGetMaxOffsetNumber(page);
 	for (OffsetNumber offno = FirstOffsetNumber; offno <= maxoffno; offno++)
 	{
 		IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, offno));
