@@ -44,7 +44,8 @@ ifdef WERROR
 PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lm -lsodium -luring
-# libpq: src/shard pings shard servers and creates the shard tables on them.
+# libpq: src/shard pings shard servers, creates the shard tables on them and
+# reads them directly (shard_direct.c).
 SHLIB_LINK_INTERNAL = $(libpq)
 
 # Before PGXS: its clean rule tests ifdef EXTRA_CLEAN when it is included

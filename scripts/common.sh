@@ -11,7 +11,7 @@ RV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # checkouts build, install and test side by side); PG_CONFIG follows it.
 RV_PGBIN=${RV_PGBIN:-/usr/lib/postgresql/15/bin}
 export PG_CONFIG="${PG_CONFIG:-$RV_PGBIN/pg_config}"
-RV_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib build-essential pkg-config \
+RV_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev build-essential pkg-config \
 liburing-dev libzstd-dev libsodium-dev check libipc-run-perl gnuplot-nox libhnswlib-dev"
 
 rv_log() { printf '\n== [%s] %s\n' "$(date +%T)" "$*"; }

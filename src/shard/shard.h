@@ -4,13 +4,15 @@
  *	  Sharded vector tables on PostgreSQL's own parts: a hash-partitioned
  *	  parent whose partitions are postgres_fdw foreign tables on the shard
  *	  servers.  This subsystem makes the nearest-neighbour query on such a
- *	  parent cheap and exact (shard_plan.c) and creates the layout
- *	  (shard_create.c).
+ *	  parent cheap and exact (shard_plan.c, and its direct path over libpq
+ *	  in shard_direct.c) and creates the layout (shard_create.c).
  *
  * NOTES
  *	  Nothing here is a cluster of its own: routing of inserts, remote
- *	  transactions, connections and user mappings are postgres_fdw's; the
- *	  replicas are streaming standbys of each shard.  See docs/sharding.md.
+ *	  transactions and user mappings are postgres_fdw's (the direct path
+ *	  keeps its own connections, under postgres_fdw's rules, for reads
+ *	  outside transaction blocks); the replicas are streaming standbys of
+ *	  each shard.  See docs/sharding.md.
  *
  *	  Lock order: the planner hook takes AccessShareLock on the parent and
  *	  then on every partition (find_all_inheritors order), as planning the
@@ -40,5 +42,30 @@ extern bool RvShardServerAnswers(struct ForeignServer *server);
 extern struct pg_conn *RvShardConnect(struct ForeignServer *server);
 extern void RvShardExec(struct pg_conn *conn, struct ForeignServer *server,
 						const char *sql);
+struct pg_result;
+extern void RvShardReportError(int elevel, struct pg_result *res,
+							   struct pg_conn *conn, struct ForeignServer *server,
+							   const char *sql);
+
+/* shard_conn.c: the direct path's connection cache, one per user mapping */
+typedef struct RvShardConn RvShardConn;
+extern RvShardConn *RvShardConnAcquire(struct ForeignServer *server, Oid userid);
+extern bool RvShardConnIsOpen(struct ForeignServer *server, Oid userid);
+extern struct pg_conn *RvShardConnPg(RvShardConn *c);
+extern bool RvShardConnFresh(RvShardConn *c);
+extern bool RvShardConnBusy(RvShardConn *c);
+extern void RvShardConnSetBusy(RvShardConn *c, bool busy);
+extern void RvShardConnReset(RvShardConn *c);
+extern const char *RvShardConnPrepare(RvShardConn *c, struct ForeignServer *server,
+									  const char *sql);
+
+/* shard_direct.c: the CustomScan of the direct path */
+struct PlannerInfo;
+struct RelOptInfo;
+struct RangeTblEntry;
+extern bool rv_shard_direct;
+extern void RvShardDirectInit(void);
+extern void RvShardDirectPath(struct PlannerInfo *root, struct RelOptInfo *rel,
+							  struct RangeTblEntry *rte);
 
 #endif							/* RV_SHARD_H */

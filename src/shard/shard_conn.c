@@ -2,18 +2,21 @@
  *
  * shard_conn.c
  *	  libpq connections to a shard server from a foreign server's options:
- *	  a ping for ruvector.shard_partial_results, and a connection with the
- *	  caller's user mapping for ruvector_shard_create.
+ *	  a ping for ruvector.shard_partial_results, a one-off connection with
+ *	  the caller's user mapping for ruvector_shard_create, and the cached
+ *	  connections of the direct top-k path (shard_direct.c).
  *
  * NOTES
- *	  Only the libpq connection options of the server (host, port, dbname,
- *	  ssl...) and of the user mapping (user, password, sslcert, sslkey) are
- *	  passed; postgres_fdw's own options (extensions, fetch_size, ...) are
- *	  not libpq's.  The connection is not postgres_fdw's: it has its own
- *	  session and commits each statement itself.  Queries are never sent
- *	  through here, so postgres_fdw's password_required rule is not
- *	  repeated: ruvector_shard_create, the only caller that connects, is
- *	  for superusers (sql/parts/99_privileges.sql).
+ *	  Every libpq option of the server and of the user mapping is passed
+ *	  (postgres_fdw's validator has said which may be where); postgres_fdw's
+ *	  own options (extensions, fetch_size, ...) are not libpq's.  These
+ *	  connections are not postgres_fdw's: they have their own sessions and
+ *	  commit each statement themselves.  The cached ones follow
+ *	  postgres_fdw's rules (RvShardConnAcquire): the password a non-superuser
+ *	  must give, and invalidation by ALTER SERVER / USER MAPPING.
+ *	  ruvector_shard_create's one-off connection does not repeat the
+ *	  password rule: that function is for superusers
+ *	  (sql/parts/99_privileges.sql).
  *
  *	  Lock order: none taken.
  *
@@ -24,27 +27,48 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "libpq-fe.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "shard/shard.h"
 
-#define RV_SHARD_MAX_CONN_OPTS 24
+#define RV_SHARD_MAX_CONN_OPTS 48
 
-static const char *const rv_shard_server_opts[] = {
-	"host", "hostaddr", "port", "dbname", "connect_timeout", "sslmode",
-	"sslrootcert", "sslcrl", "service", "target_session_attrs", NULL
-};
-static const char *const rv_shard_user_opts[] = {
-	"user", "password", "sslcert", "sslkey", "sslpassword", NULL
-};
+/*
+ * Is name a libpq connection keyword we may pass on?  postgres_fdw's
+ * validator has already said which object (server or user mapping) may
+ * carry which; its own options (extensions, fetch_size, ...) are not
+ * libpq's, and debug options and the ones set here are left out.
+ */
+static bool
+RvShardIsLibpqOption(const char *name)
+{
+	static PQconninfoOption *defaults = NULL;
 
-/* Append the options of list named in allowed to keys/vals */
+	if (defaults == NULL)
+		defaults = PQconndefaults();
+	if (defaults == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (strcmp(name, "fallback_application_name") == 0 ||
+		strcmp(name, "client_encoding") == 0)
+		return false;
+	for (PQconninfoOption *o = defaults; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, name) == 0)
+			return strchr(o->dispchar, 'D') == NULL;
+	return false;
+}
+
+/* Append the libpq options of list to keys/vals */
 static int
-RvShardAddOptions(List *options, const char *const *allowed, const char **keys,
-				  const char **vals, int n)
+RvShardAddOptions(List *options, const char **keys, const char **vals, int n)
 {
 	ListCell   *lc;
 
@@ -52,10 +76,8 @@ RvShardAddOptions(List *options, const char *const *allowed, const char **keys,
 	{
 		DefElem    *d = lfirst_node(DefElem, lc);
 
-		for (int i = 0; allowed[i] != NULL && n < RV_SHARD_MAX_CONN_OPTS - 3; i++)
+		if (n < RV_SHARD_MAX_CONN_OPTS - 4 && RvShardIsLibpqOption(d->defname))
 		{
-			if (strcmp(d->defname, allowed[i]) != 0)
-				continue;
 			keys[n] = d->defname;
 			vals[n++] = defGetString(d);
 		}
@@ -75,9 +97,9 @@ RvShardConnOptions(ForeignServer *server, UserMapping *um, const char **keys,
 	int			n = 0;
 	bool		has_timeout = false;
 
-	n = RvShardAddOptions(server->options, rv_shard_server_opts, keys, vals, n);
+	n = RvShardAddOptions(server->options, keys, vals, n);
 	if (um)
-		n = RvShardAddOptions(um->options, rv_shard_user_opts, keys, vals, n);
+		n = RvShardAddOptions(um->options, keys, vals, n);
 	for (int i = 0; i < n; i++)
 		has_timeout |= strcmp(keys[i], "connect_timeout") == 0;
 	if (!has_timeout)
@@ -87,6 +109,8 @@ RvShardConnOptions(ForeignServer *server, UserMapping *um, const char **keys,
 	}
 	keys[n] = "fallback_application_name";
 	vals[n++] = "ruvector";
+	keys[n] = "client_encoding";
+	vals[n++] = GetDatabaseEncodingName();
 	keys[n] = NULL;
 	vals[n] = NULL;
 }
@@ -145,4 +169,333 @@ RvShardExec(PGconn *conn, ForeignServer *server, const char *sql)
 				 errcontext("remote SQL: %s", sql)));
 	}
 	PQclear(res);
+}
+
+/*
+ * The connection cache of the direct top-k path (shard_direct.c)
+ *
+ * One connection per user mapping, kept for the session, as postgres_fdw
+ * keeps its own (this cache is separate: postgres_fdw's is not reachable
+ * without its header, and its connections always run a remote transaction).
+ * The rules are postgres_fdw's: the server's and the user mapping's libpq
+ * options; a non-superuser must give a password in the user mapping and the
+ * server must have asked for it, unless a superuser set password_required
+ * 'false' on the mapping; an ALTER or DROP of the server or the user mapping
+ * closes the connection before its next use.  A connection still reading a
+ * result when the (sub)transaction aborts is closed, since its protocol
+ * state is unknown.
+ */
+struct RvShardConn
+{
+	Oid			umid;			/* hash key: the user mapping's oid */
+	PGconn	   *conn;			/* NULL when closed */
+	uint32		server_hash;	/* syscache hash values, for invalidation */
+	uint32		mapping_hash;
+	bool		invalid;		/* server or mapping changed: reconnect */
+	bool		busy;			/* a query sent and not read to the end */
+	bool		fresh;			/* connected during the current query */
+	int			nprepared;		/* statements prepared on this connection */
+	char	  **prepared;		/* their SQL; statement i is ruvector_shard_<i> */
+};
+
+#define RV_SHARD_MAX_PREPARED 64
+
+static HTAB *rv_shard_conns = NULL;
+
+/* Close the connection of an entry; the entry stays, empty */
+static void
+RvShardConnClose(RvShardConn *c)
+{
+	if (c->conn)
+		PQfinish(c->conn);
+	c->conn = NULL;
+	c->busy = false;
+	for (int i = 0; i < c->nprepared; i++)
+		pfree(c->prepared[i]);
+	c->nprepared = 0;
+}
+
+/* ALTER/DROP SERVER or USER MAPPING: mark the connections that used them */
+static void
+RvShardConnInval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS seq;
+	RvShardConn *c;
+
+	hash_seq_init(&seq, rv_shard_conns);
+	while ((c = hash_seq_search(&seq)) != NULL)
+	{
+		uint32		mine = cacheid == FOREIGNSERVEROID ? c->server_hash : c->mapping_hash;
+
+		if (hashvalue == 0 || hashvalue == mine)
+			c->invalid = true;
+	}
+}
+
+/* An abort in the middle of a query: close what was left mid-protocol */
+static void
+RvShardConnAbortBusy(void)
+{
+	HASH_SEQ_STATUS seq;
+	RvShardConn *c;
+
+	hash_seq_init(&seq, rv_shard_conns);
+	while ((c = hash_seq_search(&seq)) != NULL)
+		if (c->busy)
+			RvShardConnClose(c);
+}
+
+static void
+RvShardConnXact(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		RvShardConnAbortBusy();
+}
+
+static void
+RvShardConnSubXact(SubXactEvent event, SubTransactionId sub,
+				   SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		RvShardConnAbortBusy();
+}
+
+/* Is a password required of this user on this mapping (postgres_fdw's rule)? */
+static bool
+RvShardPasswordRequired(UserMapping *um)
+{
+	ListCell   *lc;
+
+	if (superuser_arg(um->userid))
+		return false;
+	foreach(lc, um->options)
+	{
+		DefElem    *d = lfirst_node(DefElem, lc);
+
+		if (strcmp(d->defname, "password_required") == 0)
+			return defGetBoolean(d);
+	}
+	return true;
+}
+
+/* Connect as um says, with the checks and session settings postgres_fdw uses */
+static PGconn *
+RvShardConnOpen(ForeignServer *server, UserMapping *um)
+{
+	const char *keys[RV_SHARD_MAX_CONN_OPTS];
+	const char *vals[RV_SHARD_MAX_CONN_OPTS];
+	bool		need_pw = RvShardPasswordRequired(um);
+	bool		has_pw = false;
+	PGconn	   *conn;
+	PGresult   *res;
+
+	RvShardConnOptions(server, um, keys, vals);
+	for (int i = 0; keys[i] != NULL; i++)
+		has_pw |= strcmp(keys[i], "password") == 0 && vals[i][0] != '\0';
+	if (need_pw && !has_pw)
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("password is required"),
+				 errdetail("Non-superusers must provide a password in the user mapping.")));
+
+	conn = PQconnectdbParams(keys, vals, 0);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		char	   *msg = pstrdup(conn ? PQerrorMessage(conn) : "out of memory");
+
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not connect to server \"%s\"", server->servername),
+				 errdetail_internal("%s", pchomp(msg))));
+	}
+	if (need_pw && !PQconnectionUsedPassword(conn))
+	{
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_S_R_E_PROHIBITED_SQL_STATEMENT_ATTEMPTED),
+				 errmsg("password is required"),
+				 errdetail("Non-superuser cannot connect if the server does not request a password."),
+				 errhint("Target server's authentication method must be changed or password_required=false set in the user mapping attributes.")));
+	}
+
+	/*
+	 * Unambiguous text from the shard (postgres_fdw's settings), names
+	 * resolved only as qualified, and every statement read-only: the direct
+	 * path runs each query as its own remote statement.
+	 */
+	res = PQexec(conn, "SET search_path = pg_catalog; SET timezone = 'UTC'; "
+				 "SET datestyle = ISO; SET intervalstyle = postgres; "
+				 "SET extra_float_digits = 3; SET default_transaction_read_only = on");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		char	   *msg = pstrdup(PQerrorMessage(conn));
+
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not configure the session on server \"%s\"", server->servername),
+				 errdetail_internal("%s", pchomp(msg))));
+	}
+	PQclear(res);
+	return conn;
+}
+
+/*
+ * The cached connection for userid's user mapping on server, connected.
+ * ERROR as postgres_fdw's when there is no user mapping ("user mapping not
+ * found"), when a password is required, or when the server cannot be
+ * reached ("could not connect to server").
+ */
+RvShardConn *
+RvShardConnAcquire(ForeignServer *server, Oid userid)
+{
+	UserMapping *um = GetUserMapping(userid, server->serverid);
+	RvShardConn *c;
+	bool		found;
+
+	if (rv_shard_conns == NULL)
+	{
+		HASHCTL		ctl = {0};
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(RvShardConn);
+		ctl.hcxt = TopMemoryContext;
+		rv_shard_conns = hash_create("ruvector shard connections", 8, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, RvShardConnInval, (Datum) 0);
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, RvShardConnInval, (Datum) 0);
+		RegisterXactCallback(RvShardConnXact, NULL);
+		RegisterSubXactCallback(RvShardConnSubXact, NULL);
+	}
+	c = hash_search(rv_shard_conns, &um->umid, HASH_ENTER, &found);
+	if (!found)
+	{
+		c->conn = NULL;
+		c->busy = false;
+		c->nprepared = 0;
+		c->prepared = MemoryContextAllocZero(TopMemoryContext,
+											 RV_SHARD_MAX_PREPARED * sizeof(char *));
+	}
+	if (c->conn && (c->invalid || PQstatus(c->conn) != CONNECTION_OK))
+		RvShardConnClose(c);
+	c->fresh = false;
+	if (c->conn == NULL)
+	{
+		c->invalid = false;
+		c->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
+											   ObjectIdGetDatum(server->serverid));
+		c->mapping_hash = GetSysCacheHashValue1(USERMAPPINGOID,
+												ObjectIdGetDatum(um->umid));
+		c->conn = RvShardConnOpen(server, um);
+		c->fresh = true;
+	}
+	return c;
+}
+
+/* Is there an open cached connection for userid's mapping on server? */
+bool
+RvShardConnIsOpen(ForeignServer *server, Oid userid)
+{
+	UserMapping *um = GetUserMapping(userid, server->serverid);
+	RvShardConn *c;
+
+	if (rv_shard_conns == NULL)
+		return false;
+	c = hash_search(rv_shard_conns, &um->umid, HASH_FIND, NULL);
+	return c != NULL && c->conn != NULL && !c->invalid &&
+		PQstatus(c->conn) == CONNECTION_OK;
+}
+
+struct pg_conn *
+RvShardConnPg(RvShardConn *c)
+{
+	return c->conn;
+}
+
+bool
+RvShardConnFresh(RvShardConn *c)
+{
+	return c->fresh;
+}
+
+bool
+RvShardConnBusy(RvShardConn *c)
+{
+	return c->busy;
+}
+
+void
+RvShardConnSetBusy(RvShardConn *c, bool busy)
+{
+	c->busy = busy;
+}
+
+/* Close a connection that failed; the next acquire reconnects */
+void
+RvShardConnReset(RvShardConn *c)
+{
+	RvShardConnClose(c);
+}
+
+/*
+ * The name of a statement prepared on c for sql, preparing it on first use
+ * (one round trip per connection and statement).  At most
+ * RV_SHARD_MAX_PREPARED are kept; beyond that all are deallocated.
+ */
+const char *
+RvShardConnPrepare(RvShardConn *c, ForeignServer *server, const char *sql)
+{
+	PGresult   *res;
+	int			i;
+
+	for (i = 0; i < c->nprepared; i++)
+		if (strcmp(c->prepared[i], sql) == 0)
+			return psprintf("ruvector_shard_%d", i);
+	if (c->nprepared == RV_SHARD_MAX_PREPARED)
+	{
+		RvShardExec(c->conn, server, "DEALLOCATE ALL");
+		for (i = 0; i < c->nprepared; i++)
+			pfree(c->prepared[i]);
+		c->nprepared = 0;
+	}
+	i = c->nprepared;
+	res = PQprepare(c->conn, psprintf("ruvector_shard_%d", i), sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		RvShardReportError(ERROR, res, c->conn, server, sql);
+	PQclear(res);
+	c->prepared[i] = MemoryContextStrdup(TopMemoryContext, sql);
+	c->nprepared++;
+	return psprintf("ruvector_shard_%d", i);
+}
+
+/*
+ * Raise the error of a failed remote command with the shard's SQLSTATE and
+ * message, as postgres_fdw does, and the server and SQL as context.  res is
+ * cleared.
+ */
+void
+RvShardReportError(int elevel, PGresult *res, PGconn *conn,
+				   ForeignServer *server, const char *sql)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char	   *p = primary ? pstrdup(primary) : pchomp(PQerrorMessage(conn));
+	char	   *d = detail ? pstrdup(detail) : NULL;
+	char	   *h = hint ? pstrdup(hint) : NULL;
+	int			code = ERRCODE_CONNECTION_FAILURE;
+
+	if (state && strlen(state) == 5)
+		code = MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]);
+	PQclear(res);
+	ereport(elevel,
+			(errcode(code),
+			 errmsg_internal("%s", p),
+			 d ? errdetail_internal("%s", d) : 0,
+			 h ? errhint("%s", h) : 0,
+			 errcontext("remote SQL command on server \"%s\": %s",
+						server->servername, sql)));
 }

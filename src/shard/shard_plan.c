@@ -49,6 +49,12 @@
  *	  Quals on the partition key do not prune shards in the rewritten
  *	  form; every shard is asked.
  *
+ *	  When every partition is a postgres_fdw foreign table and nothing but
+ *	  the sort keys must be sent, shard_direct.c puts a CustomScan over the
+ *	  subquery that reads each shard with one prepared statement over
+ *	  libpq, keeping this plan as its fallback (set_rel_pathlist_hook on the
+ *	  subquery, marked RV_SHARD_TOP_QUERYID).
+ *
  *	  With ruvector.shard_partial_results on, each foreign partition's
  *	  server is pinged (libpq PQpingParams) while planning and one that
  *	  does not answer is left out with a WARNING naming it.  The choice is
@@ -101,6 +107,8 @@ static set_rel_pathlist_hook_type rv_shard_prev_pathlist = NULL;
  * only for the top-level statement.
  */
 #define RV_SHARD_LEAF_QUERYID UINT64CONST(0x5276536861726431)	/* "RvShard1" */
+/* ... and of the subquery that replaces the parent (the union, or one leaf) */
+#define RV_SHARD_TOP_QUERYID UINT64CONST(0x5276536861726432)	/* "RvShard2" */
 
 /* What the rewrite needs to know about the matched query */
 typedef struct RvShardQueryData
@@ -510,6 +518,7 @@ RvShardRewrite(Query *q)
 	foreach(lc, parts)
 		leaves = lappend(leaves, RvShardLeafQuery(&sq, lfirst_oid(lc)));
 	sub = list_length(leaves) == 1 ? linitial(leaves) : RvShardUnionQuery(&sq, leaves);
+	sub->queryId = RV_SHARD_TOP_QUERYID;	/* for the direct path (shard_direct.c) */
 
 	/* the parent stays for its privilege check, lock and invalidation */
 	perm = copyObject(sq.parent_rte);
@@ -539,6 +548,13 @@ RvShardPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rt
 
 	if (rv_shard_prev_pathlist)
 		rv_shard_prev_pathlist(root, rel, rti, rte);
+	if (rte->rtekind == RTE_SUBQUERY && !rte->inh &&
+		rel->reloptkind == RELOPT_BASEREL &&
+		rte->subquery->queryId == RV_SHARD_TOP_QUERYID)
+	{
+		RvShardDirectPath(root, rel, rte);
+		return;
+	}
 	if (rte->rtekind != RTE_SUBQUERY || !rte->inh ||
 		rte->subquery->queryId != RV_SHARD_LEAF_QUERYID)
 		return;
@@ -603,6 +619,7 @@ RvShardInit(void)
 							 "Off, such a query fails with postgres_fdw's connection error naming the server.",
 							 &rv_shard_partial_results, false, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	RvShardDirectInit();
 	rv_shard_prev_planner = planner_hook;
 	planner_hook = RvShardPlanner;
 	rv_shard_prev_pathlist = set_rel_pathlist_hook;

@@ -4,7 +4,15 @@
 # copy of the same rows on the coordinator.
 #
 # - top-10 by exact search through the parent equals the single node's for
-#   200 real queries (glove-100, 10,000 rows);
+#   200 real queries (glove-100, 10,000 rows), by the direct path (one
+#   prepared statement per query on the shard, seen in its log) and by
+#   postgres_fdw (ruvector.shard_direct off);
+# - in a transaction block the postgres_fdw path runs and sees the
+#   transaction's own insert; a filter is not sent by the direct path;
+# - the direct path's cached connection follows ALTER SERVER and survives
+#   the shard dropping it; a role without a user mapping, or with one but
+#   no password, gets postgres_fdw's error on both paths, and with
+#   password_required 'false' the same rows;
 # - EXPLAIN VERBOSE shows ORDER BY ... LIMIT in each shard's Remote SQL and
 #   the shards scanned asynchronously; with ruvector.shard_pushdown off the
 #   LIMIT is gone (so the check can fail);
@@ -145,11 +153,107 @@ my $plain = $coord->safe_psql('postgres', "SET ruvector.shard_pushdown = off;
 	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10");
 unlike($plain, qr/LIMIT 10::bigint/, 'without the rewrite postgres_fdw pushes no LIMIT');
 
-# Exact search on both sides (no index yet): identical top 10
+# The direct path (shard_direct.c): one prepared statement per shard,
+# shipping id and the distance, with the postgres_fdw plan kept below it
+like($explain, qr/Custom Scan \(RuVectorShardTopK\).*Shard Path: direct/s,
+	'direct path chosen outside a transaction block');
+my @shard_sql = $explain =~ /Shard SQL: ([^\n]*)/g;
+is(scalar(grep { /^shard[12]: SELECT id, \(v OPERATOR\(public\.<->\) \$1::public\.vector\) FROM public\.items ORDER BY 2 ASC NULLS LAST LIMIT \$2::pg_catalog\.int8$/ } @shard_sql),
+	2, 'each shard is sent one statement: id and the distance, ORDER BY, LIMIT')
+  or diag $explain;
+
+# Exact search on both sides (no index yet): identical top 10, through the
+# direct path (each query one prepared statement on the shard, no cursor)
+# and through postgres_fdw
 my $exact_single = topk_lines($coord, 'single', ', id');
+my $log_at = -s $shard2->logfile;
+$shard2->safe_psql('postgres', "ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf()");
 my $exact_sharded = topk_lines($coord, 'items', ', id');
+$shard2->safe_psql('postgres', "ALTER SYSTEM RESET log_statement; SELECT pg_reload_conf()");
+my $shard2_log = substr(slurp_file($shard2->logfile), $log_at);
+is(scalar(() = $shard2_log =~ /execute ruvector_shard_\d+: SELECT id, /g), $nquery,
+	"direct path: one prepared statement per query on the shard ($nquery queries)");
+unlike($shard2_log, qr/DECLARE|START TRANSACTION/, 'direct path: no cursor, no remote transaction');
 is(count_equal($exact_sharded, $exact_single), $nquery,
 	"sharded exact top-10 identical to single node for $nquery queries");
+my $exact_fdw = topk_lines($coord, 'items', ', id', 'SET ruvector.shard_direct = off;');
+is(count_equal($exact_fdw, $exact_single), $nquery,
+	"postgres_fdw path (shard_direct off): identical for $nquery queries");
+
+my $top1 = $exact_single->[0] =~ s/,.*//r;
+
+# In a transaction block the postgres_fdw path runs: it sees the
+# transaction's own insert through the parent
+my $txn = $coord->safe_psql('postgres', qq(
+	BEGIN;
+	INSERT INTO items VALUES (900000, '$q0');
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	ROLLBACK;
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;));
+like($txn, qr/^900000\n/, "transaction block: the top-k sees the transaction's own insert");
+like($txn, qr/Shard Path: postgres_fdw/, 'transaction block: through postgres_fdw');
+like($txn, qr/\n$top1\z/, 'after ROLLBACK (direct): the row is gone');
+
+# A filter is not sent by the direct path: the postgres_fdw plan, exact
+unlike($coord->safe_psql('postgres',
+	"EXPLAIN (COSTS OFF) SELECT id FROM items WHERE id % 3 = 0 ORDER BY v <-> '$q0' LIMIT 10"),
+	qr/RuVectorShardTopK/, 'a filter: planned without the direct path');
+
+# A cached connection: ALTER SERVER closes it (the next query connects with
+# the new options), and one the shard dropped is replaced without an error
+my $port2 = $shard2->port;
+$shard2->safe_psql('postgres', "CREATE VIEW kill_direct AS SELECT pg_terminate_backend(pid) AS killed
+	FROM pg_stat_activity WHERE application_name = 'ruvector'");
+$coord->safe_psql('postgres', "CREATE FOREIGN TABLE kill_direct_s2 (killed bool) SERVER shard2
+	OPTIONS (table_name 'kill_direct')");
+my ($ret, $out, $err) = $coord->psql('postgres', qq(
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	ALTER SERVER shard2 OPTIONS (SET port '1');
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	ALTER SERVER shard2 OPTIONS (SET port '$port2');
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	SELECT killed FROM kill_direct_s2;
+	SELECT pg_sleep(0.2);
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;), on_error_stop => 0);
+like($err, qr/could not connect to server "shard2"/,
+	'ALTER SERVER: the cached connection is dropped, the new port used');
+is($out, "$top1\n$top1\nt\n\n$top1",
+	'server set back: answers; a connection the shard dropped is replaced')
+  or diag $err;
+unlike($err, qr/terminating connection|server closed/, 'no error for the dropped connection');
+
+# Privileges as postgres_fdw has them: no user mapping, a mapping without a
+# password (non-superuser), and password_required 'false' without USAGE on
+# the servers give the same answer on both paths
+$coord->safe_psql('postgres', 'CREATE ROLE alice; GRANT SELECT ON items TO alice');
+sub as_alice
+{
+	my @got;
+	for my $direct ('on', 'off')
+	{
+		my ($r, $o, $e) = $coord->psql('postgres', qq(
+			SET ruvector.shard_direct = $direct;
+			SET ROLE alice;
+			SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;));
+		$e =~ s/^.*?(ERROR)/$1/s;
+		push @got, $e ne '' ? $e : "rows: $o";
+	}
+	return @got;
+}
+my ($on, $off) = as_alice();
+like($on, qr/^ERROR:  user mapping not found for "alice"/, 'no user mapping: postgres_fdw\'s error');
+is($on, $off, 'no user mapping: the same error on both paths');
+$coord->safe_psql('postgres', 'CREATE USER MAPPING FOR alice SERVER shard1;
+	CREATE USER MAPPING FOR alice SERVER shard2');
+($on, $off) = as_alice();
+like($on, qr/^ERROR:  password is required/, 'mapping without a password: refused');
+is($on, $off, 'mapping without a password: the same error on both paths');
+$coord->safe_psql('postgres', "ALTER USER MAPPING FOR alice SERVER shard1 OPTIONS (ADD password_required 'false');
+	ALTER USER MAPPING FOR alice SERVER shard2 OPTIONS (ADD password_required 'false')");
+($on, $off) = as_alice();
+is($on, "rows: $top1", "password_required 'false' (set by a superuser), no USAGE on the servers: answers");
+is($on, $off, 'the same answer on both paths');
 
 # HNSW on every side; recall of each against the exact answers
 $_->safe_psql('postgres', 'CREATE INDEX ON items USING hnsw (v vector_l2_ops)')
@@ -218,7 +322,7 @@ like($coord->safe_psql('postgres', "EXPLAIN (VERBOSE, COSTS OFF) SELECT note FRO
 
 # The parent's privileges are still checked after the rewrite
 $coord->safe_psql('postgres', 'CREATE ROLE nobody');
-my ($ret, $out, $err) = $coord->psql('postgres', qq(
+($ret, $out, $err) = $coord->psql('postgres', qq(
 	SET ROLE nobody;
 	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;),
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
