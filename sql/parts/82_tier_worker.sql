@@ -45,3 +45,10 @@ CREATE INDEX ruvector_tier_history_relid_at ON ruvector_tier_history (relid, at)
 COMMENT ON TABLE ruvector_tier_history IS 'tier passes that moved blocks: ruvector_compact calls and tier worker rounds, per table';
 REVOKE ALL ON ruvector_tier_history FROM PUBLIC;
 GRANT SELECT ON ruvector_tier_history TO ruvector_operator;
+
+-- How each vector column keeps large vectors inline (src/tableam/rvheap_inline.c).
+CREATE FUNCTION ruvector_tier_storage(tbl regclass)
+	RETURNS TABLE (column_name name, compression text, decided boolean, sampled integer,
+				   raw_bytes bigint, lz4_bytes bigint, pglz_bytes bigint, sample_choice text)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ruvector_tier_storage(regclass) IS 'per vector column of a ruvector_heap table: how rows over the TOAST threshold keep their vectors inline (lz4, pglz or none), whether a sample decided it, and a sample measured now';

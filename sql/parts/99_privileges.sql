@@ -64,6 +64,7 @@ BEGIN
 			('ruvector_tier_space', 'ruvector_operator'),
 			('ruvector_tier_plan', 'ruvector_operator'),
 			('ruvector_tier_progress', 'ruvector_operator'),
+			('ruvector_tier_storage', 'ruvector_operator'),
 
 			-- batched reads (src/io)
 			('ruvector_io_method', 'ruvector_user'),

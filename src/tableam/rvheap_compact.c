@@ -53,7 +53,9 @@
  *	  room) and demotes nothing while the integrity state is stress or
  *	  critical.  Both hand the blocks they will move to the read-ahead
  *	  (io/rvio.h) a window at a time.  blocks_scanned counts a block
- *	  retried after a pin once.
+ *	  retried after a pin once.  Both first decide how columns whose
+ *	  inline storage is undecided keep large vectors (rvheap_inline.c);
+ *	  the worker also visits tables without a policy for that.
  *
  *	  ruvector.test_compact_stop_after (superuser, for crash tests): after
  *	  that many rewritten pages, flush WAL, log a line and wait until
@@ -779,6 +781,8 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	if (RelationNeedsWAL(rel))
 		RvWalCheckAvailable("ruvector_compact");
 
+	/* Large vectors: decide how undecided columns keep them (rvheap_inline.c). */
+	RvInlineDecide(rel);
 	InitCompact(&st, rel, true);
 	if (st.ncols == 0)
 		ereport(NOTICE,
@@ -839,7 +843,11 @@ WorkerMayDemote(Oid relid)
 	return sc.state < RV_IG_STRESS;
 }
 
-/* The tables with a tier policy in this database (allocated in ctx). */
+/*
+ * The tables of this database with a tier policy, or with a vector or
+ * halfvec column whose inline storage is undecided (rvheap_inline.c; the
+ * test there is RvInlineUndecided), allocated in ctx.
+ */
 static List *
 WorkerListTables(MemoryContext ctx)
 {
@@ -848,8 +856,16 @@ WorkerListTables(MemoryContext ctx)
 
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("ruvector_tier_policy", nsp)))
 		return NIL;
-	sql = psprintf("SELECT DISTINCT relid FROM %s ORDER BY 1",
-				   quote_qualified_identifier(get_namespace_name(nsp), "ruvector_tier_policy"));
+	sql = psprintf("SELECT relid::pg_catalog.oid FROM %s"
+				   " UNION SELECT a.attrelid FROM pg_catalog.pg_attribute a"
+				   " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+				   " WHERE c.relam = (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'ruvector_heap')"
+				   " AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'"
+				   " AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid IN (%u, %u)"
+				   " AND a.attstorage IN ('m', 'x') AND a.attcompression = ''::pg_catalog.\"char\""
+				   " ORDER BY 1",
+				   quote_qualified_identifier(get_namespace_name(nsp), "ruvector_tier_policy"),
+				   RvVectorTypeOid(), RvHalfvecTypeOid());
 	return RvSpiOidList(sql, ctx, "the tables with a tier policy");
 }
 
@@ -863,6 +879,7 @@ WorkerVisitTable(Oid relid, int64 budget)
 	Relation	rel;
 	CompactState st;
 	BlockNumber nblocks;
+	int64		read;
 
 	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
 	{
@@ -879,9 +896,10 @@ WorkerVisitTable(Oid relid, int64 budget)
 		return 0;
 	}
 
+	read = RvInlineDecide(rel);
 	InitCompact(&st, rel, true);
 	st.worker = true;
-	st.budget = budget;
+	st.budget = budget - read;
 	st.demote = WorkerMayDemote(relid);
 	if (!st.demote)
 		ereport(DEBUG1,
@@ -909,13 +927,13 @@ WorkerVisitTable(Oid relid, int64 budget)
 						(long long) st.vectors_promoted, (long long) st.blocks_skipped,
 						(long long) st.bytes_freed)));
 	relation_close(rel, ShareUpdateExclusiveLock);
-	return st.blocks_scanned;
+	return read + st.blocks_scanned;
 }
 
 /*
  * The tier worker's round in the current database (called by the
- * maintenance worker, src/worker/worker.c): every table with a policy, in
- * its own transaction, within ruvector.tier_max_blocks_per_round blocks
+ * maintenance worker, src/worker/worker.c): every table with a policy or
+ * an undecided inline column, in its own transaction, within ruvector.tier_max_blocks_per_round blocks
  * read and with the cost delay ruvector.tier_cost_delay.  An error in one
  * table is logged and the round goes on with the next.
  */

@@ -120,8 +120,7 @@ RvGetRelInfo(Relation rel)
 		if (att->atttypid == voids[0])
 			vec[nvec++] = att->attnum;
 		if ((att->atttypid == voids[0] || att->atttypid == voids[1]) &&
-			(att->attstorage == TYPSTORAGE_EXTERNAL ||
-			 att->attstorage == TYPSTORAGE_EXTENDED))
+			RvInlineOverridden(att))
 			inl[ninl++] = att->attnum;
 	}
 

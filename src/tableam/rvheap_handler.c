@@ -23,7 +23,9 @@
  *		those columns, so they leave the page only if the row cannot fit
  *		(TOAST_TUPLE_TARGET_MAIN) - as heap does for MAIN columns.  New
  *		tables get MAIN storage for such columns in the catalog as well
- *		(relation_set_new_filenode).  Writes note the block as written.
+ *		(relation_set_new_filenode).  Whether such a row's vectors are
+ *		compressed, and how, is the column's choice (rvheap_inline.c).
+ *		Writes note the block as written.
  *	  - heapam's index build, CONCURRENTLY validation and CLUSTER / VACUUM
  *		FULL copy read the table with heap_getnext, which insists on
  *		heapam's own routine; they run with the relation lent to heapam
@@ -61,7 +63,9 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/detoast.h"
 #include "access/heaptoast.h"
+#include "access/toast_compression.h"
 #include "access/relation.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
@@ -310,7 +314,8 @@ rvheap_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
  * ------------------------------------------------------------------------
  */
 
-/* Whether heap would send this tuple to the toaster with vectors movable. */
+/* Whether heap sends this tuple to the toaster and some vector column's
+ * catalog entry must be overridden for it (RvInlineOverridden). */
 static bool
 NeedsInline(Relation rel, HeapTuple tuple)
 {
@@ -320,27 +325,68 @@ NeedsInline(Relation rel, HeapTuple tuple)
 }
 
 /*
- * Run fn(arg) with MAIN storage for the relation's vector and halfvec
- * columns in its relcache descriptor, which is what heap's toaster reads.
- * The descriptor is restored on every exit; if the relcache rebuilds the
- * entry meanwhile, the old descriptor stays allocated to the end of the
- * transaction, so restoring it is harmless.
+ * Whether the tuple would not fit a page with its vector columns that are
+ * stored as they are (RvInlineNone) kept inline uncompressed: those may
+ * hold out-of-line values the toaster would fetch back inline.
+ */
+static bool
+InlineOversize(Relation rel, HeapTuple tuple)
+{
+	RvRelInfo	info = RvGetRelInfo(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Size		len = tuple->t_len;
+
+	for (int i = 0; i < info->ninline && HeapTupleHasExternal(tuple); i++)
+	{
+		AttrNumber	attnum = RvRelInfoInline(info, i);
+		bool		isnull;
+		Datum		d;
+
+		if (!RvInlineNone(TupleDescAttr(desc, attnum - 1)))
+			continue;
+		d = heap_getattr(tuple, attnum, desc, &isnull);
+		if (!isnull && VARATT_IS_EXTERNAL(DatumGetPointer(d)))
+			len += toast_raw_datum_size(d) - VARSIZE_ANY(DatumGetPointer(d));
+	}
+	return MAXALIGN(len) > MaxHeapTupleSize;
+}
+
+/*
+ * Run fn(arg) with the relation's vector and halfvec columns as the
+ * toaster must see them, in its relcache descriptor, which is what heap's
+ * toaster reads (rvheap_inline.c): EXTENDED as MAIN, so they leave the
+ * page only if the row cannot fit; EXTERNAL and PLAIN (the column's
+ * choice: no compression) as PLAIN, or as MAIN when the row is oversize,
+ * so that it is compressed or moved out rather than refused; an undecided
+ * column compressed with lz4 where the server has it.  The descriptor is restored on every
+ * exit; if the relcache rebuilds the entry meanwhile, the old descriptor
+ * stays allocated to the end of the transaction, so restoring it is
+ * harmless.
  */
 static void
-WithVectorsInline(Relation rel, void (*fn) (void *), void *arg)
+WithVectorsInline(Relation rel, void (*fn) (void *), void *arg, bool oversize)
 {
 	RvRelInfo	info = RvGetRelInfo(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			n = info->ninline;
 	AttrNumber *atts = palloc(sizeof(AttrNumber) * n);
-	char	   *saved = palloc(n);
+	char	   *saved = palloc(2 * n);
 
 	/* Copy: rd_amcache may be freed by a relcache rebuild inside fn. */
 	for (int i = 0; i < n; i++)
 	{
+		Form_pg_attribute att;
+
 		atts[i] = RvRelInfoInline(info, i);
-		saved[i] = TupleDescAttr(desc, atts[i] - 1)->attstorage;
-		TupleDescAttr(desc, atts[i] - 1)->attstorage = TYPSTORAGE_MAIN;
+		att = TupleDescAttr(desc, atts[i] - 1);
+		saved[2 * i] = att->attstorage;
+		saved[2 * i + 1] = att->attcompression;
+		att->attstorage = RvInlineNone(att) && !oversize ? TYPSTORAGE_PLAIN : TYPSTORAGE_MAIN;
+#ifdef USE_LZ4
+		if (att->attstorage == TYPSTORAGE_MAIN &&
+			att->attcompression == InvalidCompressionMethod)
+			att->attcompression = TOAST_LZ4_COMPRESSION;
+#endif
 	}
 	PG_TRY();
 	{
@@ -349,7 +395,10 @@ WithVectorsInline(Relation rel, void (*fn) (void *), void *arg)
 	PG_FINALLY();
 	{
 		for (int i = 0; i < n; i++)
-			TupleDescAttr(desc, atts[i] - 1)->attstorage = saved[i];
+		{
+			TupleDescAttr(desc, atts[i] - 1)->attstorage = saved[2 * i];
+			TupleDescAttr(desc, atts[i] - 1)->attcompression = saved[2 * i + 1];
+		}
 	}
 	PG_END_TRY();
 	pfree(atts);
@@ -391,7 +440,7 @@ InsertSlot(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 	}
 
 	if (NeedsInline(rel, tuple))
-		WithVectorsInline(rel, DoInsert, &args);
+		WithVectorsInline(rel, DoInsert, &args, InlineOversize(rel, tuple));
 	else
 		DoInsert(&args);
 
@@ -440,18 +489,29 @@ rvheap_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 {
 	MultiInsertArgs args = {rel, slots, nslots, cid, options, bistate};
 	bool		inline_needed = false;
+	bool		oversize = false;
 	BlockNumber last = InvalidBlockNumber;
 
 	/*
 	 * Materializing here is no extra work: heap_multi_insert fetches the
-	 * same (now materialized) tuples.
+	 * same (now materialized) tuples.  One oversize row (rare: a vector
+	 * column holds up to 2,000 dimensions in a page) lets the toaster
+	 * compress the PLAIN columns of the whole batch.
 	 */
 	if (RvGetRelInfo(rel)->ninline > 0)
-		for (int i = 0; i < nslots && !inline_needed; i++)
-			inline_needed = NeedsInline(rel, ExecFetchSlotHeapTuple(slots[i], true, NULL));
+		for (int i = 0; i < nslots && !oversize; i++)
+		{
+			HeapTuple	tuple = ExecFetchSlotHeapTuple(slots[i], true, NULL);
+
+			if (NeedsInline(rel, tuple))
+			{
+				inline_needed = true;
+				oversize = InlineOversize(rel, tuple);
+			}
+		}
 
 	if (inline_needed)
-		WithVectorsInline(rel, DoMultiInsert, &args);
+		WithVectorsInline(rel, DoMultiInsert, &args, oversize);
 	else
 		DoMultiInsert(&args);
 
@@ -502,7 +562,7 @@ rvheap_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	tuple->t_tableOid = slot->tts_tableOid;
 
 	if (NeedsInline(rel, tuple))
-		WithVectorsInline(rel, DoUpdate, &args);
+		WithVectorsInline(rel, DoUpdate, &args, InlineOversize(rel, tuple));
 	else
 		DoUpdate(&args);
 
@@ -705,6 +765,28 @@ rvheap_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap,
 								 double *tups_recently_dead)
 {
 	HeapLoan	loan;
+
+	/*
+	 * The new file's rows over the TOAST threshold go through the toaster
+	 * with NewHeap's descriptor, MAIN for vectors (set at its creation).
+	 * Where no method is set (undecided, or none: their values are stored
+	 * as they are, never out of line, so can go through MAIN), lz4 fails
+	 * or succeeds faster than pglz.  NewHeap is dropped after the copy.
+	 */
+#ifdef USE_LZ4
+	{
+		RvRelInfo	info = RvGetRelInfo(NewHeap);
+		TupleDesc	desc = RelationGetDescr(NewHeap);
+
+		for (int i = 0; i < info->ninline; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, RvRelInfoInline(info, i) - 1);
+
+			if (att->attcompression == InvalidCompressionMethod)
+				att->attcompression = TOAST_LZ4_COMPRESSION;
+		}
+	}
+#endif
 
 	/* heap_getnext checks for heapam's routine; tuples stay encoded. */
 	BorrowForHeap(OldHeap, &loan);

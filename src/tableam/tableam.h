@@ -70,8 +70,9 @@ StaticAssertDecl((RV_HEAP_ENCODED & (HEAP_NATTS_MASK | HEAP2_XACT_MASK)) == 0,
 typedef struct RvRelInfoData
 {
 	int			nvector;		/* attributes of type vector (tiered) */
-	int			ninline;		/* vector/halfvec attributes whose storage
-								 * would let heap move them out of line */
+	int			ninline;		/* vector/halfvec attributes whose catalog
+								 * storage or compression the toaster must
+								 * not see as is (rvheap_handler.c) */
 	AttrNumber	atts[FLEXIBLE_ARRAY_MEMBER];	/* nvector, then ninline */
 } RvRelInfoData;
 
@@ -136,6 +137,12 @@ extern double rv_tier_cost_delay;
 extern double rv_tier_promote_reads;
 extern void RvCompactInit(void);
 extern void RvTierWorkerRound(void);
+
+/* rvheap_inline.c */
+extern bool RvInlineUndecided(Form_pg_attribute att);
+extern bool RvInlineNone(Form_pg_attribute att);
+extern bool RvInlineOverridden(Form_pg_attribute att);
+extern int64 RvInlineDecide(Relation rel);
 
 /* rvheap_decode.c */
 extern Oid	RvVectorTypeOid(void);
