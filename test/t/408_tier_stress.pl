@@ -1,0 +1,113 @@
+# The tier worker and the integrity plane, and the worker's other duty:
+#  1. while an index of a table is in stress, the worker moves none of the
+#     table's blocks colder, though its policy makes them all due; once the
+#     index is normal again, it moves them;
+#  2. a ruvector_heap table without a tier policy whose vector column is
+#     undecided (rvheap_inline.c) gets its inline storage chosen by the
+#     worker from a sample: none for dense floats, lz4 for image-like rows.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('tier_stress');
+$node->init;
+$node->append_conf('postgresql.conf', qq(
+shared_preload_libraries = 'ruvector'
+autovacuum = off
+ruvector.worker_naptime = 1
+ruvector.integrity_interval = 1
+ruvector.tier_cost_delay = 0
+));
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+
+# ---------------------------------------------------------------------
+# 1. No demotion while an index of the table is in stress
+# ---------------------------------------------------------------------
+# A stress threshold no graph can pass and a critical one none can miss:
+# the index goes to stress and stays there.
+$node->safe_psql('postgres', q{
+	CREATE TABLE s (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO s SELECT i, (SELECT array_agg(sin(i * 16 + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+	CREATE INDEX s_hnsw ON s USING hnsw (v vector_l2_ops) WITH (m = 8);
+	SELECT ruvector_integrity_policy_set('sp', '{"stress_threshold": 1e9, "critical_threshold": 0,
+		"degrade_samples": 1, "critical_samples": 1, "cooldown": 0, "restore_hold": 2, "auto_repair": false}');
+	SELECT ruvector_integrity_policy_attach('s_hnsw', 'sp');
+});
+ok($node->poll_query_until('postgres', q{
+	SELECT state = 'stress' FROM ruvector_integrity WHERE index = 's_hnsw'::regclass}),
+	'the index of s is in stress');
+my $pages = $node->safe_psql('postgres', "SELECT pg_relation_size('s') / 8192");
+my $before = $node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY id)) FROM s');
+
+# Every block is due for sq8 one second after its last write.
+$node->safe_psql('postgres',
+	q{SELECT ruvector_set_tiers('s', 'v', '{"exactness": "sq8", "sq8": {"after_write": "1 s"}}')});
+# Several worker rounds (naptime 1 s) while the index stays in stress.
+sleep(8);
+is($node->safe_psql('postgres', q{
+	SELECT state FROM ruvector_integrity WHERE index = 's_hnsw'::regclass}),
+	'stress', 'the index was still in stress at the end of the wait');
+is($node->safe_psql('postgres', q{
+	SELECT blocks || ' float32 / ' || (SELECT sum(blocks) FROM ruvector_tier_report('s'))
+	FROM ruvector_tier_report('s') WHERE tier = 'float32'}),
+	"$pages float32 / $pages", "no block of s moved colder while its index was in stress ($pages blocks due)");
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM ruvector_tier_history WHERE relid = 's'::regclass AND blocks_moved > 0"),
+	'0', 'and no worker round recorded a move');
+ok($node->poll_query_until('postgres', q{SELECT count(*) > 0 FROM ruvector_tier_plan('s') WHERE to_tier = 'sq8'}),
+	'while ruvector_tier_plan says they are due');
+
+# Back to normal: thresholds no graph can miss.
+$node->safe_psql('postgres', q{
+	SELECT ruvector_integrity_policy_set('sp', '{"stress_threshold": 0, "critical_threshold": 0,
+		"cooldown": 0, "restore_hold": 2, "auto_repair": false}')});
+ok($node->poll_query_until('postgres', q{
+	SELECT state = 'normal' FROM ruvector_integrity WHERE index = 's_hnsw'::regclass}),
+	'the index of s is normal again');
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $pages FROM ruvector_tier_report('s') WHERE tier = 'sq8'"),
+	"then the worker moves all $pages blocks to sq8");
+is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('s')"), '0',
+	'ruvector_tier_verify finds nothing wrong');
+isnt($node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY id)) FROM s'), $before,
+	'the values are the sq8 decodings now');
+
+# ---------------------------------------------------------------------
+# 2. The worker chooses the inline storage of large vectors
+# ---------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+	CREATE TABLE dense (id int, v vector(784)) USING ruvector_heap;
+	INSERT INTO dense SELECT i, (SELECT array_agg(sin(i * 1000 + j)::real) FROM generate_series(1, 784) j)
+	FROM generate_series(1, 100) i;
+	CREATE TABLE img (id int, v vector(784)) USING ruvector_heap;
+	INSERT INTO img SELECT i, (SELECT array_agg(CASE WHEN (i * j) % 5 < 3 THEN 0 ELSE (i * j * 7) % 256 END)::real[]::vector
+		FROM generate_series(1, 784) j)
+	FROM generate_series(1, 100) i;
+});
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(compression || ' ' || decided, ',') = 'none true'
+	FROM ruvector_tier_storage('dense')}),
+	'the worker chose no compression for the dense embeddings');
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(compression || ' ' || decided, ',') = 'lz4 true'
+	FROM ruvector_tier_storage('img')}),
+	'and lz4 for the image-like rows');
+is($node->safe_psql('postgres',
+	"SELECT attstorage::text || coalesce(nullif(attcompression::text, ''), '-') FROM pg_attribute WHERE attrelid = 'dense'::regclass AND attname = 'v'"),
+	'e-', 'dense: storage EXTERNAL (kept inline), no method');
+like(slurp_file($node->logfile),
+	qr/column "v" of table "dense" keeps large vectors inline with none: a sample of 64 values/,
+	'the log says what was chosen and from what');
+$node->safe_psql('postgres', q{
+	INSERT INTO dense SELECT i, (SELECT array_agg(cos(i * 1000 + j)::real) FROM generate_series(1, 784) j)
+	FROM generate_series(101, 110) i});
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM dense WHERE id > 100 AND pg_column_compression(v) IS NULL AND pg_column_size(v) = 3144"),
+	'10', 'rows inserted afterwards are stored inline, uncompressed');
+
+$node->stop;
+done_testing();
