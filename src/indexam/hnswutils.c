@@ -367,106 +367,42 @@ HnswCheckQuery(HnswSupport *support, const char *query, const char *sample)
 		(void) HnswDistanceFmgr(support, query, sample);
 }
 
-/* Unit-length copy of a vector; false for a zero vector */
+/*
+ * The types' own normalisation (src/types/), which the index calls rather
+ * than repeating it: the same quotients, the same overflow errors, and a
+ * sparsevec's underflowed entries dropped.
+ */
+extern PGDLLEXPORT Datum l2_normalize(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum halfvec_l2_normalize(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum sparsevec_l2_normalize(PG_FUNCTION_ARGS);
+
+/*
+ * Whether a value has no direction: every element is zero (its norm is
+ * then 0, while the square of any other float is positive in double).  A
+ * sparsevec stores no zeros.
+ */
 static bool
-NormalizeVector(const Vector *v, Datum *out)
+HasNoDirection(HnswValueKind kind, Datum value)
 {
-	double		norm = 0;
-	Vector	   *r;
-
-	for (int i = 0; i < v->dim; i++)
-		norm += (double) v->x[i] * (double) v->x[i];
-	norm = sqrt(norm);
-	if (!(norm > 0))
-		return false;
-
-	r = (Vector *) palloc0(VECTOR_SIZE(v->dim));
-	SET_VARSIZE(r, VECTOR_SIZE(v->dim));
-	r->dim = v->dim;
-	for (int i = 0; i < v->dim; i++)
+	if (kind == HNSW_KIND_VECTOR)
 	{
-		r->x[i] = (float) (v->x[i] / norm);
-		if (isinf(r->x[i]))
-			float_overflow_error();
+		const Vector *v = (const Vector *) DatumGetPointer(value);
+
+		for (int i = 0; i < v->dim; i++)
+			if (v->x[i] != 0)
+				return false;
+		return true;
 	}
-	*out = PointerGetDatum(r);
-	return true;
-}
-
-/* Unit-length copy of a halfvec, rounded back to float16 */
-static bool
-NormalizeHalfvec(const HalfVector *v, Datum *out)
-{
-	double		norm = 0;
-	HalfVector *r;
-
-	for (int i = 0; i < v->dim; i++)
+	if (kind == HNSW_KIND_HALFVEC)
 	{
-		double		x = rv_half_to_float(v->x[i]);
+		const HalfVector *v = (const HalfVector *) DatumGetPointer(value);
 
-		norm += x * x;
+		for (int i = 0; i < v->dim; i++)
+			if (rv_half_to_float(v->x[i]) != 0)
+				return false;
+		return true;
 	}
-	norm = sqrt(norm);
-	if (!(norm > 0))
-		return false;
-
-	r = (HalfVector *) palloc0(HALFVEC_SIZE(v->dim));
-	SET_VARSIZE(r, HALFVEC_SIZE(v->dim));
-	r->dim = v->dim;
-	for (int i = 0; i < v->dim; i++)
-	{
-		r->x[i] = rv_float_to_half((float) (rv_half_to_float(v->x[i]) / norm));
-		if (rv_half_is_inf(r->x[i]))
-			float_overflow_error();
-	}
-	*out = PointerGetDatum(r);
-	return true;
-}
-
-/* Unit-length copy of a sparsevec; entries that underflow to zero go */
-static bool
-NormalizeSparsevec(const SparseVector *v, Datum *out)
-{
-	const float *vx = SPARSEVEC_VALUES(v);
-	double		norm = 0;
-	SparseVector *r;
-	float	   *rx;
-	int			nnz = 0;
-
-	for (int i = 0; i < v->nnz; i++)
-		norm += (double) vx[i] * (double) vx[i];
-	norm = sqrt(norm);
-	if (!(norm > 0))
-		return false;
-
-	for (int i = 0; i < v->nnz; i++)
-	{
-		float		x = (float) (vx[i] / norm);
-
-		if (isinf(x))
-			float_overflow_error();
-		if (x != 0)
-			nnz++;
-	}
-
-	r = (SparseVector *) palloc0(SPARSEVEC_SIZE(nnz));
-	SET_VARSIZE(r, SPARSEVEC_SIZE(nnz));
-	r->dim = v->dim;
-	r->nnz = nnz;
-	rx = SPARSEVEC_VALUES(r);
-	nnz = 0;
-	for (int i = 0; i < v->nnz; i++)
-	{
-		float		x = (float) (vx[i] / norm);
-
-		if (x != 0)
-		{
-			r->indices[nnz] = v->indices[i];
-			rx[nnz++] = x;
-		}
-	}
-	*out = PointerGetDatum(r);
-	return true;
+	return ((const SparseVector *) DatumGetPointer(value))->nnz == 0;
 }
 
 /*
@@ -476,20 +412,28 @@ NormalizeSparsevec(const SparseVector *v, Datum *out)
 bool
 HnswNormalize(HnswSupport *support, Datum value, Datum *out)
 {
-	switch (support->typeInfo->kind)
+	HnswValueKind kind = support->typeInfo->kind;
+	PGFunction	normalize;
+
+	switch (kind)
 	{
 		case HNSW_KIND_VECTOR:
-			return NormalizeVector((Vector *) DatumGetPointer(value), out);
-		case HNSW_KIND_HALFVEC:
-			return NormalizeHalfvec((HalfVector *) DatumGetPointer(value), out);
-		case HNSW_KIND_SPARSEVEC:
-			return NormalizeSparsevec((SparseVector *) DatumGetPointer(value), out);
-		case HNSW_KIND_BIT:
+			normalize = l2_normalize;
 			break;
+		case HNSW_KIND_HALFVEC:
+			normalize = halfvec_l2_normalize;
+			break;
+		case HNSW_KIND_SPARSEVEC:
+			normalize = sparsevec_l2_normalize;
+			break;
+		default:
+			/* No normalisation defined for this type: use it as it is */
+			*out = value;
+			return true;
 	}
-
-	/* No normalisation defined for this type: use it as it is */
-	*out = value;
+	if (HasNoDirection(kind, value))
+		return false;
+	*out = DirectFunctionCall1(normalize, value);
 	return true;
 }
 
@@ -764,12 +708,20 @@ HnswWriterRegister(HnswWriter *w, Buffer buf, bool isNew)
 	return GenericXLogRegisterBuffer(w->state, buf, isNew ? GENERIC_XLOG_FULL_IMAGE : 0);
 }
 
-/* Unlock and release every registered buffer */
+/*
+ * Ready for the next record; with release, unlock and release every
+ * registered buffer first
+ */
 static void
-WriterRelease(HnswWriter *w)
+WriterReset(HnswWriter *w, bool release)
 {
-	for (int i = 0; i < w->nbufs; i++)
-		UnlockReleaseBuffer(w->bufs[i]);
+	if (release)
+	{
+		for (int i = 0; i < w->nbufs; i++)
+			UnlockReleaseBuffer(w->bufs[i]);
+	}
+	w->state = NULL;
+	w->nbufs = 0;
 }
 
 /* Apply (and log) the changes; with release, let go of the buffers */
@@ -783,10 +735,7 @@ HnswWriterFinish(HnswWriter *w, bool release)
 	}
 	else
 		GenericXLogFinish(w->state);
-	if (release)
-		WriterRelease(w);
-	w->state = NULL;
-	w->nbufs = 0;
+	WriterReset(w, release);
 }
 
 /* Nothing changed: discard the record */
@@ -795,10 +744,7 @@ HnswWriterAbort(HnswWriter *w, bool release)
 {
 	if (!w->building && w->state != NULL)
 		GenericXLogAbort(w->state);
-	if (release)
-		WriterRelease(w);
-	w->state = NULL;
-	w->nbufs = 0;
+	WriterReset(w, release);
 }
 
 /*
