@@ -20,7 +20,11 @@
  *	    h2_r = tanh(Ws2 h1_r + Wn2 sum_j a_rj h1_j + b2)
  *	    y    = w4 . tanh(W3 [h2_e ; q] + b3) + b4 + ymean
  *	  where e is the query's entry region (the region whose representative
- *	  vector is nearest) and q the query's normalised features.  The region
+ *	  vector is nearest) and q the query's normalised features: 6 from its
+ *	  distances to the representatives (rv_gnn_query_features) and 8 from
+ *	  the progress of its own search at a checkpoint (rv_gnn_search_features:
+ *	  the scan runs until a search with ef = k would stop, then asks the
+ *	  model how far to go on).  The region
  *	  embeddings h2 do not depend on the query: rv_gnn_prepare computes them
  *	  once per model, so inference is one small MLP.
  *
@@ -54,9 +58,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RV_GNN_FORMAT_VERSION	2
+#define RV_GNN_FORMAT_VERSION	3
 #define RV_GNN_RF		5			/* region features */
-#define RV_GNN_QF		6			/* query features */
+#define RV_GNN_QF_REGION	6		/* query features from the representatives */
+#define RV_GNN_QF_SEARCH	8		/* query features from the search's progress */
+#define RV_GNN_QF		(RV_GNN_QF_REGION + RV_GNN_QF_SEARCH)
 #define RV_GNN_H		8			/* region embedding width */
 #define RV_GNN_M		16			/* MLP hidden width */
 #define RV_GNN_MAX_REGIONS	4096
@@ -103,6 +109,28 @@ typedef struct RvGnnModel
 	double	   *adjW;			/* a_rj */
 } RvGnnModel;
 
+/*
+ * The progress of a search at its checkpoint (the point where a search
+ * with ef = k would stop: the nearest unexpanded candidate is further than
+ * the k-th nearest found), raw; rv_gnn_search_features turns it into the
+ * query features RV_GNN_QF_REGION.. of the model.
+ */
+typedef struct RvGnnProgress
+{
+	double		entry;			/* distance of the layer-0 entry point */
+	double		first;			/* nearest found */
+	double		kth;			/* k-th nearest found */
+	double		kthBefore;		/* k-th nearest RV_GNN_HOPS_BACK hops earlier */
+	double		nearSeen;		/* found within the margin above the k-th */
+	double		nearOpen;		/* of which not expanded yet */
+	double		visited;		/* elements whose distance was computed */
+	double		hops;			/* candidates expanded */
+	double		sinceImproved;	/* hops since the k-th nearest last changed */
+} RvGnnProgress;
+
+#define RV_GNN_HOPS_BACK	8
+#define RV_GNN_NEAR_MARGIN	0.25	/* of kth - first, above kth */
+
 /* One training or validation query */
 typedef struct RvGnnSample
 {
@@ -129,6 +157,7 @@ extern void rv_gnn_free(RvGnnModel *m);
 extern bool rv_gnn_prepare(RvGnnModel *m);
 extern void rv_gnn_query_features(const double *dists, uint32_t nregions,
 								  double *q, uint32_t *entry);
+extern void rv_gnn_search_features(const RvGnnProgress *p, double *q);
 extern double rv_gnn_predict(const RvGnnModel *m, uint32_t region, const double *q);
 extern double rv_gnn_effort(const RvGnnModel *m, uint32_t region, const double *q);
 extern double rv_gnn_loss_grad(RvGnnModel *m, const RvGnnSample *s, uint32_t n,

@@ -437,6 +437,37 @@ rv_gnn_query_features(const double *dists, uint32_t nregions, double *q, uint32_
 	*entry = bestIdx;
 }
 
+/*
+ * Query features from the search's progress at its checkpoint, all but
+ * the last scale-free: log elements visited and hops, the spread of the
+ * k nearest relative to the way from the entry point, the k-th's recent
+ * improvement relative to that spread, how crowded the margin above the
+ * k-th is (found, and not expanded yet), the share of hops since the k-th
+ * last improved, and the k-th distance itself (the model normalises it
+ * per index).  A hard query still improves, has a wide top k and a
+ * crowded margin; an easy one has settled.
+ */
+void
+rv_gnn_search_features(const RvGnnProgress *p, double *q)
+{
+	double		spread = p->kth - p->first;
+	double		way = p->entry - p->first;
+	double		eps = 1e-9 * (fabs(p->kth) + fabs(p->entry) + 1e-30);
+
+	q[0] = log1p(fmax(p->visited, 0));
+	q[1] = log1p(fmax(p->hops, 0));
+	q[2] = spread / (fmax(way, 0) + fmax(spread, 0) + eps);
+	/* unbounded (no k-th yet RV_GNN_HOPS_BACK hops ago): capped */
+	q[3] = fmin((p->kthBefore - p->kth) / (fmax(spread, 0) + eps), 100);
+	q[4] = log1p(fmax(p->nearSeen, 0));
+	q[5] = log1p(fmax(p->nearOpen, 0));
+	q[6] = p->hops > 0 ? p->sinceImproved / p->hops : 1;
+	q[7] = p->kth;
+	for (int i = 0; i < RV_GNN_QF_SEARCH; i++)
+		if (!isfinite(q[i]))
+			q[i] = 0;
+}
+
 static void
 GnnMeanStd(const double *x, size_t n, size_t stride, double *mean, double *sd)
 {

@@ -42,7 +42,13 @@
  *	  extension's owner), so a new version reaches other sessions and
  *	  standbys (the table replicates) within that time.  The cache is
  *	  consulted only while ruvector.target_recall > 0; at 0 the scan's
- *	  effort is hnsw.ef_search exactly as before.
+ *	  effort is hnsw.ef_search exactly as before.  The model decides inside
+ *	  the scan's search, at its checkpoint (hnswscan.c: AdaptProgress), from
+ *	  the region features computed at scan start (RvLearningPlan) and the
+ *	  search's progress (RvLearningSearchEffort); training gets the same
+ *	  features from probe scans (LearnProbe) that stop there.
+ *	  ruvector.adaptive_effort = frontier is the non-learned baseline, in
+ *	  the same hook.
  *
  *	  Capture.  With the library preloaded, a scan keeps its query with
  *	  probability ruvector.learning_sample_rate in a ring of
@@ -120,6 +126,15 @@ static int	rv_learning_regions = 512;
 static int	rv_learning_min_queries = 200;
 static int	rv_learning_max_queries = 2000;
 static int	rv_learning_epochs = 60;
+static int	rv_adaptive_effort = RV_ADAPT_MODEL;
+static int	rv_frontier_patience = 16;
+
+static const struct config_enum_entry learn_adapt_options[] = {
+	{"off", RV_ADAPT_OFF, false},
+	{"frontier", RV_ADAPT_FRONTIER, false},
+	{"model", RV_ADAPT_MODEL, false},
+	{NULL, 0, false}
+};
 
 /* A backend's copy of one index's live model for one target */
 typedef struct LearnCached
@@ -134,6 +149,13 @@ typedef struct LearnCached
 static LearnCached learnCache[LEARN_CACHE_SLOTS];
 static int	learnCacheNext = 0;
 static bool learnBusy = false;	/* loading a model or labelling: no hook */
+
+/* A probe scan (LearnProbe): its checkpoint's features and effort */
+static bool learnProbe = false;
+static const RvGnnModel *learnProbeModel = NULL;
+static bool learnProbeHave = false;
+static double learnProbeFeat[RV_GNN_QF_SEARCH];
+static int	learnProbeEffort = -1;
 
 /* What the last scan start decided, for its capture */
 static Oid	learnLastIndex = InvalidOid;
@@ -161,6 +183,8 @@ typedef struct LearnShared
 	uint32		next;
 	LearnSlot	slots[LEARN_RING_SLOTS];
 } LearnShared;
+
+static Datum LearnVectorDatum(const float *x, int dim);
 
 static LearnShared *learnShared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -235,6 +259,18 @@ RvLearningInit(void)
 							NULL,
 							&rv_learning_epochs,
 							60, 1, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("ruvector.adaptive_effort",
+							 "How an HNSW scan with ruvector.target_recall set decides how far to search.",
+							 "model: the index's learned model, from the search's progress at its checkpoint; "
+							 "frontier: stop once the k nearest found stop changing (ruvector.frontier_patience), no model; "
+							 "off: hnsw.ef_search.",
+							 &rv_adaptive_effort,
+							 RV_ADAPT_MODEL, learn_adapt_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.frontier_patience",
+							"Hops without a new element among the k nearest after which the frontier rule stops a search.",
+							NULL,
+							&rv_frontier_patience,
+							16, 1, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -466,38 +502,139 @@ LearnForgetIndex(Oid indexid)
 }
 
 /*
- * Scan start: with ruvector.target_recall set and a live model for the
- * index, *effort becomes the model's effort for this query (at most
- * maxEffort).  Otherwise nothing changes.
+ * Scan start: what the scan's layer-0 search does (learning.h).  With
+ * ruvector.target_recall set: the frontier rule, or with a live model for
+ * the index the model at the checkpoint (the region features are computed
+ * now).  A probe scan (LearnProbe) records its checkpoint.  Otherwise
+ * RV_ADAPT_OFF: hnsw.ef_search exactly as without the learning loop.
  */
 void
-RvLearningChooseEffort(Relation index, const char *query, int *effort, int maxEffort)
+RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 {
 	LearnCached *c;
 	const Vector *v = (const Vector *) query;
-	double		q[RV_GNN_QF];
-	uint32		entry;
-	double		e;
 
+	plan->mode = RV_ADAPT_OFF;
+	plan->model = NULL;
+	plan->version = 0;
+	plan->k = rv_learning_k;
+	plan->patience = rv_frontier_patience;
+	plan->efCap = HNSW_MAX_EF_SEARCH;
 	learnLastHasProfile = false;
 	learnLastIndex = InvalidOid;
-	if (rv_target_recall <= 0 || query == NULL || learnBusy)
+	if (query == NULL)
 		return;
+	if (learnProbe)
+	{
+		plan->mode = RV_ADAPT_PROBE;
+		if (learnProbeModel != NULL)
+		{
+			plan->model = (void *) learnProbeModel;
+			LearnFeatures(learnProbeModel, v->x, plan->q, &plan->entry);
+		}
+		return;
+	}
+	if (rv_target_recall <= 0 || learnBusy || rv_adaptive_effort == RV_ADAPT_OFF)
+		return;
+	if (rv_adaptive_effort == RV_ADAPT_FRONTIER)
+	{
+		plan->mode = RV_ADAPT_FRONTIER;
+		return;
+	}
 	c = LearnLookup(index, (float4) rv_target_recall);
 	if (c == NULL || c->model == NULL)
 		return;
 	if (VARSIZE_ANY(v) != offsetof(Vector, x) + sizeof(float) * c->model->dim ||
 		v->dim != (int) c->model->dim)
 		return;
-	LearnFeatures(c->model, v->x, q, &entry);
-	e = rv_gnn_effort(c->model, entry, q);
-	*effort = Max(1, Min((int) ceil(e), maxEffort));
+	LearnFeatures(c->model, v->x, plan->q, &plan->entry);
+	plan->mode = RV_ADAPT_MODEL;
+	plan->model = c->model;
+	plan->version = c->version;
+	plan->efCap = Max(plan->k, Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH));
+}
+
+/*
+ * The checkpoint of a scan's search: the ef it goes on with, from the
+ * model with the region features of the scan start and the search's
+ * progress now.  A probe records the features (and the effort, with a
+ * model) and the scan stops.
+ */
+int
+RvLearningSearchEffort(Relation index, RvLearnPlan *plan, const RvGnnProgress *p)
+{
+	const RvGnnModel *m = (const RvGnnModel *) plan->model;
+	int			effort = plan->k;
+
+	rv_gnn_search_features(p, plan->q + RV_GNN_QF_REGION);
+	if (m != NULL)
+		effort = Max(plan->k, Min((int) ceil(rv_gnn_effort(m, plan->entry, plan->q)),
+								  plan->efCap));
+	if (plan->mode == RV_ADAPT_PROBE)
+	{
+		memcpy(learnProbeFeat, plan->q + RV_GNN_QF_REGION, sizeof(learnProbeFeat));
+		learnProbeHave = true;
+		learnProbeEffort = m != NULL ? effort : -1;
+		return plan->k;
+	}
 	learnLastIndex = RelationGetRelid(index);
 	for (int i = 0; i < RV_GNN_QF; i++)
-		learnLastProfile[i] = (float) q[i];
+		learnLastProfile[i] = (float) plan->q[i];
 	learnLastHasProfile = true;
-	elog(DEBUG1, "ruvector learning: effort %d for index \"%s\" (model version %d)",
-		 *effort, RelationGetRelationName(index), c->version);
+	elog(DEBUG1, "ruvector learning: effort %d for index \"%s\" (model version %d, checkpoint after %.0f elements)",
+		 effort, RelationGetRelationName(index), plan->version, p->visited);
+	return effort;
+}
+
+/*
+ * Run a probe scan of the index for the query x: the search stops at its
+ * checkpoint, whose search features go to sf.  With a model, also the
+ * effort it would choose (else -1).  False if the scan never reached a
+ * checkpoint (fewer than k elements, or a graph it exhausted first).
+ */
+static bool
+LearnProbe(Relation index, const float *x, int dim, const RvGnnModel *model, double *sf,
+		   int *effort)
+{
+	Relation	heap = table_open(index->rd_index->indrelid, AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Datum		vec = LearnVectorDatum(x, dim);
+	IndexScanDesc scan;
+	ScanKeyData key;
+	bool		wasBusy = learnBusy;
+	bool		have;
+
+	ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, InvalidOid, InvalidOid, vec);
+	learnProbe = true;
+	learnBusy = true;			/* no capture, no model lookups */
+	learnProbeModel = model;
+	learnProbeHave = false;
+	learnProbeEffort = -1;
+	PG_TRY();
+	{
+		scan = index_beginscan(heap, index, snap, 0, 1);
+		index_rescan(scan, NULL, 0, &key, 1);
+		(void) index_getnext_tid(scan, ForwardScanDirection);
+		index_endscan(scan);
+	}
+	PG_FINALLY();
+	{
+		learnProbe = false;
+		learnBusy = wasBusy;
+		learnProbeModel = NULL;
+	}
+	PG_END_TRY();
+	UnregisterSnapshot(snap);
+	table_close(heap, AccessShareLock);
+	pfree(DatumGetPointer(vec));
+	have = learnProbeHave;
+	if (have)
+		memcpy(sf, learnProbeFeat, sizeof(learnProbeFeat));
+	else
+		memset(sf, 0, sizeof(double) * RV_GNN_QF_SEARCH);
+	if (effort)
+		*effort = learnProbeEffort;
+	return have;
 }
 
 /* After the first batch: keep a sample of queries for labelling */
@@ -721,6 +858,7 @@ typedef struct LearnQuery
 	int64		id;				/* in ruvector_learning_queries, 0: a sampled row */
 	float	   *x;
 	double	   *recall;			/* ngrid */
+	double		sf[RV_GNN_QF_SEARCH];	/* search features (LearnProbe) */
 } LearnQuery;
 
 /* Label of a query: log of the least grid effort reaching the target */
@@ -984,6 +1122,7 @@ LearnSamples(const RvGnnModel *m, const LearnTarget *t, LearnQuery **qs, int n,
 	for (int i = 0; i < n; i++)
 	{
 		LearnFeatures(m, qs[i]->x, s[i].q, &s[i].region);
+		memcpy(s[i].q + RV_GNN_QF_REGION, qs[i]->sf, sizeof(qs[i]->sf));
 		s[i].y = LearnLabelOf(t, qs[i]->recall, target);
 		memcpy(*recall + (Size) i * t->ngrid, qs[i]->recall, sizeof(double) * t->ngrid);
 	}
@@ -1057,6 +1196,13 @@ LearnTrainIndex(Relation index, double target)
 
 		qs[i] = list_nth(queries, i);
 		part[k][np[k]++] = qs[i];
+	}
+
+	/* the search features: each query's search up to its checkpoint */
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		(void) LearnProbe(index, qs[i]->x, t.dim, NULL, qs[i]->sf, NULL);
 	}
 
 	m = LearnBuildGraph(index, &t);
@@ -1283,8 +1429,13 @@ ruvector_learning_effort(PG_FUNCTION_ARGS)
 	Relation	index = LearnOpenIndex(PG_GETARG_OID(0));
 	Vector	   *v = PG_GETARG_VECTOR_P(1);
 	int			effort = -1;
+	LearnCached *c = NULL;
+	double		sf[RV_GNN_QF_SEARCH];
 
-	RvLearningChooseEffort(index, (const char *) v, &effort, HNSW_MAX_EF_SEARCH);
+	if (rv_target_recall > 0 && rv_adaptive_effort == RV_ADAPT_MODEL)
+		c = LearnLookup(index, (float4) rv_target_recall);
+	if (c != NULL && c->model != NULL && v->dim == (int) c->model->dim)
+		(void) LearnProbe(index, v->x, v->dim, c->model, sf, &effort);
 	index_close(index, AccessShareLock);
 	if (effort < 0)
 		PG_RETURN_NULL();

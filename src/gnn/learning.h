@@ -6,9 +6,10 @@
  *	  table.  The model itself is pure C (gnn.h).
  *
  * NOTES
- *	  The scans call two functions: RvLearningChooseEffort at scan start
- *	  (beside RvIntegritySearchWiden) and RvLearningCapture once the first
- *	  batch is searched.  Both return at once when the learning loop is off
+ *	  The scans call RvLearningPlan at scan start (after
+ *	  RvIntegritySearchWiden), RvLearningSearchEffort at the checkpoint of
+ *	  their layer-0 search, and RvLearningCapture once the first batch is
+ *	  searched.  They return at once when the learning loop is off
  *	  (ruvector.target_recall = 0, ruvector.learning_sample_rate = 0).
  *
  * IDENTIFICATION
@@ -23,14 +24,53 @@
 
 #include "utils/relcache.h"
 
+#include "gnn/gnn.h"
+
+/* ruvector.adaptive_effort: how a scan with target_recall set stops */
+typedef enum RvAdaptMode
+{
+	RV_ADAPT_OFF,				/* hnsw.ef_search */
+	RV_ADAPT_FRONTIER,			/* stop when the k nearest stop improving */
+	RV_ADAPT_MODEL,				/* the learned model, at the checkpoint */
+	RV_ADAPT_PROBE				/* training: record the checkpoint, stop */
+} RvAdaptMode;
+
+/*
+ * What a scan does in its layer-0 search (RvLearningPlan fills it at scan
+ * start): track the k nearest; with RV_ADAPT_FRONTIER stop after
+ * patience hops without a new one among them; with RV_ADAPT_MODEL and
+ * RV_ADAPT_PROBE, at the checkpoint (a search with ef = k would stop
+ * there) call RvLearningSearchEffort for the ef to go on with.  efCap is
+ * W's size until then.
+ */
+typedef struct RvLearnPlan
+{
+	RvAdaptMode mode;
+	int			k;
+	int			patience;
+	int			efCap;
+	void	   *model;			/* RvGnnModel, valid during the first batch */
+	int32		version;
+	uint32		entry;			/* the query's entry region */
+	double		q[RV_GNN_QF];	/* region features filled at scan start */
+} RvLearnPlan;
+
+/*
+ * W's size until the checkpoint (model and probe): large enough that most
+ * queries' efforts are below it (then the search is the one a fixed ef
+ * would run), small enough that the elements it admits cost little more
+ * than a fixed ef's; beyond it W grows at the checkpoint.
+ */
+#define RV_LEARN_PHASE_EF(k)	Max(64, 4 * (k))
+
 /* Settings (learning.c) */
 extern double rv_target_recall;
 extern double rv_learning_sample_rate;
 extern double rv_learning_cpu_budget;
 
 extern void RvLearningInit(void);
-extern void RvLearningChooseEffort(Relation index, const char *query, int *effort,
-								   int maxEffort);
+extern void RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan);
+extern int	RvLearningSearchEffort(Relation index, RvLearnPlan *plan, const RvGnnProgress *p);
 extern void RvLearningCapture(Relation index, const char *query, int effort, int visited);
 extern void RvLearningWorkerRound(void);
 

@@ -359,6 +359,18 @@ typedef struct HnswHeap
 	int			capacity;
 } HnswHeap;
 
+struct HnswSearch;
+
+/*
+ * Adaptive effort (hnswscan.c): called on layer 0 for each candidate
+ * popped, before it is expanded, with its distance and the current ef.
+ * Returns the ef to go on with: W is cut down to it if smaller, or grows
+ * back from the discarded candidates if larger; *stop ends the search
+ * before this candidate is expanded.
+ */
+typedef int (*HnswProgressFn) (struct HnswSearch *s, void *arg, double popped, int ef,
+							   bool *stop);
+
 typedef struct HnswSearch
 {
 	Relation	index;
@@ -426,6 +438,18 @@ typedef struct HnswSearch
 	ItemPointerData *scratchTids;
 	uint32	   *result;
 	int			maxresult;
+
+	/*
+	 * Adaptive effort (scans only; off when trackK = 0 and progress is
+	 * NULL): the trackK nearest distances admitted to W (topk, furthest
+	 * on top, so its top is the k-th distance once full), the nearest,
+	 * and the hook called for each candidate popped on layer 0.
+	 */
+	int			trackK;
+	HnswHeap	topk;
+	double		nearestSeen;
+	HnswProgressFn progress;
+	void	   *progressArg;
 } HnswSearch;
 
 /* A batch of page changes: one generic WAL record, or in place when building */

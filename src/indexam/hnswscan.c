@@ -161,6 +161,16 @@ typedef struct HnswScanOpaqueData
 	const char *query;			/* stored form, for exact distances */
 	float	   *queryFloats;
 	RvRerank	rr;
+
+	/* Adaptive effort of the first batch (AdaptProgress, learning.h) */
+	RvLearnPlan plan;
+	int			adaptCut;		/* frontier: W's size when the rule stops */
+	int			efMax;			/* the most W may grow to */
+	int			hops;
+	int			sinceImproved;
+	double		lastKth;
+	double		entryDistance;
+	double		kthRing[RV_GNN_HOPS_BACK];
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -275,6 +285,105 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
 }
 
 /*
+ * Adaptive effort, the search hook (HnswProgressFn) of the first batch's
+ * layer-0 search, which runs with W as large as the plan allows.  Called
+ * for each candidate popped, before its expansion.  Frontier rule: stop
+ * once the k nearest found have not changed for plan.patience hops, and
+ * cut W to hnsw.ef_search.  Model (and probe): at the checkpoint, the
+ * first candidate further than the k-th nearest found (where a search
+ * with ef = k stops; up to there this search expanded the same elements
+ * in the same order, since W only admitted more), ask the model for the
+ * ef to go on with: W is cut to it, or grows back from what it turned
+ * away until then, and the same search continues as a search with that ef
+ * would have run (no restart; TAP 601 compares the rows).
+ */
+static int
+AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+	RvLearnPlan *plan = &so->plan;
+	bool		full = s->topk.count >= s->trackK;
+	double		kth = full ? s->topk.items[0].distance : get_float8_infinity();
+	int			slot = so->hops % RV_GNN_HOPS_BACK;
+	double		kthBefore = so->hops >= RV_GNN_HOPS_BACK ? so->kthRing[slot] : get_float8_infinity();
+	RvGnnProgress p;
+	double		margin;
+	int			next;
+
+	if (!full || kth < so->lastKth)
+		so->sinceImproved = 0;
+	else
+		so->sinceImproved++;
+	so->lastKth = kth;
+	so->kthRing[slot] = kth;
+	so->hops++;
+
+	if (plan->mode == RV_ADAPT_FRONTIER)
+	{
+		if (full && so->sinceImproved >= plan->patience)
+		{
+			*stop = true;
+			return Min(ef, so->adaptCut);
+		}
+		return ef;
+	}
+	if (!full || !(popped > kth))
+		return ef;
+
+	/* the checkpoint */
+	memset(&p, 0, sizeof(p));
+	p.entry = so->entryDistance;
+	p.first = s->nearestSeen;
+	p.kth = kth;
+	p.kthBefore = kthBefore;
+	margin = kth + RV_GNN_NEAR_MARGIN * (kth - s->nearestSeen);
+	for (int i = 0; i < s->far.count; i++)
+		if (s->far.items[i].distance <= margin)
+			p.nearSeen++;
+	for (int i = 0; i < s->near.count; i++)
+		if (s->near.items[i].distance <= margin)
+			p.nearOpen++;
+	p.nearOpen += popped <= margin;
+	p.visited = (double) s->tuples;
+	p.hops = so->hops - 1;
+	p.sinceImproved = so->sinceImproved;
+	s->progress = NULL;			/* decided: the search goes on as with a fixed ef */
+	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
+
+	next = RvLearningSearchEffort(s->index, plan, &p);
+	if (so->rerank)
+		next *= rv_rerank_factor;
+	next = Max(Min(next, so->efMax), s->trackK);
+	if (plan->mode == RV_ADAPT_PROBE || next <= s->trackK)
+	{
+		*stop = true;
+		return s->trackK;
+	}
+	return next;
+}
+
+/* Adaptive effort: hook the layer-0 search of the first batch */
+static void
+AdaptStart(HnswScanOpaque so, double entryDistance)
+{
+	HnswSearch *s = &so->search;
+
+	s->trackK = so->plan.k;
+	s->topk.count = 0;
+	s->nearestSeen = get_float8_infinity();
+	s->progress = AdaptProgress;
+	s->progressArg = so;
+	/* what W turns away before the checkpoint, in case the effort grows */
+	if (so->plan.mode != RV_ADAPT_FRONTIER)
+		s->keepDiscarded = true;
+	so->adaptCut = Max(so->ef, so->plan.k);
+	so->hops = 0;
+	so->sinceImproved = 0;
+	so->lastKth = get_float8_infinity();
+	so->entryDistance = entryDistance;
+}
+
+/*
  * First batch: descend from the entry point with ef = 1 to layer 1, then
  * search layer 0 with ef_search.  Called with HNSW_SCAN_LOCK held.
  */
@@ -290,6 +399,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	uint32	   *ep = &first;
 	int			nep;
 	int			entryCand;
+	int			efLayer0;
 
 	HnswReadMeta(scan->indexRelation, &m, NULL, &entry, &entryLevel, NULL);
 	if (!ItemPointerIsValid(&entry))
@@ -297,11 +407,17 @@ FirstBatch(IndexScanDesc scan, const char *query)
 
 	CheckQuery(scan, query, &entry);
 
-	/* wider while the index's integrity state is critical (integrity_gate.c) */
+	/*
+	 * Wider while the index's integrity state is critical
+	 * (integrity_gate.c): then the widened ef_search, not the adaptive one.
+	 */
 	so->ef = hnsw_ef_search;
 	so->iterative = hnsw_iterative_scan;
-	RvLearningChooseEffort(scan->indexRelation, query, &so->ef, HNSW_MAX_EF_SEARCH);
 	RvIntegritySearchWiden(scan->indexRelation, &so->ef, &so->iterative);
+	/* after anything that may run SPI: the plan's model is used until the checkpoint */
+	RvLearningPlan(scan->indexRelation, query, &so->plan);
+	if (so->ef != hnsw_ef_search && so->plan.mode != RV_ADAPT_PROBE)
+		so->plan.mode = RV_ADAPT_OFF;
 	so->strict = so->iterative == HNSW_ITERATIVE_STRICT;
 	if (so->strict)
 	{
@@ -311,7 +427,16 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	}
 	if (so->rerank)
 		so->ef *= rv_rerank_factor;
-	so->ep = palloc(sizeof(uint32) * so->ef);
+	efLayer0 = so->ef;
+	so->efMax = so->ef;
+	if (so->plan.mode == RV_ADAPT_MODEL || so->plan.mode == RV_ADAPT_PROBE)
+	{
+		int			factor = so->rerank ? rv_rerank_factor : 1;
+
+		efLayer0 = RV_LEARN_PHASE_EF(so->plan.k) * factor;
+		so->efMax = Max(efLayer0, so->plan.efCap * factor);
+	}
+	so->ep = palloc(sizeof(uint32) * so->efMax);
 	HnswSearchInit(s, scan->indexRelation, &so->support, m, so->ef, query);
 	if (so->rerank && query != NULL)
 		HnswSearchSetFloats(s, so->queryFloats);
@@ -332,8 +457,18 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	/* Only layer 0 counts towards hnsw.max_scan_tuples */
 	s->tuples = 0;
 	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
-	so->nresults = HnswSearchLayer(s, ep, nep, so->ef, 0, true, &so->results);
+	if (so->plan.mode != RV_ADAPT_OFF)
+		AdaptStart(so, s->cands[ep[0]].distance);
+	so->nresults = HnswSearchLayer(s, ep, nep, efLayer0, 0, true, &so->results);
 	so->pos = 0;
+	if (so->plan.mode != RV_ADAPT_OFF)
+	{
+		/* later batches of an iterative scan: the effort this one took */
+		s->progress = NULL;
+		s->trackK = 0;
+		s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
+		so->ef = Max(so->nresults, 1);
+	}
 	RvLearningCapture(scan->indexRelation, query, so->ef, (int) s->tuples);
 }
 

@@ -1291,6 +1291,21 @@ CountsForEf(HnswSearch *s, uint32 cand)
 	return !s->skipDeadForEf || s->cands[cand].alive;
 }
 
+/* Adaptive effort: keep the trackK nearest distances admitted to W */
+static inline void
+TrackTopK(HnswSearch *s, double d)
+{
+	if (d < s->nearestSeen)
+		s->nearestSeen = d;
+	if (s->topk.count < s->trackK)
+		HnswHeapPush(&s->topk, d, 0, true);
+	else if (d < s->topk.items[0].distance)
+	{
+		(void) HnswHeapPop(&s->topk, true);
+		HnswHeapPush(&s->topk, d, 0, true);
+	}
+}
+
 /* Offer a freshly read element to W (and C), or to the discarded heap */
 static inline void
 Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
@@ -1307,6 +1322,8 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 		CopySlots(s, &s->cands[cand], node, lc);
 		HnswHeapPush(&s->near, d, cand, false);
 		HnswHeapPush(&s->far, d, cand, true);
+		if (s->trackK > 0)
+			TrackTopK(s, d);
 		if (CountsForEf(s, cand) && ++(*wlen) > ef)
 		{
 			HnswHeapItem out = HnswHeapPop(&s->far, true);
@@ -1459,6 +1476,46 @@ EvaluateNeighbors(HnswSearch *s, int n, int ef, int lc, int *wlen)
  * s that the next call replaces, and returns its size.
  * Elements pushed out of W go to s->discarded when s->keepDiscarded.
  */
+/*
+ * Adaptive effort: cut W down to ef (the hook lowered it); the furthest go
+ * to s->discarded when s->keepDiscarded, as if a smaller ef had pushed them
+ * out.  Scans count every element towards ef, so wlen is W's size.
+ */
+static void
+ShrinkW(HnswSearch *s, int ef, int *wlen)
+{
+	Assert(!s->skipDeadForEf);
+	while (s->far.count > ef)
+	{
+		HnswHeapItem out = HnswHeapPop(&s->far, true);
+
+		if (s->keepDiscarded)
+			HnswHeapPush(&s->discarded, out.distance, out.cand, false);
+	}
+	*wlen = s->far.count;
+}
+
+/*
+ * Adaptive effort: let W grow to ef (the hook raised it), taking back the
+ * nearest discarded candidates (s->keepDiscarded kept those a smaller ef
+ * turned away or pushed out), as if the larger ef had admitted them.
+ * Candidates pushed out of W are still in C; C may hold them twice, and
+ * the second expansion finds every neighbour visited.
+ */
+static void
+GrowW(HnswSearch *s, int ef, int *wlen)
+{
+	Assert(!s->skipDeadForEf);
+	while (s->far.count < ef && s->discarded.count > 0)
+	{
+		HnswHeapItem in = HnswHeapPop(&s->discarded, false);
+
+		HnswHeapPush(&s->near, in.distance, in.cand, false);
+		HnswHeapPush(&s->far, in.distance, in.cand, true);
+	}
+	*wlen = s->far.count;
+}
+
 int
 HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVisited, uint32 **result)
 {
@@ -1481,6 +1538,8 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 		}
 		HnswHeapPush(&s->near, c->distance, ep[i], false);
 		HnswHeapPush(&s->far, c->distance, ep[i], true);
+		if (s->trackK > 0)
+			TrackTopK(s, c->distance);
 		if (CountsForEf(s, ep[i]))
 			wlen++;
 	}
@@ -1490,6 +1549,19 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 		HnswHeapItem c = HnswHeapPop(&s->near, false);
 		int			n;
 
+		if (s->progress != NULL)
+		{
+			bool		stop = false;
+			int			next = s->progress(s, s->progressArg, c.distance, ef, &stop);
+
+			if (next < ef)
+				ShrinkW(s, next, &wlen);
+			else if (next > ef)
+				GrowW(s, next, &wlen);
+			ef = next;
+			if (stop)
+				break;
+		}
 		if (c.distance > s->far.items[0].distance)
 			break;
 

@@ -6,6 +6,10 @@
 LOAD 'ruvector';
 SHOW ruvector.target_recall;
 SHOW ruvector.learning_k;
+SHOW ruvector.adaptive_effort;
+SHOW ruvector.frontier_patience;
+SET ruvector.adaptive_effort = 'sometimes';
+SET ruvector.frontier_patience = 0;
 
 -- clustered rows: 8 groups of 300, 8 dimensions
 SELECT setseed(0.25);

@@ -1,7 +1,10 @@
 # The learning loop end to end (src/gnn, docs/learning.md): with the
 # library preloaded and the maintenance worker on, real queries are
 # captured, labelled and trained on; after training, scans with
-# ruvector.target_recall set choose their own ef_search per query; the model
+# ruvector.target_recall set choose their own ef_search per query at the
+# checkpoint of their search and go on with it (the rows of a fixed
+# ef_search at that effort); the frontier rule and adaptive_effort = off
+# behave as documented; the model
 # survives a restart and reaches a standby; target_recall = 0 returns
 # exactly the fixed-ef_search results; a model no cheaper than the live one
 # is not switched in.
@@ -84,7 +87,7 @@ $load .= "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '" . query()
   for 1 .. 150;
 $primary->safe_psql('postgres', $load);
 ok( $primary->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM ruvector_learning_status() WHERE target = real '0.9'"),
+		"SELECT count(*) > 0 FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'"),
 	'the worker trained a model from captured queries');
 # no more captures: the versions stay as they are for the checks below
 $primary->safe_psql('postgres',
@@ -94,10 +97,10 @@ my $captured = $primary->safe_psql('postgres',
 cmp_ok($captured, '>=', 30, "captured queries were labelled within the budget ($captured; the worker trains at half of learning_min_queries)");
 my $status = $primary->safe_psql('postgres',
 	"SELECT version, live, queries, round(val_recall::numeric, 3), round(val_cost::numeric, 1), fixed_effort"
-	  . " FROM ruvector_learning_status() WHERE target = real '0.9' ORDER BY version");
+	  . " FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' ORDER BY version");
 note "models (version|live|queries|val_recall|val_effort|fixed_effort):\n$status";
 my $live = $primary->safe_psql('postgres',
-	"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live");
 ok($live ne '', "a version is live ($live)");
 
 # Scans now choose their own effort, per query
@@ -111,6 +114,80 @@ ok(!(grep { $_ < 10 || $_ > 1000 } @$e), 'efforts lie within the label grid');
 # target_recall = 0: exactly the fixed behaviour, model or not
 is(results($primary, 'SET ruvector.target_recall = 0'), $fixed,
 	'target_recall 0 returns exactly the fixed ef_search results');
+is(results($primary, 'SET ruvector.target_recall = 0.9; SET ruvector.adaptive_effort = off'), $fixed,
+	'adaptive_effort off returns exactly the fixed ef_search results');
+
+# The model decides at the checkpoint and the same search goes on: each
+# probe's rows are those of a fresh search with the ef_search it chose
+my @one = split /\n/, results($primary, 'SET ruvector.target_recall = 0.9');
+my $same = 0;
+for my $i (0 .. $#probe)
+{
+	my $at = $primary->safe_psql('postgres', qq(
+		SET enable_seqscan = off; SET hnsw.ef_search = $e->[$i];
+		SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$probe[$i]' LIMIT 10) s));
+	$same++ if $at eq $one[$i];
+}
+is($same, scalar @probe, 'the continued search returns the rows of a fixed ef_search at the chosen effort');
+
+# The same on a hard index (random 24-d points, m = 4), where the
+# efforts go past the 64 elements W holds until the checkpoint (about 100-200
+# at 0.9 here): W grows
+# back from what it turned away, and the rows are still those of the fixed
+# ef_search at the chosen effort
+my $htrain = $primary->safe_psql('postgres', qq(
+	SELECT setseed(0.3);
+	CREATE TABLE hard (id int PRIMARY KEY, v vector(24));
+	INSERT INTO hard SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 24 + 0 * i) j)::vector
+	FROM generate_series(1, 3000) i;
+	CREATE INDEX hard_v ON hard USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16);
+	SET ruvector.target_recall = 0.9;
+	SELECT j->'validation' || jsonb_build_object('live', j->'live')
+	FROM (SELECT ruvector_learning_train('hard_v') AS j) t;
+));
+note "hard index, trained at 0.9: $htrain";
+my @hprobe = map { '[' . join(',', map { sprintf('%.4f', rand()) } 1 .. 24) . ']' } 1 .. 20;
+my ($hout, $herr) = ('', '');
+$primary->psql('postgres',
+	"SET enable_seqscan = off; SET ruvector.target_recall = 0.9; SET client_min_messages = debug1;\n"
+	  . join('', map { "SELECT string_agg(id::text, ',') FROM (SELECT id FROM hard ORDER BY v <-> '$_' LIMIT 10) s;\n" } @hprobe),
+	stdout => \$hout, stderr => \$herr);
+my @he = $herr =~ /ruvector learning: effort (\d+) for index "hard_v"/g;
+my @hrows = split /\n/, $hout;
+is(scalar @he, scalar @hprobe, 'hard index: every probe chose its effort');
+note 'hard index efforts: ' . join(',', @he);
+note "hard index scans: $herr" unless @he;
+ok((grep { $_ > 64 } @he) > 0, 'hard index: some efforts are above the 64 held until the checkpoint');
+$same = 0;
+for my $i (0 .. $#hprobe)
+{
+	my $at = $primary->safe_psql('postgres', qq(
+		SET enable_seqscan = off; SET hnsw.ef_search = $he[$i];
+		SELECT string_agg(id::text, ',') FROM (SELECT id FROM hard ORDER BY v <-> '$hprobe[$i]' LIMIT 10) s));
+	$same++ if defined $hrows[$i] && $at eq $hrows[$i];
+}
+is($same, scalar @hprobe, 'hard index: the rows of a fixed ef_search at each chosen effort');
+
+# The non-learned rule: with a patience no search runs out of, the fixed
+# ef_search exactly; with a patience of 1 it stops early and visits less
+is(results($primary, 'SET ruvector.target_recall = 0.9; SET ruvector.adaptive_effort = frontier;'
+	  . ' SET ruvector.frontier_patience = 100000'), $fixed,
+	'frontier rule that never fires: the fixed ef_search results');
+my $impatient = results($primary, 'SET ruvector.target_recall = 0.9; SET ruvector.adaptive_effort = frontier;'
+	  . ' SET ruvector.frontier_patience = 1; SET hnsw.ef_search = 400');
+is(scalar(grep { tr/,// == 9 } split /\n/, $impatient), scalar @probe,
+	'frontier rule with patience 1: ten rows per probe');
+my $visits = sub {
+	my ($setting) = @_;
+	my $plan = $primary->safe_psql('postgres', qq(
+		SET enable_seqscan = off; SET hnsw.ef_search = 400; $setting;
+		EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
+		SELECT id FROM items ORDER BY v <-> '$probe[0]' LIMIT 10));
+	return $plan =~ /shared hit=(\d+)/ ? $1 : -1;
+};
+cmp_ok($visits->('SET ruvector.target_recall = 0.9; SET ruvector.adaptive_effort = frontier; SET ruvector.frontier_patience = 1'),
+	'<', $visits->('SET ruvector.target_recall = 0'),
+	'frontier rule with patience 1 reads fewer index pages than ef_search 400');
 
 # A model no cheaper than the live one is not switched in: trained twice on
 # the same queries (fixed seed), the second is the first again, no cheaper.
@@ -123,7 +200,7 @@ for (1 .. 2)
 }
 $primary->safe_psql('postgres', "SELECT ruvector_learning_train('items_v')");
 $live = $primary->safe_psql('postgres',
-	"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live");
 my $again = $primary->safe_psql('postgres', qq(
 	SELECT (j->>'version') || '|' || (j->>'live') || '|' || COALESCE(j->'replaced'->>'version', '')
 	FROM (SELECT ruvector_learning_train('items_v') AS j) t));
@@ -139,15 +216,15 @@ my $weak = $primary->safe_psql('postgres', qq(
 my ($wlive, $wbetter) = split /\|/, $weak;
 is($wlive, $wbetter, "an undertrained model goes live only if it validates better (live: $wlive)");
 my $nlive = $primary->safe_psql('postgres',
-	"SELECT count(*) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+	"SELECT count(*) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live");
 is($nlive, '1', 'one live version');
 $live = $primary->safe_psql('postgres',
-	"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live");
+	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live");
 
 # Restart keeps the model
 $primary->restart;
 is($primary->safe_psql('postgres',
-		"SELECT max(version) FROM ruvector_learning_status() WHERE target = real '0.9' AND live"),
+		"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live"),
 	$live, 'after a restart the same version is live');
 is(scalar @{ efforts($primary) }, scalar @probe, 'after a restart the scans use it');
 
@@ -166,7 +243,7 @@ $primary->safe_psql('postgres', 'REINDEX INDEX items_v');
 is(scalar @{ efforts($primary) }, 0, 'after REINDEX the old model is not used');
 $primary->safe_psql('postgres', "SET ruvector.target_recall = 0.9; SELECT ruvector_learning_train('items_v')");
 my $rebuilt = $primary->safe_psql('postgres',
-	"SELECT live FROM ruvector_learning_status() WHERE target = real '0.9' ORDER BY version DESC LIMIT 1");
+	"SELECT live FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' ORDER BY version DESC LIMIT 1");
 is(scalar @{ efforts($primary) }, $rebuilt eq 't' ? scalar @probe : 0,
 	"a model of the new build is used once live (live: $rebuilt)");
 

@@ -219,7 +219,8 @@ truth(const RvGnnModel *m, const RvGnnSample *s)
 		cnt++;
 	}
 	nb = cnt ? nb / cnt : 0;
-	return 3.0 + 0.8 * nb / 4.0 + 0.6 * s->q[1] - 0.4 * s->q[3];
+	return 3.0 + 0.8 * nb / 4.0 + 0.6 * s->q[1] - 0.4 * s->q[3] +
+		0.5 * s->q[RV_GNN_QF_REGION + 3];
 }
 
 START_TEST(test_gnn_learns)
@@ -398,6 +399,64 @@ START_TEST(test_gnn_query_features)
 }
 END_TEST
 
+START_TEST(test_gnn_search_features)
+{
+	RvGnnProgress p = {0};
+	double		q[RV_GNN_QF_SEARCH];
+	double		easy3,
+				easy4;
+
+	/* a settled search: k-th unchanged for 8 hops, narrow top k */
+	p.entry = 1.0;
+	p.first = 0.2;
+	p.kth = 0.3;
+	p.kthBefore = 0.3;
+	p.nearSeen = 3;
+	p.nearOpen = 0;
+	p.visited = 200;
+	p.hops = 20;
+	p.sinceImproved = 10;
+	rv_gnn_search_features(&p, q);
+	ck_assert(fabs(q[0] - log1p(200)) < 1e-12);
+	ck_assert(fabs(q[1] - log1p(20)) < 1e-12);
+	ck_assert(fabs(q[2] - 0.1 / 0.9) < 1e-9);	/* spread / (way + spread) */
+	ck_assert(fabs(q[3]) < 1e-9);				/* no recent improvement */
+	ck_assert(fabs(q[4] - log1p(3)) < 1e-12);
+	ck_assert(q[5] == 0);
+	ck_assert(fabs(q[6] - 0.5) < 1e-12);
+	ck_assert(q[7] == 0.3);
+	easy3 = q[3];
+	easy4 = q[4];
+
+	/* still improving, crowded margin: the features say so */
+	p.kthBefore = 0.5;
+	p.nearSeen = 40;
+	p.nearOpen = 12;
+	p.sinceImproved = 0;
+	rv_gnn_search_features(&p, q);
+	ck_assert(q[3] > easy3 && fabs(q[3] - 2.0) < 1e-6);	/* (0.5 - 0.3) / 0.1 */
+	ck_assert(q[4] > easy4);
+	ck_assert(fabs(q[5] - log1p(12)) < 1e-12);
+	ck_assert(q[6] == 0);
+
+	/* no k-th 8 hops ago (infinite), a zero spread, no hops: finite */
+	p.kthBefore = INFINITY;
+	p.first = p.kth = p.entry = 0;
+	p.hops = 0;
+	rv_gnn_search_features(&p, q);
+	for (int i = 0; i < RV_GNN_QF_SEARCH; i++)
+		ck_assert(isfinite(q[i]));
+	ck_assert(q[3] == 100);		/* capped */
+	ck_assert(q[6] == 1);
+
+	/* NaN distances (overflowing products) become 0, not NaN */
+	p.kth = NAN;
+	rv_gnn_search_features(&p, q);
+	for (int i = 0; i < RV_GNN_QF_SEARCH; i++)
+		ck_assert(isfinite(q[i]));
+}
+END_TEST
+
 Suite *
 gnn_suite(void)
 {
@@ -412,6 +471,7 @@ gnn_suite(void)
 	tcase_add_test(tc, test_gnn_calibrate);
 	tcase_add_test(tc, test_gnn_unpredictable);
 	tcase_add_test(tc, test_gnn_query_features);
+	tcase_add_test(tc, test_gnn_search_features);
 	suite_add_tcase(s, tc);
 	return s;
 }
