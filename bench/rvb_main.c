@@ -909,10 +909,13 @@ static void
 keep_fastest(RvbRun *kept, const RvbRun *run, int rep)
 {
 	double		lo = fmin(kept->qps_min, run->qps),
-				hi = fmax(kept->qps_max, run->qps);
+				hi = fmax(kept->qps_max, run->qps),
+				cpu = rep == 0 ? run->cpu_ms : fmin(kept->cpu_ms, run->cpu_ms);
 
 	if (rep == 0 || (run->ok && (!kept->ok || run->qps > kept->qps)))
 		*kept = *run;
+	/* the least CPU of the repetitions: other work only ever adds to it */
+	kept->cpu_ms = cpu;
 	kept->qps_min = rep == 0 ? run->qps : lo;
 	kept->qps_max = rep == 0 ? run->qps : hi;
 	kept->repeats = rep + 1;

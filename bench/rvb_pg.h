@@ -107,6 +107,7 @@ typedef struct RvbRun
 	double		lat_p95;
 	double		lat_p99;
 	double		lat_max;
+	double		cpu_ms;			/* server CPU per query (NaN: server not local) */
 	double		recall1;
 	double		recall10;
 	double		recall100;		/* NaN when k < 100 */

@@ -82,6 +82,48 @@ pool_revive(RvbTarget *t, int n, const RvbOptions *o)
 	}
 }
 
+/*
+ * CPU time, in seconds, the server processes behind the first n pool
+ * sessions have used: /proc/<pid>/schedstat (nanoseconds) of each backend,
+ * when the server runs on this machine.  NaN when one cannot be read or is
+ * not a postgres process (a remote server whose pid means nothing here).
+ * Unlike QPS, CPU per query hardly moves when other work shares the machine,
+ * so it is what an A/B on a busy machine can compare.
+ */
+static double
+pool_cpu_seconds(RvbTarget *t, int n)
+{
+	double		sum = 0;
+
+	for (int i = 0; i < n && i < t->npool; i++)
+	{
+		char		path[64],
+					comm[32] = "";
+		unsigned long long ns;
+		FILE	   *f;
+		int			pid = PQbackendPID(t->pool[i].conn);
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			return NAN;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "postgres", 8) != 0)
+			return NAN;
+		snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			return NAN;
+		if (fscanf(f, "%llu", &ns) != 1)
+			ns = 0;
+		fclose(f);
+		if (ns == 0)
+			return NAN;
+		sum += ns / 1e9;
+	}
+	return sum;
+}
+
 /* did the server drop one of the first n pool sessions? */
 bool
 rvb_pool_broken(RvbTarget *t, int n)
@@ -473,7 +515,8 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	int			c = run->concurrency;
 	double		t0,
 				end = 0,
-				elapsed;
+				elapsed,
+				cpu0;
 
 	pool_revive(t, c, o);
 	memset(&job, 0, sizeof(job));
@@ -507,6 +550,7 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	job.start = rvb_now();
 	pthread_barrier_wait(&job.barrier);
 	t0 = rvb_now();
+	cpu0 = pool_cpu_seconds(t, c);
 	watch_run(&job, t, o);
 	for (int i = 0; i < c; i++)
 	{
@@ -517,7 +561,10 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	elapsed = end - t0;
 	run->ok = !job.failed;
 	if (run->ok)
+	{
 		summarise_run(&job, elapsed);
+		run->cpu_ms = (pool_cpu_seconds(t, c) - cpu0) * 1000.0 / job.done;
+	}
 	pthread_barrier_destroy(&job.barrier);
 	pthread_mutex_destroy(&job.lock);
 	for (int q = 0; q < job.nq; q++)

@@ -54,6 +54,7 @@ rvb_run_init(RvbRun *r)
 	r->recall1 = r->recall10 = r->recall100 = r->recall_p5 = NAN;
 	r->lat_mean = r->lat_p50 = r->lat_p95 = r->lat_p99 = r->lat_max = NAN;
 	r->returned_avg = NAN;
+	r->cpu_ms = NAN;
 }
 
 RvbRun *
@@ -224,9 +225,12 @@ run_recall(const RvbRun *r)
 	return r->k >= 100 ? r->recall100 : r->k >= 10 ? r->recall10 : r->recall1;
 }
 
-/* the frontier points of one target's sweep (unfiltered) */
+/*
+ * The frontier points of one target's sweep (unfiltered): recall against
+ * QPS, or with cpu against queries per server CPU-second.
+ */
 static int
-curve(const RvbResults *res, int target, int index, int k, int conc,
+curve(const RvbResults *res, int target, int index, int k, int conc, bool cpu,
 	  RvbPoint *pts, int max)
 {
 	int			n = 0;
@@ -239,8 +243,9 @@ curve(const RvbResults *res, int target, int index, int k, int conc,
 			r->concurrency == conc && r->filter_pct == 0)
 		{
 			pts[n].recall = run_recall(r);
-			pts[n].qps = r->qps;
-			n++;
+			pts[n].qps = cpu ? 1000.0 / r->cpu_ms : r->qps;
+			if (!isnan(pts[n].qps))
+				n++;
 		}
 	}
 	return n;
@@ -262,6 +267,37 @@ typedef struct Ctx
 	const char *started_at;
 	double		seconds;
 } Ctx;
+
+/* both targets at one recall: QPS and server CPU ms per query */
+typedef struct EqualPoint
+{
+	double		qps[2];
+	double		cpu_ms[2];
+} EqualPoint;
+
+/*
+ * Interpolate each target's frontier at the recall (NaN where its sweep does
+ * not reach it); false when a target has no unfiltered runs at all.  CPU is
+ * interpolated as queries per CPU-second, as QPS is, then turned back.
+ */
+static bool
+equal_recall_point(const Ctx *c, int x, int k, int conc, double recall, EqualPoint *e)
+{
+	RvbPoint	pts[256];
+
+	for (int t = 0; t < 2; t++)
+	{
+		int			n = curve(c->res, t, x, k, conc, false, pts, 256);
+
+		if (n == 0)
+			return false;
+		e->qps[t] = rvb_qps_at_recall(pts, n, recall);
+		n = curve(c->res, t, x, k, conc, true, pts, 256);
+		e->cpu_ms[t] = n ? 1000.0 / rvb_qps_at_recall(pts, n, recall) : NAN;
+	}
+	return true;
+}
+
 
 static void
 text_header(FILE *f, Ctx *c)
@@ -412,12 +448,12 @@ text_run_table(FILE *f, Ctx *c, int x, int k, int conc, int filter)
 		{
 			fprintf(f, "\n-- %s  k=%d  concurrency=%d%s%.0d%s --\n", c->o->indexes[x].label,
 					k, conc, filter ? "  filter=" : "", filter, filter ? "%" : "");
-			fprintf(f, "  %-36s | %-45s | %-45s |%s\n", "setting",
+			fprintf(f, "  %-36s | %-52s | %-52s |%s\n", "setting",
 					"ruvector", "pgvector", c->both ? " rv/pg" : "");
-			fprintf(f, "  %-36s | %9s %9s %8s %8s %8s | %9s %9s %8s %8s %8s |%s\n", "",
-					rec, "QPS", "p50 ms", "p95 ms", "p99 ms",
-					rec, "QPS", "p50 ms", "p95 ms", "p99 ms",
-					c->both ? "    QPS  p99" : "");
+			fprintf(f, "  %-36s | %9s %9s %8s %8s %8s %6s | %9s %9s %8s %8s %8s %6s |%s\n", "",
+					rec, "QPS", "p50 ms", "p95 ms", "p99 ms", "cpu ms",
+					rec, "QPS", "p50 ms", "p95 ms", "p99 ms", "cpu ms",
+					c->both ? "    QPS  p99  cpu" : "");
 			if (a && a->plan[0])
 				fprintf(f, "  plan ruvector: %s\n", a->plan);
 			if (b && b->plan[0])
@@ -436,15 +472,17 @@ text_run_table(FILE *f, Ctx *c, int x, int k, int conc, int filter)
 				put_num(f, 8, 2, z->lat_p50);
 				put_num(f, 8, 2, z->lat_p95);
 				put_num(f, 8, 2, z->lat_p99);
+				put_num(f, 6, 3, z->cpu_ms);
 			}
 			else
-				fprintf(f, " %-45.45s", z ? z->error : "-");
+				fprintf(f, " %-52.52s", z ? z->error : "-");
 			fprintf(f, " |");
 		}
 		if (c->both && a && b && a->ok && b->ok)
 		{
 			put_num(f, 6, 2, ratio(a->qps, b->qps));
 			put_num(f, 4, 2, ratio(a->lat_p99, b->lat_p99));
+			put_num(f, 4, 2, ratio(b->cpu_ms, a->cpu_ms));
 		}
 		fputc('\n', f);
 	}
@@ -470,15 +508,15 @@ text_runs(FILE *f, Ctx *c)
 static void
 text_equal_recall(FILE *f, Ctx *c)
 {
-	RvbPoint	pa[256],
-				pb[256];
 	int			rows = 0;
 
 	if (!c->both)
 		return;
 	fprintf(f, "\n== QPS at equal recall ==  (interpolated on each sweep's frontier; "
-			"- = not reached)\n  %-22s %4s %4s %7s %12s %12s %8s\n",
-			"index", "k", "c", "recall", "ruvector", "pgvector", "rv/pg");
+			"- = not reached; cpu: server CPU ms per query, pg/rv)\n"
+			"  %-22s %4s %4s %7s %12s %12s %8s %8s %8s %8s\n",
+			"index", "k", "c", "recall", "ruvector", "pgvector", "rv/pg",
+			"rv cpu", "pg cpu", "cpu");
 	for (int x = 0; x < c->o->nindexes; x++)
 	{
 		if (c->o->indexes[x].kind == RVB_IDX_NONE)
@@ -488,21 +526,20 @@ text_equal_recall(FILE *f, Ctx *c)
 			{
 				int			k = c->o->ks[ki],
 							conc = c->o->conc[ci];
-				int			na = curve(c->res, 0, x, k, conc, pa, 256);
-				int			nb = curve(c->res, 1, x, k, conc, pb, 256);
-
-				if (na == 0 || nb == 0)
-					continue;
 				for (int ri = 0; ri < c->o->nrecall_targets; ri++)
 				{
 					double		target = c->o->recall_targets[ri];
-					double		qa = rvb_qps_at_recall(pa, na, target);
-					double		qb = rvb_qps_at_recall(pb, nb, target);
+					EqualPoint	e;
 
+					if (!equal_recall_point(c, x, k, conc, target, &e))
+						break;
 					fprintf(f, "  %-22s %4d %4d %7.3f", c->o->indexes[x].label, k, conc, target);
-					put_num(f, 12, 1, qa);
-					put_num(f, 12, 1, qb);
-					put_num(f, 8, 2, ratio(qa, qb));
+					put_num(f, 12, 1, e.qps[0]);
+					put_num(f, 12, 1, e.qps[1]);
+					put_num(f, 8, 2, ratio(e.qps[0], e.qps[1]));
+					put_num(f, 8, 3, e.cpu_ms[0]);
+					put_num(f, 8, 3, e.cpu_ms[1]);
+					put_num(f, 8, 2, ratio(e.cpu_ms[1], e.cpu_ms[0]));
 					fputc('\n', f);
 					rows++;
 				}
@@ -759,6 +796,7 @@ json_runs(RvbJson *j, Ctx *c)
 		rvb_json_num(j, "latency_p95_ms", r->lat_p95);
 		rvb_json_num(j, "latency_p99_ms", r->lat_p99);
 		rvb_json_num(j, "latency_max_ms", r->lat_max);
+		rvb_json_num(j, "server_cpu_ms", r->cpu_ms);
 		rvb_json_num(j, "recall_at_1", r->recall1);
 		rvb_json_num(j, "recall_at_10", r->recall10);
 		rvb_json_num(j, "recall_at_100", r->recall100);
@@ -769,6 +807,7 @@ json_runs(RvbJson *j, Ctx *c)
 		{
 			rvb_json_num(j, "qps_ratio_vs_pgvector", ratio(r->qps, other->qps));
 			rvb_json_num(j, "p99_ratio_vs_pgvector", ratio(r->lat_p99, other->lat_p99));
+			rvb_json_num(j, "cpu_ratio_vs_pgvector", ratio(other->cpu_ms, r->cpu_ms));
 		}
 		rvb_json_end_object(j);
 	}
@@ -817,9 +856,6 @@ json_step_ratios(RvbJson *j, Ctx *c)
 static void
 json_equal_recall(RvbJson *j, Ctx *c)
 {
-	RvbPoint	pa[256],
-				pb[256];
-
 	rvb_json_array(j, "equal_recall");
 	for (int x = 0; c->both && x < c->o->nindexes; x++)
 	{
@@ -830,25 +866,24 @@ json_equal_recall(RvbJson *j, Ctx *c)
 			{
 				int			k = c->o->ks[ki],
 							conc = c->o->conc[ci];
-				int			na = curve(c->res, 0, x, k, conc, pa, 256);
-				int			nb = curve(c->res, 1, x, k, conc, pb, 256);
-
-				if (na == 0 || nb == 0)
-					continue;
 				for (int ri = 0; ri < c->o->nrecall_targets; ri++)
 				{
 					double		target = c->o->recall_targets[ri];
-					double		qa = rvb_qps_at_recall(pa, na, target);
-					double		qb = rvb_qps_at_recall(pb, nb, target);
+					EqualPoint	e;
 
+					if (!equal_recall_point(c, x, k, conc, target, &e))
+						break;
 					rvb_json_object(j, NULL);
 					rvb_json_str(j, "index", c->o->indexes[x].label);
 					rvb_json_int(j, "k", k);
 					rvb_json_int(j, "concurrency", conc);
 					rvb_json_num(j, "recall", target);
-					rvb_json_num(j, "ruvector_qps", qa);
-					rvb_json_num(j, "pgvector_qps", qb);
-					rvb_json_num(j, "qps_ratio", ratio(qa, qb));
+					rvb_json_num(j, "ruvector_qps", e.qps[0]);
+					rvb_json_num(j, "pgvector_qps", e.qps[1]);
+					rvb_json_num(j, "qps_ratio", ratio(e.qps[0], e.qps[1]));
+					rvb_json_num(j, "ruvector_cpu_ms", e.cpu_ms[0]);
+					rvb_json_num(j, "pgvector_cpu_ms", e.cpu_ms[1]);
+					rvb_json_num(j, "cpu_ratio", ratio(e.cpu_ms[1], e.cpu_ms[0]));
 					rvb_json_end_object(j);
 				}
 			}
