@@ -192,6 +192,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		ratio;
 	double		startupPages;
 	double		spc_seq_page_cost;
+	double		distanceCost;
 	Relation	index;
 
 	/* An HNSW scan only makes sense ordered by distance */
@@ -210,6 +211,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
 	HnswReadMeta(index, &m, NULL, NULL, NULL, NULL);
+	distanceCost = rv_index_distance_cost(index);
 	index_close(index, NoLock);
 
 	ratio = HnswScanFraction(path->indexinfo->tuples, m, hnsw_ef_search);
@@ -229,6 +231,19 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		costs.indexStartupCost -= startupPages * (costs.spc_random_page_cost - spc_seq_page_cost);
 		costs.indexStartupCost -= (startupPages - path->indexinfo->rel->pages) * spc_seq_page_cost;
 	}
+
+	/*
+	 * An iterative scan goes on past ef_search, and each further tuple
+	 * takes an expansion of layer 0: distances to up to 2m neighbours.
+	 * When other quals filter the rows, a Limit above the scan pays for
+	 * about k / selectivity of these tuples, so a selective filter makes
+	 * the scan dear and the planner reads the few matching rows through
+	 * another index and sorts them instead, which is exact and, at such
+	 * selectivities, faster.
+	 */
+	if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF)
+		costs.indexTotalCost += Max(0, path->indexinfo->tuples - hnsw_ef_search) *
+			HnswLayerM(m, 0) * distanceCost;
 
 	*indexStartupCost = costs.indexStartupCost;
 	*indexTotalCost = costs.indexTotalCost;

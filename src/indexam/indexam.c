@@ -27,8 +27,10 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_type_d.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -354,4 +356,23 @@ ruvector_index_kernel(PG_FUNCTION_ARGS)
 	index_close(index, AccessShareLock);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The planner's price of one distance between two values of an index, for
+ * the distances a scan computes that genericcostestimate does not count
+ * (graph expansion, list entries): an operator evaluation per two elements
+ * (per 32 bits of a bit string).  A column without a typmod counts as 128
+ * elements, and at most 2,000 are counted (a sparse vector's typmod is its
+ * dimensions, not its non-zero elements).
+ */
+double
+rv_index_distance_cost(Relation index)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(index), 0);
+	double		elements = att->atttypmod > 0 ? Min(att->atttypmod, 2000) : 128;
+
+	if (att->atttypid == BITOID)
+		elements = att->atttypmod > 0 ? att->atttypmod / 16.0 : 8;
+	return cpu_operator_cost * (1 + elements / 2);
 }

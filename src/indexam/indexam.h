@@ -73,6 +73,9 @@ extern RvIndexKernel rv_index_kernel_for(FmgrInfo *proc, RvElemType elem);
 extern const char *rv_index_kernel_name(RvIndexKernel kernel);
 extern int	rv_index_kernel_code_metric(RvIndexKernel kernel);
 
+/* The planner's price of one distance between two values of an index */
+extern double rv_index_distance_cost(Relation index);
+
 /*
  * The cases of one float element type (T: F32 or F16, t: f32 or f16), the
  * same for both, so the two stay alike.
