@@ -320,7 +320,7 @@ PG_FUNCTION_INFO_V1(hnsw_halfvec_support);
 Datum
 hnsw_halfvec_support(PG_FUNCTION_ARGS)
 {
-	static const HnswTypeInfo info = {HNSW_KIND_HALFVEC, HNSW_MAX_DIM * 2};
+	static const HnswTypeInfo info = {HNSW_KIND_HALFVEC, HNSW_MAX_DIM * 2, RV_ELEM_F16};
 
 	PG_RETURN_POINTER(&info);
 }
@@ -329,7 +329,7 @@ PG_FUNCTION_INFO_V1(hnsw_bit_support);
 Datum
 hnsw_bit_support(PG_FUNCTION_ARGS)
 {
-	static const HnswTypeInfo info = {HNSW_KIND_BIT, HNSW_MAX_DIM * 32};
+	static const HnswTypeInfo info = {HNSW_KIND_BIT, HNSW_MAX_DIM * 32, RV_ELEM_BIT};
 
 	PG_RETURN_POINTER(&info);
 }
@@ -338,7 +338,7 @@ PG_FUNCTION_INFO_V1(hnsw_sparsevec_support);
 Datum
 hnsw_sparsevec_support(PG_FUNCTION_ARGS)
 {
-	static const HnswTypeInfo info = {HNSW_KIND_SPARSEVEC, SPARSEVEC_MAX_DIM};
+	static const HnswTypeInfo info = {HNSW_KIND_SPARSEVEC, SPARSEVEC_MAX_DIM, RV_ELEM_OTHER};
 
 	PG_RETURN_POINTER(&info);
 }

@@ -131,19 +131,20 @@
 	Min((int) ((HNSW_MAX_ITEM_SIZE - HNSW_NBR_HEADER_SIZE) / sizeof(ItemPointerData) / (m)) - 2, 63)
 
 /*
- * Page special space.  nextblkno chains element pages in insertion order,
- * which is the order VACUUM and inserts walk them.
+ * Page special space (indexam.h; page_id HNSW_PAGE_ID, flags unused and
+ * zero).  nextblkno chains element pages in insertion order, which is the
+ * order VACUUM and inserts walk them.
  */
-typedef struct HnswPageOpaqueData
-{
-	BlockNumber nextblkno;
-	uint16		flags;			/* unused, zero */
-	uint16		page_id;		/* HNSW_PAGE_ID, for pg_filedump and checks */
-} HnswPageOpaqueData;
+typedef RvIndexPageOpaqueData HnswPageOpaqueData;
 
 typedef HnswPageOpaqueData *HnswPageOpaque;
 
 #define HnswPageGetOpaque(page)	((HnswPageOpaque) PageGetSpecialPointer(page))
+
+/* An empty hnsw page in a buffer (or its generic-WAL copy) */
+#define HnswInitPage(buf, page) \
+	rv_index_init_page(page, BufferGetPageSize(buf), HNSW_PAGE_ID)
+#define HnswNewBuffer(index, forkNum)	rv_index_new_buffer(index, forkNum)
 
 /* Largest single item a fresh page can take */
 #define HNSW_MAX_ITEM_SIZE \
@@ -259,6 +260,7 @@ typedef struct HnswTypeInfo
 {
 	HnswValueKind kind;
 	int			maxDimensions;
+	RvElemType	elem;			/* for the kernel table (indexam.c) */
 } HnswTypeInfo;
 
 /*
@@ -514,8 +516,6 @@ typedef struct HnswElementRef
 extern bool HnswLoadElement(Relation index, BufferAccessStrategy bas, HnswElementRef *e);
 extern void HnswElementRefFill(HnswElementRef *e, BlockNumber blkno, OffsetNumber offno,
 							   HnswNodeTuple node);
-extern void HnswInitPage(Buffer buf, Page page);
-extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
 extern void HnswReadMeta(Relation index, int *m, int *efConstruction,
 						 ItemPointer entry, int *entryLevel, BlockNumber *insertPage);
 extern void HnswSetEntryPoint(Relation index, ForkNumber forkNum, bool building,

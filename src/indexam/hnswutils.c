@@ -63,7 +63,7 @@
 const HnswTypeInfo *
 HnswGetTypeInfo(Relation index)
 {
-	static const HnswTypeInfo vectorInfo = {HNSW_KIND_VECTOR, HNSW_MAX_DIM};
+	static const HnswTypeInfo vectorInfo = {HNSW_KIND_VECTOR, HNSW_MAX_DIM, RV_ELEM_F32};
 	FmgrInfo   *proc;
 
 	if (!OidIsValid(index_getprocid(index, 1, HNSW_TYPE_INFO_PROC)))
@@ -71,24 +71,6 @@ HnswGetTypeInfo(Relation index)
 
 	proc = index_getprocinfo(index, 1, HNSW_TYPE_INFO_PROC);
 	return (const HnswTypeInfo *) DatumGetPointer(FunctionCall0Coll(proc, InvalidOid));
-}
-
-/* The element type of a value kind, for the kernel table (indexam.c) */
-static RvElemType
-ElemTypeOf(HnswValueKind kind)
-{
-	switch (kind)
-	{
-		case HNSW_KIND_VECTOR:
-			return RV_ELEM_F32;
-		case HNSW_KIND_HALFVEC:
-			return RV_ELEM_F16;
-		case HNSW_KIND_BIT:
-			return RV_ELEM_BIT;
-		case HNSW_KIND_SPARSEVEC:
-			break;
-	}
-	return RV_ELEM_OTHER;
 }
 
 /*
@@ -192,8 +174,7 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	support->distproc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
 	support->collation = index->rd_indcollation[0];
 	support->normalize = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
-	support->kind = rv_index_kernel_for(support->distproc,
-										ElemTypeOf(support->typeInfo->kind));
+	support->kind = rv_index_kernel_for(support->distproc, support->typeInfo->elem);
 	GetStorage(index, &support->storage, &support->dimensions);
 	support->metricForm = MetricFormFor(support->kind, support->normalize);
 	support->codeFloats = NULL;
@@ -311,13 +292,8 @@ HnswEncodeValue(HnswSupport *support, const char *value)
 	support->codeQueryValid = false;
 	HnswValueFloats(support, value, support->codeFloats);
 	SET_VARSIZE(code, size);
-	if (!rv_code_encode(support->storage, support->codeFloats, support->dimensions,
-						code + VARHDRSZ))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("vector cannot be stored with storage \"%s\" in hnsw index",
-						rv_storage_name(support->storage)),
-				 errdetail("Its largest and smallest elements differ by more than the float range.")));
+	rv_index_encode_code(support->storage, support->codeFloats, support->dimensions,
+						 code + VARHDRSZ, "hnsw");
 	return code;
 }
 
@@ -484,32 +460,6 @@ HnswRandomLevel(int m)
  *		Pages and the metapage
  * ----------------------------------------------------------------
  */
-
-/* Initialise an empty hnsw page in a buffer (or its generic-WAL copy) */
-void
-HnswInitPage(Buffer buf, Page page)
-{
-	HnswPageOpaque opaque;
-
-	PageInit(page, BufferGetPageSize(buf), sizeof(HnswPageOpaqueData));
-	opaque = HnswPageGetOpaque(page);
-	opaque->nextblkno = InvalidBlockNumber;
-	opaque->flags = 0;
-	opaque->page_id = HNSW_PAGE_ID;
-}
-
-/*
- * Extend the index by one page and return it exclusively locked.  Callers
- * outside a build hold the relation extension lock.
- */
-Buffer
-HnswNewBuffer(Relation index, ForkNumber forkNum)
-{
-	Buffer		buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	return buf;
-}
 
 /* Check the metapage and return its contents, copied under a share lock */
 static void

@@ -239,6 +239,50 @@ rv_check_compact_storage(Relation index, IndexInfo *indexInfo, int storage,
 }
 
 /*
+ * Extend the index by one page of forkNum and return it exclusively
+ * locked.  Callers other than a serial build hold the relation extension
+ * lock.
+ */
+Buffer
+rv_index_new_buffer(Relation index, ForkNumber forkNum)
+{
+	Buffer		buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	return buf;
+}
+
+/* Format an empty page of the method whose page id is pageId */
+void
+rv_index_init_page(Page page, Size pageSize, uint16 pageId)
+{
+	RvIndexPageOpaqueData *opaque;
+
+	PageInit(page, pageSize, sizeof(RvIndexPageOpaqueData));
+	opaque = (RvIndexPageOpaqueData *) PageGetSpecialPointer(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->flags = 0;
+	opaque->page_id = pageId;
+}
+
+/*
+ * Encode dimensions floats as a code of compact storage into code, or
+ * raise the error of both methods (amname names the index's): a vector
+ * whose elements span more than the float range has no code.
+ */
+void
+rv_index_encode_code(int storage, const float *x, int dimensions, char *code,
+					 const char *amname)
+{
+	if (!rv_code_encode(storage, x, dimensions, code))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("vector cannot be stored with storage \"%s\" in %s index",
+						rv_storage_name(storage), amname),
+				 errdetail("Its largest and smallest elements differ by more than the float range.")));
+}
+
+/*
  * The name of the relation an SQL function was given by oid (regclass
  * takes any number); an error if there is none.
  */

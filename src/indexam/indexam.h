@@ -20,6 +20,8 @@
 #include "access/reloptions.h"
 #include "fmgr.h"
 #include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "storage/lockdefs.h"
 #include "utils/relcache.h"
 
@@ -28,6 +30,20 @@
 
 #define RV_DEFAULT_RERANK_FACTOR	2
 #define RV_MAX_RERANK_FACTOR		100
+
+/*
+ * The special space of every page of both methods (HnswPageOpaqueData and
+ * IvfPageOpaqueData are this): the next page of the page's chain, flags
+ * (ivfflat's IVF_PAGE_DELETED; zero in hnsw), and the method's page id,
+ * by which pg_filedump and the methods' checks tell the pages apart.
+ * On-disk format: never change it.
+ */
+typedef struct RvIndexPageOpaqueData
+{
+	BlockNumber nextblkno;
+	uint16		flags;
+	uint16		page_id;
+} RvIndexPageOpaqueData;
 
 /* ruvector.rerank_factor */
 extern int	rv_rerank_factor;
@@ -129,6 +145,10 @@ extern void RvIndexamInit(void);
 extern const char *rv_storage_name(int storage);
 extern void rv_build_lock_modes(bool isconcurrent, LOCKMODE *heapmode, LOCKMODE *indexmode);
 extern char *rv_relation_name_or_error(Oid relid);
+extern Buffer rv_index_new_buffer(Relation index, ForkNumber forkNum);
+extern void rv_index_init_page(Page page, Size pageSize, uint16 pageId);
+extern void rv_index_encode_code(int storage, const float *x, int dimensions, char *code,
+								 const char *amname);
 extern Relation rv_index_open_for_function(Oid indexoid, const char *func, bool ownerOnly,
 										   LOCKMODE indexmode, ambuild_function ambuild,
 										   const char *amname);

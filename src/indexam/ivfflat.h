@@ -108,15 +108,11 @@
 #define IVF_MIN_SAMPLES			10000
 
 /*
- * Page special space.  nextblkno chains the list pages, and each list's
- * entry pages, in the order scans, inserts and VACUUM walk them.
+ * Page special space (indexam.h; page_id IVF_PAGE_ID, flags
+ * IVF_PAGE_DELETED or zero).  nextblkno chains the list pages, and each
+ * list's entry pages, in the order scans, inserts and VACUUM walk them.
  */
-typedef struct IvfPageOpaqueData
-{
-	BlockNumber nextblkno;
-	uint16		flags;			/* IVF_PAGE_DELETED or zero */
-	uint16		page_id;		/* IVF_PAGE_ID, for pg_filedump and checks */
-} IvfPageOpaqueData;
+typedef RvIndexPageOpaqueData IvfPageOpaqueData;
 
 /*
  * A page of a replaced generation (ivfrefresh.c), free for reuse.  Its
@@ -127,6 +123,10 @@ typedef struct IvfPageOpaqueData
 typedef IvfPageOpaqueData *IvfPageOpaque;
 
 #define IvfPageGetOpaque(page)	((IvfPageOpaque) PageGetSpecialPointer(page))
+
+/* An empty list or entry page; a new page of the index (indexam.c) */
+#define IvfInitPage(page, pageSize)	rv_index_init_page(page, pageSize, IVF_PAGE_ID)
+#define IvfNewBuffer(index, forkNum)	rv_index_new_buffer(index, forkNum)
 
 /* Largest single item an empty page can take */
 #define IVF_MAX_ITEM_SIZE \
@@ -214,6 +214,7 @@ typedef struct IvfTypeInfo
 {
 	IvfTypeKind kind;
 	int			maxDimensions;
+	RvElemType	elem;			/* for the kernel table (indexam.c) */
 } IvfTypeInfo;
 
 /*
@@ -349,9 +350,7 @@ extern IvfValueArray *IvfValueArrayCreate(int capacity, Size valueSize);
 extern void IvfValueArrayFree(IvfValueArray *arr);
 
 /* ivfutils.c: pages and the metapage */
-extern Buffer IvfNewBuffer(Relation index, ForkNumber forkNum);
 extern Buffer IvfNewOrFreeBuffer(Relation index);
-extern void IvfInitPage(Page page, Size pageSize);
 extern void IvfReadMeta(Relation index, int *lists, int *dimensions, BlockNumber *listHead);
 extern void IvfReadMetaAll(Relation index, IvfMetaPageData *meta);
 extern void IvfCheckMeta(Relation index, IvfMetaPage meta);

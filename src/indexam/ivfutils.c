@@ -49,9 +49,9 @@
 PG_FUNCTION_INFO_V1(ivfflat_halfvec_support);
 PG_FUNCTION_INFO_V1(ivfflat_bit_support);
 
-static const IvfTypeInfo ivf_vector_info = {IVF_TYPE_VECTOR, IVF_MAX_DIM};
-static const IvfTypeInfo ivf_halfvec_info = {IVF_TYPE_HALFVEC, IVF_MAX_DIM * 2};
-static const IvfTypeInfo ivf_bit_info = {IVF_TYPE_BIT, IVF_MAX_DIM * 32};
+static const IvfTypeInfo ivf_vector_info = {IVF_TYPE_VECTOR, IVF_MAX_DIM, RV_ELEM_F32};
+static const IvfTypeInfo ivf_halfvec_info = {IVF_TYPE_HALFVEC, IVF_MAX_DIM * 2, RV_ELEM_F16};
+static const IvfTypeInfo ivf_bit_info = {IVF_TYPE_BIT, IVF_MAX_DIM * 32, RV_ELEM_BIT};
 
 Datum
 ivfflat_halfvec_support(PG_FUNCTION_ARGS)
@@ -89,22 +89,6 @@ IvfGetTypeInfo(Relation index)
 	if (proc == NULL)
 		return &ivf_vector_info;
 	return (const IvfTypeInfo *) DatumGetPointer(FunctionCall0Coll(proc, InvalidOid));
-}
-
-/* The element type of a value kind, for the kernel table (indexam.c) */
-static RvElemType
-IvfElemType(IvfTypeKind type)
-{
-	switch (type)
-	{
-		case IVF_TYPE_VECTOR:
-			return RV_ELEM_F32;
-		case IVF_TYPE_HALFVEC:
-			return RV_ELEM_F16;
-		case IVF_TYPE_BIT:
-			return RV_ELEM_BIT;
-	}
-	return RV_ELEM_OTHER;
 }
 
 /* Size of a stored value: the type's datum, 4-byte header included */
@@ -145,8 +129,8 @@ IvfInitSupport(IvfSupport *support, Relation index, int dimensions, int storage)
 	support->kmeansNormProc = IvfOptionalProc(index, IVF_KMEANS_NORM_PROC);
 	support->collation = index->rd_indcollation[0];
 
-	support->distKind = rv_index_kernel_for(support->distProc, IvfElemType(type));
-	support->kmeansKind = rv_index_kernel_for(support->kmeansProc, IvfElemType(type));
+	support->distKind = rv_index_kernel_for(support->distProc, typeInfo->elem);
+	support->kmeansKind = rv_index_kernel_for(support->kmeansProc, typeInfo->elem);
 
 	/* Bit strings have no norm; no shipped bit opclass asks for one */
 	support->normalize = support->normProc != NULL && type != IVF_TYPE_BIT;
@@ -255,13 +239,8 @@ IvfEncodeEntry(IvfSupport *support, const char *value, char *dst)
 	}
 	IvfValueFloats(support, value, support->codeFloats);
 	SET_VARSIZE(dst, support->entryValueSize);
-	if (!rv_code_encode(support->storage, support->codeFloats, support->dimensions,
-						dst + VARHDRSZ))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("vector cannot be stored with storage \"%s\" in ivfflat index",
-						rv_storage_name(support->storage)),
-				 errdetail("Its largest and smallest elements differ by more than the float range.")));
+	rv_index_encode_code(support->storage, support->codeFloats, support->dimensions,
+						 dst + VARHDRSZ, "ivfflat");
 }
 
 /*
@@ -624,20 +603,6 @@ IvfValueArrayFree(IvfValueArray *arr)
 }
 
 /*
- * Extends the index by one page and returns it pinned and exclusively
- * locked.  Callers other than a serial build hold the relation extension
- * lock.
- */
-Buffer
-IvfNewBuffer(Relation index, ForkNumber forkNum)
-{
-	Buffer		buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	return buf;
-}
-
-/*
  * A page for the main fork, pinned and exclusively locked: a deleted page
  * the free space map offers, or a new one at the end (taking the relation
  * extension lock).  The free space map is only a hint, so a page is reused
@@ -672,19 +637,6 @@ IvfNewOrFreeBuffer(Relation index)
 	buf = IvfNewBuffer(index, MAIN_FORKNUM);
 	UnlockRelationForExtension(index, ExclusiveLock);
 	return buf;
-}
-
-/* Formats an empty list or entry page */
-void
-IvfInitPage(Page page, Size pageSize)
-{
-	IvfPageOpaque opaque;
-
-	PageInit(page, pageSize, sizeof(IvfPageOpaqueData));
-	opaque = IvfPageGetOpaque(page);
-	opaque->nextblkno = InvalidBlockNumber;
-	opaque->flags = 0;
-	opaque->page_id = IVF_PAGE_ID;
 }
 
 /* Raises an error unless meta is an ivfflat metapage of a version we read */

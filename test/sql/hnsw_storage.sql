@@ -228,3 +228,9 @@ RESET ruvector.rerank_factor;
 RESET hnsw.ef_search;
 DROP FUNCTION hs_same;
 DROP TABLE hs;
+
+-- A vector whose elements span more than the float range has no sq8 code
+CREATE TABLE hs_wide (v vector(2));
+INSERT INTO hs_wide VALUES ('[3e38,-3e38]');
+CREATE INDEX ON hs_wide USING hnsw (v vector_l2_ops) WITH (storage = sq8);
+DROP TABLE hs_wide;

@@ -220,3 +220,9 @@ END $$;
 RESET ruvector.rerank_factor;
 DROP TABLE ivf_s, ivf_sh, ivf_sb, ivf_sd, ivf_sd2;
 DROP FUNCTION ivf_s_exact;
+
+-- A vector whose elements span more than the float range has no sq8 code
+CREATE TABLE ivf_wide (v vector(2));
+INSERT INTO ivf_wide VALUES ('[3e38,-3e38]');
+CREATE INDEX ON ivf_wide USING ivfflat (v vector_l2_ops) WITH (storage = sq8, lists = 1);
+DROP TABLE ivf_wide;
