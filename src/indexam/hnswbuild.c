@@ -347,7 +347,7 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 #define HH_KEY ref
 #define HH_KEY_TYPE HnswRef
 #define HH_SCOPE static inline
-#include "indexam/hnswheap.h"
+#include "common/rv_heap.h"
 
 /*
  * Mark an element visited in this search; true if it already was.  Stamps

@@ -746,7 +746,7 @@ HnswGetSlots(Relation index, Page page, HnswNodeTuple node, Buffer *sbuf, HnswNb
 #define HH_KEY cand
 #define HH_KEY_TYPE uint32
 #define HH_SCOPE
-#include "indexam/hnswheap.h"
+#include "common/rv_heap.h"
 
 /* ----------------------------------------------------------------
  *		Visited set and pinned pages

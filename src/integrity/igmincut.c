@@ -26,6 +26,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,15 +36,35 @@
 /*
  * The ordering's priority queue: a binary max-heap of (key, node) in one
  * array of 2m + 1 entries, with lazy deletion (a raised key is pushed
- * again; the stale entry is skipped when popped).  Not PostgreSQL's
- * pairingheap: this file is pure C, linked into the Check suite without a
- * server, and the flat array needs no allocation per push.
+ * again; the stale entry is skipped when popped): the heap template of
+ * src/common/rv_heap.h, of fixed size.  Not PostgreSQL's pairingheap:
+ * this file is pure C, linked into the Check suite without a server, and
+ * the flat array needs no allocation per push.
  */
 typedef struct McHeapItem
 {
 	double		key;
 	uint32_t	node;
 } McHeapItem;
+
+typedef struct McHeap
+{
+	McHeapItem *items;
+	int			count;
+	int			capacity;
+} McHeap;
+
+#define HH_PREFIX McHeap
+#define HH_HEAP McHeap
+#define HH_ITEM McHeapItem
+#define HH_DIST key
+#define HH_DIST_TYPE double
+#define HH_KEY node
+#define HH_KEY_TYPE uint32_t
+#define HH_SCOPE static inline
+#define HH_FIXED
+#define HH_ASSERT(cond) IG_ASSERT(cond)
+#include "common/rv_heap.h"
 
 typedef struct McWork
 {
@@ -61,52 +82,8 @@ typedef struct McWork
 	double	   *q;
 	uint32_t   *uf;
 	uint32_t   *newid;
-	McHeapItem *heap;
-	uint32_t	nheap;
+	McHeap		heap;			/* capacity 2m + 1 */
 } McWork;
-
-static void
-mc_heap_push(McWork *w, double key, uint32_t node)
-{
-	uint32_t	i = w->nheap++;
-
-	while (i > 0)
-	{
-		uint32_t	p = (i - 1) / 2;
-
-		if (w->heap[p].key >= key)
-			break;
-		w->heap[i] = w->heap[p];
-		i = p;
-	}
-	w->heap[i].key = key;
-	w->heap[i].node = node;
-}
-
-static McHeapItem
-mc_heap_pop(McWork *w)
-{
-	McHeapItem	top = w->heap[0];
-	McHeapItem	x = w->heap[--w->nheap];
-	uint32_t	i = 0;
-
-	for (;;)
-	{
-		uint32_t	c = 2 * i + 1;
-
-		if (c >= w->nheap)
-			break;
-		if (c + 1 < w->nheap && w->heap[c + 1].key > w->heap[c].key)
-			c++;
-		if (w->heap[c].key <= x.key)
-			break;
-		w->heap[i] = w->heap[c];
-		i = c;
-	}
-	if (w->nheap > 0)
-		w->heap[i] = x;
-	return top;
-}
 
 uint32_t
 rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n)
@@ -238,13 +215,13 @@ mc_order(McWork *w)
 		w->key[i] = 0;
 		w->done[i] = 0;
 	}
-	w->nheap = 0;
+	w->heap.count = 0;
 	while (norder < k)
 	{
 		uint32_t	u;
 		double		qu;
 
-		if (w->nheap == 0)
+		if (w->heap.count == 0)
 		{
 			/* a new component (or the start): the next unordered node */
 			while (w->done[scan])
@@ -254,7 +231,7 @@ mc_order(McWork *w)
 		}
 		else
 		{
-			McHeapItem	top = mc_heap_pop(w);
+			McHeapItem	top = McHeapPop(&w->heap, true);
 
 			u = top.node;
 			if (w->done[u] || top.key != w->key[u])
@@ -271,7 +248,7 @@ mc_order(McWork *w)
 			if (w->done[v])
 				continue;
 			w->key[v] += w->adjw[j];
-			mc_heap_push(w, w->key[v], v);
+			McHeapPush(&w->heap, w->key[v], v, true);
 		}
 	}
 }
@@ -302,6 +279,8 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 	memset(side, 0, n);
 	if (n < 2)
 		return -1;
+	if (m2 > INT_MAX)
+		return NAN;				/* the heap's capacity is an int: as out of memory */
 
 	memset(&w, 0, sizeof(w));
 	orig = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
@@ -317,7 +296,8 @@ rv_ig_mincut(uint32_t n, const RvIgEdge *edges, uint32_t nedges, unsigned char *
 	w.q = rv_ig_alloc(&mem, sizeof(double) * n, false);
 	w.uf = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
 	w.newid = rv_ig_alloc(&mem, sizeof(uint32_t) * n, false);
-	w.heap = rv_ig_alloc(&mem, sizeof(McHeapItem) * m2, false);
+	w.heap.items = rv_ig_alloc(&mem, sizeof(McHeapItem) * m2, false);
+	w.heap.capacity = (int) m2;
 	if (mem.failed)
 	{
 		rv_ig_free_all(&mem);

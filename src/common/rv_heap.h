@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * hnswheap.h
- *	  A binary heap of (distance, key) items in a growing array, min or
- *	  max by a flag: one template for the build's in-memory graph search
- *	  (float distances, HnswRef keys; hnswbuild.c) and the on-disk searches
- *	  of scans, inserts and repairs (double distances, candidate numbers;
- *	  hnswutils.c).
+ * rv_heap.h
+ *	  A binary heap of (distance, key) items in an array, min or max by a
+ *	  flag: one template for the hnsw build's in-memory graph search (float
+ *	  distances, HnswRef keys; src/indexam/hnswbuild.c), the on-disk
+ *	  searches of scans, inserts and repairs (double distances, candidate
+ *	  numbers; hnswutils.c), and the maximum adjacency ordering of the
+ *	  integrity plane's minimum cut (double keys, node numbers, a max-heap
+ *	  of fixed size in pure C; src/integrity/igmincut.c).
  *
  * NOTES
  *	  Why not lib/pairingheap.h: these heaps live for one search, take
@@ -29,11 +31,15 @@
  *	    HH_DIST		the item's distance field; HH_DIST_TYPE its type
  *	    HH_KEY		the item's key field; HH_KEY_TYPE its type
  *	    HH_SCOPE	the functions' linkage (static inline, or empty)
+ *	  and optionally:
+ *	    HH_FIXED	the caller allocates capacity items for every push
+ *				(no palloc: the template then needs no server header)
+ *	    HH_ASSERT	the assertion macro (default: Assert)
  *	  The macros are undefined at the end, so the header can be included
  *	  again for another heap.
  *
  * IDENTIFICATION
- *	  src/indexam/hnswheap.h
+ *	  src/common/rv_heap.h
  *
  *-------------------------------------------------------------------------
  */
@@ -44,13 +50,19 @@
 #define HH_POP				HH_CONCAT(HH_PREFIX, Pop)
 #define HH_BEFORE(a, b, maxHeap) \
 	((maxHeap) ? (a) > (b) : (a) < (b))
+#ifndef HH_ASSERT
+#define HH_ASSERT(cond) Assert(cond)
+#endif
 
-/* Add an item; the array doubles when full */
+/* Add an item; the array doubles when full (unless HH_FIXED) */
 HH_SCOPE void
 HH_PUSH(HH_HEAP *h, HH_DIST_TYPE distance, HH_KEY_TYPE key, bool maxHeap)
 {
 	int			i;
 
+#ifdef HH_FIXED
+	HH_ASSERT(h->count < h->capacity);
+#else
 	if (h->count == h->capacity)
 	{
 		h->capacity = Max(64, h->capacity * 2);
@@ -59,6 +71,7 @@ HH_PUSH(HH_HEAP *h, HH_DIST_TYPE distance, HH_KEY_TYPE key, bool maxHeap)
 		else
 			h->items = repalloc_huge(h->items, sizeof(HH_ITEM) * h->capacity);
 	}
+#endif
 
 	i = h->count++;
 	while (i > 0)
@@ -99,10 +112,10 @@ HH_POP(HH_HEAP *h, bool maxHeap)
 	if (h->count > 0)
 		h->items[i] = last;
 	/* The new top comes before its children (NaN has no order) */
-	Assert(h->count < 2 || isnan((double) h->items[1].HH_DIST) ||
-		   !HH_BEFORE(h->items[1].HH_DIST, h->items[0].HH_DIST, maxHeap));
-	Assert(h->count < 3 || isnan((double) h->items[2].HH_DIST) ||
-		   !HH_BEFORE(h->items[2].HH_DIST, h->items[0].HH_DIST, maxHeap));
+	HH_ASSERT(h->count < 2 || isnan((double) h->items[1].HH_DIST) ||
+			  !HH_BEFORE(h->items[1].HH_DIST, h->items[0].HH_DIST, maxHeap));
+	HH_ASSERT(h->count < 3 || isnan((double) h->items[2].HH_DIST) ||
+			  !HH_BEFORE(h->items[2].HH_DIST, h->items[0].HH_DIST, maxHeap));
 	return top;
 }
 
@@ -119,3 +132,5 @@ HH_POP(HH_HEAP *h, bool maxHeap)
 #undef HH_KEY
 #undef HH_KEY_TYPE
 #undef HH_SCOPE
+#undef HH_FIXED
+#undef HH_ASSERT
