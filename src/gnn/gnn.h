@@ -58,6 +58,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "integrity/igalgo.h"
+
 #define RV_GNN_FORMAT_VERSION	3
 #define RV_GNN_RF		5			/* region features */
 #define RV_GNN_QF_REGION	6		/* query features from the representatives */
@@ -75,12 +77,12 @@
 #define RV_GNN_RF_RADIUS		3	/* mean distance of members to the representative */
 #define RV_GNN_RF_DENSITY		4	/* outgoing links per element */
 
-typedef struct RvGnnEdge
-{
-	uint32_t	u;
-	uint32_t	v;
-	double		w;				/* > 0 */
-} RvGnnEdge;
+/*
+ * An edge of the region graph, w > 0: the integrity plane's edge
+ * (igalgo.h), whose contraction the regions are, so that the model builds
+ * its adjacency with the same CSR builder.
+ */
+typedef RvIgEdge RvGnnEdge;
 
 typedef struct RvGnnModel
 {

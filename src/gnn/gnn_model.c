@@ -171,17 +171,18 @@ static bool
 GnnBuildAdjacency(RvGnnModel *m)
 {
 	uint32_t	R = m->nregions;
+	RvIgMem		scratch = RV_IG_MEM_INIT;
 	uint32_t   *cur;
 	double	   *deg;
 
 	if (m->adjStart)
 		return true;
-	m->adjStart = calloc(R + 1, sizeof(uint32_t));
+	m->adjStart = malloc(sizeof(uint32_t) * (R + 1));
 	m->adjNb = malloc(sizeof(uint32_t) * (2 * m->nedges + 1));
 	m->adjW = malloc(sizeof(double) * (2 * m->nedges + 1));
-	cur = malloc(sizeof(uint32_t) * (R + 1));
-	deg = calloc(R, sizeof(double));
-	if (!m->adjStart || !m->adjNb || !m->adjW || !cur || !deg)
+	cur = rv_ig_alloc(&scratch, sizeof(uint32_t) * (R + 1), false);
+	deg = rv_ig_alloc(&scratch, sizeof(double) * (R + 1), false);
+	if (!m->adjStart || !m->adjNb || !m->adjW || scratch.failed)
 	{
 		free(m->adjStart);
 		free(m->adjNb);
@@ -189,37 +190,14 @@ GnnBuildAdjacency(RvGnnModel *m)
 		m->adjStart = NULL;
 		m->adjNb = NULL;
 		m->adjW = NULL;
-		free(cur);
-		free(deg);
+		rv_ig_free_all(&scratch);
 		return false;
 	}
-	for (uint32_t k = 0; k < m->nedges; k++)
-	{
-		const RvGnnEdge *e = &m->edges[k];
-
-		if (e->u == e->v)
-			continue;
-		m->adjStart[e->u + 1]++;
-		m->adjStart[e->v + 1]++;
-		deg[e->u] += e->w;
-		deg[e->v] += e->w;
-	}
+	rv_ig_csr_build(R, m->edges, m->nedges, m->adjStart, m->adjNb, m->adjW, deg, cur);
 	for (uint32_t r = 0; r < R; r++)
-		m->adjStart[r + 1] += m->adjStart[r];
-	memcpy(cur, m->adjStart, sizeof(uint32_t) * (R + 1));
-	for (uint32_t k = 0; k < m->nedges; k++)
-	{
-		const RvGnnEdge *e = &m->edges[k];
-
-		if (e->u == e->v)
-			continue;
-		m->adjNb[cur[e->u]] = e->v;
-		m->adjW[cur[e->u]++] = e->w / deg[e->u];
-		m->adjNb[cur[e->v]] = e->u;
-		m->adjW[cur[e->v]++] = e->w / deg[e->v];
-	}
-	free(cur);
-	free(deg);
+		for (uint32_t k = m->adjStart[r]; k < m->adjStart[r + 1]; k++)
+			m->adjW[k] /= deg[r];
+	rv_ig_free_all(&scratch);
 	return true;
 }
 

@@ -106,6 +106,17 @@ rv_ig_uf_find(uint32_t *uf, uint32_t x)
 extern uint32_t rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n);
 
 /*
+ * The symmetric CSR of an edge list over nodes 0..n-1, shared by the cut,
+ * the spectral code and the learning model: both directions of every edge,
+ * in edge order, into rowStart (n + 1), col and w (2 * nedges); deg (n)
+ * gets the weighted degrees; cur (n) is scratch.  Self loops and edges
+ * with an end out of range are left out; parallel edges stay apart.
+ */
+extern void rv_ig_csr_build(uint32_t n, const RvIgEdge *edges, uint32_t nedges,
+							uint32_t *rowStart, uint32_t *col, double *w,
+							double *deg, uint32_t *cur);
+
+/*
  * The allocations of one computation, freed together.  rv_ig_alloc
  * mallocs (zeroed with zero) and records the block; a failure returns
  * NULL and sets failed, so a caller allocates everything, tests failed

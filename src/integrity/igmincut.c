@@ -105,6 +105,41 @@ rv_ig_uf_number(uint32_t *uf, uint32_t *newid, uint32_t n)
 	return nsets;
 }
 
+void
+rv_ig_csr_build(uint32_t n, const RvIgEdge *edges, uint32_t nedges,
+				uint32_t *rowStart, uint32_t *col, double *w, double *deg, uint32_t *cur)
+{
+	memset(rowStart, 0, sizeof(uint32_t) * (n + 1));
+	memset(deg, 0, sizeof(double) * n);
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		const RvIgEdge *e = &edges[i];
+
+		if (e->u == e->v || e->u >= n || e->v >= n)
+			continue;
+		rowStart[e->u + 1]++;
+		rowStart[e->v + 1]++;
+		deg[e->u] += e->w;
+		deg[e->v] += e->w;
+	}
+	for (uint32_t i = 0; i < n; i++)
+	{
+		rowStart[i + 1] += rowStart[i];
+		cur[i] = rowStart[i];
+	}
+	for (uint32_t i = 0; i < nedges; i++)
+	{
+		const RvIgEdge *e = &edges[i];
+
+		if (e->u == e->v || e->u >= n || e->v >= n)
+			continue;
+		col[cur[e->u]] = e->v;
+		w[cur[e->u]++] = e->w;
+		col[cur[e->v]] = e->u;
+		w[cur[e->v]++] = e->w;
+	}
+}
+
 void *
 rv_ig_alloc(RvIgMem *mem, size_t size, bool zero)
 {
@@ -136,26 +171,7 @@ mc_build_csr(McWork *w)
 	uint32_t	k = w->k;
 	uint32_t	ne = 0;
 
-	memset(w->rowStart, 0, sizeof(uint32_t) * (k + 1));
-	for (uint32_t i = 0; i < w->ne; i++)
-	{
-		w->rowStart[w->e[i].u + 1]++;
-		w->rowStart[w->e[i].v + 1]++;
-	}
-	for (uint32_t i = 0; i < k; i++)
-		w->rowStart[i + 1] += w->rowStart[i];
-	/* fill using last[] as the insertion cursor */
-	for (uint32_t i = 0; i < k; i++)
-		w->last[i] = w->rowStart[i];
-	for (uint32_t i = 0; i < w->ne; i++)
-	{
-		RvIgEdge   *e = &w->e[i];
-
-		w->adj[w->last[e->u]] = e->v;
-		w->adjw[w->last[e->u]++] = e->w;
-		w->adj[w->last[e->v]] = e->u;
-		w->adjw[w->last[e->v]++] = e->w;
-	}
+	rv_ig_csr_build(k, w->e, w->ne, w->rowStart, w->adj, w->adjw, w->deg, w->last);
 
 	/* merge duplicates row by row (key[] as the slot of each neighbour) */
 	for (uint32_t i = 0; i < k; i++)

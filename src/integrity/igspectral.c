@@ -52,43 +52,26 @@ sp_build(SpMat *s, RvIgMem *mem, uint32_t n, const RvIgEdge *edges, uint32_t ned
 
 	memset(s, 0, sizeof(*s));
 	s->n = n;
-	s->rowStart = rv_ig_alloc(mem, sizeof(uint32_t) * (n + 1), true);
+	s->rowStart = rv_ig_alloc(mem, sizeof(uint32_t) * (n + 1), false);
 	s->col = rv_ig_alloc(mem, sizeof(uint32_t) * (2 * (size_t) nedges + 1), false);
 	s->val = rv_ig_alloc(mem, sizeof(double) * (2 * (size_t) nedges + 1), false);
-	s->sqrtDeg = rv_ig_alloc(mem, sizeof(double) * n, true);
+	s->sqrtDeg = rv_ig_alloc(mem, sizeof(double) * n, false);
 	cur = rv_ig_alloc(mem, sizeof(uint32_t) * n, false);
-	deg = rv_ig_alloc(mem, sizeof(double) * n, true);
+	deg = rv_ig_alloc(mem, sizeof(double) * n, false);
 	if (mem->failed)
 		return -1;
-	for (uint32_t i = 0; i < nedges; i++)
-	{
-		const RvIgEdge *e = &edges[i];
-
-		if (e->u == e->v || e->u >= n || e->v >= n)
-			continue;
-		s->rowStart[e->u + 1]++;
-		s->rowStart[e->v + 1]++;
-		deg[e->u] += e->w;
-		deg[e->v] += e->w;
-	}
+	rv_ig_csr_build(n, edges, nedges, s->rowStart, s->col, s->val, deg, cur);
+	for (uint32_t i = 0; i < n; i++)
+		s->sqrtDeg[i] = sqrt(deg[i]);
+	/* the weights become D^-1/2 A D^-1/2 */
 	for (uint32_t i = 0; i < n; i++)
 	{
-		s->rowStart[i + 1] += s->rowStart[i];
-		cur[i] = s->rowStart[i];
-		s->sqrtDeg[i] = sqrt(deg[i]);
-	}
-	for (uint32_t i = 0; i < nedges; i++)
-	{
-		const RvIgEdge *e = &edges[i];
-		double		v;
+		for (uint32_t j = s->rowStart[i]; j < s->rowStart[i + 1]; j++)
+		{
+			uint32_t	c = s->col[j];
 
-		if (e->u == e->v || e->u >= n || e->v >= n)
-			continue;
-		v = (deg[e->u] > 0 && deg[e->v] > 0) ? e->w / (s->sqrtDeg[e->u] * s->sqrtDeg[e->v]) : 0;
-		s->col[cur[e->u]] = e->v;
-		s->val[cur[e->u]++] = v;
-		s->col[cur[e->v]] = e->u;
-		s->val[cur[e->v]++] = v;
+			s->val[j] = (deg[i] > 0 && deg[c] > 0) ? s->val[j] / (s->sqrtDeg[i] * s->sqrtDeg[c]) : 0;
+		}
 	}
 	for (uint32_t i = 0; i < n; i++)
 	{

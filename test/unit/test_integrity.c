@@ -348,6 +348,39 @@ START_TEST(test_union_find)
 END_TEST
 
 /*
+ * The CSR builder the cut, the spectral code and the learning model share:
+ * both directions of each edge in edge order, self loops and out-of-range
+ * ends left out, parallel edges kept apart, weighted degrees.
+ */
+START_TEST(test_csr_build)
+{
+	static const RvIgEdge edges[] = {
+		{0, 1, 1.0}, {1, 1, 5.0}, {2, 0, 2.0}, {0, 7, 9.0}, {1, 0, 0.5}
+	};
+	static const uint32_t rowStart[4] = {0, 3, 5, 6};
+	static const uint32_t col[6] = {1, 2, 1, 0, 0, 0};
+	static const double w[6] = {1.0, 2.0, 0.5, 1.0, 0.5, 2.0};
+	static const double deg[3] = {3.5, 1.5, 2.0};
+	uint32_t	rs[4];
+	uint32_t	c[10];
+	double		ww[10];
+	double		d[3];
+	uint32_t	cur[3];
+
+	rv_ig_csr_build(3, edges, 5, rs, c, ww, d, cur);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(rs[i], rowStart[i]);
+	for (int j = 0; j < 6; j++)
+	{
+		ck_assert_uint_eq(c[j], col[j]);
+		ck_assert(ww[j] == w[j]);
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert(d[i] == deg[i]);
+}
+END_TEST
+
+/*
  * The allocation list: zeroed blocks are zero, a block that cannot be had
  * (here: past RV_IG_MEM_MAX; a huge size would trip the sanitizers of the
  * ASan build) returns NULL and sets failed without losing the others, and
@@ -406,6 +439,7 @@ integrity_suite(void)
 	tcase_add_test(tc, test_state_no_flapping);
 	tcase_add_test(tc, test_union_find);
 	tcase_add_test(tc, test_alloc_list);
+	tcase_add_test(tc, test_csr_build);
 	tcase_add_test_raise_signal(tc, test_state_asserts_checked, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
