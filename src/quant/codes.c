@@ -53,7 +53,36 @@
 #include "distance/distance.h"
 #include "simd/isa.h"
 
-#define SQ8_HEADER	(3 * sizeof(float))
+/*
+ * The sq8 header, in the order of the layout above.  Codes are not aligned,
+ * so it is always copied in and out whole with memcpy.
+ */
+typedef struct Sq8Header
+{
+	float		offset;
+	float		scale;
+	float		norm2;			/* |decoded|^2 */
+} Sq8Header;
+
+#define SQ8_HEADER	sizeof(Sq8Header)
+_Static_assert(sizeof(Sq8Header) == 3 * sizeof(float), "sq8 header is three packed floats");
+
+/* Bytes of a binary code: one bit a dimension, rounded up. */
+static inline size_t
+binary_bytes(int dim)
+{
+	return ((size_t) dim + 7) / 8;
+}
+
+/*
+ * Float16 and binary queries are encoded as a code of their own kind, in
+ * the caller's workspace; the other kinds read the float query itself.
+ */
+static inline bool
+query_is_encoded(RvCodeKind kind)
+{
+	return kind == RV_CODE_FLOAT16 || kind == RV_CODE_BINARY;
+}
 
 /* Reference dot product of a float query with byte codes. */
 float
@@ -81,7 +110,7 @@ rv_code_size(RvCodeKind kind, int dim)
 		case RV_CODE_SQ8:
 			return SQ8_HEADER + (size_t) dim;
 		case RV_CODE_BINARY:
-			return ((size_t) dim + 7) / 8;
+			return binary_bytes(dim);
 	}
 	return 0;
 }
@@ -124,10 +153,34 @@ encode_sq8(const float *x, int dim, uint8_t *code)
 		d = lo + v * scale;
 		norm2 += d * d;
 	}
-	memcpy(code, &lo, sizeof(float));
-	memcpy(code + sizeof(float), &scale, sizeof(float));
-	memcpy(code + 2 * sizeof(float), &norm2, sizeof(float));
+	memcpy(code, &(Sq8Header) {lo, scale, norm2}, sizeof(Sq8Header));
 	return true;
+}
+
+/* Encode as float16, saturating at +/-RV_HALF_MAX (never infinity). */
+static void
+encode_f16(const float *x, int dim, rv_half *h)
+{
+	for (int i = 0; i < dim; i++)
+	{
+		float		v = x[i];
+
+		if (v > RV_HALF_MAX)
+			v = RV_HALF_MAX;
+		else if (v < -RV_HALF_MAX)
+			v = -RV_HALF_MAX;
+		h[i] = rv_float_to_half(v);
+	}
+}
+
+/* Encode as binary: bit i (most significant first) set when x[i] > 0. */
+static void
+encode_binary(const float *x, int dim, uint8_t *b)
+{
+	memset(b, 0, binary_bytes(dim));
+	for (int i = 0; i < dim; i++)
+		if (x[i] > 0.0f)
+			b[i / 8] |= (uint8_t) (0x80 >> (i % 8));
 }
 
 /*
@@ -145,33 +198,13 @@ rv_code_encode(RvCodeKind kind, const float *x, int dim, void *code)
 			memcpy(code, x, (size_t) dim * sizeof(float));
 			return true;
 		case RV_CODE_FLOAT16:
-			{
-				rv_half    *h = (rv_half *) code;
-
-				for (int i = 0; i < dim; i++)
-				{
-					float		v = x[i];
-
-					if (v > RV_HALF_MAX)
-						v = RV_HALF_MAX;
-					else if (v < -RV_HALF_MAX)
-						v = -RV_HALF_MAX;
-					h[i] = rv_float_to_half(v);
-				}
-				return true;
-			}
+			encode_f16(x, dim, (rv_half *) code);
+			return true;
 		case RV_CODE_SQ8:
 			return encode_sq8(x, dim, (uint8_t *) code);
 		case RV_CODE_BINARY:
-			{
-				uint8_t    *b = (uint8_t *) code;
-
-				memset(b, 0, ((size_t) dim + 7) / 8);
-				for (int i = 0; i < dim; i++)
-					if (x[i] > 0.0f)
-						b[i / 8] |= (uint8_t) (0x80 >> (i % 8));
-				return true;
-			}
+			encode_binary(x, dim, (uint8_t *) code);
+			return true;
 	}
 	return false;
 }
@@ -205,13 +238,11 @@ rv_code_decode(RvCodeKind kind, const void *code, int dim, float *out)
 		case RV_CODE_SQ8:
 			{
 				const uint8_t *c = (const uint8_t *) code;
-				float		off;
-				float		scale;
+				Sq8Header	h;
 
-				memcpy(&off, c, sizeof(float));
-				memcpy(&scale, c + sizeof(float), sizeof(float));
+				memcpy(&h, c, sizeof(h));
 				for (int i = 0; i < dim; i++)
-					out[i] = off + (float) c[SQ8_HEADER + i] * scale;
+					out[i] = h.offset + (float) c[SQ8_HEADER + i] * h.scale;
 				break;
 			}
 		case RV_CODE_BINARY:
@@ -231,15 +262,7 @@ rv_code_decode(RvCodeKind kind, const void *code, int dim, float *out)
 size_t
 rv_code_query_workspace(RvCodeKind kind, int dim)
 {
-	switch (kind)
-	{
-		case RV_CODE_FLOAT16:
-			return (size_t) dim * sizeof(rv_half);
-		case RV_CODE_BINARY:
-			return ((size_t) dim + 7) / 8;
-		default:
-			return 0;
-	}
+	return query_is_encoded(kind) ? rv_code_size(kind, dim) : 0;
 }
 
 /*
@@ -268,7 +291,7 @@ rv_code_query_init(RvCodeQuery *q, RvCodeKind kind, RvCodeMetric metric,
 	q->norm2 = (float) norm2;
 	q->norm = (float) sqrt(norm2);
 	q->sq8dot = rv_simd_level != RV_SIMD_SCALAR ? rv_sq8_dot_avx2 : rv_sq8_dot_scalar;
-	if (kind == RV_CODE_FLOAT16 || kind == RV_CODE_BINARY)
+	if (query_is_encoded(kind))
 		rv_code_encode(kind, x, dim, workspace);
 }
 
@@ -339,37 +362,32 @@ static float
 distance_sq8(const RvCodeQuery *q, const uint8_t *code)
 {
 	const uint8_t *c = code + SQ8_HEADER;
-	float		off;
-	float		scale;
-	float		xnorm2;
+	Sq8Header	h;
 	float		dot;
 
-	memcpy(&off, code, sizeof(float));
-	memcpy(&scale, code + sizeof(float), sizeof(float));
-	memcpy(&xnorm2, code + 2 * sizeof(float), sizeof(float));
-
+	memcpy(&h, code, sizeof(h));
 	if (q->metric == RV_CODE_L1)
 	{
 		float		s = 0.0f;
 
 		for (int i = 0; i < q->dim; i++)
-			s += fabsf(q->x[i] - (off + (float) c[i] * scale));
+			s += fabsf(q->x[i] - (h.offset + (float) c[i] * h.scale));
 		return s;
 	}
 
-	dot = off * q->sum + scale * q->sq8dot(q->x, c, q->dim);
+	dot = h.offset * q->sum + h.scale * q->sq8dot(q->x, c, q->dim);
 	switch (q->metric)
 	{
 		case RV_CODE_L2SQ:
 			{
-				float		d = q->norm2 - 2.0f * dot + xnorm2;
+				float		d = q->norm2 - 2.0f * dot + h.norm2;
 
 				return d > 0.0f ? d : 0.0f;
 			}
 		case RV_CODE_NEGDOT:
 			return -dot;
 		case RV_CODE_COSINE:
-			return cosine_distance(dot, q->norm2, xnorm2);
+			return cosine_distance(dot, q->norm2, h.norm2);
 		case RV_CODE_L1:
 			break;
 	}
@@ -438,18 +456,13 @@ rv_code_error(RvCodeKind kind, const void *code, int dim, float *err, float *nor
 			}
 		case RV_CODE_SQ8:
 			{
-				const uint8_t *c = (const uint8_t *) code;
-				float		off;
-				float		scale;
-				float		xnorm2;
+				Sq8Header	h;
 				double		n;
 
-				memcpy(&off, c, sizeof(float));
-				memcpy(&scale, c + sizeof(float), sizeof(float));
-				memcpy(&xnorm2, c + 2 * sizeof(float), sizeof(float));
-				n = sqrt(xnorm2 > 0.0f ? (double) xnorm2 : 0.0);
-				*err = (float) ((sqrt((double) dim) * fabs((double) scale) / 2.0) * 1.001
-								+ 1e-5 * (n + sqrt((double) dim) * fabs((double) off)));
+				memcpy(&h, code, sizeof(h));
+				n = sqrt(h.norm2 > 0.0f ? (double) h.norm2 : 0.0);
+				*err = (float) ((sqrt((double) dim) * fabs((double) h.scale) / 2.0) * 1.001
+								+ 1e-5 * (n + sqrt((double) dim) * fabs((double) h.offset)));
 				*norm = (float) n;
 				if (!isfinite(*err) || !isfinite(*norm))
 					*err = INFINITY;
@@ -479,7 +492,7 @@ rv_code_distance(const RvCodeQuery *q, const void *code)
 		case RV_CODE_BINARY:
 			return (float) rv_bit_hamming((const uint8_t *) q->aux,
 										  (const uint8_t *) code,
-										  ((size_t) q->dim + 7) / 8);
+										  binary_bytes(q->dim));
 	}
 	return 0.0f;
 }
