@@ -617,15 +617,9 @@ bool
 cy_lex(const char *text, size_t len, CyAllocFn alloc, void *ctx,
 	   CyTokens *out, CyParseError *err)
 {
-	LexState	ls;
+	LexState	ls = {.text = text, .len = len, .alloc = alloc, .ctx = ctx,
+					  .out = out, .err = err};
 
-	memset(&ls, 0, sizeof(ls));
-	ls.text = text;
-	ls.len = len;
-	ls.alloc = alloc;
-	ls.ctx = ctx;
-	ls.out = out;
-	ls.err = err;
 	out->n = 0;
 	out->tok = NULL;
 	if (len > (size_t) INT32_MAX / 2)

@@ -1798,16 +1798,11 @@ CyQuery *
 cy_parse(const char *text, size_t len, CyAllocFn alloc, void *alloc_ctx,
 		 CyParseError *err)
 {
-	ParseState	ps;
+	ParseState	ps = {.text = text, .len = len, .alloc = alloc, .ctx = alloc_ctx,
+					  .err = err};
 	CyQuery    *volatile result = NULL;
 
 	memset(err, 0, sizeof(*err));
-	memset(&ps, 0, sizeof(ps));
-	ps.text = text;
-	ps.len = len;
-	ps.alloc = alloc;
-	ps.ctx = alloc_ctx;
-	ps.err = err;
 	if (!cy_lex(text, len, alloc, alloc_ctx, &ps.toks, err))
 	{
 		cy_position(text, len, err->offset, &err->line, &err->column);
