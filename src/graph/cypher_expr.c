@@ -32,6 +32,7 @@
 #include "graph/cypher_plan.h"
 
 static char *ExprValue(RvgPlanner *P, CyExpr *e);
+static char *InnerExpr(RvgPlanner *P, CyExpr *e, bool pred, const char *where);
 
 /* ---------------------------------------------------------------------
  * Constants and parameters
@@ -190,6 +191,13 @@ LookupVar(RvgPlanner *P, CyExpr *e)
 	return v;
 }
 
+/* The variable e names when e is a bare variable, else NULL. */
+static RvgVar *
+VarOf(RvgPlanner *P, CyExpr *e)
+{
+	return e->kind == CYX_VAR ? LookupVar(P, e) : NULL;
+}
+
 /* The jsonb value of a variable. */
 static char *
 VarValue(RvgPlanner *P, RvgVar *v)
@@ -324,15 +332,10 @@ ListComprehension(RvgPlanner *P, CyExpr *e)
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "lc");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
-	RvgAggScope saved;
-	char	   *where;
-	char	   *map;
+	char	   *where = e->b ? InnerExpr(P, e->b, true, "in a list comprehension") : NULL;
+	char	   *map = e->c ? InnerExpr(P, e->c, false, "in a list comprehension") : v->value;
 	char	   *sql;
 
-	RvgNoAggregates(P, "in a list comprehension", &saved);
-	where = e->b ? RvgPred(P, e->b) : NULL;
-	map = e->c ? ExprValue(P, e->c) : v->value;
-	RvgRestoreAggregates(P, &saved);
 	PopLocal(P, v);
 	sql = psprintf("(SELECT COALESCE(pg_catalog.jsonb_agg(%s ORDER BY %s.o), '[]'::jsonb) "
 				   "FROM pg_catalog.jsonb_array_elements(%s.ruvector_cy_aslist(%s)) WITH ORDINALITY %s(v, o)%s%s)",
@@ -353,15 +356,12 @@ Reduce(RvgPlanner *P, CyExpr *e)
 	char	   *alias = RvgAlias(P, "rd");
 	RvgVar	   *acc = PushLocal(P, e->str, alias);
 	RvgVar	   *x;
-	RvgAggScope saved;
 	char	   *step;
 
 	acc->value = psprintf("%s.acc", alias);
 	x = PushLocal(P, e->str2, alias);
 	x->value = psprintf("NULLIF(%s.l -> %s.i, 'null'::jsonb)", alias, alias);
-	RvgNoAggregates(P, "in reduce()", &saved);
-	step = ExprValue(P, e->c);
-	RvgRestoreAggregates(P, &saved);
+	step = InnerExpr(P, e->c, false, "in reduce()");
 	PopLocal(P, x);
 	PopLocal(P, acc);
 	return psprintf("(CASE WHEN %s IS NULL THEN NULL ELSE (WITH RECURSIVE %s(i, acc, l) AS ("
@@ -380,7 +380,6 @@ Quantifier(RvgPlanner *P, CyExpr *e)
 	char	   *list = ExprValue(P, e->a);
 	char	   *alias = RvgAlias(P, "q");
 	RvgVar		   *v = PushLocal(P, e->str, alias);
-	RvgAggScope saved;
 	char	   *p;
 	char	   *t,
 			   *f,
@@ -394,9 +393,8 @@ Quantifier(RvgPlanner *P, CyExpr *e)
 	 * count(*) an aggregate of the outer query.  The elements are never SQL
 	 * nulls (a JSON null is 'null'::jsonb), so the counts are the same.
 	 */
-	RvgNoAggregates(P, "in a quantifier", &saved);
-	p = e->b ? RvgPred(P, e->b) : psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
-	RvgRestoreAggregates(P, &saved);
+	p = e->b ? InnerExpr(P, e->b, true, "in a quantifier") :
+		psprintf("%s.ruvector_cy_bool(%s)", P->s, v->value);
 	t = psprintf("pg_catalog.count(%s.v) FILTER (WHERE %s)", alias, p);
 	f = psprintf("pg_catalog.count(%s.v) FILTER (WHERE NOT (%s))", alias, p);
 	n = psprintf("pg_catalog.count(%s.v) FILTER (WHERE (%s) IS NULL)", alias, p);
@@ -449,6 +447,17 @@ CheckArgs(RvgPlanner *P, CyExpr *e, int min, int max)
 }
 
 /*
+ * The argument of a one-argument function (entity and path functions),
+ * checked, as the variable it names, or NULL when it is another expression.
+ */
+static RvgVar *
+OneArgVar(RvgPlanner *P, CyExpr *e)
+{
+	CheckArgs(P, e, 1, 1);
+	return VarOf(P, e->args[0]);
+}
+
+/*
  * Refuses aggregates while translating an inner expression (a comprehension,
  * reduce(), an aggregate's argument ...); where says where, for the error.
  * RvgRestoreAggregates puts back what was allowed before.
@@ -469,17 +478,28 @@ RvgRestoreAggregates(RvgPlanner *P, const RvgAggScope *saved)
 	P->agg_where = saved->where;
 }
 
-/* SQL of an aggregate argument: no nested aggregates. */
+/*
+ * The SQL of an inner expression (its predicate when pred) with aggregates
+ * refused: a comprehension's, a quantifier's, reduce()'s, an aggregate's
+ * argument.  where says where, for the error.
+ */
 static char *
-AggArg(RvgPlanner *P, CyExpr *e)
+InnerExpr(RvgPlanner *P, CyExpr *e, bool pred, const char *where)
 {
 	RvgAggScope saved;
 	char	   *sql;
 
-	RvgNoAggregates(P, "inside another aggregate function", &saved);
-	sql = ExprValue(P, e);
+	RvgNoAggregates(P, where, &saved);
+	sql = pred ? RvgPred(P, e) : ExprValue(P, e);
 	RvgRestoreAggregates(P, &saved);
 	return sql;
+}
+
+/* SQL of an aggregate argument: no nested aggregates. */
+static char *
+AggArg(RvgPlanner *P, CyExpr *e)
+{
+	return InnerExpr(P, e, false, "inside another aggregate function");
 }
 
 static char *
@@ -635,11 +655,9 @@ AllLabels(RvgPlanner *P, const char *label, const char *labels, const char *id)
 static char *
 EntityFunction(RvgPlanner *P, CyExpr *e, const char *name)
 {
-	RvgVar		   *v;
+	RvgVar		   *v = OneArgVar(P, e);
 	char	   *x;
 
-	CheckArgs(P, e, 1, 1);
-	v = e->args[0]->kind == CYX_VAR ? LookupVar(P, e->args[0]) : NULL;
 	if (v && (v->kind == VK_NODE || v->kind == VK_EDGE))
 	{
 		if (strcmp(name, "id") == 0)
@@ -706,11 +724,9 @@ EntityFunction(RvgPlanner *P, CyExpr *e, const char *name)
 static char *
 PathFunction(RvgPlanner *P, CyExpr *e, const char *name)
 {
-	RvgVar		   *v;
+	RvgVar		   *v = OneArgVar(P, e);
 	char	   *x;
 
-	CheckArgs(P, e, 1, 1);
-	v = e->args[0]->kind == CYX_VAR ? LookupVar(P, e->args[0]) : NULL;
 	if (v && v->kind == VK_PATH)
 	{
 		if (strcmp(name, "length") == 0)
@@ -917,7 +933,7 @@ RvgPred(RvgPlanner *P, CyExpr *e)
 			return "NULL::boolean";
 		case CYX_ISNULL:
 			{
-				RvgVar		   *v = e->a->kind == CYX_VAR ? LookupVar(P, e->a) : NULL;
+				RvgVar		   *v = VarOf(P, e->a);
 				char	   *x = (v && (v->kind == VK_NODE || v->kind == VK_EDGE)) ? v->id :
 					(v && v->kind != VK_VALUE) ? v->value : ExprValue(P, e->a);
 
