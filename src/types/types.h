@@ -71,25 +71,24 @@ typedef Vector *(*rv_vector_decode_hook_type) (Vector *v);
 extern PGDLLIMPORT rv_vector_decode_hook_type rv_vector_decode_hook;
 extern HalfVector *rv_halfvec_refuse_encoded(HalfVector *v);
 
-static inline Vector *
-rv_detoast_vector(Datum d)
-{
-	Vector	   *v = (Vector *) PG_DETOAST_DATUM(d);
-
-	if (unlikely(v->unused != 0))
-		v = rv_vector_decode_hook(v);
-	return v;
+/*
+ * RV_DETOAST_DENSE defines fname(Datum), the detoasted Type of a datum whose
+ * encoded form (non-zero unused) is handed to on_encoded: the one check
+ * every vector and halfvec argument passes, written once for both.
+ */
+#define RV_DETOAST_DENSE(fname, Type, on_encoded) \
+static inline Type * \
+fname(Datum d) \
+{ \
+	Type	   *v = (Type *) PG_DETOAST_DATUM(d); \
+\
+	if (unlikely(v->unused != 0)) \
+		v = on_encoded(v); \
+	return v; \
 }
 
-static inline HalfVector *
-rv_detoast_halfvec(Datum d)
-{
-	HalfVector *v = (HalfVector *) PG_DETOAST_DATUM(d);
-
-	if (unlikely(v->unused != 0))
-		v = rv_halfvec_refuse_encoded(v);
-	return v;
-}
+RV_DETOAST_DENSE(rv_detoast_vector, Vector, rv_vector_decode_hook)
+RV_DETOAST_DENSE(rv_detoast_halfvec, HalfVector, rv_halfvec_refuse_encoded)
 
 #define DatumGetVector(d)			rv_detoast_vector(d)
 #define DatumGetHalfVector(d)		rv_detoast_halfvec(d)
