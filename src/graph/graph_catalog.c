@@ -742,15 +742,38 @@ OptionalProps(FunctionCallInfo fcinfo, int arg)
 	return RvgCleanProperties(PG_ARGISNULL(arg) ? NULL : PG_GETARG_JSONB_P(arg), "properties");
 }
 
+/*
+ * Runs sql, the INSERT of one node, edge or hyperedge, and returns the new
+ * id.  Its parameters are the graph id ($1), the label or type ($2), the
+ * properties ($3) and, for an edge (ends not NULL), its start and end ($4,
+ * $5).
+ */
 static int64
-InsertReturningId(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+InsertElement(const char *sql, int32 gid, const char *text, Jsonb *props, const int64 *ends)
 {
+	Oid			types[5] = {INT4OID, TEXTOID, JSONBOID, INT8OID, INT8OID};
+	Datum		values[5] = {Int32GetDatum(gid), CStringGetTextDatum(text), JsonbPGetDatum(props)};
 	bool		isnull;
 
-	Exec(sql, nargs, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	if (ends != NULL)
+	{
+		values[3] = Int64GetDatum(ends[0]);
+		values[4] = Int64GetDatum(ends[1]);
+	}
+	Exec(sql, ends != NULL ? 5 : 3, types, values, NULL, SPI_OK_INSERT_RETURNING);
 	if (SPI_processed != 1)
 		elog(ERROR, "insert returned " UINT64_FORMAT " rows", SPI_processed);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* A relationship or hyperedge type must not be empty (a node label may). */
+static void
+RequireType(const char *type, const char *what)
+{
+	if (type[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what)));
 }
 
 /* ruvector_graph_add_node(graph, label, properties) returns the new id */
@@ -762,17 +785,12 @@ ruvector_graph_add_node(PG_FUNCTION_ARGS)
 	char	   *label = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	Jsonb	   *props = OptionalProps(fcinfo, 2);
 	const char *schema = RvgSchema();
-	Oid			types[3] = {INT4OID, TEXTOID, JSONBOID};
-	Datum		values[3];
 	int64		id;
 
 	pin = RvgSpiConnect();
-	values[0] = Int32GetDatum(RequireGraph(schema, graph));
-	values[1] = CStringGetTextDatum(label);
-	values[2] = JsonbPGetDatum(props);
-	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_node (graph_id, label, properties) "
-									"VALUES ($1, $2, $3) RETURNING id", schema),
-						   3, types, values, NULL);
+	id = InsertElement(psprintf("INSERT INTO %s.ruvector_graph_node (graph_id, label, properties) "
+								"VALUES ($1, $2, $3) RETURNING id", schema),
+					   RequireGraph(schema, graph), label, props, NULL);
 	RvgSpiFinish(pin);
 	PG_RETURN_INT64(id);
 }
@@ -820,8 +838,7 @@ ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 	char	   *type = RvgRequireText(fcinfo, 3, "relationship type");
 	Jsonb	   *props = OptionalProps(fcinfo, 4);
 	const char *schema = RvgSchema();
-	Oid			types[5] = {INT4OID, TEXTOID, INT8OID, INT8OID, JSONBOID};
-	Datum		values[5];
+	int64		ends[2];
 	int32		gid;
 	int64		id;
 
@@ -829,21 +846,15 @@ ruvector_graph_add_edge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("start_id and end_id must not be null")));
-	if (type[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("relationship type must not be empty")));
+	RequireType(type, "relationship type");
+	ends[0] = PG_GETARG_INT64(1);
+	ends[1] = PG_GETARG_INT64(2);
 	pin = RvgSpiConnect();
 	gid = RequireGraph(schema, graph);
-	CheckNodesInGraph(schema, gid, IdArray2(PG_GETARG_INT64(1), PG_GETARG_INT64(2)), graph);
-	values[0] = Int32GetDatum(gid);
-	values[1] = CStringGetTextDatum(type);
-	values[2] = PG_GETARG_DATUM(1);
-	values[3] = PG_GETARG_DATUM(2);
-	values[4] = JsonbPGetDatum(props);
-	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_edge (graph_id, type, start_id, end_id, properties) "
-									"VALUES ($1, $2, $3, $4, $5) RETURNING id", schema),
-						   5, types, values, NULL);
+	CheckNodesInGraph(schema, gid, IdArray2(ends[0], ends[1]), graph);
+	id = InsertElement(psprintf("INSERT INTO %s.ruvector_graph_edge (graph_id, type, properties, start_id, end_id) "
+								"VALUES ($1, $2, $3, $4, $5) RETURNING id", schema),
+					   gid, type, props, ends);
 	RvgSpiFinish(pin);
 	PG_RETURN_INT64(id);
 }
@@ -859,8 +870,6 @@ ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 	const char *schema = RvgSchema();
 	ArrayType  *ids;
 	int			nids;
-	Oid			types[4] = {INT4OID, TEXTOID, JSONBOID, INT8ARRAYOID};
-	Datum		values[4];
 	int32		gid;
 	int64		id;
 
@@ -884,20 +893,13 @@ ruvector_graph_add_hyperedge(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("roles has %d elements but node_ids has %d", nroles, nids)));
 	}
-	if (type[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperedge type must not be empty")));
+	RequireType(type, "hyperedge type");
 	pin = RvgSpiConnect();
 	gid = RequireGraph(schema, graph);
 	CheckNodesInGraph(schema, gid, PointerGetDatum(ids), graph);
-	values[0] = Int32GetDatum(gid);
-	values[1] = CStringGetTextDatum(type);
-	values[2] = JsonbPGetDatum(props);
-	values[3] = PointerGetDatum(ids);
-	id = InsertReturningId(psprintf("INSERT INTO %s.ruvector_graph_hyperedge (graph_id, type, properties) "
-									"VALUES ($1, $2, $3) RETURNING id", schema),
-						   3, types, values, NULL);
+	id = InsertElement(psprintf("INSERT INTO %s.ruvector_graph_hyperedge (graph_id, type, properties) "
+								"VALUES ($1, $2, $3) RETURNING id", schema),
+					   gid, type, props, NULL);
 	{
 		Oid			mtypes[3] = {INT8OID, INT8ARRAYOID, TEXTARRAYOID};
 		Datum		mvalues[3] = {Int64GetDatum(id), PointerGetDatum(ids),

@@ -52,6 +52,7 @@ SELECT ruvector_graph_add_hyperedge('gs', 'ORDER', ARRAY[]::bigint[]);
 SELECT ruvector_graph_add_hyperedge('gs', 'ORDER', ARRAY[:c1]::bigint[], '{}', ARRAY['a', 'b']);
 SELECT gs_try(format('SELECT ruvector_graph_add_hyperedge(%L, %L, ARRAY[%s, %s]::bigint[])', 'gs', 'ORDER', :c1, :x1));
 SELECT ruvector_graph_add_hyperedge('gs', 'ORDER', ARRAY[:c1, NULL]::bigint[]);
+SELECT ruvector_graph_add_hyperedge('gs', '', ARRAY[:c1]::bigint[]);
 
 SELECT * FROM ruvector_graphs() WHERE name LIKE 'gs%';
 
