@@ -52,6 +52,8 @@ typedef struct RvShardConn RvShardConn;
 extern RvShardConn *RvShardConnAcquire(struct ForeignServer *server, Oid userid);
 extern bool RvShardConnIsOpen(struct ForeignServer *server, Oid userid);
 extern struct pg_conn *RvShardConnPg(RvShardConn *c);
+struct WaitEventSet;
+extern struct WaitEventSet *RvShardConnWaitSet(RvShardConn *c);
 extern bool RvShardConnFresh(RvShardConn *c);
 extern bool RvShardConnBusy(RvShardConn *c);
 extern void RvShardConnSetBusy(RvShardConn *c, bool busy);
@@ -67,5 +69,10 @@ extern bool rv_shard_direct;
 extern void RvShardDirectInit(void);
 extern void RvShardDirectPath(struct PlannerInfo *root, struct RelOptInfo *rel,
 							  struct RangeTblEntry *rte);
+struct Query;
+struct Bitmapset;
+extern struct Query *RvShardDirectRewrite(struct Query *top, struct Bitmapset *used);
+extern bool RvShardIsDirectPlaceholder(struct Query *q);
+extern void RvShardDirectReset(void);
 
 #endif							/* RV_SHARD_H */

@@ -33,6 +33,7 @@
 #include "libpq-fe.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -194,6 +195,7 @@ struct RvShardConn
 	bool		invalid;		/* server or mapping changed: reconnect */
 	bool		busy;			/* a query sent and not read to the end */
 	bool		fresh;			/* connected during the current query */
+	WaitEventSet *waitset;		/* latch, postmaster death, the socket */
 	int			nprepared;		/* statements prepared on this connection */
 	char	  **prepared;		/* their SQL; statement i is ruvector_shard_<i> */
 };
@@ -206,6 +208,9 @@ static HTAB *rv_shard_conns = NULL;
 static void
 RvShardConnClose(RvShardConn *c)
 {
+	if (c->waitset)
+		FreeWaitEventSet(c->waitset);
+	c->waitset = NULL;
 	if (c->conn)
 		PQfinish(c->conn);
 	c->conn = NULL;
@@ -321,12 +326,15 @@ RvShardConnOpen(ForeignServer *server, UserMapping *um)
 
 	/*
 	 * Unambiguous text from the shard (postgres_fdw's settings), names
-	 * resolved only as qualified, and every statement read-only: the direct
-	 * path runs each query as its own remote statement.
+	 * resolved only as qualified, every statement read-only (the direct
+	 * path runs each query as its own remote statement), and a prepared
+	 * statement planned once: its plan (the index scan for ORDER BY
+	 * distance LIMIT k) does not depend on the query vector.
 	 */
 	res = PQexec(conn, "SET search_path = pg_catalog; SET timezone = 'UTC'; "
 				 "SET datestyle = ISO; SET intervalstyle = postgres; "
-				 "SET extra_float_digits = 3; SET default_transaction_read_only = on");
+				 "SET extra_float_digits = 3; SET default_transaction_read_only = on; "
+				 "SET plan_cache_mode = force_generic_plan");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
 		char	   *msg = pstrdup(PQerrorMessage(conn));
@@ -373,6 +381,7 @@ RvShardConnAcquire(ForeignServer *server, Oid userid)
 	if (!found)
 	{
 		c->conn = NULL;
+		c->waitset = NULL;
 		c->busy = false;
 		c->nprepared = 0;
 		c->prepared = MemoryContextAllocZero(TopMemoryContext,
@@ -412,6 +421,22 @@ struct pg_conn *
 RvShardConnPg(RvShardConn *c)
 {
 	return c->conn;
+}
+
+/* The wait set of c's socket, made on first use */
+WaitEventSet *
+RvShardConnWaitSet(RvShardConn *c)
+{
+	if (c->waitset == NULL)
+	{
+		WaitEventSet *set = CreateWaitEventSet(TopMemoryContext, 3);
+
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, PQsocket(c->conn), NULL, NULL);
+		c->waitset = set;
+	}
+	return c->waitset;
 }
 
 bool

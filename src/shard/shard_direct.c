@@ -17,10 +17,15 @@
  *	  it sends each shard
  *
  *		SELECT <used columns>, (<col> OPERATOR(s.op) $1::type) [, <cols>]
- *		FROM s.table ORDER BY <n> [, ...] LIMIT $2::pg_catalog.int8
+ *		FROM s.table ORDER BY <n> [, ...] LIMIT <k>
  *
  *	  as a statement prepared once per connection (PQsendQueryPrepared on
  *	  every shard, then the results are read), and returns the shards' rows;
+ *	  k is written into the text (evaluated at run time when the LIMIT is
+ *	  a parameter): with LIMIT $n the shard's generic plan would guess a
+ *	  tenth of the table and sort it instead of scanning the index.  The
+ *	  shard sessions run with plan_cache_mode = force_generic_plan, so a
+ *	  statement is planned once per connection, not per query;
  *	  the query level above keeps its ORDER BY ... LIMIT k and merges them
  *	  into the exact top k, as for the postgres_fdw path.
  *
@@ -62,6 +67,7 @@
 #include "commands/explain.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
+#include "executor/tstoreReceiver.h"
 #include "foreign/foreign.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
@@ -73,8 +79,12 @@
 #include "optimizer/paths.h"
 #include "parser/parsetree.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -87,14 +97,20 @@
 
 bool		rv_shard_direct = true;
 
-/* custom_private: servers, partitions, SQL texts, remote column map, user */
+/*
+ * custom_private: servers, partitions, SQL texts, result column per scan
+ * column, user, the postgres_fdw fallback query, subquery column per scan
+ * column
+ */
 enum
 {
 	RV_PRIV_SERVERS,
 	RV_PRIV_PARTS,
 	RV_PRIV_SQL,
 	RV_PRIV_COLMAP,
-	RV_PRIV_USER
+	RV_PRIV_USER,
+	RV_PRIV_FALLBACK,
+	RV_PRIV_ATTNOS
 };
 
 typedef struct RvShardScanState
@@ -113,6 +129,7 @@ typedef struct RvShardScanState
 	ExprState  *qvec;
 	ExprState  *limit;
 	Oid			qvec_out;		/* output function of the query value */
+	char	  **run_sql;		/* per shard: the statement with its LIMIT */
 	MemoryContext rows_cxt;
 	Datum	  **values;			/* rows from every shard, unordered */
 	bool	  **nulls;
@@ -120,7 +137,9 @@ typedef struct RvShardScanState
 	int			maxrows;
 	int			next;
 	bool		done;
-	PlanState  *child;
+	EState	   *estate;
+	Tuplestorestate *fallback;	/* the postgres_fdw plan's rows */
+	TupleTableSlot *fallback_slot;
 } RvShardScanState;
 
 static Plan *RvShardPlanPath(PlannerInfo *root, RelOptInfo *rel,
@@ -197,21 +216,68 @@ RvShardServerExtensions(ForeignServer *server)
 	return names;
 }
 
+/*
+ * The extension an operator or type belongs to, by name ("" for none),
+ * remembered for the session: getExtensionOfObject scans pg_depend, and
+ * every planning of a sharded top-k asks for each shard.  Like
+ * postgres_fdw's shippability cache, a later ALTER EXTENSION ADD/DROP of
+ * the object is not seen until the session ends.
+ */
+typedef struct RvShardExtKey
+{
+	Oid			classid;
+	Oid			objid;
+} RvShardExtKey;
+
+typedef struct RvShardExtEntry
+{
+	RvShardExtKey key;
+	char		name[NAMEDATALEN];
+} RvShardExtEntry;
+
+static HTAB *rv_shard_ext_cache = NULL;
+
+static const char *
+RvShardExtensionOf(Oid classid, Oid objid)
+{
+	RvShardExtKey key = {classid, objid};
+	RvShardExtEntry *e;
+	bool		found;
+
+	if (rv_shard_ext_cache == NULL)
+	{
+		HASHCTL		ctl = {0};
+
+		ctl.keysize = sizeof(RvShardExtKey);
+		ctl.entrysize = sizeof(RvShardExtEntry);
+		ctl.hcxt = CacheMemoryContext;
+		rv_shard_ext_cache = hash_create("ruvector shard shippable", 32, &ctl,
+										 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(rv_shard_ext_cache, &key, HASH_FIND, NULL);
+	if (e == NULL)
+	{
+		Oid			ext = getExtensionOfObject(classid, objid);
+		char	   *name = OidIsValid(ext) ? get_extension_name(ext) : NULL;
+
+		e = hash_search(rv_shard_ext_cache, &key, HASH_ENTER, &found);
+		strlcpy(e->name, name ? name : "", NAMEDATALEN);
+	}
+	return e->name;
+}
+
 /* May an object ship to this server: built in, or of a listed extension? */
 static bool
 RvShardShippable(Oid classid, Oid objid, List *extensions)
 {
-	Oid			ext;
-	char	   *name;
+	const char *name;
 	ListCell   *lc;
 
 	if (objid < FirstGenbkiObjectId)
 		return true;
-	ext = getExtensionOfObject(classid, objid);
-	if (!OidIsValid(ext) || (name = get_extension_name(ext)) == NULL)
-		return false;
+	name = RvShardExtensionOf(classid, objid);
 	foreach(lc, extensions)
-		if (strcmp((char *) lfirst(lc), name) == 0)
+		if (name[0] != '\0' && strcmp((char *) lfirst(lc), name) == 0)
 			return true;
 	return false;
 }
@@ -346,7 +412,8 @@ RvShardDefaultSortOp(Oid type, Oid sortop)
 
 /*
  * The statement for one leaf: SELECT the scan columns FROM the shard's
- * table ORDER BY the keys LIMIT $2.  NULL if something cannot ship.
+ * table ORDER BY the keys (LIMIT k is added at run time).  NULL if
+ * something cannot ship.
  * colmap (first leaf only) gets each scan column's result column or -1.
  */
 static char *
@@ -409,7 +476,6 @@ RvShardLeafSql(Query *leaf, List *scan_vars, List *extensions, List **colmap,
 						 "ASC" : "DESC",
 						 s->nulls_first ? "FIRST" : "LAST");
 	}
-	appendStringInfoString(&dp.buf, " LIMIT $2::pg_catalog.int8");
 	result = dp.buf.data;
 out:
 	table_close(dp.part, NoLock);
@@ -431,36 +497,107 @@ RvShardDirectLeaves(Query *top)
 }
 
 /*
- * set_rel_pathlist_hook, for the subquery the planner hook made: when
- * every leaf can be sent directly, a CustomPath over the subquery's
- * cheapest path (kept as the fallback) becomes the only path.
+ * What the planner hook hands the set_rel_pathlist hook for one placeholder
+ * subquery: found by the placeholder's queryId (RV_SHARD_DIRECT_QUERYID +
+ * its index in the list), which copyObject keeps.  The list lives for one
+ * outermost planner call (RvShardDirectReset).
  */
-void
-RvShardDirectPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+typedef struct RvShardDirectInfo
 {
-	List	   *leaves = RvShardDirectLeaves(rte->subquery);
-	List	   *scan_vars = NIL;
-	List	   *servers = NIL,
-			   *parts = NIL,
-			   *sqls = NIL,
-			   *colmap = NIL;
-	Node	   *value = NULL;
+	List	   *servers;
+	List	   *parts;
+	List	   *sqls;
+	List	   *remote_by_attno;	/* per subquery column: result column or -1 */
+	Oid			checkasuser;
+	Query	   *fallback;		/* the union of the leaves, for postgres_fdw */
+	Node	   *value;
 	Node	   *limit;
-	Path	   *child = NULL;
-	CustomPath *cp;
+} RvShardDirectInfo;
+
+#define RV_SHARD_DIRECT_QUERYID UINT64CONST(0x5276534400000000)	/* "RvSD" */
+#define RV_SHARD_DIRECT_MAX 0xFFFFFF
+
+static List *rv_shard_direct_stash = NIL;
+
+void
+RvShardDirectReset(void)
+{
+	rv_shard_direct_stash = NIL;	/* its memory went with the last plan's */
+}
+
+/* The stashed info of a placeholder, or NULL if q is not one */
+static RvShardDirectInfo *
+RvShardDirectFind(Query *q)
+{
+	uint64		n = q->queryId - RV_SHARD_DIRECT_QUERYID;
+
+	if (q->queryId < RV_SHARD_DIRECT_QUERYID || n >= list_length(rv_shard_direct_stash))
+		return NULL;
+	return list_nth(rv_shard_direct_stash, (int) n);
+}
+
+bool
+RvShardIsDirectPlaceholder(Query *q)
+{
+	return RvShardDirectFind(q) != NULL;
+}
+
+/*
+ * The placeholder that stands in the query for the top subquery: its
+ * columns as NULLs, no FROM, and the LIMIT (which keeps the planner from
+ * pulling it up).  Planned in no time; its path is replaced by the
+ * CustomScan, so it never runs.
+ */
+static Query *
+RvShardPlaceholder(Query *top, int index)
+{
+	Query	   *ph = makeNode(Query);
 	ListCell   *lc;
 
-	if (!rv_shard_direct || rel->baserestrictinfo != NIL ||
-		rel->lateral_relids != NULL || rel->pathlist == NIL)
-		return;
-	foreach(lc, rel->reltarget->exprs)
+	foreach(lc, top->targetList)
 	{
-		Var		   *v = (Var *) lfirst(lc);
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Node	   *e = (Node *) tle->expr;
+		TargetEntry *out;
 
-		if (!IsA(v, Var) || v->varno != rel->relid || v->varattno <= 0)
-			return;
-		scan_vars = lappend(scan_vars, v);
+		out = makeTargetEntry((Expr *) makeNullConst(exprType(e), exprTypmod(e),
+													  exprCollation(e)),
+							  tle->resno, pstrdup(tle->resname), false);
+		ph->targetList = lappend(ph->targetList, out);
 	}
+	ph->commandType = CMD_SELECT;
+	ph->querySource = QSRC_ORIGINAL;
+	ph->canSetTag = true;
+	ph->jointree = makeFromExpr(NIL, NULL);
+	ph->limitCount = copyObject(top->limitCount);
+	ph->limitOption = LIMIT_OPTION_COUNT;
+	ph->queryId = RV_SHARD_DIRECT_QUERYID + index;
+	return ph;
+}
+
+/*
+ * Planner hook side: top is the subquery that replaces the sharded parent
+ * (the union of the leaves, or the one leaf), used its columns the outer
+ * query reads (1-based).  When every leaf can be sent directly, returns
+ * the placeholder to put in its place, with top kept as the fallback;
+ * NULL otherwise (top is planned as it is, through postgres_fdw).
+ */
+Query *
+RvShardDirectRewrite(Query *top, Bitmapset *used)
+{
+	List	   *leaves = RvShardDirectLeaves(top);
+	List	   *scan_vars = NIL;
+	List	   *colmap = NIL;
+	RvShardDirectInfo *info;
+	int			ncols = list_length(top->targetList);
+	int			col = -1;
+	ListCell   *lc;
+
+	if (!rv_shard_direct || list_length(rv_shard_direct_stash) >= RV_SHARD_DIRECT_MAX)
+		return NULL;
+	info = palloc0(sizeof(RvShardDirectInfo));
+	while ((col = bms_next_member(used, col)) >= 0)
+		scan_vars = lappend(scan_vars, makeVar(1, col, InvalidOid, -1, InvalidOid, 0));
 	foreach(lc, leaves)
 	{
 		Query	   *leaf = lfirst_node(Query, lc);
@@ -470,67 +607,100 @@ RvShardDirectPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 		char	   *sql;
 
 		if (prte->relkind != RELKIND_FOREIGN_TABLE || leaf->jointree->quals != NULL)
-			return;
+			return NULL;
 		server = GetForeignServer(GetForeignTable(prte->relid)->serverid);
 		if (!RvShardIsPostgresFdw(server))
-			return;
+			return NULL;
 		sql = RvShardLeafSql(leaf, scan_vars, RvShardServerExtensions(server),
 							 lc == list_head(leaves) ? &colmap : NULL, &leaf_value);
 		if (sql == NULL || leaf_value == NULL ||
-			(value != NULL && !equal(value, leaf_value)))
-			return;
-		value = leaf_value;
-		servers = lappend_oid(servers, server->serverid);
-		parts = lappend_oid(parts, prte->relid);
-		sqls = lappend(sqls, makeString(sql));
+			(info->value != NULL && !equal(info->value, leaf_value)))
+			return NULL;
+		info->value = leaf_value;
+		info->servers = lappend_oid(info->servers, server->serverid);
+		info->parts = lappend_oid(info->parts, prte->relid);
+		info->sqls = lappend(info->sqls, makeString(sql));
 	}
-	value = eval_const_expressions(root, copyObject(value));
-	limit = eval_const_expressions(root, copyObject(linitial_node(Query, leaves)->limitCount));
-	if (!RvShardIsValue(value) || !RvShardIsValue(limit) || exprType(limit) != INT8OID)
-		return;
+	info->limit = linitial_node(Query, leaves)->limitCount;
+	if (!RvShardIsValue(info->value) || !RvShardIsValue(info->limit) ||
+		exprType(info->limit) != INT8OID)
+		return NULL;
 
-	foreach(lc, rel->pathlist)
-	{
-		Path	   *p = lfirst(lc);
+	for (int i = 1; i <= ncols; i++)
+		info->remote_by_attno = lappend_int(info->remote_by_attno, -1);
+	foreach(lc, scan_vars)
+		list_nth_cell(info->remote_by_attno, lfirst_node(Var, lc)->varattno - 1)->int_value =
+			list_nth_int(colmap, foreach_current_index(lc));
+	info->checkasuser = linitial_node(RangeTblEntry,
+									  linitial_node(Query, leaves)->rtable)->checkAsUser;
+	info->fallback = top;
+	rv_shard_direct_stash = lappend(rv_shard_direct_stash, info);
+	return RvShardPlaceholder(top, list_length(rv_shard_direct_stash) - 1);
+}
 
-		if (p->param_info == NULL && (child == NULL || p->total_cost < child->total_cost))
-			child = p;
-	}
-	if (child == NULL)
-		return;
+/*
+ * set_rel_pathlist_hook side, for a placeholder subquery: the CustomPath
+ * becomes the rel's only path.
+ */
+void
+RvShardDirectPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	RvShardDirectInfo *info = RvShardDirectFind(rte->subquery);
+	CustomPath *cp;
 
+	if (info == NULL)
+		elog(ERROR, "ruvector: sharded top-k placeholder without its plan");
 	cp = makeNode(CustomPath);
 	cp->path.pathtype = T_CustomScan;
 	cp->path.parent = rel;
 	cp->path.pathtarget = rel->reltarget;
-	cp->path.rows = child->rows;
-	/* one round trip instead of postgres_fdw's five: cheaper than the child */
-	cp->path.startup_cost = child->startup_cost / 2;
-	cp->path.total_cost = child->total_cost / 2;
-	cp->custom_paths = list_make1(child);
-	cp->custom_private = list_make5(servers, parts, sqls, colmap,
-									list_make1_oid(linitial_node(RangeTblEntry,
-																 linitial_node(Query, leaves)->rtable)->checkAsUser));
-	cp->custom_private = lappend(cp->custom_private, list_make2(value, limit));
+	cp->path.rows = rel->rows;
+	cp->path.startup_cost = 0;
+	cp->path.total_cost = rel->rows;
+	cp->custom_private = list_make1(info);	/* not a node: used at once */
 	cp->methods = &rv_shard_path_methods;
 	rel->pathlist = list_make1(cp);
 	rel->partial_pathlist = NIL;
 }
 
+/*
+ * The plan: the scan tuple is the rel's target list (Vars of the
+ * placeholder's columns), each mapped to its column in the shards' result.
+ * The partitions go into the plan's dependencies, so DDL on one of them
+ * (ALTER FOREIGN TABLE ... OPTIONS, DETACH) replans.
+ */
 static Plan *
 RvShardPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 				List *tlist, List *clauses, List *custom_plans)
 {
+	RvShardDirectInfo *info = linitial(best_path->custom_private);
 	CustomScan *cs = makeNode(CustomScan);
+	List	   *colmap = NIL;
+	List	   *attnos = NIL;
+	ListCell   *lc;
 
-	Assert(clauses == NIL);
+	if (clauses != NIL)
+		elog(ERROR, "ruvector: sharded top-k placeholder with a filter");
+	foreach(lc, tlist)
+	{
+		Var		   *v = (Var *) lfirst_node(TargetEntry, lc)->expr;
+
+		if (!IsA(v, Var) || v->varattno <= 0)
+			elog(ERROR, "ruvector: sharded top-k placeholder with a computed column");
+		colmap = lappend_int(colmap, list_nth_int(info->remote_by_attno, v->varattno - 1));
+		attnos = lappend_int(attnos, v->varattno);
+	}
+	foreach(lc, info->parts)
+		root->glob->relationOids = lappend_oid(root->glob->relationOids, lfirst_oid(lc));
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.scanrelid = 0;
 	cs->custom_scan_tlist = copyObject(tlist);
-	cs->custom_plans = custom_plans;
-	cs->custom_exprs = llast(best_path->custom_private);
-	cs->custom_private = list_truncate(list_copy(best_path->custom_private), 5);
-	cs->flags = best_path->flags;
+	cs->custom_exprs = list_make2(eval_const_expressions(root, copyObject(info->value)),
+								  eval_const_expressions(root, copyObject(info->limit)));
+	cs->custom_private = list_make5(info->servers, info->parts, info->sqls, colmap,
+									list_make1_oid(info->checkasuser));
+	cs->custom_private = lappend(cs->custom_private, copyObject(info->fallback));
+	cs->custom_private = lappend(cs->custom_private, attnos);
 	cs->methods = &rv_shard_scan_methods;
 	return &cs->scan.plan;
 }
@@ -570,6 +740,7 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 	TupleDesc	desc = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor;
 	List	   *colmap = list_nth(cs->custom_private, RV_PRIV_COLMAP);
 	bool		varlena;
+	ListCell   *lc;
 
 	st->servers = list_nth(cs->custom_private, RV_PRIV_SERVERS);
 	st->parts = list_nth(cs->custom_private, RV_PRIV_PARTS);
@@ -578,12 +749,11 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 	if (!OidIsValid(st->userid))
 		st->userid = GetUserId();
 	st->direct = RvShardDirectAllowed();
+	st->estate = estate;
 
-	if (!st->direct || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
-	{
-		st->child = ExecInitNode(linitial(cs->custom_plans), estate, eflags);
-		node->custom_ps = list_make1(st->child);
-	}
+	/* the partitions are read as a plan over them would lock them */
+	foreach(lc, st->parts)
+		LockRelationOid(lfirst_oid(lc), AccessShareLock);
 	if (!st->direct)
 		return;
 
@@ -609,24 +779,27 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 										 ALLOCSET_SMALL_SIZES);
 }
 
-/* Wait, interruptibly, until conn has a whole result to read */
+/*
+ * Wait, interruptibly, until c has a whole result to read.  Reads what has
+ * arrived first: the shards answer at about the same time, so after the
+ * first wait the others usually need none.  The wait set is the
+ * connection's own (one epoll_wait, not a new set per wait).
+ */
 static void
-RvShardWait(PGconn *conn, ForeignServer *server)
+RvShardWait(RvShardConn *c)
 {
-	while (PQisBusy(conn))
-	{
-		int			rc = WaitLatchOrSocket(MyLatch,
-										   WL_LATCH_SET | WL_SOCKET_READABLE |
-										   WL_EXIT_ON_PM_DEATH,
-										   PQsocket(conn), -1L, PG_WAIT_EXTENSION);
+	PGconn	   *conn = RvShardConnPg(c);
 
-		if (rc & WL_LATCH_SET)
+	while (PQconsumeInput(conn) && PQisBusy(conn))
+	{
+		WaitEvent	ev;
+
+		WaitEventSetWait(RvShardConnWaitSet(c), -1L, &ev, 1, PG_WAIT_EXTENSION);
+		if (ev.events & WL_LATCH_SET)
 		{
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 		}
-		if ((rc & WL_SOCKET_READABLE) && !PQconsumeInput(conn))
-			break;				/* the error comes with PQgetResult */
 	}
 }
 
@@ -689,7 +862,7 @@ static RvShardSendResult
 RvShardSend(RvShardScanState *st, int i, const char *const *params, RvShardConn **c)
 {
 	ForeignServer *server = RvShardServer(st, i);
-	const char *sql = strVal(list_nth(st->sqls, i));
+	const char *sql = st->run_sql[i];
 
 	for (int attempt = 0;; attempt++)
 	{
@@ -705,7 +878,7 @@ RvShardSend(RvShardScanState *st, int i, const char *const *params, RvShardConn 
 		if (RvShardConnBusy(*c))
 			return RV_SHARD_WAIT;
 		name = RvShardConnPrepare(*c, server, sql);
-		if (PQsendQueryPrepared(RvShardConnPg(*c), name, 2, params, NULL, NULL, 0))
+		if (PQsendQueryPrepared(RvShardConnPg(*c), name, 1, params, NULL, NULL, 0))
 		{
 			RvShardConnSetBusy(*c, true);
 			return RV_SHARD_SENT;
@@ -747,7 +920,7 @@ RvShardCollect(RvShardScanState *st, int i, RvShardConn *c)
 	PGresult   *res;
 	PGresult   *extra;
 
-	RvShardWait(conn, server);
+	RvShardWait(c);
 	res = PQgetResult(conn);
 	while ((extra = PQgetResult(conn)) != NULL)
 		PQclear(extra);
@@ -766,7 +939,7 @@ RvShardCollect(RvShardScanState *st, int i, RvShardConn *c)
 			RvShardLeftOut(st, i);
 			return RV_SHARD_LOST;
 		}
-		RvShardReportError(ERROR, res, conn, server, strVal(list_nth(st->sqls, i)));
+		RvShardReportError(ERROR, res, conn, server, st->run_sql[i]);
 	}
 	PG_TRY();
 	{
@@ -788,7 +961,8 @@ RvShardRun(RvShardScanState *st)
 	int			n = list_length(st->servers);
 	RvShardConn **sent = palloc0(sizeof(RvShardConn *) * n);
 	bool	   *left = palloc(sizeof(bool) * n);
-	const char *params[2];
+	const char *params[1];
+	char	   *limit;
 	bool		isnull;
 	Datum		d;
 	int			nleft = n;
@@ -796,7 +970,10 @@ RvShardRun(RvShardScanState *st)
 	d = ExecEvalExprSwitchContext(st->qvec, econtext, &isnull);
 	params[0] = isnull ? NULL : OidOutputFunctionCall(st->qvec_out, d);
 	d = ExecEvalExprSwitchContext(st->limit, econtext, &isnull);
-	params[1] = isnull ? NULL : psprintf(INT64_FORMAT, DatumGetInt64(d));
+	limit = isnull ? "ALL" : psprintf(INT64_FORMAT, DatumGetInt64(d));
+	st->run_sql = palloc(sizeof(char *) * n);
+	for (int i = 0; i < n; i++)
+		st->run_sql[i] = psprintf("%s LIMIT %s", strVal(list_nth(st->sqls, i)), limit);
 
 	memset(left, true, sizeof(bool) * n);
 	/*
@@ -837,7 +1014,41 @@ RvShardRun(RvShardScanState *st)
 	st->done = true;
 }
 
-/* Next row: from the shards' answers, or from the postgres_fdw child */
+/*
+ * The postgres_fdw path, planned now: the union of one ORDER BY ... LIMIT k
+ * query per partition (shard_plan.c), run to the end into a tuplestore
+ * with this statement's snapshot and parameters.  Only inside transaction
+ * blocks and the like (RvShardDirectAllowed), so its planning is not paid
+ * by every query.
+ */
+static void
+RvShardFallbackRun(RvShardScanState *st)
+{
+	CustomScan *cs = (CustomScan *) st->css.ss.ps.plan;
+	Query	   *q = copyObject(list_nth(cs->custom_private, RV_PRIV_FALLBACK));
+	ParamListInfo params = st->estate->es_param_list_info;
+	MemoryContext old = MemoryContextSwitchTo(st->estate->es_query_cxt);
+	PlannedStmt *ps = pg_plan_query(q, NULL, 0, params);
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+	QueryDesc  *qd;
+
+	st->fallback = tuplestore_begin_heap(false, false, work_mem);
+	SetTuplestoreDestReceiverParams(dest, st->fallback, st->estate->es_query_cxt,
+									false, NULL, NULL);
+	qd = CreateQueryDesc(ps, "", GetActiveSnapshot(), InvalidSnapshot, dest,
+						 params, NULL, 0);
+	ExecutorStart(qd, 0);
+	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	ExecutorFinish(qd);
+	st->fallback_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(qd->tupDesc),
+												 &TTSOpsMinimalTuple);
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
+	dest->rDestroy(dest);
+	MemoryContextSwitchTo(old);
+}
+
+/* Next row: from the shards' answers, or from the postgres_fdw plan's */
 static TupleTableSlot *
 RvShardNext(ScanState *ss)
 {
@@ -847,15 +1058,22 @@ RvShardNext(ScanState *ss)
 	ExecClearTuple(slot);
 	if (!st->direct)
 	{
-		TupleTableSlot *in = ExecProcNode(st->child);
+		List	   *attnos = list_nth(((CustomScan *) ss->ps.plan)->custom_private,
+									  RV_PRIV_ATTNOS);
+		TupleTableSlot *in;
 
-		if (TupIsNull(in))
+		if (st->fallback == NULL)
+			RvShardFallbackRun(st);
+		in = st->fallback_slot;
+		if (!tuplestore_gettupleslot(st->fallback, true, false, in))
 			return slot;
-		slot_getsomeattrs(in, slot->tts_tupleDescriptor->natts);
+		slot_getallattrs(in);
 		for (int j = 0; j < slot->tts_tupleDescriptor->natts; j++)
 		{
-			slot->tts_values[j] = in->tts_values[j];
-			slot->tts_isnull[j] = in->tts_isnull[j];
+			int			a = list_nth_int(attnos, j) - 1;
+
+			slot->tts_values[j] = in->tts_values[a];
+			slot->tts_isnull[j] = in->tts_isnull[a];
 		}
 		return ExecStoreVirtualTuple(slot);
 	}
@@ -886,8 +1104,10 @@ RvShardEnd(CustomScanState *node)
 {
 	RvShardScanState *st = (RvShardScanState *) node;
 
-	if (st->child)
-		ExecEndNode(st->child);
+	if (st->fallback_slot)
+		ExecDropSingleTupleTableSlot(st->fallback_slot);
+	if (st->fallback)
+		tuplestore_end(st->fallback);
 	ExecClearTuple(node->ss.ss_ScanTupleSlot);
 }
 
@@ -898,12 +1118,20 @@ RvShardRescan(CustomScanState *node)
 	RvShardScanState *st = (RvShardScanState *) node;
 
 	st->next = 0;
-	if (st->child && !st->direct)
-	{
-		if (node->ss.ps.chgParam != NULL)
-			UpdateChangedParamSet(st->child, node->ss.ps.chgParam);
-		ExecReScan(st->child);
-	}
+	if (st->fallback)
+		tuplestore_rescan(st->fallback);
+}
+
+/* The LIMIT as EXPLAIN shows it: the number when it is a constant */
+static char *
+RvShardExplainLimit(CustomScanState *node)
+{
+	Node	   *lim = lsecond(((CustomScan *) node->ss.ps.plan)->custom_exprs);
+
+	if (IsA(lim, Const))
+		return ((Const *) lim)->constisnull ? "ALL" :
+			psprintf(INT64_FORMAT, DatumGetInt64(((Const *) lim)->constvalue));
+	return "<the query's LIMIT>";
 }
 
 static void
@@ -912,14 +1140,16 @@ RvShardExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	RvShardScanState *st = (RvShardScanState *) node;
 
 	ExplainPropertyText("Shard Path", st->direct ?
-						"direct (one prepared statement per shard, the postgres_fdw plan below unused)" :
-						"postgres_fdw (the plan below)", es);
+						"direct (one prepared statement per shard)" :
+						"postgres_fdw (planned when run; ruvector.shard_direct = off shows it)",
+						es);
 	if (!es->verbose)
 		return;
 	for (int i = 0; i < list_length(st->sqls); i++)
 		ExplainPropertyText("Shard SQL",
-							psprintf("%s: %s", RvShardServer(st, i)->servername,
-									 strVal(list_nth(st->sqls, i))), es);
+							psprintf("%s: %s LIMIT %s", RvShardServer(st, i)->servername,
+									 strVal(list_nth(st->sqls, i)),
+									 RvShardExplainLimit(node)), es);
 }
 
 void

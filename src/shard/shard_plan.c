@@ -96,6 +96,7 @@ bool		rv_shard_pushdown = true;
 bool		rv_shard_partial_results = false;
 
 static planner_hook_type rv_shard_prev_planner = NULL;
+static int	rv_shard_planner_depth = 0;	/* nesting of RvShardPlanner */
 static set_rel_pathlist_hook_type rv_shard_prev_pathlist = NULL;
 
 /*
@@ -107,8 +108,6 @@ static set_rel_pathlist_hook_type rv_shard_prev_pathlist = NULL;
  * only for the top-level statement.
  */
 #define RV_SHARD_LEAF_QUERYID UINT64CONST(0x5276536861726431)	/* "RvShard1" */
-/* ... and of the subquery that replaces the parent (the union, or one leaf) */
-#define RV_SHARD_TOP_QUERYID UINT64CONST(0x5276536861726432)	/* "RvShard2" */
 
 /* What the rewrite needs to know about the matched query */
 typedef struct RvShardQueryData
@@ -493,6 +492,25 @@ RvShardOuterSort(RvShardQueryData *sq)
 	pull_varattnos((Node *) q->targetList, 1, &sq->needed);
 }
 
+/*
+ * The direct path (shard_direct.c) when every leaf can be sent as one
+ * statement: a placeholder that its CustomScan replaces, the union kept
+ * for the postgres_fdw fallback.  Otherwise the union itself.
+ */
+static Query *
+RvShardDirectOrUnion(RvShardQueryData *sq, Query *sub)
+{
+	Bitmapset  *used = NULL;
+	int			m = -1;
+	Query	   *ph;
+
+	while ((m = bms_next_member(sq->needed, m)) >= 0)
+		if (m + FirstLowInvalidHeapAttributeNumber > 0)
+			used = bms_add_member(used, m + FirstLowInvalidHeapAttributeNumber);
+	ph = RvShardDirectRewrite(sub, used);
+	return ph ? ph : sub;
+}
+
 /* Rewrite q in place when it is the sharded top-k shape; true if it was */
 static bool
 RvShardRewrite(Query *q)
@@ -518,7 +536,7 @@ RvShardRewrite(Query *q)
 	foreach(lc, parts)
 		leaves = lappend(leaves, RvShardLeafQuery(&sq, lfirst_oid(lc)));
 	sub = list_length(leaves) == 1 ? linitial(leaves) : RvShardUnionQuery(&sq, leaves);
-	sub->queryId = RV_SHARD_TOP_QUERYID;	/* for the direct path (shard_direct.c) */
+	sub = RvShardDirectOrUnion(&sq, sub);
 
 	/* the parent stays for its privilege check, lock and invalidation */
 	perm = copyObject(sq.parent_rte);
@@ -550,7 +568,7 @@ RvShardPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rt
 		rv_shard_prev_pathlist(root, rel, rti, rte);
 	if (rte->rtekind == RTE_SUBQUERY && !rte->inh &&
 		rel->reloptkind == RELOPT_BASEREL &&
-		rte->subquery->queryId == RV_SHARD_TOP_QUERYID)
+		RvShardIsDirectPlaceholder(rte->subquery))
 	{
 		RvShardDirectPath(root, rel, rte);
 		return;
@@ -598,12 +616,28 @@ static PlannedStmt *
 RvShardPlanner(Query *parse, const char *query_string, int cursorOptions,
 			   ParamListInfo boundParams)
 {
-	if (rv_shard_pushdown)
-		RvShardRewriteTree(parse);
-	if (rv_shard_prev_planner)
-		return rv_shard_prev_planner(parse, query_string, cursorOptions,
-									 boundParams);
-	return standard_planner(parse, query_string, cursorOptions, boundParams);
+	PlannedStmt *result;
+
+	/* placeholders of the direct path live for one outermost planning */
+	if (rv_shard_planner_depth == 0)
+		RvShardDirectReset();
+	rv_shard_planner_depth++;
+	PG_TRY();
+	{
+		if (rv_shard_pushdown)
+			RvShardRewriteTree(parse);
+		if (rv_shard_prev_planner)
+			result = rv_shard_prev_planner(parse, query_string, cursorOptions,
+										   boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		rv_shard_planner_depth--;
+	}
+	PG_END_TRY();
+	return result;
 }
 
 void
