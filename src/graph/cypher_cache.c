@@ -24,8 +24,11 @@
  *	empties the cache, as PostgreSQL's plan cache would replan.  A cached
  *	plan's relations are locked as the planner would lock them before the
  *	plan is used, and if that lock brings an invalidation the plan is made
- *	again.  The portal runs a copy of the plan, so emptying the cache while
- *	a query runs is safe.
+ *	again.  The portal runs the cached plan itself (the executor does not
+ *	write to plans: PostgreSQL's own plan cache shares them alike), pinned
+ *	until the caller releases it (RvgCachedCursorRelease): an entry emptied
+ *	from the cache while pinned is kept aside and freed at its last release,
+ *	or at the end of the transaction when an error skipped the release.
  *
  *	Lock order: none of its own; the relations of a plan in range-table
  *	order, as the executor would take them.
@@ -59,12 +62,14 @@ typedef struct PlanEntry
 	char	   *key;
 	PlannedStmt *stmt;
 	int			uses;
+	int			pins;			/* portals running stmt now */
 } PlanEntry;
 
 bool		rvg_plan_cache_enabled = true;
 
 static MemoryContext plan_cxt = NULL;
 static List *plans = NIL;		/* PlanEntry *, oldest first */
+static List *retired = NIL;		/* PlanEntry * out of the cache but pinned */
 static uint64 plan_generation = 0;
 
 /* Defines ruvector.cypher_plan_cache (from _PG_init). */
@@ -78,13 +83,53 @@ RvGraphInit(void)
 							 NULL, NULL, NULL);
 }
 
+/* Frees e, or keeps it aside while a portal runs its plan. */
+static void
+PlanRetire(PlanEntry *e)
+{
+	MemoryContext old;
+
+	if (e->pins == 0)
+	{
+		MemoryContextDelete(e->cxt);
+		return;
+	}
+	old = MemoryContextSwitchTo(plan_cxt);
+	retired = lappend(retired, e);
+	MemoryContextSwitchTo(old);
+}
+
 static void
 PlanCacheReset(Datum arg, Oid relid)
 {
+	List	   *old = plans;
+	ListCell   *lc;
+
 	plan_generation++;
 	plans = NIL;
-	if (plan_cxt != NULL)
-		MemoryContextReset(plan_cxt);
+	foreach(lc, old)
+		PlanRetire(lfirst(lc));
+	list_free(old);
+}
+
+/*
+ * At the end of the transaction no portal of it runs any more: pins left
+ * by an error are void, and the entries kept aside for them are freed.
+ */
+static void
+PlanCacheXactEnd(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	foreach(lc, plans)
+		((PlanEntry *) lfirst(lc))->pins = 0;
+	foreach(lc, retired)
+		MemoryContextDelete(((PlanEntry *) lfirst(lc))->cxt);
+	list_free(retired);
+	retired = NIL;
 }
 
 static void
@@ -105,6 +150,7 @@ PlanCacheInit(void)
 	CacheRegisterSyscacheCallback(TYPEOID, PlanCacheResetSyscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(OPEROID, PlanCacheResetSyscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, PlanCacheResetSyscache, (Datum) 0);
+	RegisterXactCallback(PlanCacheXactEnd, NULL);
 }
 
 static char *
@@ -148,7 +194,7 @@ PlanStore(const char *key, PlannedStmt *stmt)
 	if (e != NULL)
 	{
 		plans = list_delete_ptr(plans, e);
-		MemoryContextDelete(e->cxt);
+		PlanRetire(e);
 	}
 	cxt = AllocSetContextCreate(plan_cxt, "ruvector Cypher plan", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -157,6 +203,7 @@ PlanStore(const char *key, PlannedStmt *stmt)
 	e->key = pstrdup(key);
 	e->stmt = copyObject(stmt);
 	e->uses = 0;
+	e->pins = 0;
 	MemoryContextSwitchTo(plan_cxt);
 	plans = lappend(plans, e);
 	MemoryContextSwitchTo(old);
@@ -195,14 +242,30 @@ LockPlanRelations(PlannedStmt *stmt)
 	}
 }
 
+/* Unpins what RvgCachedCursor pinned (NULL: nothing), after the portal closed. */
+void
+RvgCachedCursorRelease(void *pin)
+{
+	PlanEntry  *e = pin;
+
+	if (e == NULL || e->pins == 0)
+		return;					/* or voided by the end of a transaction */
+	if (--e->pins == 0 && list_member_ptr(retired, e))
+	{
+		retired = list_delete_ptr(retired, e);
+		MemoryContextDelete(e->cxt);
+	}
+}
+
 /*
  * Opens a cursor on the reading statement sql with the given parameters
  * (nulls as for SPI: 'n' for null), through a cached plan when there is
- * one.  The caller is connected to SPI, runs the portal (RvgRunPortal) and
- * closes it with SPI_cursor_close.
+ * one.  The caller is connected to SPI, runs the portal, closes it with
+ * SPI_cursor_close and then calls RvgCachedCursorRelease(*pin).
  */
 Portal
-RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls)
+RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls,
+				void **pin)
 {
 	ParamListInfo params = makeParamList(nparams);
 	char	   *key = PlanKey(sql, nparams, types);
@@ -211,6 +274,7 @@ RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const c
 	Portal		portal;
 	MemoryContext old;
 
+	*pin = NULL;
 	PlanCacheInit();
 	for (int i = 0; i < nparams; i++)
 	{
@@ -228,15 +292,20 @@ RvgCachedCursor(const char *sql, int nparams, Oid *types, Datum *values, const c
 		uint64		generation = plan_generation;
 
 		e->uses++;
-		/* the portal's own copy: the cache may be emptied while it runs */
-		old = MemoryContextSwitchTo(portal->portalContext);
-		stmt = copyObject(e->stmt);
-		MemoryContextSwitchTo(old);
+		/* pinned before the locks, whose invalidations may empty the cache */
+		e->pins++;
+		stmt = e->stmt;
 		LockPlanRelations(stmt);
 		if (generation != plan_generation)
-			stmt = NULL;		/* invalidated meanwhile: plan again */
+		{
+			RvgCachedCursorRelease(e);	/* invalidated meanwhile: plan again */
+			stmt = NULL;
+		}
 		else
+		{
+			*pin = e;
 			ereport(DEBUG1, (errmsg_internal("Cypher: the cached plan is reused")));
+		}
 	}
 	if (stmt == NULL)
 	{

@@ -575,6 +575,7 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 	Portal		portal;
 	Output	   *out = ex->out;
 	EmitReceiver recv;
+	void	   *pin = NULL;
 
 	out->names = st->names;
 	out->ncols = st->ncols;
@@ -599,7 +600,8 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 			values[st->ninput + k] = DirectFunctionCall1(jsonb_in, CStringGetDatum(st->consts[k]));
 			nulls[st->ninput + k] = ' ';
 		}
-		portal = RvgCachedCursor(st->param_sql, st->ninput + st->nconst, types, values, nulls);
+		portal = RvgCachedCursor(st->param_sql, st->ninput + st->nconst, types, values, nulls,
+								 &pin);
 	}
 	else
 		portal = SPI_cursor_open_with_args(NULL, st->sql, st->ninput, types, values, nulls, false, 0);
@@ -612,6 +614,7 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 	/* straight into the result: no copy of each row into an SPI tuple table */
 	PortalRunFetch(portal, FETCH_FORWARD, FETCH_ALL, &recv.pub);
 	SPI_cursor_close(portal);
+	RvgCachedCursorRelease(pin);
 }
 
 /* ---------------------------------------------------------------------

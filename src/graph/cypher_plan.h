@@ -260,7 +260,8 @@ extern void RvgPlanForeach(RvgPlanner *P, CyClause *c);
 struct PortalData;
 extern char *RvgEvalText(const char *sql);
 extern struct PortalData *RvgCachedCursor(const char *sql, int nparams, Oid *types,
-										  Datum *values, const char *nulls);
+										  Datum *values, const char *nulls, void **pin);
+extern void RvgCachedCursorRelease(void *pin);
 
 /* cypher_expr.c */
 typedef struct RvgAggScope

@@ -217,4 +217,43 @@ SELECT r, r->'aa' AS aa FROM ruvector_cypher('compat', 'RETURN 1 AS b, [2] AS aa
 -- the SQL shown keeps the constant as a literal
 SELECT ruvector_cypher_sql('compat', 'MATCH (n:Person) WHERE n.name = ''Bob'' AND n.age > 1 RETURN n.age') ~ '@> ''\{"name": "Bob"\}''::jsonb' AS literal;
 
+-- a cached plan stays valid for the query running it when the cache is
+-- emptied meanwhile: here DDL in a row-level security function, evaluated
+-- per node, empties it while the second query runs the plan the first made
+-- (the DEBUG1 line); both answer.  An error in the middle of a reused plan
+-- is rolled back, and the plan is reused afterwards.
+CREATE FUNCTION compat_churn(id bigint) RETURNS boolean LANGUAGE plpgsql
+	SET client_min_messages = notice AS $$
+BEGIN
+	IF current_setting('compat.churn', true) = 'ddl' THEN
+		CREATE TEMP TABLE IF NOT EXISTS compat_churn_t (x int);
+		DROP TABLE compat_churn_t;
+	ELSIF current_setting('compat.churn', true) = 'error' THEN
+		RAISE EXCEPTION 'compat_churn fails as asked';
+	END IF;
+	RETURN true;
+END $$;
+CREATE ROLE regress_compat_churn IN ROLE ruvector_user;
+SELECT ruvector_graph_grant('compat', 'regress_compat_churn', 'read');
+CREATE POLICY compat_churn_n ON ruvector_graph_node AS RESTRICTIVE TO regress_compat_churn
+	USING (compat_churn(id));
+SET ROLE regress_compat_churn;
+SET client_min_messages = debug1;
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Alice''})-[:KNOWS]->(m) RETURN m.name ORDER BY m.name');
+SET compat.churn = 'ddl';
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Bob''})-[:KNOWS]->(m) RETURN m.name ORDER BY m.name');
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Alice''})-[:KNOWS]->(m) RETURN m.name ORDER BY m.name');
+RESET compat.churn;
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Carol''})-[:KNOWS]->(m) RETURN m.name ORDER BY m.name');
+BEGIN;
+SET LOCAL compat.churn = 'error';
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Bob''})-[:KNOWS]->(m) RETURN m.name ORDER BY m.name');
+ROLLBACK;
+SELECT * FROM ruvector_cypher('compat', 'MATCH (n:Person {name: ''Alice''})-[:KNOWS]->(m) RETURN m.name ORDER BY m.name');
+RESET client_min_messages;
+RESET ROLE;
+DROP POLICY compat_churn_n ON ruvector_graph_node;
+DROP FUNCTION compat_churn(bigint);
+
 SELECT ruvector_drop_graph('compat');
+DROP ROLE regress_compat_churn;
