@@ -204,6 +204,17 @@ DecodeJbv(const JsonbValue *jv, CyValue *v)
 	}
 }
 
+/* The value of a Jsonb datum: its scalar, or its container as jbvBinary. */
+static void
+JsonbRootValue(Jsonb *jb, JsonbValue *jv)
+{
+	if (JsonbExtractScalar(&jb->root, jv))
+		return;
+	jv->type = jbvBinary;
+	jv->val.binary.data = &jb->root;
+	jv->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+}
+
 /* Decodes a Jsonb datum; SQL NULL (jb == NULL) is CV_NULL. */
 void
 RvgDecode(Jsonb *jb, CyValue *v)
@@ -217,14 +228,7 @@ RvgDecode(Jsonb *jb, CyValue *v)
 		v->jv.type = jbvNull;
 		return;
 	}
-	if (JsonbExtractScalar(&jb->root, &jv))
-	{
-		DecodeJbv(&jv, v);
-		return;
-	}
-	jv.type = jbvBinary;
-	jv.val.binary.data = &jb->root;
-	jv.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	JsonbRootValue(jb, &jv);
 	DecodeJbv(&jv, v);
 }
 
@@ -292,10 +296,8 @@ RvgCharLength(const CyValue *v)
 static Jsonb *
 NumericJsonb(Numeric n)
 {
-	JsonbValue	jv;
+	JsonbValue	jv = {.type = jbvNumeric, .val.numeric = n};
 
-	jv.type = jbvNumeric;
-	jv.val.numeric = n;
 	return JsonbValueToJsonb(&jv);
 }
 
@@ -342,21 +344,16 @@ RvgFloatJsonb(double d)
 Jsonb *
 RvgBoolJsonb(bool b)
 {
-	JsonbValue	jv;
+	JsonbValue	jv = {.type = jbvBool, .val.boolean = b};
 
-	jv.type = jbvBool;
-	jv.val.boolean = b;
 	return JsonbValueToJsonb(&jv);
 }
 
 Jsonb *
 RvgStringJsonb(const char *s, int len)
 {
-	JsonbValue	jv;
+	JsonbValue	jv = {.type = jbvString, .val.string = {.len = len, .val = (char *) s}};
 
-	jv.type = jbvString;
-	jv.val.string.val = (char *) s;
-	jv.val.string.len = len;
 	return JsonbValueToJsonb(&jv);
 }
 
@@ -1305,17 +1302,9 @@ ruvector_cy_aslist(PG_FUNCTION_ARGS)
 	jb = PG_GETARG_JSONB_P(0);
 	if (JB_ROOT_IS_ARRAY(jb) && !JB_ROOT_IS_SCALAR(jb))
 		PG_RETURN_JSONB_P(jb);
-	if (JsonbExtractScalar(&jb->root, &jv))
-	{
-		if (jv.type == jbvNull)
-			PG_RETURN_NULL();
-	}
-	else
-	{
-		jv.type = jbvBinary;
-		jv.val.binary.data = &jb->root;
-		jv.val.binary.len = VARSIZE(jb) - VARHDRSZ;
-	}
+	JsonbRootValue(jb, &jv);
+	if (jv.type == jbvNull)
+		PG_RETURN_NULL();
 	RvgListBegin(&lb);
 	RvgListPush(&lb, &jv);
 	PG_RETURN_JSONB_P(RvgListEnd(&lb));

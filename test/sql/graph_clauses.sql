@@ -43,6 +43,7 @@ SELECT * FROM ruvector_cypher('gc', 'UNWIND [1, [2, 3], null, ''x''] AS v RETURN
 SELECT * FROM ruvector_cypher('gc', 'UNWIND [] AS v RETURN v');
 SELECT * FROM ruvector_cypher('gc', 'UNWIND null AS v RETURN v');
 SELECT * FROM ruvector_cypher('gc', 'UNWIND 5 AS v RETURN v');
+SELECT * FROM ruvector_cypher('gc', 'UNWIND {a: 1, b: [2]} AS v RETURN v');
 SELECT * FROM ruvector_cypher('gc', 'UNWIND $xs AS x UNWIND range(1, x) AS y RETURN x, collect(y) ORDER BY x', '{"xs": [1, 3]}');
 SELECT * FROM ruvector_cypher('gc', 'MATCH (a:Person) WITH collect(a) AS people UNWIND people AS p RETURN p.name ORDER BY p.name');
 SELECT * FROM ruvector_cypher('gc', 'UNWIND [{n: ''Ann''}, {n: ''Zed''}] AS row MATCH (p:Person {name: row.n}) RETURN p.age');
