@@ -753,6 +753,36 @@ CompactResult(FunctionCallInfo fcinfo, CompactState *st)
 }
 
 /*
+ * One compaction of the table, for ruvector_compact and for a visit of the
+ * tier worker, with its progress row: the pass, then the busy blocks
+ * again (ruvector_compact only: the worker leaves them to its next
+ * round), the free space map of the blocks that changed, the pass's WAL
+ * flushed, and its row of history.  Neither caller has a transaction id
+ * to commit, so nothing else would flush that WAL: the flush is what
+ * makes the moves reported done survive a crash.
+ */
+static void
+CompactRun(CompactState *st, Oid relid, const char *source)
+{
+	BlockNumber nblocks = st->ncols > 0 ? RelationGetNumberOfBlocks(st->rel) : 0;
+	int64		changed;
+
+	RvProgressStart(relid, nblocks, st->worker);
+	CompactPass(st, nblocks);
+	if (!st->worker)
+		RetryBusyBlocks(st);
+	changed = st->blocks_moved + st->blocks_promoted;
+	RvProgressUpdate(RV_PROGRESS_FLUSHING, nblocks, changed, st->bytes_freed);
+	if (changed > 0)
+		FreeSpaceMapVacuumRange(st->rel, 0, nblocks);
+	if (!XLogRecPtrIsInvalid(st->last_lsn))
+		XLogFlush(st->last_lsn);
+	FreeAccessStrategy(st->strategy);
+	RvProgressEnd();
+	RecordHistory(relid, source, st);
+}
+
+/*
  * ruvector_compact(table regclass) returns (blocks_scanned, blocks_moved,
  * blocks_skipped, vectors_moved, bytes_freed).
  */
@@ -762,7 +792,6 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	Relation	rel;
 	CompactState st;
-	BlockNumber nblocks;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -790,24 +819,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel)),
 				 errhint("Set one with ruvector_set_tiers().")));
 
-	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
-	RvProgressStart(relid, nblocks, false);
-	CompactPass(&st, nblocks);
-	RetryBusyBlocks(&st);
-	RvProgressUpdate(RV_PROGRESS_FLUSHING, nblocks, st.blocks_moved, st.bytes_freed);
-	if (st.blocks_moved > 0)
-		FreeSpaceMapVacuumRange(rel, 0, nblocks);
-
-	/*
-	 * The function has no transaction id to commit, so nothing would flush
-	 * its WAL: flush it here, so that moves reported done survive a crash.
-	 */
-	if (!XLogRecPtrIsInvalid(st.last_lsn))
-		XLogFlush(st.last_lsn);
-
-	FreeAccessStrategy(st.strategy);
-	RvProgressEnd();
-	RecordHistory(relid, "compact", &st);
+	CompactRun(&st, relid, "compact");
 	RvAdminAudit("tier.compact", relid,
 				 psprintf("{\"blocks_scanned\": " INT64_FORMAT ", \"blocks_moved\": " INT64_FORMAT
 						  ", \"blocks_skipped\": " INT64_FORMAT ", \"vectors_moved\": " INT64_FORMAT
@@ -878,7 +890,6 @@ WorkerVisitTable(Oid relid, int64 budget)
 {
 	Relation	rel;
 	CompactState st;
-	BlockNumber nblocks;
 	int64		read;
 
 	if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
@@ -905,18 +916,7 @@ WorkerVisitTable(Oid relid, int64 budget)
 		ereport(DEBUG1,
 				(errmsg_internal("ruvector tier worker: no demotion in \"%s\": integrity state",
 								 RelationGetRelationName(rel))));
-	nblocks = st.ncols > 0 ? RelationGetNumberOfBlocks(rel) : 0;
-	RvProgressStart(relid, nblocks, true);
-	CompactPass(&st, nblocks);
-	RvProgressUpdate(RV_PROGRESS_FLUSHING, nblocks,
-					 st.blocks_moved + st.blocks_promoted, st.bytes_freed);
-	if (st.blocks_moved + st.blocks_promoted > 0)
-		FreeSpaceMapVacuumRange(rel, 0, nblocks);
-	if (!XLogRecPtrIsInvalid(st.last_lsn))
-		XLogFlush(st.last_lsn);
-	FreeAccessStrategy(st.strategy);
-	RvProgressEnd();
-	RecordHistory(relid, "worker", &st);
+	CompactRun(&st, relid, "worker");
 
 	if (st.blocks_moved + st.blocks_promoted > 0)
 		ereport(LOG,
