@@ -38,6 +38,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/rv_random.h"
 #include "quant/quant.h"
 
 /* Coordinate-ascent passes of rv_pq_encode_direction (it rarely needs 3). */
@@ -60,18 +61,6 @@ rv_pq_train_workspace(size_t n, int dim, int m, int k)
 		+ n * sizeof(float)					/* distance to own centroid */
 		+ (size_t) k * sizeof(int64_t)		/* cluster sizes */
 		+ (size_t) k * maxsub * sizeof(double); /* centroid sums */
-}
-
-static uint64_t
-xorshift64(uint64_t *state)
-{
-	uint64_t	x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
 }
 
 static float
@@ -151,7 +140,7 @@ seed_centroids(const float *data, size_t n, int dim, int start, int d, int k,
 
 	while (have < k)
 	{
-		size_t		row = (size_t) (xorshift64(rng) % n);
+		size_t		row = (size_t) (rv_xorshift64(rng) % n);
 		const float *x = data + row * dim + start;
 		bool		dup = false;
 
