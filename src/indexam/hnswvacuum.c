@@ -603,9 +603,17 @@ RepairGraph(HnswVacuumState *vs)
  * ----------------------------------------------------------------
  */
 
-/* No live element may still link to a dying one */
+/*
+ * Pass 3's walk: fn(vs, buf, blkno, off, node, arg) for every tuple of
+ * every page, in chain order, the page read through VACUUM's strategy and
+ * locked in share mode, or with a cleanup lock (no other backend then
+ * holds a pin on it).
+ */
+typedef void (*VacTupleFn) (HnswVacuumState *vs, Buffer buf, BlockNumber blkno,
+							OffsetNumber off, HnswNodeTuple node, void *arg);
+
 static void
-ConfirmRepaired(HnswVacuumState *vs)
+VacWalkTuples(HnswVacuumState *vs, bool cleanup, VacTupleFn fn, void *arg)
 {
 	BlockNumber blkno = HNSW_HEAD_BLKNO;
 
@@ -618,30 +626,38 @@ ConfirmRepaired(HnswVacuumState *vs)
 		vacuum_delay_point();
 
 		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->bas);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		if (cleanup)
+			LockBufferForCleanup(buf);
+		else
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
-		{
-			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
-			Buffer		sbuf;
-			HnswNbrTuple ntup;
-			ItemPointer slots;
-			bool		bad;
-
-			if (!HnswNodeIsLive(node))
-				continue;
-
-			slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
-			bad = slots != NULL && SlotsMentionDying(vs, slots, node->nslots);
-			if (BufferIsValid(sbuf))
-				UnlockReleaseBuffer(sbuf);
-			if (bad)
-				elog(ERROR, "hnsw graph not repaired");
-		}
+			fn(vs, buf, blkno, off, (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off)), arg);
 		blkno = HnswPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/* No live element may still link to a dying one */
+static void
+ConfirmRepairedNode(HnswVacuumState *vs, Buffer buf, BlockNumber blkno,
+					OffsetNumber off, HnswNodeTuple node, void *arg)
+{
+	Buffer		sbuf;
+	HnswNbrTuple ntup;
+	ItemPointer slots;
+	bool		bad;
+
+	if (!HnswNodeIsLive(node))
+		return;
+
+	slots = HnswGetSlots(vs->index, BufferGetPage(buf), node, &sbuf, &ntup);
+	bad = slots != NULL && SlotsMentionDying(vs, slots, node->nslots);
+	if (BufferIsValid(sbuf))
+		UnlockReleaseBuffer(sbuf);
+	if (bad)
+		elog(ERROR, "hnsw graph not repaired");
 }
 
 /*
@@ -682,63 +698,54 @@ MarkNodeDeleted(HnswVacuumState *vs, HnswWriter *w, HnswNodeTuple node)
 	return nbuf;
 }
 
+/*
+ * Recycle one dying element (one WAL record: its page plus maybe an
+ * overflow page); *insertPage becomes the first page with a recycled or
+ * dying element.
+ */
+static void
+MarkDeletedNode(HnswVacuumState *vs, Buffer buf, BlockNumber blkno,
+				OffsetNumber off, HnswNodeTuple node, void *arg)
+{
+	BlockNumber *insertPage = (BlockNumber *) arg;
+	HnswWriter	w;
+	Page		wpage;
+	Buffer		nbuf;
+
+	if (node->type != HNSW_NODE_TUPLE)
+		return;
+	if (!HnswNodeIsDeleted(node) && ItemPointerIsValid(&node->heaptids[0]))
+		return;
+
+	if (!BlockNumberIsValid(*insertPage))
+		*insertPage = blkno;
+	if (HnswNodeIsDeleted(node))
+		return;
+
+	HnswWriterStart(&w, vs->index, false);
+	wpage = HnswWriterRegister(&w, buf, false);
+	nbuf = MarkNodeDeleted(vs, &w, (HnswNodeTuple) PageGetItem(wpage, PageGetItemId(wpage, off)));
+	HnswWriterFinish(&w, false);
+	if (BufferIsValid(nbuf))
+		UnlockReleaseBuffer(nbuf);
+}
+
 static void
 MarkDeleted(HnswVacuumState *vs)
 {
-	BlockNumber blkno = HNSW_HEAD_BLKNO;
 	BlockNumber insertPage = InvalidBlockNumber;
 
 	/* Inserts and scans from before the repairs may still reach dying elements */
 	LockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
 	UnlockPage(vs->index, HNSW_UPDATE_LOCK, ExclusiveLock);
 
-	ConfirmRepaired(vs);
+	VacWalkTuples(vs, false, ConfirmRepairedNode, NULL);
 
 	LockPage(vs->index, HNSW_SCAN_LOCK, ExclusiveLock);
 	UnlockPage(vs->index, HNSW_SCAN_LOCK, ExclusiveLock);
 
-	while (BlockNumberIsValid(blkno))
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-
-		vacuum_delay_point();
-
-		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->bas);
-
-		/* No other backend may hold a pin on a page whose elements we recycle */
-		LockBufferForCleanup(buf);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
-		{
-			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
-			HnswWriter	w;
-			Page		wpage;
-			Buffer		nbuf;
-
-			if (node->type != HNSW_NODE_TUPLE)
-				continue;
-			if (!HnswNodeIsDeleted(node) && ItemPointerIsValid(&node->heaptids[0]))
-				continue;
-
-			if (!BlockNumberIsValid(insertPage))
-				insertPage = blkno;
-			if (HnswNodeIsDeleted(node))
-				continue;
-
-			/* One record per element: its page plus maybe an overflow page */
-			HnswWriterStart(&w, vs->index, false);
-			wpage = HnswWriterRegister(&w, buf, false);
-			nbuf = MarkNodeDeleted(vs, &w, (HnswNodeTuple) PageGetItem(wpage, PageGetItemId(wpage, off)));
-			HnswWriterFinish(&w, false);
-			if (BufferIsValid(nbuf))
-				UnlockReleaseBuffer(nbuf);
-		}
-		blkno = HnswPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
+	/* No other backend may hold a pin on a page whose elements we recycle */
+	VacWalkTuples(vs, true, MarkDeletedNode, &insertPage);
 
 	/* Last: inserts may now use the freed space */
 	if (BlockNumberIsValid(insertPage))
