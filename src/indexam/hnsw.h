@@ -532,6 +532,19 @@ extern void HnswWriterAbort(HnswWriter *w, bool release);
 extern ItemPointer HnswGetSlots(Relation index, Page page, HnswNodeTuple node,
 								Buffer *sbuf, HnswNbrTuple *ntup);
 
+/* An element's slots read under share locks (HnswLockSlots) */
+typedef struct HnswLockedSlots
+{
+	Buffer		buf;			/* the node's page */
+	Buffer		sbuf;			/* the overflow tuple's page, or InvalidBuffer */
+	HnswNodeTuple node;			/* NULL if the element is gone or changed */
+	ItemPointer slots;
+} HnswLockedSlots;
+
+extern ItemPointer HnswLockSlots(Relation index, BufferAccessStrategy bas, BlockNumber blkno,
+								 OffsetNumber offno, uint8 version, HnswLockedSlots *ls);
+extern void HnswUnlockSlots(HnswLockedSlots *ls);
+
 /* hnswutils.c: search on disk */
 extern void HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m,
 						   int ef, const char *query);

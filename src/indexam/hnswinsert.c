@@ -525,45 +525,30 @@ typedef struct SlotRef
 static bool
 ReadSlots(Relation index, HnswSearch *s, HnswCand *c, int lc, SlotRef *ref)
 {
-	Buffer		buf;
-	Buffer		sbuf;
-	Page		page;
-	HnswNodeTuple node;
-	HnswNbrTuple ntup;
-	ItemPointer slots;
+	HnswLockedSlots ls;
+	ItemPointer slots = HnswLockSlots(index, NULL, c->blkno, c->offno, c->version, &ls);
 	int			lm = HnswLayerM(s->m, lc);
-	bool		ok = false;
+	bool		ok = slots != NULL && ls.node->level >= lc;
 
-	buf = HnswReadBuffer(index, c->blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	node = HnswPageNode(page, c->offno);
-	if (node != NULL && node->version == c->version && node->level >= lc)
+	if (ok)
 	{
-		slots = HnswGetSlots(index, page, node, &sbuf, &ntup);
-		if (slots != NULL)
+		ref->overflow = BufferIsValid(ls.sbuf);
+		if (ref->overflow)
 		{
-			ref->overflow = BufferIsValid(sbuf);
-			if (ref->overflow)
-			{
-				ref->blkno = ItemPointerGetBlockNumber(HnswNodeNbrTid(node));
-				ref->offno = ItemPointerGetOffsetNumber(HnswNodeNbrTid(node));
-			}
-			else
-			{
-				ref->blkno = c->blkno;
-				ref->offno = c->offno;
-			}
-			ref->version = node->version;
-			slots += HnswLayerStart(s->m, lc);
-			for (ref->ntids = 0; ref->ntids < lm && ItemPointerIsValid(&slots[ref->ntids]); ref->ntids++)
-				ref->tids[ref->ntids] = slots[ref->ntids];
-			ok = true;
+			ref->blkno = ItemPointerGetBlockNumber(HnswNodeNbrTid(ls.node));
+			ref->offno = ItemPointerGetOffsetNumber(HnswNodeNbrTid(ls.node));
 		}
-		if (BufferIsValid(sbuf))
-			UnlockReleaseBuffer(sbuf);
+		else
+		{
+			ref->blkno = c->blkno;
+			ref->offno = c->offno;
+		}
+		ref->version = ls.node->version;
+		slots += HnswLayerStart(s->m, lc);
+		for (ref->ntids = 0; ref->ntids < lm && ItemPointerIsValid(&slots[ref->ntids]); ref->ntids++)
+			ref->tids[ref->ntids] = slots[ref->ntids];
 	}
-	UnlockReleaseBuffer(buf);
+	HnswUnlockSlots(&ls);
 	return ok;
 }
 

@@ -732,6 +732,44 @@ HnswGetSlots(Relation index, Page page, HnswNodeTuple node, Buffer *sbuf, HnswNb
 	return ntup->slots;
 }
 
+/*
+ * The slots of the element at (blkno, offno) if its node is still of
+ * version: its page (read through bas, or through the buffer hints when
+ * bas is NULL) and its overflow tuple's page stay share-locked until
+ * HnswUnlockSlots, which the caller calls in every case.  NULL (and
+ * ls->node NULL) if the element is gone or changed; NULL with ls->node set
+ * if its overflow tuple is no longer its own.
+ */
+ItemPointer
+HnswLockSlots(Relation index, BufferAccessStrategy bas, BlockNumber blkno,
+			  OffsetNumber offno, uint8 version, HnswLockedSlots *ls)
+{
+	Page		page;
+	HnswNbrTuple ntup;
+
+	ls->buf = bas != NULL
+		? ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, bas)
+		: HnswReadBuffer(index, blkno);
+	LockBuffer(ls->buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(ls->buf);
+	ls->sbuf = InvalidBuffer;
+	ls->slots = NULL;
+	ls->node = HnswPageNode(page, offno);
+	if (ls->node != NULL && ls->node->version != version)
+		ls->node = NULL;
+	if (ls->node != NULL)
+		ls->slots = HnswGetSlots(index, page, ls->node, &ls->sbuf, &ntup);
+	return ls->slots;
+}
+
+void
+HnswUnlockSlots(HnswLockedSlots *ls)
+{
+	if (BufferIsValid(ls->sbuf))
+		UnlockReleaseBuffer(ls->sbuf);
+	UnlockReleaseBuffer(ls->buf);
+}
+
 /* ----------------------------------------------------------------
  *		Binary heaps of (distance, candidate)
  * ----------------------------------------------------------------

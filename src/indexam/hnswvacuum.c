@@ -279,28 +279,14 @@ SlotsMentionDying(HnswVacuumState *vs, ItemPointer slots, int nslots)
 static bool
 NeedsRepair(HnswVacuumState *vs, VacElement *e)
 {
-	Buffer		buf;
-	Buffer		sbuf;
-	Page		page;
-	HnswNodeTuple node;
-	HnswNbrTuple ntup;
-	ItemPointer slots;
+	HnswLockedSlots ls;
+	ItemPointer slots = HnswLockSlots(vs->index, vs->bas, e->blkno, e->offno, e->version, &ls);
 	bool		result = false;
 
-	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, e->blkno, RBM_NORMAL, vs->bas);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	node = HnswPageNode(page, e->offno);
-	if (node != NULL && node->version == e->version)
-	{
-		slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
-		if (slots != NULL)
-			result = SlotsMentionDying(vs, slots, node->nslots) ||
-				!ItemPointerIsValid(&slots[HnswLayerM(vs->m, 0) - 1]);
-		if (BufferIsValid(sbuf))
-			UnlockReleaseBuffer(sbuf);
-	}
-	UnlockReleaseBuffer(buf);
+	if (slots != NULL)
+		result = SlotsMentionDying(vs, slots, ls.node->nslots) ||
+			!ItemPointerIsValid(&slots[HnswLayerM(vs->m, 0) - 1]);
+	HnswUnlockSlots(&ls);
 	return result;
 }
 
