@@ -110,14 +110,16 @@ rv_rerank_want(RvRerank *rr, ItemPointer tid)
 
 /*
  * Start reading the table blocks of the wanted rows, nearest first, and
- * return at once; the list stays for the caller to fetch from.
+ * return at once; the list stays for the caller to fetch from.  Whether
+ * and how the blocks are read ahead (ruvector.io_method, off included) is
+ * RvIoPrefetch's decision alone.
  */
 void
 rv_rerank_prefetch(RvRerank *rr, IndexScanDesc scan)
 {
 	BlockNumber *blocks;
 
-	if (rr->nwant == 0 || scan->heapRelation == NULL || rv_io_method == RVIO_OFF)
+	if (rr->nwant == 0 || scan->heapRelation == NULL)
 		return;
 	blocks = palloc(sizeof(BlockNumber) * rr->nwant);
 	for (int i = 0; i < rr->nwant; i++)
