@@ -2,9 +2,13 @@
 # bench/shard/run.sh: queries/s and latency of top-10 search on a sharded
 # table (src/shard, docs/sharding.md) with 1, 2 and 3 shards on this
 # machine, against a single node with the same rows, the same table queried
-# directly on a shard (the coordinator's overhead), and plain postgres_fdw
-# (ruvector.shard_pushdown = off).  Also recall@10 of each against exact
-# search.  Figures for bench/RESULTS.md ("Sharded tables").
+# directly on a shard (the coordinator's overhead), the postgres_fdw path
+# of the rewrite (ruvector.shard_direct = off) and plain postgres_fdw
+# (ruvector.shard_pushdown = off); and 2 and 3 shards searched with a
+# smaller hnsw.ef_search on the shards (EF_SHARD, default 32, set in the
+# servers' libpq options), for the same recall as the single node.  Also
+# recall@10 of each against exact search.  Figures for bench/RESULTS.md
+# ("Sharded tables").
 #
 # Four clusters on one machine: a coordinator and three shard servers.  The
 # query vector is picked per transaction from 100 real queries (glove-100)
@@ -19,6 +23,7 @@ set -euo pipefail
 ROWS=${1:-20000}
 SECS=${2:-20}
 CLIENT_LIST=${3:-4 16}
+EF_SHARD=${EF_SHARD:-32}
 PORT=${RV_SHARD_PORT:-5616}
 BIN=${RV_PGBIN:?set RV_PGBIN to the PostgreSQL 15 bin directory}
 OUT=${OUT:-/tmp/rv_shard_bench}
@@ -73,7 +78,7 @@ for i in 1 2 3; do
 	psql_p $((PORT + i)) -c "\"$sql\"" 2>&1 | grep -v NOTICE || true
 done
 
-sql="DROP TABLE IF EXISTS sh1, sh2, sh3, single, queries;
+sql="DROP TABLE IF EXISTS sh1, sh2, sh3, sh2ef, sh3ef, single, queries;
 DROP EXTENSION IF EXISTS postgres_fdw CASCADE; DROP EXTENSION IF EXISTS ruvector;
 CREATE EXTENSION ruvector; CREATE EXTENSION postgres_fdw;
 CREATE TABLE single (id int PRIMARY KEY, v vector(100));
@@ -82,7 +87,10 @@ COPY single FROM '$OUT/base.tsv'; COPY queries FROM '$OUT/query.tsv';"
 for i in 1 2 3; do
 	sql="$sql CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/tmp', port '$((PORT + i))',
 		dbname 'postgres', extensions 'ruvector', async_capable 'true', batch_size '1000');
-		CREATE USER MAPPING FOR postgres SERVER shard$i;"
+		CREATE USER MAPPING FOR postgres SERVER shard$i;
+		CREATE SERVER shard${i}_ef FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/tmp', port '$((PORT + i))',
+		dbname 'postgres', extensions 'ruvector', async_capable 'true', options '-c hnsw.ef_search=$EF_SHARD');
+		CREATE USER MAPPING FOR postgres SERVER shard${i}_ef;"
 done
 for n in 1 2 3; do
 	sql="$sql CREATE TABLE sh$n (id int, v vector(100)) PARTITION BY HASH (id);"
@@ -91,6 +99,14 @@ for n in 1 2 3; do
 			SERVER shard$((r + 1)) OPTIONS (table_name 's${n}_p$r');"
 	done
 	sql="$sql INSERT INTO sh$n SELECT * FROM single;"
+done
+# the same shard tables through the servers with the smaller ef_search
+for n in 2 3; do
+	sql="$sql CREATE TABLE sh${n}ef (id int, v vector(100)) PARTITION BY HASH (id);"
+	for r in $(seq 0 $((n - 1))); do
+		sql="$sql CREATE FOREIGN TABLE sh${n}ef_p$r PARTITION OF sh${n}ef FOR VALUES WITH (MODULUS $n, REMAINDER $r)
+			SERVER shard$((r + 1))_ef OPTIONS (table_name 's${n}_p$r');"
+	done
 done
 echo "$sql" > "$OUT/setup.sql"; chmod 644 "$OUT/setup.sql"
 psql_p $C -f "$OUT/setup.sql" 2>&1 | grep -v NOTICE || true
@@ -143,7 +159,7 @@ run() {	# label port table [PGOPTIONS]
 	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
 	rec=${RECALL[$port$table]:-}
 	[ -n "$rec" ] || { rec=$(recall "$port" "$table"); RECALL[$port$table]=$rec; }
-	printf "%-30s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$rec"
+	printf "%-36s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$rec"
 }
 
 for CLIENTS in $CLIENT_LIST; do
@@ -153,6 +169,9 @@ for CLIENTS in $CLIENT_LIST; do
 	run "1 shard via coordinator" $C sh1
 	run "2 shards via coordinator" $C sh2
 	run "3 shards via coordinator" $C sh3
+	run "2 shards, ef_search $EF_SHARD on shards" $C sh2ef
+	run "3 shards, ef_search $EF_SHARD on shards" $C sh3ef
+	run "2 shards, shard_direct off" $C sh2 "-c ruvector.shard_direct=off"
 	run "2 shards, shard_pushdown off" $C sh2 "-c ruvector.shard_pushdown=off"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

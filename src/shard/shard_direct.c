@@ -807,8 +807,16 @@ RvShardWait(RvShardConn *c)
 static void
 RvShardKeepRows(RvShardScanState *st, PGresult *res)
 {
-	MemoryContext old = MemoryContextSwitchTo(st->rows_cxt);
+	MemoryContext old;
 	int			n = PQntuples(res);
+
+	for (int j = 0; j < st->ncols; j++)
+		if (st->remote_col[j] >= PQnfields(res))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_COLUMN_NUMBER),
+					 errmsg("a shard returned %d columns, expected at least %d",
+							PQnfields(res), st->remote_col[j] + 1)));
+	old = MemoryContextSwitchTo(st->rows_cxt);
 
 	if (st->nrows + n > st->maxrows)
 	{
