@@ -55,6 +55,7 @@ typedef struct GnnWork
 	double	   *dh1;			/* R * H */
 	double	   *dh2;			/* R * H */
 	double	   *dagg;			/* R * H */
+	RvIgMem		mem;			/* the arrays above */
 } GnnWork;
 
 uint32_t
@@ -204,14 +205,7 @@ GnnBuildAdjacency(RvGnnModel *m)
 static void
 GnnWorkFree(GnnWork *w)
 {
-	free(w->x0);
-	free(w->agg0);
-	free(w->h1);
-	free(w->agg1);
-	free(w->h2);
-	free(w->dh1);
-	free(w->dh2);
-	free(w->dagg);
+	rv_ig_free_all(&w->mem);
 	memset(w, 0, sizeof(GnnWork));
 }
 
@@ -219,15 +213,15 @@ static bool
 GnnWorkAlloc(GnnWork *w, uint32_t R)
 {
 	memset(w, 0, sizeof(GnnWork));
-	w->x0 = malloc(sizeof(double) * R * RF);
-	w->agg0 = malloc(sizeof(double) * R * RF);
-	w->h1 = malloc(sizeof(double) * R * H);
-	w->agg1 = malloc(sizeof(double) * R * H);
-	w->h2 = malloc(sizeof(double) * R * H);
-	w->dh1 = malloc(sizeof(double) * R * H);
-	w->dh2 = malloc(sizeof(double) * R * H);
-	w->dagg = malloc(sizeof(double) * R * H);
-	if (!w->x0 || !w->agg0 || !w->h1 || !w->agg1 || !w->h2 || !w->dh1 || !w->dh2 || !w->dagg)
+	w->x0 = rv_ig_alloc(&w->mem, sizeof(double) * R * RF, false);
+	w->agg0 = rv_ig_alloc(&w->mem, sizeof(double) * R * RF, false);
+	w->h1 = rv_ig_alloc(&w->mem, sizeof(double) * R * H, false);
+	w->agg1 = rv_ig_alloc(&w->mem, sizeof(double) * R * H, false);
+	w->h2 = rv_ig_alloc(&w->mem, sizeof(double) * R * H, false);
+	w->dh1 = rv_ig_alloc(&w->mem, sizeof(double) * R * H, false);
+	w->dh2 = rv_ig_alloc(&w->mem, sizeof(double) * R * H, false);
+	w->dagg = rv_ig_alloc(&w->mem, sizeof(double) * R * H, false);
+	if (w->mem.failed)
 	{
 		GnnWorkFree(w);
 		return false;
@@ -814,22 +808,33 @@ GnnFnv(const unsigned char *p, size_t n)
 	return h;
 }
 
-/* Little-endian writers and readers, byte by byte (any host order) */
+/*
+ * Little-endian writers and readers of integers nbytes wide, byte by byte
+ * (any host order); the format has u32 and u64 fields.
+ */
 static unsigned char *
-GnnPutU32(unsigned char *o, uint32_t v)
+GnnPutLE(unsigned char *o, uint64_t v, int nbytes)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < nbytes; i++)
 		*o++ = (unsigned char) (v >> (8 * i));
 	return o;
 }
 
-static unsigned char *
-GnnPutU64(unsigned char *o, uint64_t v)
+static uint64_t
+GnnGetLE(const unsigned char **p, int nbytes)
 {
-	for (int i = 0; i < 8; i++)
-		*o++ = (unsigned char) (v >> (8 * i));
-	return o;
+	uint64_t	v = 0;
+
+	for (int i = 0; i < nbytes; i++)
+		v |= (uint64_t) (*p)[i] << (8 * i);
+	*p += nbytes;
+	return v;
 }
+
+#define GnnPutU32(o, v)		GnnPutLE(o, (uint32_t) (v), 4)
+#define GnnPutU64(o, v)		GnnPutLE(o, v, 8)
+#define GnnGetU32(p)		((uint32_t) GnnGetLE(p, 4))
+#define GnnGetU64(p)		GnnGetLE(p, 8)
 
 static unsigned char *
 GnnPutF64(unsigned char *o, double d)
@@ -838,28 +843,6 @@ GnnPutF64(unsigned char *o, double d)
 
 	memcpy(&v, &d, 8);
 	return GnnPutU64(o, v);
-}
-
-static uint32_t
-GnnGetU32(const unsigned char **p)
-{
-	uint32_t	v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t) (*p)[i] << (8 * i);
-	*p += 4;
-	return v;
-}
-
-static uint64_t
-GnnGetU64(const unsigned char **p)
-{
-	uint64_t	v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t) (*p)[i] << (8 * i);
-	*p += 8;
-	return v;
 }
 
 static double
@@ -875,33 +858,20 @@ GnnGetF64(const unsigned char **p)
 static double *
 GnnScalarSlot(RvGnnModel *m, int k)
 {
-	if (k < RF)
-		return &m->rmean[k];
-	k -= RF;
-	if (k < RF)
-		return &m->rstd[k];
-	k -= RF;
-	if (k < QF)
-		return &m->qmean[k];
-	k -= QF;
-	if (k < QF)
-		return &m->qstd[k];
-	k -= QF;
-	switch (k)
+	/* the byte format's order: the normalisation arrays, then the scalars */
+	double	   *arrays[] = {m->rmean, m->rstd, m->qmean, m->qstd};
+	const int	sizes[] = {RF, RF, QF, QF};
+	double	   *scalars[] = {&m->ymean, &m->offset, &m->effortMin, &m->effortMax,
+	&m->tau, &m->shrink};
+	const int	nscalars = (int) (sizeof(scalars) / sizeof(scalars[0]));
+
+	for (int i = 0; i < (int) (sizeof(arrays) / sizeof(arrays[0])); i++)
 	{
-		case 0:
-			return &m->ymean;
-		case 1:
-			return &m->offset;
-		case 2:
-			return &m->effortMin;
-		case 3:
-			return &m->effortMax;
-		case 4:
-			return &m->tau;
-		default:
-			return &m->shrink;
+		if (k < sizes[i])
+			return &arrays[i][k];
+		k -= sizes[i];
 	}
+	return scalars[k < nscalars ? k : nscalars - 1];
 }
 
 void

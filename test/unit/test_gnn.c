@@ -163,6 +163,11 @@ START_TEST(test_gnn_serialize)
 	len = rv_gnn_serialized_size(a);
 	buf = malloc(len);
 	rv_gnn_serialize(a, buf);
+	/* the format is little-endian whatever the host: the header's u32s */
+	ck_assert_int_eq(buf[4] | buf[5] << 8 | buf[6] << 16 | (uint32_t) buf[7] << 24,
+					 RV_GNN_FORMAT_VERSION);
+	ck_assert_int_eq(buf[8] | buf[9] << 8 | buf[10] << 16 | (uint32_t) buf[11] << 24,
+					 a->nregions);
 	b = rv_gnn_deserialize(buf, len, &err);
 	ck_assert_msg(b != NULL, "%s", err ? err : "");
 	ck_assert_int_eq(b->nregions, a->nregions);
