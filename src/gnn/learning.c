@@ -836,7 +836,8 @@ static void
 LearnStoreRecall(const LearnTarget *t, int64 id, const double *recall)
 {
 	Datum		rd[LEARN_MAX_GRID];
-	char	   *u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2 WHERE id = $1",
+	char	   *u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2, labelled_at = pg_catalog.now()"
+							 " WHERE id = $1",
 							 RvExtensionSchemaSql());
 
 	for (int g = 0; g < t->ngrid; g++)
@@ -1627,23 +1628,79 @@ LearnLabelBudget(double budgetMs)
 	return touched;
 }
 
-/* Indexes with enough labelled queries newer than their latest model */
+/*
+ * Indexes that went into integrity state stress or critical
+ * (ruvector_integrity_state.since) after their latest model for the
+ * target: the graph the labels measured is not the graph any more, and
+ * efforts learned on the healthy one under-search it.  Their queries'
+ * labels older than the transition (labelled_at) are cleared, so that the
+ * labeller measures them again within its budget; LearnDueIndexes retrains
+ * once none is older.  (A return to normal is not a reason: the
+ * model then searches more than needed, which still meets the target.)
+ */
+static void
+LearnRelabelChanged(double target)
+{
+	StringInfoData q;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "WITH changed AS ("
+					 "  SELECT m.index, s.since FROM %1$s.ruvector_learning_models m"
+					 "  JOIN %1$s.ruvector_integrity_state s ON s.index = m.index"
+					 "  WHERE m.target = $1 AND s.state <> 'normal' GROUP BY m.index, s.since"
+					 "  HAVING s.since > pg_catalog.max(m.trained_at))"
+					 " UPDATE %1$s.ruvector_learning_queries c SET recall = NULL FROM changed"
+					 " WHERE c.index = changed.index AND c.recall IS NOT NULL"
+					 " AND COALESCE(c.labelled_at, '-infinity') < changed.since"
+					 " RETURNING c.index::pg_catalog.oid",
+					 RvExtensionSchemaSql());
+	if (SPI_execute_with_args(q.data, 1, (Oid[]) {FLOAT4OID}, (Datum[]) {Float4GetDatum((float4) target)},
+							  NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "ruvector_learning_queries could not be updated");
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Oid			indexid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		ereport(LOG,
+				(errmsg("ruvector learning: index %u went into integrity state stress or critical after its model, its %llu labelled queries are measured again",
+						indexid, (unsigned long long) SPI_processed)));
+	}
+}
+
+/*
+ * Indexes with enough labelled queries newer than their latest model, or
+ * whose integrity state changed after it, once every query is labelled
+ * again (LearnRelabelChanged; the state may be back to normal by then)
+ */
 static List *
 LearnDueIndexes(double target)
 {
 	StringInfoData q;
 	List	   *due = NIL;
 
+	LearnRelabelChanged(target);
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT c.index::pg_catalog.oid FROM %1$s.ruvector_learning_queries c"
 					 " WHERE c.recall IS NOT NULL AND c.captured_at > COALESCE(("
 					 "  SELECT pg_catalog.max(m.trained_at) FROM %1$s.ruvector_learning_models m"
 					 "  WHERE m.index = c.index AND m.target = $1), '-infinity')"
-					 " GROUP BY c.index HAVING pg_catalog.count(*) >= %2$d",
+					 " GROUP BY c.index HAVING pg_catalog.count(*) >= %2$d"
+					 " UNION"
+					 " SELECT m.index::pg_catalog.oid FROM %1$s.ruvector_learning_models m"
+					 " JOIN %1$s.ruvector_integrity_state s ON s.index = m.index"
+					 " WHERE m.target = $1 GROUP BY m.index, s.since"
+					 " HAVING s.since > pg_catalog.max(m.trained_at)"
+					 "  AND NOT EXISTS (SELECT 1 FROM %1$s.ruvector_learning_queries u"
+					 "   WHERE u.index = m.index AND (u.recall IS NULL"
+					 "    OR COALESCE(u.labelled_at, '-infinity') < s.since))"
+					 "  AND (SELECT pg_catalog.count(*) FROM %1$s.ruvector_learning_queries u"
+					 "   WHERE u.index = m.index) >= %2$d",
 					 RvExtensionSchemaSql(), Max(rv_learning_min_queries / 2, 10));
 	if (SPI_execute_with_args(q.data, 1, (Oid[]) {FLOAT4OID}, (Datum[]) {Float4GetDatum((float4) target)},
-							  NULL, true, 0) != SPI_OK_SELECT)
+							  NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ruvector_learning_queries could not be read");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

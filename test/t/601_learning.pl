@@ -7,7 +7,8 @@
 # behave as documented; the model
 # survives a restart and reaches a standby; target_recall = 0 returns
 # exactly the fixed-ef_search results; a model no cheaper than the live one
-# is not switched in.
+# is not switched in; a transition to integrity state stress after the model
+# has the worker label its queries again and retrain it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -246,6 +247,38 @@ my $rebuilt = $primary->safe_psql('postgres',
 	"SELECT live FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' ORDER BY version DESC LIMIT 1");
 is(scalar @{ efforts($primary) }, $rebuilt eq 't' ? scalar @probe : 0,
 	"a model of the new build is used once live (live: $rebuilt)");
+
+# The index goes into integrity state stress after its latest model (the
+# transition is written into its state row here, with the time of the
+# transition so that the cooldown keeps it): the worker measures its
+# queries' labels again within its budget and trains a new version
+my $last = $primary->safe_psql('postgres',
+	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'");
+my $log_offset = -s $primary->logfile;
+# the whole of each interval for labelling: 150 queries again
+$primary->safe_psql('postgres',
+	'ALTER SYSTEM SET ruvector.learning_cpu_budget = 1; SELECT pg_reload_conf()');
+$primary->safe_psql('postgres', qq(
+	SELECT ruvector_integrity_sample('items_v');
+	UPDATE ruvector_integrity_state SET state = 'stress', since = now(),
+		last_transition = extract(epoch FROM now())
+	WHERE index = 'items_v'::regclass;
+));
+ok( $primary->poll_query_until('postgres',
+		"SELECT max(version) > $last FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'"),
+	'after a transition to stress the worker trains the index again');
+like(slurp_file($primary->logfile, $log_offset),
+	qr/index \d+ went into integrity state stress or critical after its model, its \d+ labelled queries are measured again/,
+	'its labels were measured again first');
+is($primary->safe_psql('postgres',
+		"SELECT count(*) FROM ruvector_learning_queries WHERE index = 'items_v'::regclass AND recall IS NULL"),
+	'0', 'every query of the index is labelled again');
+my $newest = $primary->safe_psql('postgres',
+	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'");
+sleep(5);
+is($primary->safe_psql('postgres',
+		"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'"),
+	$newest, 'once retrained, the same transition does not retrain it again');
 
 $standby->stop;
 $primary->stop;
