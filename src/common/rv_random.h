@@ -4,8 +4,7 @@
  *	  The fixed-seed xorshift64 generator of the pure computations that must
  *	  give the same result for the same input and seed: PQ training's
  *	  sample rows (src/quant/pq.c) and the spectral code's start vectors
- *	  (src/integrity/igspectral.c carries a copy of the same step, to be
- *	  switched to this one).
+ *	  (src/integrity/igspectral.c).
  *
  * NOTES
  *	  Marsaglia's xorshift with the (13, 7, 17) triple: period 2^64 - 1

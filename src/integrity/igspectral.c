@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rv_random.h"
 #include "integrity/igalgo.h"
 
 /* A symmetric sparse matrix: D^-1/2 A D^-1/2 in CSR */
@@ -130,13 +131,7 @@ orthogonalise(double *x, const double *u0, const double *V, int k, uint32_t n)
 static double
 next_random(uint64_t *state)
 {
-	uint64_t	x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return (double) (x >> 11) / (double) (1ULL << 53) - 0.5;
+	return (double) (rv_xorshift64(state) >> 11) / (double) (1ULL << 53) - 0.5;
 }
 
 /* Number of eigenvalues of the tridiagonal (alpha, beta) below x */
