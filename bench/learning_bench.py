@@ -7,6 +7,7 @@ fvecs set with cosine ground truth.  No dependencies beyond python3 and psql.
   learning_bench.py run DATA OUT SETTINGS TARGET PSQL...   # one pass: recall, share below, QPS
   learning_bench.py sweep DATA OUT TARGET ROUNDS FILE PSQL... # FILE: one setting a line,
                                      # interleaved rounds, QPS best of ROUNDS
+  learning_bench.py work OUT FILE PSQL...   # buffers read per query (the work, no timing)
 
 The queries are split: the even-numbered ones are inserted as captured
 queries (training), the odd-numbered ones are measured (glove-100's queries
@@ -116,9 +117,34 @@ def sweep(data, out, target, rounds, settings, psql):
               % (s.replace('\n', ' '), recall[s][0], target, recall[s][1], rounds, best[s], cpu[s] * 1e6))
         sys.stdout.flush()
 
+def work(out, settings, psql):
+    """Buffers each measured query reads (EXPLAIN BUFFERS of the index scan:
+    hits + reads), mean per query: the search's work, independent of load."""
+    import re
+    body = []
+    with open(os.path.join(out, 'measure.sql')) as f:
+        for line in f:
+            q = line.split('FROM (', 1)[1].rsplit(') s;', 1)[0]
+            body.append('EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) ' + q + ';\n')
+    for s in settings:
+        script = "SET enable_seqscan = off;\n" + s + "\n" + ''.join(body)
+        r = subprocess.run(psql + ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], input=script,
+                           capture_output=True, text=True, check=True)
+        total, n = 0, 0
+        for plan in r.stdout.split('Limit')[1:]:
+            m = re.search(r'Index Scan.*?Buffers: shared hit=(\d+)(?: read=(\d+))?', plan, re.S)
+            total += int(m.group(1)) + int(m.group(2) or 0)
+            n += 1
+        print('%s\tbuffers_per_query=%.1f' % (s, total / n))
+        sys.stdout.flush()
+
 if __name__ == '__main__':
     if sys.argv[1] == 'prepare':
         prepare(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == 'work':
+        # work OUT SETTINGS_FILE PSQL...: buffers read per query, no timing
+        with open(sys.argv[3]) as f:
+            work(sys.argv[2], [l.strip() for l in f if l.strip()], sys.argv[4:])
     elif sys.argv[1] == 'sweep':
         # sweep DATA OUT TARGET ROUNDS SETTINGS_FILE PSQL...: one setting a line
         with open(sys.argv[6]) as f:
