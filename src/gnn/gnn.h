@@ -23,7 +23,7 @@
  *	  vector is nearest) and q the query's normalised features: 6 from its
  *	  distances to the representatives (rv_gnn_query_features) and 8 from
  *	  the progress of its own search at a checkpoint (rv_gnn_search_features:
- *	  the scan runs until a search with ef = k would stop, then asks the
+ *	  the scan runs until a search with ef = 2k would stop, then asks the
  *	  model how far to go on).  The region
  *	  embeddings h2 do not depend on the query: rv_gnn_prepare computes them
  *	  once per model, so inference is one small MLP.
@@ -38,6 +38,9 @@
  *	  and shrink (1, 0.75, 0.5, 0.25 or 0) is the one that does so at the
  *	  least mean effort, so a model whose predictions do not pay falls back
  *	  to one effort for every query (shrink 0), the best fixed effort.
+ *
+ *	  Format 4: search features taken at ef = 2k (format 3 took them at
+ *	  ef = k; such models are refused, not misread).
  *
  *	  Byte format (little-endian, version RV_GNN_FORMAT_VERSION): "RVGN",
  *	  u32 version, u32 regions, edges, dim, params, RF, QF, H, M; f64
@@ -60,7 +63,7 @@
 
 #include "integrity/igalgo.h"
 
-#define RV_GNN_FORMAT_VERSION	3
+#define RV_GNN_FORMAT_VERSION	4
 #define RV_GNN_RF		5			/* region features */
 #define RV_GNN_QF_REGION	6		/* query features from the representatives */
 #define RV_GNN_QF_SEARCH	8		/* query features from the search's progress */
@@ -113,9 +116,10 @@ typedef struct RvGnnModel
 
 /*
  * The progress of a search at its checkpoint (the point where a search
- * with ef = k would stop: the nearest unexpanded candidate is further than
- * the k-th nearest found), raw; rv_gnn_search_features turns it into the
- * query features RV_GNN_QF_REGION.. of the model.
+ * with ef = c would stop: the nearest unexpanded candidate is further than
+ * the c-th nearest found; the scans use c = 2k, learning.h), raw;
+ * rv_gnn_search_features turns it into the query features
+ * RV_GNN_QF_REGION.. of the model.  "k-th" below is that c-th.
  */
 typedef struct RvGnnProgress
 {

@@ -518,6 +518,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->model = NULL;
 	plan->version = 0;
 	plan->k = rv_learning_k;
+	plan->checkpoint = RV_LEARN_CHECKPOINT_EF(rv_learning_k);
 	plan->patience = rv_frontier_patience;
 	plan->efCap = HNSW_MAX_EF_SEARCH;
 	learnLastHasProfile = false;
@@ -551,7 +552,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->mode = RV_ADAPT_MODEL;
 	plan->model = c->model;
 	plan->version = c->version;
-	plan->efCap = Max(plan->k, Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH));
+	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH));
 }
 
 /*
@@ -564,18 +565,18 @@ int
 RvLearningSearchEffort(Relation index, RvLearnPlan *plan, const RvGnnProgress *p)
 {
 	const RvGnnModel *m = (const RvGnnModel *) plan->model;
-	int			effort = plan->k;
+	int			effort = plan->checkpoint;
 
 	rv_gnn_search_features(p, plan->q + RV_GNN_QF_REGION);
 	if (m != NULL)
-		effort = Max(plan->k, Min((int) ceil(rv_gnn_effort(m, plan->entry, plan->q)),
-								  plan->efCap));
+		effort = Max(plan->checkpoint, Min((int) ceil(rv_gnn_effort(m, plan->entry, plan->q)),
+										   plan->efCap));
 	if (plan->mode == RV_ADAPT_PROBE)
 	{
 		memcpy(learnProbeFeat, plan->q + RV_GNN_QF_REGION, sizeof(learnProbeFeat));
 		learnProbeHave = true;
 		learnProbeEffort = m != NULL ? effort : -1;
-		return plan->k;
+		return plan->checkpoint;
 	}
 	learnLastIndex = RelationGetRelid(index);
 	for (int i = 0; i < RV_GNN_QF; i++)

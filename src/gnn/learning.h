@@ -39,14 +39,15 @@ typedef enum RvAdaptMode
  * What a scan does in its layer-0 search (RvLearningPlan fills it at scan
  * start): track the k nearest; with RV_ADAPT_FRONTIER stop after
  * patience hops without a new one among them; with RV_ADAPT_MODEL and
- * RV_ADAPT_PROBE, at the checkpoint (a search with ef = k would stop
- * there) call RvLearningSearchEffort for the ef to go on with.  efCap is
- * W's size until then.
+ * RV_ADAPT_PROBE, at the checkpoint (a search with ef =
+ * RV_LEARN_CHECKPOINT_EF(k) would stop there) call RvLearningSearchEffort
+ * for the ef to go on with.  efCap is the most it may choose.
  */
 typedef struct RvLearnPlan
 {
 	RvAdaptMode mode;
 	int			k;
+	int			checkpoint;		/* RV_LEARN_CHECKPOINT_EF(k): the least effort */
 	int			patience;
 	int			efCap;
 	void	   *model;			/* RvGnnModel, valid during the first batch */
@@ -62,6 +63,14 @@ typedef struct RvLearnPlan
  * than a fixed ef's; beyond it W grows at the checkpoint.
  */
 #define RV_LEARN_PHASE_EF(k)	Max(64, 4 * (k))
+
+/*
+ * The checkpoint: where a search with this ef would stop (the nearest
+ * candidate left is further than the ef-th nearest found).  Also the
+ * least effort a model can choose.  On glove-100 (bench/RESULTS.md) 2k
+ * did at least as well as k and 5k (within the training's noise).
+ */
+#define RV_LEARN_CHECKPOINT_EF(k)	(2 * (k))
 
 /* Settings (learning.c) */
 extern double rv_target_recall;

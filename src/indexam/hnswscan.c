@@ -290,8 +290,9 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
  * for each candidate popped, before its expansion.  Frontier rule: stop
  * once the k nearest found have not changed for plan.patience hops, and
  * cut W to hnsw.ef_search.  Model (and probe): at the checkpoint, the
- * first candidate further than the k-th nearest found (where a search
- * with ef = k stops; up to there this search expanded the same elements
+ * first candidate further than the c-th nearest found (c = trackK =
+ * RV_LEARN_CHECKPOINT_EF(k): where a search with ef = c stops; up to
+ * there this search expanded the same elements
  * in the same order, since W only admitted more), ask the model for the
  * ef to go on with: W is cut to it, or grows back from what it turned
  * away until then, and the same search continues as a search with that ef
@@ -368,7 +369,7 @@ AdaptStart(HnswScanOpaque so, double entryDistance)
 {
 	HnswSearch *s = &so->search;
 
-	s->trackK = so->plan.k;
+	s->trackK = so->plan.mode == RV_ADAPT_FRONTIER ? so->plan.k : so->plan.checkpoint;
 	s->topk.count = 0;
 	s->nearestSeen = get_float8_infinity();
 	s->progress = AdaptProgress;
