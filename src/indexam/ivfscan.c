@@ -13,6 +13,13 @@
  *	  are in a min-heap too, ordered by distance and then by list number, so
  *	  that ties pick the same list as inserts and builds do.
  *
+ *	  With ruvector.target_recall set and ruvector.adaptive_effort =
+ *	  frontier, the first batch stops early once ruvector.frontier_patience
+ *	  lists in a row added nothing to the k nearest found (k =
+ *	  ruvector.learning_k): ivfflat.probes is then the most it reads.  The
+ *	  non-learned counterpart of the hnsw scans' frontier rule (learning.h);
+ *	  IVFFlat has no learned model yet.
+ *
  *	  With ivfflat.iterative_scan = relaxed_order, when a batch runs out the
  *	  next ivfflat.probes lists are read, up to ivfflat.max_probes in all;
  *	  rows of a later batch may be nearer than rows already returned.
@@ -51,6 +58,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "gnn/learning.h"
 #include "indexam/indexam.h"
 #include "indexam/ivfflat.h"
 #include "indexam/rerank.h"
@@ -97,6 +105,12 @@ typedef struct IvfScanOpaqueData
 	RvRerank	rr;				/* exact re-ranking (rerank.c) */
 	bool		rrInit;
 	int			batchSize;
+
+	/* Frontier rule of the first batch (learning.h): the k nearest found */
+	RvLearnPlan plan;
+	float	   *topk;			/* max-heap of plan.k distances */
+	int			ntopk;
+	int			topkCap;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -308,16 +322,71 @@ ScanPage(IvfScanOpaque so, Page page)
 	}
 }
 
+/*
+ * Frontier rule: offer the candidates from index from on to the k nearest
+ * found (a max-heap of distances); true if any entered.
+ */
+static bool
+FrontierOffer(IvfScanOpaque so, int from)
+{
+	int			k = so->plan.k;
+	float	   *h = so->topk;
+	bool		changed = false;
+
+	for (int c = from; c < so->ncands; c++)
+	{
+		float		d = so->cands[c].distance;
+		int			i;
+
+		if (so->ntopk < k)
+		{
+			/* sift up */
+			i = so->ntopk++;
+			while (i > 0 && h[(i - 1) / 2] < d)
+			{
+				h[i] = h[(i - 1) / 2];
+				i = (i - 1) / 2;
+			}
+			h[i] = d;
+			changed = true;
+		}
+		else if (d < h[0])
+		{
+			/* replace the furthest, sift down */
+			i = 0;
+			for (;;)
+			{
+				int			child = 2 * i + 1;
+
+				if (child >= k)
+					break;
+				if (child + 1 < k && h[child + 1] > h[child])
+					child++;
+				if (!(h[child] > d))
+					break;
+				h[i] = h[child];
+				i = child;
+			}
+			h[i] = d;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 /* Reads the next batch of lists into the candidates, then heapifies them */
 static void
 ScanNextLists(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	int			batch = 0;
+	bool		frontier = so->plan.mode == RV_ADAPT_FRONTIER && so->probed == 0;
+	int			quiet = 0;		/* lists in a row that changed nothing */
 
 	while (batch < so->probes && so->probed < so->maxProbes && so->nlistHeap > 0)
 	{
 		BlockNumber blkno = so->listHeap[0].startPage;
+		int			from = so->ncands;
 
 		so->listHeap[0] = so->listHeap[--so->nlistHeap];
 		ListSiftDown(so->listHeap, so->nlistHeap, 0);
@@ -337,6 +406,13 @@ ScanNextLists(IndexScanDesc scan)
 			ScanPage(so, page);
 			blkno = IvfPageGetOpaque(page)->nextblkno;
 			UnlockReleaseBuffer(buf);
+		}
+
+		if (frontier)
+		{
+			quiet = FrontierOffer(so, from) ? 0 : quiet + 1;
+			if (so->ntopk >= so->plan.k && quiet >= so->plan.patience)
+				break;
 		}
 	}
 
@@ -558,6 +634,18 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 
 		so->query = PrepareQuery(scan);
 		so->rerank = false;
+		RvLearningPlan(scan->indexRelation, so->query, &so->plan);
+		if (so->plan.mode == RV_ADAPT_FRONTIER)
+		{
+			if (so->topkCap < so->plan.k)
+			{
+				so->topk = MemoryContextAlloc(so->scanCtx, sizeof(float) * so->plan.k);
+				so->topkCap = so->plan.k;
+			}
+			so->ntopk = 0;
+		}
+		else
+			so->plan.mode = RV_ADAPT_OFF;	/* no learned model for ivfflat */
 		RankLists(scan);
 		if (so->query != NULL && IvfIsCompact(&so->support))
 			PrepareCodeQuery(scan);

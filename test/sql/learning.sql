@@ -66,6 +66,38 @@ SET ruvector.target_recall = 0.99;
 SELECT ruvector_learning_effort('learn_items_v', '[4,0,0,0,0,0,0,0]') AS effort_above;
 RESET ruvector.target_recall;
 
+-- IVFFlat: the frontier rule (no model).  A patience no scan runs out of
+-- reads the ivfflat.probes lists as without it; a patience of 1 stops once
+-- a list adds nothing to the 10 nearest, reading fewer blocks (the hnsw
+-- index is dropped for this, in a transaction rolled back)
+BEGIN;
+CREATE FUNCTION pg_temp.ivf_rows(q text) RETURNS text LANGUAGE sql AS $$
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM learn_items ORDER BY v <-> q::vector LIMIT 10) s $$;
+CREATE FUNCTION pg_temp.ivf_blocks(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE j json;
+BEGIN
+	EXECUTE format('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON, COSTS OFF, TIMING OFF, SUMMARY OFF)'
+		' SELECT id FROM learn_items ORDER BY v <-> %L::vector LIMIT 10', q) INTO j;
+	RETURN (j->0->'Plan'->>'Shared Hit Blocks')::bigint + (j->0->'Plan'->>'Shared Read Blocks')::bigint;
+END $$;
+SET enable_seqscan = off;
+SET enable_indexscan = on;
+DROP INDEX learn_items_v;
+SET ivfflat.probes = 4;
+SET ruvector.target_recall = 0;
+CREATE TEMP TABLE ivf_fixed AS
+	SELECT q, pg_temp.ivf_rows(q) AS r, pg_temp.ivf_blocks(q) AS b
+	FROM (VALUES ('[4,0,0,0,0,0,0,0]'), ('[0,0,4,0,0,0,0,1]'), ('[1,1,1,1,1,1,1,1]')) v(q);
+SET ruvector.target_recall = 0.9;
+SET ruvector.adaptive_effort = frontier;
+SET ruvector.frontier_patience = 100;
+SELECT count(*) FILTER (WHERE pg_temp.ivf_rows(q) = r) AS same_rows_as_fixed FROM ivf_fixed;
+SET ruvector.frontier_patience = 1;
+SELECT bool_and(nb <= b) AS never_more_blocks, bool_or(nb < b) AS some_fewer_blocks,
+	count(*) FILTER (WHERE nr ~ '^([0-9]+,){9}[0-9]+$') AS ten_rows
+	FROM (SELECT b, pg_temp.ivf_blocks(q) AS nb, pg_temp.ivf_rows(q) AS nr FROM ivf_fixed) t;
+ROLLBACK;
+
 -- errors
 SELECT ruvector_learning_train('learn_items_ivf');
 SELECT ruvector_learning_train('learn_items_pkey');
