@@ -133,6 +133,7 @@ static const struct config_enum_entry learn_adapt_options[] = {
 	{"off", RV_ADAPT_OFF, false},
 	{"frontier", RV_ADAPT_FRONTIER, false},
 	{"model", RV_ADAPT_MODEL, false},
+	{"both", RV_ADAPT_BOTH, false},
 	{NULL, 0, false}
 };
 
@@ -263,6 +264,7 @@ RvLearningInit(void)
 							 "How an HNSW scan with ruvector.target_recall set decides how far to search.",
 							 "model: the index's learned model, from the search's progress at its checkpoint; "
 							 "frontier: stop once the k nearest found stop changing (ruvector.frontier_patience), no model; "
+							 "both: the model, then the frontier rule may stop the search earlier; "
 							 "off: hnsw.ef_search.",
 							 &rv_adaptive_effort,
 							 RV_ADAPT_MODEL, learn_adapt_options, PGC_USERSET, 0, NULL, NULL, NULL);
@@ -515,6 +517,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	const Vector *v = (const Vector *) query;
 
 	plan->mode = RV_ADAPT_OFF;
+	plan->patienceAfter = false;
 	plan->model = NULL;
 	plan->version = 0;
 	plan->k = rv_learning_k;
@@ -550,6 +553,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 		return;
 	LearnFeatures(c->model, v->x, plan->q, &plan->entry);
 	plan->mode = RV_ADAPT_MODEL;
+	plan->patienceAfter = rv_adaptive_effort == RV_ADAPT_BOTH;
 	plan->model = c->model;
 	plan->version = c->version;
 	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH));
@@ -1434,7 +1438,8 @@ ruvector_learning_effort(PG_FUNCTION_ARGS)
 	LearnCached *c = NULL;
 	double		sf[RV_GNN_QF_SEARCH];
 
-	if (rv_target_recall > 0 && rv_adaptive_effort == RV_ADAPT_MODEL)
+	if (rv_target_recall > 0 &&
+		(rv_adaptive_effort == RV_ADAPT_MODEL || rv_adaptive_effort == RV_ADAPT_BOTH))
 		c = LearnLookup(index, (float4) rv_target_recall);
 	if (c != NULL && c->model != NULL && v->dim == (int) c->model->dim)
 		(void) LearnProbe(index, v->x, v->dim, c->model, sf, &effort);

@@ -32,7 +32,8 @@ typedef enum RvAdaptMode
 	RV_ADAPT_OFF,				/* hnsw.ef_search */
 	RV_ADAPT_FRONTIER,			/* stop when the k nearest stop improving */
 	RV_ADAPT_MODEL,				/* the learned model, at the checkpoint */
-	RV_ADAPT_PROBE				/* training: record the checkpoint, stop */
+	RV_ADAPT_PROBE,				/* training: record the checkpoint, stop */
+	RV_ADAPT_BOTH				/* the model, then the frontier rule too */
 } RvAdaptMode;
 
 /*
@@ -49,6 +50,7 @@ typedef struct RvLearnPlan
 	int			k;
 	int			checkpoint;		/* RV_LEARN_CHECKPOINT_EF(k): the least effort */
 	int			patience;
+	bool		patienceAfter;	/* model: the frontier rule after the checkpoint */
 	int			efCap;
 	void	   *model;			/* RvGnnModel, valid during the first batch */
 	int32		version;

@@ -166,6 +166,7 @@ typedef struct HnswScanOpaqueData
 	RvLearnPlan plan;
 	int			adaptCut;		/* frontier: W's size when the rule stops */
 	int			efMax;			/* the most W may grow to */
+	bool		decided;		/* past the checkpoint */
 	int			hops;
 	int			sinceImproved;
 	double		lastKth;
@@ -296,7 +297,9 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
  * in the same order, since W only admitted more), ask the model for the
  * ef to go on with: W is cut to it, or grows back from what it turned
  * away until then, and the same search continues as a search with that ef
- * would have run (no restart; TAP 601 compares the rows).
+ * would have run (no restart; TAP 601 compares the rows).  With
+ * plan.patienceAfter (adaptive_effort = both) the frontier rule then
+ * watches the rest of the search and may stop it before that ef.
  */
 static int
 AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
@@ -319,12 +322,12 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	so->kthRing[slot] = kth;
 	so->hops++;
 
-	if (plan->mode == RV_ADAPT_FRONTIER)
+	if (plan->mode == RV_ADAPT_FRONTIER || so->decided)
 	{
 		if (full && so->sinceImproved >= plan->patience)
 		{
 			*stop = true;
-			return Min(ef, so->adaptCut);
+			return so->decided ? ef : Min(ef, so->adaptCut);
 		}
 		return ef;
 	}
@@ -348,7 +351,9 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	p.visited = (double) s->tuples;
 	p.hops = so->hops - 1;
 	p.sinceImproved = so->sinceImproved;
-	s->progress = NULL;			/* decided: the search goes on as with a fixed ef */
+	so->decided = true;
+	if (!plan->patienceAfter)
+		s->progress = NULL;		/* decided: the search goes on as with a fixed ef */
 	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 
 	next = RvLearningSearchEffort(s->index, plan, &p);
@@ -379,6 +384,7 @@ AdaptStart(HnswScanOpaque so, double entryDistance)
 		s->keepDiscarded = true;
 	so->adaptCut = Max(so->ef, so->plan.k);
 	so->hops = 0;
+	so->decided = false;
 	so->sinceImproved = 0;
 	so->lastKth = get_float8_infinity();
 	so->entryDistance = entryDistance;

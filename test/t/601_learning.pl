@@ -130,6 +130,9 @@ for my $i (0 .. $#probe)
 	$same++ if $at eq $one[$i];
 }
 is($same, scalar @probe, 'the continued search returns the rows of a fixed ef_search at the chosen effort');
+is(results($primary, "SET ruvector.target_recall = 0.9; SET ruvector.adaptive_effort = 'both';"
+	  . ' SET ruvector.frontier_patience = 100000'), join("\n", @one),
+	'model then frontier rule, with a patience no search runs out of: the rows of the model alone');
 
 # The same on a hard index (random 24-d points, m = 4), where the
 # efforts go past the 64 elements W holds until the checkpoint (about 100-200
