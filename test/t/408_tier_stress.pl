@@ -2,7 +2,8 @@
 #  1. while an index of a table is in stress, the worker moves none of the
 #     table's blocks colder, though its policy makes them all due; once the
 #     index is normal again, it moves them;
-#  2. a ruvector_heap table without a tier policy whose vector column is
+#  2. it reads at most ruvector.tier_max_blocks_per_round blocks a round;
+#  3. a ruvector_heap table without a tier policy whose vector column is
 #     undecided (rvheap_inline.c) gets its inline storage chosen by the
 #     worker from a sample: none for dense floats, lz4 for image-like rows.
 use strict;
@@ -77,7 +78,32 @@ isnt($node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY
 	'the values are the sq8 decodings now');
 
 # ---------------------------------------------------------------------
-# 2. The worker chooses the inline storage of large vectors
+# 2. The budget: at most ruvector.tier_max_blocks_per_round blocks read per
+#    round, so a table of 40 due blocks takes several rounds
+# ---------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM SET ruvector.tier_max_blocks_per_round = 5;
+	SELECT pg_reload_conf();
+	CREATE TABLE b (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO b SELECT i, (SELECT array_agg(cos(i * 16 + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+	SELECT ruvector_set_tiers('b', 'v', '{"exactness": "sq8", "sq8": {"after_write": "1 s"}}');
+});
+my $bpages = $node->safe_psql('postgres', "SELECT pg_relation_size('b') / 8192");
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $bpages FROM ruvector_tier_report('b') WHERE tier = 'sq8'"),
+	"the worker moves all $bpages blocks of b to sq8");
+is($node->safe_psql('postgres', qq{
+	SELECT max(blocks_moved) <= 5 AND count(*) >= ceil($bpages / 5.0) FROM ruvector_tier_history
+	WHERE relid = 'b'::regclass AND source = 'worker'}),
+	't', 'in rounds of at most 5 blocks each');
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM RESET ruvector.tier_max_blocks_per_round;
+	SELECT pg_reload_conf();
+});
+
+# ---------------------------------------------------------------------
+# 3. The worker chooses the inline storage of large vectors
 # ---------------------------------------------------------------------
 $node->safe_psql('postgres', q{
 	CREATE TABLE dense (id int, v vector(784)) USING ruvector_heap;
