@@ -3,7 +3,8 @@
 #     table's blocks colder, though its policy makes them all due; once the
 #     index is normal again, it moves them;
 #  2. it reads at most ruvector.tier_max_blocks_per_round blocks a round;
-#  3. a ruvector_heap table without a tier policy whose vector column is
+#  3. it skips a page pinned by a cursor, and moves it once unpinned;
+#  4. a ruvector_heap table without a tier policy whose vector column is
 #     undecided (rvheap_inline.c) gets its inline storage chosen by the
 #     worker from a sample: none for dense floats, lz4 for image-like rows.
 use strict;
@@ -103,7 +104,32 @@ $node->safe_psql('postgres', q{
 });
 
 # ---------------------------------------------------------------------
-# 3. The worker chooses the inline storage of large vectors
+# 3. A page pinned by a cursor: the worker skips it without waiting, round
+#    after round, and moves it once the cursor is gone
+# ---------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+	CREATE TABLE pn (id int, v vector(16)) USING ruvector_heap;
+	INSERT INTO pn SELECT i, (SELECT array_agg(sin(i + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+});
+my $pnpages = $node->safe_psql('postgres', "SELECT pg_relation_size('pn') / 8192");
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; DECLARE c CURSOR FOR SELECT id FROM pn; FETCH 1 FROM c;');
+$node->safe_psql('postgres', q{SELECT ruvector_set_tiers('pn', 'v', '{"exactness": "sq8", "sq8": {}}')});
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $pnpages - 1 FROM ruvector_tier_report('pn') WHERE tier = 'sq8'"),
+	'the worker moves every block of pn but the one a cursor pins');
+sleep(3);
+is($node->safe_psql('postgres', "SELECT blocks FROM ruvector_tier_report('pn') WHERE tier = 'float32'"),
+	'1', 'the pinned block is still float32 rounds later (skipped, not waited for)');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $pnpages FROM ruvector_tier_report('pn') WHERE tier = 'sq8'"),
+	'once the cursor is closed the worker moves it too');
+
+# ---------------------------------------------------------------------
+# 4. The worker chooses the inline storage of large vectors
 # ---------------------------------------------------------------------
 $node->safe_psql('postgres', q{
 	CREATE TABLE dense (id int, v vector(784)) USING ruvector_heap;
