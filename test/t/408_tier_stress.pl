@@ -6,7 +6,8 @@
 #  3. it skips a page pinned by a cursor, and moves it once unpinned;
 #  4. a ruvector_heap table without a tier policy whose vector column is
 #     undecided (rvheap_inline.c) gets its inline storage chosen by the
-#     worker from a sample: none for dense floats, lz4 for image-like rows.
+#     worker from a sample: none for dense floats, lz4 for image-like rows;
+#  5. temperatures survive a crash (the launcher's periodic save).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -160,6 +161,40 @@ $node->safe_psql('postgres', q{
 is($node->safe_psql('postgres',
 	"SELECT count(*) FROM dense WHERE id > 100 AND pg_column_compression(v) IS NULL AND pg_column_size(v) = 3144"),
 	'10', 'rows inserted afterwards are stored inline, uncompressed');
+
+# ---------------------------------------------------------------------
+# 5. Temperatures survive a crash: the launcher saves them every 30 s
+# ---------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+	CREATE TABLE tc (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO tc SELECT i, (SELECT array_agg(sin(i * 3 + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+});
+sleep(2);
+$node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT v FROM tc WHERE id = 1;
+});
+my $read_at = time();
+my $crash_access = $node->safe_psql('postgres',
+	"SELECT max(newest_access) FROM ruvector_tier_report('tc')");
+my $statfile = $node->data_dir . '/pg_stat/ruvector_tier_access.stat';
+my $saved = 0;
+foreach my $i (1 .. 90)
+{
+	my @st = stat($statfile);
+	if (@st && $st[9] > $read_at)
+	{
+		$saved = 1;
+		last;
+	}
+	sleep(1);
+}
+ok($saved, 'the launcher saved the access summary after the read');
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres', "SELECT max(newest_access) FROM ruvector_tier_report('tc')"),
+	$crash_access, 'after a crash the read time is still known');
 
 $node->stop;
 done_testing();
