@@ -18,6 +18,7 @@
 # usage: RV_PGBIN=/path/to/pg15/bin bench/shard/run.sh [rows] [seconds] ["clients ..."]
 #   ports BASE..BASE+3 (RV_SHARD_PORT, default 5616); data in $OUT (default
 #   /tmp/rv_shard_bench); run as root (clusters run as postgres) or postgres.
+#   The clusters are stopped when the script exits.
 set -euo pipefail
 
 ROWS=${1:-20000}
@@ -54,6 +55,9 @@ EOF
 	as_pg "$BIN/pg_ctl -D $d -l $d/log -w start >/dev/null"
 done
 C=$PORT
+# Stop the clusters at exit: run under flock, a postmaster left running
+# would keep the bench lock's file open and hold the lock for everyone.
+trap 'for i in 0 1 2 3; do as_pg "$BIN/pg_ctl -D $OUT/pg$((PORT + i)) -m fast -w stop" >/dev/null 2>&1 || true; done' EXIT
 
 # Vectors as COPY text
 perl -I"$HERE/test/perl" -MRvData -e '
