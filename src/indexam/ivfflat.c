@@ -179,6 +179,28 @@ ivfflatcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		costs.indexStartupCost -= (startupPages - heapPages) * spc_seq_page_cost;
 	}
 
+	/*
+	 * An iterative scan reads another probes lists for every
+	 * IVF_ITERATIVE_ROWS tuples it hands out (ivfscan.c): each further tuple
+	 * costs probes / IVF_ITERATIVE_ROWS lists, a list priced at its share
+	 * of reading the whole index (its pages, and its entries at an operator
+	 * evaluation each, as the planner prices the distances of a Sort).  Under a
+	 * filter a Limit above the scan pays for about k / selectivity tuples,
+	 * so a selective filter makes the scan dear and the planner reads the
+	 * few matching rows through another index and sorts them, which is
+	 * exact and at such selectivities faster.  Not capped at the whole
+	 * index: the Limit takes a linear share of the total, and a cap would
+	 * make the share of a few hundred tuples look cheap.
+	 */
+	if (ivfflat_iterative_scan != IVF_ITERATIVE_OFF)
+	{
+		double		listsPerTuple = (double) ivfflat_probes / IVF_ITERATIVE_ROWS;
+		double		perList = costs.indexTotalCost / lists;
+
+		costs.indexTotalCost += Max(0, path->indexinfo->tuples - IVF_ITERATIVE_ROWS) *
+			listsPerTuple * perList;
+	}
+
 	*indexStartupCost = costs.indexStartupCost;
 	*indexTotalCost = costs.indexTotalCost;
 	*indexSelectivity = costs.indexSelectivity;

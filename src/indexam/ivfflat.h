@@ -84,6 +84,16 @@
 #define IVF_STORAGE_FLOAT32		RV_CODE_FLOAT32
 #define IVF_RERANK_BATCH		40
 
+/*
+ * An iterative scan reads another ivfflat.probes lists for every
+ * IVF_ITERATIVE_ROWS rows it hands out, so that under a selective filter
+ * the rows handed out stay the nearest of a region that grows with them.
+ * On glove-100 (316 lists) under a 10% filter, one batch per 10 rows gave
+ * recall@10 0.99 at probes 8 and a fifth of the unfiltered QPS; one per 30
+ * gives 0.95 at probes 8 (0.98 at 16), near the unfiltered recall.
+ */
+#define IVF_ITERATIVE_ROWS		30
+
 /* Support function numbers in the operator classes */
 #define IVF_DISTANCE_PROC		1	/* ranks entries and picks lists */
 #define IVF_NORM_PROC			2	/* present: values are normalised */

@@ -20,9 +20,17 @@
  *	  non-learned counterpart of the hnsw scans' frontier rule (learning.h);
  *	  IVFFlat has no learned model yet.
  *
- *	  With ivfflat.iterative_scan = relaxed_order, when a batch runs out the
- *	  next ivfflat.probes lists are read, up to ivfflat.max_probes in all;
- *	  rows of a later batch may be nearer than rows already returned.
+ *	  With ivfflat.iterative_scan = relaxed_order the next ivfflat.probes
+ *	  lists (in order of their centers) are read and merged into the
+ *	  candidates when a batch runs out, and also for every
+ *	  IVF_ITERATIVE_ROWS rows handed out past the first: a filter that
+ *	  rejects most rows makes the scan hand out many, and the nearest rows
+ *	  that pass lie further out, in lists the first batch did not read.
+ *	  Growing the lists with the rows keeps the region read in proportion to
+ *	  the rows taken from it (rows handed out early are still only the
+ *	  nearest of the lists read so far).  ivfflat.max_probes bounds the
+ *	  lists in all; rows of a later batch may be nearer than rows already
+ *	  returned (relaxed order).
  *
  *	  Pages are read with the default buffer strategy so that an index that
  *	  fits in shared_buffers stays there between queries.  No pin is held
@@ -84,6 +92,8 @@ typedef struct IvfScanOpaqueData
 	int			probes;			/* lists per batch */
 	int			maxProbes;		/* lists in all */
 	int			probed;			/* lists read so far */
+	int64		returned;		/* rows handed out */
+	bool		iterative;		/* lists grow with the rows handed out */
 	bool		first;
 	char	   *query;			/* NULL: a NULL query, every distance is 0 */
 
@@ -476,6 +486,7 @@ ivfflatbeginscan(Relation index, int nkeys, int norderbys)
 		maxProbes = Max(ivfflat_max_probes, probes);
 	so->probes = Min(probes, so->lists);
 	so->maxProbes = Min(maxProbes, so->lists);
+	so->iterative = ivfflat_iterative_scan != IVF_ITERATIVE_OFF;
 
 	so->scanCtx = AllocSetContextCreate(CurrentMemoryContext,
 										"ivfflat scan context",
@@ -510,6 +521,7 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 
 	so->first = true;
 	so->probed = 0;
+	so->returned = 0;
 	so->ncands = 0;
 	so->nlistHeap = 0;
 	rv_rerank_reset(&so->rr);
@@ -549,16 +561,35 @@ PrepareCodeQuery(IndexScanDesc scan)
 	so->rerank = true;
 }
 
+/*
+ * An iterative scan has read too few lists for the rows it handed out: one
+ * batch of probes lists per IVF_ITERATIVE_ROWS rows (see the file header).
+ */
+static bool
+NeedMoreLists(IvfScanOpaque so)
+{
+	int64		batches;
+
+	if (!so->iterative || so->returned < IVF_ITERATIVE_ROWS)
+		return false;
+	batches = so->returned / IVF_ITERATIVE_ROWS + 1;
+	return (int64) so->probed < batches * so->probes;
+}
+
 /* The next candidate by (code) distance, reading further lists as allowed */
 static bool
 PopCandidate(IndexScanDesc scan, ItemPointer tid)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 
-	while (so->ncands == 0)
+	while (so->ncands == 0 || NeedMoreLists(so))
 	{
 		if (so->probed >= so->maxProbes || so->nlistHeap == 0)
-			return false;
+		{
+			if (so->ncands == 0)
+				return false;
+			break;
+		}
 		ScanNextLists(scan);
 	}
 	*tid = so->cands[0].tid;
@@ -661,10 +692,14 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 		while (!rv_rerank_next(&so->rr, &scan->xs_heaptid))
 			if (!RerankBatch(scan))
 				return false;
+		so->returned++;
 		return true;
 	}
 
-	return PopCandidate(scan, &scan->xs_heaptid);
+	if (!PopCandidate(scan, &scan->xs_heaptid))
+		return false;
+	so->returned++;
+	return true;
 }
 
 void
