@@ -52,6 +52,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "common/rv_hash.h"
 #include "graph/graph.h"
 
 PG_FUNCTION_INFO_V1(ruvector_cy_shortest);
@@ -151,13 +152,7 @@ Reach(Search *s, Side *side, int64 node, int64 parent, int64 edge, int level)
 static HTAB *
 NewReachedTable(Search *s, const char *name)
 {
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(Reached);
-	ctl.hcxt = s->cxt;
-	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	return rv_blob_hash_create(name, 1024, sizeof(int64), sizeof(Reached), s->cxt);
 }
 
 /*

@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "common/rv_hash.h"
 #include "shard/shard.h"
 
 #define RV_SHARD_MAX_CONN_OPTS 48
@@ -127,17 +128,12 @@ RvShardServerAnswers(ForeignServer *server)
 	return PQpingParams(keys, vals, 0) == PQPING_OK;
 }
 
-/* A connection to server as the current user's user mapping says; ERROR if none */
-PGconn *
-RvShardConnect(ForeignServer *server)
+/* Connect with these libpq options, or ERROR as postgres_fdw words it */
+static PGconn *
+RvShardConnectParams(ForeignServer *server, const char **keys, const char **vals)
 {
-	UserMapping *um = GetUserMapping(GetUserId(), server->serverid);
-	const char *keys[RV_SHARD_MAX_CONN_OPTS];
-	const char *vals[RV_SHARD_MAX_CONN_OPTS];
-	PGconn	   *conn;
+	PGconn	   *conn = PQconnectdbParams(keys, vals, 0);
 
-	RvShardConnOptions(server, um, keys, vals);
-	conn = PQconnectdbParams(keys, vals, 0);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
 		char	   *msg = pstrdup(conn ? PQerrorMessage(conn) : "out of memory");
@@ -149,6 +145,18 @@ RvShardConnect(ForeignServer *server)
 				 errdetail_internal("%s", pchomp(msg))));
 	}
 	return conn;
+}
+
+/* A connection to server as the current user's user mapping says; ERROR if none */
+PGconn *
+RvShardConnect(ForeignServer *server)
+{
+	UserMapping *um = GetUserMapping(GetUserId(), server->serverid);
+	const char *keys[RV_SHARD_MAX_CONN_OPTS];
+	const char *vals[RV_SHARD_MAX_CONN_OPTS];
+
+	RvShardConnOptions(server, um, keys, vals);
+	return RvShardConnectParams(server, keys, vals);
 }
 
 /* Run one command on the shard; ERROR (naming the server) if it fails */
@@ -303,17 +311,7 @@ RvShardConnOpen(ForeignServer *server, UserMapping *um)
 				 errmsg("password is required"),
 				 errdetail("Non-superusers must provide a password in the user mapping.")));
 
-	conn = PQconnectdbParams(keys, vals, 0);
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
-	{
-		char	   *msg = pstrdup(conn ? PQerrorMessage(conn) : "out of memory");
-
-		PQfinish(conn);
-		ereport(ERROR,
-				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-				 errmsg("could not connect to server \"%s\"", server->servername),
-				 errdetail_internal("%s", pchomp(msg))));
-	}
+	conn = RvShardConnectParams(server, keys, vals);
 	if (need_pw && !PQconnectionUsedPassword(conn))
 	{
 		PQfinish(conn);
@@ -365,13 +363,8 @@ RvShardConnAcquire(ForeignServer *server, Oid userid)
 
 	if (rv_shard_conns == NULL)
 	{
-		HASHCTL		ctl = {0};
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(RvShardConn);
-		ctl.hcxt = TopMemoryContext;
-		rv_shard_conns = hash_create("ruvector shard connections", 8, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		rv_shard_conns = rv_blob_hash_create("ruvector shard connections", 8, sizeof(Oid),
+											 sizeof(RvShardConn), TopMemoryContext);
 		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, RvShardConnInval, (Datum) 0);
 		CacheRegisterSyscacheCallback(USERMAPPINGOID, RvShardConnInval, (Datum) 0);
 		RegisterXactCallback(RvShardConnXact, NULL);

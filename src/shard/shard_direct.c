@@ -93,6 +93,7 @@
 #include "utils/varlena.h"
 #include "utils/wait_event.h"
 
+#include "common/rv_hash.h"
 #include "shard/shard.h"
 
 bool		rv_shard_direct = true;
@@ -246,13 +247,10 @@ RvShardExtensionOf(Oid classid, Oid objid)
 
 	if (rv_shard_ext_cache == NULL)
 	{
-		HASHCTL		ctl = {0};
-
-		ctl.keysize = sizeof(RvShardExtKey);
-		ctl.entrysize = sizeof(RvShardExtEntry);
-		ctl.hcxt = CacheMemoryContext;
-		rv_shard_ext_cache = hash_create("ruvector shard shippable", 32, &ctl,
-										 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		rv_shard_ext_cache = rv_blob_hash_create("ruvector shard shippable", 32,
+												 sizeof(RvShardExtKey),
+												 sizeof(RvShardExtEntry),
+												 CacheMemoryContext);
 	}
 	e = hash_search(rv_shard_ext_cache, &key, HASH_FIND, NULL);
 	if (e == NULL)

@@ -63,6 +63,7 @@
 #include "utils/snapmgr.h"
 
 #include "common/rv_extension.h"
+#include "common/rv_hash.h"
 #include "tier/tier.h"
 
 #define Anum_cb_id			1
@@ -190,13 +191,8 @@ RvCodebookGet(uint32 id, bool missing_ok)
 
 	if (codebook_cache == NULL)
 	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(uint32);
-		ctl.entrysize = sizeof(RvCodebookData);
-		ctl.hcxt = CacheMemoryContext;
-		codebook_cache = hash_create("ruvector PQ codebooks", 16, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		codebook_cache = rv_blob_hash_create("ruvector PQ codebooks", 16, sizeof(uint32),
+											 sizeof(RvCodebookData), CacheMemoryContext);
 	}
 
 	cb = hash_search(codebook_cache, &id, HASH_FIND, NULL);
