@@ -157,19 +157,32 @@ encode_sq8(const float *x, int dim, uint8_t *code)
 	return true;
 }
 
-/* Encode as float16, saturating at +/-RV_HALF_MAX (never infinity). */
+/*
+ * Encode as float16, saturating at +/-RV_HALF_MAX (never infinity).  In
+ * blocks through rv_float_to_half_n (F16C where available, the same bits as
+ * the scalar conversion): a float16 HNSW build encodes a query for most
+ * neighbour-selection distances.
+ */
 static void
 encode_f16(const float *x, int dim, rv_half *h)
 {
-	for (int i = 0; i < dim; i++)
-	{
-		float		v = x[i];
+	float		block[64];
 
-		if (v > RV_HALF_MAX)
-			v = RV_HALF_MAX;
-		else if (v < -RV_HALF_MAX)
-			v = -RV_HALF_MAX;
-		h[i] = rv_float_to_half(v);
+	for (int i = 0; i < dim; i += 64)
+	{
+		int			n = dim - i < 64 ? dim - i : 64;
+
+		for (int j = 0; j < n; j++)
+		{
+			float		v = x[i + j];
+
+			if (v > RV_HALF_MAX)
+				v = RV_HALF_MAX;
+			else if (v < -RV_HALF_MAX)
+				v = -RV_HALF_MAX;
+			block[j] = v;
+		}
+		rv_float_to_half_n(block, h + i, (size_t) n);
 	}
 }
 
@@ -473,6 +486,29 @@ rv_code_error(RvCodeKind kind, const void *code, int dim, float *err, float *nor
 	}
 	*err = INFINITY;
 	*norm = INFINITY;
+}
+
+/*
+ * Distance between two float16 codes, as rv_code_query_init on a's
+ * decoding and rv_code_distance to b would give (decoding a float16 and
+ * rounding it back is exact, so the query is a's bits), without the
+ * decoding.  Returns false for the other kinds: call those the long way.
+ */
+bool
+rv_code_distance_codes(RvCodeKind kind, RvCodeMetric metric, const void *a, const void *b,
+					   int dim, float *out)
+{
+	RvCodeQuery q;
+
+	if (kind != RV_CODE_FLOAT16)
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.kind = kind;
+	q.metric = metric;
+	q.dim = dim;
+	q.aux = (void *) a;
+	*out = distance_float16(&q, (const rv_half *) b);
+	return true;
 }
 
 /*

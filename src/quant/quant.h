@@ -129,6 +129,8 @@ size_t		rv_code_query_workspace(RvCodeKind kind, int dim);
 void		rv_code_query_init(RvCodeQuery *q, RvCodeKind kind, RvCodeMetric metric,
 							   const float *x, int dim, void *workspace);
 float		rv_code_distance(const RvCodeQuery *q, const void *code);
+bool		rv_code_distance_codes(RvCodeKind kind, RvCodeMetric metric, const void *a,
+								   const void *b, int dim, float *out);
 void		rv_code_error(RvCodeKind kind, const void *code, int dim, float *err,
 						  float *norm);
 

@@ -307,6 +307,59 @@ START_TEST(test_codes_sq8_simd)
 }
 END_TEST
 
+/*
+ * rv_code_distance_codes (the HNSW build's code-to-code distance) equals
+ * the long way, a query made from a's decoding, bit for bit, for float16;
+ * the other kinds decline.
+ */
+START_TEST(test_codes_distance_codes)
+{
+	enum
+	{
+		DIM = 203
+	};
+	float		x[DIM],
+				y[DIM],
+				xd[DIM];
+	rv_half		a[DIM],
+				b[DIM],
+				work[DIM];
+	uint8_t		sq8a[4096],
+				sq8b[4096];
+	float		d;
+
+	for (int round = 0; round < 50; round++)
+	{
+		for (int i = 0; i < DIM; i++)
+		{
+			x[i] = urand(-3, 3);
+			y[i] = round % 5 == 0 ? x[i] : urand(-3, 3);
+		}
+		x[round % DIM] = round % 7 == 0 ? 1e6f : x[round % DIM];	/* saturates */
+		CHECK(rv_code_encode(RV_CODE_FLOAT16, x, DIM, a), "encode x");
+		CHECK(rv_code_encode(RV_CODE_FLOAT16, y, DIM, b), "encode y");
+		rv_code_decode(RV_CODE_FLOAT16, a, DIM, xd);
+		for (size_t m = 0; m < sizeof(all_metrics) / sizeof(all_metrics[0]); m++)
+		{
+			RvCodeQuery q;
+			float		want;
+
+			rv_code_query_init(&q, RV_CODE_FLOAT16, all_metrics[m], xd, DIM, work);
+			want = rv_code_distance(&q, b);
+			CHECK(rv_code_distance_codes(RV_CODE_FLOAT16, all_metrics[m], a, b, DIM, &d),
+				  "float16 declined");
+			CHECK(memcmp(&d, &want, sizeof(float)) == 0,
+				  "round %d metric %d: %.9g, long way %.9g", round, (int) all_metrics[m], d, want);
+		}
+	}
+	CHECK(rv_code_encode(RV_CODE_SQ8, x, DIM, sq8a) && rv_code_encode(RV_CODE_SQ8, y, DIM, sq8b),
+		  "encode sq8");
+	CHECK(!rv_code_distance_codes(RV_CODE_SQ8, RV_CODE_L2SQ, sq8a, sq8b, DIM, &d), "sq8 accepted");
+	CHECK(!rv_code_distance_codes(RV_CODE_BINARY, RV_CODE_L2SQ, sq8a, sq8b, DIM, &d),
+		  "binary accepted");
+}
+END_TEST
+
 /* sq8 and float16 keep the true nearest neighbour in their top 10. */
 START_TEST(test_codes_ranking)
 {
@@ -374,6 +427,7 @@ codes_suite(void)
 	tcase_add_test(tc, test_codes_edges);
 	tcase_add_test(tc, test_codes_sq8_simd);
 	tcase_add_test(tc, test_codes_ranking);
+	tcase_add_test(tc, test_codes_distance_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }
