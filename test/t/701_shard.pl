@@ -352,10 +352,10 @@ ok($want_s1 ne '' && $want_s2 ne '', 'both shards received rows');
 
 # The standby answers its primary's top 10, directly and as a partition
 $shard1->wait_for_catchup($standby);
-my $direct = "SET enable_seqscan = off;\n";
-$direct .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10) s;\n"
+my $standby_sql = "SET enable_seqscan = off;\n";
+$standby_sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10) s;\n"
   for @$queries;
-is($standby->safe_psql('postgres', $direct), $shard1->safe_psql('postgres', $direct),
+is($standby->safe_psql('postgres', $standby_sql), $shard1->safe_psql('postgres', $standby_sql),
 	"standby's top-10 equals its primary's for $nquery queries");
 $coord->safe_psql('postgres', qq(
 	CREATE TABLE items_ro (id int, v vector(100)) PARTITION BY HASH (id);
