@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/tier/recall_tiers.sh — issue 17: recall@10 through an hnsw index
 # (storage sq8, so the final order comes from the table's vectors) with the
-# whole table held in each tier, on a shared data set: the same measurement
-# as part 4 of bench/tier/tier_worker.sh (glove-100), for any set.
+# whole table held in each tier, on a shared data set (part 4 of
+# bench/tier/tier_worker.sh runs it on glove-100).
 #
 #   PGBIN=/usr/lib/postgresql/15/bin bench/tier/recall_tiers.sh SET [rows] [queries] [metric] [pq_m] [port]
 #

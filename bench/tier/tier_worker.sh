@@ -10,7 +10,8 @@
 #      io_uring, median of 8;
 #   4. recall@10 through an hnsw index (storage sq8, re-rank reading the
 #      table) with the table at each tier, against exact cosine top-10 of
-#      the float32 values.
+#      the float32 values: bench/tier/recall_tiers.sh, on its own
+#      throw-away cluster at port + 1.
 #
 #   PGBIN=/usr/lib/postgresql/15/bin bench/tier/tier_worker.sh [rows] [recall_rows] [queries] [port]
 #
@@ -92,33 +93,6 @@ for m in off prefetch io_uring; do
 	printf '| %s | %s | %s |\n' "$m" "$(sort -g "$DIR/t.$m" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" "$(tr '\n' ' ' <"$DIR/t.$m")"
 done
 
-# 4. recall per tier through an hnsw (sq8 storage) index
-echo "## 4. recall@10 through hnsw (m 16, ef_construction 64, storage sq8, ef_search 40, cosine), $RROWS rows, $NQ queries"
-$PSQL -c "CREATE TABLE q (id int PRIMARY KEY, v vector(100))" \
-	-c "CREATE TABLE ref (id int PRIMARY KEY, v vector(100))"
-rvb_fvecs_copy "$DATA/query.fvecs" "$NQ" | $PSQL -c "COPY q FROM STDIN"
-rvb_fvecs_copy "$DATA/base.fvecs" "$RROWS" | $PSQL -c "COPY ref FROM STDIN"
-$PSQL -c "CREATE TABLE truth AS SELECT q.id AS qid, t.id FROM q CROSS JOIN LATERAL (SELECT id FROM ref ORDER BY ref.v <=> q.v LIMIT 10) t"
-printf '| tier | exactness | recall@10 |\n|---|---|---:|\n'
-for tier in float32 float16 sq8 pq; do
-	case $tier in
-		float32) pol='NULL' ;;
-		float16) pol="'{\"exactness\": \"float16\", \"float16\": {}}'" ;;
-		sq8) pol="'{\"exactness\": \"sq8\", \"sq8\": {}}'" ;;
-		pq) pol="'{\"exactness\": \"pq\", \"pq\": {\"m\": 46}}'" ;;
-	esac
-	$PSQL -c "DROP TABLE IF EXISTS rt" \
-		-c "CREATE TABLE rt (id int PRIMARY KEY, v vector(100)) USING ruvector_heap" \
-		-c "INSERT INTO rt SELECT * FROM ref" \
-		-c "CREATE INDEX ON rt USING hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, storage = sq8)" >/dev/null
-	if [ "$tier" != float32 ]; then
-		$PSQL -c "SELECT ruvector_set_tiers('rt', 'v', $pol)" >/dev/null 2>&1
-		$PSQL -At -c "SELECT blocks_moved FROM ruvector_compact('rt')" >/dev/null 2>&1
-		# pq: the codebook trained by set_tiers is used from this compact on
-		$PSQL -At -c "SELECT blocks_moved FROM ruvector_compact('rt')" >/dev/null 2>&1
-	fi
-	r=$($PSQL -At -c "SET hnsw.ef_search = 40" -c "SELECT round(avg(hit), 4) FROM (SELECT q.id, (SELECT count(*) FROM (SELECT id FROM rt ORDER BY rt.v <=> q.v LIMIT 10) a JOIN truth t ON t.qid = q.id AND t.id = a.id) / 10.0 AS hit FROM q) s")
-	held=$($PSQL -At -c "SELECT string_agg(tier || ' ' || rows, ', ') FROM ruvector_tier_report('rt') WHERE rows > 0")
-	printf '| %s | %s | %s |\n' "$tier ($held)" "$pol" "$r"
-done
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# 4. recall per tier through an hnsw (sq8 storage) index: recall_tiers.sh,
+# on a cluster of its own (this one has 2 MB of shared buffers)
+PGBIN=$BIN "$HERE/recall_tiers.sh" glove-100 "$RROWS" "$NQ" cosine 46 $((PORT + 1))

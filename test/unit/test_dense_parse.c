@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rv_random.h"
 #include "types/dense_parse.h"
 #include "unit.h"
 
@@ -516,10 +517,7 @@ static uint64_t fast_state = 0x9E3779B97F4A7C15ULL;
 static uint64_t
 fast_rand(void)
 {
-	fast_state ^= fast_state << 13;
-	fast_state ^= fast_state >> 7;
-	fast_state ^= fast_state << 17;
-	return fast_state;
+	return rv_xorshift64(&fast_state);
 }
 
 static long fast_taken;
