@@ -3,6 +3,19 @@
 -- same output with or without shared_preload_libraries; WAL-logged moves,
 -- crashes, replicas and dumps are tested in test/t/4xx_tableam_*.pl.
 
+-- A database of its own: codebook ids come from a sequence that every file
+-- run before this one in the same database advances (tier_security trains
+-- codebooks too), and the ids show in NOTICEs, in ruvector_codebooks and in
+-- the header of encoded values; the catalog counts below must see only
+-- this file's tables.
+SELECT current_database() AS regress_db \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS rv_tableam_tiers;
+RESET client_min_messages;
+CREATE DATABASE rv_tableam_tiers;
+\c rv_tableam_tiers
+CREATE EXTENSION ruvector;
+
 -- 2000 rows of 16 dimensions whose values are not halves, and a float32 copy
 CREATE UNLOGGED TABLE tv (id int PRIMARY KEY, v vector(16), note text) USING ruvector_heap;
 INSERT INTO tv SELECT i, (SELECT array_agg(sin(i * 16 + j)::real) FROM generate_series(1, 16) j)::vector, 'n' || i
@@ -280,3 +293,6 @@ SELECT count(*) AS cosine_above_095 FROM twide JOIN (SELECT i AS id, (SELECT arr
 WHERE cosine_distance(twide.v, r.v) < 0.05;
 SELECT * FROM ruvector_tier_verify('twide');
 DROP TABLE twide;
+
+\c :regress_db
+DROP DATABASE rv_tableam_tiers;
