@@ -608,8 +608,12 @@ table_matches(RvbTarget *t, const char *table, const char *fp)
 	char		sql[512],
 				buf[256];
 
+	/* --fresh drops the extension, and with it the vector column */
 	snprintf(sql, sizeof(sql),
-			 "SELECT obj_description(to_regclass('%s'), 'pg_class')", table);
+			 "SELECT obj_description(to_regclass('%s'), 'pg_class') "
+			 "WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = "
+			 "to_regclass('%s') AND attname = 'embedding' AND NOT attisdropped)",
+			 table, table);
 	return rvb_db_value(t->conn, sql, buf, sizeof(buf)) && strcmp(buf, fp) == 0;
 }
 
@@ -648,7 +652,8 @@ rvb_db_load(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	const char *tab = o->table;
 
 	dataset_fingerprint(ds, t->id == 0 ? o->ruvector_am : NULL, fp, sizeof(fp));
-	rvb_db_exec(t->conn, NULL, 0, "DROP INDEX IF EXISTS %s_vidx", tab);
+	if (!o->keep_index)
+		rvb_db_exec(t->conn, NULL, 0, "DROP INDEX IF EXISTS %s_vidx", tab);
 	if (o->reuse && table_matches(t, tab, fp))
 	{
 		rvb_db_exec(t->conn, NULL, 0, "DELETE FROM %s WHERE id >= %d", tab, ds->base.n);
@@ -751,6 +756,63 @@ poll_progress(PGconn *mon, int pid, RvbProgress *bar, char *phase,
 	}
 	PQclear(r);
 	rvb_progress_update(bar, frac, detail);
+}
+
+/*
+ * rvb_db_index_kept: with --keep-index, is there already a valid <table>_vidx
+ * of the method, operator class and options this spec would build?  Then it
+ * is used as it is (a note says so) and true is returned.  An index of the
+ * same name built otherwise is dropped, so the caller builds the right one.
+ */
+bool
+rvb_db_index_kept(RvbTarget *t, const RvbIndexSpec *spec, int index_no,
+				  const RvbOptions *o, RvbResults *res)
+{
+	char		sql[768],
+				want[160],
+				storage[48] = "";
+	PGresult   *r;
+	bool		kept = false;
+
+	if (spec->kind == RVB_IDX_NONE)
+		return false;
+	revive_control(t, res);
+	/* the reloptions in the order index_sql writes them */
+	if (strcmp(t->extname, "ruvector") == 0 && spec->storage[0])
+		snprintf(storage, sizeof(storage), ",storage=%s", spec->storage);
+	if (spec->kind == RVB_IDX_HNSW)
+		snprintf(want, sizeof(want), "hnsw %s {m=%d,ef_construction=%d%s}",
+				 rvb_opclass(o->metric), spec->m, spec->efc, storage);
+	else
+		snprintf(want, sizeof(want), "ivfflat %s {lists=%d%s}",
+				 rvb_opclass(o->metric), spec->lists, storage);
+	snprintf(sql, sizeof(sql),
+			 "SELECT a.amname || ' ' || oc.opcname || ' ' || "
+			 "coalesce(c.reloptions::text, '{}'), i.indisvalid "
+			 "FROM pg_catalog.pg_index i "
+			 "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+			 "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
+			 "JOIN pg_catalog.pg_opclass oc ON oc.oid = i.indclass[0] "
+			 "WHERE c.oid = to_regclass('%s_vidx') AND i.indrelid = to_regclass('%s')",
+			 o->table, o->table);
+	r = PQexec(t->conn, sql);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	{
+		kept = strcmp(PQgetvalue(r, 0, 0), want) == 0 &&
+			strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+		if (kept)
+			rvb_note(res, "%s: kept the index %s_vidx already built (%s); no build step",
+					 t->name, o->table, want);
+		else
+		{
+			rvb_note(res, "%s: the index %s_vidx already there is \"%s\"%s, not \"%s\": rebuilt",
+					 t->name, o->table, PQgetvalue(r, 0, 0),
+					 strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? "" : " (invalid)", want);
+			rvb_db_exec(t->conn, NULL, 0, "DROP INDEX IF EXISTS %s_vidx", o->table);
+		}
+	}
+	PQclear(r);
+	return kept;
 }
 
 /*
@@ -883,7 +945,8 @@ rvb_db_bulk_copy(RvbTarget *t, int index_no, const RvbDataset *ds,
 /*
  * rvb_db_cleanup undoes an index configuration: drop the index first, so
  * deleting the inserted rows does not pay for index maintenance, then
- * remove those rows and vacuum, leaving the table as loaded.
+ * remove those rows and vacuum, leaving the table as loaded.  With
+ * --keep-index the index stays and the rows are only deleted.
  */
 void
 rvb_db_cleanup(RvbTarget *t, int index_no, const RvbDataset *ds,
@@ -892,6 +955,15 @@ rvb_db_cleanup(RvbTarget *t, int index_no, const RvbDataset *ds,
 	char		err[300];
 
 	revive_control(t, res);
+	if (o->keep_index)
+	{
+		/* the index stays; vacuuming it would change the graph under test */
+		if (!rvb_db_exec(t->conn, err, sizeof(err), "DELETE FROM %s WHERE id >= %d",
+						 o->table, ds->base.n))
+			rvb_note(res, "%s: cleanup after %s failed: %s", t->name,
+					 o->indexes[index_no].label, err);
+		return;
+	}
 	if (!rvb_db_exec(t->conn, err, sizeof(err), "DROP INDEX IF EXISTS %s_vidx", o->table) ||
 		!rvb_db_exec(t->conn, err, sizeof(err), "DELETE FROM %s WHERE id >= %d",
 					 o->table, ds->base.n) ||

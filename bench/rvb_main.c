@@ -71,6 +71,12 @@ usage(void)
 		   "  --no-create             do not create missing databases\n"
 		   "  --table NAME            default rvb_items\n"
 		   "  --reuse                 keep a table already loaded with the same data\n"
+		   "  --keep-index            use an index already built on the table with the\n"
+		   "                          same definition instead of building it, and leave\n"
+		   "                          it in place (rows a run inserts are deleted, not\n"
+		   "                          vacuumed); with --reuse, for large sets whose\n"
+		   "                          builds are timed separately\n"
+		   "  --load-only             prepare and load the tables, then stop\n"
 		   "  --fresh                 drop and recreate both extensions first\n"
 		   "  --ruvector-table-am AM  RuVector's table uses this access method\n"
 		   "                          (e.g. ruvector_heap; pgvector's stays heap)\n"
@@ -322,7 +328,7 @@ enum
 {
 	OPT_DATA = 256, OPT_SYNTH, OPT_METRIC, OPT_GT, OPT_LIMIT_BASE, OPT_QUERIES,
 	OPT_FILTERS, OPT_SEED, OPT_THREADS, OPT_VERIFY, OPT_SAVE, OPT_RV_DSN,
-	OPT_PG_DSN, OPT_NO_CREATE, OPT_TABLE, OPT_REUSE, OPT_FRESH, OPT_RV_AM, OPT_INDEX, OPT_EF,
+	OPT_PG_DSN, OPT_NO_CREATE, OPT_TABLE, OPT_REUSE, OPT_KEEP_INDEX, OPT_LOAD_ONLY, OPT_FRESH, OPT_RV_AM, OPT_INDEX, OPT_EF,
 	OPT_PROBES, OPT_RERANK, OPT_K, OPT_CONC, OPT_FCONC, OPT_FEF, OPT_FPROBES,
 	OPT_ITER, OPT_PARAMS, OPT_EXACTQ, OPT_FILTERQ, OPT_MINSEC, OPT_REPEAT, OPT_WARMUP, OPT_INSERTS, OPT_INSCONC,
 	OPT_BULK, OPT_SET, OPT_BUILDSET, OPT_RTARGETS, OPT_OUT, OPT_GP, OPT_LABEL,
@@ -338,7 +344,8 @@ static const struct option long_opts[] = {
 	{"save-data", 1, 0, OPT_SAVE}, {"ruvector-dsn", 1, 0, OPT_RV_DSN},
 	{"pgvector-dsn", 1, 0, OPT_PG_DSN}, {"no-create", 0, 0, OPT_NO_CREATE},
 	{"table", 1, 0, OPT_TABLE}, {"reuse", 0, 0, OPT_REUSE},
-	{"fresh", 0, 0, OPT_FRESH},
+	{"fresh", 0, 0, OPT_FRESH}, {"keep-index", 0, 0, OPT_KEEP_INDEX},
+	{"load-only", 0, 0, OPT_LOAD_ONLY},
 	{"ruvector-table-am", 1, 0, OPT_RV_AM},
 	{"index", 1, 0, OPT_INDEX}, {"ef", 1, 0, OPT_EF}, {"probes", 1, 0, OPT_PROBES},
 	{"rerank", 1, 0, OPT_RERANK}, {"k", 1, 0, OPT_K},
@@ -427,6 +434,12 @@ parse_options(int argc, char **argv, RvbOptions *o)
 				break;
 			case OPT_REUSE:
 				o->reuse = true;
+				break;
+			case OPT_KEEP_INDEX:
+				o->keep_index = true;
+				break;
+			case OPT_LOAD_ONLY:
+				o->load_only = true;
 				break;
 			case OPT_FRESH:
 				o->fresh = true;
@@ -1046,7 +1059,8 @@ build_all(Bench *b, int index_no)
 					 rvb_opclass(b->o->metric), spec->label);
 			continue;
 		}
-		if (spec->kind == RVB_IDX_NONE)
+		if (spec->kind == RVB_IDX_NONE ||
+			(b->o->keep_index && rvb_db_index_kept(t, spec, index_no, b->o, &b->res)))
 		{
 			rvb_db_sizes(t, index_no, b->o, &b->res);
 			b->ready[ti] = true;
@@ -1228,7 +1242,10 @@ main(int argc, char **argv)
 			rvb_note(&b.res, "%s not run: %s", t->name, t->note);
 		}
 	}
-	open_pools(&b);
+	if (opts.load_only)
+		opts.nindexes = 0;
+	else
+		open_pools(&b);
 	for (int i = 0; i < opts.nindexes; i++)
 	{
 		build_all(&b, i);

@@ -188,6 +188,8 @@ typedef struct RvbOptions
 	bool		create_db;
 	char	   *table;
 	bool		reuse;
+	bool		keep_index;		/* use a matching index already built */
+	bool		load_only;		/* stop after loading the tables */
 	bool		fresh;			/* drop and recreate the extensions */
 	char	   *ruvector_am;	/* table access method for RuVector's table */
 	/* work */
@@ -254,6 +256,9 @@ extern bool rvb_db_load(RvbTarget *t, const RvbDataset *ds,
 extern void rvb_db_build_index(RvbTarget *t, const RvbIndexSpec *spec,
 							   int index_no, const RvbDataset *ds,
 							   const RvbOptions *o, RvbResults *res);
+extern bool rvb_db_index_kept(RvbTarget *t, const RvbIndexSpec *spec,
+							  int index_no, const RvbOptions *o,
+							  RvbResults *res);
 extern void rvb_db_sizes(RvbTarget *t, int index_no, const RvbOptions *o,
 						 RvbResults *res);
 extern void rvb_db_bulk_copy(RvbTarget *t, int index_no, const RvbDataset *ds,

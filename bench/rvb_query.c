@@ -222,6 +222,7 @@ typedef struct Worker
 	QueryJob   *job;
 	RvbConn    *conn;
 	int			me;
+	double		begin;			/* when this worker passed the barrier */
 	double		end;			/* when this worker ran its last query */
 } Worker;
 
@@ -348,6 +349,7 @@ query_worker(void *arg)
 	else if (w->me == 0)
 		record_plan(job, w->conn);
 	pthread_barrier_wait(&job->barrier);
+	w->begin = rvb_now();
 	while (ready && !job->failed)
 	{
 		int64_t		i = atomic_fetch_add(&job->next, 1);
@@ -556,8 +558,13 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	{
 		pthread_join(th[i], NULL);
 		end = w[i].end > end ? w[i].end : end;
+		t0 = w[i].begin < t0 ? w[i].begin : t0;
 	}
-	/* the workers' own end, not the watcher's polling, bounds the run */
+	/*
+	 * The workers' own times, not the watcher's polling, bound the run: a
+	 * worker may pass the barrier and finish a short run before this thread
+	 * wakes up from it (elapsed came out negative on a busy machine).
+	 */
 	elapsed = end - t0;
 	run->ok = !job.failed;
 	if (run->ok)
@@ -599,6 +606,7 @@ typedef struct InsertWorker
 {
 	InsertJob  *job;
 	RvbConn    *conn;
+	double		begin;			/* when this worker passed the barrier */
 	double		end;			/* when this worker finished */
 } InsertWorker;
 
@@ -621,6 +629,7 @@ insert_worker(void *arg)
 			 job->table);
 	ready = ensure_prepared(w->conn, "rvb_ins", sql, 3, err, sizeof(err));
 	pthread_barrier_wait(&job->barrier);
+	w->begin = rvb_now();
 	while (ready && !job->failed)
 	{
 		int			i = atomic_fetch_add(&job->next, 1);
@@ -713,12 +722,13 @@ rvb_run_inserts(RvbTarget *t, int index_no, const RvbDataset *ds,
 	{
 		pthread_join(th[i], NULL);
 		end = w[i].end > end ? w[i].end : end;
+		start = w[i].begin < start ? w[i].begin : start;
 	}
 	s->ok = !job.failed;
 	s->concurrency = concurrency;
 	snprintf(s->error, sizeof(s->error), "%s", job.error);
 	rvb_progress_end(&bar, s->ok ? "" : s->error);
-	/* the workers' own end, not the polling loop's, bounds the step */
+	/* the workers' own times, not the polling loop's, bound the step */
 	s->seconds = end - start;
 	lat = malloc(sizeof(double) * (count + 1));
 	for (int i = 0; i < count; i++)
