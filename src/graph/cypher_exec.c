@@ -87,6 +87,12 @@ typedef struct Output
 	 */
 	JsonbPair  *pairs;
 	int		   *keyorder;
+	/*
+	 * NULL, or per column the property key it reads from the properties
+	 * object the column holds (RvgStep.keys), NULL for a column that holds
+	 * its value
+	 */
+	char	  **keys;
 	/* typed form */
 	FmgrInfo   *inproc;
 	Oid		   *ioparam;
@@ -432,8 +438,51 @@ SetKeyOrder(Output *out)
 }
 
 /*
+ * The value of property key in a properties object, found in place as
+ * "props -> 'key'" finds it (a string or number points into props); false
+ * when there is none, which "->" gives as SQL null.
+ */
+static bool
+KeyValue(Datum props, const char *key, JsonbValue *v)
+{
+	Jsonb	   *jb = DatumGetJsonbP(props);
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return false;
+	return getKeyJsonValueFromContainer(&jb->root, key, strlen(key), v) != NULL;
+}
+
+/*
+ * The row with its key columns (Output.keys) turned into the values "->"
+ * would give, as jsonb, for the general and the typed paths.
+ */
+static void
+KeyColumnsAsValues(Output *out, Datum **vals, bool **nulls)
+{
+	Datum	   *v = palloc(sizeof(Datum) * out->ncols);
+	bool	   *n = palloc(sizeof(bool) * out->ncols);
+
+	for (int c = 0; c < out->ncols; c++)
+	{
+		JsonbValue	found;
+
+		v[c] = (*vals)[c];
+		n[c] = (*nulls)[c];
+		if (out->keys[c] == NULL || n[c])
+			continue;
+		if (KeyValue(v[c], out->keys[c], &found))
+			v[c] = JsonbPGetDatum(JsonbValueToJsonb(&found));
+		else
+			n[c] = true;
+	}
+	*vals = v;
+	*nulls = n;
+}
+
+/*
  * The object of a row whose values are all scalars or null, built directly
- * from the ordered keys; NULL when a value is a list or map.
+ * from the ordered keys; NULL when a value is a list or map.  A key column
+ * gives its value straight from the properties object.
  */
 static Jsonb *
 ScalarRowObject(Output *out, Datum *vals, bool *nulls)
@@ -447,6 +496,13 @@ ScalarRowObject(Output *out, Datum *vals, bool *nulls)
 
 		if (nulls[c])
 			v->type = jbvNull;
+		else if (out->keys != NULL && out->keys[c] != NULL)
+		{
+			if (!KeyValue(vals[c], out->keys[c], v))
+				v->type = jbvNull;
+			else if (v->type == jbvBinary)
+				return NULL;
+		}
 		else
 		{
 			Jsonb	   *jb = DatumGetJsonbP(vals[c]);
@@ -474,8 +530,13 @@ EmitRow(Output *out, Datum *vals, bool *nulls)
 		bool		isnull = false;
 
 		tuplestore_putvalues(out->store, out->desc, &d, &isnull);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(out->rowcxt);
+		return;
 	}
-	else if (!out->typed)
+	if (out->keys != NULL)
+		KeyColumnsAsValues(out, &vals, &nulls);
+	if (!out->typed)
 	{
 		JsonbParseState *state = NULL;
 		JsonbValue *res = pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
@@ -579,6 +640,7 @@ RunFinal(Executor *ex, RvgStep *st, Rows *in)
 
 	out->names = st->names;
 	out->ncols = st->ncols;
+	out->keys = st->keys;
 	SetKeyOrder(out);
 	if (out->typed && out->desc->natts != st->ncols)
 		ereport(ERROR,

@@ -1082,6 +1082,25 @@ RvgExpr(RvgPlanner *P, CyExpr *e)
 }
 
 /*
+ * For a property of a node or relationship variable (n.key), the SQL of
+ * n's properties object, and the key in *key; NULL for anything else.
+ * RvgExpr(e) is then exactly "(props -> 'key')".
+ */
+char *
+RvgPropsOf(RvgPlanner *P, CyExpr *e, const char **key)
+{
+	RvgVar	   *v;
+
+	if (e == NULL || e->kind != CYX_PROP)
+		return NULL;
+	v = EntityVar(P, e->a);
+	if (v == NULL || v->props == NULL)
+		return NULL;
+	*key = e->str;
+	return v->props;
+}
+
+/*
  * A WHERE clause: top-level AND conjuncts, with property equality against
  * a scalar constant turned into containment (see the file header).
  */

@@ -1650,12 +1650,38 @@ ProjectWith(RvgPlanner *P, CyClause *c)
 }
 
 /*
- * RETURN: the final SELECT of a single query.  Every column is jsonb;
- * names are the aliases or the expressions as written.  Rows handed on by
- * an earlier step keep their order unless ORDER BY says otherwise.
+ * A RETURN item n.key as its properties object, with the key in *keys[i]
+ * for the executor to take (cypher_exec.c, EmitRow): the row carries the
+ * stored object and its value is read from it in place, where "props ->
+ * 'key'" would build a jsonb of the value that the result then unpacks
+ * again.  Only for RETURN's own columns: the rows of DISTINCT, of an
+ * aggregate, of ORDER BY (by ordinal) and of a UNION are compared by
+ * value, so those keep the value as the column.
  */
 static char *
-ProjectReturn(RvgPlanner *P, CyClause *c, char ***names, int *ncols)
+DirectProperty(RvgPlanner *P, Item *it, char ***keys, int ncols, int i)
+{
+	const char *key;
+	char	   *props = RvgPropsOf(P, it->expr, &key);
+
+	if (props == NULL ||
+		strcmp(it->sql, psprintf("(%s -> %s)", props, quote_literal_cstr(key))) != 0)
+		return it->sql;
+	if (*keys == NULL)
+		*keys = palloc0(sizeof(char *) * (ncols + 1));
+	(*keys)[i] = pstrdup(key);
+	return props;
+}
+
+/*
+ * RETURN: the final SELECT of a single query.  Every column is jsonb;
+ * names are the aliases or the expressions as written.  Rows handed on by
+ * an earlier step keep their order unless ORDER BY says otherwise.  keys,
+ * when not NULL, receives the columns to be read as property keys (NULL
+ * when there is none; see DirectProperty).
+ */
+static char *
+ProjectReturn(RvgPlanner *P, CyClause *c, char ***names, int *ncols, char ***keys)
 {
 	List	   *items = ProjectionItems(P, c, false);
 	bool		agg = AnyAggregate(items);
@@ -1670,6 +1696,12 @@ ProjectReturn(RvgPlanner *P, CyClause *c, char ***names, int *ncols)
 	initStringInfo(&group);
 	*ncols = list_length(items);
 	*names = palloc(sizeof(char *) * (*ncols + 1));
+	if (keys != NULL)
+	{
+		*keys = NULL;
+		if (agg || c->distinct || c->norder > 0 || P->in_union)
+			keys = NULL;
+	}
 	P->agg_allowed = true;
 	foreach(lc, items)
 	{
@@ -1686,7 +1718,9 @@ ProjectReturn(RvgPlanner *P, CyClause *c, char ***names, int *ncols)
 			it->sql = RvgExpr(P, it->expr);
 		(*names)[i] = pstrdup(it->name);
 		it->ordinal = i + 1;
-		appendStringInfo(&cols, "%s%s AS c%d", i ? ", " : "", it->sql, i + 1);
+		appendStringInfo(&cols, "%s%s AS c%d", i ? ", " : "",
+						 keys != NULL && it->var == NULL ? DirectProperty(P, it, keys, *ncols, i) : it->sql,
+						 i + 1);
 		if (!it->agg)
 			appendStringInfo(&group, "%s%d", group.len ? ", " : "", i + 1);
 		if (!it->agg && it->var != NULL)
@@ -1790,7 +1824,7 @@ PlanCallSubquery(RvgPlanner *P, CyClause *c)
 	body.nclauses = c->nsub - 1;
 	body.clauses = c->sub;
 	RvgPlanClauseList(P, &body, 0, false);
-	sql = ProjectReturn(P, ret, &names, &ncols);
+	sql = ProjectReturn(P, ret, &names, &ncols, NULL);
 	P->sel = outer;
 	alias = RvgAlias(P, "call");
 	appendStringInfo(&outer->from, " JOIN LATERAL (%s) %s ON true", sql, alias);
@@ -1829,7 +1863,7 @@ PlanReturn(RvgPlanner *P, CyClause *c)
 
 	st->kind = RVG_STEP_READ;
 	st->loc = c->loc;
-	st->sql = ProjectReturn(P, c, &st->names, &st->ncols);
+	st->sql = ProjectReturn(P, c, &st->names, &st->ncols, &st->keys);
 	st->ninput = P->ninput;
 	st->intypes = P->intypes;
 	P->plan->steps = lappend(P->plan->steps, st);
@@ -1892,6 +1926,7 @@ PlanUnion(RvgPlanner *P, CyQuery *q)
 	RvgStep    *first = NULL;
 
 	initStringInfo(&sql);
+	P->in_union = true;
 	for (int i = 0; i < q->nparts; i++)
 	{
 		RvgStep    *st;
@@ -2043,6 +2078,10 @@ RvgPlanExplain(RvgPlan *plan)
 							 foreach_current_index(lc) + 1, kinds[st->kind]);
 		if (st->sql)
 			appendStringInfoString(&buf, st->sql);
+		for (int c = 0; st->keys != NULL && c < st->ncols; c++)
+			if (st->keys[c] != NULL)
+				appendStringInfo(&buf, "\n-- c%d: the value of property %s in that object", c + 1,
+								 quote_literal_cstr(st->keys[c]));
 		if (st->merge_sql)
 			appendStringInfo(&buf, "\n-- per row: %s", st->merge_sql);
 	}

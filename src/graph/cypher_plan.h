@@ -162,6 +162,12 @@ struct RvgStep
 	RvgColType *outtypes;
 	/* the final reading step */
 	char	  **names;			/* ncols result names */
+	/*
+	 * NULL, or for each column the property key it reads (RETURN n.key: the
+	 * column is n's properties object and the executor takes the key's value
+	 * from it directly), NULL for a column that is the value itself
+	 */
+	char	  **keys;
 	/* CREATE / MERGE */
 	int			nwnodes;
 	RvgWNode   *wnodes;
@@ -222,6 +228,8 @@ typedef struct RvgPlanner
 	List	   *consts;
 	/* "SKIP" / "LIMIT" while translating one: variables are refused */
 	const char *no_vars_in;
+	/* translating a part of a UNION, whose rows are compared as SQL values */
+	bool		in_union;
 } RvgPlanner;
 
 /* cypher_plan.c */
@@ -272,6 +280,7 @@ typedef struct RvgAggScope
 extern void RvgNoAggregates(RvgPlanner *P, const char *where, RvgAggScope *saved);
 extern void RvgRestoreAggregates(RvgPlanner *P, const RvgAggScope *saved);
 extern char *RvgExpr(RvgPlanner *P, CyExpr *e);
+extern char *RvgPropsOf(RvgPlanner *P, CyExpr *e, const char **key);
 extern char *RvgPred(RvgPlanner *P, CyExpr *e);
 extern char *RvgJsonLiteral(const char *json);
 extern bool RvgConstJson(RvgPlanner *P, CyExpr *e, StringInfo out);

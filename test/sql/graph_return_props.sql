@@ -1,0 +1,107 @@
+-- RETURN n.key read in place (issue 16, the 2-hop benchmark): the final
+-- SELECT carries n's properties object and the executor takes the key's
+-- value from it, instead of "properties -> 'key'" building a jsonb that the
+-- result unpacks again.  The rows must be exactly those of the value path:
+-- every kind of value, missing keys, null nodes, the typed form, and what
+-- keeps the value path (DISTINCT, aggregates, ORDER BY, UNION).  Row-level
+-- security and per-graph grants still decide which nodes are read.
+\set SHOW_CONTEXT never
+\set VERBOSITY default
+
+SELECT ruvector_create_graph('grp');
+SELECT count(*) FROM ruvector_cypher('grp', $$
+	CREATE (a:P {k: 1, s: 'text "q"', f: 2.5, b: true, l: [1, 'x', null], m: {x: {y: [2]}}, big: 9007199254740993, e: 1.5e-7}),
+	       (b:P {k: 2, s: '', f: -0.0, b: false, l: [], m: {}}),
+	       (c:P {k: 3}),
+	       (a)-[:R {w: 7, tag: 'ab'}]->(b), (a)-[:R {w: 8}]->(c), (b)-[:R]->(c)$$);
+
+-- the translation reads the properties object for a plain RETURN n.key ...
+SELECT ruvector_cypher_sql('grp', 'MATCH (n:P)-[r:R]->(m) RETURN n.k, r.w, m.s')
+	~ '^SELECT n\d+\.properties AS c1, e\d+\.properties AS c2, n\d+\.properties AS c3 FROM' AS in_place;
+-- ... with the key named for a reader of the translation
+SELECT regexp_replace(ruvector_cypher_sql('grp', 'MATCH (n:P) RETURN n.k, n.k + 1 AS k1, n.s'),
+	' FROM .*?(\n|$)', ' FROM ...\1') AS annotated;
+-- ... and the value where rows are compared or sorted by value
+SELECT ruvector_cypher_sql('grp', q) ~ '->' AS by_value, q FROM unnest(ARRAY[
+	'MATCH (n:P) RETURN DISTINCT n.k',
+	'MATCH (n:P) RETURN n.k, count(*)',
+	'MATCH (n:P) RETURN n.k ORDER BY n.k',
+	'MATCH (n:P) RETURN n.k AS v UNION MATCH (m:P) RETURN m.k AS v',
+	'MATCH (n:P) RETURN n.k AS v UNION ALL MATCH (m:P) RETURN m.k AS v',
+	'MATCH (n:P) WITH n.k AS k RETURN k',
+	'MATCH (n:P) CALL { WITH n RETURN n.k AS k } RETURN k']) q;
+
+-- every kind of value, as "->" gives it: compared with the table itself
+SELECT count(*) AS rows_from_cypher,
+	count(*) FILTER (WHERE r = jsonb_build_object('n.k', n.properties -> 'k', 'n.s', n.properties -> 's',
+		'n.f', n.properties -> 'f', 'n.b', n.properties -> 'b', 'n.l', n.properties -> 'l',
+		'n.m', n.properties -> 'm', 'n.big', n.properties -> 'big', 'n.e', n.properties -> 'e', 'n.none', NULL)) AS same_as_table
+FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k, n.s, n.f, n.b, n.l, n.m, n.big, n.e, n.none') r
+JOIN ruvector_nodes n ON n.graph = 'grp' AND n.properties -> 'k' = r -> 'n.k';
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k, n.s, n.f, n.b, n.big, n.e, n.none') r ORDER BY r ->> 'n.k';
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.l, n.m, n.k') r ORDER BY r ->> 'n.k';
+-- relationships, a value beside the key columns, SKIP / LIMIT
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P)-[r:R]->(m) RETURN n.k, r.w, r.tag, m.k, r.w + m.k AS sum') r
+	ORDER BY r::text;
+SELECT count(*) AS limited FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k SKIP 1 LIMIT 1');
+-- a null node (OPTIONAL MATCH): its properties are null
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) OPTIONAL MATCH (n)-[:R]->(m {k: 3}) RETURN n.k, m.k, m.none') r
+	ORDER BY r ->> 'n.k';
+-- the same RETURN with the value path gives the same rows
+SELECT (SELECT array_agg(r ORDER BY r::text) FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k, n.l, n.m') r) =
+	(SELECT array_agg(r ORDER BY r::text) FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k, n.l, n.m ORDER BY n.k') r)
+	AS same_rows;
+-- the typed form converts the value as before
+SELECT * FROM ruvector_cypher_rows('grp', 'MATCH (n:P) RETURN n.k, n.s, n.f, n.b, n.l, n.none')
+	AS (k int, s text, f float8, b bool, l jsonb, none text) ORDER BY k;
+SELECT * FROM ruvector_cypher_rows('grp', 'MATCH (n:P {k: 1}) RETURN n.l') AS (l text[]);
+SELECT * FROM ruvector_cypher_rows('grp', 'MATCH (n:P {k: 1}) RETURN n.s') AS (s int);
+-- after WITH and after a write, the carried node is read in place too
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) WITH n WHERE n.k > 1 RETURN n.k') r ORDER BY r::text;
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P {k: 3}) SET n.t = n.k * 10 RETURN n.t, n.k');
+SELECT * FROM ruvector_cypher('grp', 'CREATE (x:P {k: 4, s: ''new''}) RETURN x.k, x.s');
+-- a node deleted in the transaction is not read
+BEGIN;
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P {k: 2}) DETACH DELETE n');
+SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k') r ORDER BY r::text;
+ROLLBACK;
+
+-- ---------------------------------------------------------------------
+-- privileges: no role, no grant, row-level security
+-- ---------------------------------------------------------------------
+CREATE ROLE regress_grp_nobody;
+CREATE ROLE regress_grp_nogrant IN ROLE ruvector_user;
+CREATE ROLE regress_grp_reader IN ROLE ruvector_user;
+SELECT ruvector_graph_grant('grp', 'regress_grp_reader', 'read');
+-- the DBA hides the node k = 3 from the reader
+CREATE POLICY grp_hide ON ruvector_graph_node AS RESTRICTIVE TO regress_grp_reader
+	USING (properties -> 'k' IS DISTINCT FROM '3');
+CREATE FUNCTION grp_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r text;
+BEGIN
+	EXECUTE 'SELECT string_agg(x::text, '' '' ORDER BY x::text) FROM (' || sql || ') s(x)' INTO r;
+	RETURN coalesce(r, '(none)');
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SET ROLE regress_grp_nobody;
+SELECT grp_try($$SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k')$$) AS nobody;
+SELECT grp_try($$SELECT * FROM ruvector_cypher_rows('grp', 'MATCH (n:P) RETURN n.k') AS (k int)$$) AS nobody_rows;
+RESET ROLE;
+SET ROLE regress_grp_nogrant;
+SELECT grp_try($$SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k')$$) AS no_grant;
+RESET ROLE;
+SET ROLE regress_grp_reader;
+SELECT grp_try($$SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k')$$) AS reader;
+SELECT grp_try($$SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P)-[:R]->()-[:R]->(f) RETURN f.k')$$) AS reader_2hop;
+SELECT grp_try($$SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P)-[r:R]->(f) RETURN r.w, f.k')$$) AS reader_1hop;
+SELECT grp_try($$SELECT * FROM ruvector_cypher_rows('grp', 'MATCH (n:P)-[:R]->(f) RETURN f.k') AS (k int)$$) AS reader_rows;
+RESET ROLE;
+-- the superuser sees the hidden node
+SELECT grp_try($$SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P)-[:R]->()-[:R]->(f) RETURN f.k')$$) AS superuser_2hop;
+
+DROP POLICY grp_hide ON ruvector_graph_node;
+DROP FUNCTION grp_try(text);
+SELECT ruvector_drop_graph('grp');
+DROP ROLE regress_grp_nobody, regress_grp_nogrant, regress_grp_reader;
