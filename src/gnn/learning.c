@@ -524,6 +524,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->checkpoint = RV_LEARN_CHECKPOINT_EF(rv_learning_k);
 	plan->patience = rv_frontier_patience;
 	plan->efCap = HNSW_MAX_EF_SEARCH;
+	plan->efTypical = plan->checkpoint;
 	learnLastHasProfile = false;
 	learnLastIndex = InvalidOid;
 	if (query == NULL)
@@ -557,6 +558,8 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->model = c->model;
 	plan->version = c->version;
 	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH));
+	plan->efTypical = Max(plan->checkpoint,
+						  Min((int) exp(c->model->ymean + c->model->offset), plan->efCap));
 }
 
 /*

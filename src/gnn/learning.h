@@ -52,6 +52,7 @@ typedef struct RvLearnPlan
 	int			patience;
 	bool		patienceAfter;	/* model: the frontier rule after the checkpoint */
 	int			efCap;
+	int			efTypical;		/* the model's effort for a typical query */
 	void	   *model;			/* RvGnnModel, valid during the first batch */
 	int32		version;
 	uint32		entry;			/* the query's entry region */

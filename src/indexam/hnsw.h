@@ -445,9 +445,13 @@ typedef struct HnswSearch
 	 * Adaptive effort (scans only; off when trackK = 0 and progress is
 	 * NULL): the trackK nearest distances admitted to W (topk, furthest
 	 * on top, so its top is the k-th distance once full), the nearest,
-	 * and the hook called for each candidate popped on layer 0.
+	 * and the hook called for each candidate popped on layer 0.  With
+	 * copyDiscarded (until the checkpoint) the elements W turns away keep
+	 * their slots as admitted ones do: W may take them back when the
+	 * effort grows, and expanding them then reads no page.
 	 */
 	int			trackK;
+	bool		copyDiscarded;	/* copy the slots of what W turns away too */
 	HnswHeap	topk;
 	double		nearestSeen;
 	HnswProgressFn progress;

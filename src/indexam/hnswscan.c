@@ -352,6 +352,7 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	p.hops = so->hops - 1;
 	p.sinceImproved = so->sinceImproved;
 	so->decided = true;
+	s->copyDiscarded = false;
 	if (!plan->patienceAfter)
 		s->progress = NULL;		/* decided: the search goes on as with a fixed ef */
 	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
@@ -379,9 +380,16 @@ AdaptStart(HnswScanOpaque so, double entryDistance)
 	s->nearestSeen = get_float8_infinity();
 	s->progress = AdaptProgress;
 	s->progressArg = so;
-	/* what W turns away before the checkpoint, in case the effort grows */
+	/*
+	 * What W turns away before the checkpoint, with its slots, in case the
+	 * effort grows: a search with the larger ef would have admitted it
+	 * and copied them then.
+	 */
 	if (so->plan.mode != RV_ADAPT_FRONTIER)
+	{
 		s->keepDiscarded = true;
+		s->copyDiscarded = true;
+	}
 	so->adaptCut = Max(so->ef, so->plan.k);
 	so->hops = 0;
 	so->decided = false;
@@ -444,7 +452,10 @@ FirstBatch(IndexScanDesc scan, const char *query)
 		so->efMax = Max(efLayer0, so->plan.efCap * factor);
 	}
 	so->ep = palloc(sizeof(uint32) * so->efMax);
-	HnswSearchInit(s, scan->indexRelation, &so->support, m, so->ef, query);
+	/* sized for the effort the model usually picks, not hnsw.ef_search */
+	HnswSearchInit(s, scan->indexRelation, &so->support, m,
+				   so->plan.mode == RV_ADAPT_MODEL ? Max(efLayer0, so->plan.efTypical) : so->ef,
+				   query);
 	if (so->rerank && query != NULL)
 		HnswSearchSetFloats(s, so->queryFloats);
 	s->wantHeapTids = true;
@@ -473,6 +484,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 		/* later batches of an iterative scan: the effort this one took */
 		s->progress = NULL;
 		s->trackK = 0;
+		s->copyDiscarded = false;
 		s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 		so->ef = Max(so->nresults, 1);
 	}

@@ -1323,6 +1323,8 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 	else if (s->keepDiscarded)
 	{
 		cand = NewCand(s, node, blkno, offno, d);
+		if (s->copyDiscarded && node->level >= lc)
+			CopySlots(s, &s->cands[cand], node, lc);
 		HnswHeapPush(&s->discarded, d, cand, false);
 	}
 }
