@@ -15,8 +15,8 @@
  *	  each shard.  See docs/sharding.md.
  *
  *	  Lock order: the planner hook takes AccessShareLock on the parent and
- *	  then on every partition (find_all_inheritors order), as planning the
- *	  partitioned query would.
+ *	  then on every partition (partition bound order, depth first), as
+ *	  planning the partitioned query would.
  *
  * IDENTIFICATION
  *	  src/shard/shard.h

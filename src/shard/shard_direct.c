@@ -124,12 +124,15 @@ typedef struct RvShardScanState
 	Oid			userid;
 	int			ncols;			/* scan tuple columns */
 	int		   *remote_col;		/* per column: result column, -1 for NULL */
-	FmgrInfo   *in_fn;
+	bool		binary_rows;	/* results in binary (built-in column types) */
+	FmgrInfo   *in_fn;			/* per column: input or receive function */
 	Oid		   *in_ioparam;
 	int32	   *in_typmod;
 	ExprState  *qvec;
 	ExprState  *limit;
-	Oid			qvec_out;		/* output function of the query value */
+	bool		qvec_binary;	/* the query value shipped in binary */
+	FmgrInfo	qvec_out;		/* its output or send function */
+	ForeignServer **server;		/* per shard, looked up once per execution */
 	char	  **run_sql;		/* per shard: the statement with its LIMIT */
 	MemoryContext rows_cxt;
 	Datum	  **values;			/* rows from every shard, unordered */
@@ -730,6 +733,27 @@ RvShardDirectAllowed(void)
 		!IsolationIsSerializable();
 }
 
+/*
+ * Does the type have binary send and receive functions?  The query value
+ * goes to the shards in binary when it does (no float printing here, no
+ * parsing there); it is built in or of an extension listed for the server
+ * (RvShardShippable), whose binary format is the same on both sides.  The
+ * rows come back in binary when every column's type is built in.
+ */
+static bool
+RvShardBinaryIO(Oid type)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	ok = OidIsValid(((Form_pg_type) GETSTRUCT(tup))->typsend) &&
+		OidIsValid(((Form_pg_type) GETSTRUCT(tup))->typreceive);
+	ReleaseSysCache(tup);
+	return ok;
+}
+
 static void
 RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -738,6 +762,8 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 	TupleDesc	desc = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor;
 	List	   *colmap = list_nth(cs->custom_private, RV_PRIV_COLMAP);
 	bool		varlena;
+	Oid			qtype,
+				outfunc;
 	ListCell   *lc;
 
 	st->servers = list_nth(cs->custom_private, RV_PRIV_SERVERS);
@@ -757,19 +783,37 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 
 	st->qvec = ExecInitExpr(linitial(cs->custom_exprs), &node->ss.ps);
 	st->limit = ExecInitExpr(lsecond(cs->custom_exprs), &node->ss.ps);
-	getTypeOutputInfo(exprType(linitial(cs->custom_exprs)), &st->qvec_out, &varlena);
+	qtype = exprType(linitial(cs->custom_exprs));
+	st->qvec_binary = RvShardBinaryIO(qtype);
+	if (st->qvec_binary)
+		getTypeBinaryOutputInfo(qtype, &outfunc, &varlena);
+	else
+		getTypeOutputInfo(qtype, &outfunc, &varlena);
+	fmgr_info(outfunc, &st->qvec_out);
 	st->ncols = desc->natts;
 	st->remote_col = palloc(sizeof(int) * st->ncols);
 	st->in_fn = palloc0(sizeof(FmgrInfo) * st->ncols);
 	st->in_ioparam = palloc(sizeof(Oid) * st->ncols);
 	st->in_typmod = palloc(sizeof(int32) * st->ncols);
+	st->binary_rows = true;
+	for (int j = 0; j < st->ncols; j++)
+	{
+		Oid			type = TupleDescAttr(desc, j)->atttypid;
+
+		st->remote_col[j] = list_nth_int(colmap, j);
+		if (st->remote_col[j] >= 0 &&
+			(type >= FirstGenbkiObjectId || !RvShardBinaryIO(type)))
+			st->binary_rows = false;
+	}
 	for (int j = 0; j < st->ncols; j++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, j);
 		Oid			infunc;
 
-		st->remote_col[j] = list_nth_int(colmap, j);
-		getTypeInputInfo(att->atttypid, &infunc, &st->in_ioparam[j]);
+		if (st->binary_rows)
+			getTypeBinaryInputInfo(att->atttypid, &infunc, &st->in_ioparam[j]);
+		else
+			getTypeInputInfo(att->atttypid, &infunc, &st->in_ioparam[j]);
 		fmgr_info(infunc, &st->in_fn[j]);
 		st->in_typmod[j] = att->atttypmod;
 	}
@@ -799,6 +843,26 @@ RvShardWait(RvShardConn *c)
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
+}
+
+/* A binary result value of column j (libpq ends every value with a NUL) */
+static Datum
+RvShardReceive(RvShardScanState *st, int j, char *data, int len)
+{
+	StringInfoData buf;
+	Datum		d;
+
+	buf.data = data;
+	buf.len = len;
+	buf.maxlen = len + 1;
+	buf.cursor = 0;
+	d = ReceiveFunctionCall(&st->in_fn[j], &buf, st->in_ioparam[j], st->in_typmod[j]);
+	if (buf.cursor != buf.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("a shard returned %d bytes for column %d, %d of them read",
+						len, j + 1, buf.cursor)));
+	return d;
 }
 
 /* Keep the rows of one shard's result */
@@ -836,9 +900,14 @@ RvShardKeepRows(RvShardScanState *st, PGresult *res)
 			int			c = st->remote_col[j];
 
 			isnull[j] = c < 0 || PQgetisnull(res, i, c);
-			v[j] = isnull[j] ? (Datum) 0 :
-				InputFunctionCall(&st->in_fn[j], PQgetvalue(res, i, c),
-								  st->in_ioparam[j], st->in_typmod[j]);
+			if (isnull[j])
+				v[j] = (Datum) 0;
+			else if (st->binary_rows)
+				v[j] = RvShardReceive(st, j, PQgetvalue(res, i, c),
+									  PQgetlength(res, i, c));
+			else
+				v[j] = InputFunctionCall(&st->in_fn[j], PQgetvalue(res, i, c),
+										 st->in_ioparam[j], st->in_typmod[j]);
 		}
 		st->values[st->nrows] = v;
 		st->nulls[st->nrows++] = isnull;
@@ -850,7 +919,11 @@ RvShardKeepRows(RvShardScanState *st, PGresult *res)
 static ForeignServer *
 RvShardServer(RvShardScanState *st, int i)
 {
-	return GetForeignServer(list_nth_oid(st->servers, i));
+	if (st->server == NULL)
+		st->server = palloc0(sizeof(ForeignServer *) * list_length(st->servers));
+	if (st->server[i] == NULL)
+		st->server[i] = GetForeignServer(list_nth_oid(st->servers, i));
+	return st->server[i];
 }
 
 typedef enum RvShardSendResult
@@ -865,10 +938,12 @@ typedef enum RvShardSendResult
  * dead is replaced once.
  */
 static RvShardSendResult
-RvShardSend(RvShardScanState *st, int i, const char *const *params, RvShardConn **c)
+RvShardSend(RvShardScanState *st, int i, const char *const *params,
+			const int *lengths, RvShardConn **c)
 {
 	ForeignServer *server = RvShardServer(st, i);
 	const char *sql = st->run_sql[i];
+	int			formats[2] = {st->qvec_binary, st->binary_rows};
 
 	for (int attempt = 0;; attempt++)
 	{
@@ -884,7 +959,8 @@ RvShardSend(RvShardScanState *st, int i, const char *const *params, RvShardConn 
 		if (RvShardConnBusy(*c))
 			return RV_SHARD_WAIT;
 		name = RvShardConnPrepare(*c, server, sql);
-		if (PQsendQueryPrepared(RvShardConnPg(*c), name, 1, params, NULL, NULL, 0))
+		if (PQsendQueryPrepared(RvShardConnPg(*c), name, 1, params, lengths,
+								&formats[0], formats[1]))
 		{
 			RvShardConnSetBusy(*c, true);
 			return RV_SHARD_SENT;
@@ -967,14 +1043,23 @@ RvShardRun(RvShardScanState *st)
 	int			n = list_length(st->servers);
 	RvShardConn **sent = palloc0(sizeof(RvShardConn *) * n);
 	bool	   *left = palloc(sizeof(bool) * n);
-	const char *params[1];
+	const char *params[1] = {NULL};
+	int			lengths[1] = {0};
 	char	   *limit;
 	bool		isnull;
 	Datum		d;
 	int			nleft = n;
 
 	d = ExecEvalExprSwitchContext(st->qvec, econtext, &isnull);
-	params[0] = isnull ? NULL : OidOutputFunctionCall(st->qvec_out, d);
+	if (!isnull && st->qvec_binary)
+	{
+		bytea	   *b = SendFunctionCall(&st->qvec_out, d);
+
+		params[0] = VARDATA(b);
+		lengths[0] = VARSIZE(b) - VARHDRSZ;
+	}
+	else if (!isnull)
+		params[0] = OutputFunctionCall(&st->qvec_out, d);
 	d = ExecEvalExprSwitchContext(st->limit, econtext, &isnull);
 	limit = isnull ? "ALL" : psprintf(INT64_FORMAT, DatumGetInt64(d));
 	st->run_sql = palloc(sizeof(char *) * n);
@@ -995,7 +1080,7 @@ RvShardRun(RvShardScanState *st)
 			sent[i] = NULL;
 			if (!left[i])
 				continue;
-			switch (RvShardSend(st, i, params, &sent[i]))
+			switch (RvShardSend(st, i, params, lengths, &sent[i]))
 			{
 				case RV_SHARD_SENT:
 					break;

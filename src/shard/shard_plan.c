@@ -62,7 +62,8 @@
  *	  (docs/sharding.md: use plan_cache_mode = force_custom_plan).
  *
  *	  Lock order: AccessShareLock on the parent (already held from parse
- *	  analysis), then on every partition in find_all_inheritors order.
+ *	  analysis), then on every partition in partition bound order, depth
+ *	  first, as planning the partitioned query locks them.
  *
  * IDENTIFICATION
  *	  src/shard/shard_plan.c
@@ -74,7 +75,6 @@
 #include "access/table.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
@@ -83,6 +83,8 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
 #include "parser/parsetree.h"
 #include "access/attmap.h"
 #include "rewrite/rewriteManip.h"
@@ -213,27 +215,36 @@ RvShardQueryShape(Query *q)
 }
 
 /*
- * The leaf partitions to ask, or NIL when the parent is not sharded
- * (no foreign partition, or a partition of another kind).
+ * Collect the leaf partitions under rel, locking each as planning the
+ * partitioned query would (partition bound order, from the relcache's
+ * partition descriptor: no catalog scan per query).  *foreign if one is a
+ * foreign table; false if a leaf is neither foreign nor a plain table.
  */
-static List *
-RvShardLeaves(Oid parent)
+static bool
+RvShardLeavesOf(Relation rel, List **leaves, bool *foreign)
 {
-	List	   *all = find_all_inheritors(parent, AccessShareLock, NULL);
-	List	   *leaves = NIL;
-	bool		foreign = false;
-	ListCell   *lc;
+	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
 
-	foreach(lc, all)
+	for (int i = 0; i < pd->nparts; i++)
 	{
-		Oid			child = lfirst_oid(lc);
-		char		kind = get_rel_relkind(child);
+		Oid			child = pd->oids[i];
+		char		kind;
 
-		if (kind == RELKIND_PARTITIONED_TABLE)
+		LockRelationOid(child, AccessShareLock);
+		if (!pd->is_leaf[i])
+		{
+			Relation	sub = table_open(child, NoLock);
+			bool		ok = RvShardLeavesOf(sub, leaves, foreign);
+
+			table_close(sub, NoLock);
+			if (!ok)
+				return false;
 			continue;
+		}
+		kind = get_rel_relkind(child);
 		if (kind == RELKIND_FOREIGN_TABLE)
 		{
-			foreign = true;
+			*foreign = true;
 			if (rv_shard_partial_results)
 			{
 				ForeignServer *server =
@@ -251,10 +262,26 @@ RvShardLeaves(Oid parent)
 			}
 		}
 		else if (kind != RELKIND_RELATION)
-			return NIL;
-		leaves = lappend_oid(leaves, child);
+			return false;
+		*leaves = lappend_oid(*leaves, child);
 	}
-	return foreign ? leaves : NIL;
+	return true;
+}
+
+/*
+ * The leaf partitions to ask, or NIL when the parent is not sharded
+ * (no foreign partition, or a partition of another kind).
+ */
+static List *
+RvShardLeaves(Oid parent)
+{
+	Relation	rel = table_open(parent, NoLock);	/* locked by parse analysis */
+	List	   *leaves = NIL;
+	bool		foreign = false;
+	bool		ok = RvShardLeavesOf(rel, &leaves, &foreign);
+
+	table_close(rel, NoLock);
+	return ok && foreign ? leaves : NIL;
 }
 
 /* The column names of a relation, "" for dropped ones, for an RTE's eref */
