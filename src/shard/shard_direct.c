@@ -10,16 +10,19 @@
  *	  into a subquery over the union of one ORDER BY ... LIMIT k query per
  *	  partition, which postgres_fdw runs as a remote transaction and a
  *	  cursor per shard (five statements) shipping the vectors back.  When
- *	  every partition is a postgres_fdw foreign table, there is no filter,
- *	  and the sort keys are the distance of a column to a constant or
- *	  parameter (then plain columns), this file puts a CustomScan
- *	  (RuVectorShardTopK) in place of that subquery's scan.  At run time
- *	  it sends each shard
+ *	  every partition is a postgres_fdw foreign table, the filter (if any)
+ *	  is one postgres_fdw would ship (RvShardDeparseExpr), and the sort
+ *	  keys are the distance of a column to a constant or parameter (then
+ *	  plain columns), this file puts a CustomScan (RuVectorShardTopK) in
+ *	  place of that subquery's scan.  At run time it sends each shard
  *
  *		SELECT <used columns>, (<col> OPERATOR(s.op) $1::type) [, <cols>]
- *		FROM s.table ORDER BY <n> [, ...] LIMIT <k>
+ *		FROM s.table [WHERE <filter>] ORDER BY <n> [, ...] LIMIT <k>
  *
- *	  as a statement prepared once per connection (PQsendQueryPrepared on
+ *	  with the query value as $1 in binary (send/recv) and the filter's
+ *	  client parameters as $2 ..., the rows coming back in binary when
+ *	  every column type is built in.  It is a statement prepared once per
+ *	  connection (PQsendQueryPrepared on
  *	  every shard, then the results are read), and returns the shards' rows;
  *	  k is written into the text (evaluated at run time when the LIMIT is
  *	  a parameter): with LIMIT $n the shard's generic plan would guess a
@@ -39,8 +42,9 @@
  *	  not in a transaction block, is the transaction's first command to
  *	  have a command id (nothing was written before it in the transaction,
  *	  e.g. by an earlier statement of a function), and the isolation level
- *	  is not SERIALIZABLE; otherwise the postgres_fdw plan, kept as the
- *	  CustomScan's child, runs.  ruvector.shard_direct = off turns it off.
+ *	  is not SERIALIZABLE; otherwise the postgres_fdw plan runs, planned
+ *	  when the CustomScan starts (EXPLAIN shows it under the CustomScan).
+ *	  ruvector.shard_direct = off turns it off.
  *
  *	  Privileges and connections: the caller's SELECT on the parent is
  *	  checked by the executor as before; the user mapping of the parent's
@@ -60,6 +64,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -128,10 +133,11 @@ typedef struct RvShardScanState
 	FmgrInfo   *in_fn;			/* per column: input or receive function */
 	Oid		   *in_ioparam;
 	int32	   *in_typmod;
-	ExprState  *qvec;
 	ExprState  *limit;
-	bool		qvec_binary;	/* the query value shipped in binary */
-	FmgrInfo	qvec_out;		/* its output or send function */
+	int			nvalues;		/* shipped as $1 (the query value), $2 ... */
+	ExprState **value;
+	int		   *value_binary;	/* per value: shipped in binary */
+	FmgrInfo   *value_out;		/* its output or send function */
 	ForeignServer **server;		/* per shard, looked up once per execution */
 	char	  **run_sql;		/* per shard: the statement with its LIMIT */
 	MemoryContext rows_cxt;
@@ -142,7 +148,10 @@ typedef struct RvShardScanState
 	int			next;
 	bool		done;
 	EState	   *estate;
-	Tuplestorestate *fallback;	/* the postgres_fdw plan's rows */
+	QueryDesc  *fallback_qd;	/* the postgres_fdw plan, started in Begin */
+	DestReceiver *fallback_dest;
+	bool		fallback_run;
+	Tuplestorestate *fallback;	/* its rows */
 	TupleTableSlot *fallback_slot;
 } RvShardScanState;
 
@@ -156,6 +165,7 @@ static void RvShardEnd(CustomScanState *node);
 static void RvShardRescan(CustomScanState *node);
 static void RvShardExplain(CustomScanState *node, List *ancestors, ExplainState *es);
 static void RvShardLeftOut(RvShardScanState *st, int i);
+static void RvShardFallbackStart(RvShardScanState *st, int eflags);
 
 static const CustomPathMethods rv_shard_path_methods = {
 	.CustomName = "RuVectorShardTopK",
@@ -186,6 +196,7 @@ typedef struct RvShardDeparse
 {
 	Relation	part;
 	List	   *extensions;		/* the server's "extensions" option, names */
+	List	   *values;			/* shipped as $1, $2, ...: the query value first */
 	StringInfoData buf;
 } RvShardDeparse;
 
@@ -346,11 +357,33 @@ RvShardIsValue(Node *n)
 }
 
 /*
+ * A value evaluated on the coordinator when the query runs and shipped as
+ * a parameter, $n::type (the same expression twice is one parameter).
+ */
+static void
+RvShardDeparseValue(RvShardDeparse *dp, Node *value)
+{
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, dp->values)
+	{
+		if (equal(lfirst(lc), value))
+			break;
+		n++;
+	}
+	if (lc == NULL)
+		dp->values = lappend(dp->values, value);
+	appendStringInfo(&dp->buf, "$%d::%s", n + 1,
+					 format_type_extended(exprType(value), -1, FORMAT_TYPE_FORCE_QUALIFY));
+}
+
+/*
  * Deparse the distance of a leaf, <column> <op> <value>, the value shipped
- * as $1 (and returned in *value).  false if it cannot ship.
+ * as $1 (the first of dp->values).  false if it cannot ship.
  */
 static bool
-RvShardDeparseDistance(RvShardDeparse *dp, Node *e, Node **value)
+RvShardDeparseDistance(RvShardDeparse *dp, Node *e)
 {
 	OpExpr	   *op;
 	Node	   *l,
@@ -383,14 +416,9 @@ RvShardDeparseDistance(RvShardDeparse *dp, Node *e, Node **value)
 							 NameStr(form->oprname));
 		if (IsA(arg, Var) && ((Var *) arg)->varattno > 0)
 			RvShardDeparseColumn(dp, ((Var *) arg)->varattno);
-		else if (!IsA(arg, Var) && *value == NULL &&
+		else if (!IsA(arg, Var) && dp->values == NIL &&
 				 RvShardShippable(TypeRelationId, exprType(arg), dp->extensions))
-		{
-			*value = arg;
-			appendStringInfo(&dp->buf, "$1::%s",
-							 format_type_extended(exprType(arg), -1,
-												  FORMAT_TYPE_FORCE_QUALIFY));
-		}
+			RvShardDeparseValue(dp, arg);
 		else
 		{
 			ReleaseSysCache(tup);
@@ -400,6 +428,218 @@ RvShardDeparseDistance(RvShardDeparse *dp, Node *e, Node **value)
 	ReleaseSysCache(tup);
 	appendStringInfoChar(&dp->buf, ')');
 	return true;
+}
+
+/*
+ * Filters the direct path sends, the ones postgres_fdw would (its
+ * is_foreign_expr, reduced): columns, constants, client parameters,
+ * AND/OR/NOT, IS [NOT] NULL, operators (also = ANY (array)), function calls
+ * and casts, ARRAY[...]; built-in objects or objects of an extension
+ * listed for the server, immutable functions only, and no collation but
+ * the default one (the shard's default is assumed the same, as
+ * postgres_fdw does).  Constants go as literals, parameters as $n.
+ */
+static bool RvShardDeparseExpr(RvShardDeparse *dp, Node *n);
+
+static bool
+RvShardCollationOk(Oid coll)
+{
+	return !OidIsValid(coll) || coll == DEFAULT_COLLATION_OID;
+}
+
+static bool
+RvShardFuncOk(RvShardDeparse *dp, Oid func)
+{
+	return RvShardShippable(ProcedureRelationId, func, dp->extensions) &&
+		func_volatile(func) == PROVOLATILE_IMMUTABLE;
+}
+
+static bool
+RvShardTypeOk(RvShardDeparse *dp, Oid type)
+{
+	return RvShardShippable(TypeRelationId, type, dp->extensions);
+}
+
+/* arguments separated by sep */
+static bool
+RvShardDeparseList(RvShardDeparse *dp, List *args, const char *sep)
+{
+	ListCell   *lc;
+
+	foreach(lc, args)
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(&dp->buf, sep);
+		if (!RvShardDeparseExpr(dp, lfirst(lc)))
+			return false;
+	}
+	return true;
+}
+
+/* OPERATOR(schema.name) of an operator */
+static bool
+RvShardDeparseOperator(RvShardDeparse *dp, Oid opno, Oid opfunc)
+{
+	HeapTuple	tup;
+	Form_pg_operator form;
+
+	if (!RvShardShippable(OperatorRelationId, opno, dp->extensions) ||
+		!RvShardFuncOk(dp, opfunc))
+		return false;
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	form = (Form_pg_operator) GETSTRUCT(tup);
+	appendStringInfo(&dp->buf, " OPERATOR(%s.%s) ",
+					 quote_identifier(get_namespace_name(form->oprnamespace)),
+					 NameStr(form->oprname));
+	ReleaseSysCache(tup);
+	return true;
+}
+
+static bool
+RvShardDeparseConst(RvShardDeparse *dp, Const *c)
+{
+	Oid			out;
+	bool		varlena;
+
+	if (!RvShardTypeOk(dp, c->consttype) || !RvShardCollationOk(c->constcollid))
+		return false;
+	if (c->constisnull)
+		appendStringInfoString(&dp->buf, "NULL");
+	else
+	{
+		getTypeOutputInfo(c->consttype, &out, &varlena);
+		appendStringInfoString(&dp->buf,
+							   quote_literal_cstr(OidOutputFunctionCall(out, c->constvalue)));
+	}
+	appendStringInfo(&dp->buf, "::%s",
+					 format_type_extended(c->consttype, c->consttypmod,
+										  FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_TYPEMOD_GIVEN));
+	return true;
+}
+
+static bool
+RvShardDeparseExpr(RvShardDeparse *dp, Node *n)
+{
+	if (n == NULL)
+		return false;
+	if (!RvShardCollationOk(exprCollation(n)) || !RvShardCollationOk(exprInputCollation(n)))
+		return false;
+	switch (nodeTag(n))
+	{
+		case T_Var:
+			{
+				Var		   *v = (Var *) n;
+
+				if (v->varno != 1 || v->varlevelsup != 0 || v->varattno <= 0)
+					return false;
+				RvShardDeparseColumn(dp, v->varattno);
+				return true;
+			}
+		case T_Const:
+			return RvShardDeparseConst(dp, (Const *) n);
+		case T_Param:
+			if (((Param *) n)->paramkind != PARAM_EXTERN ||
+				!RvShardTypeOk(dp, ((Param *) n)->paramtype))
+				return false;
+			RvShardDeparseValue(dp, n);
+			return true;
+		case T_OpExpr:
+			{
+				OpExpr	   *op = (OpExpr *) n;
+
+				appendStringInfoChar(&dp->buf, '(');
+				if (list_length(op->args) == 2 &&
+					!RvShardDeparseExpr(dp, linitial(op->args)))
+					return false;
+				if (!RvShardDeparseOperator(dp, op->opno, op->opfuncid) ||
+					!RvShardDeparseExpr(dp, llast(op->args)))
+					return false;
+				appendStringInfoChar(&dp->buf, ')');
+				return true;
+			}
+		case T_ScalarArrayOpExpr:
+			{
+				ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) n;
+
+				appendStringInfoChar(&dp->buf, '(');
+				if (!RvShardDeparseExpr(dp, linitial(op->args)) ||
+					!RvShardDeparseOperator(dp, op->opno, op->opfuncid))
+					return false;
+				appendStringInfoString(&dp->buf, op->useOr ? "ANY (" : "ALL (");
+				if (!RvShardDeparseExpr(dp, lsecond(op->args)))
+					return false;
+				appendStringInfoString(&dp->buf, "))");
+				return true;
+			}
+		case T_BoolExpr:
+			{
+				BoolExpr   *b = (BoolExpr *) n;
+
+				appendStringInfoString(&dp->buf, b->boolop == NOT_EXPR ? "(NOT " : "(");
+				if (!RvShardDeparseList(dp, b->args, b->boolop == AND_EXPR ? " AND " : " OR "))
+					return false;
+				appendStringInfoChar(&dp->buf, ')');
+				return true;
+			}
+		case T_NullTest:
+			{
+				NullTest   *t = (NullTest *) n;
+
+				if (t->argisrow)
+					return false;
+				appendStringInfoChar(&dp->buf, '(');
+				if (!RvShardDeparseExpr(dp, (Node *) t->arg))
+					return false;
+				appendStringInfoString(&dp->buf, t->nulltesttype == IS_NULL ?
+									   " IS NULL)" : " IS NOT NULL)");
+				return true;
+			}
+		case T_RelabelType:
+			{
+				RelabelType *r = (RelabelType *) n;
+
+				if (!RvShardTypeOk(dp, r->resulttype))
+					return false;
+				appendStringInfoChar(&dp->buf, '(');
+				if (!RvShardDeparseExpr(dp, (Node *) r->arg))
+					return false;
+				appendStringInfo(&dp->buf, ")::%s",
+								 format_type_extended(r->resulttype, r->resulttypmod,
+													  FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_TYPEMOD_GIVEN));
+				return true;
+			}
+		case T_FuncExpr:
+			{
+				FuncExpr   *f = (FuncExpr *) n;
+
+				if (f->funcvariadic || !RvShardFuncOk(dp, f->funcid))
+					return false;
+				appendStringInfo(&dp->buf, "%s.%s(",
+								 quote_identifier(get_namespace_name(get_func_namespace(f->funcid))),
+								 quote_identifier(get_func_name(f->funcid)));
+				if (!RvShardDeparseList(dp, f->args, ", "))
+					return false;
+				appendStringInfoChar(&dp->buf, ')');
+				return true;
+			}
+		case T_ArrayExpr:
+			{
+				ArrayExpr  *a = (ArrayExpr *) n;
+
+				if (a->multidims || !RvShardTypeOk(dp, a->array_typeid))
+					return false;
+				appendStringInfoString(&dp->buf, "ARRAY[");
+				if (!RvShardDeparseList(dp, a->elements, ", "))
+					return false;
+				appendStringInfo(&dp->buf, "]::%s",
+								 format_type_extended(a->array_typeid, -1, FORMAT_TYPE_FORCE_QUALIFY));
+				return true;
+			}
+		default:
+			return false;
+	}
 }
 
 /* Is sortop the default < or > of type (the one the shard would use)? */
@@ -419,7 +659,7 @@ RvShardDefaultSortOp(Oid type, Oid sortop)
  */
 static char *
 RvShardLeafSql(Query *leaf, List *scan_vars, List *extensions, List **colmap,
-			   Node **value)
+			   List **values)
 {
 	RvShardDeparse dp = {0};
 	RangeTblEntry *rte = linitial_node(RangeTblEntry, leaf->rtable);
@@ -448,7 +688,7 @@ RvShardLeafSql(Query *leaf, List *scan_vars, List *extensions, List **colmap,
 			appendStringInfoString(&dp.buf, ", ");
 		if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varattno > 0)
 			RvShardDeparseColumn(&dp, ((Var *) tle->expr)->varattno);
-		else if (IsA(tle->expr, Var) || !RvShardDeparseDistance(&dp, (Node *) tle->expr, value))
+		else if (IsA(tle->expr, Var) || !RvShardDeparseDistance(&dp, (Node *) tle->expr))
 			goto out;
 		pos[v->varattno] = ++nremote;
 		if (colmap)
@@ -458,6 +698,19 @@ RvShardLeafSql(Query *leaf, List *scan_vars, List *extensions, List **colmap,
 		appendStringInfoString(&dp.buf, "NULL");
 	appendStringInfoString(&dp.buf, " FROM ");
 	RvShardDeparseTable(&dp);
+	if (dp.values == NIL)
+		goto out;				/* no query value: not the distance we send */
+	if (leaf->jointree->quals != NULL)
+	{
+		Node	   *quals = leaf->jointree->quals;
+
+		appendStringInfoString(&dp.buf, " WHERE ");
+		/* the parser's implicit AND is a List */
+		if (IsA(quals, List))
+			quals = (Node *) make_andclause((List *) quals);
+		if (!RvShardDeparseExpr(&dp, quals))
+			goto out;
+	}
 	appendStringInfoString(&dp.buf, " ORDER BY ");
 	foreach(lc, leaf->sortClause)
 	{
@@ -478,6 +731,7 @@ RvShardLeafSql(Query *leaf, List *scan_vars, List *extensions, List **colmap,
 						 s->nulls_first ? "FIRST" : "LAST");
 	}
 	result = dp.buf.data;
+	*values = dp.values;
 out:
 	table_close(dp.part, NoLock);
 	return result;
@@ -511,7 +765,7 @@ typedef struct RvShardDirectInfo
 	List	   *remote_by_attno;	/* per subquery column: result column or -1 */
 	Oid			checkasuser;
 	Query	   *fallback;		/* the union of the leaves, for postgres_fdw */
-	Node	   *value;
+	List	   *values;			/* $1 (the query value), $2 ... */
 	Node	   *limit;
 } RvShardDirectInfo;
 
@@ -604,27 +858,29 @@ RvShardDirectRewrite(Query *top, Bitmapset *used)
 		Query	   *leaf = lfirst_node(Query, lc);
 		RangeTblEntry *prte = linitial_node(RangeTblEntry, leaf->rtable);
 		ForeignServer *server;
-		Node	   *leaf_value = NULL;
+		List	   *leaf_values = NIL;
 		char	   *sql;
 
-		if (prte->relkind != RELKIND_FOREIGN_TABLE || leaf->jointree->quals != NULL)
+		if (prte->relkind != RELKIND_FOREIGN_TABLE)
 			return NULL;
 		server = GetForeignServer(GetForeignTable(prte->relid)->serverid);
 		if (!RvShardIsPostgresFdw(server))
 			return NULL;
 		sql = RvShardLeafSql(leaf, scan_vars, RvShardServerExtensions(server),
-							 lc == list_head(leaves) ? &colmap : NULL, &leaf_value);
-		if (sql == NULL || leaf_value == NULL ||
-			(info->value != NULL && !equal(info->value, leaf_value)))
+							 lc == list_head(leaves) ? &colmap : NULL, &leaf_values);
+		if (sql == NULL || leaf_values == NIL ||
+			(info->values != NIL && !equal(info->values, leaf_values)))
 			return NULL;
-		info->value = leaf_value;
+		info->values = leaf_values;
 		info->servers = lappend_oid(info->servers, server->serverid);
 		info->parts = lappend_oid(info->parts, prte->relid);
 		info->sqls = lappend(info->sqls, makeString(sql));
 	}
 	info->limit = linitial_node(Query, leaves)->limitCount;
-	if (!RvShardIsValue(info->value) || !RvShardIsValue(info->limit) ||
-		exprType(info->limit) != INT8OID)
+	foreach(lc, info->values)
+		if (!RvShardIsValue(lfirst(lc)))
+			return NULL;
+	if (!RvShardIsValue(info->limit) || exprType(info->limit) != INT8OID)
 		return NULL;
 
 	for (int i = 1; i <= ncols; i++)
@@ -696,8 +952,8 @@ RvShardPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.scanrelid = 0;
 	cs->custom_scan_tlist = copyObject(tlist);
-	cs->custom_exprs = list_make2(eval_const_expressions(root, copyObject(info->value)),
-								  eval_const_expressions(root, copyObject(info->limit)));
+	cs->custom_exprs = lcons(eval_const_expressions(root, copyObject(info->limit)),
+							 (List *) eval_const_expressions(root, copyObject((Node *) info->values)));
 	cs->custom_private = list_make5(info->servers, info->parts, info->sqls, colmap,
 									list_make1_oid(info->checkasuser));
 	cs->custom_private = lappend(cs->custom_private, copyObject(info->fallback));
@@ -762,8 +1018,7 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 	TupleDesc	desc = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor;
 	List	   *colmap = list_nth(cs->custom_private, RV_PRIV_COLMAP);
 	bool		varlena;
-	Oid			qtype,
-				outfunc;
+	Oid			outfunc;
 	ListCell   *lc;
 
 	st->servers = list_nth(cs->custom_private, RV_PRIV_SERVERS);
@@ -779,17 +1034,29 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 	foreach(lc, st->parts)
 		LockRelationOid(lfirst_oid(lc), AccessShareLock);
 	if (!st->direct)
+	{
+		RvShardFallbackStart(st, eflags);
 		return;
+	}
 
-	st->qvec = ExecInitExpr(linitial(cs->custom_exprs), &node->ss.ps);
-	st->limit = ExecInitExpr(lsecond(cs->custom_exprs), &node->ss.ps);
-	qtype = exprType(linitial(cs->custom_exprs));
-	st->qvec_binary = RvShardBinaryIO(qtype);
-	if (st->qvec_binary)
-		getTypeBinaryOutputInfo(qtype, &outfunc, &varlena);
-	else
-		getTypeOutputInfo(qtype, &outfunc, &varlena);
-	fmgr_info(outfunc, &st->qvec_out);
+	st->limit = ExecInitExpr(linitial(cs->custom_exprs), &node->ss.ps);
+	st->nvalues = list_length(cs->custom_exprs) - 1;
+	st->value = palloc(sizeof(ExprState *) * st->nvalues);
+	st->value_binary = palloc(sizeof(int) * st->nvalues);
+	st->value_out = palloc0(sizeof(FmgrInfo) * st->nvalues);
+	for_each_from(lc, cs->custom_exprs, 1)
+	{
+		int			k = foreach_current_index(lc) - 1;
+		Oid			type = exprType(lfirst(lc));
+
+		st->value[k] = ExecInitExpr(lfirst(lc), &node->ss.ps);
+		st->value_binary[k] = RvShardBinaryIO(type);
+		if (st->value_binary[k])
+			getTypeBinaryOutputInfo(type, &outfunc, &varlena);
+		else
+			getTypeOutputInfo(type, &outfunc, &varlena);
+		fmgr_info(outfunc, &st->value_out[k]);
+	}
 	st->ncols = desc->natts;
 	st->remote_col = palloc(sizeof(int) * st->ncols);
 	st->in_fn = palloc0(sizeof(FmgrInfo) * st->ncols);
@@ -943,7 +1210,6 @@ RvShardSend(RvShardScanState *st, int i, const char *const *params,
 {
 	ForeignServer *server = RvShardServer(st, i);
 	const char *sql = st->run_sql[i];
-	int			formats[2] = {st->qvec_binary, st->binary_rows};
 
 	for (int attempt = 0;; attempt++)
 	{
@@ -959,8 +1225,8 @@ RvShardSend(RvShardScanState *st, int i, const char *const *params,
 		if (RvShardConnBusy(*c))
 			return RV_SHARD_WAIT;
 		name = RvShardConnPrepare(*c, server, sql);
-		if (PQsendQueryPrepared(RvShardConnPg(*c), name, 1, params, lengths,
-								&formats[0], formats[1]))
+		if (PQsendQueryPrepared(RvShardConnPg(*c), name, st->nvalues, params, lengths,
+								st->value_binary, st->binary_rows))
 		{
 			RvShardConnSetBusy(*c, true);
 			return RV_SHARD_SENT;
@@ -1043,23 +1309,26 @@ RvShardRun(RvShardScanState *st)
 	int			n = list_length(st->servers);
 	RvShardConn **sent = palloc0(sizeof(RvShardConn *) * n);
 	bool	   *left = palloc(sizeof(bool) * n);
-	const char *params[1] = {NULL};
-	int			lengths[1] = {0};
+	const char **params = palloc0(sizeof(char *) * st->nvalues);
+	int		   *lengths = palloc0(sizeof(int) * st->nvalues);
 	char	   *limit;
 	bool		isnull;
 	Datum		d;
 	int			nleft = n;
 
-	d = ExecEvalExprSwitchContext(st->qvec, econtext, &isnull);
-	if (!isnull && st->qvec_binary)
+	for (int k = 0; k < st->nvalues; k++)
 	{
-		bytea	   *b = SendFunctionCall(&st->qvec_out, d);
+		d = ExecEvalExprSwitchContext(st->value[k], econtext, &isnull);
+		if (!isnull && st->value_binary[k])
+		{
+			bytea	   *b = SendFunctionCall(&st->value_out[k], d);
 
-		params[0] = VARDATA(b);
-		lengths[0] = VARSIZE(b) - VARHDRSZ;
+			params[k] = VARDATA(b);
+			lengths[k] = VARSIZE(b) - VARHDRSZ;
+		}
+		else if (!isnull)
+			params[k] = OutputFunctionCall(&st->value_out[k], d);
 	}
-	else if (!isnull)
-		params[0] = OutputFunctionCall(&st->qvec_out, d);
 	d = ExecEvalExprSwitchContext(st->limit, econtext, &isnull);
 	limit = isnull ? "ALL" : psprintf(INT64_FORMAT, DatumGetInt64(d));
 	st->run_sql = palloc(sizeof(char *) * n);
@@ -1107,35 +1376,42 @@ RvShardRun(RvShardScanState *st)
 
 /*
  * The postgres_fdw path, planned now: the union of one ORDER BY ... LIMIT k
- * query per partition (shard_plan.c), run to the end into a tuplestore
- * with this statement's snapshot and parameters.  Only inside transaction
- * blocks and the like (RvShardDirectAllowed), so its planning is not paid
- * by every query.
+ * query per partition (shard_plan.c), started with this statement's
+ * snapshot, parameters and instrumentation (so EXPLAIN shows it under the
+ * CustomScan, with ANALYZE its actual rows), run to the end into a
+ * tuplestore on the first fetch.  Only inside transaction blocks and the
+ * like (RvShardDirectAllowed), so its planning is not paid by every query.
  */
 static void
-RvShardFallbackRun(RvShardScanState *st)
+RvShardFallbackStart(RvShardScanState *st, int eflags)
 {
 	CustomScan *cs = (CustomScan *) st->css.ss.ps.plan;
 	Query	   *q = copyObject(list_nth(cs->custom_private, RV_PRIV_FALLBACK));
 	ParamListInfo params = st->estate->es_param_list_info;
 	MemoryContext old = MemoryContextSwitchTo(st->estate->es_query_cxt);
 	PlannedStmt *ps = pg_plan_query(q, NULL, 0, params);
-	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
-	QueryDesc  *qd;
 
 	st->fallback = tuplestore_begin_heap(false, false, work_mem);
-	SetTuplestoreDestReceiverParams(dest, st->fallback, st->estate->es_query_cxt,
-									false, NULL, NULL);
-	qd = CreateQueryDesc(ps, "", GetActiveSnapshot(), InvalidSnapshot, dest,
-						 params, NULL, 0);
-	ExecutorStart(qd, 0);
-	ExecutorRun(qd, ForwardScanDirection, 0, true);
-	ExecutorFinish(qd);
-	st->fallback_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(qd->tupDesc),
+	st->fallback_dest = CreateDestReceiver(DestTuplestore);
+	SetTuplestoreDestReceiverParams(st->fallback_dest, st->fallback,
+									st->estate->es_query_cxt, false, NULL, NULL);
+	st->fallback_qd = CreateQueryDesc(ps, "", GetActiveSnapshot(), InvalidSnapshot,
+									  st->fallback_dest, params, NULL,
+									  st->estate->es_instrument);
+	ExecutorStart(st->fallback_qd, eflags & EXEC_FLAG_EXPLAIN_ONLY);
+	st->fallback_slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(st->fallback_qd->tupDesc),
 												 &TTSOpsMinimalTuple);
-	ExecutorEnd(qd);
-	FreeQueryDesc(qd);
-	dest->rDestroy(dest);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+RvShardFallbackRun(RvShardScanState *st)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->estate->es_query_cxt);
+
+	ExecutorRun(st->fallback_qd, ForwardScanDirection, 0, true);
+	ExecutorFinish(st->fallback_qd);
+	st->fallback_run = true;
 	MemoryContextSwitchTo(old);
 }
 
@@ -1153,7 +1429,7 @@ RvShardNext(ScanState *ss)
 									  RV_PRIV_ATTNOS);
 		TupleTableSlot *in;
 
-		if (st->fallback == NULL)
+		if (!st->fallback_run)
 			RvShardFallbackRun(st);
 		in = st->fallback_slot;
 		if (!tuplestore_gettupleslot(st->fallback, true, false, in))
@@ -1195,6 +1471,15 @@ RvShardEnd(CustomScanState *node)
 {
 	RvShardScanState *st = (RvShardScanState *) node;
 
+	if (st->fallback_qd)
+	{
+		if (!st->fallback_run &&
+			!(st->fallback_qd->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY))
+			ExecutorFinish(st->fallback_qd);
+		ExecutorEnd(st->fallback_qd);
+		FreeQueryDesc(st->fallback_qd);
+		st->fallback_dest->rDestroy(st->fallback_dest);
+	}
 	if (st->fallback_slot)
 		ExecDropSingleTupleTableSlot(st->fallback_slot);
 	if (st->fallback)
@@ -1217,12 +1502,37 @@ RvShardRescan(CustomScanState *node)
 static char *
 RvShardExplainLimit(CustomScanState *node)
 {
-	Node	   *lim = lsecond(((CustomScan *) node->ss.ps.plan)->custom_exprs);
+	Node	   *lim = linitial(((CustomScan *) node->ss.ps.plan)->custom_exprs);
 
 	if (IsA(lim, Const))
 		return ((Const *) lim)->constisnull ? "ALL" :
 			psprintf(INT64_FORMAT, DatumGetInt64(((Const *) lim)->constvalue));
 	return "<the query's LIMIT>";
+}
+
+/*
+ * The postgres_fdw plan under the CustomScan, as if it were its child.
+ * ExplainPrintPlan points es at that plan's range table and deparse
+ * context: the outer plan's are put back afterwards.
+ */
+static void
+RvShardExplainFallback(RvShardScanState *st, ExplainState *es)
+{
+	PlannedStmt *pstmt = es->pstmt;
+	List	   *rtable = es->rtable;
+	List	   *rtable_names = es->rtable_names;
+	List	   *deparse_cxt = es->deparse_cxt;
+	Bitmapset  *printed = es->printed_subplans;
+	bool		settings = es->settings;
+
+	es->settings = false;		/* printed once, for the outer statement */
+	ExplainPrintPlan(es, st->fallback_qd);
+	es->pstmt = pstmt;
+	es->rtable = rtable;
+	es->rtable_names = rtable_names;
+	es->deparse_cxt = deparse_cxt;
+	es->printed_subplans = printed;
+	es->settings = settings;
 }
 
 static void
@@ -1232,8 +1542,12 @@ RvShardExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 
 	ExplainPropertyText("Shard Path", st->direct ?
 						"direct (one prepared statement per shard)" :
-						"postgres_fdw (planned when run; ruvector.shard_direct = off shows it)",
-						es);
+						"postgres_fdw (the plan below)", es);
+	if (!st->direct)
+	{
+		RvShardExplainFallback(st, es);
+		return;
+	}
 	if (!es->verbose)
 		return;
 	for (int i = 0; i < list_length(st->sqls); i++)

@@ -7,8 +7,12 @@
 #   200 real queries (glove-100, 10,000 rows), by the direct path (one
 #   prepared statement per query on the shard, seen in its log) and by
 #   postgres_fdw (ruvector.shard_direct off);
-# - in a transaction block the postgres_fdw path runs and sees the
-#   transaction's own insert; a filter is not sent by the direct path;
+# - in a transaction block the postgres_fdw path runs, sees the
+#   transaction's own insert, and EXPLAIN shows its plan;
+# - filters postgres_fdw would ship go in the direct path's statements
+#   (constants, client parameters), others are planned through
+#   postgres_fdw, both with the single node's answers; a cached plan
+#   follows the servers' extensions option;
 # - the direct path's cached connection follows ALTER SERVER and survives
 #   the shard dropping it; a role without a user mapping, or with one but
 #   no password, gets postgres_fdw's error on both paths, and with
@@ -200,13 +204,79 @@ my $txn = $coord->safe_psql('postgres', qq(
 	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;));
 like($txn, qr/^900000\n900000\n/,
 	"transaction block: the top-k sees the transaction's own insert (also a generic plan, LIMIT \$2)");
-like($txn, qr/Shard Path: postgres_fdw/, 'transaction block: through postgres_fdw');
+like($txn, qr/Shard Path: postgres_fdw.*Async Foreign Scan on items_s1.*Async Foreign Scan on items_s2/s,
+	'transaction block: through postgres_fdw, whose plan EXPLAIN shows under the CustomScan')
+  or diag $txn;
 like($txn, qr/\n$top1\z/, 'after ROLLBACK (direct): the row is gone');
 
-# A filter is not sent by the direct path: the postgres_fdw plan, exact
-unlike($coord->safe_psql('postgres',
-	"EXPLAIN (COSTS OFF) SELECT id FROM items WHERE id % 3 = 0 ORDER BY v <-> '$q0' LIMIT 10"),
-	qr/RuVectorShardTopK/, 'a filter: planned without the direct path');
+# Filters: what postgres_fdw would ship goes in each shard's statement
+# (constants as literals, client parameters as $n); anything else is
+# planned through postgres_fdw.  Exact search, so equal to the single node.
+my $nfilter = 50;
+my @filter_q = @$queries[ 0 .. $nfilter - 1 ];
+sub filtered_lines
+{
+	my ($table, $where, $settings) = @_;
+	my $sql = ($settings // '') . "\n";
+	$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM $table WHERE $where ORDER BY v <-> '$_', id LIMIT 10) s;\n"
+	  for @filter_q;
+	return [ split /\n/, $coord->safe_psql('postgres', $sql) ];
+}
+my $fexplain = $coord->safe_psql('postgres',
+	"EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items WHERE id % 3 = 0 AND id IN (3, 6, 9, 12) IS NOT TRUE ORDER BY v <-> '$q0' LIMIT 10");
+unlike($fexplain, qr/RuVectorShardTopK/, 'a filter with IS NOT TRUE (not sent directly): no direct path');
+$fexplain = $coord->safe_psql('postgres',
+	"EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items WHERE id % 3 = 0 AND NOT id = ANY ('{3,6,9}') ORDER BY v <-> '$q0' LIMIT 10");
+like($fexplain, qr/Shard SQL: shard1: SELECT id, \(v OPERATOR\(public\.<->\) \$1::public\.vector\) FROM public\.items WHERE \(\(\(id OPERATOR\(pg_catalog\.%\) '3'::integer\) OPERATOR\(pg_catalog\.=\) '0'::integer\) AND \(NOT \(id OPERATOR\(pg_catalog\.=\) ANY \('\{3,6,9\}'::integer\[\]\)\)\)\) ORDER BY 2/,
+	'a filter of built-in operators: sent in each shard\'s statement')
+  or diag $fexplain;
+my $where = "id % 3 = 0 AND NOT id = ANY ('{3,6,9}')";
+is(count_equal(filtered_lines('items', $where), filtered_lines('single', $where)), $nfilter,
+	"filtered top-10 through the direct path identical to the single node ($nfilter queries)");
+$coord->safe_psql('postgres', q(CREATE FUNCTION local_pick(int) RETURNS bool IMMUTABLE
+	LANGUAGE plpgsql AS $$ BEGIN RETURN $1 % 5 = 1; END $$));
+$fexplain = $coord->safe_psql('postgres',
+	"EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items WHERE local_pick(id) ORDER BY v <-> '$q0' LIMIT 10");
+unlike($fexplain, qr/RuVectorShardTopK/, 'a function not on the shards: postgres_fdw path');
+like($fexplain, qr/Filter: local_pick\(items_s1\.id\)/, 'the filter applied on the coordinator')
+  or diag $fexplain;
+is(count_equal(filtered_lines('items', 'local_pick(id)'), filtered_lines('single', 'local_pick(id)')),
+	$nfilter, "a filter kept on the coordinator: identical too ($nfilter queries)");
+# a client parameter in the filter ships as $2 (generic plan of a prepared statement)
+my $pf_sql = "SET plan_cache_mode = force_generic_plan;
+	PREPARE pf(vector, int) AS SELECT string_agg(id::text, ',') FROM
+		(SELECT id FROM %s WHERE id % \$2 = 1 ORDER BY v <-> \$1, id LIMIT 10) s;\n";
+my ($psharded, $psingle) = (sprintf($pf_sql, 'items'), sprintf($pf_sql, 'single'));
+$psharded .= "EXECUTE pf('$_', 7);\n" for @filter_q;
+$psingle .= "EXECUTE pf('$_', 7);\n" for @filter_q;
+$fexplain = $coord->safe_psql('postgres', sprintf($pf_sql, 'items') .
+	"EXPLAIN (VERBOSE, COSTS OFF) EXECUTE pf('$q0', 7)");
+like($fexplain, qr/WHERE \(\(id OPERATOR\(pg_catalog\.%\) \$2::integer\) OPERATOR\(pg_catalog\.=\) '1'::integer\)/,
+	'a parameter in the filter: shipped as $2') or diag $fexplain;
+is(count_equal([ split /\n/, $coord->safe_psql('postgres', $psharded) ],
+		[ split /\n/, $coord->safe_psql('postgres', $psingle) ]),
+	$nfilter, "parameter in the filter: identical ($nfilter queries)");
+
+# A cached plan follows the servers' extensions option: without ruvector
+# listed the distance cannot ship, with it back the direct path returns
+my $inval = $coord->safe_psql('postgres', qq(
+	SET plan_cache_mode = force_generic_plan;
+	PREPARE pe(vector) AS SELECT id FROM items ORDER BY v <-> \$1 LIMIT 1;
+	EXPLAIN (COSTS OFF) EXECUTE pe('$q0');
+	SELECT '--';
+	ALTER SERVER shard2 OPTIONS (SET extensions '');
+	EXPLAIN (COSTS OFF) EXECUTE pe('$q0');
+	EXECUTE pe('$q0');
+	SELECT '--';
+	ALTER SERVER shard2 OPTIONS (SET extensions 'ruvector');
+	EXPLAIN (COSTS OFF) EXECUTE pe('$q0');
+	EXECUTE pe('$q0');));
+my @inval = split /\n--\n/, $inval;
+like($inval[0], qr/RuVectorShardTopK/, 'prepared statement: direct path');
+unlike($inval[1], qr/RuVectorShardTopK/, 'extensions option emptied: the cached plan is replanned without it');
+like($inval[1], qr/\n$top1\z/, 'and answers the same');
+like($inval[2], qr/RuVectorShardTopK.*\n$top1\z/s, 'extensions option back: direct path again')
+  or diag $inval;
 
 # A cached connection: ALTER SERVER closes it (the next query connects with
 # the new options), and one the shard dropped is replaced without an error
