@@ -161,6 +161,8 @@ extern RvGnnModel *rv_gnn_create(uint32_t nregions, const double *rfeat,
 								 uint32_t dim, const float *reps, uint64_t seed);
 extern void rv_gnn_free(RvGnnModel *m);
 extern bool rv_gnn_prepare(RvGnnModel *m);
+extern uint32_t rv_gnn_knn_edges(const float *reps, uint32_t nregions, uint32_t dim,
+								 uint32_t nlink, RvGnnEdge *edges);
 extern void rv_gnn_query_features(const double *dists, uint32_t nregions,
 								  double *q, uint32_t *entry);
 extern void rv_gnn_search_features(const RvGnnProgress *p, double *q);

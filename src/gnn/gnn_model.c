@@ -1034,3 +1034,86 @@ rv_gnn_deserialize(const unsigned char *buf, size_t len, const char **error)
 	}
 	return m;
 }
+
+/*
+ * The region graph of an index whose regions have no links of their own
+ * (ivfflat lists): each region linked to the nlink regions with the
+ * nearest representatives (L2; ties to the lower number), as pairs u < v
+ * of weight 1, or 2 when each is among the other's nearest.  edges needs
+ * room for nregions * nlink; returns how many it holds.  O(nregions^2
+ * dim): the regions are at most RV_GNN_MAX_REGIONS.
+ */
+uint32_t
+rv_gnn_knn_edges(const float *reps, uint32_t nregions, uint32_t dim, uint32_t nlink,
+				 RvGnnEdge *edges)
+{
+	uint32_t	nedges = 0;
+	uint32_t   *best;
+	double	   *bestD;
+
+	if (nregions < 2 || nlink == 0)
+		return 0;
+	if (nlink > nregions - 1)
+		nlink = nregions - 1;
+	best = malloc(sizeof(uint32_t) * nlink);
+	bestD = malloc(sizeof(double) * nlink);
+	if (best == NULL || bestD == NULL)
+	{
+		free(best);
+		free(bestD);
+		return 0;
+	}
+	for (uint32_t u = 0; u < nregions; u++)
+	{
+		uint32_t	nb = 0;
+
+		for (uint32_t v = 0; v < nregions; v++)
+		{
+			double		d = 0;
+			uint32_t	pos;
+
+			if (v == u)
+				continue;
+			for (uint32_t j = 0; j < dim; j++)
+			{
+				double		x = (double) reps[(size_t) u * dim + j] - reps[(size_t) v * dim + j];
+
+				d += x * x;
+			}
+			if (nb == nlink && !(d < bestD[nb - 1]))
+				continue;
+			pos = nb < nlink ? nb++ : nb - 1;
+			while (pos > 0 && d < bestD[pos - 1])
+			{
+				best[pos] = best[pos - 1];
+				bestD[pos] = bestD[pos - 1];
+				pos--;
+			}
+			best[pos] = v;
+			bestD[pos] = d;
+		}
+		for (uint32_t i = 0; i < nb; i++)
+		{
+			uint32_t	a = u < best[i] ? u : best[i];
+			uint32_t	b = u < best[i] ? best[i] : u;
+			uint32_t	e;
+
+			/* the pair, if v found u first: v < u, so among v's edges */
+			for (e = 0; e < nedges; e++)
+				if (edges[e].u == a && edges[e].v == b)
+					break;
+			if (e < nedges)
+				edges[e].w += 1;
+			else
+			{
+				edges[nedges].u = a;
+				edges[nedges].v = b;
+				edges[nedges].w = 1;
+				nedges++;
+			}
+		}
+	}
+	free(best);
+	free(bestD);
+	return nedges;
+}

@@ -16,6 +16,13 @@
  *	  the least grid effort whose recall reaches the target; the curves
  *	  also serve held-out evaluation (gnn.h: rv_gnn_evaluate).
  *
+ *	  IVFFlat indexes are learned the same way with probes for the
+ *	  effort: the grid runs from RV_LEARN_IVF_CHECKPOINT lists to 512
+ *	  (and the number of lists), the regions are the lists themselves
+ *	  (IvfLearnLists: unit centers, sizes, radius), each linked to the
+ *	  LEARN_IVF_LINKS lists with the nearest centers, and the scan decides
+ *	  after its first RV_LEARN_IVF_CHECKPOINT lists (ivfscan.c).
+ *
  *	  Model.  The region graph is the integrity plane's contraction of
  *	  layer 0 (RvIgSampleHnsw with RvIgSample.regions, capped at
  *	  ruvector.learning_regions regions).  Each region's representative is
@@ -103,6 +110,7 @@
 #include "gnn/gnn.h"
 #include "gnn/learning.h"
 #include "indexam/hnsw.h"
+#include "indexam/ivfflat.h"
 #include "integrity/integrity.h"
 #include "types/types.h"
 #include "worker/worker.h"
@@ -113,6 +121,7 @@
 #define LEARN_MAX_DIM		2000
 #define LEARN_REP_SAMPLE	16
 #define LEARN_MAX_GRID		16
+#define LEARN_IVF_LINKS		4	/* region graph of ivfflat: nearest centers */
 
 PG_FUNCTION_INFO_V1(ruvector_learning_train);
 PG_FUNCTION_INFO_V1(ruvector_learning_status);
@@ -503,6 +512,13 @@ LearnForgetIndex(Oid indexid)
 			learnCache[i].checkedAt = 0;
 }
 
+/* Whether the index is ruvector's ivfflat (its effort is probes) */
+bool
+RvLearningIsIvf(Relation index)
+{
+	return index->rd_indam != NULL && index->rd_indam->amgettuple == ivfflatgettuple;
+}
+
 /*
  * Scan start: what the scan's layer-0 search does (learning.h).  With
  * ruvector.target_recall set: the frontier rule, or with a live model for
@@ -521,7 +537,8 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->model = NULL;
 	plan->version = 0;
 	plan->k = rv_learning_k;
-	plan->checkpoint = RV_LEARN_CHECKPOINT_EF(rv_learning_k);
+	plan->checkpoint = RvLearningIsIvf(index) ? RV_LEARN_IVF_CHECKPOINT :
+		RV_LEARN_CHECKPOINT_EF(rv_learning_k);
 	plan->patience = rv_frontier_patience;
 	plan->efCap = HNSW_MAX_EF_SEARCH;
 	plan->efTypical = plan->checkpoint;
@@ -557,7 +574,8 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->patienceAfter = rv_adaptive_effort == RV_ADAPT_BOTH;
 	plan->model = c->model;
 	plan->version = c->version;
-	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH));
+	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax,
+											RvLearningIsIvf(index) ? IVF_MAX_LISTS : HNSW_MAX_EF_SEARCH));
 	plan->efTypical = Max(plan->checkpoint,
 						  Min((int) exp(c->model->ymean + c->model->offset), plan->efCap));
 }
@@ -691,6 +709,7 @@ typedef struct LearnTarget
 	char	   *column;			/* quoted */
 	char	   *op;				/* OPERATOR(schema.op) */
 	Oid			typid;
+	bool		ivf;			/* effort: ivfflat.probes, else hnsw.ef_search */
 	int			dim;			/* 0 until a vector is seen */
 	int			k;
 	int			ngrid;
@@ -706,6 +725,7 @@ LearnDescribe(Relation index, LearnTarget *t)
 	HeapTuple	tup;
 	Form_pg_operator op;
 	static const int grid[] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000};
+	static const int ivfGrid[] = {4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
 
 	memset(t, 0, sizeof(*t));
 	t->indexid = RelationGetRelid(index);
@@ -739,6 +759,20 @@ LearnDescribe(Relation index, LearnTarget *t)
 	ReleaseSysCache(tup);
 
 	t->k = rv_learning_k;
+	t->ivf = RvLearningIsIvf(index);
+	if (t->ivf)
+	{
+		/* probes: from the checkpoint to every list */
+		int			lists = IvfGetLists(index);
+
+		t->grid[t->ngrid++] = RV_LEARN_IVF_CHECKPOINT;
+		for (int i = 0; i < lengthof(ivfGrid) && t->ngrid < LEARN_MAX_GRID - 1; i++)
+			if (ivfGrid[i] > RV_LEARN_IVF_CHECKPOINT && ivfGrid[i] < lists)
+				t->grid[t->ngrid++] = ivfGrid[i];
+		if (lists > RV_LEARN_IVF_CHECKPOINT)
+			t->grid[t->ngrid++] = lists;
+		return;
+	}
 	t->grid[t->ngrid++] = t->k;
 	for (int i = 0; i < lengthof(grid) && t->ngrid < LEARN_MAX_GRID; i++)
 		if (grid[i] > t->k && grid[i] <= HNSW_MAX_EF_SEARCH)
@@ -780,6 +814,42 @@ LearnTopK(LearnTarget *t, const float *x, ItemPointerData *out)
 	return n;
 }
 
+/*
+ * The heap TIDs of the first k rows of a scan of the index itself, with
+ * the effort the GUCs say: not whichever index the planner would pick (a
+ * column may have an hnsw and an ivfflat index).  Rows are not checked
+ * for visibility: a dead one only lowers a label's recall.
+ */
+static int
+LearnIndexTopK(LearnTarget *t, const float *x, ItemPointerData *out)
+{
+	Relation	index = index_open(t->indexid, AccessShareLock);
+	Relation	heap = table_open(t->heapid, AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	Datum		vec = LearnVectorDatum(x, t->dim);
+	IndexScanDesc scan;
+	ScanKeyData key;
+	int			n = 0;
+
+	ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, InvalidOid, InvalidOid, vec);
+	scan = index_beginscan(heap, index, snap, 0, 1);
+	index_rescan(scan, NULL, 0, &key, 1);
+	while (n < t->k)
+	{
+		ItemPointer tid = index_getnext_tid(scan, ForwardScanDirection);
+
+		if (tid == NULL)
+			break;
+		out[n++] = *tid;
+	}
+	index_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(heap, AccessShareLock);
+	index_close(index, AccessShareLock);
+	pfree(DatumGetPointer(vec));
+	return n;
+}
+
 static void
 LearnSetGuc(const char *name, const char *value)
 {
@@ -790,7 +860,8 @@ LearnSetGuc(const char *name, const char *value)
 /*
  * recall[g] of the query at every grid effort (SPI connected).  Runs with
  * its own GUC nesting level: exact rows by a sequential scan, then the
- * index at each ef_search; the learning hook is off meanwhile.
+ * index itself at each ef_search or probes; the learning hook is off
+ * meanwhile.
  */
 static void
 LearnLabel(LearnTarget *t, const float *x, double *recall)
@@ -807,9 +878,8 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 		LearnSetGuc("enable_indexscan", "off");
 		LearnSetGuc("enable_bitmapscan", "off");
 		nexact = LearnTopK(t, x, exact);
-		LearnSetGuc("enable_indexscan", "on");
-		LearnSetGuc("enable_seqscan", "off");
-		LearnSetGuc("enable_sort", "off");
+		if (t->ivf)
+			LearnSetGuc("ivfflat.iterative_scan", "off");
 		for (int g = 0; g < t->ngrid; g++)
 		{
 			char		ef[32];
@@ -817,8 +887,8 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 						hit = 0;
 
 			snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
-			LearnSetGuc("hnsw.ef_search", ef);
-			ngot = LearnTopK(t, x, got);
+			LearnSetGuc(t->ivf ? "ivfflat.probes" : "hnsw.ef_search", ef);
+			ngot = LearnIndexTopK(t, x, got);
 			for (int i = 0; i < ngot; i++)
 				for (int j = 0; j < nexact; j++)
 					if (ItemPointerEquals(&got[i], &exact[j]))
@@ -1120,6 +1190,77 @@ LearnBuildGraph(Relation index, LearnTarget *t)
 	return m;
 }
 
+/*
+ * The region graph of an ivfflat index: its lists (IvfLearnLists), each
+ * linked to the LEARN_IVF_LINKS lists with the nearest centers (weight 1,
+ * 2 when both ways), as the layer-0 links between hnsw regions are.
+ */
+static RvGnnModel *
+LearnBuildGraphIvf(Relation index, LearnTarget *t)
+{
+	int			dim;
+	float	   *reps;
+	int64	   *size;
+	double	   *radius;
+	int			R = IvfLearnLists(index, LEARN_REP_SAMPLE, &dim, &reps, &size, &radius);
+	int			nlink = Min(LEARN_IVF_LINKS, R - 1);
+	RvGnnEdge  *edges;
+	uint32		nedges = 0;
+	double	   *rf;
+	RvGnnModel *m;
+
+	if (R == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" has no lists to learn from",
+						RelationGetRelationName(index))));
+	if (R > RV_GNN_MAX_REGIONS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index \"%s\" has %d lists, more than the %d regions a model can have",
+						RelationGetRelationName(index), R, RV_GNN_MAX_REGIONS)));
+	if (t->dim != 0 && dim != t->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("index \"%s\" has %d dimensions, its queries %d",
+						RelationGetRelationName(index), dim, t->dim)));
+
+	/* each list's nearest centers, as pairs u < v; a pair found twice weighs 2 */
+	edges = palloc(sizeof(RvGnnEdge) * Max(R * nlink, 1));
+	nedges = rv_gnn_knn_edges(reps, (uint32) R, (uint32) dim, (uint32) nlink, edges);
+	if (nedges == 0 && R > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory linking the %d lists of index \"%s\"",
+						R, RelationGetRelationName(index))));
+
+	rf = palloc0(sizeof(double) * R * RV_GNN_RF);
+	for (uint32 e = 0; e < nedges; e++)
+	{
+		rf[edges[e].u * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
+		rf[edges[e].v * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
+		rf[edges[e].u * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[e].w;
+		rf[edges[e].v * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[e].w;
+	}
+	for (int r = 0; r < R; r++)
+	{
+		double	   *f = rf + r * RV_GNN_RF;
+
+		f[RV_GNN_RF_DENSITY] = f[RV_GNN_RF_LOG_LINKS] / Max(size[r], 1);
+		f[RV_GNN_RF_LOG_SIZE] = log1p((double) size[r]);
+		f[RV_GNN_RF_LOG_DEGREE] = log1p(f[RV_GNN_RF_LOG_DEGREE]);
+		f[RV_GNN_RF_LOG_LINKS] = log1p(f[RV_GNN_RF_LOG_LINKS]);
+		f[RV_GNN_RF_RADIUS] = radius[r];
+	}
+	t->dim = dim;
+	m = rv_gnn_create((uint32) R, rf, nedges, edges, (uint32) dim, reps, 42);
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory creating a model of %d regions", R)));
+	return m;
+}
+
 /* Samples of queries under a model (features from its representatives) */
 static RvGnnSample *
 LearnSamples(const RvGnnModel *m, const LearnTarget *t, LearnQuery **qs, int n,
@@ -1214,7 +1355,7 @@ LearnTrainIndex(Relation index, double target)
 		(void) LearnProbe(index, qs[i]->x, t.dim, NULL, qs[i]->sf, NULL);
 	}
 
-	m = LearnBuildGraph(index, &t);
+	m = t.ivf ? LearnBuildGraphIvf(index, &t) : LearnBuildGraph(index, &t);
 	m->effortMin = t.grid[0];
 	m->effortMax = t.grid[t.ngrid - 1];
 	for (int k = 0; k < 3; k++)
@@ -1360,7 +1501,7 @@ LearnTrainIndex(Relation index, double target)
 	return json.data;
 }
 
-/* Open an index for training: ruvector's hnsw, SELECT on its table */
+/* Open an index for training: ruvector's hnsw or ivfflat, SELECT on its table */
 static Relation
 LearnOpenIndex(Oid indexid)
 {
@@ -1370,12 +1511,12 @@ LearnOpenIndex(Oid indexid)
 
 	(void) rv_relation_name_or_error(indexid);
 	index = index_open(indexid, AccessShareLock);
-	if (!RvIntegrityIsScopedIndex(index, &kind) || strcmp(kind, "hnsw") != 0)
+	if (!RvIntegrityIsScopedIndex(index, &kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index of ruvector",
+				 errmsg("\"%s\" is neither an hnsw nor an ivfflat index of ruvector",
 						RelationGetRelationName(index)),
-				 errhint("The learning loop chooses ef_search of hnsw indexes.")));
+				 errhint("The learning loop chooses ef_search of hnsw indexes and probes of ivfflat indexes.")));
 	acl = pg_class_aclcheck(index->rd_index->indrelid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(index->rd_index->indrelid));
@@ -1621,7 +1762,7 @@ LearnLabelBudget(double budgetMs)
 		index = try_index_open(indexid, AccessShareLock);
 		if (index == NULL)
 			continue;
-		if (!RvIntegrityIsScopedIndex(index, &kind) || strcmp(kind, "hnsw") != 0 ||
+		if (!RvIntegrityIsScopedIndex(index, &kind) ||
 			!LearnIsVectorIndex(index) || index->rd_index->indkey.values[0] == 0)
 		{
 			index_close(index, AccessShareLock);
@@ -1638,14 +1779,42 @@ LearnLabelBudget(double budgetMs)
 }
 
 /*
+ * (index, since) of the ivfflat indexes with a model for the target $1
+ * whose lists were refreshed after their latest one: the worker refreshes
+ * an index whose drift (tracked in its metapage) crossed
+ * ruvector.ivf_refresh_threshold, and the new centers make the model's
+ * regions and the labels' recall curves those of other lists.  The
+ * indexes are picked before ruvector_ivf_stats is called (OFFSET 0), which
+ * refuses other indexes.
+ */
+static void
+LearnAppendRefreshed(StringInfo q)
+{
+	appendStringInfo(q,
+					 "SELECT i.index, f.last_refresh AS since FROM ("
+					 "  SELECT m.index, pg_catalog.max(m.trained_at) AS trained"
+					 "  FROM %1$s.ruvector_learning_models m"
+					 "  JOIN pg_catalog.pg_class r ON r.oid = m.index"
+					 "  JOIN pg_catalog.pg_am a ON a.oid = r.relam"
+					 "  JOIN pg_catalog.pg_proc p ON p.oid = a.amhandler"
+					 "  WHERE m.target = $1 AND p.proname = 'ivfflathandler'"
+					 "  GROUP BY m.index OFFSET 0) i,"
+					 " LATERAL %1$s.ruvector_ivf_stats(i.index) f"
+					 " WHERE f.last_refresh > i.trained",
+					 RvExtensionSchemaSql());
+}
+
+/*
  * Indexes that went into integrity state stress or critical
  * (ruvector_integrity_state.since) after their latest model for the
  * target: the graph the labels measured is not the graph any more, and
- * efforts learned on the healthy one under-search it.  Their queries'
- * labels older than the transition (labelled_at) are cleared, so that the
- * labeller measures them again within its budget; LearnDueIndexes retrains
- * once none is older.  (A return to normal is not a reason: the
- * model then searches more than needed, which still meets the target.)
+ * efforts learned on the healthy one under-search it.  The same for an
+ * ivfflat index refreshed after its model (LearnAppendRefreshed).  Their
+ * queries' labels older than the transition (labelled_at) are cleared, so
+ * that the labeller measures them again within its budget;
+ * LearnDueIndexes retrains once none is older.  (A return to normal is not
+ * a reason: the model then searches more than needed, which still meets
+ * the target.)
  */
 static void
 LearnRelabelChanged(double target)
@@ -1654,15 +1823,21 @@ LearnRelabelChanged(double target)
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
-					 "WITH changed AS ("
-					 "  SELECT m.index, s.since FROM %1$s.ruvector_learning_models m"
+					 "WITH changed AS (SELECT index, pg_catalog.max(since) AS since,"
+					 "  pg_catalog.bool_or(refreshed) AS refreshed FROM ("
+					 "  SELECT m.index, s.since, false AS refreshed FROM %1$s.ruvector_learning_models m"
 					 "  JOIN %1$s.ruvector_integrity_state s ON s.index = m.index"
 					 "  WHERE m.target = $1 AND s.state <> 'normal' GROUP BY m.index, s.since"
-					 "  HAVING s.since > pg_catalog.max(m.trained_at))"
+					 "  HAVING s.since > pg_catalog.max(m.trained_at)"
+					 "  UNION ALL SELECT index, since, true FROM (",
+					 RvExtensionSchemaSql());
+	LearnAppendRefreshed(&q);
+	appendStringInfo(&q,
+					 ") f) e GROUP BY index)"
 					 " UPDATE %1$s.ruvector_learning_queries c SET recall = NULL FROM changed"
 					 " WHERE c.index = changed.index AND c.recall IS NOT NULL"
 					 " AND COALESCE(c.labelled_at, '-infinity') < changed.since"
-					 " RETURNING c.index::pg_catalog.oid",
+					 " RETURNING c.index::pg_catalog.oid, changed.refreshed",
 					 RvExtensionSchemaSql());
 	if (SPI_execute_with_args(q.data, 1, (Oid[]) {FLOAT4OID}, (Datum[]) {Float4GetDatum((float4) target)},
 							  NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
@@ -1671,17 +1846,24 @@ LearnRelabelChanged(double target)
 	{
 		bool		isnull;
 		Oid			indexid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		bool		refreshed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
-		ereport(LOG,
-				(errmsg("ruvector learning: index %u went into integrity state stress or critical after its model, its %llu labelled queries are measured again",
-						indexid, (unsigned long long) SPI_processed)));
+		if (refreshed)
+			ereport(LOG,
+					(errmsg("ruvector learning: ivfflat index %u was refreshed after its model (drift over ruvector.ivf_refresh_threshold), its %llu labelled queries are measured again",
+							indexid, (unsigned long long) SPI_processed)));
+		else
+			ereport(LOG,
+					(errmsg("ruvector learning: index %u went into integrity state stress or critical after its model, its %llu labelled queries are measured again",
+							indexid, (unsigned long long) SPI_processed)));
 	}
 }
 
 /*
  * Indexes with enough labelled queries newer than their latest model, or
- * whose integrity state changed after it, once every query is labelled
- * again (LearnRelabelChanged; the state may be back to normal by then)
+ * whose integrity state changed after it, or (ivfflat) refreshed after it,
+ * once every query is labelled again (LearnRelabelChanged; the state may
+ * be back to normal by then)
  */
 static List *
 LearnDueIndexes(double target)
@@ -1706,7 +1888,17 @@ LearnDueIndexes(double target)
 					 "   WHERE u.index = m.index AND (u.recall IS NULL"
 					 "    OR COALESCE(u.labelled_at, '-infinity') < s.since))"
 					 "  AND (SELECT pg_catalog.count(*) FROM %1$s.ruvector_learning_queries u"
-					 "   WHERE u.index = m.index) >= %2$d",
+					 "   WHERE u.index = m.index) >= %2$d"
+					 " UNION"
+					 " SELECT r.index::pg_catalog.oid FROM (",
+					 RvExtensionSchemaSql(), Max(rv_learning_min_queries / 2, 10));
+	LearnAppendRefreshed(&q);
+	appendStringInfo(&q,
+					 ") r WHERE NOT EXISTS (SELECT 1 FROM %1$s.ruvector_learning_queries u"
+					 "   WHERE u.index = r.index AND (u.recall IS NULL"
+					 "    OR COALESCE(u.labelled_at, '-infinity') < r.since))"
+					 "  AND (SELECT pg_catalog.count(*) FROM %1$s.ruvector_learning_queries u"
+					 "   WHERE u.index = r.index) >= %2$d",
 					 RvExtensionSchemaSql(), Max(rv_learning_min_queries / 2, 10));
 	if (SPI_execute_with_args(q.data, 1, (Oid[]) {FLOAT4OID}, (Datum[]) {Float4GetDatum((float4) target)},
 							  NULL, false, 0) != SPI_OK_SELECT)

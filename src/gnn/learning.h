@@ -48,7 +48,8 @@ typedef struct RvLearnPlan
 {
 	RvAdaptMode mode;
 	int			k;
-	int			checkpoint;		/* RV_LEARN_CHECKPOINT_EF(k): the least effort */
+	int			checkpoint;		/* the least effort: RV_LEARN_CHECKPOINT_EF(k), or
+								 * RV_LEARN_IVF_CHECKPOINT lists */
 	int			patience;
 	bool		patienceAfter;	/* model: the frontier rule after the checkpoint */
 	int			efCap;
@@ -75,12 +76,21 @@ typedef struct RvLearnPlan
  */
 #define RV_LEARN_CHECKPOINT_EF(k)	(2 * (k))
 
+/*
+ * IVFFlat: the checkpoint is after this many lists (the least probes a
+ * model can choose); the scan tracks the RV_LEARN_CHECKPOINT_EF(k)
+ * nearest rows found, whose spread and progress over the lists read are
+ * the search features, as the hnsw scans' over their expansions.
+ */
+#define RV_LEARN_IVF_CHECKPOINT	3
+
 /* Settings (learning.c) */
 extern double rv_target_recall;
 extern double rv_learning_sample_rate;
 extern double rv_learning_cpu_budget;
 
 extern void RvLearningInit(void);
+extern bool RvLearningIsIvf(Relation index);
 extern void RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan);
 extern int	RvLearningSearchEffort(Relation index, RvLearnPlan *plan, const RvGnnProgress *p);
 extern void RvLearningCapture(Relation index, const char *query, int effort, int visited);

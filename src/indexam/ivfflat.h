@@ -369,6 +369,10 @@ extern void IvfWriteMetaPage(Relation index, ForkNumber forkNum, int dimensions,
 							 int lists, BlockNumber listHead, int storage);
 extern void IvfWriteMetaBaseline(Relation index, ForkNumber forkNum, const IvfDriftSum *base);
 
+/* ivfutils.c: the learning loop's regions (src/gnn/learning.c) */
+extern int	IvfLearnLists(Relation index, int nsample, int *dim, float **centers,
+						  int64 **sizes, double **radius);
+
 /* ivfkmeans.c */
 extern void IvfKmeans(IvfSupport *support, IvfValueArray *samples,
 					  IvfValueArray *centers, Size memoryUsed, pg_prng_state *prng);

@@ -17,8 +17,15 @@
  *	  frontier, the first batch stops early once ruvector.frontier_patience
  *	  lists in a row added nothing to the k nearest found (k =
  *	  ruvector.learning_k): ivfflat.probes is then the most it reads.  The
- *	  non-learned counterpart of the hnsw scans' frontier rule (learning.h);
- *	  IVFFlat has no learned model yet.
+ *	  non-learned counterpart of the hnsw scans' frontier rule (learning.h).
+ *	  With a live model (adaptive_effort = model or both) the first batch
+ *	  reads RV_LEARN_IVF_CHECKPOINT lists, then asks the model how many
+ *	  lists to read in all from what they gave (AdaptCheckpoint: the 2k
+ *	  nearest rows found, their spread, how much the last list moved them,
+ *	  the lists left whose centers are nearer than the 2k-th row) and goes
+ *	  on to that many: the rows of a scan with ivfflat.probes at that
+ *	  number, as the lists are read in the same order (TAP 601).  Later
+ *	  batches of an iterative scan read that many lists each.
  *
  *	  With ivfflat.iterative_scan = relaxed_order the next ivfflat.probes
  *	  lists (in order of their centers) are read and merged into the
@@ -62,6 +69,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -116,11 +124,17 @@ typedef struct IvfScanOpaqueData
 	bool		rrInit;
 	int			batchSize;
 
-	/* Frontier rule of the first batch (learning.h): the k nearest found */
+	/*
+	 * Adaptive effort of the first batch (learning.h): the trackK nearest
+	 * found (k for the frontier rule, 2k for the model)
+	 */
 	RvLearnPlan plan;
-	float	   *topk;			/* max-heap of plan.k distances */
+	float	   *topk;			/* max-heap of trackK distances */
 	int			ntopk;
 	int			topkCap;
+	int			trackK;
+	float		entryDistance;	/* the nearest center */
+	float		nearest;		/* the nearest row found */
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -333,13 +347,13 @@ ScanPage(IvfScanOpaque so, Page page)
 }
 
 /*
- * Frontier rule: offer the candidates from index from on to the k nearest
- * found (a max-heap of distances); true if any entered.
+ * Adaptive effort: offer the candidates from index from on to the trackK
+ * nearest found (a max-heap of distances); true if any entered.
  */
 static bool
 FrontierOffer(IvfScanOpaque so, int from)
 {
-	int			k = so->plan.k;
+	int			k = so->trackK;
 	float	   *h = so->topk;
 	bool		changed = false;
 
@@ -347,6 +361,9 @@ FrontierOffer(IvfScanOpaque so, int from)
 	{
 		float		d = so->cands[c].distance;
 		int			i;
+
+		if (rv_distance_less(d, so->nearest))
+			so->nearest = d;
 
 		if (so->ntopk < k)
 		{
@@ -384,6 +401,42 @@ FrontierOffer(IvfScanOpaque so, int from)
 	return changed;
 }
 
+/*
+ * The model's checkpoint after the first lists (ivfscan.c header): the
+ * progress so far as the hnsw scans report theirs (gnn.h), with lists for
+ * expansions; returns the lists to read in all.  A probe (training) stops
+ * here.
+ */
+static int
+AdaptCheckpoint(IndexScanDesc scan, float kthBefore, int sinceImproved)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	RvGnnProgress p;
+	double		margin;
+	int			lists;
+
+	memset(&p, 0, sizeof(p));
+	p.entry = so->entryDistance;
+	p.first = so->nearest;
+	p.kth = so->topk[0];
+	p.kthBefore = kthBefore;
+	margin = p.kth + RV_GNN_NEAR_MARGIN * (p.kth - p.first);
+	for (int c = 0; c < so->ncands; c++)
+		if (so->cands[c].distance <= margin)
+			p.nearSeen++;
+	/* lists left whose centers are nearer than the trackK-th row */
+	for (int l = 0; l < so->nlistHeap; l++)
+		if (so->listHeap[l].distance <= p.kth)
+			p.nearOpen++;
+	p.visited = so->ncands;
+	p.hops = so->probed;
+	p.sinceImproved = sinceImproved;
+	lists = RvLearningSearchEffort(scan->indexRelation, &so->plan, &p);
+	if (so->plan.mode == RV_ADAPT_PROBE)
+		return so->probed;
+	return Max(Min(lists, so->lists), so->probed);
+}
+
 /* Reads the next batch of lists into the candidates, then heapifies them */
 static void
 ScanNextLists(IndexScanDesc scan)
@@ -391,9 +444,20 @@ ScanNextLists(IndexScanDesc scan)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	int			batch = 0;
 	bool		frontier = so->plan.mode == RV_ADAPT_FRONTIER && so->probed == 0;
+	bool		model = (so->plan.mode == RV_ADAPT_MODEL || so->plan.mode == RV_ADAPT_PROBE) &&
+		so->probed == 0;
 	int			quiet = 0;		/* lists in a row that changed nothing */
+	float		kthBefore = get_float4_infinity();
+	int			limit = so->probes;
+	int			maxProbes = so->maxProbes;
 
-	while (batch < so->probes && so->probed < so->maxProbes && so->nlistHeap > 0)
+	/* the model: the checkpoint's lists, then as many as it says */
+	if (model)
+		limit = maxProbes = Min(so->plan.checkpoint, so->lists);
+	if (model && so->nlistHeap > 0)
+		so->entryDistance = so->listHeap[0].distance;
+
+	while (batch < limit && so->probed < maxProbes && so->nlistHeap > 0)
 	{
 		BlockNumber blkno = so->listHeap[0].startPage;
 		int			from = so->ncands;
@@ -423,6 +487,27 @@ ScanNextLists(IndexScanDesc scan)
 			quiet = FrontierOffer(so, from) ? 0 : quiet + 1;
 			if (so->ntopk >= so->plan.k && quiet >= so->plan.patience)
 				break;
+		}
+		else if (model)
+		{
+			float		kth = so->ntopk >= so->trackK ? so->topk[0] : get_float4_infinity();
+
+			quiet = FrontierOffer(so, from) ? 0 : quiet + 1;
+			kthBefore = kth;	/* before the list just read */
+			if (batch == limit && so->ntopk >= so->trackK)
+			{
+				/* the checkpoint: from here on a fixed number of lists */
+				limit = maxProbes = AdaptCheckpoint(scan, kthBefore, quiet);
+				so->probes = Max(limit, 1);
+				so->maxProbes = Max(so->maxProbes, limit);
+				model = false;
+			}
+			else if (batch == limit)
+			{
+				/* too few rows for a checkpoint yet: one more list */
+				limit++;
+				maxProbes = Min(limit, so->lists);
+			}
 		}
 	}
 
@@ -666,22 +751,24 @@ ivfflatgettuple(IndexScanDesc scan, ScanDirection dir)
 		so->query = PrepareQuery(scan);
 		so->rerank = false;
 		RvLearningPlan(scan->indexRelation, so->query, &so->plan);
-		if (so->plan.mode == RV_ADAPT_FRONTIER)
+		if (so->plan.mode != RV_ADAPT_OFF)
 		{
-			if (so->topkCap < so->plan.k)
+			so->trackK = so->plan.mode == RV_ADAPT_FRONTIER ? so->plan.k :
+				RV_LEARN_CHECKPOINT_EF(so->plan.k);
+			if (so->topkCap < so->trackK)
 			{
-				so->topk = MemoryContextAlloc(so->scanCtx, sizeof(float) * so->plan.k);
-				so->topkCap = so->plan.k;
+				so->topk = MemoryContextAlloc(so->scanCtx, sizeof(float) * so->trackK);
+				so->topkCap = so->trackK;
 			}
 			so->ntopk = 0;
+			so->nearest = get_float4_infinity();
 		}
-		else
-			so->plan.mode = RV_ADAPT_OFF;	/* no learned model for ivfflat */
 		RankLists(scan);
 		if (so->query != NULL && IvfIsCompact(&so->support))
 			PrepareCodeQuery(scan);
 		ScanNextLists(scan);
 		so->first = false;
+		RvLearningCapture(scan->indexRelation, so->query, so->probed, so->ncands);
 	}
 
 	scan->xs_recheck = false;

@@ -760,3 +760,135 @@ IvfWriteMetaBaseline(Relation index, ForkNumber forkNum, const IvfDriftSum *base
 	MarkBufferDirty(buf);
 	UnlockReleaseBuffer(buf);
 }
+
+/* ----------------------------------------------------------------
+ *		The learning loop's regions (src/gnn/learning.c)
+ * ----------------------------------------------------------------
+ */
+
+/* x / |x| into out (a zero vector stays zero) */
+static void
+IvfUnit(const float *x, int dim, float *out)
+{
+	double		n = 0;
+
+	for (int d = 0; d < dim; d++)
+		n += (double) x[d] * x[d];
+	n = n > 0 ? 1.0 / sqrt(n) : 0;
+	for (int d = 0; d < dim; d++)
+		out[d] = (float) (x[d] * n);
+}
+
+/*
+ * One list's entries for the learning loop: how many there are (normal
+ * line pointers of its chain), and the mean L2 distance of the first
+ * nsample of them to the unit center, as unit vectors.
+ */
+static int64
+IvfLearnChain(Relation index, IvfSupport *support, BlockNumber blkno, const float *center,
+			  int nsample, char *value, float *unit, double *radius)
+{
+	int64		n = 0;
+	int			taken = 0;
+	double		sum = 0;
+	int			dim = support->dimensions;
+
+	while (BlockNumberIsValid(blkno))
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			double		d2 = 0;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			n++;
+			if (taken >= nsample)
+				continue;
+			IvfDecodeEntry(support, IvfEntryValue((IvfEntry) PageGetItem(page, iid)), value);
+			IvfUnit((const float *) IvfValueData(value), dim, unit);
+			for (int d = 0; d < dim; d++)
+				d2 += ((double) unit[d] - center[d]) * ((double) unit[d] - center[d]);
+			sum += sqrt(d2);
+			taken++;
+		}
+		blkno = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+	*radius = taken > 0 ? sum / taken : 0;
+	return n;
+}
+
+/*
+ * The regions of an ivfflat index on vector values, for the learning
+ * loop's model: its lists in list order (the order the scans number them),
+ * each with its center as a unit vector (centers: lists * dimensions), its
+ * entries (sizes) and the mean distance of up to nsample of its entries to
+ * the center, as unit vectors (radius).  Returns the number of lists and
+ * sets *dim.  Reads every entry page once.
+ */
+int
+IvfLearnLists(Relation index, int nsample, int *dim, float **centers, int64 **sizes,
+			  double **radius)
+{
+	IvfMetaPageData meta;
+	IvfSupport	support;
+	BlockNumber blkno;
+	int			n = 0;
+	int			lists;
+	char	   *value;
+	float	   *unit;
+	BlockNumber *starts;
+
+	IvfReadMetaAll(index, &meta);
+	lists = (int) meta.lists;
+	IvfInitSupport(&support, index, (int) meta.dimensions, (int) meta.storage);
+	if (support.typeInfo->kind != IVF_TYPE_VECTOR)
+		elog(ERROR, "index \"%s\" is not on vector values", RelationGetRelationName(index));
+	*dim = support.dimensions;
+	*centers = palloc0(sizeof(float) * (Size) lists * support.dimensions);
+	*sizes = palloc0(sizeof(int64) * lists);
+	*radius = palloc0(sizeof(double) * lists);
+	starts = palloc(sizeof(BlockNumber) * lists);
+	value = palloc(support.valueSize);
+	unit = palloc(sizeof(float) * Max(support.dimensions, 1));
+
+	/* the centers first: no list page is pinned while the chains are read */
+	blkno = meta.listHead;
+	while (BlockNumberIsValid(blkno) && n < lists)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		int			count;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		count = Min(PageGetMaxOffsetNumber(page), lists - n);
+		for (int i = 0; i < count; i++, n++)
+		{
+			IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, i + 1));
+
+			IvfUnit((const float *) IvfValueData(IvfListCenter(list)), support.dimensions,
+					*centers + (Size) n * support.dimensions);
+			starts[n] = list->startPage;
+		}
+		blkno = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+	for (int l = 0; l < n; l++)
+		(*sizes)[l] = IvfLearnChain(index, &support, starts[l],
+									*centers + (Size) l * support.dimensions,
+									nsample, value, unit, &(*radius)[l]);
+	pfree(starts);
+	pfree(value);
+	pfree(unit);
+	return n;
+}

@@ -98,8 +98,19 @@ SELECT bool_and(nb <= b) AS never_more_blocks, bool_or(nb < b) AS some_fewer_blo
 	FROM (SELECT b, pg_temp.ivf_blocks(q) AS nb, pg_temp.ivf_rows(q) AS nr FROM ivf_fixed) t;
 ROLLBACK;
 
+-- IVFFlat: a model for probes, whose regions are the index's 4 lists;
+-- the scans decide after 3 lists (the least effort) how many to read
+WITH t AS (SELECT ruvector_learning_train('learn_items_ivf') AS j)
+SELECT (j->>'version')::int AS version, (j->>'target')::real AS target,
+	(j->>'regions')::int AS regions, jsonb_array_length(j->'curve') AS epochs,
+	(j->'validation'->>'queries')::int AS validation_queries,
+	(j->'validation'->>'fixed_effort')::int BETWEEN 3 AND 4 AS fixed_probes_ok
+FROM t;
+SELECT live = (ruvector_learning_effort('learn_items_ivf', '[4,0,0,0,0,0,0,0]') IS NOT NULL) AS effort_iff_live,
+	COALESCE(ruvector_learning_effort('learn_items_ivf', '[4,0,0,0,0,0,0,0]') BETWEEN 3 AND 4, true) AS probes_in_range
+FROM ruvector_learning_status() WHERE index = 'learn_items_ivf'::regclass;
+
 -- errors
-SELECT ruvector_learning_train('learn_items_ivf');
 SELECT ruvector_learning_train('learn_items_pkey');
 SELECT ruvector_learning_train('learn_items');
 SELECT ruvector_learning_train(0);
@@ -109,7 +120,7 @@ SELECT ruvector_learning_train('learn_empty_v');
 CREATE TABLE learn_half (id int, v halfvec(3));
 CREATE INDEX learn_half_v ON learn_half USING hnsw (v halfvec_l2_ops);
 SELECT ruvector_learning_train('learn_half_v');
-SELECT ruvector_learning_effort('learn_items_ivf', '[1,2,3,4,5,6,7,8]');
+SELECT ruvector_learning_effort('learn_items_pkey', '[1,2,3,4,5,6,7,8]');
 SET ruvector.target_recall = 1.5;
 SET ruvector.learning_sample_rate = -1;
 

@@ -8,7 +8,9 @@
 # survives a restart and reaches a standby; target_recall = 0 returns
 # exactly the fixed-ef_search results; a model no cheaper than the live one
 # is not switched in; a transition to integrity state stress after the model
-# has the worker label its queries again and retrain it.
+# has the worker label its queries again and retrain it.  IVFFlat: a model
+# chooses probes the same way, and a refresh of the lists (drift over
+# ruvector.ivf_refresh_threshold) has the worker relabel and retrain.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -282,6 +284,104 @@ sleep(5);
 is($primary->safe_psql('postgres',
 		"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'"),
 	$newest, 'once retrained, the same transition does not retrain it again');
+
+# IVFFlat: a model for probes with the same checkpoint mechanism (after
+# the first 3 lists the model says how many lists to read in all), on a
+# copy of the table with only an ivfflat index
+$primary->safe_psql('postgres', qq(
+	CREATE TABLE ivitems AS SELECT * FROM items;
+	CREATE INDEX ivitems_v ON ivitems USING ivfflat (v vector_l2_ops) WITH (lists = 40);
+));
+sub ivresults
+{
+	my ($setting) = @_;
+	my $sql = "SET enable_seqscan = off; SET ivfflat.probes = 10; $setting;\n";
+	$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM ivitems ORDER BY v <-> '$_' LIMIT 10) s;\n"
+	  for @probe;
+	return $primary->safe_psql('postgres', $sql);
+}
+sub ivefforts
+{
+	my $sql = "SET enable_seqscan = off; SET ruvector.target_recall = 0.9; SET client_min_messages = debug1;\n";
+	$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM ivitems ORDER BY v <-> '$_' LIMIT 10) s;\n"
+	  for @probe;
+	my ($out, $err) = ('', '');
+	$primary->psql('postgres', $sql, stdout => \$out, stderr => \$err);
+	return ([ $err =~ /ruvector learning: effort (\d+) for index "ivitems_v"/g ], [ split /\n/, $out ]);
+}
+my $ivfixed = ivresults('SET ruvector.target_recall = 0');
+is(ivresults('SET ruvector.target_recall = 0.9'), $ivfixed,
+	'ivfflat without a model: ivfflat.probes, whatever target_recall says');
+my $ivtrain = $primary->safe_psql('postgres', qq(
+	SET ruvector.target_recall = 0.9;
+	SELECT j->'validation' || jsonb_build_object('live', j->'live', 'regions', j->'regions')
+	FROM (SELECT ruvector_learning_train('ivitems_v') AS j) t));
+note "ivfflat index, trained at 0.9: $ivtrain";
+like($ivtrain, qr/"regions": 40\b/, 'the regions of an ivfflat model are its 40 lists');
+like($ivtrain, qr/"live": true/, 'the ivfflat model goes live');
+my ($ive, $ivrows) = ivefforts();
+is(scalar @$ive, scalar @probe, 'every ivfflat scan chose its probes from the model');
+note 'probes chosen: ' . join(',', @$ive);
+ok(!(grep { $_ < 3 || $_ > 40 } @$ive), 'probes lie between the checkpoint (3 lists) and the 40 lists');
+$same = 0;
+for my $i (0 .. $#probe)
+{
+	my $at = $primary->safe_psql('postgres', qq(
+		SET enable_seqscan = off; SET ivfflat.probes = $ive->[$i];
+		SELECT string_agg(id::text, ',') FROM (SELECT id FROM ivitems ORDER BY v <-> '$probe[$i]' LIMIT 10) s));
+	$same++ if defined $ivrows->[$i] && $at eq $ivrows->[$i];
+}
+is($same, scalar @probe, 'the continued ivfflat scan returns the rows of ivfflat.probes at the chosen number');
+is(ivresults('SET ruvector.target_recall = 0'), $ivfixed,
+	'ivfflat, target_recall 0 with a live model: exactly ivfflat.probes');
+is(ivresults('SET ruvector.target_recall = 0.9; SET ruvector.adaptive_effort = off'), $ivfixed,
+	'ivfflat, adaptive_effort off: exactly ivfflat.probes');
+is($primary->safe_psql('postgres',
+		"SET ruvector.target_recall = 0.9; SELECT ruvector_learning_effort('ivitems_v', '$probe[0]') BETWEEN 3 AND 40"),
+	't', 'ruvector_learning_effort answers for an ivfflat index');
+
+# Drift: rows inserted far from every center push the index's drift over
+# ruvector.ivf_refresh_threshold; the worker refreshes its lists, and the
+# model's regions and labels are then those of other lists: the worker
+# measures the labels again and trains a new version.  First captured
+# queries of the index (captures on again for 40 scans, then off).
+$primary->safe_psql('postgres',
+	'ALTER SYSTEM SET ruvector.learning_sample_rate = 1; SELECT pg_reload_conf()');
+sleep(1);
+ivresults('SET ruvector.target_recall = 0.9') for 1 .. 2;
+$primary->safe_psql('postgres',
+	'ALTER SYSTEM SET ruvector.learning_sample_rate = 0; SELECT pg_reload_conf()');
+ok( $primary->poll_query_until('postgres',
+		"SELECT count(*) >= 30 FROM ruvector_learning_queries WHERE index = 'ivitems_v'::regclass AND recall IS NOT NULL"),
+	'the ivfflat scans were captured and labelled');
+# the worker trains on them (enough new labelled queries); wait for that
+# so that only the refresh below can make it train again
+ok( $primary->poll_query_until('postgres',
+		"SELECT count(*) < 30 FROM ruvector_learning_queries WHERE index = 'ivitems_v'::regclass"
+		  . " AND captured_at > (SELECT max(trained_at) FROM ruvector_learning_models"
+		  . "  WHERE index = 'ivitems_v'::regclass AND target = real '0.9')"),
+	'the worker trained the ivfflat index on its captured queries');
+my $ivlast = $primary->safe_psql('postgres',
+	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'ivitems_v'::regclass AND target = real '0.9'");
+$log_offset = -s $primary->logfile;
+$primary->safe_psql('postgres', qq(
+	INSERT INTO ivitems
+	SELECT 10000 + i, (SELECT array_agg((20 + 3 * random())::real) FROM generate_series(1, $dim + 0 * i) j)::vector
+	FROM generate_series(1, 2000) i;
+));
+ok( $primary->poll_query_until('postgres',
+		"SELECT last_refresh IS NOT NULL FROM ruvector_ivf_stats('ivitems_v')"),
+	'the drift made the worker refresh the ivfflat index');
+ok( $primary->poll_query_until('postgres',
+		"SELECT max(version) > $ivlast FROM ruvector_learning_status() WHERE index = 'ivitems_v'::regclass AND target = real '0.9'"),
+	'after the refresh the worker trains the ivfflat index again');
+like(slurp_file($primary->logfile, $log_offset),
+	qr/ivfflat index \d+ was refreshed after its model \(drift over ruvector.ivf_refresh_threshold\), its \d+ labelled queries are measured again/,
+	'its labels were measured again first');
+is($primary->safe_psql('postgres',
+		"SELECT count(*) FROM ruvector_learning_queries q, ruvector_ivf_stats('ivitems_v') f"
+		  . " WHERE q.index = 'ivitems_v'::regclass AND (q.recall IS NULL OR q.labelled_at < f.last_refresh)"),
+	'0', 'every query of the ivfflat index is labelled after the refresh');
 
 $standby->stop;
 $primary->stop;

@@ -3,8 +3,9 @@
  * the gradient against central finite differences, deterministic training
  * for a seed, the byte format's round trip and its rejections, a learning
  * test on a synthetic set whose effort is a known function of region and
- * query features, and calibration against a fixed effort on synthetic
- * recall curves.
+ * query features, calibration against a fixed effort on synthetic
+ * recall curves, and the nearest-representative region graph of ivfflat
+ * lists.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -462,6 +463,97 @@ START_TEST(test_gnn_search_features)
 }
 END_TEST
 
+/*
+ * The region graph of regions without links (ivfflat lists): each linked
+ * to its nearest representatives, pairs u < v, weight 2 when mutual
+ */
+START_TEST(test_gnn_knn_edges)
+{
+	/* points on a line at 0, 1, 3, 7, 15: each one's nearest is known */
+	float		reps[5] = {0, 1, 3, 7, 15};
+	RvGnnEdge	e[5 * 4];
+	uint32_t	n;
+	double		wsum = 0;
+	uint32_t	deg[5] = {0};
+
+	n = rv_gnn_knn_edges(reps, 5, 1, 1, e);
+	/* nearest: 0->1, 1->0, 2->1, 3->2, 4->3: pairs (0,1) twice, (1,2), (2,3), (3,4) */
+	ck_assert_uint_eq(n, 4);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		ck_assert(e[i].u < e[i].v);
+		if (e[i].u == 0 && e[i].v == 1)
+			ck_assert(e[i].w == 2);
+		else
+			ck_assert(e[i].w == 1);
+		ck_assert(e[i].v == e[i].u + 1);
+	}
+
+	/* two nearest each: every region links at least twice, weights sum to 5 * 2 */
+	n = rv_gnn_knn_edges(reps, 5, 1, 2, e);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		ck_assert(e[i].u < e[i].v && e[i].v < 5);
+		for (uint32_t j = 0; j < i; j++)
+			ck_assert(!(e[j].u == e[i].u && e[j].v == e[i].v));
+		wsum += e[i].w;
+		deg[e[i].u]++;
+		deg[e[i].v]++;
+	}
+	ck_assert(wsum == 10);
+	for (int r = 0; r < 5; r++)
+		ck_assert_uint_ge(deg[r], 2);
+
+	/* more links than other regions: all pairs, each mutual */
+	n = rv_gnn_knn_edges(reps, 3, 1, 8, e);
+	ck_assert_uint_eq(n, 3);
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert(e[i].w == 2);
+	/* one region, or no links wanted: no edges */
+	ck_assert_uint_eq(rv_gnn_knn_edges(reps, 1, 1, 4, e), 0);
+	ck_assert_uint_eq(rv_gnn_knn_edges(reps, 5, 1, 0, e), 0);
+
+	/* a model over such a graph trains and round-trips like any other */
+	{
+		float		reps2[40 * 3];
+		double		rf[40 * RV_GNN_RF];
+		RvGnnEdge	e2[40 * 4];
+		uint32_t	n2;
+		RvGnnModel *m;
+		RvGnnModel *back;
+		unsigned char *buf;
+		size_t		len;
+		const char *err = NULL;
+		RvGnnSample smp[64];
+		RvGnnTrainOpts o = {5, 16, 0.01, 0.8, 7};
+		double		curve[5];
+
+		rng_state = 14;
+		for (int i = 0; i < 40 * 3; i++)
+			reps2[i] = (float) urand();
+		for (int i = 0; i < 40 * RV_GNN_RF; i++)
+			rf[i] = urand();
+		n2 = rv_gnn_knn_edges(reps2, 40, 3, 4, e2);
+		ck_assert_uint_ge(n2, 40 * 4 / 2);
+		m = rv_gnn_create(40, rf, n2, e2, 3, reps2, 42);
+		ck_assert_ptr_nonnull(m);
+		random_samples(smp, 64, 40);
+		ck_assert(rv_gnn_train(m, smp, 64, &o, curve));
+		len = rv_gnn_serialized_size(m);
+		buf = malloc(len);
+		rv_gnn_serialize(m, buf);
+		back = rv_gnn_deserialize(buf, len, &err);
+		ck_assert_ptr_nonnull(back);
+		ck_assert_uint_eq(back->nedges, n2);
+		ck_assert(rv_gnn_prepare(back));
+		ck_assert(rv_gnn_predict(back, 3, smp[0].q) == rv_gnn_predict(m, 3, smp[0].q));
+		free(buf);
+		rv_gnn_free(back);
+		rv_gnn_free(m);
+	}
+}
+END_TEST
+
 Suite *
 gnn_suite(void)
 {
@@ -477,6 +569,7 @@ gnn_suite(void)
 	tcase_add_test(tc, test_gnn_unpredictable);
 	tcase_add_test(tc, test_gnn_query_features);
 	tcase_add_test(tc, test_gnn_search_features);
+	tcase_add_test(tc, test_gnn_knn_edges);
 	suite_add_tcase(s, tc);
 	return s;
 }
