@@ -592,8 +592,9 @@ extern void HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, 
 extern void HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value,
 							 ItemPointer heaptid, bool building);
 extern int	HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno,
-								 OffsetNumber offno, HnswNeighborList **layers,
-								 int level, bool building, bool *written0);
+								 OffsetNumber offno, int version,
+								 HnswNeighborList **layers, int level, bool building,
+								 bool *written0);
 typedef int (*HnswPickSlot) (void *arg, ItemPointer tids, int n);
 extern bool HnswForceLink(Relation index, HnswSearch *s, HnswCand *c, int lc,
 						  ItemPointer newTid, HnswPickSlot pick, void *arg,

@@ -706,15 +706,147 @@ UpdateCloserBits(HnswBuildState *bs, const char *owner, const MemNbr *items, uin
 }
 
 /*
+ * The new element's own links on one layer while its back-links are added
+ * (see KeepCopiesInMemory): what it linked to when it was published, and
+ * those a back-link relied on.
+ */
+typedef struct OwnMemLinks
+{
+	MemElement *self;
+	int			lc;
+	HnswRef		links[HNSW_MAX_M * 2];
+	int			nlinks;
+	HnswRef		pinned[HNSW_MAX_M * 2];
+	int			npinned;
+} OwnMemLinks;
+
+static bool
+OwnHas(const HnswRef *refs, int n, HnswRef ref)
+{
+	for (int i = 0; i < n; i++)
+		if (refs[i] == ref)
+			return true;
+	return false;
+}
+
+static void
+OwnPin(OwnMemLinks *own, HnswRef ref)
+{
+	if (!OwnHas(own->pinned, own->npinned, ref) && own->npinned < lengthof(own->pinned))
+		own->pinned[own->npinned++] = ref;
+}
+
+/*
+ * Make the new element link to ref, as hnswinsert.c's AddOwnLink does: a
+ * free slot, else one of the links it was published with that no
+ * back-link relied on, a copy of the element first (links written by
+ * other inserts of a parallel build stay: they may be the only way to
+ * their elements).  The list stays sorted; its closer bits are recomputed
+ * when next needed.  Caller holds the element's lock exclusively.
+ */
+static bool
+AddOwnLinkInMemory(HnswBuildState *bs, OwnMemLinks *own, HnswRef ref)
+{
+	MemList    *l = ElemList(bs, own->self, own->lc);
+	int			lm = HnswLayerM(bs->m, own->lc);
+	const char *v = ElemValue(own->self);
+	float		dist = QueryDistance(bs, v, RefValue(bs, ref));
+	int			slot = -1;
+	HnswRef		old = 0;
+
+	for (int i = 0; i < l->count; i++)
+	{
+		if (l->items[i].ref == ref)
+		{
+			if (!OwnHas(own->links, own->nlinks, ref) && own->nlinks < lengthof(own->links))
+				own->links[own->nlinks++] = ref;
+			return true;
+		}
+	}
+	for (int pass = 0; pass < 2 && slot < 0 && l->count == lm; pass++)
+		for (int i = 0; i < l->count && slot < 0; i++)
+			if (OwnHas(own->links, own->nlinks, l->items[i].ref) &&
+				!OwnHas(own->pinned, own->npinned, l->items[i].ref) &&
+				(pass == 1 || HnswSameValue(RefValue(bs, l->items[i].ref), v)))
+				slot = i;
+	if (l->count < lm)
+		slot = l->count++;
+	else if (slot < 0)
+		return false;
+	else
+		old = l->items[slot].ref;
+	while (slot > 0 && NbrAfter(&l->items[slot - 1], dist))
+	{
+		l->items[slot] = l->items[slot - 1];
+		slot--;
+	}
+	while (slot < l->count - 1 && l->items[slot + 1].dist < dist)
+	{
+		l->items[slot] = l->items[slot + 1];
+		slot++;
+	}
+	l->items[slot].ref = ref;
+	l->items[slot].dist = dist;
+	l->closerValid = 0;
+
+	for (int i = 0; i < own->nlinks; i++)
+		if (own->links[i] == old)
+			own->links[i] = ref;
+	if (old == 0 && own->nlinks < lengthof(own->links))
+		own->links[own->nlinks++] = ref;
+	return true;
+}
+
+/*
+ * hnswinsert.c's KeepCopiesReachable for the in-memory graph: of items (n,
+ * the new element at p), the heuristic left out dropped, a copy of the new
+ * element or the new element itself.  Returns the one to leave out instead
+ * (p: the list stays as it is), a copy the new element links to; or -1
+ * with *need set to a copy the new element must link to first (the
+ * caller does that without the owner's lock, then tries again).
+ */
+static int
+KeepCopiesInMemory(HnswBuildState *bs, OwnMemLinks *own, const MemNbr *items, int n, int p,
+				   int dropped, bool mayNeed, HnswRef *need)
+{
+	const char *v = ElemValue(own->self);
+	int			copies[HNSW_MAX_M * 2 + 1];
+	int			ncopies = 0;
+	int			victim;
+
+	for (int i = 0; i < n; i++)
+		if (i != p && HnswSameValue(RefValue(bs, items[i].ref), v))
+			copies[ncopies++] = i;
+	if (ncopies == 0)
+		return dropped;
+	for (int k = 0; k < ncopies; k++)
+	{
+		if (OwnHas(own->links, own->nlinks, items[copies[k]].ref))
+		{
+			OwnPin(own, items[copies[k]].ref);
+			return copies[k];
+		}
+	}
+	if (!mayNeed)
+		return p;
+	victim = dropped != p ? dropped
+		: copies[pg_prng_uint64_range(&pg_global_prng_state, 0, ncopies - 1)];
+	*need = items[victim].ref;
+	return -1;
+}
+
+/*
  * Add (newRef, dist) to owner's full list on layer lc, as the heuristic
  * over the list plus the new element decides: the closer bits are updated
  * incrementally (only the new element and those it or a demotion affects
- * are rechecked) and the one element left out is dropped.  Caller holds
+ * are rechecked) and the one element left out is dropped.  own, when not
+ * NULL, is the new element's: returns a copy it must link to before the
+ * list may take it (KeepCopiesInMemory, if mayNeed), else 0.  Caller holds
  * the owner's lock exclusively.
  */
-static void
+static HnswRef
 AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef newRef,
-			  float dist)
+			  float dist, OwnMemLinks *own, bool mayNeed)
 {
 	MemNbr		items[HNSW_MAX_M * 2 + 1];
 	uint8		flag[HNSW_MAX_M * 2 + 1];
@@ -725,6 +857,8 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 	int			n = lm + 1;
 	int			p = lm;
 	int			dropped;
+	bool		changed = false;
+	HnswRef		need = 0;
 
 	if (lm < 1 || lm > HNSW_MAX_M * 2)
 		elog(ERROR, "hnsw neighbour list of %d entries", lm);
@@ -767,8 +901,19 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 	dropped = HnswFillLast(&bs->support, n, dists, flag, dup, lm, MemPairDistance, &pairs);
 	if (dropped < 0)
 		dropped = n - 1;
+	if (own != NULL && HnswSameValue(RefValue(bs, items[dropped].ref), ElemValue(own->self)))
+	{
+		int			victim = KeepCopiesInMemory(bs, own, items, n, p, dropped, mayNeed, &need);
+
+		if (victim < 0)
+			return need;
+		/* copies are interchangeable, but their closer bits are not */
+		if (victim != dropped)
+			changed = true;
+		dropped = victim;
+	}
 	if (dropped == p)
-		return;
+		return 0;
 
 	for (int i = 0, j = 0; i < n; i++)
 	{
@@ -778,35 +923,57 @@ AddToFullList(HnswBuildState *bs, const char *owner, MemList *l, int lm, HnswRef
 		closer[j] = flag[i];
 		j++;
 	}
-	l->closerValid = 1;
+	l->closerValid = !changed;
+	return 0;
 }
 
-/* Link owner to the new element on layer lc (Algorithm 1's shrink step) */
+/*
+ * Link owner to the new element on layer lc (Algorithm 1's shrink step).
+ * When the owner's list may give up a copy of the new element only once
+ * the new element links to it, that link is written first, under the new
+ * element's lock alone (no two element locks are ever held), and the
+ * owner's list decided again.
+ */
 static void
-AddBackLink(HnswBuildState *bs, MemElement *owner, int lc, HnswRef newRef, float dist)
+AddBackLink(HnswBuildState *bs, MemElement *owner, int lc, HnswRef newRef, float dist,
+			OwnMemLinks *own)
 {
 	int			lm = HnswLayerM(bs->m, lc);
-	MemList    *l;
 
-	ElemLock(bs, owner, LW_EXCLUSIVE);
-	l = ElemList(bs, owner, lc);
-	if (l->count < lm)
+	for (int attempt = 0; attempt < 2; attempt++)
 	{
-		int			p = l->count;
+		MemList    *l;
+		HnswRef		need = 0;
+		bool		linked;
 
-		while (p > 0 && NbrAfter(&l->items[p - 1], dist))
+		ElemLock(bs, owner, LW_EXCLUSIVE);
+		l = ElemList(bs, owner, lc);
+		if (l->count < lm)
 		{
-			l->items[p] = l->items[p - 1];
-			p--;
+			int			p = l->count;
+
+			while (p > 0 && NbrAfter(&l->items[p - 1], dist))
+			{
+				l->items[p] = l->items[p - 1];
+				p--;
+			}
+			l->items[p].ref = newRef;
+			l->items[p].dist = dist;
+			l->count++;
+			l->closerValid = 0;
 		}
-		l->items[p].ref = newRef;
-		l->items[p].dist = dist;
-		l->count++;
-		l->closerValid = 0;
+		else
+			need = AddToFullList(bs, ElemValue(owner), l, lm, newRef, dist, own, attempt == 0);
+		ElemUnlock(bs, owner);
+		if (need == 0)
+			return;
+
+		ElemLock(bs, own->self, LW_EXCLUSIVE);
+		linked = AddOwnLinkInMemory(bs, own, need);
+		ElemUnlock(bs, own->self);
+		if (!linked)
+			return;
 	}
-	else
-		AddToFullList(bs, ElemValue(owner), l, lm, newRef, dist);
-	ElemUnlock(bs, owner);
 }
 
 /* ----------------------------------------------------------------
@@ -941,18 +1108,36 @@ LinkElement(HnswBuildState *bs, HnswRef ref, HnswRef entry, int *nw0)
 	return w;
 }
 
-/* Publish the new element: back-links on every layer it has neighbours */
+/*
+ * Publish the new element: back-links on every layer it has neighbours,
+ * to the neighbours it had before the first one (its list may change
+ * under KeepCopiesInMemory and, in a parallel build, other inserts)
+ */
 static void
 PublishElement(HnswBuildState *bs, HnswRef ref)
 {
 	MemElement *e = Elem(bs, ref);
+	OwnMemLinks own;
+	MemNbr		nbrs[HNSW_MAX_M * 2];
 
+	own.self = e;
 	for (int lc = e->level; lc >= 0; lc--)
 	{
 		MemList    *l = ElemList(bs, e, lc);
 
-		for (int i = 0; i < l->count; i++)
-			AddBackLink(bs, Elem(bs, l->items[i].ref), lc, ref, l->items[i].dist);
+		ElemLock(bs, e, LW_SHARED);
+		own.lc = lc;
+		own.nlinks = Min(l->count, lengthof(nbrs));
+		own.npinned = 0;
+		for (int i = 0; i < own.nlinks; i++)
+		{
+			nbrs[i] = l->items[i];
+			own.links[i] = l->items[i].ref;
+		}
+		ElemUnlock(bs, e);
+
+		for (int i = 0, n = own.nlinks; i < n; i++)
+			AddBackLink(bs, Elem(bs, nbrs[i].ref), lc, ref, nbrs[i].dist, &own);
 	}
 }
 

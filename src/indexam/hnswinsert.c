@@ -12,7 +12,9 @@
  *	  point if it is the highest element.  Back-links are decided with the
  *	  neighbour-selection heuristic outside exclusive locks and applied
  *	  only if the slot still holds what the decision was based on; a lost
- *	  race costs one link, never consistency.
+ *	  race costs one link, never consistency.  A full list that gives up an
+ *	  exact copy of the new element gives up one the new element links to
+ *	  (KeepCopiesReachable), so no copy of a duplicated vector is cut off.
  *
  *	  LOCK ORDER (for the whole hnsw subsystem)
  *
@@ -740,12 +742,134 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 }
 
 /*
+ * The new element's own links while its back-links are written (see
+ * KeepCopiesReachable).  self names the element for ReadSlots; pinned are
+ * the links of the current layer that a back-link relied on.
+ */
+typedef struct OwnLinks
+{
+	HnswCand	self;
+	ItemPointerData pinned[HNSW_MAX_M * 2];
+	int			npinned;
+} OwnLinks;
+
+static bool
+IsPinned(OwnLinks *own, ItemPointer tid)
+{
+	for (int i = 0; i < own->npinned; i++)
+		if (ItemPointerEquals(&own->pinned[i], tid))
+			return true;
+	return false;
+}
+
+static void
+Pin(OwnLinks *own, ItemPointer tid)
+{
+	if (!IsPinned(own, tid) && own->npinned < lengthof(own->pinned))
+		own->pinned[own->npinned++] = *tid;
+}
+
+static bool WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int idx,
+					  ItemPointer expect, ItemPointer newTid, bool building);
+
+/*
+ * Make the new element link to tid on layer lc (its slots as read in
+ * mine): a free slot, else one of the links it was given that no
+ * back-link relied on, an exact copy of the element first (its links to
+ * anything else lead out of the copies).  The element is new, so no path
+ * but the pinned ones goes through those links yet.  A link a concurrent
+ * insert wrote (an element this search did not read) may be the only one
+ * into that insert's element, so it stays.  Returns false if no slot may
+ * be taken or a concurrent insert changed it first.
+ */
+static bool
+AddOwnLink(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, SlotRef *mine, int lc,
+		   ItemPointer tid, bool building)
+{
+	int			lm = HnswLayerM(s->m, lc);
+	int			slot = -1;
+
+	if (mine->ntids < lm)
+		return WriteSlot(index, s, mine, lc, true, -1, NULL, tid, building);
+	for (int pass = 0; pass < 2 && slot < 0; pass++)
+	{
+		for (int i = 0; i < mine->ntids && slot < 0; i++)
+		{
+			int64		c = FindCand(map, &mine->tids[i]);
+
+			if (c < 0 || IsPinned(own, &mine->tids[i]))
+				continue;
+			if (pass == 0 && !HnswSameValue(HnswCandValue(s, (uint32) c), s->query))
+				continue;
+			slot = i;
+		}
+	}
+	if (slot < 0)
+		return false;
+	return WriteSlot(index, s, mine, lc, false, slot, &mine->tids[slot], tid, building);
+}
+
+/*
+ * Exact copies of a vector are one point split into elements of
+ * HNSW_HEAPTIDS heap TIDs each, so a list that holds some of them may give
+ * up any one when it takes the new element: they are equally far from
+ * everything.  Which one matters all the more.  The copies' lists are
+ * filled with each other, and each new copy replaces copies in its
+ * neighbours' lists: dropping one at random cut old copies off link by
+ * link, until half the elements of a duplicated vector were unreachable
+ * (TAP 104, 111).  So when the heuristic drops a copy of the new element
+ * (or the new element itself, if the list holds copies of it), the list
+ * gives up a copy the new element links to, after making it one of the
+ * new element's links if none is: every path through the dropped link
+ * then goes on through the new element.  Returns the index in ref of the
+ * slot to replace, or -1 to leave the list alone.
+ */
+static int
+KeepCopiesReachable(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, int lc,
+					SlotRef *ref, char **values, int dropped, bool building)
+{
+	int			n = ref->ntids;
+	int			copies[HNSW_MAX_M * 2];
+	int			ncopies = 0;
+	SlotRef		mine;
+	int			victim;
+
+	for (int i = 0; i < n; i++)
+		if (HnswSameValue(values[i], s->query))
+			copies[ncopies++] = i;
+	if (ncopies == 0)
+		return dropped < n ? dropped : -1;
+	if (!ReadSlots(index, s, &own->self, lc, &mine))
+		return dropped < n ? dropped : -1;
+
+	for (int k = 0; k < ncopies; k++)
+	{
+		for (int j = 0; j < mine.ntids; j++)
+		{
+			if (ItemPointerEquals(&mine.tids[j], &ref->tids[copies[k]]))
+			{
+				Pin(own, &mine.tids[j]);
+				return copies[k];
+			}
+		}
+	}
+
+	victim = dropped < n ? dropped
+		: copies[pg_prng_uint64_range(&pg_global_prng_state, 0, ncopies - 1)];
+	if (!AddOwnLink(index, s, map, own, &mine, lc, &ref->tids[victim], building))
+		return -1;
+	Pin(own, &ref->tids[victim]);
+	return victim;
+}
+
+/*
  * Decide which slot of a full list the new element takes, or -1 for none.
- * Sets *expect to the TID being replaced.
+ * Sets *expect to the TID being replaced.  own is NULL when an existing
+ * element is relinked (repairs, VACUUM): its own links are left alone.
  */
 static int
 ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, SlotRef *ref,
-				  ItemPointer expect)
+				  OwnLinks *own, int lc, ItemPointer expect, bool building)
 {
 	int			n = ref->ntids;
 	char	  **values = palloc(sizeof(char *) * (n + 1));
@@ -766,7 +890,9 @@ ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, Slot
 		dists[n] = (float) c->distance;
 		ties[n] = pg_prng_uint32(&pg_global_prng_state);
 		idx = DroppedByHeuristic(s->support, owner, values, dists, ties, n + 1, n);
-		if (idx == n)
+		if (own != NULL && HnswSameValue(values[idx], s->query))
+			idx = KeepCopiesReachable(index, s, map, own, lc, ref, values, idx, building);
+		else if (idx == n)
 			idx = -1;
 	}
 	if (idx >= 0)
@@ -845,12 +971,15 @@ WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int 
  * Link each chosen neighbour back to the new element at (blkno, offno).
  * Neighbour lists with room take it; full ones run the heuristic over
  * their members plus the new element and replace the one it drops.
- * Returns how many links were written on layer 0; written0, if not NULL,
- * gets whether each of layers[0]'s neighbours took one.
+ * version is the new element's, or -1 when an existing element is relinked
+ * (repairs, VACUUM; see ChooseReplacement).  Returns how many links were
+ * written on layer 0; written0, if not NULL, gets whether each of
+ * layers[0]'s neighbours took one.
  */
 int
 HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNumber offno,
-					 HnswNeighborList **layers, int nlayers, bool building, bool *written0)
+					 int version, HnswNeighborList **layers, int nlayers, bool building,
+					 bool *written0)
 {
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
 											  "Hnsw back-link context",
@@ -859,7 +988,12 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 	ItemPointerData newTid;
 	CandMap		map;
 	int			written = 0;
+	OwnLinks	own;
 
+	memset(&own, 0, sizeof(own));
+	own.self.blkno = blkno;
+	own.self.offno = offno;
+	own.self.version = (uint8) version;
 	BuildCandMap(s, &map);
 	oldCtx = MemoryContextSwitchTo(ctx);
 	ItemPointerSet(&newTid, blkno, offno);
@@ -867,6 +1001,7 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 	{
 		int			lm = HnswLayerM(s->m, lc);
 
+		own.npinned = 0;
 		for (int i = 0; layers[lc] != NULL && i < layers[lc]->count; i++)
 		{
 			HnswCand   *c = &s->cands[layers[lc]->cands[i]];
@@ -883,7 +1018,8 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 			append = ref.ntids < lm;
 			if (!append)
 			{
-				idx = ChooseReplacement(index, s, &map, c, &ref, &expect);
+				idx = ChooseReplacement(index, s, &map, c, &ref, version >= 0 ? &own : NULL, lc,
+										&expect, building);
 				if (idx < 0)
 					continue;
 			}
@@ -1006,7 +1142,8 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 	if (BlockNumberIsValid(plan.newInsertPage) && plan.newInsertPage != insertPage)
 		HnswSetInsertPage(index, MAIN_FORKNUM, building, plan.newInsertPage);
 
-	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, layers, nlayers, building, NULL);
+	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, plan.node->version, layers, nlayers,
+						 building, NULL);
 
 	if (!ItemPointerIsValid(&entry) || level > entryLevel)
 		HnswSetEntryPoint(index, MAIN_FORKNUM, building, plan.blkno, plan.offno, level, true);

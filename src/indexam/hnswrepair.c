@@ -428,7 +428,7 @@ RepairOne(RepairState *rs, uint32 elem, bool bridge)
 
 	rs->result->links_added += FillOwnSlots(rs, &e, &s, layers, nlayers);
 	written0 = palloc0(sizeof(bool) * Max(layers[0] ? layers[0]->count : 0, 1));
-	linked = HnswConnectNeighbors(rs->index, &s, e.blkno, e.offno, layers, nlayers, false,
+	linked = HnswConnectNeighbors(rs->index, &s, e.blkno, e.offno, -1, layers, nlayers, false,
 								  written0);
 	rs->result->links_added += linked;
 	rs->indeg[elem] += linked;

@@ -422,7 +422,7 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 		}
 	}
 	WriteElementSlots(vs, e, slots, nslots);
-	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, layers, nlayers, false, NULL);
+	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, -1, layers, nlayers, false, NULL);
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(vs->tmpCtx);
