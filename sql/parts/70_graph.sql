@@ -35,6 +35,11 @@ CREATE INDEX ruvector_graph_node_label_idx ON ruvector_graph_node (graph_id, lab
 CREATE INDEX ruvector_graph_node_labels_idx ON ruvector_graph_node USING gin (labels);
 CREATE INDEX ruvector_graph_node_properties_idx ON ruvector_graph_node
 	USING gin (properties jsonb_path_ops);
+-- A traversal finds each node it reaches by id: through a hash index that
+-- is one bucket page, where the primary key's btree descends two or three
+-- levels with a comparison call per step (a fifth of a 2-hop query's
+-- instructions, bench/RESULTS.md).
+CREATE INDEX ruvector_graph_node_id_hash ON ruvector_graph_node USING hash (id);
 
 CREATE TABLE ruvector_graph_edge (
 	id bigint PRIMARY KEY DEFAULT nextval('ruvector_graph_entity_seq'),

@@ -66,6 +66,35 @@ SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P {k: 2}) DETACH DELETE n');
 SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k') r ORDER BY r::text;
 ROLLBACK;
 
+-- the node a traversal reaches is found through the hash index on id
+SELECT c.relname, a.amname, pg_get_indexdef(c.oid) ~ 'USING hash \(id\)' AS on_id
+	FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'ruvector_graph_node_id_hash';
+CREATE FUNCTION grp_plan(cypher text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || ruvector_cypher_sql('grp', cypher) LOOP
+		IF line ~ 'ruvector_graph_node_(id_hash|pkey)' THEN
+			RETURN NEXT regexp_replace(line, '\m(n|e)\d+\M', '\1', 'g');
+		END IF;
+	END LOOP;
+END $$;
+-- (on a graph of some size: in a few pages the btree is as short)
+SELECT ruvector_create_graph('grp_fill');
+INSERT INTO ruvector_graph_node (graph_id, label, properties)
+	SELECT g.graph_id, 'F', jsonb_build_object('i', i) FROM ruvector_graph g, generate_series(1, 5000) i
+	WHERE g.name = 'grp_fill';
+ANALYZE ruvector_graph_node;
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+SELECT * FROM grp_plan('MATCH (p:P {k: 1})-[:R]->()-[:R]->(f) RETURN f.k');
+COMMIT;
+SELECT ruvector_drop_graph('grp_fill');
+ANALYZE ruvector_graph_node;
+DROP FUNCTION grp_plan(text);
+
 -- ---------------------------------------------------------------------
 -- privileges: no role, no grant, row-level security
 -- ---------------------------------------------------------------------

@@ -29,6 +29,8 @@ ALTER TABLE ruvector_graph_node ALTER COLUMN labels SET DEFAULT '{}',
 ALTER TABLE ruvector_graph_node ADD CONSTRAINT ruvector_graph_node_labels_check
 	CHECK ((label <> '' OR cardinality(labels) = 0) AND label <> ALL (labels));
 CREATE INDEX ruvector_graph_node_labels_idx ON ruvector_graph_node USING gin (labels);
+-- Nodes found by id through a hash index (traversals; see 70_graph.sql).
+CREATE INDEX ruvector_graph_node_id_hash ON ruvector_graph_node USING hash (id);
 CREATE OR REPLACE VIEW ruvector_nodes WITH (security_invoker = true) AS
 	SELECT g.name AS graph, n.id, n.label, n.properties,
 		pg_catalog.array_remove(pg_catalog.array_prepend(n.label, n.labels), '') AS labels
