@@ -84,14 +84,30 @@ is(results($primary, 'SET ruvector.target_recall = 0.9'), $fixed,
 	'without a model, target_recall changes nothing');
 is(scalar @{ efforts($primary) }, 0, 'without a model no scan chooses an effort');
 
-# Workload: 150 captured queries; the worker drains, labels and trains
-my $load = "SET enable_seqscan = off;\n";
-$load .= "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '" . query() . "' LIMIT 10) s;\n"
-  for 1 .. 150;
-$primary->safe_psql('postgres', $load);
-ok( $primary->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'"),
-	'the worker trained a model from captured queries');
+# Workload: rounds of 150 captured queries; the worker drains, labels and
+# trains after each.  A model goes live only if it meets the target on its
+# validation queries, and whether the first one does depends on the graph
+# (HNSW levels are random) and on which queries were labelled by then: in
+# one run of ten under load it measured 0.875 on its 24 and stayed out, by
+# design.  The next round's queries make the worker train again on more;
+# at most three rounds.
+my ($trained, $rounds) = (1, 0);
+my $live = '';
+while ($trained && $live eq '' && $rounds < 3)
+{
+	my $before = $primary->safe_psql('postgres',
+		"SELECT COALESCE(max(version), 0) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'");
+	my $load = "SET enable_seqscan = off;\n";
+	$load .= "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '" . query() . "' LIMIT 10) s;\n"
+	  for 1 .. 150;
+	$primary->safe_psql('postgres', $load);
+	$rounds++;
+	$trained = $primary->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND version > $before");
+	$live = $primary->safe_psql('postgres',
+		"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live");
+}
+ok($trained, "the worker trained a model from captured queries ($rounds rounds of 150)");
 # no more captures: the versions stay as they are for the checks below
 $primary->safe_psql('postgres',
 	'ALTER SYSTEM SET ruvector.learning_sample_rate = 0; SELECT pg_reload_conf()');
@@ -102,8 +118,6 @@ my $status = $primary->safe_psql('postgres',
 	"SELECT version, live, queries, round(val_recall::numeric, 3), round(val_cost::numeric, 1), fixed_effort"
 	  . " FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' ORDER BY version");
 note "models (version|live|queries|val_recall|val_effort|fixed_effort):\n$status";
-my $live = $primary->safe_psql('postgres',
-	"SELECT max(version) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' AND live");
 ok($live ne '', "a version is live ($live)");
 
 # Scans now choose their own effort, per query
