@@ -811,7 +811,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 		RvWalCheckAvailable("ruvector_compact");
 
 	/* Large vectors: decide how undecided columns keep them (rvheap_inline.c). */
-	RvInlineDecide(rel);
+	RvInlineDecide(rel, -1);
 	InitCompact(&st, rel, true);
 	if (st.ncols == 0)
 		ereport(NOTICE,
@@ -907,10 +907,15 @@ WorkerVisitTable(Oid relid, int64 budget)
 		return 0;
 	}
 
-	read = RvInlineDecide(rel);
+	/*
+	 * The inline-storage sample counts against the round's budget, and
+	 * takes at most half of it, so that moves go on even while a column of
+	 * rows too large for that many blocks to decide stays undecided.
+	 */
+	read = RvInlineDecide(rel, budget / 2);
 	InitCompact(&st, rel, true);
 	st.worker = true;
-	st.budget = budget - read;
+	st.budget = Max(budget - read, 0);
 	st.demote = WorkerMayDemote(relid);
 	if (!st.demote)
 		ereport(DEBUG1,

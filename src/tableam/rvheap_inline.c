@@ -32,8 +32,12 @@
  *	  The tier pass (ruvector_compact, the tier worker's round) decides
  *	  undecided columns from a sample of RV_INLINE_SAMPLE_VALUES stored
  *	  values spread over the table, one per block of a large table (at
- *	  least RV_INLINE_MIN_VALUES, else the column stays undecided): each is compressed with lz4 and pglz, and a
- *	  method is chosen if it saves a quarter of the bytes - lz4 where the
+ *	  least RV_INLINE_MIN_VALUES, else the column stays undecided).  The
+ *	  worker's sample reads at most half of what is left of its round's
+ *	  budget (ruvector.tier_max_blocks_per_round, rvheap_compact.c),
+ *	  taking more values from each block when that is fewer than 64.  Each
+ *	  value is compressed with lz4 and pglz, and a method is chosen if it
+ *	  saves a quarter of the bytes - lz4 where the
  *	  server has it (it decompresses several times faster than pglz), pglz
  *	  otherwise (a quarter is also pglz's own bar); else none.  Values that
  *	  are stored encoded (tiers) or out of line are not sampled.  A decided
@@ -168,16 +172,23 @@ SampleValue(Datum d, bool is_vector)
 	return copy;
 }
 
-/* Up to RV_INLINE_SAMPLE_VALUES stored values of attnum, measured. */
+/*
+ * Up to RV_INLINE_SAMPLE_VALUES stored values of attnum, measured, from at
+ * most maxBlocks blocks (-1: no limit).
+ */
 static void
-InlineSampleColumn(Relation rel, AttrNumber attnum, InlineSample *s)
+InlineSampleColumn(Relation rel, AttrNumber attnum, int64 maxBlocks, InlineSample *s)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		is_vector = TupleDescAttr(desc, attnum - 1)->atttypid == RvVectorTypeOid();
 	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
 	int			nsample = Min(nblocks, RV_INLINE_SAMPLE_VALUES);
 	int			per_block;
-	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	BufferAccessStrategy strategy;
+
+	if (maxBlocks >= 0)
+		nsample = (int) Min(nsample, maxBlocks);
+	strategy = GetAccessStrategy(BAS_BULKREAD);
 
 	memset(s, 0, sizeof(*s));
 #ifndef USE_LZ4
@@ -293,12 +304,14 @@ InlineColumn(Form_pg_attribute att)
 
 /*
  * Decide every undecided vector and halfvec column of rel (held with at
- * least ShareUpdateExclusiveLock) from a sample, and store the choices.
- * Returns the blocks read.  The relation's descriptor is rebuilt when a
- * choice is stored: callers look at it only afterwards.
+ * least ShareUpdateExclusiveLock) from a sample, and store the choices,
+ * reading at most maxBlocks blocks in all (-1: no limit; a column left
+ * without them stays undecided).  Returns the blocks read.  The
+ * relation's descriptor is rebuilt when a choice is stored: callers look
+ * at it only afterwards.
  */
 int64
-RvInlineDecide(Relation rel)
+RvInlineDecide(Relation rel, int64 maxBlocks)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			natts = desc->natts;
@@ -316,7 +329,9 @@ RvInlineDecide(Relation rel)
 		InlineSample s;
 		char		choice;
 
-		InlineSampleColumn(rel, todo[i], &s);
+		if (maxBlocks >= 0 && blocks >= maxBlocks)
+			break;
+		InlineSampleColumn(rel, todo[i], maxBlocks >= 0 ? maxBlocks - blocks : -1, &s);
 		blocks += s.blocks_read;
 		choice = InlineChoose(&s);
 		if (choice == InvalidCompressionMethod)
@@ -378,7 +393,7 @@ ruvector_tier_storage(PG_FUNCTION_ARGS)
 
 		if (!InlineColumn(att))
 			continue;
-		InlineSampleColumn(rel, att->attnum, &s);
+		InlineSampleColumn(rel, att->attnum, -1, &s);
 		choice = ChoiceName(InlineChoose(&s));
 		values[0] = NameGetDatum(&att->attname);
 		values[1] = CStringGetTextDatum(InlineCurrent(att));

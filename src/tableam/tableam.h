@@ -142,7 +142,7 @@ extern void RvTierWorkerRound(void);
 extern bool RvInlineUndecided(Form_pg_attribute att);
 extern bool RvInlineNone(Form_pg_attribute att);
 extern bool RvInlineOverridden(Form_pg_attribute att);
-extern int64 RvInlineDecide(Relation rel);
+extern int64 RvInlineDecide(Relation rel, int64 maxBlocks);
 
 /* rvheap_decode.c */
 extern Oid	RvVectorTypeOid(void);

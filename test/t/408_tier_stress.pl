@@ -2,7 +2,8 @@
 #  1. while an index of a table is in stress, the worker moves none of the
 #     table's blocks colder, though its policy makes them all due; once the
 #     index is normal again, it moves them;
-#  2. it reads at most ruvector.tier_max_blocks_per_round blocks a round;
+#  2. it reads at most ruvector.tier_max_blocks_per_round blocks a round,
+#     the sample that decides a column's inline storage included;
 #  3. it skips a page pinned by a cursor, and moves it once unpinned;
 #  4. a ruvector_heap table without a tier policy whose vector column is
 #     undecided (rvheap_inline.c) gets its inline storage chosen by the
@@ -99,6 +100,27 @@ is($node->safe_psql('postgres', qq{
 	SELECT max(blocks_moved) <= 5 AND count(*) >= ceil($bpages / 5.0) FROM ruvector_tier_history
 	WHERE relid = 'b'::regclass AND source = 'worker'}),
 	't', 'in rounds of at most 5 blocks each');
+# The round that decides a column's inline storage (section 4) reads its
+# sample within the same budget: b2's blocks are due at once and its
+# column undecided.  The sample of up to 64 blocks used to be subtracted
+# from the budget after the fact, which left it negative, and a negative
+# budget meant no limit: the first round moved every block of b2.
+$node->safe_psql('postgres', q{
+	CREATE TABLE b2 (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
+	INSERT INTO b2 SELECT i, (SELECT array_agg(sin(i * 7 + j)::real) FROM generate_series(1, 16) j)
+	FROM generate_series(1, 3000) i;
+	SELECT ruvector_set_tiers('b2', 'v', '{"exactness": "sq8", "sq8": {}}');
+});
+my $b2pages = $node->safe_psql('postgres', "SELECT pg_relation_size('b2') / 8192");
+ok($node->poll_query_until('postgres',
+		"SELECT blocks = $b2pages FROM ruvector_tier_report('b2') WHERE tier = 'sq8'"),
+	"the worker moves all $b2pages blocks of b2 to sq8");
+is($node->safe_psql('postgres', qq{
+	SELECT max(blocks_moved) <= 5 AND count(*) >= ceil($b2pages / 5.0) FROM ruvector_tier_history
+	WHERE relid = 'b2'::regclass AND source = 'worker'}),
+	't', 'in rounds of at most 5 blocks each, the round of the inline sample too');
+is($node->safe_psql('postgres', "SELECT compression || ' ' || decided FROM ruvector_tier_storage('b2')"),
+	'none true', 'and the sample, from at most half of a round\'s budget, decided b2\'s inline storage');
 $node->safe_psql('postgres', q{
 	ALTER SYSTEM RESET ruvector.tier_max_blocks_per_round;
 	SELECT pg_reload_conf();
