@@ -480,6 +480,85 @@ KeyColumnsAsValues(Output *out, Datum **vals, bool **nulls)
 }
 
 /*
+ * One scalar's JEntry, its bytes written at data + *end (when data is not
+ * NULL) and *end advanced past them, as PostgreSQL's convertJsonbScalar
+ * does: a string's bytes, a numeric's varlena after zero padding to a
+ * multiple of 4 (data starts 4-aligned from the datum's start), nothing
+ * for null and booleans.
+ */
+static JEntry
+ScalarEntry(JsonbValue *v, char *data, uint32 *end)
+{
+	uint32		len;
+	uint32		pad;
+
+	switch (v->type)
+	{
+		case jbvNull:
+			return JENTRY_ISNULL;
+		case jbvBool:
+			return v->val.boolean ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE;
+		case jbvString:
+			len = v->val.string.len;
+			if (data != NULL)
+				memcpy(data + *end, v->val.string.val, len);
+			*end += len;
+			return JENTRY_ISSTRING | len;
+		case jbvNumeric:
+			pad = INTALIGN(*end) - *end;
+			len = VARSIZE_ANY(v->val.numeric);
+			if (data != NULL)
+				memcpy(data + *end + pad, v->val.numeric, len);
+			*end += pad + len;
+			return JENTRY_ISNUMERIC | (pad + len);
+		default:
+			elog(ERROR, "unexpected jsonb value type %d in a Cypher result row", (int) v->type);
+	}
+	return 0;					/* not reached */
+}
+
+/*
+ * The jsonb of an object of n scalar values whose keys are distinct and in
+ * jsonb's order, laid out byte for byte as JsonbValueToJsonb lays it out
+ * (utils/jsonb.h: the container header, the keys' JEntries then the
+ * values', every JB_OFFSET_STRIDE-th an end offset instead of a length,
+ * then the keys' bytes and the values'), without the general converter's
+ * growing buffer and per-value dispatch: this runs once per result row.
+ * NULL if the data would not fit a JEntry offset (the general path then
+ * raises jsonb's own error).
+ */
+static Jsonb *
+ScalarObjectJsonb(JsonbPair *pairs, int n)
+{
+	Size		head = VARHDRSZ + sizeof(uint32) + sizeof(JEntry) * 2 * (Size) n;
+	uint32		datalen = 0;
+	uint32		end = 0;
+	Jsonb	   *jb;
+	char	   *data;
+
+	for (int k = 0; k < 2 * n; k++)
+	{
+		(void) ScalarEntry(k < n ? &pairs[k].key : &pairs[k - n].value, NULL, &datalen);
+		if (datalen > JENTRY_OFFLENMASK)
+			return NULL;
+	}
+	jb = palloc0(head + datalen);
+	SET_VARSIZE(jb, head + datalen);
+	jb->root.header = (uint32) n | JB_FOBJECT;
+	data = (char *) jb + head;
+	for (int k = 0; k < 2 * n; k++)
+	{
+		JEntry		meta = ScalarEntry(k < n ? &pairs[k].key : &pairs[k - n].value, data, &end);
+
+		if (k % JB_OFFSET_STRIDE == 0)
+			meta = (meta & JENTRY_TYPEMASK) | end | JENTRY_HAS_OFF;
+		jb->root.children[k] = meta;
+	}
+	Assert(end == datalen);
+	return jb;
+}
+
+/*
  * The object of a row whose values are all scalars or null, built directly
  * from the ordered keys; NULL when a value is a list or map.  A key column
  * gives its value straight from the properties object.
@@ -488,6 +567,7 @@ static Jsonb *
 ScalarRowObject(Output *out, Datum *vals, bool *nulls)
 {
 	JsonbValue	obj;
+	Jsonb	   *direct;
 
 	for (int i = 0; i < out->ncols; i++)
 	{
@@ -514,7 +594,18 @@ ScalarRowObject(Output *out, Datum *vals, bool *nulls)
 	obj.type = jbvObject;
 	obj.val.object.nPairs = out->ncols;
 	obj.val.object.pairs = out->pairs;
-	return JsonbValueToJsonb(&obj);
+	direct = ScalarObjectJsonb(out->pairs, out->ncols);
+	if (direct == NULL)
+		return JsonbValueToJsonb(&obj);
+#ifdef RVG_CHECK_ROW_ENCODING
+	{
+		Jsonb	   *ref = JsonbValueToJsonb(&obj);
+
+		if (VARSIZE(ref) != VARSIZE(direct) || memcmp(ref, direct, VARSIZE(ref)) != 0)
+			elog(ERROR, "row object encoding differs from JsonbValueToJsonb");
+	}
+#endif
+	return direct;
 }
 
 /* Writes one final row (ncols jsonb values) to the result. */

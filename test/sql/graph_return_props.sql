@@ -66,6 +66,23 @@ SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P {k: 2}) DETACH DELETE n');
 SELECT * FROM ruvector_cypher('grp', 'MATCH (n:P) RETURN n.k') r ORDER BY r::text;
 ROLLBACK;
 
+-- A row of scalars is laid out directly as jsonb (ScalarObjectJsonb): the
+-- value, jsonb's own reading of it (equality, hash, keys, lookups) and its
+-- text agree, over 32 keys (the JEntry offset stride), numerics after keys
+-- of every length mod 4, strings of several bytes per character
+SELECT r = r::text::jsonb AS same_value, jsonb_hash(r) = jsonb_hash(r::text::jsonb) AS same_hash,
+	(SELECT count(*) FROM jsonb_each(r)) AS keys,
+	(SELECT bool_and(r -> k = (r::text::jsonb) -> k) FROM jsonb_object_keys(r) k) AS same_lookups,
+	r ->> 'a' AS a, r ->> 'bcd' AS bcd, r -> 'x39' AS x39, r ->> 'é' AS e_acute
+FROM ruvector_cypher('grp', 'MATCH (n:P {k: 1}) RETURN n.k AS a, n.s AS bc, n.f AS bcd, n.b AS bcde, n.big AS bcdef,
+	n.none AS nn, ''日本'' AS `é`, 1 AS x1, 2.5 AS x2, true AS x3, null AS x4, ''s'' AS x5, 6 AS x6, 7 AS x7,
+	8 AS x8, 9 AS x9, 10 AS x10, 11 AS x11, 12 AS x12, 13 AS x13, 14 AS x14, 15 AS x15, 16 AS x16,
+	17 AS x17, 18 AS x18, 19 AS x19, 20 AS x20, 21 AS x21, 22 AS x22, 23 AS x23, 24 AS x24, 25 AS x25,
+	26 AS x26, 27 AS x27, 28 AS x28, 29 AS x29, 30 AS x30, 31 AS x31, 32 AS x32, 33 AS x33, 34 AS x34,
+	35 AS x35, 36 AS x36, 37 AS x37, 38 AS x38, -1.5e-3 AS x39') r;
+SELECT r, r = r::text::jsonb AS same_value FROM ruvector_cypher('grp',
+	'MATCH (n:P) RETURN n.k, n.b AS b, n.s AS sss, n.f AS ffff, '''' AS e, false AS f') r ORDER BY r::text;
+
 -- the node a traversal reaches is found through the hash index on id
 SELECT c.relname, a.amname, pg_get_indexdef(c.oid) ~ 'USING hash \(id\)' AS on_id
 	FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'ruvector_graph_node_id_hash';
