@@ -5,7 +5,8 @@
  *	  parent whose partitions are postgres_fdw foreign tables on the shard
  *	  servers.  This subsystem makes the nearest-neighbour query on such a
  *	  parent cheap and exact (shard_plan.c, and its direct path over libpq
- *	  in shard_direct.c) and creates the layout (shard_create.c).
+ *	  in shard_direct.c, whose plans shard_cache.c keeps for text queries)
+ *	  and creates the layout (shard_create.c).
  *
  * NOTES
  *	  Nothing here is a cluster of its own: routing of inserts, remote
@@ -74,5 +75,20 @@ struct Bitmapset;
 extern struct Query *RvShardDirectRewrite(struct Query *top, struct Bitmapset *used);
 extern bool RvShardIsDirectPlaceholder(struct Query *q);
 extern void RvShardDirectReset(void);
+struct PlannedStmt;
+struct Const;
+extern bool RvShardDirectInPlan(struct PlannedStmt *plan);
+extern void RvShardDirectSwapValue(struct PlannedStmt *plan, struct Const *from,
+								   struct Const *to, bool cached);
+
+/* shard_cache.c: the direct path's plans of text queries, per session */
+extern bool rv_shard_plan_cache;
+extern Node *RvShardSwapConst(Node *tree, struct Const *from, struct Const *to,
+							  int *count);
+extern struct Query *RvShardCacheKey(struct Query *parse, struct Const *value);
+extern struct PlannedStmt *RvShardCacheLookup(struct Query *key, struct Const *value,
+											  struct Query *parse, int cursor_options);
+extern void RvShardCacheStore(struct Query *key, struct Const *value,
+							  int cursor_options, struct PlannedStmt *plan);
 
 #endif							/* RV_SHARD_H */

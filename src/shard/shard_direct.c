@@ -116,7 +116,8 @@ enum
 	RV_PRIV_COLMAP,
 	RV_PRIV_USER,
 	RV_PRIV_FALLBACK,
-	RV_PRIV_ATTNOS
+	RV_PRIV_ATTNOS,
+	RV_PRIV_CACHED				/* 1 in a plan taken from shard_cache.c */
 };
 
 typedef struct RvShardScanState
@@ -958,8 +959,51 @@ RvShardPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 									list_make1_oid(info->checkasuser));
 	cs->custom_private = lappend(cs->custom_private, copyObject(info->fallback));
 	cs->custom_private = lappend(cs->custom_private, attnos);
+	cs->custom_private = lappend(cs->custom_private, makeInteger(0));
 	cs->methods = &rv_shard_scan_methods;
 	return &cs->scan.plan;
+}
+
+/* The direct path's CustomScan at the top of a plan (under Limit, Sort) */
+static CustomScan *
+RvShardFindDirectScan(Plan *p)
+{
+	while (p != NULL)
+	{
+		if (IsA(p, CustomScan))
+			return ((CustomScan *) p)->methods == &rv_shard_scan_methods ?
+				(CustomScan *) p : NULL;
+		if (p->righttree != NULL)
+			return NULL;
+		p = IsA(p, SubqueryScan) ? ((SubqueryScan *) p)->subplan : p->lefttree;
+	}
+	return NULL;
+}
+
+/* Is the plan the direct path's (for shard_cache.c)? */
+bool
+RvShardDirectInPlan(PlannedStmt *plan)
+{
+	return plan->subplans == NIL && RvShardFindDirectScan(plan->planTree) != NULL;
+}
+
+/*
+ * Swap the query value from -> to where the direct path put it: the
+ * values it ships and its postgres_fdw fallback query (shard_cache.c).
+ */
+void
+RvShardDirectSwapValue(PlannedStmt *plan, Const *from, Const *to, bool cached)
+{
+	CustomScan *cs = RvShardFindDirectScan(plan->planTree);
+	ListCell   *fb;
+
+	if (cs == NULL)
+		elog(ERROR, "ruvector: cached sharded top-k plan without its scan");
+	cs->custom_exprs = (List *) RvShardSwapConst((Node *) cs->custom_exprs, from, to, NULL);
+	fb = list_nth_cell(cs->custom_private, RV_PRIV_FALLBACK);
+	lfirst(fb) = RvShardSwapConst(lfirst(fb), from, to, NULL);
+	if (cached)
+		lfirst(list_nth_cell(cs->custom_private, RV_PRIV_CACHED)) = makeInteger(1);
 }
 
 /* ---------------------------------------------------------------------
@@ -1550,6 +1594,11 @@ RvShardExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	}
 	if (!es->verbose)
 		return;
+	ExplainPropertyText("Shard Plan",
+						intVal(list_nth(((CustomScan *) node->ss.ps.plan)->custom_private,
+										RV_PRIV_CACHED)) ?
+						"from the session's plan cache (ruvector.shard_plan_cache)" :
+						"planned for this statement", es);
 	for (int i = 0; i < list_length(st->sqls); i++)
 		ExplainPropertyText("Shard SQL",
 							psprintf("%s: %s LIMIT %s", RvShardServer(st, i)->servername,

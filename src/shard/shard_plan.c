@@ -638,12 +638,39 @@ RvShardRewriteTree(Query *q)
 	RvShardRewrite(q);
 }
 
+/*
+ * The query vector of a top-level sharded top-k statement, when the plan
+ * cache (shard_cache.c) may serve it: a constant directly in the distance.
+ */
+static Const *
+RvShardCacheValue(Query *q, ParamListInfo boundParams)
+{
+	OpExpr	   *op;
+
+	if (!rv_shard_plan_cache || !rv_shard_pushdown || !rv_shard_direct ||
+		rv_shard_partial_results || boundParams != NULL ||
+		rv_shard_planner_depth != 0 || !RvShardQueryShape(q))
+		return NULL;
+	op = (OpExpr *) get_sortgroupclause_expr(linitial_node(SortGroupClause, q->sortClause),
+											 q->targetList);
+	if (IsA(linitial(op->args), Const))
+		return copyObject(linitial_node(Const, op->args));
+	if (IsA(lsecond(op->args), Const))
+		return copyObject(lsecond_node(Const, op->args));
+	return NULL;
+}
+
 /* planner_hook: rewrite the sharded top-k shape, then plan as usual */
 static PlannedStmt *
 RvShardPlanner(Query *parse, const char *query_string, int cursorOptions,
 			   ParamListInfo boundParams)
 {
 	PlannedStmt *result;
+	Const	   *value = RvShardCacheValue(parse, boundParams);
+	Query	   *key = value ? RvShardCacheKey(parse, value) : NULL;
+
+	if (key && (result = RvShardCacheLookup(key, value, parse, cursorOptions)) != NULL)
+		return result;
 
 	/* placeholders of the direct path live for one outermost planning */
 	if (rv_shard_planner_depth == 0)
@@ -658,6 +685,8 @@ RvShardPlanner(Query *parse, const char *query_string, int cursorOptions,
 										   boundParams);
 		else
 			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		if (key)
+			RvShardCacheStore(key, value, cursorOptions, result);
 	}
 	PG_FINALLY();
 	{
@@ -679,6 +708,11 @@ RvShardInit(void)
 							 "Leaves a shard whose server does not answer out of a top-k query, with a WARNING.",
 							 "Off, such a query fails with postgres_fdw's connection error naming the server.",
 							 &rv_shard_partial_results, false, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("ruvector.shard_plan_cache",
+							 "Keeps the direct path's plan of a sharded top-k sent as text, for the next query differing only in its vector.",
+							 "Off, every such query is rewritten and planned again.",
+							 &rv_shard_plan_cache, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	RvShardDirectInit();
 	rv_shard_prev_planner = planner_hook;

@@ -13,6 +13,8 @@
 #   (constants, client parameters), others are planned through
 #   postgres_fdw, both with the single node's answers; a cached plan
 #   follows the servers' extensions option;
+# - the session's plan cache of text queries (shard_cache.c) serves the
+#   next vector, and sees ALTER SERVER, ALTER FOREIGN TABLE, DETACH;
 # - the direct path's cached connection follows ALTER SERVER and survives
 #   the shard dropping it; a role without a user mapping, or with one but
 #   no password, gets postgres_fdw's error on both paths, and with
@@ -277,6 +279,51 @@ unlike($inval[1], qr/RuVectorShardTopK/, 'extensions option emptied: the cached 
 like($inval[1], qr/\n$top1\z/, 'and answers the same');
 like($inval[2], qr/RuVectorShardTopK.*\n$top1\z/s, 'extensions option back: direct path again')
   or diag $inval;
+
+# The plan cache (shard_cache.c): a text query differing only in its
+# vector takes the first one's plan with its own vector put in (the
+# 200-query comparisons above ran through it); ALTER SERVER, ALTER FOREIGN
+# TABLE and DETACH PARTITION are seen by the next query
+my $q1 = $queries->[1];
+my $q1top = $exact_single->[1] =~ s/,.*//r;
+my $pc = $coord->safe_psql('postgres', qq(
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;
+	SELECT '--';
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q1' LIMIT 10;
+	SELECT id FROM items ORDER BY v <-> '$q1', id LIMIT 1;
+	SELECT '--';
+	SET ruvector.shard_plan_cache = off;
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q1' LIMIT 10;
+	RESET ruvector.shard_plan_cache;
+	SELECT '--';
+	ALTER SERVER shard2 OPTIONS (SET extensions '');
+	EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;
+	SELECT id FROM items ORDER BY v <-> '$q1', id LIMIT 1;
+	ALTER SERVER shard2 OPTIONS (SET extensions 'ruvector');
+	SELECT '--';
+	ALTER FOREIGN TABLE items_s2 OPTIONS (SET table_name 'items_elsewhere');
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;
+	ALTER FOREIGN TABLE items_s2 OPTIONS (SET table_name 'items');
+	SELECT '--';
+	ALTER TABLE items DETACH PARTITION items_s2;
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;
+	ALTER TABLE items ATTACH PARTITION items_s2 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+	SELECT '--';
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q1' LIMIT 10;
+	SELECT id FROM items ORDER BY v <-> '$q1', id LIMIT 1;));
+my @pc = split /\n--\n/, $pc;
+like($pc[0], qr/Shard Plan: planned for this statement/, 'plan cache: the first text query is planned');
+like($pc[1], qr/Shard Plan: from the session's plan cache.*\n$q1top\z/s,
+	'plan cache: the next one, another vector, takes its plan and answers for its own vector')
+  or diag $pc[1];
+like($pc[2], qr/Shard Plan: planned for this statement/, 'ruvector.shard_plan_cache off: planned');
+unlike($pc[3], qr/RuVectorShardTopK/, 'plan cache: ALTER SERVER ... extensions is seen');
+like($pc[3], qr/\n$q1top\z/, 'and the postgres_fdw plan answers');
+like($pc[4], qr/shard2: SELECT .* FROM public\.items_elsewhere /, 'plan cache: ALTER FOREIGN TABLE is seen')
+  or diag $pc[4];
+is(scalar(() = $pc[5] =~ /Shard SQL:/g), 1, 'plan cache: DETACH PARTITION is seen') or diag $pc[5];
+like($pc[6], qr/Shard SQL: shard1.*Shard SQL: shard2.*\n$q1top\z/s, 'and ATTACH: both shards again')
+  or diag $pc[6];
 
 # A cached connection: ALTER SERVER closes it (the next query connects with
 # the new options), and one the shard dropped is replaced without an error
