@@ -15,16 +15,33 @@
 # and sent as text in the statement (pgbench -M simple, one script per
 # query vector), as a client application would send it.
 #
+# Then (ROUNDS > 0) the same-recall frontier, in interleaved rounds: the
+# single node at each hnsw.ef_search of EF_SINGLE and 2 shards at each of
+# EF_SHARDS (set on the shards through the servers' options), recall@10
+# of each, and 2 shards with the coordinator's plan cache off
+# (ruvector.shard_plan_cache), round after round so load hits every
+# configuration alike.  TABLE=0 skips the table; REUSE=1 keeps the data of
+# an earlier run (same ROWS) instead of loading and indexing again.
+#
 # usage: RV_PGBIN=/path/to/pg15/bin bench/shard/run.sh [rows] [seconds] ["clients ..."]
 #   ports BASE..BASE+3 (RV_SHARD_PORT, default 5616); data in $OUT (default
 #   /tmp/rv_shard_bench); run as root (clusters run as postgres) or postgres.
 #   The clusters are stopped when the script exits.
+#   ROUNDS (default 0), FRONTIER_CLIENTS (16), FRONTIER_SECS (10),
+#   EF_SINGLE ("30 40 60"), EF_SHARDS ("24 32 40"), TABLE (1), REUSE (0).
 set -euo pipefail
 
 ROWS=${1:-20000}
 SECS=${2:-20}
 CLIENT_LIST=${3:-4 16}
 EF_SHARD=${EF_SHARD:-32}
+ROUNDS=${ROUNDS:-0}
+FRONTIER_CLIENTS=${FRONTIER_CLIENTS:-16}
+FRONTIER_SECS=${FRONTIER_SECS:-10}
+EF_SINGLE=${EF_SINGLE:-30 40 60}
+EF_SHARDS=${EF_SHARDS:-24 32 40}
+TABLE=${TABLE:-1}
+REUSE=${REUSE:-0}
 PORT=${RV_SHARD_PORT:-5616}
 BIN=${RV_PGBIN:?set RV_PGBIN to the PostgreSQL 15 bin directory}
 OUT=${OUT:-/tmp/rv_shard_bench}
@@ -59,6 +76,9 @@ C=$PORT
 # would keep the bench lock's file open and hold the lock for everyone.
 trap 'for i in 0 1 2 3; do as_pg "$BIN/pg_ctl -D $OUT/pg$((PORT + i)) -m fast -w stop" >/dev/null 2>&1 || true; done' EXIT
 
+if [ "$REUSE" = 1 ] && [ -s "$OUT/exact.txt" ] && [ "$(wc -l < "$OUT/base.tsv")" = "$ROWS" ]; then
+	echo "reusing the data of an earlier run in $OUT"
+else
 # Vectors as COPY text
 perl -I"$HERE/test/perl" -MRvData -e '
 	my ($f, $n, $o) = @ARGV; my $v = read_fvecs($f, $n);
@@ -124,17 +144,18 @@ for i in 1 2 3; do
 done
 psql_p $C -c "'ANALYZE single; ANALYZE queries'"
 
-# recall@10 of a target against exact search on the single node
+# exact top-10 of every query on the single node, for recall@10
+psql_p $C -At -c "\"SET enable_indexscan = off; SELECT q.id, (SELECT string_agg(id::text, ',') FROM (SELECT id FROM single ORDER BY v <-> q.v, id LIMIT 10) s) FROM queries q ORDER BY q.id\"" > "$OUT/exact.txt"
+fi
 exact="$OUT/exact.txt"
-psql_p $C -At -c "\"SET enable_indexscan = off; SELECT q.id, (SELECT string_agg(id::text, ',') FROM (SELECT id FROM single ORDER BY v <-> q.v, id LIMIT 10) s) FROM queries q ORDER BY q.id\"" > "$exact"
-recall() {	# port table
+recall() {	# port table [PGOPTIONS]
 	local f="$OUT/got_$2.txt" sqlf="$OUT/recall_$2.sql"
 	: > "$sqlf"
 	while IFS=$'\t' read -r id v; do
 		echo "SELECT '$id|' || string_agg(id::text, ',') FROM (SELECT id FROM $2 ORDER BY v <-> '$v' LIMIT 10) s;" >> "$sqlf"
 	done < "$OUT/query.tsv"
 	chmod 644 "$sqlf"
-	psql_p "$1" -At -f "$sqlf" > "$f"
+	as_pg "PGOPTIONS='${3:-}' $BIN/psql -h /tmp -p $1 -U postgres -X -q -v ON_ERROR_STOP=1 -At -f $sqlf" > "$f"
 	python3 - "$exact" "$f" <<'PY'
 import sys
 t = dict(l.strip().split('|') for l in open(sys.argv[1]) if l.strip())
@@ -161,21 +182,55 @@ run() {	# label port table [PGOPTIONS]
 		{ echo "$r" | tail -5; return 1; }
 	tps=$(echo "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-	rec=${RECALL[$port$table]:-}
-	[ -n "$rec" ] || { rec=$(recall "$port" "$table"); RECALL[$port$table]=$rec; }
+	local key="$port $table $opts $SHARD_EF_NOW"
+	rec=${RECALL[$key]:-}
+	[ -n "$rec" ] || { rec=$(recall "$port" "$table" "$opts"); RECALL[$key]=$rec; }
 	printf "%-36s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$rec"
 }
 
-for CLIENTS in $CLIENT_LIST; do
-	echo "rows $ROWS, 100 of $NQ glove-100 queries, $CLIENTS clients, ${SECS}s each; $(nproc) CPUs shared by all clusters and pgbench; load $(cut -d' ' -f1-3 /proc/loadavg)"
-	run "single node (local table)" $C single
-	run "1 shard, queried directly" $((PORT + 1)) s1_p0
-	run "1 shard via coordinator" $C sh1
-	run "2 shards via coordinator" $C sh2
-	run "3 shards via coordinator" $C sh3
-	run "2 shards, ef_search $EF_SHARD on shards" $C sh2ef
-	run "3 shards, ef_search $EF_SHARD on shards" $C sh3ef
-	run "2 shards, shard_direct off" $C sh2 "-c ruvector.shard_direct=off"
-	run "2 shards, shard_pushdown off" $C sh2 "-c ruvector.shard_pushdown=off"
-done
+# hnsw.ef_search on the shards behind the *_ef servers (their libpq options)
+SHARD_EF_NOW=
+set_shard_ef() {
+	local sql="" i
+	for i in 1 2 3; do
+		sql="$sql ALTER SERVER shard${i}_ef OPTIONS (SET options '-c hnsw.ef_search=$1');"
+	done
+	psql_p $C -c "\"$sql\""
+	SHARD_EF_NOW=$1
+}
+
+if [ "$TABLE" = 1 ]; then
+	set_shard_ef "$EF_SHARD"
+	for CLIENTS in $CLIENT_LIST; do
+		echo "rows $ROWS, 100 of $NQ glove-100 queries, $CLIENTS clients, ${SECS}s each; $(nproc) CPUs shared by all clusters and pgbench; load $(cut -d' ' -f1-3 /proc/loadavg)"
+		run "single node (local table)" $C single
+		run "1 shard, queried directly" $((PORT + 1)) s1_p0
+		run "1 shard via coordinator" $C sh1
+		run "2 shards via coordinator" $C sh2
+		run "3 shards via coordinator" $C sh3
+		run "2 shards, ef_search $EF_SHARD on shards" $C sh2ef
+		run "3 shards, ef_search $EF_SHARD on shards" $C sh3ef
+		run "2 shards, plan cache off" $C sh2 "-c ruvector.shard_plan_cache=off"
+		run "2 shards, shard_direct off" $C sh2 "-c ruvector.shard_direct=off"
+		run "2 shards, shard_pushdown off" $C sh2 "-c ruvector.shard_pushdown=off"
+	done
+fi
+
+# The same-recall frontier, interleaved: every configuration once per round
+if [ "$ROUNDS" -gt 0 ]; then
+	CLIENTS=$FRONTIER_CLIENTS
+	SECS=$FRONTIER_SECS
+	echo "frontier: $ROUNDS rounds, $CLIENTS clients, ${SECS}s each; single node ef_search $EF_SINGLE; 2 shards ef_search $EF_SHARDS"
+	for r in $(seq 1 "$ROUNDS"); do
+		echo "round $r, load $(cut -d' ' -f1-3 /proc/loadavg)"
+		for ef in $EF_SINGLE; do
+			run "single node, ef_search $ef" $C single "-c hnsw.ef_search=$ef"
+		done
+		for ef in $EF_SHARDS; do
+			set_shard_ef "$ef"
+			run "2 shards, ef_search $ef on shards" $C sh2ef
+		done
+		run "2 shards, ef_search $ef, plan cache off" $C sh2ef "-c ruvector.shard_plan_cache=off"
+	done
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
