@@ -26,13 +26,15 @@ NOTES
   --covering adds, on both targets, a btree per filter column that
   INCLUDEs id and the vector, so the planner can answer a selective filter
   with an index-only scan and a top-k sort (docs/hnsw.md); without it such
-  indexes are dropped.
+  indexes are dropped.  --partial (hnsw) adds one partial HNSW index per
+  cat10 value (WHERE cat10 = v), which the planner uses for the 10%
+  equality filter; without it they are dropped.
   Hold the bench lock (flock /tmp/rv-bench.lock) around a timed run.
 
 Usage:
   bench/filtered/run.py --port 5629 --index hnsw [--data DIR] [--queries 200]
       [--seconds 3] [--rounds 2] [--ef 10,20,40,80,160,320] [--filter-ef 40,100]
-      [--covering]
+      [--covering] [--partial]
   bench/filtered/run.py --port 5629 --index ivfflat --probes 1,2,4,8,16,32,64
       --filter-probes 8,16
 """
@@ -155,6 +157,7 @@ def ensure_index(t, args):
     else:
         spec = "ivfflat (embedding %s) WITH (lists = %d)" % (opclass, args.lists)
     ensure_covering(t, args)
+    ensure_partial(t, args)
     want = "rvf_items_%s" % args.index
     other = "rvf_items_%s" % ("ivfflat" if args.index == "hnsw" else "hnsw")
     t.psql("DROP INDEX IF EXISTS %s" % other)
@@ -182,6 +185,22 @@ def ensure_covering(t, args):
     if changed:
         # index-only scans skip the heap only for pages the visibility map marks all-visible
         t.psql("VACUUM ANALYZE rvf_items")
+
+
+def ensure_partial(t, args):
+    """--partial (hnsw): one partial HNSW index per cat10 value, for the 10%
+    equality filter; without it, none"""
+    opclass = OPERATORS[args.metric][1]
+    for v in range(10):
+        name = "rvf_items_hnsw_cat10_%d" % v
+        have = t.psql("SELECT count(*) FROM pg_class WHERE relname = '%s'" % name) == "1"
+        if args.partial and args.index == "hnsw" and not have:
+            print("%s: building %s" % (t.name, name), file=sys.stderr)
+            t.psql("SET maintenance_work_mem = '512MB'; CREATE INDEX %s ON rvf_items USING hnsw "
+                   "(embedding %s) WITH (m = %d, ef_construction = %d) WHERE cat10 = %d"
+                   % (name, opclass, args.m, args.efc, v))
+        elif (not args.partial or args.index != "hnsw") and have:
+            t.psql("DROP INDEX %s" % name)
 
 
 def settings_sql(args, t, knob, filtered):
@@ -284,6 +303,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--covering", action="store_true",
                     help="btrees (filter column) INCLUDE (id, embedding) on both targets")
+    ap.add_argument("--partial", action="store_true",
+                    help="hnsw: a partial HNSW index per cat10 value on both targets")
     ap.add_argument("--out", default=None)
     ap.add_argument("--setup-only", action="store_true", help="load, ground truth and index, no timing")
     args = ap.parse_args()
@@ -328,7 +349,8 @@ def main():
                                              "m=%d efc=%d" % (args.m, args.efc) if args.index == "hnsw"
                                              else "lists=%d" % args.lists, args.queries, args.k,
                                              args.metric, args.iterative, args.seconds, args.rounds,
-                                             ", covering btrees" if args.covering else ""))
+                                             (", covering btrees" if args.covering else "") +
+                                             (", partial HNSW per cat10" if args.partial else "")))
     for t in targets:
         unf = [(results[(t.name, None, k)]["recall"], results[(t.name, None, k)]["qps"]) for k in knobs]
         out.append("")

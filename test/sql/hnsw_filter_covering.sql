@@ -97,6 +97,19 @@ SELECT count(*) FROM hc WHERE cat = 7 AND id = 607;
 VACUUM hc;
 SELECT hc_heap_fetches(format('SELECT id FROM hc WHERE cat = 7 ORDER BY v <-> %L LIMIT 10', :'q')) AS heap_fetches;
 
+-- Equality filters on a few values: a partial HNSW index per value.  The
+-- planner takes the one whose predicate the query's filter implies, and the
+-- scan searches the matching rows only (nothing left to filter); other
+-- values keep the other plans.
+CREATE INDEX hc_v_cat10_3 ON hc USING hnsw (v vector_l2_ops) WHERE cat10 = 3;
+ANALYZE hc;
+EXPLAIN (COSTS OFF) SELECT id FROM hc WHERE cat10 = 3 ORDER BY v <-> :'q' LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM hc WHERE cat10 = 4 ORDER BY v <-> :'q' LIMIT 10;
+-- full results, every one matching (approximate: the partial graph is an
+-- HNSW graph of the matching rows)
+SELECT count(*) AS n, bool_and(cat10 = 3) AS all_match
+FROM (SELECT cat10 FROM hc WHERE cat10 = 3 ORDER BY v <-> :'q' LIMIT 10) s;
+
 RESET hnsw.iterative_scan;
 RESET max_parallel_workers_per_gather;
 DROP FUNCTION hc_heap_fetches(text);
