@@ -38,13 +38,15 @@
  *	  That is what a one-statement postgres_fdw transaction sees too, but
  *	  postgres_fdw keeps one REPEATABLE READ remote transaction per local
  *	  transaction, which sees the local transaction's own writes through
- *	  postgres_fdw.  So the direct path is used only when the statement is
- *	  not in a transaction block, is the transaction's first command to
- *	  have a command id (nothing was written before it in the transaction,
- *	  e.g. by an earlier statement of a function), and the isolation level
- *	  is not SERIALIZABLE; otherwise the postgres_fdw plan runs, planned
- *	  when the CustomScan starts (EXPLAIN shows it under the CustomScan).
- *	  ruvector.shard_direct = off turns it off.
+ *	  postgres_fdw and one snapshot per shard for all its statements.  So
+ *	  the direct path is used only when nothing was written before in the
+ *	  transaction (no command id used: no INSERT through the parent, no
+ *	  earlier write of the same function), and either outside a transaction
+ *	  block (not SERIALIZABLE) or in a READ COMMITTED one, where a snapshot
+ *	  per statement is what the local reads get too; otherwise (after a
+ *	  write, REPEATABLE READ or SERIALIZABLE blocks) the postgres_fdw plan
+ *	  runs, planned when the CustomScan starts (EXPLAIN shows it under the
+ *	  CustomScan).  ruvector.shard_direct = off turns it off.
  *
  *	  Privileges and connections: the caller's SELECT on the parent is
  *	  checked by the executor as before; the user mapping of the parent's
@@ -1023,14 +1025,15 @@ RvShardCreateState(CustomScan *cscan)
 
 /*
  * May this statement read the shards directly?  Only where a fresh
- * per-shard snapshot is what postgres_fdw would give too (file header).
+ * per-shard snapshot is right (file header): nothing written yet in the
+ * transaction, and not SERIALIZABLE, nor REPEATABLE READ in a
+ * transaction block.
  */
 static bool
 RvShardDirectAllowed(void)
 {
-	return rv_shard_direct && !IsTransactionBlock() &&
-		GetCurrentCommandId(false) == FirstCommandId &&
-		!IsolationIsSerializable();
+	return rv_shard_direct && GetCurrentCommandId(false) == FirstCommandId &&
+		(IsTransactionBlock() ? !IsolationUsesXactSnapshot() : !IsolationIsSerializable());
 }
 
 /*

@@ -7,8 +7,10 @@
 #   200 real queries (glove-100, 10,000 rows), by the direct path (one
 #   prepared statement per query on the shard, seen in its log) and by
 #   postgres_fdw (ruvector.shard_direct off);
-# - in a transaction block the postgres_fdw path runs, sees the
-#   transaction's own insert, and EXPLAIN shows its plan;
+# - in a transaction block after a write the postgres_fdw path runs, sees
+#   the transaction's own insert, and EXPLAIN shows its plan; a READ
+#   COMMITTED block that wrote nothing reads directly, a REPEATABLE READ
+#   one through postgres_fdw;
 # - filters postgres_fdw would ship go in the direct path's statements
 #   (constants, client parameters), others are planned through
 #   postgres_fdw, both with the single node's answers; a cached plan
@@ -192,7 +194,7 @@ is(count_equal($exact_fdw, $exact_single), $nquery,
 
 my $top1 = $exact_single->[0] =~ s/,.*//r;
 
-# In a transaction block the postgres_fdw path runs: it sees the
+# In a transaction block after a write the postgres_fdw path runs: it sees the
 # transaction's own insert through the parent
 my $txn = $coord->safe_psql('postgres', qq(
 	SET plan_cache_mode = force_generic_plan;
@@ -210,6 +212,25 @@ like($txn, qr/Shard Path: postgres_fdw.*Async Foreign Scan on items_s1.*Async Fo
 	'transaction block: through postgres_fdw, whose plan EXPLAIN shows under the CustomScan')
   or diag $txn;
 like($txn, qr/\n$top1\z/, 'after ROLLBACK (direct): the row is gone');
+
+# A READ COMMITTED transaction block that has written nothing reads the
+# shards directly; a REPEATABLE READ one goes through postgres_fdw (one
+# snapshot per shard for the whole transaction)
+my $rc = $coord->safe_psql('postgres', qq(
+	BEGIN;
+	EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	SELECT id FROM items ORDER BY v <-> '$q0', id LIMIT 1;
+	COMMIT;
+	SELECT '--';
+	BEGIN ISOLATION LEVEL REPEATABLE READ;
+	EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 1;
+	SELECT id FROM items ORDER BY v <-> '$q0', id LIMIT 1;
+	COMMIT;));
+my @rc = split /\n--\n/, $rc;
+like($rc[0], qr/Shard Path: direct.*\n$top1\z/s, 'READ COMMITTED block, nothing written: direct path')
+  or diag $rc;
+like($rc[1], qr/Shard Path: postgres_fdw.*\n$top1\z/s, 'REPEATABLE READ block: postgres_fdw path')
+  or diag $rc;
 
 # Filters: what postgres_fdw would ship goes in each shard's statement
 # (constants as literals, client parameters as $n); anything else is
