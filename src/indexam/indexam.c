@@ -153,6 +153,7 @@ RvIndexamInit(void)
 							&rv_rerank_factor, RV_DEFAULT_RERANK_FACTOR,
 							1, RV_MAX_RERANK_FACTOR,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	RvOrderByValueInit();
 }
 
 /* The reloption spelling of a storage value */

@@ -142,6 +142,7 @@ rv_index_kernel_distance(RvIndexKernel kernel, const void *x, const void *y, int
 }
 
 extern void RvIndexamInit(void);
+extern void RvOrderByValueInit(void);
 extern const char *rv_storage_name(int storage);
 extern void rv_build_lock_modes(bool isconcurrent, LOCKMODE *heapmode, LOCKMODE *indexmode);
 extern char *rv_relation_name_or_error(Oid relid);
