@@ -3,7 +3,8 @@
 hnsw.ef_search against ruvector.target_recall with a trained model, on an
 fvecs set with cosine ground truth.  No dependencies beyond python3 and psql.
 
-  learning_bench.py prepare DATA OUT      # COPY file of the base, query lists
+  learning_bench.py prepare DATA OUT [TABLE INDEX]  # COPY file of the base, query lists
+                                     # (table glove, index glove_v by default)
   learning_bench.py run DATA OUT SETTINGS TARGET PSQL...   # one pass: recall, share below, QPS
   learning_bench.py sweep DATA OUT TARGET ROUNDS FILE PSQL... # FILE: one setting a line,
                                      # interleaved rounds, QPS best of ROUNDS
@@ -40,7 +41,7 @@ def ivecs(path):
 def lit(v):
     return '[' + ','.join('%.6g' % x for x in v) + ']'
 
-def prepare(data, out):
+def prepare(data, out, table='glove', index='glove_v'):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, 'base.copy'), 'w') as f:
         for i, v in enumerate(fvecs(os.path.join(data, 'base.fvecs'))):
@@ -49,10 +50,10 @@ def prepare(data, out):
     with open(os.path.join(out, 'train.sql'), 'w') as f:
         for v in q[0::2]:
             f.write("INSERT INTO ruvector_learning_queries (index, query, k, effort, visited)"
-                    " VALUES ('glove_v', '{%s}', 10, 40, 0);\n" % lit(v)[1:-1])
+                    " VALUES ('%s', '{%s}', 10, 40, 0);\n" % (index, lit(v)[1:-1]))
     with open(os.path.join(out, 'measure.sql'), 'w') as f:
         for v in q[1::2]:
-            f.write("SELECT string_agg(id::text, ',') FROM (SELECT id FROM glove ORDER BY v <=> '%s' LIMIT 10) s;\n" % lit(v))
+            f.write("SELECT string_agg(id::text, ',') FROM (SELECT id FROM %s ORDER BY v <=> '%s' LIMIT 10) s;\n" % (table, lit(v)))
 
 def backend_cpu(pid):
     """utime + stime of a local backend, seconds (/proc, clock ticks)"""
@@ -140,7 +141,7 @@ def work(out, settings, psql):
 
 if __name__ == '__main__':
     if sys.argv[1] == 'prepare':
-        prepare(sys.argv[2], sys.argv[3])
+        prepare(*sys.argv[2:6])
     elif sys.argv[1] == 'work':
         # work OUT SETTINGS_FILE PSQL...: buffers read per query, no timing
         with open(sys.argv[3]) as f:
