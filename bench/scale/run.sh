@@ -13,7 +13,8 @@
 #                       ground truth (brute force), in $DATA/set<DIM>_<N>
 #   load N              table rvb<DIM>_<N> in both databases (driver
 #                       --load-only: COPY BINARY, btree on tag, VACUUM ANALYZE)
-#   build N MWM [T]     CREATE INDEX ... USING hnsw (m 16, ef_construction 64)
+#   build N MWM [T [ruvector|pgvector]]
+#                       CREATE INDEX ... USING hnsw (m 16, ef_construction 64)
 #                       on each side, serial (max_parallel_maintenance_workers
 #                       0), at maintenance_work_mem MWM, at most T (a
 #                       statement_timeout, default 14min): wall seconds,
@@ -23,8 +24,11 @@
 #                       when cut short, the rows inserted by then
 #                       (pg_stat_progress_create_index).  One line per build in
 #                       $OUT/builds.tsv.  The order alternates with each call.
+#                       With NOLOCK=1 the build backend is reniced to 15
+#                       (its CPU seconds still compare; its wall time does not).
 #   query N PARAMS      ruvector-bench --reuse --keep-index on the built index:
-#                       ef_search sweep, top-10, one client, PARAMS binary|text
+#                       ef_search sweep, top-10, one client, PARAMS binary,
+#                       text or binary,text (both in one hold of the lock)
 #                       (recall@10, p50, p99, QPS, server CPU per query)
 #   bulk N ROWS         ruvector-bench --keep-index --bulk ROWS: one COPY of
 #                       ROWS new rows into the indexed N-row table, each side
@@ -65,6 +69,16 @@ LOCK=(flock -o /tmp/rv-bench.lock)
 mkdir -p "$OUT"
 
 log() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/log.txt" >&2; }
+# run "$@" holding the lock; uptime is logged once it is held and when done
+locked() { # label, then the command
+	local label=$1
+	shift
+	export OUT
+	"${LOCK[@]}" bash -c 'echo "[$(date -u +%T)] $0: lock held, uptime: $(uptime)" >>"$OUT/log.txt"
+		"$@"; rc=$?
+		echo "[$(date -u +%T)] $0: done, uptime: $(uptime)" >>"$OUT/log.txt"
+		exit $rc' "$label" "$@"
+}
 psqlx() { # db, then psql arguments
 	local db=$1
 	shift
@@ -122,12 +136,14 @@ build_one() { # db n mwm timeout
 	local db=$1 n=$2 mwm=$3 timeout=$4 tab pid err t0 t1 secs st idx done_rows
 	tab=$(table "$n")
 	psqlx "$db" -c "SET client_min_messages = warning" -c "DROP INDEX IF EXISTS ${tab}_vidx" -c "CHECKPOINT"
-	rm -f "$OUT/watch" "$OUT/watch.stop"
-	err=$OUT/build_$db.err
+	# names of their own: two builds (unlocked, NOLOCK=1) may run at once
+	local watch=$OUT/watch_${db}_$tab
+	rm -f "$watch" "$watch.stop"
+	err=$OUT/build_${db}_$tab.err
 	t0=$(date +%s.%N)
 	# the backend sleeps 1 s before the build so that its pid is known first
-	psqlx "$db" >"$OUT/build_$db.out" 2>"$err" <<SQL &
-SET application_name = 'rv_scale_build';
+	psqlx "$db" >"${err%.err}.out" 2>"$err" <<SQL &
+SET application_name = 'rv_scale_build_$tab';
 SET maintenance_work_mem = '$mwm';
 SET max_parallel_maintenance_workers = 0;
 SET client_min_messages = notice;
@@ -142,10 +158,12 @@ SQL
 	local bg=$!
 	pid=""
 	while [ -z "$pid" ]; do
-		pid=$(psqlx "$db" -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'rv_scale_build' AND datname = current_database()")
+		pid=$(psqlx "$db" -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'rv_scale_build_$tab' AND datname = current_database()")
 		[ -n "$pid" ] || sleep 0.1
 	done
-	watch_backend "$pid" "$OUT/watch" &
+	# unlocked builds run at nice 15: the backend does the work, not psql
+	[ "${NOLOCK:-0}" = 1 ] && renice -n 15 -p "$pid" >/dev/null
+	watch_backend "$pid" "$watch" &
 	local wpid=$!
 	sleep 1
 	t0=$(date +%s.%N)
@@ -157,12 +175,12 @@ SQL
 	done
 	wait "$bg" && st=ok || st=failed
 	t1=$(date +%s.%N)
-	touch "$OUT/watch.stop"
+	touch "$watch.stop"
 	wait "$wpid" || true
 	# psql's \timing of the CREATE INDEX; the wall clock when it printed none
-	secs=$(awk '/^Time:/ {printf "%.1f", $2 / 1000}' "$OUT/build_$db.out")
+	secs=$(awk '/^Time:/ {printf "%.1f", $2 / 1000}' "${err%.err}.out")
 	[ -n "$secs" ] || secs=$(echo "$t1 $t0" | awk '{printf "%.1f", $1 - $2 - 0.5}')
-	read -r peak hwm cpu <"$OUT/watch"
+	read -r peak hwm cpu <"$watch"
 	idx=$(psqlx "$db" -At -c "SELECT coalesce(pg_relation_size(to_regclass('${tab}_vidx')), 0) / 1048576")
 	grep -q 'canceling statement due to statement timeout' "$err" && st="cut at $timeout after $done_rows rows"
 	local ondisk
@@ -173,7 +191,7 @@ SQL
 }
 
 step_build() {
-	local n=$1 mwm=$2 timeout=${3:-14min} first second
+	local n=$1 mwm=$2 timeout=${3:-14min} only=${4:-both} first second
 	[ -s "$OUT/builds.tsv" ] ||
 		printf 'when\trows\ttarget\tmwm\tbuild_s\tcpu_s\tpeak_anon_MB\tvmhwm_MB\ton_disk_after\tindex_MB\tstatus\n' >"$OUT/builds.tsv"
 	# alternate which side builds first, call to call
@@ -183,32 +201,43 @@ step_build() {
 		first=rvbench_pgvector second=rvbench_ruvector
 	fi
 	for db in $first $second; do
+		[ "$only" = both ] || [ "$db" = "rvbench_$only" ] || continue
 		export -f build_one watch_backend psqlx table
-		export OUT RV_PGBIN PORT DIM
+		export OUT RV_PGBIN PORT DIM NOLOCK
 		log "build $n $mwm $db: uptime before: $(uptime)"
-		"${LOCK[@]}" bash -c "build_one $db $n $mwm $timeout"
+		locked "build $n $mwm $db" bash -c "build_one $db $n $mwm $timeout"
 		log "build $n $mwm $db: uptime after: $(uptime)"
 	done
 }
 
-step_query() {
-	local n=$1 params=$2 out
-	out=$OUT/query_${n}_$params
-	log "query $n $params: uptime before: $(uptime)"
-	"${LOCK[@]}" "$driver" --data "$(set_dir "$n")" --table "$(table "$n")" --reuse --keep-index \
+query_one() { # n params
+	local n=$1 params=$2
+	"$driver" --data "$(set_dir "$n")" --table "$(table "$n")" --reuse --keep-index \
 		--index hnsw:m=16:efc=64 --ef "$EF" --k 10 --concurrency 1 --filters none \
 		--rerank none --inserts 0 --bulk 0 --params "$params" --min-seconds "$MINSEC" \
 		--repeat "$REPEAT" --ruvector-dsn "$RV_DSN" --pgvector-dsn "$PG_DSN" \
-		--out "$out" --no-progress >/dev/null
+		--out "$OUT/query_${n}_$params" --no-progress >/dev/null
+}
+
+# PARAMS: binary, text or both (binary,text), run one after the other in
+# one hold of the lock
+step_query() {
+	local n=$1 params=$2
+	export -f query_one set_dir table
+	export driver EF MINSEC REPEAT RV_DSN PG_DSN OUT DATA DIM
+	log "query $n $params: uptime before: $(uptime)"
+	locked "query $n $params" bash -c "for p in ${params//,/ }; do query_one $n \$p || exit 1; done"
 	log "query $n $params: uptime after: $(uptime)"
-	sed -n '/^== Queries/,$p' "$out/summary.txt"
+	for p in ${params//,/ }; do
+		sed -n '/^== Queries/,$p' "$OUT/query_${n}_$p/summary.txt"
+	done
 }
 
 step_bulk() {
 	local n=$1 rows=$2 out
 	out=$OUT/bulk_${n}_$rows
 	log "bulk $n $rows: uptime before: $(uptime)"
-	"${LOCK[@]}" "$driver" --data "$(set_dir "$n")" --table "$(table "$n")" --reuse --keep-index \
+	locked "bulk $n $rows" "$driver" --data "$(set_dir "$n")" --table "$(table "$n")" --reuse --keep-index \
 		--index hnsw:m=16:efc=64 --ef 40 --k 10 --concurrency 1 --filters none --queries 100 \
 		--rerank none --inserts 0 --bulk "$rows" --min-seconds 0.2 --warmup 20 \
 		--ruvector-dsn "$RV_DSN" --pgvector-dsn "$PG_DSN" --out "$out" --no-progress >/dev/null
@@ -216,7 +245,7 @@ step_bulk() {
 	grep -i 'bulk' "$out/summary.txt"
 }
 
-cmd=${1:?usage: bench/scale/run.sh gen | load N | build N MWM [TIMEOUT] | query N binary|text | bulk N ROWS}
+cmd=${1:?usage: bench/scale/run.sh gen | load N | build N MWM [TIMEOUT [ruvector|pgvector]] | query N binary|text|binary,text | bulk N ROWS}
 shift
 case $cmd in
 	gen) step_gen ;;
