@@ -16,8 +16,10 @@
  *	  query vector is a constant that appears exactly once in the query,
  *	  and the plan is the direct path's (a CustomScan RuVectorShardTopK).
  *	  The key is the analysed query with that constant replaced by a NULL
- *	  of its type (equal() ignores token locations), the current user and
- *	  the cursor options.  The plan is stored only if the constant is found
+ *	  of its type and its stmt_location/stmt_len cleared (equal() ignores
+ *	  token locations but, in PG15, compares those two: the vector's text
+ *	  length would make every key differ), the current user and the cursor
+ *	  options.  The plan is stored only if the constant is found
  *	  nowhere in it but where the direct path put it (the CustomScan's
  *	  values and its postgres_fdw fallback query), checked on its
  *	  nodeToString: so swapping the constant there is the whole
@@ -171,7 +173,12 @@ RvShardCacheKey(Query *parse, Const *value)
 	if (!rv_shard_plan_cache || value->constisnull)
 		return NULL;
 	key = (Query *) RvShardSwapConst((Node *) parse, value, marker, &count);
-	return count == 1 ? key : NULL;
+	if (count != 1)
+		return NULL;
+	/* where the statement sits in the client's string: not the query */
+	key->stmt_location = -1;
+	key->stmt_len = 0;
+	return key;
 }
 
 /* The cached plan for key with value put in, or NULL */

@@ -333,6 +333,15 @@ my $pc = $coord->safe_psql('postgres', qq(
 	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q1' LIMIT 10;
 	SELECT id FROM items ORDER BY v <-> '$q1', id LIMIT 1;));
 my @pc = split /\n--\n/, $pc;
+# plain statements of different lengths (psql sends each as a query string
+# of its own): the second finds the first one's plan
+my $pc_plain = $coord->safe_psql('postgres', qq(
+	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;
+	SELECT 1;
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items ORDER BY v <-> '$q1' LIMIT 10;));
+like($pc_plain, qr/Shard Plan: from the session's plan cache/,
+	'plan cache: a plain SELECT\'s plan serves the next statement, of another length')
+  or diag $pc_plain;
 like($pc[0], qr/Shard Plan: planned for this statement/, 'plan cache: the first text query is planned');
 like($pc[1], qr/Shard Plan: from the session's plan cache.*\n$q1top\z/s,
 	'plan cache: the next one, another vector, takes its plan and answers for its own vector')
