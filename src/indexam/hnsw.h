@@ -592,7 +592,7 @@ extern void HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, 
 extern void HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value,
 							 ItemPointer heaptid, bool building);
 extern int	HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno,
-								 OffsetNumber offno, int version,
+								 OffsetNumber offno, uint8 version, ItemPointer added,
 								 HnswNeighborList **layers, int level, bool building,
 								 bool *written0);
 typedef int (*HnswPickSlot) (void *arg, ItemPointer tids, int n);

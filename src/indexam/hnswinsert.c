@@ -742,16 +742,31 @@ DroppedByHeuristic(HnswSupport *support, const char *owner, char **values, float
 }
 
 /*
- * The new element's own links while its back-links are written (see
+ * The linked element's own links while its back-links are written (see
  * KeepCopiesReachable).  self names the element for ReadSlots; pinned are
- * the links of the current layer that a back-link relied on.
+ * the links of the current layer that a back-link relied on; added, for
+ * an existing element given new neighbours (VACUUM, repairs), its slots
+ * holding the links that relink wrote (NULL for a new element).
  */
 typedef struct OwnLinks
 {
 	HnswCand	self;
 	ItemPointerData pinned[HNSW_MAX_M * 2];
 	int			npinned;
+	ItemPointer added;
 } OwnLinks;
+
+/* Whether a relinked element's link to tid on layer lc is one it was just given */
+static bool
+IsAdded(HnswSearch *s, OwnLinks *own, int lc, ItemPointer tid)
+{
+	ItemPointer layer = own->added + HnswLayerStart(s->m, lc);
+
+	for (int i = 0; i < HnswLayerM(s->m, lc); i++)
+		if (ItemPointerEquals(&layer[i], tid))
+			return true;
+	return false;
+}
 
 static bool
 IsPinned(OwnLinks *own, ItemPointer tid)
@@ -779,8 +794,10 @@ static bool WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool 
  * anything else lead out of the copies).  The element is new, so no path
  * but the pinned ones goes through those links yet.  A link a concurrent
  * insert wrote (an element this search did not read) may be the only one
- * into that insert's element, so it stays.  Returns false if no slot may
- * be taken or a concurrent insert changed it first.
+ * into that insert's element, so it stays.  A relinked element (VACUUM,
+ * repairs) gives up only a link the relink gave it: its older links may
+ * be the only way into the elements they lead to.  Returns false if no
+ * slot may be taken or a concurrent insert changed it first.
  */
 static bool
 AddOwnLink(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, SlotRef *mine, int lc,
@@ -797,7 +814,8 @@ AddOwnLink(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, SlotRef *
 		{
 			int64		c = FindCand(map, &mine->tids[i]);
 
-			if (c < 0 || IsPinned(own, &mine->tids[i]))
+			if (c < 0 || IsPinned(own, &mine->tids[i]) ||
+				(own->added != NULL && !IsAdded(s, own, lc, &mine->tids[i])))
 				continue;
 			if (pass == 0 && !HnswSameValue(HnswCandValue(s, (uint32) c), s->query))
 				continue;
@@ -821,8 +839,11 @@ AddOwnLink(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, SlotRef *
  * (or the new element itself, if the list holds copies of it), the list
  * gives up a copy the new element links to, after making it one of the
  * new element's links if none is: every path through the dropped link
- * then goes on through the new element.  Returns the index in ref of the
- * slot to replace, or -1 to leave the list alone.
+ * then goes on through the new element.  VACUUM and repairs, which give
+ * an existing element new neighbours and link those back to it, follow
+ * the same rule with that element in place of the new one (their
+ * heuristic back-links cut copies off the same way: TAP 111).  Returns
+ * the index in ref of the slot to replace, or -1 to leave the list alone.
  */
 static int
 KeepCopiesReachable(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, int lc,
@@ -864,8 +885,8 @@ KeepCopiesReachable(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, 
 
 /*
  * Decide which slot of a full list the new element takes, or -1 for none.
- * Sets *expect to the TID being replaced.  own is NULL when an existing
- * element is relinked (repairs, VACUUM): its own links are left alone.
+ * Sets *expect to the TID being replaced.  own is the linked element's
+ * (see KeepCopiesReachable).
  */
 static int
 ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, SlotRef *ref,
@@ -890,7 +911,7 @@ ChooseReplacement(Relation index, HnswSearch *s, CandMap *map, HnswCand *c, Slot
 		dists[n] = (float) c->distance;
 		ties[n] = pg_prng_uint32(&pg_global_prng_state);
 		idx = DroppedByHeuristic(s->support, owner, values, dists, ties, n + 1, n);
-		if (own != NULL && HnswSameValue(values[idx], s->query))
+		if (HnswSameValue(values[idx], s->query))
 			idx = KeepCopiesReachable(index, s, map, own, lc, ref, values, idx, building);
 		else if (idx == n)
 			idx = -1;
@@ -971,15 +992,17 @@ WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int 
  * Link each chosen neighbour back to the new element at (blkno, offno).
  * Neighbour lists with room take it; full ones run the heuristic over
  * their members plus the new element and replace the one it drops.
- * version is the new element's, or -1 when an existing element is relinked
- * (repairs, VACUUM; see ChooseReplacement).  Returns how many links were
+ * version is the element's.  added is NULL for a new element; when an
+ * existing element is given new neighbours (repairs, VACUUM), its slots
+ * (all layers, as on the page) with the links that relink just wrote and
+ * invalid TIDs elsewhere (see AddOwnLink).  Returns how many links were
  * written on layer 0; written0, if not NULL, gets whether each of
  * layers[0]'s neighbours took one.
  */
 int
 HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNumber offno,
-					 int version, HnswNeighborList **layers, int nlayers, bool building,
-					 bool *written0)
+					 uint8 version, ItemPointer added, HnswNeighborList **layers, int nlayers,
+					 bool building, bool *written0)
 {
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext,
 											  "Hnsw back-link context",
@@ -993,7 +1016,8 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 	memset(&own, 0, sizeof(own));
 	own.self.blkno = blkno;
 	own.self.offno = offno;
-	own.self.version = (uint8) version;
+	own.self.version = version;
+	own.added = added;
 	BuildCandMap(s, &map);
 	oldCtx = MemoryContextSwitchTo(ctx);
 	ItemPointerSet(&newTid, blkno, offno);
@@ -1018,8 +1042,7 @@ HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno, OffsetNum
 			append = ref.ntids < lm;
 			if (!append)
 			{
-				idx = ChooseReplacement(index, s, &map, c, &ref, version >= 0 ? &own : NULL, lc,
-										&expect, building);
+				idx = ChooseReplacement(index, s, &map, c, &ref, &own, lc, &expect, building);
 				if (idx < 0)
 					continue;
 			}
@@ -1142,8 +1165,8 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 	if (BlockNumberIsValid(plan.newInsertPage) && plan.newInsertPage != insertPage)
 		HnswSetInsertPage(index, MAIN_FORKNUM, building, plan.newInsertPage);
 
-	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, plan.node->version, layers, nlayers,
-						 building, NULL);
+	HnswConnectNeighbors(index, &s, plan.blkno, plan.offno, plan.node->version, NULL, layers,
+						 nlayers, building, NULL);
 
 	if (!ItemPointerIsValid(&entry) || level > entryLevel)
 		HnswSetEntryPoint(index, MAIN_FORKNUM, building, plan.blkno, plan.offno, level, true);

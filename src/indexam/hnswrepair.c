@@ -247,11 +247,12 @@ ReadElement(RepairState *rs, RepairElement *e)
 /*
  * Put the new neighbours into the empty slots of the element's own lists
  * (its current links stay: they are how it reaches its own part).  Returns
- * the number of links added.
+ * the number of links added; addedSlots (invalid on entry, laid out as the
+ * element's slots) gets them.
  */
 static int
 FillOwnSlots(RepairState *rs, RepairElement *e, HnswSearch *s, HnswNeighborList **layers,
-			 int nlayers)
+			 int nlayers, ItemPointer addedSlots)
 {
 	Buffer		buf;
 	Buffer		sbuf = InvalidBuffer;
@@ -312,6 +313,7 @@ FillOwnSlots(RepairState *rs, RepairElement *e, HnswSearch *s, HnswNeighborList 
 			if (present || slot < 0)
 				continue;
 			layer[slot] = tid;
+			addedSlots[HnswLayerStart(rs->m, lc) + slot] = tid;
 			added++;
 		}
 	}
@@ -401,6 +403,7 @@ RepairOne(RepairState *rs, uint32 elem, bool bridge)
 	int			nlayers;
 	int			linked;
 	bool	   *written0;
+	ItemPointer addedSlots;
 	bool		bridged = false;
 
 	e.blkno = ge->blkno;
@@ -426,10 +429,13 @@ RepairOne(RepairState *rs, uint32 elem, bool bridge)
 	HnswFindNeighbors(&s, &entry, entryLevel, e.level, rs->efConstruction, layers);
 	nlayers = Min(e.level, entryLevel) + 1;
 
-	rs->result->links_added += FillOwnSlots(rs, &e, &s, layers, nlayers);
+	addedSlots = palloc(sizeof(ItemPointerData) * HnswSlotCount(rs->m, e.level));
+	for (int i = 0; i < HnswSlotCount(rs->m, e.level); i++)
+		ItemPointerSetInvalid(&addedSlots[i]);
+	rs->result->links_added += FillOwnSlots(rs, &e, &s, layers, nlayers, addedSlots);
 	written0 = palloc0(sizeof(bool) * Max(layers[0] ? layers[0]->count : 0, 1));
-	linked = HnswConnectNeighbors(rs->index, &s, e.blkno, e.offno, -1, layers, nlayers, false,
-								  written0);
+	linked = HnswConnectNeighbors(rs->index, &s, e.blkno, e.offno, e.version, addedSlots, layers,
+								  nlayers, false, written0);
 	rs->result->links_added += linked;
 	rs->indeg[elem] += linked;
 

@@ -15,8 +15,12 @@
  *	  2. Wait for inserts that started before pass 1 ended (they may have
  *		 chosen dying neighbours), move the entry point off a dying element,
  *		 then give every live element that links to a dying one (or whose
- *		 layer 0 is not full) fresh neighbours found by a search that skips
- *		 itself, and link those back, as an insert would.
+ *		 layer 0 is not full, or that a dying exact copy of it links to)
+ *		 fresh neighbours found by a search that skips itself, and link
+ *		 those back, as an insert would.  Links to exact copies of the
+ *		 element stay (copies of a duplicated vector are reached through
+ *		 each other's links), and the back-links keep copies reachable as
+ *		 an insert's do (KeepCopiesReachable in hnswinsert.c).
  *	  3. Wait for inserts again, check that no live element still links to
  *		 a dying one, wait for running scans (new ones cannot reach dying
  *		 elements any more), then mark each dying element deleted under a
@@ -34,6 +38,7 @@
 #include "postgres.h"
 
 #include "commands/vacuum.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -69,6 +74,7 @@ typedef struct HnswVacuumState
 
 	/* Pass 1 results */
 	TidSet		dying;
+	TidSet		orphans;		/* live copies dying elements link to */
 	VacElement	highest;		/* blkno invalid if none */
 	VacElement	fallback;
 
@@ -102,9 +108,8 @@ TidSetInit(TidSet *set)
 }
 
 static void
-TidSetAdd(TidSet *set, ItemPointer tid)
+TidSetAddKey(TidSet *set, uint64 key)
 {
-	uint64		key = SetKey(tid);
 	uint32		i;
 
 	if ((set->count + 1) * 2 > set->mask)
@@ -139,9 +144,8 @@ TidSetAdd(TidSet *set, ItemPointer tid)
 }
 
 static bool
-TidSetContains(TidSet *set, ItemPointer tid)
+TidSetContainsKey(TidSet *set, uint64 key)
 {
-	uint64		key = SetKey(tid);
 	uint32		i = SetSlot(key, set->mask);
 
 	while (set->keys[i] != 0)
@@ -151,6 +155,30 @@ TidSetContains(TidSet *set, ItemPointer tid)
 		i = (i + 1) & set->mask;
 	}
 	return false;
+}
+
+static void
+TidSetAdd(TidSet *set, ItemPointer tid)
+{
+	TidSetAddKey(set, SetKey(tid));
+}
+
+static bool
+TidSetContains(TidSet *set, ItemPointer tid)
+{
+	return TidSetContainsKey(set, SetKey(tid));
+}
+
+/*
+ * An element and a value, for the orphans set: the TID's key (48 bits)
+ * with 16 bits of the value's hash above it
+ */
+static uint64
+OrphanKey(ItemPointer tid, const char *value)
+{
+	uint32		h = hash_bytes((const unsigned char *) value, VARSIZE(value));
+
+	return SetKey(tid) | ((uint64) (h & 0xFFFF) << 48);
 }
 
 /* ----------------------------------------------------------------
@@ -199,6 +227,27 @@ PruneHeapTids(HnswVacuumState *vs, HnswNodeTuple node)
 	return changed;
 }
 
+/*
+ * Note the elements a dying element links to, as orphans of its value:
+ * each loses a link into it, and an exact copy of a duplicated vector may
+ * have had no other (copies are reached through each other's links, see
+ * KeepCopiesReachable in hnswinsert.c).  Pass 2 repairs those that are
+ * copies of it, which links them back.  Caller holds page's lock.
+ */
+static void
+NoteOrphans(HnswVacuumState *vs, Page page, HnswNodeTuple node)
+{
+	Buffer		sbuf;
+	HnswNbrTuple ntup;
+	ItemPointer slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
+
+	for (int i = 0; slots != NULL && i < node->nslots; i++)
+		if (ItemPointerIsValid(&slots[i]))
+			TidSetAddKey(&vs->orphans, OrphanKey(&slots[i], HnswNodeValue(node)));
+	if (BufferIsValid(sbuf))
+		UnlockReleaseBuffer(sbuf);
+}
+
 static void
 RemoveHeapTids(HnswVacuumState *vs)
 {
@@ -237,7 +286,10 @@ RemoveHeapTids(HnswVacuumState *vs)
 
 			ItemPointerSet(&tid, blkno, off);
 			if (!ItemPointerIsValid(&node->heaptids[0]))
+			{
 				TidSetAdd(&vs->dying, &tid);
+				NoteOrphans(vs, page, node);
+			}
 			else
 				NoteLevel(vs, blkno, off, node->level);
 		}
@@ -274,7 +326,8 @@ SlotsMentionDying(HnswVacuumState *vs, ItemPointer slots, int nslots)
 
 /*
  * Whether an element needs new neighbours: it links to a dying element,
- * or its layer 0 is not full (inserts may have skipped dying candidates).
+ * its layer 0 is not full (inserts may have skipped dying candidates), or
+ * a dying exact copy of it linked to it (NoteOrphans).
  */
 static bool
 NeedsRepair(HnswVacuumState *vs, VacElement *e)
@@ -282,22 +335,113 @@ NeedsRepair(HnswVacuumState *vs, VacElement *e)
 	HnswLockedSlots ls;
 	ItemPointer slots = HnswLockSlots(vs->index, vs->bas, e->blkno, e->offno, e->version, &ls);
 	bool		result = false;
+	ItemPointerData self;
 
+	ItemPointerSet(&self, e->blkno, e->offno);
 	if (slots != NULL)
 		result = SlotsMentionDying(vs, slots, ls.node->nslots) ||
-			!ItemPointerIsValid(&slots[HnswLayerM(vs->m, 0) - 1]);
+			!ItemPointerIsValid(&slots[HnswLayerM(vs->m, 0) - 1]) ||
+			TidSetContainsKey(&vs->orphans, OrphanKey(&self, e->value));
 	HnswUnlockSlots(&ls);
 	return result;
 }
 
+/* The links of an element to exact copies of it (see MergeSlots) */
+typedef struct CopyLinks
+{
+	ItemPointer tids;
+	int			n;
+} CopyLinks;
+
+static bool
+IsCopyLink(CopyLinks *cl, ItemPointer tid)
+{
+	for (int i = 0; i < cl->n; i++)
+		if (ItemPointerEquals(&cl->tids[i], tid))
+			return true;
+	return false;
+}
+
 /*
- * Merge the repaired slots into the current ones: each layer takes the new
- * list, then, while it has room, the current links that are neither dying
- * nor already there.  Inserts may have linked to this element since the
- * repair's search, and their link may be the only way to reach them.
+ * Which live links of e lead to exact copies of it (s searches for its
+ * value): the values the search read, else read from their pages.  Links
+ * written after this (by concurrent inserts) count as no copy.
  */
 static void
-MergeSlots(HnswVacuumState *vs, VacElement *e, ItemPointer current, ItemPointer newSlots)
+NoteCopyLinks(HnswVacuumState *vs, HnswSearch *s, VacElement *e, CopyLinks *cl)
+{
+	HnswLockedSlots ls;
+	ItemPointer slots = HnswLockSlots(vs->index, vs->bas, e->blkno, e->offno, e->version, &ls);
+	int			nslots = slots != NULL ? ls.node->nslots : 0;
+	ItemPointer links = palloc(sizeof(ItemPointerData) * Max(nslots, 1));
+
+	if (nslots > 0)
+		memcpy(links, slots, sizeof(ItemPointerData) * nslots);
+	HnswUnlockSlots(&ls);
+
+	cl->tids = palloc(sizeof(ItemPointerData) * Max(nslots, 1));
+	cl->n = 0;
+	for (int i = 0; i < nslots; i++)
+	{
+		bool		read = false;
+		bool		copy = false;
+		HnswElementRef other;
+
+		if (!ItemPointerIsValid(&links[i]) || TidSetContains(&vs->dying, &links[i]) ||
+			IsCopyLink(cl, &links[i]))
+			continue;
+		for (uint32 c = 0; c < s->ncands && !read; c++)
+		{
+			read = s->cands[c].blkno == ItemPointerGetBlockNumber(&links[i]) &&
+				s->cands[c].offno == ItemPointerGetOffsetNumber(&links[i]);
+			if (read)
+				copy = HnswSameValue(HnswCandValue(s, c), s->query);
+		}
+		if (!read)
+		{
+			other.blkno = ItemPointerGetBlockNumber(&links[i]);
+			other.offno = ItemPointerGetOffsetNumber(&links[i]);
+			copy = HnswLoadElement(vs->index, vs->bas, &other) &&
+				HnswSameValue(other.value, s->query);
+		}
+		if (copy)
+			cl->tids[cl->n++] = links[i];
+	}
+}
+
+/* Append the live current links of one layer that are copies (or not) */
+static int
+MergeCurrent(HnswVacuumState *vs, CopyLinks *cl, ItemPointer cur, int lm,
+			 ItemPointerData *merged, int n, bool copies)
+{
+	for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&cur[i]); i++)
+	{
+		bool		present = false;
+
+		if (TidSetContains(&vs->dying, &cur[i]) || IsCopyLink(cl, &cur[i]) != copies)
+			continue;
+		for (int j = 0; j < n && !present; j++)
+			present = ItemPointerEquals(&merged[j], &cur[i]);
+		if (!present)
+			merged[n++] = cur[i];
+	}
+	return n;
+}
+
+/*
+ * Merge the repaired slots into the current ones: each layer keeps its
+ * links to live exact copies of the element, takes the new list, then,
+ * while it has room, the other current links that are neither dying nor
+ * already there.  Inserts may have linked to this element since the
+ * repair's search, and their link may be the only way to reach them.
+ * Copies of a duplicated vector are reached through each other's links
+ * (see KeepCopiesReachable in hnswinsert.c): the new list, whose copies
+ * are as near as the current ones, would cut the current ones off (TAP
+ * 111).  added (invalid on entry) gets the links that were not there.
+ */
+static void
+MergeSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer current,
+		   ItemPointer newSlots, ItemPointer added)
 {
 	for (int lc = 0; lc <= e->level; lc++)
 	{
@@ -305,20 +449,26 @@ MergeSlots(HnswVacuumState *vs, VacElement *e, ItemPointer current, ItemPointer 
 		ItemPointer cur = current + HnswLayerStart(vs->m, lc);
 		ItemPointer fresh = newSlots + HnswLayerStart(vs->m, lc);
 		ItemPointerData merged[HNSW_MAX_M * 2];
-		int			n = 0;
+		int			n = MergeCurrent(vs, cl, cur, lm, merged, 0, true);
 
-		for (int i = 0; i < lm && ItemPointerIsValid(&fresh[i]); i++)
-			merged[n++] = fresh[i];
-		for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&cur[i]); i++)
+		for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&fresh[i]); i++)
 		{
 			bool		present = false;
 
-			if (TidSetContains(&vs->dying, &cur[i]))
-				continue;
 			for (int j = 0; j < n && !present; j++)
-				present = ItemPointerEquals(&merged[j], &cur[i]);
+				present = ItemPointerEquals(&merged[j], &fresh[i]);
 			if (!present)
-				merged[n++] = cur[i];
+				merged[n++] = fresh[i];
+		}
+		n = MergeCurrent(vs, cl, cur, lm, merged, n, false);
+		for (int j = 0, k = 0; j < n; j++)
+		{
+			bool		present = false;
+
+			for (int i = 0; i < lm && ItemPointerIsValid(&cur[i]) && !present; i++)
+				present = ItemPointerEquals(&cur[i], &merged[j]);
+			if (!present)
+				added[HnswLayerStart(vs->m, lc) + k++] = merged[j];
 		}
 		for (int i = n; i < lm; i++)
 			ItemPointerSetInvalid(&merged[i]);
@@ -328,7 +478,8 @@ MergeSlots(HnswVacuumState *vs, VacElement *e, ItemPointer current, ItemPointer 
 
 /* Write an element's repaired slots, if it is still the same element */
 static void
-WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int nslots)
+WriteElementSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer newSlots,
+				  int nslots, ItemPointer added)
 {
 	Buffer		buf;
 	Page		page;
@@ -349,7 +500,7 @@ WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int 
 
 	if (!HnswNodeHasSeparate(node))
 	{
-		MergeSlots(vs, e, HnswNodeSlots(node), newSlots);
+		MergeSlots(vs, cl, e, HnswNodeSlots(node), newSlots, added);
 		HnswWriterFinish(&w, true);
 		return;
 	}
@@ -366,7 +517,7 @@ WriteElementSlots(HnswVacuumState *vs, VacElement *e, ItemPointer newSlots, int 
 		ntup = (HnswNbrTuple) PageGetItem(npage, PageGetItemId(npage, ItemPointerGetOffsetNumber(&overflow)));
 		if (ntup->type == HNSW_NBR_TUPLE && ntup->version == e->version && ntup->nslots == nslots)
 		{
-			MergeSlots(vs, e, ntup->slots, newSlots);
+			MergeSlots(vs, cl, e, ntup->slots, newSlots, added);
 			HnswWriterFinish(&w, true);
 		}
 		else
@@ -388,6 +539,8 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 	int			nlayers = 0;
 	int			nslots = HnswSlotCount(vs->m, e->level);
 	ItemPointer slots = palloc(sizeof(ItemPointerData) * nslots);
+	ItemPointer added = palloc(sizeof(ItemPointerData) * nslots);
+	CopyLinks	cl;
 
 	/* The entry point is every search's start; it has no one to ask */
 	if (ItemPointerIsValid(entry) && ItemPointerGetBlockNumber(entry) == e->blkno &&
@@ -411,7 +564,10 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 	}
 
 	for (int i = 0; i < nslots; i++)
+	{
 		ItemPointerSetInvalid(&slots[i]);
+		ItemPointerSetInvalid(&added[i]);
+	}
 	for (int lc = 0; lc < nlayers; lc++)
 	{
 		for (int i = 0; layers[lc] != NULL && i < layers[lc]->count; i++)
@@ -421,8 +577,10 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 			ItemPointerSet(&slots[HnswLayerStart(vs->m, lc) + i], c->blkno, c->offno);
 		}
 	}
-	WriteElementSlots(vs, e, slots, nslots);
-	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, -1, layers, nlayers, false, NULL);
+	NoteCopyLinks(vs, &s, e, &cl);
+	WriteElementSlots(vs, &cl, e, slots, nslots, added);
+	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, e->version, added, layers, nlayers,
+						 false, NULL);
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(vs->tmpCtx);
@@ -757,6 +915,7 @@ InitVacuumState(HnswVacuumState *vs, IndexVacuumInfo *info, IndexBulkDeleteResul
 	HnswReadMeta(info->index, &vs->m, NULL, NULL, NULL, NULL);
 	HnswInitSupport(&vs->support, info->index);
 	TidSetInit(&vs->dying);
+	TidSetInit(&vs->orphans);
 	vs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext,
 									   "Hnsw vacuum temporary context",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -766,6 +925,7 @@ static void
 FreeVacuumState(HnswVacuumState *vs)
 {
 	pfree(vs->dying.keys);
+	pfree(vs->orphans.keys);
 	FreeAccessStrategy(vs->bas);
 	MemoryContextDelete(vs->tmpCtx);
 }

