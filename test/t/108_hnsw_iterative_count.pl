@@ -110,7 +110,13 @@ sub check_all
 					# After concurrent writes a region near the query can be
 					# reachable only through far elements; strict_order
 					# finds it after farther rows went out and drops it
-					# (see hnswscan.c NOTES)
+					# (see hnswscan.c NOTES).  Still a TODO: in 5 runs under
+					# load (3 with VACUUM keeping copies reachable, 2
+					# without) it failed during writes once (sq8: 7,101 of
+					# 8,285) and after VACUUM in every run, where most of
+					# the loss is the graph's (below), but not all (sq8
+					# relaxed_order 9,948 of 9,948, strict_order 7,188;
+					# float16 8,745 and 7,601)
 					local $TODO = 'strict_order drops rows the graph finds late';
 					cmp_ok($n, '>=', $count - int($count / 1000),
 						"$when: $st $mode returns every row (within 0.1%)");
@@ -165,8 +171,11 @@ $node->safe_psql('postgres', "VACUUM t_$_") for @storages;
 TODO:
 {
 	# After VACUUM of the updated rows, relaxed_order scans too miss many
-	# rows (float32: 2,707 of 9,520 in one run): a graph reachability
-	# problem after VACUUM's repairs, not the iterative scan's; open.
+	# rows (float32: 2,707 of 9,520 in one run; 1,437 of 10,116 and 7,132
+	# of 9,948 in two runs before VACUUM kept copies reachable, 7,489 of
+	# 8,745 and sq8 1,251 or 4,026 after): a graph reachability problem
+	# after VACUUM's repairs, not the iterative scan's, which keeping
+	# exact copies reachable (TAP 111) did not change; open.
 	local $TODO = 'rows unreachable after VACUUM';
 	check_all("after vacuum", [qw(relaxed_order strict_order)]);
 }
