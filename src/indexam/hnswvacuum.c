@@ -16,11 +16,17 @@
  *		 chosen dying neighbours), move the entry point off a dying element,
  *		 then give every live element that links to a dying one (or whose
  *		 layer 0 is not full, or that a dying exact copy of it links to)
- *		 fresh neighbours found by a search that skips itself, and link
- *		 those back, as an insert would.  Links to exact copies of the
- *		 element stay (copies of a duplicated vector are reached through
- *		 each other's links), and the back-links keep copies reachable as
- *		 an insert's do (KeepCopiesReachable in hnswinsert.c).
+ *		 new neighbours in the room its dying links and empty slots leave,
+ *		 and link those back, as an insert would.  Its live links all stay
+ *		 (on clustered data the few links between clusters are far ones; a
+ *		 repair that traded them for nearer ones cut whole clusters off).
+ *		 The room goes first to what its dying neighbours linked to and its
+ *		 live links do not cover (the path through a deleted element is
+ *		 kept), then to the nearest elements a search that skips itself
+ *		 finds.  Links to exact copies of the element stay (copies of a
+ *		 duplicated vector are reached through each other's links), and
+ *		 the back-links keep copies reachable as an insert's do
+ *		 (KeepCopiesReachable in hnswinsert.c).
  *	  3. Wait for inserts again, check that no live element still links to
  *		 a dying one, wait for running scans (new ones cannot reach dying
  *		 elements any more), then mark each dying element deleted under a
@@ -351,6 +357,7 @@ typedef struct CopyLinks
 {
 	ItemPointer tids;
 	int			n;
+	bool		hasCopies;		/* live or dying copies link to or from it */
 } CopyLinks;
 
 static bool
@@ -374,6 +381,7 @@ NoteCopyLinks(HnswVacuumState *vs, HnswSearch *s, VacElement *e, CopyLinks *cl)
 	ItemPointer slots = HnswLockSlots(vs->index, vs->bas, e->blkno, e->offno, e->version, &ls);
 	int			nslots = slots != NULL ? ls.node->nslots : 0;
 	ItemPointer links = palloc(sizeof(ItemPointerData) * Max(nslots, 1));
+	ItemPointerData self;
 
 	if (nslots > 0)
 		memcpy(links, slots, sizeof(ItemPointerData) * nslots);
@@ -407,6 +415,8 @@ NoteCopyLinks(HnswVacuumState *vs, HnswSearch *s, VacElement *e, CopyLinks *cl)
 		if (copy)
 			cl->tids[cl->n++] = links[i];
 	}
+	ItemPointerSet(&self, e->blkno, e->offno);
+	cl->hasCopies = cl->n > 0 || TidSetContainsKey(&vs->orphans, OrphanKey(&self, e->value));
 }
 
 /* Append the live current links of one layer that are copies (or not) */
@@ -428,20 +438,42 @@ MergeCurrent(HnswVacuumState *vs, CopyLinks *cl, ItemPointer cur, int lm,
 	return n;
 }
 
+/* Append the valid entries of list not in merged[0..n) while there is room */
+static int
+MergeNew(ItemPointer list, int lm, ItemPointerData *merged, int n)
+{
+	for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&list[i]); i++)
+	{
+		bool		present = false;
+
+		for (int j = 0; j < n && !present; j++)
+			present = ItemPointerEquals(&merged[j], &list[i]);
+		if (!present)
+			merged[n++] = list[i];
+	}
+	return n;
+}
+
 /*
  * Merge the repaired slots into the current ones: each layer keeps its
- * links to live exact copies of the element, takes the new list, then,
- * while it has room, the other current links that are neither dying nor
- * already there.  Inserts may have linked to this element since the
- * repair's search, and their link may be the only way to reach them.
- * Copies of a duplicated vector are reached through each other's links
- * (see KeepCopiesReachable in hnswinsert.c): the new list, whose copies
- * are as near as the current ones, would cut the current ones off (TAP
- * 111).  added (invalid on entry) gets the links that were not there.
+ * links to live exact copies of the element, then its other live links,
+ * and only the room left by dying links and empty slots is filled: first
+ * with the links the dying neighbours passed on (NoteInherited), then
+ * with the new list.  A live link is never given up for a nearer one: on
+ * clustered data the few links between clusters are far ones, and a
+ * repair that preferred the new (near) list cut whole clusters off (TAP
+ * 112).  Inserts may have linked to this element since the repair's
+ * search, and their link may be the only way to reach them.  An element
+ * with copies (it links to one, or a dying one linked to it) takes the new
+ * list before its other links, as before: copies of a duplicated vector
+ * are reached through each other's links (see KeepCopiesReachable in
+ * hnswinsert.c), the new list's copies are the nearest, and its back-links
+ * reconnect them (TAP 111 lost a node of copies otherwise).  added
+ * (invalid on entry) gets the links that were not there.
  */
 static void
 MergeSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer current,
-		   ItemPointer newSlots, ItemPointer added)
+		   ItemPointer newSlots, ItemPointer inherited, ItemPointer added)
 {
 	for (int lc = 0; lc <= e->level; lc++)
 	{
@@ -451,16 +483,17 @@ MergeSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer curren
 		ItemPointerData merged[HNSW_MAX_M * 2];
 		int			n = MergeCurrent(vs, cl, cur, lm, merged, 0, true);
 
-		for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&fresh[i]); i++)
+		if (cl->hasCopies)
 		{
-			bool		present = false;
-
-			for (int j = 0; j < n && !present; j++)
-				present = ItemPointerEquals(&merged[j], &fresh[i]);
-			if (!present)
-				merged[n++] = fresh[i];
+			n = MergeNew(fresh, lm, merged, n);
+			n = MergeCurrent(vs, cl, cur, lm, merged, n, false);
 		}
-		n = MergeCurrent(vs, cl, cur, lm, merged, n, false);
+		else
+		{
+			n = MergeCurrent(vs, cl, cur, lm, merged, n, false);
+			n = MergeNew(inherited + HnswLayerStart(vs->m, lc), lm, merged, n);
+			n = MergeNew(fresh, lm, merged, n);
+		}
 		for (int j = 0, k = 0; j < n; j++)
 		{
 			bool		present = false;
@@ -479,7 +512,7 @@ MergeSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer curren
 /* Write an element's repaired slots, if it is still the same element */
 static void
 WriteElementSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer newSlots,
-				  int nslots, ItemPointer added)
+				  ItemPointer inherited, int nslots, ItemPointer added)
 {
 	Buffer		buf;
 	Page		page;
@@ -500,7 +533,7 @@ WriteElementSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer
 
 	if (!HnswNodeHasSeparate(node))
 	{
-		MergeSlots(vs, cl, e, HnswNodeSlots(node), newSlots, added);
+		MergeSlots(vs, cl, e, HnswNodeSlots(node), newSlots, inherited, added);
 		HnswWriterFinish(&w, true);
 		return;
 	}
@@ -517,11 +550,153 @@ WriteElementSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer
 		ntup = (HnswNbrTuple) PageGetItem(npage, PageGetItemId(npage, ItemPointerGetOffsetNumber(&overflow)));
 		if (ntup->type == HNSW_NBR_TUPLE && ntup->version == e->version && ntup->nslots == nslots)
 		{
-			MergeSlots(vs, cl, e, ntup->slots, newSlots, added);
+			MergeSlots(vs, cl, e, ntup->slots, newSlots, inherited, added);
 			HnswWriterFinish(&w, true);
 		}
 		else
 			HnswWriterAbort(&w, true);
+	}
+}
+
+/* The layer-lc links of a dying element (dying: pass 2 does not change them) */
+static int
+DyingLinks(HnswVacuumState *vs, ItemPointer tid, int lc, ItemPointerData *out)
+{
+	Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
+										 RBM_NORMAL, vs->bas);
+	Page		page;
+	HnswNodeTuple node;
+	int			n = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	node = HnswPageNode(page, ItemPointerGetOffsetNumber(tid));
+	if (node != NULL && !ItemPointerIsValid(&node->heaptids[0]) && lc <= node->level)
+	{
+		Buffer		sbuf;
+		HnswNbrTuple ntup;
+		ItemPointer slots = HnswGetSlots(vs->index, page, node, &sbuf, &ntup);
+		int			lm = HnswLayerM(vs->m, lc);
+
+		for (int i = 0; slots != NULL && i < lm; i++)
+			if (ItemPointerIsValid(&slots[HnswLayerStart(vs->m, lc) + i]))
+				out[n++] = slots[HnswLayerStart(vs->m, lc) + i];
+		if (BufferIsValid(sbuf))
+			UnlockReleaseBuffer(sbuf);
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/* A live element's value, or NULL (distances of NoteInherited) */
+static char *
+LiveValue(HnswVacuumState *vs, ItemPointer tid)
+{
+	VacElement	o = {ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid), 0, 0, NULL};
+
+	return LoadElement(vs, &o) ? o.value : NULL;
+}
+
+/*
+ * What e's dying neighbours pass on to it, per layer (laid out as its
+ * slots, invalid where none): the live elements a dying neighbour links to
+ * that no live link of e covers (the heuristic of inserts: a candidate
+ * nearer to one of e's links than to e is reached through that link),
+ * nearest first.  A path e -> dying -> x is how e reached x's part of the
+ * graph; without this a band of deleted elements between two clusters cut
+ * the far one off.  Fresh neighbours from the repair's search are all near
+ * e and take the room left (MergeSlots).
+ */
+static void
+NoteInherited(HnswVacuumState *vs, VacElement *e, ItemPointer inherited, int nslots)
+{
+	HnswLockedSlots ls;
+	ItemPointer slots = HnswLockSlots(vs->index, vs->bas, e->blkno, e->offno, e->version, &ls);
+	int			n = slots != NULL ? ls.node->nslots : 0;
+	ItemPointer links = palloc(sizeof(ItemPointerData) * Max(n, 1));
+
+	if (n > 0)
+		memcpy(links, slots, sizeof(ItemPointerData) * n);
+	HnswUnlockSlots(&ls);
+
+	for (int i = 0; i < nslots; i++)
+		ItemPointerSetInvalid(&inherited[i]);
+	if (n != nslots)
+		return;
+
+	for (int lc = 0; lc <= e->level; lc++)
+	{
+		int			lm = HnswLayerM(vs->m, lc);
+		ItemPointer cur = links + HnswLayerStart(vs->m, lc);
+		ItemPointer cands = palloc(sizeof(ItemPointerData) * lm * lm);
+		double	   *dists = palloc(sizeof(double) * lm * lm);
+		char	   *live[HNSW_MAX_M * 2];
+		int			nlive = 0;
+		int			ncands = 0;
+		int			nout = 0;
+
+		for (int i = 0; i < lm && ItemPointerIsValid(&cur[i]); i++)
+		{
+			ItemPointerData got[HNSW_MAX_M * 2];
+			int			ngot;
+
+			if (!TidSetContains(&vs->dying, &cur[i]))
+				continue;
+			ngot = DyingLinks(vs, &cur[i], lc, got);
+			for (int j = 0; j < ngot; j++)
+			{
+				bool		present = (ItemPointerGetBlockNumber(&got[j]) == e->blkno &&
+									   ItemPointerGetOffsetNumber(&got[j]) == e->offno) ||
+					TidSetContains(&vs->dying, &got[j]);
+
+				for (int k = 0; k < lm && ItemPointerIsValid(&cur[k]) && !present; k++)
+					present = ItemPointerEquals(&cur[k], &got[j]);
+				for (int k = 0; k < ncands && !present; k++)
+					present = ItemPointerEquals(&cands[k], &got[j]);
+				if (!present)
+					cands[ncands++] = got[j];
+			}
+		}
+		if (ncands == 0)
+			continue;
+
+		for (int i = 0; i < lm && ItemPointerIsValid(&cur[i]); i++)
+			if (!TidSetContains(&vs->dying, &cur[i]) &&
+				(live[nlive] = LiveValue(vs, &cur[i])) != NULL)
+				nlive++;
+
+		/* Keep the uncovered candidates, with their distance to e */
+		for (int i = 0; i < ncands; i++)
+		{
+			char	   *v = LiveValue(vs, &cands[i]);
+			bool		covered = false;
+			double		d;
+
+			if (v == NULL)
+				continue;
+			d = HnswStoredDistance(&vs->support, v, e->value);
+			for (int k = 0; k < nlive && !covered; k++)
+				covered = HnswStoredDistance(&vs->support, v, live[k]) < d;
+			if (covered)
+				continue;
+			cands[nout] = cands[i];
+			dists[nout++] = d;
+		}
+
+		/* Nearest first (insertion sort: a few dozen at most) */
+		for (int i = 1; i < nout; i++)
+			for (int j = i; j > 0 && dists[j] < dists[j - 1]; j--)
+			{
+				ItemPointerData t = cands[j];
+				double		td = dists[j];
+
+				cands[j] = cands[j - 1];
+				dists[j] = dists[j - 1];
+				cands[j - 1] = t;
+				dists[j - 1] = td;
+			}
+		for (int i = 0; i < nout && i < lm; i++)
+			inherited[HnswLayerStart(vs->m, lc) + i] = cands[i];
 	}
 }
 
@@ -540,6 +715,7 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 	int			nslots = HnswSlotCount(vs->m, e->level);
 	ItemPointer slots = palloc(sizeof(ItemPointerData) * nslots);
 	ItemPointer added = palloc(sizeof(ItemPointerData) * nslots);
+	ItemPointer inherited = palloc(sizeof(ItemPointerData) * nslots);
 	CopyLinks	cl;
 
 	/* The entry point is every search's start; it has no one to ask */
@@ -567,6 +743,7 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 	{
 		ItemPointerSetInvalid(&slots[i]);
 		ItemPointerSetInvalid(&added[i]);
+		ItemPointerSetInvalid(&inherited[i]);
 	}
 	for (int lc = 0; lc < nlayers; lc++)
 	{
@@ -578,7 +755,9 @@ RepairElement(HnswVacuumState *vs, VacElement *e, ItemPointer entry, int entryLe
 		}
 	}
 	NoteCopyLinks(vs, &s, e, &cl);
-	WriteElementSlots(vs, &cl, e, slots, nslots, added);
+	if (!cl.hasCopies)
+		NoteInherited(vs, e, inherited, nslots);
+	WriteElementSlots(vs, &cl, e, slots, inherited, nslots, added);
 	HnswConnectNeighbors(vs->index, &s, e->blkno, e->offno, e->version, added, layers, nlayers,
 						 false, NULL);
 
