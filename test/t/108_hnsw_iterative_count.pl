@@ -123,7 +123,7 @@ sub check_all
 				}
 				next;
 			}
-			if ($when ne 'quiet')
+			if ($when ne 'quiet' && $when ne 'after vacuum')
 			{
 			  TODO:
 				{
@@ -168,17 +168,14 @@ unlike($stderr, qr/ERROR|aborted/, 'no writer failed');
 
 check_all('after writes', \@modes);
 $node->safe_psql('postgres', "VACUUM t_$_") for @storages;
-TODO:
-{
-	# After VACUUM of the updated rows, relaxed_order scans too miss many
-	# rows (float32: 2,707 of 9,520 in one run; 1,437 of 10,116 and 7,132
-	# of 9,948 in two runs before VACUUM kept copies reachable, 7,489 of
-	# 8,745 and sq8 1,251 or 4,026 after): a graph reachability problem
-	# after VACUUM's repairs, not the iterative scan's, which keeping
-	# exact copies reachable (TAP 111) did not change; open.
-	local $TODO = 'rows unreachable after VACUUM';
-	check_all("after vacuum", [qw(relaxed_order strict_order)]);
-}
+# After VACUUM of the updated rows, relaxed_order scans used to miss many
+# rows, often whole clusters (float32: 1,363 of 9,638, 2,707 of 9,520;
+# sq8 1,251 of 8,745): VACUUM's repairs traded the few far links between
+# clusters for near ones.  Since they keep live links and pass on those of
+# deleted neighbours (hnswvacuum.c, TAP 112), relaxed_order returned every
+# row (within 0.1%) in every storage in 3 runs under load; strict_order
+# keeps its TODO above.
+check_all("after vacuum", [qw(relaxed_order strict_order)]);
 
 $node->stop;
 done_testing();
