@@ -161,6 +161,9 @@ extern RvGnnModel *rv_gnn_create(uint32_t nregions, const double *rfeat,
 								 uint32_t dim, const float *reps, uint64_t seed);
 extern void rv_gnn_free(RvGnnModel *m);
 extern bool rv_gnn_prepare(RvGnnModel *m);
+extern void rv_gnn_region_features(uint32_t nregions, const RvGnnEdge *edges,
+								   uint32_t nedges, double *rfeat);
+extern void rv_gnn_unit(const float *x, uint32_t dim, float *out);
 extern uint32_t rv_gnn_knn_edges(const float *reps, uint32_t nregions, uint32_t dim,
 								 uint32_t nlink, RvGnnEdge *edges);
 extern void rv_gnn_query_features(const double *dists, uint32_t nregions,

@@ -1036,6 +1036,51 @@ rv_gnn_deserialize(const unsigned char *buf, size_t len, const char **error)
 }
 
 /*
+ * Region features from the region graph: the caller puts each region's
+ * element count in RV_GNN_RF_LOG_SIZE and its radius in RV_GNN_RF_RADIUS;
+ * this adds degree and link weight from edges, the density (links per
+ * element), and takes the logarithms.  rfeat: nregions * RV_GNN_RF.
+ */
+void
+rv_gnn_region_features(uint32_t nregions, const RvGnnEdge *edges, uint32_t nedges,
+					   double *rfeat)
+{
+	for (uint32_t e = 0; e < nedges; e++)
+	{
+		double	   *fu = rfeat + (size_t) edges[e].u * RV_GNN_RF;
+		double	   *fv = rfeat + (size_t) edges[e].v * RV_GNN_RF;
+
+		fu[RV_GNN_RF_LOG_DEGREE] += 1;
+		fv[RV_GNN_RF_LOG_DEGREE] += 1;
+		fu[RV_GNN_RF_LOG_LINKS] += edges[e].w;
+		fv[RV_GNN_RF_LOG_LINKS] += edges[e].w;
+	}
+	for (uint32_t r = 0; r < nregions; r++)
+	{
+		double	   *f = rfeat + (size_t) r * RV_GNN_RF;
+		double		size = f[RV_GNN_RF_LOG_SIZE];
+
+		f[RV_GNN_RF_DENSITY] = f[RV_GNN_RF_LOG_LINKS] / (size > 1 ? size : 1);
+		f[RV_GNN_RF_LOG_SIZE] = log1p(size);
+		f[RV_GNN_RF_LOG_DEGREE] = log1p(f[RV_GNN_RF_LOG_DEGREE]);
+		f[RV_GNN_RF_LOG_LINKS] = log1p(f[RV_GNN_RF_LOG_LINKS]);
+	}
+}
+
+/* x scaled to unit length into out, which may be x (a zero vector stays zero) */
+void
+rv_gnn_unit(const float *x, uint32_t dim, float *out)
+{
+	double		s = 0;
+
+	for (uint32_t i = 0; i < dim; i++)
+		s += (double) x[i] * x[i];
+	s = s > 0 ? 1.0 / sqrt(s) : 0;
+	for (uint32_t i = 0; i < dim; i++)
+		out[i] = (float) (x[i] * s);
+}
+
+/*
  * The region graph of an index whose regions have no links of their own
  * (ivfflat lists): each region linked to the nlink regions with the
  * nearest representatives (L2; ties to the lower number), as pairs u < v

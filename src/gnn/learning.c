@@ -361,19 +361,6 @@ LearnL2(const float *a, const float *b, int dim)
 	return sqrt(s);
 }
 
-/* x scaled to unit length into out (a zero vector stays zero) */
-static void
-LearnUnit(const float *x, int dim, float *out)
-{
-	double		s = 0;
-
-	for (int i = 0; i < dim; i++)
-		s += (double) x[i] * x[i];
-	s = s > 0 ? 1.0 / sqrt(s) : 0;
-	for (int i = 0; i < dim; i++)
-		out[i] = (float) (x[i] * s);
-}
-
 /*
  * Query features under a model: L2 distances of the unit query to its
  * (unit) representatives.  Unit length so that a cosine index, whose scan
@@ -385,7 +372,7 @@ LearnFeatures(const RvGnnModel *m, const float *x, double *q, uint32 *entry)
 	double	   *d = palloc(sizeof(double) * m->nregions);
 	float	   *u = palloc(sizeof(float) * m->dim);
 
-	LearnUnit(x, m->dim, u);
+	rv_gnn_unit(x, m->dim, u);
 	/* the SIMD kernel: this runs at every scan start (the inference cost) */
 	for (uint32 r = 0; r < m->nregions; r++)
 		d[r] = sqrt(rv_f32_l2sq(u, m->reps + (Size) r * m->dim, m->dim));
@@ -1165,14 +1152,14 @@ LearnBuildGraph(Relation index, LearnTarget *t)
 			v = DatumGetVector(d);
 			if (v->dim != t->dim)
 				continue;
-			LearnUnit(v->x, t->dim, rows + (Size) nrows * t->dim);
+			rv_gnn_unit(v->x, t->dim, rows + (Size) nrows * t->dim);
 			nrows++;
 		}
 		for (int i = 0; i < nrows; i++)
 			for (int d = 0; d < t->dim; d++)
 				reps[(Size) r * t->dim + d] += rows[(Size) i * t->dim + d] / nrows;
 		if (nrows > 0)
-			LearnUnit(reps + (Size) r * t->dim, t->dim, reps + (Size) r * t->dim);
+			rv_gnn_unit(reps + (Size) r * t->dim, t->dim, reps + (Size) r * t->dim);
 		for (int i = 0; i < nrows; i++)
 			radius[r] += LearnL2(rows + (Size) i * t->dim, reps + (Size) r * t->dim, t->dim) / nrows;
 		nrep[r] = nrows;
@@ -1187,25 +1174,17 @@ LearnBuildGraph(Relation index, LearnTarget *t)
 		edges[k].u = rg.pairs[k].u;
 		edges[k].v = rg.pairs[k].v;
 		edges[k].w = rg.pairs[k].w;
-		rf[edges[k].u * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
-		rf[edges[k].v * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
-		rf[edges[k].u * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[k].w;
-		rf[edges[k].v * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[k].w;
 	}
 	for (uint32 r = 0; r < R; r++)
 	{
-		double	   *f = rf + r * RV_GNN_RF;
-
-		f[RV_GNN_RF_DENSITY] = f[RV_GNN_RF_LOG_LINKS] / Max(rg.size[r], 1);
-		f[RV_GNN_RF_LOG_SIZE] = log1p(rg.size[r]);
-		f[RV_GNN_RF_LOG_DEGREE] = log1p(f[RV_GNN_RF_LOG_DEGREE]);
-		f[RV_GNN_RF_LOG_LINKS] = log1p(f[RV_GNN_RF_LOG_LINKS]);
-		f[RV_GNN_RF_RADIUS] = radius[r];
+		rf[r * RV_GNN_RF + RV_GNN_RF_LOG_SIZE] = rg.size[r];
+		rf[r * RV_GNN_RF + RV_GNN_RF_RADIUS] = radius[r];
 		/* a region none of whose rows could be read: far from everything */
 		if (nrep[r] == 0)
 			for (int d = 0; d < t->dim; d++)
 				reps[(Size) r * t->dim + d] = 1e15f;
 	}
+	rv_gnn_region_features(R, edges, rg.npairs, rf);
 	m = rv_gnn_create(R, rf, rg.npairs, edges, t->dim, reps, 42);
 	if (m == NULL)
 		ereport(ERROR,
@@ -1259,23 +1238,12 @@ LearnBuildGraphIvf(Relation index, LearnTarget *t)
 						R, RelationGetRelationName(index))));
 
 	rf = palloc0(sizeof(double) * R * RV_GNN_RF);
-	for (uint32 e = 0; e < nedges; e++)
-	{
-		rf[edges[e].u * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
-		rf[edges[e].v * RV_GNN_RF + RV_GNN_RF_LOG_DEGREE] += 1;
-		rf[edges[e].u * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[e].w;
-		rf[edges[e].v * RV_GNN_RF + RV_GNN_RF_LOG_LINKS] += edges[e].w;
-	}
 	for (int r = 0; r < R; r++)
 	{
-		double	   *f = rf + r * RV_GNN_RF;
-
-		f[RV_GNN_RF_DENSITY] = f[RV_GNN_RF_LOG_LINKS] / Max(size[r], 1);
-		f[RV_GNN_RF_LOG_SIZE] = log1p((double) size[r]);
-		f[RV_GNN_RF_LOG_DEGREE] = log1p(f[RV_GNN_RF_LOG_DEGREE]);
-		f[RV_GNN_RF_LOG_LINKS] = log1p(f[RV_GNN_RF_LOG_LINKS]);
-		f[RV_GNN_RF_RADIUS] = radius[r];
+		rf[r * RV_GNN_RF + RV_GNN_RF_LOG_SIZE] = (double) size[r];
+		rf[r * RV_GNN_RF + RV_GNN_RF_RADIUS] = radius[r];
 	}
+	rv_gnn_region_features((uint32) R, edges, nedges, rf);
 	t->dim = dim;
 	m = rv_gnn_create((uint32) R, rf, nedges, edges, (uint32) dim, reps, 42);
 	if (m == NULL)

@@ -40,6 +40,7 @@
 #include "utils/syscache.h"
 #include "utils/varbit.h"
 
+#include "gnn/gnn.h"
 #include "indexam/ivfflat.h"
 #include "indexam/indexam.h"
 #include "quant/quant.h"
@@ -766,19 +767,6 @@ IvfWriteMetaBaseline(Relation index, ForkNumber forkNum, const IvfDriftSum *base
  * ----------------------------------------------------------------
  */
 
-/* x / |x| into out (a zero vector stays zero) */
-static void
-IvfUnit(const float *x, int dim, float *out)
-{
-	double		n = 0;
-
-	for (int d = 0; d < dim; d++)
-		n += (double) x[d] * x[d];
-	n = n > 0 ? 1.0 / sqrt(n) : 0;
-	for (int d = 0; d < dim; d++)
-		out[d] = (float) (x[d] * n);
-}
-
 /*
  * One list's entries for the learning loop: how many there are (normal
  * line pointers of its chain), and the mean L2 distance of the first
@@ -814,7 +802,7 @@ IvfLearnChain(Relation index, IvfSupport *support, BlockNumber blkno, const floa
 			if (taken >= nsample)
 				continue;
 			IvfDecodeEntry(support, IvfEntryValue((IvfEntry) PageGetItem(page, iid)), value);
-			IvfUnit((const float *) IvfValueData(value), dim, unit);
+			rv_gnn_unit((const float *) IvfValueData(value), dim, unit);
 			for (int d = 0; d < dim; d++)
 				d2 += ((double) unit[d] - center[d]) * ((double) unit[d] - center[d]);
 			sum += sqrt(d2);
@@ -876,7 +864,7 @@ IvfLearnLists(Relation index, int nsample, int *dim, float **centers, int64 **si
 		{
 			IvfList		list = (IvfList) PageGetItem(page, PageGetItemId(page, i + 1));
 
-			IvfUnit((const float *) IvfValueData(IvfListCenter(list)), support.dimensions,
+			rv_gnn_unit((const float *) IvfValueData(IvfListCenter(list)), support.dimensions,
 					*centers + (Size) n * support.dimensions);
 			starts[n] = list->startPage;
 		}
