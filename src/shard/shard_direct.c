@@ -512,9 +512,25 @@ RvShardDeparseConst(RvShardDeparse *dp, Const *c)
 		appendStringInfoString(&dp->buf, "NULL");
 	else
 	{
+		/*
+		 * Printed as the shard's session reads it (shard_conn.c): ISO dates
+		 * and every float digit, whatever this session's DateStyle or
+		 * extra_float_digits (a DMY date or a rounded float would select
+		 * other rows on the shard).
+		 */
+		int			nest = NewGUCNestLevel();
+		char	   *text;
+
+		(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		getTypeOutputInfo(c->consttype, &out, &varlena);
-		appendStringInfoString(&dp->buf,
-							   quote_literal_cstr(OidOutputFunctionCall(out, c->constvalue)));
+		text = OidOutputFunctionCall(out, c->constvalue);
+		AtEOXact_GUC(true, nest);
+		appendStringInfoString(&dp->buf, quote_literal_cstr(text));
 	}
 	appendStringInfo(&dp->buf, "::%s",
 					 format_type_extended(c->consttype, c->consttypmod,

@@ -256,6 +256,21 @@ like($fexplain, qr/Shard SQL: shard1: SELECT id, \(v OPERATOR\(public\.<->\) \$1
 my $where = "id % 3 = 0 AND NOT id = ANY ('{3,6,9}')";
 is(count_equal(filtered_lines('items', $where), filtered_lines('single', $where)), $nfilter,
 	"filtered top-10 through the direct path identical to the single node ($nfilter queries)");
+# Constants go to the shards as the shards read them, whatever this
+# session prints: with extra_float_digits 0 a float printed with 15 digits
+# (999.0000000000001 as 999) would let row 999 through on the shard
+my $v999 = $coord->safe_psql('postgres', "SELECT v FROM single WHERE id = 999");
+my @near999 = map {
+	$coord->safe_psql('postgres', "SET extra_float_digits = 0; SET datestyle = 'SQL, DMY';
+		SELECT string_agg(id::text, ',') FROM (SELECT id FROM $_ WHERE id::float8 >= '999.0000000000001'::float8
+		ORDER BY v <-> '$v999', id LIMIT 10) s")
+} qw(items single);
+is($near999[0], $near999[1], 'a float constant reaches the shards with every digit')
+  or diag "sharded $near999[0], single $near999[1]";
+unlike($near999[0], qr/^999,/, 'the row the constant excludes stays out');
+like($coord->safe_psql('postgres', "SET extra_float_digits = 0;
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items WHERE id::float8 >= '999.0000000000001'::float8
+	ORDER BY v <-> '$v999' LIMIT 10"), qr/999\.0000000000001/, 'the constant in the shards\' statement has every digit');
 $coord->safe_psql('postgres', q(CREATE FUNCTION local_pick(int) RETURNS bool IMMUTABLE
 	LANGUAGE plpgsql AS $$ BEGIN RETURN $1 % 5 = 1; END $$));
 $fexplain = $coord->safe_psql('postgres',
