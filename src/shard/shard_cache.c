@@ -19,11 +19,24 @@
  *	  of its type and its stmt_location/stmt_len cleared (equal() ignores
  *	  token locations but, in PG15, compares those two: the vector's text
  *	  length would make every key differ), the current user and the cursor
- *	  options.  The plan is stored only if the constant is found
+ *	  options, and the search_path and row_security the plan was made
+ *	  with.  The plan is stored only if the constant is found
  *	  nowhere in it but where the direct path put it (the CustomScan's
  *	  values and its postgres_fdw fallback query), checked on its
  *	  nodeToString: so swapping the constant there is the whole
  *	  difference between the cached plan and a new planning.
+ *
+ *	  What else a plan depends on, as PostgreSQL's plan cache sees it
+ *	  (plancache.c: the search_path, and the role and row_security the
+ *	  query was rewritten with): the key is the query after parse analysis
+ *	  and rewriting, so the names it resolved, its RLS quals and
+ *	  hasRowSecurity (set for any table with RLS enabled, so such a query
+ *	  is never rewritten here nor cached) are compared already.  But
+ *	  planning also inlines SQL functions, whose bodies are parsed with the
+ *	  search_path of that moment: a plan is served only under the
+ *	  search_path it was made with (an unchanged path is one generation
+ *	  number compare).  row_security is keyed too, as plancache does, so a
+ *	  later shape that let RLS through would still not cross it.
  *
  *	  Invalidation: a relcache invalidation of any relation of the plan
  *	  (relationOids: the parent and the partitions), and any change of a
@@ -45,6 +58,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -52,6 +66,7 @@
 #include "storage/lmgr.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "shard/shard.h"
@@ -66,6 +81,8 @@ typedef struct RvShardCachedPlan
 	Query	   *key;			/* the query, its vector a NULL Const */
 	Oid			userid;
 	int			cursor_options;
+	bool		row_security;	/* the GUC when planned */
+	OverrideSearchPath *search_path;	/* the search_path when planned */
 	Const	   *value;			/* the vector the plan was made with */
 	PlannedStmt *plan;
 	bool		valid;
@@ -194,7 +211,8 @@ RvShardCacheLookup(Query *key, Const *value, Query *parse, int cursor_options)
 		ListCell   *lc;
 
 		if (e == NULL || !e->valid || e->userid != userid ||
-			e->cursor_options != cursor_options || !equal(e->key, key))
+			e->cursor_options != cursor_options || e->row_security != row_security ||
+			!OverrideSearchPathMatchesCurrent(e->search_path) || !equal(e->key, key))
 			continue;
 		/* lock as planning would; this takes in pending invalidations */
 		foreach(lc, e->plan->relationOids)
@@ -251,6 +269,8 @@ RvShardCacheStore(Query *key, Const *value, int cursor_options, PlannedStmt *pla
 	e->key = copyObject(key);
 	e->userid = GetUserId();
 	e->cursor_options = cursor_options;
+	e->row_security = row_security;
+	e->search_path = GetOverrideSearchPath(cxt);
 	e->value = copyObject(value);
 	e->plan = copyObject(plan);
 	e->valid = true;

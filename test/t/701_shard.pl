@@ -16,7 +16,10 @@
 #   postgres_fdw, both with the single node's answers; a cached plan
 #   follows the servers' extensions option;
 # - the session's plan cache of text queries (shard_cache.c) serves the
-#   next vector, and sees ALTER SERVER, ALTER FOREIGN TABLE, DETACH;
+#   next vector, and sees ALTER SERVER, ALTER FOREIGN TABLE, DETACH; after
+#   a change of search_path (an inlined SQL function), role or row_security
+#   (a parent with a row security policy) a statement gets what it gets
+#   with the cache off;
 # - the direct path's cached connection follows ALTER SERVER and survives
 #   the shard dropping it; a role without a user mapping, or with one but
 #   no password, gets postgres_fdw's error on both paths, and with
@@ -497,6 +500,70 @@ $coord->safe_psql('postgres', 'CREATE ROLE nobody');
 	SELECT id FROM items ORDER BY v <-> '$q0' LIMIT 10;),
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 like($err, qr/42501: permission denied for table items/, 'role without SELECT on the parent: 42501');
+
+# The plan cache serves a query only where planning it again would give the
+# same plan: a change of search_path (an inlined SQL function's body is
+# parsed with it when the statement is planned), of role or of row_security
+# gets what the same statement gets with the cache off.  Each statement
+# runs with the cache on and then off, in one session, after a first query
+# that left a plan in the cache.
+$coord->safe_psql('postgres', q(
+	CREATE SCHEMA sa; CREATE SCHEMA sb;
+	CREATE FUNCTION sa.k() RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 0';
+	CREATE FUNCTION sb.k() RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 1000000';
+	SET check_function_bodies = off;	-- k() is found by the caller's search_path
+	CREATE FUNCTION public.shift(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1 + k()';
+	GRANT USAGE ON SCHEMA sa, sb TO PUBLIC;
+	CREATE TABLE rls_items (id int, v vector(100)) PARTITION BY HASH (id);
+	CREATE FOREIGN TABLE rls_items_s1 PARTITION OF rls_items
+		FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard1 OPTIONS (table_name 'items');
+	CREATE FOREIGN TABLE rls_items_s2 PARTITION OF rls_items
+		FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard2 OPTIONS (table_name 'items');
+	ALTER TABLE rls_items ENABLE ROW LEVEL SECURITY;
+	CREATE POLICY odd_only ON rls_items USING (id % 2 = 1);
+	GRANT SELECT ON rls_items TO alice;));
+# one statement (a vector of its own each time), cached and not
+sub cache_pair
+{
+	my ($sql, $i) = @_;
+	my $q = $queries->[$i];
+	$sql =~ s/\$Q/'$q'/;
+	return "SELECT '-- cache on';\n$sql;\nSET ruvector.shard_plan_cache = off;\n"
+	  . "SELECT '-- cache off';\n$sql;\nRESET ruvector.shard_plan_cache;\n";
+}
+my $sp_sql = "SELECT shift(id) FROM items ORDER BY v <-> \$Q, id LIMIT 1";
+my $rls_sql = "SELECT string_agg(id::text, ',') FROM (SELECT id FROM rls_items ORDER BY v <-> \$Q, id LIMIT 5) s";
+my $role_sql = "SELECT id FROM items ORDER BY v <-> \$Q, id LIMIT 1";
+# name, statements, what the last one answers (or its error)
+my @envs = (
+	[ 'search_path changed', "SET search_path = public, sa;\n" . cache_pair($sp_sql, 10)
+		  . "SET search_path = public, sb;\n" . cache_pair($sp_sql, 11), qr/^10\d{5}\n\z/ ],
+	[ 'row_security on, a role under the policy', "SET ROLE alice;\n" . cache_pair($rls_sql, 12),
+		qr/^\d*[13579](,\d*[13579]){4}\n\z/ ],
+	[ 'row_security off, a role under the policy', "SET ROLE alice;\n" . cache_pair($rls_sql, 13)
+		  . "SET row_security = off;\n" . cache_pair($rls_sql, 14),
+		qr/query would be affected by row-level security policy for table "rls_items"/ ],
+	[ 'row_security off, the owner', cache_pair($rls_sql, 15)
+		  . "SET row_security = off;\n" . cache_pair($rls_sql, 16), qr/^\d+(,\d+){4}\n\z/ ],
+	[ 'SET ROLE to a role without SELECT', cache_pair($role_sql, 17)
+		  . "SET ROLE nobody;\n" . cache_pair($role_sql, 18), qr/permission denied for table items/ ],
+	[ 'SET ROLE to a role with SELECT', cache_pair($role_sql, 19)
+		  . "SET ROLE alice;\n" . cache_pair($role_sql, 20), qr/^\d+\n\z/ ]);
+for my $env (@envs)
+{
+	my ($name, $sql, $want) = @$env;
+	my ($r, $o, $e) = $coord->psql('postgres', $sql, on_error_stop => 0);
+	# the last statement's answer (or error), with the cache on and off
+	my @part = split /^-- cache (?:on|off)\n/m, $o . "\n", -1;
+	my @errs = $e =~ /ERROR:\s+(.*)$/mg;
+	my ($on, $off) = ($part[-2] // '', $part[-1] // '');
+	is($on, $off, "plan cache, $name: the same answer as with the cache off")
+	  or diag "stdout:\n$o\nstderr:\n$e";
+	is(scalar(@errs) % 2, 0, "plan cache, $name: errors come in pairs") or diag $e;
+	is($errs[-1] // '', $errs[-2] // '', "plan cache, $name: the same error") if @errs;
+	like(@errs ? $errs[-1] : $on, $want, "plan cache, $name: the expected answer")
+	  or diag "stdout:\n$o\nstderr:\n$e";
+}
 
 # Inserts through the parent land on the shard hashing picks
 $coord->safe_psql('postgres',
