@@ -502,6 +502,8 @@ extern void HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *in
 							 int dimensions);
 
 /* hnswutils.c: pages and the metapage */
+extern int	HnswTidIndex(const ItemPointerData *tids, int n, ItemPointer tid);
+extern int	HnswTidCount(const ItemPointerData *tids, int n);
 extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 
 /*

@@ -760,27 +760,13 @@ typedef struct OwnLinks
 static bool
 IsAdded(HnswSearch *s, OwnLinks *own, int lc, ItemPointer tid)
 {
-	ItemPointer layer = own->added + HnswLayerStart(s->m, lc);
-
-	for (int i = 0; i < HnswLayerM(s->m, lc); i++)
-		if (ItemPointerEquals(&layer[i], tid))
-			return true;
-	return false;
-}
-
-static bool
-IsPinned(OwnLinks *own, ItemPointer tid)
-{
-	for (int i = 0; i < own->npinned; i++)
-		if (ItemPointerEquals(&own->pinned[i], tid))
-			return true;
-	return false;
+	return HnswTidIndex(own->added + HnswLayerStart(s->m, lc), HnswLayerM(s->m, lc), tid) >= 0;
 }
 
 static void
 Pin(OwnLinks *own, ItemPointer tid)
 {
-	if (!IsPinned(own, tid) && own->npinned < lengthof(own->pinned))
+	if (HnswTidIndex(own->pinned, own->npinned, tid) < 0 && own->npinned < lengthof(own->pinned))
 		own->pinned[own->npinned++] = *tid;
 }
 
@@ -814,7 +800,7 @@ AddOwnLink(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, SlotRef *
 		{
 			int64		c = FindCand(map, &mine->tids[i]);
 
-			if (c < 0 || IsPinned(own, &mine->tids[i]) ||
+			if (c < 0 || HnswTidIndex(own->pinned, own->npinned, &mine->tids[i]) >= 0 ||
 				(own->added != NULL && !IsAdded(s, own, lc, &mine->tids[i])))
 				continue;
 			if (pass == 0 && !HnswSameValue(HnswCandValue(s, (uint32) c), s->query))
@@ -865,13 +851,12 @@ KeepCopiesReachable(Relation index, HnswSearch *s, CandMap *map, OwnLinks *own, 
 
 	for (int k = 0; k < ncopies; k++)
 	{
-		for (int j = 0; j < mine.ntids; j++)
+		int			j = HnswTidIndex(mine.tids, mine.ntids, &ref->tids[copies[k]]);
+
+		if (j >= 0)
 		{
-			if (ItemPointerEquals(&mine.tids[j], &ref->tids[copies[k]]))
-			{
-				Pin(own, &mine.tids[j]);
-				return copies[k];
-			}
+			Pin(own, &mine.tids[j]);
+			return copies[k];
 		}
 	}
 
@@ -955,12 +940,8 @@ WriteSlot(Relation index, HnswSearch *s, SlotRef *ref, int lc, bool append, int 
 
 	if (layer != NULL)
 	{
-		bool		present = false;
-
 		layer += HnswLayerStart(s->m, lc);
-		for (int i = 0; i < lm && ItemPointerIsValid(&layer[i]) && !present; i++)
-			present = ItemPointerEquals(&layer[i], newTid);
-		if (present)
+		if (HnswTidIndex(layer, HnswTidCount(layer, lm), newTid) >= 0)
 			layer = NULL;
 	}
 
@@ -1079,9 +1060,8 @@ HnswForceLink(Relation index, HnswSearch *s, HnswCand *c, int lc, ItemPointer ne
 	ItemPointerSetInvalid(replaced);
 	if (!ReadSlots(index, s, c, lc, &ref))
 		return false;
-	for (int i = 0; i < ref.ntids; i++)
-		if (ItemPointerEquals(&ref.tids[i], newTid))
-			return false;
+	if (HnswTidIndex(ref.tids, ref.ntids, newTid) >= 0)
+		return false;
 	append = ref.ntids < HnswLayerM(s->m, lc);
 	if (!append)
 	{

@@ -297,20 +297,14 @@ FillOwnSlots(RepairState *rs, RepairElement *e, HnswSearch *s, HnswNeighborList 
 			HnswCand   *c = &s->cands[layers[lc]->cands[i]];
 			ItemPointerData tid;
 			int			slot = -1;
-			bool		present = false;
 
 			ItemPointerSet(&tid, c->blkno, c->offno);
-			for (int j = 0; j < lm && !present; j++)
-			{
+			if (HnswTidIndex(layer, lm, &tid) >= 0)
+				continue;
+			for (int j = 0; j < lm && slot < 0; j++)
 				if (!ItemPointerIsValid(&layer[j]))
-				{
-					if (slot < 0)
-						slot = j;
-				}
-				else
-					present = ItemPointerEquals(&layer[j], &tid);
-			}
-			if (present || slot < 0)
+					slot = j;
+			if (slot < 0)
 				continue;
 			layer[slot] = tid;
 			addedSlots[HnswLayerStart(rs->m, lc) + slot] = tid;

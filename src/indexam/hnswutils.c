@@ -897,6 +897,36 @@ RememberHint(Relation index, BlockNumber blkno, Buffer buf)
 	h->bufs[blkno] = buf;
 }
 
+/*
+ * Where tid stands in tids[0..n), or -1 when it is not there.  Link lists,
+ * copy lists and merge buffers are short (at most 2 * m entries), so a
+ * linear scan beats anything cleverer; one function keeps the dozen places
+ * that ask this question in the insert, VACUUM and repair code alike.
+ */
+int
+HnswTidIndex(const ItemPointerData *tids, int n, ItemPointer tid)
+{
+	for (int i = 0; i < n; i++)
+		if (ItemPointerEquals((ItemPointer) &tids[i], tid))
+			return i;
+	return -1;
+}
+
+/*
+ * How many of tids[0..n) come before the first invalid one: the links of a
+ * layer are packed at its start, and code that reads a layer stops at the
+ * first empty slot.
+ */
+int
+HnswTidCount(const ItemPointerData *tids, int n)
+{
+	int			i = 0;
+
+	while (i < n && ItemPointerIsValid(&tids[i]))
+		i++;
+	return i;
+}
+
 /* Pin a block of the main fork, through its hint when the hint is right */
 Buffer
 HnswReadBuffer(Relation index, BlockNumber blkno)

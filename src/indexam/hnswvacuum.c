@@ -360,15 +360,6 @@ typedef struct CopyLinks
 	bool		hasCopies;		/* live or dying copies link to or from it */
 } CopyLinks;
 
-static bool
-IsCopyLink(CopyLinks *cl, ItemPointer tid)
-{
-	for (int i = 0; i < cl->n; i++)
-		if (ItemPointerEquals(&cl->tids[i], tid))
-			return true;
-	return false;
-}
-
 /*
  * Which live links of e lead to exact copies of it (s searches for its
  * value): the values the search read, else read from their pages.  Links
@@ -396,7 +387,7 @@ NoteCopyLinks(HnswVacuumState *vs, HnswSearch *s, VacElement *e, CopyLinks *cl)
 		HnswElementRef other;
 
 		if (!ItemPointerIsValid(&links[i]) || TidSetContains(&vs->dying, &links[i]) ||
-			IsCopyLink(cl, &links[i]))
+			HnswTidIndex(cl->tids, cl->n, &links[i]) >= 0)
 			continue;
 		for (uint32 c = 0; c < s->ncands && !read; c++)
 		{
@@ -426,13 +417,9 @@ MergeCurrent(HnswVacuumState *vs, CopyLinks *cl, ItemPointer cur, int lm,
 {
 	for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&cur[i]); i++)
 	{
-		bool		present = false;
-
-		if (TidSetContains(&vs->dying, &cur[i]) || IsCopyLink(cl, &cur[i]) != copies)
+		if (TidSetContains(&vs->dying, &cur[i]) || (HnswTidIndex(cl->tids, cl->n, &cur[i]) >= 0) != copies)
 			continue;
-		for (int j = 0; j < n && !present; j++)
-			present = ItemPointerEquals(&merged[j], &cur[i]);
-		if (!present)
+		if (HnswTidIndex(merged, n, &cur[i]) < 0)
 			merged[n++] = cur[i];
 	}
 	return n;
@@ -443,14 +430,8 @@ static int
 MergeNew(ItemPointer list, int lm, ItemPointerData *merged, int n)
 {
 	for (int i = 0; i < lm && n < lm && ItemPointerIsValid(&list[i]); i++)
-	{
-		bool		present = false;
-
-		for (int j = 0; j < n && !present; j++)
-			present = ItemPointerEquals(&merged[j], &list[i]);
-		if (!present)
+		if (HnswTidIndex(merged, n, &list[i]) < 0)
 			merged[n++] = list[i];
-	}
 	return n;
 }
 
@@ -482,6 +463,7 @@ MergeSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer curren
 		ItemPointer fresh = newSlots + HnswLayerStart(vs->m, lc);
 		ItemPointerData merged[HNSW_MAX_M * 2];
 		int			n = MergeCurrent(vs, cl, cur, lm, merged, 0, true);
+		int			ncur;
 
 		if (cl->hasCopies)
 		{
@@ -494,15 +476,10 @@ MergeSlots(HnswVacuumState *vs, CopyLinks *cl, VacElement *e, ItemPointer curren
 			n = MergeNew(inherited + HnswLayerStart(vs->m, lc), lm, merged, n);
 			n = MergeNew(fresh, lm, merged, n);
 		}
+		ncur = HnswTidCount(cur, lm);
 		for (int j = 0, k = 0; j < n; j++)
-		{
-			bool		present = false;
-
-			for (int i = 0; i < lm && ItemPointerIsValid(&cur[i]) && !present; i++)
-				present = ItemPointerEquals(&cur[i], &merged[j]);
-			if (!present)
+			if (HnswTidIndex(cur, ncur, &merged[j]) < 0)
 				added[HnswLayerStart(vs->m, lc) + k++] = merged[j];
-		}
 		for (int i = n; i < lm; i++)
 			ItemPointerSetInvalid(&merged[i]);
 		memcpy(cur, merged, sizeof(ItemPointerData) * lm);
@@ -628,6 +605,7 @@ NoteInherited(HnswVacuumState *vs, VacElement *e, ItemPointer inherited, int nsl
 	{
 		int			lm = HnswLayerM(vs->m, lc);
 		ItemPointer cur = links + HnswLayerStart(vs->m, lc);
+		int			ncur = HnswTidCount(cur, lm);
 		ItemPointer cands = palloc(sizeof(ItemPointerData) * lm * lm);
 		double	   *dists = palloc(sizeof(double) * lm * lm);
 		char	   *live[HNSW_MAX_M * 2];
@@ -635,7 +613,7 @@ NoteInherited(HnswVacuumState *vs, VacElement *e, ItemPointer inherited, int nsl
 		int			ncands = 0;
 		int			nout = 0;
 
-		for (int i = 0; i < lm && ItemPointerIsValid(&cur[i]); i++)
+		for (int i = 0; i < ncur; i++)
 		{
 			ItemPointerData got[HNSW_MAX_M * 2];
 			int			ngot;
@@ -647,12 +625,10 @@ NoteInherited(HnswVacuumState *vs, VacElement *e, ItemPointer inherited, int nsl
 			{
 				bool		present = (ItemPointerGetBlockNumber(&got[j]) == e->blkno &&
 									   ItemPointerGetOffsetNumber(&got[j]) == e->offno) ||
-					TidSetContains(&vs->dying, &got[j]);
+					TidSetContains(&vs->dying, &got[j]) ||
+					HnswTidIndex(cur, ncur, &got[j]) >= 0 ||
+					HnswTidIndex(cands, ncands, &got[j]) >= 0;
 
-				for (int k = 0; k < lm && ItemPointerIsValid(&cur[k]) && !present; k++)
-					present = ItemPointerEquals(&cur[k], &got[j]);
-				for (int k = 0; k < ncands && !present; k++)
-					present = ItemPointerEquals(&cands[k], &got[j]);
 				if (!present)
 					cands[ncands++] = got[j];
 			}
@@ -660,7 +636,7 @@ NoteInherited(HnswVacuumState *vs, VacElement *e, ItemPointer inherited, int nsl
 		if (ncands == 0)
 			continue;
 
-		for (int i = 0; i < lm && ItemPointerIsValid(&cur[i]); i++)
+		for (int i = 0; i < ncur; i++)
 			if (!TidSetContains(&vs->dying, &cur[i]) &&
 				(live[nlive] = LiveValue(vs, &cur[i])) != NULL)
 				nlive++;
