@@ -191,6 +191,10 @@ extern bool rv_gnn_calibrate(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 							 double target);
 extern int	rv_gnn_fixed_effort(uint32_t n, const double *grid, uint32_t ngrid,
 								const double *recall, double target);
+extern double rv_gnn_fixed_effort_at(uint32_t n, const double *grid, uint32_t ngrid,
+									 const double *recall, double target);
+extern bool rv_gnn_goes_live(bool calibrated, double target, double recall, double cost,
+							 double fixedAt, double liveRecall, double liveCost);
 
 /* Byte format */
 extern size_t rv_gnn_serialized_size(const RvGnnModel *m);

@@ -781,6 +781,62 @@ rv_gnn_fixed_effort(uint32_t n, const double *grid, uint32_t ngrid,
 	return -1;
 }
 
+/*
+ * The fixed effort at which the mean recall of the n samples reaches the
+ * target, between grid points interpolated in log effort as
+ * rv_gnn_evaluate interpolates each query's recall (the mean of the
+ * interpolated curves is the interpolated mean curve): what one effort
+ * for every query costs at exactly the target.  grid[0] if the first grid
+ * effort already reaches it, INFINITY if none does.
+ */
+double
+rv_gnn_fixed_effort_at(uint32_t n, const double *grid, uint32_t ngrid,
+					   const double *recall, double target)
+{
+	double		prev = 0;
+
+	for (uint32_t g = 0; g < ngrid && n > 0; g++)
+	{
+		double		sum = 0;
+		double		mean;
+
+		for (uint32_t i = 0; i < n; i++)
+			sum += recall[(size_t) i * ngrid + g];
+		mean = sum / n;
+		if (mean >= target)
+		{
+			double		t;
+
+			if (g == 0 || !(mean > prev))
+				return grid[g];
+			t = (target - prev) / (mean - prev);
+			return exp(log(grid[g - 1]) + t * (log(grid[g]) - log(grid[g - 1])));
+		}
+		prev = mean;
+	}
+	return INFINITY;
+}
+
+/*
+ * Whether a newly trained version goes live (docs/learning.md): it
+ * calibrated, its mean recall on the validation queries meets the target,
+ * its mean effort there is below the fixed effort that reaches the target
+ * on the same queries (fixedAt, rv_gnn_fixed_effort_at: a model that costs
+ * more than one effort for all is no gain), and below the live version's
+ * on the same queries unless that one misses the target (liveRecall NAN:
+ * no live version).
+ */
+bool
+rv_gnn_goes_live(bool calibrated, double target, double recall, double cost,
+				 double fixedAt, double liveRecall, double liveCost)
+{
+	if (!calibrated || !(recall >= target) || !(cost < fixedAt))
+		return false;
+	if (isnan(liveRecall) || !(liveRecall >= target))
+		return true;
+	return cost < liveCost;
+}
+
 /* ----------------------------------------------------------------
  *		Byte format
  * ----------------------------------------------------------------

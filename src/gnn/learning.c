@@ -37,9 +37,10 @@
  *	  Versions.  The queries are split 60/20/20 (by position): train,
  *	  calibrate (the offset that makes the mean recall reach the target),
  *	  validate.  A new version goes live only if on the validation queries
- *	  its mean recall reaches the target and its mean effort is below the
- *	  live version's (evaluated on the same queries), or the live one
- *	  misses the target.  Every version is kept, live or not, with its
+ *	  its mean recall reaches the target, its mean effort is below the
+ *	  fixed effort that reaches the target on the same queries
+ *	  (rv_gnn_fixed_effort_at), and below the live version's (evaluated on
+ *	  the same queries) unless the live one misses the target.  Every version is kept, live or not, with its
  *	  training curve: ruvector_learning_status() shows them.
  *
  *	  A model belongs to one build of its index (its relfilenode): after
@@ -1380,6 +1381,7 @@ LearnTrainIndex(Relation index, double target)
 				lc = NAN,
 				lb = NAN;
 	int			fixed;
+	double		fixedAt;
 	bool		calibrated;
 	double		margin;
 	double		labelMu;
@@ -1416,8 +1418,14 @@ LearnTrainIndex(Relation index, double target)
 	}
 
 	m = t.ivf ? LearnBuildGraphIvf(index, &t) : LearnBuildGraph(index, &t);
-	m->effortMin = t.grid[0];
 	m->effortMax = t.grid[t.ngrid - 1];
+	/*
+	 * The least effort a scan with the model runs is its checkpoint (the
+	 * fixed grid starts lower, at k): validation must charge it that, or a
+	 * model looks cheaper than the fixed effort it is compared with.
+	 */
+	m->effortMin = Min(Max(t.grid[0], t.ivf ? RV_LEARN_IVF_CHECKPOINT :
+						   RV_LEARN_CHECKPOINT_EF(t.k)), m->effortMax);
 	for (int k = 0; k < 3; k++)
 		s[k] = LearnSamples(m, &t, part[k], np[k], target, &rc[k]);
 
@@ -1453,8 +1461,8 @@ LearnTrainIndex(Relation index, double target)
 
 		rv_gnn_evaluate(live, ls, np[2], t.grid, t.ngrid, lrc, target, live->offset, &lr, &lc, &lb);
 	}
-	goLive = calibrated && vr >= target &&
-		(live == NULL || !(lr >= target) || vc < lc);
+	fixedAt = rv_gnn_fixed_effort_at(np[2], t.grid, t.ngrid, rc[2], target);
+	goLive = rv_gnn_goes_live(calibrated, target, vr, vc, fixedAt, lr, lc);
 
 	/* store */
 	{
@@ -1536,11 +1544,12 @@ LearnTrainIndex(Relation index, double target)
 					 t.indexid, version, target, goLive ? "true" : "false",
 					 n, ncaptured, m->nregions, trainMs, np[2], vr, vc, vb);
 	if (fixed >= 0)
-		appendStringInfo(&json, "%g}", t.grid[fixed]);
+		appendStringInfo(&json, "%g, \"fixed_effort_at_target\": %.2f}", t.grid[fixed], fixedAt);
 	else
-		appendStringInfoString(&json, "null}");
-	appendStringInfo(&json, ", \"calibration_offset\": %.4f, \"shrink\": %.2f, \"label_mu\": %g,"
-					 " \"replaced\": ", m->offset, m->shrink, labelMu);
+		appendStringInfoString(&json, "null, \"fixed_effort_at_target\": null}");
+	appendStringInfo(&json, ", \"calibrated\": %s, \"calibration_offset\": %.4f, \"shrink\": %.2f,"
+					 " \"label_mu\": %g, \"replaced\": ", calibrated ? "true" : "false", m->offset,
+					 m->shrink, labelMu);
 	if (live)
 		appendStringInfo(&json, "{\"version\": %d, \"mean_recall\": %.4f, \"mean_effort\": %.2f}",
 						 liveVersion, lr, lc);

@@ -24,8 +24,12 @@
  *	  nearest rows found, their spread, how much the last list moved them,
  *	  the lists left whose centers are nearer than the 2k-th row) and goes
  *	  on to that many: the rows of a scan with ivfflat.probes at that
- *	  number, as the lists are read in the same order (TAP 601).  Later
- *	  batches of an iterative scan read that many lists each.
+ *	  number, as the lists are read in the same order (TAP 601).  With
+ *	  adaptive_effort = both the frontier rule then watches the lists read
+ *	  after the checkpoint and stops the batch once frontier_patience in a
+ *	  row added nothing to the 2k nearest rows found, before the model's
+ *	  number if so (as the hnsw scans' both).  Later batches of an
+ *	  iterative scan read the model's number of lists each.
  *
  *	  With ivfflat.iterative_scan = relaxed_order the next ivfflat.probes
  *	  lists (in order of their centers) are read and merged into the
@@ -446,6 +450,7 @@ ScanNextLists(IndexScanDesc scan)
 	bool		frontier = so->plan.mode == RV_ADAPT_FRONTIER && so->probed == 0;
 	bool		model = (so->plan.mode == RV_ADAPT_MODEL || so->plan.mode == RV_ADAPT_PROBE) &&
 		so->probed == 0;
+	bool		frontierAfter = false;	/* adaptive_effort = both, past the checkpoint */
 	int			quiet = 0;		/* lists in a row that changed nothing */
 	float		kthBefore = get_float4_infinity();
 	int			limit = so->probes;
@@ -488,6 +493,17 @@ ScanNextLists(IndexScanDesc scan)
 			if (so->ntopk >= so->plan.k && quiet >= so->plan.patience)
 				break;
 		}
+		else if (frontierAfter)
+		{
+			/* both: the frontier rule may stop before the model's lists */
+			quiet = FrontierOffer(so, from) ? 0 : quiet + 1;
+			if (quiet >= so->plan.patience && batch < limit)
+			{
+				elog(DEBUG1, "ruvector learning: frontier rule stopped after %d of %d lists for index \"%s\"",
+					 so->probed, limit, RelationGetRelationName(scan->indexRelation));
+				break;
+			}
+		}
 		else if (model)
 		{
 			float		kth = so->ntopk >= so->trackK ? so->topk[0] : get_float4_infinity();
@@ -501,6 +517,7 @@ ScanNextLists(IndexScanDesc scan)
 				so->probes = Max(limit, 1);
 				so->maxProbes = Max(so->maxProbes, limit);
 				model = false;
+				frontierAfter = so->plan.patienceAfter;
 			}
 			else if (batch == limit)
 			{

@@ -345,6 +345,7 @@ START_TEST(test_gnn_unpredictable)
 				c,
 				b;
 	int			fixed;
+	double		fixedAt;
 
 	for (int g = 0; g < 10; g++)
 		grid[g] = 10 * pow(1.6, g);
@@ -378,9 +379,53 @@ START_TEST(test_gnn_unpredictable)
 	 */
 	ck_assert_msg(c < grid[fixed] * 0.85, "model cost %g (shrink %g), fixed effort %g",
 				  c, m->shrink, grid[fixed]);
+	/*
+	 * But that is what one effort for every query costs at exactly the
+	 * target: the model gains nothing over the fixed setting and must not
+	 * go live, even as a first model.
+	 */
+	fixedAt = rv_gnn_fixed_effort_at(n / 2, grid, 10, recall + (n / 2) * 10, 0.95);
+	ck_assert_msg(c >= fixedAt * 0.98 && c < fixedAt * 1.1, "model cost %g, fixed at the target %g",
+				  c, fixedAt);
+	ck_assert(rv_gnn_goes_live(true, 0.95, r, c, fixedAt, NAN, NAN) == (c < fixedAt));
 	free(s);
 	free(recall);
 	rv_gnn_free(m);
+}
+END_TEST
+
+/*
+ * The fixed effort at the target, interpolated in log effort between grid
+ * points, and the rule that decides whether a trained version goes live.
+ */
+START_TEST(test_gnn_fixed_at)
+{
+	double		grid[3] = {10, 20, 40};
+	double		recall[6] = {0.8, 0.9, 1.0, 0.6, 0.9, 1.0};	/* mean 0.7, 0.9, 1.0 */
+
+	ck_assert_double_eq_tol(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.95),
+							20 * sqrt(2.0), 1e-9);
+	ck_assert_double_eq_tol(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.8),
+							10 * pow(2.0, 0.5), 1e-9);
+	ck_assert_double_eq(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.6), 10);
+	ck_assert_double_eq_tol(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.9), 20, 1e-9);
+	ck_assert(isinf(rv_gnn_fixed_effort_at(2, grid, 3, recall, 1.01)));
+	ck_assert(isinf(rv_gnn_fixed_effort_at(0, grid, 3, recall, 0.5)));
+
+	/* a first model: cheaper than fixed goes live, dearer does not */
+	ck_assert(rv_gnn_goes_live(true, 0.95, 0.96, 25, 28.3, NAN, NAN));
+	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, NAN, NAN));
+	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 28.3, 28.3, NAN, NAN));
+	/* missing the target, or not calibrated: never */
+	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.94, 15, 28.3, NAN, NAN));
+	ck_assert(!rv_gnn_goes_live(false, 0.95, 0.96, 15, 28.3, NAN, NAN));
+	/* against a live version: cheaper than it, unless it misses the target */
+	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 25, 28.3, 0.96, 24));
+	ck_assert(rv_gnn_goes_live(true, 0.95, 0.96, 23, 28.3, 0.96, 24));
+	ck_assert(rv_gnn_goes_live(true, 0.95, 0.96, 26, 28.3, 0.93, 24));
+	/* and still cheaper than fixed, whatever the live one does */
+	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, 0.93, 24));
+	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, 0.96, 40));
 }
 END_TEST
 
@@ -567,6 +612,7 @@ gnn_suite(void)
 	tcase_add_test(tc, test_gnn_learns);
 	tcase_add_test(tc, test_gnn_calibrate);
 	tcase_add_test(tc, test_gnn_unpredictable);
+	tcase_add_test(tc, test_gnn_fixed_at);
 	tcase_add_test(tc, test_gnn_query_features);
 	tcase_add_test(tc, test_gnn_search_features);
 	tcase_add_test(tc, test_gnn_knn_edges);
