@@ -19,9 +19,11 @@
  *		SELECT <used columns>, (<col> OPERATOR(s.op) $1::type) [, <cols>]
  *		FROM s.table [WHERE <filter>] ORDER BY <n> [, ...] LIMIT <k>
  *
- *	  with the query value as $1 in binary (send/recv) and the filter's
- *	  client parameters as $2 ..., the rows coming back in binary when
- *	  every column type is built in.  It is a statement prepared once per
+ *	  with the query value as $1 and the filter's constants and client
+ *	  parameters as $2 ... (so one statement serves every value), in
+ *	  binary where the type's binary form carries no text
+ *	  (RvShardBinaryValue), and the rows coming back in binary when every
+ *	  column type is such a built-in one.  It is a statement prepared once per
  *	  connection (PQsendQueryPrepared on
  *	  every shard, then the results are read), and returns the shards' rows;
  *	  k is written into the text (evaluated at run time when the LIMIT is
@@ -95,6 +97,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 #include "utils/varlena.h"
@@ -132,7 +135,7 @@ typedef struct RvShardScanState
 	Oid			userid;
 	int			ncols;			/* scan tuple columns */
 	int		   *remote_col;		/* per column: result column, -1 for NULL */
-	bool		binary_rows;	/* results in binary (built-in column types) */
+	bool		binary_rows;	/* results in binary (RvShardBinaryValue, built in) */
 	FmgrInfo   *in_fn;			/* per column: input or receive function */
 	Oid		   *in_ioparam;
 	int32	   *in_typmod;
@@ -361,10 +364,13 @@ RvShardIsValue(Node *n)
 
 /*
  * A value evaluated on the coordinator when the query runs and shipped as
- * a parameter, $n::type (the same expression twice is one parameter).
+ * a parameter, $n::type (the same expression twice is one parameter):
+ * the query value, client parameters and the filter's constants, so the
+ * statement's text, and the shard's prepared statement, is the same
+ * whatever the values.
  */
 static void
-RvShardDeparseValue(RvShardDeparse *dp, Node *value)
+RvShardDeparseValue(RvShardDeparse *dp, Node *value, int32 typmod)
 {
 	int			n = 0;
 	ListCell   *lc;
@@ -378,7 +384,8 @@ RvShardDeparseValue(RvShardDeparse *dp, Node *value)
 	if (lc == NULL)
 		dp->values = lappend(dp->values, value);
 	appendStringInfo(&dp->buf, "$%d::%s", n + 1,
-					 format_type_extended(exprType(value), -1, FORMAT_TYPE_FORCE_QUALIFY));
+					 format_type_extended(exprType(value), typmod,
+										  FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_TYPEMOD_GIVEN));
 }
 
 /*
@@ -421,7 +428,7 @@ RvShardDeparseDistance(RvShardDeparse *dp, Node *e)
 			RvShardDeparseColumn(dp, ((Var *) arg)->varattno);
 		else if (!IsA(arg, Var) && dp->values == NIL &&
 				 RvShardShippable(TypeRelationId, exprType(arg), dp->extensions))
-			RvShardDeparseValue(dp, arg);
+			RvShardDeparseValue(dp, arg, -1);
 		else
 		{
 			ReleaseSysCache(tup);
@@ -440,7 +447,7 @@ RvShardDeparseDistance(RvShardDeparse *dp, Node *e)
  * and casts, ARRAY[...]; built-in objects or objects of an extension
  * listed for the server, immutable functions only, and no collation but
  * the default one (the shard's default is assumed the same, as
- * postgres_fdw does).  Constants go as literals, parameters as $n.
+ * postgres_fdw does).  Constants and client parameters go as $n.
  */
 static bool RvShardDeparseExpr(RvShardDeparse *dp, Node *n);
 
@@ -500,41 +507,17 @@ RvShardDeparseOperator(RvShardDeparse *dp, Oid opno, Oid opfunc)
 	return true;
 }
 
+/*
+ * A constant goes as a parameter too ($n::type(typmod), the value already
+ * of that typmod): one prepared statement on the shard for every value,
+ * planned once (generic), instead of one per distinct constant.
+ */
 static bool
 RvShardDeparseConst(RvShardDeparse *dp, Const *c)
 {
-	Oid			out;
-	bool		varlena;
-
 	if (!RvShardTypeOk(dp, c->consttype) || !RvShardCollationOk(c->constcollid))
 		return false;
-	if (c->constisnull)
-		appendStringInfoString(&dp->buf, "NULL");
-	else
-	{
-		/*
-		 * Printed as the shard's session reads it (shard_conn.c): ISO dates
-		 * and every float digit, whatever this session's DateStyle or
-		 * extra_float_digits (a DMY date or a rounded float would select
-		 * other rows on the shard).
-		 */
-		int			nest = NewGUCNestLevel();
-		char	   *text;
-
-		(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		getTypeOutputInfo(c->consttype, &out, &varlena);
-		text = OidOutputFunctionCall(out, c->constvalue);
-		AtEOXact_GUC(true, nest);
-		appendStringInfoString(&dp->buf, quote_literal_cstr(text));
-	}
-	appendStringInfo(&dp->buf, "::%s",
-					 format_type_extended(c->consttype, c->consttypmod,
-										  FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_TYPEMOD_GIVEN));
+	RvShardDeparseValue(dp, (Node *) c, c->consttypmod);
 	return true;
 }
 
@@ -562,7 +545,7 @@ RvShardDeparseExpr(RvShardDeparse *dp, Node *n)
 			if (((Param *) n)->paramkind != PARAM_EXTERN ||
 				!RvShardTypeOk(dp, ((Param *) n)->paramtype))
 				return false;
-			RvShardDeparseValue(dp, n);
+			RvShardDeparseValue(dp, n, -1);
 			return true;
 		case T_OpExpr:
 			{
@@ -1053,24 +1036,70 @@ RvShardDirectAllowed(void)
 }
 
 /*
- * Does the type have binary send and receive functions?  The query value
- * goes to the shards in binary when it does (no float printing here, no
- * parsing there); it is built in or of an extension listed for the server
- * (RvShardShippable), whose binary format is the same on both sides.  The
- * rows come back in binary when every column's type is built in.
+ * Is a value of this type sent (or read back) in binary?  Only when its
+ * binary form carries no text: the send and receive functions of strings
+ * (text, name, json, xml, ... and arrays of them) convert between the
+ * database encoding and this session's client_encoding, which need not
+ * be the shard connection's (the database encoding, shard_conn.c).  So:
+ * built-in numbers, dates and times, booleans, bit strings, geometry,
+ * network addresses and fixed-length types (uuid, pg_lsn; not name),
+ * arrays of those, and ruvector's own types (the query vector: the shard
+ * has ruvector, listed in the server's extensions, whose binary format is
+ * the same on both sides; no float printing here, no parsing there).
+ * Anything else goes as text (RvShardValueText).
  */
 static bool
-RvShardBinaryIO(Oid type)
+RvShardBinaryValue(Oid type)
 {
 	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+	Form_pg_type t;
 	bool		ok;
 
 	if (!HeapTupleIsValid(tup))
 		return false;
-	ok = OidIsValid(((Form_pg_type) GETSTRUCT(tup))->typsend) &&
-		OidIsValid(((Form_pg_type) GETSTRUCT(tup))->typreceive);
+	t = (Form_pg_type) GETSTRUCT(tup);
+	if (!OidIsValid(t->typsend) || !OidIsValid(t->typreceive) || t->typtype != TYPTYPE_BASE)
+		ok = false;
+	else if (type >= FirstGenbkiObjectId)
+		ok = strcmp(RvShardExtensionOf(TypeRelationId, type), "ruvector") == 0;
+	else if (t->typcategory == TYPCATEGORY_ARRAY)
+		ok = OidIsValid(t->typelem) && t->typelem != type && RvShardBinaryValue(t->typelem);
+	else
+		ok = strchr("NDBTVGI", t->typcategory) != NULL ||
+			(t->typlen > 0 && t->typcategory != TYPCATEGORY_STRING);
 	ReleaseSysCache(tup);
 	return ok;
+}
+
+/*
+ * A value as text, printed as the shard's session reads it (shard_conn.c,
+ * RvShardShardStyle sets this session alike until AtEOXact_GUC):
+ * ISO dates, postgres intervals and every float digit, whatever this
+ * session's DateStyle, IntervalStyle or extra_float_digits (a DMY date or
+ * a rounded float would select other rows on the shard).
+ */
+static int
+RvShardShardStyle(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;				/* AtEOXact_GUC(true, nest) puts them back */
+}
+
+static char *
+RvShardValueText(FmgrInfo *out, Datum d)
+{
+	int			nest = RvShardShardStyle();
+	char	   *text = OutputFunctionCall(out, d);
+
+	AtEOXact_GUC(true, nest);
+	return text;
 }
 
 static void
@@ -1113,7 +1142,7 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 		Oid			type = exprType(lfirst(lc));
 
 		st->value[k] = ExecInitExpr(lfirst(lc), &node->ss.ps);
-		st->value_binary[k] = RvShardBinaryIO(type);
+		st->value_binary[k] = RvShardBinaryValue(type);
 		if (st->value_binary[k])
 			getTypeBinaryOutputInfo(type, &outfunc, &varlena);
 		else
@@ -1132,7 +1161,7 @@ RvShardBegin(CustomScanState *node, EState *estate, int eflags)
 
 		st->remote_col[j] = list_nth_int(colmap, j);
 		if (st->remote_col[j] >= 0 &&
-			(type >= FirstGenbkiObjectId || !RvShardBinaryIO(type)))
+			(type >= FirstGenbkiObjectId || !RvShardBinaryValue(type)))
 			st->binary_rows = false;
 	}
 	for (int j = 0; j < st->ncols; j++)
@@ -1390,7 +1419,7 @@ RvShardRun(RvShardScanState *st)
 			lengths[k] = VARSIZE(b) - VARHDRSZ;
 		}
 		else if (!isnull)
-			params[k] = OutputFunctionCall(&st->value_out[k], d);
+			params[k] = RvShardValueText(&st->value_out[k], d);
 	}
 	d = ExecEvalExprSwitchContext(st->limit, econtext, &isnull);
 	limit = isnull ? "ALL" : psprintf(INT64_FORMAT, DatumGetInt64(d));
@@ -1598,6 +1627,31 @@ RvShardExplainFallback(RvShardScanState *st, ExplainState *es)
 	es->settings = settings;
 }
 
+/*
+ * The values shipped as $2 ... (the filter's constants and parameters; $1,
+ * the query vector, is in the query), as expressions, constants printed
+ * as they reach the shard (every float digit)
+ */
+static void
+RvShardExplainValues(CustomScanState *node, ExplainState *es)
+{
+	List	   *exprs = ((CustomScan *) node->ss.ps.plan)->custom_exprs;
+	StringInfoData buf;
+	ListCell   *lc;
+	int			nest;
+
+	if (list_length(exprs) <= 2)
+		return;
+	initStringInfo(&buf);
+	nest = RvShardShardStyle();
+	for_each_from(lc, exprs, 2)
+		appendStringInfo(&buf, "%s$%d = %s", buf.len > 0 ? ", " : "",
+						 foreach_current_index(lc),
+						 deparse_expression(lfirst(lc), NIL, false, false));
+	AtEOXact_GUC(true, nest);
+	ExplainPropertyText("Shard Parameters", buf.data, es);
+}
+
 static void
 RvShardExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
@@ -1623,6 +1677,7 @@ RvShardExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 							psprintf("%s: %s LIMIT %s", RvShardServer(st, i)->servername,
 									 strVal(list_nth(st->sqls, i)),
 									 RvShardExplainLimit(node)), es);
+	RvShardExplainValues(node, es);
 }
 
 void

@@ -12,9 +12,11 @@
 #   COMMITTED block that wrote nothing reads directly, a REPEATABLE READ
 #   one through postgres_fdw;
 # - filters postgres_fdw would ship go in the direct path's statements
-#   (constants, client parameters), others are planned through
-#   postgres_fdw, both with the single node's answers; a cached plan
-#   follows the servers' extensions option;
+#   (constants and client parameters as parameters: 200 queries with
+#   constants of their own are one statement on the shard), others are
+#   planned through postgres_fdw, both with the single node's answers; a
+#   cached plan follows the servers' extensions option; text with an
+#   accent comes back right to a LATIN1 client;
 # - the session's plan cache of text queries (shard_cache.c) serves the
 #   next vector, and sees ALTER SERVER, ALTER FOREIGN TABLE, DETACH; after
 #   a change of search_path (an inlined SQL function), role or row_security
@@ -55,7 +57,10 @@ my $nbase = 10000;
 my $nquery = 200;
 
 my $shard1 = PostgreSQL::Test::Cluster->new('shard1');
-$shard1->init(allows_streaming => 1);
+# UTF8 databases: text must reach the shards and come back in the database
+# encoding whatever the client's (a check below runs in LATIN1)
+my @utf8 = (extra => [ '--encoding=UTF8', '--locale=C' ]);
+$shard1->init(allows_streaming => 1, @utf8);
 $shard1->start;
 $shard1->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('shard1_standby');
@@ -63,10 +68,10 @@ $standby->init_from_backup($shard1, 'base', has_streaming => 1);
 $standby->append_conf('postgresql.conf', 'hot_standby_feedback = on');
 $standby->start;
 my $shard2 = PostgreSQL::Test::Cluster->new('shard2');
-$shard2->init;
+$shard2->init(@utf8);
 $shard2->start;
 my $coord = PostgreSQL::Test::Cluster->new('coordinator');
-$coord->init;
+$coord->init(@utf8);
 $coord->append_conf('postgresql.conf', "shared_preload_libraries = 'ruvector'");
 $coord->start;
 
@@ -236,7 +241,7 @@ like($rc[1], qr/Shard Path: postgres_fdw.*\n$top1\z/s, 'REPEATABLE READ block: p
   or diag $rc;
 
 # Filters: what postgres_fdw would ship goes in each shard's statement
-# (constants as literals, client parameters as $n); anything else is
+# (constants and client parameters as $n); anything else is
 # planned through postgres_fdw.  Exact search, so equal to the single node.
 my $nfilter = 50;
 my @filter_q = @$queries[ 0 .. $nfilter - 1 ];
@@ -253,15 +258,17 @@ my $fexplain = $coord->safe_psql('postgres',
 unlike($fexplain, qr/RuVectorShardTopK/, 'a filter with IS NOT TRUE (not sent directly): no direct path');
 $fexplain = $coord->safe_psql('postgres',
 	"EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items WHERE id % 3 = 0 AND NOT id = ANY ('{3,6,9}') ORDER BY v <-> '$q0' LIMIT 10");
-like($fexplain, qr/Shard SQL: shard1: SELECT id, \(v OPERATOR\(public\.<->\) \$1::public\.vector\) FROM public\.items WHERE \(\(\(id OPERATOR\(pg_catalog\.%\) '3'::integer\) OPERATOR\(pg_catalog\.=\) '0'::integer\) AND \(NOT \(id OPERATOR\(pg_catalog\.=\) ANY \('\{3,6,9\}'::integer\[\]\)\)\)\) ORDER BY 2/,
-	'a filter of built-in operators: sent in each shard\'s statement')
+like($fexplain, qr/Shard SQL: shard1: SELECT id, \(v OPERATOR\(public\.<->\) \$1::public\.vector\) FROM public\.items WHERE \(\(\(id OPERATOR\(pg_catalog\.%\) \$2::integer\) OPERATOR\(pg_catalog\.=\) \$3::integer\) AND \(NOT \(id OPERATOR\(pg_catalog\.=\) ANY \(\$4::integer\[\]\)\)\)\) ORDER BY 2/,
+	'a filter of built-in operators: sent in each shard\'s statement, its constants as parameters')
   or diag $fexplain;
+like($fexplain, qr/Shard Parameters: \$2 = 3, \$3 = 0, \$4 = '\{3,6,9\}'::integer\[\](\n|\z)/,
+	'EXPLAIN VERBOSE shows the constants sent') or diag $fexplain;
 my $where = "id % 3 = 0 AND NOT id = ANY ('{3,6,9}')";
 is(count_equal(filtered_lines('items', $where), filtered_lines('single', $where)), $nfilter,
 	"filtered top-10 through the direct path identical to the single node ($nfilter queries)");
-# Constants go to the shards as the shards read them, whatever this
-# session prints: with extra_float_digits 0 a float printed with 15 digits
-# (999.0000000000001 as 999) would let row 999 through on the shard
+# Constants reach the shards as they are, whatever this session prints
+# (in binary; as literals, with extra_float_digits 0 a float printed with
+# 15 digits, 999.0000000000001 as 999, let row 999 through on the shard)
 my $v999 = $coord->safe_psql('postgres', "SELECT v FROM single WHERE id = 999");
 my @near999 = map {
 	$coord->safe_psql('postgres', "SET extra_float_digits = 0; SET datestyle = 'SQL, DMY';
@@ -273,7 +280,8 @@ is($near999[0], $near999[1], 'a float constant reaches the shards with every dig
 unlike($near999[0], qr/^999,/, 'the row the constant excludes stays out');
 like($coord->safe_psql('postgres', "SET extra_float_digits = 0;
 	EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM items WHERE id::float8 >= '999.0000000000001'::float8
-	ORDER BY v <-> '$v999' LIMIT 10"), qr/999\.0000000000001/, 'the constant in the shards\' statement has every digit');
+	ORDER BY v <-> '$v999' LIMIT 10"), qr/OPERATOR\(pg_catalog\.>=\) \$2::double precision\).*Shard Parameters: \$2 = '999\.0000000000001'/s,
+	'the float constant is a parameter, EXPLAIN shows every digit');
 $coord->safe_psql('postgres', q(CREATE FUNCTION local_pick(int) RETURNS bool IMMUTABLE
 	LANGUAGE plpgsql AS $$ BEGIN RETURN $1 % 5 = 1; END $$));
 $fexplain = $coord->safe_psql('postgres',
@@ -292,11 +300,70 @@ $psharded .= "EXECUTE pf('$_', 7);\n" for @filter_q;
 $psingle .= "EXECUTE pf('$_', 7);\n" for @filter_q;
 $fexplain = $coord->safe_psql('postgres', sprintf($pf_sql, 'items') .
 	"EXPLAIN (VERBOSE, COSTS OFF) EXECUTE pf('$q0', 7)");
-like($fexplain, qr/WHERE \(\(id OPERATOR\(pg_catalog\.%\) \$2::integer\) OPERATOR\(pg_catalog\.=\) '1'::integer\)/,
-	'a parameter in the filter: shipped as $2') or diag $fexplain;
+like($fexplain, qr/WHERE \(\(id OPERATOR\(pg_catalog\.%\) \$2::integer\) OPERATOR\(pg_catalog\.=\) \$3::integer\)/,
+	'a parameter in the filter: shipped as $2 (and the constant as $3)') or diag $fexplain;
 is(count_equal([ split /\n/, $coord->safe_psql('postgres', $psharded) ],
 		[ split /\n/, $coord->safe_psql('postgres', $psingle) ]),
 	$nfilter, "parameter in the filter: identical ($nfilter queries)");
+
+# Filter constants are parameters of the shards' statement: 200 queries,
+# each with a constant of its own, are one statement prepared on each
+# shard (as literals they were 200, and DEALLOCATE ALL past 64), with the
+# single node's answers
+my ($vsharded, $vsingle) = ('', '');
+for my $i (0 .. $nquery - 1)
+{
+	my $c = 7 * $i;
+	for ([ \$vsharded, 'items' ], [ \$vsingle, 'single' ])
+	{
+		${ $_->[0] } .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM $_->[1] "
+		  . "WHERE id >= $c AND id % 5 <> 2 ORDER BY v <-> '$queries->[$i]', id LIMIT 10) s;\n";
+	}
+}
+$log_at = -s $shard2->logfile;
+$shard2->safe_psql('postgres', "ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf()");
+my @vs = split /\n/, $coord->safe_psql('postgres', $vsharded);
+$shard2->safe_psql('postgres', "ALTER SYSTEM RESET log_statement; SELECT pg_reload_conf()");
+$shard2_log = substr(slurp_file($shard2->logfile), $log_at);
+my %vtexts = map { $_ => 1 } $shard2_log =~ /execute ruvector_shard_\d+: (SELECT [^\n]*)\n/g;
+is(count_equal(\@vs, [ split /\n/, $coord->safe_psql('postgres', $vsingle) ]), $nquery,
+	"$nquery queries, a filter constant of their own each: identical to the single node");
+is(scalar(() = $shard2_log =~ /execute ruvector_shard_\d+: SELECT /g), $nquery,
+	'each ran the prepared statement on the shard');
+is(scalar keys %vtexts, 1, 'one statement prepared on the shard for every constant')
+  or diag join "\n", sort keys %vtexts;
+unlike($shard2_log, qr/DEALLOCATE/, 'the shard\'s statements are never deallocated');
+
+# Text travels as text: in binary it would be converted to this session's
+# client_encoding (LATIN1 here) on the way, not to the shard connection's
+# (the database encoding); rows, filter constants and client parameters
+$_->safe_psql('postgres', 'CREATE TABLE notes (id int PRIMARY KEY, note text, v vector(100))')
+  for ($shard1, $shard2);
+$coord->safe_psql('postgres', q(
+	CREATE TABLE notes (id int, note text, v vector(100)) PARTITION BY HASH (id);
+	CREATE FOREIGN TABLE notes_s1 PARTITION OF notes
+		FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard1 OPTIONS (table_name 'notes');
+	CREATE FOREIGN TABLE notes_s2 PARTITION OF notes
+		FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard2 OPTIONS (table_name 'notes');
+	INSERT INTO notes SELECT id, chr(233) || id, v FROM single WHERE id < 1000;
+	CREATE TABLE notes_single AS SELECT * FROM notes;));
+my %latin1;
+for my $t ('notes', 'notes_single')
+{
+	my $sql = "SET client_encoding = 'LATIN1';
+		PREPARE pn(vector, text) AS SELECT string_agg(note, ',') FROM
+			(SELECT note FROM $t WHERE note <> \$2 ORDER BY v <-> \$1, id LIMIT 3) s;\n";
+	for my $q (@$queries[ 0 .. 9 ])
+	{
+		$sql .= "SELECT string_agg(note, ',') FROM (SELECT note FROM $t WHERE note <> '\xe97'
+			ORDER BY v <-> '$q', id LIMIT 3) s;\nEXECUTE pn('$q', '\xe98');\n";
+	}
+	my ($r, $o, $e) = $coord->psql('postgres', $sql, on_error_stop => 0);
+	$latin1{$t} = "$o\n$e";
+}
+is($latin1{notes}, $latin1{notes_single},
+	'client_encoding LATIN1: notes with an accent come back as the single node\'s, filtered by constants and parameters');
+like($latin1{notes}, qr/^\xe9\d+,\xe9\d+,\xe9\d+\n/, 'and they are LATIN1 text');
 
 # A cached plan follows the servers' extensions option: without ruvector
 # listed the distance cannot ship, with it back the direct path returns
