@@ -22,7 +22,7 @@ SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 # assembled the same way: the roles, one fragment per subsystem's change, the
 # parts that are wholly new in 0.2.0 (run as they are, not copied), then the
 # same privilege check as a fresh install, so both end with equal grants.
-NEW_PARTS_0_2_0 = sql/parts/75_graph_acl.sql sql/parts/82_tier_worker.sql sql/parts/85_integrity.sql sql/parts/86_io.sql sql/parts/87_shard.sql sql/parts/88_learning.sql sql/parts/90_audit.sql
+NEW_PARTS_0_2_0 = sql/parts/52_hnsw_filter.sql sql/parts/75_graph_acl.sql sql/parts/82_tier_worker.sql sql/parts/85_integrity.sql sql/parts/86_io.sql sql/parts/87_shard.sql sql/parts/88_learning.sql sql/parts/90_audit.sql
 UPDATE_PARTS = sql/parts/00_roles.sql $(sort $(wildcard sql/updates/0.1.0--0.2.0/*.sql)) \
 	$(NEW_PARTS_0_2_0) sql/parts/99_privileges.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql

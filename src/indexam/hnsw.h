@@ -235,12 +235,30 @@ typedef HnswNbrTupleData *HnswNbrTuple;
 
 #define HNSW_NBR_HEADER_SIZE	offsetof(HnswNbrTupleData, slots)
 
-/* Byte offset of the slots: right after the value, 2-byte aligned */
-#define HnswNodeNbrOffset(valsize)	SHORTALIGN(HNSW_NODE_HEADER_SIZE + (valsize))
-#define HnswNodeInlineSize(valsize, nslots) \
-	MAXALIGN(HnswNodeNbrOffset(valsize) + (Size) (nslots) * sizeof(ItemPointerData))
-#define HnswNodeSeparateSize(valsize) \
-	MAXALIGN(HnswNodeNbrOffset(valsize) + sizeof(ItemPointerData))
+/*
+ * Filter columns (columns 2.. of a multicolumn index, hnswfilter.c): a
+ * node of such an index keeps their values right after its value, at a
+ * MAXALIGN'd offset, in a block of fsize = HnswFilterSize(n) bytes: one
+ * 8-byte word whose first byte has bit i set when filter column i is NULL,
+ * then one 8-byte slot per column holding the value as store_att_byval
+ * writes it.  The slots follow the block.  Single-column indexes have no
+ * block (fsize 0): their nodes are what they always were.
+ */
+#define HNSW_MAX_FILTERS		4
+#define HnswFilterSize(n)		((n) == 0 ? (Size) 0 : (Size) ((n) + 1) * sizeof(Datum))
+#define HnswNodeFilterOffset(valsize)	MAXALIGN(HNSW_NODE_HEADER_SIZE + (valsize))
+
+/* Byte offset of the slots: right after the value (and filter block), 2-byte aligned */
+#define HnswNodeNbrOffset(valsize, fsize) \
+	((fsize) == 0 ? SHORTALIGN(HNSW_NODE_HEADER_SIZE + (valsize)) : \
+	 HnswNodeFilterOffset(valsize) + (fsize))
+#define HnswNodeInlineSize(valsize, fsize, nslots) \
+	MAXALIGN(HnswNodeNbrOffset(valsize, fsize) + (Size) (nslots) * sizeof(ItemPointerData))
+#define HnswNodeSeparateSize(valsize, fsize) \
+	MAXALIGN(HnswNodeNbrOffset(valsize, fsize) + sizeof(ItemPointerData))
+/* The filter block of a live node of an index with filter columns */
+#define HnswNodeFilter(nt) \
+	((char *) (nt) + HnswNodeFilterOffset(VARSIZE(HnswNodeValue(nt))))
 #define HnswNbrTupleSize(nslots) \
 	MAXALIGN(HNSW_NBR_HEADER_SIZE + (Size) (nslots) * sizeof(ItemPointerData))
 
@@ -295,6 +313,14 @@ typedef struct HnswSupport
 	 * product, fmgr kernels).
 	 */
 	int			metricForm;
+
+	/*
+	 * Filter columns (hnswfilter.c): how many, the bytes of their block in
+	 * a node (0 without), and each one's type length (by value, 1 to 8).
+	 */
+	int			nfilters;
+	Size		filterSize;
+	int16		filterLen[HNSW_MAX_FILTERS];
 } HnswSupport;
 
 /* HnswSupport.metricForm */
@@ -450,6 +476,21 @@ typedef struct HnswSearch
 	 * their slots as admitted ones do: W may take them back when the
 	 * effort grows, and expanding them then reads no page.
 	 */
+	/*
+	 * Filtered scans (hnswfilter.c): the scan keys on filter columns.  On
+	 * layer 0 an element that fails them still routes the search (it
+	 * enters C while W is not full or it is nearer than W's furthest) but
+	 * never enters W, never counts towards ef and keeps no heap TIDs, so
+	 * ef counts elements that pass and none that fail is returned.  The
+	 * search then expands about ef / selectivity elements; maxTuples
+	 * (hnsw.max_scan_tuples) caps layer 0's elements read even in the
+	 * first batch, as a filter nothing passes would otherwise walk the
+	 * whole graph.
+	 */
+	ScanKey		filterKeys;
+	int			nfilterKeys;
+	int64		maxTuples;
+
 	int			trackK;
 	bool		copyDiscarded;	/* copy the slots of what W turns away too */
 	HnswHeap	topk;
@@ -500,6 +541,14 @@ extern double HnswStoredDistance(HnswSupport *support, const char *a, const char
 extern int	HnswMaxDimensions(HnswSupport *support);
 extern void HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *indexInfo,
 							 int dimensions);
+
+/* hnswfilter.c: filter columns */
+extern void HnswCheckColumns(Relation index);
+extern void HnswFilterInit(HnswSupport *support, Relation index);
+extern void HnswFormFilter(const HnswSupport *support, const Datum *values, const bool *isnull,
+						   char *out);
+extern bool HnswFilterMatch(const HnswSupport *support, ScanKey keys, int nkeys,
+							const char *block);
 
 /* hnswutils.c: pages and the metapage */
 extern int	HnswTidIndex(const ItemPointerData *tids, int n, ItemPointer tid);
@@ -592,7 +641,7 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer 
 extern void HnswFindNeighbors(HnswSearch *s, ItemPointer entry, int entryLevel, int level,
 							  int efConstruction, HnswNeighborList **layers);
 extern void HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value,
-							 ItemPointer heaptid, bool building);
+							 const char *filter, ItemPointer heaptid, bool building);
 extern int	HnswConnectNeighbors(Relation index, HnswSearch *s, BlockNumber blkno,
 								 OffsetNumber offno, uint8 version, ItemPointer added,
 								 HnswNeighborList **layers, int level, bool building,

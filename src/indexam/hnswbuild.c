@@ -128,7 +128,8 @@ typedef struct MemList
 #define MEM_UNUSED		0x01	/* merged into a duplicate: not written */
 
 /*
- * An element: this header, its value, then its lists (layer 0 first).  The
+ * An element: this header, its value, its filter block (an index with
+ * filter columns, hnswfilter.c), then its lists (layer 0 first).  The
  * value comes first so that computing a distance touches only the value's
  * cache lines, at an address known from the reference alone.
  */
@@ -282,9 +283,17 @@ ElemList(HnswBuildState *bs, MemElement *e, int lc)
 }
 
 static Size
-ElemSize(int m, int level, Size valsize)
+ElemSize(int m, int level, Size valsize, Size fsize)
 {
-	return MEM_HEADER_SIZE + MAXALIGN(valsize) + MemListSize(2 * m) + (Size) level * MemListSize(m);
+	return MEM_HEADER_SIZE + MAXALIGN(valsize) + fsize + MemListSize(2 * m) +
+		(Size) level * MemListSize(m);
+}
+
+/* The filter block of an element (support.filterSize bytes) */
+static inline const char *
+ElemFilter(MemElement *e)
+{
+	return ElemValue(e) + MAXALIGN(VARSIZE(ElemValue(e)));
 }
 
 static inline void
@@ -347,8 +356,10 @@ SetInsertQuery(HnswBuildState *bs, const char *value)
  * The element is invisible until a neighbour or the entry point links it.
  */
 static HnswRef
-NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid)
+NewElement(HnswBuildState *bs, const char *value, const char *filter, int level,
+		   ItemPointer heaptid)
 {
+	Size		fsize = bs->support.filterSize;
 	MemGraph   *g = bs->graph;
 	Size		valsize;
 	Size		size;
@@ -358,7 +369,7 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 	if (bs->codes)
 		value = HnswEncodeValue(&bs->support, value);
 	valsize = VARSIZE(value);
-	size = ElemSize(bs->m, level, valsize);
+	size = ElemSize(bs->m, level, valsize, fsize);
 
 	SpinLockAcquire(&g->mutex);
 	if (g->used + size + g->margin > g->total)
@@ -374,7 +385,7 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 	e = (MemElement *) (bs->base + off);
 	memset(e, 0, MEM_HEADER_SIZE);
 	e->size = (uint32) size;
-	e->listOff = (uint32) (MEM_HEADER_SIZE + MAXALIGN(valsize));
+	e->listOff = (uint32) (MEM_HEADER_SIZE + MAXALIGN(valsize) + fsize);
 	e->level = (uint8) level;
 	e->ntids = 1;
 	e->heaptids[0] = *heaptid;
@@ -388,6 +399,8 @@ NewElement(HnswBuildState *bs, const char *value, int level, ItemPointer heaptid
 		l->closerValid = 0;
 	}
 	memcpy((char *) e + MEM_HEADER_SIZE, value, valsize);
+	if (fsize > 0)
+		memcpy((char *) e + MEM_HEADER_SIZE + MAXALIGN(valsize), filter, fsize);
 	return (HnswRef) (off >> 3);
 }
 
@@ -1146,7 +1159,7 @@ PublishElement(HnswBuildState *bs, HnswRef ref)
  * nothing, when the graph is full.
  */
 static bool
-InsertInMemory(HnswBuildState *bs, const char *value, ItemPointer heaptid)
+InsertInMemory(HnswBuildState *bs, const char *value, const char *filter, ItemPointer heaptid)
 {
 	MemGraph   *g = bs->graph;
 	int			level = HnswRandomLevel(bs->m);
@@ -1154,7 +1167,7 @@ InsertInMemory(HnswBuildState *bs, const char *value, ItemPointer heaptid)
 	HnswRef		entry;
 	bool		exclusive;
 
-	ref = NewElement(bs, value, level, heaptid);
+	ref = NewElement(bs, value, filter, level, heaptid);
 	if (ref == 0)
 		return false;
 	if (bs->codes)
@@ -1166,7 +1179,9 @@ InsertInMemory(HnswBuildState *bs, const char *value, ItemPointer heaptid)
 		int			nw0;
 		MemNbr	   *w0 = LinkElement(bs, ref, entry, &nw0);
 
-		if (MergeDuplicateInMemory(bs, Elem(bs, ref), w0, nw0, heaptid))
+		/* an element's rows share its filter values: no merging with filters */
+		if (bs->support.nfilters == 0 &&
+			MergeDuplicateInMemory(bs, Elem(bs, ref), w0, nw0, heaptid))
 			Elem(bs, ref)->flags |= MEM_UNUSED;
 		else
 			PublishElement(bs, ref);
@@ -1262,6 +1277,7 @@ static void
 FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr, bool separate)
 {
 	Size		valsize = StoredSize(bs, e);
+	Size		fsize = bs->support.filterSize;
 	int			nslots = HnswSlotCount(bs->m, e->level);
 	ItemPointer slots;
 
@@ -1270,7 +1286,7 @@ FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr
 	node->flags = separate ? HNSW_NODE_NBR_SEPARATE : 0;
 	node->version = 1;
 	node->nslots = (uint16) nslots;
-	node->nbroff = (uint16) HnswNodeNbrOffset(valsize);
+	node->nbroff = (uint16) HnswNodeNbrOffset(valsize, fsize);
 	for (int i = 0; i < HNSW_HEAPTIDS; i++)
 	{
 		if (i < e->ntids)
@@ -1287,6 +1303,8 @@ FormNode(HnswBuildState *bs, MemElement *e, HnswNodeTuple node, HnswNbrTuple nbr
 	}
 	else
 		memcpy(HnswNodeValue(node), ElemValue(e), valsize);
+	if (fsize > 0)
+		memcpy(HnswNodeFilter(node), ElemFilter(e), fsize);
 
 	if (separate)
 	{
@@ -1388,9 +1406,11 @@ FillElements(HnswBuildState *bs, PageFill *f, HnswNodeTuple node, HnswNbrTuple n
 	{
 		MemElement *e = Elem(bs, order[k]);
 		Size		valsize = StoredSize(bs, e);
+		Size		fsize = bs->support.filterSize;
 		int			nslots = HnswSlotCount(bs->m, e->level);
-		bool		separate = HnswNodeInlineSize(valsize, nslots) > HNSW_MAX_ITEM_SIZE;
-		Size		nodeSize = separate ? HnswNodeSeparateSize(valsize) : HnswNodeInlineSize(valsize, nslots);
+		bool		separate = HnswNodeInlineSize(valsize, fsize, nslots) > HNSW_MAX_ITEM_SIZE;
+		Size		nodeSize = separate ? HnswNodeSeparateSize(valsize, fsize) :
+			HnswNodeInlineSize(valsize, fsize, nslots);
 		OffsetNumber offno;
 
 		if (f->write)
@@ -1508,18 +1528,18 @@ SwitchToDisk(HnswBuildState *bs)
 
 /* Insert one formed value, in memory while it fits, else on disk */
 static void
-InsertValue(HnswBuildState *bs, Datum value, ItemPointer tid)
+InsertValue(HnswBuildState *bs, Datum value, const char *filter, ItemPointer tid)
 {
 	MemGraph   *g = bs->graph;
 
 	if (bs->parallel)
 		LWLockAcquire(&g->flushLock, LW_SHARED);
 
-	if (g->flushed || !InsertInMemory(bs, DatumGetPointer(value), tid))
+	if (g->flushed || !InsertInMemory(bs, DatumGetPointer(value), filter, tid))
 	{
 		if (!g->flushed)
 			SwitchToDisk(bs);
-		HnswInsertOnDisk(bs->index, &bs->support, value, tid, true);
+		HnswInsertOnDisk(bs->index, &bs->support, value, filter, tid, true);
 	}
 
 	if (bs->parallel)
@@ -1534,6 +1554,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemGraph   *g = bs->graph;
 	MemoryContext oldCtx;
 	Datum		value;
+	Datum		filter[HNSW_MAX_FILTERS + 1];	/* aligned for store_att_byval */
 	double		done;
 
 	if (isnull[0])
@@ -1542,7 +1563,8 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	oldCtx = MemoryContextSwitchTo(bs->tmpCtx);
 	if (HnswFormValue(&bs->support, values[0], &value))
 	{
-		InsertValue(bs, value, tid);
+		HnswFormFilter(&bs->support, values, isnull, (char *) filter);
+		InsertValue(bs, value, (char *) filter, tid);
 		SpinLockAcquire(&g->mutex);
 		done = ++g->indtuples;
 		SpinLockRelease(&g->mutex);
@@ -1642,6 +1664,7 @@ InitBuildState(HnswBuildState *bs, Relation heap, Relation index, IndexInfo *ind
 	bs->index = index;
 	bs->indexInfo = indexInfo;
 	bs->forkNum = forkNum;
+	HnswCheckColumns(index);
 	HnswInitSupport(&bs->support, index);
 	bs->m = HnswGetM(index);
 	bs->efConstruction = HnswGetEfConstruction(index);

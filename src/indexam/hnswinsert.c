@@ -271,17 +271,19 @@ MergeDuplicate(Relation index, HnswSearch *s, ItemPointer heaptid, bool building
 
 /* Form the node (and overflow) tuple for a new element */
 static void
-PlanNode(NodePlan *p, HnswSearch *s, int level, ItemPointer heaptid,
+PlanNode(NodePlan *p, HnswSearch *s, int level, const char *filter, ItemPointer heaptid,
 		 HnswNeighborList **layers, int nlayers)
 {
 	Size		valsize = VARSIZE(s->query);
+	Size		fsize = s->support->filterSize;
 	int			nslots = HnswSlotCount(s->m, level);
 	ItemPointer slots;
 
 	memset(p, 0, sizeof(NodePlan));
-	p->separate = HnswNodeInlineSize(valsize, nslots) > HNSW_MAX_ITEM_SIZE;
-	p->nodeSize = p->separate ? HnswNodeSeparateSize(valsize) : HnswNodeInlineSize(valsize, nslots);
-	p->minSize = Min(HnswNodeInlineSize(valsize, HnswSlotCount(s->m, 0)), p->nodeSize);
+	p->separate = HnswNodeInlineSize(valsize, fsize, nslots) > HNSW_MAX_ITEM_SIZE;
+	p->nodeSize = p->separate ? HnswNodeSeparateSize(valsize, fsize) :
+		HnswNodeInlineSize(valsize, fsize, nslots);
+	p->minSize = Min(HnswNodeInlineSize(valsize, fsize, HnswSlotCount(s->m, 0)), p->nodeSize);
 	p->newInsertPage = InvalidBlockNumber;
 
 	p->node = palloc0(p->nodeSize);
@@ -290,11 +292,13 @@ PlanNode(NodePlan *p, HnswSearch *s, int level, ItemPointer heaptid,
 	p->node->flags = p->separate ? HNSW_NODE_NBR_SEPARATE : 0;
 	p->node->version = 1;
 	p->node->nslots = (uint16) nslots;
-	p->node->nbroff = (uint16) HnswNodeNbrOffset(valsize);
+	p->node->nbroff = (uint16) HnswNodeNbrOffset(valsize, fsize);
 	for (int i = 0; i < HNSW_HEAPTIDS; i++)
 		ItemPointerSetInvalid(&p->node->heaptids[i]);
 	p->node->heaptids[0] = *heaptid;
 	memcpy(HnswNodeValue(p->node), s->query, valsize);
+	if (fsize > 0)
+		memcpy(HnswNodeFilter(p->node), filter, fsize);
 
 	if (p->separate)
 	{
@@ -1084,7 +1088,8 @@ HnswForceLink(Relation index, HnswSearch *s, HnswCand *c, int lc, ItemPointer ne
  * building skips WAL (the build logs every page at the end).
  */
 void
-HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer heaptid, bool building)
+HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, const char *filter,
+				 ItemPointer heaptid, bool building)
 {
 	LOCKMODE	lockmode = ShareLock;
 	int			m;
@@ -1134,13 +1139,14 @@ HnswInsertOnDisk(Relation index, HnswSupport *support, Datum value, ItemPointer 
 		nlayers = Min(level, entryLevel) + 1;
 	}
 
-	if (nlayers > 0 && MergeDuplicate(index, &s, heaptid, building))
+	/* an element's rows share its filter values: no merging with filters */
+	if (nlayers > 0 && support->nfilters == 0 && MergeDuplicate(index, &s, heaptid, building))
 	{
 		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
 		return;
 	}
 
-	PlanNode(&plan, &s, level, heaptid, layers, nlayers);
+	PlanNode(&plan, &s, level, filter, heaptid, layers, nlayers);
 	PlaceNode(index, &plan, insertPage, building);
 	if (BlockNumberIsValid(plan.newInsertPage) && plan.newInsertPage != insertPage)
 		HnswSetInsertPage(index, MAIN_FORKNUM, building, plan.newInsertPage);
@@ -1183,6 +1189,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	MemoryContext oldCtx;
 	HnswSupport support;
 	Datum		value;
+	Datum		filter[HNSW_MAX_FILTERS + 1];	/* aligned for store_att_byval */
 
 	/* NULLs are not indexed */
 	if (isnull[0])
@@ -1193,7 +1200,10 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	HnswInitSupport(&support, index);
 	if (HnswFormValue(&support, values[0], &value))
-		HnswInsertOnDisk(index, &support, value, heap_tid, false);
+	{
+		HnswFormFilter(&support, values, isnull, (char *) filter);
+		HnswInsertOnDisk(index, &support, value, (char *) filter, heap_tid, false);
+	}
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(insertCtx);

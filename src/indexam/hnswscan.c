@@ -398,6 +398,16 @@ AdaptStart(HnswScanOpaque so, double entryDistance)
 	so->entryDistance = entryDistance;
 }
 
+/* Whether the scan keys may match anything: a NULL argument never does */
+static bool
+KeysCanMatch(IndexScanDesc scan)
+{
+	for (int i = 0; i < scan->numberOfKeys; i++)
+		if ((scan->keyData[i].sk_flags & SK_ISNULL) != 0)
+			return false;
+	return true;
+}
+
 /*
  * First batch: descend from the entry point with ef = 1 to layer 1, then
  * search layer 0 with ef_search.  Called with HNSW_SCAN_LOCK held.
@@ -417,7 +427,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	int			efLayer0;
 
 	HnswReadMeta(scan->indexRelation, &m, NULL, &entry, &entryLevel, NULL);
-	if (!ItemPointerIsValid(&entry))
+	if (!ItemPointerIsValid(&entry) || !KeysCanMatch(scan))
 		return;
 
 	CheckQuery(scan, query, &entry);
@@ -432,6 +442,9 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	/* after anything that may run SPI: the plan's model is used until the checkpoint */
 	RvLearningPlan(scan->indexRelation, query, &so->plan);
 	if (so->ef != hnsw_ef_search && so->plan.mode != RV_ADAPT_PROBE)
+		so->plan.mode = RV_ADAPT_OFF;
+	/* the models know unfiltered searches only */
+	if (scan->numberOfKeys > 0)
 		so->plan.mode = RV_ADAPT_OFF;
 	so->strict = so->iterative == HNSW_ITERATIVE_STRICT;
 	if (so->strict)
@@ -461,6 +474,12 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	s->wantHeapTids = true;
 	s->trackCodeError = so->strict && so->rerank;
 	so->started = true;
+	if (scan->numberOfKeys > 0)
+	{
+		s->filterKeys = scan->keyData;
+		s->nfilterKeys = scan->numberOfKeys;
+		s->maxTuples = hnsw_max_scan_tuples;
+	}
 
 	entryCand = HnswSearchEntry(s, ItemPointerGetBlockNumber(&entry),
 								ItemPointerGetOffsetNumber(&entry));

@@ -177,6 +177,7 @@ HnswInitSupport(HnswSupport *support, Relation index)
 	support->kind = rv_index_kernel_for(support->distproc, support->typeInfo->elem);
 	GetStorage(index, &support->storage, &support->dimensions);
 	support->metricForm = MetricFormFor(support->kind, support->normalize);
+	HnswFilterInit(support, index);
 	support->codeFloats = NULL;
 	support->codeWork = NULL;
 	support->codeQueryOf = NULL;
@@ -217,7 +218,8 @@ HnswMaxDimensions(HnswSupport *support)
 			return support->typeInfo->maxDimensions;
 	}
 	while (limit > 0 &&
-		   HnswNodeSeparateSize(VARHDRSZ + rv_code_size(support->storage, limit)) > HNSW_MAX_ITEM_SIZE)
+		   HnswNodeSeparateSize(VARHDRSZ + rv_code_size(support->storage, limit),
+								support->filterSize) > HNSW_MAX_ITEM_SIZE)
 		limit--;
 	return limit;
 }
@@ -1073,9 +1075,22 @@ HnswCandValue(HnswSearch *s, uint32 cand)
 	return s->values + s->cands[cand].valueOff;
 }
 
-/* Append a candidate record for node (on a locked page); returns its index */
+/* Whether node passes the filtered scan's keys (every node does without) */
+static inline bool
+FilterPass(HnswSearch *s, HnswNodeTuple node)
+{
+	return s->nfilterKeys == 0 ||
+		HnswFilterMatch(s->support, s->filterKeys, s->nfilterKeys, HnswNodeFilter(node));
+}
+
+/*
+ * Append a candidate record for node (on a locked page); returns its index.
+ * An element that fails a filtered scan's keys (pass false) keeps no heap
+ * TIDs: it is never returned.
+ */
 static uint32
-NewCand(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno, double distance)
+NewCand(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno, double distance,
+		bool pass)
 {
 	HnswCand   *c;
 	int			ntids = 0;
@@ -1114,7 +1129,7 @@ NewCand(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno
 	c->alive = ntids > 0;
 	c->ntids = 0;
 
-	if (s->wantHeapTids && ntids > 0)
+	if (s->wantHeapTids && ntids > 0 && pass)
 	{
 		if (s->nheaptids + ntids > s->maxheaptids)
 		{
@@ -1183,7 +1198,8 @@ HnswSearchEntry(HnswSearch *s, BlockNumber blkno, OffsetNumber offno)
 	node = HnswPageNode(page, offno);
 	if (node != NULL)
 	{
-		cand = (int) NewCand(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)));
+		cand = (int) NewCand(s, node, blkno, offno, QueryDistance(s, HnswNodeValue(node)),
+							 FilterPass(s, node));
 		s->prefetchBytes = Min(HNSW_NODE_HEADER_SIZE + VARSIZE(HnswNodeValue(node)), 1024);
 	}
 	UnlockReleaseBuffer(buf);
@@ -1324,19 +1340,50 @@ TrackTopK(HnswSearch *s, double d)
 	}
 }
 
+/*
+ * Filtered scans: an element on layer 0 that fails the keys routes the
+ * search like any other (C takes it while W is not full or it is nearer
+ * than W's furthest) but stays out of W.
+ */
+static inline void
+OfferRejected(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
+			  double d, int ef, int wlen)
+{
+	uint32		cand;
+
+	if (wlen < ef || d < s->far.items[0].distance)
+	{
+		cand = NewCand(s, node, blkno, offno, d, false);
+		CopySlots(s, &s->cands[cand], node, 0);
+		HnswHeapPush(&s->near, d, cand, false);
+	}
+	else if (s->keepDiscarded)
+	{
+		/* a later batch may resume from it; it is never a result */
+		cand = NewCand(s, node, blkno, offno, d, false);
+		HnswHeapPush(&s->discarded, d, cand, false);
+	}
+}
+
 /* Offer a freshly read element to W (and C), or to the discarded heap */
 static inline void
 Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 	  double d, int ef, int lc, int *wlen)
 {
 	uint32		cand;
+	bool		pass = FilterPass(s, node);
 
+	if (!pass && lc == 0)
+	{
+		OfferRejected(s, node, blkno, offno, d, ef, *wlen);
+		return;
+	}
 	if (*wlen < ef || d < s->far.items[0].distance)
 	{
 		/* Elements on a lower level than their link are bugs; route around */
 		if (node->level < lc)
 			return;
-		cand = NewCand(s, node, blkno, offno, d);
+		cand = NewCand(s, node, blkno, offno, d, pass);
 		CopySlots(s, &s->cands[cand], node, lc);
 		HnswHeapPush(&s->near, d, cand, false);
 		HnswHeapPush(&s->far, d, cand, true);
@@ -1352,7 +1399,7 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 	}
 	else if (s->keepDiscarded)
 	{
-		cand = NewCand(s, node, blkno, offno, d);
+		cand = NewCand(s, node, blkno, offno, d, pass);
 		if (s->copyDiscarded && node->level >= lc)
 			CopySlots(s, &s->cands[cand], node, lc);
 		HnswHeapPush(&s->discarded, d, cand, false);
@@ -1557,6 +1604,9 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 			s->tuples++;
 		}
 		HnswHeapPush(&s->near, c->distance, ep[i], false);
+		/* filtered layer 0: an entry with no heap TIDs left only routes */
+		if (s->nfilterKeys > 0 && lc == 0 && c->ntids == 0)
+			continue;
 		HnswHeapPush(&s->far, c->distance, ep[i], true);
 		if (s->trackK > 0)
 			TrackTopK(s, c->distance);
@@ -1582,7 +1632,20 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 			if (stop)
 				break;
 		}
-		if (c.distance > s->far.items[0].distance)
+		if (s->nfilterKeys == 0)
+		{
+			if (c.distance > s->far.items[0].distance)
+				break;
+		}
+		else if (lc == 0)
+		{
+			/* W holds only passing elements and may still be short of ef */
+			if (wlen >= ef && c.distance > s->far.items[0].distance)
+				break;
+			if (s->maxTuples > 0 && s->tuples >= s->maxTuples)
+				break;
+		}
+		else if (s->far.count > 0 && c.distance > s->far.items[0].distance)
 			break;
 
 		CHECK_FOR_INTERRUPTS();

@@ -248,7 +248,7 @@ CheckNode(VerifyState *vs, Buffer buf, Page page, BlockNumber blkno, OffsetNumbe
 		return NULL;
 
 	if (HNSW_NODE_HEADER_SIZE + VARSIZE(HnswNodeValue(node)) > itemlen ||
-		node->nbroff != HnswNodeNbrOffset(VARSIZE(HnswNodeValue(node))))
+		node->nbroff != HnswNodeNbrOffset(VARSIZE(HnswNodeValue(node)), vs->support.filterSize))
 	{
 		Report(vs, blkno, offno, true, "value of %u bytes does not fit the tuple", VARSIZE(HnswNodeValue(node)));
 		return NULL;
