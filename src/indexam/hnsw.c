@@ -168,14 +168,14 @@ HnswScanFraction(double tuples, int m, int efSearch)
 {
 	double		ratio;
 	int			entryLevel;
-	int			layer0Max;
+	double		layer0Max;
 	double		layer0Selectivity;
 
 	if (tuples <= 0)
 		return 1;
 
 	entryLevel = (int) (log(tuples) * HnswGetMl(m));
-	layer0Max = HnswLayerM(m, 0) * efSearch;
+	layer0Max = (double) HnswLayerM(m, 0) * efSearch;
 	layer0Selectivity = 0.55 * log(tuples) / (log(m) * (1 + log(efSearch)));
 	ratio = (entryLevel * m + layer0Max * layer0Selectivity) / tuples;
 	return Min(ratio, 1);
@@ -193,6 +193,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		startupPages;
 	double		spc_seq_page_cost;
 	double		distanceCost;
+	double		efCost;
 	Relation	index;
 
 	/* An HNSW scan only makes sense ordered by distance */
@@ -207,6 +208,13 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	MemSet(&costs, 0, sizeof(costs));
+	/*
+	 * Filter columns: quals on them are evaluated in the graph, not used to
+	 * narrow what is read, so the whole index is costed (numIndexTuples)
+	 * and their selectivity only sets the rows the scan returns.
+	 */
+	if (path->indexclauses != NIL)
+		costs.numIndexTuples = Max(path->indexinfo->tuples, 1);
 	genericcostestimate(root, path, loop_count, &costs);
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
@@ -214,7 +222,18 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	distanceCost = rv_index_distance_cost(index);
 	index_close(index, NoLock);
 
-	ratio = HnswScanFraction(path->indexinfo->tuples, m, hnsw_ef_search);
+	/*
+	 * A filtered search fills W with elements that pass, so it expands
+	 * about ef_search / selectivity elements before it stops: cost it as
+	 * a search with that ef (at most the whole graph).  A selective filter
+	 * then makes the scan dear, and the planner takes an exact plan over
+	 * the few matching rows (a covering btree and a sort) when one exists.
+	 */
+	efCost = hnsw_ef_search;
+	if (path->indexclauses != NIL)
+		efCost = Min((double) hnsw_ef_search / Max(costs.indexSelectivity, 1e-9),
+					 Max(path->indexinfo->tuples, 1));
+	ratio = HnswScanFraction(path->indexinfo->tuples, m, (int) Min(efCost, INT_MAX));
 	get_tablespace_page_costs(path->indexinfo->reltablespace, NULL, &spc_seq_page_cost);
 
 	costs.indexStartupCost = costs.indexTotalCost * ratio;

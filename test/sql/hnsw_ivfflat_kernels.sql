@@ -27,6 +27,8 @@ FROM pg_opclass c
 	JOIN pg_am a ON a.oid = c.opcmethod
 	CROSS JOIN LATERAL kern_check(a.amname, c.opcname, c.opcintype) k
 WHERE a.amname IN ('hnsw', 'ivfflat')
+	-- classes with a distance function: not hnsw's filter-column classes
+	AND EXISTS (SELECT 1 FROM pg_amproc p WHERE p.amprocfamily = c.opcfamily AND p.amprocnum = 1)
 ORDER BY 1, 2;
 
 -- The same by a count, so a new operator class without a kernel fails here
@@ -35,7 +37,9 @@ FROM pg_opclass c
 	JOIN pg_am a ON a.oid = c.opcmethod
 	CROSS JOIN LATERAL kern_check(a.amname, c.opcname, c.opcintype) k
 WHERE a.amname IN ('hnsw', 'ivfflat') AND c.opcintype <> 'sparsevec'::regtype
-	AND (k.distance = 'fmgr' OR k.kmeans = 'fmgr');
+	AND (k.distance = 'fmgr' OR k.kmeans = 'fmgr')
+	-- classes with a distance function: not hnsw's filter-column classes
+	AND EXISTS (SELECT 1 FROM pg_amproc p WHERE p.amprocfamily = c.opcfamily AND p.amprocnum = 1);
 
 -- Errors: not an index of these methods, not an index
 CREATE INDEX kern_btree ON kern ((v::text));
