@@ -29,6 +29,16 @@ NOTES
   indexes are dropped.  --partial (hnsw) adds one partial HNSW index per
   cat10 value (WHERE cat10 = v), which the planner uses for the 10%
   equality filter; without it they are dropped.
+  --filter-columns (hnsw) gives RuVector one multicolumn index,
+  USING hnsw (embedding ..., cat10, cat100, score), in place of its plain
+  one (filter columns kept in the graph, src/indexam/hnswfilter.c); it
+  serves the unfiltered and the filtered queries.  pgvector keeps its plain
+  HNSW index, its iterative scan and the btrees.
+  --params sends the query vector and the filter values as text parameters
+  of the extended protocol ($1 vector, $2.. filter values), as client
+  drivers do: each pgbench transaction first fetches them with a \gset
+  lookup (SELECT v::text ... FROM rvf_queries), so its QPS counts that
+  small query too, for the unfiltered and the filtered points alike.
   Hold the bench lock (flock /tmp/rv-bench.lock) around a timed run.
 
 Usage:
@@ -128,6 +138,25 @@ def ensure_data(t, args, base, queries, dim):
     t.script("\n".join(lines) + "\n")
 
 
+# --params: the filters over the values a \gset lookup fetched
+PARAM_FILTERS = {
+    "eq10": "cat10 = :f10",
+    "eq1": "cat100 = :f100",
+    "range10": "score >= :lo10 AND score < :hi10",
+    "range1": "score >= :lo1 AND score < :hi1",
+}
+PARAM_LOOKUP = ("SELECT v::text AS qv, :q % 10 AS f10, :q % 100 AS f100, (:q % 90) / 100.0 AS lo10, "
+                "(:q % 90) / 100.0 + 0.10 AS hi10, (:q % 99) / 100.0 AS lo1, (:q % 99) / 100.0 + 0.01 AS hi1 "
+                "FROM rvf_queries WHERE qid = :q \\gset")
+
+
+def param_script(args, filt):
+    op = OPERATORS[args.metric][0]
+    where = "" if filt is None else " WHERE " + PARAM_FILTERS[filt]
+    return "%s\nSELECT id FROM rvf_items%s ORDER BY embedding %s :qv LIMIT %d;\n" % (
+        PARAM_LOOKUP, where, op, args.k)
+
+
 def query_sql(args, q, filt):
     op = OPERATORS[args.metric][0]
     where = "" if filt is None else " WHERE " + FILTERS[filt][0].format(q=q)
@@ -152,15 +181,20 @@ def ensure_truth(t, args):
 
 def ensure_index(t, args):
     opclass = OPERATORS[args.metric][1]
-    if args.index == "hnsw":
+    columns = args.filter_columns and args.index == "hnsw" and t.name == "ruvector"
+    if columns:
+        spec = "hnsw (embedding %s, cat10, cat100, score) WITH (m = %d, ef_construction = %d)" % (
+            opclass, args.m, args.efc)
+    elif args.index == "hnsw":
         spec = "hnsw (embedding %s) WITH (m = %d, ef_construction = %d)" % (opclass, args.m, args.efc)
     else:
         spec = "ivfflat (embedding %s) WITH (lists = %d)" % (opclass, args.lists)
     ensure_covering(t, args)
     ensure_partial(t, args)
-    want = "rvf_items_%s" % args.index
-    other = "rvf_items_%s" % ("ivfflat" if args.index == "hnsw" else "hnsw")
-    t.psql("DROP INDEX IF EXISTS %s" % other)
+    want = "rvf_items_%s" % args.index + ("_fc" if columns else "")
+    for other in ("rvf_items_hnsw", "rvf_items_ivfflat", "rvf_items_hnsw_fc"):
+        if other != want:
+            t.psql("DROP INDEX IF EXISTS %s" % other)
     if t.psql("SELECT count(*) FROM pg_class WHERE relname = '%s'" % want) == "0":
         print("%s: building %s" % (t.name, spec), file=sys.stderr)
         t.psql("SET maintenance_work_mem = '512MB'; CREATE INDEX %s ON rvf_items USING %s" % (want, spec))
@@ -217,11 +251,15 @@ def settings_sql(args, t, knob, filtered):
 def measure_qps(t, args, knob, filt):
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write("\\set q random(1, %d)\n" % args.queries)
-        f.write(query_sql(args, ":q", filt) + ";\n")
+        if args.params:
+            f.write(param_script(args, filt))
+        else:
+            f.write(query_sql(args, ":q", filt) + ";\n")
         path = f.name
     env = dict(os.environ, PGOPTIONS=" ".join(
         "-c %s" % line[4:].rstrip(";").replace(" = ", "=") for line in settings_sql(args, t, knob, filt is not None).splitlines()))
-    cmd = [os.path.join(t.bindir, "pgbench"), "-n", "-M", "simple", "-c", "1", "-T", str(args.seconds),
+    cmd = [os.path.join(t.bindir, "pgbench"), "-n", "-M", "extended" if args.params else "simple",
+           "-c", "1", "-T", str(args.seconds),
            "-f", path] + t.conn_args()
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     os.unlink(path)
@@ -305,6 +343,10 @@ def main():
                     help="btrees (filter column) INCLUDE (id, embedding) on both targets")
     ap.add_argument("--partial", action="store_true",
                     help="hnsw: a partial HNSW index per cat10 value on both targets")
+    ap.add_argument("--filter-columns", action="store_true",
+                    help="hnsw: RuVector's index carries cat10, cat100, score as filter columns")
+    ap.add_argument("--params", action="store_true",
+                    help="pgbench: vector and filter values as text parameters (extended protocol)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--setup-only", action="store_true", help="load, ground truth and index, no timing")
     args = ap.parse_args()
@@ -350,7 +392,12 @@ def main():
                                              else "lists=%d" % args.lists, args.queries, args.k,
                                              args.metric, args.iterative, args.seconds, args.rounds,
                                              (", covering btrees" if args.covering else "") +
-                                             (", partial HNSW per cat10" if args.partial else "")))
+                                             (", partial HNSW per cat10" if args.partial else "") +
+                                             (", RuVector filter columns (cat10, cat100, score)"
+                                              if args.filter_columns else "") +
+                                             (", text parameters (extended protocol, with a \\gset "
+                                              "lookup per query)" if args.params else
+                                              ", literals (simple protocol)")))
     for t in targets:
         unf = [(results[(t.name, None, k)]["recall"], results[(t.name, None, k)]["qps"]) for k in knobs]
         out.append("")
