@@ -6,15 +6,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvNode;
 
 my $dim = 8;
 my $array_sql = join(',', ('random()') x $dim);
 
-my $node = PostgreSQL::Test::Cluster->new('concurrency');
-$node->init;
-$node->append_conf('postgresql.conf', "max_connections = 40\nautovacuum = off");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $node = rv_node('concurrency', conf => { max_connections => 40, autovacuum => 'off' });
 $node->safe_psql('postgres', qq(
 	CREATE TABLE items (id bigserial PRIMARY KEY, c int, v vector($dim));
 	INSERT INTO items (c, v) SELECT i % 10, ARRAY[$array_sql] FROM generate_series(1, 5000) i;
@@ -53,15 +52,8 @@ my $dups = $node->safe_psql('postgres', qq(
 	SELECT count(*) FROM (SELECT c FROM items ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 1000) r WHERE c = -1;
 ));
 is($dups, '400', 'every duplicate is found at ef_search 1000');
-is($node->safe_psql('postgres', qq(
-	SET enable_seqscan = off;
-	SET hnsw.iterative_scan = strict_order;
-	SET hnsw.max_scan_tuples = 10000000;
-	SET hnsw.scan_mem_multiplier = 1000;
-	SET work_mem = '64MB';
-	SELECT count(*) FILTER (WHERE c = -1) FROM (SELECT c FROM items
-		ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]') r;
-)), '400', 'an exhaustive scan returns every duplicate');
+is(rv_exhaustive_count($node, 'items', "v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]'", 'c = -1'),
+	'400', 'an exhaustive scan returns every duplicate');
 
 $node->safe_psql('postgres', 'VACUUM items');
 is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_hnsw_verify('items_idx') WHERE severity = 'error'"),

@@ -19,6 +19,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvNode;
 
 my $dim = 8;
 my $array_sql = join(',', ('random()') x $dim);
@@ -26,11 +29,7 @@ my @protos = ('[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]', '[0.9,0.1,0.3,0.7,0.2,0.8,0.4
 	'[0.1,0.2,0.9,0.4,0.8,0.3,0.6,0.5]', '[0.7,0.6,0.2,0.1,0.5,0.9,0.8,0.3]',
 	'[0.3,0.8,0.5,0.9,0.1,0.4,0.2,0.7]');
 
-my $node = PostgreSQL::Test::Cluster->new('copies');
-$node->init;
-$node->append_conf('postgresql.conf', "max_connections = 40\nautovacuum = off");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $node = rv_node('copies', conf => { max_connections => 40, autovacuum => 'off' });
 $node->safe_psql('postgres', qq(
 	CREATE TABLE items (id bigserial PRIMARY KEY, c int, v vector($dim));
 	INSERT INTO items (c, v) SELECT 0, ARRAY[$array_sql] FROM generate_series(1, 3000);
@@ -53,16 +52,8 @@ sub found
 		SELECT count(*) FROM (SELECT c FROM items ORDER BY v $op (SELECT v FROM protos WHERE k = $k)
 			LIMIT $n) r WHERE c = $k;
 	));
-	my $exhaustive = $node->safe_psql('postgres', qq(
-		SET enable_seqscan = off;
-		SET hnsw.iterative_scan = strict_order;
-		SET hnsw.max_scan_tuples = 10000000;
-		SET hnsw.scan_mem_multiplier = 1000;
-		SET work_mem = '64MB';
-		SELECT count(*) FILTER (WHERE c = $k) FROM (SELECT c FROM items
-			ORDER BY v $op (SELECT v FROM protos WHERE k = $k)) r;
-	));
-	return ($plain, $exhaustive);
+	return ($plain,
+		rv_exhaustive_count($node, 'items', "v $op (SELECT v FROM protos WHERE k = $k)", "c = $k"));
 }
 
 sub check_all
@@ -121,15 +112,8 @@ for my $workers (0, 2)
 	));
 	for my $k (1, 2)
 	{
-		is($node->safe_psql('postgres', qq(
-			SET enable_seqscan = off;
-			SET hnsw.iterative_scan = strict_order;
-			SET hnsw.max_scan_tuples = 10000000;
-			SET hnsw.scan_mem_multiplier = 1000;
-			SET work_mem = '64MB';
-			SELECT count(*) FILTER (WHERE c = $k) FROM (SELECT c FROM built
-				ORDER BY v <-> (SELECT v FROM protos WHERE k = $k)) r;
-		)), '1500', "built with $workers parallel workers: an exhaustive scan returns all 1500 copies of vector $k");
+		is(rv_exhaustive_count($node, 'built', "v <-> (SELECT v FROM protos WHERE k = $k)", "c = $k"),
+			'1500', "built with $workers parallel workers: an exhaustive scan returns all 1500 copies of vector $k");
 	}
 	$node->safe_psql('postgres', 'DROP INDEX built_l2');
 }

@@ -9,18 +9,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvNode;
 
-my $node = PostgreSQL::Test::Cluster->new('tier_worker');
-$node->init(allows_streaming => 1);
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'ruvector'
-autovacuum = off
-ruvector.worker_naptime = 1
-ruvector.tier_cost_delay = 0
-ruvector.tier_promote_reads = 3
-));
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $node = rv_node('tier_worker', init => { allows_streaming => 1 }, preload => 1,
+	conf => { autovacuum => 'off', 'ruvector.worker_naptime' => 1,
+		'ruvector.tier_cost_delay' => 0, 'ruvector.tier_promote_reads' => 3 });
 $node->backup('bkp');
 my $standby = PostgreSQL::Test::Cluster->new('tier_worker_standby');
 $standby->init_from_backup($node, 'bkp', has_streaming => 1);
@@ -28,16 +23,10 @@ $standby->start;
 
 # Blocks read more than twice stay float32; the others go to sq8 two
 # seconds after their last write.
-$node->safe_psql('postgres', qq(
-	CREATE TABLE t (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
-	INSERT INTO t SELECT i, (SELECT array_agg(sin(i * 16 + j)::real) FROM generate_series(1, 16) j)
-	FROM generate_series(1, 3000) i;
-	SELECT ruvector_set_tiers('t', 'v', '{"exactness": "sq8", "sq8": {"after_write": "2 s", "max_reads": 2}}');
-));
-my $pages = $node->safe_psql('postgres', "SELECT pg_relation_size('t') / 8192");
-ok($node->poll_query_until('postgres',
-		"SELECT blocks = $pages FROM ruvector_tier_report('t') WHERE tier = 'sq8'"),
-	"the worker moves all $pages blocks to sq8 by itself");
+rv_tier_table($node, 't', 'sin(i * 16 + j)',
+	'{"exactness": "sq8", "sq8": {"after_write": "2 s", "max_reads": 2}}');
+my ($moved, $pages) = rv_tier_all_in($node, 't', 'sq8');
+ok($moved, "the worker moves all $pages blocks to sq8 by itself");
 is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_tier_verify('t')"),
 	'0', 'verify is clean after the worker moves');
 is($node->safe_psql('postgres',

@@ -14,18 +14,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvNode;
 
-my $node = PostgreSQL::Test::Cluster->new('tier_stress');
-$node->init;
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'ruvector'
-autovacuum = off
-ruvector.worker_naptime = 1
-ruvector.integrity_interval = 1
-ruvector.tier_cost_delay = 0
-));
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $node = rv_node('tier_stress', preload => 1,
+	conf => { autovacuum => 'off', 'ruvector.worker_naptime' => 1,
+		'ruvector.integrity_interval' => 1, 'ruvector.tier_cost_delay' => 0 });
 
 # ---------------------------------------------------------------------
 # 1. No demotion while an index of the table is in stress
@@ -87,15 +82,10 @@ isnt($node->safe_psql('postgres', 'SELECT md5(string_agg(v::text, \',\' ORDER BY
 $node->safe_psql('postgres', q{
 	ALTER SYSTEM SET ruvector.tier_max_blocks_per_round = 5;
 	SELECT pg_reload_conf();
-	CREATE TABLE b (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
-	INSERT INTO b SELECT i, (SELECT array_agg(cos(i * 16 + j)::real) FROM generate_series(1, 16) j)
-	FROM generate_series(1, 3000) i;
-	SELECT ruvector_set_tiers('b', 'v', '{"exactness": "sq8", "sq8": {"after_write": "1 s"}}');
 });
-my $bpages = $node->safe_psql('postgres', "SELECT pg_relation_size('b') / 8192");
-ok($node->poll_query_until('postgres',
-		"SELECT blocks = $bpages FROM ruvector_tier_report('b') WHERE tier = 'sq8'"),
-	"the worker moves all $bpages blocks of b to sq8");
+rv_tier_table($node, 'b', 'cos(i * 16 + j)', '{"exactness": "sq8", "sq8": {"after_write": "1 s"}}');
+my ($bmoved, $bpages) = rv_tier_all_in($node, 'b', 'sq8');
+ok($bmoved, "the worker moves all $bpages blocks of b to sq8");
 is($node->safe_psql('postgres', qq{
 	SELECT max(blocks_moved) <= 5 AND count(*) >= ceil($bpages / 5.0) FROM ruvector_tier_history
 	WHERE relid = 'b'::regclass AND source = 'worker'}),
@@ -105,16 +95,9 @@ is($node->safe_psql('postgres', qq{
 # column undecided.  The sample of up to 64 blocks used to be subtracted
 # from the budget after the fact, which left it negative, and a negative
 # budget meant no limit: the first round moved every block of b2.
-$node->safe_psql('postgres', q{
-	CREATE TABLE b2 (id int PRIMARY KEY, v vector(16)) USING ruvector_heap;
-	INSERT INTO b2 SELECT i, (SELECT array_agg(sin(i * 7 + j)::real) FROM generate_series(1, 16) j)
-	FROM generate_series(1, 3000) i;
-	SELECT ruvector_set_tiers('b2', 'v', '{"exactness": "sq8", "sq8": {}}');
-});
-my $b2pages = $node->safe_psql('postgres', "SELECT pg_relation_size('b2') / 8192");
-ok($node->poll_query_until('postgres',
-		"SELECT blocks = $b2pages FROM ruvector_tier_report('b2') WHERE tier = 'sq8'"),
-	"the worker moves all $b2pages blocks of b2 to sq8");
+rv_tier_table($node, 'b2', 'sin(i * 7 + j)', '{"exactness": "sq8", "sq8": {}}');
+my ($b2moved, $b2pages) = rv_tier_all_in($node, 'b2', 'sq8');
+ok($b2moved, "the worker moves all $b2pages blocks of b2 to sq8");
 is($node->safe_psql('postgres', qq{
 	SELECT max(blocks_moved) <= 5 AND count(*) >= ceil($b2pages / 5.0) FROM ruvector_tier_history
 	WHERE relid = 'b2'::regclass AND source = 'worker'}),

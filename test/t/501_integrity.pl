@@ -31,18 +31,11 @@ use Time::HiRes qw(time usleep);
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 use RvHnswPages;
+use RvNode;
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(allows_streaming => 1);
-$node->append_conf('postgresql.conf', qq(
-shared_preload_libraries = 'ruvector'
-ruvector.worker_naptime = 1
-ruvector.integrity_interval = 1
-ruvector.integrity_lag_budget = '1h'
-ruvector.integrity_lag_budget_bytes = '1MB'
-));
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $node = rv_node('primary', init => { allows_streaming => 1 }, preload => 1,
+	conf => { 'ruvector.worker_naptime' => 1, 'ruvector.integrity_interval' => 1,
+		'ruvector.integrity_lag_budget' => "'1h'", 'ruvector.integrity_lag_budget_bytes' => "'1MB'" });
 
 sub state_of
 {
