@@ -22,13 +22,17 @@
 # (ruvector.shard_plan_cache), round after round so load hits every
 # configuration alike.  TABLE=0 skips the table; REUSE=1 keeps the data of
 # an earlier run (same ROWS) instead of loading and indexing again.
+# FILTER=1 adds to each round the single node and 2 shards with a filter
+# whose constant differs per query vector (WHERE id % 1000 <> c, 100
+# constants): the shards' prepared statements per constant (no recall).
 #
 # usage: RV_PGBIN=/path/to/pg15/bin bench/shard/run.sh [rows] [seconds] ["clients ..."]
 #   ports BASE..BASE+3 (RV_SHARD_PORT, default 5616); data in $OUT (default
 #   /tmp/rv_shard_bench); run as root (clusters run as postgres) or postgres.
 #   The clusters are stopped when the script exits.
 #   ROUNDS (default 0), FRONTIER_CLIENTS (16), FRONTIER_SECS (10),
-#   EF_SINGLE ("30 40 60"), EF_SHARDS ("24 32 40"), TABLE (1), REUSE (0).
+#   EF_SINGLE ("30 40 60"), EF_SHARDS ("24 32 40"), TABLE (1), REUSE (0),
+#   FILTER (0).
 set -euo pipefail
 
 ROWS=${1:-20000}
@@ -42,6 +46,7 @@ EF_SINGLE=${EF_SINGLE:-30 40 60}
 EF_SHARDS=${EF_SHARDS:-24 32 40}
 TABLE=${TABLE:-1}
 REUSE=${REUSE:-0}
+FILTER=${FILTER:-0}
 PORT=${RV_SHARD_PORT:-5616}
 BIN=${RV_PGBIN:?set RV_PGBIN to the PostgreSQL 15 bin directory}
 OUT=${OUT:-/tmp/rv_shard_bench}
@@ -188,6 +193,24 @@ run() {	# label port table [PGOPTIONS]
 	printf "%-36s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$rec"
 }
 
+# The same with a filter whose constant is the query's own: 100 distinct
+# constants, as a client filtering by a value per request sends them
+run_filter() {	# label port table [PGOPTIONS]
+	local label=$1 port=$2 table=$3 opts=${4:-}
+	local dir="$OUT/scripts_filter_$table" args="" r tps lat
+	mkdir -p "$dir"
+	head -100 "$OUT/query.tsv" | while IFS=$'\t' read -r id v; do
+		echo "SELECT id FROM $table WHERE id % 1000 <> $(( (id * 37) % 1000 )) ORDER BY v <-> '$v' LIMIT 10;" > "$dir/q$id.sql"
+	done
+	chmod -R a+rX "$dir"
+	for f in "$dir"/q*.sql; do args="$args -f $f"; done
+	r=$(as_pg "PGOPTIONS='$opts' $BIN/pgbench -h /tmp -p $port -U postgres -n -M simple -c $CLIENTS -j 2 -T $SECS $args postgres" 2>&1) ||
+		{ echo "$r" | tail -5; return 1; }
+	tps=$(echo "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+	printf "%-36s %8.1f qps %7.2f ms\n" "$label" "$tps" "$lat"
+}
+
 # hnsw.ef_search on the shards behind the *_ef servers (their libpq options)
 SHARD_EF_NOW=
 set_shard_ef() {
@@ -231,6 +254,10 @@ if [ "$ROUNDS" -gt 0 ]; then
 			run "2 shards, ef_search $ef on shards" $C sh2ef
 		done
 		run "2 shards, ef_search $ef, plan cache off" $C sh2ef "-c ruvector.shard_plan_cache=off"
+		if [ "$FILTER" = 1 ]; then
+			run_filter "single node, filter, ef_search 40" $C single "-c hnsw.ef_search=40"
+			run_filter "2 shards, filter, ef_search $ef" $C sh2ef
+		fi
 	done
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
