@@ -39,8 +39,26 @@
  *	  least mean effort, so a model whose predictions do not pay falls back
  *	  to one effort for every query (shrink 0), the best fixed effort.
  *
- *	  Format 4: search features taken at ef = 2k (format 3 took them at
- *	  ef = k; such models are refused, not misread).
+ *	  Checkpoints.  A model of nck > 1 checkpoints is asked again and again:
+ *	  at the checkpoints of ef c_j = c_0 2^j (j < nck; c_0 = 2k), each with
+ *	  the search's progress there (the c_j-th nearest for "k-th", and j as
+ *	  a feature); the search stops at the first checkpoint whose prediction
+ *	  is below the next one, at the effort predicted there (never below
+ *	  c_j).  Up to c_j a search with any ef >= c_j expands the same
+ *	  elements in the same order, so the features at c_j are a property of
+ *	  the query, the same whatever was predicted before: training takes
+ *	  them from one probe per query (learning.c).  A sample is one (query,
+ *	  checkpoint); rv_gnn_evaluate follows each query's checkpoints in
+ *	  order as a scan does.
+ *
+ *	  A stop rule (stopRule = 1) is the other kind of model: the network
+ *	  predicts the recall the search has reached at a checkpoint, and the
+ *	  search stops at the first checkpoint where that prediction less the
+ *	  offset reaches 1 (the offset, calibrated, is the threshold), at that
+ *	  checkpoint's ef; past the last one it goes on to twice that.
+ *
+ *	  Format 5: checkpoints, stop rules (format 4 had one and 8 search features; such
+ *	  models are refused, not misread).
  *
  *	  Byte format (little-endian, version RV_GNN_FORMAT_VERSION): "RVGN",
  *	  u32 version, u32 regions, edges, dim, params, RF, QF, H, M; f64
@@ -63,15 +81,16 @@
 
 #include "integrity/igalgo.h"
 
-#define RV_GNN_FORMAT_VERSION	4
+#define RV_GNN_FORMAT_VERSION	5
 #define RV_GNN_RF		5			/* region features */
 #define RV_GNN_QF_REGION	6		/* query features from the representatives */
-#define RV_GNN_QF_SEARCH	8		/* query features from the search's progress */
+#define RV_GNN_QF_SEARCH	9		/* query features from the search's progress */
 #define RV_GNN_QF		(RV_GNN_QF_REGION + RV_GNN_QF_SEARCH)
 #define RV_GNN_H		8			/* region embedding width */
 #define RV_GNN_M		16			/* MLP hidden width */
 #define RV_GNN_MAX_REGIONS	4096
 #define RV_GNN_MAX_DIM	16000
+#define RV_GNN_MAX_CHECKPOINTS	8
 
 /* Region features, in this order (raw values; the model normalises) */
 #define RV_GNN_RF_LOG_SIZE		0	/* log(1 + elements) */
@@ -105,6 +124,8 @@ typedef struct RvGnnModel
 	double		effortMax;
 	double		tau;
 	double		shrink;			/* predictions pulled towards ymean: 0 = one effort for all */
+	double		checkpoints;	/* nck: 1, or asked again at 2x, 4x, ... the first */
+	double		stopRule;		/* 1: predicts the recall reached at a checkpoint */
 	uint32_t	nparams;
 	double	   *params;
 	/* derived by rv_gnn_prepare, not serialised */
@@ -132,15 +153,22 @@ typedef struct RvGnnProgress
 	double		visited;		/* elements whose distance was computed */
 	double		hops;			/* candidates expanded */
 	double		sinceImproved;	/* hops since the k-th nearest last changed */
+	double		stage;			/* checkpoint j (0: the first) */
 } RvGnnProgress;
 
 #define RV_GNN_HOPS_BACK	8
 #define RV_GNN_NEAR_MARGIN	0.25	/* of kth - first, above kth */
 
-/* One training or validation query */
+/*
+ * One training or validation query at one checkpoint.  The samples of one
+ * query are consecutive (same query number), by ascending checkpoint; a
+ * model of one checkpoint has one sample per query.
+ */
 typedef struct RvGnnSample
 {
 	uint32_t	region;			/* entry region */
+	uint32_t	query;			/* its row of the recall curves */
+	double		ck;				/* effort at this checkpoint (0: the first) */
 	double		q[RV_GNN_QF];	/* raw query features */
 	double		y;				/* log of the least effort reaching the target */
 } RvGnnSample;
@@ -178,14 +206,22 @@ extern bool rv_gnn_train(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 						 const RvGnnTrainOpts *o, double *curve);
 
 /*
- * Held-out evaluation: recall[i * ngrid + g] is sample i's recall with
+ * Held-out evaluation: recall[q * ngrid + g] is query q's recall with
  * effort grid[g] (grid ascending).  An effort between grid points gets the
  * recall interpolated linearly in log effort; cost is the effort itself.
+ * Each query's samples are followed as a scan follows its checkpoints:
+ * the effort is that of the first checkpoint whose prediction is below the
+ * next checkpoint (or the last), at least that checkpoint's.  Means are
+ * over queries.
  */
 extern void rv_gnn_evaluate(const RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 							const double *grid, uint32_t ngrid, const double *recall,
 							double target, double offset,
 							double *meanRecall, double *meanCost, double *shareBelow);
+extern double rv_gnn_recall_at(const double *grid, uint32_t ngrid, const double *row,
+							   double e);
+extern double rv_gnn_query_effort(const RvGnnModel *m, const RvGnnSample *s, uint32_t n,
+								  double offset);
 extern bool rv_gnn_calibrate(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 							 const double *grid, uint32_t ngrid, const double *recall,
 							 double target);

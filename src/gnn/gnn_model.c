@@ -142,6 +142,7 @@ rv_gnn_create(uint32_t nregions, const double *rfeat, uint32_t nedges,
 	m->shrink = 1;
 	m->effortMin = 1;
 	m->effortMax = 1e6;
+	m->checkpoints = 1;
 	GnnInitBlock(m->params + P_WS1, H, RF, &st);
 	GnnInitBlock(m->params + P_WN1, H, RF, &st);
 	GnnInitBlock(m->params + P_WS2, H, H, &st);
@@ -435,6 +436,7 @@ rv_gnn_search_features(const RvGnnProgress *p, double *q)
 	q[5] = log1p(fmax(p->nearOpen, 0));
 	q[6] = p->hops > 0 ? p->sinceImproved / p->hops : 1;
 	q[7] = p->kth;
+	q[8] = p->stage;
 	for (int i = 0; i < RV_GNN_QF_SEARCH; i++)
 		if (!isfinite(q[i]))
 			q[i] = 0;
@@ -675,9 +677,9 @@ rv_gnn_train(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 	return ok && rv_gnn_prepare(m);
 }
 
-/* Recall of sample i at effort e, interpolated in log effort */
-static double
-GnnRecallAt(const double *grid, uint32_t ngrid, const double *row, double e)
+/* Recall of a query at effort e, interpolated in log effort */
+double
+rv_gnn_recall_at(const double *grid, uint32_t ngrid, const double *row, double e)
 {
 	if (e <= grid[0])
 		return row[0];
@@ -693,6 +695,42 @@ GnnRecallAt(const double *grid, uint32_t ngrid, const double *row, double e)
 	return row[ngrid - 1];
 }
 
+/* A sample's calibrated effort, within the model's bounds */
+static double
+GnnSampleEffort(const RvGnnModel *m, const RvGnnSample *s, double offset)
+{
+	double		y = rv_gnn_predict(m, s->region, s->q);
+	double		e = isfinite(y) ? exp(y + offset) : m->effortMax;
+
+	return fmin(fmax(e, m->effortMin), m->effortMax);
+}
+
+/*
+ * The effort a scan ends with for the query whose samples are s[0..n) (one
+ * per checkpoint reached, ascending): the first checkpoint's prediction
+ * below the next checkpoint, at least its own checkpoint.
+ */
+double
+rv_gnn_query_effort(const RvGnnModel *m, const RvGnnSample *s, uint32_t n, double offset)
+{
+	if (m->stopRule == 1)
+	{
+		/* a stop rule: the first checkpoint predicted to have reached it */
+		for (uint32_t j = 0; j < n; j++)
+			if (rv_gnn_predict(m, s[j].region, s[j].q) - offset >= 1)
+				return fmax(s[j].ck, m->effortMin);
+		return n ? fmin(fmax(2 * s[n - 1].ck, m->effortMin), m->effortMax) : m->effortMax;
+	}
+	for (uint32_t j = 0; j < n; j++)
+	{
+		double		e = GnnSampleEffort(m, &s[j], offset);
+
+		if (j + 1 == n || e < s[j + 1].ck)
+			return fmax(e, s[j].ck);
+	}
+	return m->effortMin;
+}
+
 void
 rv_gnn_evaluate(const RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 				const double *grid, uint32_t ngrid, const double *recall,
@@ -701,24 +739,29 @@ rv_gnn_evaluate(const RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 {
 	double		rs = 0,
 				cs = 0;
-	uint32_t	below = 0;
+	uint32_t	below = 0,
+				nq = 0;
 
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n;)
 	{
-		double		y = rv_gnn_predict(m, s[i].region, s[i].q);
-		double		e = isfinite(y) ? exp(y + offset) : m->effortMax;
-		double		r;
+		uint32_t	j = i + 1;
+		double		e,
+					r;
 
-		e = fmin(fmax(e, m->effortMin), m->effortMax);
-		r = GnnRecallAt(grid, ngrid, recall + (size_t) i * ngrid, e);
+		while (j < n && s[j].query == s[i].query)
+			j++;
+		e = rv_gnn_query_effort(m, s + i, j - i, offset);
+		r = rv_gnn_recall_at(grid, ngrid, recall + (size_t) s[i].query * ngrid, e);
 		rs += r;
 		cs += e;
 		if (r < target)
 			below++;
+		nq++;
+		i = j;
 	}
-	*meanRecall = n ? rs / n : 0;
-	*meanCost = n ? cs / n : 0;
-	*shareBelow = n ? (double) below / n : 0;
+	*meanRecall = nq ? rs / nq : 0;
+	*meanCost = nq ? cs / nq : 0;
+	*shareBelow = nq ? (double) below / nq : 0;
 }
 
 /*
@@ -735,13 +778,19 @@ rv_gnn_calibrate(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 	double		bestCost = INFINITY;
 	double		bestShrink = 1.0,
 				bestOffset = 4.0;
+	/*
+	 * An effort model's offset is in log effort (upwards: more effort); a
+	 * stop rule's is a recall threshold less 1 (upwards: stop later), in
+	 * finer steps
+	 */
+	double		step = m->stopRule == 1 ? 0.0025 : 0.02;
 
 	for (int si = 0; si < 5; si++)
 	{
 		m->shrink = shrinks[si];
 		for (int k = -200; k <= 200; k++)
 		{
-			double		off = k * 0.02;
+			double		off = k * step;
 			double		r,
 						c,
 						b;
@@ -841,7 +890,7 @@ rv_gnn_goes_live(bool calibrated, double target, double recall, double cost,
  *		Byte format
  * ----------------------------------------------------------------
  */
-#define GNN_NSCALARS	(2 * RF + 2 * QF + 6)
+#define GNN_NSCALARS	(2 * RF + 2 * QF + 8)
 
 size_t
 rv_gnn_serialized_size(const RvGnnModel *m)
@@ -918,7 +967,7 @@ GnnScalarSlot(RvGnnModel *m, int k)
 	double	   *arrays[] = {m->rmean, m->rstd, m->qmean, m->qstd};
 	const int	sizes[] = {RF, RF, QF, QF};
 	double	   *scalars[] = {&m->ymean, &m->offset, &m->effortMin, &m->effortMax,
-	&m->tau, &m->shrink};
+	&m->tau, &m->shrink, &m->checkpoints, &m->stopRule};
 	const int	nscalars = (int) (sizeof(scalars) / sizeof(scalars[0]));
 
 	for (int i = 0; i < (int) (sizeof(arrays) / sizeof(arrays[0])); i++)
@@ -1077,6 +1126,11 @@ rv_gnn_deserialize(const unsigned char *buf, size_t len, const char **error)
 	for (int i = 0; i < QF; i++)
 		if (!(m->qstd[i] > 0))
 			*error = "model has a zero scale";
+	if (!(m->checkpoints >= 1 && m->checkpoints <= RV_GNN_MAX_CHECKPOINTS &&
+		  m->checkpoints == floor(m->checkpoints)))
+		*error = "model has an invalid number of checkpoints";
+	if (!(m->stopRule == 0 || m->stopRule == 1))
+		*error = "model has an invalid kind";
 	if (!(m->effortMin >= 1) || !(m->effortMax >= m->effortMin))
 		*error = "model has an invalid effort range";
 	if (!(m->shrink >= 0 && m->shrink <= 1))

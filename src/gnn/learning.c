@@ -38,7 +38,7 @@
  *	  calibrate (the offset that makes the mean recall reach the target),
  *	  validate.  A new version goes live only if on the validation queries
  *	  its mean recall reaches the target, its mean effort is below the
- *	  fixed effort that reaches the target on the same queries
+ *	  fixed effort that reaches the same mean recall on the same queries
  *	  (rv_gnn_fixed_effort_at), and below the live version's (evaluated on
  *	  the same queries) unless the live one misses the target.  Every version is kept, live or not, with its
  *	  training curve: ruvector_learning_status() shows them.
@@ -138,6 +138,7 @@ static int	rv_learning_regions = 512;
 static int	rv_learning_min_queries = 200;
 static int	rv_learning_max_queries = 2000;
 static int	rv_learning_epochs = 60;
+static int	rv_learning_checkpoints = 1;
 static int	rv_adaptive_effort = RV_ADAPT_MODEL;
 static int	rv_frontier_patience = 16;
 
@@ -167,8 +168,8 @@ static bool learnBusy = false;	/* loading a model or labelling: no hook */
 static bool learnProbe = false;
 static const RvGnnModel *learnProbeModel = NULL;
 static bool learnProbeHave = false;
-static double learnProbeFeat[RV_GNN_QF_SEARCH];
-static int	learnProbeEffort = -1;
+static double learnProbeFeat[RV_GNN_MAX_CHECKPOINTS][RV_GNN_QF_SEARCH];
+static int	learnProbeN = 0;		/* checkpoints the probe reached */
 
 /* What the last scan start decided, for its capture */
 static Oid	learnLastIndex = InvalidOid;
@@ -272,6 +273,12 @@ RvLearningInit(void)
 							NULL,
 							&rv_learning_epochs,
 							60, 1, 10000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.learning_checkpoints",
+							"Checkpoints at which an HNSW model is asked how far to search: 1, or again at 2x, 4x, ... the first.",
+							"Above 1, training also tries a stop rule (the recall reached at each checkpoint) and keeps the cheaper. Applies to models trained from now on.",
+							&rv_learning_checkpoints,
+							1, 1, RV_GNN_MAX_CHECKPOINTS, PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomEnumVariable("ruvector.adaptive_effort",
 							 "How an HNSW scan with ruvector.target_recall set decides how far to search.",
 							 "model: the index's learned model, from the search's progress at its checkpoint; "
@@ -532,6 +539,9 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->patience = rv_frontier_patience;
 	plan->efCap = HNSW_MAX_EF_SEARCH;
 	plan->efTypical = plan->checkpoint;
+	plan->nck = 1;
+	plan->stage = 0;
+	plan->more = false;
 	learnLastHasProfile = false;
 	learnLastIndex = InvalidOid;
 	if (query == NULL)
@@ -539,11 +549,10 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	if (learnProbe)
 	{
 		plan->mode = RV_ADAPT_PROBE;
-		if (learnProbeModel != NULL)
-		{
-			plan->model = (void *) learnProbeModel;
-			LearnFeatures(learnProbeModel, v->x, plan->q, &plan->entry);
-		}
+		if (!RvLearningIsIvf(index))
+			plan->nck = learnProbeModel != NULL ?
+				Min((int) learnProbeModel->checkpoints, RV_GNN_MAX_CHECKPOINTS) :
+				rv_learning_checkpoints;
 		return;
 	}
 	if (rv_target_recall <= 0 || learnBusy || rv_adaptive_effort == RV_ADAPT_OFF)
@@ -564,53 +573,83 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	plan->patienceAfter = rv_adaptive_effort == RV_ADAPT_BOTH;
 	plan->model = c->model;
 	plan->version = c->version;
+	if (!RvLearningIsIvf(index))
+		plan->nck = Min((int) c->model->checkpoints, RV_GNN_MAX_CHECKPOINTS);
 	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax,
 											RvLearningIsIvf(index) ? IVF_MAX_LISTS : HNSW_MAX_EF_SEARCH));
-	plan->efTypical = Max(plan->checkpoint,
-						  Min((int) exp(c->model->ymean + c->model->offset), plan->efCap));
+	plan->efTypical = c->model->stopRule == 1 ? Min(4 * plan->checkpoint, plan->efCap) :
+		Max(plan->checkpoint, Min((int) exp(c->model->ymean + c->model->offset), plan->efCap));
 }
 
 /*
- * The checkpoint of a scan's search: the ef it goes on with, from the
- * model with the region features of the scan start and the search's
- * progress now.  A probe records the features (and the effort, with a
- * model) and the scan stops.
+ * A checkpoint of a scan's search (plan->stage): the ef it goes on with,
+ * from the model with the region features of the scan start and the
+ * search's progress now.  plan->more is set when the search is to ask
+ * again at the next checkpoint (the model says more than that); else the
+ * effort is final.  A probe records the features and goes on to its last
+ * checkpoint, then stops.
  */
 int
 RvLearningSearchEffort(Relation index, RvLearnPlan *plan, const RvGnnProgress *p)
 {
 	const RvGnnModel *m = (const RvGnnModel *) plan->model;
-	int			effort = plan->checkpoint;
+	int			here = RV_LEARN_STAGE_EF(plan, plan->stage);
+	int			effort = here;
+	RvGnnProgress at = *p;
 
-	rv_gnn_search_features(p, plan->q + RV_GNN_QF_REGION);
-	if (m != NULL)
-		effort = Max(plan->checkpoint, Min((int) ceil(rv_gnn_effort(m, plan->entry, plan->q)),
-										   plan->efCap));
+	at.stage = plan->stage;
+	rv_gnn_search_features(&at, plan->q + RV_GNN_QF_REGION);
+	plan->more = plan->stage + 1 < plan->nck;
 	if (plan->mode == RV_ADAPT_PROBE)
 	{
-		memcpy(learnProbeFeat, plan->q + RV_GNN_QF_REGION, sizeof(learnProbeFeat));
+		if (plan->stage < RV_GNN_MAX_CHECKPOINTS)
+		{
+			memcpy(learnProbeFeat[plan->stage], plan->q + RV_GNN_QF_REGION,
+				   sizeof(learnProbeFeat[0]));
+			learnProbeN = plan->stage + 1;
+		}
 		learnProbeHave = true;
-		learnProbeEffort = m != NULL ? effort : -1;
-		return plan->checkpoint;
+		return plan->more ? RV_LEARN_STAGE_EF(plan, plan->nck - 1) : here;
 	}
+	if (m != NULL && m->stopRule == 1)
+	{
+		/* a stop rule: here if it predicts the recall reached, else the next checkpoint */
+		if (rv_gnn_predict(m, plan->entry, plan->q) - m->offset >= 1)
+			plan->more = false;
+		else if (plan->more)
+			effort = RV_LEARN_STAGE_EF(plan, plan->stage + 1);
+		else
+			effort = Min(2 * here, plan->efCap);
+	}
+	else
+	{
+		if (m != NULL)
+			effort = Max(here, Min((int) ceil(rv_gnn_effort(m, plan->entry, plan->q)), plan->efCap));
+		if (plan->more && effort < RV_LEARN_STAGE_EF(plan, plan->stage + 1))
+			plan->more = false;
+	}
+	if (plan->more)
+		return effort;
 	learnLastIndex = RelationGetRelid(index);
 	for (int i = 0; i < RV_GNN_QF; i++)
 		learnLastProfile[i] = (float) plan->q[i];
 	learnLastHasProfile = true;
-	elog(DEBUG1, "ruvector learning: effort %d for index \"%s\" (model version %d, checkpoint after %.0f elements)",
-		 effort, RelationGetRelationName(index), plan->version, p->visited);
+	elog(DEBUG1, "ruvector learning: effort %d for index \"%s\" (model version %d, checkpoint %d after %.0f elements)",
+		 effort, RelationGetRelationName(index), plan->version, plan->stage, p->visited);
 	return effort;
 }
 
 /*
- * Run a probe scan of the index for the query x: the search stops at its
- * checkpoint, whose search features go to sf.  With a model, also the
- * effort it would choose (else -1).  False if the scan never reached a
- * checkpoint (fewer than k elements, or a graph it exhausted first).
+ * Run a probe scan of the index for the query x: the search records its
+ * features at each of its checkpoints (sf[j], *nsf of them) and stops
+ * after the last.  With a model, also the effort it would choose
+ * (rv_gnn_query_effort over them, as a scan follows them; else -1).
+ * False if the scan never reached a checkpoint (fewer than 2k elements,
+ * or a graph it exhausted first).
  */
 static bool
-LearnProbe(Relation index, const float *x, int dim, const RvGnnModel *model, double *sf,
-		   int *effort)
+LearnProbe(Relation index, const float *x, int dim, const RvGnnModel *model,
+		   double (*sf)[RV_GNN_QF_SEARCH], int *nsf, int *effort)
 {
 	Relation	heap = table_open(index->rd_index->indrelid, AccessShareLock);
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
@@ -619,13 +658,15 @@ LearnProbe(Relation index, const float *x, int dim, const RvGnnModel *model, dou
 	ScanKeyData key;
 	bool		wasBusy = learnBusy;
 	bool		have;
+	int			first = RvLearningIsIvf(index) ? RV_LEARN_IVF_CHECKPOINT :
+		RV_LEARN_CHECKPOINT_EF(rv_learning_k);
 
 	ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, InvalidOid, InvalidOid, vec);
 	learnProbe = true;
 	learnBusy = true;			/* no capture, no model lookups */
 	learnProbeModel = model;
 	learnProbeHave = false;
-	learnProbeEffort = -1;
+	learnProbeN = 0;
 	PG_TRY();
 	{
 		scan = index_beginscan(heap, index, snap, 0, 1);
@@ -643,13 +684,35 @@ LearnProbe(Relation index, const float *x, int dim, const RvGnnModel *model, dou
 	UnregisterSnapshot(snap);
 	table_close(heap, AccessShareLock);
 	pfree(DatumGetPointer(vec));
-	have = learnProbeHave;
+	have = learnProbeHave && learnProbeN > 0;
+	*nsf = have ? learnProbeN : 0;
 	if (have)
-		memcpy(sf, learnProbeFeat, sizeof(learnProbeFeat));
+		memcpy(sf, learnProbeFeat, sizeof(learnProbeFeat[0]) * learnProbeN);
 	else
-		memset(sf, 0, sizeof(double) * RV_GNN_QF_SEARCH);
+		memset(sf, 0, sizeof(learnProbeFeat[0]));
 	if (effort)
-		*effort = learnProbeEffort;
+	{
+		*effort = -1;
+		if (model != NULL)
+		{
+			RvGnnSample smp[RV_GNN_MAX_CHECKPOINTS];
+			int			n = Max(*nsf, 1);
+			int			nck = RvLearningIsIvf(index) ? 1 :
+				Min((int) model->checkpoints, RV_GNN_MAX_CHECKPOINTS);
+			double		e;
+
+			n = Min(n, nck);
+			for (int j = 0; j < n; j++)
+			{
+				LearnFeatures(model, x, smp[j].q, &smp[j].region);
+				memcpy(smp[j].q + RV_GNN_QF_REGION, sf[j], sizeof(sf[j]));
+				smp[j].query = 0;
+				smp[j].ck = first << j;
+			}
+			e = rv_gnn_query_effort(model, smp, n, model->offset);
+			*effort = Max(first, Min((int) ceil(e), (int) model->effortMax));
+		}
+	}
 	return have;
 }
 
@@ -927,7 +990,10 @@ typedef struct LearnQuery
 	int64		id;				/* in ruvector_learning_queries, 0: a sampled row */
 	float	   *x;
 	double	   *recall;			/* ngrid */
-	double		sf[RV_GNN_QF_SEARCH];	/* search features (LearnProbe) */
+	double		sf[RV_GNN_MAX_CHECKPOINTS][RV_GNN_QF_SEARCH];	/* search features at
+																 * each checkpoint
+																 * (LearnProbe) */
+	int			nsf;
 } LearnQuery;
 
 /* Label of a query: log of the least grid effort reaching the target */
@@ -1254,21 +1320,43 @@ LearnBuildGraphIvf(Relation index, LearnTarget *t)
 	return m;
 }
 
-/* Samples of queries under a model (features from its representatives) */
+/*
+ * Samples of queries under a model (features from its representatives):
+ * one per checkpoint each query's probe reached, up to the model's
+ * checkpoints (at least one: a probe that reached none gives zero search
+ * features, as a scan that never reaches its checkpoint asks nothing).
+ * Sample labels: the least grid effort reaching the target, but not below
+ * the sample's checkpoint (there, stopping is all a model can say).
+ * *recall: each query's curve; *ns the number of samples.
+ */
 static RvGnnSample *
 LearnSamples(const RvGnnModel *m, const LearnTarget *t, LearnQuery **qs, int n,
-			 double target, double **recall)
+			 double target, double **recall, int *ns)
 {
-	RvGnnSample *s = palloc(sizeof(RvGnnSample) * Max(n, 1));
+	int			nck = Max(1, Min((int) m->checkpoints, RV_GNN_MAX_CHECKPOINTS));
+	int			first = t->ivf ? RV_LEARN_IVF_CHECKPOINT : RV_LEARN_CHECKPOINT_EF(t->k);
+	RvGnnSample *s = palloc(sizeof(RvGnnSample) * Max(n, 1) * nck);
+	int			k = 0;
 
 	*recall = palloc(sizeof(double) * Max(n, 1) * t->ngrid);
 	for (int i = 0; i < n; i++)
 	{
-		LearnFeatures(m, qs[i]->x, s[i].q, &s[i].region);
-		memcpy(s[i].q + RV_GNN_QF_REGION, qs[i]->sf, sizeof(qs[i]->sf));
-		s[i].y = LearnLabelOf(t, qs[i]->recall, target);
+		int			reached = Max(1, Min(qs[i]->nsf, nck));
+		double		label = LearnLabelOf(t, qs[i]->recall, target);
+
+		for (int j = 0; j < reached; j++, k++)
+		{
+			LearnFeatures(m, qs[i]->x, s[k].q, &s[k].region);
+			memcpy(s[k].q + RV_GNN_QF_REGION, qs[i]->sf[j], sizeof(qs[i]->sf[j]));
+			s[k].query = i;
+			s[k].ck = first << j;
+			s[k].y = m->stopRule == 1 ?
+				rv_gnn_recall_at(t->grid, t->ngrid, qs[i]->recall, s[k].ck) :
+				Max(label, log(s[k].ck));
+		}
 		memcpy(*recall + (Size) i * t->ngrid, qs[i]->recall, sizeof(double) * t->ngrid);
 	}
+	*ns = k;
 	return s;
 }
 
@@ -1282,9 +1370,9 @@ LearnSamples(const RvGnnModel *m, const LearnTarget *t, LearnQuery **qs, int n,
 static const double learnLabelMus[] = {0, 0.02, 0.04, 0.08, 0.16};
 
 static RvGnnModel *
-LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, RvGnnSample **s,
-				 const int *np, double **rc, const RvGnnTrainOpts *opts, double target,
-				 double calTarget,
+LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, LearnQuery ***part,
+				 const int *np, const RvGnnTrainOpts *opts, double target,
+				 double calTarget, int checkpoints,
 				 double *curve, bool *calibrated, double *labelMu)
 {
 	Size		len = rv_gnn_serialized_size(m);
@@ -1292,14 +1380,22 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, RvGnnSampl
 	double	   *c = palloc0(sizeof(double) * opts->epochs);
 	RvGnnModel *best = NULL;
 	double		bestCost = INFINITY;
+	int			nv = lengthof(learnLabelMus) + (checkpoints > 1 ? 1 : 0);
 
+	m->checkpoints = checkpoints;
+	m->stopRule = 0;
 	rv_gnn_serialize(m, init);
 	*calibrated = false;
 	*labelMu = 0;
-	for (int v = 0; v < lengthof(learnLabelMus); v++)
+	for (int v = 0; v < nv; v++)
 	{
 		const char *err = NULL;
 		RvGnnModel *cand = v == 0 ? m : rv_gnn_deserialize(init, len, &err);
+		bool		stop = v == lengthof(learnLabelMus);
+		RvGnnTrainOpts o = *opts;
+		RvGnnSample *s[2];
+		double	   *rc[2];
+		int			ns[2];
 		bool		ok;
 		double		cr,
 					cc,
@@ -1308,9 +1404,20 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, RvGnnSampl
 		CHECK_FOR_INTERRUPTS();
 		if (cand == NULL)
 			continue;
-		for (int i = 0; i < np[0]; i++)
-			s[0][i].y = LearnLabelMu(t, rc[0] + (Size) i * t->ngrid, target, learnLabelMus[v]);
-		if (!rv_gnn_train(cand, s[0], np[0], opts, c))
+		if (stop)
+		{
+			/* the stop rule: recall reached at each checkpoint, symmetric loss */
+			cand->stopRule = 1;
+			o.tau = 0.5;
+		}
+		for (int k = 0; k < 2; k++)
+			s[k] = LearnSamples(cand, t, part[k], np[k], target, &rc[k], &ns[k]);
+		if (!stop)
+			for (int i = 0; i < ns[0]; i++)
+				s[0][i].y = Max(LearnLabelMu(t, rc[0] + (Size) s[0][i].query * t->ngrid, target,
+											 learnLabelMus[v]), log(s[0][i].ck));
+		o.batch = Max(32, ns[0] / 64);
+		if (!rv_gnn_train(cand, s[0], ns[0], &o, c))
 		{
 			rv_gnn_free(cand);
 			rv_gnn_free(best);
@@ -1319,20 +1426,28 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, RvGnnSampl
 					 errmsg("out of memory training a model of index \"%s\"",
 							RelationGetRelationName(index))));
 		}
-		ok = rv_gnn_calibrate(cand, s[1], np[1], t->grid, t->ngrid, rc[1], calTarget);
-		rv_gnn_evaluate(cand, s[1], np[1], t->grid, t->ngrid, rc[1], calTarget, cand->offset,
+		ok = rv_gnn_calibrate(cand, s[1], ns[1], t->grid, t->ngrid, rc[1], calTarget);
+		rv_gnn_evaluate(cand, s[1], ns[1], t->grid, t->ngrid, rc[1], calTarget, cand->offset,
 						&cr, &cc, &cb);
+		elog(DEBUG1, "ruvector learning: candidate %s%g: calibration recall %.4f effort %.2f%s",
+			 stop ? "stop rule, checkpoints " : "effort model, label mu ",
+			 stop ? (double) checkpoints : learnLabelMus[v], cr, cc, ok ? "" : " (not calibrated)");
 		if (best == NULL || (ok && (!*calibrated || cc < bestCost)))
 		{
 			rv_gnn_free(best);
 			best = cand;
 			bestCost = ok ? cc : INFINITY;
 			*calibrated = ok;
-			*labelMu = learnLabelMus[v];
+			*labelMu = stop ? -1 : learnLabelMus[v];
 			memcpy(curve, c, sizeof(double) * opts->epochs);
 		}
 		else
 			rv_gnn_free(cand);
+		for (int k = 0; k < 2; k++)
+		{
+			pfree(s[k]);
+			pfree(rc[k]);
+		}
 	}
 	pfree(init);
 	pfree(c);
@@ -1362,7 +1477,8 @@ LearnTrainIndex(Relation index, double target)
 	int			n;
 	LearnQuery **qs;
 	LearnQuery **part[3];
-	int			np[3] = {0, 0, 0};
+	int			np[3] = {0, 0, 0};	/* queries */
+	int			ns[3] = {0, 0, 0};	/* samples: a query at a checkpoint */
 	RvGnnModel *m;
 	RvGnnModel *live = NULL;
 	int32		liveVersion = 0;
@@ -1382,6 +1498,7 @@ LearnTrainIndex(Relation index, double target)
 				lb = NAN;
 	int			fixed;
 	double		fixedAt;
+	double		fixedAtTarget;
 	bool		calibrated;
 	double		margin;
 	double		labelMu;
@@ -1414,7 +1531,7 @@ LearnTrainIndex(Relation index, double target)
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		(void) LearnProbe(index, qs[i]->x, t.dim, NULL, qs[i]->sf, NULL);
+		(void) LearnProbe(index, qs[i]->x, t.dim, NULL, qs[i]->sf, &qs[i]->nsf, NULL);
 	}
 
 	m = t.ivf ? LearnBuildGraphIvf(index, &t) : LearnBuildGraph(index, &t);
@@ -1426,12 +1543,10 @@ LearnTrainIndex(Relation index, double target)
 	 */
 	m->effortMin = Min(Max(t.grid[0], t.ivf ? RV_LEARN_IVF_CHECKPOINT :
 						   RV_LEARN_CHECKPOINT_EF(t.k)), m->effortMax);
-	for (int k = 0; k < 3; k++)
-		s[k] = LearnSamples(m, &t, part[k], np[k], target, &rc[k]);
 
 	opts.epochs = rv_learning_epochs;
 	/* 64 batches an epoch at most: the graph pass per batch costs the most */
-	opts.batch = Max(32, np[0] / 64);
+	opts.batch = 32;			/* per candidate: Max(32, samples / 64) */
 	opts.lr = 0.005;
 	opts.tau = 0.8;
 	opts.seed = 42;
@@ -1443,12 +1558,13 @@ LearnTrainIndex(Relation index, double target)
 	 */
 	margin = Min(2 * sqrt(target * (1 - target) / t.k) / sqrt(Max(np[1], 1)), (1 - target) / 2);
 	INSTR_TIME_SET_CURRENT(start);
-	m = LearnTrainLabels(index, &t, m, s, np, rc, &opts, target, target + margin, curve,
-						 &calibrated, &labelMu);
+	m = LearnTrainLabels(index, &t, m, part, np, &opts, target, target + margin,
+						 t.ivf ? 1 : rv_learning_checkpoints, curve, &calibrated, &labelMu);
+	s[2] = LearnSamples(m, &t, part[2], np[2], target, &rc[2], &ns[2]);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	trainMs = INSTR_TIME_GET_MILLISEC(elapsed);
-	rv_gnn_evaluate(m, s[2], np[2], t.grid, t.ngrid, rc[2], target, m->offset, &vr, &vc, &vb);
+	rv_gnn_evaluate(m, s[2], ns[2], t.grid, t.ngrid, rc[2], target, m->offset, &vr, &vc, &vb);
 	fixed = rv_gnn_fixed_effort(np[2], t.grid, t.ngrid, rc[2], target);
 
 	/* the live version on the same validation queries */
@@ -1457,11 +1573,14 @@ LearnTrainIndex(Relation index, double target)
 	if (live && live->dim == m->dim)
 	{
 		double	   *lrc;
-		RvGnnSample *ls = LearnSamples(live, &t, part[2], np[2], target, &lrc);
+		int			lns;
+		RvGnnSample *ls = LearnSamples(live, &t, part[2], np[2], target, &lrc, &lns);
 
-		rv_gnn_evaluate(live, ls, np[2], t.grid, t.ngrid, lrc, target, live->offset, &lr, &lc, &lb);
+		rv_gnn_evaluate(live, ls, lns, t.grid, t.ngrid, lrc, target, live->offset, &lr, &lc, &lb);
 	}
-	fixedAt = rv_gnn_fixed_effort_at(np[2], t.grid, t.ngrid, rc[2], target);
+	/* the fixed effort reaching the same mean recall as the model there */
+	fixedAt = rv_gnn_fixed_effort_at(np[2], t.grid, t.ngrid, rc[2], Max(target, vr));
+	fixedAtTarget = rv_gnn_fixed_effort_at(np[2], t.grid, t.ngrid, rc[2], target);
 	goLive = rv_gnn_goes_live(calibrated, target, vr, vc, fixedAt, lr, lc);
 
 	/* store */
@@ -1544,12 +1663,21 @@ LearnTrainIndex(Relation index, double target)
 					 t.indexid, version, target, goLive ? "true" : "false",
 					 n, ncaptured, m->nregions, trainMs, np[2], vr, vc, vb);
 	if (fixed >= 0)
-		appendStringInfo(&json, "%g, \"fixed_effort_at_target\": %.2f}", t.grid[fixed], fixedAt);
+		appendStringInfo(&json, "%g, \"fixed_effort_at_target\": %.2f", t.grid[fixed], fixedAtTarget);
 	else
-		appendStringInfoString(&json, "null, \"fixed_effort_at_target\": null}");
+		appendStringInfoString(&json, "null, \"fixed_effort_at_target\": null");
+	if (isfinite(fixedAt))
+		appendStringInfo(&json, ", \"fixed_effort_at_model_recall\": %.2f}", fixedAt);
+	else
+		appendStringInfoString(&json, ", \"fixed_effort_at_model_recall\": null}");
 	appendStringInfo(&json, ", \"calibrated\": %s, \"calibration_offset\": %.4f, \"shrink\": %.2f,"
-					 " \"label_mu\": %g, \"replaced\": ", calibrated ? "true" : "false", m->offset,
-					 m->shrink, labelMu);
+					 " \"rule\": \"%s\", \"checkpoints\": %d, \"label_mu\": ",
+					 calibrated ? "true" : "false", m->offset, m->shrink,
+					 m->stopRule == 1 ? "stop" : "effort", (int) m->checkpoints);
+	if (m->stopRule == 1)
+		appendStringInfoString(&json, "null, \"replaced\": ");
+	else
+		appendStringInfo(&json, "%g, \"replaced\": ", labelMu);
 	if (live)
 		appendStringInfo(&json, "{\"version\": %d, \"mean_recall\": %.4f, \"mean_effort\": %.2f}",
 						 liveVersion, lr, lc);
@@ -1642,13 +1770,14 @@ ruvector_learning_effort(PG_FUNCTION_ARGS)
 	Vector	   *v = PG_GETARG_VECTOR_P(1);
 	int			effort = -1;
 	LearnCached *c = NULL;
-	double		sf[RV_GNN_QF_SEARCH];
+	double		sf[RV_GNN_MAX_CHECKPOINTS][RV_GNN_QF_SEARCH];
+	int			nsf;
 
 	if (rv_target_recall > 0 &&
 		(rv_adaptive_effort == RV_ADAPT_MODEL || rv_adaptive_effort == RV_ADAPT_BOTH))
 		c = LearnLookup(index, (float4) rv_target_recall);
 	if (c != NULL && c->model != NULL && v->dim == (int) c->model->dim)
-		(void) LearnProbe(index, v->x, v->dim, c->model, sf, &effort);
+		(void) LearnProbe(index, v->x, v->dim, c->model, sf, &nsf, &effort);
 	index_close(index, AccessShareLock);
 	if (effort < 0)
 		PG_RETURN_NULL();

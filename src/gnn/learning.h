@@ -42,7 +42,8 @@ typedef enum RvAdaptMode
  * patience hops without a new one among them; with RV_ADAPT_MODEL and
  * RV_ADAPT_PROBE, at the checkpoint (a search with ef =
  * RV_LEARN_CHECKPOINT_EF(k) would stop there) call RvLearningSearchEffort
- * for the ef to go on with.  efCap is the most it may choose.
+ * for the ef to go on with; with plan.more set it asks again at the next
+ * checkpoint (RV_LEARN_STAGE_EF).  efCap is the most it may choose.
  */
 typedef struct RvLearnPlan
 {
@@ -54,6 +55,9 @@ typedef struct RvLearnPlan
 	bool		patienceAfter;	/* model: the frontier rule after the checkpoint */
 	int			efCap;
 	int			efTypical;		/* the model's effort for a typical query */
+	int			nck;			/* checkpoints: the model asked at checkpoint << j, j < nck */
+	int			stage;			/* the checkpoint j the search is at or heads for */
+	bool		more;			/* RvLearningSearchEffort: go on to the next checkpoint */
 	void	   *model;			/* RvGnnModel, valid during the first batch */
 	int32		version;
 	uint32		entry;			/* the query's entry region */
@@ -75,6 +79,14 @@ typedef struct RvLearnPlan
  * did at least as well as k and 5k (within the training's noise).
  */
 #define RV_LEARN_CHECKPOINT_EF(k)	(2 * (k))
+
+/*
+ * HNSW models of several checkpoints (ruvector.learning_checkpoints) are
+ * asked again at 2x, 4x, ... the first checkpoint (gnn.h, "Checkpoints"):
+ * with k = 10 and 5 checkpoints at ef 20, 40, 80, 160 and 320.  IVFFlat
+ * models are asked once.
+ */
+#define RV_LEARN_STAGE_EF(plan, j)	((plan)->checkpoint << (j))
 
 /*
  * IVFFlat: the checkpoint is after this many lists (the least probes a

@@ -629,6 +629,9 @@ extern int	HnswRandomLevel(int m);
 extern void HnswHeapPush(HnswHeap *h, double distance, uint32 cand, bool maxHeap);
 extern HnswHeapItem HnswHeapPop(HnswHeap *h, bool maxHeap);
 
+/* hnswutils.c: adaptive effort (learning.h) */
+extern void HnswSearchRetrack(struct HnswSearch *s, int trackK);
+
 /* hnswbuild.c */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void hnswbuildempty(Relation index);

@@ -297,7 +297,13 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
  * in the same order, since W only admitted more), ask the model for the
  * ef to go on with: W is cut to it, or grows back from what it turned
  * away until then, and the same search continues as a search with that ef
- * would have run (no restart; TAP 601 compares the rows).  With
+ * would have run (no restart; TAP 601 compares the rows).  A model of
+ * several checkpoints (plan.nck) says whether to ask again at the next
+ * (plan.more): the search goes on with the effort it said, tracks the
+ * nearest up to the next checkpoint's ef and asks there, until an answer
+ * is final; up to each checkpoint the search is the one any ef at least
+ * that large runs, so the rows are still those of the final effort's
+ * fixed ef.  With
  * plan.patienceAfter (adaptive_effort = both) the frontier rule then
  * watches the rest of the search and may stop it before that ef.
  */
@@ -341,8 +347,12 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	p.kth = kth;
 	p.kthBefore = kthBefore;
 	margin = kth + RV_GNN_NEAR_MARGIN * (kth - s->nearestSeen);
+	/* all found within the margin: W and what it turned away, whatever W's size */
 	for (int i = 0; i < s->far.count; i++)
 		if (s->far.items[i].distance <= margin)
+			p.nearSeen++;
+	for (int i = 0; i < s->discarded.count; i++)
+		if (s->discarded.items[i].distance <= margin)
 			p.nearSeen++;
 	for (int i = 0; i < s->near.count; i++)
 		if (s->near.items[i].distance <= margin)
@@ -351,16 +361,30 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	p.visited = (double) s->tuples;
 	p.hops = so->hops - 1;
 	p.sinceImproved = so->sinceImproved;
-	so->decided = true;
-	s->copyDiscarded = false;
-	if (!plan->patienceAfter)
-		s->progress = NULL;		/* decided: the search goes on as with a fixed ef */
-	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 
 	next = RvLearningSearchEffort(s->index, plan, &p);
 	if (so->rerank)
 		next *= rv_rerank_factor;
 	next = Max(Min(next, so->efMax), s->trackK);
+	if (plan->more)
+	{
+		/*
+		 * Ask again at the next checkpoint: W holds what the effort said
+		 * (at least that checkpoint), keeps what it turns away, and the c
+		 * nearest of all found are tracked anew for c = that checkpoint
+		 */
+		plan->stage++;
+		HnswSearchRetrack(s, RV_LEARN_STAGE_EF(plan, plan->stage));
+		so->sinceImproved = 0;
+		so->lastKth = s->topk.count >= s->trackK ? s->topk.items[0].distance :
+			get_float8_infinity();
+		return Max(next, s->trackK * (so->rerank ? rv_rerank_factor : 1));
+	}
+	so->decided = true;
+	s->copyDiscarded = false;
+	if (!plan->patienceAfter)
+		s->progress = NULL;		/* decided: the search goes on as with a fixed ef */
+	s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 	if (plan->mode == RV_ADAPT_PROBE || next <= s->trackK)
 	{
 		*stop = true;

@@ -1341,6 +1341,22 @@ TrackTopK(HnswSearch *s, double d)
 }
 
 /*
+ * Adaptive effort, at a checkpoint: track the trackK nearest of all that
+ * was found (W and, with keepDiscarded, what it turned away or pushed
+ * out: together every element read), for the next checkpoint.
+ */
+void
+HnswSearchRetrack(HnswSearch *s, int trackK)
+{
+	s->trackK = trackK;
+	s->topk.count = 0;
+	for (int i = 0; i < s->far.count; i++)
+		TrackTopK(s, s->far.items[i].distance);
+	for (int i = 0; i < s->discarded.count; i++)
+		TrackTopK(s, s->discarded.items[i].distance);
+}
+
+/*
  * Filtered scans: an element on layer 0 that fails the keys routes the
  * search like any other (C takes it while W is not full or it is nearer
  * than W's furthest) but stays out of W.

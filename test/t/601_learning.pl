@@ -81,7 +81,7 @@ sub efforts
 # The rule a trained version goes live by (docs/learning.md), from the
 # summary ruvector_learning_train returns: calibrated, meets the target on
 # its validation queries, costs less there than the fixed effort reaching
-# the target on them, and less than the live version unless that one
+# the same mean recall on them, and less than the live version unless that one
 # misses the target.  Returns "live|rule" of one training.
 sub train_rule
 {
@@ -91,10 +91,10 @@ sub train_rule
 		SET ruvector.target_recall = 0.9; $setting;
 		SELECT (j->>'live') || '|' || ((j->>'calibrated')::boolean
 			AND (j->'validation'->>'mean_recall')::float8 >= 0.9
-			AND (j->'validation'->>'mean_effort')::float8 < (j->'validation'->>'fixed_effort_at_target')::float8
+			AND (j->'validation'->>'mean_effort')::float8 < (j->'validation'->>'fixed_effort_at_model_recall')::float8
 			AND (j->'replaced' = 'null'::jsonb OR (j->'replaced'->>'mean_recall')::float8 < 0.9
 				 OR (j->'validation'->>'mean_effort')::float8 < (j->'replaced'->>'mean_effort')::float8))::text
-			|| '|' || (j->'validation')::text
+			|| '|' || (j->'validation' || jsonb_build_object('rule', j->'rule', 'checkpoints', j->'checkpoints'))::text
 		FROM (SELECT ruvector_learning_train('$index') AS j) t));
 }
 
@@ -204,7 +204,8 @@ $primary->safe_psql('postgres', qq(
 	FROM generate_series(1, 3000) i;
 	CREATE INDEX hard_v ON hard USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16);
 ));
-my ($hlive, $hrule, $htrain) = split /\|/, train_rule('hard_v');
+# asked at 5 checkpoints (20 to 320; ruvector.learning_checkpoints)
+my ($hlive, $hrule, $htrain) = split /\|/, train_rule('hard_v', 'SET ruvector.learning_checkpoints = 5');
 note "hard index, trained at 0.9: live $hlive, $htrain";
 is($hlive, $hrule, 'hard index: its model is live exactly when the rule says so');
 force_live('hard_v');
@@ -220,6 +221,11 @@ is(scalar @he, scalar @hprobe, 'hard index: every probe chose its effort');
 note 'hard index efforts: ' . join(',', @he);
 note "hard index scans: $herr" unless @he;
 ok((grep { $_ > 64 } @he) > 0, 'hard index: some efforts are above the 64 held until the checkpoint');
+# the model is asked again at 40, 80, ... (ruvector.learning_checkpoints):
+# efforts above the next checkpoint are decided at a later one
+my @hck = $herr =~ /ruvector learning: effort \d+ for index "hard_v" \(model version \d+, checkpoint (\d+)/g;
+note 'hard index checkpoints of the decisions: ' . join(',', @hck);
+ok((grep { $_ > 0 } @hck) > 0, 'hard index: some efforts are decided at a later checkpoint');
 $same = 0;
 for my $i (0 .. $#hprobe)
 {
@@ -275,7 +281,7 @@ my ($wlive, $wbetter, $wval) = split /\|/, train_rule('items_v', 'SET ruvector.l
 note "undertrained: $wval";
 is($wlive, $wbetter, "an undertrained model goes live only if it validates better (live: $wlive)");
 
-# A first model no cheaper than the fixed effort reaching the target is
+# A first model no cheaper than the fixed effort reaching its recall is
 # not switched in: on 30 rows (a complete graph at m = 16) ef_search = k
 # already finds every query's 10 nearest, and a model never searches less
 # than its checkpoint (2k)
@@ -287,7 +293,7 @@ $primary->safe_psql('postgres', qq(
 ));
 my ($tlive, $trule, $tval) = split /\|/, train_rule('tiny_v');
 note "tiny index: $tval";
-like($tval, qr/"mean_recall": 1\.0000.*"fixed_effort_at_target": 10\.00/,
+like($tval, qr/"mean_recall": 1\.0000.*"fixed_effort_at_target": 10\.00, "fixed_effort_at_model_recall": 10\.00/,
 	'tiny index: ef_search = 10 reaches every query\'s 10 nearest');
 is($tlive, 'false', 'tiny index: a first model costing more than the fixed effort is not live');
 is($tlive, $trule, 'tiny index: the rule said so');

@@ -55,6 +55,8 @@ random_samples(RvGnnSample *s, uint32_t n, uint32_t R)
 	for (uint32_t i = 0; i < n; i++)
 	{
 		s[i].region = (uint32_t) (urand() * R);
+		s[i].query = i;
+		s[i].ck = 0;
 		for (int j = 0; j < RV_GNN_QF; j++)
 			s[i].q[j] = urand() * 3.0 - 1.0;
 		s[i].y = 2.0 + urand() * 3.0;
@@ -161,6 +163,8 @@ START_TEST(test_gnn_serialize)
 	a->shrink = 0.5;
 	a->effortMin = 10;
 	a->effortMax = 800;
+	a->checkpoints = 5;
+	a->stopRule = 1;
 	len = rv_gnn_serialized_size(a);
 	buf = malloc(len);
 	rv_gnn_serialize(a, buf);
@@ -178,7 +182,7 @@ START_TEST(test_gnn_serialize)
 	ck_assert_int_eq(memcmp(a->reps, b->reps, sizeof(reps)), 0);
 	ck_assert_int_eq(memcmp(a->rfeat, b->rfeat, sizeof(double) * a->nregions * RV_GNN_RF), 0);
 	ck_assert(b->offset == 0.37 && b->shrink == 0.5 && b->effortMin == 10 && b->effortMax == 800 &&
-			  b->tau == a->tau);
+			  b->tau == a->tau && b->checkpoints == 5 && b->stopRule == 1);
 	for (int i = 0; i < 20; i++)
 		ck_assert(rv_gnn_effort(a, s[i].region, s[i].q) == rv_gnn_effort(b, s[i].region, s[i].q));
 	rv_gnn_free(b);
@@ -202,6 +206,16 @@ START_TEST(test_gnn_serialize)
 	b = rv_gnn_deserialize(buf, len, &err);
 	ck_assert_ptr_nonnull(b);
 	rv_gnn_free(b);
+	free(buf);
+	/* a number of checkpoints out of range is refused (checksum recomputed) */
+	a->checkpoints = RV_GNN_MAX_CHECKPOINTS + 1;
+	buf = malloc(len);
+	rv_gnn_serialize(a, buf);
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	ck_assert_str_eq(err, "model has an invalid number of checkpoints");
+	a->checkpoints = 2.5;
+	rv_gnn_serialize(a, buf);
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
 	free(buf);
 	rv_gnn_free(a);
 }
@@ -313,8 +327,8 @@ START_TEST(test_gnn_calibrate)
 	m->effortMin = grid[0];
 	m->effortMax = grid[9];
 	ck_assert(rv_gnn_train(m, s, n / 2, &o, NULL));
-	ck_assert(rv_gnn_calibrate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95));
-	rv_gnn_evaluate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95, m->offset,
+	ck_assert(rv_gnn_calibrate(m, s + n / 2, n / 2, grid, 10, recall, 0.95));
+	rv_gnn_evaluate(m, s + n / 2, n / 2, grid, 10, recall, 0.95, m->offset,
 					&r, &c, &b);
 	fixed = rv_gnn_fixed_effort(n / 2, grid, 10, recall + (n / 2) * 10, 0.95);
 	ck_assert_int_ge(fixed, 0);
@@ -368,8 +382,8 @@ START_TEST(test_gnn_unpredictable)
 	m->effortMax = grid[9];
 	/* few training queries, many epochs: the network learns noise */
 	ck_assert(rv_gnn_train(m, s, 60, &o, NULL));
-	ck_assert(rv_gnn_calibrate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95));
-	rv_gnn_evaluate(m, s + n / 2, n / 2, grid, 10, recall + (n / 2) * 10, 0.95, m->offset,
+	ck_assert(rv_gnn_calibrate(m, s + n / 2, n / 2, grid, 10, recall, 0.95));
+	rv_gnn_evaluate(m, s + n / 2, n / 2, grid, 10, recall, 0.95, m->offset,
 					&r, &c, &b);
 	fixed = rv_gnn_fixed_effort(n / 2, grid, 10, recall + (n / 2) * 10, 0.95);
 	ck_assert(r >= 0.95);
@@ -426,6 +440,86 @@ START_TEST(test_gnn_fixed_at)
 	/* and still cheaper than fixed, whatever the live one does */
 	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, 0.93, 24));
 	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, 0.96, 40));
+}
+END_TEST
+
+/*
+ * Checkpoints: a scan follows a query's samples in order and stops at the
+ * first whose effort is below the next checkpoint, never below its own;
+ * rv_gnn_evaluate does the same per query and averages over queries (its
+ * recall row by query number, not by sample).
+ */
+START_TEST(test_gnn_checkpoints)
+{
+	RvGnnModel *m = random_model(4, 21);
+	RvGnnSample s[6];
+	double		grid[4] = {20, 40, 80, 160};
+	double		recall[8] = {0.5, 0.7, 0.9, 1.0,	/* query 0 */
+	0.9, 1.0, 1.0, 1.0};		/* query 1 */
+	double		r,
+				c,
+				b;
+
+	/* all parameters 0: the network says ymean, the effort exp(ymean) */
+	memset(m->params, 0, sizeof(double) * m->nparams);
+	ck_assert(rv_gnn_prepare(m));
+	memset(s, 0, sizeof(s));
+	for (int j = 0; j < 3; j++)
+	{
+		s[j].query = 0;
+		s[j].ck = 20 << j;		/* 20, 40, 80 */
+	}
+	m->effortMin = 1;
+	m->effortMax = 1000;
+#define EFFORT_AT(e, n) (m->ymean = log(e), rv_gnn_query_effort(m, s, n, 0))
+	ck_assert_double_eq_tol(EFFORT_AT(30, 3), 30, 1e-9);	/* below 40: at once */
+	ck_assert_double_eq_tol(EFFORT_AT(10, 3), 20, 1e-9);	/* never below 20 */
+	ck_assert_double_eq_tol(EFFORT_AT(50, 3), 50, 1e-9);	/* asked at 40, below 80 */
+	ck_assert_double_eq_tol(EFFORT_AT(300, 3), 300, 1e-9);	/* the last checkpoint's */
+	ck_assert_double_eq_tol(EFFORT_AT(300, 2), 300, 1e-9);	/* a search ending at 40 */
+	ck_assert_double_eq_tol(EFFORT_AT(300, 1), 300, 1e-9);	/* one checkpoint */
+	/* through the network's output bias: 60 is asked again at 40 */
+	m->ymean = 0;
+	m->params[rv_gnn_nparams() - 1] = log(60);
+	ck_assert(rv_gnn_prepare(m));
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, 0), 60, 1e-9);
+#undef EFFORT_AT
+
+	/* evaluation: query 0 with 3 samples, query 1 with 1; both say 40 */
+	memset(m->params, 0, sizeof(double) * m->nparams);
+	ck_assert(rv_gnn_prepare(m));
+	m->ymean = log(40);
+	s[3] = s[0];
+	s[3].query = 1;
+	s[3].ck = 20;
+	rv_gnn_evaluate(m, s, 4, grid, 4, recall, 0.8, 0, &r, &c, &b);
+	/* query 0 asked at 20 (40 is not below 40), then at 40: stops at 40 */
+	ck_assert_double_eq_tol(c, 40, 1e-9);
+	ck_assert_double_eq_tol(r, (0.7 + 1.0) / 2, 1e-9);
+	ck_assert_double_eq_tol(b, 0.5, 1e-9);
+
+	/*
+	 * A stop rule: the first checkpoint whose predicted recall less the
+	 * offset reaches 1, at that checkpoint's effort; none: twice the last
+	 */
+	m->stopRule = 1;
+	m->ymean = 0.9;				/* every sample predicts a recall of 0.9 */
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, -0.1), 20, 1e-9);
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, -0.15), 20, 1e-9);
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, -0.05), 160, 1e-9);
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, 0), 160, 1e-9);
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 2, 0), 80, 1e-9);
+	/* through the output bias: every sample predicts 0.5 */
+	m->ymean = 0;
+	m->params[rv_gnn_nparams() - 1] = 0.5;
+	ck_assert(rv_gnn_prepare(m));
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, -0.5), 20, 1e-9);
+	ck_assert_double_eq_tol(rv_gnn_query_effort(m, s, 3, -0.49), 160, 1e-9);
+	/* evaluation follows it: query 0 stops at 160 (recall 1.0), query 1 at 40 */
+	rv_gnn_evaluate(m, s, 4, grid, 4, recall, 0.8, -0.49, &r, &c, &b);
+	ck_assert_double_eq_tol(c, (160 + 40) / 2.0, 1e-9);
+	ck_assert_double_eq_tol(r, 1.0, 1e-9);
+	rv_gnn_free(m);
 }
 END_TEST
 
@@ -613,6 +707,7 @@ gnn_suite(void)
 	tcase_add_test(tc, test_gnn_calibrate);
 	tcase_add_test(tc, test_gnn_unpredictable);
 	tcase_add_test(tc, test_gnn_fixed_at);
+	tcase_add_test(tc, test_gnn_checkpoints);
 	tcase_add_test(tc, test_gnn_query_features);
 	tcase_add_test(tc, test_gnn_search_features);
 	tcase_add_test(tc, test_gnn_knn_edges);
