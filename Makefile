@@ -155,7 +155,7 @@ bench-integrity: bench/bench_integrity
 asan-check:
 	RV_PGBIN='$(bindir)' PG_CONFIG='$(PG_CONFIG)' $(srcdir)/test/asan.sh $(ASAN_TAP)
 
-GNN_PURE_OBJS = $(filter test/unit/pure/gnn/% test/unit/pure/distance/% test/unit/pure/simd/% test/unit/pure/quant/%,$(PURE_OBJS))
+GNN_PURE_OBJS = $(filter test/unit/pure/gnn/% test/unit/pure/distance/% test/unit/pure/simd/% test/unit/pure/quant/% test/unit/pure/integrity/igmincut.o,$(PURE_OBJS))
 bench/bench_gnn: bench/bench_gnn.c $(GNN_PURE_OBJS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(GNN_PURE_OBJS) -lm
 
