@@ -321,6 +321,7 @@ typedef struct HnswSupport
 	int			nfilters;
 	Size		filterSize;
 	int16		filterLen[HNSW_MAX_FILTERS];
+	Oid			filterType[HNSW_MAX_FILTERS];
 } HnswSupport;
 
 /* HnswSupport.metricForm */
@@ -487,7 +488,7 @@ typedef struct HnswSearch
 	 * first batch, as a filter nothing passes would otherwise walk the
 	 * whole graph.
 	 */
-	ScanKey		filterKeys;
+	struct HnswFilterKey *filterKeys;
 	int			nfilterKeys;
 	int64		maxTuples;
 
@@ -542,12 +543,33 @@ extern int	HnswMaxDimensions(HnswSupport *support);
 extern void HnswCheckStorage(HnswSupport *support, Relation index, IndexInfo *indexInfo,
 							 int dimensions);
 
-/* hnswfilter.c: filter columns */
+/*
+ * hnswfilter.c: filter columns.  A scan key on a filter column as the scan
+ * evaluates it: integer-like and float comparisons inline (the column's
+ * value and the argument widened to int64 or double, compared under the
+ * key's btree strategy), anything else through the key's function.
+ */
+typedef struct HnswFilterKey
+{
+	ScanKey		key;
+	int			filter;			/* 0-based filter column */
+	uint8		kind;			/* HNSW_FILTER_* */
+	uint8		strategy;		/* btree strategy, inline kinds */
+	int64		iarg;
+	double		farg;
+} HnswFilterKey;
+
+#define HNSW_FILTER_FMGR		0
+#define HNSW_FILTER_INT			1
+#define HNSW_FILTER_FLOAT		2
+
+
 extern void HnswCheckColumns(Relation index);
 extern void HnswFilterInit(HnswSupport *support, Relation index);
 extern void HnswFormFilter(const HnswSupport *support, const Datum *values, const bool *isnull,
 						   char *out);
-extern bool HnswFilterMatch(const HnswSupport *support, ScanKey keys, int nkeys,
+extern HnswFilterKey *HnswFilterPrepare(const HnswSupport *support, ScanKey keys, int nkeys);
+extern bool HnswFilterMatch(const HnswSupport *support, const HnswFilterKey *keys, int nkeys,
 							const char *block);
 
 /* hnswutils.c: pages and the metapage */

@@ -32,6 +32,9 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/stratnum.h"
 #include "access/tupmacs.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -103,7 +106,10 @@ HnswFilterInit(HnswSupport *support, Relation index)
 	support->nfilters = n;
 	support->filterSize = HnswFilterSize(n);
 	for (int i = 0; i < n; i++)
+	{
 		support->filterLen[i] = TupleDescAttr(RelationGetDescr(index), i + 1)->attlen;
+		support->filterType[i] = TupleDescAttr(RelationGetDescr(index), i + 1)->atttypid;
+	}
 }
 
 /*
@@ -126,27 +132,178 @@ HnswFormFilter(const HnswSupport *support, const Datum *values, const bool *isnu
 }
 
 /*
- * Whether the filter block satisfies every key.  Keys are on columns 2..;
- * a key with a NULL argument (the scan returns nothing then) or a NULL
- * value fails.
+ * How values of a type compare inline: HNSW_FILTER_INT for the integer-like
+ * types of the operator classes, HNSW_FILTER_FLOAT for float4 and float8,
+ * else HNSW_FILTER_FMGR.
  */
-bool
-HnswFilterMatch(const HnswSupport *support, ScanKey keys, int nkeys, const char *block)
+static int
+InlineKind(Oid type)
 {
-	uint8		nulls = (uint8) block[0];
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case OIDOID:
+		case BOOLOID:
+			return HNSW_FILTER_INT;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return HNSW_FILTER_FLOAT;
+	}
+	return HNSW_FILTER_FMGR;
+}
+
+/* A value of an integer-like type as int64 */
+static int64
+IntValue(Oid type, Datum d)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+		case DATEOID:
+			return DatumGetInt32(d);
+		case OIDOID:
+			return (int64) DatumGetObjectId(d);
+		case BOOLOID:
+			return DatumGetBool(d) ? 1 : 0;
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+/* A value of float4 or float8 as double */
+static double
+FloatValue(Oid type, Datum d)
+{
+	return type == FLOAT4OID ? (double) DatumGetFloat4(d) : DatumGetFloat8(d);
+}
+
+/*
+ * The scan's keys as HnswFilterMatch evaluates them.  A key compares inline
+ * when the column's type and the argument's (sk_subtype) are both
+ * integer-like or both floats and its strategy is btree's 1-5: the
+ * operators of the operator classes (sql/parts/52_hnsw_filter.sql), whose
+ * cross-type forms compare the values widened, as these do.  Allocated in
+ * the current memory context.
+ */
+HnswFilterKey *
+HnswFilterPrepare(const HnswSupport *support, ScanKey keys, int nkeys)
+{
+	HnswFilterKey *fk = palloc0(sizeof(HnswFilterKey) * Max(nkeys, 1));
 
 	for (int i = 0; i < nkeys; i++)
 	{
 		ScanKey		key = &keys[i];
 		int			f = key->sk_attno - 2;
+		Oid			coltype;
+		Oid			argtype;
+		int			kind;
+
+		fk[i].key = key;
+		fk[i].filter = f;
+		fk[i].kind = HNSW_FILTER_FMGR;
+		if (f < 0 || f >= support->nfilters || (key->sk_flags & SK_ISNULL) != 0 ||
+			key->sk_strategy < BTLessStrategyNumber ||
+			key->sk_strategy > BTGreaterStrategyNumber)
+			continue;
+		coltype = support->filterType[f];
+		argtype = OidIsValid(key->sk_subtype) ? key->sk_subtype : coltype;
+		kind = InlineKind(coltype);
+		if (kind == HNSW_FILTER_FMGR || InlineKind(argtype) != kind)
+			continue;
+		/* cross-type only within the integer and the float families */
+		if (argtype != coltype &&
+			(coltype == DATEOID || coltype == TIMESTAMPOID || coltype == TIMESTAMPTZOID ||
+			 coltype == OIDOID || coltype == BOOLOID ||
+			 argtype == DATEOID || argtype == TIMESTAMPOID || argtype == TIMESTAMPTZOID ||
+			 argtype == OIDOID || argtype == BOOLOID))
+			continue;
+		fk[i].kind = (uint8) kind;
+		fk[i].strategy = (uint8) key->sk_strategy;
+		if (kind == HNSW_FILTER_INT)
+			fk[i].iarg = IntValue(argtype, key->sk_argument);
+		else
+			fk[i].farg = FloatValue(argtype, key->sk_argument);
+	}
+	return fk;
+}
+
+/* -1, 0 or 1 as PostgreSQL orders floats: NaN equals NaN, above the rest */
+static inline int
+FloatCompare(double a, double b)
+{
+	if (isnan(a))
+		return isnan(b) ? 0 : 1;
+	if (isnan(b))
+		return -1;
+	return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+static inline bool
+StrategyHolds(int strategy, int cmp)
+{
+	switch (strategy)
+	{
+		case BTLessStrategyNumber:
+			return cmp < 0;
+		case BTLessEqualStrategyNumber:
+			return cmp <= 0;
+		case BTEqualStrategyNumber:
+			return cmp == 0;
+		case BTGreaterEqualStrategyNumber:
+			return cmp >= 0;
+		default:
+			return cmp > 0;
+	}
+}
+
+/*
+ * Whether the filter block satisfies every key.  A key with a NULL
+ * argument (the scan returns nothing then) or a NULL value fails.
+ */
+bool
+HnswFilterMatch(const HnswSupport *support, const HnswFilterKey *keys, int nkeys,
+				const char *block)
+{
+	uint8		nulls = (uint8) block[0];
+
+	for (int i = 0; i < nkeys; i++)
+	{
+		const HnswFilterKey *fk = &keys[i];
+		ScanKey		key = fk->key;
+		int			f = fk->filter;
 		Datum		value;
+		bool		ok;
 
 		if (f < 0 || f >= support->nfilters || (nulls & (1 << f)) != 0 ||
 			(key->sk_flags & SK_ISNULL) != 0)
 			return false;
 		value = fetch_att(block + (f + 1) * sizeof(Datum), true, support->filterLen[f]);
-		if (!DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation, value,
-											key->sk_argument)))
+		switch (fk->kind)
+		{
+			case HNSW_FILTER_INT:
+				{
+					int64		v = IntValue(support->filterType[f], value);
+
+					ok = StrategyHolds(fk->strategy, v < fk->iarg ? -1 : (v > fk->iarg ? 1 : 0));
+					break;
+				}
+			case HNSW_FILTER_FLOAT:
+				ok = StrategyHolds(fk->strategy,
+								   FloatCompare(FloatValue(support->filterType[f], value), fk->farg));
+				break;
+			default:
+				ok = DatumGetBool(FunctionCall2Coll(&key->sk_func, key->sk_collation, value,
+													key->sk_argument));
+				break;
+		}
+		if (!ok)
 			return false;
 	}
 	return true;

@@ -500,7 +500,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	so->started = true;
 	if (scan->numberOfKeys > 0)
 	{
-		s->filterKeys = scan->keyData;
+		s->filterKeys = HnswFilterPrepare(&so->support, scan->keyData, scan->numberOfKeys);
 		s->nfilterKeys = scan->numberOfKeys;
 		s->maxTuples = hnsw_max_scan_tuples;
 	}

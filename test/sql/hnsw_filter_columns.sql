@@ -18,6 +18,8 @@ FROM generate_series(1, 3000) i;
 -- NULLs in every filter column
 UPDATE hfcol SET c2 = NULL, c4 = NULL, c8 = NULL, f4 = NULL, f8 = NULL, d = NULL,
 	ts = NULL, tz = NULL, b = NULL, o = NULL WHERE id % 17 = 0;
+-- NaN, which PostgreSQL orders above every other float and equal to itself
+UPDATE hfcol SET f4 = 'NaN', f8 = 'NaN' WHERE id % 23 = 0;
 -- and a NULL vector, never indexed
 INSERT INTO hfcol (id, v) VALUES (0, NULL);
 
@@ -73,6 +75,11 @@ SELECT q, hfcol_check(q) FROM (VALUES
 	('SELECT id FROM hfcol WHERE c4 = 3::int2 ORDER BY v <-> ''[1,0,0]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE f8 BETWEEN 0.2 AND 0.3 ORDER BY v <-> ''[1,1,0]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE f8 >= 0.5::float4 ORDER BY v <-> ''[1,1,0]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE f8 = ''NaN'' ORDER BY v <-> ''[1,1,0]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE f8 > 0.95 ORDER BY v <-> ''[1,1,0]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE f8 < ''NaN'' AND f8 > 0.9 ORDER BY v <-> ''[1,1,0]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE c2 >= 6::int8 ORDER BY v <-> ''[1,0,1]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE c8 < 1::int2 ORDER BY v <-> ''[1,0,1]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE c2 = 4 ORDER BY v <-> ''[1,0,1]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE c2 = 4 AND c4 = 9 ORDER BY v <-> ''[1,0,1]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE c8 = 5000000000000 ORDER BY v <-> ''[1,0,1]'' LIMIT 10'),
@@ -91,6 +98,8 @@ CREATE INDEX hfcol_b ON hfcol USING hnsw (v vector_cosine_ops, f4, d, ts, tz);
 SELECT q, hfcol_check(q) FROM (VALUES
 	('SELECT id FROM hfcol WHERE f4 < 0.1 ORDER BY v <=> ''[1,2,3]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE f4 >= 0.5::float8 ORDER BY v <=> ''[1,2,3]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE f4 = ''NaN''::float8 ORDER BY v <=> ''[1,2,3]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE f4 <= 0.2::float4 ORDER BY v <=> ''[1,2,3]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE d = ''2024-01-05'' ORDER BY v <=> ''[3,2,1]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE d >= ''2024-01-25'' ORDER BY v <=> ''[3,2,1]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE ts > ''2024-01-01 20:00'' ORDER BY v <=> ''[3,2,1]'' LIMIT 10'),
@@ -101,7 +110,9 @@ CREATE INDEX hfcol_c ON hfcol USING ruhnsw (v vector_l2_ops, b, o);
 SELECT q, hfcol_check(q) FROM (VALUES
 	('SELECT id FROM hfcol WHERE b = true ORDER BY v <-> ''[0,0,1]'' LIMIT 10'),
 	('SELECT id FROM hfcol WHERE o = 2 ORDER BY v <-> ''[0,0,1]'' LIMIT 10'),
-	('SELECT id FROM hfcol WHERE b = false AND o >= 3 ORDER BY v <-> ''[0,0,1]'' LIMIT 10')
+	('SELECT id FROM hfcol WHERE b = false AND o >= 3 ORDER BY v <-> ''[0,0,1]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE b < true AND o < 2 ORDER BY v <-> ''[0,0,1]'' LIMIT 10'),
+	('SELECT id FROM hfcol WHERE b >= true AND o > 4000000000 ORDER BY v <-> ''[0,0,1]'' LIMIT 10')
 ) t(q);
 DROP INDEX hfcol_c;
 CREATE INDEX hfcol_a ON hfcol USING hnsw (v vector_l2_ops, c4, f8, c2, c8);
