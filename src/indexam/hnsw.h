@@ -685,6 +685,9 @@ typedef struct HnswRepairResult
 	int64		links_added;	/* own empty slots filled, layer-0 links into repaired elements */
 	int64		weak_reinforced;	/* weak spots (and named elements) given more links */
 	int64		named_searched;	/* HnswRepairAround: named elements and neighbours */
+	int64		one_way_before; /* live elements reached that do not lead back */
+	int64		one_way_after;
+	int64		reach_links;	/* links the reach pass forced, in and out */
 	int			rounds;			/* bridging passes over the graph */
 	int			escalations;	/* shares of a hard-to-find part repaired */
 	double		elapsed_ms;
@@ -693,6 +696,7 @@ typedef struct HnswRepairResult
 extern void HnswRepair(Relation heap, Relation index, HnswRepairResult *result);
 extern void HnswRepairAround(Relation heap, Relation index, const ItemPointerData *tids,
 							 int ntids, HnswRepairResult *result);
+extern void HnswRepairReach(Relation index, HnswRepairResult *result);
 
 /* hnswscan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
@@ -757,7 +761,21 @@ extern HnswGraph *HnswGraphLoad(Relation index);
 extern void HnswGraphFree(HnswGraph *g);
 extern uint32 *HnswGraphNeighbors(const HnswGraph *g, uint32 elem, int lc, int *count);
 extern uint32 HnswGraphFind(const HnswGraph *g, BlockNumber blkno, OffsetNumber offno);
-extern uint32 HnswGraphReachable(const HnswGraph *g, bool *reached);
+extern uint32 HnswGraphWalk(const HnswGraph *g, uint32 start, bool *reached, uint32 *parent);
+extern uint32 HnswGraphReachable(const HnswGraph *g, bool *reached, uint32 *parent);
+
+/* The reverse of layer 0: in-links of element v are from[start[v] .. start[v + 1]) */
+typedef struct HnswGraphInLinks
+{
+	Size	   *start;			/* nelems + 1 entries */
+	uint32	   *from;
+} HnswGraphInLinks;
+
+extern void HnswGraphInLinksBuild(const HnswGraph *g, HnswGraphInLinks *in);
+extern void HnswGraphInLinksFree(HnswGraphInLinks *in);
+extern uint32 HnswGraphWalkBack(const HnswGraph *g, const HnswGraphInLinks *in, uint32 target,
+								bool *reaching);
+extern uint32 HnswGraphReaching(const HnswGraph *g, const HnswGraphInLinks *in, bool *reaching);
 
 /* Value accessors for the kernels */
 #include "distance/distance.h"

@@ -3,7 +3,8 @@
  * hnswgraph.c
  *	  Load an HNSW index's graph into memory: every element with its page
  *	  location, level, heap TIDs and links as element numbers, and the
- *	  entry point; and which elements layer 0 reaches from the entry point.
+ *	  entry point; which elements layer 0 reaches from the entry point, and
+ *	  which lead back to it.
  *
  * NOTES
  *	  Used by the integrity control plane (src/integrity/integrity_hnsw.c),
@@ -279,45 +280,156 @@ HnswGraphNeighbors(const HnswGraph *g, uint32 elem, int lc, int *count)
 }
 
 /*
- * Breadth-first search over layer 0 from the entry point, through every
- * undeleted element (elements being deleted still route searches).  Sets
- * reached[i] for each element reached (reached has nelems entries) and
- * returns how many live elements were reached; g->nlive minus that is the
- * number of live elements no search can find.
+ * Breadth-first search over layer 0 from element start through undeleted
+ * elements (elements being deleted still route searches), along the links
+ * (in NULL) or against them (in: the reverse graph), adding to what marks
+ * already holds; parent, if not NULL, gets for each element newly marked
+ * (start excepted) the element it was reached from.  Returns how many live
+ * elements were newly marked.
  */
-uint32
-HnswGraphReachable(const HnswGraph *g, bool *reached)
+static uint32
+GraphBfs(const HnswGraph *g, const HnswGraphInLinks *in, uint32 start, bool *marks,
+		 uint32 *parent)
 {
 	uint32	   *queue;
 	uint32		head = 0;
 	uint32		tail = 0;
 	uint32		live = 0;
 
-	memset(reached, 0, sizeof(bool) * g->nelems);
-	if (g->entry == HNSW_GRAPH_NONE)
+	if (start == HNSW_GRAPH_NONE || marks[start] || g->elems[start].deleted)
 		return 0;
-
 	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(g->nelems, 1));
-	reached[g->entry] = true;
-	queue[tail++] = g->entry;
+	marks[start] = true;
+	queue[tail++] = start;
 	while (head < tail)
 	{
 		uint32		u = queue[head++];
-		int			n;
-		uint32	   *nb = HnswGraphNeighbors(g, u, 0, &n);
+		uint32	   *nb;
+		Size		n;
 
 		if (HnswGraphIsLive(g, u))
 			live++;
-		for (int j = 0; j < n; j++)
+		if (in != NULL)
+		{
+			nb = in->from + in->start[u];
+			n = in->start[u + 1] - in->start[u];
+		}
+		else
+		{
+			int			count;
+
+			nb = HnswGraphNeighbors(g, u, 0, &count);
+			n = count;
+		}
+		for (Size j = 0; j < n; j++)
 		{
 			uint32		v = nb[j];
 
-			if (v == HNSW_GRAPH_NONE || reached[v] || g->elems[v].deleted)
+			if (v == HNSW_GRAPH_NONE || marks[v] || g->elems[v].deleted)
 				continue;
-			reached[v] = true;
+			marks[v] = true;
+			if (parent != NULL)
+				parent[v] = u;
 			queue[tail++] = v;
 		}
 	}
 	pfree(queue);
 	return live;
+}
+
+/*
+ * Mark what layer 0 reaches from element start (GraphBfs along the links).
+ * parent, if not NULL, makes a breadth-first tree: a link that is not a
+ * tree link (parent[v] != u) can be given up without cutting anything
+ * marked off.
+ */
+uint32
+HnswGraphWalk(const HnswGraph *g, uint32 start, bool *reached, uint32 *parent)
+{
+	return GraphBfs(g, NULL, start, reached, parent);
+}
+
+/*
+ * What layer 0 reaches from the entry point (HnswGraphWalk): sets
+ * reached[i] for each element reached (reached has nelems entries) and
+ * parent as there, and returns how many live elements were reached;
+ * g->nlive minus that is the number of live elements no search can find.
+ */
+uint32
+HnswGraphReachable(const HnswGraph *g, bool *reached, uint32 *parent)
+{
+	memset(reached, 0, sizeof(bool) * g->nelems);
+	if (parent != NULL)
+		for (uint32 i = 0; i < g->nelems; i++)
+			parent[i] = HNSW_GRAPH_NONE;
+	return HnswGraphWalk(g, g->entry, reached, parent);
+}
+
+/*
+ * The layer-0 links into each element, from undeleted elements: the
+ * reverse of the graph, for walks against the links.
+ */
+void
+HnswGraphInLinksBuild(const HnswGraph *g, HnswGraphInLinks *in)
+{
+	Size	   *fill;
+
+	in->start = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Size) * (g->nelems + 1));
+	memset(in->start, 0, sizeof(Size) * (g->nelems + 1));
+	for (uint32 u = 0; u < g->nelems; u++)
+	{
+		int			n;
+		uint32	   *nb = HnswGraphNeighbors(g, u, 0, &n);
+
+		for (int j = 0; j < n; j++)
+			if (nb[j] != HNSW_GRAPH_NONE)
+				in->start[nb[j] + 1]++;
+	}
+	for (uint32 v = 0; v < g->nelems; v++)
+		in->start[v + 1] += in->start[v];
+	in->from = MemoryContextAllocHuge(CurrentMemoryContext,
+									  sizeof(uint32) * Max(in->start[g->nelems], 1));
+	fill = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Size) * Max(g->nelems, 1));
+	memcpy(fill, in->start, sizeof(Size) * g->nelems);
+	for (uint32 u = 0; u < g->nelems; u++)
+	{
+		int			n;
+		uint32	   *nb = HnswGraphNeighbors(g, u, 0, &n);
+
+		for (int j = 0; j < n; j++)
+			if (nb[j] != HNSW_GRAPH_NONE)
+				in->from[fill[nb[j]]++] = u;
+	}
+	pfree(fill);
+}
+
+void
+HnswGraphInLinksFree(HnswGraphInLinks *in)
+{
+	pfree(in->start);
+	pfree(in->from);
+}
+
+/*
+ * Mark every undeleted element from which layer 0 leads to element
+ * target, adding to what reaching already marks (a walk against the
+ * links).  Returns how many live elements were newly marked.
+ */
+uint32
+HnswGraphWalkBack(const HnswGraph *g, const HnswGraphInLinks *in, uint32 target, bool *reaching)
+{
+	return GraphBfs(g, in, target, reaching, NULL);
+}
+
+/*
+ * The elements from which layer 0 leads back to the entry point; returns
+ * how many live ones.  A live element that layer 0 reaches but that does
+ * not reach back is reachable one way only: a search whose descent ends
+ * in its part cannot leave it, and misses the rest of the index.
+ */
+uint32
+HnswGraphReaching(const HnswGraph *g, const HnswGraphInLinks *in, bool *reaching)
+{
+	memset(reaching, 0, sizeof(bool) * g->nelems);
+	return HnswGraphWalkBack(g, in, g->entry, reaching);
 }

@@ -42,6 +42,21 @@
  *	  plane's witness edges) and their layer-0 neighbours, get the same
  *	  search and heuristic back-links, without a forced bridge.
  *
+ *	  The reach pass (last, and all VACUUM runs: HnswRepairReach).  The
+ *	  heuristic back-links above replace links in full lists, and a few
+ *	  replacements can take the last links into or out of a part (once
+ *	  the entry point's own: 3,428 unreachable rows became 4,571).  So the
+ *	  graph is loaded again and walked from the entry point along the
+ *	  links (reached) and against them (reaching: leads back to it); each
+ *	  live element not reached gets one link in from the nearest reached
+ *	  element a search read, each reached one not reaching one link out to
+ *	  the nearest reaching element, upper layers first, each link marking
+ *	  what it connects (a part connected within itself takes one).  A
+ *	  forced link that must replace one gives up the least useful link of
+ *	  the list but never a tree link of the walk (the link by which the
+ *	  walk reached that element): what the walk reached stays reached.
+ *	  The graph is reloaded and checked after each round.
+ *
  *	  Cost: an insert-like search per bridge and per upper-layer element
  *	  of the part, up to 2 x 512 probing searches per check (cheaper: no
  *	  writes), and as the probes require, one insert-like search per
@@ -116,7 +131,11 @@ typedef struct RepairState
 
 	HnswGraph  *g;
 	bool	   *reached;		/* by layer-0 walk from the entry point */
+	uint32	   *parent;			/* that walk's tree: the link that reached each */
 	uint32	   *indeg;			/* layer-0 links from reached live elements */
+	HnswGraphInLinks in;		/* the reverse of layer 0 */
+	bool	   *reaching;		/* layer 0 leads from it back to the entry point */
+	uint32		pickOwner;		/* whose list PickLeastUseful chooses in */
 
 	MemoryContext tmpCtx;		/* reset after each element */
 	HnswRepairResult *result;
@@ -162,68 +181,89 @@ RepairLoad(RepairState *rs)
 	{
 		HnswGraphFree(rs->g);
 		pfree(rs->reached);
+		pfree(rs->parent);
 		pfree(rs->indeg);
+		HnswGraphInLinksFree(&rs->in);
+		pfree(rs->reaching);
 	}
 	rs->g = g = HnswGraphLoad(rs->index);
 	rs->reached = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * Max(g->nelems, 1));
+	rs->parent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(g->nelems, 1));
 	rs->indeg = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(g->nelems, 1));
-	reachedLive = HnswGraphReachable(g, rs->reached);
+	rs->reaching = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * Max(g->nelems, 1));
+	reachedLive = HnswGraphReachable(g, rs->reached, rs->parent);
 	CountIncoming(rs);
+	HnswGraphInLinksBuild(g, &rs->in);
+	HnswGraphReaching(g, &rs->in, rs->reaching);
 	return (int64) g->nlive - reachedLive;
+}
+
+/* Live elements the walk from the entry point reached */
+static int64
+CountReached(RepairState *rs)
+{
+	int64		n = 0;
+
+	for (uint32 i = 0; i < rs->g->nelems; i++)
+		if (HnswGraphIsLive(rs->g, i) && rs->reached[i])
+			n++;
+	return n;
+}
+
+/* Live elements layer 0 reaches that do not lead back to the entry point */
+static int64
+CountOneWay(RepairState *rs)
+{
+	int64		n = 0;
+
+	for (uint32 i = 0; i < rs->g->nelems; i++)
+		if (HnswGraphIsLive(rs->g, i) && rs->reached[i] && !rs->reaching[i])
+			n++;
+	return n;
 }
 
 /*
  * Mark reached everything layer 0 reaches from element start through the
- * loaded links (a bridge into start makes all of it reachable).
+ * loaded links, start having been linked from element from (a bridge into
+ * start makes all of it reachable; the bridge is start's tree link).
  */
 static void
-MarkReachedFrom(RepairState *rs, uint32 start)
+MarkReachedFrom(RepairState *rs, uint32 start, uint32 from)
 {
-	HnswGraph  *g = rs->g;
-	uint32	   *queue = MemoryContextAllocHuge(rs->tmpCtx, sizeof(uint32) * Max(g->nelems, 1));
-	uint32		head = 0;
-	uint32		tail = 0;
-
-	rs->reached[start] = true;
-	queue[tail++] = start;
-	while (head < tail)
-	{
-		int			n;
-		uint32	   *nb = HnswGraphNeighbors(g, queue[head++], 0, &n);
-
-		for (int j = 0; j < n; j++)
-		{
-			uint32		v = nb[j];
-
-			if (v == HNSW_GRAPH_NONE || rs->reached[v] || g->elems[v].deleted)
-				continue;
-			rs->reached[v] = true;
-			queue[tail++] = v;
-		}
-	}
+	if (rs->reached[start])
+		return;
+	rs->parent[start] = from;
+	HnswGraphWalk(rs->g, start, rs->reached, rs->parent);
 }
 
 /*
- * HnswPickSlot for a forced bridge: the link to the element with the most
- * incoming links, if it has at least two (it stays reachable through the
- * others); -1 if no link can be spared.  Links to elements the loaded
- * graph does not know (added since) are not given up.
+ * HnswPickSlot for a forced bridge in the list of element rs->pickOwner:
+ * the link to the element with the most incoming links, but never the
+ * link by which the walk from the entry point reached that element (its
+ * tree link: what the walk reached stays reachable whatever other link
+ * goes; giving one up once turned 3,428 unreachable rows into 4,571 when
+ * the entry point's own links went).  An element with one link in has
+ * it as its tree link, so the rule also keeps the earlier one (at least
+ * two links in), and it holds where the counts are not known yet (a part
+ * the pass has just linked in counts no link from reached elements).  -1
+ * if no link can be spared.  Links to elements the loaded graph does not
+ * know (added since) are not given up.
  */
 static int
 PickLeastUseful(void *arg, ItemPointer tids, int n)
 {
 	RepairState *rs = (RepairState *) arg;
 	int			best = -1;
-	uint32		bestDeg = 1;
+	uint32		bestDeg = 0;
 
 	for (int i = 0; i < n; i++)
 	{
 		uint32		e = HnswGraphFind(rs->g, ItemPointerGetBlockNumber(&tids[i]),
 									  ItemPointerGetOffsetNumber(&tids[i]));
 
-		if (e == HNSW_GRAPH_NONE)
+		if (e == HNSW_GRAPH_NONE || rs->parent[e] == rs->pickOwner)
 			continue;
-		if (rs->indeg[e] > bestDeg)
+		if (best < 0 || rs->indeg[e] > bestDeg)
 		{
 			best = i;
 			bestDeg = rs->indeg[e];
@@ -320,108 +360,153 @@ FillOwnSlots(RepairState *rs, RepairElement *e, HnswSearch *s, HnswNeighborList 
 	return added;
 }
 
+/* The loaded graph's element number of a candidate of the search */
+static uint32
+CandElement(RepairState *rs, HnswSearch *s, uint32 cand)
+{
+	return HnswGraphFind(rs->g, s->cands[cand].blkno, s->cands[cand].offno);
+}
+
 /* Whether a candidate of the search is an element the repair knows reached */
 static bool
 CandReached(RepairState *rs, HnswSearch *s, uint32 cand)
 {
-	HnswCand   *c = &s->cands[cand];
-	uint32		e = HnswGraphFind(rs->g, c->blkno, c->offno);
+	uint32		e = CandElement(rs, s, cand);
 
 	return e != HNSW_GRAPH_NONE && rs->reached[e];
 }
 
 /*
- * Make the nearest reached element the search read link to self on layer
- * 0, giving up its least useful link if its list is full.  Returns whether
- * a link was written.
+ * The live candidates the search read whose element is marked in set,
+ * nearest first (insertion sort: a few hundred at most); *n gets how many.
  */
-static bool
-ForceBridge(RepairState *rs, HnswSearch *s, ItemPointer self)
+static uint32 *
+CandsIn(RepairState *rs, HnswSearch *s, const bool *set, int *n)
 {
 	uint32	   *order = palloc(sizeof(uint32) * Max(s->ncands, 1));
-	int			n = 0;
-	bool		done = false;
 
-	/* Reached candidates with a layer 0, nearest first (insertion sort) */
+	*n = 0;
 	for (uint32 c = 0; c < s->ncands; c++)
 	{
+		uint32		e = CandElement(rs, s, c);
 		int			j;
 
-		if (!s->cands[c].alive || !CandReached(rs, s, c))
+		if (!s->cands[c].alive || e == HNSW_GRAPH_NONE || !set[e])
 			continue;
-		for (j = n - 1; j >= 0 && s->cands[order[j]].distance > s->cands[c].distance; j--)
+		for (j = *n - 1; j >= 0 && s->cands[order[j]].distance > s->cands[c].distance; j--)
 			order[j + 1] = order[j];
 		order[j + 1] = c;
-		n++;
+		(*n)++;
 	}
+	return order;
+}
 
-	for (int i = 0; i < n && !done; i++)
-	{
-		ItemPointerData replaced;
+/*
+ * Write tid into the layer-0 list of owner (element number ownerElem),
+ * giving up its least useful link if the list is full (PickLeastUseful).
+ * Returns whether the link was written.
+ */
+static bool
+ForceLink(RepairState *rs, HnswSearch *s, HnswCand *owner, uint32 ownerElem, ItemPointer tid)
+{
+	ItemPointerData replaced;
+	uint32		r;
 
-		if (HnswForceLink(rs->index, s, &s->cands[order[i]], 0, self, PickLeastUseful, rs,
-						  &replaced))
-		{
-			uint32		r = ItemPointerIsValid(&replaced)
-				? HnswGraphFind(rs->g, ItemPointerGetBlockNumber(&replaced),
-								ItemPointerGetOffsetNumber(&replaced))
-				: HNSW_GRAPH_NONE;
+	rs->pickOwner = ownerElem;
+	if (!HnswForceLink(rs->index, s, owner, 0, tid, PickLeastUseful, rs, &replaced))
+		return false;
+	r = ItemPointerIsValid(&replaced)
+		? HnswGraphFind(rs->g, ItemPointerGetBlockNumber(&replaced),
+						ItemPointerGetOffsetNumber(&replaced))
+		: HNSW_GRAPH_NONE;
+	if (r != HNSW_GRAPH_NONE && rs->indeg[r] > 0)
+		rs->indeg[r]--;
+	rs->result->links_added++;
+	return true;
+}
 
-			if (r != HNSW_GRAPH_NONE && rs->indeg[r] > 0)
-				rs->indeg[r]--;
-			rs->result->links_added++;
-			done = true;
-		}
-	}
+/*
+ * Make the nearest reached element the search read link to self on layer
+ * 0, giving up its least useful link if its list is full.  Returns the
+ * element that links to it now, or HNSW_GRAPH_NONE.
+ */
+static uint32
+ForceBridge(RepairState *rs, HnswSearch *s, ItemPointer self)
+{
+	int			n;
+	uint32	   *order = CandsIn(rs, s, rs->reached, &n);
+	uint32		from = HNSW_GRAPH_NONE;
+
+	for (int i = 0; i < n && from == HNSW_GRAPH_NONE; i++)
+		if (ForceLink(rs, s, &s->cands[order[i]], CandElement(rs, s, order[i]), self))
+			from = CandElement(rs, s, order[i]);
 	pfree(order);
-	return done;
+	return from;
+}
+
+/*
+ * Search from the entry point for element elem's value, itself skipped,
+ * as an insert of it would: layers[lc] (64 entries) get its neighbours on
+ * the nlayers layers it shares with the entry point, and s->cands all the
+ * search read; e gets the element as read.  False if the element is gone,
+ * dying or the entry point.  Caller holds HNSW_UPDATE_LOCK in share mode.
+ */
+static bool
+SearchFromEntry(RepairState *rs, uint32 elem, RepairElement *e, HnswSearch *s,
+				HnswNeighborList **layers, int *nlayers)
+{
+	HnswGraphElement *ge = &rs->g->elems[elem];
+	ItemPointerData entry;
+	ItemPointerData self;
+	int			entryLevel;
+
+	e->blkno = ge->blkno;
+	e->offno = ge->offno;
+	ItemPointerSet(&self, e->blkno, e->offno);
+	HnswReadMeta(rs->index, NULL, NULL, &entry, &entryLevel, NULL);
+	if (!ItemPointerIsValid(&entry) || ItemPointerEquals(&entry, &self) || !ReadElement(rs, e))
+		return false;
+
+	HnswSearchInit(s, rs->index, &rs->support, rs->m, rs->efConstruction + 1, e->value);
+	HnswSearchDecodeQuery(s);
+	s->wantValues = true;
+	s->skipDeadForEf = true;
+	s->skipTid = self;
+	memset(layers, 0, sizeof(HnswNeighborList *) * 64);
+	HnswFindNeighbors(s, &entry, entryLevel, e->level, rs->efConstruction, layers);
+	*nlayers = Min(e->level, entryLevel) + 1;
+	return true;
 }
 
 /*
  * Give one element neighbours from the reachable part and links from
  * them; bridge forces a layer-0 link into it from the reached part if the
- * heuristic gave none.  Returns whether a reached element now links to it
- * on layer 0.
+ * heuristic gave none.  Returns a reached element that now links to it on
+ * layer 0, or HNSW_GRAPH_NONE.
  */
-static bool
+static uint32
 RepairOne(RepairState *rs, uint32 elem, bool bridge)
 {
-	HnswGraphElement *ge = &rs->g->elems[elem];
 	MemoryContext oldCtx = MemoryContextSwitchTo(rs->tmpCtx);
 	RepairElement e;
-	ItemPointerData entry;
 	ItemPointerData self;
-	int			entryLevel;
 	HnswSearch	s;
 	HnswNeighborList *layers[64];
 	int			nlayers;
 	int			linked;
 	bool	   *written0;
 	ItemPointer addedSlots;
-	bool		bridged = false;
-
-	e.blkno = ge->blkno;
-	e.offno = ge->offno;
-	ItemPointerSet(&self, e.blkno, e.offno);
+	uint32		bridged = HNSW_GRAPH_NONE;
 
 	LockPage(rs->index, HNSW_UPDATE_LOCK, ShareLock);
-	HnswReadMeta(rs->index, NULL, NULL, &entry, &entryLevel, NULL);
-	if (!ItemPointerIsValid(&entry) || ItemPointerEquals(&entry, &self) || !ReadElement(rs, &e))
+	if (!SearchFromEntry(rs, elem, &e, &s, layers, &nlayers))
 	{
 		UnlockPage(rs->index, HNSW_UPDATE_LOCK, ShareLock);
 		MemoryContextSwitchTo(oldCtx);
 		MemoryContextReset(rs->tmpCtx);
-		return false;
+		return HNSW_GRAPH_NONE;
 	}
-
-	HnswSearchInit(&s, rs->index, &rs->support, rs->m, rs->efConstruction + 1, e.value);
-	HnswSearchDecodeQuery(&s);
-	s.wantValues = true;
-	s.skipDeadForEf = true;
-	s.skipTid = self;
-	memset(layers, 0, sizeof(layers));
-	HnswFindNeighbors(&s, &entry, entryLevel, e.level, rs->efConstruction, layers);
-	nlayers = Min(e.level, entryLevel) + 1;
+	ItemPointerSet(&self, e.blkno, e.offno);
 
 	addedSlots = palloc(sizeof(ItemPointerData) * HnswSlotCount(rs->m, e.level));
 	for (int i = 0; i < HnswSlotCount(rs->m, e.level); i++)
@@ -438,15 +523,149 @@ RepairOne(RepairState *rs, uint32 elem, bool bridge)
 	 * through upper layers, so what it found on layer 0 need not be
 	 * reachable there; the entry point, which it read first, always is.
 	 */
-	for (int i = 0; layers[0] != NULL && i < layers[0]->count && !bridged; i++)
-		bridged = written0[i] && CandReached(rs, &s, layers[0]->cands[i]);
-	if (bridge && !bridged)
+	for (int i = 0; layers[0] != NULL && i < layers[0]->count && bridged == HNSW_GRAPH_NONE; i++)
+		if (written0[i] && CandReached(rs, &s, layers[0]->cands[i]))
+			bridged = CandElement(rs, &s, layers[0]->cands[i]);
+	if (bridge && bridged == HNSW_GRAPH_NONE)
 		bridged = ForceBridge(rs, &s, &self);
 	UnlockPage(rs->index, HNSW_UPDATE_LOCK, ShareLock);
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(rs->tmpCtx);
 	return bridged;
+}
+
+/* ----------------------------------------------------------------
+ *		The reach pass
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * One forced link for the reach pass: into element elem from the nearest
+ * element the walk from the entry point reached (out false; returns that
+ * element), or out of elem to the nearest element that leads back to the
+ * entry point (out true; returns elem).  HNSW_GRAPH_NONE if none was
+ * written.
+ */
+static uint32
+ReachLink(RepairState *rs, uint32 elem, bool out)
+{
+	MemoryContext oldCtx = MemoryContextSwitchTo(rs->tmpCtx);
+	RepairElement e;
+	HnswSearch	s;
+	HnswNeighborList *layers[64];
+	int			nlayers;
+	uint32		linked = HNSW_GRAPH_NONE;
+
+	LockPage(rs->index, HNSW_UPDATE_LOCK, ShareLock);
+	if (SearchFromEntry(rs, elem, &e, &s, layers, &nlayers))
+	{
+		ItemPointerData self;
+		HnswCand	owner;
+		int			n;
+		uint32	   *order;
+
+		ItemPointerSet(&self, e.blkno, e.offno);
+		if (!out)
+		{
+			uint32	   *w;
+
+			/*
+			 * The descent may have gone through upper layers into elem's
+			 * part and read few reached elements (often only the entry
+			 * point, whose links are all tree links).  A layer-0 search from
+			 * the reached ones it read stays in the reached part (its links
+			 * lead nowhere else) and ends at the reached elements nearest to
+			 * elem.
+			 */
+			order = CandsIn(rs, &s, rs->reached, &n);
+			if (n > 0)
+				HnswSearchLayer(&s, order, n, rs->efConstruction, 0, true, &w);
+			linked = ForceBridge(rs, &s, &self);
+		}
+		else
+		{
+			/* elem's own list, as HnswForceLink reads a candidate's */
+			memset(&owner, 0, sizeof(owner));
+			owner.blkno = e.blkno;
+			owner.offno = e.offno;
+			owner.level = (uint8) e.level;
+			owner.version = e.version;
+			order = CandsIn(rs, &s, rs->reaching, &n);
+			for (int i = 0; i < n && linked == HNSW_GRAPH_NONE; i++)
+			{
+				ItemPointerData to;
+
+				ItemPointerSet(&to, s.cands[order[i]].blkno, s.cands[order[i]].offno);
+				if (ForceLink(rs, &s, &owner, elem, &to))
+					linked = elem;
+			}
+		}
+	}
+	UnlockPage(rs->index, HNSW_UPDATE_LOCK, ShareLock);
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(rs->tmpCtx);
+	return linked;
+}
+
+/*
+ * Link every live element into the part layer 0 reaches from the entry
+ * point (out false: a link in for each one the walk did not reach) or out
+ * to the part that leads back to it (out true: a link out for each
+ * reached one that does not lead back).  Elements of upper layers go
+ * first (searches descend through them); each link marks what it
+ * connects, so a part that is connected within itself takes one link.
+ */
+static void
+ReachSide(RepairState *rs, bool out)
+{
+	HnswGraph  *g = rs->g;
+
+	for (int step = 0; step < 2; step++)
+	{
+		for (uint32 i = 0; i < g->nelems; i++)
+		{
+			uint32		from;
+
+			CHECK_FOR_INTERRUPTS();
+			if (!HnswGraphIsLive(g, i) || (step == 0 && g->elems[i].level == 0) ||
+				(out ? (!rs->reached[i] || rs->reaching[i]) : rs->reached[i]))
+				continue;
+			from = ReachLink(rs, i, out);
+			if (from == HNSW_GRAPH_NONE)
+				continue;
+			rs->result->reach_links++;
+			if (out)
+				HnswGraphWalkBack(g, &rs->in, i, rs->reaching);
+			else
+				MarkReachedFrom(rs, i, from);
+		}
+	}
+}
+
+/*
+ * The reach pass, on the loaded graph: links in for what layer 0 does not
+ * reach from the entry point, then links out for what does not lead back
+ * to it (a search whose descent ends there could not leave), the graph
+ * reloaded and checked after each round (a forced link gives up another
+ * one, never a tree link of the walk, but inserts run meanwhile).  Sets
+ * the result's figures after.
+ */
+static void
+ReachPass(RepairState *rs)
+{
+	int64		unreachable = (int64) rs->g->nlive - CountReached(rs);
+	int64		oneWay = CountOneWay(rs);
+
+	for (int round = 0; round < HNSW_REPAIR_ROUNDS && (unreachable > 0 || oneWay > 0); round++)
+	{
+		ReachSide(rs, false);
+		ReachSide(rs, true);
+		unreachable = RepairLoad(rs);
+		oneWay = CountOneWay(rs);
+	}
+	rs->result->unreachable_after = unreachable;
+	rs->result->one_way_after = oneWay;
 }
 
 /* ----------------------------------------------------------------
@@ -507,13 +726,14 @@ static void
 BridgeOne(RepairState *rs, uint32 i, bool *searched)
 {
 	bool		wasReached = rs->reached[i];
+	uint32		from;
 
 	searched[i] = true;
-	if (RepairOne(rs, i, true) && !wasReached)
+	from = RepairOne(rs, i, true);
+	if (from != HNSW_GRAPH_NONE && !wasReached)
 	{
 		rs->result->elements_reconnected++;
-		MarkReachedFrom(rs, i);
-		MemoryContextReset(rs->tmpCtx);
+		MarkReachedFrom(rs, i, from);
 	}
 }
 
@@ -720,7 +940,7 @@ WeakSpotPass(RepairState *rs)
 		CHECK_FOR_INTERRUPTS();
 		if (!HnswGraphIsLive(g, i) || !rs->reached[i] || rs->indeg[i] > 1 || i == g->entry)
 			continue;
-		if (RepairOne(rs, i, false))
+		if (RepairOne(rs, i, false) != HNSW_GRAPH_NONE)
 			rs->result->weak_reinforced++;
 	}
 }
@@ -756,7 +976,7 @@ AroundPass(RepairState *rs, const ItemPointerData *tids, int ntids)
 				continue;
 			done[v] = true;
 			rs->result->named_searched++;
-			if (RepairOne(rs, v, false))
+			if (RepairOne(rs, v, false) != HNSW_GRAPH_NONE)
 				rs->result->weak_reinforced++;
 		}
 	}
@@ -774,38 +994,59 @@ HnswRepair(Relation heap, Relation index, HnswRepairResult *result)
 	HnswRepairAround(heap, index, NULL, 0, result);
 }
 
+/* Set up a repair of index; returns its memory context, current */
+static MemoryContext
+RepairBegin(RepairState *rs, Relation index, HnswRepairResult *result, instr_time *start)
+{
+	MemoryContext repairCtx;
+
+	INSTR_TIME_SET_CURRENT(*start);
+	memset(result, 0, sizeof(HnswRepairResult));
+	repairCtx = AllocSetContextCreate(CurrentMemoryContext, "Hnsw repair context",
+									  ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(repairCtx);
+
+	memset(rs, 0, sizeof(RepairState));
+	rs->index = index;
+	rs->result = result;
+	HnswInitSupport(&rs->support, index);
+	HnswReadMeta(index, &rs->m, &rs->efConstruction, NULL, NULL, NULL);
+	rs->tmpCtx = AllocSetContextCreate(repairCtx, "Hnsw repair element context",
+									   ALLOCSET_DEFAULT_SIZES);
+	result->unreachable_before = RepairLoad(rs);
+	result->one_way_before = CountOneWay(rs);
+	return repairCtx;
+}
+
+static void
+RepairEnd(MemoryContext repairCtx, MemoryContext oldCtx, HnswRepairResult *result,
+		  instr_time *start)
+{
+	instr_time	elapsed;
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextDelete(repairCtx);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, *start);
+	result->elapsed_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+}
+
 /*
  * HnswRepair, and then the elements at the ntids index TIDs in tids and
  * their layer-0 neighbours are reinforced as weak spots are (counted in
  * named_searched; those that gained a link also in weak_reinforced).
+ * Last, the reach pass.
  */
 void
 HnswRepairAround(Relation heap, Relation index, const ItemPointerData *tids, int ntids,
 				 HnswRepairResult *result)
 {
 	RepairState rs;
-	MemoryContext repairCtx;
-	MemoryContext oldCtx;
+	MemoryContext oldCtx = CurrentMemoryContext;
 	instr_time	start;
-	instr_time	elapsed;
-	int64		unreachable;
+	MemoryContext repairCtx = RepairBegin(&rs, index, result, &start);
+	int64		unreachable = result->unreachable_before;
 
-	INSTR_TIME_SET_CURRENT(start);
-	memset(result, 0, sizeof(HnswRepairResult));
-
-	repairCtx = AllocSetContextCreate(CurrentMemoryContext, "Hnsw repair context",
-									  ALLOCSET_DEFAULT_SIZES);
-	oldCtx = MemoryContextSwitchTo(repairCtx);
-
-	memset(&rs, 0, sizeof(rs));
-	rs.index = index;
-	rs.result = result;
-	HnswInitSupport(&rs.support, index);
-	HnswReadMeta(index, &rs.m, &rs.efConstruction, NULL, NULL, NULL);
-	rs.tmpCtx = AllocSetContextCreate(repairCtx, "Hnsw repair element context",
-									  ALLOCSET_DEFAULT_SIZES);
-
-	unreachable = result->unreachable_before = RepairLoad(&rs);
 	for (int round = 0; round < HNSW_REPAIR_ROUNDS && unreachable > 0; round++)
 	{
 		int64		previous = unreachable;
@@ -821,16 +1062,28 @@ HnswRepairAround(Relation heap, Relation index, const ItemPointerData *tids, int
 	WeakSpotPass(&rs);
 	if (ntids > 0)
 		AroundPass(&rs, tids, ntids);
-	if (result->weak_reinforced > 0 || ntids > 0)
-		unreachable = RepairLoad(&rs);
-	result->unreachable_after = unreachable;
+	if (result->weak_reinforced > 0 || ntids > 0 || result->rounds > 0)
+		RepairLoad(&rs);
 
-	MemoryContextSwitchTo(oldCtx);
-	MemoryContextDelete(repairCtx);
+	/* The back-links above may have given up links: check, and link what they cut off */
+	ReachPass(&rs);
+	RepairEnd(repairCtx, oldCtx, result, &start);
+}
 
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	result->elapsed_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+/*
+ * The reach pass alone (VACUUM's last step): every live element reachable
+ * from the entry point on layer 0, and leading back to it.
+ */
+void
+HnswRepairReach(Relation index, HnswRepairResult *result)
+{
+	RepairState rs;
+	MemoryContext oldCtx = CurrentMemoryContext;
+	instr_time	start;
+	MemoryContext repairCtx = RepairBegin(&rs, index, result, &start);
+
+	ReachPass(&rs);
+	RepairEnd(repairCtx, oldCtx, result, &start);
 }
 
 /*

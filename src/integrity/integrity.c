@@ -642,7 +642,7 @@ RvIgUpdateRow(void *arg)
 		 * and the repaired graph is the best reference there is.
 		 */
 		if (((!isnull && DatumGetObjectId(d) != s->relfilenode) ||
-			 (s->rebaseline && s->unreachable == 0)) && s->signal > 0)
+			 (s->rebaseline && s->unreachable == 0 && s->oneWay == 0)) && s->signal > 0)
 		{
 			u->baseline = s->signal;
 			u->baselineReset = true;
@@ -652,12 +652,21 @@ RvIgUpdateRow(void *arg)
 		u->baseline = s->signal;
 
 	/*
-	 * More live rows than the policy tolerates out of reach of every
-	 * search: the index is split for searches whatever links remain the
-	 * other way (a cut counts links in both directions).
+	 * More live rows than the policy tolerates out of reach of searches
+	 * (none reaches them, or those whose descent ends among them reach
+	 * nothing else): the index is split for searches whatever links remain
+	 * the other way (a cut counts links in both directions).  That is a
+	 * count, not an estimate: the index leaves normal on this sample, not
+	 * after degrade_samples in a row (the hysteresis is for the noise of
+	 * the cut).
 	 */
-	if (s->live > 0 && s->unreachable > u->p.unreachableTolerance * (double) s->live)
+	if (s->live > 0 &&
+		(double) (s->unreachable + s->oneWay) > u->p.unreachableTolerance * (double) s->live)
+	{
 		s->signal = 0;
+		if (u->m.state == RV_IG_NORMAL)
+			u->m.below = Max(u->m.below, u->p.params.degrade_samples - 1);
+	}
 	/* a stored policy was validated: critical is never above stress */
 	Assert(u->p.params.critical_ratio <= u->p.params.stress_ratio);
 	*from = u->m.state;
@@ -1115,7 +1124,7 @@ RvIgRepairIndex(Oid indexid, bool detached, bool inPlace, bool rebuild)
 		table_close(heap, NoLock);
 		CommandCounterIncrement();
 	}
-	if (rebuild && (!inPlace || r.unreachable_after > 0))
+	if (rebuild && (!inPlace || r.unreachable_after > 0 || r.one_way_after > 0))
 	{
 		ReindexParams params = {0};
 
@@ -1141,9 +1150,13 @@ RvIgRepairIndex(Oid indexid, bool detached, bool inPlace, bool rebuild)
 						 ", \"elements_reconnected\": " INT64_FORMAT
 						 ", \"links_added\": " INT64_FORMAT
 						 ", \"weak_reinforced\": " INT64_FORMAT
+						 ", \"one_way_before\": " INT64_FORMAT
+						 ", \"one_way_after\": " INT64_FORMAT
+						 ", \"reach_links\": " INT64_FORMAT
 						 ", \"rounds\": %d, \"elapsed_ms\": %.3f}",
 						 r.unreachable_before, r.unreachable_after, r.elements_reconnected,
-						 r.links_added, r.weak_reinforced, r.rounds, r.elapsed_ms);
+						 r.links_added, r.weak_reinforced, r.one_way_before, r.one_way_after,
+						 r.reach_links, r.rounds, r.elapsed_ms);
 	appendStringInfo(&json, ", \"after\": %s}", after);
 	RvIgAudit(detached, "integrity.repair", indexid, json.data);
 	return json.data;

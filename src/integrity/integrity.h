@@ -155,6 +155,7 @@ typedef struct RvIgSample
 	int64		elements;
 	int64		live;
 	int64		unreachable;
+	int64		oneWay;			/* reached, but not leading back to the entry point */
 	double		signal;			/* what the state machine is fed */
 	StringInfoData witness;		/* JSON array */
 	StringInfoData extra;		/* more JSON members, each starting with ", " */

@@ -26,7 +26,9 @@
  *	  sample link: the heap TIDs of the rows at both ends, which a DBA can
  *	  look up, the rows that would be cut off next.  unreachable counts the
  *	  live elements that layer 0 does not reach from the entry point (no
- *	  search can return them).
+ *	  search can return them); one_way those it reaches that do not lead
+ *	  back to it (a search whose descent ends there cannot leave them).
+ *	  The cut counts links in both directions, so neither shows in it.
  *
  *	  ivfflat.  Nodes are the lists; they have no links, so there is no
  *	  cut: the signal is 100 / max(1, drift), drift and list size skew
@@ -608,6 +610,31 @@ IgExportRegions(IgContract *c, RvIgRegions *out)
 	pfree(taken);
 }
 
+/*
+ * Live elements layer 0 reaches from the entry point that do not lead
+ * back to it: reachable one way only.  A search whose descent ends among
+ * them cannot leave them, and misses every row they do not lead to; the
+ * cut counts links in both directions and does not show it (a cluster
+ * whose links out were all replaced still has its links in), nor does
+ * unreachable when the entry point is on the side that leads out.
+ */
+static int64
+IgCountOneWay(const HnswGraph *g, const bool *reached)
+{
+	HnswGraphInLinks in;
+	bool	   *reaching = MemoryContextAllocHuge(CurrentMemoryContext, Max(g->nelems, 1));
+	int64		n = 0;
+
+	HnswGraphInLinksBuild(g, &in);
+	HnswGraphReaching(g, &in, reaching);
+	for (uint32 i = 0; i < g->nelems; i++)
+		if (HnswGraphIsLive(g, i) && reached[i] && !reaching[i])
+			n++;
+	HnswGraphInLinksFree(&in);
+	pfree(reaching);
+	return n;
+}
+
 void
 RvIgSampleHnsw(Relation index, RvIgSample *s)
 {
@@ -626,13 +653,14 @@ RvIgSampleHnsw(Relation index, RvIgSample *s)
 	s->kind = "hnsw";
 	c.g = HnswGraphLoad(index);
 	reached = MemoryContextAllocHuge(CurrentMemoryContext, Max(c.g->nelems, 1));
-	reachedLive = HnswGraphReachable(c.g, reached);
+	reachedLive = HnswGraphReachable(c.g, reached, NULL);
 	s->elements = 0;
 	for (uint32 i = 0; i < c.g->nelems; i++)
 		if (!c.g->elems[i].deleted)
 			s->elements++;
 	s->live = c.g->nlive;
 	s->unreachable = (int64) c.g->nlive - reachedLive;
+	s->oneWay = IgCountOneWay(c.g, reached);
 
 	IgAssignRegions(&c, rv_integrity_max_nodes);
 	IgBuildPairs(&c);
@@ -708,8 +736,9 @@ RvIgSampleHnsw(Relation index, RvIgSample *s)
 	initStringInfo(&s->extra);
 	appendStringInfo(&s->extra,
 					 ", \"witness_count\": %u, \"cut_side\": {\"regions\": " INT64_FORMAT
-					 ", \"elements\": " INT64_FORMAT "}, \"unreachable_sample\": [",
-					 ncrossing, sideRegions, sideElems);
+					 ", \"elements\": " INT64_FORMAT "}, \"one_way\": " INT64_FORMAT
+					 ", \"unreachable_sample\": [",
+					 ncrossing, sideRegions, sideElems, s->oneWay);
 	for (uint32 i = 0; i < c.g->nelems && nunreached < IG_MAX_UNREACHED_SAMPLE; i++)
 	{
 		if (!HnswGraphIsLive(c.g, i) || reached[i])
@@ -772,6 +801,7 @@ RvIgSampleIvf(Relation index, RvIgSample *s)
 	s->lambdaCut = -1;
 	s->lambda2 = -1;
 	s->unreachable = 0;
+	s->oneWay = 0;
 	s->signal = 100.0 / Max(isnan(drift) ? 1.0 : drift, 1.0);
 	initStringInfo(&s->witness);
 	appendStringInfoString(&s->witness, "[]");
@@ -866,6 +896,7 @@ RvIgSampleOperational(RvIgSample *s)
 	s->elements = n;
 	s->live = n;
 	s->unreachable = 0;
+	s->oneWay = 0;
 	s->lambdaCut = rv_ig_mincut(n, edges, n - 1, side);
 	s->lambda2 = rv_ig_lambda2(n, edges, n - 1, 0);
 	s->signal = s->lambdaCut >= 0 ? s->lambdaCut : 100.0;

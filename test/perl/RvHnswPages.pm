@@ -74,6 +74,9 @@ sub _filter_layer
 #   mode 'sides': every link, on every layer, from an element on the entry
 #     point's side of x0 = $split to one on the other side, so that the
 #     other side cannot be reached at all;
+#   mode 'back': every link, on every layer, from an element on the other
+#     side to one on the entry point's side, so that the other side is
+#     reached but cannot lead back (a search that descends into it stays);
 #   mode 'layer0': every layer-0 link, so that every element but the entry
 #     point is unreachable on layer 0 (upper layers stay).
 # Returns the number of links removed.
@@ -95,11 +98,13 @@ sub hnsw_cut_links
 			$removed += _filter_layer(\$data, $n, $m, 0, sub { 0 });
 			next;
 		}
-		next if ($n->{x0} < $split) != $entrySide;
+		# 'sides' cuts links out of the entry point's side, 'back' links into it
+		my $from = $mode eq 'sides' ? $entrySide : !$entrySide;
+		next if ($n->{x0} < $split) != $from;
 		for my $lc (0 .. $n->{level})
 		{
 			$removed += _filter_layer(\$data, $n, $m, $lc,
-				sub { (($x0{ $_[0] } // 0) < $split) == $entrySide });
+				sub { (($x0{ $_[0] } // 0) < $split) == $from });
 		}
 	}
 	seek($fh, 0, 0);
