@@ -1599,6 +1599,28 @@ GrowW(HnswSearch *s, int ef, int *wlen)
 	*wlen = s->far.count;
 }
 
+/*
+ * Filtered layer 0 of an iterative scan, when the search stops: an element
+ * still in C that failed the keys (or that lost its heap TIDs) is in
+ * neither W nor the discarded heap, yet it is visited and unexpanded, so no
+ * later batch would ever follow its links, and rows reachable only through
+ * it would be missed.  Keep it in the discarded heap: a later batch resumes
+ * from it like from any element W turned away.  (An element of C that
+ * passed is in W or already in the discarded heap.)
+ */
+static void
+KeepUnexpanded(HnswSearch *s)
+{
+	for (int i = 0; i < s->near.count; i++)
+	{
+		HnswHeapItem it = s->near.items[i];
+
+		if (s->cands[it.cand].ntids == 0)
+			HnswHeapPush(&s->discarded, it.distance, it.cand, false);
+	}
+	s->near.count = 0;
+}
+
 int
 HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVisited, uint32 **result)
 {
@@ -1671,6 +1693,9 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 		if (n > 0)
 			EvaluateNeighbors(s, n, ef, lc, &wlen);
 	}
+
+	if (s->nfilterKeys > 0 && lc == 0 && s->keepDiscarded)
+		KeepUnexpanded(s);
 
 	/* W comes out furthest first; ep may alias the old result array */
 	nresult = s->far.count;
