@@ -1668,7 +1668,11 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 				GrowW(s, next, &wlen);
 			ef = next;
 			if (stop)
+			{
+				if (s->nfilterKeys > 0 && lc == 0)
+					HnswHeapPush(&s->near, c.distance, c.cand, false);	/* KeepUnexpanded */
 				break;
+			}
 		}
 		if (s->nfilterKeys == 0)
 		{
@@ -1677,11 +1681,17 @@ HnswSearchLayer(HnswSearch *s, uint32 *ep, int nep, int ef, int lc, bool freshVi
 		}
 		else if (lc == 0)
 		{
-			/* W holds only passing elements and may still be short of ef */
-			if (wlen >= ef && c.distance > s->far.items[0].distance)
+			/*
+			 * W holds only passing elements and may still be short of ef.
+			 * The popped candidate goes back to C unexpanded, for
+			 * KeepUnexpanded: it may have failed the keys.
+			 */
+			if ((wlen >= ef && c.distance > s->far.items[0].distance) ||
+				(s->maxTuples > 0 && s->tuples >= s->maxTuples))
+			{
+				HnswHeapPush(&s->near, c.distance, c.cand, false);
 				break;
-			if (s->maxTuples > 0 && s->tuples >= s->maxTuples)
-				break;
+			}
 		}
 		else if (s->far.count > 0 && c.distance > s->far.items[0].distance)
 			break;
