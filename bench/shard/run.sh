@@ -171,15 +171,15 @@ PY
 }
 
 declare -A RECALL
-# pgbench -M simple over 100 scripts, one per query vector, picked at
-# random per transaction: the vector travels as text in the statement, as
-# a client sends it
-run() {	# label port table [PGOPTIONS]
-	local label=$1 port=$2 table=$3 opts=${4:-}
-	local dir="$OUT/scripts_$table" args="" r tps lat rec
+# pgbench -M simple over 100 scripts, one per query vector (the first 100),
+# picked at random per transaction: the vector travels as text in the
+# statement, as a client sends it; where_fn gives each query's WHERE from
+# its id.  Sets tps and lat, or prints pgbench's last lines and fails.
+pgbench_queries() {	# dir port table where_fn [PGOPTIONS]
+	local dir=$1 port=$2 table=$3 where_fn=$4 opts=${5:-} args="" r
 	mkdir -p "$dir"
 	head -100 "$OUT/query.tsv" | while IFS=$'\t' read -r id v; do
-		echo "SELECT id FROM $table ORDER BY v <-> '$v' LIMIT 10;" > "$dir/q$id.sql"
+		echo "SELECT id FROM $table$($where_fn "$id") ORDER BY v <-> '$v' LIMIT 10;" > "$dir/q$id.sql"
 	done
 	chmod -R a+rX "$dir"
 	for f in "$dir"/q*.sql; do args="$args -f $f"; done
@@ -187,27 +187,25 @@ run() {	# label port table [PGOPTIONS]
 		{ echo "$r" | tail -5; return 1; }
 	tps=$(echo "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+}
+no_filter() { :; }
+# a filter whose constant is the query's own: 100 distinct constants, as a
+# client filtering by a value per request sends them
+own_filter() { echo " WHERE id % 1000 <> $(( ($1 * 37) % 1000 ))"; }
+
+run() {	# label port table [PGOPTIONS]
+	local label=$1 port=$2 table=$3 opts=${4:-} tps lat rec
+	pgbench_queries "$OUT/scripts_$table" "$port" "$table" no_filter "$opts" || return 1
 	local key="$port $table $opts $SHARD_EF_NOW"
 	rec=${RECALL[$key]:-}
 	[ -n "$rec" ] || { rec=$(recall "$port" "$table" "$opts"); RECALL[$key]=$rec; }
 	printf "%-36s %8.1f qps %7.2f ms  recall@10 %s\n" "$label" "$tps" "$lat" "$rec"
 }
 
-# The same with a filter whose constant is the query's own: 100 distinct
-# constants, as a client filtering by a value per request sends them
+# The same with own_filter
 run_filter() {	# label port table [PGOPTIONS]
-	local label=$1 port=$2 table=$3 opts=${4:-}
-	local dir="$OUT/scripts_filter_$table" args="" r tps lat
-	mkdir -p "$dir"
-	head -100 "$OUT/query.tsv" | while IFS=$'\t' read -r id v; do
-		echo "SELECT id FROM $table WHERE id % 1000 <> $(( (id * 37) % 1000 )) ORDER BY v <-> '$v' LIMIT 10;" > "$dir/q$id.sql"
-	done
-	chmod -R a+rX "$dir"
-	for f in "$dir"/q*.sql; do args="$args -f $f"; done
-	r=$(as_pg "PGOPTIONS='$opts' $BIN/pgbench -h /tmp -p $port -U postgres -n -M simple -c $CLIENTS -j 2 -T $SECS $args postgres" 2>&1) ||
-		{ echo "$r" | tail -5; return 1; }
-	tps=$(echo "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-	lat=$(echo "$r" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+	local label=$1 port=$2 table=$3 opts=${4:-} tps lat
+	pgbench_queries "$OUT/scripts_filter_$table" "$port" "$table" own_filter "$opts" || return 1
 	printf "%-36s %8.1f qps %7.2f ms\n" "$label" "$tps" "$lat"
 }
 
