@@ -301,9 +301,9 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
  * several checkpoints (plan.nck) says whether to ask again at the next
  * (plan.more): the search goes on with the effort it said, tracks the
  * nearest up to the next checkpoint's ef and asks there, until an answer
- * is final; up to each checkpoint the search is the one any ef at least
- * that large runs, so the rows are still those of the final effort's
- * fixed ef.  With
+ * is final.  Up to each checkpoint the search is the one any ef at least
+ * that large runs, but W regrows at each, so with several checkpoints the
+ * rows may differ from the final effort's fixed ef (TAP 601's TODO).  With
  * plan.patienceAfter (adaptive_effort = both) the frontier rule then
  * watches the rest of the search and may stop it before that ef.
  */
