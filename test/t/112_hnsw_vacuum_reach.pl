@@ -32,15 +32,12 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use RvHnswPages;
+use RvNode;
 
 my $dim = 24;
 my $rows = 8000;
 
-my $node = PostgreSQL::Test::Cluster->new('main');
-$node->init;
-$node->append_conf('postgresql.conf', "autovacuum = off\nmaintenance_work_mem = '128MB'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $node = rv_node('main', conf => { autovacuum => 'off', maintenance_work_mem => "'128MB'" });
 
 sub vec_sql
 {

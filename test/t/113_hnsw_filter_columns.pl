@@ -11,6 +11,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../perl";
+use RvNode;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -20,12 +21,8 @@ my $dim = 16;
 my $rows = 6000;
 my @storages = qw(float32 sq8);
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf',
-	"max_connections = 30\nautovacuum = off\nmaintenance_work_mem = '128MB'");
-$primary->start;
-$primary->safe_psql('postgres', 'CREATE EXTENSION ruvector');
+my $primary = rv_node('primary', init => { allows_streaming => 1 },
+	conf => { max_connections => 30, autovacuum => 'off', maintenance_work_mem => "'128MB'" });
 
 my $vec_sql = "(SELECT array_agg(round((random() * 0.2 + (g % 7) * 0.1 - 0.4 + i * 0)::numeric, 4)::real) "
   . "FROM generate_series(1, $dim) i)::vector($dim)";
