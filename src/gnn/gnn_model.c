@@ -859,6 +859,13 @@ rv_gnn_fixed_effort_at(uint32_t n, const double *grid, uint32_t ngrid,
 			if (g == 0 || !(mean > prev))
 				return grid[g];
 			t = (target - prev) / (mean - prev);
+			/*
+			 * at the grid point itself exactly: exp(log(x)) is not always
+			 * x, and a model at that effort must not look cheaper by a
+			 * rounding (rv_gnn_goes_live)
+			 */
+			if (t > 1 - 1e-9)
+				return grid[g];
 			return exp(log(grid[g - 1]) + t * (log(grid[g]) - log(grid[g - 1])));
 		}
 		prev = mean;

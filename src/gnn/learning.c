@@ -843,24 +843,42 @@ LearnVectorDatum(const float *x, int dim)
 	return PointerGetDatum(v);
 }
 
-/* The heap TIDs of the query's k nearest rows by the plan the GUCs allow */
+/*
+ * The heap TIDs of the query's k nearest rows by the plan the GUCs allow,
+ * and of the next ones (up to k more) at the k-th one's distance: a row
+ * tied with the k-th is as right an answer as it (the midpoint of two
+ * rows, a duplicated vector), and a label that counted it as a miss would
+ * teach the model to search longer for nothing.  out has room for 2k.
+ */
 static int
 LearnTopK(LearnTarget *t, const float *x, ItemPointerData *out)
 {
-	char	   *q = psprintf("SELECT ctid FROM %s ORDER BY %s %s $1 LIMIT %d",
-							 t->heapName, t->column, t->op, t->k);
+	char	   *q = psprintf("SELECT ctid, %s %s $1 FROM %s ORDER BY 2 LIMIT %d",
+							 t->column, t->op, t->heapName, 2 * t->k);
 	Oid			argtypes[1] = {t->typid};
 	Datum		args[1] = {LearnVectorDatum(x, t->dim)};
+	bool		float8 = false;
+	double		kth = 0;
 	int			n;
 
-	if (SPI_execute_with_args(q, 1, argtypes, args, NULL, true, t->k) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(q, 1, argtypes, args, NULL, true, 2 * t->k) != SPI_OK_SELECT)
 		elog(ERROR, "nearest rows could not be read");
-	n = (int) SPI_processed;
-	for (int i = 0; i < n; i++)
+	float8 = SPI_gettypeid(SPI_tuptable->tupdesc, 2) == FLOAT8OID;
+	for (n = 0; n < (int) SPI_processed; n++)
 	{
 		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[n], SPI_tuptable->tupdesc, 2, &isnull);
 
-		out[i] = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		if (n >= t->k)
+		{
+			/* relative: the kernels' float rounding of equal distances */
+			if (!float8 || isnull ||
+				DatumGetFloat8(d) > kth + 1e-5 * fabs(kth) + 1e-12)
+				break;
+		}
+		else if (n == t->k - 1 && float8 && !isnull)
+			kth = DatumGetFloat8(d);
+		out[n] = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[n], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	pfree(q);
 	pfree(DatumGetPointer(args[0]));
@@ -912,14 +930,15 @@ LearnSetGuc(const char *name, const char *value)
 
 /*
  * recall[g] of the query at every grid effort (SPI connected).  Runs with
- * its own GUC nesting level: exact rows by a sequential scan, then the
+ * its own GUC nesting level: exact rows by a sequential scan (with those
+ * tied at the k-th distance, LearnTopK), then the
  * index itself at each ef_search or probes; the learning hook is off
  * meanwhile.
  */
 static void
 LearnLabel(LearnTarget *t, const float *x, double *recall)
 {
-	ItemPointerData *exact = palloc(sizeof(ItemPointerData) * t->k);
+	ItemPointerData *exact = palloc(sizeof(ItemPointerData) * 2 * t->k);
 	ItemPointerData *got = palloc(sizeof(ItemPointerData) * t->k);
 	int			nexact;
 	int			nest = NewGUCNestLevel();
@@ -949,7 +968,8 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 						hit++;
 						break;
 					}
-			recall[g] = nexact > 0 ? (double) hit / nexact : 1.0;
+			/* of the k nearest: a tied row stands in for another */
+			recall[g] = nexact > 0 ? (double) hit / Min(nexact, t->k) : 1.0;
 		}
 	}
 	PG_FINALLY();

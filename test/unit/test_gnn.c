@@ -423,6 +423,11 @@ START_TEST(test_gnn_fixed_at)
 							10 * pow(2.0, 0.5), 1e-9);
 	ck_assert_double_eq(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.6), 10);
 	ck_assert_double_eq_tol(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.9), 20, 1e-9);
+	/* a target met exactly at a grid point is that point, not exp(log()) of it */
+	ck_assert_double_eq(rv_gnn_fixed_effort_at(2, grid, 3, recall, 0.9), 20);
+	ck_assert_double_eq(rv_gnn_fixed_effort_at(2, grid, 3, recall, 1.0), 40);
+	ck_assert(!rv_gnn_goes_live(true, 0.9, 1.0, 40,
+								rv_gnn_fixed_effort_at(2, grid, 3, recall, 1.0), NAN, NAN));
 	ck_assert(isinf(rv_gnn_fixed_effort_at(2, grid, 3, recall, 1.01)));
 	ck_assert(isinf(rv_gnn_fixed_effort_at(0, grid, 3, recall, 0.5)));
 
