@@ -51,6 +51,8 @@ extern void TypesDenseParseError(const char *typname, int maxdim,
 								 const RvDenseError *err) pg_attribute_noreturn();
 extern int	TypesDenseRecvHeader(StringInfo msg, int32 typmod,
 								 const char *typname, int maxdim);
+extern void TypesRecvFloats(StringInfo msg, float *out, int n,
+							const char *typname);
 
 /* Text output of the dense types: "[x1,x2,...]", shortest round-trip decimals. */
 extern char *TypesDenseOut(const float *x, int n);

@@ -122,13 +122,8 @@ vector_recv(PG_FUNCTION_ARGS)
 										   VECTOR_MAX_DIM);
 	Vector	   *result;
 
-	/* Elements are checked as they arrive, so the first bad one is named. */
 	result = rv_vector_new(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		result->x[i] = pq_getmsgfloat4(msg);
-		VectorCheckElement(result->x[i]);
-	}
+	TypesRecvFloats(msg, result->x, dim, "vector");
 
 	PG_RETURN_VECTOR_P(result);
 }

@@ -147,6 +147,8 @@ SELECT vec_recv_try('vec_recv', '\x0000000100000000');           -- dim checked 
 SELECT vec_recv_try('vec_recv', '\x000200007fc000003f800000');   -- NaN
 SELECT vec_recv_try('vec_recv', '\x00020000ff8000007fc00000');   -- -Inf first
 SELECT vec_recv_try('vec_recv', '\x000200003f800000');           -- too short
+SELECT vec_recv_try('vec_recv', '\x000300007fc000003f800000');   -- NaN before it runs short
+SELECT vec_recv_try('vec_recv', '\x000300003f8000007f8000007fc00000'); -- Inf, then NaN
 SELECT vec_recv_try('vec_recv', '\x00013f800000');               -- no unused field
 SELECT vec_recv_try('vec_recv', '\x000100003f80000000');         -- trailing byte
 SELECT count(*) FROM vec_recv;
