@@ -857,13 +857,13 @@ LearnTopK(LearnTarget *t, const float *x, ItemPointerData *out)
 							 t->column, t->op, t->heapName, 2 * t->k);
 	Oid			argtypes[1] = {t->typid};
 	Datum		args[1] = {LearnVectorDatum(x, t->dim)};
-	bool		float8 = false;
+	bool		distances;
 	double		kth = 0;
 	int			n;
 
 	if (SPI_execute_with_args(q, 1, argtypes, args, NULL, true, 2 * t->k) != SPI_OK_SELECT)
 		elog(ERROR, "nearest rows could not be read");
-	float8 = SPI_gettypeid(SPI_tuptable->tupdesc, 2) == FLOAT8OID;
+	distances = SPI_gettypeid(SPI_tuptable->tupdesc, 2) == FLOAT8OID;
 	for (n = 0; n < (int) SPI_processed; n++)
 	{
 		bool		isnull;
@@ -872,11 +872,11 @@ LearnTopK(LearnTarget *t, const float *x, ItemPointerData *out)
 		if (n >= t->k)
 		{
 			/* relative: the kernels' float rounding of equal distances */
-			if (!float8 || isnull ||
+			if (!distances || isnull ||
 				DatumGetFloat8(d) > kth + 1e-5 * fabs(kth) + 1e-12)
 				break;
 		}
-		else if (n == t->k - 1 && float8 && !isnull)
+		else if (n == t->k - 1 && distances && !isnull)
 			kth = DatumGetFloat8(d);
 		out[n] = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[n], SPI_tuptable->tupdesc, 1, &isnull));
 	}
