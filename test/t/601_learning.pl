@@ -155,10 +155,15 @@ my $status = $primary->safe_psql('postgres',
 	"SELECT version, live, queries, round(val_recall::numeric, 3), round(val_cost::numeric, 1), fixed_effort"
 	  . " FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9' ORDER BY version");
 note "models (version|live|queries|val_recall|val_effort|fixed_effort):\n$status";
+# The rule's cost side compares with the fixed effort reaching the model's
+# own recall (interpolated), which the status does not show: its
+# fixed_effort is the least grid effort reaching the target, which a live
+# model that overshoots the target may cost more than.  train_rule checks
+# the whole rule below, on the JSON of versions trained by hand.
 is($primary->safe_psql('postgres',
 		"SELECT count(*) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'"
-		  . " AND live AND NOT (val_recall >= 0.9 AND val_cost < fixed_effort)"),
-	'0', 'a live version meets the target below the fixed effort reaching it');
+		  . " AND live AND NOT (val_recall >= 0.9)"),
+	'0', 'a live version meets the target on its validation queries');
 $live = force_live('items_v');
 ok($live ne '', "a version is live ($live)");
 
