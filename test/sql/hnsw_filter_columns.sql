@@ -139,28 +139,29 @@ SELECT i, (SELECT array_agg(sin(i * 0.37 + j * 1.7))::real[] FROM generate_serie
 FROM generate_series(1, 5000) i;
 CREATE INDEX ON hfcol_it USING hnsw (v vector_l2_ops, c, h) WITH (m = 8, ef_construction = 32);
 ANALYZE hfcol_it;
-SET enable_seqscan = off;
-SET hnsw.ef_search = 1;
-SET hnsw.iterative_scan = relaxed_order;
-SELECT sum(want - got) AS missed, sum(want) AS rows FROM (
+-- rows 30 filtered queries should return against what an exhaustive scan
+-- returns, under the session's ef_search and iterative_scan
+CREATE FUNCTION hfcol_missed(OUT missed numeric, OUT rows numeric) LANGUAGE sql AS $$
+SELECT sum(want - got), sum(want) FROM (
 	SELECT (SELECT count(*) FROM hfcol_it WHERE c = q % 10 AND h = q % 7) AS want,
 		   (SELECT count(*) FROM (SELECT id FROM hfcol_it WHERE c = q % 10 AND h = q % 7
 				ORDER BY v <-> (SELECT array_agg(cos(q * 0.7 + j))::real[]
 								 FROM generate_series(1, 8) j)::vector LIMIT 100000) s) AS got
-	FROM generate_series(1, 30) q) t;
+	FROM generate_series(1, 30) q) t
+$$;
+SET enable_seqscan = off;
+SET hnsw.ef_search = 1;
+SET hnsw.iterative_scan = relaxed_order;
+SELECT * FROM hfcol_missed();
 -- strict_order drops rows the graph finds after a farther one went out, a
 -- few even unfiltered at ef_search = 1: check it at the default ef_search
 SET hnsw.ef_search = 40;
 SET hnsw.iterative_scan = strict_order;
-SELECT sum(want - got) AS missed, sum(want) AS rows FROM (
-	SELECT (SELECT count(*) FROM hfcol_it WHERE c = q % 10 AND h = q % 7) AS want,
-		   (SELECT count(*) FROM (SELECT id FROM hfcol_it WHERE c = q % 10 AND h = q % 7
-				ORDER BY v <-> (SELECT array_agg(cos(q * 0.7 + j))::real[]
-								 FROM generate_series(1, 8) j)::vector LIMIT 100000) s) AS got
-	FROM generate_series(1, 30) q) t;
+SELECT * FROM hfcol_missed();
 RESET hnsw.iterative_scan;
 RESET enable_seqscan;
 SET hnsw.ef_search = 200;
+DROP FUNCTION hfcol_missed();
 DROP TABLE hfcol_it;
 DROP INDEX hfcol_b;
 
