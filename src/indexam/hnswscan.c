@@ -303,7 +303,9 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
  * nearest up to the next checkpoint's ef and asks there, until an answer
  * is final.  Up to each checkpoint the search is the one any ef at least
  * that large runs, but W regrows at each, so with several checkpoints the
- * rows may differ from the final effort's fixed ef (TAP 601's TODO).  With
+ * rows may differ from those of a fresh search at the final effort
+ * (docs/learning.md; TAP 601 holds at least half of its probes to them,
+ * and ruvector.learning_checkpoints defaults to 1, where they are equal).  With
  * plan.patienceAfter (adaptive_effort = both) the frontier rule then
  * watches the rest of the search and may stop it before that ef.
  */
