@@ -626,6 +626,8 @@ extern void HnswUnlockSlots(HnswLockedSlots *ls);
 extern void HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m,
 						   int ef, const char *query);
 extern void HnswSearchReset(HnswSearch *s);
+extern void HnswSearchSizeVisitedForFilter(HnswSearch *s);
+extern void HnswSearchRememberVisited(HnswSearch *s);
 extern void HnswSearchSetFloats(HnswSearch *s, const float *x);
 extern void HnswSearchDecodeQuery(HnswSearch *s);
 extern double HnswSearchDistance(HnswSearch *s, const char *value);

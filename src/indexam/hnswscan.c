@@ -505,6 +505,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 		s->filterKeys = HnswFilterPrepare(&so->support, scan->keyData, scan->numberOfKeys);
 		s->nfilterKeys = scan->numberOfKeys;
 		s->maxTuples = hnsw_max_scan_tuples;
+		HnswSearchSizeVisitedForFilter(s);
 	}
 
 	entryCand = HnswSearchEntry(s, ItemPointerGetBlockNumber(&entry),
@@ -523,6 +524,8 @@ FirstBatch(IndexScanDesc scan, const char *query)
 	if (so->plan.mode != RV_ADAPT_OFF)
 		AdaptStart(so, s->cands[ep[0]].distance);
 	so->nresults = HnswSearchLayer(s, ep, nep, efLayer0, 0, true, &so->results);
+	/* the first batch only: an exhaustive iterative scan says nothing of the next query */
+	HnswSearchRememberVisited(s);
 	so->pos = 0;
 	if (so->plan.mode != RV_ADAPT_OFF)
 	{
