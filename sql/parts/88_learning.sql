@@ -15,7 +15,7 @@ CREATE TABLE ruvector_learning_queries (
 	effort		integer NOT NULL,	-- ef the scan searched with
 	visited		integer NOT NULL,	-- layer-0 elements it read
 	profile		real[],				-- the query features the model saw, if one ran
-	recall		real[],				-- recall@k at each grid effort, once labelled
+	recall		real[],				-- recall@k at each grid effort, then (hnsw of a metric) at each bound of the bound rule, once labelled
 	labelled_at	timestamptz			-- when: labels older than an integrity transition are measured again
 );
 CREATE INDEX ruvector_learning_queries_index ON ruvector_learning_queries (index, id);

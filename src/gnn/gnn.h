@@ -57,6 +57,13 @@
  *	  offset reaches 1 (the offset, calibrated, is the threshold), at that
  *	  checkpoint's ef; past the last one it goes on to twice that.
  *
+ *	  Bound rule (stopRule = 2, learning.c): no network decides; the search
+ *	  stops at the first candidate whose metric square is more than 1 + e
+ *	  times the k-th nearest found's (the k-th as it stands then), with e
+ *	  the calibrated `offset`: a query whose k nearest stand out from the
+ *	  rest stops soon, one among many near equals searches on.  The region
+ *	  graph and the network stay in the model unused.
+ *
  *	  Format 5: checkpoints, stop rules (format 4 had one and 8 search features; such
  *	  models are refused, not misread).
  *
@@ -99,6 +106,11 @@
 #define RV_GNN_RF_RADIUS		3	/* mean distance of members to the representative */
 #define RV_GNN_RF_DENSITY		4	/* outgoing links per element */
 
+/* RvGnnModel.stopRule: what kind of model it is */
+#define RV_GNN_RULE_EFFORT	0		/* predicts the effort */
+#define RV_GNN_RULE_STOP	1		/* predicts the recall reached at a checkpoint */
+#define RV_GNN_RULE_BOUND	2		/* the bound rule: offset is its epsilon */
+
 /*
  * An edge of the region graph, w > 0: the integrity plane's edge
  * (igalgo.h), whose contraction the regions are, so that the model builds
@@ -125,7 +137,7 @@ typedef struct RvGnnModel
 	double		tau;
 	double		shrink;			/* predictions pulled towards ymean: 0 = one effort for all */
 	double		checkpoints;	/* nck: 1, or asked again at 2x, 4x, ... the first */
-	double		stopRule;		/* 1: predicts the recall reached at a checkpoint */
+	double		stopRule;		/* RV_GNN_RULE_* */
 	uint32_t	nparams;
 	double	   *params;
 	/* derived by rv_gnn_prepare, not serialised */
@@ -229,6 +241,8 @@ extern int	rv_gnn_fixed_effort(uint32_t n, const double *grid, uint32_t ngrid,
 								const double *recall, double target);
 extern double rv_gnn_fixed_effort_at(uint32_t n, const double *grid, uint32_t ngrid,
 									 const double *recall, double target);
+extern double rv_gnn_effort_at_cost(const double *grid, const double *cost, uint32_t ngrid,
+									double c);
 extern bool rv_gnn_goes_live(bool calibrated, double target, double recall, double cost,
 							 double fixedAt, double liveRecall, double liveCost);
 

@@ -713,7 +713,7 @@ GnnSampleEffort(const RvGnnModel *m, const RvGnnSample *s, double offset)
 double
 rv_gnn_query_effort(const RvGnnModel *m, const RvGnnSample *s, uint32_t n, double offset)
 {
-	if (m->stopRule == 1)
+	if (m->stopRule == RV_GNN_RULE_STOP)
 	{
 		/* a stop rule: the first checkpoint predicted to have reached it */
 		for (uint32_t j = 0; j < n; j++)
@@ -783,7 +783,7 @@ rv_gnn_calibrate(RvGnnModel *m, const RvGnnSample *s, uint32_t n,
 	 * stop rule's is a recall threshold less 1 (upwards: stop later), in
 	 * finer steps
 	 */
-	double		step = m->stopRule == 1 ? 0.0025 : 0.02;
+	double		step = m->stopRule == RV_GNN_RULE_STOP ? 0.0025 : 0.02;
 
 	for (int si = 0; si < 5; si++)
 	{
@@ -871,6 +871,33 @@ rv_gnn_fixed_effort_at(uint32_t n, const double *grid, uint32_t ngrid,
 		prev = mean;
 	}
 	return INFINITY;
+}
+
+/*
+ * The effort of the grid that costs c, given the mean cost of each grid
+ * effort (rising): interpolated linearly between grid points, from zero
+ * cost at zero effort below the first, and extrapolated along the last
+ * step above the last.  Puts a rule that has no effort of its own (the
+ * bound rule) on the scale of the efforts it is compared with.
+ */
+double
+rv_gnn_effort_at_cost(const double *grid, const double *cost, uint32_t ngrid, double c)
+{
+	double		g0 = 0,
+				c0 = 0;
+
+	for (uint32_t g = 0; g < ngrid; g++)
+	{
+		if (c <= cost[g] || g + 1 == ngrid)
+		{
+			if (!(cost[g] > c0))
+				return grid[g];
+			return g0 + (c - c0) * (grid[g] - g0) / (cost[g] - c0);
+		}
+		g0 = grid[g];
+		c0 = cost[g];
+	}
+	return NAN;
 }
 
 /*
@@ -1136,7 +1163,8 @@ rv_gnn_deserialize(const unsigned char *buf, size_t len, const char **error)
 	if (!(m->checkpoints >= 1 && m->checkpoints <= RV_GNN_MAX_CHECKPOINTS &&
 		  m->checkpoints == floor(m->checkpoints)))
 		*error = "model has an invalid number of checkpoints";
-	if (!(m->stopRule == 0 || m->stopRule == 1))
+	if (!(m->stopRule == RV_GNN_RULE_EFFORT || m->stopRule == RV_GNN_RULE_STOP ||
+		  (m->stopRule == RV_GNN_RULE_BOUND && m->offset > 0)))
 		*error = "model has an invalid kind";
 	if (!(m->effortMin >= 1) || !(m->effortMax >= m->effortMin))
 		*error = "model has an invalid effort range";

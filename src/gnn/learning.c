@@ -18,6 +18,15 @@
  *	  also fits budgeted labels (LearnLabelMu) and keeps the cheapest model
  *	  on the calibration queries (LearnTrainLabels).
  *
+ *	  Bound models.  For an HNSW index of a metric (HnswHasMetric) with
+ *	  ruvector.learning_bound_rule on, a label goes on with the recall of
+ *	  the bound rule (hnswscan.c, AdaptProgress) at every bound of a grid,
+ *	  and training also picks the least bound meeting the calibration
+ *	  target (LearnBoundPick); it replaces the network when it costs less
+ *	  on the validation queries, its cost the fixed ef_search reading as
+ *	  many elements (LearnBoundEvaluate).  The model then keeps its bound
+ *	  in offset (gnn.h, RV_GNN_RULE_BOUND).
+ *
  *	  IVFFlat indexes are learned the same way with probes for the
  *	  effort: the grid runs from RV_LEARN_IVF_CHECKPOINT lists to 512
  *	  (and the number of lists), the regions are the lists themselves
@@ -124,6 +133,9 @@
 #define LEARN_MAX_DIM		2000
 #define LEARN_REP_SAMPLE	16
 #define LEARN_MAX_GRID		16
+#define LEARN_MAX_BOUND		16
+#define LEARN_MAX_CURVE		(LEARN_MAX_GRID + LEARN_MAX_BOUND)
+#define LEARN_COST_QUERIES	200	/* validation queries a bound rule's cost is measured on */
 #define LEARN_IVF_LINKS		4	/* region graph of ivfflat: nearest centers */
 
 PG_FUNCTION_INFO_V1(ruvector_learning_train);
@@ -141,6 +153,7 @@ static int	rv_learning_epochs = 60;
 static int	rv_learning_checkpoints = 1;
 static int	rv_adaptive_effort = RV_ADAPT_MODEL;
 static int	rv_frontier_patience = 16;
+static bool rv_learning_bound_rule = true;
 
 static const struct config_enum_entry learn_adapt_options[] = {
 	{"off", RV_ADAPT_OFF, false},
@@ -170,6 +183,11 @@ static const RvGnnModel *learnProbeModel = NULL;
 static bool learnProbeHave = false;
 static double learnProbeFeat[RV_GNN_MAX_CHECKPOINTS][RV_GNN_QF_SEARCH];
 static int	learnProbeN = 0;		/* checkpoints the probe reached */
+
+/* Labelling and costing a bound rule (LearnIndexTopK): its epsilon, 0 = off */
+static double learnBound = 0;
+/* Layer-0 elements the last scan's first batch read (RvLearningCapture) */
+static int	learnLastVisited = 0;
 
 /* What the last scan start decided, for its capture */
 static Oid	learnLastIndex = InvalidOid;
@@ -292,6 +310,12 @@ RvLearningInit(void)
 							NULL,
 							&rv_frontier_patience,
 							16, 1, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("ruvector.learning_bound_rule",
+							 "Whether training may choose a bound model for an HNSW index of a metric: a search "
+							 "that stops past a distance bound relative to the k nearest found.",
+							 "Labelling then also measures each query's recall at each bound.",
+							 &rv_learning_bound_rule,
+							 true, PGC_USERSET, 0, NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -555,6 +579,12 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 				rv_learning_checkpoints;
 		return;
 	}
+	if (learnBound > 0)
+	{
+		plan->mode = RV_ADAPT_BOUND;
+		plan->bound = learnBound;
+		return;
+	}
 	if (rv_target_recall <= 0 || learnBusy || rv_adaptive_effort == RV_ADAPT_OFF)
 		return;
 	if (rv_adaptive_effort == RV_ADAPT_FRONTIER)
@@ -568,6 +598,17 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 	if (VARSIZE_ANY(v) != offsetof(Vector, x) + sizeof(float) * c->model->dim ||
 		v->dim != (int) c->model->dim)
 		return;
+	if (c->model->stopRule == RV_GNN_RULE_BOUND)
+	{
+		/* no features: the bound is the whole rule (HNSW only, LearnTryBound) */
+		if (RvLearningIsIvf(index))
+			return;
+		plan->mode = RV_ADAPT_BOUND;
+		plan->bound = c->model->offset;
+		plan->version = c->version;
+		plan->efCap = Min((int) c->model->effortMax, HNSW_MAX_EF_SEARCH);
+		return;
+	}
 	LearnFeatures(c->model, v->x, plan->q, &plan->entry);
 	plan->mode = RV_ADAPT_MODEL;
 	plan->patienceAfter = rv_adaptive_effort == RV_ADAPT_BOTH;
@@ -577,7 +618,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 		plan->nck = Min((int) c->model->checkpoints, RV_GNN_MAX_CHECKPOINTS);
 	plan->efCap = Max(plan->checkpoint, Min((int) c->model->effortMax,
 											RvLearningIsIvf(index) ? IVF_MAX_LISTS : HNSW_MAX_EF_SEARCH));
-	plan->efTypical = c->model->stopRule == 1 ? Min(4 * plan->checkpoint, plan->efCap) :
+	plan->efTypical = c->model->stopRule == RV_GNN_RULE_STOP ? Min(4 * plan->checkpoint, plan->efCap) :
 		Max(plan->checkpoint, Min((int) exp(c->model->ymean + c->model->offset), plan->efCap));
 }
 
@@ -611,7 +652,7 @@ RvLearningSearchEffort(Relation index, RvLearnPlan *plan, const RvGnnProgress *p
 		learnProbeHave = true;
 		return plan->more ? RV_LEARN_STAGE_EF(plan, plan->nck - 1) : here;
 	}
-	if (m != NULL && m->stopRule == 1)
+	if (m != NULL && m->stopRule == RV_GNN_RULE_STOP)
 	{
 		/* a stop rule: here if it predicts the recall reached, else the next checkpoint */
 		if (rv_gnn_predict(m, plan->entry, plan->q) - m->offset >= 1)
@@ -723,6 +764,7 @@ RvLearningCapture(Relation index, const char *query, int effort, int visited)
 	const Vector *v = (const Vector *) query;
 	LearnSlot  *s;
 
+	learnLastVisited = visited;
 	if (learnShared == NULL || rv_learning_sample_rate <= 0 || query == NULL || learnBusy)
 		return;
 	if (pg_prng_double(&pg_global_prng_state) >= rv_learning_sample_rate)
@@ -767,6 +809,8 @@ typedef struct LearnTarget
 	int			k;
 	int			ngrid;
 	double		grid[LEARN_MAX_GRID];
+	int			nbound;			/* bound rule: its epsilons, after the grid in a curve */
+	double		bound[LEARN_MAX_BOUND];
 } LearnTarget;
 
 static void
@@ -779,6 +823,8 @@ LearnDescribe(Relation index, LearnTarget *t)
 	Form_pg_operator op;
 	static const int grid[] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000};
 	static const int ivfGrid[] = {4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+	static const double boundGrid[] = {0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.19, 0.22,
+	0.26, 0.3, 0.35, 0.4, 0.5, 0.6};
 
 	memset(t, 0, sizeof(*t));
 	t->indexid = RelationGetRelid(index);
@@ -830,6 +876,9 @@ LearnDescribe(Relation index, LearnTarget *t)
 	for (int i = 0; i < lengthof(grid) && t->ngrid < LEARN_MAX_GRID; i++)
 		if (grid[i] > t->k && grid[i] <= HNSW_MAX_EF_SEARCH)
 			t->grid[t->ngrid++] = grid[i];
+	if (rv_learning_bound_rule && HnswHasMetric(index))
+		for (int i = 0; i < lengthof(boundGrid) && t->nbound < LEARN_MAX_BOUND; i++)
+			t->bound[t->nbound++] = boundGrid[i];
 }
 
 static Datum
@@ -887,12 +936,14 @@ LearnTopK(LearnTarget *t, const float *x, ItemPointerData *out)
 
 /*
  * The heap TIDs of the first k rows of a scan of the index itself, with
- * the effort the GUCs say: not whichever index the planner would pick (a
- * column may have an hnsw and an ivfflat index).  Rows are not checked
- * for visibility: a dead one only lowers a label's recall.
+ * the effort the GUCs say (or the bound rule at learnBound): not
+ * whichever index the planner would pick (a column may have an hnsw and
+ * an ivfflat index).  Rows are not checked for visibility: a dead one
+ * only lowers a label's recall.  *visited: the layer-0 elements (IVFFlat:
+ * rows) its first batch read, if not NULL.
  */
 static int
-LearnIndexTopK(LearnTarget *t, const float *x, ItemPointerData *out)
+LearnIndexTopK(LearnTarget *t, const float *x, ItemPointerData *out, int *visited)
 {
 	Relation	index = index_open(t->indexid, AccessShareLock);
 	Relation	heap = table_open(t->heapid, AccessShareLock);
@@ -913,6 +964,8 @@ LearnIndexTopK(LearnTarget *t, const float *x, ItemPointerData *out)
 			break;
 		out[n++] = *tid;
 	}
+	if (visited != NULL)
+		*visited = learnLastVisited;
 	index_endscan(scan);
 	UnregisterSnapshot(snap);
 	table_close(heap, AccessShareLock);
@@ -928,12 +981,30 @@ LearnSetGuc(const char *name, const char *value)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/* Recall@k of the rows got: of the k nearest, a tied row standing in for another */
+static double
+LearnRecallOf(const LearnTarget *t, const ItemPointerData *got, int ngot,
+			  const ItemPointerData *exact, int nexact)
+{
+	int			hit = 0;
+
+	for (int i = 0; i < ngot; i++)
+		for (int j = 0; j < nexact; j++)
+			if (ItemPointerEquals((ItemPointer) &got[i], (ItemPointer) &exact[j]))
+			{
+				hit++;
+				break;
+			}
+	return nexact > 0 ? (double) hit / Min(nexact, t->k) : 1.0;
+}
+
 /*
- * recall[g] of the query at every grid effort (SPI connected).  Runs with
- * its own GUC nesting level: exact rows by a sequential scan (with those
- * tied at the k-th distance, LearnTopK), then the
- * index itself at each ef_search or probes; the learning hook is off
- * meanwhile.
+ * recall[g] of the query at every grid effort, then recall[ngrid + b] at
+ * every bound of the bound rule (SPI connected).  Runs with its own GUC
+ * nesting level: exact rows by a sequential scan (with those tied at the
+ * k-th distance, LearnTopK), then the index itself at each ef_search or
+ * probes, and with the bound rule at each bound; the learning hook is
+ * off meanwhile.
  */
 static void
 LearnLabel(LearnTarget *t, const float *x, double *recall)
@@ -955,26 +1026,26 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 		for (int g = 0; g < t->ngrid; g++)
 		{
 			char		ef[32];
-			int			ngot,
-						hit = 0;
+			int			ngot;
 
 			snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
 			LearnSetGuc(t->ivf ? "ivfflat.probes" : "hnsw.ef_search", ef);
-			ngot = LearnIndexTopK(t, x, got);
-			for (int i = 0; i < ngot; i++)
-				for (int j = 0; j < nexact; j++)
-					if (ItemPointerEquals(&got[i], &exact[j]))
-					{
-						hit++;
-						break;
-					}
-			/* of the k nearest: a tied row stands in for another */
-			recall[g] = nexact > 0 ? (double) hit / Min(nexact, t->k) : 1.0;
+			ngot = LearnIndexTopK(t, x, got, NULL);
+			recall[g] = LearnRecallOf(t, got, ngot, exact, nexact);
+		}
+		for (int b = 0; b < t->nbound; b++)
+		{
+			int			ngot;
+
+			learnBound = t->bound[b];
+			ngot = LearnIndexTopK(t, x, got, NULL);
+			recall[t->ngrid + b] = LearnRecallOf(t, got, ngot, exact, nexact);
 		}
 	}
 	PG_FINALLY();
 	{
 		learnBusy = wasBusy;
+		learnBound = 0;
 	}
 	PG_END_TRY();
 	AtEOXact_GUC(true, nest);
@@ -986,16 +1057,17 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 static void
 LearnStoreRecall(const LearnTarget *t, int64 id, const double *recall)
 {
-	Datum		rd[LEARN_MAX_GRID];
+	Datum		rd[LEARN_MAX_CURVE];
 	char	   *u = psprintf("UPDATE %s.ruvector_learning_queries SET recall = $2, labelled_at = pg_catalog.now()"
 							 " WHERE id = $1",
 							 RvExtensionSchemaSql());
 
-	for (int g = 0; g < t->ngrid; g++)
+	for (int g = 0; g < t->ngrid + t->nbound; g++)
 		rd[g] = Float4GetDatum((float4) recall[g]);
 	if (SPI_execute_with_args(u, 2, (Oid[]) {INT8OID, FLOAT4ARRAYOID},
 							  (Datum[]) {Int64GetDatum(id),
-								  PointerGetDatum(construct_array(rd, t->ngrid, FLOAT4OID, 4, true, TYPALIGN_INT))},
+								  PointerGetDatum(construct_array(rd, t->ngrid + t->nbound, FLOAT4OID, 4,
+																  true, TYPALIGN_INT))},
 							  NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "ruvector_learning_queries could not be updated");
 	pfree(u);
@@ -1009,7 +1081,7 @@ typedef struct LearnQuery
 {
 	int64		id;				/* in ruvector_learning_queries, 0: a sampled row */
 	float	   *x;
-	double	   *recall;			/* ngrid */
+	double	   *recall;			/* ngrid, then nbound (LearnLabel) */
 	double		sf[RV_GNN_MAX_CHECKPOINTS][RV_GNN_QF_SEARCH];	/* search features at
 																 * each checkpoint
 																 * (LearnProbe) */
@@ -1094,13 +1166,14 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 			lq->id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &idnull));
 			lq->x = palloc(sizeof(float) * dim);
 			memcpy(lq->x, ARR_DATA_PTR(a), sizeof(float) * dim);
-			lq->recall = palloc(sizeof(double) * t->ngrid);
+			lq->recall = palloc(sizeof(double) * (t->ngrid + t->nbound));
 			if (!isnull)
 			{
 				ArrayType  *r = DatumGetArrayTypeP(rd);
 
-				if (ArrayGetNItems(ARR_NDIM(r), ARR_DIMS(r)) == t->ngrid && !ARR_HASNULL(r))
-					for (int g = 0; g < t->ngrid; g++)
+				/* a label without the curve of the bounds is measured again */
+				if (ArrayGetNItems(ARR_NDIM(r), ARR_DIMS(r)) == t->ngrid + t->nbound && !ARR_HASNULL(r))
+					for (int g = 0; g < t->ngrid + t->nbound; g++)
 						lq->recall[g] = ((float *) ARR_DATA_PTR(r))[g];
 				else
 					isnull = true;
@@ -1140,7 +1213,7 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 			lq->x = palloc(sizeof(float) * a->dim);
 			for (int d = 0; d < a->dim; d++)
 				lq->x[d] = 0.5f * (a->x[d] + b->x[d]);
-			lq->recall = palloc(sizeof(double) * t->ngrid);
+			lq->recall = palloc(sizeof(double) * (t->ngrid + t->nbound));
 			lq->recall[0] = -1;
 			out = lappend(out, lq);
 			MemoryContextSwitchTo(old);
@@ -1370,7 +1443,7 @@ LearnSamples(const RvGnnModel *m, const LearnTarget *t, LearnQuery **qs, int n,
 			memcpy(s[k].q + RV_GNN_QF_REGION, qs[i]->sf[j], sizeof(qs[i]->sf[j]));
 			s[k].query = i;
 			s[k].ck = first << j;
-			s[k].y = m->stopRule == 1 ?
+			s[k].y = m->stopRule == RV_GNN_RULE_STOP ?
 				rv_gnn_recall_at(t->grid, t->ngrid, qs[i]->recall, s[k].ck) :
 				Max(label, log(s[k].ck));
 		}
@@ -1403,7 +1476,7 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, LearnQuery
 	int			nv = lengthof(learnLabelMus) + (checkpoints > 1 ? 1 : 0);
 
 	m->checkpoints = checkpoints;
-	m->stopRule = 0;
+	m->stopRule = RV_GNN_RULE_EFFORT;
 	rv_gnn_serialize(m, init);
 	*calibrated = false;
 	*labelMu = 0;
@@ -1427,7 +1500,7 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, LearnQuery
 		if (stop)
 		{
 			/* the stop rule: recall reached at each checkpoint, symmetric loss */
-			cand->stopRule = 1;
+			cand->stopRule = RV_GNN_RULE_STOP;
 			o.tau = 0.5;
 		}
 		for (int k = 0; k < 2; k++)
@@ -1472,6 +1545,89 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, LearnQuery
 	pfree(init);
 	pfree(c);
 	return best;
+}
+
+/*
+ * The bound rule: the least bound at which the mean recall of queries
+ * qs[0..n) reaches target, interpolated in log bound between the grid's
+ * as rv_gnn_fixed_effort_at does for efforts (INFINITY if none does).
+ */
+static double
+LearnBoundPick(const LearnTarget *t, LearnQuery **qs, int n, double target)
+{
+	double	   *rc = palloc(sizeof(double) * Max(n, 1) * t->nbound);
+	double		bound;
+
+	for (int i = 0; i < n; i++)
+		memcpy(rc + (Size) i * t->nbound, qs[i]->recall + t->ngrid, sizeof(double) * t->nbound);
+	bound = rv_gnn_fixed_effort_at(n, t->bound, t->nbound, rc, target);
+	pfree(rc);
+	return bound;
+}
+
+/*
+ * The bound rule at bound on queries qs[0..n): mean recall and share
+ * below the target (each query's recall interpolated in log bound between
+ * its labels', as a model's effort is evaluated), and its cost as the
+ * fixed ef_search that reads as many layer-0 elements on them
+ * (rv_gnn_effort_at_cost): the rule has no effort of its own, and its
+ * cost must be comparable with a model's, the fixed efforts' and the live
+ * version's.  The elements are counted by scanning at most
+ * LEARN_COST_QUERIES of the queries with the rule and at every grid
+ * ef_search (SPI connected).
+ */
+static void
+LearnBoundEvaluate(LearnTarget *t, LearnQuery **qs, int n, double bound, double target,
+				   double *recall, double *cost, double *below)
+{
+	int			nq = Min(n, LEARN_COST_QUERIES);
+	volatile double rule = 0;	/* set in PG_TRY */
+	double		fixed[LEARN_MAX_GRID] = {0};
+	ItemPointerData *got = palloc(sizeof(ItemPointerData) * t->k);
+	int			nest = NewGUCNestLevel();
+	bool		wasBusy = learnBusy;
+
+	*recall = 0;
+	*below = 0;
+	for (int i = 0; i < n; i++)
+	{
+		double		r = rv_gnn_recall_at(t->bound, t->nbound, qs[i]->recall + t->ngrid, bound);
+
+		*recall += r / n;
+		*below += (r < target) / (double) n;
+	}
+	learnBusy = true;
+	PG_TRY();
+	{
+		for (int i = 0; i < nq; i++)
+		{
+			int			visited;
+
+			CHECK_FOR_INTERRUPTS();
+			learnBound = bound;
+			(void) LearnIndexTopK(t, qs[i]->x, got, &visited);
+			learnBound = 0;
+			rule += visited;
+			for (int g = 0; g < t->ngrid; g++)
+			{
+				char		ef[32];
+
+				snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
+				LearnSetGuc("hnsw.ef_search", ef);
+				(void) LearnIndexTopK(t, qs[i]->x, got, &visited);
+				fixed[g] += visited;
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		learnBusy = wasBusy;
+		learnBound = 0;
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, nest);
+	pfree(got);
+	*cost = rv_gnn_effort_at_cost(t->grid, fixed, t->ngrid, rule);
 }
 
 static void
@@ -1587,10 +1743,44 @@ LearnTrainIndex(Relation index, double target)
 	rv_gnn_evaluate(m, s[2], ns[2], t.grid, t.ngrid, rc[2], target, m->offset, &vr, &vc, &vb);
 	fixed = rv_gnn_fixed_effort(np[2], t.grid, t.ngrid, rc[2], target);
 
+	/*
+	 * The bound rule: the least bound of the grid that meets the target
+	 * with the margin on the calibration queries.  It replaces the network
+	 * if it meets the target on the validation queries at less cost (the
+	 * network's cost is its mean effort there, which counts each query's
+	 * ef as a fixed search's: the bound rule has to beat that).
+	 */
+	if (t.nbound > 0)
+	{
+		double		bound = LearnBoundPick(&t, part[1], np[1], target + margin);
+
+		if (isfinite(bound))
+		{
+			double		br,
+						bc,
+						bb;
+
+			LearnBoundEvaluate(&t, part[2], np[2], bound, target, &br, &bc, &bb);
+			elog(DEBUG1, "ruvector learning: candidate bound rule %.4f: validation recall %.4f effort %.2f",
+				 bound, br, bc);
+			if (br >= target && (!calibrated || !(vr >= target) || bc < vc))
+			{
+				m->stopRule = RV_GNN_RULE_BOUND;
+				m->offset = bound;
+				calibrated = true;
+				vr = br;
+				vc = bc;
+				vb = bb;
+			}
+		}
+	}
+
 	/* the live version on the same validation queries */
 	live = LearnReadLive(t.indexid, index->rd_rel->relfilenode, (float4) target, -1,
 						 &liveVersion, &same);
-	if (live && live->dim == m->dim)
+	if (live && live->stopRule == RV_GNN_RULE_BOUND && t.nbound > 0)
+		LearnBoundEvaluate(&t, part[2], np[2], live->offset, target, &lr, &lc, &lb);
+	else if (live && live->dim == m->dim)
 	{
 		double	   *lrc;
 		int			lns;
@@ -1693,8 +1883,9 @@ LearnTrainIndex(Relation index, double target)
 	appendStringInfo(&json, ", \"calibrated\": %s, \"calibration_offset\": %.4f, \"shrink\": %.2f,"
 					 " \"rule\": \"%s\", \"checkpoints\": %d, \"label_mu\": ",
 					 calibrated ? "true" : "false", m->offset, m->shrink,
-					 m->stopRule == 1 ? "stop" : "effort", (int) m->checkpoints);
-	if (m->stopRule == 1)
+					 m->stopRule == RV_GNN_RULE_STOP ? "stop" :
+					 m->stopRule == RV_GNN_RULE_BOUND ? "bound" : "effort", (int) m->checkpoints);
+	if (m->stopRule != RV_GNN_RULE_EFFORT)
 		appendStringInfoString(&json, "null, \"replaced\": ");
 	else
 		appendStringInfo(&json, "%g, \"replaced\": ", labelMu);
@@ -1781,7 +1972,7 @@ ruvector_learning_train(PG_FUNCTION_ARGS)
 /*
  * ruvector_learning_effort(index regclass, query vector): the effort a
  * scan of the index would choose for the query now (NULL: hnsw.ef_search,
- * no model or target_recall off).
+ * no model or target_recall off; or a bound model, which chooses none).
  */
 Datum
 ruvector_learning_effort(PG_FUNCTION_ARGS)
@@ -1796,7 +1987,8 @@ ruvector_learning_effort(PG_FUNCTION_ARGS)
 	if (rv_target_recall > 0 &&
 		(rv_adaptive_effort == RV_ADAPT_MODEL || rv_adaptive_effort == RV_ADAPT_BOTH))
 		c = LearnLookup(index, (float4) rv_target_recall);
-	if (c != NULL && c->model != NULL && v->dim == (int) c->model->dim)
+	if (c != NULL && c->model != NULL && c->model->stopRule != RV_GNN_RULE_BOUND &&
+		v->dim == (int) c->model->dim)
 		(void) LearnProbe(index, v->x, v->dim, c->model, sf, &nsf, &effort);
 	index_close(index, AccessShareLock);
 	if (effort < 0)
@@ -1961,7 +2153,7 @@ LearnLabelBudget(double budgetMs)
 		Relation	index;
 		const char *kind = NULL;
 		LearnTarget t;
-		double		recall[LEARN_MAX_GRID];
+		double		recall[LEARN_MAX_CURVE];
 
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(now);

@@ -33,13 +33,17 @@ typedef enum RvAdaptMode
 	RV_ADAPT_FRONTIER,			/* stop when the k nearest stop improving */
 	RV_ADAPT_MODEL,				/* the learned model, at the checkpoint */
 	RV_ADAPT_PROBE,				/* training: record the checkpoint, stop */
-	RV_ADAPT_BOTH				/* the model, then the frontier rule too */
+	RV_ADAPT_BOTH,				/* the model, then the frontier rule too */
+	RV_ADAPT_BOUND				/* a bound model: stop past a distance bound */
 } RvAdaptMode;
 
 /*
  * What a scan does in its layer-0 search (RvLearningPlan fills it at scan
  * start): track the k nearest; with RV_ADAPT_FRONTIER stop after
- * patience hops without a new one among them; with RV_ADAPT_MODEL and
+ * patience hops without a new one among them; with RV_ADAPT_BOUND stop
+ * once the nearest candidate left is further than the bound (the metric
+ * square of the k-th nearest times 1 + bound, gnn.h "Bound rule"), which
+ * W and C also admit no further than; with RV_ADAPT_MODEL and
  * RV_ADAPT_PROBE, at the checkpoint (a search with ef =
  * RV_LEARN_CHECKPOINT_EF(k) would stop there) call RvLearningSearchEffort
  * for the ef to go on with; with plan.more set it asks again at the next
@@ -52,6 +56,7 @@ typedef struct RvLearnPlan
 	int			checkpoint;		/* the least effort: RV_LEARN_CHECKPOINT_EF(k), or
 								 * RV_LEARN_IVF_CHECKPOINT lists */
 	int			patience;
+	double		bound;			/* RV_ADAPT_BOUND: the model's epsilon */
 	bool		patienceAfter;	/* model: the frontier rule after the checkpoint */
 	int			efCap;
 	int			efTypical;		/* the model's effort for a typical query */

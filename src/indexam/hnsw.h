@@ -49,6 +49,8 @@
 
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/generic_xlog.h"
 #include "access/itup.h"
@@ -56,6 +58,7 @@
 #include "nodes/execnodes.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
+#include "utils/float.h"
 #include "utils/relcache.h"
 
 #include "indexam/indexam.h"
@@ -496,6 +499,7 @@ typedef struct HnswSearch
 	bool		copyDiscarded;	/* copy the slots of what W turns away too */
 	HnswHeap	topk;
 	double		nearestSeen;
+	double		admitBound;		/* W and C take nothing further (bound rule) */
 	HnswProgressFn progress;
 	void	   *progressArg;
 } HnswSearch;
@@ -531,6 +535,7 @@ extern int	HnswGetStorageOption(Relation index);
 /* hnswutils.c: support, values and distances */
 extern const HnswTypeInfo *HnswGetTypeInfo(Relation index);
 extern void HnswInitSupport(HnswSupport *support, Relation index);
+extern bool HnswHasMetric(Relation index);
 extern bool HnswNormalize(HnswSupport *support, Datum value, Datum *out);
 extern bool HnswFormValue(HnswSupport *support, Datum in, Datum *out);
 extern double HnswDistanceFmgr(HnswSupport *support, const char *a, const char *b);
@@ -875,6 +880,26 @@ HnswMetricSquared(const HnswSupport *support, double d)
 			return Max(2 + 2 * d, 0);
 	}
 	return -1;
+}
+
+/*
+ * The distance whose metric square is 1 + eps times that of distance d
+ * (the learning loop's bound rule, gnn.h); infinity when the distances
+ * are no metric's.
+ */
+static inline double
+HnswMetricBound(const HnswSupport *support, double d, double eps)
+{
+	switch (support->metricForm)
+	{
+		case HNSW_METRIC_SQUARED:
+			return d * (1 + eps);
+		case HNSW_METRIC_LINEAR:
+			return d * sqrt(1 + eps);
+		case HNSW_METRIC_UNIT_NEGDOT:
+			return (1 + eps) * (1 + d) - 1;
+	}
+	return get_float8_infinity();
 }
 
 /* Whether distance d is below HNSW_NEAR_DUP_RATIO of distance dref */

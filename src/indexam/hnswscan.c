@@ -288,7 +288,10 @@ CheckQuery(IndexScanDesc scan, const char *query, ItemPointer entry)
 /*
  * Adaptive effort, the search hook (HnswProgressFn) of the first batch's
  * layer-0 search, which runs with W as large as the plan allows.  Called
- * for each candidate popped, before its expansion.  Frontier rule: stop
+ * for each candidate popped, before its expansion.  Bound rule (a bound
+ * model): stop at the first candidate further than the bound of the k
+ * nearest found (HnswMetricBound), which W and C also admit no further
+ * than, and cut W to hnsw.ef_search.  Frontier rule: stop
  * once the k nearest found have not changed for plan.patience hops, and
  * cut W to hnsw.ef_search.  Model (and probe): at the checkpoint, the
  * first candidate further than the c-th nearest found (c = trackK =
@@ -330,6 +333,20 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	so->kthRing[slot] = kth;
 	so->hops++;
 
+	if (plan->mode == RV_ADAPT_BOUND)
+	{
+		/* the bound only falls: what it turns away now it would turn away later */
+		if (full)
+			s->admitBound = HnswMetricBound(&so->support, kth, plan->bound);
+		if (popped > s->admitBound)
+		{
+			elog(DEBUG1, "ruvector learning: bound %.4f stopped the search after %.0f elements (model version %d)",
+				 plan->bound, (double) s->tuples, plan->version);
+			*stop = true;
+			return Min(ef, so->adaptCut);
+		}
+		return ef;
+	}
 	if (plan->mode == RV_ADAPT_FRONTIER || so->decided)
 	{
 		if (full && so->sinceImproved >= plan->patience)
@@ -401,7 +418,8 @@ AdaptStart(HnswScanOpaque so, double entryDistance)
 {
 	HnswSearch *s = &so->search;
 
-	s->trackK = so->plan.mode == RV_ADAPT_FRONTIER ? so->plan.k : so->plan.checkpoint;
+	s->trackK = so->plan.mode == RV_ADAPT_FRONTIER || so->plan.mode == RV_ADAPT_BOUND ?
+		so->plan.k : so->plan.checkpoint;
 	s->topk.count = 0;
 	s->nearestSeen = get_float8_infinity();
 	s->progress = AdaptProgress;
@@ -411,7 +429,7 @@ AdaptStart(HnswScanOpaque so, double entryDistance)
 	 * effort grows: a search with the larger ef would have admitted it
 	 * and copied them then.
 	 */
-	if (so->plan.mode != RV_ADAPT_FRONTIER)
+	if (so->plan.mode != RV_ADAPT_FRONTIER && so->plan.mode != RV_ADAPT_BOUND)
 	{
 		s->keepDiscarded = true;
 		s->copyDiscarded = true;
@@ -490,6 +508,12 @@ FirstBatch(IndexScanDesc scan, const char *query)
 		efLayer0 = RV_LEARN_PHASE_EF(so->plan.k) * factor;
 		so->efMax = Max(efLayer0, so->plan.efCap * factor);
 	}
+	else if (so->plan.mode == RV_ADAPT_BOUND)
+	{
+		/* the bound stops the search; W grows as far as the cap meanwhile */
+		efLayer0 = Max(so->ef, so->plan.efCap * (so->rerank ? rv_rerank_factor : 1));
+		so->efMax = efLayer0;
+	}
 	so->ep = palloc(sizeof(uint32) * so->efMax);
 	/* sized for the effort the model usually picks, not hnsw.ef_search */
 	HnswSearchInit(s, scan->indexRelation, &so->support, m,
@@ -532,6 +556,7 @@ FirstBatch(IndexScanDesc scan, const char *query)
 		/* later batches of an iterative scan: the effort this one took */
 		s->progress = NULL;
 		s->trackK = 0;
+		s->admitBound = get_float8_infinity();
 		s->copyDiscarded = false;
 		s->keepDiscarded = so->iterative != HNSW_ITERATIVE_OFF;
 		so->ef = Max(so->nresults, 1);

@@ -166,6 +166,20 @@ MetricFormFor(RvIndexKernel kind, bool normalize)
 }
 
 /*
+ * Whether the index's distances are a metric's (HnswMetricBound): the
+ * learning loop's bound rule needs one.
+ */
+bool
+HnswHasMetric(Relation index)
+{
+	const HnswTypeInfo *typeInfo = HnswGetTypeInfo(index);
+	FmgrInfo   *distproc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
+	bool		normalize = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
+
+	return MetricFormFor(rv_index_kernel_for(distproc, typeInfo->elem), normalize) != HNSW_METRIC_NONE;
+}
+
+/*
  * Fill *support for an index.  The FmgrInfo lives in the relcache entry;
  * the scratch space of compact storage in the current memory context.
  */
@@ -1044,6 +1058,7 @@ HnswSearchInit(HnswSearch *s, Relation index, HnswSupport *support, int m, int e
 	s->codeQuery = NULL;
 	ItemPointerSetInvalid(&s->skipTid);
 
+	s->admitBound = get_float8_infinity();
 	s->maxcands = Max(256, ef * 4);
 	s->cands = palloc(sizeof(HnswCand) * s->maxcands);
 	s->maxheaptids = s->maxcands;
@@ -1094,6 +1109,7 @@ HnswSearchReset(HnswSearch *s)
 	s->far.count = 0;
 	s->discarded.count = 0;
 	s->tuples = 0;
+	s->admitBound = get_float8_infinity();
 	VisitedClear(s);
 }
 
@@ -1422,7 +1438,8 @@ Offer(HnswSearch *s, HnswNodeTuple node, BlockNumber blkno, OffsetNumber offno,
 		OfferRejected(s, node, blkno, offno, d, ef, *wlen);
 		return;
 	}
-	if (*wlen < ef || d < s->far.items[0].distance)
+	/* !(d > bound): a NaN distance gets in as it did before the bound rule */
+	if ((*wlen < ef || d < s->far.items[0].distance) && !(d > s->admitBound))
 	{
 		/* Elements on a lower level than their link are bugs; route around */
 		if (node->level < lc)

@@ -8,6 +8,7 @@ SHOW ruvector.target_recall;
 SHOW ruvector.learning_k;
 SHOW ruvector.adaptive_effort;
 SHOW ruvector.frontier_patience;
+SHOW ruvector.learning_bound_rule;
 SET ruvector.adaptive_effort = 'sometimes';
 SET ruvector.frontier_patience = 0;
 
@@ -23,6 +24,8 @@ CREATE INDEX learn_items_ivf ON learn_items USING ivfflat (v vector_l2_ops) WITH
 
 SET ruvector.learning_min_queries = 60;
 SET ruvector.learning_epochs = 20;
+-- effort models only (the bound rule: TAP 602)
+SET ruvector.learning_bound_rule = off;
 
 -- no model yet: scans keep hnsw.ef_search
 SET ruvector.target_recall = 0.9;

@@ -7,7 +7,8 @@
 # behave as documented; the model
 # survives a restart and reaches a standby; target_recall = 0 returns
 # exactly the fixed-ef_search results; a model no cheaper than the live one,
-# or than the fixed effort reaching the target, is not switched in; a transition to integrity state stress after the model
+# or than the fixed effort reaching the target, is not switched in (the
+# bound rule, which training may choose instead, is off here: TAP 602); a transition to integrity state stress after the model
 # has the worker label its queries again and retrain it.  IVFFlat: a model
 # chooses probes the same way, and a refresh of the lists (drift over
 # ruvector.ivf_refresh_threshold) has the worker relabel and retrain.
@@ -29,6 +30,7 @@ ruvector.learning_sample_rate = 1
 ruvector.learning_cpu_budget = 0.5
 ruvector.learning_min_queries = 60
 ruvector.target_recall = 0.9
+ruvector.learning_bound_rule = off
 ));
 $primary->start;
 $primary->backup('base');

@@ -216,6 +216,24 @@ START_TEST(test_gnn_serialize)
 	a->checkpoints = 2.5;
 	rv_gnn_serialize(a, buf);
 	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	/* a bound model keeps its epsilon in offset, which must be positive */
+	a->checkpoints = 1;
+	a->stopRule = RV_GNN_RULE_BOUND;
+	a->offset = 0.1338;
+	rv_gnn_serialize(a, buf);
+	b = rv_gnn_deserialize(buf, len, &err);
+	ck_assert_msg(b != NULL, "%s", err ? err : "");
+	ck_assert(b->stopRule == RV_GNN_RULE_BOUND && b->offset == 0.1338);
+	rv_gnn_free(b);
+	a->offset = 0;
+	rv_gnn_serialize(a, buf);
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	ck_assert_str_eq(err, "model has an invalid kind");
+	a->stopRule = 3;
+	a->offset = 0.1;
+	rv_gnn_serialize(a, buf);
+	ck_assert_ptr_null(rv_gnn_deserialize(buf, len, &err));
+	ck_assert_str_eq(err, "model has an invalid kind");
 	free(buf);
 	rv_gnn_free(a);
 }
@@ -445,6 +463,28 @@ START_TEST(test_gnn_fixed_at)
 	/* and still cheaper than fixed, whatever the live one does */
 	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, 0.93, 24));
 	ck_assert(!rv_gnn_goes_live(true, 0.95, 0.96, 30, 28.3, 0.96, 40));
+}
+END_TEST
+
+/*
+ * A rule with no effort of its own (the bound rule) on the efforts' scale:
+ * the effort whose mean cost it has, linear between grid points, from zero
+ * below the first, along the last step above the last.
+ */
+START_TEST(test_gnn_effort_at_cost)
+{
+	double		grid[3] = {10, 20, 40};
+	double		cost[3] = {300, 500, 800};
+
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 500), 20, 1e-12);
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 650), 30, 1e-12);
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 400), 15, 1e-12);
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 150), 5, 1e-12);
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 950), 50, 1e-12);
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 300), 10, 1e-12);
+	/* a flat step (a graph the search exhausts) is its first effort */
+	cost[2] = 500;
+	ck_assert_double_eq_tol(rv_gnn_effort_at_cost(grid, cost, 3, 500), 20, 1e-12);
 }
 END_TEST
 
@@ -712,6 +752,7 @@ gnn_suite(void)
 	tcase_add_test(tc, test_gnn_calibrate);
 	tcase_add_test(tc, test_gnn_unpredictable);
 	tcase_add_test(tc, test_gnn_fixed_at);
+	tcase_add_test(tc, test_gnn_effort_at_cost);
 	tcase_add_test(tc, test_gnn_checkpoints);
 	tcase_add_test(tc, test_gnn_query_features);
 	tcase_add_test(tc, test_gnn_search_features);
