@@ -600,7 +600,7 @@ RvLearningPlan(Relation index, const char *query, RvLearnPlan *plan)
 		return;
 	if (c->model->stopRule == RV_GNN_RULE_BOUND)
 	{
-		/* no features: the bound is the whole rule (HNSW only, LearnTryBound) */
+		/* no features: the bound is the whole rule (trained for HNSW only) */
 		if (RvLearningIsIvf(index))
 			return;
 		plan->mode = RV_ADAPT_BOUND;
@@ -1744,8 +1744,8 @@ LearnTrainIndex(Relation index, double target)
 	fixed = rv_gnn_fixed_effort(np[2], t.grid, t.ngrid, rc[2], target);
 
 	/*
-	 * The bound rule: the least bound of the grid that meets the target
-	 * with the margin on the calibration queries.  It replaces the network
+	 * The bound rule: the least bound that meets the target with the
+	 * margin on the calibration queries.  It replaces the network
 	 * if it meets the target on the validation queries at less cost (the
 	 * network's cost is its mean effort there, which counts each query's
 	 * ef as a fixed search's: the bound rule has to beat that).
