@@ -981,6 +981,17 @@ LearnSetGuc(const char *name, const char *value)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/* LearnIndexTopK at grid effort g (inside a GUC nesting level) */
+static int
+LearnIndexTopKAt(LearnTarget *t, int g, const float *x, ItemPointerData *out, int *visited)
+{
+	char		ef[32];
+
+	snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
+	LearnSetGuc(t->ivf ? "ivfflat.probes" : "hnsw.ef_search", ef);
+	return LearnIndexTopK(t, x, out, visited);
+}
+
 /* Recall@k of the rows got: of the k nearest, a tied row standing in for another */
 static double
 LearnRecallOf(const LearnTarget *t, const ItemPointerData *got, int ngot,
@@ -1025,12 +1036,8 @@ LearnLabel(LearnTarget *t, const float *x, double *recall)
 			LearnSetGuc("ivfflat.iterative_scan", "off");
 		for (int g = 0; g < t->ngrid; g++)
 		{
-			char		ef[32];
-			int			ngot;
+			int			ngot = LearnIndexTopKAt(t, g, x, got, NULL);
 
-			snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
-			LearnSetGuc(t->ivf ? "ivfflat.probes" : "hnsw.ef_search", ef);
-			ngot = LearnIndexTopK(t, x, got, NULL);
 			recall[g] = LearnRecallOf(t, got, ngot, exact, nexact);
 		}
 		for (int b = 0; b < t->nbound; b++)
@@ -1610,11 +1617,7 @@ LearnBoundEvaluate(LearnTarget *t, LearnQuery **qs, int n, double bound, double 
 			rule += visited;
 			for (int g = 0; g < t->ngrid; g++)
 			{
-				char		ef[32];
-
-				snprintf(ef, sizeof(ef), "%d", (int) t->grid[g]);
-				LearnSetGuc("hnsw.ef_search", ef);
-				(void) LearnIndexTopK(t, qs[i]->x, got, &visited);
+				(void) LearnIndexTopKAt(t, g, qs[i]->x, got, &visited);
 				fixed[g] += visited;
 			}
 		}

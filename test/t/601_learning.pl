@@ -17,6 +17,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvLearn;
 
 my $dim = 8;
 srand(601);
@@ -39,34 +42,15 @@ $standby->init_from_backup($primary, 'base', has_streaming => 1);
 $standby->start;
 
 # 8 clusters around 4 * e_j, unit noise
-$primary->safe_psql('postgres', qq(
-	CREATE EXTENSION ruvector;
-	SELECT setseed(0.6);
-	CREATE TABLE items (id int PRIMARY KEY, v vector($dim));
-	INSERT INTO items
-	SELECT i, (SELECT array_agg((CASE WHEN (i % $dim) = j - 1 THEN 4 ELSE 0 END + random())::real)
-			   FROM generate_series(1, $dim) j)::vector
-	FROM generate_series(1, 4000) i;
-	CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 40);
-));
+$primary->safe_psql('postgres', learn_items_sql($dim));
 
 # Queries: near a cluster (easy) or between two or three (harder)
-sub query
-{
-	my @x = map { rand() } 1 .. $dim;
-	my $k = 1 + int(rand(3));
-	$x[int(rand($dim))] += 4 / $k for 1 .. $k;
-	return '[' . join(',', map { sprintf('%.4f', $_) } @x) . ']';
-}
-my @probe = map { query() } 1 .. 20;
+my @probe = map { learn_query($dim, 3) } 1 .. 20;
 
 sub results
 {
 	my ($node, $setting) = @_;
-	my $sql = "SET enable_seqscan = off; $setting;\n";
-	$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10) s;\n"
-	  for @probe;
-	return $node->safe_psql('postgres', $sql);
+	return learn_results($node, $setting, \@probe);
 }
 
 # Efforts the scans chose (DEBUG1 lines of the hook) for the probes
@@ -137,7 +121,7 @@ while ($trained && $rounds < 1)
 	my $before = $primary->safe_psql('postgres',
 		"SELECT COALESCE(max(version), 0) FROM ruvector_learning_status() WHERE index = 'items_v'::regclass AND target = real '0.9'");
 	my $load = "SET enable_seqscan = off;\n";
-	$load .= "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '" . query() . "' LIMIT 10) s;\n"
+	$load .= "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '" . learn_query($dim, 3) . "' LIMIT 10) s;\n"
 	  for 1 .. 150;
 	$primary->safe_psql('postgres', $load);
 	$rounds++;

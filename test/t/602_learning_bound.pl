@@ -13,6 +13,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use RvLearn;
 
 my $dim = 8;
 srand(602);
@@ -28,15 +31,7 @@ $standby->start;
 
 # 8 clusters around 4 * e_j, unit noise; 300 captured queries near one
 # cluster or between two
-$primary->safe_psql('postgres', qq(
-	CREATE EXTENSION ruvector;
-	SELECT setseed(0.6);
-	CREATE TABLE items (id int PRIMARY KEY, v vector($dim));
-	INSERT INTO items
-	SELECT i, (SELECT array_agg((CASE WHEN (i % $dim) = j - 1 THEN 4 ELSE 0 END + random())::real)
-			   FROM generate_series(1, $dim) j)::vector
-	FROM generate_series(1, 4000) i;
-	CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 40);
+$primary->safe_psql('postgres', learn_items_sql($dim) . qq(
 	INSERT INTO ruvector_learning_queries (index, query, k, effort, visited)
 	SELECT 'items_v', (SELECT array_agg((random() + CASE WHEN j = 1 + (q % $dim)
 				OR (q % 3 > 0 AND j = 1 + ((q * 5) % $dim))
@@ -45,22 +40,12 @@ $primary->safe_psql('postgres', qq(
 	FROM generate_series(1, 300) q;
 ));
 
-sub query
-{
-	my @x = map { rand() } 1 .. $dim;
-	my $k = 1 + int(rand(2));
-	$x[int(rand($dim))] += 4 / $k for 1 .. $k;
-	return '[' . join(',', map { sprintf('%.4f', $_) } @x) . ']';
-}
-my @probe = map { query() } 1 .. 20;
+my @probe = map { learn_query($dim, 2) } 1 .. 20;
 
 sub results
 {
 	my ($node, $setting) = @_;
-	my $sql = "SET enable_seqscan = off; $setting;\n";
-	$sql .= "SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10) s;\n"
-	  for @probe;
-	return $node->safe_psql('postgres', $sql);
+	return learn_results($node, $setting, \@probe);
 }
 
 sub train
