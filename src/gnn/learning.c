@@ -133,8 +133,8 @@
 #define LEARN_MAX_DIM		2000
 #define LEARN_REP_SAMPLE	16
 #define LEARN_MAX_GRID		16
-#define LEARN_MAX_BOUND		16
-#define LEARN_MAX_CURVE		(LEARN_MAX_GRID + LEARN_MAX_BOUND)
+#define LEARN_NBOUND		16	/* bounds of the bound rule's grid (LearnDescribe) */
+#define LEARN_MAX_CURVE		(LEARN_MAX_GRID + LEARN_NBOUND)
 #define LEARN_COST_QUERIES	200	/* validation queries a bound rule's cost is measured on */
 #define LEARN_IVF_LINKS		4	/* region graph of ivfflat: nearest centers */
 
@@ -810,7 +810,7 @@ typedef struct LearnTarget
 	int			ngrid;
 	double		grid[LEARN_MAX_GRID];
 	int			nbound;			/* bound rule: its epsilons, after the grid in a curve */
-	double		bound[LEARN_MAX_BOUND];
+	double		bound[LEARN_NBOUND];
 } LearnTarget;
 
 static void
@@ -823,8 +823,8 @@ LearnDescribe(Relation index, LearnTarget *t)
 	Form_pg_operator op;
 	static const int grid[] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000};
 	static const int ivfGrid[] = {4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
-	static const double boundGrid[] = {0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.19, 0.22,
-	0.26, 0.3, 0.35, 0.4, 0.5, 0.6};
+	static const double boundGrid[LEARN_NBOUND] = {0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16,
+	0.19, 0.22, 0.26, 0.3, 0.35, 0.4, 0.5, 0.6};
 
 	memset(t, 0, sizeof(*t));
 	t->indexid = RelationGetRelid(index);
@@ -877,7 +877,7 @@ LearnDescribe(Relation index, LearnTarget *t)
 		if (grid[i] > t->k && grid[i] <= HNSW_MAX_EF_SEARCH)
 			t->grid[t->ngrid++] = grid[i];
 	if (rv_learning_bound_rule && HnswHasMetric(index))
-		for (int i = 0; i < lengthof(boundGrid) && t->nbound < LEARN_MAX_BOUND; i++)
+		for (int i = 0; i < lengthof(boundGrid) && t->nbound < LEARN_NBOUND; i++)
 			t->bound[t->nbound++] = boundGrid[i];
 }
 
@@ -1178,8 +1178,15 @@ LearnCollect(LearnTarget *t, int *ncaptured)
 			{
 				ArrayType  *r = DatumGetArrayTypeP(rd);
 
-				/* a label without the curve of the bounds is measured again */
-				if (ArrayGetNItems(ARR_NDIM(r), ARR_DIMS(r)) == t->ngrid + t->nbound && !ARR_HASNULL(r))
+				int			nr = ArrayGetNItems(ARR_NDIM(r), ARR_DIMS(r));
+
+				/*
+				 * A label without the curve of the bounds is measured
+				 * again; one with it serves an HNSW training with the
+				 * bound rule off as well (its efforts come first).
+				 */
+				if ((nr == t->ngrid + t->nbound ||
+					 (t->nbound == 0 && !t->ivf && nr == t->ngrid + LEARN_NBOUND)) && !ARR_HASNULL(r))
 					for (int g = 0; g < t->ngrid + t->nbound; g++)
 						lq->recall[g] = ((float *) ARR_DATA_PTR(r))[g];
 				else
@@ -1781,8 +1788,12 @@ LearnTrainIndex(Relation index, double target)
 	/* the live version on the same validation queries */
 	live = LearnReadLive(t.indexid, index->rd_rel->relfilenode, (float4) target, -1,
 						 &liveVersion, &same);
-	if (live && live->stopRule == RV_GNN_RULE_BOUND && t.nbound > 0)
-		LearnBoundEvaluate(&t, part[2], np[2], live->offset, target, &lr, &lc, &lb);
+	if (live && live->stopRule == RV_GNN_RULE_BOUND)
+	{
+		/* with the bound rule off there are no bound labels: no comparison */
+		if (t.nbound > 0)
+			LearnBoundEvaluate(&t, part[2], np[2], live->offset, target, &lr, &lc, &lb);
+	}
 	else if (live && live->dim == m->dim)
 	{
 		double	   *lrc;
@@ -1892,7 +1903,10 @@ LearnTrainIndex(Relation index, double target)
 		appendStringInfoString(&json, "null, \"replaced\": ");
 	else
 		appendStringInfo(&json, "%g, \"replaced\": ", labelMu);
-	if (live)
+	if (live && isnan(lr))		/* not compared (a bound model, the rule off) */
+		appendStringInfo(&json, "{\"version\": %d, \"mean_recall\": null, \"mean_effort\": null}",
+						 liveVersion);
+	else if (live)
 		appendStringInfo(&json, "{\"version\": %d, \"mean_recall\": %.4f, \"mean_effort\": %.2f}",
 						 liveVersion, lr, lc);
 	else

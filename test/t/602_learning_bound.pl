@@ -80,6 +80,16 @@ is( $primary->safe_psql('postgres',
 		 FROM (SELECT '$on'::jsonb AS j) s"),
 	't', 'on the validation queries it meets the target at less cost than a fixed ef_search');
 
+# training again with the rule off keeps the labels (their efforts come
+# first) and trains a network; the bound model stays live unless that one
+# beats the fixed effort, so put the bound model back as the live one
+my $again = train('SET ruvector.learning_bound_rule = off');
+unlike($again, qr/"rule": "bound"/, 'off again: a network');
+is(curve_lengths(), '30|30', 'labels with the bounds serve a training with the rule off as they are');
+my ($bound_version) = $on =~ /"version": (\d+)/;
+$primary->safe_psql('postgres',
+	"UPDATE ruvector_learning_models SET live = (version = $bound_version) WHERE index = 'items_v'::regclass");
+
 # Scans stop at the bound, each one
 my $sql = "SET enable_seqscan = off; SET ruvector.target_recall = 0.95; SET client_min_messages = debug1;\n";
 $sql .= "SELECT id FROM items ORDER BY v <-> '$_' LIMIT 10;\n" for @probe;
