@@ -954,6 +954,7 @@ LearnIndexTopK(LearnTarget *t, const float *x, ItemPointerData *out, int *visite
 	int			n = 0;
 
 	ScanKeyEntryInitialize(&key, SK_ORDER_BY, 1, 1, InvalidOid, InvalidOid, InvalidOid, vec);
+	learnLastVisited = 0;		/* a scan that ends before its first batch read none */
 	scan = index_beginscan(heap, index, snap, 0, 1);
 	index_rescan(scan, NULL, 0, &key, 1);
 	while (n < t->k)
