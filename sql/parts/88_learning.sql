@@ -21,7 +21,10 @@ CREATE TABLE ruvector_learning_queries (
 CREATE INDEX ruvector_learning_queries_index ON ruvector_learning_queries (index, id);
 
 -- Every trained version, live or not, with its training curve and its
--- held-out figures; model is the serialised network (src/gnn/gnn.h).
+-- held-out figures; model is the serialised network (src/gnn/gnn.h), rule
+-- its kind: effort (the network picks each query's ef_search or probes), stop
+-- (it says where to stop among checkpoints) or bound (the search stops past
+-- the learned distance bound, bound; docs/learning.md).
 CREATE TABLE ruvector_learning_models (
 	index			regclass NOT NULL,
 	heap			regclass NOT NULL,
@@ -42,6 +45,8 @@ CREATE TABLE ruvector_learning_models (
 	replaced_cost	float8,
 	model			bytea NOT NULL,
 	relfilenode		oid NOT NULL,	-- the build it was trained on: another build ignores it
+	rule			text NOT NULL DEFAULT 'effort' CHECK (rule IN ('effort', 'stop', 'bound')),
+	bound			float8 CHECK ((rule = 'bound') = (bound IS NOT NULL)),
 	PRIMARY KEY (index, version)
 );
 REVOKE ALL ON TABLE ruvector_learning_queries, ruvector_learning_models FROM PUBLIC;
@@ -55,11 +60,11 @@ CREATE FUNCTION ruvector_learning_status(OUT index regclass, OUT version integer
 		OUT target real, OUT live boolean, OUT trained_at timestamptz, OUT queries integer,
 		OUT regions integer, OUT train_ms float8, OUT val_recall float8, OUT val_cost float8,
 		OUT val_below float8, OUT fixed_effort float8, OUT replaced integer,
-		OUT replaced_cost float8, OUT curve float8[])
+		OUT replaced_cost float8, OUT curve float8[], OUT rule text, OUT bound float8)
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ruvector_learning_status() IS
-	'every model version of the indexes whose table the caller may read: held-out recall and effort, the fixed ef_search baseline, the training curve, which is live';
+	'every model version of the indexes whose table the caller may read: held-out recall and effort, the fixed ef_search baseline, the training curve, which is live, its kind (effort, stop or bound) and a bound model''s bound';
 CREATE FUNCTION ruvector_learning_effort(index regclass, query vector) RETURNS integer
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ruvector_learning_effort(regclass, vector) IS

@@ -1562,6 +1562,14 @@ LearnTrainLabels(Relation index, const LearnTarget *t, RvGnnModel *m, LearnQuery
 	return best;
 }
 
+/* A model's kind as ruvector_learning_models.rule and the summary say it */
+static const char *
+LearnRuleName(const RvGnnModel *m)
+{
+	return m->stopRule == RV_GNN_RULE_STOP ? "stop" :
+		m->stopRule == RV_GNN_RULE_BOUND ? "bound" : "effort";
+}
+
 /*
  * The bound rule: the least bound at which the mean recall of queries
  * qs[0..n) reaches target, interpolated in log bound between the grid's
@@ -1813,11 +1821,11 @@ LearnTrainIndex(Relation index, double target)
 		Size		len = rv_gnn_serialized_size(m);
 		bytea	   *blob = palloc(VARHDRSZ + len);
 		Datum	   *cd = palloc(sizeof(Datum) * opts.epochs);
-		Oid			argtypes[14] = {OIDOID, OIDOID, FLOAT4OID, BOOLOID, INT4OID, INT4OID,
+		Oid			argtypes[16] = {OIDOID, OIDOID, FLOAT4OID, BOOLOID, INT4OID, INT4OID,
 		FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-		INT4OID, BYTEAOID};
-		Datum		args[14];
-		char		nulls[14];
+		INT4OID, BYTEAOID, TEXTOID, FLOAT8OID};
+		Datum		args[16];
+		char		nulls[16];
 
 		SET_VARSIZE(blob, VARHDRSZ + len);
 		rv_gnn_serialize(m, (unsigned char *) VARDATA(blob));
@@ -1842,6 +1850,10 @@ LearnTrainIndex(Relation index, double target)
 		if (live == NULL)
 			nulls[12] = 'n';
 		args[13] = PointerGetDatum(blob);
+		args[14] = CStringGetTextDatum(LearnRuleName(m));
+		args[15] = Float8GetDatum(m->offset);
+		if (m->stopRule != RV_GNN_RULE_BOUND)
+			nulls[15] = 'n';
 
 		initStringInfo(&q);
 		if (goLive)
@@ -1858,17 +1870,18 @@ LearnTrainIndex(Relation index, double target)
 		appendStringInfo(&q,
 						 "INSERT INTO %1$s.ruvector_learning_models (index, heap, version, target,"
 						 " live, queries, regions, train_ms, curve, val_recall, val_cost, val_below,"
-						 " fixed_effort, replaced, replaced_recall, replaced_cost, model, relfilenode)"
+						 " fixed_effort, replaced, replaced_recall, replaced_cost, model, relfilenode,"
+						 " rule, bound)"
 						 " SELECT $1::pg_catalog.regclass, $2::pg_catalog.regclass,"
 						 "  COALESCE(pg_catalog.max(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10,"
-						 "  $11, $12, $13, %2$s, %3$s, $14, %4$u"
+						 "  $11, $12, $13, %2$s, %3$s, $14, %4$u, $15, $16"
 						 " FROM %1$s.ruvector_learning_models WHERE index::pg_catalog.oid = $1"
 						 " RETURNING version",
 						 RvExtensionSchemaSql(),
 						 isnan(lr) ? "NULL" : psprintf("%.17g", lr),
 						 isnan(lc) ? "NULL" : psprintf("%.17g", lc),
 						 index->rd_rel->relfilenode);
-		if (SPI_execute_with_args(q.data, 14, argtypes, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		if (SPI_execute_with_args(q.data, 16, argtypes, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 			SPI_processed != 1)
 			elog(ERROR, "ruvector_learning_models could not be written");
 		{
@@ -1898,8 +1911,7 @@ LearnTrainIndex(Relation index, double target)
 	appendStringInfo(&json, ", \"calibrated\": %s, \"calibration_offset\": %.4f, \"shrink\": %.2f,"
 					 " \"rule\": \"%s\", \"checkpoints\": %d, \"label_mu\": ",
 					 calibrated ? "true" : "false", m->offset, m->shrink,
-					 m->stopRule == RV_GNN_RULE_STOP ? "stop" :
-					 m->stopRule == RV_GNN_RULE_BOUND ? "bound" : "effort", (int) m->checkpoints);
+					 LearnRuleName(m), (int) m->checkpoints);
 	if (m->stopRule != RV_GNN_RULE_EFFORT)
 		appendStringInfoString(&json, "null, \"replaced\": ");
 	else
@@ -2030,7 +2042,8 @@ ruvector_learning_status(PG_FUNCTION_ARGS)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT index, version, target, live, trained_at, queries, regions, train_ms,"
-					 " val_recall, val_cost, val_below, fixed_effort, replaced, replaced_cost, curve"
+					 " val_recall, val_cost, val_below, fixed_effort, replaced, replaced_cost, curve,"
+					 " rule, bound"
 					 " FROM %s.ruvector_learning_models"
 					 " WHERE pg_catalog.has_table_privilege($1, heap::pg_catalog.oid, 'SELECT')"
 					 " ORDER BY index::pg_catalog.oid, target, version",
@@ -2048,11 +2061,11 @@ ruvector_learning_status(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			Datum		values[15];
-			bool		nulls[15];
+			Datum		values[17];
+			bool		nulls[17];
 
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			for (int c = 0; c < 15; c++)
+			for (int c = 0; c < 17; c++)
 				if (!nulls[c])
 				{
 					Form_pg_attribute a = TupleDescAttr(SPI_tuptable->tupdesc, c);

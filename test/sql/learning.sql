@@ -59,6 +59,8 @@ SELECT (j->>'version')::int AS version, (j->>'live')::boolean AS live,
 	NOT (SELECT live FROM ruvector_learning_status() WHERE version = 1) AS compared_with_live
 FROM t;
 SELECT version, live FROM ruvector_learning_status() WHERE version = 2;
+-- the kind of each version: networks that pick the effort (the bound rule is off)
+SELECT DISTINCT rule, bound FROM ruvector_learning_status();
 SELECT count(*) FILTER (WHERE live) <= 1 AS one_live FROM ruvector_learning_status();
 
 -- target_recall off: no effort is chosen

@@ -87,6 +87,12 @@ my $again = train('SET ruvector.learning_bound_rule = off');
 unlike($again, qr/"rule": "bound"/, 'off again: a network');
 is(curve_lengths(), '30|30', 'labels with the bounds serve a training with the rule off as they are');
 my ($bound_version) = $on =~ /"version": (\d+)/;
+my ($off_version) = $again =~ /"version": (\d+)/;
+is( $primary->safe_psql('postgres',
+		"SELECT string_agg(version || ':' || rule || ':' || COALESCE(round(bound::numeric, 4)::text, '-'), ' '
+			ORDER BY version) FROM ruvector_learning_status() WHERE version IN ($bound_version, $off_version)"),
+	sprintf('%d:bound:%.4f %d:effort:-', $bound_version, $epsilon, $off_version),
+	'the status shows each version\'s kind and the bound model\'s bound');
 $primary->safe_psql('postgres',
 	"UPDATE ruvector_learning_models SET live = (version = $bound_version) WHERE index = 'items_v'::regclass");
 
