@@ -325,14 +325,7 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	double		margin;
 	int			next;
 
-	if (!full || kth < so->lastKth)
-		so->sinceImproved = 0;
-	else
-		so->sinceImproved++;
-	so->lastKth = kth;
-	so->kthRing[slot] = kth;
-	so->hops++;
-
+	/* the bound rule keeps none of the other rules' progress */
 	if (plan->mode == RV_ADAPT_BOUND)
 	{
 		/* the bound only falls: what it turns away now it would turn away later */
@@ -347,6 +340,15 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 		}
 		return ef;
 	}
+
+	if (!full || kth < so->lastKth)
+		so->sinceImproved = 0;
+	else
+		so->sinceImproved++;
+	so->lastKth = kth;
+	so->kthRing[slot] = kth;
+	so->hops++;
+
 	if (plan->mode == RV_ADAPT_FRONTIER || so->decided)
 	{
 		if (full && so->sinceImproved >= plan->patience)
