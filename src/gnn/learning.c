@@ -1597,15 +1597,16 @@ LearnBoundPick(const LearnTarget *t, LearnQuery **qs, int n, double target)
  * cost must be comparable with a model's, the fixed efforts' and the live
  * version's.  The elements are counted by scanning at most
  * LEARN_COST_QUERIES of the queries with the rule and at every grid
- * ef_search (SPI connected).
+ * ef_search; the grid's counts (fixed[], *haveFixed) are the same for
+ * every bound on the same queries, so one training scans them once for
+ * its candidate and the live version (SPI connected).
  */
 static void
 LearnBoundEvaluate(LearnTarget *t, LearnQuery **qs, int n, double bound, double target,
-				   double *recall, double *cost, double *below)
+				   double *fixed, bool *haveFixed, double *recall, double *cost, double *below)
 {
 	int			nq = Min(n, LEARN_COST_QUERIES);
 	volatile double rule = 0;	/* set in PG_TRY */
-	double		fixed[LEARN_MAX_GRID] = {0};
 	ItemPointerData *got = palloc(sizeof(ItemPointerData) * t->k);
 	int			nest = NewGUCNestLevel();
 	bool		wasBusy = learnBusy;
@@ -1631,12 +1632,13 @@ LearnBoundEvaluate(LearnTarget *t, LearnQuery **qs, int n, double bound, double 
 			(void) LearnIndexTopK(t, qs[i]->x, got, &visited);
 			learnBound = 0;
 			rule += visited;
-			for (int g = 0; g < t->ngrid; g++)
+			for (int g = 0; g < t->ngrid && !*haveFixed; g++)
 			{
 				(void) LearnIndexTopKAt(t, g, qs[i]->x, got, &visited);
 				fixed[g] += visited;
 			}
 		}
+		*haveFixed = true;
 	}
 	PG_FINALLY();
 	{
@@ -1678,6 +1680,8 @@ LearnTrainIndex(Relation index, double target)
 	RvGnnModel *live = NULL;
 	int32		liveVersion = 0;
 	bool		same;
+	double		gridVisited[LEARN_MAX_GRID] = {0};	/* LearnBoundEvaluate */
+	bool		haveGridVisited = false;
 	RvGnnSample *s[3];
 	double	   *rc[3];
 	double	   *curve;
@@ -1779,7 +1783,8 @@ LearnTrainIndex(Relation index, double target)
 						bc,
 						bb;
 
-			LearnBoundEvaluate(&t, part[2], np[2], bound, target, &br, &bc, &bb);
+			LearnBoundEvaluate(&t, part[2], np[2], bound, target, gridVisited, &haveGridVisited,
+							   &br, &bc, &bb);
 			elog(DEBUG1, "ruvector learning: candidate bound rule %.4f: validation recall %.4f effort %.2f",
 				 bound, br, bc);
 			if (br >= target && (!calibrated || !(vr >= target) || bc < vc))
@@ -1801,7 +1806,8 @@ LearnTrainIndex(Relation index, double target)
 	{
 		/* with the bound rule off there are no bound labels: no comparison */
 		if (t.nbound > 0)
-			LearnBoundEvaluate(&t, part[2], np[2], live->offset, target, &lr, &lc, &lb);
+			LearnBoundEvaluate(&t, part[2], np[2], live->offset, target, gridVisited,
+							   &haveGridVisited, &lr, &lc, &lb);
 	}
 	else if (live && live->dim == m->dim)
 	{
