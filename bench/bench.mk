@@ -50,7 +50,7 @@ BENCH_DEFAULT += --fresh --index exact,hnsw:m=16:efc=64,ivfflat --k 10,100 \
 # now (a development build keeps its version number while its script grows).
 # The smoke run: every step, tiny, quick.
 BENCH_SMOKE = --fresh --synthetic n=3000,dim=16,queries=40 --metric l2 --table rvb_smoke \
-	--index exact,hnsw:m=8:efc=16,ivfflat --ef 10,40 --probes 1,8 --rerank 1,2 \
+	--index exact,hnsw:m=8:efc=16,ivfflat,floor --ef 10,40 --probes 1,8 --rerank 1,2 \
 	--k 10,100 --concurrency 1,2 --filters 10,1 --filter-ef 40 --filter-probes 8 \
 	--exact-queries 20 --min-seconds 0 --warmup 10 --inserts 50 --bulk 200 \
 	--label smoke

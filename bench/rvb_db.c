@@ -466,6 +466,7 @@ rvb_target_open(RvbTarget *t, const RvbOptions *o, char *err, size_t errlen)
 			 "SELECT extversion FROM pg_extension WHERE extname = '%s'", t->extname);
 	rvb_db_value(t->conn, sql, t->extversion, sizeof(t->extversion));
 	t->has_am[RVB_IDX_NONE] = true;
+	t->has_am[RVB_IDX_FLOOR] = true;
 	t->has_am[RVB_IDX_HNSW] = has_index_opclass(t->conn, "hnsw", o->metric);
 	t->has_am[RVB_IDX_IVFFLAT] = has_index_opclass(t->conn, "ivfflat", o->metric);
 	t->has_rerank = has_guc(t->conn, "ruvector.rerank_factor");

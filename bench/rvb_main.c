@@ -81,7 +81,11 @@ usage(void)
 		   "  --ruvector-table-am AM  RuVector's table uses this access method\n"
 		   "                          (e.g. ruvector_heap; pgvector's stays heap)\n"
 		   "Work:\n"
-		   "  --index LIST            exact, hnsw[:m=16:efc=64], ivfflat[:lists=L]\n"
+		   "  --index LIST            exact, hnsw[:m=16:efc=64], ivfflat[:lists=L],\n"
+		   "                          floor (no vector work: the k first rows of\n"
+		   "                          the table, the vector parameter still sent\n"
+		   "                          and parsed; what any index's query costs at\n"
+		   "                          the least with this client and server)\n"
 		   "                          (hnsw and ivfflat take :storage=S, RuVector's\n"
 		   "                          compact storage; pgvector builds its default)\n"
 		   "                          (default exact,hnsw:m=16:efc=64,ivfflat)\n"
@@ -155,7 +159,7 @@ parse_double_list(const char *s, double *out, int max, const char *what)
 	return n;
 }
 
-/* one index spec: exact | hnsw[:m=M][:efc=E] | ivfflat[:lists=L] */
+/* one index spec: exact | hnsw[:m=M][:efc=E] | ivfflat[:lists=L] | floor */
 static void
 parse_index(const char *s, RvbIndexSpec *spec)
 {
@@ -176,8 +180,10 @@ parse_index(const char *s, RvbIndexSpec *spec)
 	}
 	else if (strcmp(kind, "ivfflat") == 0)
 		spec->kind = RVB_IDX_IVFFLAT;
+	else if (strcmp(kind, "floor") == 0)
+		spec->kind = RVB_IDX_FLOOR;
 	else
-		die("unknown index \"%s\" (exact, hnsw, ivfflat)", kind);
+		die("unknown index \"%s\" (exact, hnsw, ivfflat, floor)", kind);
 	for (char *kv = strtok_r(NULL, ":", &save); kv; kv = strtok_r(NULL, ":", &save))
 	{
 		int			v;
@@ -191,6 +197,7 @@ parse_index(const char *s, RvbIndexSpec *spec)
 		else if (sscanf(kv, "lists=%d", &v) == 1 && spec->kind == RVB_IDX_IVFFLAT)
 			spec->lists = v;
 		else if (strncmp(kv, "storage=", 8) == 0 && spec->kind != RVB_IDX_NONE &&
+				 spec->kind != RVB_IDX_FLOOR &&
 				 strlen(kv + 8) > 0 && strlen(kv + 8) < sizeof(spec->storage))
 			snprintf(spec->storage, sizeof(spec->storage), "%s", kv + 8);
 		else
@@ -784,7 +791,8 @@ knob_settings(const RvbIndexSpec *spec, const RvbOptions *o, int k,
  * make_settings lists the points of a sweep.  Unfiltered: each knob value,
  * then (when a target has ruvector.rerank_factor) each rerank factor with
  * each knob value.  Filtered: the filter knob values crossed with the
- * iterative scan modes.  The exact configuration has one point.
+ * iterative scan modes.  The exact configuration and the floor have one
+ * point.
  */
 static int
 make_settings(const RvbIndexSpec *spec, const RvbOptions *o, int k,
@@ -799,10 +807,14 @@ make_settings(const RvbIndexSpec *spec, const RvbOptions *o, int k,
 	int			n = 0;
 	int			nfam = filtered ? o->niterative : 1 + (any_rerank ? o->nrerank : 0);
 
-	if (spec->kind == RVB_IDX_NONE)
+	if (spec->kind == RVB_IDX_NONE || spec->kind == RVB_IDX_FLOOR)
 	{
+		/* the floor has no filtered form: its rows match no filter */
+		if (spec->kind == RVB_IDX_FLOOR && filtered)
+			return 0;
 		memset(out, 0, sizeof(*out));
-		snprintf(out->label, sizeof(out->label), "exact");
+		snprintf(out->label, sizeof(out->label), "%s",
+				 spec->kind == RVB_IDX_NONE ? "exact" : "floor");
 		return 1;
 	}
 	if (filtered)
@@ -990,6 +1002,7 @@ warm_up(Bench *b, int index_no, const RvbSetting *settings, int nsettings)
 		if (!b->ready[ti] || b->o->warmup <= 0 || nsettings == 0)
 			continue;
 		rvb_run_init(&run);
+		run.index = index_no;
 		run.k = 10;
 		run.concurrency = 1;
 		run.nqueries = b->o->warmup < b->ds->query.n ? b->o->warmup : b->ds->query.n;
@@ -1059,7 +1072,7 @@ build_all(Bench *b, int index_no)
 					 rvb_opclass(b->o->metric), spec->label);
 			continue;
 		}
-		if (spec->kind == RVB_IDX_NONE ||
+		if (spec->kind == RVB_IDX_NONE || spec->kind == RVB_IDX_FLOOR ||
 			(b->o->keep_index && rvb_db_index_kept(t, spec, index_no, b->o, &b->res)))
 		{
 			rvb_db_sizes(t, index_no, b->o, &b->res);
@@ -1227,7 +1240,8 @@ main(int argc, char **argv)
 			snprintf(spec->label, sizeof(spec->label), "ivfflat lists=%d%s%s", spec->lists,
 					 spec->storage[0] ? " storage=" : "", spec->storage);
 		else
-			snprintf(spec->label, sizeof(spec->label), "exact");
+			snprintf(spec->label, sizeof(spec->label), "%s",
+					 spec->kind == RVB_IDX_FLOOR ? "floor" : "exact");
 	}
 	open_targets(&b);
 	for (int j = 0; j < b.ntargets; j++)

@@ -32,7 +32,8 @@ typedef enum RvbIndexKind
 {
 	RVB_IDX_NONE,				/* exact search: sequential scan and sort */
 	RVB_IDX_HNSW,
-	RVB_IDX_IVFFLAT
+	RVB_IDX_IVFFLAT,
+	RVB_IDX_FLOOR				/* no vector work: the 10 first rows, the floor */
 } RvbIndexKind;
 
 typedef struct RvbIndexSpec
@@ -65,7 +66,7 @@ typedef struct RvbTarget
 	char		dbname[128];
 	char		server_version[256];
 	char		extversion[32];
-	bool		has_am[3];		/* by RvbIndexKind */
+	bool		has_am[4];		/* by RvbIndexKind */
 	bool		has_rerank;		/* ruvector.rerank_factor exists */
 	bool		has_hnsw_iterative;
 	bool		has_ivf_iterative;

@@ -199,6 +199,7 @@ typedef struct QueryJob
 	const char *op;				/* the metric's operator */
 	RvbParams	params;
 	bool		filtered;
+	bool		floor;			/* --index floor: no ORDER BY */
 	int			nq;
 	int64_t		max_exec;
 	double		min_seconds;
@@ -250,9 +251,14 @@ exec_literal(QueryJob *job, RvbConn *c, int q, bool explain, int lo, int hi)
 
 	if (job->filtered)
 		snprintf(where, sizeof(where), " WHERE tag >= %d AND tag < %d", lo, hi);
-	snprintf(sql, size, "%sSELECT id FROM %s%s ORDER BY embedding %s '%s'::vector LIMIT %d",
-			 explain ? "EXPLAIN (COSTS OFF) " : "", job->table, where, job->op,
-			 job->qval[q], job->run->k);
+	if (job->floor)
+		snprintf(sql, size, "%sSELECT id FROM %s WHERE '%s'::vector IS NOT NULL LIMIT %d",
+				 explain ? "EXPLAIN (COSTS OFF) " : "", job->table, job->qval[q],
+				 job->run->k);
+	else
+		snprintf(sql, size, "%sSELECT id FROM %s%s ORDER BY embedding %s '%s'::vector LIMIT %d",
+				 explain ? "EXPLAIN (COSTS OFF) " : "", job->table, where, job->op,
+				 job->qval[q], job->run->k);
 	r = PQexec(c->conn, sql);
 	free(sql);
 	return r;
@@ -436,14 +442,22 @@ summarise_run(QueryJob *job, double elapsed)
 }
 
 static void
-build_query_sql(QueryJob *job, const char *table, RvbMetric metric)
+build_query_sql(QueryJob *job, const char *table, RvbMetric metric, bool floor)
 {
 	RvbRun	   *run = job->run;
 
 	job->filtered = run->filter_pct > 0;
+	job->floor = floor;
 	job->table = table;
 	job->op = rvb_operator(metric);
-	if (job->filtered)
+	/*
+	 * The floor sends and parses the vector as every query does and returns
+	 * k rows, but reads them in table order: no distance, no index.
+	 */
+	if (floor)
+		snprintf(job->sql, sizeof(job->sql),
+				 "SELECT id FROM %s WHERE $1::vector IS NOT NULL LIMIT %d", table, run->k);
+	else if (job->filtered)
 		snprintf(job->sql, sizeof(job->sql),
 				 "SELECT id FROM %s WHERE tag >= $2 AND tag < $3 "
 				 "ORDER BY embedding %s $1::vector LIMIT %d",
@@ -452,7 +466,7 @@ build_query_sql(QueryJob *job, const char *table, RvbMetric metric)
 		snprintf(job->sql, sizeof(job->sql),
 				 "SELECT id FROM %s ORDER BY embedding %s $1::vector LIMIT %d",
 				 table, rvb_operator(metric), run->k);
-	snprintf(job->stmt, sizeof(job->stmt), "rvb_q%d", run->k);
+	snprintf(job->stmt, sizeof(job->stmt), "rvb_%s%d", floor ? "floor" : "q", run->k);
 }
 
 /* encode each query vector once, the way the run sends it */
@@ -502,7 +516,7 @@ watch_run(QueryJob *job, RvbTarget *t, const RvbOptions *o)
 }
 
 /*
- * rvb_run_queries measures one point: run->k, concurrency, filter_pct,
+ * rvb_run_queries measures one point: run->index, k, concurrency, filter_pct,
  * setting and nqueries are given; the figures are filled in.  The worker
  * sessions come from the target's pool, which must hold concurrency
  * connections.
@@ -531,7 +545,8 @@ rvb_run_queries(RvbTarget *t, const RvbDataset *ds, const RvbOptions *o,
 	job.max_exec = (int64_t) job.nq * 1000;
 	if (job.max_exec > RVB_MAX_EXEC)
 		job.max_exec = RVB_MAX_EXEC > job.nq ? RVB_MAX_EXEC : job.nq;
-	build_query_sql(&job, o->table, o->metric);
+	build_query_sql(&job, o->table, o->metric,
+					o->indexes[run->index].kind == RVB_IDX_FLOOR);
 	encode_queries(&job, ds, o->params);
 	job.lat = malloc(sizeof(double) * job.max_exec);
 	for (int64_t i = 0; i < job.max_exec; i++)

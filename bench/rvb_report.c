@@ -519,7 +519,8 @@ text_equal_recall(FILE *f, Ctx *c)
 			"rv cpu", "pg cpu", "cpu");
 	for (int x = 0; x < c->o->nindexes; x++)
 	{
-		if (c->o->indexes[x].kind == RVB_IDX_NONE)
+		if (c->o->indexes[x].kind == RVB_IDX_NONE ||
+			c->o->indexes[x].kind == RVB_IDX_FLOOR)
 			continue;
 		for (int ki = 0; ki < c->o->nk; ki++)
 			for (int ci = 0; ci < c->o->nconc; ci++)
@@ -604,7 +605,8 @@ json_settings(RvbJson *j, Ctx *c)
 		rvb_json_int(j, "id", i);
 		rvb_json_str(j, "label", s->label);
 		rvb_json_str(j, "method", s->kind == RVB_IDX_HNSW ? "hnsw" :
-					 s->kind == RVB_IDX_IVFFLAT ? "ivfflat" : "exact");
+					 s->kind == RVB_IDX_IVFFLAT ? "ivfflat" :
+					 s->kind == RVB_IDX_FLOOR ? "floor" : "exact");
 		if (s->kind == RVB_IDX_HNSW)
 		{
 			rvb_json_int(j, "m", s->m);
@@ -859,7 +861,8 @@ json_equal_recall(RvbJson *j, Ctx *c)
 	rvb_json_array(j, "equal_recall");
 	for (int x = 0; c->both && x < c->o->nindexes; x++)
 	{
-		if (c->o->indexes[x].kind == RVB_IDX_NONE)
+		if (c->o->indexes[x].kind == RVB_IDX_NONE ||
+			c->o->indexes[x].kind == RVB_IDX_FLOOR)
 			continue;
 		for (int ki = 0; ki < c->o->nk; ki++)
 			for (int ci = 0; ci < c->o->nconc; ci++)
