@@ -1046,8 +1046,32 @@ RvShardDirectAllowed(void)
  * arrays of those, and ruvector's own types (the query vector: the shard
  * has ruvector, listed in the server's extensions, whose binary format is
  * the same on both sides; no float printing here, no parsing there).
- * Anything else goes as text (RvShardValueText).
+ * Not the OID aliases (regclass, regtype, ...): their binary form is an
+ * OID, which names another object, or none, on another server; as text
+ * they are names each server resolves.  Anything else goes as text
+ * (RvShardValueText).
  */
+static bool
+RvShardOidAlias(Oid type)
+{
+	switch (type)
+	{
+		case REGPROCOID:
+		case REGPROCEDUREOID:
+		case REGOPEROID:
+		case REGOPERATOROID:
+		case REGCLASSOID:
+		case REGTYPEOID:
+		case REGCOLLATIONOID:
+		case REGCONFIGOID:
+		case REGDICTIONARYOID:
+		case REGNAMESPACEOID:
+		case REGROLEOID:
+			return true;
+	}
+	return false;
+}
+
 static bool
 RvShardBinaryValue(Oid type)
 {
@@ -1058,7 +1082,8 @@ RvShardBinaryValue(Oid type)
 	if (!HeapTupleIsValid(tup))
 		return false;
 	t = (Form_pg_type) GETSTRUCT(tup);
-	if (!OidIsValid(t->typsend) || !OidIsValid(t->typreceive) || t->typtype != TYPTYPE_BASE)
+	if (!OidIsValid(t->typsend) || !OidIsValid(t->typreceive) || t->typtype != TYPTYPE_BASE ||
+		RvShardOidAlias(type))
 		ok = false;
 	else if (type >= FirstGenbkiObjectId)
 		ok = strcmp(RvShardExtensionOf(TypeRelationId, type), "ruvector") == 0;
@@ -1076,7 +1101,9 @@ RvShardBinaryValue(Oid type)
  * RvShardShardStyle sets this session alike until AtEOXact_GUC):
  * ISO dates, postgres intervals and every float digit, whatever this
  * session's DateStyle, IntervalStyle or extra_float_digits (a DMY date or
- * a rounded float would select other rows on the shard).
+ * a rounded float would select other rows on the shard), and names of
+ * objects (regclass and the other OID aliases) qualified as the shard's
+ * search_path, pg_catalog (shard_conn.c), needs them.
  */
 static int
 RvShardShardStyle(void)
@@ -1088,6 +1115,8 @@ RvShardShardStyle(void)
 	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	return nest;				/* AtEOXact_GUC(true, nest) puts them back */
 }

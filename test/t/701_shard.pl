@@ -16,7 +16,9 @@
 #   constants of their own are one statement on the shard), others are
 #   planned through postgres_fdw, both with the single node's answers; a
 #   cached plan follows the servers' extensions option; text with an
-#   accent comes back right to a LATIN1 client;
+#   accent comes back right to a LATIN1 client; a regclass constant and
+#   column (the table has another OID on each server) give the single
+#   node's rows;
 # - the session's plan cache of text queries (shard_cache.c) serves the
 #   next vector, and sees ALTER SERVER, ALTER FOREIGN TABLE, DETACH; after
 #   a change of search_path (an inlined SQL function), role or row_security
@@ -305,6 +307,44 @@ like($fexplain, qr/WHERE \(\(id OPERATOR\(pg_catalog\.%\) \$2::integer\) OPERATO
 is(count_equal([ split /\n/, $coord->safe_psql('postgres', $psharded) ],
 		[ split /\n/, $coord->safe_psql('postgres', $psingle) ]),
 	$nfilter, "parameter in the filter: identical ($nfilter queries)");
+
+# OID-alias values (regclass and the like) name objects whose OIDs differ
+# from server to server: they go to the shards, and come back, as text
+# (RvShardBinaryValue).  In binary the coordinator's OID of reg_a selected
+# no row on a shard, and the shards' OIDs came back as other objects.
+$shard1->safe_psql('postgres', 'CREATE TABLE reg_pad1 (); CREATE TABLE reg_pad2 ();');
+$shard2->safe_psql('postgres', 'CREATE TABLE reg_pad1 ();');
+for my $node ($shard1, $shard2, $coord)
+{
+	$node->safe_psql('postgres', 'CREATE TABLE reg_a (); CREATE TABLE reg_b ();');
+}
+for my $shard ($shard1, $shard2)
+{
+	$shard->safe_psql('postgres', 'CREATE TABLE regs (id int PRIMARY KEY, v vector(2), src regclass)');
+}
+$coord->safe_psql('postgres', q(
+	CREATE TABLE regs (id int, v vector(2), src regclass) PARTITION BY HASH (id);
+	CREATE FOREIGN TABLE regs_s1 PARTITION OF regs
+		FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard1 OPTIONS (table_name 'regs');
+	CREATE FOREIGN TABLE regs_s2 PARTITION OF regs
+		FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard2 OPTIONS (table_name 'regs');
+	CREATE TABLE regs_single (id int PRIMARY KEY, v vector(2), src regclass);
+	INSERT INTO regs SELECT g, ('[' || g || ',0]')::vector,
+		CASE WHEN g % 3 = 0 THEN 'reg_a' ELSE 'reg_b' END::regclass FROM generate_series(1, 60) g;
+	INSERT INTO regs_single SELECT * FROM regs;
+));
+isnt($shard1->safe_psql('postgres', "SELECT 'reg_a'::regclass::oid"),
+	$coord->safe_psql('postgres', "SELECT 'reg_a'::regclass::oid"),
+	'reg_a has another OID on the shard than on the coordinator');
+my $reginner = "SELECT id, src FROM %s WHERE src = 'reg_a'::regclass ORDER BY v <-> '[10,0]', id LIMIT 6";
+like($coord->safe_psql('postgres', 'EXPLAIN (VERBOSE, COSTS OFF) ' . sprintf($reginner, 'regs')),
+	qr/Shard Path: direct/, 'a regclass filter: direct path');
+my @regs = map {
+	$coord->safe_psql('postgres', "SELECT string_agg(id || ':' || src, ',') FROM ("
+		  . sprintf($reginner, $_) . ") s")
+} qw(regs regs_single);
+like($regs[1], qr/^(\d+:reg_a,){5}\d+:reg_a$/, 'the single node: six rows of reg_a');
+is($regs[0], $regs[1], 'a regclass constant and column through the direct path: the single node\'s rows');
 
 # Filter constants are parameters of the shards' statement: 200 queries,
 # each with a constant of its own, are one statement prepared on each
