@@ -766,6 +766,7 @@ typedef struct HnswGraph
 
 extern HnswGraph *HnswGraphLoad(Relation index);
 extern void HnswGraphFree(HnswGraph *g);
+extern double HnswGraphReachMemory(uint64 nelems, uint64 nslots, BlockNumber nblocks);
 extern uint32 *HnswGraphNeighbors(const HnswGraph *g, uint32 elem, int lc, int *count);
 extern uint32 HnswGraphFind(const HnswGraph *g, BlockNumber blkno, OffsetNumber offno);
 extern uint32 HnswGraphWalk(const HnswGraph *g, uint32 start, bool *reached, uint32 *parent);

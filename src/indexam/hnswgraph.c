@@ -16,9 +16,10 @@
  *	  its page was read (it is then HNSW_GRAPH_NONE).  Callers that need an
  *	  exact graph take a lock that excludes inserts first.
  *
- *	  Memory: about (16 + 4 * slots + 6 * heap TIDs) bytes per element, in
+ *	  Memory: about (20 + 4 * slots + 6 * heap TIDs) bytes per element, in
  *	  the caller's memory context (huge allocations: 100,000 elements with
- *	  m = 16 take about 15 MB).
+ *	  m = 16 take about 15 MB), more while it loads and for the walks both
+ *	  ways (HnswGraphReachMemory).
  *
  *	  Locks: one buffer share lock at a time (two with an overflow tuple,
  *	  in ascending block order, as everywhere in the subsystem).
@@ -231,6 +232,40 @@ HnswGraphLoad(Relation index)
 		pfree(gb.slotTids);
 	pfree(gb.maxoff);
 	return g;
+}
+
+/* What a GraphGrow array holding n entries has room for */
+static double
+GraphCapacity(uint64 n)
+{
+	double		cap = 1024;
+
+	while (cap < (double) n)
+		cap *= 2;
+	return cap;
+}
+
+/*
+ * About the most memory HnswRepairReach holds for a graph of nelems
+ * elements (deleted ones too) with nslots link slots, one heap TID each,
+ * in an index of nblocks pages.  What stays: the elements and TIDs (arrays
+ * grown by doubling), the links as element numbers and the block maps.
+ * On top of it, while loading, the raw slots (grown by doubling); then,
+ * once they are freed, the walks' flags, parents and in-links.  The
+ * vectors are not loaded: for long ones it is a fraction of the index.
+ */
+double
+HnswGraphReachMemory(uint64 nelems, uint64 nslots, BlockNumber nblocks)
+{
+	double		resident = GraphCapacity(nelems) * (sizeof(HnswGraphElement) + sizeof(ItemPointerData)) +
+		(double) nslots * sizeof(uint32) + (double) nblocks * sizeof(uint32) +
+		2.0 * nelems * sizeof(uint32);
+	double		load = GraphCapacity(nslots) * sizeof(ItemPointerData) +
+		(double) nblocks * sizeof(OffsetNumber);
+	double		walk = (double) nelems * (2 * sizeof(bool) + sizeof(uint32) + 2 * sizeof(Size)) +
+		(double) nslots * sizeof(uint32);
+
+	return resident + Max(load, walk);
 }
 
 void

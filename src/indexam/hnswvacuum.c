@@ -49,6 +49,7 @@
 #include "commands/vacuum.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -86,6 +87,8 @@ typedef struct HnswVacuumState
 	TidSet		orphans;		/* live copies dying elements link to */
 	VacElement	highest;		/* blkno invalid if none */
 	VacElement	fallback;
+	uint64		graphElems;		/* node tuples, deleted ones too (EnsureReach) */
+	uint64		graphSlots;		/* their link slots, deleted ones' aside */
 
 	/* Memory */
 	MemoryContext tmpCtx;
@@ -286,9 +289,13 @@ RemoveHeapTids(HnswVacuumState *vs)
 			HnswNodeTuple node = (HnswNodeTuple) PageGetItem(page, PageGetItemId(page, off));
 			ItemPointerData tid;
 
-			/* Deleted elements must stay out of the dying set */
-			if (node->type != HNSW_NODE_TUPLE || HnswNodeIsDeleted(node))
+			if (node->type != HNSW_NODE_TUPLE)
 				continue;
+			vs->graphElems++;
+			/* Deleted elements must stay out of the dying set */
+			if (HnswNodeIsDeleted(node))
+				continue;
+			vs->graphSlots += HnswSlotCount(vs->m, node->level);
 
 			if (PruneHeapTids(vs, node))
 				changed = true;
@@ -1069,21 +1076,28 @@ MarkDeleted(HnswVacuumState *vs)
  * recycled the graph is loaded into memory (hnswgraph.c: less than the
  * index's size) and walked both ways, and what either walk misses gets a
  * forced link (HnswRepairReach; a part connected within itself takes
- * one).  Skipped for an index larger than maintenance_work_mem: the
- * integrity control plane's samples then find what is cut off, and its
- * repair links it back.
+ * one).  Skipped when the graph, as pass 1 counted it, needs more than
+ * VACUUM's memory budget (HnswGraphReachMemory: a fraction of the index's
+ * size, the vectors left out): the integrity control plane's samples then
+ * find what is cut off, and its repair links it back.
  */
 static void
 EnsureReach(HnswVacuumState *vs, int elevel)
 {
-	double		size = (double) RelationGetNumberOfBlocks(vs->index) * BLCKSZ;
+	double		need = HnswGraphReachMemory(vs->graphElems, vs->graphSlots,
+											RelationGetNumberOfBlocks(vs->index));
+	/* the budget VACUUM itself keeps to (vacuumlazy.c) */
+	bool		av = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1;
+	int			budget = av ? autovacuum_work_mem : maintenance_work_mem;
 	HnswRepairResult r;
 
-	if (size > (double) maintenance_work_mem * 1024.0)
+	if (need > (double) budget * 1024.0)
 	{
 		ereport(elevel,
-				(errmsg("index \"%s\": reachability not checked: the index (%.0f kB) is larger than maintenance_work_mem (%d kB)",
-						RelationGetRelationName(vs->index), size / 1024.0, maintenance_work_mem)));
+				(errmsg("index \"%s\": reachability not checked: its graph needs about %.0f kB, %s is %d kB",
+						RelationGetRelationName(vs->index), need / 1024.0,
+						av ? "autovacuum_work_mem" : "maintenance_work_mem", budget),
+				 errhint("Raise maintenance_work_mem for this VACUUM, or attach an integrity policy to the index, whose repair links back what is cut off.")));
 		return;
 	}
 	HnswRepairReach(vs->index, &r);

@@ -169,5 +169,40 @@ my @sides = (1, 6000);
 		'fwd: after VACUUM, scans from either side return every row');
 }
 
+# The reach pass's memory is the graph's, not the index's: long vectors
+# are not loaded, so a 384-d index three times maintenance_work_mem is
+# checked, while an 8-d one whose graph outgrows the budget is skipped with
+# a message (VACUUM's index messages are DEBUG2 in PostgreSQL 15)
+$node->safe_psql('postgres', q(
+	SELECT setseed(0.112);
+	CREATE TABLE wide (id int PRIMARY KEY, v vector(384));
+	INSERT INTO wide SELECT g, (SELECT array_agg(random()::real) FROM generate_series(1, 384) WHERE g > 0)::vector
+		FROM generate_series(1, 1500) g;
+	CREATE INDEX wide_idx ON wide USING hnsw (v vector_l2_ops);
+	CREATE TABLE narrow (id int PRIMARY KEY, v vector(8));
+	INSERT INTO narrow SELECT g, (SELECT array_agg(random()::real) FROM generate_series(1, 8) WHERE g > 0)::vector
+		FROM generate_series(1, 12000) g;
+	CREATE INDEX narrow_idx ON narrow USING hnsw (v vector_l2_ops);
+));
+sub vacuum_messages
+{
+	my ($table, $mem, $del) = @_;
+	my ($out, $err);
+	$node->psql('postgres', "DELETE FROM $table WHERE id % 10 = $del;
+		SET maintenance_work_mem = '$mem'; SET client_min_messages = debug2; VACUUM $table;",
+		stdout => \$out, stderr => \$err, on_error_die => 1);
+	return $err;
+}
+cmp_ok($node->safe_psql('postgres', "SELECT pg_relation_size('wide_idx')"), '>', 2 * 1024 * 1024,
+	'the 384-d index is larger than 2 MB');
+like(vacuum_messages('wide', '1MB', 0), qr/index "wide_idx": 0 live elements were out of reach/,
+	'384-d: the reach pass runs with maintenance_work_mem 1MB, below the index\'s size');
+my $err = vacuum_messages('narrow', '1MB', 0);
+like($err, qr/index "narrow_idx": reachability not checked: its graph needs about \d+ kB, maintenance_work_mem is 1024 kB/,
+	'8-d: skipped when its graph needs more than maintenance_work_mem, with the estimate');
+like($err, qr/HINT:  Raise maintenance_work_mem/, '8-d: the message says what to do');
+like(vacuum_messages('narrow', '64MB', 1), qr/index "narrow_idx": 0 live elements were out of reach/,
+	'8-d: the reach pass runs with maintenance_work_mem 64MB');
+
 $node->stop;
 done_testing();
