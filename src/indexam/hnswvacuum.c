@@ -1073,8 +1073,8 @@ MarkDeleted(HnswVacuumState *vs)
  * few such replacements took the last links into a cluster, or out of it
  * (TAP 112: one VACUUM in three left 1,100-3,400 of 8,000 rows reachable
  * one way, and exhaustive scans missed them).  With the dead elements
- * recycled the graph is loaded into memory (hnswgraph.c: less than the
- * index's size) and walked both ways, and what either walk misses gets a
+ * recycled the graph is loaded into memory (hnswgraph.c: links, not
+ * vectors) and walked both ways, and what either walk misses gets a
  * forced link (HnswRepairReach; a part connected within itself takes
  * one).  Skipped when the graph, as pass 1 counted it, needs more than
  * VACUUM's memory budget (HnswGraphReachMemory: a fraction of the index's
