@@ -43,15 +43,16 @@
 #   normal run; the default list holds the files that exercise the code that
 #   computes sizes and offsets: the SQL fuzzer over every function (003),
 #   the tier codecs and PQ training (401, 405), compact storage of both
-#   index methods (105, 209), the IVF refresh (205) and the graph fuzzer
-#   (302).  The full run found no report (206 failed once on a timing race
+#   index methods (105, 209), HNSW VACUUM's repairs and reach pass over the
+#   graph loaded in arrays (112, about 1.5 min), the IVF refresh (205) and
+#   the graph fuzzer (302).  The full run found no report (206 failed once on a timing race
 #   of its background psql under the slowdown, without a report).
 set -euo pipefail
 . "$(dirname "$0")/../scripts/common.sh"
 rv_need_root
 cd "$RV_ROOT"
 
-RV_ASAN_TAP=${RV_ASAN_TAP:-test/t/003_sql_fuzz.pl test/t/105_hnsw_storage.pl test/t/205_ivfflat_refresh_crash.pl test/t/209_ivfflat_storage_wal.pl test/t/302_graph_fuzz.pl test/t/401_tableam_crash.pl test/t/405_tableam_policy.pl}
+RV_ASAN_TAP=${RV_ASAN_TAP:-test/t/003_sql_fuzz.pl test/t/105_hnsw_storage.pl test/t/112_hnsw_vacuum_reach.pl test/t/205_ivfflat_refresh_crash.pl test/t/209_ivfflat_storage_wal.pl test/t/302_graph_fuzz.pl test/t/401_tableam_crash.pl test/t/405_tableam_policy.pl}
 if [ $# -gt 0 ]; then RV_ASAN_TAP="$*"; fi
 PORT=${RV_ASAN_PORT:-$(( ${RV_TEST_PORT:-5499} + 100 ))}
 
