@@ -319,8 +319,8 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 	RvLearnPlan *plan = &so->plan;
 	bool		full = s->topk.count >= s->trackK;
 	double		kth = full ? s->topk.items[0].distance : get_float8_infinity();
-	int			slot = so->hops % RV_GNN_HOPS_BACK;
-	double		kthBefore = so->hops >= RV_GNN_HOPS_BACK ? so->kthRing[slot] : get_float8_infinity();
+	int			slot;
+	double		kthBefore;
 	RvGnnProgress p;
 	double		margin;
 	int			next;
@@ -341,6 +341,9 @@ AdaptProgress(HnswSearch *s, void *arg, double popped, int ef, bool *stop)
 		return ef;
 	}
 
+	/* the k-th nearest RV_GNN_HOPS_BACK hops ago, read before this hop's replaces it */
+	slot = so->hops % RV_GNN_HOPS_BACK;
+	kthBefore = so->hops >= RV_GNN_HOPS_BACK ? so->kthRing[slot] : get_float8_infinity();
 	if (!full || kth < so->lastKth)
 		so->sinceImproved = 0;
 	else
