@@ -49,14 +49,23 @@ typedef struct GraphBuild
 	OffsetNumber *maxoff;		/* per block seen; 0 if not in the chain */
 } GraphBuild;
 
+/* Room for n entries in a GraphGrow array: 1024, doubled as often as needed */
+static Size
+GraphCapacity(Size n)
+{
+	Size		cap = 1024;
+
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
 static void *
 GraphGrow(void *p, Size elemsize, Size *max, Size need)
 {
-	Size		newmax = Max(*max, 1024);
+	Size		newmax = GraphCapacity(need);
 
-	while (newmax < need)
-		newmax *= 2;
-	if (newmax == *max)
+	if (newmax <= *max)
 		return p;
 	*max = newmax;
 	if (p == NULL)
@@ -234,17 +243,6 @@ HnswGraphLoad(Relation index)
 	return g;
 }
 
-/* What a GraphGrow array holding n entries has room for */
-static double
-GraphCapacity(uint64 n)
-{
-	double		cap = 1024;
-
-	while (cap < (double) n)
-		cap *= 2;
-	return cap;
-}
-
 /*
  * About the most memory HnswRepairReach holds for a graph of nelems
  * elements (deleted ones too) with nslots link slots, one heap TID each,
@@ -257,10 +255,10 @@ GraphCapacity(uint64 n)
 double
 HnswGraphReachMemory(uint64 nelems, uint64 nslots, BlockNumber nblocks)
 {
-	double		resident = GraphCapacity(nelems) * (sizeof(HnswGraphElement) + sizeof(ItemPointerData)) +
+	double		resident = (double) GraphCapacity(nelems) * (sizeof(HnswGraphElement) + sizeof(ItemPointerData)) +
 		(double) nslots * sizeof(uint32) + (double) nblocks * sizeof(uint32) +
 		2.0 * nelems * sizeof(uint32);
-	double		load = GraphCapacity(nslots) * sizeof(ItemPointerData) +
+	double		load = (double) GraphCapacity(nslots) * sizeof(ItemPointerData) +
 		(double) nblocks * sizeof(OffsetNumber);
 	double		walk = (double) nelems * (2 * sizeof(bool) + sizeof(uint32) + 2 * sizeof(Size)) +
 		(double) nslots * sizeof(uint32);
